@@ -1,0 +1,405 @@
+//! Durable key-value storage behind a small trait, and group commit on top of it.
+//!
+//! Everything the node keeps (automerge documents, indexes, accounts, sessions, the audit chain,
+//! address warnings) lives in one ordered key space. A [`WriteBatch`] is applied atomically, so a
+//! card change, its index updates and its audit entry are either all on disk or none of them are.
+//!
+//! Durability: sled only flushes on its own every 500 ms, so a write is acknowledged only after an
+//! explicit flush. [`GroupCommit`] lets many concurrent writers share one flush: each writer applies
+//! its batch, takes a ticket, and waits until a flush that started after its write has finished.
+//! `central` reuses this module for its own store.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+use thiserror::Error;
+
+/// Errors from the storage layer. They never carry user input back as-is.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the database at {path} cannot be opened: {reason}. It may be corrupted or used by another process; the node will not start on a fresh database in its place. Restore it from a backup or move it aside deliberately.")]
+    Open { path: String, reason: String },
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+    #[error("a flush to disk failed: {0}")]
+    Flush(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One atomic group of writes.
+#[derive(Debug, Default, Clone)]
+pub struct WriteBatch {
+    pub ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push((key.into(), Some(value.into())));
+    }
+    pub fn delete(&mut self, key: impl Into<Vec<u8>>) {
+        self.ops.push((key.into(), None));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+    pub fn extend(&mut self, other: WriteBatch) {
+        self.ops.extend(other.ops);
+    }
+}
+
+/// The small storage trait. Implementations must make `apply` atomic and `flush` durable.
+pub trait Store: Send + Sync + 'static {
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
+    /// All pairs whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Keys only, in key order, at most `limit_count` of them.
+    fn scan_keys(&self, prefix: &[u8], limit_count: usize) -> StoreResult<Vec<Vec<u8>>>;
+    /// The last pair (in key order) whose key starts with `prefix`.
+    fn last_with_prefix(&self, prefix: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;
+    /// Applies all writes of the batch atomically (not yet durable).
+    fn apply(&self, batch: WriteBatch) -> StoreResult<()>;
+    /// Makes every applied write durable.
+    fn flush(&self) -> StoreResult<()>;
+    /// Approximate bytes on disk.
+    fn size_on_disk_bytes(&self) -> u64;
+}
+
+/// sled 0.34.7 implementation: one tree, so that a batch is atomic across documents and indexes.
+pub struct SledStore {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl SledStore {
+    /// Opens (or creates, when `create_if_missing`) the database in `dir`.
+    ///
+    /// An existing directory that sled cannot read is an error, never a silent fresh start.
+    pub fn open(dir: &Path, cache_capacity_bytes: u64) -> StoreResult<Self> {
+        let path = dir.display().to_string();
+        let open_err = |reason: String| StoreError::Open {
+            path: path.clone(),
+            reason,
+        };
+        let existed = dir.join("db").exists() || dir.join("conf").exists();
+        if dir.exists() && !existed {
+            let non_empty = std::fs::read_dir(dir)
+                .map_err(|e| open_err(e.to_string()))?
+                .next()
+                .is_some();
+            if non_empty {
+                return Err(open_err(
+                    "the directory is not empty but holds no node database".into(),
+                ));
+            }
+        }
+        if existed && !dir.join("db").exists() {
+            return Err(open_err("the database file 'db' is missing".into()));
+        }
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_capacity_bytes)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| open_err(e.to_string()))?;
+        let tree = db
+            .open_tree("main")
+            .map_err(|e| open_err(e.to_string()))?;
+        // Touch the tree so that structural corruption surfaces now rather than on first use.
+        if let Some(Err(e)) = tree.iter().next() {
+            return Err(open_err(e.to_string()));
+        }
+        Ok(Self { db, tree })
+    }
+}
+
+fn io(e: sled::Error) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.tree.get(key).map_err(io)?.map(|v| v.to_vec()))
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.tree
+            .scan_prefix(prefix)
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io))
+            .collect()
+    }
+
+    fn scan_keys(&self, prefix: &[u8], limit_count: usize) -> StoreResult<Vec<Vec<u8>>> {
+        self.tree
+            .scan_prefix(prefix)
+            .keys()
+            .take(limit_count)
+            .map(|r| r.map(|k| k.to_vec()).map_err(io))
+            .collect()
+    }
+
+    fn last_with_prefix(&self, prefix: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
+        match self.tree.scan_prefix(prefix).next_back() {
+            Some(r) => r.map(|(k, v)| Some((k.to_vec(), v.to_vec()))).map_err(io),
+            None => Ok(None),
+        }
+    }
+
+    fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
+        let mut b = sled::Batch::default();
+        for (k, v) in batch.ops {
+            match v {
+                Some(v) => b.insert(k, v),
+                None => b.remove(k),
+            }
+        }
+        self.tree.apply_batch(b).map_err(io)
+    }
+
+    fn flush(&self) -> StoreResult<()> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| StoreError::Flush(e.to_string()))
+    }
+
+    fn size_on_disk_bytes(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+/// Group commit: many writers, one flush.
+///
+/// `commit` applies a batch and then blocks (on a blocking thread, see [`GroupCommit::commit`])
+/// until a flush that started after the write has completed. One flusher thread runs flushes
+/// back to back while there are waiters, so throughput scales with concurrency while a lone
+/// writer waits for exactly one flush.
+pub struct GroupCommit {
+    store: Arc<dyn Store>,
+    state: Arc<FlushState>,
+    /// Number of flushes performed, for /metrics.
+    pub flushes: Arc<AtomicU64>,
+}
+
+struct FlushState {
+    inner: Mutex<FlushInner>,
+    changed: Condvar,
+}
+
+struct FlushInner {
+    /// Ticket of the latest applied write.
+    written: u64,
+    /// Every write with a ticket ≤ this is durable.
+    durable: u64,
+    /// The last flush failed: waiters of that generation get an error.
+    failed_upto: u64,
+    shutdown: bool,
+}
+
+impl GroupCommit {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        let state = Arc::new(FlushState {
+            inner: Mutex::new(FlushInner {
+                written: 0,
+                durable: 0,
+                failed_upto: 0,
+                shutdown: false,
+            }),
+            changed: Condvar::new(),
+        });
+        let flushes = Arc::new(AtomicU64::new(0));
+        let (s, st, fl) = (store.clone(), state.clone(), flushes.clone());
+        std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || flusher(s, st, fl))
+            .expect("spawning the flusher thread");
+        Self {
+            store,
+            state,
+            flushes,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Applies `batch` atomically and returns once it is durable. Blocking: call from
+    /// `spawn_blocking` or use [`GroupCommit::commit_async`].
+    pub fn commit(&self, batch: WriteBatch) -> StoreResult<()> {
+        let ticket = {
+            // Apply under the state lock so that tickets are ordered like the writes.
+            let mut g = self.state.inner.lock().unwrap_or_else(|p| p.into_inner());
+            self.store.apply(batch)?;
+            g.written += 1;
+            self.state.changed.notify_all();
+            g.written
+        };
+        self.wait_durable(ticket)
+    }
+
+    /// Applies the batch now (visible to readers immediately) and returns the ticket to wait for.
+    pub fn apply(&self, batch: WriteBatch) -> StoreResult<u64> {
+        let mut g = self.state.inner.lock().unwrap_or_else(|p| p.into_inner());
+        self.store.apply(batch)?;
+        g.written += 1;
+        self.state.changed.notify_all();
+        Ok(g.written)
+    }
+
+    /// Blocks until every write up to `ticket` is durable.
+    pub fn wait_durable(&self, ticket: u64) -> StoreResult<()> {
+        let mut g = self.state.inner.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if g.durable >= ticket {
+                return Ok(());
+            }
+            if g.failed_upto >= ticket {
+                return Err(StoreError::Flush(
+                    "the write could not be made durable".into(),
+                ));
+            }
+            g = self
+                .state
+                .changed
+                .wait(g)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Async form of [`GroupCommit::commit`]: the batch is applied on the calling task (fast,
+    /// in memory) and the wait for durability happens on a blocking thread.
+    pub async fn commit_async(self: &Arc<Self>, batch: WriteBatch) -> StoreResult<()> {
+        let ticket = self.apply(batch)?;
+        self.wait_async(ticket).await
+    }
+
+    /// Waits for durability of `ticket` without holding an async worker.
+    pub async fn wait_async(self: &Arc<Self>, ticket: u64) -> StoreResult<()> {
+        {
+            let g = self.state.inner.lock().unwrap_or_else(|p| p.into_inner());
+            if g.durable >= ticket {
+                return Ok(());
+            }
+        }
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || me.wait_durable(ticket))
+            .await
+            .map_err(|e| StoreError::Flush(e.to_string()))?
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        let mut g = self.state.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.shutdown = true;
+        self.state.changed.notify_all();
+    }
+}
+
+fn flusher(store: Arc<dyn Store>, state: Arc<FlushState>, flushes: Arc<AtomicU64>) {
+    loop {
+        let target = {
+            let mut g = state.inner.lock().unwrap_or_else(|p| p.into_inner());
+            while g.written == g.durable.max(g.failed_upto) && !g.shutdown {
+                g = state.changed.wait(g).unwrap_or_else(|p| p.into_inner());
+            }
+            if g.shutdown && g.written == g.durable.max(g.failed_upto) {
+                return;
+            }
+            g.written
+        };
+        let result = store.flush();
+        flushes.fetch_add(1, Ordering::Relaxed);
+        let mut g = state.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(()) => g.durable = target,
+            Err(e) => {
+                tracing::error!(error = %e, "flush to disk failed; pending writes are not acknowledged");
+                g.failed_upto = target;
+            }
+        }
+        state.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_is_atomic_and_reads_back_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 8 << 20).unwrap());
+            let gc = GroupCommit::new(store);
+            let mut b = WriteBatch::new();
+            b.put(b"a/1".to_vec(), b"one".to_vec());
+            b.put(b"a/2".to_vec(), b"two".to_vec());
+            gc.commit(b).unwrap();
+        }
+        let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+        let all = store.scan_prefix(b"a/").unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(
+            store.last_with_prefix(b"a/").unwrap().unwrap().1,
+            b"two".to_vec()
+        );
+    }
+
+    #[test]
+    fn refuses_a_directory_that_is_not_a_database() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("something.txt"), b"x").unwrap();
+        let err = SledStore::open(dir.path(), 8 << 20).err().unwrap();
+        assert!(err.to_string().contains("cannot be opened"), "{err}");
+    }
+
+    #[test]
+    fn refuses_a_corrupted_database() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+            let mut b = WriteBatch::new();
+            for i in 0..1000u32 {
+                b.put(format!("k/{i:08}").into_bytes(), vec![7u8; 512]);
+            }
+            store.apply(b).unwrap();
+            store.flush().unwrap();
+        }
+        // Overwrite the data file's body with garbage, as a failing disk would.
+        let db_file = dir.path().join("db");
+        let len = std::fs::metadata(&db_file).unwrap().len() as usize;
+        std::fs::write(&db_file, vec![0xA5u8; len]).unwrap();
+        let res = SledStore::open(dir.path(), 8 << 20);
+        assert!(res.is_err(), "a corrupted database must not open");
+    }
+
+    #[test]
+    fn many_concurrent_writers_share_flushes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 8 << 20).unwrap());
+        let gc = Arc::new(GroupCommit::new(store.clone()));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let gc = gc.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        let mut b = WriteBatch::new();
+                        b.put(format!("w/{t}/{i:04}").into_bytes(), vec![1u8; 64]);
+                        gc.commit(b).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(store.scan_prefix(b"w/").unwrap().len(), 400);
+        assert!(gc.flushes.load(Ordering::Relaxed) <= 400);
+    }
+}

@@ -1,0 +1,971 @@
+//! The "102" card as an automerge document, and the rules for changing it.
+//!
+//! Every command is validated against the materialised card *before* any operation is written, so
+//! a refused command leaves the document untouched. Merge rules (see the crate docs):
+//! - status is the maximum of the lifecycle stages ever reached (`stages` map, a grow-only set);
+//! - the timeline is an append-only list;
+//! - unit assignments are a map keyed by unit id (add-wins against a concurrent removal);
+//! - every other field is last-writer-wins with the writer recorded.
+
+use automerge::{transaction::Transactable, ActorId, AutoCommit, ObjType, ReadDoc, ROOT};
+
+use crate::doc::{
+    append_json, check_text, get_i64, get_obj, get_str, put_lww, put_lww_opt_str, read_json_list,
+    require_str, writers_map, Ctx, WRITERS,
+};
+use crate::error::DomainError;
+use crate::model::{
+    limits, Caller, Card, CardCreate, CardEdit, CardStatus, CardUnit, Channel, KuiEntry, Language,
+    Location, Seen, TimelineEvent, Unit, UnitKind, UnitStatus,
+};
+use crate::reference::Reference;
+
+/// Storage/wire schema version of card documents.
+pub const CARD_SCHEMA_VERSION: i64 = 1;
+
+/// A command against one card that needs no other document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardCommand {
+    Edit(CardEdit),
+    SendForProcessing,
+    Report { text: String },
+    LinkDuplicate { duplicate_of: String },
+    Forward { duty_unit: String },
+    RegisterKui { number: String },
+    Note { text: String },
+}
+
+/// Ending a card: closing after the report, or cancelling. Active units are released.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    Close {
+        report: Option<String>,
+        reason: Option<String>,
+    },
+    Cancel {
+        reason: String,
+    },
+}
+
+/// A unit's progress on a card (R20: arrival control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitStep {
+    EnRoute,
+    OnScene,
+    Clear,
+}
+
+pub struct CardDoc {
+    doc: AutoCommit,
+}
+
+impl std::fmt::Debug for CardDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardDoc").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn validate_location(loc: &Location) -> Result<(), DomainError> {
+    if !loc.lat.is_finite() || !(-90.0..=90.0).contains(&loc.lat) {
+        return Err(DomainError::field(
+            "location.lat",
+            format!("latitude {} is outside −90…90 degrees", loc.lat),
+        ));
+    }
+    if !loc.lon.is_finite() || !(-180.0..=180.0).contains(&loc.lon) {
+        return Err(DomainError::field(
+            "location.lon",
+            format!("longitude {} is outside −180…180 degrees", loc.lon),
+        ));
+    }
+    if let Some(a) = loc.accuracy_m {
+        if !a.is_finite() || !(0.0..=limits::ACCURACY_M_MAX).contains(&a) {
+            return Err(DomainError::field(
+                "location.accuracy_m",
+                format!("accuracy must be 0…{} metres", limits::ACCURACY_M_MAX),
+            ));
+        }
+    }
+    if let Some(addr) = &loc.address {
+        check_text("location.address", addr, limits::ADDRESS_CHARS_MAX, false)?;
+    }
+    Ok(())
+}
+
+fn validate_caller(c: &Caller) -> Result<(), DomainError> {
+    if let Some(n) = &c.name {
+        check_text("caller.name", n, limits::NAME_CHARS_MAX, false)?;
+    }
+    if let Some(p) = &c.phone {
+        let ok = !p.is_empty()
+            && p.chars().count() <= limits::PHONE_CHARS_MAX
+            && p.chars()
+                .enumerate()
+                .all(|(i, ch)| ch.is_ascii_digit() || (i == 0 && ch == '+'));
+        if !ok {
+            return Err(DomainError::field(
+                "caller.phone",
+                format!(
+                    "phone must be digits with an optional leading +, at most {} characters",
+                    limits::PHONE_CHARS_MAX
+                ),
+            ));
+        }
+    }
+    if let Some(u) = &c.user_id {
+        check_text("caller.user_id", u, limits::CODE_CHARS_MAX, true)?;
+    }
+    Ok(())
+}
+
+fn validate_seen(s: &Seen) -> Result<(), DomainError> {
+    for (field, v) in [
+        ("seen.persons", &s.persons),
+        ("seen.vehicles", &s.vehicles),
+        ("seen.buildings", &s.buildings),
+    ] {
+        if let Some(v) = v {
+            check_text(field, v, limits::SEEN_CHARS_MAX, false)?;
+        }
+    }
+    Ok(())
+}
+
+fn validate_priority(p: Option<u8>) -> Result<(), DomainError> {
+    if let Some(p) = p {
+        if !(limits::PRIORITY_MIN..=limits::PRIORITY_MAX).contains(&p) {
+            return Err(DomainError::field(
+                "priority",
+                format!(
+                    "priority must be {}…{} (1 is the most urgent)",
+                    limits::PRIORITY_MIN,
+                    limits::PRIORITY_MAX
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_category(reference: &Reference, c: &Option<String>) -> Result<(), DomainError> {
+    if let Some(code) = c {
+        if reference.category(code).is_none() {
+            return Err(DomainError::field(
+                "category",
+                format!("unknown call category '{}'", truncate(code, 64)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_district(reference: &Reference, d: &Option<String>) -> Result<(), DomainError> {
+    if let Some(code) = d {
+        if reference.district(code).is_none() {
+            return Err(DomainError::field(
+                "district",
+                format!("unknown district '{}'", truncate(code, 64)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+/// Validates a new card against the reference data. Returns the district it belongs to: the one
+/// given, else the one whose territory contains the location (R02).
+pub fn validate_create(
+    input: &CardCreate,
+    reference: &Reference,
+) -> Result<Option<String>, DomainError> {
+    validate_caller(&input.caller)?;
+    if let Some(l) = &input.location {
+        validate_location(l)?;
+    }
+    if let Some(d) = &input.description {
+        check_text("description", d, limits::DESCRIPTION_CHARS_MAX, false)?;
+    }
+    validate_seen(&input.seen)?;
+    validate_category(reference, &input.category)?;
+    validate_priority(input.priority)?;
+    validate_district(reference, &input.district)?;
+    Ok(input.district.clone().or_else(|| {
+        input
+            .location
+            .as_ref()
+            .and_then(|l| reference.district_at(l.lat, l.lon))
+            .map(|d| d.code.clone())
+    }))
+}
+
+impl CardDoc {
+    /// Creates a card document. `id` is a UUID, `number` the human number.
+    pub fn create(
+        actor: ActorId,
+        id: &str,
+        number: &str,
+        region: &str,
+        input: &CardCreate,
+        reference: &Reference,
+        ctx: &Ctx,
+    ) -> Result<CardDoc, DomainError> {
+        let district = validate_create(input, reference)?;
+        let mut doc = AutoCommit::new().with_actor(actor);
+        doc.put(ROOT, "v", CARD_SCHEMA_VERSION)?;
+        doc.put(ROOT, "id", id)?;
+        doc.put(ROOT, "number", number)?;
+        doc.put(ROOT, "region", region)?;
+        doc.put(ROOT, "channel", input.channel.as_str())?;
+        doc.put(ROOT, "created_at", ctx.now_ms)?;
+        doc.put(ROOT, "created_by", ctx.by.as_str())?;
+        let writers = doc.put_object(ROOT, WRITERS, ObjType::Map)?;
+        let stages = doc.put_object(ROOT, "stages", ObjType::Map)?;
+        doc.put(&stages, CardStatus::New.as_str(), ctx.now_ms)?;
+        doc.put_object(ROOT, "timeline", ObjType::List)?;
+        doc.put_object(ROOT, "units", ObjType::Map)?;
+        let mut card = CardDoc { doc };
+        // Creation writes only the fields that were given; absent means "not set".
+        let priority = input
+            .priority
+            .or_else(|| {
+                input
+                    .category
+                    .as_deref()
+                    .and_then(|c| reference.category(c))
+                    .map(|c| c.priority)
+            });
+        card.write_fields(
+            &writers,
+            &CardEdit {
+                caller: Some(input.caller.clone()),
+                location: input.location.clone(),
+                description: input.description.clone(),
+                seen: Some(input.seen.clone()),
+                category: input.category.clone(),
+                priority,
+                district,
+            },
+            ctx,
+            true,
+        )?;
+        card.event(ctx, "created", input.channel.as_str())?;
+        card.doc.commit();
+        Ok(card)
+    }
+
+    pub fn from_automerge(doc: AutoCommit) -> Result<CardDoc, DomainError> {
+        let card = CardDoc { doc };
+        match get_i64(&card.doc, &ROOT, "v") {
+            Some(CARD_SCHEMA_VERSION) => Ok(card),
+            Some(v) => Err(DomainError::CorruptDocument(format!(
+                "card schema version {v} is not supported (this build reads {CARD_SCHEMA_VERSION})"
+            ))),
+            None => Err(DomainError::CorruptDocument("not a card document".into())),
+        }
+    }
+
+    /// Loads from a snapshot followed by incremental chunks.
+    pub fn load<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<CardDoc, DomainError> {
+        Self::from_automerge(crate::doc::load_chunks(chunks)?)
+    }
+
+    pub fn set_actor(&mut self, actor: ActorId) {
+        self.doc.set_actor(actor);
+    }
+
+    /// Full compacted snapshot.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes made since the last save (or load), for appending to storage.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    pub fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    pub fn heads(&mut self) -> Vec<automerge::ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Merges another replica's copy into this one.
+    pub fn merge(&mut self, other: &mut CardDoc) -> Result<(), DomainError> {
+        self.doc.merge(&mut other.doc)?;
+        Ok(())
+    }
+
+    pub fn fork(&mut self, actor: ActorId) -> CardDoc {
+        CardDoc {
+            doc: self.doc.fork().with_actor(actor),
+        }
+    }
+
+    pub fn id(&self) -> Result<String, DomainError> {
+        require_str(&self.doc, &ROOT, "id")
+    }
+
+    /// Status from the lifecycle lattice: the furthest stage ever reached.
+    pub fn status(&self) -> Result<CardStatus, DomainError> {
+        let stages = get_obj(&self.doc, &ROOT, "stages")?;
+        Ok(self
+            .doc
+            .map_range(&stages, ..)
+            .filter_map(|item| CardStatus::parse(&item.key))
+            .max()
+            .unwrap_or(CardStatus::New))
+    }
+
+    fn stage_at(&self, stage: CardStatus) -> Option<i64> {
+        let stages = get_obj(&self.doc, &ROOT, "stages").ok()?;
+        get_i64(&self.doc, &stages, stage.as_str())
+    }
+
+    /// Materialises the card.
+    pub fn view(&self, reference: &Reference) -> Result<Card, DomainError> {
+        let d = &self.doc;
+        let channel = require_str(d, &ROOT, "channel")?;
+        let channel = Channel::parse(&channel)
+            .ok_or_else(|| DomainError::CorruptDocument(format!("unknown channel {channel}")))?;
+        let timeline_obj = get_obj(d, &ROOT, "timeline")?;
+        let timeline: Vec<TimelineEvent> = read_json_list(d, &timeline_obj)?;
+        let created_at = get_i64(d, &ROOT, "created_at").unwrap_or(0);
+        let updated_at = timeline.iter().map(|e| e.at).max().unwrap_or(created_at);
+        let units = self.units()?;
+        let location = get_str(d, &ROOT, "location").and_then(|s| serde_json::from_str(&s).ok());
+        let forwarded_at = get_i64(d, &ROOT, "forwarded_at");
+        let kui_number = get_str(d, &ROOT, "kui_number");
+        let kui = forwarded_at.map(|fwd| KuiEntry {
+            number: kui_number.clone(),
+            registered_at: get_i64(d, &ROOT, "kui_registered_at"),
+            deadline_at: fwd.saturating_add(reference.kui_deadline_ms()),
+            registered_by: get_str(d, &ROOT, "kui_registered_by"),
+        });
+        Ok(Card {
+            id: require_str(d, &ROOT, "id")?,
+            number: require_str(d, &ROOT, "number")?,
+            region: require_str(d, &ROOT, "region")?,
+            district: get_str(d, &ROOT, "district"),
+            channel,
+            status: self.status()?,
+            created_at,
+            updated_at,
+            created_by: get_str(d, &ROOT, "created_by").unwrap_or_default(),
+            caller: Caller {
+                name: get_str(d, &ROOT, "caller_name"),
+                phone: get_str(d, &ROOT, "caller_phone"),
+                user_id: get_str(d, &ROOT, "caller_user_id"),
+                language: get_str(d, &ROOT, "caller_language").and_then(|s| Language::parse(&s)),
+            },
+            location,
+            description: get_str(d, &ROOT, "description"),
+            seen: Seen {
+                persons: get_str(d, &ROOT, "seen_persons"),
+                vehicles: get_str(d, &ROOT, "seen_vehicles"),
+                buildings: get_str(d, &ROOT, "seen_buildings"),
+            },
+            category: get_str(d, &ROOT, "category"),
+            priority: get_i64(d, &ROOT, "priority").and_then(|p| u8::try_from(p).ok()),
+            sent_for_processing_at: self.stage_at(CardStatus::SentForProcessing),
+            timeline,
+            units,
+            dsog_dispatched_at: get_i64(d, &ROOT, "dsog_dispatched_at"),
+            forwarded_to: get_str(d, &ROOT, "forwarded_to"),
+            forwarded_at,
+            kui,
+            duplicate_of: get_str(d, &ROOT, "duplicate_of"),
+            patrol_report: get_str(d, &ROOT, "patrol_report"),
+            close_reason: get_str(d, &ROOT, "close_reason"),
+            cancel_reason: get_str(d, &ROOT, "cancel_reason"),
+            field_writers: writers_map(d),
+        })
+    }
+
+    fn units(&self) -> Result<Vec<CardUnit>, DomainError> {
+        let d = &self.doc;
+        let units_obj = get_obj(d, &ROOT, "units")?;
+        let mut out = Vec::new();
+        for item in d.map_range(&units_obj, ..) {
+            let obj = item.id();
+            let kind = get_str(d, &obj, "kind")
+                .and_then(|k| UnitKind::parse(&k))
+                .unwrap_or(UnitKind::Other);
+            out.push(CardUnit {
+                unit_id: item.key.to_string(),
+                call_sign: get_str(d, &obj, "call_sign").unwrap_or_default(),
+                kind,
+                assigned_at: get_i64(d, &obj, "assigned_at").unwrap_or(0),
+                assigned_by: get_str(d, &obj, "assigned_by").unwrap_or_default(),
+                en_route_at: get_i64(d, &obj, "en_route_at"),
+                on_scene_at: get_i64(d, &obj, "on_scene_at"),
+                cleared_at: get_i64(d, &obj, "cleared_at"),
+            });
+        }
+        // Deterministic order for readers: by assignment time, then id.
+        out.sort_by(|a, b| (a.assigned_at, &a.unit_id).cmp(&(b.assigned_at, &b.unit_id)));
+        Ok(out)
+    }
+
+    fn writers(&self) -> Result<automerge::ObjId, DomainError> {
+        get_obj(&self.doc, &ROOT, WRITERS)
+    }
+
+    fn event(&mut self, ctx: &Ctx, kind: &str, text: &str) -> Result<(), DomainError> {
+        let tl = get_obj(&self.doc, &ROOT, "timeline")?;
+        append_json(
+            &mut self.doc,
+            &tl,
+            &TimelineEvent {
+                at: ctx.now_ms,
+                by: ctx.by.clone(),
+                kind: kind.to_string(),
+                text: text.to_string(),
+            },
+        )
+    }
+
+    fn reach(&mut self, stage: CardStatus, ctx: &Ctx) -> Result<(), DomainError> {
+        let stages = get_obj(&self.doc, &ROOT, "stages")?;
+        if get_i64(&self.doc, &stages, stage.as_str()).is_none() {
+            self.doc.put(&stages, stage.as_str(), ctx.now_ms)?;
+        }
+        Ok(())
+    }
+
+    fn write_fields(
+        &mut self,
+        writers: &automerge::ObjId,
+        e: &CardEdit,
+        ctx: &Ctx,
+        creating: bool,
+    ) -> Result<(), DomainError> {
+        let d = &mut self.doc;
+        if let Some(c) = &e.caller {
+            for (key, v) in [
+                ("caller_name", &c.name),
+                ("caller_phone", &c.phone),
+                ("caller_user_id", &c.user_id),
+            ] {
+                if v.is_some() || !creating {
+                    put_lww_opt_str(d, writers, key, v.as_deref(), ctx)?;
+                }
+            }
+            if c.language.is_some() || !creating {
+                put_lww_opt_str(
+                    d,
+                    writers,
+                    "caller_language",
+                    c.language.map(|l| l.as_str()),
+                    ctx,
+                )?;
+            }
+        }
+        if let Some(l) = &e.location {
+            let json = serde_json::to_string(l)
+                .map_err(|e| DomainError::CorruptDocument(e.to_string()))?;
+            put_lww(d, writers, "location", json, ctx)?;
+        }
+        if let Some(v) = &e.description {
+            put_lww(d, writers, "description", v.as_str(), ctx)?;
+        }
+        if let Some(s) = &e.seen {
+            for (key, v) in [
+                ("seen_persons", &s.persons),
+                ("seen_vehicles", &s.vehicles),
+                ("seen_buildings", &s.buildings),
+            ] {
+                if v.is_some() || !creating {
+                    put_lww_opt_str(d, writers, key, v.as_deref(), ctx)?;
+                }
+            }
+        }
+        if let Some(v) = &e.category {
+            put_lww(d, writers, "category", v.as_str(), ctx)?;
+        }
+        if let Some(p) = e.priority {
+            put_lww(d, writers, "priority", p as i64, ctx)?;
+        }
+        if let Some(v) = &e.district {
+            put_lww(d, writers, "district", v.as_str(), ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` as one change: commits on success, rolls back every pending op on error.
+    fn change<T>(
+        &mut self,
+        f: impl FnOnce(&mut CardDoc) -> Result<T, DomainError>,
+    ) -> Result<T, DomainError> {
+        match f(self) {
+            Ok(v) => {
+                self.doc.commit();
+                Ok(v)
+            }
+            Err(e) => {
+                self.doc.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies a single-card command after validating it.
+    pub fn apply(
+        &mut self,
+        cmd: &CardCommand,
+        reference: &Reference,
+        ctx: &Ctx,
+    ) -> Result<(), DomainError> {
+        let card = self.view(reference)?;
+        validate_command(&card, cmd, reference)?;
+        self.change(|c| {
+            let writers = c.writers()?;
+            match cmd {
+                CardCommand::Edit(e) => {
+                    c.write_fields(&writers, e, ctx, false)?;
+                    let mut changed: Vec<&str> = Vec::new();
+                    if e.caller.is_some() {
+                        changed.push("caller");
+                    }
+                    if e.location.is_some() {
+                        changed.push("location");
+                    }
+                    if e.description.is_some() {
+                        changed.push("description");
+                    }
+                    if e.seen.is_some() {
+                        changed.push("seen");
+                    }
+                    if e.category.is_some() {
+                        changed.push("category");
+                    }
+                    if e.priority.is_some() {
+                        changed.push("priority");
+                    }
+                    if e.district.is_some() {
+                        changed.push("district");
+                    }
+                    c.event(ctx, "edited", &changed.join(","))
+                }
+                CardCommand::SendForProcessing => {
+                    c.reach(CardStatus::SentForProcessing, ctx)?;
+                    c.event(ctx, "sent_for_processing", card.district.as_deref().unwrap_or(""))
+                }
+                CardCommand::Report { text } => {
+                    put_lww(&mut c.doc, &writers, "patrol_report", text.as_str(), ctx)?;
+                    c.reach(CardStatus::Reported, ctx)?;
+                    c.event(ctx, "report", text)
+                }
+                CardCommand::LinkDuplicate { duplicate_of } => {
+                    put_lww(&mut c.doc, &writers, "duplicate_of", duplicate_of.as_str(), ctx)?;
+                    c.reach(CardStatus::LinkedDuplicate, ctx)?;
+                    c.event(ctx, "linked_duplicate", duplicate_of)
+                }
+                CardCommand::Forward { duty_unit } => {
+                    put_lww(&mut c.doc, &writers, "forwarded_to", duty_unit.as_str(), ctx)?;
+                    if card.forwarded_at.is_none() {
+                        put_lww(&mut c.doc, &writers, "forwarded_at", ctx.now_ms, ctx)?;
+                    }
+                    c.event(ctx, "forwarded", duty_unit)
+                }
+                CardCommand::RegisterKui { number } => {
+                    put_lww(&mut c.doc, &writers, "kui_number", number.as_str(), ctx)?;
+                    put_lww(&mut c.doc, &writers, "kui_registered_at", ctx.now_ms, ctx)?;
+                    put_lww(&mut c.doc, &writers, "kui_registered_by", ctx.by.as_str(), ctx)?;
+                    c.event(ctx, "kui_registered", number)
+                }
+                CardCommand::Note { text } => c.event(ctx, "note", text),
+            }
+        })
+    }
+
+    /// Records a warning handed to a patrol (R08) on the timeline.
+    pub fn record_warning(&mut self, ctx: &Ctx, text: &str) -> Result<(), DomainError> {
+        self.change(|c| c.event(ctx, "warning_issued", text))
+    }
+}
+
+fn require_open(card: &Card) -> Result<(), DomainError> {
+    if card.status.is_terminal() {
+        return Err(DomainError::transition(format!(
+            "card {} is {} and can no longer be changed",
+            card.number,
+            card.status.as_str()
+        )));
+    }
+    Ok(())
+}
+
+fn validate_command(card: &Card, cmd: &CardCommand, reference: &Reference) -> Result<(), DomainError> {
+    if card.timeline.len() >= limits::TIMELINE_EVENTS_MAX {
+        return Err(DomainError::transition(format!(
+            "card {} has reached {} timeline events; open a new card",
+            card.number,
+            limits::TIMELINE_EVENTS_MAX
+        )));
+    }
+    match cmd {
+        CardCommand::Edit(e) => {
+            require_open(card)?;
+            if let Some(c) = &e.caller {
+                validate_caller(c)?;
+            }
+            if let Some(l) = &e.location {
+                validate_location(l)?;
+            }
+            if let Some(d) = &e.description {
+                check_text("description", d, limits::DESCRIPTION_CHARS_MAX, false)?;
+            }
+            if let Some(s) = &e.seen {
+                validate_seen(s)?;
+            }
+            validate_category(reference, &e.category)?;
+            validate_priority(e.priority)?;
+            validate_district(reference, &e.district)?;
+            if e == &CardEdit::default() {
+                return Err(DomainError::field("", "the edit changes no field"));
+            }
+            Ok(())
+        }
+        CardCommand::SendForProcessing => {
+            if card.status != CardStatus::New {
+                return Err(DomainError::transition(format!(
+                    "card {} was already sent for processing (status {})",
+                    card.number,
+                    card.status.as_str()
+                )));
+            }
+            if card.category.is_none() {
+                return Err(DomainError::field(
+                    "category",
+                    "choose a call category before sending the card for processing",
+                ));
+            }
+            if card.location.is_none() {
+                return Err(DomainError::field(
+                    "location",
+                    "enter the place of the incident before sending the card for processing",
+                ));
+            }
+            if card.district.is_none() {
+                return Err(DomainError::field(
+                    "district",
+                    "the location is outside every district of the region: choose the district",
+                ));
+            }
+            Ok(())
+        }
+        CardCommand::Report { text } => {
+            require_open(card)?;
+            check_text("text", text, limits::REPORT_CHARS_MAX, true)?;
+            if card.units.is_empty() {
+                return Err(DomainError::transition(
+                    "no unit was dispatched to this card, so there is no patrol report to record",
+                ));
+            }
+            Ok(())
+        }
+        CardCommand::LinkDuplicate { duplicate_of } => {
+            require_open(card)?;
+            check_text("duplicate_of", duplicate_of, limits::CODE_CHARS_MAX, true)?;
+            if duplicate_of == &card.id || duplicate_of == &card.number {
+                return Err(DomainError::field(
+                    "duplicate_of",
+                    "a card cannot be a duplicate of itself",
+                ));
+            }
+            Ok(())
+        }
+        CardCommand::Forward { duty_unit } => {
+            if matches!(card.status, CardStatus::Cancelled | CardStatus::LinkedDuplicate) {
+                return Err(DomainError::transition(format!(
+                    "card {} is {}; nothing to forward",
+                    card.number,
+                    card.status.as_str()
+                )));
+            }
+            if card.status == CardStatus::New {
+                return Err(DomainError::transition(
+                    "send the card for processing before forwarding it to a duty unit",
+                ));
+            }
+            if reference.duty_unit(duty_unit).is_none() {
+                return Err(DomainError::field(
+                    "duty_unit",
+                    format!("unknown duty unit '{}'", truncate(duty_unit, 64)),
+                ));
+            }
+            Ok(())
+        }
+        CardCommand::RegisterKui { number } => {
+            check_text("number", number, limits::KUI_NUMBER_CHARS_MAX, true)?;
+            if card.forwarded_to.is_none() {
+                return Err(DomainError::transition(
+                    "the card has not been forwarded to a duty unit; КУИ registration is done by the duty unit",
+                ));
+            }
+            if card.kui.as_ref().and_then(|k| k.number.as_ref()).is_some() {
+                return Err(DomainError::transition(format!(
+                    "card {} is already registered in КУИ",
+                    card.number
+                )));
+            }
+            Ok(())
+        }
+        CardCommand::Note { text } => check_text("text", text, limits::NOTE_CHARS_MAX, true),
+    }
+}
+
+// ---- commands that touch a card and its units together -------------------------------------
+
+use crate::unit::UnitDoc;
+
+/// Dispatches a unit to the card (R04/R06; `investigative` = ДСОГ sent after a confirmed crime).
+/// Both documents are validated before either is changed.
+pub fn dispatch(
+    card: &mut CardDoc,
+    unit: &mut UnitDoc,
+    investigative: bool,
+    reference: &Reference,
+    ctx: &Ctx,
+) -> Result<(), DomainError> {
+    let c = card.view(reference)?;
+    let u = unit.view(reference, ctx.now_ms)?;
+    require_open(&c)?;
+    if c.status == CardStatus::New {
+        return Err(DomainError::transition(
+            "the card has not been sent for processing yet",
+        ));
+    }
+    if c.units.len() >= limits::UNITS_PER_CARD_MAX {
+        return Err(DomainError::transition(format!(
+            "a card can have at most {} units",
+            limits::UNITS_PER_CARD_MAX
+        )));
+    }
+    if c.unit(&u.id).is_some_and(|x| x.is_active()) {
+        return Err(DomainError::transition(format!(
+            "unit {} is already dispatched to this card",
+            u.call_sign
+        )));
+    }
+    check_unit_available(&u)?;
+    if investigative && u.kind != UnitKind::InvestigativeGroup {
+        return Err(DomainError::field(
+            "unit_id",
+            format!("unit {} is not a ДСОГ investigative group", u.call_sign),
+        ));
+    }
+    if !investigative && u.kind == UnitKind::InvestigativeGroup {
+        return Err(DomainError::transition(
+            "ДСОГ is sent when a crime is confirmed: use the ДСОГ action",
+        ));
+    }
+    if investigative && c.units.is_empty() {
+        return Err(DomainError::transition(
+            "send a patrol to check first; ДСОГ goes when the crime is confirmed (R06)",
+        ));
+    }
+    card.change(|cd| {
+        let units_obj = get_obj(&cd.doc, &ROOT, "units")?;
+        let entry = cd.doc.put_object(&units_obj, u.id.as_str(), ObjType::Map)?;
+        cd.doc.put(&entry, "call_sign", u.call_sign.as_str())?;
+        cd.doc.put(&entry, "kind", u.kind.as_str())?;
+        cd.doc.put(&entry, "assigned_at", ctx.now_ms)?;
+        cd.doc.put(&entry, "assigned_by", ctx.by.as_str())?;
+        cd.reach(CardStatus::Dispatched, ctx)?;
+        if investigative {
+            let writers = cd.writers()?;
+            put_lww(&mut cd.doc, &writers, "dsog_dispatched_at", ctx.now_ms, ctx)?;
+            cd.event(ctx, "dsog_dispatched", &u.call_sign)
+        } else {
+            cd.event(ctx, "dispatched", &u.call_sign)
+        }
+    })?;
+    unit.assign(&c.id, ctx)
+}
+
+pub(crate) fn check_unit_available(u: &Unit) -> Result<(), DomainError> {
+    match u.status {
+        UnitStatus::Available => Ok(()),
+        UnitStatus::OffDuty => Err(DomainError::transition(format!(
+            "unit {} is off duty and cannot be dispatched",
+            u.call_sign
+        ))),
+        _ => Err(DomainError::transition(format!(
+            "unit {} is busy ({}) on another card",
+            u.call_sign,
+            u.status.as_str()
+        ))),
+    }
+}
+
+/// A unit reports progress on a card: en route, on scene (arrival control), cleared.
+pub fn unit_step(
+    card: &mut CardDoc,
+    unit: &mut UnitDoc,
+    step: UnitStep,
+    reference: &Reference,
+    ctx: &Ctx,
+) -> Result<(), DomainError> {
+    let c = card.view(reference)?;
+    let u = unit.view(reference, ctx.now_ms)?;
+    let on_card = c.unit(&u.id).ok_or_else(|| {
+        DomainError::not_found(format!("unit {} is not dispatched to card {}", u.call_sign, c.number))
+    })?;
+    if !on_card.is_active() {
+        return Err(DomainError::transition(format!(
+            "unit {} has already cleared from card {}",
+            u.call_sign, c.number
+        )));
+    }
+    let (key, kind) = match step {
+        UnitStep::EnRoute => {
+            if on_card.en_route_at.is_some() || on_card.on_scene_at.is_some() {
+                return Err(DomainError::transition(format!(
+                    "unit {} is already en route or on scene",
+                    u.call_sign
+                )));
+            }
+            ("en_route_at", "en_route")
+        }
+        UnitStep::OnScene => {
+            if on_card.on_scene_at.is_some() {
+                return Err(DomainError::transition(format!(
+                    "unit {} is already on scene",
+                    u.call_sign
+                )));
+            }
+            ("on_scene_at", "on_scene")
+        }
+        UnitStep::Clear => ("cleared_at", "cleared"),
+    };
+    card.change(|cd| {
+        let units_obj = get_obj(&cd.doc, &ROOT, "units")?;
+        let entry = get_obj(&cd.doc, &units_obj, &u.id)?;
+        cd.doc.put(&entry, key, ctx.now_ms)?;
+        if step == UnitStep::OnScene {
+            cd.reach(CardStatus::OnScene, ctx)?;
+        }
+        cd.event(ctx, kind, &u.call_sign)
+    })?;
+    match step {
+        UnitStep::EnRoute => unit.set_status(UnitStatus::EnRoute, Some(&c.id), ctx),
+        UnitStep::OnScene => unit.set_status(UnitStatus::OnScene, Some(&c.id), ctx),
+        UnitStep::Clear => unit.release(&c.id, ctx),
+    }
+}
+
+/// Closes or cancels a card, releasing every unit still on it.
+///
+/// Closing needs the patrol's report: either one was recorded, or `report` carries it. A card
+/// that no unit was ever sent to can be closed only with a reason (e.g. a consultation).
+pub fn finish(
+    card: &mut CardDoc,
+    units: &mut [UnitDoc],
+    how: &Finish,
+    reference: &Reference,
+    ctx: &Ctx,
+) -> Result<(), DomainError> {
+    let c = card.view(reference)?;
+    require_open(&c)?;
+    let active: Vec<&CardUnit> = c.active_units().collect();
+    for a in &active {
+        if !units.iter().any(|u| u.id().ok().as_deref() == Some(a.unit_id.as_str())) {
+            return Err(DomainError::not_found(format!(
+                "unit {} on the card could not be loaded to release it",
+                a.call_sign
+            )));
+        }
+    }
+    match how {
+        Finish::Close { report, reason } => {
+            if let Some(r) = report {
+                check_text("report", r, limits::REPORT_CHARS_MAX, true)?;
+            }
+            if let Some(r) = reason {
+                check_text("reason", r, limits::REASON_CHARS_MAX, true)?;
+            }
+            if c.units.is_empty() && reason.is_none() {
+                return Err(DomainError::field(
+                    "reason",
+                    "no unit was dispatched to this card: give a reason to close it",
+                ));
+            }
+            if !c.units.is_empty() && c.patrol_report.is_none() && report.is_none() {
+                return Err(DomainError::field(
+                    "report",
+                    "the card closes after the patrol's report: enter the report",
+                ));
+            }
+        }
+        Finish::Cancel { reason } => {
+            check_text("reason", reason, limits::REASON_CHARS_MAX, true)?;
+        }
+    }
+    card.change(|cd| {
+        let writers = cd.writers()?;
+        let units_obj = get_obj(&cd.doc, &ROOT, "units")?;
+        for a in &active {
+            let entry = get_obj(&cd.doc, &units_obj, &a.unit_id)?;
+            cd.doc.put(&entry, "cleared_at", ctx.now_ms)?;
+        }
+        match how {
+            Finish::Close { report, reason } => {
+                if let Some(r) = report {
+                    put_lww(&mut cd.doc, &writers, "patrol_report", r.as_str(), ctx)?;
+                    cd.reach(CardStatus::Reported, ctx)?;
+                    cd.event(ctx, "report", r)?;
+                }
+                if let Some(r) = reason {
+                    put_lww(&mut cd.doc, &writers, "close_reason", r.as_str(), ctx)?;
+                }
+                cd.reach(CardStatus::Closed, ctx)?;
+                cd.event(ctx, "closed", reason.as_deref().unwrap_or(""))
+            }
+            Finish::Cancel { reason } => {
+                put_lww(&mut cd.doc, &writers, "cancel_reason", reason.as_str(), ctx)?;
+                cd.reach(CardStatus::Cancelled, ctx)?;
+                cd.event(ctx, "cancelled", reason)
+            }
+        }
+    })?;
+    for u in units.iter_mut() {
+        if active.iter().any(|a| u.id().ok().as_deref() == Some(a.unit_id.as_str())) {
+            u.release(&c.id, ctx)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a unit from the card (a mistaken dispatch). Removal is a map delete, so a concurrent
+/// re-dispatch of the same unit on another replica wins (add-wins set).
+pub fn unassign(
+    card: &mut CardDoc,
+    unit: &mut UnitDoc,
+    reference: &Reference,
+    ctx: &Ctx,
+) -> Result<(), DomainError> {
+    let c = card.view(reference)?;
+    require_open(&c)?;
+    let uid = unit.id()?;
+    let on_card = c
+        .unit(&uid)
+        .ok_or_else(|| DomainError::not_found(format!("unit {uid} is not on card {}", c.number)))?;
+    if on_card.on_scene_at.is_some() {
+        return Err(DomainError::transition(
+            "the unit has arrived on scene; clear it instead of removing it",
+        ));
+    }
+    let call_sign = on_card.call_sign.clone();
+    card.change(|cd| {
+        let units_obj = get_obj(&cd.doc, &ROOT, "units")?;
+        cd.doc.delete(&units_obj, uid.as_str())?;
+        cd.event(ctx, "unassigned", &call_sign)
+    })?;
+    unit.release(&c.id, ctx)
+}

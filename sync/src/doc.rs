@@ -1,0 +1,185 @@
+//! Small helpers over automerge shared by the card, unit and roster documents.
+//!
+//! Merge conventions used by every document:
+//! - A last-writer-wins field is a root key; its writer (`login@replica`) is stored under the same
+//!   key in the `w` map, written immediately after the value. Ops of one change get consecutive
+//!   counters, so for two concurrent writes the value op and the writer op are ordered the same
+//!   way and automerge picks the value and its writer from the same change.
+//! - Values that must change together (a location's latitude and longitude) are one JSON scalar.
+//! - Append-only logs are automerge lists of JSON strings: concurrent appends both survive, in
+//!   an order every replica computes identically.
+
+use automerge::{transaction::Transactable, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+
+use crate::error::DomainError;
+
+/// Who does something, where, and when. Time is an input: the core never reads a clock.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Login of the person (or `system`).
+    pub by: String,
+    /// Replica name: the node's region code, `central`, or a field unit id.
+    pub replica: String,
+    pub now_ms: i64,
+}
+
+impl Ctx {
+    pub fn new(by: impl Into<String>, replica: impl Into<String>, now_ms: i64) -> Self {
+        Ctx {
+            by: by.into(),
+            replica: replica.into(),
+            now_ms,
+        }
+    }
+    pub fn writer(&self) -> String {
+        format!("{}@{}", self.by, self.replica)
+    }
+}
+
+pub(crate) const WRITERS: &str = "w";
+
+pub(crate) fn get_obj(doc: &AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId, DomainError> {
+    match doc.get(parent, key)? {
+        Some((Value::Object(_), id)) => Ok(id),
+        _ => Err(DomainError::CorruptDocument(format!("object '{key}' is missing"))),
+    }
+}
+
+pub(crate) fn get_scalar(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<ScalarValue> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
+        _ => None,
+    }
+}
+
+pub(crate) fn get_str(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String> {
+    match get_scalar(doc, obj, key)? {
+        ScalarValue::Str(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn get_i64(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
+    match get_scalar(doc, obj, key)? {
+        ScalarValue::Int(i) => Some(i),
+        ScalarValue::Uint(u) => i64::try_from(u).ok(),
+        ScalarValue::Timestamp(t) => Some(t),
+        _ => None,
+    }
+}
+
+pub(crate) fn require_str(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<String, DomainError> {
+    get_str(doc, obj, key)
+        .ok_or_else(|| DomainError::CorruptDocument(format!("field '{key}' is missing")))
+}
+
+/// Writes a last-writer-wins root field together with its writer.
+pub(crate) fn put_lww(
+    doc: &mut AutoCommit,
+    writers: &ObjId,
+    key: &str,
+    value: impl Into<ScalarValue>,
+    ctx: &Ctx,
+) -> Result<(), DomainError> {
+    doc.put(ROOT, key, value)?;
+    doc.put(writers, key, ctx.writer())?;
+    Ok(())
+}
+
+/// Writes an optional string field: `None` is stored as null so "cleared" also replicates.
+pub(crate) fn put_lww_opt_str(
+    doc: &mut AutoCommit,
+    writers: &ObjId,
+    key: &str,
+    value: Option<&str>,
+    ctx: &Ctx,
+) -> Result<(), DomainError> {
+    match value {
+        Some(v) => put_lww(doc, writers, key, v, ctx),
+        None => put_lww(doc, writers, key, ScalarValue::Null, ctx),
+    }
+}
+
+pub(crate) fn writers_map(doc: &AutoCommit) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    if let Ok(Some((Value::Object(ObjType::Map), w))) = doc.get(ROOT, WRITERS) {
+        for item in doc.map_range(&w, ..) {
+            if let Some(s) = Value::from(item.value).as_str() {
+                out.insert(item.key.to_string(), s.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Appends a JSON-encoded entry to a list.
+pub(crate) fn append_json<T: serde::Serialize>(
+    doc: &mut AutoCommit,
+    list: &ObjId,
+    entry: &T,
+) -> Result<(), DomainError> {
+    let len = doc.length(list);
+    let json = serde_json::to_string(entry)
+        .map_err(|e| DomainError::CorruptDocument(e.to_string()))?;
+    doc.insert(list, len, json)?;
+    Ok(())
+}
+
+pub(crate) fn read_json_list<T: serde::de::DeserializeOwned>(
+    doc: &AutoCommit,
+    list: &ObjId,
+) -> Result<Vec<T>, DomainError> {
+    let mut out = Vec::with_capacity(doc.length(list));
+    for item in doc.list_range(list, ..) {
+        let v = automerge::Value::from(item.value);
+        let s = v
+            .as_str()
+            .ok_or_else(|| DomainError::CorruptDocument("list entry is not text".into()))?;
+        out.push(
+            serde_json::from_str(s).map_err(|e| DomainError::CorruptDocument(e.to_string()))?,
+        );
+    }
+    Ok(out)
+}
+
+/// Loads a document from a snapshot followed by incremental chunks.
+pub fn load_chunks<'a>(
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<AutoCommit, DomainError> {
+    let mut iter = chunks.into_iter();
+    let first = iter
+        .next()
+        .ok_or_else(|| DomainError::CorruptDocument("no stored bytes".into()))?;
+    let mut doc = AutoCommit::load(first)?;
+    for chunk in iter {
+        doc.load_incremental(chunk)?;
+    }
+    Ok(doc)
+}
+
+/// Validates a text field: trimmed, non-empty when required, at most `max_chars` characters.
+pub fn check_text(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+    required: bool,
+) -> Result<(), DomainError> {
+    let trimmed = value.trim();
+    if required && trimmed.is_empty() {
+        return Err(DomainError::field(field, format!("{field} must not be empty")));
+    }
+    let n = value.chars().count();
+    if n > max_chars {
+        return Err(DomainError::field(
+            field,
+            format!("{field} is {n} characters long; the limit is {max_chars}"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(DomainError::field(
+            field,
+            format!("{field} contains control characters"),
+        ));
+    }
+    Ok(())
+}

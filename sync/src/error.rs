@@ -1,0 +1,59 @@
+//! Domain errors: each has a stable code for the API and a message a person can act on.
+
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum DomainError {
+    /// A field's value is not acceptable.
+    #[error("{message}")]
+    InvalidField { field: String, message: String },
+    /// The action is not allowed in the card's or unit's current state.
+    #[error("{message}")]
+    InvalidTransition { message: String },
+    /// A referenced thing (category, district, unit on the card) does not exist.
+    #[error("{message}")]
+    NotFound { message: String },
+    /// Stored bytes could not be read as a document of the expected kind.
+    #[error("stored document is unreadable: {0}")]
+    CorruptDocument(String),
+}
+
+impl DomainError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        DomainError::InvalidField {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+    pub fn transition(message: impl Into<String>) -> Self {
+        DomainError::InvalidTransition {
+            message: message.into(),
+        }
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        DomainError::NotFound {
+            message: message.into(),
+        }
+    }
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::InvalidField { .. } => "invalid_field",
+            DomainError::InvalidTransition { .. } => "invalid_transition",
+            DomainError::NotFound { .. } => "not_found",
+            DomainError::CorruptDocument(_) => "corrupt_document",
+        }
+    }
+    pub fn field_name(&self) -> Option<&str> {
+        match self {
+            DomainError::InvalidField { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<automerge::AutomergeError> for DomainError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        DomainError::CorruptDocument(e.to_string())
+    }
+}

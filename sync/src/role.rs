@@ -1,0 +1,48 @@
+//! Staff roles of a control centre (R18). The HTTP layer checks them on every endpoint.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// "102" operator (оператор "102").
+    CallTaker,
+    /// ГУСС senior inspector.
+    Dispatcher,
+    /// Duty unit officer (дежурная часть).
+    DutyOfficer,
+    /// Shift supervisor: sees everything, manages the post roster.
+    Supervisor,
+    /// Patrol crew member (КСП).
+    Patrol,
+    /// Digitalisation unit (ДЦИИ): accounts and roles.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::CallTaker,
+        Role::Dispatcher,
+        Role::DutyOfficer,
+        Role::Supervisor,
+        Role::Patrol,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::CallTaker => "call_taker",
+            Role::Dispatcher => "dispatcher",
+            Role::DutyOfficer => "duty_officer",
+            Role::Supervisor => "supervisor",
+            Role::Patrol => "patrol",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
