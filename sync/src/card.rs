@@ -866,7 +866,7 @@ pub fn unit_step(
 /// that no unit was ever sent to can be closed only with a reason (e.g. a consultation).
 pub fn finish(
     card: &mut CardDoc,
-    units: &mut [UnitDoc],
+    units: &mut [&mut UnitDoc],
     how: &Finish,
     reference: &Reference,
     ctx: &Ctx,

@@ -260,12 +260,12 @@ fn r05_text_message_card_closes_only_after_the_patrols_report() {
     card.apply(&CardCommand::SendForProcessing, &r, &ctx("op1", 2_000)).unwrap();
     let mut unit = patrol("p1", 10);
     dispatch(&mut card, &mut unit, false, &r, &ctx("gus", 3_000)).unwrap();
-    let err = finish(&mut card, std::slice::from_mut(&mut unit), &Finish::Close { report: None, reason: None }, &r, &ctx("gus", 4_000))
+    let err = finish(&mut card, &mut [&mut unit], &Finish::Close { report: None, reason: None }, &r, &ctx("gus", 4_000))
         .unwrap_err();
     assert_eq!(err.field_name(), Some("report"));
     card.apply(&CardCommand::Report { text: "Задержан, доставлен в УП".into() }, &r, &ctx("p1", 5_000)).unwrap();
     assert_eq!(card.view(&r).unwrap().status, CardStatus::Reported);
-    finish(&mut card, std::slice::from_mut(&mut unit), &Finish::Close { report: None, reason: None }, &r, &ctx("gus", 6_000)).unwrap();
+    finish(&mut card, &mut [&mut unit], &Finish::Close { report: None, reason: None }, &r, &ctx("gus", 6_000)).unwrap();
     let v = card.view(&r).unwrap();
     assert_eq!(v.status, CardStatus::Closed);
     assert_eq!(v.units[0].cleared_at, Some(6_000));

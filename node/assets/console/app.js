@@ -1,0 +1,1474 @@
+/* Operator console (АРМ) of the regional ЦОУ node.
+   Plain ES2019 for Chrome >= 86 and Firefox >= 82 (rule R17): no modules, no build step, no framework.
+   Texts come from i18n.js (window.I18N), reference data from GET /api/v1/reference. */
+(function () {
+  'use strict';
+
+  var API = '/api/v1';
+  var LS_LANG = 'node_console_lang';
+  var SS_TOKEN = 'node_console_token';
+  var SS_TAB = 'node_console_tab';
+  var SS_MINE = 'node_console_mine';
+  var TERMINAL = ['closed', 'cancelled', 'linked_duplicate'];
+  var INWORK = ['dispatched', 'on_scene', 'reported'];
+  var ALL_ROLES = ['call_taker', 'dispatcher', 'duty_officer', 'supervisor', 'patrol', 'admin'];
+  var STAFF_ROLES = ['call_taker', 'dispatcher', 'duty_officer', 'supervisor', 'patrol'];
+
+  var S = {
+    lang: readLang(),
+    token: ssGet(SS_TOKEN),
+    user: null,
+    ref: null,
+    cards: {},
+    units: {},
+    es: null,
+    esTimer: null,
+    views: [],
+    renderTimer: null,
+    mine: readMine()
+  };
+
+  /* ------------------------------------------------------------------ small helpers */
+
+  function readLang() {
+    var l = null;
+    try { l = window.localStorage.getItem(LS_LANG); } catch (e) { l = null; }
+    return l === 'kk' || l === 'ru' ? l : 'ru';
+  }
+  function ssGet(k) { try { return window.sessionStorage.getItem(k); } catch (e) { return null; } }
+  function ssSet(k, v) {
+    try { if (v == null) window.sessionStorage.removeItem(k); else window.sessionStorage.setItem(k, v); } catch (e) { /* private mode */ }
+  }
+  function readMine() {
+    try { return JSON.parse(ssGet(SS_MINE) || '[]') || []; } catch (e) { return []; }
+  }
+
+  function dict() { return window.I18N[S.lang] || window.I18N.ru; }
+  function has(k) { return Object.prototype.hasOwnProperty.call(dict(), k); }
+  function t(k) {
+    var d = dict();
+    if (Object.prototype.hasOwnProperty.call(d, k)) return d[k];
+    if (Object.prototype.hasOwnProperty.call(window.I18N.ru, k)) return window.I18N.ru[k];
+    return k;
+  }
+
+  function qs(sel, root) { return (root || document).querySelector(sel); }
+  function qsa(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+  function isTerminal(st) { return TERMINAL.indexOf(st) >= 0; }
+  function hasRole(r) { return !!(S.user && S.user.roles && S.user.roles.indexOf(r) >= 0); }
+  function isStaff() { return STAFF_ROLES.some(hasRole); }
+
+  /* Element builder. Special attributes: class, tid (data-testid), i18n (text from dictionary),
+     ph (placeholder from dictionary), tip (title from dictionary), ref (reference object with
+     name_kk/name_ru), text, value, checked/disabled/selected, on<event>. */
+  function h(tag, attrs, kids) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v == null || v === false) return;
+        if (k === 'class') el.className = v;
+        else if (k === 'tid') el.setAttribute('data-testid', v);
+        else if (k === 'i18n') { el.setAttribute('data-i18n', v); el.textContent = t(v); }
+        else if (k === 'ph') { el.setAttribute('data-i18n-ph', v); el.setAttribute('placeholder', t(v)); }
+        else if (k === 'tip') { el.setAttribute('data-i18n-title', v); el.setAttribute('title', t(v)); }
+        else if (k === 'ref') {
+          el.setAttribute('data-kk', v.name_kk || v.name_ru || v.code || '');
+          el.setAttribute('data-ru', v.name_ru || v.name_kk || v.code || '');
+          el.textContent = el.getAttribute('data-' + S.lang);
+        }
+        else if (k === 'text') el.textContent = v;
+        else if (k === 'value') el.value = v;
+        else if (k === 'checked' || k === 'disabled' || k === 'selected' || k === 'readOnly') el[k] = !!v;
+        else if (k.slice(0, 2) === 'on' && typeof v === 'function') el.addEventListener(k.slice(2), v);
+        else el.setAttribute(k, v === true ? '' : String(v));
+      });
+    }
+    append(el, kids);
+    return el;
+  }
+  function append(el, kids) {
+    if (kids == null || kids === false) return el;
+    if (Array.isArray(kids)) { kids.forEach(function (k) { append(el, k); }); return el; }
+    el.appendChild(typeof kids === 'object' ? kids : document.createTextNode(String(kids)));
+    return el;
+  }
+  function tx(key, cls) { return h('span', { i18n: key, class: cls }); }
+
+  /* Label attributes for a coded value: reference names first, then the dictionary, then the raw code. */
+  var REF_PREFIX = { categories: 'category', districts: 'district', duty_units: 'duty', channels: 'channel' };
+  function refItem(list, code) {
+    var arr = S.ref && S.ref[list];
+    if (!arr || code == null) return null;
+    for (var i = 0; i < arr.length; i++) {
+      var it = arr[i];
+      if (it && typeof it === 'object' && it.code === code) return it;
+    }
+    return null;
+  }
+  function labelAttrs(list, code) {
+    var it = refItem(list, code);
+    if (it && (it.name_ru || it.name_kk)) return { ref: it };
+    var key = (REF_PREFIX[list] || list) + '.' + code;
+    if (has(key) || Object.prototype.hasOwnProperty.call(window.I18N.ru, key)) return { i18n: key };
+    return { text: code == null ? '' : String(code) };
+  }
+  function label(list, code, cls) {
+    var a = labelAttrs(list, code);
+    if (cls) a.class = cls;
+    return h('span', a);
+  }
+  function keyLabel(prefix, code, cls) {
+    var key = prefix + '.' + code;
+    if (Object.prototype.hasOwnProperty.call(window.I18N.ru, key)) return h('span', { i18n: key, class: cls });
+    return h('span', { text: code == null ? '' : String(code), class: cls });
+  }
+  function refOptions(list) {
+    var arr = (S.ref && S.ref[list]) || [];
+    return arr.map(function (it) {
+      var code = typeof it === 'object' ? it.code : it;
+      var a = labelAttrs(list, code);
+      a.value = code;
+      return h('option', a);
+    });
+  }
+  function codes(list) {
+    return ((S.ref && S.ref[list]) || []).map(function (it) { return typeof it === 'object' ? it.code : it; });
+  }
+
+  function pad(n) { return n < 10 ? '0' + n : String(n); }
+  function fmtTime(ms) {
+    if (!ms) return '';
+    var d = new Date(ms);
+    return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+  }
+  function fmtDateTime(ms) {
+    if (!ms) return '';
+    var d = new Date(ms);
+    return pad(d.getDate()) + '.' + pad(d.getMonth() + 1) + '.' + d.getFullYear() + ' ' +
+      pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+  function fmtDur(ms) {
+    if (!(ms > 0)) ms = 0;
+    var s = Math.floor(ms / 1000);
+    var hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
+    return (hh ? hh + ':' + pad(mm) : pad(mm)) + ':' + pad(ss);
+  }
+  function fmtLeft(ms) {
+    if (ms <= 0) return t('duty.overdue');
+    var m = Math.floor(ms / 60000);
+    return t('duty.left') + ' ' + Math.floor(m / 60) + ' ' + t('u.h') + ' ' + pad(m % 60) + ' ' + t('u.min');
+  }
+  function timer(since, cls) {
+    return h('span', { class: 'timer ' + (cls || ''), 'data-since': since || Date.now(), text: fmtDur(Date.now() - (since || Date.now())) });
+  }
+
+  function cardAddress(c) {
+    if (!c) return '';
+    if (c.address) return c.address;
+    if (c.location && c.location.address) return c.location.address;
+    return '';
+  }
+  function cardPriority(c) {
+    if (c.priority) return c.priority;
+    var cat = refItem('categories', c.category);
+    return cat && cat.priority ? cat.priority : null;
+  }
+  function statusBadge(st, tid) {
+    return h('span', { class: 'badge st st-' + st, i18n: 'status.' + st, 'data-status': st, tid: tid });
+  }
+  function unitStatusBadge(st, tid) {
+    return h('span', { class: 'badge ust ust-' + st, i18n: 'ustatus.' + st, 'data-status': st, tid: tid });
+  }
+  function priBadge(p) {
+    return h('span', { class: 'badge pri pri-' + (p || 0), text: p ? 'P' + p : '—' });
+  }
+  function unitById(id) { return S.units[id] || null; }
+  function unitName(id) { var u = unitById(id); return u ? u.call_sign : id; }
+
+  /* ------------------------------------------------------------------ API */
+
+  function api(method, path, body) {
+    var opts = { method: method, headers: { 'Accept': 'application/json' }, credentials: 'same-origin' };
+    if (S.token) opts.headers.Authorization = 'Bearer ' + S.token;
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(API + path, opts).then(function (r) {
+      return r.text().then(function (txt) {
+        var data = null;
+        if (txt) { try { data = JSON.parse(txt); } catch (e) { data = null; } }
+        if (!r.ok) {
+          var err = new Error((data && data.message) || (r.status + ' ' + (r.statusText || t('err.generic'))));
+          err.status = r.status;
+          err.code = data && data.code;
+          err.field = data && data.field;
+          if (r.status === 401 && path !== '/auth/login') onUnauthorized();
+          throw err;
+        }
+        return data;
+      });
+    }, function () {
+      var err = new Error(t('err.network'));
+      err.status = 0;
+      throw err;
+    });
+  }
+
+  function errText(e) {
+    var m = (e && e.message) || t('err.generic');
+    if (e && e.field) m += ' [' + e.field + ']';
+    return m;
+  }
+  function showError(el, e) {
+    if (!el) return;
+    el.textContent = e ? errText(e) : '';
+    el.style.display = e ? '' : 'none';
+  }
+
+  var toastTimer = null;
+  function toast(key, kind) {
+    var el = qs('#toast');
+    if (!el) return;
+    el.className = 'toast show ' + (kind || 'ok');
+    el.setAttribute('data-i18n', key);
+    el.textContent = t(key);
+    if (toastTimer) clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.className = 'toast'; }, 3500);
+  }
+
+  /* ------------------------------------------------------------------ language */
+
+  function applyLang(root) {
+    root = root || document;
+    document.documentElement.setAttribute('lang', S.lang);
+    qsa('[data-i18n]', root).forEach(function (el) { el.textContent = t(el.getAttribute('data-i18n')); });
+    qsa('[data-i18n-ph]', root).forEach(function (el) { el.setAttribute('placeholder', t(el.getAttribute('data-i18n-ph'))); });
+    qsa('[data-i18n-title]', root).forEach(function (el) { el.setAttribute('title', t(el.getAttribute('data-i18n-title'))); });
+    qsa('[data-kk]', root).forEach(function (el) { el.textContent = el.getAttribute('data-' + S.lang); });
+    document.title = t('app.title');
+    tick();
+  }
+  function toggleLang() {
+    S.lang = S.lang === 'ru' ? 'kk' : 'ru';
+    try { window.localStorage.setItem(LS_LANG, S.lang); } catch (e) { /* ignore */ }
+    applyLang(document);
+  }
+  function langButton() {
+    return h('button', { type: 'button', class: 'btn btn-lang', tid: 'lang-toggle', i18n: 'lang.switch', tip: 'lang.switch.tip', onclick: toggleLang });
+  }
+
+  /* ------------------------------------------------------------------ clock: timers and deadlines */
+
+  function tick() {
+    var now = Date.now();
+    qsa('[data-since]').forEach(function (el) {
+      el.textContent = fmtDur(now - Number(el.getAttribute('data-since')));
+    });
+    qsa('[data-deadline]').forEach(function (el) {
+      var left = Number(el.getAttribute('data-deadline')) - now;
+      el.textContent = fmtLeft(left);
+      el.classList.toggle('late', left <= 0);
+      el.classList.toggle('soon', left > 0 && left < 3 * 3600 * 1000);
+    });
+    var lim = ((S.ref && S.ref.unit_overdue_after_s) || 0) * 1000;
+    qsa('[data-unit-status]').forEach(function (el) {
+      var st = el.getAttribute('data-unit-status');
+      var since = Number(el.getAttribute('data-unit-since'));
+      var od = el.getAttribute('data-srv-overdue') === '1' ||
+        ((st === 'assigned' || st === 'en_route') && lim > 0 && now - since > lim);
+      el.classList.toggle('overdue', od);
+      el.setAttribute('data-overdue', od ? '1' : '0');
+    });
+    var clock = qs('#clock');
+    if (clock) clock.textContent = fmtTime(now);
+  }
+  setInterval(tick, 1000);
+
+  /* ------------------------------------------------------------------ session */
+
+  function onUnauthorized() {
+    if (!S.user) return;
+    teardown();
+    renderLogin('login.session_expired');
+  }
+  function teardown() {
+    S.user = null;
+    S.token = null;
+    ssSet(SS_TOKEN, null);
+    if (S.es) { S.es.close(); S.es = null; }
+    if (S.esTimer) { clearTimeout(S.esTimer); S.esTimer = null; }
+    S.views = [];
+    S.cards = {};
+    S.units = {};
+  }
+  function logout() {
+    api('POST', '/auth/logout').catch(function () { return null; }).then(function () {
+      teardown();
+      renderLogin(null);
+    });
+  }
+
+  function renderLogin(msgKey) {
+    var root = clear(qs('#app'));
+    var err = h('div', { class: 'error', tid: 'login-error', style: 'display:none', role: 'alert' });
+    var login = h('input', { type: 'text', name: 'login', autocomplete: 'username', required: true, tid: 'login-login', id: 'f-login' });
+    var pass = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true, tid: 'login-password', id: 'f-pass' });
+    var btn = h('button', { type: 'submit', class: 'btn btn-primary', tid: 'login-submit', i18n: 'login.submit' });
+    var form = h('form', { class: 'login-box', tid: 'login-form', autocomplete: 'on' }, [
+      h('div', { class: 'login-head' }, [
+        h('div', { class: 'login-emblem', text: '102' }),
+        h('div', null, [h('div', { class: 'login-title', i18n: 'app.title' }), h('div', { class: 'muted', i18n: 'app.subtitle' })]),
+        langButton()
+      ]),
+      h('h2', { i18n: 'login.title' }),
+      msgKey ? h('div', { class: 'notice', i18n: msgKey, tid: 'login-notice' }) : null,
+      h('label', { for: 'f-login', i18n: 'login.login' }), login,
+      h('label', { for: 'f-pass', i18n: 'login.password' }), pass,
+      err,
+      btn,
+      h('p', { class: 'muted small', i18n: 'login.hint' })
+    ]);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      showError(err, null);
+      btn.disabled = true;
+      api('POST', '/auth/login', { login: login.value.trim(), password: pass.value }).then(function (res) {
+        S.token = res.token;
+        ssSet(SS_TOKEN, res.token);
+        S.user = res.user;
+        return startSession();
+      }).catch(function (e) {
+        btn.disabled = false;
+        pass.value = '';
+        showError(err, e);
+      });
+    });
+    root.appendChild(form);
+    applyLang(root);
+    login.focus();
+  }
+
+  function startSession() {
+    var me = S.user ? Promise.resolve(S.user) : api('GET', '/me');
+    return me.then(function (u) {
+      S.user = u;
+      return api('GET', '/reference');
+    }).then(function (ref) {
+      S.ref = ref || {};
+      renderShell();
+    });
+  }
+
+  /* ------------------------------------------------------------------ shared data: cards, units, SSE */
+
+  function summaryOf(card) {
+    return {
+      id: card.id, number: card.number, status: card.status, channel: card.channel,
+      category: card.category, priority: card.priority, district: card.district,
+      created_at: card.created_at, updated_at: card.updated_at, created_by: card.created_by,
+      address: cardAddress(card), forwarded_to: card.forwarded_to, description: card.description
+    };
+  }
+  function upsertCard(s) {
+    if (!s || !s.id) return;
+    var old = S.cards[s.id];
+    if (old && old.updated_at && s.updated_at && old.updated_at > s.updated_at) return;
+    S.cards[s.id] = old ? Object.assign({}, old, s) : s;
+    S.views.forEach(function (v) { if (v.onCard) v.onCard(S.cards[s.id]); });
+    scheduleRender();
+  }
+  function upsertUnit(u) {
+    if (!u || !u.id) return;
+    S.units[u.id] = u;
+    S.views.forEach(function (v) { if (v.onUnit) v.onUnit(u); });
+    scheduleRender();
+  }
+  function scheduleRender() {
+    if (S.renderTimer) return;
+    S.renderTimer = setTimeout(function () {
+      S.renderTimer = null;
+      S.views.forEach(function (v) { if (v.render) v.render(); });
+      tick();
+    }, 30);
+  }
+
+  function loadAll() {
+    if (!isStaff()) return Promise.resolve();
+    var started = Date.now();
+    return Promise.all([api('GET', '/cards?limit=500'), api('GET', '/units')]).then(function (res) {
+      var cards = {};
+      (res[0] || []).forEach(function (c) { cards[c.id] = c; });
+      Object.keys(S.cards).forEach(function (id) {
+        var old = S.cards[id];
+        var fresh = cards[id];
+        if (!fresh) {
+          // Not open any more (or created after the request left): keep what the events told us.
+          if (isTerminal(old.status) || (old.updated_at && old.updated_at >= started - 1000)) cards[id] = old;
+        } else if (old.updated_at && fresh.updated_at && old.updated_at > fresh.updated_at) {
+          cards[id] = old;
+        }
+      });
+      S.cards = cards;
+      var units = {};
+      (res[1] || []).forEach(function (u) { units[u.id] = u; });
+      S.units = units;
+      S.views.forEach(function (v) { if (v.onReload) v.onReload(); });
+      scheduleRender();
+    }).catch(function (e) {
+      if (e.status !== 401) toastText(errText(e));
+    });
+  }
+  function toastText(msg) {
+    var el = qs('#toast');
+    if (!el) return;
+    el.className = 'toast show err';
+    el.removeAttribute('data-i18n');
+    el.textContent = msg;
+    if (toastTimer) clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.className = 'toast'; }, 5000);
+  }
+
+  function setSse(state) {
+    var el = qs('#sse');
+    if (!el) return;
+    el.className = 'sse sse-' + state;
+    el.setAttribute('data-state', state);
+    var lab = qs('.sse-label', el);
+    lab.setAttribute('data-i18n', 'sse.' + state);
+    lab.textContent = t('sse.' + state);
+  }
+  function connectEvents() {
+    if (!isStaff() || typeof window.EventSource !== 'function') return;
+    if (S.es) S.es.close();
+    setSse('connecting');
+    var es = new window.EventSource(API + '/events', { withCredentials: true });
+    S.es = es;
+    es.addEventListener('open', function () {
+      if (S.es !== es) return;
+      setSse('online');
+      loadAll(); // first connect and every reconnect: refetch, events may have been missed
+    });
+    es.addEventListener('error', function () {
+      if (S.es !== es) return;
+      if (es.readyState === 2) {
+        setSse('offline');
+        es.close();
+        S.es = null;
+        // Closed for good (for example 401 or a server restart): check the session, then reconnect.
+        S.esTimer = setTimeout(function () {
+          S.esTimer = null;
+          if (!S.user) return;
+          api('GET', '/me').then(function () { if (S.user) connectEvents(); }, function (e) {
+            if (e.status !== 401 && S.user) S.esTimer = setTimeout(connectEvents, 3000);
+          });
+        }, 2000);
+      } else {
+        setSse('connecting');
+      }
+    });
+    es.addEventListener('card', function (ev) {
+      try { upsertCard(JSON.parse(ev.data)); } catch (e) { /* malformed event */ }
+    });
+    es.addEventListener('unit', function (ev) {
+      try { upsertUnit(JSON.parse(ev.data)); } catch (e) { /* malformed event */ }
+    });
+  }
+
+  /* ------------------------------------------------------------------ shell: header + tabs */
+
+  function renderShell() {
+    var root = clear(qs('#app'));
+    S.views = [];
+    var u = S.user;
+    var roleChips = (u.roles || []).map(function (r) { return h('span', { class: 'chip', i18n: 'role.' + r }); });
+    var region = S.ref && S.ref.region ? h('span', { class: 'region', ref: S.ref.region }) : null;
+    var header = h('header', { class: 'topbar' }, [
+      h('div', { class: 'brand' }, [h('span', { class: 'emblem', text: '102' }), h('span', { class: 'brand-title', i18n: 'app.title' })]),
+      region,
+      h('nav', { class: 'tabs', id: 'tabs', role: 'tablist' }),
+      h('div', { class: 'spacer' }),
+      h('div', { id: 'sse', class: 'sse', tid: 'sse-status' }, [h('span', { class: 'dot' }), h('span', { class: 'sse-label', i18n: 'sse.connecting' })]),
+      h('span', { id: 'clock', class: 'clock', text: fmtTime(Date.now()) }),
+      h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', text: u.full_name || u.login }), h('span', { class: 'who-roles' }, roleChips)]),
+      langButton(),
+      h('button', { type: 'button', class: 'btn btn-ghost', tid: 'logout', i18n: 'logout', onclick: logout })
+    ]);
+    var main = h('main', { class: 'panels' });
+    root.appendChild(header);
+    root.appendChild(main);
+    root.appendChild(h('div', { id: 'toast', class: 'toast', tid: 'toast', role: 'status' }));
+
+    var tabs = [];
+    if (hasRole('call_taker')) tabs.push({ key: 'call_taker', title: 'tab.call_taker', make: CallTakerView });
+    if (hasRole('dispatcher') || hasRole('supervisor') || hasRole('patrol')) tabs.push({ key: 'dispatcher', title: 'tab.dispatcher', make: DispatcherView });
+    if (hasRole('duty_officer') || hasRole('supervisor')) tabs.push({ key: 'duty', title: 'tab.duty', make: DutyView });
+    if (hasRole('admin')) tabs.push({ key: 'admin', title: 'tab.admin', make: AdminView });
+
+    var nav = qs('#tabs', header);
+    if (!tabs.length) main.appendChild(h('div', { class: 'empty-state', i18n: 'tab.none' }));
+    var want = ssGet(SS_TAB);
+    if (!tabs.some(function (x) { return x.key === want; })) want = tabs.length ? tabs[0].key : null;
+    tabs.forEach(function (tb) {
+      var panel = h('section', { class: 'panel', tid: 'panel-' + tb.key, id: 'panel-' + tb.key, role: 'tabpanel' });
+      var view = tb.make(panel);
+      S.views.push(view);
+      main.appendChild(panel);
+      var btn = h('button', { type: 'button', class: 'tab', role: 'tab', tid: 'tab-' + tb.key, i18n: tb.title, onclick: function () { select(tb.key); } });
+      nav.appendChild(btn);
+      tb.btn = btn; tb.panel = panel; tb.view = view;
+    });
+    function select(key) {
+      ssSet(SS_TAB, key);
+      tabs.forEach(function (tb) {
+        var on = tb.key === key;
+        tb.btn.classList.toggle('active', on);
+        tb.btn.setAttribute('aria-selected', on ? 'true' : 'false');
+        tb.panel.style.display = on ? '' : 'none';
+        if (on && tb.view.onShow) tb.view.onShow();
+      });
+    }
+    if (want) select(want);
+    applyLang(root);
+    if (isStaff()) {
+      loadAll();
+      connectEvents();
+    } else {
+      setSse('online');
+      qs('#sse').style.display = 'none';
+    }
+  }
+
+  /* ------------------------------------------------------------------ card lists */
+
+  function cardTable(tid, rows, selectedId, onPick, opts) {
+    opts = opts || {};
+    var body = h('tbody');
+    rows.forEach(function (c) {
+      var p = cardPriority(c);
+      var tr = h('tr', {
+        class: 'card-row pri-row-' + (p || 0) + (c.id === selectedId ? ' selected' : '') + ' row-' + c.status,
+        tid: 'card-row', 'data-card-id': c.id, 'data-number': c.number, 'data-status': c.status,
+        onclick: function () { onPick(c); }
+      }, [
+        h('td', { class: 'c-pri' }, priBadge(p)),
+        h('td', { class: 'c-num mono' }, [h('div', { text: c.number || '' }), h('div', { class: 'muted small', text: fmtTime(c.created_at) })]),
+        h('td', { class: 'c-what' }, [
+          h('div', null, c.category ? label('categories', c.category) : h('span', { class: 'muted', i18n: 'none' })),
+          h('div', { class: 'muted small ellipsis', text: cardAddress(c) || (c.district ? '' : '') }, c.district && !cardAddress(c) ? label('districts', c.district) : null)
+        ]),
+        h('td', { class: 'c-st' }, statusBadge(c.status)),
+        opts.noTimer ? null : h('td', { class: 'c-age' }, timer(opts.since ? opts.since(c) : c.created_at))
+      ]);
+      body.appendChild(tr);
+    });
+    if (!rows.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 5, i18n: 'empty' })));
+    return h('table', { class: 'grid cards', tid: tid }, body);
+  }
+  function byPriorityThenAge(a, b) {
+    var pa = cardPriority(a) || 9, pb = cardPriority(b) || 9;
+    if (pa !== pb) return pa - pb;
+    return (a.created_at || 0) - (b.created_at || 0);
+  }
+
+  /* ------------------------------------------------------------------ card detail */
+
+  function CardDetail(opts) {
+    opts = opts || {};
+    var el = h('div', { class: 'detail', tid: 'card-detail' });
+    var self = { el: el, id: null, card: null, seq: 0, busy: 0, lastWarnings: {} };
+    el.appendChild(h('div', { class: 'empty-state', i18n: 'card.select_hint' }));
+
+    self.show = function (id) {
+      self.id = id;
+      self.card = null;
+      clear(el).appendChild(h('div', { class: 'empty-state', i18n: 'loading' }));
+      return self.reload();
+    };
+    self.reload = function () {
+      if (!self.id) return Promise.resolve();
+      var my = ++self.seq;
+      var id = self.id;
+      return api('GET', '/cards/' + encodeURIComponent(id)).then(function (card) {
+        if (my !== self.seq || self.id !== id) return;
+        self.set(card);
+      }).catch(function (e) {
+        if (my !== self.seq) return;
+        clear(el).appendChild(h('div', { class: 'error', tid: 'detail-error', text: errText(e) }));
+      });
+    };
+    self.set = function (card) {
+      if (!card) return;
+      if (self.card && card.warnings === undefined && self.card.warnings !== undefined && self.card.id === card.id) {
+        card.warnings = self.card.warnings; // action answers carry no warnings; keep the ones we have
+      }
+      self.card = card;
+      self.id = card.id;
+      upsertCard(summaryOf(card));
+      render();
+    };
+    self.onCard = function (s) {
+      if (s && s.id === self.id && !self.busy) {
+        if (self.card && self.card.updated_at && s.updated_at && s.updated_at <= self.card.updated_at) return;
+        self.reload();
+      }
+    };
+    self.refreshSelects = function () { if (self.card) render(); };
+
+    function run(btn, fn, okKey) {
+      var errBox = qs('[data-testid=action-error]', el);
+      showError(errBox, null);
+      if (btn) btn.disabled = true;
+      self.busy++;
+      self.seq++;
+      return fn().then(function (res) {
+        self.busy--;
+        var card = res && res.card ? res.card : res;
+        if (res && res.card && res.warnings) self.lastWarnings[res.card.id] = res.warnings;
+        if (card && card.id) self.set(card); else self.reload();
+        if (okKey) toast(okKey);
+        return res;
+      }, function (e) {
+        self.busy--;
+        if (btn) btn.disabled = false;
+        showError(qs('[data-testid=action-error]', el) || errBox, e);
+        return null;
+      });
+    }
+    function post(path, body) {
+      return function () { return api('POST', '/cards/' + encodeURIComponent(self.id) + path, body === undefined ? undefined : body()); };
+    }
+
+    /* Inputs marked data-keep survive a re-render (an event may refresh the card while typing). */
+    function keepInputs() {
+      var kept = {};
+      qsa('[data-keep]', el).forEach(function (i) { kept[i.getAttribute('data-keep')] = i.value; });
+      return kept;
+    }
+    function restoreInputs(kept) {
+      qsa('[data-keep]', el).forEach(function (i) {
+        var k = i.getAttribute('data-keep');
+        if (kept[k] != null && kept[k] !== '') {
+          if (i.tagName === 'SELECT') {
+            if (qsa('option', i).some(function (o) { return o.value === kept[k]; })) i.value = kept[k];
+          } else i.value = kept[k];
+        }
+      });
+    }
+
+    function field(key, value, tid) {
+      if (value == null || value === '') return null;
+      return h('div', { class: 'kv' }, [h('span', { class: 'k', i18n: key }), h('span', { class: 'v', tid: tid }, typeof value === 'object' ? value : String(value))]);
+    }
+    function unitSelect(tid, filter, keep) {
+      var list = Object.keys(S.units).map(function (k) { return S.units[k]; }).filter(filter)
+        .sort(function (a, b) { return (a.call_sign || '').localeCompare(b.call_sign || ''); });
+      var sel = h('select', { tid: tid, 'data-keep': keep }, [h('option', { value: '', i18n: list.length ? 'act.select_unit' : 'act.no_units' })]);
+      list.forEach(function (u) {
+        sel.appendChild(h('option', { value: u.id, text: u.call_sign + ' · ' + t('ukind.' + u.kind) }));
+      });
+      return sel;
+    }
+
+    function renderWarnings(list, title, tid, strong) {
+      var box = h('div', { class: 'warnings' + (list && list.length ? ' has' : '') + (strong ? ' strong' : ''), tid: tid });
+      box.appendChild(h('div', { class: 'section-title' }, [h('span', { i18n: title })]));
+      if (!list || !list.length) {
+        box.appendChild(h('div', { class: 'muted', i18n: 'warn.none' }));
+        return box;
+      }
+      if (strong) box.appendChild(h('div', { class: 'warn-call', i18n: 'warn.tell_patrol' }));
+      var ul = h('ul', { class: 'warn-list' });
+      list.forEach(function (w) { ul.appendChild(warningItem(w)); });
+      box.appendChild(ul);
+      return box;
+    }
+
+    function render() {
+      var kept = keepInputs();
+      var c = self.card;
+      clear(el);
+      var open = !isTerminal(c.status);
+      var disp = hasRole('dispatcher'), patrol = hasRole('patrol'), duty = hasRole('duty_officer'), ct = hasRole('call_taker');
+      var p = cardPriority(c);
+
+      el.appendChild(h('div', { class: 'detail-head' }, [
+        priBadge(p),
+        h('span', { class: 'detail-number mono', tid: 'card-number', text: c.number }),
+        statusBadge(c.status, 'card-status'),
+        c.category ? label('categories', c.category, 'detail-cat') : null,
+        h('span', { class: 'spacer' }),
+        h('span', { class: 'muted small' }, [tx('card.created'), ' ', fmtDateTime(c.created_at), ' · ', open ? timer(c.created_at) : null])
+      ]));
+
+      var caller = c.caller || {};
+      var loc = c.location || {};
+      var seen = c.seen || {};
+      var coords = loc.lat != null && loc.lon != null
+        ? Number(loc.lat).toFixed(5) + ', ' + Number(loc.lon).toFixed(5) + (loc.accuracy_m != null ? ' ±' + loc.accuracy_m + ' ' + t('u.m') : '')
+        : null;
+      el.appendChild(h('div', { class: 'detail-grid' }, [
+        h('div', { class: 'box' }, [
+          field('card.channel', c.channel ? label('channels', c.channel) : null),
+          field('card.district', c.district ? label('districts', c.district) : null),
+          field('card.caller_name', caller.name),
+          field('card.caller_phone', caller.phone),
+          field('card.caller_lang', caller.language ? tx('lang.' + caller.language) : null),
+          field('card.created_by', c.created_by)
+        ]),
+        h('div', { class: 'box' }, [
+          field('card.address', loc.address, 'card-address'),
+          field('card.location', coords),
+          field('card.seen.persons', seen.persons),
+          field('card.seen.vehicles', seen.vehicles),
+          field('card.seen.buildings', seen.buildings)
+        ])
+      ]));
+      if (c.description) el.appendChild(h('div', { class: 'box desc' }, [h('div', { class: 'k', i18n: 'card.description' }), h('div', { class: 'v pre', tid: 'card-description', text: c.description })]));
+
+      var facts = [
+        field('card.forwarded_to', c.forwarded_to ? label('duty_units', c.forwarded_to) : null, 'card-forwarded'),
+        field('card.dsog', c.dsog_dispatched_at ? fmtDateTime(c.dsog_dispatched_at) : null, 'card-dsog'),
+        field('card.patrol_report', c.patrol_report, 'card-report'),
+        field('card.close_reason', c.close_reason),
+        field('card.cancel_reason', c.cancel_reason),
+        field('card.duplicate_of', c.duplicate_of ? ((S.cards[c.duplicate_of] && S.cards[c.duplicate_of].number) || c.duplicate_of) : null)
+      ].filter(Boolean);
+      if (facts.length) el.appendChild(h('div', { class: 'box facts' }, facts));
+
+      // КУИ (R07, R14)
+      if (c.kui || duty) {
+        var kbox = h('div', { class: 'box kui', tid: 'kui-box' }, [h('div', { class: 'section-title', i18n: 'duty.kui.title' })]);
+        if (c.kui) {
+          kbox.appendChild(h('div', { class: 'kui-info', tid: 'kui-info' }, [
+            h('span', { class: 'mono kui-num', tid: 'kui-number-value', text: c.kui.number }),
+            h('span', { class: 'muted' }, [' · ', tx('duty.kui.registered'), ' ', fmtDateTime(c.kui.registered_at)]),
+            c.kui.deadline_at ? h('span', null, [' · ', tx('duty.kui.deadline'), ' ', h('b', { text: fmtDateTime(c.kui.deadline_at) }), ' ',
+              h('span', { class: 'deadline', tid: 'kui-deadline', 'data-deadline': c.kui.deadline_at, text: fmtLeft(c.kui.deadline_at - Date.now()) })]) : null
+          ]));
+        } else if (duty) {
+          var kin = h('input', { type: 'text', tid: 'kui-number', ph: 'act.kui.ph', 'data-keep': 'kui', maxlength: 64 });
+          var kbtn = h('button', { type: 'button', class: 'btn btn-primary', tid: 'kui-btn', i18n: 'act.kui' });
+          kbtn.addEventListener('click', function () {
+            run(kbtn, post('/kui', function () { return { number: kin.value.trim() }; }), 'act.done');
+          });
+          kbox.appendChild(h('div', { class: 'muted small', i18n: 'duty.kui.hint' }));
+          kbox.appendChild(h('div', { class: 'row' }, [kin, kbtn]));
+          if (c.created_at) {
+            kbox.appendChild(h('div', { class: 'small' }, [tx('duty.kui.deadline'), ' ', h('b', { text: fmtDateTime(c.created_at + 24 * 3600 * 1000) }), ' ',
+              h('span', { class: 'deadline', tid: 'kui-deadline-hint', 'data-deadline': c.created_at + 24 * 3600 * 1000 })]));
+          }
+        }
+        el.appendChild(kbox);
+      }
+
+      // Address warnings (R08)
+      var last = self.lastWarnings[c.id];
+      if (last && last.length) el.appendChild(renderWarnings(last, 'warn.title', 'dispatch-warnings', true));
+      if (c.warnings !== undefined) el.appendChild(renderWarnings(c.warnings, 'warn.title', 'card-warnings', false));
+
+      // Units on the card
+      var units = c.units || [];
+      if (units.length || (disp && open)) {
+        var ubody = h('tbody');
+        units.forEach(function (cu) {
+          var done = !!cu.cleared_at;
+          var acts = [];
+          if ((disp || patrol) && open && !done) {
+            if (!cu.en_route_at && !cu.on_scene_at) {
+              var b1 = h('button', { type: 'button', class: 'btn btn-sm', tid: 'unit-en-route', i18n: 'act.en_route' });
+              b1.addEventListener('click', function () { run(b1, post('/units/' + encodeURIComponent(cu.unit_id) + '/en-route')); });
+              acts.push(b1);
+            }
+            if (!cu.on_scene_at) {
+              var b2 = h('button', { type: 'button', class: 'btn btn-sm', tid: 'unit-on-scene', i18n: 'act.on_scene' });
+              b2.addEventListener('click', function () { run(b2, post('/units/' + encodeURIComponent(cu.unit_id) + '/on-scene')); });
+              acts.push(b2);
+            }
+            var b3 = h('button', { type: 'button', class: 'btn btn-sm btn-ghost', tid: 'unit-clear', i18n: 'act.clear' });
+            b3.addEventListener('click', function () { run(b3, post('/units/' + encodeURIComponent(cu.unit_id) + '/clear')); });
+            acts.push(b3);
+          }
+          var live = unitById(cu.unit_id);
+          ubody.appendChild(h('tr', { tid: 'card-unit-' + cu.unit_id, 'data-unit-id': cu.unit_id, class: done ? 'done' : '' }, [
+            h('td', { class: 'mono b', text: cu.call_sign || unitName(cu.unit_id) }),
+            h('td', null, keyLabel('ukind', cu.kind)),
+            h('td', { class: 'mono small' }, fmtTime(cu.assigned_at)),
+            h('td', { class: 'mono small' }, fmtTime(cu.en_route_at)),
+            h('td', { class: 'mono small' }, fmtTime(cu.on_scene_at)),
+            h('td', { class: 'mono small' }, fmtTime(cu.cleared_at)),
+            h('td', null, live && !done ? unitStatusBadge(live.status) : null),
+            h('td', { class: 'acts' }, acts)
+          ]));
+        });
+        if (!units.length) ubody.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 8, i18n: 'empty' })));
+        el.appendChild(h('div', { class: 'box' }, [
+          h('div', { class: 'section-title', i18n: 'card.units' }),
+          h('table', { class: 'grid units-on-card', tid: 'card-units' }, [
+            h('thead', null, h('tr', null, [
+              h('th', { i18n: 'unit.call_sign' }), h('th', { i18n: 'unit.kind' }), h('th', { i18n: 'unit.assigned' }),
+              h('th', { i18n: 'unit.en_route' }), h('th', { i18n: 'unit.on_scene' }), h('th', { i18n: 'unit.cleared' }),
+              h('th', { i18n: 'unit.status' }), h('th')
+            ])),
+            ubody
+          ])
+        ]));
+      }
+
+      // Actions
+      var groups = [];
+      if (disp && open && c.status !== 'new') {
+        var dsel = unitSelect('dispatch-unit', function (u) { return u.status === 'available'; }, 'dispatch');
+        var dbtn = h('button', { type: 'button', class: 'btn btn-primary', tid: 'dispatch-btn', i18n: 'act.dispatch' });
+        dbtn.addEventListener('click', function () {
+          if (!dsel.value) { dsel.focus(); return; }
+          run(dbtn, post('/dispatch', function () { return { unit_id: dsel.value }; }));
+        });
+        groups.push(h('div', { class: 'act-group' }, [h('div', { class: 'section-title', i18n: 'act.group.units' }), h('div', { class: 'row' }, [dsel, dbtn])]));
+      }
+      if ((disp || patrol) && open && units.length) {
+        var rtext = h('textarea', { rows: 2, tid: 'report-text', ph: 'act.report.ph', 'data-keep': 'report' });
+        var rbtn = h('button', { type: 'button', class: 'btn', tid: 'report-btn', i18n: 'act.report' });
+        rbtn.addEventListener('click', function () {
+          if (!rtext.value.trim()) { rtext.focus(); return; }
+          run(rbtn, post('/report', function () { return { text: rtext.value.trim() }; }), 'act.done');
+        });
+        var grp = [h('div', { class: 'section-title', i18n: 'act.group.report' }), h('div', { class: 'row' }, [rtext, rbtn])];
+        if (disp) {
+          var ctext = h('textarea', { rows: 2, tid: 'close-report', ph: 'act.close.ph', 'data-keep': 'close' });
+          var cbtn = h('button', { type: 'button', class: 'btn btn-ok', tid: 'close-btn', i18n: 'act.close' });
+          cbtn.addEventListener('click', function () {
+            run(cbtn, post('/close', function () { var v = ctext.value.trim(); return v ? { report: v } : {}; }), 'act.done');
+          });
+          grp.push(h('div', { class: 'row' }, [ctext, cbtn]));
+        }
+        groups.push(h('div', { class: 'act-group' }, grp));
+      } else if (disp && open && c.status !== 'new') {
+        var ctext2 = h('textarea', { rows: 2, tid: 'close-report', ph: 'act.close.ph', 'data-keep': 'close' });
+        var cbtn2 = h('button', { type: 'button', class: 'btn btn-ok', tid: 'close-btn', i18n: 'act.close' });
+        cbtn2.addEventListener('click', function () {
+          run(cbtn2, post('/close', function () { var v = ctext2.value.trim(); return v ? { report: v } : {}; }), 'act.done');
+        });
+        groups.push(h('div', { class: 'act-group' }, [h('div', { class: 'section-title', i18n: 'act.group.report' }), h('div', { class: 'row' }, [ctext2, cbtn2])]));
+      }
+      if ((disp || duty) && open) {
+        var esc = [h('div', { class: 'section-title', i18n: 'act.group.escalate' })];
+        var invest = function (u) { return u.status === 'available' && u.kind === 'investigative_group'; };
+        var anyInvest = Object.keys(S.units).some(function (k) { return invest(S.units[k]); });
+        var gsel = unitSelect('dsog-unit', anyInvest ? invest : function (u) { return u.status === 'available'; }, 'dsog');
+        var gbtn = h('button', { type: 'button', class: 'btn btn-danger', tid: 'dsog-btn', i18n: 'act.dsog', tip: 'act.dsog.hint' });
+        gbtn.addEventListener('click', function () {
+          if (!gsel.value) { gsel.focus(); return; }
+          run(gbtn, post('/dsog', function () { return { unit_id: gsel.value }; }), 'act.done');
+        });
+        esc.push(h('div', { class: 'row' }, [h('span', { class: 'muted small', i18n: 'act.dsog.hint' }), gsel, gbtn]));
+        if (disp) {
+          var fsel = h('select', { tid: 'forward-unit', 'data-keep': 'forward' }, [h('option', { value: '', i18n: 'act.select_duty_unit' })].concat(refOptions('duty_units')));
+          var fbtn = h('button', { type: 'button', class: 'btn', tid: 'forward-btn', i18n: 'act.forward' });
+          fbtn.addEventListener('click', function () {
+            if (!fsel.value) { fsel.focus(); return; }
+            run(fbtn, post('/forward', function () { return { duty_unit: fsel.value }; }), 'act.done');
+          });
+          esc.push(h('div', { class: 'row' }, [fsel, fbtn]));
+        }
+        groups.push(h('div', { class: 'act-group' }, esc));
+      }
+      var other = [h('div', { class: 'section-title', i18n: 'act.group.other' })];
+      if ((disp || ct) && open) {
+        var cin = h('input', { type: 'text', tid: 'cancel-reason', ph: 'act.cancel.ph', 'data-keep': 'cancel' });
+        var xbtn = h('button', { type: 'button', class: 'btn btn-ghost', tid: 'cancel-btn', i18n: 'act.cancel' });
+        xbtn.addEventListener('click', function () {
+          if (!cin.value.trim()) { cin.focus(); return; }
+          run(xbtn, post('/cancel', function () { return { reason: cin.value.trim() }; }), 'act.done');
+        });
+        other.push(h('div', { class: 'row' }, [cin, xbtn]));
+        var others = Object.keys(S.cards).map(function (k) { return S.cards[k]; })
+          .filter(function (o) { return o.id !== c.id && !isTerminal(o.status); })
+          .sort(function (a, b) { return (b.created_at || 0) - (a.created_at || 0); });
+        if (others.length) {
+          var dupSel = h('select', { tid: 'duplicate-of', 'data-keep': 'dup' }, [h('option', { value: '', i18n: 'act.select_card' })].concat(
+            others.map(function (o) { return h('option', { value: o.id, text: o.number + ' · ' + (cardAddress(o) || '') }); })));
+          var dupBtn = h('button', { type: 'button', class: 'btn btn-ghost', tid: 'duplicate-btn', i18n: 'act.duplicate' });
+          dupBtn.addEventListener('click', function () {
+            if (!dupSel.value) { dupSel.focus(); return; }
+            run(dupBtn, post('/link-duplicate', function () { return { duplicate_of: dupSel.value }; }), 'act.done');
+          });
+          other.push(h('div', { class: 'row' }, [dupSel, dupBtn]));
+        }
+      }
+      if (isStaff()) {
+        var nin = h('input', { type: 'text', tid: 'note-text', ph: 'act.note.ph', 'data-keep': 'note' });
+        var nbtn = h('button', { type: 'button', class: 'btn btn-ghost', tid: 'note-btn', i18n: 'act.note' });
+        nbtn.addEventListener('click', function () {
+          if (!nin.value.trim()) { nin.focus(); return; }
+          run(nbtn, post('/notes', function () { return { text: nin.value.trim() }; })).then(function (r) { if (r) nin.value = ''; });
+        });
+        other.push(h('div', { class: 'row' }, [nin, nbtn]));
+      }
+      if (other.length > 1) groups.push(h('div', { class: 'act-group' }, other));
+      el.appendChild(h('div', { class: 'error', tid: 'action-error', style: 'display:none', role: 'alert' }));
+      if (groups.length) el.appendChild(h('div', { class: 'actions', tid: 'card-actions' }, groups));
+
+      el.appendChild(timelineTable(c.timeline || []));
+      restoreInputs(kept);
+      applyLang(el);
+    }
+    return self;
+  }
+
+  function warningItem(w) {
+    var kind = w.kind || w.type || w.category || 'other';
+    var parts = [];
+    Object.keys(w).forEach(function (k) {
+      if (k === 'id' || k === 'kind' || k === 'type' || k === 'category') return;
+      var v = w[k];
+      if (v == null || v === '' || typeof v === 'object' || typeof v === 'boolean') return;
+      if (/_at$/.test(k) && typeof v === 'number') v = fmtDateTime(v);
+      parts.push(String(v));
+    });
+    return h('li', { class: 'warn-item warn-' + kind, tid: 'warning-item' }, [
+      h('span', { class: 'badge warn-kind' }, keyLabel('warn', kind)), ' ', h('span', { text: parts.join(' · ') })
+    ]);
+  }
+
+  function timelineTable(items) {
+    var body = h('tbody');
+    items.slice().sort(function (a, b) { return (a.at || 0) - (b.at || 0); }).forEach(function (e) {
+      body.appendChild(h('tr', { class: 'tl-' + e.kind, 'data-kind': e.kind }, [
+        h('td', { class: 'mono small nowrap', text: fmtTime(e.at) }),
+        h('td', { class: 'small nowrap', text: e.by || '' }),
+        h('td', { class: 'nowrap' }, keyLabel('tl', e.kind)),
+        h('td', { class: 'pre', text: e.text || '' })
+      ]));
+    });
+    if (!items.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));
+    return h('div', { class: 'box' }, [
+      h('div', { class: 'section-title', i18n: 'card.timeline' }),
+      h('table', { class: 'grid timeline', tid: 'timeline' }, [
+        h('thead', null, h('tr', null, [h('th', { i18n: 'tl.at' }), h('th', { i18n: 'tl.by' }), h('th', { i18n: 'tl.kind' }), h('th', { i18n: 'tl.text' })])),
+        body
+      ])
+    ]);
+  }
+
+  /* ------------------------------------------------------------------ unit board */
+
+  function UnitBoard() {
+    var el = h('div', { class: 'unit-board' });
+    var self = { el: el, onOpenCard: null };
+    self.render = function () {
+      clear(el);
+      var list = Object.keys(S.units).map(function (k) { return S.units[k]; })
+        .sort(function (a, b) { return (a.call_sign || '').localeCompare(b.call_sign || ''); });
+      var canSet = hasRole('dispatcher') || hasRole('supervisor') || hasRole('patrol');
+      var body = h('tbody');
+      list.forEach(function (u) {
+        var cardNo = null;
+        if (u.card_id) {
+          var cs = S.cards[u.card_id];
+          cardNo = h('a', { href: '#', class: 'mono', text: cs ? cs.number : String(u.card_id).slice(0, 8), onclick: function (ev) {
+            ev.preventDefault(); if (self.onOpenCard) self.onOpenCard(u.card_id);
+          } });
+        }
+        var acts = [];
+        if (canSet && (u.status === 'available' || u.status === 'off_duty')) {
+          var next = u.status === 'available' ? 'off_duty' : 'available';
+          var b = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'unit-set-' + next, i18n: next === 'available' ? 'unit.set_available' : 'unit.set_off_duty' });
+          b.addEventListener('click', function () {
+            b.disabled = true;
+            api('POST', '/units/' + encodeURIComponent(u.id) + '/status', { status: next }).then(upsertUnit, function (e) { b.disabled = false; toastText(errText(e)); });
+          });
+          acts.push(b);
+        }
+        body.appendChild(h('tr', {
+          class: 'unit-row us-' + u.status, tid: 'unit-row-' + u.id, 'data-unit-id': u.id,
+          'data-status': u.status, 'data-unit-status': u.status, 'data-unit-since': u.status_since || 0,
+          'data-srv-overdue': u.overdue ? '1' : '0', 'data-overdue': u.overdue ? '1' : '0'
+        }, [
+          h('td', { class: 'mono b', text: u.call_sign }),
+          h('td', null, keyLabel('ukind', u.kind)),
+          h('td', null, unitStatusBadge(u.status, 'unit-status')),
+          h('td', { class: 'mono' }, timer(u.status_since)),
+          h('td', null, cardNo),
+          h('td', { class: 'acts' }, acts)
+        ]));
+      });
+      if (!list.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 6, i18n: 'empty' })));
+      el.appendChild(h('table', { class: 'grid units', tid: 'unit-board' }, [
+        h('thead', null, h('tr', null, [h('th', { i18n: 'unit.call_sign' }), h('th', { i18n: 'unit.kind' }), h('th', { i18n: 'unit.status' }),
+          h('th', { i18n: 'unit.timer' }), h('th', { i18n: 'unit.card' }), h('th')])),
+        body
+      ]));
+      el.appendChild(h('div', { class: 'legend small muted' }, [h('span', { class: 'legend-od' }), ' ', tx('unit.overdue'),
+        S.ref && S.ref.unit_overdue_after_s ? ' > ' + Math.round(S.ref.unit_overdue_after_s / 60) + ' ' + t('u.min') : '']));
+      tick();
+    };
+    return self;
+  }
+
+  /* ------------------------------------------------------------------ ГУСС dispatcher */
+
+  function DispatcherView(panel) {
+    var detail = CardDetail();
+    var board = UnitBoard();
+    var queueBox = h('div');
+    var inworkBox = h('div');
+    var qCount = h('span', { class: 'count', tid: 'queue-count', text: '0' });
+    var wCount = h('span', { class: 'count', text: '0' });
+    var dsel = h('select', { tid: 'district-filter', class: 'sel-sm' }, [h('option', { value: '', i18n: 'all' })].concat(refOptions('districts')));
+    panel.appendChild(h('div', { class: 'layout-3' }, [
+      h('div', { class: 'col col-list' }, [
+        h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.queue' }), qCount, h('span', { class: 'spacer' }), h('span', { class: 'small muted', i18n: 'disp.district_filter' }), dsel]),
+        queueBox,
+        h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.inwork' }), wCount]),
+        inworkBox
+      ]),
+      h('div', { class: 'col col-detail' }, [detail.el]),
+      h('div', { class: 'col col-units' }, [h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.units' })]), board.el])
+    ]));
+    function pick(c) { detail.show(c.id); render(); }
+    board.onOpenCard = function (id) { detail.show(id); render(); };
+    dsel.addEventListener('change', render);
+    function render() {
+      var all = Object.keys(S.cards).map(function (k) { return S.cards[k]; })
+        .filter(function (c) { return !dsel.value || c.district === dsel.value; });
+      var q = all.filter(function (c) { return c.status === 'sent_for_processing'; }).sort(byPriorityThenAge);
+      var w = all.filter(function (c) { return INWORK.indexOf(c.status) >= 0; }).sort(byPriorityThenAge);
+      clear(queueBox).appendChild(cardTable('queue', q, detail.id, pick));
+      clear(inworkBox).appendChild(cardTable('inwork', w, detail.id, pick, { since: function (c) { return c.updated_at || c.created_at; } }));
+      qCount.textContent = String(q.length);
+      wCount.textContent = String(w.length);
+      board.render();
+    }
+    return {
+      render: render,
+      onCard: detail.onCard,
+      onUnit: function () { if (detail.card && !detail.busy) detail.refreshSelects(); },
+      onReload: function () { if (detail.id) detail.reload(); }
+    };
+  }
+
+  /* ------------------------------------------------------------------ duty officer */
+
+  function DutyView(panel) {
+    var detail = CardDetail();
+    var fwdBox = h('div');
+    var openBox = h('div');
+    var fCount = h('span', { class: 'count', text: '0' });
+    var oCount = h('span', { class: 'count', text: '0' });
+    var wIn = h('input', { type: 'search', tid: 'warn-address', ph: 'warn.search.ph' });
+    var wBtn = h('button', { type: 'submit', class: 'btn', tid: 'warn-search', i18n: 'warn.search.btn' });
+    var wRes = h('div', { tid: 'warn-results', class: 'warn-results' });
+    var wErr = h('div', { class: 'error', style: 'display:none', tid: 'warn-error' });
+    var wForm = h('form', { class: 'box', tid: 'warn-form' }, [
+      h('div', { class: 'section-title', i18n: 'warn.search.title' }),
+      h('div', { class: 'row' }, [wIn, wBtn]), wErr, wRes
+    ]);
+    wForm.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var a = wIn.value.trim();
+      if (!a) { wIn.focus(); return; }
+      showError(wErr, null);
+      wBtn.disabled = true;
+      api('GET', '/warnings?address=' + encodeURIComponent(a)).then(function (list) {
+        wBtn.disabled = false;
+        list = list || [];
+        clear(wRes).setAttribute('data-count', String(list.length));
+        wRes.appendChild(h('div', { class: 'small' }, [tx('warn.search.found'), ': ', h('b', { tid: 'warn-count', text: String(list.length) })]));
+        if (!list.length) wRes.appendChild(h('div', { class: 'muted', i18n: 'warn.none' }));
+        var ul = h('ul', { class: 'warn-list' });
+        list.forEach(function (w) { ul.appendChild(warningItem(w)); });
+        wRes.appendChild(ul);
+      }, function (e) { wBtn.disabled = false; showError(wErr, e); });
+    });
+    panel.appendChild(h('div', { class: 'layout-3' }, [
+      h('div', { class: 'col col-list' }, [
+        h('div', { class: 'col-head' }, [h('span', { i18n: 'duty.forwarded' }), fCount]),
+        fwdBox,
+        h('div', { class: 'col-head' }, [h('span', { i18n: 'duty.open' }), oCount]),
+        openBox
+      ]),
+      h('div', { class: 'col col-detail' }, [detail.el]),
+      h('div', { class: 'col col-units' }, [wForm])
+    ]));
+    function pick(c) { detail.show(c.id); render(); }
+    function render() {
+      var all = Object.keys(S.cards).map(function (k) { return S.cards[k]; }).filter(function (c) { return !isTerminal(c.status) && c.status !== 'new'; });
+      var f = all.filter(function (c) { return !!c.forwarded_to; }).sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); });
+      var o = all.filter(function (c) { return !c.forwarded_to; }).sort(byPriorityThenAge);
+      clear(fwdBox).appendChild(cardTable('duty-forwarded', f, detail.id, pick));
+      clear(openBox).appendChild(cardTable('duty-open', o, detail.id, pick));
+      fCount.textContent = String(f.length);
+      oCount.textContent = String(o.length);
+    }
+    return { render: render, onCard: detail.onCard, onReload: function () { if (detail.id) detail.reload(); } };
+  }
+
+  /* ------------------------------------------------------------------ 102 operator (call taker) */
+
+  function CallTakerView(panel) {
+    var current = null;
+    var f = {};
+    function inp(key, attrs) { f[key] = h('input', Object.assign({ type: 'text', id: 'ct-' + key, tid: 'ct-' + key }, attrs || {})); return f[key]; }
+    function fld(labelKey, input, cls) {
+      return h('div', { class: 'fld ' + (cls || '') }, [h('label', { for: input.id, i18n: labelKey }), input]);
+    }
+    f.channel = h('select', { id: 'ct-channel', tid: 'ct-channel' }, refOptions('channels'));
+    f.language = h('select', { id: 'ct-caller-lang', tid: 'ct-caller-lang' }, [
+      h('option', { value: '', i18n: 'not_selected' }), h('option', { value: 'kk', i18n: 'lang.kk' }), h('option', { value: 'ru', i18n: 'lang.ru' })]);
+    f.category = h('select', { id: 'ct-category', tid: 'ct-category' }, [h('option', { value: '', i18n: 'not_selected' })].concat(
+      ((S.ref && S.ref.categories) || []).slice().sort(function (a, b) { return (a.priority || 9) - (b.priority || 9); }).map(function (c) {
+        var o = h('option', { value: c.code, ref: c });
+        o.setAttribute('data-kk', 'P' + (c.priority || '?') + ' · ' + (c.name_kk || c.name_ru || c.code));
+        o.setAttribute('data-ru', 'P' + (c.priority || '?') + ' · ' + (c.name_ru || c.name_kk || c.code));
+        o.textContent = o.getAttribute('data-' + S.lang);
+        return o;
+      })));
+    f.priority = h('select', { id: 'ct-priority', tid: 'ct-priority' }, [h('option', { value: '', i18n: 'card.priority.auto' })].concat(
+      [1, 2, 3, 4].map(function (p) { return h('option', { value: String(p), text: 'P' + p }); })));
+    f.district = h('select', { id: 'ct-district', tid: 'ct-district' }, [h('option', { value: '', i18n: 'not_selected' })].concat(refOptions('districts')));
+    f.description = h('textarea', { id: 'ct-description', tid: 'ct-description', rows: 4 });
+    var err = h('div', { class: 'error', tid: 'ct-error', style: 'display:none', role: 'alert' });
+    var number = h('span', { class: 'mono detail-number', tid: 'ct-number' });
+    var statusBox = h('span', { tid: 'ct-status', 'data-status': '' });
+    var roNote = h('div', { class: 'notice', i18n: 'ct.readonly', style: 'display:none' });
+    var saveBtn = h('button', { type: 'button', class: 'btn', tid: 'ct-save', i18n: 'ct.save' });
+    var sendBtn = h('button', { type: 'button', class: 'btn btn-primary', tid: 'ct-send', i18n: 'ct.send' });
+    var newBtn = h('button', { type: 'button', class: 'btn btn-ghost', tid: 'ct-new', i18n: 'ct.form.new' });
+
+    var form = h('form', { class: 'ct-form box', tid: 'ct-form', autocomplete: 'off' }, [
+      h('div', { class: 'detail-head' }, [h('span', { class: 'section-title', i18n: 'ct.form.title' }), number, statusBox, h('span', { class: 'spacer' }), newBtn]),
+      roNote,
+      h('div', { class: 'form-grid' }, [
+        fld('card.channel', f.channel, 'w2'),
+        fld('card.caller_name', inp('caller-name', { autocomplete: 'off' }), 'w2'),
+        fld('card.caller_phone', inp('caller-phone', { type: 'tel' })),
+        fld('card.caller_lang', f.language),
+        h('div', { class: 'fieldset-title w4', i18n: 'card.location' }),
+        fld('card.lat', inp('lat', { inputmode: 'decimal' })),
+        fld('card.lon', inp('lon', { inputmode: 'decimal' })),
+        fld('card.accuracy', inp('accuracy', { inputmode: 'numeric' })),
+        fld('card.district', f.district),
+        fld('card.address', inp('address'), 'w4'),
+        fld('card.description', f.description, 'w4'),
+        h('div', { class: 'fieldset-title w4', i18n: 'card.seen' }),
+        fld('card.seen.persons', inp('seen-persons'), 'w4'),
+        fld('card.seen.vehicles', inp('seen-vehicles'), 'w2'),
+        fld('card.seen.buildings', inp('seen-buildings'), 'w2'),
+        fld('card.category', f.category, 'w3'),
+        fld('card.priority', f.priority)
+      ]),
+      err,
+      h('div', { class: 'form-actions' }, [saveBtn, sendBtn])
+    ]);
+    form.addEventListener('submit', function (ev) { ev.preventDefault(); });
+
+    var listBox = h('div');
+    var detail = CardDetail();
+    panel.appendChild(h('div', { class: 'layout-2' }, [
+      h('div', { class: 'col col-form' }, [form]),
+      h('div', { class: 'col col-side' }, [h('div', { class: 'col-head' }, [h('span', { i18n: 'ct.mine' })]), listBox, detail.el])
+    ]));
+
+    function val(k) { return (f[k].value || '').trim(); }
+    function num(k) {
+      var v = val(k).replace(',', '.');
+      if (!v) return null;
+      var n = Number(v);
+      if (!isFinite(n)) { var e = new Error(t('ct.err.number')); e.field = t(fieldKey(k)); throw e; }
+      return n;
+    }
+    function fieldKey(k) { return { lat: 'card.lat', lon: 'card.lon', accuracy: 'card.accuracy' }[k] || k; }
+    function collect(forCreate) {
+      var b = {};
+      if (forCreate) b.channel = f.channel.value;
+      var caller = {};
+      if (val('caller-name')) caller.name = val('caller-name');
+      if (val('caller-phone')) caller.phone = val('caller-phone');
+      if (f.language.value) caller.language = f.language.value;
+      if (Object.keys(caller).length) b.caller = caller;
+      var lat = num('lat'), lon = num('lon'), acc = num('accuracy');
+      if ((lat == null) !== (lon == null)) { var e = new Error(t('ct.err.coords')); throw e; }
+      if (lat != null || val('address')) {
+        var loc = {};
+        if (lat != null) { loc.lat = lat; loc.lon = lon; }
+        if (acc != null) loc.accuracy_m = acc;
+        if (val('address')) loc.address = val('address');
+        b.location = loc;
+      }
+      if (val('description')) b.description = val('description');
+      var seen = {};
+      if (val('seen-persons')) seen.persons = val('seen-persons');
+      if (val('seen-vehicles')) seen.vehicles = val('seen-vehicles');
+      if (val('seen-buildings')) seen.buildings = val('seen-buildings');
+      if (Object.keys(seen).length) b.seen = seen;
+      if (f.category.value) b.category = f.category.value;
+      if (f.priority.value) b.priority = Number(f.priority.value);
+      if (f.district.value) b.district = f.district.value;
+      return b;
+    }
+    var dirty = false;
+    form.addEventListener('input', function () { dirty = true; });
+    form.addEventListener('change', function () { dirty = true; });
+
+    function setEditable(on) {
+      Object.keys(f).forEach(function (k) { f[k].disabled = !on; });
+      if (current) f.channel.disabled = true;
+      saveBtn.disabled = !on;
+      sendBtn.disabled = !on;
+      roNote.style.display = on ? 'none' : '';
+    }
+    function showCurrent() {
+      number.textContent = current ? current.number : '';
+      clear(statusBox);
+      statusBox.setAttribute('data-status', current ? current.status : '');
+      if (current) statusBox.appendChild(statusBadge(current.status));
+      setEditable(!current || current.status === 'new');
+    }
+    function fill(card) {
+      current = card;
+      f.channel.value = card.channel || f.channel.value;
+      var c = card.caller || {}, l = card.location || {}, s = card.seen || {};
+      f['caller-name'].value = c.name || '';
+      f['caller-phone'].value = c.phone || '';
+      f.language.value = c.language || '';
+      f.lat.value = l.lat != null ? l.lat : '';
+      f.lon.value = l.lon != null ? l.lon : '';
+      f.accuracy.value = l.accuracy_m != null ? l.accuracy_m : '';
+      f.address.value = l.address || '';
+      f.description.value = card.description || '';
+      f['seen-persons'].value = s.persons || '';
+      f['seen-vehicles'].value = s.vehicles || '';
+      f['seen-buildings'].value = s.buildings || '';
+      f.category.value = card.category || '';
+      f.priority.value = card.priority && refItem('categories', card.category) && refItem('categories', card.category).priority === card.priority ? '' : (card.priority ? String(card.priority) : '');
+      f.district.value = card.district || '';
+      dirty = false;
+      showCurrent();
+    }
+    function reset() {
+      current = null;
+      form.reset();
+      Object.keys(f).forEach(function (k) { if (f[k].tagName !== 'SELECT') f[k].value = ''; });
+      var ch = codes('channels');
+      f.channel.value = ch.indexOf('app102_call') >= 0 ? 'app102_call' : (ch[0] || '');
+      f.language.value = '';
+      f.category.value = '';
+      f.priority.value = '';
+      f.district.value = S.user && S.user.district ? S.user.district : '';
+      dirty = false;
+      showError(err, null);
+      showCurrent();
+    }
+    function remember(card) {
+      if (S.mine.indexOf(card.id) < 0) {
+        S.mine.push(card.id);
+        if (S.mine.length > 200) S.mine = S.mine.slice(-200);
+        ssSet(SS_MINE, JSON.stringify(S.mine));
+      }
+      upsertCard(summaryOf(card));
+    }
+    function save() {
+      var body;
+      try { body = collect(!current); } catch (e) { showError(err, e); return Promise.reject(e); }
+      showError(err, null);
+      var p = current ? api('PATCH', '/cards/' + encodeURIComponent(current.id), body) : api('POST', '/cards', body);
+      return p.then(function (card) {
+        remember(card);
+        fill(card);
+        return card;
+      }, function (e) { showError(err, e); throw e; });
+    }
+    saveBtn.addEventListener('click', function () {
+      saveBtn.disabled = true;
+      save().then(function () { toast('ct.saved'); }, function () { /* shown */ }).then(function () {
+        if (!current || current.status === 'new') saveBtn.disabled = false;
+      });
+    });
+    sendBtn.addEventListener('click', function () {
+      sendBtn.disabled = true;
+      var p = (!current || dirty) ? save() : Promise.resolve(current);
+      p.then(function (card) {
+        return api('POST', '/cards/' + encodeURIComponent(card.id) + '/send-for-processing').then(function (sent) {
+          remember(sent);
+          fill(sent);
+          toast('ct.sent');
+        }, function (e) { showError(err, e); });
+      }, function () { /* shown */ }).then(function () {
+        if (!current || current.status === 'new') sendBtn.disabled = false;
+      });
+    });
+    newBtn.addEventListener('click', reset);
+
+    function pick(c) {
+      detail.show(c.id);
+      if (c.status === 'new') {
+        api('GET', '/cards/' + encodeURIComponent(c.id)).then(fill, function (e) { showError(err, e); });
+      }
+      render();
+    }
+    function render() {
+      var login = S.user && S.user.login;
+      var mine = Object.keys(S.cards).map(function (k) { return S.cards[k]; }).filter(function (c) {
+        return c.created_by === login || S.mine.indexOf(c.id) >= 0;
+      }).sort(function (a, b) { return (b.created_at || 0) - (a.created_at || 0); }).slice(0, 50);
+      clear(listBox).appendChild(cardTable('ct-list', mine, detail.id, pick, { noTimer: true }));
+    }
+    reset();
+    return {
+      render: render,
+      onCard: function (s) {
+        detail.onCard(s);
+        if (current && s.id === current.id && s.status !== current.status) {
+          current.status = s.status;
+          showCurrent();
+        }
+      }
+    };
+  }
+
+  /* ------------------------------------------------------------------ admin: accounts (R18) */
+
+  function AdminView(panel) {
+    var f = {
+      login: h('input', { type: 'text', id: 'acc-login', tid: 'acc-login', autocomplete: 'off', required: true }),
+      full_name: h('input', { type: 'text', id: 'acc-fullname', tid: 'acc-fullname', autocomplete: 'off', required: true }),
+      password: h('input', { type: 'password', id: 'acc-password', tid: 'acc-password', autocomplete: 'new-password', required: true }),
+      district: h('select', { id: 'acc-district', tid: 'acc-district' }, [h('option', { value: '', i18n: 'not_selected' })].concat(refOptions('districts')))
+    };
+    var roleBoxes = {};
+    var roles = h('div', { class: 'roles' }, ALL_ROLES.map(function (r) {
+      roleBoxes[r] = h('input', { type: 'checkbox', value: r, tid: 'acc-role-' + r, id: 'acc-role-' + r });
+      return h('label', { class: 'check', for: 'acc-role-' + r }, [roleBoxes[r], ' ', tx('role.' + r)]);
+    }));
+    var err = h('div', { class: 'error', tid: 'acc-error', style: 'display:none', role: 'alert' });
+    var btn = h('button', { type: 'submit', class: 'btn btn-primary', tid: 'acc-create', i18n: 'adm.create' });
+    var form = h('form', { class: 'box adm-form', tid: 'acc-form', autocomplete: 'off' }, [
+      h('div', { class: 'section-title', i18n: 'adm.create.title' }),
+      h('div', { class: 'form-grid' }, [
+        h('div', { class: 'fld' }, [h('label', { for: 'acc-login', i18n: 'adm.login' }), f.login]),
+        h('div', { class: 'fld w2' }, [h('label', { for: 'acc-fullname', i18n: 'adm.full_name' }), f.full_name]),
+        h('div', { class: 'fld' }, [h('label', { for: 'acc-password', i18n: 'adm.password' }), f.password]),
+        h('div', { class: 'fld w3' }, [h('span', { class: 'lbl', i18n: 'adm.roles' }), roles]),
+        h('div', { class: 'fld' }, [h('label', { for: 'acc-district', i18n: 'adm.district' }), f.district])
+      ]),
+      err,
+      h('div', { class: 'form-actions' }, [btn])
+    ]);
+    var tableBox = h('div');
+    var listErr = h('div', { class: 'error', tid: 'acc-list-error', style: 'display:none', role: 'alert' });
+    panel.appendChild(h('div', { class: 'admin-wrap' }, [form, h('div', { class: 'box' }, [h('div', { class: 'section-title', i18n: 'adm.list' }), listErr, tableBox])]));
+
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      showError(err, null);
+      var body = {
+        login: f.login.value.trim(),
+        full_name: f.full_name.value.trim(),
+        password: f.password.value,
+        roles: ALL_ROLES.filter(function (r) { return roleBoxes[r].checked; })
+      };
+      if (f.district.value) body.district = f.district.value;
+      btn.disabled = true;
+      api('POST', '/accounts', body).then(function () {
+        btn.disabled = false;
+        form.reset();
+        toast('adm.created');
+        load();
+      }, function (e) { btn.disabled = false; showError(err, e); });
+    });
+
+    var accounts = [];
+    function load() {
+      return api('GET', '/accounts').then(function (list) {
+        accounts = list || [];
+        showError(listErr, null);
+        render();
+      }, function (e) { showError(listErr, e); });
+    }
+    function patch(login, body, b) {
+      if (b) b.disabled = true;
+      showError(listErr, null);
+      return api('PATCH', '/accounts/' + encodeURIComponent(login), body).then(function () {
+        toast('adm.saved');
+        return load();
+      }, function (e) { if (b) b.disabled = false; showError(listErr, e); });
+    }
+    function render() {
+      var body = h('tbody');
+      accounts.slice().sort(function (a, b) { return a.login.localeCompare(b.login); }).forEach(function (u) {
+        var boxes = {};
+        var rcell = h('div', { class: 'roles roles-inline' }, ALL_ROLES.map(function (r) {
+          boxes[r] = h('input', { type: 'checkbox', tid: 'acc-row-role-' + r, checked: (u.roles || []).indexOf(r) >= 0 });
+          return h('label', { class: 'check' }, [boxes[r], ' ', tx('role.' + r)]);
+        }));
+        var save = h('button', { type: 'button', class: 'btn btn-xs', tid: 'acc-save', i18n: 'adm.save_roles' });
+        save.addEventListener('click', function () {
+          patch(u.login, { roles: ALL_ROLES.filter(function (r) { return boxes[r].checked; }) }, save);
+        });
+        var toggle = h('button', { type: 'button', class: 'btn btn-xs ' + (u.disabled ? 'btn-ok' : 'btn-ghost'), tid: 'acc-toggle', i18n: u.disabled ? 'adm.enable' : 'adm.disable' });
+        toggle.addEventListener('click', function () { patch(u.login, { disabled: !u.disabled }, toggle); });
+        var pw = h('input', { type: 'password', class: 'inp-xs', tid: 'acc-new-password', ph: 'adm.new_password', autocomplete: 'new-password' });
+        var pwb = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'acc-set-password', i18n: 'adm.set_password' });
+        pwb.addEventListener('click', function () {
+          if (!pw.value) { pw.focus(); return; }
+          patch(u.login, { password: pw.value }, pwb);
+        });
+        var del = h('button', { type: 'button', class: 'btn btn-xs btn-danger', tid: 'acc-delete', i18n: 'adm.delete' });
+        var armed = false, disarm = null;
+        del.addEventListener('click', function () {
+          if (!armed) {
+            armed = true;
+            del.setAttribute('data-i18n', 'adm.delete.confirm');
+            del.textContent = t('adm.delete.confirm');
+            del.classList.add('armed');
+            disarm = setTimeout(function () {
+              armed = false; del.classList.remove('armed');
+              del.setAttribute('data-i18n', 'adm.delete'); del.textContent = t('adm.delete');
+            }, 5000);
+            return;
+          }
+          clearTimeout(disarm);
+          del.disabled = true;
+          api('DELETE', '/accounts/' + encodeURIComponent(u.login)).then(function () {
+            toast('adm.deleted');
+            load();
+          }, function (e) { del.disabled = false; showError(listErr, e); });
+        });
+        var isSelf = S.user && S.user.login === u.login;
+        body.appendChild(h('tr', { tid: 'acc-row-' + u.login, 'data-login': u.login, class: u.disabled ? 'disabled' : '' }, [
+          h('td', { class: 'mono b', text: u.login }),
+          h('td', { text: u.full_name || '' }),
+          h('td', null, [rcell]),
+          h('td', null, u.district ? label('districts', u.district) : null),
+          h('td', null, h('span', { class: 'badge ' + (u.disabled ? 'acc-off' : 'acc-on'), tid: 'acc-state', 'data-disabled': u.disabled ? '1' : '0', i18n: u.disabled ? 'adm.disabled' : 'adm.active' })),
+          h('td', { class: 'acts' }, [save, isSelf ? null : toggle, h('span', { class: 'pw' }, [pw, pwb]), isSelf ? null : del])
+        ]));
+      });
+      clear(tableBox).appendChild(h('table', { class: 'grid accounts', tid: 'acc-table' }, [
+        h('thead', null, h('tr', null, [h('th', { i18n: 'adm.login' }), h('th', { i18n: 'adm.full_name' }), h('th', { i18n: 'adm.roles' }),
+          h('th', { i18n: 'adm.district' }), h('th', { i18n: 'adm.state' }), h('th', { i18n: 'adm.actions' })])),
+        body
+      ]));
+    }
+    load();
+    return { onShow: load };
+  }
+
+  /* ------------------------------------------------------------------ boot */
+
+  function boot() {
+    document.documentElement.setAttribute('lang', S.lang);
+    if (S.token) {
+      startSession().catch(function (e) {
+        teardown();
+        renderLogin(e && e.status === 401 ? 'login.session_expired' : null);
+      });
+    } else {
+      renderLogin(null);
+    }
+  }
+  boot();
+})();

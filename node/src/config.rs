@@ -1,0 +1,136 @@
+//! Node configuration: an embedded default (a demo region that runs as is) with an optional file
+//! on top. Raw values are validated once here into typed settings.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sync::{Reference, UnitKind};
+
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub node: NodeSection,
+    pub limits: LimitsSection,
+    pub accounts: AccountsSection,
+    pub reference: Reference,
+    pub units: Vec<UnitConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub sample_warnings: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    pub http_body_bytes_max: usize,
+    pub card_cache_docs_max: usize,
+    pub doc_chunks_max: usize,
+    pub sled_cache_bytes: u64,
+    pub live_events_buffer_max: usize,
+    pub list_cards_max: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsSection {
+    pub failed_logins_max: u32,
+    pub lockout_s: u64,
+    pub session_ttl_s: u64,
+    pub argon2_memory_kib: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitConfig {
+    pub id: String,
+    pub call_sign: String,
+    pub kind: UnitKind,
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(bv) => merge(bv, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+impl Config {
+    /// The embedded default, optionally overlaid by `file`. Errors name the file and the problem.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut value: toml::Value = toml::from_str(DEFAULT_CONFIG_TOML)
+            .map_err(|e| anyhow::anyhow!("embedded default config is invalid: {e}"))?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+            let over: toml::Value = toml::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display()))?;
+            merge(&mut value, over);
+        }
+        let name = file.map(|p| p.display().to_string()).unwrap_or_else(|| "embedded default".into());
+        let config: Config = value
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        config
+            .reference
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config {name}: reference: {e}"))?;
+        if config.limits.http_body_bytes_max < 1024 {
+            anyhow::bail!("config {name}: limits.http_body_bytes_max must be at least 1024 bytes");
+        }
+        if config.limits.doc_chunks_max == 0 {
+            anyhow::bail!("config {name}: limits.doc_chunks_max must be positive");
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for u in &config.units {
+            if !ids.insert(&u.id) {
+                anyhow::bail!("config {name}: unit id {} is listed twice", u.id);
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid_and_has_the_demo_region() {
+        let c = Config::load(None).unwrap();
+        assert_eq!(c.reference.region.code, "AST");
+        assert_eq!(c.units.iter().filter(|u| u.kind == UnitKind::Patrol).count(), 10);
+        assert_eq!(c.units.iter().filter(|u| u.kind == UnitKind::InvestigativeGroup).count(), 1);
+    }
+
+    #[test]
+    fn a_file_overrides_only_what_it_names_and_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("node.toml");
+        std::fs::write(&f, "[node]\nlisten = \"127.0.0.1:9999\"\n").unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        assert_eq!(c.node.listen.port(), 9999);
+        assert_eq!(c.node.data_dir, PathBuf::from("data/node"));
+        std::fs::write(&f, "[node]\nlisten = 5\n").unwrap();
+        let err = Config::load(Some(&f)).unwrap_err().to_string();
+        assert!(err.contains("node.toml"), "{err}");
+        std::fs::write(&f, "[node]\nlisen = \"x\"\n").unwrap();
+        assert!(Config::load(Some(&f)).is_err(), "unknown keys are refused");
+    }
+}

@@ -1,0 +1,12 @@
+//! The regional ЦОУ node: storage, accounts, audit, address warnings, the card service, the HTTP
+//! API and the embedded operator console. `main.rs` only parses arguments and calls into here.
+
+pub mod accounts;
+pub mod audit;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod warnings;

@@ -1,0 +1,109 @@
+//! Prometheus metrics of the node (`GET /metrics`), using the `prometheus-client` crate.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::service::CardService;
+use crate::store::GroupCommit;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: String,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Histogram,
+    cards_created: Counter,
+    card_changes: Counter,
+    store_flushes: Counter,
+    cached_cards: Gauge,
+    open_cards: Family<StatusLabels, Gauge>,
+    store_bytes: Gauge,
+    gc: Arc<GroupCommit>,
+}
+
+impl Metrics {
+    pub fn new(gc: Arc<GroupCommit>) -> Self {
+        let mut registry = Registry::with_prefix("node");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_duration = Histogram::new(exponential_buckets(0.0002, 2.0, 16));
+        let cards_created = Counter::default();
+        let card_changes = Counter::default();
+        let store_flushes = Counter::default();
+        let cached_cards = Gauge::default();
+        let open_cards = Family::<StatusLabels, Gauge>::default();
+        let store_bytes = Gauge::default();
+        registry.register("http_requests", "HTTP requests by method and status", http_requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
+        registry.register("cards_created", "Cards created", cards_created.clone());
+        registry.register("card_changes", "Card changes committed", card_changes.clone());
+        registry.register("store_flushes", "Group-commit flushes to disk", store_flushes.clone());
+        registry.register("card_cache_docs", "Card documents loaded in memory", cached_cards.clone());
+        registry.register("open_cards", "Open cards by status", open_cards.clone());
+        registry.register("store_size_bytes", "Database size on disk", store_bytes.clone());
+        Self {
+            registry: Mutex::new(registry),
+            http_requests,
+            http_duration,
+            cards_created,
+            card_changes,
+            store_flushes,
+            cached_cards,
+            open_cards,
+            store_bytes,
+            gc,
+        }
+    }
+
+    pub fn observe_http(&self, method: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .get_or_create(&HttpLabels { method: method.to_string(), status })
+            .inc();
+        self.http_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counters that live in other components are copied in at scrape time.
+    pub fn render(&self, service: &CardService) -> String {
+        let sync_counter = |c: &Counter, v: u64| {
+            let cur = c.get();
+            if v > cur {
+                c.inc_by(v - cur);
+            }
+        };
+        sync_counter(&self.cards_created, service.cards_created.load(Ordering::Relaxed));
+        sync_counter(&self.card_changes, service.card_changes.load(Ordering::Relaxed));
+        sync_counter(&self.store_flushes, self.gc.flushes.load(Ordering::Relaxed));
+        self.cached_cards.set(service.cached_cards() as i64);
+        self.store_bytes.set(service.store().size_on_disk_bytes() as i64);
+        if let Ok(counts) = service.count_by_status() {
+            for (status, n) in counts {
+                self.open_cards
+                    .get_or_create(&StatusLabels { status: status.to_string() })
+                    .set(n as i64);
+            }
+        }
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        if encode(&mut out, &registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,149 @@
+//! Wiring: opens the store and every component over it, and runs the HTTP server until shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use automerge::ActorId;
+
+use crate::accounts::{AccountLimits, Accounts};
+use crate::audit::AuditLog;
+use crate::config::Config;
+use crate::http::{self, AppState, SharedState};
+use crate::metrics::Metrics;
+use crate::service::{CardService, ServiceLimits};
+use crate::store::{GroupCommit, SledStore, Store};
+use crate::warnings::{parse_import, AddressWarnings, ImportFormat, SAMPLE_WARNINGS_CSV};
+
+/// Everything a running node holds.
+pub struct Node {
+    pub state: SharedState,
+    pub store: Arc<dyn Store>,
+    pub gc: Arc<GroupCommit>,
+    pub audit: Arc<AuditLog>,
+    pub warnings: Arc<AddressWarnings>,
+    /// The one-time admin password generated on first start, to print once.
+    pub generated_admin_password: Option<String>,
+}
+
+/// Opens the database in `data_dir`, refusing a damaged one.
+pub fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let store = SledStore::open(data_dir, config.limits.sled_cache_bytes)?;
+    Ok(Arc::new(store))
+}
+
+fn account_limits(config: &Config) -> AccountLimits {
+    AccountLimits {
+        failed_logins_max: config.accounts.failed_logins_max,
+        lockout_ms: (config.accounts.lockout_s as i64).saturating_mul(1000),
+        session_ttl_ms: (config.accounts.session_ttl_s as i64).saturating_mul(1000),
+        argon2_memory_kib: config.accounts.argon2_memory_kib,
+        ..AccountLimits::default()
+    }
+}
+
+/// Opens a node over `data_dir`: store, audit chain, accounts, units, first-start bootstrap.
+pub async fn open_node(
+    config: &Config,
+    data_dir: &Path,
+    admin_password: Option<String>,
+) -> anyhow::Result<Node> {
+    let store = open_store(data_dir, config)?;
+    let gc = Arc::new(GroupCommit::new(store.clone()));
+    let audit = Arc::new(AuditLog::open(store.clone()).context("the audit log cannot be read")?);
+    let warnings = Arc::new(AddressWarnings::new(store.clone()));
+    let accounts = Arc::new(Accounts::new(store.clone(), gc.clone(), audit.clone(), account_limits(config)));
+    // A fresh actor id per process start: never reuse an actor's sequence numbers after a crash.
+    let actor = ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec());
+    let limits = ServiceLimits {
+        card_cache_docs_max: config.limits.card_cache_docs_max,
+        doc_chunks_max: config.limits.doc_chunks_max,
+        live_events_buffer_max: config.limits.live_events_buffer_max,
+        list_cards_max: config.limits.list_cards_max,
+    };
+    let mut service = CardService::open(
+        store.clone(),
+        gc.clone(),
+        audit.clone(),
+        warnings.clone(),
+        Arc::new(config.reference.clone()),
+        actor,
+        limits,
+    )
+    .context("the card service cannot start")?;
+    let now = http::now_ms();
+    let units: Vec<_> = config
+        .units
+        .iter()
+        .map(|u| (u.id.clone(), u.call_sign.clone(), u.kind))
+        .collect();
+    let fresh = store.scan_keys(b"acct/", 1)?.is_empty();
+    service.ensure_units(&units, now).await.context("creating the configured units")?;
+    let generated_admin_password = accounts
+        .bootstrap_admin(admin_password, now)
+        .await
+        .context("creating the first administrator")?;
+    if fresh && config.node.sample_warnings && warnings.count()? == 0 {
+        let year = chrono::Utc::now().format("%Y").to_string().parse().unwrap_or(2026);
+        let parsed = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, year)?;
+        warnings.import(&gc, &audit, "system", parsed.good, now).await?;
+    }
+    let metrics = Arc::new(Metrics::new(gc.clone()));
+    let state = Arc::new(AppState {
+        service: Arc::new(service),
+        accounts,
+        metrics,
+        http_body_bytes_max: config.limits.http_body_bytes_max,
+    });
+    Ok(Node {
+        state,
+        store,
+        gc,
+        audit,
+        warnings,
+        generated_admin_password,
+    })
+}
+
+/// Settings of `node serve` after command-line overrides.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub admin_password: Option<String>,
+}
+
+/// Runs the node until `shutdown` resolves. Prints the console URL and, on first start, the
+/// generated administrator password.
+pub async fn serve(
+    config: Config,
+    settings: ServeSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let node = open_node(&config, &settings.data_dir, settings.admin_password.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    println!("102 node for region {} ({})", config.reference.region.code, config.reference.region.name_ru);
+    println!("data:    {}", settings.data_dir.display());
+    println!("console: http://{addr}/");
+    println!("API:     http://{addr}/api/v1/openapi.json");
+    match (&node.generated_admin_password, &settings.admin_password) {
+        (Some(p), _) => println!(
+            "first start: administrator login 'admin', one-time password '{p}' (shown only now; change it in the console)"
+        ),
+        (None, Some(_)) => println!("administrator login 'admin' uses the password from NODE_ADMIN_PASSWORD"),
+        _ => {}
+    }
+    tracing::info!(%addr, "node listening");
+    axum::serve(listener, http::app(node.state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server failed")?;
+    node.store.flush()?;
+    Ok(())
+}

@@ -1,0 +1,711 @@
+//! The card service: the node's shell around the sans-IO domain core.
+//!
+//! It owns the documents' life cycle: open cards live in a bounded in-memory cache, everything
+//! else is bytes in the store (a snapshot plus incremental chunks, compacted after
+//! `doc_chunks_max`). Every change writes, in one atomic batch, the new chunk, the index updates
+//! and the audit entry, and is acknowledged only after the group-committed flush.
+//!
+//! Key layout (one ordered key space):
+//! - `doc/card/{id}/s` snapshot, `doc/card/{id}/c/{n:010}` chunks (likewise `doc/unit/`, `doc/roster/`)
+//! - `idx/st/{status}/{id}` → card summary JSON (queues without loading documents)
+//! - `idx/unit/{unit_id}/{card_id}`, `idx/day/{YYYYMMDD}/{card_id}`
+//! - `meta/seq/{year}/{seq:020}` → card id (number allocation and lookup by number)
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use automerge::ActorId;
+use serde::Serialize;
+use sync::card::{dispatch, finish, unassign, unit_step};
+use sync::{
+    Card, CardCommand, CardCreate, CardDoc, CardStatus, CardSummary, Ctx, DomainError, Finish,
+    Reference, RosterCreate, RosterDoc, RosterEntry, Unit, UnitDoc, UnitKind, UnitStep,
+};
+use thiserror::Error;
+use tokio::sync::broadcast;
+
+use crate::audit::{AuditInput, AuditLog};
+use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+use crate::warnings::{AddressWarning, AddressWarnings};
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Warnings(#[from] crate::warnings::WarningsError),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Limits of the service, each with its unit.
+#[derive(Debug, Clone)]
+pub struct ServiceLimits {
+    /// Open card documents kept loaded in memory.
+    pub card_cache_docs_max: usize,
+    /// Incremental chunks per document before it is compacted into one snapshot.
+    pub doc_chunks_max: usize,
+    /// Live events buffered per console connection before a slow one starts missing events.
+    pub live_events_buffer_max: usize,
+    /// Cards returned by one list query.
+    pub list_cards_max: usize,
+}
+
+impl Default for ServiceLimits {
+    fn default() -> Self {
+        Self {
+            card_cache_docs_max: 8_192,
+            doc_chunks_max: 32,
+            live_events_buffer_max: 4_096,
+            list_cards_max: 1_000,
+        }
+    }
+}
+
+/// What consoles receive live.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum LiveEvent {
+    Card(CardSummary),
+    Unit(Unit),
+}
+
+struct CachedCard {
+    doc: CardDoc,
+    chunks: usize,
+}
+
+struct CachedUnit {
+    doc: UnitDoc,
+    chunks: usize,
+}
+
+pub struct CardService {
+    store: Arc<dyn Store>,
+    gc: Arc<GroupCommit>,
+    audit: Arc<AuditLog>,
+    warnings: Arc<AddressWarnings>,
+    reference: Arc<Reference>,
+    region: String,
+    actor: ActorId,
+    limits: ServiceLimits,
+    cards: Mutex<lru::LruCache<String, Arc<Mutex<CachedCard>>>>,
+    units: BTreeMap<String, Arc<Mutex<CachedUnit>>>,
+    /// Serialises roster changes (rare; a roster day is one small document).
+    roster_lock: Mutex<()>,
+    seq: Mutex<BTreeMap<i32, u64>>,
+    events: broadcast::Sender<LiveEvent>,
+    pub cards_created: AtomicU64,
+    pub card_changes: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn doc_prefix(kind: &str, id: &str) -> String {
+    format!("doc/{kind}/{id}/")
+}
+
+/// Appends a document's new bytes, compacting into a fresh snapshot when it has too many chunks.
+fn stage_doc_bytes(
+    batch: &mut WriteBatch,
+    kind: &str,
+    id: &str,
+    chunks: &mut usize,
+    chunks_max: usize,
+    incremental: Vec<u8>,
+    snapshot: impl FnOnce() -> Vec<u8>,
+) {
+    let prefix = doc_prefix(kind, id);
+    if *chunks + 1 > chunks_max {
+        for n in 1..=*chunks {
+            batch.delete(format!("{prefix}c/{n:010}"));
+        }
+        batch.put(format!("{prefix}s"), snapshot());
+        *chunks = 0;
+    } else if !incremental.is_empty() {
+        *chunks += 1;
+        batch.put(format!("{prefix}c/{:010}", *chunks), incremental);
+    }
+}
+
+fn load_doc_bytes(store: &dyn Store, kind: &str, id: &str) -> ServiceResult<Option<Vec<Vec<u8>>>> {
+    let prefix = doc_prefix(kind, id);
+    let Some(snapshot) = store.get(format!("{prefix}s").as_bytes())? else {
+        return Ok(None);
+    };
+    let mut out = vec![snapshot];
+    for (_, v) in store.scan_prefix(format!("{prefix}c/").as_bytes())? {
+        out.push(v);
+    }
+    Ok(Some(out))
+}
+
+fn status_key(status: CardStatus, id: &str) -> String {
+    format!("idx/st/{}/{id}", status.as_str())
+}
+
+fn day_key(created_at_ms: i64) -> String {
+    let dt = chrono::DateTime::from_timestamp_millis(created_at_ms).unwrap_or_default();
+    dt.format("%Y%m%d").to_string()
+}
+
+impl CardService {
+    /// Opens the service over an open store. Loads every unit (they are few) and the card
+    /// number sequences.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        audit: Arc<AuditLog>,
+        warnings: Arc<AddressWarnings>,
+        reference: Arc<Reference>,
+        actor: ActorId,
+        limits: ServiceLimits,
+    ) -> ServiceResult<Self> {
+        let mut units = BTreeMap::new();
+        for (k, _) in store.scan_prefix(b"doc/unit/")? {
+            let key = String::from_utf8_lossy(&k).to_string();
+            if let Some(id) = key.strip_prefix("doc/unit/").and_then(|r| r.strip_suffix("/s")) {
+                let bytes = load_doc_bytes(&*store, "unit", id)?
+                    .ok_or_else(|| ServiceError::NotFound(format!("unit {id}")))?;
+                let mut doc = UnitDoc::load(bytes.iter().map(|b| b.as_slice()))?;
+                doc.set_actor(actor.clone());
+                units.insert(
+                    id.to_string(),
+                    Arc::new(Mutex::new(CachedUnit {
+                        doc,
+                        chunks: bytes.len() - 1,
+                    })),
+                );
+            }
+        }
+        let cache_cap = NonZeroUsize::new(limits.card_cache_docs_max.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let (events, _) = broadcast::channel(limits.live_events_buffer_max.max(16));
+        Ok(Self {
+            region: reference.region.code.clone(),
+            store,
+            gc,
+            audit,
+            warnings,
+            reference,
+            actor,
+            limits,
+            cards: Mutex::new(lru::LruCache::new(cache_cap)),
+            units,
+            roster_lock: Mutex::new(()),
+            seq: Mutex::new(BTreeMap::new()),
+            events,
+            cards_created: AtomicU64::new(0),
+            card_changes: AtomicU64::new(0),
+        })
+    }
+
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.events.subscribe()
+    }
+    pub fn cached_cards(&self) -> usize {
+        lock(&self.cards).len()
+    }
+    fn ctx(&self, by: &str, now_ms: i64) -> Ctx {
+        Ctx::new(by, self.region.clone(), now_ms)
+    }
+
+    /// Creates the configured units that do not exist yet (first start).
+    pub async fn ensure_units(
+        &mut self,
+        units: &[(String, String, UnitKind)],
+        now_ms: i64,
+    ) -> ServiceResult<usize> {
+        let mut created = 0;
+        for (id, call_sign, kind) in units {
+            if self.units.contains_key(id) {
+                continue;
+            }
+            let ctx = self.ctx("system", now_ms);
+            let mut doc = UnitDoc::create(self.actor.clone(), id, call_sign, *kind, &ctx)?;
+            let mut batch = WriteBatch::new();
+            batch.put(format!("doc/unit/{id}/s"), doc.save());
+            let ticket = self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new("system", "unit.create", id.as_str(), serde_json::json!({"call_sign": call_sign, "kind": kind.as_str()})),
+                now_ms,
+            )?;
+            self.gc.wait_async(ticket).await?;
+            self.units.insert(id.clone(), Arc::new(Mutex::new(CachedUnit { doc, chunks: 0 })));
+            created += 1;
+        }
+        Ok(created)
+    }
+
+    fn next_number(&self, now_ms: i64) -> ServiceResult<(i32, u64, String)> {
+        let year: i32 = chrono::DateTime::from_timestamp_millis(now_ms)
+            .unwrap_or_default()
+            .format("%Y")
+            .to_string()
+            .parse()
+            .unwrap_or(1970);
+        let mut seqs = lock(&self.seq);
+        let next = match seqs.get(&year) {
+            Some(n) => n + 1,
+            None => {
+                let last = self
+                    .store
+                    .last_with_prefix(format!("meta/seq/{year}/").as_bytes())?
+                    .and_then(|(k, _)| {
+                        String::from_utf8_lossy(&k).rsplit('/').next().and_then(|s| s.parse::<u64>().ok())
+                    })
+                    .unwrap_or(0);
+                last + 1
+            }
+        };
+        seqs.insert(year, next);
+        Ok((year, next, format!("{}-{year}-{next:06}", self.region)))
+    }
+
+    /// Creates a card (R03/R05) and returns it once it is durable.
+    pub async fn create_card(&self, by: &str, input: &CardCreate, now_ms: i64) -> ServiceResult<Card> {
+        let ctx = self.ctx(by, now_ms);
+        // Validate before a number is taken, so bad input does not consume one.
+        sync::card::validate_create(input, &self.reference)?;
+        let (year, seq, number) = self.next_number(now_ms)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut doc = CardDoc::create(self.actor.clone(), &id, &number, &self.region, input, &self.reference, &ctx)?;
+        let card = doc.view(&self.reference)?;
+        let mut batch = WriteBatch::new();
+        batch.put(format!("doc/card/{id}/s"), doc.save());
+        batch.put(format!("meta/seq/{year}/{seq:020}"), id.as_bytes().to_vec());
+        batch.put(format!("idx/day/{}/{id}", day_key(now_ms)), Vec::new());
+        let summary = CardSummary::from(&card);
+        batch.put(status_key(card.status, &id), serde_json::to_vec(&summary).unwrap_or_default());
+        let ticket = self.audit.record(
+            &self.gc,
+            batch,
+            AuditInput::new(by, "card.create", number.as_str(), serde_json::json!({"id": id, "channel": input.channel.as_str()})),
+            now_ms,
+        )?;
+        lock(&self.cards).put(id.clone(), Arc::new(Mutex::new(CachedCard { doc, chunks: 0 })));
+        self.gc.wait_async(ticket).await?;
+        self.cards_created.fetch_add(1, Ordering::Relaxed);
+        let _ = self.events.send(LiveEvent::Card(summary));
+        Ok(card)
+    }
+
+    /// The cached document of a card, loading it from the store when needed.
+    fn card_entry(&self, id_or_number: &str) -> ServiceResult<Arc<Mutex<CachedCard>>> {
+        let id = self.resolve_id(id_or_number)?;
+        if let Some(e) = lock(&self.cards).get(&id) {
+            return Ok(e.clone());
+        }
+        let bytes = load_doc_bytes(&*self.store, "card", &id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("card {id_or_number} does not exist")))?;
+        let mut doc = CardDoc::load(bytes.iter().map(|b| b.as_slice()))?;
+        doc.set_actor(self.actor.clone());
+        let entry = Arc::new(Mutex::new(CachedCard { doc, chunks: bytes.len() - 1 }));
+        let mut cache = lock(&self.cards);
+        // Another request may have loaded it meanwhile: keep the first so writes share one doc.
+        if let Some(e) = cache.get(&id) {
+            return Ok(e.clone());
+        }
+        cache.put(id, entry.clone());
+        Ok(entry)
+    }
+
+    /// Accepts a UUID or a human number such as `AST-2026-000123`.
+    fn resolve_id(&self, id_or_number: &str) -> ServiceResult<String> {
+        if uuid::Uuid::parse_str(id_or_number).is_ok() {
+            return Ok(id_or_number.to_string());
+        }
+        let not_found = || ServiceError::NotFound(format!("card {} does not exist", id_or_number.chars().take(64).collect::<String>()));
+        let mut parts = id_or_number.rsplitn(3, '-');
+        let seq = parts.next().and_then(|s| s.parse::<u64>().ok()).ok_or_else(not_found)?;
+        let year = parts.next().and_then(|s| s.parse::<i32>().ok()).ok_or_else(not_found)?;
+        let region = parts.next().ok_or_else(not_found)?;
+        if region != self.region {
+            return Err(not_found());
+        }
+        let v = self.store.get(format!("meta/seq/{year}/{seq:020}").as_bytes())?.ok_or_else(not_found)?;
+        Ok(String::from_utf8_lossy(&v).to_string())
+    }
+
+    pub fn get_card(&self, id_or_number: &str) -> ServiceResult<Card> {
+        let entry = self.card_entry(id_or_number)?;
+        let view = lock(&entry).doc.view(&self.reference)?;
+        if view.status.is_terminal() {
+            lock(&self.cards).pop(&view.id);
+        }
+        Ok(view)
+    }
+
+    /// Open cards from the status index, oldest first; optionally one status and one district.
+    pub fn list_cards(
+        &self,
+        status: Option<CardStatus>,
+        district: Option<&str>,
+        limit_count: usize,
+    ) -> ServiceResult<Vec<CardSummary>> {
+        let statuses: Vec<CardStatus> = match status {
+            Some(s) => vec![s],
+            None => CardStatus::ALL.into_iter().filter(|s| s.is_open()).collect(),
+        };
+        let limit_count = limit_count.min(self.limits.list_cards_max);
+        let mut out = Vec::new();
+        for s in statuses {
+            for (_, v) in self.store.scan_prefix(format!("idx/st/{}/", s.as_str()).as_bytes())? {
+                if let Ok(summary) = serde_json::from_slice::<CardSummary>(&v) {
+                    if district.is_none_or(|d| summary.district.as_deref() == Some(d)) {
+                        out.push(summary);
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.priority.unwrap_or(9), a.sent_for_processing_at.unwrap_or(a.created_at))
+                .cmp(&(b.priority.unwrap_or(9), b.sent_for_processing_at.unwrap_or(b.created_at)))
+        });
+        out.truncate(limit_count);
+        Ok(out)
+    }
+
+    pub fn count_by_status(&self) -> ServiceResult<BTreeMap<&'static str, usize>> {
+        let mut out = BTreeMap::new();
+        for s in CardStatus::ALL.into_iter().filter(|s| s.is_open()) {
+            out.insert(s.as_str(), self.store.scan_keys(format!("idx/st/{}/", s.as_str()).as_bytes(), usize::MAX)?.len());
+        }
+        Ok(out)
+    }
+
+    pub fn units(&self, now_ms: i64) -> ServiceResult<Vec<Unit>> {
+        self.units
+            .values()
+            .map(|u| Ok(lock(u).doc.view(&self.reference, now_ms)?))
+            .collect()
+    }
+
+    fn unit_entry(&self, unit_id: &str) -> ServiceResult<Arc<Mutex<CachedUnit>>> {
+        self.units.get(unit_id).cloned().ok_or_else(|| {
+            ServiceError::Domain(DomainError::field(
+                "unit_id",
+                format!("unit '{}' does not exist", unit_id.chars().take(64).collect::<String>()),
+            ))
+        })
+    }
+
+    /// Runs a change on one card and some units, then persists all of it in one batch.
+    ///
+    /// `f` gets the card and the units locked (card first, units in id order, so concurrent
+    /// changes never deadlock). If persisting fails, the in-memory copies are dropped and
+    /// reloaded from the store on next use, so memory never runs ahead of the disk.
+    async fn change_card<T>(
+        &self,
+        by: &str,
+        id_or_number: &str,
+        unit_ids: &[String],
+        action: &str,
+        details: serde_json::Value,
+        now_ms: i64,
+        f: impl FnOnce(&mut CardDoc, &mut [&mut UnitDoc], &Ctx) -> Result<T, DomainError>,
+    ) -> ServiceResult<(Card, T)> {
+        let ctx = self.ctx(by, now_ms);
+        let entry = self.card_entry(id_or_number)?;
+        let mut unit_ids: Vec<String> = unit_ids.to_vec();
+        unit_ids.sort();
+        unit_ids.dedup();
+        let unit_entries: Vec<_> = unit_ids.iter().map(|u| self.unit_entry(u)).collect::<Result<_, _>>()?;
+        let (card, out, unit_views, ticket) = {
+            let mut card_guard = lock(&entry);
+            let mut unit_guards: Vec<_> = unit_entries.iter().map(|u| lock(u)).collect();
+            let before = card_guard.doc.view(&self.reference)?;
+            let heads_before = card_guard.doc.heads();
+            let result = {
+                let mut docs: Vec<&mut UnitDoc> = unit_guards.iter_mut().map(|g| &mut g.doc).collect();
+                f(&mut card_guard.doc, &mut docs, &ctx)
+            };
+            let out = match result {
+                Ok(out) => out,
+                Err(e) => {
+                    // The core validates before writing, so a refused command normally changed
+                    // nothing; if it did, drop the in-memory copies rather than keep unsaved ops.
+                    if card_guard.doc.heads() != heads_before {
+                        drop(unit_guards);
+                        drop(card_guard);
+                        self.forget(&before.id, &unit_ids);
+                    }
+                    return Err(e.into());
+                }
+            };
+            let after = card_guard.doc.view(&self.reference)?;
+            let mut batch = WriteBatch::new();
+            let cg = &mut *card_guard;
+            let inc = cg.doc.save_incremental();
+            stage_doc_bytes(&mut batch, "card", &after.id, &mut cg.chunks, self.limits.doc_chunks_max, inc, || cg.doc.save());
+            if before.status != after.status {
+                batch.delete(status_key(before.status, &after.id));
+            }
+            if after.status.is_open() {
+                batch.put(status_key(after.status, &after.id), serde_json::to_vec(&CardSummary::from(&after)).unwrap_or_default());
+            }
+            for u in &after.units {
+                if before.unit(&u.unit_id).is_none() {
+                    batch.put(format!("idx/unit/{}/{}", u.unit_id, after.id), Vec::new());
+                }
+            }
+            let mut unit_views = Vec::new();
+            for (uid, g) in unit_ids.iter().zip(unit_guards.iter_mut()) {
+                let g = &mut **g;
+                let inc = g.doc.save_incremental();
+                stage_doc_bytes(&mut batch, "unit", uid, &mut g.chunks, self.limits.doc_chunks_max, inc, || g.doc.save());
+                unit_views.push(g.doc.view(&self.reference, now_ms)?);
+            }
+            let ticket = match self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(by, action, after.number.as_str(), details),
+                now_ms,
+            ) {
+                Ok(t) => t,
+                Err(e) => {
+                    drop(unit_guards);
+                    drop(card_guard);
+                    self.forget(&after.id, &unit_ids);
+                    return Err(e.into());
+                }
+            };
+            (after, out, unit_views, ticket)
+        };
+        if card.status.is_terminal() {
+            lock(&self.cards).pop(&card.id);
+        }
+        self.gc.wait_async(ticket).await?;
+        self.card_changes.fetch_add(1, Ordering::Relaxed);
+        let _ = self.events.send(LiveEvent::Card(CardSummary::from(&card)));
+        for u in unit_views {
+            let _ = self.events.send(LiveEvent::Unit(u));
+        }
+        Ok((card, out))
+    }
+
+    /// Drops in-memory copies after a failed write; they reload from the store.
+    fn forget(&self, card_id: &str, unit_ids: &[String]) {
+        lock(&self.cards).pop(card_id);
+        for uid in unit_ids {
+            if let Some(u) = self.units.get(uid) {
+                if let Ok(Some(bytes)) = load_doc_bytes(&*self.store, "unit", uid) {
+                    if let Ok(mut doc) = UnitDoc::load(bytes.iter().map(|b| b.as_slice())) {
+                        doc.set_actor(self.actor.clone());
+                        *lock(u) = CachedUnit { doc, chunks: bytes.len() - 1 };
+                    }
+                }
+            }
+        }
+    }
+
+    pub async fn apply(&self, by: &str, id: &str, cmd: CardCommand, now_ms: i64) -> ServiceResult<Card> {
+        let (action, details) = match &cmd {
+            CardCommand::Edit(_) => ("card.edit", serde_json::json!({})),
+            CardCommand::SendForProcessing => ("card.send_for_processing", serde_json::json!({})),
+            CardCommand::Report { .. } => ("card.report", serde_json::json!({})),
+            CardCommand::LinkDuplicate { duplicate_of } => ("card.link_duplicate", serde_json::json!({"duplicate_of": duplicate_of})),
+            CardCommand::Forward { duty_unit } => ("card.forward", serde_json::json!({"duty_unit": duty_unit})),
+            CardCommand::RegisterKui { number } => ("card.kui_register", serde_json::json!({"kui_number": number})),
+            CardCommand::Note { .. } => ("card.note", serde_json::json!({})),
+        };
+        let reference = self.reference.clone();
+        let (card, ()) = self
+            .change_card(by, id, &[], action, details, now_ms, |doc, _, ctx| doc.apply(&cmd, &reference, ctx))
+            .await?;
+        Ok(card)
+    }
+
+    /// Dispatches a unit (or ДСОГ) and hands the patrol the address warnings (R08).
+    pub async fn dispatch(
+        &self,
+        by: &str,
+        id: &str,
+        unit_id: &str,
+        investigative: bool,
+        now_ms: i64,
+    ) -> ServiceResult<(Card, Vec<AddressWarning>)> {
+        let address = self.get_card(id)?.location.and_then(|l| l.address);
+        let warnings = match address.as_deref() {
+            // Never block a dispatch on the registry: an error is logged and the list is empty.
+            Some(a) => self.warnings.lookup(a),
+            None => Vec::new(),
+        };
+        let reference = self.reference.clone();
+        let warning_text = warnings_text(&warnings);
+        let action = if investigative { "card.dispatch_dsog" } else { "card.dispatch" };
+        let (card, ()) = self
+            .change_card(
+                by,
+                id,
+                &[unit_id.to_string()],
+                action,
+                serde_json::json!({"unit_id": unit_id, "warnings": warnings.len()}),
+                now_ms,
+                |doc, units, ctx| {
+                    dispatch(doc, &mut units[0], investigative, &reference, ctx)?;
+                    if let Some(text) = &warning_text {
+                        let call_sign = units[0].view(&reference, ctx.now_ms)?.call_sign;
+                        doc.record_warning(ctx, &format!("{call_sign}: {text}"))?;
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        Ok((card, warnings))
+    }
+
+    pub async fn unit_step(&self, by: &str, id: &str, unit_id: &str, step: UnitStep, now_ms: i64) -> ServiceResult<Card> {
+        let reference = self.reference.clone();
+        let action = match step {
+            UnitStep::EnRoute => "card.unit_en_route",
+            UnitStep::OnScene => "card.unit_on_scene",
+            UnitStep::Clear => "card.unit_clear",
+        };
+        let (card, ()) = self
+            .change_card(by, id, &[unit_id.to_string()], action, serde_json::json!({"unit_id": unit_id}), now_ms, |doc, units, ctx| {
+                unit_step(doc, &mut units[0], step, &reference, ctx)
+            })
+            .await?;
+        Ok(card)
+    }
+
+    pub async fn unassign(&self, by: &str, id: &str, unit_id: &str, now_ms: i64) -> ServiceResult<Card> {
+        let reference = self.reference.clone();
+        let (card, ()) = self
+            .change_card(by, id, &[unit_id.to_string()], "card.unit_unassign", serde_json::json!({"unit_id": unit_id}), now_ms, |doc, units, ctx| {
+                unassign(doc, &mut units[0], &reference, ctx)
+            })
+            .await?;
+        Ok(card)
+    }
+
+    pub async fn finish(&self, by: &str, id: &str, how: Finish, now_ms: i64) -> ServiceResult<Card> {
+        let active: Vec<String> = self.get_card(id)?.active_units().map(|u| u.unit_id.clone()).collect();
+        let reference = self.reference.clone();
+        let (action, details) = match &how {
+            Finish::Close { reason, .. } => ("card.close", serde_json::json!({"reason": reason})),
+            Finish::Cancel { reason } => ("card.cancel", serde_json::json!({"reason": reason})),
+        };
+        let (card, ()) = self
+            .change_card(by, id, &active, action, details, now_ms, |doc, units, ctx| finish(doc, units, &how, &reference, ctx))
+            .await?;
+        Ok(card)
+    }
+
+    /// A unit goes on or off duty.
+    pub async fn set_unit_duty(&self, by: &str, unit_id: &str, on_duty: bool, now_ms: i64) -> ServiceResult<Unit> {
+        let entry = self.unit_entry(unit_id)?;
+        let ctx = self.ctx(by, now_ms);
+        let (view, ticket) = {
+            let mut g = lock(&entry);
+            g.doc.set_duty(on_duty, &self.reference, &ctx)?;
+            let mut batch = WriteBatch::new();
+            let g = &mut *g;
+            let inc = g.doc.save_incremental();
+            stage_doc_bytes(&mut batch, "unit", unit_id, &mut g.chunks, self.limits.doc_chunks_max, inc, || g.doc.save());
+            let view = g.doc.view(&self.reference, now_ms)?;
+            let ticket = self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(by, "unit.duty", unit_id, serde_json::json!({"on_duty": on_duty})),
+                now_ms,
+            );
+            (view, ticket)
+        };
+        let ticket = match ticket {
+            Ok(t) => t,
+            Err(e) => {
+                self.forget("", &[unit_id.to_string()]);
+                return Err(e.into());
+            }
+        };
+        self.gc.wait_async(ticket).await?;
+        let _ = self.events.send(LiveEvent::Unit(view.clone()));
+        Ok(view)
+    }
+
+    fn load_roster(&self, date: &str) -> ServiceResult<(RosterDoc, usize, bool)> {
+        match load_doc_bytes(&*self.store, "roster", date)? {
+            Some(bytes) => {
+                let mut doc = RosterDoc::load(bytes.iter().map(|b| b.as_slice()))?;
+                doc.set_actor(self.actor.clone());
+                Ok((doc, bytes.len() - 1, false))
+            }
+            None => Ok((RosterDoc::create(self.actor.clone(), date)?, 0, true)),
+        }
+    }
+
+    pub fn roster(&self, date: &str) -> ServiceResult<Vec<RosterEntry>> {
+        sync::roster::validate_date(date)?;
+        Ok(self.load_roster(date)?.0.entries()?)
+    }
+
+    /// Adds an entry to the post roster (R20).
+    pub async fn add_roster_entry(&self, by: &str, input: &RosterCreate, now_ms: i64) -> ServiceResult<RosterEntry> {
+        sync::roster::validate_date(&input.date)?;
+        let unit = lock(&*self.unit_entry(&input.unit_id)?).doc.view(&self.reference, now_ms)?;
+        let ctx = self.ctx(by, now_ms);
+        let ticket = {
+            let _g = lock(&self.roster_lock);
+            let (mut doc, mut chunks, fresh) = self.load_roster(&input.date)?;
+            let entry_id = uuid::Uuid::new_v4().to_string();
+            let entry = doc.add(&entry_id, input, &unit, &ctx)?;
+            let mut batch = WriteBatch::new();
+            if fresh {
+                batch.put(format!("doc/roster/{}/s", input.date), doc.save());
+            } else {
+                let inc = doc.save_incremental();
+                stage_doc_bytes(&mut batch, "roster", &input.date, &mut chunks, self.limits.doc_chunks_max, inc, || doc.save());
+            }
+            let ticket = self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(by, "roster.add", input.date.as_str(), serde_json::json!({"unit_id": input.unit_id, "post": entry.post, "shift": input.shift})),
+                now_ms,
+            )?;
+            (ticket, entry)
+        };
+        self.gc.wait_async(ticket.0).await?;
+        Ok(ticket.1)
+    }
+
+    pub fn warnings_for(&self, address: &str) -> ServiceResult<Vec<AddressWarning>> {
+        Ok(self.warnings.try_lookup(address)?)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
+
+fn warnings_text(warnings: &[AddressWarning]) -> Option<String> {
+    if warnings.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = warnings
+        .iter()
+        .map(|w| {
+            let flags: Vec<String> = w
+                .flags
+                .iter()
+                .map(|f| serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                .collect();
+            format!("{} [{}]", w.person, flags.join(", "))
+        })
+        .collect();
+    Some(format!("address warnings: {}", parts.join("; ")))
+}
+

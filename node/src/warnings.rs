@@ -1,0 +1,1180 @@
+//! Address warnings registry — справочные учёты (R08): persons registered at an address with a
+//! registered weapon, a criminal record or a psychiatric record. The call-taker and the patrol see
+//! them for the incident address before the crew arrives.
+//!
+//! The same building is written many ways ("г. Астана, ул. Кенесары, д. 40", "Кенесары көшесі
+//! 40", "ул.Кенесары 40"), so records are keyed by [`normalize_address`] and looked up by the
+//! normalized form of the query:
+//!
+//! - `warn/{normalized_address}\0{n:06}` → JSON record. The NUL ends the address so that a prefix
+//!   scan for "… 4" never returns "… 40".
+//!
+//! Imports come from CSV or JSON files prepared outside the system; every bad row is reported
+//! with its line and nothing is stored from a batch that fails validation.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use thiserror::Error;
+
+use crate::audit::{AuditInput, AuditLog};
+use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+
+/// Key prefix of warning records.
+pub const WARNINGS_KEY_PREFIX: &str = "warn/";
+/// An import file above this size is rejected as a whole before parsing.
+pub const WARNINGS_IMPORT_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Longest accepted address, person or note.
+pub const WARNINGS_FIELD_CHARS_MAX: usize = 500;
+/// Earliest accepted birth year.
+pub const WARNINGS_BIRTH_YEAR_MIN: i32 = 1900;
+/// Records kept for one normalized address (the key has six digits for the index).
+pub const WARNINGS_PER_ADDRESS_MAX: usize = 10_000;
+/// Version of the stored record layout.
+const WARNING_RECORD_FORMAT_VERSION: u32 = 1;
+
+/// What is on record for a person at an address.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningFlag {
+    /// Holds a registered firearm.
+    RegisteredWeapon,
+    CriminalRecord,
+    PsychiatricRecord,
+    /// Anything else the crew should know; the note says what.
+    Other,
+}
+
+impl WarningFlag {
+    pub const ALL: [WarningFlag; 4] = [
+        WarningFlag::RegisteredWeapon,
+        WarningFlag::CriminalRecord,
+        WarningFlag::PsychiatricRecord,
+        WarningFlag::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningFlag::RegisteredWeapon => "registered_weapon",
+            WarningFlag::CriminalRecord => "criminal_record",
+            WarningFlag::PsychiatricRecord => "psychiatric_record",
+            WarningFlag::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WarningFlag> {
+        let s = s.trim().to_lowercase().replace('-', "_");
+        WarningFlag::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// One person registered at one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AddressWarning {
+    /// The address as written in the source (shown to people); matching uses its normalized form.
+    pub address: String,
+    pub person: String,
+    pub birth_year: Option<u16>,
+    /// Sorted, without duplicates, never empty.
+    pub flags: Vec<WarningFlag>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Stored form: the public record plus provenance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredWarning {
+    format_version: u32,
+    #[serde(flatten)]
+    warning: AddressWarning,
+    imported_at: i64,
+    imported_by: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportFormat {
+    Csv,
+    Json,
+}
+
+impl ImportFormat {
+    /// By file extension, case-insensitive.
+    pub fn from_path(path: &Path) -> Result<Self, WarningsError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv") => Ok(ImportFormat::Csv),
+            Some("json") => Ok(ImportFormat::Json),
+            _ => Err(WarningsError::UnknownFormat {
+                path: path.display().to_string(),
+            }),
+        }
+    }
+}
+
+/// A row that could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RowError {
+    /// 1-based line in the file where the row (CSV record or JSON array element) starts.
+    pub line: usize,
+    pub message: String,
+}
+
+/// Outcome of parsing an import file: good rows are kept, bad rows are reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ImportParse {
+    pub good: Vec<AddressWarning>,
+    pub bad: Vec<RowError>,
+}
+
+#[derive(Debug, Error)]
+pub enum WarningsError {
+    #[error("the file is {bytes} bytes; at most {max_bytes} bytes can be imported at once. Split it into smaller files.")]
+    FileTooLarge { bytes: usize, max_bytes: usize },
+    #[error("cannot tell the format of {path}: the file name must end in .csv or .json")]
+    UnknownFormat { path: String },
+    #[error("the file cannot be read as a whole: {0}")]
+    Malformed(String),
+    #[error("row {index}: {message}")]
+    InvalidRow { index: usize, message: String },
+    #[error("the address to look up is longer than {WARNINGS_FIELD_CHARS_MAX} characters")]
+    QueryTooLong,
+    #[error("too many records for the address {address:?} (at most {WARNINGS_PER_ADDRESS_MAX})")]
+    TooManyForAddress { address: String },
+    #[error("a stored warning record is unreadable ({0}); re-import the registry")]
+    Corrupt(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl WarningsError {
+    /// Stable machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WarningsError::FileTooLarge { .. } => "file_too_large",
+            WarningsError::UnknownFormat { .. } => "unknown_format",
+            WarningsError::Malformed(_) => "malformed_file",
+            WarningsError::InvalidRow { .. } => "invalid_row",
+            WarningsError::QueryTooLong => "invalid_field",
+            WarningsError::TooManyForAddress { .. } => "too_many_records",
+            WarningsError::Corrupt(_) | WarningsError::Store(_) => "storage_error",
+        }
+    }
+}
+
+// ------------------------------------------------------------------------ normalization
+
+/// Canonical form of an address for matching.
+///
+/// Steps, and why:
+/// - lowercase (Unicode) and fold `ё→е` and the Kazakh letters `ә ғ қ ң ө ұ ү һ і` to their
+///   nearest Russian letters, because the same street is written "Мәңгілік Ел" and
+///   "Мангилик Ел" depending on the keyboard at hand;
+/// - punctuation (`. , ; : " « » № #` and brackets) becomes spaces; `-` and `/` stay because
+///   they are part of names and house numbers ("пр-т", "12/1");
+/// - abbreviations are unified; words that carry no information for matching are dropped
+///   ("г.", "город", "дом", "д.", Kazakh "қаласы", "үй");
+/// - street-type words ("ул", "пр", "мкр", ...) move to the front: Russian writes them before
+///   the name ("ул. Кенесары"), Kazakh after it ("Кенесары көшесі"); the other words keep their
+///   order, so house and apartment numbers are never confused;
+/// - a single letter right after a house number joins it ("40 а" → "40а").
+pub fn normalize_address(s: &str) -> String {
+    let mut cleaned = String::with_capacity(s.len());
+    for ch in s.chars().flat_map(char::to_lowercase) {
+        match ch {
+            // Segment boundaries survive as a token so a letter after "5," is not joined to 5.
+            ',' | ';' => cleaned.push_str(" , "),
+            '.' | ':' | '"' | '\'' | '«' | '»' | '“' | '”' | '„' | '№' | '#' | '(' | ')'
+            | '[' | ']' | '!' | '?' | '–' | '—' | '\\' => cleaned.push(' '),
+            c if c.is_whitespace() || c.is_control() => cleaned.push(' '),
+            c => cleaned.push(fold_letter(c)),
+        }
+    }
+
+    let words = address_words();
+    let mut street_types: Vec<&'static str> = Vec::new();
+    let mut rest: Vec<String> = Vec::new();
+    let mut in_apartment = false;
+    // Whether the previous kept word in this segment is a house number.
+    let mut after_number = false;
+    for token in cleaned.split(' ') {
+        let token = token.trim_matches('-');
+        if token.is_empty() {
+            continue;
+        }
+        if token == "," {
+            after_number = false;
+            continue;
+        }
+        let is_single_letter = {
+            let mut chars = token.chars();
+            matches!((chars.next(), chars.next()), (Some(c), None) if c.is_alphabetic())
+        };
+        if is_single_letter && after_number {
+            if let Some(last) = rest.last_mut() {
+                last.push_str(token);
+                after_number = false;
+                continue;
+            }
+        }
+        match words.get(token) {
+            Some(AddressWord::Drop) => continue,
+            Some(AddressWord::Apartment) => {
+                in_apartment = true;
+                after_number = false;
+                rest.push("кв".to_string());
+            }
+            Some(AddressWord::StreetType(kind)) if !in_apartment => {
+                if !street_types.contains(kind) {
+                    street_types.push(kind);
+                }
+                after_number = false;
+            }
+            Some(AddressWord::StreetType(kind)) => rest.push((*kind).to_string()),
+            Some(AddressWord::Rename(to)) => {
+                rest.push((*to).to_string());
+                after_number = false;
+            }
+            None => {
+                after_number = token.starts_with(|c: char| c.is_ascii_digit());
+                rest.push(token.to_string());
+            }
+        }
+    }
+    let mut out = street_types.join(" ");
+    for word in rest {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    out
+}
+
+fn fold_letter(c: char) -> char {
+    match c {
+        'ё' => 'е',
+        'ә' => 'а',
+        'ғ' => 'г',
+        'қ' => 'к',
+        'ң' => 'н',
+        'ө' => 'о',
+        'ұ' | 'ү' => 'у',
+        'һ' => 'х',
+        'і' => 'и',
+        c => c,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum AddressWord {
+    Drop,
+    Apartment,
+    StreetType(&'static str),
+    Rename(&'static str),
+}
+
+/// Words with a meaning for matching, keyed by their folded spelling.
+fn address_words() -> &'static BTreeMap<String, AddressWord> {
+    static WORDS: OnceLock<BTreeMap<String, AddressWord>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        use AddressWord::*;
+        let table: &[(&[&str], AddressWord)] = &[
+            (
+                &["г", "гор", "город", "қ", "қала", "қаласы", "дом", "д", "үй", "рк"],
+                Drop,
+            ),
+            (&["кв", "квартира", "пәтер"], Apartment),
+            (&["ул", "улица", "көше", "көшесі", "көш"], StreetType("ул")),
+            (
+                &["пр", "пр-т", "просп", "проспект", "даңғылы", "даңғ", "даң"],
+                StreetType("пр"),
+            ),
+            (&["мкр", "мкрн", "микрорайон", "м-н", "шағынауданы"], StreetType("мкр")),
+            (&["пер", "переулок", "тұйық", "тұйығы"], StreetType("пер")),
+            (&["б-р", "бул", "бульвар", "бульвары"], StreetType("бул")),
+            (&["ш", "шоссе"], StreetType("ш")),
+            (&["наб", "набережная", "жағалауы"], StreetType("наб")),
+            (&["пл", "площадь", "алаңы"], StreetType("пл")),
+            (&["корп", "корпус"], Rename("корп")),
+        ];
+        let mut words = BTreeMap::new();
+        for (spellings, meaning) in table {
+            for spelling in *spellings {
+                let folded: String = spelling.chars().map(fold_letter).collect();
+                words.insert(folded, *meaning);
+            }
+        }
+        words
+    })
+}
+
+/// Identity of a person within an address for idempotent re-import: case, `ё` and spacing do
+/// not make a different person.
+fn person_key(person: &str) -> String {
+    person
+        .split_whitespace()
+        .map(|w| w.to_lowercase().chars().map(fold_letter).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ------------------------------------------------------------------------ validation
+
+/// A row as read from a file, before validation.
+struct RawRow<'a> {
+    address: Option<&'a str>,
+    person: Option<&'a str>,
+    birth_year: Option<&'a str>,
+    flags: Vec<String>,
+    note: Option<&'a str>,
+}
+
+/// All problems of a row joined into one message, so a person fixes the row in one pass.
+fn validate_row(raw: RawRow<'_>, current_year: i32) -> Result<AddressWarning, String> {
+    let mut problems: Vec<String> = Vec::new();
+    let mut text = |name: &str, value: Option<&str>, required: bool| -> String {
+        let value = value.map(str::trim).unwrap_or("");
+        if required && value.is_empty() {
+            problems.push(format!("{name} is missing"));
+        } else if value.chars().count() > WARNINGS_FIELD_CHARS_MAX {
+            problems.push(format!(
+                "{name} is longer than {WARNINGS_FIELD_CHARS_MAX} characters"
+            ));
+        } else if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            problems.push(format!("{name} contains control characters"));
+        }
+        value.to_string()
+    };
+    let address = text("address", raw.address, true);
+    let person = text("person", raw.person, true);
+    let note = text("note", raw.note, false);
+    if !address.is_empty() && normalize_address(&address).is_empty() {
+        problems.push("address has no street, house or place in it".into());
+    }
+
+    let birth_year = match raw.birth_year.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => match s.parse::<i32>() {
+            Ok(y) if (WARNINGS_BIRTH_YEAR_MIN..=current_year).contains(&y) => u16::try_from(y).ok(),
+            Ok(y) => {
+                problems.push(format!(
+                    "birth_year {y} is outside {WARNINGS_BIRTH_YEAR_MIN}..={current_year}"
+                ));
+                None
+            }
+            Err(_) => {
+                problems.push(format!("birth_year {s:?} is not a year"));
+                None
+            }
+        },
+    };
+
+    let mut flags = Vec::new();
+    for flag in raw.flags.iter().map(|f| f.trim()).filter(|f| !f.is_empty()) {
+        match WarningFlag::parse(flag) {
+            Some(f) => flags.push(f),
+            None => problems.push(format!(
+                "unknown flag {flag:?} (expected registered_weapon, criminal_record, psychiatric_record or other)"
+            )),
+        }
+    }
+    flags.sort();
+    flags.dedup();
+    if flags.is_empty() && raw.flags.iter().all(|f| f.trim().is_empty()) {
+        problems.push("no flags given".into());
+    }
+
+    if problems.is_empty() {
+        Ok(AddressWarning {
+            address,
+            person,
+            birth_year,
+            flags,
+            note,
+        })
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn year_of(now_ms: i64) -> i32 {
+    chrono::DateTime::from_timestamp_millis(now_ms)
+        .map(|t| t.year())
+        .unwrap_or(WARNINGS_BIRTH_YEAR_MIN)
+}
+
+// ------------------------------------------------------------------------ parsing
+
+/// Parses an import file. Row problems go to `bad` with their line; only problems with the file
+/// as a whole (too large, not UTF-8, no header, not a JSON array) are an `Err`.
+/// `current_year` bounds `birth_year` (the caller derives it from its clock).
+pub fn parse_import(
+    bytes: &[u8],
+    format: ImportFormat,
+    current_year: i32,
+) -> Result<ImportParse, WarningsError> {
+    if bytes.len() > WARNINGS_IMPORT_BYTES_MAX {
+        return Err(WarningsError::FileTooLarge {
+            bytes: bytes.len(),
+            max_bytes: WARNINGS_IMPORT_BYTES_MAX,
+        });
+    }
+    // Spreadsheet programs put a BOM in front of UTF-8 exports.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match format {
+        ImportFormat::Csv => parse_csv(bytes, current_year),
+        ImportFormat::Json => parse_json(bytes, current_year),
+    }
+}
+
+#[derive(Default)]
+struct CsvColumns {
+    address: Option<usize>,
+    person: Option<usize>,
+    birth_year: Option<usize>,
+    flags: Option<usize>,
+    note: Option<usize>,
+}
+
+fn parse_csv(bytes: &[u8], current_year: i32) -> Result<ImportParse, WarningsError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| WarningsError::Malformed(format!("the header row cannot be read: {e}")))?
+        .clone();
+    let mut columns = CsvColumns::default();
+    for (i, name) in headers.iter().enumerate() {
+        let name = String::from_utf8_lossy(name).trim().to_lowercase();
+        let slot = match name.as_str() {
+            "address" => &mut columns.address,
+            "person" => &mut columns.person,
+            "birth_year" => &mut columns.birth_year,
+            "flags" => &mut columns.flags,
+            "note" => &mut columns.note,
+            other => {
+                return Err(WarningsError::Malformed(format!(
+                    "unknown column {other:?} in the header; expected address,person,birth_year,flags,note"
+                )))
+            }
+        };
+        if slot.replace(i).is_some() {
+            return Err(WarningsError::Malformed(format!(
+                "column {name:?} appears twice in the header"
+            )));
+        }
+    }
+    if columns.address.is_none() || columns.person.is_none() || columns.flags.is_none() {
+        return Err(WarningsError::Malformed(
+            "the header must name at least the columns address, person and flags".into(),
+        ));
+    }
+
+    let mut out = ImportParse::default();
+    for result in reader.byte_records() {
+        let record = match result {
+            Ok(record) => record,
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                out.bad.push(RowError {
+                    line,
+                    message: format!("the row cannot be read: {e}"),
+                });
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        if record.len() > headers.len() {
+            out.bad.push(RowError {
+                line,
+                message: format!(
+                    "the row has {} fields but the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            });
+            continue;
+        }
+        let mut utf8_error = false;
+        let field = |idx: Option<usize>, utf8_error: &mut bool| -> Option<&str> {
+            let bytes = record.get(idx?)?;
+            match std::str::from_utf8(bytes) {
+                Ok(s) => Some(s),
+                Err(_) => {
+                    *utf8_error = true;
+                    None
+                }
+            }
+        };
+        let raw = RawRow {
+            address: field(columns.address, &mut utf8_error),
+            person: field(columns.person, &mut utf8_error),
+            birth_year: field(columns.birth_year, &mut utf8_error),
+            flags: field(columns.flags, &mut utf8_error)
+                .map(|f| f.split(';').map(str::to_string).collect())
+                .unwrap_or_default(),
+            note: field(columns.note, &mut utf8_error),
+        };
+        if utf8_error {
+            out.bad.push(RowError {
+                line,
+                message: "the row is not valid UTF-8 text; save the file as UTF-8".into(),
+            });
+            continue;
+        }
+        match validate_row(raw, current_year) {
+            Ok(warning) => out.good.push(warning),
+            Err(message) => out.bad.push(RowError { line, message }),
+        }
+    }
+    Ok(out)
+}
+
+fn parse_json(bytes: &[u8], current_year: i32) -> Result<ImportParse, WarningsError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        WarningsError::Malformed(format!("the file is not UTF-8 text ({e}); save it as UTF-8"))
+    })?;
+    let elements: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+        WarningsError::Malformed(format!("expected a JSON array of objects: {e}"))
+    })?;
+    let lines = element_lines(text).filter(|l| l.len() == elements.len());
+
+    let mut out = ImportParse::default();
+    for (index, element) in elements.iter().enumerate() {
+        let line = lines.as_ref().map(|l| l[index]).unwrap_or(index + 1);
+        let element_no = index + 1;
+        let bad = |message: String| RowError {
+            line,
+            message: format!("element {element_no}: {message}"),
+        };
+        let Some(object) = element.as_object() else {
+            out.bad.push(bad("is not an object".into()));
+            continue;
+        };
+        let mut type_problems = Vec::new();
+        let mut string_field = |name: &str| -> Option<&str> {
+            match object.get(name) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s.as_str()),
+                Some(_) => {
+                    type_problems.push(format!("{name} must be a string"));
+                    None
+                }
+            }
+        };
+        let address = string_field("address");
+        let person = string_field("person");
+        let note = string_field("note");
+        let birth_year_text;
+        let birth_year = match object.get("birth_year") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Number(n)) => {
+                birth_year_text = n.to_string();
+                Some(birth_year_text.as_str())
+            }
+            Some(serde_json::Value::String(s)) => Some(s.as_str()),
+            Some(_) => {
+                type_problems.push("birth_year must be a number".into());
+                None
+            }
+        };
+        let flags: Vec<String> = match object.get("flags") {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            Some(serde_json::Value::String(s)) => s.split(';').map(str::to_string).collect(),
+            Some(_) => {
+                type_problems.push("flags must be an array of strings".into());
+                Vec::new()
+            }
+        };
+        let raw = RawRow {
+            address,
+            person,
+            birth_year,
+            flags,
+            note,
+        };
+        match validate_row(raw, current_year) {
+            Ok(warning) if type_problems.is_empty() => out.good.push(warning),
+            Ok(_) => out.bad.push(bad(type_problems.join("; "))),
+            Err(message) => {
+                type_problems.push(message);
+                out.bad.push(bad(type_problems.join("; ")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// 1-based line on which each element of the top-level JSON array starts. Only called on text
+/// serde_json has already accepted, so it can be a simple scanner over strings and nesting.
+fn element_lines(text: &str) -> Option<Vec<usize>> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut line = 1;
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        if bytes[i] == b'\n' {
+            line += 1;
+        }
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'[') {
+        return None;
+    }
+    i += 1;
+    let mut lines = Vec::new();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut expecting_element = true;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\n' {
+            line += 1;
+        }
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if c.is_ascii_whitespace() {
+        } else if depth == 0 && c == b']' {
+            return Some(lines);
+        } else if depth == 0 && c == b',' {
+            expecting_element = true;
+        } else {
+            if expecting_element && depth == 0 {
+                lines.push(line);
+                expecting_element = false;
+            }
+            match c {
+                b'"' => in_string = true,
+                b'[' | b'{' => depth += 1,
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+// ------------------------------------------------------------------------ the registry
+
+/// The registry over the node's store.
+pub struct AddressWarnings {
+    store: Arc<dyn Store>,
+    /// Serialises imports: each one reads the records of an address and rewrites them.
+    write_lock: Mutex<()>,
+}
+
+impl AddressWarnings {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            write_lock: Mutex::new(()),
+        }
+    }
+
+    /// Stores `rows` in one atomic, audited, durable batch. A record with the same normalized
+    /// address and person replaces the stored one, so importing the same file twice changes
+    /// nothing. Rows are validated again (they may come from the API rather than
+    /// [`parse_import`]); one invalid row rejects the whole import. Returns the number of
+    /// records written.
+    pub async fn import(
+        &self,
+        gc: &Arc<GroupCommit>,
+        audit: &AuditLog,
+        actor: &str,
+        rows: Vec<AddressWarning>,
+        now_ms: i64,
+    ) -> Result<usize, WarningsError> {
+        let current_year = year_of(now_ms);
+        // normalized address → person key → record; BTreeMaps keep the batch deterministic.
+        let mut by_address: BTreeMap<String, BTreeMap<String, AddressWarning>> = BTreeMap::new();
+        for (index, row) in rows.into_iter().enumerate() {
+            let flags: Vec<String> = row.flags.iter().map(|f| f.as_str().to_string()).collect();
+            let birth_year = row.birth_year.map(|y| y.to_string());
+            let raw = RawRow {
+                address: Some(&row.address),
+                person: Some(&row.person),
+                birth_year: birth_year.as_deref(),
+                flags,
+                note: Some(&row.note),
+            };
+            let warning = validate_row(raw, current_year).map_err(|message| {
+                WarningsError::InvalidRow {
+                    index: index + 1,
+                    message,
+                }
+            })?;
+            by_address
+                .entry(normalize_address(&warning.address))
+                .or_default()
+                .insert(person_key(&warning.person), warning);
+        }
+        let records: usize = by_address.values().map(BTreeMap::len).sum();
+        if records == 0 {
+            return Ok(0);
+        }
+
+        let ticket = {
+            let _guard = self.write_lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut batch = WriteBatch::new();
+            let mut replaced = 0usize;
+            for (address, mut incoming) in by_address {
+                let existing = self.stored_at(&address)?;
+                let old_len = existing.len();
+                // Keep stored records in place (replaced where the person is re-imported), then
+                // append new persons; stable indexes mean a re-import rewrites identical bytes.
+                let mut merged: Vec<StoredWarning> = Vec::with_capacity(old_len + incoming.len());
+                for stored in existing {
+                    match incoming.remove(&person_key(&stored.warning.person)) {
+                        Some(warning) => {
+                            replaced += 1;
+                            merged.push(stored_warning(warning, actor, now_ms));
+                        }
+                        None => merged.push(stored),
+                    }
+                }
+                merged.extend(
+                    incoming
+                        .into_values()
+                        .map(|w| stored_warning(w, actor, now_ms)),
+                );
+                if merged.len() > WARNINGS_PER_ADDRESS_MAX {
+                    return Err(WarningsError::TooManyForAddress { address });
+                }
+                for (n, record) in merged.iter().enumerate() {
+                    let value = serde_json::to_vec(record)
+                        .map_err(|e| WarningsError::Corrupt(format!("encoding: {e}")))?;
+                    batch.put(warning_key(&address, n), value);
+                }
+                for n in merged.len()..old_len {
+                    batch.delete(warning_key(&address, n));
+                }
+            }
+            audit.record(
+                gc,
+                batch,
+                AuditInput::new(
+                    actor,
+                    "warnings.import",
+                    "address_warnings",
+                    json!({ "records": records, "replaced": replaced }),
+                ),
+                now_ms,
+            )?
+        };
+        gc.wait_async(ticket).await?;
+        Ok(records)
+    }
+
+    /// Warnings for an address: exact normalized match, plus — when the query names an apartment
+    /// ("… кв 12") — the records of the whole building, because a weapon registered in the
+    /// building matters to a crew going to any flat in it.
+    ///
+    /// Infallible form for the card flow: a storage error is logged at error level and gives an
+    /// empty list, so a failing registry never blocks dispatching a crew. Use
+    /// [`AddressWarnings::try_lookup`] where the caller can show "registry unavailable".
+    pub fn lookup(&self, address: &str) -> Vec<AddressWarning> {
+        match self.try_lookup(address) {
+            Ok(found) => found,
+            Err(WarningsError::QueryTooLong) => Vec::new(),
+            Err(e) => {
+                tracing::error!(error = %e, "address warnings lookup failed; showing none");
+                Vec::new()
+            }
+        }
+    }
+
+    /// [`AddressWarnings::lookup`] that returns storage errors and over-long queries.
+    pub fn try_lookup(&self, address: &str) -> Result<Vec<AddressWarning>, WarningsError> {
+        if address.chars().count() > WARNINGS_FIELD_CHARS_MAX {
+            return Err(WarningsError::QueryTooLong);
+        }
+        let normalized = normalize_address(address);
+        if normalized.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out: Vec<AddressWarning> = self
+            .stored_at(&normalized)?
+            .into_iter()
+            .map(|s| s.warning)
+            .collect();
+        if let Some(pos) = normalized.find(" кв") {
+            let building = &normalized[..pos];
+            let rest = &normalized[pos + " кв".len()..];
+            if !building.is_empty() && (rest.is_empty() || rest.starts_with(' ')) {
+                out.extend(self.stored_at(building)?.into_iter().map(|s| s.warning));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of stored records.
+    pub fn count(&self) -> Result<usize, WarningsError> {
+        Ok(self
+            .store
+            .scan_keys(WARNINGS_KEY_PREFIX.as_bytes(), usize::MAX)?
+            .len())
+    }
+
+    fn stored_at(&self, normalized: &str) -> Result<Vec<StoredWarning>, WarningsError> {
+        self.store
+            .scan_prefix(&address_prefix(normalized))?
+            .into_iter()
+            .map(|(key, value)| {
+                serde_json::from_slice::<StoredWarning>(&value).map_err(|e| {
+                    WarningsError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(&key)))
+                })
+            })
+            .collect()
+    }
+}
+
+fn stored_warning(warning: AddressWarning, actor: &str, now_ms: i64) -> StoredWarning {
+    StoredWarning {
+        format_version: WARNING_RECORD_FORMAT_VERSION,
+        warning,
+        imported_at: now_ms,
+        imported_by: actor.to_string(),
+    }
+}
+
+fn address_prefix(normalized: &str) -> Vec<u8> {
+    format!("{WARNINGS_KEY_PREFIX}{normalized}\0").into_bytes()
+}
+
+fn warning_key(normalized: &str, n: usize) -> Vec<u8> {
+    format!("{WARNINGS_KEY_PREFIX}{normalized}\0{n:06}").into_bytes()
+}
+
+/// Demo registry for Astana, loaded on the first start of the demo configuration. All persons
+/// are fictional (the surnames are built from Kazakh words for "test", "sample", "example").
+pub const SAMPLE_WARNINGS_CSV: &str = "\
+address,person,birth_year,flags,note
+\"г. Астана, ул. Кенесары, д. 40, кв. 12\",Сынақов Ерлан Маратұлы,1978,registered_weapon,\"Гладкоствольное ружьё, разрешение действует (вымышленная запись)\"
+\"г. Астана, пр. Мәңгілік Ел, д. 8\",Үлгіева Айгерім Серікқызы,1991,psychiatric_record,Состоит на диспансерном учёте (вымышленная запись)
+\"г. Астана, Сарайшық көшесі, 5\",Мысалов Нұрлан Қайратұлы,1985,criminal_record;registered_weapon,\"Судимость по ст. 293 УК РК; травматический пистолет (вымышленная запись)\"
+\"г. Астана, ул. Бейбітшілік, д. 14, кв. 3\",Тексеров Данияр Асқарұлы,1969,other,Во дворе агрессивная собака (вымышленная запись)
+\"г. Астана, пр. Абая, д. 52\",Жалғанова Динара Ерболқызы,1988,criminal_record,Ранее судима за мошенничество (вымышленная запись)
+\"г. Астана, Тұран даңғылы, 19\",Ойдан Бекзат Төлеуұлы,1975,registered_weapon;other,Охотничий карабин; в квартире сейф (вымышленная запись)
+\"г. Астана, ул. Достық, д. 20, кв. 101\",Сынақова Гүлнар Бауыржанқызы,1959,psychiatric_record;criminal_record,Склонна к агрессии при обострениях (вымышленная запись)
+\"г. Астана, ул. Сығанақ, д. 29\",Үлгіев Арман Маратұлы,2001,other,\"Хранит пиротехнику, сообщено участковым (вымышленная запись)\"
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit;
+    use crate::store::SledStore;
+
+    const NOW_MS: i64 = 1_750_000_000_000; // June 2025
+    const YEAR: i32 = 2025;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        audit: AuditLog,
+        warnings: AddressWarnings,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 8 << 20).unwrap());
+        let gc = Arc::new(GroupCommit::new(store.clone()));
+        let audit = AuditLog::open(store.clone()).unwrap();
+        let warnings = AddressWarnings::new(store.clone());
+        Fixture {
+            _dir: dir,
+            store,
+            gc,
+            audit,
+            warnings,
+        }
+    }
+
+    fn check_normalize(cases: &[(&str, &str)]) {
+        for (input, expected) in cases {
+            assert_eq!(normalize_address(input), *expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn normalizes_abbreviations_scripts_and_order() {
+        check_normalize(&[
+            ("г. Астана, ул. Кенесары, д. 40", "ул астана кенесары 40"),
+            ("астана кенесары көшесі 40", "ул астана кенесары 40"),
+            ("Астана, улица Кенесары, дом 40", "ул астана кенесары 40"),
+            ("Астана,ул.Кенесары,40", "ул астана кенесары 40"),
+            ("  АСТАНА   Кенесары   ул.  №40 ", "ул астана кенесары 40"),
+            ("пр-т Мангилик Ел 8", "пр мангилик ел 8"),
+            ("Мәңгілік Ел даңғылы, 8", "пр мангилик ел 8"),
+            ("проспект Мәңгілік Ел, д. 8, квартира 45", "пр мангилик ел 8 кв 45"),
+            ("Мәңгілік Ел даңғылы 8 пәтер 45", "пр мангилик ел 8 кв 45"),
+            ("ул. Бейбітшілік, 14 А", "ул бейбитшилик 14а"),
+            ("ул. Бейбітшілік, 14а", "ул бейбитшилик 14а"),
+            ("ул. Абая 5, г. Астана", "ул абая 5 астана"),
+            ("ул. Ёлочная, 3", "ул елочная 3"),
+            ("«ЖК Хайвил», 12/1", "жк хайвил 12/1"),
+            ("...", ""),
+        ]);
+    }
+
+    #[test]
+    fn sample_file_imports_cleanly_and_uses_every_flag() {
+        let parsed =
+            parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR).unwrap();
+        assert!(parsed.bad.is_empty(), "{:?}", parsed.bad);
+        assert_eq!(parsed.good.len(), 8);
+        for flag in WarningFlag::ALL {
+            assert!(parsed.good.iter().any(|w| w.flags.contains(&flag)), "{flag:?}");
+        }
+    }
+
+    #[test]
+    fn r08_import_reports_bad_rows_with_line_numbers_and_keeps_good_ones() {
+        let long_note = "x".repeat(WARNINGS_FIELD_CHARS_MAX + 1);
+        let csv = format!(
+            "\u{feff}address,person,birth_year,flags,note\n\
+             \"г. Астана, ул. Кенесары, д. 40\",Сынақов Е.М.,1978,registered_weapon,ok\n\
+             ,Без адреса,1980,other,\n\
+             \"ул. Абая 1\",,1980,other,\n\
+             \"ул. Абая 2\",Мысалов Н.,1980,flying_saucer,\n\
+             \"ул. Абая 3\",Мысалов Н.,1899,other,\n\
+             \"ул. Абая 4\",Мысалов Н.,2031,other,\n\
+             \"ул. Абая 5\",Мысалов Н.,,,no flags\n\
+             \"ул. Абая 6\",Мысалов Н.,,other,{long_note}\n\
+             \"ул. Абая 7, многострочный\n адрес\",Тексеров Д.,не год,criminal_record,\n\
+             \"ул. Абая 8\",Үлгіева А.,,criminal_record; psychiatric_record;criminal_record,\n\
+             \"ул. Абая 9\",Лишний Столбец,,other,,extra\n"
+        );
+        let parsed = parse_import(csv.as_bytes(), ImportFormat::Csv, YEAR).unwrap();
+        let bad: Vec<(usize, &str)> = parsed
+            .bad
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
+        let expect = [
+            (3, "address is missing"),
+            (4, "person is missing"),
+            (5, "unknown flag \"flying_saucer\""),
+            (6, "birth_year 1899 is outside"),
+            (7, "birth_year 2031 is outside"),
+            (8, "no flags given"),
+            (9, "note is longer than 500"),
+            (10, "birth_year \"не год\" is not a year"),
+            (13, "the row has 6 fields"),
+        ];
+        assert_eq!(bad.len(), expect.len(), "{bad:#?}");
+        for ((line, message), (want_line, want)) in bad.iter().zip(expect) {
+            assert_eq!(*line, want_line, "{message}");
+            assert!(message.contains(want), "line {line}: {message} vs {want}");
+        }
+        assert_eq!(parsed.good.len(), 2);
+        assert_eq!(parsed.good[0].birth_year, Some(1978));
+        assert_eq!(
+            parsed.good[1].flags,
+            vec![WarningFlag::CriminalRecord, WarningFlag::PsychiatricRecord]
+        );
+
+        // Whole-file problems.
+        let too_big = vec![b' '; WARNINGS_IMPORT_BYTES_MAX + 1];
+        assert_eq!(
+            parse_import(&too_big, ImportFormat::Csv, YEAR).unwrap_err().code(),
+            "file_too_large"
+        );
+        let wrong_header = "adres,person,flags\nx,y,other\n";
+        assert_eq!(
+            parse_import(wrong_header.as_bytes(), ImportFormat::Csv, YEAR)
+                .unwrap_err()
+                .code(),
+            "malformed_file"
+        );
+        assert!(ImportFormat::from_path(Path::new("a/b.CSV")).is_ok());
+        assert_eq!(
+            ImportFormat::from_path(Path::new("b.JSON")).unwrap(),
+            ImportFormat::Json
+        );
+        assert!(ImportFormat::from_path(Path::new("b.xlsx")).is_err());
+        assert!(ImportFormat::from_path(Path::new("noext")).is_err());
+    }
+
+    #[test]
+    fn r08_json_import() {
+        let json = r#"[
+  {"address": "г. Астана, ул. Кенесары, д. 40", "person": "Сынақов Е.М.",
+   "birth_year": 1978, "flags": ["registered_weapon"], "note": "ok"},
+  {"address": "ул. Абая 1", "person": "Мысалов Н.", "flags": ["bogus"]},
+  "not an object",
+  {
+    "address": "ул. Абая 2",
+    "person": "Мысалов Н.",
+    "birth_year": "1990",
+    "flags": "criminal_record;other"
+  },
+  {"address": 5, "person": "Тексеров Д.", "flags": ["other"]},
+  {"address": "ул. [скобки], {и} \"кавычки\"", "person": "Үлгіева А.", "birth_year": null, "flags": ["other"]}
+]"#;
+        let parsed = parse_import(json.as_bytes(), ImportFormat::Json, YEAR).unwrap();
+        let bad: Vec<(usize, &str)> = parsed
+            .bad
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
+        assert_eq!(bad.len(), 3, "{bad:#?}");
+        assert_eq!(bad[0].0, 4);
+        assert!(bad[0].1.starts_with("element 2:") && bad[0].1.contains("bogus"));
+        assert_eq!(bad[1].0, 5);
+        assert!(bad[1].1.contains("is not an object"));
+        assert_eq!(bad[2].0, 12);
+        assert!(bad[2].1.contains("address must be a string"), "{}", bad[2].1);
+        assert_eq!(parsed.good.len(), 3);
+        assert_eq!(parsed.good[1].birth_year, Some(1990));
+        assert_eq!(
+            parsed.good[1].flags,
+            vec![WarningFlag::CriminalRecord, WarningFlag::Other]
+        );
+
+        for not_array in [&b"{}"[..], b"[1, 2", b"\xff\xfe"] {
+            assert_eq!(
+                parse_import(not_array, ImportFormat::Json, YEAR)
+                    .unwrap_err()
+                    .code(),
+                "malformed_file"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn r08_lookup_matches_address_written_differently() {
+        let f = fixture();
+        let parsed =
+            parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR).unwrap();
+        let rows = parsed.good;
+        assert_eq!(
+            f.warnings
+                .import(&f.gc, &f.audit, "admin", rows, NOW_MS)
+                .await
+                .unwrap(),
+            8
+        );
+        assert_eq!(f.warnings.count().unwrap(), 8);
+
+        let extra = vec![AddressWarning {
+            address: "г. Астана, ул. Кенесары, д. 40".into(),
+            person: "Мысалова Әлия".into(),
+            birth_year: None,
+            flags: vec![WarningFlag::Other],
+            note: "Подъезд с кодовым замком".into(),
+        }];
+        f.warnings
+            .import(&f.gc, &f.audit, "admin", extra, NOW_MS)
+            .await
+            .unwrap();
+
+        let found = f.warnings.try_lookup("астана кенесары көшесі 40").unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].person, "Мысалова Әлия");
+        // Any apartment in the building also sees the building-level record.
+        let found = f.warnings.try_lookup("Астана, Кенесары көшесі 40, пәтер 12").unwrap();
+        let people: Vec<&str> = found.iter().map(|w| w.person.as_str()).collect();
+        assert_eq!(people, vec!["Сынақов Ерлан Маратұлы", "Мысалова Әлия"]);
+
+        let found = f.warnings.try_lookup("Астана, проспект Мангилик Ел, 8, кв. 7").unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].flags, vec![WarningFlag::PsychiatricRecord]);
+        assert_eq!(f.warnings.try_lookup("г. Астана, ул. Сарайшық, 5").unwrap().len(), 1);
+        assert_eq!(f.warnings.try_lookup("Астана, Тұран даңғылы 19").unwrap().len(), 1);
+
+        // Near misses do not match.
+        assert!(f.warnings.try_lookup("г. Астана, ул. Кенесары, д. 4").unwrap().is_empty());
+        assert!(f.warnings.try_lookup("г. Астана, ул. Кенесары, д. 400").unwrap().is_empty());
+        assert!(f.warnings.try_lookup("г. Астана, пр. Кенесары, д. 40").unwrap().is_empty());
+        assert!(f.warnings.lookup("").is_empty());
+        assert!(f.warnings.lookup(&"x".repeat(501)).is_empty());
+        assert_eq!(
+            f.warnings.try_lookup(&"x".repeat(501)).unwrap_err().code(),
+            "invalid_field"
+        );
+    }
+
+    #[tokio::test]
+    async fn r08_reimport_is_idempotent() {
+        let f = fixture();
+        let rows = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR)
+            .unwrap()
+            .good;
+        f.warnings
+            .import(&f.gc, &f.audit, "admin", rows.clone(), NOW_MS)
+            .await
+            .unwrap();
+        let snapshot = f.store.scan_prefix(WARNINGS_KEY_PREFIX.as_bytes()).unwrap();
+        f.warnings
+            .import(&f.gc, &f.audit, "admin", rows.clone(), NOW_MS)
+            .await
+            .unwrap();
+        assert_eq!(
+            f.store.scan_prefix(WARNINGS_KEY_PREFIX.as_bytes()).unwrap(),
+            snapshot
+        );
+        assert_eq!(f.warnings.count().unwrap(), 8);
+
+        // Same person written differently and a changed note: replaced, not duplicated.
+        let mut changed = rows[0].clone();
+        changed.address = "Астана, Кенесары көшесі 40, пәтер 12".into();
+        changed.person = "  СЫНАҚОВ   ерлан маратұлы ".into();
+        changed.note = "Разрешение аннулировано".into();
+        f.warnings
+            .import(&f.gc, &f.audit, "admin", vec![changed], NOW_MS + 1)
+            .await
+            .unwrap();
+        assert_eq!(f.warnings.count().unwrap(), 8);
+        let found = f.warnings.try_lookup("г. Астана, ул. Кенесары, 40, кв. 12").unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].note, "Разрешение аннулировано");
+
+        // An invalid row rejects the whole import: nothing is written.
+        let before = f.store.scan_prefix(WARNINGS_KEY_PREFIX.as_bytes()).unwrap();
+        let mut bad = rows[1].clone();
+        bad.flags.clear();
+        let err = f
+            .warnings
+            .import(&f.gc, &f.audit, "admin", vec![rows[2].clone(), bad], NOW_MS)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_row");
+        assert_eq!(
+            f.store.scan_prefix(WARNINGS_KEY_PREFIX.as_bytes()).unwrap(),
+            before
+        );
+
+        let entries = audit::list_recent(f.store.as_ref(), 100).unwrap();
+        assert_eq!(entries.len(), 3);
+        assert!(entries.iter().all(|e| e.action == "warnings.import" && e.actor == "admin"));
+        assert!(audit::verify(f.store.as_ref()).unwrap().is_ok());
+    }
+}
