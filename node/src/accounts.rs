@@ -327,7 +327,11 @@ impl Accounts {
 
     /// All accounts in login order.
     pub fn list(&self) -> AccountResult<Vec<User>> {
-        Ok(self.all_records()?.iter().map(AccountRecord::user).collect())
+        Ok(self
+            .all_records()?
+            .iter()
+            .map(AccountRecord::user)
+            .collect())
     }
 
     pub fn get(&self, login: &str) -> AccountResult<User> {
@@ -566,8 +570,8 @@ impl Accounts {
         password: &str,
         now_ms: i64,
     ) -> AccountResult<(String, User)> {
-        let plausible = validate_login(login).is_ok()
-            && password.chars().count() <= PASSWORD_LEN_MAX_CHARS;
+        let plausible =
+            validate_login(login).is_ok() && password.chars().count() <= PASSWORD_LEN_MAX_CHARS;
         let record = if plausible { self.load(login)? } else { None };
         let Some(record) = record else {
             if plausible {
@@ -776,7 +780,9 @@ impl Accounts {
     // ---------------------------------------------------------------- internals
 
     fn lock_writes(&self) -> MutexGuard<'_, ()> {
-        self.write_lock.lock().unwrap_or_else(PoisonError::into_inner)
+        self.write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock_sessions(&self) -> MutexGuard<'_, SessionCache> {
@@ -894,9 +900,9 @@ impl Accounts {
 
 fn validate_login(login: &str) -> AccountResult<()> {
     let ok = (LOGIN_LEN_MIN_CHARS..=LOGIN_LEN_MAX_CHARS).contains(&login.len())
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        && login.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
     if ok {
         Ok(())
     } else {
@@ -949,7 +955,11 @@ fn validate_district(district: Option<&str>) -> AccountResult<Option<String>> {
 }
 
 fn validate_roles(roles: Vec<Role>) -> AccountResult<Vec<Role>> {
-    let roles: Vec<Role> = roles.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+    let roles: Vec<Role> = roles
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if roles.is_empty() {
         return Err(AccountError::InvalidField {
             field: "roles",
@@ -1092,17 +1102,25 @@ mod tests {
         let f = with_admin().await;
         let a = &f.accounts;
         let user = a
-            .create("admin", new_account("op.ivanova", vec![Role::CallTaker, Role::CallTaker]), T0)
+            .create(
+                "admin",
+                new_account("op.ivanova", vec![Role::CallTaker, Role::CallTaker]),
+                T0,
+            )
             .await
             .unwrap();
         assert_eq!(user.roles, vec![Role::CallTaker]);
         assert_code(
-            a.create("admin", new_account("op.ivanova", vec![Role::Patrol]), T0).await,
+            a.create("admin", new_account("op.ivanova", vec![Role::Patrol]), T0)
+                .await,
             "login_taken",
         );
 
         let (token, _) = a.login("op.ivanova", GOOD_PASSWORD, T0 + 1).await.unwrap();
-        assert_eq!(a.authenticate(&token, T0 + 2).unwrap().roles, vec![Role::CallTaker]);
+        assert_eq!(
+            a.authenticate(&token, T0 + 2).unwrap().roles,
+            vec![Role::CallTaker]
+        );
 
         let patch = AccountPatch {
             full_name: Some("  Сынақова Айгерім  ".into()),
@@ -1110,7 +1128,10 @@ mod tests {
             district: Some(String::new()),
             ..AccountPatch::default()
         };
-        let user = a.update("admin", "op.ivanova", patch, T0 + 3).await.unwrap();
+        let user = a
+            .update("admin", "op.ivanova", patch, T0 + 3)
+            .await
+            .unwrap();
         assert_eq!(user.full_name, "Сынақова Айгерім");
         assert_eq!(user.district, None);
         // The role change applies to the open session at once, not at the next login.
@@ -1123,7 +1144,12 @@ mod tests {
             disabled: Some(true),
             ..AccountPatch::default()
         };
-        assert!(a.update("admin", "op.ivanova", disable, T0 + 5).await.unwrap().disabled);
+        assert!(
+            a.update("admin", "op.ivanova", disable, T0 + 5)
+                .await
+                .unwrap()
+                .disabled
+        );
         assert_code(a.authenticate(&token, T0 + 6), "invalid_session");
 
         a.delete("admin", "op.ivanova", T0 + 7).await.unwrap();
@@ -1143,52 +1169,84 @@ mod tests {
             .unwrap();
         // A success resets the counter: two failures, a success, two failures → not locked.
         for i in 0..2 {
-            assert_code(a.login("disp.01", "wrong password!", T0 + i).await, "bad_credentials");
+            assert_code(
+                a.login("disp.01", "wrong password!", T0 + i).await,
+                "bad_credentials",
+            );
         }
         a.login("disp.01", GOOD_PASSWORD, T0 + 2).await.unwrap();
         for i in 0..2 {
-            assert_code(a.login("disp.01", "wrong password!", T0 + 3 + i).await, "bad_credentials");
+            assert_code(
+                a.login("disp.01", "wrong password!", T0 + 3 + i).await,
+                "bad_credentials",
+            );
         }
         // Third consecutive failure (failed_logins_max = 3) locks.
-        assert_code(a.login("disp.01", "wrong password!", T0 + 10).await, "account_locked");
+        assert_code(
+            a.login("disp.01", "wrong password!", T0 + 10).await,
+            "account_locked",
+        );
         // Locked: even the right password is refused.
-        assert_code(a.login("disp.01", GOOD_PASSWORD, T0 + 11).await, "account_locked");
+        assert_code(
+            a.login("disp.01", GOOD_PASSWORD, T0 + 11).await,
+            "account_locked",
+        );
         let lockout_ms = a.limits().lockout_ms;
         assert_code(
-            a.login("disp.01", GOOD_PASSWORD, T0 + 10 + lockout_ms - 1).await,
+            a.login("disp.01", GOOD_PASSWORD, T0 + 10 + lockout_ms - 1)
+                .await,
             "account_locked",
         );
         // After the lockout the right password works again.
-        a.login("disp.01", GOOD_PASSWORD, T0 + 10 + lockout_ms).await.unwrap();
+        a.login("disp.01", GOOD_PASSWORD, T0 + 10 + lockout_ms)
+            .await
+            .unwrap();
 
         // An unknown login looks exactly like a wrong password.
-        assert_code(a.login("nobody", GOOD_PASSWORD, T0).await, "bad_credentials");
-        assert_code(a.login("NOT VALID", GOOD_PASSWORD, T0).await, "bad_credentials");
+        assert_code(
+            a.login("nobody", GOOD_PASSWORD, T0).await,
+            "bad_credentials",
+        );
+        assert_code(
+            a.login("NOT VALID", GOOD_PASSWORD, T0).await,
+            "bad_credentials",
+        );
 
         // An admin setting a new password lifts a lockout.
         for i in 0..3 {
-            let _ = a.login("disp.01", "wrong password!", T0 + lockout_ms + 100 + i).await;
+            let _ = a
+                .login("disp.01", "wrong password!", T0 + lockout_ms + 100 + i)
+                .await;
         }
         assert_code(
-            a.login("disp.01", GOOD_PASSWORD, T0 + lockout_ms + 200).await,
+            a.login("disp.01", GOOD_PASSWORD, T0 + lockout_ms + 200)
+                .await,
             "account_locked",
         );
         let reset = AccountPatch {
             password: Some("a new password 2".into()),
             ..AccountPatch::default()
         };
-        a.update("admin", "disp.01", reset, T0 + lockout_ms + 300).await.unwrap();
-        a.login("disp.01", "a new password 2", T0 + lockout_ms + 301).await.unwrap();
+        a.update("admin", "disp.01", reset, T0 + lockout_ms + 300)
+            .await
+            .unwrap();
+        a.login("disp.01", "a new password 2", T0 + lockout_ms + 301)
+            .await
+            .unwrap();
 
         let actions = audit_actions(&f.store);
-        assert!(actions.iter().any(|(_, act, t)| act == "account.locked" && t == "disp.01"));
+        assert!(actions
+            .iter()
+            .any(|(_, act, t)| act == "account.locked" && t == "disp.01"));
     }
 
     #[tokio::test]
     async fn r18_disabled_account_cannot_log_in_and_sessions_are_revoked() {
         let f = with_admin().await;
         let a = &f.accounts;
-        a.create("admin", new_account("ksp.12", vec![Role::Patrol]), T0).await.unwrap();
+        a.create("admin", new_account("ksp.12", vec![Role::Patrol]), T0)
+            .await
+            .unwrap();
         let (t1, _) = a.login("ksp.12", GOOD_PASSWORD, T0 + 1).await.unwrap();
         let (t2, _) = a.login("ksp.12", GOOD_PASSWORD, T0 + 2).await.unwrap();
         a.authenticate(&t1, T0 + 3).unwrap(); // cached
@@ -1199,10 +1257,20 @@ mod tests {
         a.update("admin", "ksp.12", disable, T0 + 4).await.unwrap();
         assert_code(a.authenticate(&t1, T0 + 5), "invalid_session");
         assert_code(a.authenticate(&t2, T0 + 5), "invalid_session");
-        assert!(f.store.scan_prefix(SESSION_KEY_PREFIX.as_bytes()).unwrap().is_empty());
-        assert_code(a.login("ksp.12", GOOD_PASSWORD, T0 + 6).await, "account_disabled");
+        assert!(f
+            .store
+            .scan_prefix(SESSION_KEY_PREFIX.as_bytes())
+            .unwrap()
+            .is_empty());
+        assert_code(
+            a.login("ksp.12", GOOD_PASSWORD, T0 + 6).await,
+            "account_disabled",
+        );
         // A wrong password does not reveal that the account is disabled.
-        assert_code(a.login("ksp.12", "wrong password!", T0 + 7).await, "bad_credentials");
+        assert_code(
+            a.login("ksp.12", "wrong password!", T0 + 7).await,
+            "bad_credentials",
+        );
 
         let enable = AccountPatch {
             disabled: Some(false),
@@ -1229,7 +1297,11 @@ mod tests {
         a.authenticate(&t5, T0 + 31).unwrap();
         a.delete("admin", "ksp.12", T0 + 32).await.unwrap();
         assert_code(a.authenticate(&t5, T0 + 33), "invalid_session");
-        assert!(f.store.scan_prefix(SESSION_KEY_PREFIX.as_bytes()).unwrap().is_empty());
+        assert!(f
+            .store
+            .scan_prefix(SESSION_KEY_PREFIX.as_bytes())
+            .unwrap()
+            .is_empty());
     }
 
     #[tokio::test]
@@ -1241,16 +1313,26 @@ mod tests {
             disabled: Some(true),
             ..AccountPatch::default()
         };
-        assert_code(a.update("admin", "admin", disable.clone(), T0).await, "last_admin");
+        assert_code(
+            a.update("admin", "admin", disable.clone(), T0).await,
+            "last_admin",
+        );
         let demote = AccountPatch {
             roles: Some(vec![Role::Supervisor]),
             ..AccountPatch::default()
         };
-        assert_code(a.update("admin", "admin", demote.clone(), T0).await, "last_admin");
+        assert_code(
+            a.update("admin", "admin", demote.clone(), T0).await,
+            "last_admin",
+        );
 
         // A disabled second admin does not count.
-        a.create("admin", new_account("dcii.admin2", vec![Role::Admin]), T0).await.unwrap();
-        a.update("admin", "dcii.admin2", disable.clone(), T0).await.unwrap();
+        a.create("admin", new_account("dcii.admin2", vec![Role::Admin]), T0)
+            .await
+            .unwrap();
+        a.update("admin", "dcii.admin2", disable.clone(), T0)
+            .await
+            .unwrap();
         assert_code(a.delete("admin", "admin", T0).await, "last_admin");
 
         // With another enabled admin the first one can go.
@@ -1260,7 +1342,10 @@ mod tests {
         };
         a.update("admin", "dcii.admin2", enable, T0).await.unwrap();
         a.update("dcii.admin2", "admin", demote, T0).await.unwrap();
-        assert_code(a.delete("dcii.admin2", "dcii.admin2", T0).await, "last_admin");
+        assert_code(
+            a.delete("dcii.admin2", "dcii.admin2", T0).await,
+            "last_admin",
+        );
         a.delete("dcii.admin2", "admin", T0).await.unwrap();
         assert_eq!(a.list().unwrap().len(), 1);
     }
@@ -1290,10 +1375,28 @@ mod tests {
         req.password = " ".repeat(12);
         check(req, "weak_password", Some("password")).await;
         let too_long = "a".repeat(33);
-        for login in ["Op.Upper", "ab", too_long.as_str(), "op ivanova", "оператор", "op/x", ""] {
-            check(new_account(login, vec![Role::CallTaker]), "invalid_login", Some("login")).await;
+        for login in [
+            "Op.Upper",
+            "ab",
+            too_long.as_str(),
+            "op ivanova",
+            "оператор",
+            "op/x",
+            "",
+        ] {
+            check(
+                new_account(login, vec![Role::CallTaker]),
+                "invalid_login",
+                Some("login"),
+            )
+            .await;
         }
-        check(new_account("op.noroles", vec![]), "invalid_field", Some("roles")).await;
+        check(
+            new_account("op.noroles", vec![]),
+            "invalid_field",
+            Some("roles"),
+        )
+        .await;
         let mut req = new_account("op.noname", vec![Role::CallTaker]);
         req.full_name = "   ".into();
         check(req, "invalid_field", Some("full_name")).await;
@@ -1312,7 +1415,8 @@ mod tests {
         };
         assert_code(a.update("admin", "admin", weak, T0).await, "weak_password");
         assert_code(
-            a.update("admin", "ghost", AccountPatch::default(), T0).await,
+            a.update("admin", "ghost", AccountPatch::default(), T0)
+                .await,
             "not_found",
         );
 
@@ -1337,9 +1441,13 @@ mod tests {
 
         let (admin_token, admin) = a.login("admin", &generated, T0 + 2).await.unwrap();
         assert_eq!(admin.roles, vec![Role::Admin]);
-        a.create("admin", new_account("duty.07", vec![Role::DutyOfficer]), T0 + 3)
-            .await
-            .unwrap();
+        a.create(
+            "admin",
+            new_account("duty.07", vec![Role::DutyOfficer]),
+            T0 + 3,
+        )
+        .await
+        .unwrap();
         let patch = AccountPatch {
             roles: Some(vec![Role::DutyOfficer, Role::Supervisor]),
             ..AccountPatch::default()
@@ -1372,7 +1480,11 @@ mod tests {
         // No password or hash ever reaches the audit log.
         for entry in audit::list_recent(f.store.as_ref(), 1000).unwrap() {
             let text = entry.details.to_string();
-            assert!(!text.contains(&generated) && !text.contains(GOOD_PASSWORD) && !text.contains("argon2"));
+            assert!(
+                !text.contains(&generated)
+                    && !text.contains(GOOD_PASSWORD)
+                    && !text.contains("argon2")
+            );
         }
         let report = audit::verify(f.store.as_ref()).unwrap();
         assert!(report.is_ok(), "{:?}", report.problems);

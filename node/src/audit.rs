@@ -154,10 +154,7 @@ impl AuditLog {
 
     /// Sequence number of the newest entry (0 when the log is empty).
     pub fn head_seq(&self) -> u64 {
-        self.head
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .seq
+        self.head.lock().unwrap_or_else(PoisonError::into_inner).seq
     }
 
     /// Appends an entry for `input` to `batch` and applies the batch (the caller's writes and the
@@ -238,9 +235,8 @@ pub fn list_recent(store: &dyn Store, limit_count: usize) -> Result<Vec<AuditEnt
     while seq > 0 && out.len() < limit_count && probes_left > 0 {
         probes_left -= 1;
         if let Some(bytes) = store.get(&entry_key(seq))? {
-            let entry = serde_json::from_slice::<AuditEntry>(&bytes).map_err(|e| {
-                AuditError::Damaged(format!("entry {seq} cannot be read ({e})"))
-            })?;
+            let entry = serde_json::from_slice::<AuditEntry>(&bytes)
+                .map_err(|e| AuditError::Damaged(format!("entry {seq} cannot be read ({e})")))?;
             out.push(entry);
         }
         seq -= 1;
@@ -585,7 +581,11 @@ mod tests {
         let mut entry: AuditEntry =
             serde_json::from_slice(&f.store.get(&key).unwrap().unwrap()).unwrap();
         entry.actor = "someone_else".into();
-        put_raw(f.store.as_ref(), key.clone(), serde_json::to_vec(&entry).unwrap());
+        put_raw(
+            f.store.as_ref(),
+            key.clone(),
+            serde_json::to_vec(&entry).unwrap(),
+        );
         let report = verify(f.store.as_ref()).unwrap();
         assert!(!report.is_ok());
         assert_problem(&report, "entry 4 does not match its hash");
@@ -626,7 +626,10 @@ mod tests {
         delete_raw(f.store.as_ref(), entry_key(10));
         delete_raw(f.store.as_ref(), entry_key(9));
         let report = verify(f.store.as_ref()).unwrap();
-        assert_problem(&report, "entries 9..=10 are missing (removed from the tail)");
+        assert_problem(
+            &report,
+            "entries 9..=10 are missing (removed from the tail)",
+        );
 
         // Cutting the tail and removing the head is refused on open instead of papered over.
         delete_raw(f.store.as_ref(), AUDIT_HEAD_KEY.as_bytes().to_vec());
@@ -657,8 +660,10 @@ mod tests {
 
     #[test]
     fn canonical_form_ignores_key_order_and_keeps_escapes() {
-        let a: serde_json::Value = serde_json::from_str(r#"{"b":1,"a":{"y":"q\"\n","x":[1,2]}}"#).unwrap();
-        let b: serde_json::Value = serde_json::from_str(r#"{"a":{"x":[1,2],"y":"q\"\n"},"b":1}"#).unwrap();
+        let a: serde_json::Value =
+            serde_json::from_str(r#"{"b":1,"a":{"y":"q\"\n","x":[1,2]}}"#).unwrap();
+        let b: serde_json::Value =
+            serde_json::from_str(r#"{"a":{"x":[1,2],"y":"q\"\n"},"b":1}"#).unwrap();
         let mut ca = String::new();
         let mut cb = String::new();
         write_canonical_json(&a, &mut ca);

@@ -25,6 +25,9 @@ pub struct NodeSection {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub sample_warnings: bool,
+    /// City names that never distinguish two addresses in this region (address warnings).
+    #[serde(default)]
+    pub city_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

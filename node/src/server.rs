@@ -54,7 +54,7 @@ pub async fn open_node(
     let store = open_store(data_dir, config)?;
     let gc = Arc::new(GroupCommit::new(store.clone()));
     let audit = Arc::new(AuditLog::open(store.clone()).context("the audit log cannot be read")?);
-    let warnings = Arc::new(AddressWarnings::new(store.clone()));
+    let warnings = Arc::new(AddressWarnings::with_ignored_words(store.clone(), &config.node.city_names));
     let accounts = Arc::new(Accounts::new(store.clone(), gc.clone(), audit.clone(), account_limits(config)));
     // A fresh actor id per process start: never reuse an actor's sequence numbers after a crash.
     let actor = ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec());

@@ -75,6 +75,11 @@ pub struct SledStore {
     tree: sled::Tree,
 }
 
+/// File next to the database naming the database's identity. It is written only after the
+/// identity key is durable, so "marker present, key missing" means the database lost data.
+const STORE_ID_FILE: &str = "store.id";
+const STORE_ID_KEY: &[u8] = b"meta/store_id";
+
 impl SledStore {
     /// Opens (or creates, when `create_if_missing`) the database in `dir`.
     ///
@@ -113,8 +118,50 @@ impl SledStore {
         if let Some(Err(e)) = tree.iter().next() {
             return Err(open_err(e.to_string()));
         }
+        let marker = dir.join(STORE_ID_FILE);
+        let stored_id = tree.get(STORE_ID_KEY).map_err(|e| open_err(e.to_string()))?;
+        match std::fs::read_to_string(&marker) {
+            Ok(expected) => {
+                if stored_id.as_deref() != Some(expected.trim().as_bytes()) {
+                    return Err(open_err(format!(
+                        "{} names database {} but the database does not carry that identity: its contents were lost or replaced",
+                        marker.display(),
+                        expected.trim()
+                    )));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if existed && stored_id.is_none() && tree.iter().next().is_some() {
+                    return Err(open_err(format!("{} is missing", marker.display())));
+                }
+                let id = match stored_id {
+                    Some(id) => String::from_utf8_lossy(&id).to_string(),
+                    None => {
+                        let id = uuid::Uuid::new_v4().to_string();
+                        tree.insert(STORE_ID_KEY, id.as_bytes()).map_err(|e| open_err(e.to_string()))?;
+                        db.flush().map_err(|e| open_err(e.to_string()))?;
+                        id
+                    }
+                };
+                write_synced(&marker, id.as_bytes()).map_err(|e| open_err(e.to_string()))?;
+            }
+            Err(e) => return Err(open_err(format!("cannot read {}: {e}", marker.display()))),
+        }
         Ok(Self { db, tree })
     }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
 }
 
 fn io(e: sled::Error) -> StoreError {
@@ -183,6 +230,7 @@ pub struct GroupCommit {
     state: Arc<FlushState>,
     /// Number of flushes performed, for /metrics.
     pub flushes: Arc<AtomicU64>,
+    flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 struct FlushState {
@@ -213,7 +261,7 @@ impl GroupCommit {
         });
         let flushes = Arc::new(AtomicU64::new(0));
         let (s, st, fl) = (store.clone(), state.clone(), flushes.clone());
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("group-commit".into())
             .spawn(move || flusher(s, st, fl))
             .expect("spawning the flusher thread");
@@ -221,6 +269,7 @@ impl GroupCommit {
             store,
             state,
             flushes,
+            flusher: Mutex::new(Some(handle)),
         }
     }
 
@@ -294,10 +343,17 @@ impl GroupCommit {
 }
 
 impl Drop for GroupCommit {
+    /// Stops the flusher after its last flush and waits for it, so the store (and sled's file
+    /// lock) is released when the last handle goes away.
     fn drop(&mut self) {
-        let mut g = self.state.inner.lock().unwrap_or_else(|p| p.into_inner());
-        g.shutdown = true;
-        self.state.changed.notify_all();
+        {
+            let mut g = self.state.inner.lock().unwrap_or_else(|p| p.into_inner());
+            g.shutdown = true;
+            self.state.changed.notify_all();
+        }
+        if let Some(h) = self.flusher.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
     }
 }
 

@@ -39,7 +39,17 @@ const WARNING_RECORD_FORMAT_VERSION: u32 = 1;
 
 /// What is on record for a person at an address.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum WarningFlag {
@@ -193,8 +203,8 @@ pub fn normalize_address(s: &str) -> String {
         match ch {
             // Segment boundaries survive as a token so a letter after "5," is not joined to 5.
             ',' | ';' => cleaned.push_str(" , "),
-            '.' | ':' | '"' | '\'' | '«' | '»' | '“' | '”' | '„' | '№' | '#' | '(' | ')'
-            | '[' | ']' | '!' | '?' | '–' | '—' | '\\' => cleaned.push(' '),
+            '.' | ':' | '"' | '\'' | '«' | '»' | '“' | '”' | '„' | '№' | '#' | '(' | ')' | '['
+            | ']' | '!' | '?' | '–' | '—' | '\\' => cleaned.push(' '),
             c if c.is_whitespace() || c.is_control() => cleaned.push(' '),
             c => cleaned.push(fold_letter(c)),
         }
@@ -290,7 +300,18 @@ fn address_words() -> &'static BTreeMap<String, AddressWord> {
         use AddressWord::*;
         let table: &[(&[&str], AddressWord)] = &[
             (
-                &["г", "гор", "город", "қ", "қала", "қаласы", "дом", "д", "үй", "рк"],
+                &[
+                    "г",
+                    "гор",
+                    "город",
+                    "қ",
+                    "қала",
+                    "қаласы",
+                    "дом",
+                    "д",
+                    "үй",
+                    "рк",
+                ],
                 Drop,
             ),
             (&["кв", "квартира", "пәтер"], Apartment),
@@ -299,7 +320,10 @@ fn address_words() -> &'static BTreeMap<String, AddressWord> {
                 &["пр", "пр-т", "просп", "проспект", "даңғылы", "даңғ", "даң"],
                 StreetType("пр"),
             ),
-            (&["мкр", "мкрн", "микрорайон", "м-н", "шағынауданы"], StreetType("мкр")),
+            (
+                &["мкр", "мкрн", "микрорайон", "м-н", "шағынауданы"],
+                StreetType("мкр"),
+            ),
             (&["пер", "переулок", "тұйық", "тұйығы"], StreetType("пер")),
             (&["б-р", "бул", "бульвар", "бульвары"], StreetType("бул")),
             (&["ш", "шоссе"], StreetType("ш")),
@@ -323,7 +347,12 @@ fn address_words() -> &'static BTreeMap<String, AddressWord> {
 fn person_key(person: &str) -> String {
     person
         .split_whitespace()
-        .map(|w| w.to_lowercase().chars().map(fold_letter).collect::<String>())
+        .map(|w| {
+            w.to_lowercase()
+                .chars()
+                .map(fold_letter)
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -350,7 +379,10 @@ fn validate_row(raw: RawRow<'_>, current_year: i32) -> Result<AddressWarning, St
             problems.push(format!(
                 "{name} is longer than {WARNINGS_FIELD_CHARS_MAX} characters"
             ));
-        } else if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        } else if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
             problems.push(format!("{name} contains control characters"));
         }
         value.to_string()
@@ -547,11 +579,12 @@ fn parse_csv(bytes: &[u8], current_year: i32) -> Result<ImportParse, WarningsErr
 
 fn parse_json(bytes: &[u8], current_year: i32) -> Result<ImportParse, WarningsError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        WarningsError::Malformed(format!("the file is not UTF-8 text ({e}); save it as UTF-8"))
+        WarningsError::Malformed(format!(
+            "the file is not UTF-8 text ({e}); save it as UTF-8"
+        ))
     })?;
-    let elements: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-        WarningsError::Malformed(format!("expected a JSON array of objects: {e}"))
-    })?;
+    let elements: Vec<serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| WarningsError::Malformed(format!("expected a JSON array of objects: {e}")))?;
     let lines = element_lines(text).filter(|l| l.len() == elements.len());
 
     let mut out = ImportParse::default();
@@ -687,14 +720,41 @@ pub struct AddressWarnings {
     store: Arc<dyn Store>,
     /// Serialises imports: each one reads the records of an address and rewrites them.
     write_lock: Mutex<()>,
+    /// Normalised words dropped from every address, e.g. the region's city name, so that
+    /// "ул. Кенесары 40" and "г. Астана, ул. Кенесары 40" are the same building.
+    ignored_words: Vec<String>,
 }
 
 impl AddressWarnings {
     pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_ignored_words(store, &[])
+    }
+
+    /// `ignored` are words (typically the city's names) that never distinguish two addresses in
+    /// this region. Changing them changes the matching keys: re-import the registry afterwards.
+    pub fn with_ignored_words(store: Arc<dyn Store>, ignored: &[String]) -> Self {
+        let ignored_words = ignored
+            .iter()
+            .flat_map(|w| normalize_address(w).split(' ').map(str::to_string).collect::<Vec<_>>())
+            .filter(|w| !w.is_empty())
+            .collect();
         Self {
             store,
             write_lock: Mutex::new(()),
+            ignored_words,
         }
+    }
+
+    /// The matching key of an address in this registry.
+    pub fn normalize(&self, address: &str) -> String {
+        let n = normalize_address(address);
+        if self.ignored_words.is_empty() {
+            return n;
+        }
+        n.split(' ')
+            .filter(|w| !self.ignored_words.iter().any(|i| i == w))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Stores `rows` in one atomic, audited, durable batch. A record with the same normalized
@@ -723,14 +783,13 @@ impl AddressWarnings {
                 flags,
                 note: Some(&row.note),
             };
-            let warning = validate_row(raw, current_year).map_err(|message| {
-                WarningsError::InvalidRow {
+            let warning =
+                validate_row(raw, current_year).map_err(|message| WarningsError::InvalidRow {
                     index: index + 1,
                     message,
-                }
-            })?;
+                })?;
             by_address
-                .entry(normalize_address(&warning.address))
+                .entry(self.normalize(&warning.address))
                 .or_default()
                 .insert(person_key(&warning.person), warning);
         }
@@ -740,7 +799,10 @@ impl AddressWarnings {
         }
 
         let ticket = {
-            let _guard = self.write_lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let _guard = self
+                .write_lock
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let mut batch = WriteBatch::new();
             let mut replaced = 0usize;
             for (address, mut incoming) in by_address {
@@ -814,7 +876,7 @@ impl AddressWarnings {
         if address.chars().count() > WARNINGS_FIELD_CHARS_MAX {
             return Err(WarningsError::QueryTooLong);
         }
-        let normalized = normalize_address(address);
+        let normalized = self.normalize(address);
         if normalized.is_empty() {
             return Ok(Vec::new());
         }
@@ -828,6 +890,15 @@ impl AddressWarnings {
             let rest = &normalized[pos + " кв".len()..];
             if !building.is_empty() && (rest.is_empty() || rest.starts_with(' ')) {
                 out.extend(self.stored_at(building)?.into_iter().map(|s| s.warning));
+            }
+        } else {
+            // A call to the building: the crew may meet anyone who lives in it, so warnings
+            // registered at its flats count too.
+            for (key, value) in self.store.scan_prefix(format!("{WARNINGS_KEY_PREFIX}{normalized} кв").as_bytes())? {
+                let stored = serde_json::from_slice::<StoredWarning>(&value).map_err(|e| {
+                    WarningsError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(&key)))
+                })?;
+                out.push(stored.warning);
             }
         }
         Ok(out)
@@ -933,7 +1004,10 @@ mod tests {
             ("  АСТАНА   Кенесары   ул.  №40 ", "ул астана кенесары 40"),
             ("пр-т Мангилик Ел 8", "пр мангилик ел 8"),
             ("Мәңгілік Ел даңғылы, 8", "пр мангилик ел 8"),
-            ("проспект Мәңгілік Ел, д. 8, квартира 45", "пр мангилик ел 8 кв 45"),
+            (
+                "проспект Мәңгілік Ел, д. 8, квартира 45",
+                "пр мангилик ел 8 кв 45",
+            ),
             ("Мәңгілік Ел даңғылы 8 пәтер 45", "пр мангилик ел 8 кв 45"),
             ("ул. Бейбітшілік, 14 А", "ул бейбитшилик 14а"),
             ("ул. Бейбітшілік, 14а", "ул бейбитшилик 14а"),
@@ -946,12 +1020,14 @@ mod tests {
 
     #[test]
     fn sample_file_imports_cleanly_and_uses_every_flag() {
-        let parsed =
-            parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR).unwrap();
+        let parsed = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR).unwrap();
         assert!(parsed.bad.is_empty(), "{:?}", parsed.bad);
         assert_eq!(parsed.good.len(), 8);
         for flag in WarningFlag::ALL {
-            assert!(parsed.good.iter().any(|w| w.flags.contains(&flag)), "{flag:?}");
+            assert!(
+                parsed.good.iter().any(|w| w.flags.contains(&flag)),
+                "{flag:?}"
+            );
         }
     }
 
@@ -1004,7 +1080,9 @@ mod tests {
         // Whole-file problems.
         let too_big = vec![b' '; WARNINGS_IMPORT_BYTES_MAX + 1];
         assert_eq!(
-            parse_import(&too_big, ImportFormat::Csv, YEAR).unwrap_err().code(),
+            parse_import(&too_big, ImportFormat::Csv, YEAR)
+                .unwrap_err()
+                .code(),
             "file_too_large"
         );
         let wrong_header = "adres,person,flags\nx,y,other\n";
@@ -1051,7 +1129,11 @@ mod tests {
         assert_eq!(bad[1].0, 5);
         assert!(bad[1].1.contains("is not an object"));
         assert_eq!(bad[2].0, 12);
-        assert!(bad[2].1.contains("address must be a string"), "{}", bad[2].1);
+        assert!(
+            bad[2].1.contains("address must be a string"),
+            "{}",
+            bad[2].1
+        );
         assert_eq!(parsed.good.len(), 3);
         assert_eq!(parsed.good[1].birth_year, Some(1990));
         assert_eq!(
@@ -1072,8 +1154,7 @@ mod tests {
     #[tokio::test]
     async fn r08_lookup_matches_address_written_differently() {
         let f = fixture();
-        let parsed =
-            parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR).unwrap();
+        let parsed = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR).unwrap();
         let rows = parsed.good;
         assert_eq!(
             f.warnings
@@ -1096,24 +1177,57 @@ mod tests {
             .await
             .unwrap();
 
+        // A call to the building shows the building's record and those of its flats.
         let found = f.warnings.try_lookup("астана кенесары көшесі 40").unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].person, "Мысалова Әлия");
+        let people: Vec<&str> = found.iter().map(|w| w.person.as_str()).collect();
+        assert_eq!(people, vec!["Мысалова Әлия", "Сынақов Ерлан Маратұлы"]);
+        // Another building on the same street is not matched.
+        assert!(f.warnings.try_lookup("астана кенесары көшесі 4").unwrap().is_empty());
         // Any apartment in the building also sees the building-level record.
-        let found = f.warnings.try_lookup("Астана, Кенесары көшесі 40, пәтер 12").unwrap();
+        let found = f
+            .warnings
+            .try_lookup("Астана, Кенесары көшесі 40, пәтер 12")
+            .unwrap();
         let people: Vec<&str> = found.iter().map(|w| w.person.as_str()).collect();
         assert_eq!(people, vec!["Сынақов Ерлан Маратұлы", "Мысалова Әлия"]);
 
-        let found = f.warnings.try_lookup("Астана, проспект Мангилик Ел, 8, кв. 7").unwrap();
+        let found = f
+            .warnings
+            .try_lookup("Астана, проспект Мангилик Ел, 8, кв. 7")
+            .unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].flags, vec![WarningFlag::PsychiatricRecord]);
-        assert_eq!(f.warnings.try_lookup("г. Астана, ул. Сарайшық, 5").unwrap().len(), 1);
-        assert_eq!(f.warnings.try_lookup("Астана, Тұран даңғылы 19").unwrap().len(), 1);
+        assert_eq!(
+            f.warnings
+                .try_lookup("г. Астана, ул. Сарайшық, 5")
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            f.warnings
+                .try_lookup("Астана, Тұран даңғылы 19")
+                .unwrap()
+                .len(),
+            1
+        );
 
         // Near misses do not match.
-        assert!(f.warnings.try_lookup("г. Астана, ул. Кенесары, д. 4").unwrap().is_empty());
-        assert!(f.warnings.try_lookup("г. Астана, ул. Кенесары, д. 400").unwrap().is_empty());
-        assert!(f.warnings.try_lookup("г. Астана, пр. Кенесары, д. 40").unwrap().is_empty());
+        assert!(f
+            .warnings
+            .try_lookup("г. Астана, ул. Кенесары, д. 4")
+            .unwrap()
+            .is_empty());
+        assert!(f
+            .warnings
+            .try_lookup("г. Астана, ул. Кенесары, д. 400")
+            .unwrap()
+            .is_empty());
+        assert!(f
+            .warnings
+            .try_lookup("г. Астана, пр. Кенесары, д. 40")
+            .unwrap()
+            .is_empty());
         assert!(f.warnings.lookup("").is_empty());
         assert!(f.warnings.lookup(&"x".repeat(501)).is_empty());
         assert_eq!(
@@ -1153,7 +1267,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(f.warnings.count().unwrap(), 8);
-        let found = f.warnings.try_lookup("г. Астана, ул. Кенесары, 40, кв. 12").unwrap();
+        let found = f
+            .warnings
+            .try_lookup("г. Астана, ул. Кенесары, 40, кв. 12")
+            .unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].note, "Разрешение аннулировано");
 
@@ -1174,7 +1291,9 @@ mod tests {
 
         let entries = audit::list_recent(f.store.as_ref(), 100).unwrap();
         assert_eq!(entries.len(), 3);
-        assert!(entries.iter().all(|e| e.action == "warnings.import" && e.actor == "admin"));
+        assert!(entries
+            .iter()
+            .all(|e| e.action == "warnings.import" && e.actor == "admin"));
         assert!(audit::verify(f.store.as_ref()).unwrap().is_ok());
     }
 }

@@ -557,7 +557,7 @@
         h('td', { class: 'c-num mono' }, [h('div', { text: c.number || '' }), h('div', { class: 'muted small', text: fmtTime(c.created_at) })]),
         h('td', { class: 'c-what' }, [
           h('div', null, c.category ? label('categories', c.category) : h('span', { class: 'muted', i18n: 'none' })),
-          h('div', { class: 'muted small ellipsis', text: cardAddress(c) || (c.district ? '' : '') }, c.district && !cardAddress(c) ? label('districts', c.district) : null)
+          h('div', { class: 'muted small', text: cardAddress(c) || null }, !cardAddress(c) && c.district ? label('districts', c.district) : null)
         ]),
         h('td', { class: 'c-st' }, statusBadge(c.status)),
         opts.noTimer ? null : h('td', { class: 'c-age' }, timer(opts.since ? opts.since(c) : c.created_at))
@@ -673,7 +673,7 @@
     }
 
     function renderWarnings(list, title, tid, strong) {
-      var box = h('div', { class: 'warnings' + (list && list.length ? ' has' : '') + (strong ? ' strong' : ''), tid: tid });
+      var box = h('div', { class: 'box warnings' + (list && list.length ? ' has' : '') + (strong ? ' strong' : ''), tid: tid });
       box.appendChild(h('div', { class: 'section-title' }, [h('span', { i18n: title })]));
       if (!list || !list.length) {
         box.appendChild(h('div', { class: 'muted', i18n: 'warn.none' }));
@@ -764,10 +764,16 @@
         el.appendChild(kbox);
       }
 
-      // Address warnings (R08)
+      // Address warnings (R08): the card's own list, plus what the dispatch answer carried.
       var last = self.lastWarnings[c.id];
-      if (last && last.length) el.appendChild(renderWarnings(last, 'warn.title', 'dispatch-warnings', true));
-      if (c.warnings !== undefined) el.appendChild(renderWarnings(c.warnings, 'warn.title', 'card-warnings', false));
+      if (c.warnings !== undefined || (last && last.length)) {
+        var wl = (c.warnings || []).slice();
+        (last || []).forEach(function (w) {
+          if (!wl.some(function (x) { return JSON.stringify(x) === JSON.stringify(w); })) wl.push(w);
+        });
+        var sentOut = (c.units || []).some(function (cu) { return !cu.cleared_at; });
+        el.appendChild(renderWarnings(wl, 'warn.title', 'card-warnings', sentOut && open));
+      }
 
       // Units on the card
       var units = c.units || [];
