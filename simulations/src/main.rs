@@ -1,0 +1,140 @@
+//! Seeded benchmarks and chaos runs against the node binary. `main` only parses arguments into
+//! typed settings and hands them to the command's module.
+
+mod bench_node_commit;
+mod chaos_node_crash;
+mod client;
+mod node_proc;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "simulations",
+    about = "Benchmarks and chaos runs for the 102 node"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Performance benchmarks.
+    #[command(subcommand)]
+    Bench(Bench),
+    /// Fault injection with invariant checks.
+    #[command(subcommand)]
+    Chaos(Chaos),
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Durable card creation through the node vs. a bare sled insert+flush; node memory at size.
+    NodeCommit {
+        #[command(flatten)]
+        common: Common,
+        /// Concurrent HTTP clients in the full-load phase (and the fill).
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+        clients: u64,
+        /// Only run the sled baseline (no node needed).
+        #[arg(long)]
+        baseline_only: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum Chaos {
+    /// SIGKILL the node under write load and check that every acknowledged card survived.
+    NodeCrash {
+        #[command(flatten)]
+        common: Common,
+        /// Crash runs (default 20, 5 with --quick).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        runs: Option<u32>,
+        /// Concurrent HTTP clients creating cards.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        clients: u64,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Short run (≤ 60 s) for CI.
+    #[arg(long)]
+    quick: bool,
+    /// RNG seed (default: random, printed at the start).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// The node binary (default: <target>/release/node).
+    #[arg(long)]
+    node_bin: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("error: an invariant was violated (see the report above)");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `Ok(false)` when an invariant was violated; `Err` on a harness failure.
+async fn run(command: Command) -> anyhow::Result<bool> {
+    match command {
+        Command::Bench(Bench::NodeCommit {
+            common,
+            clients,
+            baseline_only,
+        }) => {
+            let seed = report::choose_seed(bench_node_commit::NAME, common.seed);
+            let node_bin = common.node_bin.unwrap_or_else(node_proc::default_node_bin);
+            let config = bench_node_commit::NodeCommitConfig::new(
+                common.quick,
+                seed,
+                node_bin,
+                clients as usize,
+                baseline_only,
+            );
+            bench_node_commit::run(config).await?;
+            Ok(true)
+        }
+        Command::Chaos(Chaos::NodeCrash {
+            common,
+            runs,
+            clients,
+        }) => {
+            let seed = report::choose_seed(chaos_node_crash::NAME, common.seed);
+            let node_bin = common.node_bin.unwrap_or_else(node_proc::default_node_bin);
+            let config = chaos_node_crash::NodeCrashConfig::new(
+                common.quick,
+                seed,
+                node_bin,
+                runs,
+                clients as usize,
+            );
+            chaos_node_crash::run(config).await
+        }
+    }
+}
