@@ -39,6 +39,7 @@ pub struct LimitsSection {
     pub sled_cache_bytes: u64,
     pub live_events_buffer_max: usize,
     pub list_cards_max: usize,
+    pub group_commit_window_us: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +97,9 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("config {name}: reference: {e}"))?;
         if config.limits.http_body_bytes_max < 1024 {
             anyhow::bail!("config {name}: limits.http_body_bytes_max must be at least 1024 bytes");
+        }
+        if config.limits.group_commit_window_us > 100_000 {
+            anyhow::bail!("config {name}: limits.group_commit_window_us must be at most 100000 µs");
         }
         if config.limits.doc_chunks_max == 0 {
             anyhow::bail!("config {name}: limits.doc_chunks_max must be positive");

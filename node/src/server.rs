@@ -52,7 +52,10 @@ pub async fn open_node(
     admin_password: Option<String>,
 ) -> anyhow::Result<Node> {
     let store = open_store(data_dir, config)?;
-    let gc = Arc::new(GroupCommit::new(store.clone()));
+    let gc = Arc::new(GroupCommit::with_window(
+        store.clone(),
+        std::time::Duration::from_micros(config.limits.group_commit_window_us),
+    ));
     let audit = Arc::new(AuditLog::open(store.clone()).context("the audit log cannot be read")?);
     let warnings = Arc::new(AddressWarnings::with_ignored_words(store.clone(), &config.node.city_names));
     let accounts = Arc::new(Accounts::new(store.clone(), gc.clone(), audit.clone(), account_limits(config)));
@@ -140,6 +143,11 @@ pub async fn serve(
         _ => {}
     }
     tracing::info!(%addr, "node listening");
+    use axum::serve::ListenerExt;
+    // Small JSON answers must not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, http::app(node.state.clone()))
         .with_graceful_shutdown(shutdown)
         .await

@@ -284,7 +284,8 @@ impl CardService {
         let mut doc = CardDoc::create(self.actor.clone(), &id, &number, &self.region, input, &self.reference, &ctx)?;
         let card = doc.view(&self.reference)?;
         let mut batch = WriteBatch::new();
-        batch.put(format!("doc/card/{id}/s"), doc.save());
+        // Uncompressed: deflate costs 5x the time of saving, and compaction recompresses later.
+        batch.put(format!("doc/card/{id}/s"), doc.automerge().save_nocompress());
         batch.put(format!("meta/seq/{year}/{seq:020}"), id.as_bytes().to_vec());
         batch.put(format!("idx/day/{}/{id}", day_key(now_ms)), Vec::new());
         let summary = CardSummary::from(&card);

@@ -7,10 +7,10 @@
 //! - unit assignments are a map keyed by unit id (add-wins against a concurrent removal);
 //! - every other field is last-writer-wins with the writer recorded.
 
-use automerge::{transaction::Transactable, ActorId, AutoCommit, ObjType, ReadDoc, ROOT};
+use automerge::{transaction::Transactable, ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT};
 
 use crate::doc::{
-    append_json, check_text, get_i64, get_obj, get_str, put_lww, put_lww_opt_str, read_json_list,
+    append_json, check_text, get_i64, get_obj, get_str, put_initial, put_lww, read_json_list,
     require_str, writers_map, Ctx, WRITERS,
 };
 use crate::error::DomainError;
@@ -445,53 +445,50 @@ impl CardDoc {
         creating: bool,
     ) -> Result<(), DomainError> {
         let d = &mut self.doc;
-        if let Some(c) = &e.caller {
-            for (key, v) in [
-                ("caller_name", &c.name),
-                ("caller_phone", &c.phone),
-                ("caller_user_id", &c.user_id),
-            ] {
-                if v.is_some() || !creating {
-                    put_lww_opt_str(d, writers, key, v.as_deref(), ctx)?;
+        // At creation only given fields are written, without writer entries (the creator wrote
+        // them); an edit writes every field of a given group, clearing absent ones.
+        let put = |d: &mut AutoCommit, key: &str, v: ScalarValue| -> Result<(), DomainError> {
+            if creating {
+                if v.is_null() {
+                    return Ok(());
                 }
+                put_initial(d, key, v)
+            } else {
+                put_lww(d, writers, key, v, ctx)
             }
-            if c.language.is_some() || !creating {
-                put_lww_opt_str(
-                    d,
-                    writers,
-                    "caller_language",
-                    c.language.map(|l| l.as_str()),
-                    ctx,
-                )?;
-            }
+        };
+        let opt = |v: &Option<String>| v.as_deref().map(ScalarValue::from).unwrap_or(ScalarValue::Null);
+        if let Some(c) = &e.caller {
+            put(d, "caller_name", opt(&c.name))?;
+            put(d, "caller_phone", opt(&c.phone))?;
+            put(d, "caller_user_id", opt(&c.user_id))?;
+            put(
+                d,
+                "caller_language",
+                c.language.map(|l| ScalarValue::from(l.as_str())).unwrap_or(ScalarValue::Null),
+            )?;
         }
         if let Some(l) = &e.location {
             let json = serde_json::to_string(l)
                 .map_err(|e| DomainError::CorruptDocument(e.to_string()))?;
-            put_lww(d, writers, "location", json, ctx)?;
+            put(d, "location", json.into())?;
         }
         if let Some(v) = &e.description {
-            put_lww(d, writers, "description", v.as_str(), ctx)?;
+            put(d, "description", v.as_str().into())?;
         }
         if let Some(s) = &e.seen {
-            for (key, v) in [
-                ("seen_persons", &s.persons),
-                ("seen_vehicles", &s.vehicles),
-                ("seen_buildings", &s.buildings),
-            ] {
-                if v.is_some() || !creating {
-                    put_lww_opt_str(d, writers, key, v.as_deref(), ctx)?;
-                }
-            }
+            put(d, "seen_persons", opt(&s.persons))?;
+            put(d, "seen_vehicles", opt(&s.vehicles))?;
+            put(d, "seen_buildings", opt(&s.buildings))?;
         }
         if let Some(v) = &e.category {
-            put_lww(d, writers, "category", v.as_str(), ctx)?;
+            put(d, "category", v.as_str().into())?;
         }
         if let Some(p) = e.priority {
-            put_lww(d, writers, "priority", p as i64, ctx)?;
+            put(d, "priority", (p as i64).into())?;
         }
         if let Some(v) = &e.district {
-            put_lww(d, writers, "district", v.as_str(), ctx)?;
+            put(d, "district", v.as_str().into())?;
         }
         Ok(())
     }
