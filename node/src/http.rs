@@ -373,6 +373,22 @@ async fn list_cards(
     Ok(Json(list))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// A day, `YYYY-MM-DD` (UTC).
+    date: Option<String>,
+    /// A unit id: every card the unit was dispatched to.
+    unit_id: Option<String>,
+    limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/cards/history", params(HistoryQuery), responses((status = 200, body = [CardSummary])))]
+async fn card_history(State(s): State<SharedState>, auth: Auth, Query(q): Query<HistoryQuery>) -> ApiResult<Json<Vec<CardSummary>>> {
+    auth.require(&[Role::Dispatcher, Role::DutyOfficer, Role::Supervisor])?;
+    Ok(Json(s.service.history(q.date.as_deref(), q.unit_id.as_deref(), q.limit.unwrap_or(200))?))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CardWithWarnings {
     #[serde(flatten)]
@@ -731,7 +747,7 @@ async fn console_asset(Path(name): Path<String>) -> Response {
 #[openapi(
     info(title = "102 regional node API", description = "Cards, dispatch, accounts and audit of a regional ЦОУ node."),
     paths(
-        healthz, metrics, login, logout, me, reference, create_card, list_cards, get_card, edit_card,
+        healthz, metrics, login, logout, me, reference, create_card, list_cards, card_history, get_card, edit_card,
         send_for_processing, dispatch_unit, dispatch_dsog, unit_en_route, unit_on_scene, unit_clear,
         unit_unassign, report, note, close, cancel, link_duplicate, forward, register_kui, list_units,
         set_unit_status, get_roster, add_roster, warnings, list_accounts, create_account,
@@ -764,6 +780,7 @@ pub fn app(state: SharedState) -> Router {
         .route("/me", get(me))
         .route("/reference", get(reference))
         .route("/cards", post(create_card).get(list_cards))
+        .route("/cards/history", get(card_history))
         .route("/cards/{id}", get(get_card).patch(edit_card))
         .route("/cards/{id}/send-for-processing", post(send_for_processing))
         .route("/cards/{id}/dispatch", post(dispatch_unit))

@@ -379,6 +379,33 @@ impl CardService {
         Ok(out)
     }
 
+    /// Cards of one day (`YYYY-MM-DD`, UTC) or of one unit, open and closed, newest first.
+    pub fn history(&self, date: Option<&str>, unit_id: Option<&str>, limit_count: usize) -> ServiceResult<Vec<CardSummary>> {
+        let prefix = match (date, unit_id) {
+            (Some(d), None) => {
+                sync::roster::validate_date(d)?;
+                format!("idx/day/{}/", d.replace('-', ""))
+            }
+            (None, Some(u)) => {
+                self.unit_entry(u)?;
+                format!("idx/unit/{u}/")
+            }
+            _ => {
+                return Err(DomainError::field("date", "give either a date or a unit_id").into());
+            }
+        };
+        let keys = self.store.scan_keys(prefix.as_bytes(), usize::MAX)?;
+        let mut out = Vec::new();
+        for key in keys.iter().rev().take(limit_count.min(self.limits.list_cards_max)) {
+            let key = String::from_utf8_lossy(key);
+            if let Some(id) = key.rsplit('/').next() {
+                out.push(CardSummary::from(&self.get_card(id)?));
+            }
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(out)
+    }
+
     pub fn count_by_status(&self) -> ServiceResult<BTreeMap<&'static str, usize>> {
         let mut out = BTreeMap::new();
         for s in CardStatus::ALL.into_iter().filter(|s| s.is_open()) {

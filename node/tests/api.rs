@@ -158,6 +158,13 @@ async fn r04_r20_dispatch_arrival_report_close_cycle_frees_the_unit() {
     let p01 = units.as_array().unwrap().iter().find(|u| u["id"] == "p01").unwrap();
     assert_eq!(p01["status"], "available");
     assert_eq!(t.count_cards(&gus).await, 0, "a closed card leaves the open queues");
+    // The unit's history and the day's history still list it (indexes by unit and by date).
+    let (s, h) = t.call("GET", "/api/v1/cards/history?unit_id=p01", &gus, None).await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    assert_eq!(h[0]["status"], "closed");
+    let day = chrono::DateTime::from_timestamp_millis(c["created_at"].as_i64().unwrap()).unwrap().format("%Y-%m-%d").to_string();
+    let (_, h) = t.call("GET", &format!("/api/v1/cards/history?date={day}"), &gus, None).await;
+    assert_eq!(h.as_array().unwrap().len(), 1);
     // Closed cards are still readable by number.
     let (s, _) = t.call("GET", &format!("/api/v1/cards/{}", c["number"].as_str().unwrap()), &gus, None).await;
     assert_eq!(s, StatusCode::OK);

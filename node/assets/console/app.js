@@ -25,7 +25,7 @@
     esTimer: null,
     views: [],
     renderTimer: null,
-    mine: readMine()
+    mine: []
   };
 
   /* ------------------------------------------------------------------ small helpers */
@@ -39,8 +39,13 @@
   function ssSet(k, v) {
     try { if (v == null) window.sessionStorage.removeItem(k); else window.sessionStorage.setItem(k, v); } catch (e) { /* private mode */ }
   }
+  /* Ids of the cards this operator created here (CardSummary has no author), kept per login. */
+  function mineKey() { return SS_MINE + ':' + (S.user ? S.user.login : ''); }
   function readMine() {
-    try { return JSON.parse(ssGet(SS_MINE) || '[]') || []; } catch (e) { return []; }
+    try { return JSON.parse(window.localStorage.getItem(mineKey()) || '[]') || []; } catch (e) { return []; }
+  }
+  function saveMine() {
+    try { window.localStorage.setItem(mineKey(), JSON.stringify(S.mine)); } catch (e) { /* ignore */ }
   }
 
   function dict() { return window.I18N[S.lang] || window.I18N.ru; }
@@ -248,6 +253,7 @@
     qsa('[data-i18n-ph]', root).forEach(function (el) { el.setAttribute('placeholder', t(el.getAttribute('data-i18n-ph'))); });
     qsa('[data-i18n-title]', root).forEach(function (el) { el.setAttribute('title', t(el.getAttribute('data-i18n-title'))); });
     qsa('[data-kk]', root).forEach(function (el) { el.textContent = el.getAttribute('data-' + S.lang); });
+    qsa('[data-map-kk]', root).forEach(wrapLabel);
     document.title = t('app.title');
     tick();
   }
@@ -276,7 +282,7 @@
     var lim = ((S.ref && S.ref.unit_overdue_after_s) || 0) * 1000;
     qsa('[data-unit-status]').forEach(function (el) {
       var st = el.getAttribute('data-unit-status');
-      var since = Number(el.getAttribute('data-unit-since'));
+      var since = Number(el.getAttribute('data-unit-dispatched') || el.getAttribute('data-unit-since'));
       var od = el.getAttribute('data-srv-overdue') === '1' ||
         ((st === 'assigned' || st === 'en_route') && lim > 0 && now - since > lim);
       el.classList.toggle('overdue', od);
@@ -483,6 +489,7 @@
     var root = clear(qs('#app'));
     S.views = [];
     var u = S.user;
+    S.mine = readMine();
     var roleChips = (u.roles || []).map(function (r) { return h('span', { class: 'chip', i18n: 'role.' + r }); });
     var region = S.ref && S.ref.region ? h('span', { class: 'region', ref: S.ref.region }) : null;
     var header = h('header', { class: 'topbar' }, [
@@ -541,6 +548,94 @@
     }
   }
 
+  /* ------------------------------------------------------------------ schematic map (offline)
+     District polygons from the reference ([lat, lon] corners) and the caller's point with its accuracy. */
+
+  var SVGNS = 'http://www.w3.org/2000/svg';
+  function svg(tag, attrs) {
+    var el = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { if (attrs[k] != null) el.setAttribute(k, String(attrs[k])); });
+    return el;
+  }
+  function mapDistricts() {
+    return ((S.ref && S.ref.districts) || []).filter(function (d) { return d && Array.isArray(d.polygon) && d.polygon.length > 2; });
+  }
+  function pointInPolygon(lat, lon, poly) {
+    var inside = false;
+    for (var i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+      var yi = poly[i][0], xi = poly[i][1], yj = poly[j][0], xj = poly[j][1];
+      if (((yi > lat) !== (yj > lat)) && (lon < (xj - xi) * (lat - yi) / (yj - yi) + xi)) inside = !inside;
+    }
+    return inside;
+  }
+  function districtAt(lat, lon) {
+    var ds = mapDistricts();
+    for (var i = 0; i < ds.length; i++) if (pointInPolygon(lat, lon, ds[i].polygon)) return ds[i].code;
+    return null;
+  }
+  /* A district name on the map: one word per line, centred on the label's point. */
+  function wrapLabel(el) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    var words = (el.getAttribute('data-map-' + S.lang) || '').split(/\s+/).filter(Boolean);
+    words.forEach(function (w, i) {
+      var ts = svg('tspan', { x: el.getAttribute('x'), dy: i === 0 ? (-(words.length - 1) * 0.55) + 'em' : '1.1em' });
+      ts.textContent = w;
+      el.appendChild(ts);
+    });
+  }
+  /* Returns {el, set(lat, lon, accuracy_m, district)}. */
+  function MiniMap(tid, height) {
+    var box = h('div', { class: 'map', tid: tid, style: 'height:' + (height || 160) + 'px' });
+    var ds = mapDistricts();
+    var self = { el: box };
+    if (!ds.length) { self.set = function () {}; return self; }
+    var minLat = 90, maxLat = -90, minLon = 180, maxLon = -180;
+    ds.forEach(function (d) {
+      d.polygon.forEach(function (pt) {
+        minLat = Math.min(minLat, pt[0]); maxLat = Math.max(maxLat, pt[0]);
+        minLon = Math.min(minLon, pt[1]); maxLon = Math.max(maxLon, pt[1]);
+      });
+    });
+    var k = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180);
+    var U = 1000;
+    function X(lon) { return (lon - minLon) * k * U; }
+    function Y(lat) { return (maxLat - lat) * U; }
+    var W = X(maxLon), H = Y(minLat), pad = Math.max(W, H) * 0.03;
+    var root = svg('svg', { viewBox: (-pad) + ' ' + (-pad) + ' ' + (W + 2 * pad) + ' ' + (H + 2 * pad), preserveAspectRatio: 'xMidYMid meet', width: '100%', height: '100%' });
+    var polys = {};
+    var fs = Math.min(W, H) / 13;
+    ds.forEach(function (d) {
+      var pts = d.polygon.map(function (pt) { return X(pt[1]).toFixed(1) + ',' + Y(pt[0]).toFixed(1); }).join(' ');
+      var poly = svg('polygon', { points: pts, class: 'map-d', 'data-code': d.code });
+      polys[d.code] = poly;
+      root.appendChild(poly);
+      var cx = 0, cy = 0;
+      d.polygon.forEach(function (pt) { cx += X(pt[1]); cy += Y(pt[0]); });
+      var label = svg('text', { x: (cx / d.polygon.length).toFixed(1), y: (cy / d.polygon.length).toFixed(1), class: 'map-l', 'font-size': fs.toFixed(1), 'text-anchor': 'middle',
+        'data-map-kk': d.name_kk || d.code, 'data-map-ru': d.name_ru || d.code });
+      wrapLabel(label);
+      root.appendChild(label);
+    });
+    var acc = svg('circle', { class: 'map-acc', r: 0, cx: -1000, cy: -1000 });
+    var dot = svg('circle', { class: 'map-pt', r: (fs / 2.5).toFixed(1), cx: -1000, cy: -1000 });
+    root.appendChild(acc);
+    root.appendChild(dot);
+    box.appendChild(root);
+    var none = h('div', { class: 'map-none small muted', i18n: 'map.none' });
+    box.appendChild(none);
+    self.set = function (lat, lon, accuracy, district) {
+      Object.keys(polys).forEach(function (c) { polys[c].setAttribute('class', 'map-d' + (c === district ? ' sel' : '')); });
+      var ok = typeof lat === 'number' && typeof lon === 'number' && isFinite(lat) && isFinite(lon);
+      none.style.display = ok ? 'none' : '';
+      box.setAttribute('data-has-point', ok ? '1' : '0');
+      if (!ok) { dot.setAttribute('cx', -1000); acc.setAttribute('cx', -1000); return; }
+      dot.setAttribute('cx', X(lon).toFixed(1)); dot.setAttribute('cy', Y(lat).toFixed(1));
+      acc.setAttribute('cx', X(lon).toFixed(1)); acc.setAttribute('cy', Y(lat).toFixed(1));
+      acc.setAttribute('r', accuracy ? Math.max(accuracy / 111320 * U, fs / 2).toFixed(1) : 0);
+    };
+    return self;
+  }
+
   /* ------------------------------------------------------------------ card lists */
 
   function cardTable(tid, rows, selectedId, onPick, opts) {
@@ -559,12 +654,15 @@
           h('div', null, c.category ? label('categories', c.category) : h('span', { class: 'muted', i18n: 'none' })),
           h('div', { class: 'muted small', text: cardAddress(c) || null }, !cardAddress(c) && c.district ? label('districts', c.district) : null)
         ]),
-        h('td', { class: 'c-st' }, statusBadge(c.status)),
-        opts.noTimer ? null : h('td', { class: 'c-age' }, timer(opts.since ? opts.since(c) : c.created_at))
+        h('td', { class: 'c-st' }, [
+          h('div', null, statusBadge(c.status)),
+          opts.noTimer ? null : h('div', { class: 'c-age' }, timer(opts.since ? opts.since(c) : c.created_at)),
+          c.units && c.units.length ? h('div', { class: 'small mono c-units', text: c.units.join(', ') }) : null
+        ])
       ]);
       body.appendChild(tr);
     });
-    if (!rows.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 5, i18n: 'empty' })));
+    if (!rows.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));
     return h('table', { class: 'grid cards', tid: tid }, body);
   }
   function byPriorityThenAge(a, b) {
@@ -709,6 +807,12 @@
       var coords = loc.lat != null && loc.lon != null
         ? Number(loc.lat).toFixed(5) + ', ' + Number(loc.lon).toFixed(5) + (loc.accuracy_m != null ? ' ±' + loc.accuracy_m + ' ' + t('u.m') : '')
         : null;
+      var mapBox = null;
+      if (loc.lat != null && loc.lon != null && mapDistricts().length) {
+        var mm = MiniMap('card-map', 120);
+        mm.set(Number(loc.lat), Number(loc.lon), loc.accuracy_m, c.district);
+        mapBox = mm.el;
+      }
       el.appendChild(h('div', { class: 'detail-grid' }, [
         h('div', { class: 'box' }, [
           field('card.channel', c.channel ? label('channels', c.channel) : null),
@@ -723,7 +827,8 @@
           field('card.location', coords),
           field('card.seen.persons', seen.persons),
           field('card.seen.vehicles', seen.vehicles),
-          field('card.seen.buildings', seen.buildings)
+          field('card.seen.buildings', seen.buildings),
+          mapBox
         ])
       ]));
       if (c.description) el.appendChild(h('div', { class: 'box desc' }, [h('div', { class: 'k', i18n: 'card.description' }), h('div', { class: 'v pre', tid: 'card-description', text: c.description })]));
@@ -738,27 +843,35 @@
       ].filter(Boolean);
       if (facts.length) el.appendChild(h('div', { class: 'box facts' }, facts));
 
-      // КУИ (R07, R14)
+      // КУИ (R07, R14): the entry appears when the card is forwarded, with its deadline; the number comes later.
+      var kuiDone = !!(c.kui && c.kui.number);
       if (c.kui || duty) {
-        var kbox = h('div', { class: 'box kui', tid: 'kui-box' }, [h('div', { class: 'section-title', i18n: 'duty.kui.title' })]);
-        if (c.kui) {
+        var kbox = h('div', { class: 'box kui' + (kuiDone ? ' done' : ''), tid: 'kui-box' }, [h('div', { class: 'section-title', i18n: 'duty.kui.title' })]);
+        var deadline = c.kui && c.kui.deadline_at;
+        if (kuiDone) {
+          var inTime = !deadline || !c.kui.registered_at || c.kui.registered_at <= deadline;
           kbox.appendChild(h('div', { class: 'kui-info', tid: 'kui-info' }, [
             h('span', { class: 'mono kui-num', tid: 'kui-number-value', text: c.kui.number }),
-            h('span', { class: 'muted' }, [' · ', tx('duty.kui.registered'), ' ', fmtDateTime(c.kui.registered_at)]),
-            c.kui.deadline_at ? h('span', null, [' · ', tx('duty.kui.deadline'), ' ', h('b', { text: fmtDateTime(c.kui.deadline_at) }), ' ',
-              h('span', { class: 'deadline', tid: 'kui-deadline', 'data-deadline': c.kui.deadline_at, text: fmtLeft(c.kui.deadline_at - Date.now()) })]) : null
+            h('span', { class: 'muted' }, [' · ', tx('duty.kui.registered'), ' ', fmtDateTime(c.kui.registered_at), c.kui.registered_by ? ' (' + c.kui.registered_by + ')' : '']),
+            deadline ? h('span', null, [' · ', tx('duty.kui.deadline'), ' ', h('b', { tid: 'kui-deadline', 'data-deadline-at': deadline, text: fmtDateTime(deadline) })]) : null,
+            ' ', h('span', { class: 'badge ' + (inTime ? 'acc-on' : 'acc-off'), tid: 'kui-in-time', 'data-in-time': inTime ? '1' : '0', i18n: inTime ? 'duty.kui.in_time' : 'duty.kui.late' })
           ]));
-        } else if (duty) {
-          var kin = h('input', { type: 'text', tid: 'kui-number', ph: 'act.kui.ph', 'data-keep': 'kui', maxlength: 64 });
-          var kbtn = h('button', { type: 'button', class: 'btn btn-primary', tid: 'kui-btn', i18n: 'act.kui' });
-          kbtn.addEventListener('click', function () {
-            run(kbtn, post('/kui', function () { return { number: kin.value.trim() }; }), 'act.done');
-          });
+        } else {
           kbox.appendChild(h('div', { class: 'muted small', i18n: 'duty.kui.hint' }));
-          kbox.appendChild(h('div', { class: 'row' }, [kin, kbtn]));
-          if (c.created_at) {
-            kbox.appendChild(h('div', { class: 'small' }, [tx('duty.kui.deadline'), ' ', h('b', { text: fmtDateTime(c.created_at + 24 * 3600 * 1000) }), ' ',
-              h('span', { class: 'deadline', tid: 'kui-deadline-hint', 'data-deadline': c.created_at + 24 * 3600 * 1000 })]));
+          if (deadline) {
+            kbox.appendChild(h('div', { class: 'kui-due' }, [tx('duty.kui.deadline'), ' ', h('b', { text: fmtDateTime(deadline) }), ' · ',
+              h('span', { class: 'deadline', tid: 'kui-deadline', 'data-deadline': deadline, text: fmtLeft(deadline - Date.now()) })]));
+          } else {
+            kbox.appendChild(h('div', { class: 'muted small', i18n: 'duty.kui.not_forwarded' }));
+          }
+          if (duty && open) {
+            var kin = h('input', { type: 'text', tid: 'kui-number', ph: 'act.kui.ph', 'data-keep': 'kui', maxlength: 64 });
+            var kbtn = h('button', { type: 'button', class: 'btn btn-primary', tid: 'kui-btn', i18n: 'act.kui' });
+            kbtn.addEventListener('click', function () {
+              if (!kin.value.trim()) { kin.focus(); return; }
+              run(kbtn, post('/kui', function () { return { number: kin.value.trim() }; }), 'act.done');
+            });
+            kbox.appendChild(h('div', { class: 'row' }, [kin, kbtn]));
           }
         }
         el.appendChild(kbox);
@@ -784,18 +897,25 @@
           var acts = [];
           if ((disp || patrol) && open && !done) {
             if (!cu.en_route_at && !cu.on_scene_at) {
-              var b1 = h('button', { type: 'button', class: 'btn btn-sm', tid: 'unit-en-route', i18n: 'act.en_route' });
+              var b1 = h('button', { type: 'button', class: 'btn btn-xs', tid: 'unit-en-route', i18n: 'act.en_route' });
               b1.addEventListener('click', function () { run(b1, post('/units/' + encodeURIComponent(cu.unit_id) + '/en-route')); });
               acts.push(b1);
             }
             if (!cu.on_scene_at) {
-              var b2 = h('button', { type: 'button', class: 'btn btn-sm', tid: 'unit-on-scene', i18n: 'act.on_scene' });
+              var b2 = h('button', { type: 'button', class: 'btn btn-xs', tid: 'unit-on-scene', i18n: 'act.on_scene' });
               b2.addEventListener('click', function () { run(b2, post('/units/' + encodeURIComponent(cu.unit_id) + '/on-scene')); });
               acts.push(b2);
             }
-            var b3 = h('button', { type: 'button', class: 'btn btn-sm btn-ghost', tid: 'unit-clear', i18n: 'act.clear' });
+            var b3 = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'unit-clear', i18n: 'act.clear' });
             b3.addEventListener('click', function () { run(b3, post('/units/' + encodeURIComponent(cu.unit_id) + '/clear')); });
             acts.push(b3);
+            if (disp && !cu.on_scene_at) {
+              var b4 = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'unit-unassign', i18n: 'act.unassign' });
+              b4.addEventListener('click', function () {
+                run(b4, function () { return api('DELETE', '/cards/' + encodeURIComponent(self.id) + '/units/' + encodeURIComponent(cu.unit_id)); });
+              });
+              acts.push(b4);
+            }
           }
           var live = unitById(cu.unit_id);
           ubody.appendChild(h('tr', { tid: 'card-unit-' + cu.unit_id, 'data-unit-id': cu.unit_id, class: done ? 'done' : '' }, [
@@ -869,9 +989,15 @@
           if (!gsel.value) { gsel.focus(); return; }
           run(gbtn, post('/dsog', function () { return { unit_id: gsel.value }; }), 'act.done');
         });
-        esc.push(h('div', { class: 'row' }, [h('span', { class: 'muted small', i18n: 'act.dsog.hint' }), gsel, gbtn]));
+        esc.push(h('div', { class: 'muted small', i18n: 'act.dsog.hint' }));
+        esc.push(h('div', { class: 'row' }, [gsel, gbtn]));
         if (disp) {
           var fsel = h('select', { tid: 'forward-unit', 'data-keep': 'forward' }, [h('option', { value: '', i18n: 'act.select_duty_unit' })].concat(refOptions('duty_units')));
+          // By territorial affiliation: offer the duty unit of the card's district first.
+          if (c.district) {
+            var du = codes('duty_units').filter(function (code) { return code === 'du-' + c.district || code === c.district || code.split(/[-_]/).indexOf(c.district) >= 0; })[0];
+            if (du) fsel.value = du;
+          }
           var fbtn = h('button', { type: 'button', class: 'btn', tid: 'forward-btn', i18n: 'act.forward' });
           fbtn.addEventListener('click', function () {
             if (!fsel.value) { fsel.focus(); return; }
@@ -924,19 +1050,25 @@
     return self;
   }
 
+  /* AddressWarning: {address, person, birth_year?, flags:[registered_weapon|criminal_record|psychiatric_record|other], note}. */
   function warningItem(w) {
-    var kind = w.kind || w.type || w.category || 'other';
-    var parts = [];
-    Object.keys(w).forEach(function (k) {
-      if (k === 'id' || k === 'kind' || k === 'type' || k === 'category') return;
-      var v = w[k];
-      if (v == null || v === '' || typeof v === 'object' || typeof v === 'boolean') return;
-      if (/_at$/.test(k) && typeof v === 'number') v = fmtDateTime(v);
-      parts.push(String(v));
-    });
-    return h('li', { class: 'warn-item warn-' + kind, tid: 'warning-item' }, [
-      h('span', { class: 'badge warn-kind' }, keyLabel('warn', kind)), ' ', h('span', { text: parts.join(' · ') })
+    var flags = Array.isArray(w.flags) ? w.flags : [w.kind || w.type || 'other'];
+    var person = [w.person, w.birth_year ? '(' + w.birth_year + ')' : null].filter(Boolean).join(' ');
+    return h('li', { class: 'warn-item', tid: 'warning-item' }, [
+      h('div', null, flags.map(function (f) { return h('span', { class: 'badge warn-kind warn-' + f }, keyLabel('warn', f)); }).concat([
+        ' ', h('b', { text: person })])),
+      w.address ? h('div', { class: 'small muted', text: w.address }) : null,
+      w.note ? h('div', { class: 'small', text: w.note }) : null
     ]);
+  }
+
+  /* Timeline texts are often bare codes (channel, district, duty unit, category): show their names. */
+  function codeText(text) {
+    if (!text) return '';
+    var lists = ['districts', 'duty_units', 'categories'];
+    for (var i = 0; i < lists.length; i++) if (refItem(lists[i], text)) return label(lists[i], text);
+    if (codes('channels').indexOf(text) >= 0) return label('channels', text);
+    return text;
   }
 
   function timelineTable(items) {
@@ -946,7 +1078,7 @@
         h('td', { class: 'mono small nowrap', text: fmtTime(e.at) }),
         h('td', { class: 'small nowrap', text: e.by || '' }),
         h('td', { class: 'nowrap' }, keyLabel('tl', e.kind)),
-        h('td', { class: 'pre', text: e.text || '' })
+        h('td', { class: 'pre' }, codeText(e.text))
       ]));
     });
     if (!items.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));
@@ -990,7 +1122,7 @@
         }
         body.appendChild(h('tr', {
           class: 'unit-row us-' + u.status, tid: 'unit-row-' + u.id, 'data-unit-id': u.id,
-          'data-status': u.status, 'data-unit-status': u.status, 'data-unit-since': u.status_since || 0,
+          'data-status': u.status, 'data-unit-status': u.status, 'data-unit-since': u.status_since || 0, 'data-unit-dispatched': u.dispatched_at || null,
           'data-srv-overdue': u.overdue ? '1' : '0', 'data-overdue': u.overdue ? '1' : '0'
         }, [
           h('td', { class: 'mono b', text: u.call_sign }),
@@ -1014,11 +1146,85 @@
     return self;
   }
 
+  /* ------------------------------------------------------------------ electronic post roster (R20) */
+
+  function todayIso() {
+    var d = new Date();
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
+  }
+  function Roster() {
+    var canAdd = hasRole('dispatcher') || hasRole('supervisor');
+    var date = h('input', { type: 'date', tid: 'roster-date', class: 'sel-sm', value: todayIso() });
+    var box = h('div', { tid: 'roster' });
+    var err = h('div', { class: 'error', tid: 'roster-error', style: 'display:none', role: 'alert' });
+    var shift = h('select', { tid: 'roster-shift', class: 'sel-sm' }, [h('option', { value: 'day', i18n: 'shift.day' }), h('option', { value: 'night', i18n: 'shift.night' })]);
+    var post = h('input', { type: 'text', tid: 'roster-post', ph: 'roster.post', maxlength: 120 });
+    var unit = h('select', { tid: 'roster-unit', class: 'sel-sm' });
+    var add = h('button', { type: 'submit', class: 'btn btn-xs', tid: 'roster-add', i18n: 'roster.add' });
+    var form = canAdd ? h('form', { class: 'row roster-form' }, [shift, post, unit, add]) : null;
+    var el = h('div', { class: 'roster-wrap' }, [
+      h('div', { class: 'col-head' }, [h('span', { i18n: 'roster.title' }), h('span', { class: 'spacer' }), date]),
+      box, err, form
+    ]);
+    var entries = [];
+    function load() {
+      if (!date.value) return;
+      api('GET', '/roster?date=' + encodeURIComponent(date.value)).then(function (list) {
+        entries = list || [];
+        showError(err, null);
+        render();
+      }, function (e) { showError(err, e); });
+    }
+    function render() {
+      var body = h('tbody');
+      entries.slice().sort(function (a, b) {
+        return a.shift === b.shift ? String(a.post).localeCompare(String(b.post)) : (a.shift === 'day' ? -1 : 1);
+      }).forEach(function (r) {
+        body.appendChild(h('tr', { tid: 'roster-row', 'data-unit-id': r.unit_id }, [
+          h('td', null, keyLabel('shift', r.shift)),
+          h('td', { text: r.post }),
+          h('td', { class: 'mono b', text: r.call_sign || unitName(r.unit_id) }),
+          h('td', { class: 'small muted', text: r.assigned_by || '' })
+        ]));
+      });
+      if (!entries.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));
+      clear(box).appendChild(h('table', { class: 'grid roster' }, [
+        h('thead', null, h('tr', null, [h('th', { i18n: 'roster.shift' }), h('th', { i18n: 'roster.post' }), h('th', { i18n: 'roster.unit' }), h('th', { i18n: 'roster.by' })])),
+        body
+      ]));
+    }
+    function fillUnits() {
+      var keep = unit.value;
+      clear(unit).appendChild(h('option', { value: '', i18n: 'act.select_unit' }));
+      Object.keys(S.units).map(function (k) { return S.units[k]; })
+        .sort(function (a, b) { return (a.call_sign || '').localeCompare(b.call_sign || ''); })
+        .forEach(function (u) { unit.appendChild(h('option', { value: u.id, text: u.call_sign })); });
+      if (keep) unit.value = keep;
+    }
+    date.addEventListener('change', load);
+    if (form) {
+      form.addEventListener('submit', function (ev) {
+        ev.preventDefault();
+        if (!post.value.trim()) { post.focus(); return; }
+        if (!unit.value) { unit.focus(); return; }
+        add.disabled = true;
+        api('POST', '/roster', { date: date.value, shift: shift.value, post: post.value.trim(), unit_id: unit.value }).then(function () {
+          add.disabled = false;
+          post.value = '';
+          toast('roster.added');
+          load();
+        }, function (e) { add.disabled = false; showError(err, e); });
+      });
+    }
+    return { el: el, load: load, fillUnits: fillUnits };
+  }
+
   /* ------------------------------------------------------------------ ГУСС dispatcher */
 
   function DispatcherView(panel) {
     var detail = CardDetail();
     var board = UnitBoard();
+    var roster = Roster();
     var queueBox = h('div');
     var inworkBox = h('div');
     var qCount = h('span', { class: 'count', tid: 'queue-count', text: '0' });
@@ -1032,7 +1238,7 @@
         inworkBox
       ]),
       h('div', { class: 'col col-detail' }, [detail.el]),
-      h('div', { class: 'col col-units' }, [h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.units' })]), board.el])
+      h('div', { class: 'col col-units' }, [h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.units' })]), board.el, roster.el])
     ]));
     function pick(c) { detail.show(c.id); render(); }
     board.onOpenCard = function (id) { detail.show(id); render(); };
@@ -1052,7 +1258,7 @@
       render: render,
       onCard: detail.onCard,
       onUnit: function () { if (detail.card && !detail.busy) detail.refreshSelects(); },
-      onReload: function () { if (detail.id) detail.reload(); }
+      onReload: function () { if (detail.id) detail.reload(); roster.fillUnits(); roster.load(); }
     };
   }
 
@@ -1099,7 +1305,14 @@
       h('div', { class: 'col col-detail' }, [detail.el]),
       h('div', { class: 'col col-units' }, [wForm])
     ]));
-    function pick(c) { detail.show(c.id); render(); }
+    var prefilled = '';
+    function pick(c) {
+      detail.show(c.id);
+      // Offer the card's address for the reference check, unless the officer typed another one.
+      var a = cardAddress(c);
+      if (a && (!wIn.value || wIn.value === prefilled)) { wIn.value = a; prefilled = a; }
+      render();
+    }
     function render() {
       var all = Object.keys(S.cards).map(function (k) { return S.cards[k]; }).filter(function (c) { return !isTerminal(c.status) && c.status !== 'new'; });
       var f = all.filter(function (c) { return !!c.forwarded_to; }).sort(function (a, b) { return (b.updated_at || 0) - (a.updated_at || 0); });
@@ -1173,10 +1386,25 @@
 
     var listBox = h('div');
     var detail = CardDetail();
+    var map = MiniMap('ct-map', 190);
     panel.appendChild(h('div', { class: 'layout-2' }, [
       h('div', { class: 'col col-form' }, [form]),
-      h('div', { class: 'col col-side' }, [h('div', { class: 'col-head' }, [h('span', { i18n: 'ct.mine' })]), listBox, detail.el])
+      h('div', { class: 'col col-side' }, [
+        h('div', { class: 'col-head' }, [h('span', { i18n: 'map.title' })]), map.el,
+        h('div', { class: 'col-head' }, [h('span', { i18n: 'ct.mine' })]), listBox, detail.el])
     ]));
+    var districtTouched = false;
+    f.district.addEventListener('change', function () { districtTouched = !!f.district.value; updateMap(); });
+    function updateMap() {
+      var lat = Number(val('lat').replace(',', '.')), lon = Number(val('lon').replace(',', '.'));
+      var ok = val('lat') !== '' && val('lon') !== '' && isFinite(lat) && isFinite(lon);
+      if (ok && !districtTouched && !f.district.disabled) {
+        var d = districtAt(lat, lon);
+        if (d) f.district.value = d;
+      }
+      map.set(ok ? lat : null, ok ? lon : null, Number(val('accuracy')) || 0, f.district.value);
+    }
+    ['lat', 'lon', 'accuracy'].forEach(function (k) { f[k].addEventListener('input', updateMap); });
 
     function val(k) { return (f[k].value || '').trim(); }
     function num(k) {
@@ -1251,8 +1479,10 @@
       f.category.value = card.category || '';
       f.priority.value = card.priority && refItem('categories', card.category) && refItem('categories', card.category).priority === card.priority ? '' : (card.priority ? String(card.priority) : '');
       f.district.value = card.district || '';
+      districtTouched = !!card.district;
       dirty = false;
       showCurrent();
+      updateMap();
     }
     function reset() {
       current = null;
@@ -1264,15 +1494,17 @@
       f.category.value = '';
       f.priority.value = '';
       f.district.value = S.user && S.user.district ? S.user.district : '';
+      districtTouched = false;
       dirty = false;
       showError(err, null);
       showCurrent();
+      updateMap();
     }
     function remember(card) {
       if (S.mine.indexOf(card.id) < 0) {
         S.mine.push(card.id);
         if (S.mine.length > 200) S.mine = S.mine.slice(-200);
-        ssSet(SS_MINE, JSON.stringify(S.mine));
+        saveMine();
       }
       upsertCard(summaryOf(card));
     }
