@@ -402,7 +402,7 @@ impl CardService {
                 out.push(CardSummary::from(&self.get_card(id)?));
             }
         }
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|c| std::cmp::Reverse(c.created_at));
         Ok(out)
     }
 
@@ -440,8 +440,7 @@ impl CardService {
         by: &str,
         id_or_number: &str,
         unit_ids: &[String],
-        action: &str,
-        details: serde_json::Value,
+        (action, details): (&str, serde_json::Value),
         now_ms: i64,
         f: impl FnOnce(&mut CardDoc, &mut [&mut UnitDoc], &Ctx) -> Result<T, DomainError>,
     ) -> ServiceResult<(Card, T)> {
@@ -551,7 +550,7 @@ impl CardService {
         };
         let reference = self.reference.clone();
         let (card, ()) = self
-            .change_card(by, id, &[], action, details, now_ms, |doc, _, ctx| doc.apply(&cmd, &reference, ctx))
+            .change_card(by, id, &[], (action, details), now_ms, |doc, _, ctx| doc.apply(&cmd, &reference, ctx))
             .await?;
         Ok(card)
     }
@@ -579,11 +578,10 @@ impl CardService {
                 by,
                 id,
                 &[unit_id.to_string()],
-                action,
-                serde_json::json!({"unit_id": unit_id, "warnings": warnings.len()}),
+                (action, serde_json::json!({"unit_id": unit_id, "warnings": warnings.len()})),
                 now_ms,
                 |doc, units, ctx| {
-                    dispatch(doc, &mut units[0], investigative, &reference, ctx)?;
+                    dispatch(doc, units[0], investigative, &reference, ctx)?;
                     if let Some(text) = &warning_text {
                         let call_sign = units[0].view(&reference, ctx.now_ms)?.call_sign;
                         doc.record_warning(ctx, &format!("{call_sign}: {text}"))?;
@@ -603,8 +601,8 @@ impl CardService {
             UnitStep::Clear => "card.unit_clear",
         };
         let (card, ()) = self
-            .change_card(by, id, &[unit_id.to_string()], action, serde_json::json!({"unit_id": unit_id}), now_ms, |doc, units, ctx| {
-                unit_step(doc, &mut units[0], step, &reference, ctx)
+            .change_card(by, id, &[unit_id.to_string()], (action, serde_json::json!({"unit_id": unit_id})), now_ms, |doc, units, ctx| {
+                unit_step(doc, units[0], step, &reference, ctx)
             })
             .await?;
         Ok(card)
@@ -613,8 +611,8 @@ impl CardService {
     pub async fn unassign(&self, by: &str, id: &str, unit_id: &str, now_ms: i64) -> ServiceResult<Card> {
         let reference = self.reference.clone();
         let (card, ()) = self
-            .change_card(by, id, &[unit_id.to_string()], "card.unit_unassign", serde_json::json!({"unit_id": unit_id}), now_ms, |doc, units, ctx| {
-                unassign(doc, &mut units[0], &reference, ctx)
+            .change_card(by, id, &[unit_id.to_string()], ("card.unit_unassign", serde_json::json!({"unit_id": unit_id})), now_ms, |doc, units, ctx| {
+                unassign(doc, units[0], &reference, ctx)
             })
             .await?;
         Ok(card)
@@ -628,7 +626,7 @@ impl CardService {
             Finish::Cancel { reason } => ("card.cancel", serde_json::json!({"reason": reason})),
         };
         let (card, ()) = self
-            .change_card(by, id, &active, action, details, now_ms, |doc, units, ctx| finish(doc, units, &how, &reference, ctx))
+            .change_card(by, id, &active, (action, details), now_ms, |doc, units, ctx| finish(doc, units, &how, &reference, ctx))
             .await?;
         Ok(card)
     }

@@ -222,8 +222,11 @@
     });
   }
 
+  /* A known error code gets the dictionary's text; the server's own message always follows it. */
   function errText(e) {
     var m = (e && e.message) || t('err.generic');
+    var known = e && e.code && Object.prototype.hasOwnProperty.call(window.I18N.ru, 'err.' + e.code);
+    if (known && t('err.' + e.code) !== m) m = t('err.' + e.code) + ' — ' + m;
     if (e && e.field) m += ' [' + e.field + ']';
     return m;
   }
