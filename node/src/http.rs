@@ -36,6 +36,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     pub metrics: Arc<Metrics>,
     pub http_body_bytes_max: usize,
+    /// Becomes `true` when the node shuts down: live streams end so the server can stop.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -243,14 +245,7 @@ impl FromRequestParts<SharedState> for Auth {
     }
 }
 
-const STAFF: &[Role] = &[
-    Role::CallTaker,
-    Role::Dispatcher,
-    Role::DutyOfficer,
-    Role::Supervisor,
-    Role::Patrol,
-    Role::Admin,
-];
+const STAFF: &[Role] = &Role::ALL;
 
 // ------------------------------------------------------------------------------ handlers
 
@@ -708,14 +703,19 @@ async fn audit_list(State(s): State<SharedState>, auth: Auth, Query(q): Query<Au
 async fn events(State(s): State<SharedState>, auth: Auth) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     auth.require(STAFF)?;
     let rx = s.service.subscribe();
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        let ev = match rx.recv().await {
+    let shutdown = s.shutdown.clone();
+    let stream = futures::stream::unfold((rx, shutdown), |(mut rx, mut shutdown)| async move {
+        let received = tokio::select! {
+            r = rx.recv() => r,
+            _ = shutdown.wait_for(|stop| *stop) => return None,
+        };
+        let ev = match received {
             Ok(LiveEvent::Card(c)) => Event::default().event("card").json_data(c).ok()?,
             Ok(LiveEvent::Unit(u)) => Event::default().event("unit").json_data(u).ok()?,
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => Event::default().event("resync").data(n.to_string()),
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
         };
-        Some((Ok(ev), rx))
+        Some((Ok(ev), (rx, shutdown)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

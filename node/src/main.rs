@@ -121,6 +121,21 @@ fn parse_roles(raw: &[String]) -> anyhow::Result<Vec<Role>> {
 
 const CLI_ACTOR: &str = "cli";
 
+fn admin_password_from_env() -> Option<String> {
+    std::env::var("NODE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty())
+}
+
+/// Opens the node's database for a CLI command. On a fresh data directory this is the first
+/// start: the administrator is created exactly as `serve` would (NODE_ADMIN_PASSWORD or a
+/// generated one-time password, printed here).
+async fn open_existing_or_new(config: &Config, data_dir: &std::path::Path) -> anyhow::Result<node::server::Node> {
+    let node = open_node(config, data_dir, admin_password_from_env()).await?;
+    if let Some(p) = &node.generated_admin_password {
+        println!("first start: administrator login 'admin', one-time password '{p}' (shown only now)");
+    }
+    Ok(node)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve { common: Common::default(), listen: None });
     match command {
@@ -129,7 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = ServeSettings {
                 listen: listen.unwrap_or(config.node.listen),
                 data_dir,
-                admin_password: std::env::var("NODE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()),
+                admin_password: admin_password_from_env(),
             };
             serve(config, settings, async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -138,10 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { common, action } => {
             let (config, data_dir) = load(&common)?;
-            let node = open_node(&config, &data_dir, None).await?;
-            if let Some(p) = &node.generated_admin_password {
-                println!("first start: administrator 'admin' created with one-time password '{p}'");
-            }
+            let node = open_existing_or_new(&config, &data_dir).await?;
             let accounts = node.state.accounts.clone();
             let now = node::http::now_ms();
             match action {
@@ -202,7 +214,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for bad in &parsed.bad {
                 eprintln!("{}:{}: {}", file.display(), bad.line, bad.message);
             }
-            let node = open_node(&config, &data_dir, None).await?;
+            let node = open_existing_or_new(&config, &data_dir).await?;
             let good = parsed.good.len();
             let stored = node.warnings.import(&node.gc, &node.audit, CLI_ACTOR, parsed.good, node::http::now_ms()).await?;
             node.store.flush()?;

@@ -19,6 +19,8 @@ use crate::warnings::{parse_import, AddressWarnings, ImportFormat, SAMPLE_WARNIN
 /// Everything a running node holds.
 pub struct Node {
     pub state: SharedState,
+    /// Send `true` to end live streams before the HTTP server stops.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
     pub store: Arc<dyn Store>,
     pub gc: Arc<GroupCommit>,
     pub audit: Arc<AuditLog>,
@@ -95,14 +97,17 @@ pub async fn open_node(
         warnings.import(&gc, &audit, "system", parsed.good, now).await?;
     }
     let metrics = Arc::new(Metrics::new(gc.clone()));
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = Arc::new(AppState {
         service: Arc::new(service),
         accounts,
         metrics,
         http_body_bytes_max: config.limits.http_body_bytes_max,
+        shutdown: shutdown_rx,
     });
     Ok(Node {
         state,
+        shutdown: shutdown_tx,
         store,
         gc,
         audit,
@@ -148,8 +153,13 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let stop_streams = node.shutdown.clone();
     axum::serve(listener, http::app(node.state.clone()))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: ending live streams, finishing requests");
+            let _ = stop_streams.send(true);
+        })
         .await
         .context("HTTP server failed")?;
     node.store.flush()?;

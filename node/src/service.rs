@@ -20,7 +20,7 @@ use automerge::ActorId;
 use serde::Serialize;
 use sync::card::{dispatch, finish, unassign, unit_step};
 use sync::{
-    Card, CardCommand, CardCreate, CardDoc, CardStatus, CardSummary, Ctx, DomainError, Finish,
+    Card, CardCommand, CardCreate, CardDoc, CardStatus, CardSummary, Ctx, Document, DomainError, Finish,
     Reference, RosterCreate, RosterDoc, RosterEntry, Unit, UnitDoc, UnitKind, UnitStep,
 };
 use thiserror::Error;

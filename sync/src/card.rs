@@ -11,7 +11,7 @@ use automerge::{transaction::Transactable, ActorId, AutoCommit, ObjType, ReadDoc
 
 use crate::doc::{
     append_json, check_text, get_i64, get_obj, get_str, put_initial, put_lww, read_json_list,
-    require_str, writers_map, Ctx, WRITERS,
+    require_str, writers_map, Ctx, Document, WRITERS,
 };
 use crate::error::DomainError;
 use crate::model::{
@@ -59,6 +59,17 @@ pub enum UnitStep {
 
 pub struct CardDoc {
     doc: AutoCommit,
+}
+
+impl Document for CardDoc {
+    const SCHEMA_VERSION: i64 = CARD_SCHEMA_VERSION;
+    const KIND: &'static str = "card";
+    fn wrap(doc: AutoCommit) -> Self {
+        CardDoc { doc }
+    }
+    fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
 }
 
 impl std::fmt::Debug for CardDoc {
@@ -258,56 +269,6 @@ impl CardDoc {
         Ok(card)
     }
 
-    pub fn from_automerge(doc: AutoCommit) -> Result<CardDoc, DomainError> {
-        let card = CardDoc { doc };
-        match get_i64(&card.doc, &ROOT, "v") {
-            Some(CARD_SCHEMA_VERSION) => Ok(card),
-            Some(v) => Err(DomainError::CorruptDocument(format!(
-                "card schema version {v} is not supported (this build reads {CARD_SCHEMA_VERSION})"
-            ))),
-            None => Err(DomainError::CorruptDocument("not a card document".into())),
-        }
-    }
-
-    /// Loads from a snapshot followed by incremental chunks.
-    pub fn load<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<CardDoc, DomainError> {
-        Self::from_automerge(crate::doc::load_chunks(chunks)?)
-    }
-
-    pub fn set_actor(&mut self, actor: ActorId) {
-        self.doc.set_actor(actor);
-    }
-
-    /// Full compacted snapshot.
-    pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
-    }
-
-    /// The changes made since the last save (or load), for appending to storage.
-    pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc.save_incremental()
-    }
-
-    pub fn automerge(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
-    pub fn heads(&mut self) -> Vec<automerge::ChangeHash> {
-        self.doc.get_heads()
-    }
-
-    /// Merges another replica's copy into this one.
-    pub fn merge(&mut self, other: &mut CardDoc) -> Result<(), DomainError> {
-        self.doc.merge(&mut other.doc)?;
-        Ok(())
-    }
-
-    pub fn fork(&mut self, actor: ActorId) -> CardDoc {
-        CardDoc {
-            doc: self.doc.fork().with_actor(actor),
-        }
-    }
-
     pub fn id(&self) -> Result<String, DomainError> {
         require_str(&self.doc, &ROOT, "id")
     }
@@ -382,6 +343,7 @@ impl CardDoc {
             kui,
             duplicate_of: get_str(d, &ROOT, "duplicate_of"),
             patrol_report: get_str(d, &ROOT, "patrol_report"),
+            close_summary: get_str(d, &ROOT, "close_summary"),
             close_reason: get_str(d, &ROOT, "close_reason"),
             cancel_reason: get_str(d, &ROOT, "cancel_reason"),
             field_writers: writers_map(d),
@@ -915,10 +877,18 @@ pub fn finish(
         }
         match how {
             Finish::Close { report, reason } => {
-                if let Some(r) = report {
-                    put_lww(&mut cd.doc, &writers, "patrol_report", r.as_str(), ctx)?;
-                    cd.reach(CardStatus::Reported, ctx)?;
-                    cd.event(ctx, "report", r)?;
+                match (report, &c.patrol_report) {
+                    // The patrol's own report stays; the dispatcher's text is a closing summary.
+                    (Some(r), Some(_)) => {
+                        put_lww(&mut cd.doc, &writers, "close_summary", r.as_str(), ctx)?;
+                        cd.event(ctx, "closing_summary", r)?;
+                    }
+                    (Some(r), None) => {
+                        put_lww(&mut cd.doc, &writers, "patrol_report", r.as_str(), ctx)?;
+                        cd.reach(CardStatus::Reported, ctx)?;
+                        cd.event(ctx, "report", r)?;
+                    }
+                    (None, _) => {}
                 }
                 if let Some(r) = reason {
                     put_lww(&mut cd.doc, &writers, "close_reason", r.as_str(), ctx)?;

@@ -139,6 +139,55 @@ pub(crate) fn read_json_list<T: serde::de::DeserializeOwned>(
     Ok(out)
 }
 
+/// What every replicated document (card, unit, roster day) shares: its automerge core, its
+/// storage form (a snapshot plus incremental chunks) and replica operations.
+pub trait Document: Sized {
+    /// Storage/wire schema version written under the root key `v`.
+    const SCHEMA_VERSION: i64;
+    /// What the document is, for error messages.
+    const KIND: &'static str;
+
+    fn wrap(doc: AutoCommit) -> Self;
+    fn automerge(&mut self) -> &mut AutoCommit;
+
+    /// Loads from a snapshot followed by incremental chunks, refusing another kind or version.
+    fn load<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<Self, DomainError> {
+        let doc = load_chunks(chunks)?;
+        match get_i64(&doc, &ROOT, "v") {
+            Some(v) if v == Self::SCHEMA_VERSION => Ok(Self::wrap(doc)),
+            Some(v) => Err(DomainError::CorruptDocument(format!(
+                "{} schema version {v} is not supported (this build reads {})",
+                Self::KIND,
+                Self::SCHEMA_VERSION
+            ))),
+            None => Err(DomainError::CorruptDocument(format!("not a {} document", Self::KIND))),
+        }
+    }
+    fn set_actor(&mut self, actor: automerge::ActorId) {
+        self.automerge().set_actor(actor);
+    }
+    /// Full compacted snapshot.
+    fn save(&mut self) -> Vec<u8> {
+        self.automerge().save()
+    }
+    /// The changes made since the last save (or load), for appending to storage.
+    fn save_incremental(&mut self) -> Vec<u8> {
+        self.automerge().save_incremental()
+    }
+    fn heads(&mut self) -> Vec<automerge::ChangeHash> {
+        self.automerge().get_heads()
+    }
+    /// Merges another replica's copy into this one.
+    fn merge(&mut self, other: &mut Self) -> Result<(), DomainError> {
+        self.automerge().merge(other.automerge())?;
+        Ok(())
+    }
+    /// A copy acting as another replica.
+    fn fork(&mut self, actor: automerge::ActorId) -> Self {
+        Self::wrap(self.automerge().fork().with_actor(actor))
+    }
+}
+
 /// Loads a document from a snapshot followed by incremental chunks.
 pub fn load_chunks<'a>(
     chunks: impl IntoIterator<Item = &'a [u8]>,

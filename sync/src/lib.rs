@@ -22,7 +22,7 @@ pub mod roster;
 pub mod unit;
 
 pub use card::{CardCommand, CardDoc, Finish, UnitStep};
-pub use doc::Ctx;
+pub use doc::{Ctx, Document};
 pub use error::DomainError;
 pub use model::*;
 pub use reference::Reference;

@@ -364,6 +364,8 @@ pub struct Card {
     pub kui: Option<KuiEntry>,
     pub duplicate_of: Option<String>,
     pub patrol_report: Option<String>,
+    /// The dispatcher's closing text when the patrol had already reported.
+    pub close_summary: Option<String>,
     pub close_reason: Option<String>,
     pub cancel_reason: Option<String>,
     /// Who last wrote each last-writer-wins field, as `login@replica`.
@@ -391,6 +393,7 @@ pub struct CardSummary {
     pub priority: Option<u8>,
     pub address: Option<String>,
     pub created_at: i64,
+    pub created_by: String,
     pub updated_at: i64,
     pub sent_for_processing_at: Option<i64>,
     pub forwarded_to: Option<String>,
@@ -409,6 +412,7 @@ impl From<&Card> for CardSummary {
             priority: c.priority,
             address: c.location.as_ref().and_then(|l| l.address.clone()),
             created_at: c.created_at,
+            created_by: c.created_by.clone(),
             updated_at: c.updated_at,
             sent_for_processing_at: c.sent_for_processing_at,
             forwarded_to: c.forwarded_to.clone(),

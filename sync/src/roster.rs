@@ -4,7 +4,7 @@
 
 use automerge::{transaction::Transactable, ActorId, AutoCommit, ObjType, ReadDoc, ROOT};
 
-use crate::doc::{check_text, get_i64, get_obj, Ctx};
+use crate::doc::{check_text, get_obj, Ctx, Document};
 use crate::error::DomainError;
 use crate::model::{limits, RosterCreate, RosterEntry, Unit, UnitStatus};
 
@@ -14,6 +14,17 @@ pub const ROSTER_ENTRIES_PER_DAY_MAX: usize = 2_000;
 
 pub struct RosterDoc {
     doc: AutoCommit,
+}
+
+impl Document for RosterDoc {
+    const SCHEMA_VERSION: i64 = ROSTER_SCHEMA_VERSION;
+    const KIND: &'static str = "roster";
+    fn wrap(doc: AutoCommit) -> Self {
+        RosterDoc { doc }
+    }
+    fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
 }
 
 /// `YYYY-MM-DD` with a plausible month and day.
@@ -44,33 +55,6 @@ impl RosterDoc {
         doc.put_object(ROOT, "entries", ObjType::Map)?;
         doc.commit();
         Ok(RosterDoc { doc })
-    }
-
-    pub fn load<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<RosterDoc, DomainError> {
-        let doc = crate::doc::load_chunks(chunks)?;
-        match get_i64(&doc, &ROOT, "v") {
-            Some(ROSTER_SCHEMA_VERSION) => Ok(RosterDoc { doc }),
-            _ => Err(DomainError::CorruptDocument("not a roster document of a known version".into())),
-        }
-    }
-
-    pub fn set_actor(&mut self, actor: ActorId) {
-        self.doc.set_actor(actor);
-    }
-    pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
-    }
-    pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc.save_incremental()
-    }
-    pub fn merge(&mut self, other: &mut RosterDoc) -> Result<(), DomainError> {
-        self.doc.merge(&mut other.doc)?;
-        Ok(())
-    }
-    pub fn fork(&mut self, actor: ActorId) -> RosterDoc {
-        RosterDoc {
-            doc: self.doc.fork().with_actor(actor),
-        }
     }
 
     /// Entries ordered by shift, post, then id.

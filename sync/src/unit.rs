@@ -5,7 +5,7 @@
 
 use automerge::{transaction::Transactable, ActorId, AutoCommit, ObjType, ScalarValue, ROOT};
 
-use crate::doc::{check_text, get_i64, get_obj, get_str, put_lww, require_str, Ctx, WRITERS};
+use crate::doc::{check_text, get_i64, get_obj, get_str, put_lww, require_str, Ctx, Document, WRITERS};
 use crate::error::DomainError;
 use crate::model::{limits, Unit, UnitKind, UnitStatus};
 use crate::reference::Reference;
@@ -14,6 +14,17 @@ pub const UNIT_SCHEMA_VERSION: i64 = 1;
 
 pub struct UnitDoc {
     doc: AutoCommit,
+}
+
+impl Document for UnitDoc {
+    const SCHEMA_VERSION: i64 = UNIT_SCHEMA_VERSION;
+    const KIND: &'static str = "unit";
+    fn wrap(doc: AutoCommit) -> Self {
+        UnitDoc { doc }
+    }
+    fn automerge(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
 }
 
 impl UnitDoc {
@@ -38,35 +49,6 @@ impl UnitDoc {
         Ok(UnitDoc { doc })
     }
 
-    pub fn load<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<UnitDoc, DomainError> {
-        let doc = crate::doc::load_chunks(chunks)?;
-        match get_i64(&doc, &ROOT, "v") {
-            Some(UNIT_SCHEMA_VERSION) => Ok(UnitDoc { doc }),
-            _ => Err(DomainError::CorruptDocument("not a unit document of a known version".into())),
-        }
-    }
-
-    pub fn set_actor(&mut self, actor: ActorId) {
-        self.doc.set_actor(actor);
-    }
-    pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
-    }
-    pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc.save_incremental()
-    }
-    pub fn merge(&mut self, other: &mut UnitDoc) -> Result<(), DomainError> {
-        self.doc.merge(&mut other.doc)?;
-        Ok(())
-    }
-    pub fn fork(&mut self, actor: ActorId) -> UnitDoc {
-        UnitDoc {
-            doc: self.doc.fork().with_actor(actor),
-        }
-    }
-    pub fn heads(&mut self) -> Vec<automerge::ChangeHash> {
-        self.doc.get_heads()
-    }
     pub fn id(&self) -> Result<String, DomainError> {
         require_str(&self.doc, &ROOT, "id")
     }

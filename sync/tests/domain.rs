@@ -265,8 +265,10 @@ fn r05_text_message_card_closes_only_after_the_patrols_report() {
     assert_eq!(err.field_name(), Some("report"));
     card.apply(&CardCommand::Report { text: "Задержан, доставлен в УП".into() }, &r, &ctx("p1", 5_000)).unwrap();
     assert_eq!(card.view(&r).unwrap().status, CardStatus::Reported);
-    finish(&mut card, &mut [&mut unit], &Finish::Close { report: None, reason: None }, &r, &ctx("gus", 6_000)).unwrap();
+    finish(&mut card, &mut [&mut unit], &Finish::Close { report: Some("closing: no further action".into()), reason: None }, &r, &ctx("gus", 6_000)).unwrap();
     let v = card.view(&r).unwrap();
+    assert_eq!(v.patrol_report.as_deref(), Some("Задержан, доставлен в УП"), "the patrol's own report is kept");
+    assert_eq!(v.close_summary.as_deref(), Some("closing: no further action"));
     assert_eq!(v.status, CardStatus::Closed);
     assert_eq!(v.units[0].cleared_at, Some(6_000));
     assert_eq!(unit.view(&r, 6_000).unwrap().status, UnitStatus::Available, "closing frees the unit");
