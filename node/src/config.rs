@@ -83,11 +83,14 @@ impl Config {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
-            let over: toml::Value = toml::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display()))?;
+            let over: toml::Value = toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display())
+            })?;
             merge(&mut value, over);
         }
-        let name = file.map(|p| p.display().to_string()).unwrap_or_else(|| "embedded default".into());
+        let name = file
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "embedded default".into());
         let config: Config = value
             .try_into()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
@@ -122,8 +125,20 @@ mod tests {
     fn embedded_default_is_valid_and_has_the_demo_region() {
         let c = Config::load(None).unwrap();
         assert_eq!(c.reference.region.code, "AST");
-        assert_eq!(c.units.iter().filter(|u| u.kind == UnitKind::Patrol).count(), 10);
-        assert_eq!(c.units.iter().filter(|u| u.kind == UnitKind::InvestigativeGroup).count(), 1);
+        assert_eq!(
+            c.units
+                .iter()
+                .filter(|u| u.kind == UnitKind::Patrol)
+                .count(),
+            10
+        );
+        assert_eq!(
+            c.units
+                .iter()
+                .filter(|u| u.kind == UnitKind::InvestigativeGroup)
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -118,7 +118,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             ServiceError::Warnings(w) => {
-                let status = if w.code() == "invalid_field" { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::SERVICE_UNAVAILABLE };
+                let status = if w.code() == "invalid_field" {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
                 ApiError::new(status, w.code(), w.to_string())
             }
             ServiceError::Store(s) => {
@@ -165,33 +169,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "the request body is larger than http_body_bytes_max",
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
-            }
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        "the request body is larger than http_body_bytes_max",
+                    )
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
+                }
+            })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(ApiJson).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let msg = inner.to_string();
-            let (code, field) = if msg.starts_with("unknown field") {
-                ("unknown_field", path)
-            } else if inner.is_syntax() || inner.is_eof() {
-                ("malformed_json", String::new())
-            } else {
-                ("invalid_field", path)
-            };
-            let field = if field == "." { String::new() } else { field };
-            ApiError::new(StatusCode::BAD_REQUEST, code, format!("request body: {msg}"))
+        serde_path_to_error::deserialize(de)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                let msg = inner.to_string();
+                let (code, field) = if msg.starts_with("unknown field") {
+                    ("unknown_field", path)
+                } else if inner.is_syntax() || inner.is_eof() {
+                    ("malformed_json", String::new())
+                } else {
+                    ("invalid_field", path)
+                };
+                let field = if field == "." { String::new() } else { field };
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    code,
+                    format!("request body: {msg}"),
+                )
                 .with_field(Some(field))
-        })
+            })
     }
 }
 
@@ -212,7 +224,10 @@ impl Auth {
 }
 
 fn token_from(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         if let Some(t) = v.strip_prefix("Bearer ") {
             return Some(t.trim().to_string());
         }
@@ -230,7 +245,10 @@ fn token_from(headers: &HeaderMap) -> Option<String> {
 impl FromRequestParts<SharedState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
         let token = token_from(&parts.headers).ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first")
         })?;
@@ -238,7 +256,9 @@ impl FromRequestParts<SharedState> for Auth {
             .accounts
             .authenticate(&token, now_ms())
             .map_err(|e| match e {
-                AccountError::Store(_) | AccountError::Corrupt(_) | AccountError::Internal(_) => ApiError::from(e),
+                AccountError::Store(_) | AccountError::Corrupt(_) | AccountError::Internal(_) => {
+                    ApiError::from(e)
+                }
                 _ => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()),
             })?;
         Ok(Auth { user, token })
@@ -263,7 +283,10 @@ async fn healthz() -> Json<Health> {
 async fn metrics(State(s): State<SharedState>) -> Response {
     let text = s.metrics.render(&s.service);
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         text,
     )
         .into_response()
@@ -284,8 +307,14 @@ pub struct LoginResponse {
 
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ApiErrorBody), (status = 423, body = ApiErrorBody)))]
-async fn login(State(s): State<SharedState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
-    let (token, user) = s.accounts.login(&req.login, &req.password, now_ms()).await?;
+async fn login(
+    State(s): State<SharedState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let (token, user) = s
+        .accounts
+        .login(&req.login, &req.password, now_ms())
+        .await?;
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
     let mut resp = Json(LoginResponse { token, user }).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -336,7 +365,10 @@ async fn create_card(
     ApiJson(input): ApiJson<CardCreate>,
 ) -> ApiResult<(StatusCode, Json<Card>)> {
     auth.require(&[Role::CallTaker, Role::Dispatcher])?;
-    let card = s.service.create_card(&auth.user.login, &input, now_ms()).await?;
+    let card = s
+        .service
+        .create_card(&auth.user.login, &input, now_ms())
+        .await?;
     Ok((StatusCode::CREATED, Json(card)))
 }
 
@@ -360,11 +392,22 @@ async fn list_cards(
     let status = match q.status.as_deref() {
         None | Some("") => None,
         Some(st) => Some(CardStatus::parse(st).ok_or_else(|| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", format!("unknown status '{}'", st.chars().take(32).collect::<String>()))
-                .with_field(Some("status".into()))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                format!(
+                    "unknown status '{}'",
+                    st.chars().take(32).collect::<String>()
+                ),
+            )
+            .with_field(Some("status".into()))
         })?),
     };
-    let list = s.service.list_cards(status, q.district.as_deref().filter(|d| !d.is_empty()), q.limit.unwrap_or(500))?;
+    let list = s.service.list_cards(
+        status,
+        q.district.as_deref().filter(|d| !d.is_empty()),
+        q.limit.unwrap_or(500),
+    )?;
     Ok(Json(list))
 }
 
@@ -379,9 +422,17 @@ pub struct HistoryQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/cards/history", params(HistoryQuery), responses((status = 200, body = [CardSummary])))]
-async fn card_history(State(s): State<SharedState>, auth: Auth, Query(q): Query<HistoryQuery>) -> ApiResult<Json<Vec<CardSummary>>> {
+async fn card_history(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<Vec<CardSummary>>> {
     auth.require(&[Role::Dispatcher, Role::DutyOfficer, Role::Supervisor])?;
-    Ok(Json(s.service.history(q.date.as_deref(), q.unit_id.as_deref(), q.limit.unwrap_or(200))?))
+    Ok(Json(s.service.history(
+        q.date.as_deref(),
+        q.unit_id.as_deref(),
+        q.limit.unwrap_or(200),
+    )?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -394,16 +445,29 @@ pub struct CardWithWarnings {
 }
 
 fn sees_warnings(user: &User) -> bool {
-    [Role::Dispatcher, Role::DutyOfficer, Role::Supervisor].iter().any(|r| user.has_role(*r))
+    [Role::Dispatcher, Role::DutyOfficer, Role::Supervisor]
+        .iter()
+        .any(|r| user.has_role(*r))
 }
 
 #[utoipa::path(get, path = "/api/v1/cards/{id}", params(("id" = String, Path, description = "UUID or number such as AST-2026-000123")),
     responses((status = 200, body = CardWithWarnings), (status = 404, body = ApiErrorBody)))]
-async fn get_card(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<CardWithWarnings>> {
+async fn get_card(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CardWithWarnings>> {
     auth.require(STAFF)?;
     let card = s.service.get_card(&id)?;
     let warnings = if sees_warnings(&auth.user) {
-        Some(card.location.as_ref().and_then(|l| l.address.as_deref()).map(|a| s.service.warnings_for(a)).transpose()?.unwrap_or_default())
+        Some(
+            card.location
+                .as_ref()
+                .and_then(|l| l.address.as_deref())
+                .map(|a| s.service.warnings_for(a))
+                .transpose()?
+                .unwrap_or_default(),
+        )
     } else {
         None
     };
@@ -418,13 +482,30 @@ async fn edit_card(
     ApiJson(edit): ApiJson<CardEdit>,
 ) -> ApiResult<Json<Card>> {
     auth.require(&[Role::CallTaker, Role::Dispatcher])?;
-    Ok(Json(s.service.apply(&auth.user.login, &id, CardCommand::Edit(edit), now_ms()).await?))
+    Ok(Json(
+        s.service
+            .apply(&auth.user.login, &id, CardCommand::Edit(edit), now_ms())
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/send-for-processing", responses((status = 200, body = Card), (status = 409, body = ApiErrorBody)))]
-async fn send_for_processing(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<Card>> {
+async fn send_for_processing(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::CallTaker])?;
-    Ok(Json(s.service.apply(&auth.user.login, &id, CardCommand::SendForProcessing, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .apply(
+                &auth.user.login,
+                &id,
+                CardCommand::SendForProcessing,
+                now_ms(),
+            )
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -448,7 +529,10 @@ async fn dispatch_unit(
     ApiJson(req): ApiJson<UnitRequest>,
 ) -> ApiResult<Json<DispatchResponse>> {
     auth.require(&[Role::Dispatcher])?;
-    let (card, warnings) = s.service.dispatch(&auth.user.login, &id, &req.unit_id, false, now_ms()).await?;
+    let (card, warnings) = s
+        .service
+        .dispatch(&auth.user.login, &id, &req.unit_id, false, now_ms())
+        .await?;
     Ok(Json(DispatchResponse { card, warnings }))
 }
 
@@ -460,34 +544,67 @@ async fn dispatch_dsog(
     ApiJson(req): ApiJson<UnitRequest>,
 ) -> ApiResult<Json<DispatchResponse>> {
     auth.require(&[Role::Dispatcher, Role::DutyOfficer])?;
-    let (card, warnings) = s.service.dispatch(&auth.user.login, &id, &req.unit_id, true, now_ms()).await?;
+    let (card, warnings) = s
+        .service
+        .dispatch(&auth.user.login, &id, &req.unit_id, true, now_ms())
+        .await?;
     Ok(Json(DispatchResponse { card, warnings }))
 }
 
-async fn unit_step_common(s: &AppState, auth: &Auth, id: &str, unit_id: &str, step: UnitStep) -> ApiResult<Json<Card>> {
+async fn unit_step_common(
+    s: &AppState,
+    auth: &Auth,
+    id: &str,
+    unit_id: &str,
+    step: UnitStep,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::Dispatcher, Role::Patrol])?;
-    Ok(Json(s.service.unit_step(&auth.user.login, id, unit_id, step, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .unit_step(&auth.user.login, id, unit_id, step, now_ms())
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/units/{unit_id}/en-route", responses((status = 200, body = Card)))]
-async fn unit_en_route(State(s): State<SharedState>, auth: Auth, Path((id, unit_id)): Path<(String, String)>) -> ApiResult<Json<Card>> {
+async fn unit_en_route(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path((id, unit_id)): Path<(String, String)>,
+) -> ApiResult<Json<Card>> {
     unit_step_common(&s, &auth, &id, &unit_id, UnitStep::EnRoute).await
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/units/{unit_id}/on-scene", responses((status = 200, body = Card)))]
-async fn unit_on_scene(State(s): State<SharedState>, auth: Auth, Path((id, unit_id)): Path<(String, String)>) -> ApiResult<Json<Card>> {
+async fn unit_on_scene(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path((id, unit_id)): Path<(String, String)>,
+) -> ApiResult<Json<Card>> {
     unit_step_common(&s, &auth, &id, &unit_id, UnitStep::OnScene).await
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/units/{unit_id}/clear", responses((status = 200, body = Card)))]
-async fn unit_clear(State(s): State<SharedState>, auth: Auth, Path((id, unit_id)): Path<(String, String)>) -> ApiResult<Json<Card>> {
+async fn unit_clear(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path((id, unit_id)): Path<(String, String)>,
+) -> ApiResult<Json<Card>> {
     unit_step_common(&s, &auth, &id, &unit_id, UnitStep::Clear).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/cards/{id}/units/{unit_id}", responses((status = 200, body = Card)))]
-async fn unit_unassign(State(s): State<SharedState>, auth: Auth, Path((id, unit_id)): Path<(String, String)>) -> ApiResult<Json<Card>> {
+async fn unit_unassign(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path((id, unit_id)): Path<(String, String)>,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::Dispatcher])?;
-    Ok(Json(s.service.unassign(&auth.user.login, &id, &unit_id, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .unassign(&auth.user.login, &id, &unit_id, now_ms())
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -497,15 +614,43 @@ pub struct TextRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/report", request_body = TextRequest, responses((status = 200, body = Card)))]
-async fn report(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>, ApiJson(req): ApiJson<TextRequest>) -> ApiResult<Json<Card>> {
+async fn report(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TextRequest>,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::Dispatcher, Role::Patrol])?;
-    Ok(Json(s.service.apply(&auth.user.login, &id, CardCommand::Report { text: req.text }, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .apply(
+                &auth.user.login,
+                &id,
+                CardCommand::Report { text: req.text },
+                now_ms(),
+            )
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/notes", request_body = TextRequest, responses((status = 200, body = Card)))]
-async fn note(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>, ApiJson(req): ApiJson<TextRequest>) -> ApiResult<Json<Card>> {
+async fn note(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TextRequest>,
+) -> ApiResult<Json<Card>> {
     auth.require(STAFF)?;
-    Ok(Json(s.service.apply(&auth.user.login, &id, CardCommand::Note { text: req.text }, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .apply(
+                &auth.user.login,
+                &id,
+                CardCommand::Note { text: req.text },
+                now_ms(),
+            )
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -518,13 +663,22 @@ pub struct CloseRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/close", request_body = CloseRequest, responses((status = 200, body = Card), (status = 422, body = ApiErrorBody)))]
-async fn close(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>, ApiJson(req): ApiJson<CloseRequest>) -> ApiResult<Json<Card>> {
+async fn close(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CloseRequest>,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::Dispatcher])?;
     let how = Finish::Close {
         report: req.report.filter(|r| !r.trim().is_empty()),
         reason: req.reason.filter(|r| !r.trim().is_empty()),
     };
-    Ok(Json(s.service.finish(&auth.user.login, &id, how, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .finish(&auth.user.login, &id, how, now_ms())
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -534,9 +688,23 @@ pub struct CancelRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/cancel", request_body = CancelRequest, responses((status = 200, body = Card)))]
-async fn cancel(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>, ApiJson(req): ApiJson<CancelRequest>) -> ApiResult<Json<Card>> {
+async fn cancel(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CancelRequest>,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::CallTaker, Role::Dispatcher])?;
-    Ok(Json(s.service.finish(&auth.user.login, &id, Finish::Cancel { reason: req.reason }, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .finish(
+                &auth.user.login,
+                &id,
+                Finish::Cancel { reason: req.reason },
+                now_ms(),
+            )
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -546,13 +714,25 @@ pub struct DuplicateRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/link-duplicate", request_body = DuplicateRequest, responses((status = 200, body = Card)))]
-async fn link_duplicate(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>, ApiJson(req): ApiJson<DuplicateRequest>) -> ApiResult<Json<Card>> {
+async fn link_duplicate(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<DuplicateRequest>,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::CallTaker, Role::Dispatcher])?;
     // The target must exist on this node.
     let target = s.service.get_card(&req.duplicate_of)?;
     Ok(Json(
         s.service
-            .apply(&auth.user.login, &id, CardCommand::LinkDuplicate { duplicate_of: target.number }, now_ms())
+            .apply(
+                &auth.user.login,
+                &id,
+                CardCommand::LinkDuplicate {
+                    duplicate_of: target.number,
+                },
+                now_ms(),
+            )
             .await?,
     ))
 }
@@ -564,9 +744,25 @@ pub struct ForwardRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/forward", request_body = ForwardRequest, responses((status = 200, body = Card)))]
-async fn forward(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>, ApiJson(req): ApiJson<ForwardRequest>) -> ApiResult<Json<Card>> {
+async fn forward(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ForwardRequest>,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::Dispatcher])?;
-    Ok(Json(s.service.apply(&auth.user.login, &id, CardCommand::Forward { duty_unit: req.duty_unit }, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .apply(
+                &auth.user.login,
+                &id,
+                CardCommand::Forward {
+                    duty_unit: req.duty_unit,
+                },
+                now_ms(),
+            )
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -576,9 +772,23 @@ pub struct KuiRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/kui", request_body = KuiRequest, responses((status = 200, body = Card)))]
-async fn register_kui(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>, ApiJson(req): ApiJson<KuiRequest>) -> ApiResult<Json<Card>> {
+async fn register_kui(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<KuiRequest>,
+) -> ApiResult<Json<Card>> {
     auth.require(&[Role::DutyOfficer])?;
-    Ok(Json(s.service.apply(&auth.user.login, &id, CardCommand::RegisterKui { number: req.number }, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .apply(
+                &auth.user.login,
+                &id,
+                CardCommand::RegisterKui { number: req.number },
+                now_ms(),
+            )
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/units", responses((status = 200, body = [Unit])))]
@@ -595,17 +805,30 @@ pub struct UnitStatusRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/units/{id}/status", request_body = UnitStatusRequest, responses((status = 200, body = Unit)))]
-async fn set_unit_status(State(s): State<SharedState>, auth: Auth, Path(id): Path<String>, ApiJson(req): ApiJson<UnitStatusRequest>) -> ApiResult<Json<Unit>> {
+async fn set_unit_status(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UnitStatusRequest>,
+) -> ApiResult<Json<Unit>> {
     auth.require(&[Role::Dispatcher, Role::Supervisor, Role::Patrol])?;
     let on_duty = match req.status.as_str() {
         "available" => true,
         "off_duty" => false,
         _ => {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "status must be 'available' or 'off_duty'; other statuses follow from dispatch")
-                .with_field(Some("status".into())))
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "status must be 'available' or 'off_duty'; other statuses follow from dispatch",
+            )
+            .with_field(Some("status".into())))
         }
     };
-    Ok(Json(s.service.set_unit_duty(&auth.user.login, &id, on_duty, now_ms()).await?))
+    Ok(Json(
+        s.service
+            .set_unit_duty(&auth.user.login, &id, on_duty, now_ms())
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -616,15 +839,30 @@ pub struct RosterQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/roster", params(RosterQuery), responses((status = 200, body = [RosterEntry])))]
-async fn get_roster(State(s): State<SharedState>, auth: Auth, Query(q): Query<RosterQuery>) -> ApiResult<Json<Vec<RosterEntry>>> {
+async fn get_roster(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<RosterQuery>,
+) -> ApiResult<Json<Vec<RosterEntry>>> {
     auth.require(STAFF)?;
     Ok(Json(s.service.roster(&q.date)?))
 }
 
 #[utoipa::path(post, path = "/api/v1/roster", request_body = RosterCreate, responses((status = 201, body = RosterEntry)))]
-async fn add_roster(State(s): State<SharedState>, auth: Auth, ApiJson(req): ApiJson<RosterCreate>) -> ApiResult<(StatusCode, Json<RosterEntry>)> {
+async fn add_roster(
+    State(s): State<SharedState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<RosterCreate>,
+) -> ApiResult<(StatusCode, Json<RosterEntry>)> {
     auth.require(&[Role::Supervisor, Role::Dispatcher])?;
-    Ok((StatusCode::CREATED, Json(s.service.add_roster_entry(&auth.user.login, &req, now_ms()).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.service
+                .add_roster_entry(&auth.user.login, &req, now_ms())
+                .await?,
+        ),
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -634,10 +872,19 @@ pub struct WarningsQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/warnings", params(WarningsQuery), responses((status = 200, body = [AddressWarning])))]
-async fn warnings(State(s): State<SharedState>, auth: Auth, Query(q): Query<WarningsQuery>) -> ApiResult<Json<Vec<AddressWarning>>> {
+async fn warnings(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<WarningsQuery>,
+) -> ApiResult<Json<Vec<AddressWarning>>> {
     auth.require(&[Role::Dispatcher, Role::DutyOfficer, Role::Supervisor])?;
     if q.address.chars().count() > sync::model::limits::ADDRESS_CHARS_MAX {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", "address is too long").with_field(Some("address".into())));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "address is too long",
+        )
+        .with_field(Some("address".into())));
     }
     Ok(Json(s.service.warnings_for(&q.address)?))
 }
@@ -649,35 +896,62 @@ async fn list_accounts(State(s): State<SharedState>, auth: Auth) -> ApiResult<Js
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", request_body = NewAccount, responses((status = 201, body = User), (status = 409, body = ApiErrorBody)))]
-async fn create_account(State(s): State<SharedState>, auth: Auth, ApiJson(req): ApiJson<NewAccount>) -> ApiResult<(StatusCode, Json<User>)> {
+async fn create_account(
+    State(s): State<SharedState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<NewAccount>,
+) -> ApiResult<(StatusCode, Json<User>)> {
     auth.require(&[Role::Admin])?;
     check_district(&s, req.district.as_deref())?;
-    Ok((StatusCode::CREATED, Json(s.accounts.create(&auth.user.login, req, now_ms()).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.accounts.create(&auth.user.login, req, now_ms()).await?),
+    ))
 }
 
 fn check_district(s: &AppState, district: Option<&str>) -> ApiResult<()> {
     match district {
-        Some(d) if !d.is_empty() && s.service.reference().district(d).is_none() => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
-            format!("unknown district '{}'", d.chars().take(64).collect::<String>()),
-        )
-        .with_field(Some("district".into()))),
+        Some(d) if !d.is_empty() && s.service.reference().district(d).is_none() => {
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!(
+                    "unknown district '{}'",
+                    d.chars().take(64).collect::<String>()
+                ),
+            )
+            .with_field(Some("district".into())))
+        }
         _ => Ok(()),
     }
 }
 
 #[utoipa::path(patch, path = "/api/v1/accounts/{login}", request_body = AccountPatch, responses((status = 200, body = User)))]
-async fn update_account(State(s): State<SharedState>, auth: Auth, Path(login): Path<String>, ApiJson(req): ApiJson<AccountPatch>) -> ApiResult<Json<User>> {
+async fn update_account(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(login): Path<String>,
+    ApiJson(req): ApiJson<AccountPatch>,
+) -> ApiResult<Json<User>> {
     auth.require(&[Role::Admin])?;
     check_district(&s, req.district.as_deref())?;
-    Ok(Json(s.accounts.update(&auth.user.login, &login, req, now_ms()).await?))
+    Ok(Json(
+        s.accounts
+            .update(&auth.user.login, &login, req, now_ms())
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/accounts/{login}", responses((status = 204)))]
-async fn delete_account(State(s): State<SharedState>, auth: Auth, Path(login): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_account(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(login): Path<String>,
+) -> ApiResult<StatusCode> {
     auth.require(&[Role::Admin])?;
-    s.accounts.delete(&auth.user.login, &login, now_ms()).await?;
+    s.accounts
+        .delete(&auth.user.login, &login, now_ms())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -691,16 +965,29 @@ pub struct AuditQuery {
 pub const AUDIT_LIST_ENTRIES_MAX: usize = 1_000;
 
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = [AuditEntry])))]
-async fn audit_list(State(s): State<SharedState>, auth: Auth, Query(q): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditEntry>>> {
+async fn audit_list(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
     auth.require(&[Role::Admin, Role::Supervisor])?;
     let n = q.limit.unwrap_or(100).min(AUDIT_LIST_ENTRIES_MAX);
     crate::audit::list_recent(&**s.service.store(), n)
         .map(Json)
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_error", e.to_string()))
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_error",
+                e.to_string(),
+            )
+        })
 }
 
 #[utoipa::path(get, path = "/api/v1/events", responses((status = 200, description = "Server-Sent Events: `card` (CardSummary) and `unit` (Unit); `resync` when events were missed")))]
-async fn events(State(s): State<SharedState>, auth: Auth) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+async fn events(
+    State(s): State<SharedState>,
+    auth: Auth,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     auth.require(STAFF)?;
     let rx = s.service.subscribe();
     let shutdown = s.shutdown.clone();
@@ -712,7 +999,9 @@ async fn events(State(s): State<SharedState>, auth: Auth) -> ApiResult<Sse<impl 
         let ev = match received {
             Ok(LiveEvent::Card(c)) => Event::default().event("card").json_data(c).ok()?,
             Ok(LiveEvent::Unit(u)) => Event::default().event("unit").json_data(u).ok()?,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => Event::default().event("resync").data(n.to_string()),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                Event::default().event("resync").data(n.to_string())
+            }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
         };
         Some((Ok(ev), (rx, shutdown)))
@@ -736,22 +1025,66 @@ async fn console_asset(Path(name): Path<String>) -> Response {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "i18n.js" => (I18N_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        _ => return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset").into_response(),
+        _ => {
+            return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset")
+                .into_response()
+        }
     };
-    ([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 // ------------------------------------------------------------------------------ router
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "102 regional node API", description = "Cards, dispatch, accounts and audit of a regional ЦОУ node."),
+    info(
+        title = "102 regional node API",
+        description = "Cards, dispatch, accounts and audit of a regional ЦОУ node."
+    ),
     paths(
-        healthz, metrics, login, logout, me, reference, create_card, list_cards, card_history, get_card, edit_card,
-        send_for_processing, dispatch_unit, dispatch_dsog, unit_en_route, unit_on_scene, unit_clear,
-        unit_unassign, report, note, close, cancel, link_duplicate, forward, register_kui, list_units,
-        set_unit_status, get_roster, add_roster, warnings, list_accounts, create_account,
-        update_account, delete_account, audit_list, events
+        healthz,
+        metrics,
+        login,
+        logout,
+        me,
+        reference,
+        create_card,
+        list_cards,
+        card_history,
+        get_card,
+        edit_card,
+        send_for_processing,
+        dispatch_unit,
+        dispatch_dsog,
+        unit_en_route,
+        unit_on_scene,
+        unit_clear,
+        unit_unassign,
+        report,
+        note,
+        close,
+        cancel,
+        link_duplicate,
+        forward,
+        register_kui,
+        list_units,
+        set_unit_status,
+        get_roster,
+        add_roster,
+        warnings,
+        list_accounts,
+        create_account,
+        update_account,
+        delete_account,
+        audit_list,
+        events
     )
 )]
 pub struct ApiDoc;
@@ -764,7 +1097,8 @@ async fn track(State(s): State<SharedState>, req: Request, next: Next) -> Respon
     let started = Instant::now();
     let method = req.method().clone();
     let resp = next.run(req).await;
-    s.metrics.observe_http(method.as_str(), resp.status().as_u16(), started.elapsed());
+    s.metrics
+        .observe_http(method.as_str(), resp.status().as_u16(), started.elapsed());
     resp
 }
 
@@ -801,7 +1135,10 @@ pub fn app(state: SharedState) -> Router {
         .route("/roster", get(get_roster).post(add_roster))
         .route("/warnings", get(warnings))
         .route("/accounts", get(list_accounts).post(create_account))
-        .route("/accounts/{login}", patch(update_account).delete(delete_account))
+        .route(
+            "/accounts/{login}",
+            patch(update_account).delete(delete_account),
+        )
         .route("/audit", get(audit_list))
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))

@@ -12,7 +12,11 @@ use node::server::{open_node, open_store, serve, ServeSettings};
 use sync::Role;
 
 #[derive(Parser)]
-#[command(name = "node", version, about = "Regional 102 control-centre node. With no command: serve on the embedded demo defaults.")]
+#[command(
+    name = "node",
+    version,
+    about = "Regional 102 control-centre node. With no command: serve on the embedded demo defaults."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -109,7 +113,10 @@ enum AuditAction {
 
 fn load(common: &Common) -> anyhow::Result<(Config, PathBuf)> {
     let config = Config::load(common.config.as_deref())?;
-    let data = common.data.clone().unwrap_or_else(|| config.node.data_dir.clone());
+    let data = common
+        .data
+        .clone()
+        .unwrap_or_else(|| config.node.data_dir.clone());
     Ok((config, data))
 }
 
@@ -122,22 +129,32 @@ fn parse_roles(raw: &[String]) -> anyhow::Result<Vec<Role>> {
 const CLI_ACTOR: &str = "cli";
 
 fn admin_password_from_env() -> Option<String> {
-    std::env::var("NODE_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty())
+    std::env::var("NODE_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
 }
 
 /// Opens the node's database for a CLI command. On a fresh data directory this is the first
 /// start: the administrator is created exactly as `serve` would (NODE_ADMIN_PASSWORD or a
 /// generated one-time password, printed here).
-async fn open_existing_or_new(config: &Config, data_dir: &std::path::Path) -> anyhow::Result<node::server::Node> {
+async fn open_existing_or_new(
+    config: &Config,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<node::server::Node> {
     let node = open_node(config, data_dir, admin_password_from_env()).await?;
     if let Some(p) = &node.generated_admin_password {
-        println!("first start: administrator login 'admin', one-time password '{p}' (shown only now)");
+        println!(
+            "first start: administrator login 'admin', one-time password '{p}' (shown only now)"
+        );
     }
     Ok(node)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Serve { common: Common::default(), listen: None });
+    let command = cli.command.unwrap_or(Command::Serve {
+        common: Common::default(),
+        listen: None,
+    });
     match command {
         Command::Serve { common, listen } => {
             let (config, data_dir) = load(&common)?;
@@ -160,21 +177,68 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 AdminAction::List => {
                     for u in accounts.list()? {
                         let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
-                        println!("{:<24} {:<32} {:<40} {}", u.login, u.full_name, roles.join(","), if u.disabled { "disabled" } else { "enabled" });
+                        println!(
+                            "{:<24} {:<32} {:<40} {}",
+                            u.login,
+                            u.full_name,
+                            roles.join(","),
+                            if u.disabled { "disabled" } else { "enabled" }
+                        );
                     }
                 }
-                AdminAction::Create { login, full_name, roles, password, district } => {
+                AdminAction::Create {
+                    login,
+                    full_name,
+                    roles,
+                    password,
+                    district,
+                } => {
                     let roles = parse_roles(&roles)?;
-                    let u = accounts.create(CLI_ACTOR, NewAccount { login, full_name, password, roles, district }, now).await?;
+                    let u = accounts
+                        .create(
+                            CLI_ACTOR,
+                            NewAccount {
+                                login,
+                                full_name,
+                                password,
+                                roles,
+                                district,
+                            },
+                            now,
+                        )
+                        .await?;
                     println!("created account {}", u.login);
                 }
                 AdminAction::SetPassword { login, password } => {
-                    accounts.update(CLI_ACTOR, &login, AccountPatch { password: Some(password), ..Default::default() }, now).await?;
+                    accounts
+                        .update(
+                            CLI_ACTOR,
+                            &login,
+                            AccountPatch {
+                                password: Some(password),
+                                ..Default::default()
+                            },
+                            now,
+                        )
+                        .await?;
                     println!("password of {login} changed");
                 }
                 AdminAction::Disable { login, disabled } => {
-                    accounts.update(CLI_ACTOR, &login, AccountPatch { disabled: Some(disabled), ..Default::default() }, now).await?;
-                    println!("account {login} {}", if disabled { "disabled" } else { "enabled" });
+                    accounts
+                        .update(
+                            CLI_ACTOR,
+                            &login,
+                            AccountPatch {
+                                disabled: Some(disabled),
+                                ..Default::default()
+                            },
+                            now,
+                        )
+                        .await?;
+                    println!(
+                        "account {login} {}",
+                        if disabled { "disabled" } else { "enabled" }
+                    );
                 }
                 AdminAction::Delete { login } => {
                     accounts.delete(CLI_ACTOR, &login, now).await?;
@@ -184,7 +248,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             node.store.flush()?;
             Ok(())
         }
-        Command::Audit { common, action: AuditAction::Verify } => {
+        Command::Audit {
+            common,
+            action: AuditAction::Verify,
+        } => {
             let (config, data_dir) = load(&common)?;
             if !data_dir.exists() {
                 anyhow::bail!("no node database at {}", data_dir.display());
@@ -192,33 +259,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&data_dir, &config)?;
             let report = node::audit::verify(&*store)?;
             if report.is_ok() {
-                println!("audit log OK: {} entries, hash chain intact", report.entries);
+                println!(
+                    "audit log OK: {} entries, hash chain intact",
+                    report.entries
+                );
                 Ok(())
             } else {
                 for p in &report.problems {
                     println!("PROBLEM: {p}");
                 }
-                anyhow::bail!("audit log verification FAILED: {} problem(s) in {} entries", report.problems.len(), report.entries)
+                anyhow::bail!(
+                    "audit log verification FAILED: {} problem(s) in {} entries",
+                    report.problems.len(),
+                    report.entries
+                )
             }
         }
         Command::ImportWarnings { common, file } => {
             let (config, data_dir) = load(&common)?;
             let format = node::warnings::ImportFormat::from_path(&file)?;
-            let meta = std::fs::metadata(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let meta = std::fs::metadata(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             if meta.len() as usize > node::warnings::WARNINGS_IMPORT_BYTES_MAX {
-                anyhow::bail!("{} is {} bytes; at most {} bytes can be imported at once", file.display(), meta.len(), node::warnings::WARNINGS_IMPORT_BYTES_MAX);
+                anyhow::bail!(
+                    "{} is {} bytes; at most {} bytes can be imported at once",
+                    file.display(),
+                    meta.len(),
+                    node::warnings::WARNINGS_IMPORT_BYTES_MAX
+                );
             }
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let year: i32 = chrono::Utc::now().format("%Y").to_string().parse().unwrap_or(2026);
-            let parsed = node::warnings::parse_import(&bytes, format, year).with_context(|| format!("{}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let year: i32 = chrono::Utc::now()
+                .format("%Y")
+                .to_string()
+                .parse()
+                .unwrap_or(2026);
+            let parsed = node::warnings::parse_import(&bytes, format, year)
+                .with_context(|| format!("{}", file.display()))?;
             for bad in &parsed.bad {
                 eprintln!("{}:{}: {}", file.display(), bad.line, bad.message);
             }
             let node = open_existing_or_new(&config, &data_dir).await?;
             let good = parsed.good.len();
-            let stored = node.warnings.import(&node.gc, &node.audit, CLI_ACTOR, parsed.good, node::http::now_ms()).await?;
+            let stored = node
+                .warnings
+                .import(
+                    &node.gc,
+                    &node.audit,
+                    CLI_ACTOR,
+                    parsed.good,
+                    node::http::now_ms(),
+                )
+                .await?;
             node.store.flush()?;
-            println!("imported {stored} of {good} good rows; {} bad row(s) reported above", parsed.bad.len());
+            println!(
+                "imported {stored} of {good} good rows; {} bad row(s) reported above",
+                parsed.bad.len()
+            );
             let _ = Arc::clone(&node.store);
             Ok(())
         }
@@ -228,7 +326,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sled=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sled=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let rt = match tokio::runtime::Runtime::new() {

@@ -50,14 +50,38 @@ impl Metrics {
         let cached_cards = Gauge::default();
         let open_cards = Family::<StatusLabels, Gauge>::default();
         let store_bytes = Gauge::default();
-        registry.register("http_requests", "HTTP requests by method and status", http_requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by method and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            http_duration.clone(),
+        );
         registry.register("cards_created", "Cards created", cards_created.clone());
-        registry.register("card_changes", "Card changes committed", card_changes.clone());
-        registry.register("store_flushes", "Group-commit flushes to disk", store_flushes.clone());
-        registry.register("card_cache_docs", "Card documents loaded in memory", cached_cards.clone());
+        registry.register(
+            "card_changes",
+            "Card changes committed",
+            card_changes.clone(),
+        );
+        registry.register(
+            "store_flushes",
+            "Group-commit flushes to disk",
+            store_flushes.clone(),
+        );
+        registry.register(
+            "card_cache_docs",
+            "Card documents loaded in memory",
+            cached_cards.clone(),
+        );
         registry.register("open_cards", "Open cards by status", open_cards.clone());
-        registry.register("store_size_bytes", "Database size on disk", store_bytes.clone());
+        registry.register(
+            "store_size_bytes",
+            "Database size on disk",
+            store_bytes.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             http_requests,
@@ -74,7 +98,10 @@ impl Metrics {
 
     pub fn observe_http(&self, method: &str, status: u16, elapsed: Duration) {
         self.http_requests
-            .get_or_create(&HttpLabels { method: method.to_string(), status })
+            .get_or_create(&HttpLabels {
+                method: method.to_string(),
+                status,
+            })
             .inc();
         self.http_duration.observe(elapsed.as_secs_f64());
     }
@@ -87,15 +114,24 @@ impl Metrics {
                 c.inc_by(v - cur);
             }
         };
-        sync_counter(&self.cards_created, service.cards_created.load(Ordering::Relaxed));
-        sync_counter(&self.card_changes, service.card_changes.load(Ordering::Relaxed));
+        sync_counter(
+            &self.cards_created,
+            service.cards_created.load(Ordering::Relaxed),
+        );
+        sync_counter(
+            &self.card_changes,
+            service.card_changes.load(Ordering::Relaxed),
+        );
         sync_counter(&self.store_flushes, self.gc.flushes.load(Ordering::Relaxed));
         self.cached_cards.set(service.cached_cards() as i64);
-        self.store_bytes.set(service.store().size_on_disk_bytes() as i64);
+        self.store_bytes
+            .set(service.store().size_on_disk_bytes() as i64);
         if let Ok(counts) = service.count_by_status() {
             for (status, n) in counts {
                 self.open_cards
-                    .get_or_create(&StatusLabels { status: status.to_string() })
+                    .get_or_create(&StatusLabels {
+                        status: status.to_string(),
+                    })
                     .set(n as i64);
             }
         }

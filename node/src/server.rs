@@ -59,8 +59,16 @@ pub async fn open_node(
         std::time::Duration::from_micros(config.limits.group_commit_window_us),
     ));
     let audit = Arc::new(AuditLog::open(store.clone()).context("the audit log cannot be read")?);
-    let warnings = Arc::new(AddressWarnings::with_ignored_words(store.clone(), &config.node.city_names));
-    let accounts = Arc::new(Accounts::new(store.clone(), gc.clone(), audit.clone(), account_limits(config)));
+    let warnings = Arc::new(AddressWarnings::with_ignored_words(
+        store.clone(),
+        &config.node.city_names,
+    ));
+    let accounts = Arc::new(Accounts::new(
+        store.clone(),
+        gc.clone(),
+        audit.clone(),
+        account_limits(config),
+    ));
     // A fresh actor id per process start: never reuse an actor's sequence numbers after a crash.
     let actor = ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec());
     let limits = ServiceLimits {
@@ -86,15 +94,24 @@ pub async fn open_node(
         .map(|u| (u.id.clone(), u.call_sign.clone(), u.kind))
         .collect();
     let fresh = store.scan_keys(b"acct/", 1)?.is_empty();
-    service.ensure_units(&units, now).await.context("creating the configured units")?;
+    service
+        .ensure_units(&units, now)
+        .await
+        .context("creating the configured units")?;
     let generated_admin_password = accounts
         .bootstrap_admin(admin_password, now)
         .await
         .context("creating the first administrator")?;
     if fresh && config.node.sample_warnings && warnings.count()? == 0 {
-        let year = chrono::Utc::now().format("%Y").to_string().parse().unwrap_or(2026);
+        let year = chrono::Utc::now()
+            .format("%Y")
+            .to_string()
+            .parse()
+            .unwrap_or(2026);
         let parsed = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, year)?;
-        warnings.import(&gc, &audit, "system", parsed.good, now).await?;
+        warnings
+            .import(&gc, &audit, "system", parsed.good, now)
+            .await?;
     }
     let metrics = Arc::new(Metrics::new(gc.clone()));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -136,7 +153,10 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    println!("102 node for region {} ({})", config.reference.region.code, config.reference.region.name_ru);
+    println!(
+        "102 node for region {} ({})",
+        config.reference.region.code, config.reference.region.name_ru
+    );
     println!("data:    {}", settings.data_dir.display());
     println!("console: http://{addr}/");
     println!("API:     http://{addr}/api/v1/openapi.json");

@@ -20,8 +20,8 @@ use automerge::ActorId;
 use serde::Serialize;
 use sync::card::{dispatch, finish, unassign, unit_step};
 use sync::{
-    Card, CardCommand, CardCreate, CardDoc, CardStatus, CardSummary, Ctx, Document, DomainError, Finish,
-    Reference, RosterCreate, RosterDoc, RosterEntry, Unit, UnitDoc, UnitKind, UnitStep,
+    Card, CardCommand, CardCreate, CardDoc, CardStatus, CardSummary, Ctx, Document, DomainError,
+    Finish, Reference, RosterCreate, RosterDoc, RosterEntry, Unit, UnitDoc, UnitKind, UnitStep,
 };
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -173,7 +173,10 @@ impl CardService {
         let mut units = BTreeMap::new();
         for (k, _) in store.scan_prefix(b"doc/unit/")? {
             let key = String::from_utf8_lossy(&k).to_string();
-            if let Some(id) = key.strip_prefix("doc/unit/").and_then(|r| r.strip_suffix("/s")) {
+            if let Some(id) = key
+                .strip_prefix("doc/unit/")
+                .and_then(|r| r.strip_suffix("/s"))
+            {
                 let bytes = load_doc_bytes(&*store, "unit", id)?
                     .ok_or_else(|| ServiceError::NotFound(format!("unit {id}")))?;
                 let mut doc = UnitDoc::load(bytes.iter().map(|b| b.as_slice()))?;
@@ -187,7 +190,8 @@ impl CardService {
                 );
             }
         }
-        let cache_cap = NonZeroUsize::new(limits.card_cache_docs_max.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let cache_cap =
+            NonZeroUsize::new(limits.card_cache_docs_max.max(1)).unwrap_or(NonZeroUsize::MIN);
         let (events, _) = broadcast::channel(limits.live_events_buffer_max.max(16));
         Ok(Self {
             region: reference.region.code.clone(),
@@ -239,11 +243,19 @@ impl CardService {
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
-                AuditInput::new("system", "unit.create", id.as_str(), serde_json::json!({"call_sign": call_sign, "kind": kind.as_str()})),
+                AuditInput::new(
+                    "system",
+                    "unit.create",
+                    id.as_str(),
+                    serde_json::json!({"call_sign": call_sign, "kind": kind.as_str()}),
+                ),
                 now_ms,
             )?;
             self.gc.wait_async(ticket).await?;
-            self.units.insert(id.clone(), Arc::new(Mutex::new(CachedUnit { doc, chunks: 0 })));
+            self.units.insert(
+                id.clone(),
+                Arc::new(Mutex::new(CachedUnit { doc, chunks: 0 })),
+            );
             created += 1;
         }
         Ok(created)
@@ -264,7 +276,10 @@ impl CardService {
                     .store
                     .last_with_prefix(format!("meta/seq/{year}/").as_bytes())?
                     .and_then(|(k, _)| {
-                        String::from_utf8_lossy(&k).rsplit('/').next().and_then(|s| s.parse::<u64>().ok())
+                        String::from_utf8_lossy(&k)
+                            .rsplit('/')
+                            .next()
+                            .and_then(|s| s.parse::<u64>().ok())
                     })
                     .unwrap_or(0);
                 last + 1
@@ -275,28 +290,55 @@ impl CardService {
     }
 
     /// Creates a card (R03/R05) and returns it once it is durable.
-    pub async fn create_card(&self, by: &str, input: &CardCreate, now_ms: i64) -> ServiceResult<Card> {
+    pub async fn create_card(
+        &self,
+        by: &str,
+        input: &CardCreate,
+        now_ms: i64,
+    ) -> ServiceResult<Card> {
         let ctx = self.ctx(by, now_ms);
         // Validate before a number is taken, so bad input does not consume one.
         sync::card::validate_create(input, &self.reference)?;
         let (year, seq, number) = self.next_number(now_ms)?;
         let id = uuid::Uuid::new_v4().to_string();
-        let mut doc = CardDoc::create(self.actor.clone(), &id, &number, &self.region, input, &self.reference, &ctx)?;
+        let mut doc = CardDoc::create(
+            self.actor.clone(),
+            &id,
+            &number,
+            &self.region,
+            input,
+            &self.reference,
+            &ctx,
+        )?;
         let card = doc.view(&self.reference)?;
         let mut batch = WriteBatch::new();
         // Uncompressed: deflate costs 5x the time of saving, and compaction recompresses later.
-        batch.put(format!("doc/card/{id}/s"), doc.automerge().save_nocompress());
+        batch.put(
+            format!("doc/card/{id}/s"),
+            doc.automerge().save_nocompress(),
+        );
         batch.put(format!("meta/seq/{year}/{seq:020}"), id.as_bytes().to_vec());
         batch.put(format!("idx/day/{}/{id}", day_key(now_ms)), Vec::new());
         let summary = CardSummary::from(&card);
-        batch.put(status_key(card.status, &id), serde_json::to_vec(&summary).unwrap_or_default());
+        batch.put(
+            status_key(card.status, &id),
+            serde_json::to_vec(&summary).unwrap_or_default(),
+        );
         let ticket = self.audit.record(
             &self.gc,
             batch,
-            AuditInput::new(by, "card.create", number.as_str(), serde_json::json!({"id": id, "channel": input.channel.as_str()})),
+            AuditInput::new(
+                by,
+                "card.create",
+                number.as_str(),
+                serde_json::json!({"id": id, "channel": input.channel.as_str()}),
+            ),
             now_ms,
         )?;
-        lock(&self.cards).put(id.clone(), Arc::new(Mutex::new(CachedCard { doc, chunks: 0 })));
+        lock(&self.cards).put(
+            id.clone(),
+            Arc::new(Mutex::new(CachedCard { doc, chunks: 0 })),
+        );
         self.gc.wait_async(ticket).await?;
         self.cards_created.fetch_add(1, Ordering::Relaxed);
         let _ = self.events.send(LiveEvent::Card(summary));
@@ -313,7 +355,10 @@ impl CardService {
             .ok_or_else(|| ServiceError::NotFound(format!("card {id_or_number} does not exist")))?;
         let mut doc = CardDoc::load(bytes.iter().map(|b| b.as_slice()))?;
         doc.set_actor(self.actor.clone());
-        let entry = Arc::new(Mutex::new(CachedCard { doc, chunks: bytes.len() - 1 }));
+        let entry = Arc::new(Mutex::new(CachedCard {
+            doc,
+            chunks: bytes.len() - 1,
+        }));
         let mut cache = lock(&self.cards);
         // Another request may have loaded it meanwhile: keep the first so writes share one doc.
         if let Some(e) = cache.get(&id) {
@@ -328,15 +373,29 @@ impl CardService {
         if uuid::Uuid::parse_str(id_or_number).is_ok() {
             return Ok(id_or_number.to_string());
         }
-        let not_found = || ServiceError::NotFound(format!("card {} does not exist", id_or_number.chars().take(64).collect::<String>()));
+        let not_found = || {
+            ServiceError::NotFound(format!(
+                "card {} does not exist",
+                id_or_number.chars().take(64).collect::<String>()
+            ))
+        };
         let mut parts = id_or_number.rsplitn(3, '-');
-        let seq = parts.next().and_then(|s| s.parse::<u64>().ok()).ok_or_else(not_found)?;
-        let year = parts.next().and_then(|s| s.parse::<i32>().ok()).ok_or_else(not_found)?;
+        let seq = parts
+            .next()
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(not_found)?;
+        let year = parts
+            .next()
+            .and_then(|s| s.parse::<i32>().ok())
+            .ok_or_else(not_found)?;
         let region = parts.next().ok_or_else(not_found)?;
         if region != self.region {
             return Err(not_found());
         }
-        let v = self.store.get(format!("meta/seq/{year}/{seq:020}").as_bytes())?.ok_or_else(not_found)?;
+        let v = self
+            .store
+            .get(format!("meta/seq/{year}/{seq:020}").as_bytes())?
+            .ok_or_else(not_found)?;
         Ok(String::from_utf8_lossy(&v).to_string())
     }
 
@@ -358,12 +417,18 @@ impl CardService {
     ) -> ServiceResult<Vec<CardSummary>> {
         let statuses: Vec<CardStatus> = match status {
             Some(s) => vec![s],
-            None => CardStatus::ALL.into_iter().filter(|s| s.is_open()).collect(),
+            None => CardStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_open())
+                .collect(),
         };
         let limit_count = limit_count.min(self.limits.list_cards_max);
         let mut out = Vec::new();
         for s in statuses {
-            for (_, v) in self.store.scan_prefix(format!("idx/st/{}/", s.as_str()).as_bytes())? {
+            for (_, v) in self
+                .store
+                .scan_prefix(format!("idx/st/{}/", s.as_str()).as_bytes())?
+            {
                 if let Ok(summary) = serde_json::from_slice::<CardSummary>(&v) {
                     if district.is_none_or(|d| summary.district.as_deref() == Some(d)) {
                         out.push(summary);
@@ -372,15 +437,26 @@ impl CardService {
             }
         }
         out.sort_by(|a, b| {
-            (a.priority.unwrap_or(9), a.sent_for_processing_at.unwrap_or(a.created_at))
-                .cmp(&(b.priority.unwrap_or(9), b.sent_for_processing_at.unwrap_or(b.created_at)))
+            (
+                a.priority.unwrap_or(9),
+                a.sent_for_processing_at.unwrap_or(a.created_at),
+            )
+                .cmp(&(
+                    b.priority.unwrap_or(9),
+                    b.sent_for_processing_at.unwrap_or(b.created_at),
+                ))
         });
         out.truncate(limit_count);
         Ok(out)
     }
 
     /// Cards of one day (`YYYY-MM-DD`, UTC) or of one unit, open and closed, newest first.
-    pub fn history(&self, date: Option<&str>, unit_id: Option<&str>, limit_count: usize) -> ServiceResult<Vec<CardSummary>> {
+    pub fn history(
+        &self,
+        date: Option<&str>,
+        unit_id: Option<&str>,
+        limit_count: usize,
+    ) -> ServiceResult<Vec<CardSummary>> {
         let prefix = match (date, unit_id) {
             (Some(d), None) => {
                 sync::roster::validate_date(d)?;
@@ -396,7 +472,11 @@ impl CardService {
         };
         let keys = self.store.scan_keys(prefix.as_bytes(), usize::MAX)?;
         let mut out = Vec::new();
-        for key in keys.iter().rev().take(limit_count.min(self.limits.list_cards_max)) {
+        for key in keys
+            .iter()
+            .rev()
+            .take(limit_count.min(self.limits.list_cards_max))
+        {
             let key = String::from_utf8_lossy(key);
             if let Some(id) = key.rsplit('/').next() {
                 out.push(CardSummary::from(&self.get_card(id)?));
@@ -409,7 +489,12 @@ impl CardService {
     pub fn count_by_status(&self) -> ServiceResult<BTreeMap<&'static str, usize>> {
         let mut out = BTreeMap::new();
         for s in CardStatus::ALL.into_iter().filter(|s| s.is_open()) {
-            out.insert(s.as_str(), self.store.scan_keys(format!("idx/st/{}/", s.as_str()).as_bytes(), usize::MAX)?.len());
+            out.insert(
+                s.as_str(),
+                self.store
+                    .scan_keys(format!("idx/st/{}/", s.as_str()).as_bytes(), usize::MAX)?
+                    .len(),
+            );
         }
         Ok(out)
     }
@@ -425,7 +510,10 @@ impl CardService {
         self.units.get(unit_id).cloned().ok_or_else(|| {
             ServiceError::Domain(DomainError::field(
                 "unit_id",
-                format!("unit '{}' does not exist", unit_id.chars().take(64).collect::<String>()),
+                format!(
+                    "unit '{}' does not exist",
+                    unit_id.chars().take(64).collect::<String>()
+                ),
             ))
         })
     }
@@ -449,14 +537,18 @@ impl CardService {
         let mut unit_ids: Vec<String> = unit_ids.to_vec();
         unit_ids.sort();
         unit_ids.dedup();
-        let unit_entries: Vec<_> = unit_ids.iter().map(|u| self.unit_entry(u)).collect::<Result<_, _>>()?;
+        let unit_entries: Vec<_> = unit_ids
+            .iter()
+            .map(|u| self.unit_entry(u))
+            .collect::<Result<_, _>>()?;
         let (card, out, unit_views, ticket) = {
             let mut card_guard = lock(&entry);
             let mut unit_guards: Vec<_> = unit_entries.iter().map(|u| lock(u)).collect();
             let before = card_guard.doc.view(&self.reference)?;
             let heads_before = card_guard.doc.heads();
             let result = {
-                let mut docs: Vec<&mut UnitDoc> = unit_guards.iter_mut().map(|g| &mut g.doc).collect();
+                let mut docs: Vec<&mut UnitDoc> =
+                    unit_guards.iter_mut().map(|g| &mut g.doc).collect();
                 f(&mut card_guard.doc, &mut docs, &ctx)
             };
             let out = match result {
@@ -476,12 +568,23 @@ impl CardService {
             let mut batch = WriteBatch::new();
             let cg = &mut *card_guard;
             let inc = cg.doc.save_incremental();
-            stage_doc_bytes(&mut batch, "card", &after.id, &mut cg.chunks, self.limits.doc_chunks_max, inc, || cg.doc.save());
+            stage_doc_bytes(
+                &mut batch,
+                "card",
+                &after.id,
+                &mut cg.chunks,
+                self.limits.doc_chunks_max,
+                inc,
+                || cg.doc.save(),
+            );
             if before.status != after.status {
                 batch.delete(status_key(before.status, &after.id));
             }
             if after.status.is_open() {
-                batch.put(status_key(after.status, &after.id), serde_json::to_vec(&CardSummary::from(&after)).unwrap_or_default());
+                batch.put(
+                    status_key(after.status, &after.id),
+                    serde_json::to_vec(&CardSummary::from(&after)).unwrap_or_default(),
+                );
             }
             for u in &after.units {
                 if before.unit(&u.unit_id).is_none() {
@@ -492,7 +595,15 @@ impl CardService {
             for (uid, g) in unit_ids.iter().zip(unit_guards.iter_mut()) {
                 let g = &mut **g;
                 let inc = g.doc.save_incremental();
-                stage_doc_bytes(&mut batch, "unit", uid, &mut g.chunks, self.limits.doc_chunks_max, inc, || g.doc.save());
+                stage_doc_bytes(
+                    &mut batch,
+                    "unit",
+                    uid,
+                    &mut g.chunks,
+                    self.limits.doc_chunks_max,
+                    inc,
+                    || g.doc.save(),
+                );
                 unit_views.push(g.doc.view(&self.reference, now_ms)?);
             }
             let ticket = match self.audit.record(
@@ -531,26 +642,45 @@ impl CardService {
                 if let Ok(Some(bytes)) = load_doc_bytes(&*self.store, "unit", uid) {
                     if let Ok(mut doc) = UnitDoc::load(bytes.iter().map(|b| b.as_slice())) {
                         doc.set_actor(self.actor.clone());
-                        *lock(u) = CachedUnit { doc, chunks: bytes.len() - 1 };
+                        *lock(u) = CachedUnit {
+                            doc,
+                            chunks: bytes.len() - 1,
+                        };
                     }
                 }
             }
         }
     }
 
-    pub async fn apply(&self, by: &str, id: &str, cmd: CardCommand, now_ms: i64) -> ServiceResult<Card> {
+    pub async fn apply(
+        &self,
+        by: &str,
+        id: &str,
+        cmd: CardCommand,
+        now_ms: i64,
+    ) -> ServiceResult<Card> {
         let (action, details) = match &cmd {
             CardCommand::Edit(_) => ("card.edit", serde_json::json!({})),
             CardCommand::SendForProcessing => ("card.send_for_processing", serde_json::json!({})),
             CardCommand::Report { .. } => ("card.report", serde_json::json!({})),
-            CardCommand::LinkDuplicate { duplicate_of } => ("card.link_duplicate", serde_json::json!({"duplicate_of": duplicate_of})),
-            CardCommand::Forward { duty_unit } => ("card.forward", serde_json::json!({"duty_unit": duty_unit})),
-            CardCommand::RegisterKui { number } => ("card.kui_register", serde_json::json!({"kui_number": number})),
+            CardCommand::LinkDuplicate { duplicate_of } => (
+                "card.link_duplicate",
+                serde_json::json!({"duplicate_of": duplicate_of}),
+            ),
+            CardCommand::Forward { duty_unit } => {
+                ("card.forward", serde_json::json!({"duty_unit": duty_unit}))
+            }
+            CardCommand::RegisterKui { number } => (
+                "card.kui_register",
+                serde_json::json!({"kui_number": number}),
+            ),
             CardCommand::Note { .. } => ("card.note", serde_json::json!({})),
         };
         let reference = self.reference.clone();
         let (card, ()) = self
-            .change_card(by, id, &[], (action, details), now_ms, |doc, _, ctx| doc.apply(&cmd, &reference, ctx))
+            .change_card(by, id, &[], (action, details), now_ms, |doc, _, ctx| {
+                doc.apply(&cmd, &reference, ctx)
+            })
             .await?;
         Ok(card)
     }
@@ -572,13 +702,20 @@ impl CardService {
         };
         let reference = self.reference.clone();
         let warning_text = warnings_text(&warnings);
-        let action = if investigative { "card.dispatch_dsog" } else { "card.dispatch" };
+        let action = if investigative {
+            "card.dispatch_dsog"
+        } else {
+            "card.dispatch"
+        };
         let (card, ()) = self
             .change_card(
                 by,
                 id,
                 &[unit_id.to_string()],
-                (action, serde_json::json!({"unit_id": unit_id, "warnings": warnings.len()})),
+                (
+                    action,
+                    serde_json::json!({"unit_id": unit_id, "warnings": warnings.len()}),
+                ),
                 now_ms,
                 |doc, units, ctx| {
                     dispatch(doc, units[0], investigative, &reference, ctx)?;
@@ -593,7 +730,14 @@ impl CardService {
         Ok((card, warnings))
     }
 
-    pub async fn unit_step(&self, by: &str, id: &str, unit_id: &str, step: UnitStep, now_ms: i64) -> ServiceResult<Card> {
+    pub async fn unit_step(
+        &self,
+        by: &str,
+        id: &str,
+        unit_id: &str,
+        step: UnitStep,
+        now_ms: i64,
+    ) -> ServiceResult<Card> {
         let reference = self.reference.clone();
         let action = match step {
             UnitStep::EnRoute => "card.unit_en_route",
@@ -601,38 +745,80 @@ impl CardService {
             UnitStep::Clear => "card.unit_clear",
         };
         let (card, ()) = self
-            .change_card(by, id, &[unit_id.to_string()], (action, serde_json::json!({"unit_id": unit_id})), now_ms, |doc, units, ctx| {
-                unit_step(doc, units[0], step, &reference, ctx)
-            })
+            .change_card(
+                by,
+                id,
+                &[unit_id.to_string()],
+                (action, serde_json::json!({"unit_id": unit_id})),
+                now_ms,
+                |doc, units, ctx| unit_step(doc, units[0], step, &reference, ctx),
+            )
             .await?;
         Ok(card)
     }
 
-    pub async fn unassign(&self, by: &str, id: &str, unit_id: &str, now_ms: i64) -> ServiceResult<Card> {
+    pub async fn unassign(
+        &self,
+        by: &str,
+        id: &str,
+        unit_id: &str,
+        now_ms: i64,
+    ) -> ServiceResult<Card> {
         let reference = self.reference.clone();
         let (card, ()) = self
-            .change_card(by, id, &[unit_id.to_string()], ("card.unit_unassign", serde_json::json!({"unit_id": unit_id})), now_ms, |doc, units, ctx| {
-                unassign(doc, units[0], &reference, ctx)
-            })
+            .change_card(
+                by,
+                id,
+                &[unit_id.to_string()],
+                (
+                    "card.unit_unassign",
+                    serde_json::json!({"unit_id": unit_id}),
+                ),
+                now_ms,
+                |doc, units, ctx| unassign(doc, units[0], &reference, ctx),
+            )
             .await?;
         Ok(card)
     }
 
-    pub async fn finish(&self, by: &str, id: &str, how: Finish, now_ms: i64) -> ServiceResult<Card> {
-        let active: Vec<String> = self.get_card(id)?.active_units().map(|u| u.unit_id.clone()).collect();
+    pub async fn finish(
+        &self,
+        by: &str,
+        id: &str,
+        how: Finish,
+        now_ms: i64,
+    ) -> ServiceResult<Card> {
+        let active: Vec<String> = self
+            .get_card(id)?
+            .active_units()
+            .map(|u| u.unit_id.clone())
+            .collect();
         let reference = self.reference.clone();
         let (action, details) = match &how {
             Finish::Close { reason, .. } => ("card.close", serde_json::json!({"reason": reason})),
             Finish::Cancel { reason } => ("card.cancel", serde_json::json!({"reason": reason})),
         };
         let (card, ()) = self
-            .change_card(by, id, &active, (action, details), now_ms, |doc, units, ctx| finish(doc, units, &how, &reference, ctx))
+            .change_card(
+                by,
+                id,
+                &active,
+                (action, details),
+                now_ms,
+                |doc, units, ctx| finish(doc, units, &how, &reference, ctx),
+            )
             .await?;
         Ok(card)
     }
 
     /// A unit goes on or off duty.
-    pub async fn set_unit_duty(&self, by: &str, unit_id: &str, on_duty: bool, now_ms: i64) -> ServiceResult<Unit> {
+    pub async fn set_unit_duty(
+        &self,
+        by: &str,
+        unit_id: &str,
+        on_duty: bool,
+        now_ms: i64,
+    ) -> ServiceResult<Unit> {
         let entry = self.unit_entry(unit_id)?;
         let ctx = self.ctx(by, now_ms);
         let (view, ticket) = {
@@ -641,12 +827,25 @@ impl CardService {
             let mut batch = WriteBatch::new();
             let g = &mut *g;
             let inc = g.doc.save_incremental();
-            stage_doc_bytes(&mut batch, "unit", unit_id, &mut g.chunks, self.limits.doc_chunks_max, inc, || g.doc.save());
+            stage_doc_bytes(
+                &mut batch,
+                "unit",
+                unit_id,
+                &mut g.chunks,
+                self.limits.doc_chunks_max,
+                inc,
+                || g.doc.save(),
+            );
             let view = g.doc.view(&self.reference, now_ms)?;
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
-                AuditInput::new(by, "unit.duty", unit_id, serde_json::json!({"on_duty": on_duty})),
+                AuditInput::new(
+                    by,
+                    "unit.duty",
+                    unit_id,
+                    serde_json::json!({"on_duty": on_duty}),
+                ),
                 now_ms,
             );
             (view, ticket)
@@ -680,9 +879,16 @@ impl CardService {
     }
 
     /// Adds an entry to the post roster (R20).
-    pub async fn add_roster_entry(&self, by: &str, input: &RosterCreate, now_ms: i64) -> ServiceResult<RosterEntry> {
+    pub async fn add_roster_entry(
+        &self,
+        by: &str,
+        input: &RosterCreate,
+        now_ms: i64,
+    ) -> ServiceResult<RosterEntry> {
         sync::roster::validate_date(&input.date)?;
-        let unit = lock(&*self.unit_entry(&input.unit_id)?).doc.view(&self.reference, now_ms)?;
+        let unit = lock(&*self.unit_entry(&input.unit_id)?)
+            .doc
+            .view(&self.reference, now_ms)?;
         let ctx = self.ctx(by, now_ms);
         let ticket = {
             let _g = lock(&self.roster_lock);
@@ -694,7 +900,15 @@ impl CardService {
                 batch.put(format!("doc/roster/{}/s", input.date), doc.save());
             } else {
                 let inc = doc.save_incremental();
-                stage_doc_bytes(&mut batch, "roster", &input.date, &mut chunks, self.limits.doc_chunks_max, inc, || doc.save());
+                stage_doc_bytes(
+                    &mut batch,
+                    "roster",
+                    &input.date,
+                    &mut chunks,
+                    self.limits.doc_chunks_max,
+                    inc,
+                    || doc.save(),
+                );
             }
             let ticket = self.audit.record(
                 &self.gc,
@@ -727,11 +941,15 @@ fn warnings_text(warnings: &[AddressWarning]) -> Option<String> {
             let flags: Vec<String> = w
                 .flags
                 .iter()
-                .map(|f| serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                .map(|f| {
+                    serde_json::to_value(f)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                })
                 .collect();
             format!("{} [{}]", w.person, flags.join(", "))
         })
         .collect();
     Some(format!("address warnings: {}", parts.join("; ")))
 }
-

@@ -113,15 +113,15 @@ impl SledStore {
             .flush_every_ms(None)
             .open()
             .map_err(|e| open_err(e.to_string()))?;
-        let tree = db
-            .open_tree("main")
-            .map_err(|e| open_err(e.to_string()))?;
+        let tree = db.open_tree("main").map_err(|e| open_err(e.to_string()))?;
         // Touch the tree so that structural corruption surfaces now rather than on first use.
         if let Some(Err(e)) = tree.iter().next() {
             return Err(open_err(e.to_string()));
         }
         let marker = dir.join(STORE_ID_FILE);
-        let stored_id = tree.get(STORE_ID_KEY).map_err(|e| open_err(e.to_string()))?;
+        let stored_id = tree
+            .get(STORE_ID_KEY)
+            .map_err(|e| open_err(e.to_string()))?;
         match std::fs::read_to_string(&marker) {
             Ok(expected) => {
                 if stored_id.as_deref() != Some(expected.trim().as_bytes()) {
@@ -140,7 +140,8 @@ impl SledStore {
                     Some(id) => String::from_utf8_lossy(&id).to_string(),
                     None => {
                         let id = uuid::Uuid::new_v4().to_string();
-                        tree.insert(STORE_ID_KEY, id.as_bytes()).map_err(|e| open_err(e.to_string()))?;
+                        tree.insert(STORE_ID_KEY, id.as_bytes())
+                            .map_err(|e| open_err(e.to_string()))?;
                         db.flush().map_err(|e| open_err(e.to_string()))?;
                         id
                     }
@@ -351,7 +352,9 @@ impl GroupCommit {
         if state.0 >= ticket {
             Ok(())
         } else {
-            Err(StoreError::Flush("the write could not be made durable".into()))
+            Err(StoreError::Flush(
+                "the write could not be made durable".into(),
+            ))
         }
     }
 }
@@ -365,7 +368,12 @@ impl Drop for GroupCommit {
             g.shutdown = true;
             self.state.changed.notify_all();
         }
-        if let Some(h) = self.flusher.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(h) = self
+            .flusher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             let _ = h.join();
         }
     }

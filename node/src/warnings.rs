@@ -735,7 +735,12 @@ impl AddressWarnings {
     pub fn with_ignored_words(store: Arc<dyn Store>, ignored: &[String]) -> Self {
         let ignored_words = ignored
             .iter()
-            .flat_map(|w| normalize_address(w).split(' ').map(str::to_string).collect::<Vec<_>>())
+            .flat_map(|w| {
+                normalize_address(w)
+                    .split(' ')
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
             .filter(|w| !w.is_empty())
             .collect();
         Self {
@@ -894,7 +899,10 @@ impl AddressWarnings {
         } else {
             // A call to the building: the crew may meet anyone who lives in it, so warnings
             // registered at its flats count too.
-            for (key, value) in self.store.scan_prefix(format!("{WARNINGS_KEY_PREFIX}{normalized} кв").as_bytes())? {
+            for (key, value) in self
+                .store
+                .scan_prefix(format!("{WARNINGS_KEY_PREFIX}{normalized} кв").as_bytes())?
+            {
                 let stored = serde_json::from_slice::<StoredWarning>(&value).map_err(|e| {
                     WarningsError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(&key)))
                 })?;
@@ -1182,7 +1190,11 @@ mod tests {
         let people: Vec<&str> = found.iter().map(|w| w.person.as_str()).collect();
         assert_eq!(people, vec!["Мысалова Әлия", "Сынақов Ерлан Маратұлы"]);
         // Another building on the same street is not matched.
-        assert!(f.warnings.try_lookup("астана кенесары көшесі 4").unwrap().is_empty());
+        assert!(f
+            .warnings
+            .try_lookup("астана кенесары көшесі 4")
+            .unwrap()
+            .is_empty());
         // Any apartment in the building also sees the building-level record.
         let found = f
             .warnings

@@ -26,15 +26,28 @@ fn test_config() -> Config {
 async fn start() -> TestNode {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("node");
-    let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.into())).await.unwrap();
+    let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.into()))
+        .await
+        .unwrap();
     let app = node::http::app(node.state.clone());
-    let mut t = TestNode { app, _dir: dir, data, admin: String::new() };
+    let mut t = TestNode {
+        app,
+        _dir: dir,
+        data,
+        admin: String::new(),
+    };
     t.admin = t.login("admin", ADMIN_PASSWORD).await;
     t
 }
 
 impl TestNode {
-    async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(path);
         if !token.is_empty() {
             req = req.header("authorization", format!("Bearer {token}"));
@@ -52,13 +65,23 @@ impl TestNode {
     async fn raw(&self, req: Request<Body>) -> (StatusCode, Value) {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20).await.unwrap();
-        let v = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
+            .await
+            .unwrap();
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, v)
     }
 
     async fn login(&self, login: &str, password: &str) -> String {
-        let (s, v) = self.call("POST", "/api/v1/auth/login", "", Some(json!({"login": login, "password": password}))).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                "",
+                Some(json!({"login": login, "password": password})),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v["token"].as_str().unwrap().to_string()
     }
@@ -96,17 +119,43 @@ async fn r03_operator_fills_card_and_sends_it_to_the_dispatcher_queue() {
     let t = start().await;
     let op = t.user("op1", &["call_taker"], None).await;
     let gus = t.user("gus1", &["dispatcher"], Some("esil")).await;
-    let (s, card) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
+    let (s, card) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{card}");
     assert_eq!(card["status"], "new");
     assert_eq!(card["seen"]["vehicles"], "белая Toyota");
     let number = card["number"].as_str().unwrap().to_string();
-    assert!(number.starts_with("AST-") && number.ends_with("-000001"), "{number}");
-    let (_, q) = t.call("GET", "/api/v1/cards?status=sent_for_processing", &gus, None).await;
+    assert!(
+        number.starts_with("AST-") && number.ends_with("-000001"),
+        "{number}"
+    );
+    let (_, q) = t
+        .call(
+            "GET",
+            "/api/v1/cards?status=sent_for_processing",
+            &gus,
+            None,
+        )
+        .await;
     assert_eq!(q.as_array().unwrap().len(), 0);
-    let (s, sent) = t.call("POST", &format!("/api/v1/cards/{number}/send-for-processing"), &op, None).await;
+    let (s, sent) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{number}/send-for-processing"),
+            &op,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{sent}");
-    let (_, q) = t.call("GET", "/api/v1/cards?status=sent_for_processing", &gus, None).await;
+    let (_, q) = t
+        .call(
+            "GET",
+            "/api/v1/cards?status=sent_for_processing",
+            &gus,
+            None,
+        )
+        .await;
     assert_eq!(q[0]["number"], number.as_str());
 }
 
@@ -118,10 +167,33 @@ async fn r02_queue_is_filtered_by_territorial_affiliation() {
     north["location"] = json!({"lat": 51.20, "lon": 71.30, "address": "пр. Республики 10"});
     for body in [card_body(), north] {
         let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(body)).await;
-        t.call("POST", &format!("/api/v1/cards/{}/send-for-processing", c["id"].as_str().unwrap()), &op, None).await;
+        t.call(
+            "POST",
+            &format!(
+                "/api/v1/cards/{}/send-for-processing",
+                c["id"].as_str().unwrap()
+            ),
+            &op,
+            None,
+        )
+        .await;
     }
-    let (_, esil) = t.call("GET", "/api/v1/cards?status=sent_for_processing&district=esil", &op, None).await;
-    let (_, sary) = t.call("GET", "/api/v1/cards?status=sent_for_processing&district=saryarka", &op, None).await;
+    let (_, esil) = t
+        .call(
+            "GET",
+            "/api/v1/cards?status=sent_for_processing&district=esil",
+            &op,
+            None,
+        )
+        .await;
+    let (_, sary) = t
+        .call(
+            "GET",
+            "/api/v1/cards?status=sent_for_processing&district=saryarka",
+            &op,
+            None,
+        )
+        .await;
     assert_eq!(esil.as_array().unwrap().len(), 1);
     assert_eq!(sary.as_array().unwrap().len(), 1);
     assert_eq!(esil[0]["district"], "esil");
@@ -133,40 +205,109 @@ async fn r04_r20_dispatch_arrival_report_close_cycle_frees_the_unit() {
     let t = start().await;
     let op = t.user("op1", &["call_taker"], None).await;
     let gus = t.user("gus1", &["dispatcher"], None).await;
-    let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
+    let (_, c) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
     let id = c["id"].as_str().unwrap().to_string();
-    t.call("POST", &format!("/api/v1/cards/{id}/send-for-processing"), &op, None).await;
-    let (s, d) = t.call("POST", &format!("/api/v1/cards/{id}/dispatch"), &gus, Some(json!({"unit_id": "p01"}))).await;
+    t.call(
+        "POST",
+        &format!("/api/v1/cards/{id}/send-for-processing"),
+        &op,
+        None,
+    )
+    .await;
+    let (s, d) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/dispatch"),
+            &gus,
+            Some(json!({"unit_id": "p01"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     assert_eq!(d["card"]["status"], "dispatched");
     let (_, units) = t.call("GET", "/api/v1/units", &gus, None).await;
-    let p01 = units.as_array().unwrap().iter().find(|u| u["id"] == "p01").unwrap();
+    let p01 = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "p01")
+        .unwrap();
     assert_eq!(p01["status"], "assigned");
     assert_eq!(p01["overdue"], false);
     for step in ["en-route", "on-scene"] {
-        let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/units/p01/{step}"), &gus, None).await;
+        let (s, v) = t
+            .call(
+                "POST",
+                &format!("/api/v1/cards/{id}/units/p01/{step}"),
+                &gus,
+                None,
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{step}: {v}");
     }
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/close"), &gus, Some(json!({}))).await;
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/close"),
+            &gus,
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "no report yet: {v}");
     assert_eq!(v["field"], "report");
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/close"), &gus, Some(json!({"report": "Конфликт урегулирован"}))).await;
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/close"),
+            &gus,
+            Some(json!({"report": "Конфликт урегулирован"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "closed");
     assert!(v["units"][0]["on_scene_at"].is_i64());
     let (_, units) = t.call("GET", "/api/v1/units", &gus, None).await;
-    let p01 = units.as_array().unwrap().iter().find(|u| u["id"] == "p01").unwrap();
+    let p01 = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == "p01")
+        .unwrap();
     assert_eq!(p01["status"], "available");
-    assert_eq!(t.count_cards(&gus).await, 0, "a closed card leaves the open queues");
+    assert_eq!(
+        t.count_cards(&gus).await,
+        0,
+        "a closed card leaves the open queues"
+    );
     // The unit's history and the day's history still list it (indexes by unit and by date).
-    let (s, h) = t.call("GET", "/api/v1/cards/history?unit_id=p01", &gus, None).await;
+    let (s, h) = t
+        .call("GET", "/api/v1/cards/history?unit_id=p01", &gus, None)
+        .await;
     assert_eq!(s, StatusCode::OK, "{h}");
     assert_eq!(h[0]["status"], "closed");
-    let day = chrono::DateTime::from_timestamp_millis(c["created_at"].as_i64().unwrap()).unwrap().format("%Y-%m-%d").to_string();
-    let (_, h) = t.call("GET", &format!("/api/v1/cards/history?date={day}"), &gus, None).await;
+    let day = chrono::DateTime::from_timestamp_millis(c["created_at"].as_i64().unwrap())
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string();
+    let (_, h) = t
+        .call(
+            "GET",
+            &format!("/api/v1/cards/history?date={day}"),
+            &gus,
+            None,
+        )
+        .await;
     assert_eq!(h.as_array().unwrap().len(), 1);
     // Closed cards are still readable by number.
-    let (s, _) = t.call("GET", &format!("/api/v1/cards/{}", c["number"].as_str().unwrap()), &gus, None).await;
+    let (s, _) = t
+        .call(
+            "GET",
+            &format!("/api/v1/cards/{}", c["number"].as_str().unwrap()),
+            &gus,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
 }
 
@@ -176,24 +317,80 @@ async fn r06_r07_dsog_forward_and_kui_registration() {
     let op = t.user("op1", &["call_taker"], None).await;
     let gus = t.user("gus1", &["dispatcher"], None).await;
     let duty = t.user("duty1", &["duty_officer"], None).await;
-    let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
+    let (_, c) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
     let id = c["id"].as_str().unwrap().to_string();
-    t.call("POST", &format!("/api/v1/cards/{id}/send-for-processing"), &op, None).await;
-    t.call("POST", &format!("/api/v1/cards/{id}/dispatch"), &gus, Some(json!({"unit_id": "p02"}))).await;
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/dispatch"), &gus, Some(json!({"unit_id": "dsog1"}))).await;
-    assert_eq!(s, StatusCode::CONFLICT, "ДСОГ goes through its own action: {v}");
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/dsog"), &gus, Some(json!({"unit_id": "dsog1"}))).await;
+    t.call(
+        "POST",
+        &format!("/api/v1/cards/{id}/send-for-processing"),
+        &op,
+        None,
+    )
+    .await;
+    t.call(
+        "POST",
+        &format!("/api/v1/cards/{id}/dispatch"),
+        &gus,
+        Some(json!({"unit_id": "p02"})),
+    )
+    .await;
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/dispatch"),
+            &gus,
+            Some(json!({"unit_id": "dsog1"})),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "ДСОГ goes through its own action: {v}"
+    );
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/dsog"),
+            &gus,
+            Some(json!({"unit_id": "dsog1"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v["card"]["dsog_dispatched_at"].is_i64());
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/kui"), &duty, Some(json!({"number": "261100031000777"}))).await;
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/kui"),
+            &duty,
+            Some(json!({"number": "261100031000777"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "not forwarded yet: {v}");
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/forward"), &gus, Some(json!({"duty_unit": "du-esil"}))).await;
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/forward"),
+            &gus,
+            Some(json!({"duty_unit": "du-esil"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/kui"), &duty, Some(json!({"number": "261100031000777"}))).await;
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/kui"),
+            &duty,
+            Some(json!({"number": "261100031000777"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["kui"]["number"], "261100031000777");
     let deadline = v["kui"]["deadline_at"].as_i64().unwrap();
-    assert_eq!(deadline - v["forwarded_at"].as_i64().unwrap(), 24 * 3_600_000);
+    assert_eq!(
+        deadline - v["forwarded_at"].as_i64().unwrap(),
+        24 * 3_600_000
+    );
 }
 
 #[tokio::test]
@@ -202,22 +399,58 @@ async fn r08_dispatcher_sees_address_warnings_and_they_go_with_the_dispatch() {
     let op = t.user("op1", &["call_taker"], None).await;
     let gus = t.user("gus1", &["dispatcher"], None).await;
     let duty = t.user("duty1", &["duty_officer"], None).await;
-    let (s, w) = t.call("GET", "/api/v1/warnings?address=Астана%2C%20ул.%20Кенесары%2C%2040", &duty, None).await;
+    let (s, w) = t
+        .call(
+            "GET",
+            "/api/v1/warnings?address=Астана%2C%20ул.%20Кенесары%2C%2040",
+            &duty,
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{w}");
-    assert!(!w.as_array().unwrap().is_empty(), "the demo registry has a record at Kenesary 40: {w}");
+    assert!(
+        !w.as_array().unwrap().is_empty(),
+        "the demo registry has a record at Kenesary 40: {w}"
+    );
     let (s, _) = t.call("GET", "/api/v1/warnings?address=x", &op, None).await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "a call taker does not read the registry");
-    let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a call taker does not read the registry"
+    );
+    let (_, c) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
     let id = c["id"].as_str().unwrap().to_string();
-    let (_, seen_by_op) = t.call("GET", &format!("/api/v1/cards/{id}"), &op, None).await;
+    let (_, seen_by_op) = t
+        .call("GET", &format!("/api/v1/cards/{id}"), &op, None)
+        .await;
     assert!(seen_by_op.get("warnings").is_none());
-    let (_, seen_by_gus) = t.call("GET", &format!("/api/v1/cards/{id}"), &gus, None).await;
+    let (_, seen_by_gus) = t
+        .call("GET", &format!("/api/v1/cards/{id}"), &gus, None)
+        .await;
     assert!(!seen_by_gus["warnings"].as_array().unwrap().is_empty());
-    t.call("POST", &format!("/api/v1/cards/{id}/send-for-processing"), &op, None).await;
-    let (_, d) = t.call("POST", &format!("/api/v1/cards/{id}/dispatch"), &gus, Some(json!({"unit_id": "p03"}))).await;
+    t.call(
+        "POST",
+        &format!("/api/v1/cards/{id}/send-for-processing"),
+        &op,
+        None,
+    )
+    .await;
+    let (_, d) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/dispatch"),
+            &gus,
+            Some(json!({"unit_id": "p03"})),
+        )
+        .await;
     assert!(!d["warnings"].as_array().unwrap().is_empty());
     let timeline = d["card"]["timeline"].as_array().unwrap();
-    assert!(timeline.iter().any(|e| e["kind"] == "warning_issued"), "{timeline:?}");
+    assert!(
+        timeline.iter().any(|e| e["kind"] == "warning_issued"),
+        "{timeline:?}"
+    );
 }
 
 #[tokio::test]
@@ -225,15 +458,43 @@ async fn r18_every_endpoint_checks_the_role() {
     let t = start().await;
     let patrol = t.user("pat1", &["patrol"], None).await;
     let op = t.user("op1", &["call_taker"], None).await;
-    let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
+    let (_, c) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
     let id = c["id"].as_str().unwrap().to_string();
-    t.call("POST", &format!("/api/v1/cards/{id}/send-for-processing"), &op, None).await;
+    t.call(
+        "POST",
+        &format!("/api/v1/cards/{id}/send-for-processing"),
+        &op,
+        None,
+    )
+    .await;
     let cases: Vec<(&str, String, &str, Option<Value>)> = vec![
-        ("POST", format!("/api/v1/cards/{id}/dispatch"), patrol.as_str(), Some(json!({"unit_id": "p01"}))),
-        ("POST", format!("/api/v1/cards/{id}/close"), patrol.as_str(), Some(json!({"reason": "x"}))),
-        ("POST", "/api/v1/cards".into(), patrol.as_str(), Some(card_body())),
+        (
+            "POST",
+            format!("/api/v1/cards/{id}/dispatch"),
+            patrol.as_str(),
+            Some(json!({"unit_id": "p01"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cards/{id}/close"),
+            patrol.as_str(),
+            Some(json!({"reason": "x"})),
+        ),
+        (
+            "POST",
+            "/api/v1/cards".into(),
+            patrol.as_str(),
+            Some(card_body()),
+        ),
         ("GET", "/api/v1/accounts".into(), op.as_str(), None),
-        ("POST", format!("/api/v1/cards/{id}/kui"), op.as_str(), Some(json!({"number": "1"}))),
+        (
+            "POST",
+            format!("/api/v1/cards/{id}/kui"),
+            op.as_str(),
+            Some(json!({"number": "1"})),
+        ),
         ("GET", "/api/v1/audit".into(), op.as_str(), None),
     ];
     for (method, path, token, body) in cases {
@@ -246,7 +507,9 @@ async fn r18_every_endpoint_checks_the_role() {
     let (s, _) = t.call("GET", "/api/v1/cards", "not-a-token", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // The card is still sent for processing: none of the refused actions changed it.
-    let (_, card) = t.call("GET", &format!("/api/v1/cards/{id}"), &op, None).await;
+    let (_, card) = t
+        .call("GET", &format!("/api/v1/cards/{id}"), &op, None)
+        .await;
     assert_eq!(card["status"], "sent_for_processing");
 }
 
@@ -254,10 +517,19 @@ async fn r18_every_endpoint_checks_the_role() {
 async fn r18_state_changes_are_in_the_audit_log() {
     let t = start().await;
     let op = t.user("op1", &["call_taker"], None).await;
-    let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
-    let (s, log) = t.call("GET", "/api/v1/audit?limit=50", &t.admin, None).await;
+    let (_, c) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
+    let (s, log) = t
+        .call("GET", "/api/v1/audit?limit=50", &t.admin, None)
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert!(actions.contains(&"card.create"), "{actions:?}");
     assert_eq!(log[0]["target"], c["number"]);
 }
@@ -278,41 +550,119 @@ async fn bad_input_gets_a_clear_error_and_stores_nothing() {
     };
     // (request, expected status, expected code, expected field)
     let (s, v) = t.raw(raw("{\"channel\": ")).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json")), "{v}");
-    let (s, v) = t.raw(raw("{\"channel\": \"app102_call\", \"colour\": 1}")).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_field")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_json")),
+        "{v}"
+    );
+    let (s, v) = t
+        .raw(raw("{\"channel\": \"app102_call\", \"colour\": 1}"))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unknown_field")),
+        "{v}"
+    );
     let (s, v) = t.raw(raw("{\"channel\": \"pigeon\"}")).await;
-    assert_eq!((s, v["field"].as_str()), (StatusCode::BAD_REQUEST, Some("channel")), "{v}");
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("channel")),
+        "{v}"
+    );
     let mut b = card_body();
     b["category"] = json!("alien_invasion");
     let (s, v) = t.call("POST", "/api/v1/cards", &op, Some(b)).await;
-    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("category")), "{v}");
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("category")),
+        "{v}"
+    );
     let mut b = card_body();
     b["location"]["lon"] = json!(181.5);
     let (s, v) = t.call("POST", "/api/v1/cards", &op, Some(b)).await;
-    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("location.lon")), "{v}");
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("location.lon")),
+        "{v}"
+    );
     let mut b = card_body();
     b["description"] = json!("x".repeat(70_000));
     let (s, v) = t.call("POST", "/api/v1/cards", &op, Some(b)).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")), "{v}");
-    assert_eq!(t.count_cards(&op).await, 0, "no rejected request stored a card");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")),
+        "{v}"
+    );
+    assert_eq!(
+        t.count_cards(&op).await,
+        0,
+        "no rejected request stored a card"
+    );
 
     // Invalid transitions: closing an undispatched card without a reason; an off-duty unit.
-    let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
+    let (_, c) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
     let id = c["id"].as_str().unwrap().to_string();
-    t.call("POST", &format!("/api/v1/cards/{id}/send-for-processing"), &op, None).await;
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/close"), &gus, Some(json!({}))).await;
-    assert_eq!((s, v["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")), "{v}");
-    let (s, _) = t.call("POST", "/api/v1/units/p05/status", &gus, Some(json!({"status": "off_duty"}))).await;
+    t.call(
+        "POST",
+        &format!("/api/v1/cards/{id}/send-for-processing"),
+        &op,
+        None,
+    )
+    .await;
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/close"),
+            &gus,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")),
+        "{v}"
+    );
+    let (s, _) = t
+        .call(
+            "POST",
+            "/api/v1/units/p05/status",
+            &gus,
+            Some(json!({"status": "off_duty"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/dispatch"), &gus, Some(json!({"unit_id": "p05"}))).await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("invalid_transition")), "{v}");
-    let (s, v) = t.call("POST", &format!("/api/v1/cards/{id}/dispatch"), &gus, Some(json!({"unit_id": "nope"}))).await;
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/dispatch"),
+            &gus,
+            Some(json!({"unit_id": "p05"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition")),
+        "{v}"
+    );
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/dispatch"),
+            &gus,
+            Some(json!({"unit_id": "nope"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (_, card) = t.call("GET", &format!("/api/v1/cards/{id}"), &gus, None).await;
+    let (_, card) = t
+        .call("GET", &format!("/api/v1/cards/{id}"), &gus, None)
+        .await;
     assert_eq!(card["status"], "sent_for_processing");
     assert_eq!(card["units"].as_array().unwrap().len(), 0);
-    let (s, _) = t.call("GET", "/api/v1/cards/AST-2026-999999", &gus, None).await;
+    let (s, _) = t
+        .call("GET", "/api/v1/cards/AST-2026-999999", &gus, None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
@@ -321,11 +671,15 @@ async fn r20_post_roster_over_http() {
     let t = start().await;
     let sup = t.user("sup1", &["supervisor"], None).await;
     let body = json!({"date": "2026-11-22", "shift": "day", "post": "Маршрут №3: Кенесары — Абая", "unit_id": "p04"});
-    let (s, v) = t.call("POST", "/api/v1/roster", &sup, Some(body.clone())).await;
+    let (s, v) = t
+        .call("POST", "/api/v1/roster", &sup, Some(body.clone()))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, v) = t.call("POST", "/api/v1/roster", &sup, Some(body)).await;
     assert_eq!(s, StatusCode::CONFLICT, "one post per unit and shift: {v}");
-    let (_, list) = t.call("GET", "/api/v1/roster?date=2026-11-22", &sup, None).await;
+    let (_, list) = t
+        .call("GET", "/api/v1/roster?date=2026-11-22", &sup, None)
+        .await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["call_sign"], "Беркут-14");
 }
@@ -341,7 +695,10 @@ async fn openapi_health_and_metrics_are_served() {
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (s, v) = t.call("GET", "/metrics", "", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(v.as_str().unwrap().contains("node_store_flushes_total"), "{v}");
+    assert!(
+        v.as_str().unwrap().contains("node_store_flushes_total"),
+        "{v}"
+    );
 }
 
 #[tokio::test]
@@ -349,27 +706,48 @@ async fn acknowledged_cards_survive_reopening_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("node");
     let numbers = {
-        let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.into())).await.unwrap();
-        let t = TestNode { app: node::http::app(node.state.clone()), _dir: tempfile::tempdir().unwrap(), data: data.clone(), admin: String::new() };
+        let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.into()))
+            .await
+            .unwrap();
+        let t = TestNode {
+            app: node::http::app(node.state.clone()),
+            _dir: tempfile::tempdir().unwrap(),
+            data: data.clone(),
+            admin: String::new(),
+        };
         let admin = t.login("admin", ADMIN_PASSWORD).await;
         let t = TestNode { admin, ..t };
         let op = t.user("op1", &["call_taker"], None).await;
         let mut numbers = Vec::new();
         for _ in 0..5 {
-            let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
+            let (_, c) = t
+                .call("POST", "/api/v1/cards", &op, Some(card_body()))
+                .await;
             numbers.push(c["number"].as_str().unwrap().to_string());
         }
         numbers
     };
     let node = open_node(&test_config(), &data, None).await.unwrap();
-    let t = TestNode { app: node::http::app(node.state.clone()), _dir: tempfile::tempdir().unwrap(), data, admin: String::new() };
+    let t = TestNode {
+        app: node::http::app(node.state.clone()),
+        _dir: tempfile::tempdir().unwrap(),
+        data,
+        admin: String::new(),
+    };
     let op = t.login("op1", "long-password-1").await;
     for n in &numbers {
-        let (s, c) = t.call("GET", &format!("/api/v1/cards/{n}"), &op, None).await;
+        let (s, c) = t
+            .call("GET", &format!("/api/v1/cards/{n}"), &op, None)
+            .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(c["description"], "Драка у подъезда");
     }
-    let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(card_body())).await;
-    assert!(c["number"].as_str().unwrap().ends_with("-000006"), "numbering continues after a restart: {c}");
+    let (_, c) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
+    assert!(
+        c["number"].as_str().unwrap().ends_with("-000006"),
+        "numbering continues after a restart: {c}"
+    );
     assert!(t.data.exists());
 }

@@ -7,7 +7,9 @@
 //! - unit assignments are a map keyed by unit id (add-wins against a concurrent removal);
 //! - every other field is last-writer-wins with the writer recorded.
 
-use automerge::{transaction::Transactable, ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT};
+use automerge::{
+    transaction::Transactable, ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT,
+};
 
 use crate::doc::{
     append_json, check_text, get_i64, get_obj, get_str, put_initial, put_lww, read_json_list,
@@ -241,15 +243,13 @@ impl CardDoc {
         doc.put_object(ROOT, "units", ObjType::Map)?;
         let mut card = CardDoc { doc };
         // Creation writes only the fields that were given; absent means "not set".
-        let priority = input
-            .priority
-            .or_else(|| {
-                input
-                    .category
-                    .as_deref()
-                    .and_then(|c| reference.category(c))
-                    .map(|c| c.priority)
-            });
+        let priority = input.priority.or_else(|| {
+            input
+                .category
+                .as_deref()
+                .and_then(|c| reference.category(c))
+                .map(|c| c.priority)
+        });
         card.write_fields(
             &writers,
             &CardEdit {
@@ -421,7 +421,11 @@ impl CardDoc {
                 put_lww(d, writers, key, v, ctx)
             }
         };
-        let opt = |v: &Option<String>| v.as_deref().map(ScalarValue::from).unwrap_or(ScalarValue::Null);
+        let opt = |v: &Option<String>| {
+            v.as_deref()
+                .map(ScalarValue::from)
+                .unwrap_or(ScalarValue::Null)
+        };
         if let Some(c) = &e.caller {
             put(d, "caller_name", opt(&c.name))?;
             put(d, "caller_phone", opt(&c.phone))?;
@@ -429,7 +433,9 @@ impl CardDoc {
             put(
                 d,
                 "caller_language",
-                c.language.map(|l| ScalarValue::from(l.as_str())).unwrap_or(ScalarValue::Null),
+                c.language
+                    .map(|l| ScalarValue::from(l.as_str()))
+                    .unwrap_or(ScalarValue::Null),
             )?;
         }
         if let Some(l) = &e.location {
@@ -514,7 +520,11 @@ impl CardDoc {
                 }
                 CardCommand::SendForProcessing => {
                     c.reach(CardStatus::SentForProcessing, ctx)?;
-                    c.event(ctx, "sent_for_processing", card.district.as_deref().unwrap_or(""))
+                    c.event(
+                        ctx,
+                        "sent_for_processing",
+                        card.district.as_deref().unwrap_or(""),
+                    )
                 }
                 CardCommand::Report { text } => {
                     put_lww(&mut c.doc, &writers, "patrol_report", text.as_str(), ctx)?;
@@ -522,12 +532,24 @@ impl CardDoc {
                     c.event(ctx, "report", text)
                 }
                 CardCommand::LinkDuplicate { duplicate_of } => {
-                    put_lww(&mut c.doc, &writers, "duplicate_of", duplicate_of.as_str(), ctx)?;
+                    put_lww(
+                        &mut c.doc,
+                        &writers,
+                        "duplicate_of",
+                        duplicate_of.as_str(),
+                        ctx,
+                    )?;
                     c.reach(CardStatus::LinkedDuplicate, ctx)?;
                     c.event(ctx, "linked_duplicate", duplicate_of)
                 }
                 CardCommand::Forward { duty_unit } => {
-                    put_lww(&mut c.doc, &writers, "forwarded_to", duty_unit.as_str(), ctx)?;
+                    put_lww(
+                        &mut c.doc,
+                        &writers,
+                        "forwarded_to",
+                        duty_unit.as_str(),
+                        ctx,
+                    )?;
                     if card.forwarded_at.is_none() {
                         put_lww(&mut c.doc, &writers, "forwarded_at", ctx.now_ms, ctx)?;
                     }
@@ -536,7 +558,13 @@ impl CardDoc {
                 CardCommand::RegisterKui { number } => {
                     put_lww(&mut c.doc, &writers, "kui_number", number.as_str(), ctx)?;
                     put_lww(&mut c.doc, &writers, "kui_registered_at", ctx.now_ms, ctx)?;
-                    put_lww(&mut c.doc, &writers, "kui_registered_by", ctx.by.as_str(), ctx)?;
+                    put_lww(
+                        &mut c.doc,
+                        &writers,
+                        "kui_registered_by",
+                        ctx.by.as_str(),
+                        ctx,
+                    )?;
                     c.event(ctx, "kui_registered", number)
                 }
                 CardCommand::Note { text } => c.event(ctx, "note", text),
@@ -561,7 +589,11 @@ fn require_open(card: &Card) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn validate_command(card: &Card, cmd: &CardCommand, reference: &Reference) -> Result<(), DomainError> {
+fn validate_command(
+    card: &Card,
+    cmd: &CardCommand,
+    reference: &Reference,
+) -> Result<(), DomainError> {
     if card.timeline.len() >= limits::TIMELINE_EVENTS_MAX {
         return Err(DomainError::transition(format!(
             "card {} has reached {} timeline events; open a new card",
@@ -642,7 +674,10 @@ fn validate_command(card: &Card, cmd: &CardCommand, reference: &Reference) -> Re
             Ok(())
         }
         CardCommand::Forward { duty_unit } => {
-            if matches!(card.status, CardStatus::Cancelled | CardStatus::LinkedDuplicate) {
+            if matches!(
+                card.status,
+                CardStatus::Cancelled | CardStatus::LinkedDuplicate
+            ) {
                 return Err(DomainError::transition(format!(
                     "card {} is {}; nothing to forward",
                     card.number,
@@ -776,7 +811,10 @@ pub fn unit_step(
     let c = card.view(reference)?;
     let u = unit.view(reference, ctx.now_ms)?;
     let on_card = c.unit(&u.id).ok_or_else(|| {
-        DomainError::not_found(format!("unit {} is not dispatched to card {}", u.call_sign, c.number))
+        DomainError::not_found(format!(
+            "unit {} is not dispatched to card {}",
+            u.call_sign, c.number
+        ))
     })?;
     if !on_card.is_active() {
         return Err(DomainError::transition(format!(
@@ -836,7 +874,10 @@ pub fn finish(
     require_open(&c)?;
     let active: Vec<&CardUnit> = c.active_units().collect();
     for a in &active {
-        if !units.iter().any(|u| u.id().ok().as_deref() == Some(a.unit_id.as_str())) {
+        if !units
+            .iter()
+            .any(|u| u.id().ok().as_deref() == Some(a.unit_id.as_str()))
+        {
             return Err(DomainError::not_found(format!(
                 "unit {} on the card could not be loaded to release it",
                 a.call_sign
@@ -904,7 +945,10 @@ pub fn finish(
         }
     })?;
     for u in units.iter_mut() {
-        if active.iter().any(|a| u.id().ok().as_deref() == Some(a.unit_id.as_str())) {
+        if active
+            .iter()
+            .any(|a| u.id().ok().as_deref() == Some(a.unit_id.as_str()))
+        {
             u.release(&c.id, ctx)?;
         }
     }

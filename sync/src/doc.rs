@@ -9,7 +9,9 @@
 //! - Append-only logs are automerge lists of JSON strings: concurrent appends both survive, in
 //!   an order every replica computes identically.
 
-use automerge::{transaction::Transactable, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{
+    transaction::Transactable, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
+};
 
 use crate::error::DomainError;
 
@@ -41,7 +43,9 @@ pub(crate) const WRITERS: &str = "w";
 pub(crate) fn get_obj(doc: &AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId, DomainError> {
     match doc.get(parent, key)? {
         Some((Value::Object(_), id)) => Ok(id),
-        _ => Err(DomainError::CorruptDocument(format!("object '{key}' is missing"))),
+        _ => Err(DomainError::CorruptDocument(format!(
+            "object '{key}' is missing"
+        ))),
     }
 }
 
@@ -116,8 +120,8 @@ pub(crate) fn append_json<T: serde::Serialize>(
     entry: &T,
 ) -> Result<(), DomainError> {
     let len = doc.length(list);
-    let json = serde_json::to_string(entry)
-        .map_err(|e| DomainError::CorruptDocument(e.to_string()))?;
+    let json =
+        serde_json::to_string(entry).map_err(|e| DomainError::CorruptDocument(e.to_string()))?;
     doc.insert(list, len, json)?;
     Ok(())
 }
@@ -132,9 +136,7 @@ pub(crate) fn read_json_list<T: serde::de::DeserializeOwned>(
         let s = v
             .as_str()
             .ok_or_else(|| DomainError::CorruptDocument("list entry is not text".into()))?;
-        out.push(
-            serde_json::from_str(s).map_err(|e| DomainError::CorruptDocument(e.to_string()))?,
-        );
+        out.push(serde_json::from_str(s).map_err(|e| DomainError::CorruptDocument(e.to_string()))?);
     }
     Ok(out)
 }
@@ -160,7 +162,10 @@ pub trait Document: Sized {
                 Self::KIND,
                 Self::SCHEMA_VERSION
             ))),
-            None => Err(DomainError::CorruptDocument(format!("not a {} document", Self::KIND))),
+            None => Err(DomainError::CorruptDocument(format!(
+                "not a {} document",
+                Self::KIND
+            ))),
         }
     }
     fn set_actor(&mut self, actor: automerge::ActorId) {
@@ -212,7 +217,10 @@ pub fn check_text(
 ) -> Result<(), DomainError> {
     let trimmed = value.trim();
     if required && trimmed.is_empty() {
-        return Err(DomainError::field(field, format!("{field} must not be empty")));
+        return Err(DomainError::field(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     let n = value.chars().count();
     if n > max_chars {
@@ -221,7 +229,10 @@ pub fn check_text(
             format!("{field} is {n} characters long; the limit is {max_chars}"),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(DomainError::field(
             field,
             format!("{field} contains control characters"),

@@ -27,7 +27,9 @@ pub mod limits {
 }
 
 /// Where a message came from (R01). Every card records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// Audio/video call through the "102" app.
@@ -80,7 +82,9 @@ impl Channel {
 /// Card lifecycle. The order of the variants is the merge lattice: when replicas disagree, the
 /// status furthest along wins. Terminal states sit above every working state; among them
 /// `Closed` (work was done and reported) beats `LinkedDuplicate`, which beats `Cancelled`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CardStatus {
     New,
@@ -448,7 +452,9 @@ impl Unit {
 }
 
 /// Shift of the post roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Shift {
     Day,

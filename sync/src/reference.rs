@@ -94,7 +94,10 @@ impl Reference {
                 return Err(format!("district code {} is listed twice", d.code));
             }
             if !d.polygon.is_empty() && d.polygon.len() < 3 {
-                return Err(format!("district {} polygon needs at least 3 points", d.code));
+                return Err(format!(
+                    "district {} polygon needs at least 3 points",
+                    d.code
+                ));
             }
         }
         for c in &self.categories {

@@ -63,10 +63,12 @@ impl RosterDoc {
         let mut out: Vec<RosterEntry> = Vec::new();
         for item in self.doc.map_range(&entries, ..) {
             let v = automerge::Value::from(item.value);
-        let s = v
-            .as_str()
+            let s = v
+                .as_str()
                 .ok_or_else(|| DomainError::CorruptDocument("roster entry is not text".into()))?;
-            out.push(serde_json::from_str(s).map_err(|e| DomainError::CorruptDocument(e.to_string()))?);
+            out.push(
+                serde_json::from_str(s).map_err(|e| DomainError::CorruptDocument(e.to_string()))?,
+            );
         }
         out.sort_by(|a, b| (a.shift, &a.post, &a.id).cmp(&(b.shift, &b.post, &b.id)));
         Ok(out)
@@ -84,7 +86,10 @@ impl RosterDoc {
         check_text("post", &input.post, limits::NAME_CHARS_MAX, true)?;
         let date = crate::doc::get_str(&self.doc, &ROOT, "date").unwrap_or_default();
         if date != input.date {
-            return Err(DomainError::field("date", "entry date does not match the roster day"));
+            return Err(DomainError::field(
+                "date",
+                "entry date does not match the roster day",
+            ));
         }
         if unit.status == UnitStatus::OffDuty {
             return Err(DomainError::transition(format!(
@@ -118,7 +123,8 @@ impl RosterDoc {
             assigned_at: ctx.now_ms,
         };
         let entries = get_obj(&self.doc, &ROOT, "entries")?;
-        let json = serde_json::to_string(&entry).map_err(|e| DomainError::CorruptDocument(e.to_string()))?;
+        let json = serde_json::to_string(&entry)
+            .map_err(|e| DomainError::CorruptDocument(e.to_string()))?;
         self.doc.put(&entries, entry_id, json)?;
         self.doc.commit();
         Ok(entry)
@@ -127,7 +133,9 @@ impl RosterDoc {
     pub fn remove(&mut self, entry_id: &str) -> Result<(), DomainError> {
         let entries = get_obj(&self.doc, &ROOT, "entries")?;
         if self.doc.get(&entries, entry_id)?.is_none() {
-            return Err(DomainError::not_found(format!("roster entry {entry_id} does not exist")));
+            return Err(DomainError::not_found(format!(
+                "roster entry {entry_id} does not exist"
+            )));
         }
         self.doc.delete(&entries, entry_id)?;
         self.doc.commit();

@@ -5,7 +5,9 @@
 
 use automerge::{transaction::Transactable, ActorId, AutoCommit, ObjType, ScalarValue, ROOT};
 
-use crate::doc::{check_text, get_i64, get_obj, get_str, put_lww, require_str, Ctx, Document, WRITERS};
+use crate::doc::{
+    check_text, get_i64, get_obj, get_str, put_lww, require_str, Ctx, Document, WRITERS,
+};
 use crate::error::DomainError;
 use crate::model::{limits, Unit, UnitKind, UnitStatus};
 use crate::reference::Reference;
@@ -43,7 +45,13 @@ impl UnitDoc {
         doc.put(ROOT, "kind", kind.as_str())?;
         let writers = doc.put_object(ROOT, WRITERS, ObjType::Map)?;
         put_lww(&mut doc, &writers, "call_sign", call_sign, ctx)?;
-        put_lww(&mut doc, &writers, "status", UnitStatus::Available.as_str(), ctx)?;
+        put_lww(
+            &mut doc,
+            &writers,
+            "status",
+            UnitStatus::Available.as_str(),
+            ctx,
+        )?;
         put_lww(&mut doc, &writers, "status_since", ctx.now_ms, ctx)?;
         doc.commit();
         Ok(UnitDoc { doc })
@@ -61,8 +69,9 @@ impl UnitDoc {
             call_sign: require_str(d, &ROOT, "call_sign")?,
             kind: UnitKind::parse(&require_str(d, &ROOT, "kind")?)
                 .ok_or_else(|| DomainError::CorruptDocument("unknown unit kind".into()))?,
-            status: UnitStatus::parse(&status)
-                .ok_or_else(|| DomainError::CorruptDocument(format!("unknown unit status {status}")))?,
+            status: UnitStatus::parse(&status).ok_or_else(|| {
+                DomainError::CorruptDocument(format!("unknown unit status {status}"))
+            })?,
             status_since: get_i64(d, &ROOT, "status_since").unwrap_or(0),
             card_id: get_str(d, &ROOT, "card_id"),
             dispatched_at: get_i64(d, &ROOT, "dispatched_at"),
