@@ -147,8 +147,9 @@ pub async fn run(config: NodeCommitConfig) -> anyhow::Result<()> {
         load.cpu.machine_cores
     );
     println!(
-        "    light load {LIGHT_RATE_PER_S} cards/s: {}",
-        load.light.human()
+        "    light load {LIGHT_RATE_PER_S} cards/s: {}\n    same schedule, GET /healthz (machine floor): {}",
+        load.light.human(),
+        load.light_floor.human()
     );
 
     // (c)
@@ -197,6 +198,7 @@ pub async fn run(config: NodeCommitConfig) -> anyhow::Result<()> {
     report.kv_f("p99_ms", load.latency.p99_ms, 3);
     report.kv_f("p50_light_ms", load.light.p50_ms, 3);
     report.kv_f("p99_light_ms", load.light.p99_ms, 3);
+    report.kv_f("p50_light_floor_ms", load.light_floor.p50_ms, 3);
     report.kv_f("rss_mib", fill.rss_mib, 1);
     report.kv_f("rss_after_restart_mib", fill.rss_after_restart_mib, 1);
     report.kv("stored_cards", fill.stored_cards);
@@ -217,6 +219,7 @@ pub async fn run(config: NodeCommitConfig) -> anyhow::Result<()> {
             "errors": load.errors,
             "light_latency": load.light.to_json(),
             "light_errors": load.light_errors,
+            "light_floor_latency": load.light_floor.to_json(),
             "node_startup_ms": load.startup.as_millis() as u64,
             "rss_after_load_mib": report::round(load.rss_mib, 1),
         "cpu": {
@@ -303,6 +306,8 @@ struct WholeStack {
     errors: BTreeMap<String, u64>,
     light: Latency,
     light_errors: BTreeMap<String, u64>,
+    /// Paced `GET /healthz` on the light-load schedule.
+    light_floor: Latency,
     startup: Duration,
     rss_mib: f64,
     metrics: Vec<String>,
@@ -478,7 +483,10 @@ async fn whole_stack(
 
     // Open loop: one request every 1/rate s on a fixed schedule, whatever the answers do; the
     // latency counts from the scheduled instant, so a stalled node cannot hide its queue.
-    let (light, light_errors) = light_load(config, &session).await?;
+    let (light, light_errors) = light_load(config, &session, LightRequest::CreateCard).await?;
+    // The same schedule with `GET /healthz`: the latency floor of this machine for a request
+    // that arrives after 10 ms of idleness (thread and vCPU wake-ups), measured in the same run.
+    let (light_floor, _) = light_load(config, &session, LightRequest::Healthz).await?;
 
     let metrics = match session.api.metrics().await {
         Ok(text) => text
@@ -496,6 +504,7 @@ async fn whole_stack(
         errors,
         light,
         light_errors,
+        light_floor,
         startup: session.node.startup,
         rss_mib,
         metrics,
@@ -513,9 +522,16 @@ struct CpuShare {
     machine_cores: usize,
 }
 
+#[derive(Clone, Copy)]
+enum LightRequest {
+    CreateCard,
+    Healthz,
+}
+
 async fn light_load(
     config: &NodeCommitConfig,
     session: &Session,
+    what: LightRequest,
 ) -> anyhow::Result<(Latency, BTreeMap<String, u64>)> {
     let interval = Duration::from_micros(1_000_000 / LIGHT_RATE_PER_S);
     let total = (config.light_duration.as_micros() / interval.as_micros()) as u64;
@@ -529,7 +545,10 @@ async fn light_load(
         let (api, token, bar) = (session.api.clone(), session.token.clone(), bar.clone());
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(at).await;
-            let result = api.create_card(&token, &body).await;
+            let result = match what {
+                LightRequest::CreateCard => api.create_card(&token, &body).await.map(|_| ()),
+                LightRequest::Healthz => api.healthz().await,
+            };
             bar.inc(1);
             result.map(|_| at.elapsed())
         }));

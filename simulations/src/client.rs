@@ -202,6 +202,11 @@ impl Api {
         self.call(request, &[200]).await.map(|_| ())
     }
 
+    /// The cheapest request the node answers: the floor of any request's latency.
+    pub async fn healthz(&self) -> Result<(), CallError> {
+        self.call(self.http.get(self.url("/healthz")), &[200]).await.map(|_| ())
+    }
+
     pub async fn metrics(&self) -> Result<String, CallError> {
         let answer = self
             .http
