@@ -525,6 +525,24 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
     await shot(admin, '14-admin-kk');
   });
 
+  it('r18_every_role_logs_in_and_sees_only_its_views: supervisor and patrol', async () => {
+    const admin = await apiCall('POST', '/auth/login', { login: 'admin', password: ADMIN_PASSWORD });
+    const cases = [
+      { login: 'sup_e2e', role: 'supervisor', see: ['dispatcher', 'duty'], not: ['call_taker', 'admin'] },
+      { login: 'patrol_e2e', role: 'patrol', see: ['dispatcher'], not: ['call_taker', 'duty', 'admin'] },
+    ];
+    for (const c of cases) {
+      await apiCall('POST', '/accounts', { login: c.login, full_name: `${c.role} e2e`, password: STAFF_PASSWORD, roles: [c.role] }, admin.token);
+      const page = await newPage(c.login);
+      await login(page, c.login, STAFF_PASSWORD);
+      for (const key of c.see) await page.locator(tid(`tab-${key}`)).waitFor();
+      for (const key of c.not) assert.equal(await page.locator(tid(`tab-${key}`)).count(), 0, `${c.role} has no ${key} tab`);
+      await shot(page, `15-${c.role}`);
+      await page.context().close();
+      delete pages[c.login];
+    }
+  });
+
   it('logout returns to the login form', async () => {
     const admin = pages.admin;
     await admin.locator(tid('logout')).click();
