@@ -17,6 +17,30 @@ pub struct Config {
     pub accounts: AccountsSection,
     pub reference: Reference,
     pub units: Vec<UnitConfig>,
+    /// Where the МВД central hub is. Replication to it arrives with the replication spine; until
+    /// then the node records the address and works stand-alone, as it must when cut off.
+    #[serde(default)]
+    pub central: Option<CentralSection>,
+    /// This node's TLS identity (from a provisioning bundle). Paths are relative to the bundle.
+    #[serde(default)]
+    pub tls: Option<TlsSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralSection {
+    /// `host:port` of the central hub.
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub ca_cert: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    #[serde(default)]
+    pub crl: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,9 +102,15 @@ fn merge(base: &mut toml::Value, over: toml::Value) {
 impl Config {
     /// The embedded default, optionally overlaid by `file`. Errors name the file and the problem.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        Self::load_layers(&file.into_iter().collect::<Vec<_>>())
+    }
+
+    /// The embedded default overlaid by each file in turn (e.g. a bundle's `node.toml`, then the
+    /// operator's own config).
+    pub fn load_layers(files: &[&Path]) -> anyhow::Result<Config> {
         let mut value: toml::Value = toml::from_str(DEFAULT_CONFIG_TOML)
             .map_err(|e| anyhow::anyhow!("embedded default config is invalid: {e}"))?;
-        if let Some(path) = file {
+        for path in files {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
             let over: toml::Value = toml::from_str(&text).map_err(|e| {
@@ -88,9 +118,10 @@ impl Config {
             })?;
             merge(&mut value, over);
         }
-        let name = file
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "embedded default".into());
+        let name = match files.last() {
+            Some(p) => p.display().to_string(),
+            None => "embedded default".into(),
+        };
         let config: Config = value
             .try_into()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bundle;
 pub mod config;
 pub mod http;
 pub mod metrics;

@@ -30,6 +30,10 @@ struct Common {
     /// Data directory (overrides the config's node.data_dir).
     #[arg(long, env = "NODE_DATA")]
     data: Option<PathBuf>,
+    /// A region bundle from `provisioning add-region`: verified, then its node.toml applies
+    /// (under --config) and its bootstrap.secret is the first administrator's password.
+    #[arg(long, env = "NODE_BUNDLE")]
+    bundle: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -112,12 +116,32 @@ enum AuditAction {
 }
 
 fn load(common: &Common) -> anyhow::Result<(Config, PathBuf)> {
-    let config = Config::load(common.config.as_deref())?;
+    let mut layers: Vec<PathBuf> = Vec::new();
+    if let Some(bundle) = &common.bundle {
+        layers.push(node::bundle::check_region_bundle(bundle)?);
+    }
+    layers.extend(common.config.clone());
+    let refs: Vec<&std::path::Path> = layers.iter().map(PathBuf::as_path).collect();
+    let mut config = Config::load_layers(&refs)?;
+    if let Some(bundle) = &common.bundle {
+        node::bundle::resolve_paths(&mut config, bundle);
+    }
     let data = common
         .data
         .clone()
         .unwrap_or_else(|| config.node.data_dir.clone());
     Ok((config, data))
+}
+
+/// `NODE_ADMIN_PASSWORD`, else the bundle's one-time bootstrap secret.
+fn first_admin_password(common: &Common) -> anyhow::Result<Option<String>> {
+    if let Some(p) = admin_password_from_env() {
+        return Ok(Some(p));
+    }
+    match &common.bundle {
+        Some(b) => node::bundle::bootstrap_secret(b),
+        None => Ok(None),
+    }
 }
 
 fn parse_roles(raw: &[String]) -> anyhow::Result<Vec<Role>> {
@@ -135,13 +159,14 @@ fn admin_password_from_env() -> Option<String> {
 }
 
 /// Opens the node's database for a CLI command. On a fresh data directory this is the first
-/// start: the administrator is created exactly as `serve` would (NODE_ADMIN_PASSWORD or a
-/// generated one-time password, printed here).
+/// start: the administrator is created exactly as `serve` would (NODE_ADMIN_PASSWORD, the
+/// bundle's secret, or a generated one-time password, printed here).
 async fn open_existing_or_new(
     config: &Config,
     data_dir: &std::path::Path,
+    common: &Common,
 ) -> anyhow::Result<node::server::Node> {
-    let node = open_node(config, data_dir, admin_password_from_env()).await?;
+    let node = open_node(config, data_dir, first_admin_password(common)?).await?;
     if let Some(p) = &node.generated_admin_password {
         println!(
             "first start: administrator login 'admin', one-time password '{p}' (shown only now)"
@@ -161,7 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = ServeSettings {
                 listen: listen.unwrap_or(config.node.listen),
                 data_dir,
-                admin_password: admin_password_from_env(),
+                admin_password: first_admin_password(&common)?,
             };
             serve(config, settings, async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -170,7 +195,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { common, action } => {
             let (config, data_dir) = load(&common)?;
-            let node = open_existing_or_new(&config, &data_dir).await?;
+            let node = open_existing_or_new(&config, &data_dir, &common).await?;
             let accounts = node.state.accounts.clone();
             let now = node::http::now_ms();
             match action {
@@ -300,7 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for bad in &parsed.bad {
                 eprintln!("{}:{}: {}", file.display(), bad.line, bad.message);
             }
-            let node = open_existing_or_new(&config, &data_dir).await?;
+            let node = open_existing_or_new(&config, &data_dir, &common).await?;
             let good = parsed.good.len();
             let stored = node
                 .warnings

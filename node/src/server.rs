@@ -27,6 +27,8 @@ pub struct Node {
     pub warnings: Arc<AddressWarnings>,
     /// The one-time admin password generated on first start, to print once.
     pub generated_admin_password: Option<String>,
+    /// This start created the database's first accounts.
+    pub first_start: bool,
 }
 
 /// Opens the database in `data_dir`, refusing a damaged one.
@@ -130,6 +132,7 @@ pub async fn open_node(
         audit,
         warnings,
         generated_admin_password,
+        first_start: fresh,
     })
 }
 
@@ -160,11 +163,17 @@ pub async fn serve(
     println!("data:    {}", settings.data_dir.display());
     println!("console: http://{addr}/");
     println!("API:     http://{addr}/api/v1/openapi.json");
+    if let Some(c) = &config.central {
+        println!(
+            "central: {} (replication to the hub is not in this build yet; the node works stand-alone)",
+            c.address
+        );
+    }
     match (&node.generated_admin_password, &settings.admin_password) {
         (Some(p), _) => println!(
             "first start: administrator login 'admin', one-time password '{p}' (shown only now; change it in the console)"
         ),
-        (None, Some(_)) => println!("administrator login 'admin' uses the password from NODE_ADMIN_PASSWORD"),
+        (None, Some(_)) if node.first_start => println!("first start: administrator login 'admin' with the preset password (NODE_ADMIN_PASSWORD or the bundle's bootstrap.secret)"),
         _ => {}
     }
     tracing::info!(%addr, "node listening");

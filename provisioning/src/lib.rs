@@ -1,5 +1,131 @@
-//! `provisioning`: the installer's tool — private CA, region bundles (node certificate and key,
-//! config, reference data, first-admin secret), revocation.
+//! `provisioning`: the installer's tool — a private certificate authority (CA) for the МВД "102"
+//! network, region and central bundles, verification and revocation.
 //!
-//! Not built yet: it arrives with the replication issue, together with mutual TLS. No code until
-//! then.
+//! Every region's node and the МВД central hub talk over QUIC with mutual TLS against the CA that
+//! this crate creates. The central takes a peer's region from its certificate (the URI SAN
+//! `urn:mvd102:region:AST`, see [`region_of`]), never from messages, so a certificate is the
+//! region's identity and [`revoke`] is how HQ withdraws it.
+//!
+//! Layout on disk:
+//!
+//! - a **CA directory** (`init-ca`): `ca.key` (0600), `ca.crt`, `issued.json` (every certificate
+//!   the CA signed), `revoked.json` (the revocation record) and `crl.pem` (an X.509 CRL signed by
+//!   the CA that the central loads with [`RevocationList::from_pem`]);
+//! - a **bundle directory** (`add-region`, `add-central`): the CA certificate, the peer's
+//!   certificate and key (0600), a config overlay, for a region the first-admin secret, and
+//!   `bundle.json`, a manifest with the SHA-256 of every file, checked by [`verify_bundle`].
+//!
+//! Time and randomness are parameters (`now`, `rng`) so tests can issue expired or not-yet-valid
+//! certificates and replay runs; only key generation draws from the operating system directly
+//! (inside `ring`).
+//!
+//! *Knows nothing about* sockets, QUIC, sled or the node's internals: the node and the central
+//! load what this crate writes through [`load_identity`] and [`RevocationList`].
+
+mod bundle;
+mod ca;
+mod error;
+mod fsio;
+mod identity;
+pub mod manifest;
+mod pki;
+pub mod progress;
+mod revoke;
+pub mod settings;
+mod verify;
+
+pub use bundle::{
+    add_central, add_region, BundleSummary, CentralOverlay, NodeOverlay, OverlayCentralAddress,
+    OverlayCentralName, OverlayReference, OverlayRegion, OverlayTls,
+};
+pub use ca::{init_ca, CaSummary, IssuedCert, IssuedRegistry};
+pub use error::{Error, Result};
+pub use identity::{load_identity, load_identity_at, Identity};
+pub use pki::{region_of, region_server_name, role_of, Role};
+pub use revoke::{
+    is_revoked, refresh_crl, revoke, RevocationList, RevocationRecord, RevokeSummary, RevokeTarget,
+    RevokedEntry,
+};
+pub use verify::{verify_bundle, Problem, VerifiedBundle};
+
+/// Names of the files in a CA directory.
+pub mod ca_files {
+    /// The CA's private key (PKCS#8 PEM, mode 0600).
+    pub const KEY: &str = "ca.key";
+    /// The CA's self-signed certificate (PEM, mode 0644).
+    pub const CERT: &str = "ca.crt";
+    /// Every certificate the CA signed (JSON).
+    pub const ISSUED: &str = "issued.json";
+    /// The revocation record (JSON).
+    pub const REVOKED: &str = "revoked.json";
+    /// The X.509 certificate revocation list signed by the CA (PEM).
+    pub const CRL: &str = "crl.pem";
+    /// Held while a command changes the CA directory, so two runs never interleave.
+    pub const LOCK: &str = "ca.lock";
+}
+
+/// Names of the files in a bundle directory.
+pub mod bundle_files {
+    /// The CA certificate the peer trusts.
+    pub const CA_CERT: &str = "ca.crt";
+    /// A region node's certificate.
+    pub const NODE_CERT: &str = "node.crt";
+    /// A region node's private key (mode 0600).
+    pub const NODE_KEY: &str = "node.key";
+    /// A region node's config overlay.
+    pub const NODE_CONFIG: &str = "node.toml";
+    /// A region's first-admin password (mode 0600).
+    pub const BOOTSTRAP_SECRET: &str = "bootstrap.secret";
+    /// The central's certificate.
+    pub const CENTRAL_CERT: &str = "central.crt";
+    /// The central's private key (mode 0600).
+    pub const CENTRAL_KEY: &str = "central.key";
+    /// The central's config overlay.
+    pub const CENTRAL_CONFIG: &str = "central.toml";
+    /// A copy of the CA's revocation list for the central; replaced after each revocation, so it is
+    /// not in the manifest.
+    pub const CRL: &str = "crl.pem";
+    /// The manifest.
+    pub const MANIFEST: &str = "bundle.json";
+}
+
+/// Named limits. Every one carries its unit last.
+pub mod limits {
+    /// Shortest region id, in characters.
+    pub const REGION_ID_CHARS_MIN: usize = 2;
+    /// Longest region id, in characters.
+    pub const REGION_ID_CHARS_MAX: usize = 8;
+    /// Longest region name (Kazakh or Russian), in characters.
+    pub const REGION_NAME_CHARS_MAX: usize = 200;
+    /// Longest CA name and central name, in characters.
+    pub const SUBJECT_NAME_CHARS_MAX: usize = 64;
+    /// Longest revocation reason, in characters.
+    pub const REVOCATION_REASON_CHARS_MAX: usize = 500;
+    /// Longest DNS name, in bytes (RFC 1035).
+    pub const DNS_NAME_BYTES_MAX: usize = 253;
+    /// Longest DNS label, in bytes (RFC 1035).
+    pub const DNS_LABEL_BYTES_MAX: usize = 63;
+    /// Most DNS plus IP names on a central certificate.
+    pub const CENTRAL_NAMES_MAX: usize = 32;
+    /// Longest validity of the CA certificate, in days (20 years).
+    pub const CA_VALID_DAYS_MAX: u32 = 7300;
+    /// Validity of the CA certificate when `--valid-days` is not given, in days (10 years).
+    pub const CA_VALID_DAYS_DEFAULT: u32 = 3650;
+    /// Longest validity of a node or central certificate, in days (5 years).
+    pub const PEER_VALID_DAYS_MAX: u32 = 1825;
+    /// Validity of a node or central certificate when `--valid-days` is not given, in days.
+    pub const PEER_VALID_DAYS_DEFAULT: u32 = 730;
+    /// How far before "now" a new certificate's validity starts, in seconds: a regional node whose
+    /// clock runs behind HQ's must still accept a certificate issued a moment ago.
+    pub const NOT_BEFORE_BACKDATE_S: i64 = 3600;
+    /// How long a CRL is current after it is signed, in days; `refresh-crl` re-signs it.
+    pub const CRL_NEXT_UPDATE_DAYS: i64 = 90;
+    /// Random bytes in a certificate serial number (RFC 5280 allows at most 20 octets).
+    pub const SERIAL_BYTES: usize = 16;
+    /// Characters in a first-admin password (≈ 5.8 bits each, 116 bits in all).
+    pub const BOOTSTRAP_SECRET_CHARS: usize = 20;
+    /// Largest file this tool reads (certificates, keys, manifests, CRLs), in bytes.
+    pub const FILE_BYTES_MAX: u64 = 1024 * 1024;
+    /// Most certificates one CA directory records.
+    pub const ISSUED_CERTS_MAX: usize = 100_000;
+}

@@ -204,7 +204,9 @@ impl Api {
 
     /// The cheapest request the node answers: the floor of any request's latency.
     pub async fn healthz(&self) -> Result<(), CallError> {
-        self.call(self.http.get(self.url("/healthz")), &[200]).await.map(|_| ())
+        self.call(self.http.get(self.url("/healthz")), &[200])
+            .await
+            .map(|_| ())
     }
 
     pub async fn metrics(&self) -> Result<String, CallError> {

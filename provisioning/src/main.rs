@@ -1,0 +1,273 @@
+//! `provisioning`: the installer's command line. Parses arguments into typed settings and calls
+//! the library; all the work is in `provisioning::*`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use rand::rngs::OsRng;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use provisioning::limits::{CA_VALID_DAYS_DEFAULT, PEER_VALID_DAYS_DEFAULT};
+use provisioning::progress::Spinner;
+use provisioning::settings::{
+    CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, RegionId,
+    RegionName, RegionSettings, ValidDays,
+};
+use provisioning::{Error, RevokeTarget, Role};
+
+/// Installer of the 102 network: private CA, region and central bundles, revocation.
+#[derive(Debug, Parser)]
+#[command(name = "provisioning", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the private CA: ca.key (0600), ca.crt, issued.json, revoked.json, crl.pem.
+    InitCa {
+        /// CA directory to create (must not exist or be empty).
+        #[arg(long, value_name = "CA_DIR")]
+        dir: PathBuf,
+        /// The CA certificate's common name.
+        #[arg(long, default_value = "МВД РК 102 CA")]
+        name: String,
+        /// Validity of the CA certificate, in days.
+        #[arg(long, default_value_t = CA_VALID_DAYS_DEFAULT)]
+        valid_days: u32,
+    },
+    /// Make a region's bundle: ca.crt, node.crt, node.key, node.toml, bootstrap.secret, bundle.json.
+    AddRegion {
+        /// CA directory made by init-ca.
+        #[arg(long, value_name = "CA_DIR")]
+        ca: PathBuf,
+        /// Region id: 2–8 upper-case latin letters (AST, ALA, SHY, …).
+        #[arg(long)]
+        id: String,
+        /// Region name in Kazakh.
+        #[arg(long)]
+        name_kk: String,
+        /// Region name in Russian.
+        #[arg(long)]
+        name_ru: String,
+        /// Where the node reaches the central: HOST:PORT.
+        #[arg(long, value_name = "ADDR:PORT")]
+        central: String,
+        /// Bundle directory to create (must not exist or be empty).
+        #[arg(long, value_name = "BUNDLE_DIR")]
+        out: PathBuf,
+        /// Validity of the node certificate, in days.
+        #[arg(long, default_value_t = PEER_VALID_DAYS_DEFAULT)]
+        valid_days: u32,
+    },
+    /// Make the central's bundle: ca.crt, central.crt, central.key, central.toml, crl.pem, bundle.json.
+    AddCentral {
+        /// CA directory made by init-ca.
+        #[arg(long, value_name = "CA_DIR")]
+        ca: PathBuf,
+        /// The central's name (a–z, 0–9, '-').
+        #[arg(long, default_value = "central")]
+        name: String,
+        /// A DNS name the nodes dial (repeatable).
+        #[arg(long)]
+        dns: Vec<String>,
+        /// An IP address the nodes dial (repeatable).
+        #[arg(long)]
+        ip: Vec<IpAddr>,
+        /// Bundle directory to create (must not exist or be empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Validity of the central certificate, in days.
+        #[arg(long, default_value_t = PEER_VALID_DAYS_DEFAULT)]
+        valid_days: u32,
+    },
+    /// Check a bundle: manifest, digests, chain to its CA, validity, role, key, file modes.
+    Verify {
+        /// The bundle directory.
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+    },
+    /// Revoke every certificate issued to a region (or the central) and re-sign crl.pem.
+    Revoke {
+        /// CA directory made by init-ca.
+        #[arg(long, value_name = "CA_DIR")]
+        ca: PathBuf,
+        /// The region id.
+        #[arg(long, required_unless_present = "central", conflicts_with = "central")]
+        region: Option<String>,
+        /// The central's name, to revoke the central's certificates instead.
+        #[arg(long)]
+        central: Option<String>,
+        /// Why, recorded in revoked.json.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Re-sign crl.pem with a fresh next-update time (run before it goes stale).
+    RefreshCrl {
+        /// CA directory made by init-ca.
+        #[arg(long, value_name = "CA_DIR")]
+        ca: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn show(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn run(command: Command) -> Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let mut progress = Spinner::stderr();
+    match command {
+        Command::InitCa {
+            dir,
+            name,
+            valid_days,
+        } => {
+            let settings = CaSettings {
+                name: CaName::parse(&name)?,
+                valid_days: ValidDays::for_ca(valid_days)?,
+            };
+            let summary = provisioning::init_ca(&dir, &settings, now, &mut OsRng, &mut progress)
+                .context("init-ca failed")?;
+            println!(
+                "CA created in {}: serial {}, valid until {}",
+                summary.dir.display(),
+                summary.serial,
+                show(summary.not_after)
+            );
+            println!("Keep ca.key offline; back up the whole directory.");
+        }
+        Command::AddRegion {
+            ca,
+            id,
+            name_kk,
+            name_ru,
+            central,
+            out,
+            valid_days,
+        } => {
+            let settings = RegionSettings {
+                id: RegionId::parse(&id)?,
+                name_kk: RegionName::parse("name-kk", &name_kk)?,
+                name_ru: RegionName::parse("name-ru", &name_ru)?,
+                central: CentralAddress::parse(&central)?,
+                valid_days: ValidDays::for_peer(valid_days)?,
+            };
+            let summary =
+                provisioning::add_region(&ca, &out, &settings, now, &mut OsRng, &mut progress)
+                    .with_context(|| format!("add-region {id} failed"))?;
+            println!(
+                "Region {id} bundle written to {}: certificate serial {}, valid until {}",
+                summary.dir.display(),
+                summary.serial,
+                show(summary.not_after)
+            );
+            warn_earlier(&summary.earlier_unrevoked, &format!("region {id}"));
+        }
+        Command::AddCentral {
+            ca,
+            name,
+            dns,
+            ip,
+            out,
+            valid_days,
+        } => {
+            let dns = dns
+                .iter()
+                .map(|d| DnsName::parse(d))
+                .collect::<Result<Vec<_>, Error>>()?;
+            let settings = CentralSettings::new(
+                CentralName::parse(&name)?,
+                dns,
+                ip,
+                ValidDays::for_peer(valid_days)?,
+            )?;
+            let summary =
+                provisioning::add_central(&ca, &out, &settings, now, &mut OsRng, &mut progress)
+                    .context("add-central failed")?;
+            println!(
+                "Central bundle written to {}: certificate serial {}, valid until {}",
+                summary.dir.display(),
+                summary.serial,
+                show(summary.not_after)
+            );
+            warn_earlier(&summary.earlier_unrevoked, &format!("central {name}"));
+        }
+        Command::Verify { bundle } => {
+            let verified = provisioning::verify_bundle(&bundle, now)?;
+            let not_after = verified.manifest.certificate.not_after;
+            let days_left = (not_after - now).whole_days();
+            let who = match &verified.role {
+                Role::Region(id) => format!("region {id}"),
+                Role::Central => "central".to_owned(),
+            };
+            println!(
+                "OK: {} is a valid bundle for {who}; certificate {} valid until {} ({days_left} days left)",
+                bundle.display(),
+                verified.manifest.certificate.serial,
+                show(not_after)
+            );
+        }
+        Command::Revoke {
+            ca,
+            region,
+            central,
+            reason,
+        } => {
+            let target = match (region, central) {
+                (Some(region), _) => RevokeTarget::Region(RegionId::parse(&region)?),
+                (None, Some(central)) => RevokeTarget::Central(CentralName::parse(&central)?),
+                (None, None) => anyhow::bail!("give --region ID or --central NAME"),
+            };
+            let summary = provisioning::revoke(&ca, &target, reason.as_deref(), now, &mut progress)
+                .with_context(|| format!("revoke {target} failed"))?;
+            println!(
+                "Revoked {} certificate(s) of {target}: {}",
+                summary.serials.len(),
+                summary.serials.join(", ")
+            );
+            println!(
+                "CRL #{} written to {}; copy it to the central.",
+                summary.crl_number,
+                summary.crl.display()
+            );
+        }
+        Command::RefreshCrl { ca } => {
+            let summary =
+                provisioning::refresh_crl(&ca, now, &mut progress).context("refresh-crl failed")?;
+            println!(
+                "CRL #{} written to {}; copy it to the central.",
+                summary.crl_number,
+                summary.crl.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn warn_earlier(serials: &[String], who: &str) {
+    if !serials.is_empty() {
+        eprintln!(
+            "note: {who} still has {} earlier unrevoked certificate(s) ({}); revoke them when the \
+             old installation is retired",
+            serials.len(),
+            serials.join(", ")
+        );
+    }
+}

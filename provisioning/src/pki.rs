@@ -1,0 +1,275 @@
+//! Certificates: how a peer's role is written into and read back from a certificate, PEM
+//! parsing, serial numbers, and issuing a node or central certificate.
+//!
+//! A region's certificate carries the region twice, in forms that cannot be confused with anything
+//! else: the common name `region:AST` (for people reading `openssl x509 -text`) and the URI SAN
+//! `urn:mvd102:region:AST` (what software reads). A certificate with both must have them agree; a
+//! certificate with two regions, or a region and the central role, is refused. The central's
+//! certificate carries `central:NAME` and `urn:mvd102:central:NAME` the same way.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+use rand::{CryptoRng, RngCore};
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType, SerialNumber,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+use time::{Duration, OffsetDateTime};
+use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::FromDer;
+
+use crate::error::{Error, Result};
+use crate::limits::{NOT_BEFORE_BACKDATE_S, SERIAL_BYTES};
+use crate::settings::RegionId;
+
+/// Prefix of a region's URI SAN: `urn:mvd102:region:AST`.
+pub const REGION_URN_PREFIX: &str = "urn:mvd102:region:";
+/// Prefix of the central's URI SAN: `urn:mvd102:central:NAME`.
+pub const CENTRAL_URN_PREFIX: &str = "urn:mvd102:central:";
+/// Prefix of a region's common name: `region:AST`.
+pub const REGION_CN_PREFIX: &str = "region:";
+/// Prefix of the central's common name: `central:NAME`.
+pub const CENTRAL_CN_PREFIX: &str = "central:";
+/// Organisation written into every certificate's subject.
+pub const ORGANIZATION: &str = "МВД РК 102";
+
+/// Who a certificate speaks for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// A regional node; the region id (`AST`).
+    Region(String),
+    /// The МВД central hub.
+    Central,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Region(id) => write!(f, "region {id}"),
+            Role::Central => f.write_str("central"),
+        }
+    }
+}
+
+/// The TLS server name a node's certificate carries (`ast.region.mvd102`), so a peer that dials
+/// a node by IP address can still check its certificate by name. The `.mvd102` suffix is not a
+/// public DNS zone on purpose: it is a name in the certificate, never looked up.
+pub fn region_server_name(region: &str) -> String {
+    format!("{}.region.mvd102", region.to_ascii_lowercase())
+}
+
+/// A role with the name it was issued to: the region id, or the central's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Holder {
+    pub(crate) role: Role,
+    pub(crate) name: String,
+}
+
+fn bad_cert(reason: impl Into<String>) -> Error {
+    Error::BadCertificate {
+        reason: reason.into(),
+    }
+}
+
+/// Parses DER that must be exactly one certificate.
+pub(crate) fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>> {
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Ok(cert),
+        Ok(_) => Err(bad_cert("trailing bytes after the certificate")),
+        Err(e) => Err(bad_cert(format!("not an X.509 certificate: {e}"))),
+    }
+}
+
+/// Reads the role written into a certificate; `None` when it carries none of ours.
+pub(crate) fn holder_of(cert: &X509Certificate<'_>) -> Result<Option<Holder>> {
+    let sans = cert
+        .subject_alternative_name()
+        .map_err(|e| bad_cert(format!("unreadable subject alternative names: {e}")))?;
+    let mut found: Vec<Holder> = Vec::new();
+    for name in sans.iter().flat_map(|ext| ext.value.general_names.iter()) {
+        let GeneralName::URI(uri) = name else {
+            continue;
+        };
+        if let Some(id) = uri.strip_prefix(REGION_URN_PREFIX) {
+            let id = RegionId::parse(id).map_err(|e| bad_cert(format!("URI SAN {uri:?}: {e}")))?;
+            found.push(Holder {
+                role: Role::Region(id.as_str().to_owned()),
+                name: id.as_str().to_owned(),
+            });
+        } else if let Some(central) = uri.strip_prefix(CENTRAL_URN_PREFIX) {
+            found.push(Holder {
+                role: Role::Central,
+                name: central.to_owned(),
+            });
+        }
+    }
+    let holder = match found.len() {
+        0 => None,
+        1 => found.pop(),
+        _ => {
+            return Err(bad_cert(
+                "carries more than one mvd102 role (URI SANs); refused as ambiguous",
+            ))
+        }
+    };
+    // The common name is for people, but if it claims a role it must be the same one.
+    for cn in cert.subject().iter_common_name() {
+        let cn = cn
+            .as_str()
+            .map_err(|e| bad_cert(format!("unreadable common name: {e}")))?;
+        let claimed = if let Some(id) = cn.strip_prefix(REGION_CN_PREFIX) {
+            Some((true, id))
+        } else {
+            cn.strip_prefix(CENTRAL_CN_PREFIX).map(|name| (false, name))
+        };
+        let Some((is_region, name)) = claimed else {
+            continue;
+        };
+        let agrees = match &holder {
+            Some(h) => matches!(h.role, Role::Region(_)) == is_region && h.name == name,
+            None => false,
+        };
+        if !agrees {
+            return Err(bad_cert(format!(
+                "common name {cn:?} does not match the certificate's URI SAN"
+            )));
+        }
+    }
+    Ok(holder)
+}
+
+/// The role of a peer's certificate (DER). Errors when the certificate is malformed, carries no
+/// mvd102 role, or is ambiguous.
+pub fn role_of(cert_der: &[u8]) -> Result<Role> {
+    let cert = parse_cert(cert_der)?;
+    holder_of(&cert)?
+        .map(|h| h.role)
+        .ok_or_else(|| bad_cert("carries no mvd102 role (no urn:mvd102: URI SAN)"))
+}
+
+/// The region a peer's certificate (DER) was issued to: `Some("AST")`, or `None` for the central
+/// or a certificate without an mvd102 role. Errors when it is malformed or ambiguous.
+///
+/// The central takes a node's region from here, never from the node's messages.
+pub fn region_of(cert_der: &[u8]) -> Result<Option<String>> {
+    let cert = parse_cert(cert_der)?;
+    Ok(match holder_of(&cert)? {
+        Some(Holder {
+            role: Role::Region(id),
+            ..
+        }) => Some(id),
+        _ => None,
+    })
+}
+
+/// Reads the first certificate from PEM text.
+pub(crate) fn cert_from_pem(path: &Path, pem: &[u8]) -> Result<CertificateDer<'static>> {
+    CertificateDer::from_pem_slice(pem)
+        .map_err(|e| Error::bad_file(path, format!("no PEM certificate: {e}")))
+}
+
+/// Reads a PKCS#8 private key from PEM text.
+pub(crate) fn key_from_pem(
+    path: &Path,
+    pem: &[u8],
+) -> Result<(PrivatePkcs8KeyDer<'static>, KeyPair)> {
+    let der = PrivatePkcs8KeyDer::from_pem_slice(pem)
+        .map_err(|e| Error::bad_file(path, format!("no PEM PKCS#8 private key: {e}")))?;
+    let key = KeyPair::try_from(&der)
+        .map_err(|e| Error::bad_file(path, format!("unusable private key: {e}")))?;
+    Ok((der, key))
+}
+
+/// Whether `key` is the private half of `cert`'s public key.
+pub(crate) fn key_matches(cert: &X509Certificate<'_>, key: &KeyPair) -> bool {
+    use rcgen::PublicKeyData;
+    cert.public_key().subject_public_key.data.as_ref() == key.der_bytes()
+}
+
+/// A fresh positive serial number of `SERIAL_BYTES` bytes whose DER form has no padding byte, so
+/// its hex form is the same everywhere (manifest, `issued.json`, CRL).
+pub(crate) fn new_serial(rng: &mut (impl RngCore + CryptoRng)) -> [u8; SERIAL_BYTES] {
+    let mut serial = [0u8; SERIAL_BYTES];
+    rng.fill_bytes(&mut serial);
+    serial[0] = (serial[0] & 0x7f) | 0x40;
+    serial
+}
+
+/// A serial number's canonical hex form: lower case, without leading zero bytes.
+pub(crate) fn serial_hex(raw: &[u8]) -> String {
+    let first = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    hex::encode(&raw[first..])
+}
+
+/// Validity of a certificate issued at `now` for `valid_days`.
+pub(crate) fn validity(now: OffsetDateTime, valid_days: u32) -> (OffsetDateTime, OffsetDateTime) {
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    (
+        now - Duration::seconds(NOT_BEFORE_BACKDATE_S),
+        now + Duration::days(i64::from(valid_days)),
+    )
+}
+
+/// What goes into a node or central certificate.
+pub(crate) struct PeerRequest {
+    pub(crate) common_name: String,
+    pub(crate) uri: String,
+    pub(crate) dns: Vec<String>,
+    pub(crate) ip: Vec<IpAddr>,
+    pub(crate) not_before: OffsetDateTime,
+    pub(crate) not_after: OffsetDateTime,
+    pub(crate) serial: [u8; SERIAL_BYTES],
+}
+
+/// A freshly issued certificate with its key.
+pub(crate) struct Issued {
+    pub(crate) cert_pem: String,
+    pub(crate) key_pem: String,
+}
+
+/// Generates a P-256 key and a client+server certificate for it, signed by `issuer`.
+pub(crate) fn issue_peer(issuer: &Issuer<'_, KeyPair>, request: PeerRequest) -> Result<Issued> {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(Error::crypto("generating the key"))?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, ORGANIZATION);
+    dn.push(DnType::CommonName, request.common_name);
+    params.distinguished_name = dn;
+    let mut sans = vec![SanType::URI(
+        request
+            .uri
+            .try_into()
+            .map_err(Error::crypto("encoding the URI SAN"))?,
+    )];
+    for dns in request.dns {
+        sans.push(SanType::DnsName(
+            dns.try_into()
+                .map_err(Error::crypto("encoding a DNS SAN"))?,
+        ));
+    }
+    sans.extend(request.ip.into_iter().map(SanType::IpAddress));
+    params.subject_alt_names = sans;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.use_authority_key_identifier_extension = true;
+    params.serial_number = Some(SerialNumber::from_slice(&request.serial));
+    params.not_before = request.not_before;
+    params.not_after = request.not_after;
+    let cert = params
+        .signed_by(&key, issuer)
+        .map_err(Error::crypto("signing the certificate"))?;
+    Ok(Issued {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}

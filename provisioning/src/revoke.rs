@@ -1,0 +1,377 @@
+//! Revocation: the CA's record (`revoked.json`), the X.509 CRL it signs (`crl.pem`), and the
+//! check the central makes on every connecting peer ([`RevocationList`], [`is_revoked`]).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateRevocationListDer;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
+
+use crate::ca::{check_serial, read_json, to_json, Ca, IssuedRegistry};
+use crate::ca_files;
+use crate::error::{Error, Result};
+use crate::fsio::{self, CaLock, MODE_PUBLIC};
+use crate::limits::{CRL_NEXT_UPDATE_DAYS, ISSUED_CERTS_MAX, REVOCATION_REASON_CHARS_MAX};
+use crate::pki;
+use crate::progress::Progress;
+use crate::settings::{CentralName, RegionId};
+
+/// Version of `revoked.json`.
+pub const REVOKED_FORMAT_VERSION: u32 = 1;
+
+/// One revoked certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedEntry {
+    /// Serial number (lower-case hex).
+    pub serial: String,
+    /// `region` or `central`, as in `issued.json`.
+    pub role: String,
+    /// The region id or the central's name.
+    pub subject: String,
+    /// When it was revoked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub revoked_at: OffsetDateTime,
+    /// Why, as the operator wrote it.
+    pub reason: Option<String>,
+}
+
+/// `revoked.json`: every revocation, oldest first, and the number of the last CRL signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationRecord {
+    /// `REVOKED_FORMAT_VERSION`.
+    pub format_version: u32,
+    /// Number of the last CRL signed (RFC 5280 cRLNumber, increasing).
+    pub crl_number: u64,
+    /// The revoked certificates.
+    pub revoked: Vec<RevokedEntry>,
+}
+
+impl Default for RevocationRecord {
+    fn default() -> Self {
+        RevocationRecord {
+            format_version: REVOKED_FORMAT_VERSION,
+            crl_number: 1,
+            revoked: Vec::new(),
+        }
+    }
+}
+
+impl RevocationRecord {
+    /// Reads a CA directory's `revoked.json`.
+    pub fn read(ca_dir: &Path) -> Result<Self> {
+        let path = ca_dir.join(ca_files::REVOKED);
+        let record: RevocationRecord = read_json(&path)?;
+        if record.format_version != REVOKED_FORMAT_VERSION {
+            return Err(Error::bad_file(
+                &path,
+                format!(
+                    "format_version {} is not the supported {REVOKED_FORMAT_VERSION}",
+                    record.format_version
+                ),
+            ));
+        }
+        for entry in &record.revoked {
+            check_serial(&path, &entry.serial)?;
+        }
+        if record.revoked.len() > ISSUED_CERTS_MAX {
+            return Err(Error::bad_file(
+                &path,
+                format!("records more than {ISSUED_CERTS_MAX} revocations"),
+            ));
+        }
+        Ok(record)
+    }
+
+    /// Whether the certificate with this serial (hex) is revoked.
+    pub fn is_revoked(&self, serial: &str) -> bool {
+        self.revoked.iter().any(|r| r.serial == serial)
+    }
+}
+
+/// Signs a CRL listing every certificate in `record`, current from `now` for
+/// `CRL_NEXT_UPDATE_DAYS`; returns it as PEM.
+pub(crate) fn sign_crl(
+    issuer: &Issuer<'_, KeyPair>,
+    record: &RevocationRecord,
+    now: OffsetDateTime,
+) -> Result<String> {
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    let mut revoked_certs = Vec::with_capacity(record.revoked.len());
+    for entry in &record.revoked {
+        let serial = hex::decode(&entry.serial).map_err(|_| {
+            Error::bad_file(
+                ca_files::REVOKED,
+                format!("serial {:?} is not hex", entry.serial),
+            )
+        })?;
+        revoked_certs.push(RevokedCertParams {
+            serial_number: SerialNumber::from_slice(&serial),
+            revocation_time: entry.revoked_at,
+            reason_code: None,
+            invalidity_date: None,
+        });
+    }
+    let params = CertificateRevocationListParams {
+        this_update: now,
+        next_update: now + Duration::days(CRL_NEXT_UPDATE_DAYS),
+        crl_number: SerialNumber::from_slice(&record.crl_number.to_be_bytes()),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    params
+        .signed_by(issuer)
+        .and_then(|crl| crl.pem())
+        .map_err(Error::crypto("signing the revocation list"))
+}
+
+/// What `revoke` did.
+#[derive(Debug, Clone)]
+pub struct RevokeSummary {
+    /// Serial numbers revoked now (hex).
+    pub serials: Vec<String>,
+    /// The new CRL.
+    pub crl: PathBuf,
+    /// Its number.
+    pub crl_number: u64,
+}
+
+/// Whose certificates to revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeTarget {
+    /// Every certificate of a region (a node retired, stolen or re-installed).
+    Region(RegionId),
+    /// Every certificate of the central with this name.
+    Central(CentralName),
+}
+
+impl RevokeTarget {
+    fn role(&self) -> &'static str {
+        match self {
+            RevokeTarget::Region(_) => "region",
+            RevokeTarget::Central(_) => "central",
+        }
+    }
+
+    fn subject(&self) -> &str {
+        match self {
+            RevokeTarget::Region(id) => id.as_str(),
+            RevokeTarget::Central(name) => name.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for RevokeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.role(), self.subject())
+    }
+}
+
+/// Revokes every certificate the CA issued to `target` and not yet revoked, records it in
+/// `revoked.json` and re-signs `crl.pem`. Both files are replaced atomically.
+pub fn revoke(
+    ca_dir: &Path,
+    target: &RevokeTarget,
+    reason: Option<&str>,
+    now: OffsetDateTime,
+    progress: &mut dyn Progress,
+) -> Result<RevokeSummary> {
+    let reason = match reason.map(str::trim) {
+        Some(r) if r.chars().count() > REVOCATION_REASON_CHARS_MAX => {
+            return Err(Error::invalid(
+                "reason",
+                format!("more than {REVOCATION_REASON_CHARS_MAX} characters"),
+            ))
+        }
+        Some("") | None => None,
+        Some(r) => Some(r.to_owned()),
+    };
+    let _lock = CaLock::acquire(ca_dir)?;
+    let ca = Ca::open(ca_dir)?;
+    let issued = IssuedRegistry::read(ca_dir)?;
+    let mut record = RevocationRecord::read(ca_dir)?;
+
+    let of_target: Vec<&str> = issued
+        .certificates
+        .iter()
+        .filter(|c| c.role == target.role() && c.subject == target.subject())
+        .map(|c| c.serial.as_str())
+        .collect();
+    if of_target.is_empty() {
+        return Err(Error::NeverIssued {
+            path: ca_dir.join(ca_files::ISSUED),
+            target: target.to_string(),
+        });
+    }
+    let serials: Vec<String> = of_target
+        .into_iter()
+        .filter(|s| !record.is_revoked(s))
+        .map(str::to_owned)
+        .collect();
+    if serials.is_empty() {
+        return Err(Error::AlreadyRevoked {
+            target: target.to_string(),
+        });
+    }
+    let revoked_at = now.replace_nanosecond(0).unwrap_or(now);
+    for serial in &serials {
+        record.revoked.push(RevokedEntry {
+            serial: serial.clone(),
+            role: target.role().to_owned(),
+            subject: target.subject().to_owned(),
+            revoked_at,
+            reason: reason.clone(),
+        });
+    }
+    record.crl_number += 1;
+    progress.step("signing the revocation list");
+    let crl = write_record_and_crl(&ca, &record, now)?;
+    progress.finish();
+    Ok(RevokeSummary {
+        serials,
+        crl,
+        crl_number: record.crl_number,
+    })
+}
+
+/// Re-signs `crl.pem` with a new number and a fresh next-update time, revoking nothing new. Run it
+/// before `CRL_NEXT_UPDATE_DAYS` pass.
+pub fn refresh_crl(
+    ca_dir: &Path,
+    now: OffsetDateTime,
+    progress: &mut dyn Progress,
+) -> Result<RevokeSummary> {
+    let _lock = CaLock::acquire(ca_dir)?;
+    let ca = Ca::open(ca_dir)?;
+    let mut record = RevocationRecord::read(ca_dir)?;
+    record.crl_number += 1;
+    progress.step("signing the revocation list");
+    let crl = write_record_and_crl(&ca, &record, now)?;
+    progress.finish();
+    Ok(RevokeSummary {
+        serials: Vec::new(),
+        crl,
+        crl_number: record.crl_number,
+    })
+}
+
+fn write_record_and_crl(
+    ca: &Ca,
+    record: &RevocationRecord,
+    now: OffsetDateTime,
+) -> Result<PathBuf> {
+    let crl = sign_crl(&ca.issuer, record, now)?;
+    // The record first: a CRL is always derivable from it, never the other way round.
+    fsio::replace(
+        &ca.dir.join(ca_files::REVOKED),
+        &to_json(record),
+        MODE_PUBLIC,
+    )?;
+    let crl_path = ca.dir.join(ca_files::CRL);
+    fsio::replace(&crl_path, crl.as_bytes(), MODE_PUBLIC)?;
+    Ok(crl_path)
+}
+
+/// A CRL whose signature has been checked against the CA, reduced to what a revocation check
+/// needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationList {
+    issuer_raw: Vec<u8>,
+    /// Revoked serial numbers in canonical hex.
+    serials: BTreeSet<String>,
+    this_update: OffsetDateTime,
+    next_update: Option<OffsetDateTime>,
+    crl_number: Option<String>,
+}
+
+impl RevocationList {
+    /// Loads a CRL from PEM and checks that `ca_cert_der` signed it.
+    pub fn from_pem(crl_pem: &[u8], ca_cert_der: &[u8]) -> Result<Self> {
+        let der = CertificateRevocationListDer::from_pem_slice(crl_pem).map_err(|e| {
+            Error::BadCertificate {
+                reason: format!("no PEM revocation list (X509 CRL): {e}"),
+            }
+        })?;
+        Self::from_der(&der, ca_cert_der)
+    }
+
+    /// Loads a CRL from DER and checks that `ca_cert_der` signed it.
+    pub fn from_der(crl_der: &[u8], ca_cert_der: &[u8]) -> Result<Self> {
+        let bad = |reason: String| Error::BadCertificate { reason };
+        let ca = pki::parse_cert(ca_cert_der)?;
+        let crl = match CertificateRevocationList::from_der(crl_der) {
+            Ok(([], crl)) => crl,
+            Ok(_) => return Err(bad("trailing bytes after the revocation list".into())),
+            Err(e) => return Err(bad(format!("not an X.509 revocation list: {e}"))),
+        };
+        if crl.issuer().as_raw() != ca.subject().as_raw() {
+            return Err(bad("the revocation list was issued by another CA".into()));
+        }
+        crl.verify_signature(ca.public_key()).map_err(|e| {
+            bad(format!(
+                "the revocation list's signature is not the CA's: {e}"
+            ))
+        })?;
+        Ok(RevocationList {
+            issuer_raw: crl.issuer().as_raw().to_vec(),
+            serials: crl
+                .iter_revoked_certificates()
+                .map(|r| pki::serial_hex(r.raw_serial()))
+                .collect(),
+            this_update: crl.last_update().to_datetime(),
+            next_update: crl.next_update().map(|t| t.to_datetime()),
+            crl_number: crl.crl_number().map(|n| n.to_string()),
+        })
+    }
+
+    /// Reads and checks a CRL file (e.g. the CA's or the central bundle's `crl.pem`).
+    pub fn read(crl_path: &Path, ca_cert_der: &[u8]) -> Result<Self> {
+        let pem = fsio::read_limited(crl_path)?;
+        Self::from_pem(&pem, ca_cert_der).map_err(|e| Error::bad_file(crl_path, e.to_string()))
+    }
+
+    /// Whether the list is current at `now`; a stale list should be refreshed (`refresh-crl`).
+    pub fn is_current(&self, now: OffsetDateTime) -> bool {
+        now >= self.this_update && self.next_update.is_none_or(|next| now <= next)
+    }
+
+    /// When the list was signed.
+    pub fn this_update(&self) -> OffsetDateTime {
+        self.this_update
+    }
+
+    /// When the next list is due.
+    pub fn next_update(&self) -> Option<OffsetDateTime> {
+        self.next_update
+    }
+
+    /// The CRL number, in decimal.
+    pub fn crl_number(&self) -> Option<&str> {
+        self.crl_number.as_deref()
+    }
+
+    /// The revoked serial numbers (hex).
+    pub fn serials(&self) -> impl Iterator<Item = &str> {
+        self.serials.iter().map(String::as_str)
+    }
+}
+
+/// Whether `cert_der`, issued by the list's CA, is revoked. A certificate that cannot be parsed
+/// counts as revoked (the check fails closed); a certificate from another CA is not covered by
+/// this list and is reported not revoked — the TLS chain check refuses it anyway.
+pub fn is_revoked(list: &RevocationList, cert_der: &[u8]) -> bool {
+    let Ok(cert) = pki::parse_cert(cert_der) else {
+        return true;
+    };
+    cert.issuer().as_raw() == list.issuer_raw.as_slice()
+        && list.serials.contains(&pki::serial_hex(cert.raw_serial()))
+}

@@ -1,0 +1,381 @@
+//! Typed settings: raw command-line values are validated once, here, and everything after works
+//! with these types (a `RegionId` is always 2–8 upper-case latin letters, and so on).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+use crate::limits::*;
+
+/// A region's id: 2–8 upper-case latin letters (`AST`, `ALA`, `SHY`, `TRANS`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RegionId(String);
+
+impl RegionId {
+    /// Validates a region id.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let chars = raw.chars().count();
+        if !(REGION_ID_CHARS_MIN..=REGION_ID_CHARS_MAX).contains(&chars) {
+            return Err(Error::invalid(
+                "region id",
+                format!(
+                    "{raw:?} has {chars} characters; a region id has \
+                     {REGION_ID_CHARS_MIN}–{REGION_ID_CHARS_MAX} upper-case latin letters (e.g. AST)"
+                ),
+            ));
+        }
+        if !raw.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(Error::invalid(
+                "region id",
+                format!("{raw:?} may contain only upper-case latin letters A–Z (e.g. AST)"),
+            ));
+        }
+        Ok(RegionId(raw.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RegionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for RegionId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        RegionId::parse(s)
+    }
+}
+
+/// Checks a free-text name: not blank, at most `chars_max` characters, no control characters.
+fn check_text(field: &'static str, raw: &str, chars_max: usize) -> Result<String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    let chars = trimmed.chars().count();
+    if chars > chars_max {
+        return Err(Error::invalid(
+            field,
+            format!("has {chars} characters, more than the {chars_max} allowed"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "must not contain control characters (line breaks, tabs)",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A region's name in one language: not blank, at most `REGION_NAME_CHARS_MAX` characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionName(String);
+
+impl RegionName {
+    /// Validates a name; `field` names the argument in the error (`name-kk`, `name-ru`).
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self> {
+        check_text(field, raw, REGION_NAME_CHARS_MAX).map(RegionName)
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The CA's display name (its certificate's common name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaName(String);
+
+impl CaName {
+    /// Validates a CA name.
+    pub fn parse(raw: &str) -> Result<Self> {
+        check_text("name", raw, SUBJECT_NAME_CHARS_MAX).map(CaName)
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The central's name: lower-case latin letters, digits and `-`, as it appears in
+/// `urn:mvd102:central:NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CentralName(String);
+
+impl CentralName {
+    /// Validates a central name.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let chars = raw.chars().count();
+        if chars == 0 || chars > SUBJECT_NAME_CHARS_MAX {
+            return Err(Error::invalid(
+                "name",
+                format!("{raw:?}: a central name has 1–{SUBJECT_NAME_CHARS_MAX} characters"),
+            ));
+        }
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if !raw.chars().all(allowed) {
+            return Err(Error::invalid(
+                "name",
+                format!("{raw:?} may contain only a–z, 0–9 and '-' (e.g. central)"),
+            ));
+        }
+        Ok(CentralName(raw.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A DNS name for a certificate: labels of latin letters, digits and `-`, lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DnsName(String);
+
+impl DnsName {
+    /// Validates a DNS name (RFC 1035 lengths, LDH labels, at least one dot).
+    pub fn parse(raw: &str) -> Result<Self> {
+        let name = raw.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() || name.len() > DNS_NAME_BYTES_MAX {
+            return Err(Error::invalid(
+                "dns",
+                format!("{raw:?}: a DNS name has 1–{DNS_NAME_BYTES_MAX} bytes"),
+            ));
+        }
+        for label in name.split('.') {
+            let ldh = label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if label.is_empty()
+                || label.len() > DNS_LABEL_BYTES_MAX
+                || !ldh
+                || label.starts_with('-')
+                || label.ends_with('-')
+            {
+                return Err(Error::invalid(
+                    "dns",
+                    format!(
+                        "{raw:?}: label {label:?} must have 1–{DNS_LABEL_BYTES_MAX} latin letters, \
+                         digits or inner '-'"
+                    ),
+                ));
+            }
+        }
+        Ok(DnsName(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a node reaches the central: `host:port`, `ip:port` or `[ipv6]:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CentralAddress {
+    host: String,
+    port: u16,
+}
+
+impl CentralAddress {
+    /// Validates an address.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid("central", format!("{raw:?}: {why}"));
+        let (host, port) = raw
+            .rsplit_once(':')
+            .ok_or_else(|| bad("expected HOST:PORT, e.g. central.mvd.kz:7102"))?;
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad("the port must be a number from 1 to 65535"))?;
+        let host = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            match inner.parse::<IpAddr>() {
+                Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
+                _ => return Err(bad("the part in brackets must be an IPv6 address")),
+            }
+        } else if let Ok(ip) = host.parse::<IpAddr>() {
+            match ip {
+                IpAddr::V4(ip) => ip.to_string(),
+                IpAddr::V6(_) => return Err(bad("write an IPv6 address in brackets: [::1]:7102")),
+            }
+        } else {
+            DnsName::parse(host)
+                .map_err(|_| bad("the host must be a DNS name or an IP address"))?
+                .0
+        };
+        Ok(CentralAddress { host, port })
+    }
+}
+
+impl fmt::Display for CentralAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+/// How long a certificate is valid, in days, checked against its kind's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidDays(u32);
+
+impl ValidDays {
+    /// Validity of the CA certificate: 1..=`CA_VALID_DAYS_MAX`.
+    pub fn for_ca(days: u32) -> Result<Self> {
+        Self::within(days, CA_VALID_DAYS_MAX)
+    }
+
+    /// Validity of a node or central certificate: 1..=`PEER_VALID_DAYS_MAX`.
+    pub fn for_peer(days: u32) -> Result<Self> {
+        Self::within(days, PEER_VALID_DAYS_MAX)
+    }
+
+    fn within(days: u32, days_max: u32) -> Result<Self> {
+        if days == 0 || days > days_max {
+            return Err(Error::invalid(
+                "valid-days",
+                format!("{days}: must be from 1 to {days_max} days"),
+            ));
+        }
+        Ok(ValidDays(days))
+    }
+
+    /// The number of days.
+    pub fn days(self) -> u32 {
+        self.0
+    }
+}
+
+/// Settings of `init-ca`.
+#[derive(Debug, Clone)]
+pub struct CaSettings {
+    /// The CA's common name.
+    pub name: CaName,
+    /// Validity of the CA certificate.
+    pub valid_days: ValidDays,
+}
+
+/// Settings of `add-region`.
+#[derive(Debug, Clone)]
+pub struct RegionSettings {
+    /// The region's id, carried by its certificate.
+    pub id: RegionId,
+    /// The region's name in Kazakh.
+    pub name_kk: RegionName,
+    /// The region's name in Russian.
+    pub name_ru: RegionName,
+    /// Where the node reaches the central.
+    pub central: CentralAddress,
+    /// Validity of the node certificate.
+    pub valid_days: ValidDays,
+}
+
+/// Settings of `add-central`.
+#[derive(Debug, Clone)]
+pub struct CentralSettings {
+    /// The central's name, carried by its certificate.
+    pub name: CentralName,
+    /// DNS names the nodes dial.
+    pub dns: Vec<DnsName>,
+    /// IP addresses the nodes dial.
+    pub ip: Vec<IpAddr>,
+    /// Validity of the central certificate.
+    pub valid_days: ValidDays,
+}
+
+impl CentralSettings {
+    /// Checks the combination: at least one name, at most `CENTRAL_NAMES_MAX`, no duplicates.
+    pub fn new(
+        name: CentralName,
+        mut dns: Vec<DnsName>,
+        mut ip: Vec<IpAddr>,
+        valid_days: ValidDays,
+    ) -> Result<Self> {
+        dns.sort();
+        dns.dedup();
+        ip.sort();
+        ip.dedup();
+        let names = dns.len() + ip.len();
+        if names == 0 {
+            return Err(Error::invalid(
+                "dns",
+                "give at least one --dns or --ip that the nodes dial",
+            ));
+        }
+        if names > CENTRAL_NAMES_MAX {
+            return Err(Error::invalid(
+                "dns",
+                format!("{names} names, more than the {CENTRAL_NAMES_MAX} allowed"),
+            ));
+        }
+        Ok(CentralSettings {
+            name,
+            dns,
+            ip,
+            valid_days,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(raw: &str, expect_ok: bool) {
+        assert_eq!(RegionId::parse(raw).is_ok(), expect_ok, "{raw:?}");
+    }
+
+    #[test]
+    fn region_ids() {
+        for ok in ["AST", "AL", "TRANSPOR"] {
+            check(ok, true);
+        }
+        for bad in ["", "A", "ast", "AS1", "ASTANACIT", "АСТ", "A T", "AST\n"] {
+            check(bad, false);
+        }
+    }
+
+    #[test]
+    fn central_addresses() {
+        let ok = |raw: &str, shown: &str| {
+            assert_eq!(CentralAddress::parse(raw).unwrap().to_string(), shown)
+        };
+        ok("central.mvd.kz:7102", "central.mvd.kz:7102");
+        ok("Central.MVD.kz:7102", "central.mvd.kz:7102");
+        ok("10.0.0.1:443", "10.0.0.1:443");
+        ok("[::1]:7102", "[::1]:7102");
+        for bad in [
+            "central",
+            "central:0",
+            "central:70000",
+            ":7102",
+            "::1:7102",
+            "a b:1",
+        ] {
+            assert!(CentralAddress::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_bounded() {
+        assert!(RegionName::parse("name-kk", "  ").is_err());
+        assert!(RegionName::parse("name-kk", &"ж".repeat(REGION_NAME_CHARS_MAX)).is_ok());
+        assert!(RegionName::parse("name-kk", &"ж".repeat(REGION_NAME_CHARS_MAX + 1)).is_err());
+        assert!(RegionName::parse("name-ru", "ДП\nАстаны").is_err());
+        assert!(CentralName::parse("central-1").is_ok());
+        assert!(CentralName::parse("Central").is_err());
+        assert!(DnsName::parse("-bad.kz").is_err());
+        assert!(ValidDays::for_peer(0).is_err());
+        assert!(ValidDays::for_peer(PEER_VALID_DAYS_MAX + 1).is_err());
+        assert!(ValidDays::for_ca(CA_VALID_DAYS_MAX).is_ok());
+    }
+}

@@ -1,0 +1,628 @@
+//! `verify`: everything that must hold for a bundle to be installed, each failure naming its file.
+//!
+//! Checks run in this order and a file that fails an early check (missing, wrong digest) is not
+//! examined further, so one damaged file gives one problem rather than a cascade.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::time::ASN1Time;
+
+use crate::bundle::{CentralOverlay, NodeOverlay, OverlayTls};
+use crate::bundle_files as files;
+use crate::error::{Error, Result};
+use crate::fsio;
+use crate::manifest::{self, Manifest, Subject};
+use crate::pki::{self, Holder, Role};
+
+/// One thing wrong with a bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// A file the manifest lists is not on disk.
+    Missing {
+        /// The file.
+        file: String,
+    },
+    /// A file exists but cannot be read or parsed.
+    Unreadable {
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// A file's content is not what the manifest recorded.
+    DigestMismatch {
+        /// The file.
+        file: String,
+        /// SHA-256 in the manifest.
+        expected: String,
+        /// SHA-256 on disk.
+        actual: String,
+    },
+    /// A file this kind of bundle needs is not listed in the manifest.
+    NotInManifest {
+        /// The file.
+        file: String,
+    },
+    /// The manifest lists a file this kind of bundle does not have.
+    UnexpectedEntry {
+        /// The name in the manifest.
+        file: String,
+    },
+    /// The certificate was not signed by the bundle's CA.
+    NotSignedByCa {
+        /// The certificate.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// The bundle's `ca.crt` is not a usable CA certificate.
+    NotACa {
+        /// The certificate.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// The certificate has expired.
+    Expired {
+        /// The certificate.
+        file: String,
+        /// When it expired.
+        not_after: OffsetDateTime,
+    },
+    /// The certificate is not valid yet.
+    NotYetValid {
+        /// The certificate.
+        file: String,
+        /// When it becomes valid.
+        not_before: OffsetDateTime,
+    },
+    /// The certificate speaks for someone else than the manifest says.
+    WrongRole {
+        /// The certificate.
+        file: String,
+        /// What the manifest says.
+        expected: String,
+        /// What the certificate carries.
+        found: String,
+    },
+    /// The certificate cannot serve as a node or central certificate (usages, CA flag).
+    WrongUsage {
+        /// The certificate.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// The certificate's serial or validity differs from the manifest.
+    ManifestMismatch {
+        /// The certificate.
+        file: String,
+        /// What differs.
+        reason: String,
+    },
+    /// The private key does not belong to the certificate.
+    KeyMismatch {
+        /// The key file.
+        file: String,
+        /// The certificate file.
+        cert: String,
+    },
+    /// A secret file is readable by other users.
+    ModeTooOpen {
+        /// The file.
+        file: String,
+        /// Its mode.
+        mode: u32,
+    },
+    /// The config overlay disagrees with the manifest.
+    ConfigMismatch {
+        /// The config file.
+        file: String,
+        /// What differs.
+        reason: String,
+    },
+}
+
+impl Problem {
+    /// The bundle file the problem is about.
+    pub fn file(&self) -> &str {
+        match self {
+            Problem::Missing { file }
+            | Problem::Unreadable { file, .. }
+            | Problem::DigestMismatch { file, .. }
+            | Problem::NotInManifest { file }
+            | Problem::UnexpectedEntry { file }
+            | Problem::NotSignedByCa { file, .. }
+            | Problem::NotACa { file, .. }
+            | Problem::Expired { file, .. }
+            | Problem::NotYetValid { file, .. }
+            | Problem::WrongRole { file, .. }
+            | Problem::WrongUsage { file, .. }
+            | Problem::ManifestMismatch { file, .. }
+            | Problem::KeyMismatch { file, .. }
+            | Problem::ModeTooOpen { file, .. }
+            | Problem::ConfigMismatch { file, .. } => file,
+        }
+    }
+}
+
+/// A time as people and logs read it (RFC 3339, UTC).
+pub(crate) fn show_time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Missing { file } => write!(f, "{file}: missing"),
+            Problem::Unreadable { file, reason } => write!(f, "{file}: {reason}"),
+            Problem::DigestMismatch {
+                file,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{file}: modified: SHA-256 is {actual}, the manifest recorded {expected}"
+            ),
+            Problem::NotInManifest { file } => {
+                write!(f, "{file}: not listed in {}", files::MANIFEST)
+            }
+            Problem::UnexpectedEntry { file } => write!(
+                f,
+                "{file}: listed in {} but not part of this kind of bundle",
+                files::MANIFEST
+            ),
+            Problem::NotSignedByCa { file, reason } => write!(
+                f,
+                "{file}: not signed by the bundle's CA ({}): {reason}",
+                files::CA_CERT
+            ),
+            Problem::NotACa { file, reason } => write!(f, "{file}: not a usable CA: {reason}"),
+            Problem::Expired { file, not_after } => {
+                write!(f, "{file}: expired on {}", show_time(*not_after))
+            }
+            Problem::NotYetValid { file, not_before } => {
+                write!(f, "{file}: not valid before {}", show_time(*not_before))
+            }
+            Problem::WrongRole {
+                file,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{file}: issued to {found}, but {} is for {expected}",
+                files::MANIFEST
+            ),
+            Problem::WrongUsage { file, reason } => write!(f, "{file}: {reason}"),
+            Problem::ManifestMismatch { file, reason } => write!(f, "{file}: {reason}"),
+            Problem::KeyMismatch { file, cert } => {
+                write!(f, "{file}: is not the private key of {cert}")
+            }
+            Problem::ModeTooOpen { file, mode } => write!(
+                f,
+                "{file}: mode {mode:04o} lets other users read it; it must be 0600 (chmod 600 {file})"
+            ),
+            Problem::ConfigMismatch { file, reason } => write!(f, "{file}: {reason}"),
+        }
+    }
+}
+
+/// A bundle that passed every check.
+#[derive(Debug, Clone)]
+pub struct VerifiedBundle {
+    /// The bundle directory.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The role its certificate carries.
+    pub role: Role,
+}
+
+/// Checks a bundle at time `now`: the manifest's format, every file present with its recorded
+/// SHA-256, the certificate signed by the bundle's CA and valid at `now`, its role equal to the
+/// manifest's, the key matching the certificate, secret files mode 0600 and the config overlay
+/// agreeing with the manifest.
+///
+/// An unreadable manifest is an [`Error::BadFile`]; everything else wrong is collected into one
+/// [`Error::InvalidBundle`].
+pub fn verify_bundle(dir: &Path, now: OffsetDateTime) -> Result<VerifiedBundle> {
+    verify_bundle_allowing(dir, now, |_| false)
+}
+
+/// [`verify_bundle`], forgiving the problems `forgiven` accepts (e.g. a first-admin secret the
+/// node deleted once it was used).
+pub(crate) fn verify_bundle_allowing(
+    dir: &Path,
+    now: OffsetDateTime,
+    forgiven: impl Fn(&Problem) -> bool,
+) -> Result<VerifiedBundle> {
+    let manifest = Manifest::read(dir)?;
+    let mut problems = Vec::new();
+    let expected = manifest.subject.expected_files();
+
+    for name in manifest.files.keys() {
+        if !expected.contains(&name.as_str()) {
+            problems.push(Problem::UnexpectedEntry { file: name.clone() });
+        }
+    }
+
+    // Contents of the files whose digest matched, the only ones examined further.
+    let mut sound: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    for &name in expected {
+        let Some(entry) = manifest.files.get(name) else {
+            problems.push(Problem::NotInManifest { file: name.into() });
+            continue;
+        };
+        let path = dir.join(name);
+        let content = match fsio::read_limited(&path) {
+            Ok(content) => content,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                problems.push(Problem::Missing { file: name.into() });
+                continue;
+            }
+            Err(e) => {
+                problems.push(Problem::Unreadable {
+                    file: name.into(),
+                    reason: strip_path(&e, &path),
+                });
+                continue;
+            }
+        };
+        let actual = manifest::sha256_hex(&content);
+        if actual != entry.sha256 || content.len() as u64 != entry.bytes {
+            problems.push(Problem::DigestMismatch {
+                file: name.into(),
+                expected: entry.sha256.clone(),
+                actual,
+            });
+            continue;
+        }
+        sound.insert(name, content);
+    }
+
+    for &name in manifest.subject.secret_files() {
+        if let Ok(mode) = fsio::mode_of(&dir.join(name)) {
+            if mode & 0o077 != 0 {
+                problems.push(Problem::ModeTooOpen {
+                    file: name.into(),
+                    mode,
+                });
+            }
+        }
+    }
+
+    let (cert_name, key_name) = manifest.subject.cert_and_key();
+    let ca = sound
+        .get(files::CA_CERT)
+        .and_then(|pem| parse_pem_cert(files::CA_CERT, dir, pem, &mut problems));
+    let leaf = sound
+        .get(cert_name)
+        .and_then(|pem| parse_pem_cert(cert_name, dir, pem, &mut problems));
+    let ca_parsed = ca.as_deref().and_then(|der| {
+        parse_der(files::CA_CERT, der, &mut problems).filter(|ca| check_ca(ca, now, &mut problems))
+    });
+    let leaf_parsed = leaf
+        .as_deref()
+        .and_then(|der| parse_der(cert_name, der, &mut problems));
+    let mut role = None;
+    if let Some(leaf) = &leaf_parsed {
+        if let Some(ca) = &ca_parsed {
+            check_signed_by(cert_name, leaf, ca, &mut problems);
+        }
+        check_validity(cert_name, leaf, now, &mut problems);
+        check_usage(cert_name, leaf, &mut problems);
+        check_against_manifest(cert_name, leaf, &manifest, &mut problems);
+        role = check_role(cert_name, leaf, &manifest.subject, &mut problems);
+        if let Some(key_pem) = sound.get(key_name) {
+            match pki::key_from_pem(&dir.join(key_name), key_pem) {
+                Ok((_, key)) if pki::key_matches(leaf, &key) => {}
+                Ok(_) => problems.push(Problem::KeyMismatch {
+                    file: key_name.into(),
+                    cert: cert_name.into(),
+                }),
+                Err(e) => problems.push(Problem::Unreadable {
+                    file: key_name.into(),
+                    reason: strip_path(&e, &dir.join(key_name)),
+                }),
+            }
+        }
+    }
+    check_config(&manifest.subject, &sound, &mut problems);
+    if let Some(secret) = sound.get(files::BOOTSTRAP_SECRET) {
+        let first_line = String::from_utf8_lossy(secret);
+        if first_line
+            .lines()
+            .next()
+            .is_none_or(|l| l.trim().is_empty())
+        {
+            problems.push(Problem::Unreadable {
+                file: files::BOOTSTRAP_SECRET.into(),
+                reason: "holds no password".into(),
+            });
+        }
+    }
+
+    problems.retain(|p| !forgiven(p));
+    match (problems.is_empty(), role) {
+        (true, Some(role)) => Ok(VerifiedBundle {
+            dir: dir.to_owned(),
+            manifest,
+            role,
+        }),
+        (true, None) => Err(Error::InvalidBundle {
+            dir: dir.to_owned(),
+            problems: vec![Problem::Unreadable {
+                file: cert_name.into(),
+                reason: "carries no role".into(),
+            }],
+        }),
+        (false, _) => Err(Error::InvalidBundle {
+            dir: dir.to_owned(),
+            problems,
+        }),
+    }
+}
+
+/// An error's message without the path prefix, since a problem already names its file.
+fn strip_path(error: &Error, path: &Path) -> String {
+    let text = error.to_string();
+    let prefix = format!("{}: ", path.display());
+    text.strip_prefix(&prefix).unwrap_or(&text).to_owned()
+}
+
+fn parse_pem_cert(
+    name: &str,
+    dir: &Path,
+    pem: &[u8],
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<u8>> {
+    let path = dir.join(name);
+    match pki::cert_from_pem(&path, pem) {
+        Ok(der) => Some(der.to_vec()),
+        Err(e) => {
+            problems.push(Problem::Unreadable {
+                file: name.into(),
+                reason: strip_path(&e, &path),
+            });
+            None
+        }
+    }
+}
+
+fn parse_der<'a>(
+    name: &str,
+    der: &'a [u8],
+    problems: &mut Vec<Problem>,
+) -> Option<X509Certificate<'a>> {
+    match pki::parse_cert(der) {
+        Ok(cert) => Some(cert),
+        Err(e) => {
+            problems.push(Problem::Unreadable {
+                file: name.into(),
+                reason: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// Whether `ca.crt` is a self-signed CA valid at `now`; problems are recorded.
+fn check_ca(ca: &X509Certificate<'_>, now: OffsetDateTime, problems: &mut Vec<Problem>) -> bool {
+    let file = files::CA_CERT;
+    let before = problems.len();
+    if !ca.is_ca() {
+        problems.push(Problem::NotACa {
+            file: file.into(),
+            reason: "basic constraints do not say CA".into(),
+        });
+    }
+    if ca.subject().as_raw() != ca.issuer().as_raw() || ca.verify_signature(None).is_err() {
+        problems.push(Problem::NotACa {
+            file: file.into(),
+            reason: "not a self-signed root certificate".into(),
+        });
+    }
+    check_validity(file, ca, now, problems);
+    problems.len() == before
+}
+
+fn check_signed_by(
+    file: &str,
+    leaf: &X509Certificate<'_>,
+    ca: &X509Certificate<'_>,
+    problems: &mut Vec<Problem>,
+) {
+    if leaf.issuer().as_raw() != ca.subject().as_raw() {
+        problems.push(Problem::NotSignedByCa {
+            file: file.into(),
+            reason: format!(
+                "its issuer is {:?}, the CA is {:?}",
+                leaf.issuer().to_string(),
+                ca.subject().to_string()
+            ),
+        });
+    } else if let Err(e) = leaf.verify_signature(Some(ca.public_key())) {
+        problems.push(Problem::NotSignedByCa {
+            file: file.into(),
+            reason: format!("the signature does not verify with the CA's key ({e})"),
+        });
+    }
+}
+
+fn check_validity(
+    file: &str,
+    cert: &X509Certificate<'_>,
+    now: OffsetDateTime,
+    problems: &mut Vec<Problem>,
+) {
+    let validity = cert.validity();
+    let now = ASN1Time::new(now);
+    if now < validity.not_before {
+        problems.push(Problem::NotYetValid {
+            file: file.into(),
+            not_before: validity.not_before.to_datetime(),
+        });
+    } else if now > validity.not_after {
+        problems.push(Problem::Expired {
+            file: file.into(),
+            not_after: validity.not_after.to_datetime(),
+        });
+    }
+}
+
+fn check_usage(file: &str, cert: &X509Certificate<'_>, problems: &mut Vec<Problem>) {
+    if cert.is_ca() {
+        problems.push(Problem::WrongUsage {
+            file: file.into(),
+            reason: "is a CA certificate; a node or central needs an end-entity certificate".into(),
+        });
+    }
+    match cert.extended_key_usage() {
+        Ok(Some(eku)) if eku.value.server_auth && eku.value.client_auth => {}
+        Ok(_) => problems.push(Problem::WrongUsage {
+            file: file.into(),
+            reason: "must allow both TLS server and client authentication (extended key usage)"
+                .into(),
+        }),
+        Err(e) => problems.push(Problem::Unreadable {
+            file: file.into(),
+            reason: format!("unreadable extended key usage: {e}"),
+        }),
+    }
+}
+
+fn check_against_manifest(
+    file: &str,
+    cert: &X509Certificate<'_>,
+    manifest: &Manifest,
+    problems: &mut Vec<Problem>,
+) {
+    let serial = pki::serial_hex(cert.raw_serial());
+    if serial != manifest.certificate.serial {
+        problems.push(Problem::ManifestMismatch {
+            file: file.into(),
+            reason: format!(
+                "serial {serial} is not the {} recorded in {}",
+                manifest.certificate.serial,
+                files::MANIFEST
+            ),
+        });
+    }
+    if cert.validity().not_after.to_datetime() != manifest.certificate.not_after {
+        problems.push(Problem::ManifestMismatch {
+            file: file.into(),
+            reason: format!(
+                "its expiry differs from the one recorded in {}",
+                files::MANIFEST
+            ),
+        });
+    }
+}
+
+fn check_role(
+    file: &str,
+    cert: &X509Certificate<'_>,
+    subject: &Subject,
+    problems: &mut Vec<Problem>,
+) -> Option<Role> {
+    let expected = match subject {
+        Subject::Region { id, .. } => Holder {
+            role: Role::Region(id.clone()),
+            name: id.clone(),
+        },
+        Subject::Central { name, .. } => Holder {
+            role: Role::Central,
+            name: name.clone(),
+        },
+    };
+    let describe = |h: &Holder| match h.role {
+        Role::Region(_) => format!("region {}", h.name),
+        Role::Central => format!("central {:?}", h.name),
+    };
+    match pki::holder_of(cert) {
+        Ok(Some(found)) if found == expected => Some(found.role),
+        Ok(found) => {
+            problems.push(Problem::WrongRole {
+                file: file.into(),
+                expected: describe(&expected),
+                found: found.as_ref().map_or("no mvd102 role".into(), describe),
+            });
+            None
+        }
+        Err(e) => {
+            problems.push(Problem::Unreadable {
+                file: file.into(),
+                reason: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+fn check_config(subject: &Subject, sound: &BTreeMap<&str, Vec<u8>>, problems: &mut Vec<Problem>) {
+    let (file, expected_tls) = match subject {
+        Subject::Region { .. } => (files::NODE_CONFIG, OverlayTls::for_node()),
+        Subject::Central { .. } => (files::CENTRAL_CONFIG, OverlayTls::for_central()),
+    };
+    let Some(bytes) = sound.get(file) else {
+        return;
+    };
+    let mismatch = |reason: String| Problem::ConfigMismatch {
+        file: file.into(),
+        reason,
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            problems.push(mismatch("is not UTF-8 text".into()));
+            return;
+        }
+    };
+    let tls = match subject {
+        Subject::Region {
+            id,
+            name_kk,
+            name_ru,
+        } => match toml::from_str::<NodeOverlay>(text) {
+            Ok(overlay) => {
+                let region = &overlay.reference.region;
+                if &region.code != id || &region.name_kk != name_kk || &region.name_ru != name_ru {
+                    problems.push(mismatch(format!(
+                        "[reference.region] differs from the region in {}",
+                        files::MANIFEST
+                    )));
+                }
+                overlay.tls
+            }
+            Err(e) => {
+                problems.push(mismatch(format!("invalid node config: {e}")));
+                return;
+            }
+        },
+        Subject::Central { name, .. } => match toml::from_str::<CentralOverlay>(text) {
+            Ok(overlay) => {
+                if &overlay.central.name != name {
+                    problems.push(mismatch(format!(
+                        "[central] name differs from the one in {}",
+                        files::MANIFEST
+                    )));
+                }
+                overlay.tls
+            }
+            Err(e) => {
+                problems.push(mismatch(format!("invalid central config: {e}")));
+                return;
+            }
+        },
+    };
+    if tls != expected_tls {
+        problems.push(mismatch(
+            "[tls] must name this bundle's ca.crt, certificate and key".into(),
+        ));
+    }
+}
