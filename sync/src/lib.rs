@@ -16,6 +16,7 @@ pub mod card;
 pub mod doc;
 pub mod error;
 pub mod model;
+pub mod protocol;
 pub mod reference;
 pub mod role;
 pub mod roster;

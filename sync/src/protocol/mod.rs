@@ -1,0 +1,254 @@
+//! Replication protocol between regional nodes and the central hub: a sans-IO state machine.
+//!
+//! # What it does
+//!
+//! A regional node holds one automerge document per "102" card, per unit and per roster day. Over
+//! one connection to the central hub it must deliver every document of its region, receive HQ's
+//! edits to them, and do so cheaply: a reconnect after a partition costs in proportion to what
+//! changed, not to how many documents exist. The transport (QUIC, one bidirectional stream, the
+//! shell length-prefixes frames) is not here: [`Session`] takes frames and time in
+//! (`handle_*(…, now_ms)`) and gives frames, events and its next deadline out (`poll_*()`), in
+//! the style of quinn-proto and str0m.
+//!
+//! # State: what each side knows the other holds
+//!
+//! For every peer and every document the [`Repo`] stores the heads the peer is *known* to hold,
+//! a lower bound of its state learnt only from the peer itself: heads it sent us (it holds what it
+//! sent) and heads it acknowledged (it imported, durably, before acknowledging). Knowledge is
+//! keyed by the peer's store identity (`repo_id` in the Hello): a store that was replaced or
+//! restored from a backup has a new identity, and everything known about it is forgotten.
+//!
+//! # Messages (see [`wire`] for the bytes)
+//!
+//! 1. **Hello**, both sides at once: supported version range, authority (central or a region,
+//!    checked against the certificate the shell authenticated), largest accepted frame, store
+//!    identity. One round trip opens the session.
+//! 2. **Docs**, pushed by each side: for every document of the node's region whose heads differ
+//!    from what the peer is known to hold, `save()` bytes if the peer is not known to hold it,
+//!    else `save_after(known heads)`, with the sender's heads. Documents go best priority first
+//!    ([`Priority::Active`] open cards and dispatch, then normal edits, then archive), packed into
+//!    batches of at most `batch_bytes_max`, with at most `messages_in_flight_max` batches awaiting
+//!    acknowledgement.
+//! 3. **Ack**, one per Docs batch, in order: per document "same heads as you sent" (one byte),
+//!    the receiver's own heads (it had concurrent changes), or a rejection reason.
+//! 4. **Ping** when idle (keepalive), **Close** with a code and a reason before closing on error.
+//!
+//! There is no per-document request/response: each side pushes what the other lacks, and the
+//! acknowledgements update knowledge. A side that sees the peer holds changes it lacks (known
+//! heads it does not have) sends nothing for that document: the peer's own push brings them.
+//!
+//! # Why reconnect is cheap
+//!
+//! On Hello each side compares, locally, its heads with the persisted knowledge of the peer and
+//! queues only the documents that differ. 100,000 documents in sync cost two Hellos on the wire
+//! (and a local scan of the catalogue); 100 changed documents cost 100 deltas and their
+//! acknowledgements. A new card crosses the wire once, as its compact `save()` bytes plus its
+//! id, heads and a few bytes of framing, and is not echoed back: the receiver records that the
+//! sender holds it.
+//!
+//! # Faults
+//!
+//! The transport is a reliable ordered stream, so every frame carries a sequence number and any
+//! gap, duplicate or reordering is a broken connection ([`ProtocolError::OutOfOrder`]), as is an
+//! unacknowledged batch after `ack_timeout_ms` or a silent peer after `idle_timeout_ms`. The
+//! shell closes and reconnects; since knowledge only records what the peer durably holds, a
+//! connection may die anywhere and the next one resends at most the batches that were in flight
+//! (importing twice is harmless: automerge ignores changes it has).
+//!
+//! # Write authority
+//!
+//! A session's scope is the node's region (from the node's certificate, on the central side).
+//! Only documents whose region, as the receiver's own catalogue reports it
+//! ([`Repo::region_of`]), is that region are offered or accepted. The central hub refuses
+//! anything else from a node, reports [`Event::RejectedIncoming`] and acknowledges it as
+//! rejected, so the node reports [`Event::RejectedByPeer`] and stops offering it on that
+//! connection. HQ's edits at the hub to a region's documents flow back to that region's node.
+//!
+//! # Versions
+//!
+//! The Hello layout is frozen; each side announces `version_min..=version_max` and both pick the
+//! highest common version, or refuse with [`ProtocolError::IncompatibleVersion`] naming both
+//! ranges (both sides compute it, and a Close frame carries it too). Fields added later travel
+//! as tagged extensions that older decoders skip, and a sender only uses what the negotiated
+//! version allows. Version 1 is the base protocol; version 2 adds the sender's priority to each
+//! document entry (so the hub can order its own fan-out). A v2 build talks to a v1 build at
+//! version 1; a build without overlap is refused.
+//!
+//! # Limits
+//!
+//! Every queue and message is bounded by [`Config`] (`batch_bytes_max`, `messages_in_flight_max`,
+//! `frame_bytes_max`, timeouts in ms) and by the decoder's constants in [`wire`]. A document too
+//! large for one frame is reported ([`Event::DocTooLarge`]) and not sent.
+
+pub mod error;
+pub mod repo;
+pub mod session;
+pub mod sim;
+pub mod wire;
+
+use std::fmt;
+
+use automerge::ChangeHash;
+
+pub use error::{DecodeError, ProtocolError, RepoError};
+pub use repo::{region_prefix, DocSummary, MemRepo, Repo};
+pub use session::{Session, SessionStats};
+pub use wire::{decode_frame, encode_frame, Frame, Message, RejectReason};
+
+/// Oldest protocol version this build speaks.
+pub const VERSION_MIN: u16 = 1;
+/// Newest protocol version this build speaks.
+pub const VERSION_MAX: u16 = 2;
+
+/// Who is at one end of a connection, as its certificate says.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Authority {
+    /// The national hub (HQ): may write any region's documents.
+    Central,
+    /// A regional node: may write only its region's documents.
+    Region(String),
+}
+
+impl fmt::Display for Authority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Authority::Central => write!(f, "central"),
+            Authority::Region(r) => write!(f, "region:{r}"),
+        }
+    }
+}
+
+/// Replication priority, supplied by the host per document. Lower goes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Open cards, dispatch: what a dispatcher is looking at now.
+    Active = 0,
+    /// Other edits.
+    Normal = 1,
+    /// Closed and archived documents.
+    Archived = 2,
+}
+
+impl Priority {
+    pub fn from_u8(v: u8) -> Option<Priority> {
+        match v {
+            0 => Some(Priority::Active),
+            1 => Some(Priority::Normal),
+            2 => Some(Priority::Archived),
+            _ => None,
+        }
+    }
+}
+
+/// Limits and timers of a session. Units are in the names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Protocol versions this side speaks (a test can pretend to be an older or newer build).
+    pub version_min: u16,
+    pub version_max: u16,
+    /// Most document bytes packed into one Docs frame (a single larger document goes alone).
+    pub batch_bytes_max: usize,
+    /// Most Docs frames awaiting acknowledgement.
+    pub messages_in_flight_max: usize,
+    /// Largest frame sent or accepted; the smaller of the two sides' values is used.
+    pub frame_bytes_max: usize,
+    /// The peer's Hello must arrive within this.
+    pub handshake_timeout_ms: i64,
+    /// The oldest unacknowledged batch must be acknowledged within this.
+    pub ack_timeout_ms: i64,
+    /// A Ping is sent after this long without sending anything.
+    pub keepalive_interval_ms: i64,
+    /// The connection is dead after this long without receiving anything.
+    pub idle_timeout_ms: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            version_min: VERSION_MIN,
+            version_max: VERSION_MAX,
+            batch_bytes_max: 256 * 1024,
+            messages_in_flight_max: 8,
+            frame_bytes_max: 4 * 1024 * 1024,
+            handshake_timeout_ms: 10_000,
+            ack_timeout_ms: 30_000,
+            keepalive_interval_ms: 5_000,
+            idle_timeout_ms: 20_000,
+        }
+    }
+}
+
+impl Config {
+    /// Smallest workable frame limit: a Hello and a batch of one small document fit.
+    pub fn frame_bytes_min(&self) -> usize {
+        1024
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version_min == 0 || self.version_min > self.version_max {
+            return Err(format!(
+                "version range {}..={} is empty",
+                self.version_min, self.version_max
+            ));
+        }
+        if self.frame_bytes_max < self.frame_bytes_min()
+            || self.frame_bytes_max > wire::FRAME_BYTES_HARD_MAX
+        {
+            return Err(format!(
+                "frame_bytes_max must be {}..={} bytes",
+                self.frame_bytes_min(),
+                wire::FRAME_BYTES_HARD_MAX
+            ));
+        }
+        if self.batch_bytes_max == 0 || self.messages_in_flight_max == 0 {
+            return Err("batch_bytes_max and messages_in_flight_max must be positive".into());
+        }
+        if self.keepalive_interval_ms <= 0
+            || self.idle_timeout_ms <= self.keepalive_interval_ms
+            || self.ack_timeout_ms <= 0
+            || self.handshake_timeout_ms <= 0
+        {
+            return Err(
+                "timeouts must be positive and idle_timeout_ms above keepalive_interval_ms".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What a session reports to its host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Hellos exchanged; documents flow.
+    Opened { version: u16, peer: Authority },
+    /// The peer's changes were imported; the host updates its indexes and consoles.
+    DocChanged {
+        doc_id: String,
+        heads: Vec<ChangeHash>,
+        /// The sender's priority (protocol v2 and later).
+        priority: Option<Priority>,
+    },
+    /// A document from the peer was refused and not applied (write authority, host validation).
+    RejectedIncoming {
+        doc_id: String,
+        reason: RejectReason,
+        /// The region this side's catalogue assigns the document, if any.
+        region: Option<String>,
+    },
+    /// The peer refused a document this side sent.
+    RejectedByPeer {
+        doc_id: String,
+        reason: RejectReason,
+    },
+    /// A document does not fit in one frame and was not sent.
+    DocTooLarge { doc_id: String, bytes: usize },
+    /// Everything this side had to send is acknowledged.
+    PushComplete,
+}
+
+/// Heads in one canonical order, so equal sets compare equal.
+pub fn normalize_heads(mut heads: Vec<ChangeHash>) -> Vec<ChangeHash> {
+    heads.sort_unstable();
+    heads.dedup();
+    heads
+}

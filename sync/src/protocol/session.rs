@@ -1,0 +1,643 @@
+//! One replication connection as a sans-IO state machine.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use automerge::ChangeHash;
+
+use super::error::{ProtocolError, RepoError};
+use super::repo::Repo;
+use super::wire::{
+    decode_frame_limited, encode_frame, entry_encoded_bytes, Ack, AckResult, DocBatch, DocEntry,
+    Frame, Hello, Message, RejectReason,
+};
+use super::{normalize_heads, Authority, Config, Event, Priority};
+
+/// Bytes of a Docs frame besides its entries: type, sequence, batch number and count varints.
+const DOCS_FRAME_OVERHEAD_BYTES: usize = 32;
+/// Format version of the per-peer record stored through [`Repo::set_peer_record`].
+const PEER_RECORD_FORMAT: u8 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    AwaitHello,
+    Open { version: u16 },
+    Closed,
+}
+
+/// A batch sent and not yet acknowledged.
+#[derive(Debug)]
+struct InFlight {
+    batch: u64,
+    sent_at_ms: i64,
+    /// Each document with the heads it was sent at.
+    docs: Vec<(String, Vec<ChangeHash>)>,
+}
+
+/// Counters for metrics and the benchmarks. Bytes are frame bytes (without the shell's framing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    pub frames_received: u64,
+    pub bytes_received: u64,
+    /// Document entries sent / received (one entry per document per batch).
+    pub docs_sent: u64,
+    pub docs_received: u64,
+}
+
+/// One connection between a node and the central hub. See the [module docs](super).
+#[derive(Debug)]
+pub struct Session {
+    config: Config,
+    local: Authority,
+    peer: Authority,
+    /// The node's region: the only documents this session offers or accepts.
+    scope: String,
+    /// Key of the peer's knowledge in the repo.
+    peer_key: String,
+    state: State,
+    peer_frame_bytes_max: usize,
+    send_seq: u64,
+    recv_seq: u64,
+    next_batch: u64,
+    next_peer_batch: u64,
+    /// Documents waiting to be sent, best priority first, then by id.
+    queue: BTreeSet<(Priority, String)>,
+    queued: BTreeMap<String, Priority>,
+    in_flight: VecDeque<InFlight>,
+    in_flight_docs: BTreeSet<String>,
+    /// Documents the peer rejected on this connection: not offered again until it reconnects.
+    refused: BTreeSet<String>,
+    push_complete_reported: bool,
+    transmits: VecDeque<Vec<u8>>,
+    events: VecDeque<Event>,
+    started_ms: i64,
+    now_ms: i64,
+    last_send_ms: i64,
+    last_recv_ms: i64,
+    stats: SessionStats,
+}
+
+impl Session {
+    /// Starts a connection. `peer` is what the peer's certificate says it is; exactly one side
+    /// is the central hub. The Hello is queued at once: drain [`Session::poll_transmit`].
+    pub fn new(
+        config: Config,
+        local: Authority,
+        peer: Authority,
+        repo: &mut impl Repo,
+        now_ms: i64,
+    ) -> Result<Session, ProtocolError> {
+        config.validate().map_err(ProtocolError::InvalidConfig)?;
+        let scope = match (&local, &peer) {
+            (Authority::Central, Authority::Region(r))
+            | (Authority::Region(r), Authority::Central) => r.clone(),
+            _ => {
+                return Err(ProtocolError::InvalidPairing(format!(
+                    "a connection links a regional node and the central hub, not {local} and {peer}"
+                )))
+            }
+        };
+        let mut s = Session {
+            peer_key: peer.to_string(),
+            scope,
+            peer_frame_bytes_max: config.frame_bytes_max,
+            config,
+            local,
+            peer,
+            state: State::AwaitHello,
+            send_seq: 0,
+            recv_seq: 0,
+            next_batch: 0,
+            next_peer_batch: 0,
+            queue: BTreeSet::new(),
+            queued: BTreeMap::new(),
+            in_flight: VecDeque::new(),
+            in_flight_docs: BTreeSet::new(),
+            refused: BTreeSet::new(),
+            push_complete_reported: false,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            started_ms: now_ms,
+            now_ms,
+            last_send_ms: now_ms,
+            last_recv_ms: now_ms,
+            stats: SessionStats::default(),
+        };
+        let hello = Hello {
+            version_min: s.config.version_min,
+            version_max: s.config.version_max,
+            authority: s.local.clone(),
+            frame_bytes_max: s.config.frame_bytes_max as u64,
+            repo_id: repo.repo_id(),
+        };
+        s.send(Message::Hello(hello));
+        Ok(s)
+    }
+
+    /// Negotiated protocol version, once the Hellos are exchanged.
+    pub fn version(&self) -> Option<u16> {
+        match self.state {
+            State::Open { version } => Some(version),
+            _ => None,
+        }
+    }
+    pub fn is_open(&self) -> bool {
+        matches!(self.state, State::Open { .. })
+    }
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+    pub fn peer(&self) -> &Authority {
+        &self.peer
+    }
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+    /// Nothing queued, nothing awaiting acknowledgement: the peer holds everything this side
+    /// had to send (as far as this side knows).
+    pub fn is_idle(&self) -> bool {
+        self.is_open() && self.queue.is_empty() && self.in_flight.is_empty()
+    }
+
+    /// Handles one frame from the peer. An error means the connection must close: drain
+    /// [`Session::poll_transmit`] (it may hold a Close frame telling the peer why), log the
+    /// error, close. Persisted knowledge stays valid for the next connection.
+    pub fn handle_frame(
+        &mut self,
+        repo: &mut impl Repo,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<(), ProtocolError> {
+        if self.state == State::Closed {
+            return Err(ProtocolError::Closed);
+        }
+        self.tick(now_ms);
+        let result = self.on_frame(repo, bytes);
+        self.fail_on_error(result)
+    }
+
+    /// The host changed a document locally (after the change is durable).
+    pub fn handle_local_change(
+        &mut self,
+        repo: &mut impl Repo,
+        doc_id: &str,
+        now_ms: i64,
+    ) -> Result<(), ProtocolError> {
+        if self.state == State::Closed {
+            return Ok(());
+        }
+        self.tick(now_ms);
+        if repo.region_of(doc_id).as_deref() != Some(self.scope.as_str()) {
+            return Ok(());
+        }
+        let priority = repo.priority(doc_id);
+        self.enqueue(doc_id, priority);
+        let result = self.fill(repo);
+        self.fail_on_error(result)
+    }
+
+    /// Drives timers: handshake, acknowledgement and idle timeouts, keepalive pings.
+    pub fn handle_timeout(&mut self, now_ms: i64) -> Result<(), ProtocolError> {
+        if self.state == State::Closed {
+            return Ok(());
+        }
+        self.tick(now_ms);
+        let result = self.on_timeout();
+        self.fail_on_error(result)
+    }
+
+    /// Closes the connection from this side (shutdown); the peer is told why.
+    pub fn close(&mut self, reason: &str) {
+        if self.state != State::Closed {
+            self.send(Message::Close {
+                code: 0,
+                reason: reason.to_string(),
+            });
+            self.state = State::Closed;
+        }
+    }
+
+    /// Next frame to send, in order. The shell length-prefixes it on the stream.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must next be called, in the host's milliseconds.
+    pub fn poll_timeout(&self) -> Option<i64> {
+        match self.state {
+            State::Closed => None,
+            State::AwaitHello => Some(self.started_ms + self.config.handshake_timeout_ms),
+            State::Open { .. } => {
+                let mut t = (self.last_send_ms + self.config.keepalive_interval_ms)
+                    .min(self.last_recv_ms + self.config.idle_timeout_ms);
+                if let Some(f) = self.in_flight.front() {
+                    t = t.min(f.sent_at_ms + self.config.ack_timeout_ms);
+                }
+                Some(t)
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    /// Host clocks may step backwards (NTP, drift correction); the session's time never does.
+    fn tick(&mut self, now_ms: i64) {
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    fn fail_on_error(&mut self, result: Result<(), ProtocolError>) -> Result<(), ProtocolError> {
+        if let Err(e) = &result {
+            if self.state != State::Closed {
+                if !matches!(e, ProtocolError::PeerClosed { .. }) {
+                    self.send(Message::Close {
+                        code: e.close_code(),
+                        reason: e.to_string(),
+                    });
+                }
+                self.state = State::Closed;
+            }
+        }
+        result
+    }
+
+    fn send(&mut self, message: Message) {
+        let bytes = encode_frame(&Frame {
+            seq: self.send_seq,
+            message,
+        });
+        self.send_seq += 1;
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += bytes.len() as u64;
+        self.last_send_ms = self.now_ms;
+        self.transmits.push_back(bytes);
+    }
+
+    fn frame_limit(&self) -> usize {
+        self.config.frame_bytes_max.min(self.peer_frame_bytes_max)
+    }
+
+    fn on_timeout(&mut self) -> Result<(), ProtocolError> {
+        let now = self.now_ms;
+        match self.state {
+            State::Closed => Ok(()),
+            State::AwaitHello => {
+                let waited_ms = now - self.started_ms;
+                if waited_ms >= self.config.handshake_timeout_ms {
+                    return Err(ProtocolError::Timeout {
+                        what: "no hello from the peer",
+                        waited_ms,
+                    });
+                }
+                Ok(())
+            }
+            State::Open { .. } => {
+                if let Some(f) = self.in_flight.front() {
+                    let waited_ms = now - f.sent_at_ms;
+                    if waited_ms >= self.config.ack_timeout_ms {
+                        return Err(ProtocolError::Timeout {
+                            what: "documents not acknowledged",
+                            waited_ms,
+                        });
+                    }
+                }
+                let silent_ms = now - self.last_recv_ms;
+                if silent_ms >= self.config.idle_timeout_ms {
+                    return Err(ProtocolError::Timeout {
+                        what: "peer silent",
+                        waited_ms: silent_ms,
+                    });
+                }
+                if now - self.last_send_ms >= self.config.keepalive_interval_ms {
+                    self.send(Message::Ping);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn on_frame(&mut self, repo: &mut impl Repo, bytes: &[u8]) -> Result<(), ProtocolError> {
+        let frame = decode_frame_limited(bytes, self.config.frame_bytes_max)?;
+        if frame.seq != self.recv_seq {
+            return Err(ProtocolError::OutOfOrder {
+                expected: self.recv_seq,
+                got: frame.seq,
+            });
+        }
+        self.recv_seq += 1;
+        self.last_recv_ms = self.now_ms;
+        self.stats.frames_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
+        let name = frame.message.name();
+        match (self.state, frame.message) {
+            (_, Message::Close { code, reason }) => Err(ProtocolError::PeerClosed { code, reason }),
+            (State::AwaitHello, Message::Hello(h)) => self.on_hello(repo, h),
+            (State::AwaitHello, _) => Err(ProtocolError::Unexpected {
+                frame: name,
+                why: "the first frame must be a hello".into(),
+            }),
+            (State::Open { .. }, Message::Hello(_)) => Err(ProtocolError::Unexpected {
+                frame: name,
+                why: "second hello on one connection".into(),
+            }),
+            (State::Open { version }, Message::Docs(b)) => self.on_docs(repo, b, version),
+            (State::Open { .. }, Message::Ack(a)) => self.on_ack(repo, a),
+            (State::Open { .. }, Message::Ping) => Ok(()),
+            (State::Closed, _) => Err(ProtocolError::Closed),
+        }
+    }
+
+    fn on_hello(&mut self, repo: &mut impl Repo, h: Hello) -> Result<(), ProtocolError> {
+        let version = self.config.version_max.min(h.version_max);
+        if version < self.config.version_min.max(h.version_min) {
+            return Err(ProtocolError::IncompatibleVersion {
+                ours_min: self.config.version_min,
+                ours_max: self.config.version_max,
+                theirs_min: h.version_min,
+                theirs_max: h.version_max,
+            });
+        }
+        if h.authority != self.peer {
+            return Err(ProtocolError::PeerIdentityMismatch {
+                claimed: h.authority.to_string(),
+                authenticated: self.peer.to_string(),
+            });
+        }
+        self.peer_frame_bytes_max = usize::try_from(h.frame_bytes_max).unwrap_or(usize::MAX);
+        if self.frame_limit() < self.config.frame_bytes_min() {
+            return Err(ProtocolError::Unexpected {
+                frame: "hello",
+                why: format!(
+                    "peer accepts frames of at most {} bytes; at least {} are needed",
+                    h.frame_bytes_max,
+                    self.config.frame_bytes_min()
+                ),
+            });
+        }
+        // Knowledge about the peer is only valid for the store it was learnt from.
+        let mut record = vec![PEER_RECORD_FORMAT];
+        record.extend_from_slice(&h.repo_id);
+        if repo.peer_record(&self.peer_key).as_deref() != Some(record.as_slice()) {
+            repo.clear_peer_heads(&self.peer_key);
+            repo.set_peer_record(&self.peer_key, &record);
+        }
+        self.state = State::Open { version };
+        self.events.push_back(Event::Opened {
+            version,
+            peer: self.peer.clone(),
+        });
+        // Reconnect cost: only documents whose heads differ from what the peer is known to hold
+        // are queued; the comparison is local, nothing goes on the wire for the others.
+        let scope = self.scope.clone();
+        for d in repo.docs_in_region(&scope) {
+            let known = repo
+                .peer_heads(&self.peer_key, &d.doc_id)
+                .unwrap_or_default();
+            if known != d.heads {
+                self.enqueue(&d.doc_id, d.priority);
+            }
+        }
+        self.fill(repo)
+    }
+
+    fn on_docs(
+        &mut self,
+        repo: &mut impl Repo,
+        batch: DocBatch,
+        version: u16,
+    ) -> Result<(), ProtocolError> {
+        if batch.batch != self.next_peer_batch {
+            return Err(ProtocolError::Unexpected {
+                frame: "docs",
+                why: format!(
+                    "batch {} where {} was expected",
+                    batch.batch, self.next_peer_batch
+                ),
+            });
+        }
+        self.next_peer_batch += 1;
+        let mut results = Vec::with_capacity(batch.entries.len());
+        for entry in batch.entries {
+            self.stats.docs_received += 1;
+            let region = repo.region_of(&entry.doc_id);
+            let reject = match region.as_deref() {
+                None => Some(RejectReason::UnknownRegion),
+                Some(r) if r != self.scope => Some(RejectReason::NotYourRegion),
+                Some(_) => None,
+            };
+            if let Some(reason) = reject {
+                self.events.push_back(Event::RejectedIncoming {
+                    doc_id: entry.doc_id,
+                    reason,
+                    region,
+                });
+                results.push(AckResult::Rejected(reason));
+                continue;
+            }
+            let before = repo.heads(&entry.doc_id);
+            let priority = if version >= 2 { entry.priority } else { None };
+            let heads = match repo.import(&entry.doc_id, &entry.bytes, priority) {
+                Ok(h) => normalize_heads(h),
+                Err(RepoError::Refused(_)) => {
+                    self.events.push_back(Event::RejectedIncoming {
+                        doc_id: entry.doc_id,
+                        reason: RejectReason::Refused,
+                        region,
+                    });
+                    results.push(AckResult::Rejected(RejectReason::Refused));
+                    continue;
+                }
+                Err(RepoError::Corrupt(message)) => {
+                    return Err(ProtocolError::CorruptDocument {
+                        doc_id: entry.doc_id,
+                        message,
+                    })
+                }
+                Err(RepoError::Storage(m)) => return Err(ProtocolError::Repo(m)),
+            };
+            let sent_heads = normalize_heads(entry.heads);
+            // The peer holds at least what it sent.
+            repo.set_peer_heads(&self.peer_key, &entry.doc_id, &sent_heads);
+            if heads == sent_heads {
+                results.push(AckResult::Same);
+            } else {
+                results.push(AckResult::Heads(heads.clone()));
+                // This side may hold changes the peer lacks.
+                let p = repo.priority(&entry.doc_id);
+                self.enqueue(&entry.doc_id, p);
+            }
+            if before.as_ref() != Some(&heads) {
+                self.events.push_back(Event::DocChanged {
+                    doc_id: entry.doc_id,
+                    heads,
+                    priority,
+                });
+            }
+        }
+        self.send(Message::Ack(Ack {
+            batch: batch.batch,
+            results,
+        }));
+        self.fill(repo)
+    }
+
+    fn on_ack(&mut self, repo: &mut impl Repo, ack: Ack) -> Result<(), ProtocolError> {
+        let Some(front) = self.in_flight.front() else {
+            return Err(ProtocolError::Unexpected {
+                frame: "ack",
+                why: format!("batch {} acknowledged but nothing is in flight", ack.batch),
+            });
+        };
+        if front.batch != ack.batch || front.docs.len() != ack.results.len() {
+            return Err(ProtocolError::Unexpected {
+                frame: "ack",
+                why: format!(
+                    "ack of batch {} with {} results; batch {} with {} documents was expected",
+                    ack.batch,
+                    ack.results.len(),
+                    front.batch,
+                    front.docs.len()
+                ),
+            });
+        }
+        let Some(done) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        for ((doc_id, sent_heads), result) in done.docs.into_iter().zip(ack.results) {
+            self.in_flight_docs.remove(&doc_id);
+            let known = match result {
+                AckResult::Same => sent_heads,
+                AckResult::Heads(h) => normalize_heads(h),
+                AckResult::Rejected(reason) => {
+                    self.refused.insert(doc_id.clone());
+                    self.events
+                        .push_back(Event::RejectedByPeer { doc_id, reason });
+                    continue;
+                }
+            };
+            repo.set_peer_heads(&self.peer_key, &doc_id, &known);
+            // Changed while in flight, or the peer reported other heads: look again.
+            if repo.heads(&doc_id).as_ref() != Some(&known) {
+                let p = repo.priority(&doc_id);
+                self.enqueue(&doc_id, p);
+            }
+        }
+        self.fill(repo)
+    }
+
+    fn enqueue(&mut self, doc_id: &str, priority: Priority) {
+        // A document in flight is looked at again when its batch is acknowledged.
+        if self.in_flight_docs.contains(doc_id) {
+            return;
+        }
+        if let Some(old) = self.queued.insert(doc_id.to_string(), priority) {
+            self.queue.remove(&(old, doc_id.to_string()));
+        }
+        self.queue.insert((priority, doc_id.to_string()));
+    }
+
+    /// Sends batches while the window has room.
+    fn fill(&mut self, repo: &mut impl Repo) -> Result<(), ProtocolError> {
+        let State::Open { version } = self.state else {
+            return Ok(());
+        };
+        let frame_limit = self.frame_limit();
+        let batch_limit = self
+            .config
+            .batch_bytes_max
+            .min(frame_limit - DOCS_FRAME_OVERHEAD_BYTES);
+        while self.in_flight.len() < self.config.messages_in_flight_max && !self.queue.is_empty() {
+            let mut entries: Vec<DocEntry> = Vec::new();
+            let mut batch_bytes = 0usize;
+            while let Some((priority, doc_id)) = self.queue.pop_first() {
+                self.queued.remove(&doc_id);
+                let Some(entry) = self.make_entry(repo, &doc_id, priority, version)? else {
+                    continue;
+                };
+                let entry_bytes = entry_encoded_bytes(&entry);
+                if entry_bytes > frame_limit - DOCS_FRAME_OVERHEAD_BYTES {
+                    self.events.push_back(Event::DocTooLarge {
+                        doc_id,
+                        bytes: entry_bytes,
+                    });
+                    continue;
+                }
+                if !entries.is_empty() && batch_bytes + entry_bytes > batch_limit {
+                    self.queued.insert(doc_id.clone(), priority);
+                    self.queue.insert((priority, doc_id));
+                    break;
+                }
+                batch_bytes += entry_bytes;
+                entries.push(entry);
+            }
+            if entries.is_empty() {
+                break;
+            }
+            let batch = self.next_batch;
+            self.next_batch += 1;
+            let docs: Vec<(String, Vec<ChangeHash>)> = entries
+                .iter()
+                .map(|e| (e.doc_id.clone(), e.heads.clone()))
+                .collect();
+            for (d, _) in &docs {
+                self.in_flight_docs.insert(d.clone());
+            }
+            self.stats.docs_sent += entries.len() as u64;
+            self.in_flight.push_back(InFlight {
+                batch,
+                sent_at_ms: self.now_ms,
+                docs,
+            });
+            self.push_complete_reported = false;
+            self.send(Message::Docs(DocBatch { batch, entries }));
+        }
+        if self.is_idle() && !self.push_complete_reported {
+            self.push_complete_reported = true;
+            self.events.push_back(Event::PushComplete);
+        }
+        Ok(())
+    }
+
+    /// What to send for one document, or `None` when the peer needs nothing from this side.
+    fn make_entry(
+        &mut self,
+        repo: &mut impl Repo,
+        doc_id: &str,
+        priority: Priority,
+        version: u16,
+    ) -> Result<Option<DocEntry>, ProtocolError> {
+        if self.refused.contains(doc_id)
+            || repo.region_of(doc_id).as_deref() != Some(self.scope.as_str())
+        {
+            return Ok(None);
+        }
+        let Some(heads) = repo.heads(doc_id) else {
+            return Ok(None);
+        };
+        let known = repo.peer_heads(&self.peer_key, doc_id).unwrap_or_default();
+        if heads == known {
+            return Ok(None);
+        }
+        // The peer holds changes this side lacks; it pushes them, and the document is looked
+        // at again once they arrive. Exporting now could only resend what the peer has.
+        if !repo.has_changes(doc_id, &known) {
+            return Ok(None);
+        }
+        let bytes = repo
+            .export(doc_id, &known)
+            .map_err(|e| ProtocolError::Repo(e.to_string()))?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(DocEntry {
+            doc_id: doc_id.to_string(),
+            heads,
+            bytes,
+            priority: (version >= 2).then_some(priority),
+        }))
+    }
+}

@@ -1,0 +1,922 @@
+//! Deterministic simulation of nodes and the central hub replicating over a faulty network.
+//!
+//! In the style of iroh-gossip's `proto::sim` and TigerBeetle's VOPR: one seed drives everything
+//! (per-peer and network RNGs derived from it), time is virtual, events sit in an ordered queue.
+//! A fault phase (loss, duplication, reordering, delay, partitions, crash-restart of nodes and
+//! the hub, drifting clocks, a compromised node writing another region's cards, a node on an
+//! older protocol version) is followed by a fault-free phase after which every replica must
+//! hold identical documents. Invariants checked by [`run_seed`]:
+//! - convergence: for each region, the node and the hub hold the same documents with the same
+//!   heads;
+//! - no lost write: every change any peer made is in the hub's copy and the region's node's;
+//! - write authority: the hub never accepts a document of region X from the node of region Y,
+//!   and a node never accepts another region's document.
+//!
+//! The network models a QUIC connection per node: frames of one connection are meant to arrive
+//! in order, so any loss, duplicate or reordering the simulation injects breaks the connection
+//! (the session reports it) and the node reconnects; frames of a dead connection are dropped.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+
+use crate::card::{CardCommand, CardDoc};
+use crate::doc::{Ctx, Document};
+use crate::model::{Caller, CardCreate, CardEdit, Channel, Seen};
+use crate::protocol::{region_prefix, Authority, Config, Event, MemRepo, Priority, Repo, Session};
+use crate::reference::{CallCategory, Reference, RegionInfo};
+
+/// Small deterministic RNG (SplitMix64): no dependency, identical on every platform.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1).max(1) as u64) as i64
+    }
+    pub fn chance_per_mille(&mut self, per_mille: u32) -> bool {
+        self.below(1000) < u64::from(per_mille)
+    }
+    /// An independent stream for a sub-component.
+    pub fn fork(&mut self, salt: u64) -> Rng {
+        Rng(self.next_u64() ^ salt.wrapping_mul(0xD6E8_FEB8_6659_FD93))
+    }
+}
+
+/// Parameters of one simulated run. Probabilities are per mille, times are virtual ms.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// One node per region, plus the hub.
+    pub regions: Vec<String>,
+    /// Local writes (cards created or edited on nodes, notes added at the hub) in the fault phase.
+    pub writes: usize,
+    pub fault_phase_ms: i64,
+    pub liveness_phase_ms: i64,
+    pub latency_ms_min: i64,
+    pub latency_ms_max: i64,
+    pub loss_per_mille: u32,
+    pub duplicate_per_mille: u32,
+    pub reorder_per_mille: u32,
+    /// Partitions of one node from the hub during the fault phase.
+    pub partitions: usize,
+    pub partition_ms_max: i64,
+    /// Crash-restarts (of a random node or the hub) during the fault phase.
+    pub crashes: usize,
+    pub downtime_ms_max: i64,
+    pub clock_offset_ms_max: i64,
+    pub clock_skew_ppm_max: i64,
+    /// The last region's node has a tampered catalogue and writes the first region's cards.
+    pub rogue_node: bool,
+    /// The first region's node is an older build speaking protocol v1 only.
+    pub old_version_node: bool,
+    pub session: Config,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            regions: vec!["AST".into(), "ALM".into(), "SHY".into()],
+            writes: 30,
+            fault_phase_ms: 20_000,
+            liveness_phase_ms: 30_000,
+            latency_ms_min: 2,
+            latency_ms_max: 60,
+            loss_per_mille: 8,
+            duplicate_per_mille: 5,
+            reorder_per_mille: 10,
+            partitions: 2,
+            partition_ms_max: 4_000,
+            crashes: 2,
+            downtime_ms_max: 3_000,
+            clock_offset_ms_max: 3_600_000,
+            clock_skew_ppm_max: 2_000,
+            rogue_node: true,
+            old_version_node: true,
+            session: Config {
+                batch_bytes_max: 4 * 1024,
+                messages_in_flight_max: 2,
+                frame_bytes_max: 64 * 1024,
+                handshake_timeout_ms: 2_000,
+                ack_timeout_ms: 3_000,
+                keepalive_interval_ms: 1_000,
+                idle_timeout_ms: 4_000,
+                ..Config::default()
+            },
+        }
+    }
+}
+
+/// What a run did, for the report line and for tuning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimReport {
+    pub seed: u64,
+    pub writes: u64,
+    pub docs_at_central: u64,
+    pub frames_delivered: u64,
+    pub frames_dropped: u64,
+    pub bytes_delivered: u64,
+    pub connections: u64,
+    /// Connection errors by kind (close code), e.g. out-of-order after an injected fault.
+    pub connection_errors: BTreeMap<u8, u64>,
+    pub crashes: u64,
+    pub partitions: u64,
+    /// Documents the hub refused from the compromised node.
+    pub rejected_at_central: u64,
+    pub end_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+enum Ev {
+    Deliver {
+        link: usize,
+        conn: u64,
+        to_central: bool,
+        bytes: Vec<u8>,
+    },
+    Timer {
+        link: usize,
+        conn: u64,
+        central_side: bool,
+    },
+    Connect {
+        link: usize,
+    },
+    Write {
+        peer: usize,
+    },
+    Crash {
+        peer: usize,
+    },
+    Restart {
+        peer: usize,
+    },
+    Partition {
+        link: usize,
+        until_ms: i64,
+    },
+    Heal {
+        link: usize,
+    },
+    FaultPhaseEnd,
+}
+
+struct Peer {
+    authority: Authority,
+    repo: MemRepo,
+    up: bool,
+    incarnation: u32,
+    clock_offset_ms: i64,
+    clock_skew_ppm: i64,
+    rng: Rng,
+    config: Config,
+    cards_created: u64,
+}
+
+impl Peer {
+    fn local_ms(&self, t: i64) -> i64 {
+        t + self.clock_offset_ms + t * self.clock_skew_ppm / 1_000_000
+    }
+    fn actor(&self, index: usize) -> ActorId {
+        let mut bytes = vec![0u8; 16];
+        bytes[0] = 0xA0;
+        bytes[1..9].copy_from_slice(&(index as u64).to_be_bytes());
+        bytes[9..13].copy_from_slice(&self.incarnation.to_be_bytes());
+        ActorId::from(bytes)
+    }
+}
+
+/// One node's connection to the hub: the node is peer `link + 1`, the hub is peer 0.
+struct Link {
+    region: String,
+    conn: u64,
+    node: Option<Session>,
+    central: Option<Session>,
+    partitioned_until_ms: Option<i64>,
+    /// Latest delivery time scheduled per direction, so a fault-free phase keeps order.
+    last_delivery_ms: [i64; 2],
+    connect_scheduled: bool,
+}
+
+struct WriteRecord {
+    peer: usize,
+    doc_id: String,
+    heads: Vec<ChangeHash>,
+    rogue: bool,
+}
+
+struct World {
+    cfg: SimConfig,
+    now_ms: i64,
+    seq: u64,
+    queue: BTreeMap<(i64, u64), Ev>,
+    peers: Vec<Peer>,
+    links: Vec<Link>,
+    net_rng: Rng,
+    faults: bool,
+    next_conn: u64,
+    /// Connections from this number on were opened without faults: they must never break.
+    first_clean_conn: u64,
+    reference: Reference,
+    writes: Vec<WriteRecord>,
+    violations: Vec<String>,
+    report: SimReport,
+}
+
+const CENTRAL: usize = 0;
+
+fn reference(region: &str) -> Reference {
+    Reference {
+        region: RegionInfo {
+            code: region.into(),
+            name_kk: region.into(),
+            name_ru: region.into(),
+        },
+        districts: vec![],
+        categories: vec![CallCategory {
+            code: "theft".into(),
+            name_kk: "Ұрлық".into(),
+            name_ru: "Кража".into(),
+            priority: 2,
+        }],
+        duty_units: vec![],
+        unit_overdue_after_s: 600,
+        kui_deadline_h: 24,
+    }
+}
+
+/// Runs one seed; `Err` names the seed and the broken invariant.
+pub fn run_seed(seed: u64, cfg: &SimConfig) -> Result<SimReport, String> {
+    let mut world = World::new(seed, cfg.clone());
+    world
+        .run()
+        .map_err(|e| format!("seed {seed}: {e} (replay: run_seed({seed}, &cfg))"))?;
+    Ok(world.report)
+}
+
+impl World {
+    fn new(seed: u64, cfg: SimConfig) -> World {
+        let mut root = Rng::new(seed);
+        let mut peers = Vec::new();
+        let n = cfg.regions.len();
+        for i in 0..=n {
+            let mut rng = root.fork(i as u64);
+            let authority = if i == CENTRAL {
+                Authority::Central
+            } else {
+                Authority::Region(cfg.regions[i - 1].clone())
+            };
+            let mut repo_id = [0u8; 16];
+            repo_id[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+            repo_id[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
+            let mut repo = MemRepo::new(repo_id);
+            let mut config = cfg.session.clone();
+            if cfg.rogue_node && n >= 2 && i == n {
+                repo.claim_region = Some(cfg.regions[n - 1].clone());
+            }
+            if cfg.old_version_node && i == 1 {
+                config.version_min = 1;
+                config.version_max = 1;
+            }
+            let clock_offset_ms = rng.range(-cfg.clock_offset_ms_max, cfg.clock_offset_ms_max);
+            let clock_skew_ppm = rng.range(-cfg.clock_skew_ppm_max, cfg.clock_skew_ppm_max);
+            peers.push(Peer {
+                authority,
+                repo,
+                up: true,
+                incarnation: 0,
+                clock_offset_ms,
+                clock_skew_ppm,
+                rng,
+                config,
+                cards_created: 0,
+            });
+        }
+        let links = cfg
+            .regions
+            .iter()
+            .map(|r| Link {
+                region: r.clone(),
+                conn: 0,
+                node: None,
+                central: None,
+                partitioned_until_ms: None,
+                last_delivery_ms: [0, 0],
+                connect_scheduled: false,
+            })
+            .collect();
+        let net_rng = root.fork(1_000_003);
+        World {
+            reference: reference("ANY"),
+            report: SimReport {
+                seed,
+                ..SimReport::default()
+            },
+            cfg,
+            now_ms: 0,
+            seq: 0,
+            queue: BTreeMap::new(),
+            peers,
+            links,
+            net_rng,
+            faults: true,
+            next_conn: 1,
+            first_clean_conn: u64::MAX,
+            writes: Vec::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    fn schedule(&mut self, at_ms: i64, ev: Ev) {
+        self.seq += 1;
+        self.queue.insert((at_ms.max(self.now_ms), self.seq), ev);
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let fault_end = self.cfg.fault_phase_ms;
+        let end = fault_end + self.cfg.liveness_phase_ms;
+        let mut plan = self.net_rng.fork(7);
+        for link in 0..self.links.len() {
+            let at = plan.range(0, 500);
+            self.links[link].connect_scheduled = true;
+            self.schedule(at, Ev::Connect { link });
+        }
+        for _ in 0..self.cfg.writes {
+            let at = plan.range(0, fault_end - 1);
+            let peer = plan.below(self.peers.len() as u64) as usize;
+            self.schedule(at, Ev::Write { peer });
+        }
+        for _ in 0..self.cfg.partitions {
+            let at = plan.range(0, fault_end - 1);
+            let link = plan.below(self.links.len() as u64) as usize;
+            let until_ms = at + plan.range(500, self.cfg.partition_ms_max.max(500));
+            self.schedule(at, Ev::Partition { link, until_ms });
+        }
+        for _ in 0..self.cfg.crashes {
+            let at = plan.range(0, fault_end - 1);
+            let peer = plan.below(self.peers.len() as u64) as usize;
+            self.schedule(at, Ev::Crash { peer });
+        }
+        self.schedule(fault_end, Ev::FaultPhaseEnd);
+
+        while let Some((&(at, seq), _)) = self.queue.first_key_value() {
+            if at > end {
+                break;
+            }
+            let Some(ev) = self.queue.remove(&(at, seq)) else {
+                break;
+            };
+            self.now_ms = at;
+            self.step(ev)?;
+        }
+        self.report.end_ms = self.now_ms;
+        self.check()
+    }
+
+    fn step(&mut self, ev: Ev) -> Result<(), String> {
+        match ev {
+            Ev::Deliver {
+                link,
+                conn,
+                to_central,
+                bytes,
+            } => {
+                let l = &self.links[link];
+                let side_up = self.peers[if to_central { CENTRAL } else { link + 1 }].up;
+                if l.conn != conn || !side_up || self.partitioned(link) {
+                    self.report.frames_dropped += 1;
+                    return Ok(());
+                }
+                self.report.frames_delivered += 1;
+                self.report.bytes_delivered += bytes.len() as u64;
+                self.with_session(link, to_central, |s, repo, now| {
+                    s.handle_frame(repo, &bytes, now)
+                });
+            }
+            Ev::Timer {
+                link,
+                conn,
+                central_side,
+            } => {
+                if self.links[link].conn == conn {
+                    self.with_session(link, central_side, |s, _, now| s.handle_timeout(now));
+                }
+            }
+            Ev::Connect { link } => self.connect(link),
+            Ev::Write { peer } => self.write(peer)?,
+            Ev::Crash { peer } => {
+                if self.peers[peer].up {
+                    self.report.crashes += 1;
+                    self.crash(peer);
+                    let down = self.peers[peer]
+                        .rng
+                        .range(100, self.cfg.downtime_ms_max.max(100));
+                    self.schedule(self.now_ms + down, Ev::Restart { peer });
+                }
+            }
+            Ev::Restart { peer } => self.restart(peer),
+            Ev::Partition { link, until_ms } => {
+                self.report.partitions += 1;
+                self.links[link].partitioned_until_ms = Some(until_ms);
+                self.schedule(until_ms, Ev::Heal { link });
+            }
+            Ev::Heal { link } => {
+                if self.links[link]
+                    .partitioned_until_ms
+                    .is_some_and(|u| u <= self.now_ms)
+                {
+                    self.links[link].partitioned_until_ms = None;
+                }
+            }
+            Ev::FaultPhaseEnd => {
+                self.faults = false;
+                self.first_clean_conn = self.next_conn;
+                for l in &mut self.links {
+                    l.partitioned_until_ms = None;
+                }
+                for peer in 0..self.peers.len() {
+                    if !self.peers[peer].up {
+                        self.restart(peer);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn partitioned(&self, link: usize) -> bool {
+        self.links[link].partitioned_until_ms.is_some()
+    }
+
+    /// Drops the connection of a link on both sides; the node reconnects after a backoff.
+    fn teardown(&mut self, link: usize) {
+        let l = &mut self.links[link];
+        l.conn = 0;
+        l.node = None;
+        l.central = None;
+        self.schedule_connect(link);
+    }
+
+    fn schedule_connect(&mut self, link: usize) {
+        if self.links[link].connect_scheduled {
+            return;
+        }
+        self.links[link].connect_scheduled = true;
+        let backoff = self.net_rng.range(200, 1_500);
+        self.schedule(self.now_ms + backoff, Ev::Connect { link });
+    }
+
+    fn connect(&mut self, link: usize) {
+        self.links[link].connect_scheduled = false;
+        let node = link + 1;
+        if self.links[link].conn != 0 {
+            return;
+        }
+        if !self.peers[node].up {
+            return; // the restart schedules the next attempt
+        }
+        if !self.peers[CENTRAL].up || self.partitioned(link) {
+            self.schedule_connect(link);
+            return;
+        }
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.report.connections += 1;
+        let region = Authority::Region(self.links[link].region.clone());
+        let t = self.now_ms;
+        let (head, tail) = self.peers.split_at_mut(node);
+        let c = &mut head[CENTRAL];
+        let n = &mut tail[0];
+        let (c_now, n_now) = (c.local_ms(t), n.local_ms(t));
+        let central = Session::new(
+            c.config.clone(),
+            Authority::Central,
+            region.clone(),
+            &mut c.repo,
+            c_now,
+        );
+        let node_session = Session::new(
+            n.config.clone(),
+            n.authority.clone(),
+            Authority::Central,
+            &mut n.repo,
+            n_now,
+        );
+        match (central, node_session) {
+            (Ok(cs), Ok(ns)) => {
+                let l = &mut self.links[link];
+                l.conn = conn;
+                l.central = Some(cs);
+                l.node = Some(ns);
+                l.last_delivery_ms = [t, t];
+                self.drain(link, true);
+                self.drain(link, false);
+            }
+            (c, n) => self.violations.push(format!(
+                "session could not start: central {:?}, node {:?}",
+                c.err(),
+                n.err()
+            )),
+        }
+    }
+
+    /// Runs `f` on one side's session, then drains its output; an error tears the link down.
+    fn with_session(
+        &mut self,
+        link: usize,
+        central_side: bool,
+        f: impl FnOnce(&mut Session, &mut MemRepo, i64) -> Result<(), crate::protocol::ProtocolError>,
+    ) {
+        let peer = if central_side { CENTRAL } else { link + 1 };
+        let now = self.peers[peer].local_ms(self.now_ms);
+        let l = &mut self.links[link];
+        let session = if central_side {
+            l.central.as_mut()
+        } else {
+            l.node.as_mut()
+        };
+        let Some(session) = session else {
+            return;
+        };
+        let result = f(session, &mut self.peers[peer].repo, now);
+        self.drain(link, central_side);
+        if let Err(e) = result {
+            *self
+                .report
+                .connection_errors
+                .entry(e.close_code())
+                .or_default() += 1;
+            if self.links[link].conn >= self.first_clean_conn {
+                // A connection opened after the faults stopped must never break.
+                {
+                    self.violations.push(format!(
+                        "connection error in the fault-free phase at {} ms on {}: {e}",
+                        self.now_ms, self.peers[peer].authority
+                    ));
+                }
+            }
+            self.teardown(link);
+        }
+    }
+
+    /// Moves a session's frames onto the network, handles its events and arms its timer.
+    fn drain(&mut self, link: usize, central_side: bool) {
+        let conn = self.links[link].conn;
+        let mut frames = Vec::new();
+        let mut events = Vec::new();
+        let mut deadline = None;
+        {
+            let l = &mut self.links[link];
+            let s = if central_side {
+                l.central.as_mut()
+            } else {
+                l.node.as_mut()
+            };
+            let Some(s) = s else { return };
+            while let Some(f) = s.poll_transmit() {
+                frames.push(f);
+            }
+            while let Some(e) = s.poll_event() {
+                events.push(e);
+            }
+            deadline = deadline.or(s.poll_timeout());
+        }
+        for bytes in frames {
+            self.send(link, conn, !central_side, bytes);
+        }
+        for e in events {
+            self.on_event(link, central_side, e);
+        }
+        if let Some(local_deadline) = deadline {
+            // Local deadline back to virtual time through this peer's clock (rounded up).
+            let peer = &self.peers[if central_side { CENTRAL } else { link + 1 }];
+            let local_now = peer.local_ms(self.now_ms);
+            let wait_local = (local_deadline - local_now).max(0);
+            let wait = wait_local * 1_000_000 / (1_000_000 + peer.clock_skew_ppm) + 1;
+            self.schedule(
+                self.now_ms + wait,
+                Ev::Timer {
+                    link,
+                    conn,
+                    central_side,
+                },
+            );
+        }
+    }
+
+    fn send(&mut self, link: usize, conn: u64, to_central: bool, bytes: Vec<u8>) {
+        let dir = usize::from(to_central);
+        let mut at = self.now_ms
+            + self
+                .net_rng
+                .range(self.cfg.latency_ms_min, self.cfg.latency_ms_max);
+        let mut copies = 1;
+        if self.faults {
+            if self.net_rng.chance_per_mille(self.cfg.loss_per_mille) {
+                self.report.frames_dropped += 1;
+                return;
+            }
+            if self.net_rng.chance_per_mille(self.cfg.duplicate_per_mille) {
+                copies = 2;
+            }
+            if !self.net_rng.chance_per_mille(self.cfg.reorder_per_mille) {
+                at = at.max(self.links[link].last_delivery_ms[dir]);
+            }
+        } else {
+            // A stream delivers in order.
+            at = at.max(self.links[link].last_delivery_ms[dir]);
+        }
+        self.links[link].last_delivery_ms[dir] = self.links[link].last_delivery_ms[dir].max(at);
+        for _ in 0..copies {
+            self.schedule(
+                at,
+                Ev::Deliver {
+                    link,
+                    conn,
+                    to_central,
+                    bytes: bytes.clone(),
+                },
+            );
+        }
+    }
+
+    fn on_event(&mut self, link: usize, central_side: bool, e: Event) {
+        let region = self.links[link].region.clone();
+        match e {
+            Event::DocChanged { doc_id, .. } if region_prefix(&doc_id) != Some(region.as_str()) => {
+                self.violations.push(format!(
+                    "{} accepted {doc_id} over the link of region {region}",
+                    if central_side { "central" } else { "node" }
+                ));
+            }
+            Event::RejectedIncoming { .. } if central_side => {
+                self.report.rejected_at_central += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn crash(&mut self, peer: usize) {
+        self.peers[peer].up = false;
+        for link in 0..self.links.len() {
+            if peer == CENTRAL || link + 1 == peer {
+                let l = &mut self.links[link];
+                l.conn = 0;
+                l.node = None;
+                l.central = None;
+            }
+        }
+    }
+
+    fn restart(&mut self, peer: usize) {
+        if self.peers[peer].up {
+            return;
+        }
+        let p = &mut self.peers[peer];
+        p.up = true;
+        // A fresh actor per process start; documents come back from their saved bytes.
+        p.incarnation += 1;
+        for d in p.repo.docs.values_mut() {
+            let bytes = d.doc.save();
+            if let Ok(doc) = AutoCommit::load(&bytes) {
+                d.doc = doc;
+            }
+        }
+        for link in 0..self.links.len() {
+            if peer == CENTRAL || link + 1 == peer {
+                self.schedule_connect(link);
+            }
+        }
+    }
+
+    fn write(&mut self, peer: usize) -> Result<(), String> {
+        if !self.peers[peer].up {
+            return Ok(());
+        }
+        let n = self.links.len();
+        let rogue = self.cfg.rogue_node && n >= 2 && peer == n;
+        let now_local = self.peers[peer].local_ms(self.now_ms);
+        let actor = self.peers[peer].actor(peer);
+        let p = &mut self.peers[peer];
+        let existing: Vec<String> = p
+            .repo
+            .docs
+            .keys()
+            .filter(|id| peer == CENTRAL || region_prefix(id) == Some(&self.cfg.regions[peer - 1]))
+            .cloned()
+            .collect();
+        let create = peer != CENTRAL && (existing.is_empty() || p.rng.chance_per_mille(400));
+        let (doc_id, is_rogue) = if create {
+            let own = &self.cfg.regions[peer - 1];
+            p.cards_created += 1;
+            let (region, id, is_rogue) = if rogue && p.rng.chance_per_mille(300) {
+                let victim = &self.cfg.regions[0];
+                (
+                    victim.clone(),
+                    format!("{victim}/card/rogue-{own}-{}", p.cards_created),
+                    true,
+                )
+            } else {
+                (
+                    own.clone(),
+                    format!("{own}/card/{peer}-{}-{}", p.incarnation, p.cards_created),
+                    false,
+                )
+            };
+            let ctx = Ctx::new("op", region.as_str(), now_local);
+            let card = CardDoc::create(
+                actor,
+                &id,
+                &format!("{region}-{:06}", p.cards_created),
+                &region,
+                &CardCreate {
+                    channel: Channel::App102Call,
+                    caller: Caller {
+                        name: Some("Айгерим".into()),
+                        phone: Some("+77011234567".into()),
+                        ..Caller::default()
+                    },
+                    location: None,
+                    description: Some("Драка у подъезда".into()),
+                    seen: Seen::default(),
+                    category: Some("theft".into()),
+                    priority: None,
+                    district: None,
+                },
+                &self.reference,
+                &ctx,
+            )
+            .map_err(|e| format!("card create failed: {e}"))?;
+            let mut card = card;
+            let doc = std::mem::take(card.automerge());
+            p.repo.put(&id, doc, Priority::Active);
+            (id, is_rogue)
+        } else {
+            if existing.is_empty() {
+                return Ok(());
+            }
+            let id = existing[p.rng.below(existing.len() as u64) as usize].clone();
+            let replica = if peer == CENTRAL {
+                "central".to_string()
+            } else {
+                self.cfg.regions[peer - 1].clone()
+            };
+            let ctx = Ctx::new(
+                if peer == CENTRAL { "hq" } else { "op" },
+                replica,
+                now_local,
+            );
+            let cmd = if peer == CENTRAL || p.rng.chance_per_mille(500) {
+                CardCommand::Note {
+                    text: format!("note {}", p.rng.below(1_000_000)),
+                }
+            } else {
+                CardCommand::Edit(CardEdit {
+                    description: Some(format!("edit {}", p.rng.below(1_000_000))),
+                    ..CardEdit::default()
+                })
+            };
+            let priority = match p.rng.below(3) {
+                0 => Priority::Active,
+                1 => Priority::Normal,
+                _ => Priority::Archived,
+            };
+            let Some(md) = p.repo.doc_mut(&id) else {
+                return Ok(());
+            };
+            // A document only partly received (missing dependencies) is not edited.
+            if md.doc.get_heads().is_empty() {
+                return Ok(());
+            }
+            md.doc.set_actor(actor);
+            let mut card = CardDoc::wrap(std::mem::take(&mut md.doc));
+            let applied = card.apply(&cmd, &self.reference, &ctx);
+            md.doc = std::mem::take(card.automerge());
+            md.priority = priority;
+            if applied.is_err() {
+                return Ok(());
+            }
+            let is_rogue = id.contains("/rogue-");
+            (id, is_rogue)
+        };
+        let heads = p.repo.heads(&doc_id).unwrap_or_default();
+        self.report.writes += 1;
+        self.writes.push(WriteRecord {
+            peer,
+            doc_id: doc_id.clone(),
+            heads,
+            rogue: is_rogue,
+        });
+        // Tell the session that carries this document.
+        let link = if peer == CENTRAL {
+            match region_prefix(&doc_id).and_then(|r| self.cfg.regions.iter().position(|x| x == r))
+            {
+                Some(l) => l,
+                None => return Ok(()),
+            }
+        } else {
+            peer - 1
+        };
+        let central_side = peer == CENTRAL;
+        self.with_session(link, central_side, |s, repo, now| {
+            s.handle_local_change(repo, &doc_id, now)
+        });
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        if let Some(v) = self.violations.first() {
+            return Err(format!(
+                "{} invariant violation(s), first: {v}",
+                self.violations.len()
+            ));
+        }
+        let regions = self.cfg.regions.clone();
+        // Convergence, region by region.
+        for (i, region) in regions.iter().enumerate() {
+            let node = i + 1;
+            let mut at_node = BTreeMap::new();
+            for (id, d) in self.peers[node].repo.docs.iter_mut() {
+                if region_prefix(id) == Some(region.as_str()) {
+                    at_node.insert(
+                        id.clone(),
+                        crate::protocol::normalize_heads(d.doc.get_heads()),
+                    );
+                }
+            }
+            let mut at_central = BTreeMap::new();
+            for (id, d) in self.peers[CENTRAL].repo.docs.iter_mut() {
+                if region_prefix(id) == Some(region.as_str()) {
+                    at_central.insert(
+                        id.clone(),
+                        crate::protocol::normalize_heads(d.doc.get_heads()),
+                    );
+                }
+            }
+            if at_node != at_central {
+                let only_node: BTreeSet<_> = at_node
+                    .keys()
+                    .filter(|k| !at_central.contains_key(*k))
+                    .collect();
+                let only_central: BTreeSet<_> = at_central
+                    .keys()
+                    .filter(|k| !at_node.contains_key(*k))
+                    .collect();
+                let differ: BTreeSet<_> = at_node
+                    .iter()
+                    .filter(|(k, h)| at_central.get(*k).is_some_and(|c| c != *h))
+                    .map(|(k, _)| k)
+                    .collect();
+                return Err(format!(
+                    "region {region} did not converge: only at node {only_node:?}, only at central {only_central:?}, different heads {differ:?}"
+                ));
+            }
+        }
+        // No lost write, and no rogue write accepted.
+        for w in &self.writes {
+            let region_node = regions
+                .iter()
+                .position(|r| region_prefix(&w.doc_id) == Some(r.as_str()))
+                .map(|i| i + 1);
+            if w.rogue {
+                if self.peers[CENTRAL].repo.docs.contains_key(&w.doc_id) {
+                    return Err(format!(
+                        "central accepted {} written by the compromised node {}",
+                        w.doc_id, self.peers[w.peer].authority
+                    ));
+                }
+                continue;
+            }
+            for holder in [Some(CENTRAL), region_node].into_iter().flatten() {
+                if !self.peers[holder].repo.has_changes(&w.doc_id, &w.heads) || w.heads.is_empty() {
+                    return Err(format!(
+                        "write to {} by {} lost at {}",
+                        w.doc_id, self.peers[w.peer].authority, self.peers[holder].authority
+                    ));
+                }
+            }
+        }
+        if self.cfg.rogue_node
+            && self.writes.iter().any(|w| w.rogue)
+            && self.report.rejected_at_central == 0
+        {
+            return Err("the compromised node's cards were never offered to central".into());
+        }
+        self.report.docs_at_central = self.peers[CENTRAL].repo.docs.len() as u64;
+        Ok(())
+    }
+}

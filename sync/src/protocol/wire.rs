@@ -1,0 +1,657 @@
+//! The wire format: one frame per transport message, a hand-written binary codec.
+//!
+//! Why hand-written: every byte of a frame is specified here, the decoder is total (any input
+//! gives a frame or a [`DecodeError`], never a panic, never an allocation larger than the input),
+//! and no serde format can silently change the bytes under us on a dependency upgrade.
+//!
+//! ```text
+//! frame      := type:u8 seq:varint body            (the shell adds the length prefix on the stream)
+//! HELLO 0x01 := magic:"K102" version_min:u16le version_max:u16le authority
+//!               frame_bytes_max:varint repo_id:[16] extensions
+//! DOCS  0x02 := batch:varint count:varint entry*count
+//!   entry    := doc_id:str heads bytes:blob extensions        (extension 1 = priority, v2)
+//! ACK   0x03 := batch:varint count:varint result*count
+//!   result   := 0 (same heads as sent) | 1 heads (the receiver's heads) | 2 reason:u8 (rejected)
+//! PING  0x04 := (nothing)
+//! CLOSE 0x05 := code:u8 reason:str
+//! authority  := 0 (central) | 1 region:str
+//! heads      := count:varint [32]*count
+//! str, blob  := len:varint bytes
+//! extensions := count:varint (tag:varint value:blob)*count     unknown tags are skipped
+//! ```
+//!
+//! The Hello layout up to its extensions is frozen for every protocol version, so two builds can
+//! always read each other's Hello and agree on a version (or refuse with a clear reason). Fields
+//! added later go into extensions, which older decoders skip.
+
+use automerge::ChangeHash;
+
+use super::error::DecodeError;
+use super::{Authority, Priority};
+
+/// The bytes every Hello starts with.
+pub const MAGIC: [u8; 4] = *b"K102";
+/// No frame larger than this is ever decoded, whatever the session's configured limit.
+pub const FRAME_BYTES_HARD_MAX: usize = 64 * 1024 * 1024;
+/// Longest document id, in bytes of UTF-8.
+pub const DOC_ID_BYTES_MAX: usize = 128;
+/// Longest region code, in bytes of UTF-8.
+pub const REGION_BYTES_MAX: usize = 32;
+/// Most heads one document may advertise (concurrent branches not yet merged).
+pub const HEADS_PER_DOC_MAX: usize = 256;
+/// Most extensions on one Hello or entry.
+pub const EXTENSIONS_MAX: usize = 16;
+/// Longest Close reason, in bytes of UTF-8.
+pub const CLOSE_REASON_BYTES_MAX: usize = 512;
+
+const TYPE_HELLO: u8 = 0x01;
+const TYPE_DOCS: u8 = 0x02;
+const TYPE_ACK: u8 = 0x03;
+const TYPE_PING: u8 = 0x04;
+const TYPE_CLOSE: u8 = 0x05;
+
+/// Extension tag on a document entry: the sender's priority for the document (protocol v2).
+const EXT_ENTRY_PRIORITY: u64 = 1;
+
+/// One decoded frame: its position on the connection and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// Per-connection sequence number, from 0 (the Hello). Checked by the session.
+    pub seq: u64,
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Hello(Hello),
+    Docs(DocBatch),
+    Ack(Ack),
+    Ping,
+    Close { code: u8, reason: String },
+}
+
+impl Message {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::Hello(_) => "hello",
+            Message::Docs(_) => "docs",
+            Message::Ack(_) => "ack",
+            Message::Ping => "ping",
+            Message::Close { .. } => "close",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hello {
+    pub version_min: u16,
+    pub version_max: u16,
+    /// Who the sender says it is; must match what the certificate says.
+    pub authority: Authority,
+    /// Largest frame the sender accepts; the other side never sends more.
+    pub frame_bytes_max: u64,
+    /// Identity of the sender's store. Knowledge about a peer is dropped when it changes
+    /// (the peer's store was replaced or restored and may have lost changes).
+    pub repo_id: [u8; 16],
+}
+
+/// Documents pushed by the sender; the receiver answers with one [`Ack`] per batch, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocBatch {
+    pub batch: u64,
+    pub entries: Vec<DocEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocEntry {
+    pub doc_id: String,
+    /// The sender's heads: after importing `bytes` the receiver has at least these.
+    pub heads: Vec<ChangeHash>,
+    /// `save()` of the document when the receiver is not known to have it, else
+    /// `save_after(heads the receiver is known to have)`.
+    pub bytes: Vec<u8>,
+    /// v2: the sender's priority for the document. Absent from v1 senders.
+    pub priority: Option<Priority>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub batch: u64,
+    /// One result per entry of the batch, in the same order.
+    pub results: Vec<AckResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckResult {
+    /// Applied; the receiver's heads are now exactly the heads that were sent.
+    Same,
+    /// Applied; the receiver's heads are these (it had changes of its own, or lacks dependencies).
+    Heads(Vec<ChangeHash>),
+    /// Not applied.
+    Rejected(RejectReason),
+}
+
+/// Why a receiver did not apply a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RejectReason {
+    /// The document belongs to another region than the sending node's.
+    NotYourRegion,
+    /// The receiver's catalogue cannot tell which region the document belongs to.
+    UnknownRegion,
+    /// The receiver's host refused the content.
+    Refused,
+    /// A reason code from a newer peer.
+    Other(u8),
+}
+
+impl RejectReason {
+    fn code(self) -> u8 {
+        match self {
+            RejectReason::NotYourRegion => 1,
+            RejectReason::UnknownRegion => 2,
+            RejectReason::Refused => 3,
+            RejectReason::Other(c) => c,
+        }
+    }
+    fn from_code(c: u8) -> Self {
+        match c {
+            1 => RejectReason::NotYourRegion,
+            2 => RejectReason::UnknownRegion,
+            3 => RejectReason::Refused,
+            c => RejectReason::Other(c),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+    fn blob(&mut self, b: &[u8]) {
+        self.varint(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+    fn heads(&mut self, heads: &[ChangeHash]) {
+        self.varint(heads.len() as u64);
+        for h in heads {
+            self.0.extend_from_slice(&h.0);
+        }
+    }
+    fn authority(&mut self, a: &Authority) {
+        match a {
+            Authority::Central => self.u8(0),
+            Authority::Region(r) => {
+                self.u8(1);
+                self.blob(r.as_bytes());
+            }
+        }
+    }
+}
+
+/// Encodes a frame. Encoding never fails; limits are the session's business.
+pub fn encode_frame(frame: &Frame) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(64));
+    match &frame.message {
+        Message::Hello(h) => {
+            w.u8(TYPE_HELLO);
+            w.varint(frame.seq);
+            w.0.extend_from_slice(&MAGIC);
+            w.0.extend_from_slice(&h.version_min.to_le_bytes());
+            w.0.extend_from_slice(&h.version_max.to_le_bytes());
+            w.authority(&h.authority);
+            w.varint(h.frame_bytes_max);
+            w.0.extend_from_slice(&h.repo_id);
+            w.varint(0); // no extensions yet
+        }
+        Message::Docs(b) => {
+            w.u8(TYPE_DOCS);
+            w.varint(frame.seq);
+            w.varint(b.batch);
+            w.varint(b.entries.len() as u64);
+            for e in &b.entries {
+                encode_entry(&mut w, e);
+            }
+        }
+        Message::Ack(a) => {
+            w.u8(TYPE_ACK);
+            w.varint(frame.seq);
+            w.varint(a.batch);
+            w.varint(a.results.len() as u64);
+            for r in &a.results {
+                match r {
+                    AckResult::Same => w.u8(0),
+                    AckResult::Heads(h) => {
+                        w.u8(1);
+                        w.heads(h);
+                    }
+                    AckResult::Rejected(reason) => {
+                        w.u8(2);
+                        w.u8(reason.code());
+                    }
+                }
+            }
+        }
+        Message::Ping => {
+            w.u8(TYPE_PING);
+            w.varint(frame.seq);
+        }
+        Message::Close { code, reason } => {
+            w.u8(TYPE_CLOSE);
+            w.varint(frame.seq);
+            w.u8(*code);
+            w.blob(truncate_utf8(reason, CLOSE_REASON_BYTES_MAX).as_bytes());
+        }
+    }
+    w.0
+}
+
+fn encode_entry(w: &mut Writer, e: &DocEntry) {
+    w.blob(e.doc_id.as_bytes());
+    w.heads(&e.heads);
+    w.blob(&e.bytes);
+    match e.priority {
+        Some(p) => {
+            w.varint(1);
+            w.varint(EXT_ENTRY_PRIORITY);
+            w.blob(&[p as u8]);
+        }
+        None => w.varint(0),
+    }
+}
+
+/// Encoded size of one entry, to fill batches without encoding twice.
+pub fn entry_encoded_bytes(e: &DocEntry) -> usize {
+    let mut w = Writer(Vec::new());
+    encode_entry(
+        &mut w,
+        &DocEntry {
+            doc_id: e.doc_id.clone(),
+            heads: e.heads.clone(),
+            bytes: Vec::new(),
+            priority: e.priority,
+        },
+    );
+    w.0.len() - 1 + varint_len(e.bytes.len() as u64) + e.bytes.len()
+}
+
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+fn truncate_utf8(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        if self.remaining() < n {
+            return Err(DecodeError::Truncated { what });
+        }
+        let out = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+    fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
+        Ok(self.take(1, what)?[0])
+    }
+    fn u16le(&mut self, what: &'static str) -> Result<u16, DecodeError> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn varint(&mut self, what: &'static str) -> Result<u64, DecodeError> {
+        let mut v: u64 = 0;
+        for i in 0..10 {
+            let b = self.u8(what)?;
+            let part = u64::from(b & 0x7f);
+            if i == 9 && part > 1 {
+                return Err(DecodeError::Malformed { what });
+            }
+            v |= part << (7 * i);
+            if b & 0x80 == 0 {
+                // Refuse non-minimal encodings so every value has exactly one encoding.
+                if i > 0 && b == 0 {
+                    return Err(DecodeError::Malformed { what });
+                }
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::Malformed { what })
+    }
+    /// A count of items each at least `item_bytes_min` long: refused before any allocation if
+    /// the rest of the frame cannot hold them.
+    fn count(
+        &mut self,
+        what: &'static str,
+        item_bytes_min: usize,
+        max: usize,
+    ) -> Result<usize, DecodeError> {
+        let n = self.varint(what)?;
+        if n > max as u64 {
+            return Err(DecodeError::OverLimit {
+                what,
+                value: n,
+                max: max as u64,
+            });
+        }
+        let n = n as usize;
+        if n.saturating_mul(item_bytes_min) > self.remaining() {
+            return Err(DecodeError::Truncated { what });
+        }
+        Ok(n)
+    }
+    fn blob(&mut self, what: &'static str, max: usize) -> Result<&'a [u8], DecodeError> {
+        let n = self.varint(what)?;
+        if n > max as u64 {
+            return Err(DecodeError::OverLimit {
+                what,
+                value: n,
+                max: max as u64,
+            });
+        }
+        self.take(n as usize, what)
+    }
+    fn str(&mut self, what: &'static str, max: usize) -> Result<&'a str, DecodeError> {
+        let b = self.blob(what, max)?;
+        std::str::from_utf8(b).map_err(|_| DecodeError::Malformed { what })
+    }
+    fn heads(&mut self) -> Result<Vec<ChangeHash>, DecodeError> {
+        let n = self.count("heads", 32, HEADS_PER_DOC_MAX)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let b = self.take(32, "change hash")?;
+            let mut h = [0u8; 32];
+            h.copy_from_slice(b);
+            out.push(ChangeHash(h));
+        }
+        Ok(out)
+    }
+    fn authority(&mut self) -> Result<Authority, DecodeError> {
+        match self.u8("authority")? {
+            0 => Ok(Authority::Central),
+            1 => {
+                let r = self.str("region", REGION_BYTES_MAX)?;
+                if r.is_empty() {
+                    return Err(DecodeError::Malformed { what: "region" });
+                }
+                Ok(Authority::Region(r.to_string()))
+            }
+            _ => Err(DecodeError::Malformed { what: "authority" }),
+        }
+    }
+    /// Reads extensions, handing known tags to `known` and skipping the others.
+    fn extensions(
+        &mut self,
+        mut known: impl FnMut(u64, &'a [u8]) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        let n = self.count("extensions", 2, EXTENSIONS_MAX)?;
+        let mut last_tag = None;
+        for _ in 0..n {
+            let tag = self.varint("extension tag")?;
+            // Ascending tags: one encoding per value, no repeated fields.
+            if last_tag.is_some_and(|t| tag <= t) {
+                return Err(DecodeError::Malformed {
+                    what: "extension order",
+                });
+            }
+            last_tag = Some(tag);
+            let value = self.blob("extension value", FRAME_BYTES_HARD_MAX)?;
+            known(tag, value)?;
+        }
+        Ok(())
+    }
+}
+
+/// Decodes one frame. Total: garbage, truncated, oversized or otherwise malformed input gives
+/// an error and never a panic. Sequence numbers and message order are checked by the session.
+pub fn decode_frame(bytes: &[u8]) -> Result<Frame, DecodeError> {
+    decode_frame_limited(bytes, FRAME_BYTES_HARD_MAX)
+}
+
+/// [`decode_frame`] with a smaller size limit (the session's `frame_bytes_max`).
+pub fn decode_frame_limited(bytes: &[u8], frame_bytes_max: usize) -> Result<Frame, DecodeError> {
+    let max = frame_bytes_max.min(FRAME_BYTES_HARD_MAX);
+    if bytes.len() > max {
+        return Err(DecodeError::TooLarge {
+            bytes: bytes.len(),
+            max,
+        });
+    }
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let kind = match r.u8("frame type") {
+        Ok(k) => k,
+        Err(_) => return Err(DecodeError::Empty),
+    };
+    if !(TYPE_HELLO..=TYPE_CLOSE).contains(&kind) {
+        return Err(DecodeError::UnknownType(kind));
+    }
+    let seq = r.varint("sequence number")?;
+    let message = match kind {
+        TYPE_HELLO => {
+            if r.take(4, "magic")? != MAGIC {
+                return Err(DecodeError::BadMagic);
+            }
+            let version_min = r.u16le("version")?;
+            let version_max = r.u16le("version")?;
+            if version_min > version_max || version_min == 0 {
+                return Err(DecodeError::Malformed {
+                    what: "version range",
+                });
+            }
+            let authority = r.authority()?;
+            let frame_bytes_max = r.varint("frame_bytes_max")?;
+            let id = r.take(16, "repo id")?;
+            let mut repo_id = [0u8; 16];
+            repo_id.copy_from_slice(id);
+            r.extensions(|_, _| Ok(()))?;
+            Message::Hello(Hello {
+                version_min,
+                version_max,
+                authority,
+                frame_bytes_max,
+                repo_id,
+            })
+        }
+        TYPE_DOCS => {
+            let batch = r.varint("batch number")?;
+            // An entry is at least: id len, heads count, bytes len, extension count.
+            let n = r.count("entries", 4, usize::MAX)?;
+            if n == 0 {
+                return Err(DecodeError::Malformed {
+                    what: "empty batch",
+                });
+            }
+            let mut entries = Vec::with_capacity(n);
+            for _ in 0..n {
+                let doc_id = r.str("doc id", DOC_ID_BYTES_MAX)?;
+                if doc_id.is_empty() {
+                    return Err(DecodeError::Malformed { what: "doc id" });
+                }
+                let heads = r.heads()?;
+                let bytes = r.blob("document bytes", FRAME_BYTES_HARD_MAX)?;
+                if bytes.is_empty() {
+                    return Err(DecodeError::Malformed {
+                        what: "document bytes",
+                    });
+                }
+                let mut priority = None;
+                r.extensions(|tag, value| {
+                    if tag == EXT_ENTRY_PRIORITY {
+                        priority = match value {
+                            [p] => Some(
+                                Priority::from_u8(*p)
+                                    .ok_or(DecodeError::Malformed { what: "priority" })?,
+                            ),
+                            _ => return Err(DecodeError::Malformed { what: "priority" }),
+                        };
+                    }
+                    Ok(())
+                })?;
+                entries.push(DocEntry {
+                    doc_id: doc_id.to_string(),
+                    heads,
+                    bytes: bytes.to_vec(),
+                    priority,
+                });
+            }
+            Message::Docs(DocBatch { batch, entries })
+        }
+        TYPE_ACK => {
+            let batch = r.varint("batch number")?;
+            let n = r.count("ack results", 1, usize::MAX)?;
+            let mut results = Vec::with_capacity(n);
+            for _ in 0..n {
+                results.push(match r.u8("ack result")? {
+                    0 => AckResult::Same,
+                    1 => AckResult::Heads(r.heads()?),
+                    2 => AckResult::Rejected(RejectReason::from_code(r.u8("reject reason")?)),
+                    _ => return Err(DecodeError::Malformed { what: "ack result" }),
+                });
+            }
+            Message::Ack(Ack { batch, results })
+        }
+        TYPE_PING => Message::Ping,
+        TYPE_CLOSE => {
+            let code = r.u8("close code")?;
+            let reason = r.str("close reason", CLOSE_REASON_BYTES_MAX)?.to_string();
+            Message::Close { code, reason }
+        }
+        other => return Err(DecodeError::UnknownType(other)),
+    };
+    if r.remaining() != 0 {
+        return Err(DecodeError::TrailingBytes(r.remaining()));
+    }
+    Ok(Frame { seq, message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_roundtrip(frame: Frame) {
+        let bytes = encode_frame(&frame);
+        assert_eq!(decode_frame(&bytes), Ok(frame));
+    }
+
+    #[test]
+    fn frames_roundtrip() {
+        check_roundtrip(Frame {
+            seq: 0,
+            message: Message::Hello(Hello {
+                version_min: 1,
+                version_max: 2,
+                authority: Authority::Region("AST".into()),
+                frame_bytes_max: 1 << 20,
+                repo_id: [7; 16],
+            }),
+        });
+        check_roundtrip(Frame {
+            seq: 300,
+            message: Message::Docs(DocBatch {
+                batch: 9,
+                entries: vec![DocEntry {
+                    doc_id: "AST/card/1".into(),
+                    heads: vec![ChangeHash([1; 32]), ChangeHash([2; 32])],
+                    bytes: vec![1, 2, 3],
+                    priority: Some(Priority::Active),
+                }],
+            }),
+        });
+        check_roundtrip(Frame {
+            seq: u64::MAX,
+            message: Message::Ack(Ack {
+                batch: 1,
+                results: vec![
+                    AckResult::Same,
+                    AckResult::Heads(vec![ChangeHash([3; 32])]),
+                    AckResult::Rejected(RejectReason::NotYourRegion),
+                    AckResult::Rejected(RejectReason::Other(77)),
+                ],
+            }),
+        });
+        check_roundtrip(Frame {
+            seq: 5,
+            message: Message::Ping,
+        });
+        check_roundtrip(Frame {
+            seq: 6,
+            message: Message::Close {
+                code: 4,
+                reason: "versions".into(),
+            },
+        });
+    }
+
+    #[test]
+    fn entry_size_matches_encoding() {
+        let e = DocEntry {
+            doc_id: "ALM/card/xyz".into(),
+            heads: vec![ChangeHash([9; 32])],
+            bytes: vec![0; 300],
+            priority: Some(Priority::Archived),
+        };
+        let mut w = Writer(Vec::new());
+        encode_entry(&mut w, &e);
+        assert_eq!(entry_encoded_bytes(&e), w.0.len());
+    }
+
+    #[test]
+    fn unknown_extension_is_skipped() {
+        // A v1 entry followed by an extension a newer peer might add (tag 9).
+        let mut w = Writer(Vec::new());
+        w.u8(TYPE_DOCS);
+        w.varint(1);
+        w.varint(0);
+        w.varint(1);
+        w.blob(b"AST/card/1");
+        w.heads(&[]);
+        w.blob(&[1]);
+        w.varint(1);
+        w.varint(9);
+        w.blob(b"future");
+        let f = decode_frame(&w.0).expect("decodes");
+        let Message::Docs(b) = f.message else {
+            panic!("not docs")
+        };
+        assert_eq!(b.entries[0].priority, None);
+    }
+
+    #[test]
+    fn non_minimal_varint_is_refused() {
+        assert!(decode_frame(&[TYPE_PING, 0x80, 0x00]).is_err());
+    }
+}

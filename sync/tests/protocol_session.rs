@@ -1,0 +1,663 @@
+//! Two sessions over a perfect in-memory stream: version negotiation, write authority,
+//! priorities, flow control, reconnect cost, and the wire-size figures of the design.
+
+use automerge::{ActorId, AutoCommit};
+use sync::protocol::wire::Message;
+use sync::protocol::{
+    decode_frame, Authority, Config, Event, MemRepo, Priority, ProtocolError, RejectReason, Repo,
+    Session,
+};
+use sync::reference::{CallCategory, RegionInfo};
+use sync::*;
+
+fn reference() -> Reference {
+    Reference {
+        region: RegionInfo {
+            code: "AST".into(),
+            name_kk: "Астана".into(),
+            name_ru: "Астана".into(),
+        },
+        districts: vec![],
+        categories: vec![CallCategory {
+            code: "theft".into(),
+            name_kk: "Ұрлық".into(),
+            name_ru: "Кража".into(),
+            priority: 2,
+        }],
+        duty_units: vec![],
+        unit_overdue_after_s: 600,
+        kui_deadline_h: 24,
+    }
+}
+
+fn new_card(doc_id: &str, region: &str, n: usize, actor: u8) -> AutoCommit {
+    let mut card = CardDoc::create(
+        ActorId::from(vec![actor; 16]),
+        doc_id,
+        &format!("{region}-2026-{n:06}"),
+        region,
+        &CardCreate {
+            channel: Channel::App102Call,
+            caller: Caller {
+                name: Some("Айгерим Серікқызы".into()),
+                phone: Some("+77011234567".into()),
+                user_id: None,
+                language: Some(Language::Kk),
+            },
+            location: Some(Location {
+                lat: 51.1,
+                lon: 71.4,
+                accuracy_m: Some(10.0),
+                address: Some("Астана, ул. Кенесары 40".into()),
+            }),
+            description: Some("Драка у подъезда, двое мужчин".into()),
+            seen: Seen::default(),
+            category: Some("theft".into()),
+            priority: None,
+            district: None,
+        },
+        &reference(),
+        &Ctx::new("op1", region, 1_700_000_000_000 + n as i64),
+    )
+    .expect("card");
+    std::mem::take(card.automerge())
+}
+
+/// Adds a note to a stored card as `by` on `replica`.
+fn note(repo: &mut MemRepo, doc_id: &str, actor: u8, by: &str, text: &str) {
+    let md = repo.doc_mut(doc_id).expect("doc");
+    md.doc.set_actor(ActorId::from(vec![actor; 16]));
+    let mut card = CardDoc::wrap(std::mem::take(&mut md.doc));
+    card.apply(
+        &CardCommand::Note { text: text.into() },
+        &reference(),
+        &Ctx::new(by, "x", 1_700_000_100_000),
+    )
+    .expect("note");
+    md.doc = std::mem::take(card.automerge());
+}
+
+/// A node and the hub over an in-memory stream that delivers everything in order.
+struct Pair {
+    node_repo: MemRepo,
+    central_repo: MemRepo,
+    node: Session,
+    central: Session,
+    node_events: Vec<Event>,
+    central_events: Vec<Event>,
+    bytes_to_central: u64,
+    bytes_to_node: u64,
+    now_ms: i64,
+}
+
+impl Pair {
+    fn new(
+        node_repo: MemRepo,
+        central_repo: MemRepo,
+        node_cfg: Config,
+        central_cfg: Config,
+    ) -> Pair {
+        let mut node_repo = node_repo;
+        let mut central_repo = central_repo;
+        let node = Session::new(
+            node_cfg,
+            Authority::Region("AST".into()),
+            Authority::Central,
+            &mut node_repo,
+            0,
+        )
+        .expect("node session");
+        let central = Session::new(
+            central_cfg,
+            Authority::Central,
+            Authority::Region("AST".into()),
+            &mut central_repo,
+            0,
+        )
+        .expect("central session");
+        Pair {
+            node_repo,
+            central_repo,
+            node,
+            central,
+            node_events: vec![],
+            central_events: vec![],
+            bytes_to_central: 0,
+            bytes_to_node: 0,
+            now_ms: 0,
+        }
+    }
+
+    /// Fresh sessions over the same repos (a reconnect); byte counters restart.
+    fn reconnect(self) -> Pair {
+        Pair::new(
+            self.node_repo,
+            self.central_repo,
+            Config::default(),
+            Config::default(),
+        )
+    }
+
+    /// Shuttles frames until both sides are quiet. `Err` names the side that failed.
+    fn run(&mut self) -> Result<(), (&'static str, ProtocolError)> {
+        loop {
+            self.now_ms += 1;
+            let mut moved = false;
+            while let Some(f) = self.node.poll_transmit() {
+                moved = true;
+                self.bytes_to_central += f.len() as u64;
+                let r = self
+                    .central
+                    .handle_frame(&mut self.central_repo, &f, self.now_ms);
+                self.collect();
+                r.map_err(|e| ("central", e))?;
+            }
+            while let Some(f) = self.central.poll_transmit() {
+                moved = true;
+                self.bytes_to_node += f.len() as u64;
+                let r = self.node.handle_frame(&mut self.node_repo, &f, self.now_ms);
+                self.collect();
+                r.map_err(|e| ("node", e))?;
+            }
+            if !moved {
+                return Ok(());
+            }
+        }
+    }
+
+    fn collect(&mut self) {
+        while let Some(e) = self.node.poll_event() {
+            self.node_events.push(e);
+        }
+        while let Some(e) = self.central.poll_event() {
+            self.central_events.push(e);
+        }
+    }
+
+    fn assert_converged(&mut self) {
+        let n = self.node_repo.docs_in_region("AST");
+        let c = self.central_repo.docs_in_region("AST");
+        let strip = |v: Vec<sync::protocol::DocSummary>| -> Vec<_> {
+            v.into_iter().map(|d| (d.doc_id, d.heads)).collect()
+        };
+        assert_eq!(strip(n), strip(c), "node and central differ");
+    }
+}
+
+/// Ids as long as the node's real ones (region, kind, UUID).
+fn card_id(i: usize) -> String {
+    format!("AST/card/c0ffee00-0000-4000-8000-{i:012}")
+}
+
+fn node_with_cards(n: usize) -> MemRepo {
+    let mut repo = MemRepo::new([1; 16]);
+    for i in 0..n {
+        let id = card_id(i);
+        repo.put(&id, new_card(&id, "AST", i, 1), Priority::Normal);
+    }
+    repo
+}
+
+#[test]
+fn new_cards_reach_central_and_are_not_echoed_back() {
+    let mut p = Pair::new(
+        node_with_cards(10),
+        MemRepo::new([2; 16]),
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("sync");
+    p.assert_converged();
+    assert_eq!(p.central.stats().docs_received, 10);
+    assert_eq!(p.node.stats().docs_received, 0, "central echoed cards back");
+    assert!(p.node_events.contains(&Event::PushComplete));
+    assert!(p.node.is_idle() && p.central.is_idle());
+}
+
+#[test]
+fn hq_edits_flow_back_and_concurrent_edits_merge() {
+    let mut p = Pair::new(
+        node_with_cards(3),
+        MemRepo::new([2; 16]),
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("sync");
+    // HQ adds a note while the node edits the same card concurrently.
+    note(
+        &mut p.central_repo,
+        &card_id(1),
+        9,
+        "hq",
+        "HQ: усилить наряд",
+    );
+    note(
+        &mut p.node_repo,
+        &card_id(1),
+        1,
+        "op1",
+        "оператор: перезвонил",
+    );
+    let now = p.now_ms;
+    p.central
+        .handle_local_change(&mut p.central_repo, &card_id(1), now)
+        .expect("local change");
+    p.node
+        .handle_local_change(&mut p.node_repo, &card_id(1), now)
+        .expect("local change");
+    p.run().expect("sync");
+    p.assert_converged();
+    let mut card = CardDoc::wrap(p.node_repo.doc_mut(&card_id(1)).unwrap().doc.fork());
+    let view = card.view(&reference()).expect("view");
+    let notes: Vec<_> = view
+        .timeline
+        .iter()
+        .filter(|e| e.kind == "note")
+        .map(|e| e.text.clone())
+        .collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    let _ = card.heads();
+}
+
+#[test]
+fn v1_peer_and_v2_peer_interoperate_at_v1() {
+    let old = Config {
+        version_min: 1,
+        version_max: 1,
+        ..Config::default()
+    };
+    for (node_cfg, central_cfg, expect) in [
+        (old.clone(), Config::default(), 1),
+        (Config::default(), old.clone(), 1),
+        (Config::default(), Config::default(), 2),
+    ] {
+        let mut p = Pair::new(
+            node_with_cards(2),
+            MemRepo::new([2; 16]),
+            node_cfg,
+            central_cfg,
+        );
+        p.run().expect("sync");
+        p.assert_converged();
+        assert_eq!(p.node.version(), Some(expect));
+        assert_eq!(p.central.version(), Some(expect));
+        // The v2 field (the sender's priority) arrives only at v2.
+        let hint = p.central_events.iter().find_map(|e| match e {
+            Event::DocChanged { priority, .. } => Some(*priority),
+            _ => None,
+        });
+        let want = if expect >= 2 {
+            Some(Some(Priority::Normal))
+        } else {
+            Some(None)
+        };
+        assert_eq!(hint, want, "version {expect}");
+    }
+}
+
+#[test]
+fn incompatible_versions_are_refused_on_both_sides() {
+    let future = Config {
+        version_min: 3,
+        version_max: 4,
+        ..Config::default()
+    };
+    let mut p = Pair::new(
+        node_with_cards(2),
+        MemRepo::new([2; 16]),
+        future,
+        Config::default(),
+    );
+    // The central side reads the node's Hello first and refuses.
+    let err = p.run().expect_err("refused");
+    assert_eq!(err.0, "central");
+    let ProtocolError::IncompatibleVersion {
+        ours_min,
+        ours_max,
+        theirs_min,
+        theirs_max,
+    } = err.1
+    else {
+        panic!("{:?}", err.1)
+    };
+    assert_eq!((ours_min, ours_max, theirs_min, theirs_max), (1, 2, 3, 4));
+    assert!(err.1.to_string().contains("1..=2") && err.1.to_string().contains("3..=4"));
+    // The node refuses on its own when it reads central's Hello (before central's Close).
+    let f = p.central.poll_transmit().expect("hello");
+    let e = p
+        .node
+        .handle_frame(&mut p.node_repo, &f, 5)
+        .expect_err("node refuses too");
+    assert!(
+        matches!(e, ProtocolError::IncompatibleVersion { .. }),
+        "{e}"
+    );
+    assert!(p.central_repo.docs.is_empty());
+}
+
+#[test]
+fn central_refuses_another_regions_cards_from_a_node() {
+    // A node whose catalogue is tampered with claims an Almaty card as its own.
+    let mut node_repo = node_with_cards(1);
+    node_repo.put(
+        "ALM/card/forged",
+        new_card("ALM/card/forged", "ALM", 1, 1),
+        Priority::Active,
+    );
+    node_repo.claim_region = Some("AST".into());
+    let mut p = Pair::new(
+        node_repo,
+        MemRepo::new([2; 16]),
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("a rejection does not close the connection");
+    assert!(!p.central_repo.docs.contains_key("ALM/card/forged"));
+    assert!(p.central_repo.docs.contains_key(&card_id(0)));
+    assert!(p.central_events.iter().any(|e| matches!(e,
+        Event::RejectedIncoming { doc_id, reason: RejectReason::NotYourRegion, region: Some(r) }
+            if doc_id == "ALM/card/forged" && r == "ALM")));
+    assert!(p.node_events.iter().any(|e| matches!(e,
+        Event::RejectedByPeer { doc_id, reason: RejectReason::NotYourRegion } if doc_id == "ALM/card/forged")));
+    // Not offered again on this connection.
+    let now = p.now_ms;
+    p.node
+        .handle_local_change(&mut p.node_repo, "ALM/card/forged", now)
+        .expect("local change");
+    assert!(p.node.poll_transmit().is_none());
+}
+
+#[test]
+fn node_refuses_other_regions_cards_from_central() {
+    let mut central_repo = MemRepo::new([2; 16]);
+    central_repo.put(
+        "SHY/card/1",
+        new_card("SHY/card/1", "SHY", 1, 3),
+        Priority::Normal,
+    );
+    central_repo.claim_region = Some("AST".into());
+    let mut p = Pair::new(
+        MemRepo::new([1; 16]),
+        central_repo,
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("sync");
+    assert!(p.node_repo.docs.is_empty());
+    assert!(p
+        .node_events
+        .iter()
+        .any(|e| matches!(e, Event::RejectedIncoming { .. })));
+}
+
+#[test]
+fn peer_claiming_another_identity_is_refused() {
+    let mut node_repo = MemRepo::new([1; 16]);
+    let mut central_repo = MemRepo::new([2; 16]);
+    // The certificate says AST, the Hello says ALM.
+    let mut liar = Session::new(
+        Config::default(),
+        Authority::Region("ALM".into()),
+        Authority::Central,
+        &mut node_repo,
+        0,
+    )
+    .expect("session");
+    let mut central = Session::new(
+        Config::default(),
+        Authority::Central,
+        Authority::Region("AST".into()),
+        &mut central_repo,
+        0,
+    )
+    .expect("session");
+    let hello = liar.poll_transmit().expect("hello");
+    let err = central
+        .handle_frame(&mut central_repo, &hello, 1)
+        .expect_err("refused");
+    assert!(
+        matches!(err, ProtocolError::PeerIdentityMismatch { .. }),
+        "{err}"
+    );
+    // Node to node is not a valid pairing.
+    assert!(matches!(
+        Session::new(
+            Config::default(),
+            Authority::Region("AST".into()),
+            Authority::Region("ALM".into()),
+            &mut node_repo,
+            0
+        ),
+        Err(ProtocolError::InvalidPairing(_))
+    ));
+}
+
+#[test]
+fn active_documents_go_first_and_window_is_respected() {
+    let mut repo = MemRepo::new([1; 16]);
+    for (id, prio) in [
+        ("AST/card/a-archived", Priority::Archived),
+        ("AST/card/b-normal", Priority::Normal),
+        ("AST/card/c-active", Priority::Active),
+        ("AST/card/d-active", Priority::Active),
+    ] {
+        repo.put(id, new_card(id, "AST", 1, 1), prio);
+    }
+    let tight = Config {
+        batch_bytes_max: 1, // one document per batch
+        messages_in_flight_max: 2,
+        ..Config::default()
+    };
+    let mut p = Pair::new(repo, MemRepo::new([2; 16]), tight, Config::default());
+    let mut order = Vec::new();
+    let mut max_unacked = 0;
+    // Deliver central's Hello, then watch what the node sends, acking one batch at a time.
+    let hello = p.central.poll_transmit().expect("hello");
+    p.node
+        .handle_frame(&mut p.node_repo, &hello, 1)
+        .expect("hello");
+    let mut unacked: Vec<Vec<u8>> = Vec::new();
+    loop {
+        while let Some(f) = p.node.poll_transmit() {
+            if let Ok(frame) = decode_frame(&f) {
+                if let Message::Docs(b) = &frame.message {
+                    order.extend(b.entries.iter().map(|e| e.doc_id.clone()));
+                }
+            }
+            unacked.push(f);
+        }
+        let docs_unacked = unacked
+            .iter()
+            .filter(|f| matches!(decode_frame(f).map(|f| f.message), Ok(Message::Docs(_))))
+            .count();
+        max_unacked = max_unacked.max(docs_unacked);
+        if unacked.is_empty() {
+            break;
+        }
+        // Deliver the oldest node frame to central, then central's replies back.
+        let f = unacked.remove(0);
+        p.central
+            .handle_frame(&mut p.central_repo, &f, 2)
+            .expect("central");
+        while let Some(r) = p.central.poll_transmit() {
+            p.node.handle_frame(&mut p.node_repo, &r, 3).expect("node");
+        }
+    }
+    assert_eq!(
+        order,
+        [
+            "AST/card/c-active",
+            "AST/card/d-active",
+            "AST/card/b-normal",
+            "AST/card/a-archived"
+        ]
+    );
+    assert_eq!(max_unacked, 2, "messages_in_flight_max");
+    p.collect();
+    p.assert_converged();
+}
+
+#[test]
+fn out_of_order_and_duplicate_frames_break_the_connection() {
+    let mut p = Pair::new(
+        node_with_cards(3),
+        MemRepo::new([2; 16]),
+        Config::default(),
+        Config::default(),
+    );
+    let hello = p.node.poll_transmit().expect("hello");
+    p.central
+        .handle_frame(&mut p.central_repo, &hello, 1)
+        .expect("hello");
+    let err = p
+        .central
+        .handle_frame(&mut p.central_repo, &hello, 2)
+        .expect_err("duplicate");
+    assert_eq!(
+        err,
+        ProtocolError::OutOfOrder {
+            expected: 1,
+            got: 0
+        }
+    );
+}
+
+#[test]
+fn unacknowledged_batch_times_out_and_silence_sends_pings() {
+    let cfg = Config::default();
+    let mut p = Pair::new(
+        node_with_cards(1),
+        MemRepo::new([2; 16]),
+        cfg.clone(),
+        cfg.clone(),
+    );
+    let hello = p.central.poll_transmit().expect("hello");
+    p.node
+        .handle_frame(&mut p.node_repo, &hello, 0)
+        .expect("hello");
+    // The node's docs are "lost": nothing reaches central.
+    while p.node.poll_transmit().is_some() {}
+    let t = p.node.poll_timeout().expect("deadline");
+    assert_eq!(t, cfg.keepalive_interval_ms);
+    p.node.handle_timeout(t).expect("ping");
+    let ping = p.node.poll_transmit().expect("ping");
+    assert!(matches!(
+        decode_frame(&ping).map(|f| f.message),
+        Ok(Message::Ping)
+    ));
+    let err = p
+        .node
+        .handle_timeout(cfg.ack_timeout_ms)
+        .expect_err("ack timeout");
+    assert!(matches!(err, ProtocolError::Timeout { .. }), "{err}");
+    assert!(p.node.is_closed());
+}
+
+#[test]
+fn replaced_central_store_gets_everything_again() {
+    let mut p = Pair::new(
+        node_with_cards(5),
+        MemRepo::new([2; 16]),
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("sync");
+    // Central's store is lost and replaced by an empty one with a new identity.
+    p.central_repo = MemRepo::new([3; 16]);
+    let mut p = p.reconnect();
+    p.run().expect("sync");
+    p.assert_converged();
+    assert_eq!(p.central.stats().docs_received, 5);
+}
+
+/// The figures the design is measured by: cold sync bytes against the documents' saved size, and
+/// a warm reconnect's bytes when a few of many documents changed.
+#[test]
+fn wire_cost_of_cold_sync_and_warm_reconnect() {
+    // `PROTOCOL_WIRE_DOCS=100000 PROTOCOL_WIRE_CHANGED=100 cargo test --release ...` for the
+    // issue's full-size figures.
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let docs = env("PROTOCOL_WIRE_DOCS", 2_000);
+    let changed = env("PROTOCOL_WIRE_CHANGED", 20);
+    let mut node_repo = node_with_cards(docs);
+    let saved = node_repo.saved_bytes_total() as u64;
+    let mut p = Pair::new(
+        node_repo,
+        MemRepo::new([2; 16]),
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("cold sync");
+    p.assert_converged();
+    let cold = p.bytes_to_central + p.bytes_to_node;
+    let cold_frames = p.node.stats().frames_sent + p.central.stats().frames_sent;
+
+    // Disconnect; 20 cards get a note on the node while offline; reconnect.
+    let mut p = p.reconnect();
+    for i in 0..changed {
+        note(
+            &mut p.node_repo,
+            &card_id(i * 97 % docs),
+            1,
+            "op1",
+            "перезвонил заявитель",
+        );
+    }
+    // A fresh pair: the Hellos are queued, the scan runs when they are read.
+    p.run().expect("warm reconnect");
+    p.assert_converged();
+    let warm = p.bytes_to_central + p.bytes_to_node;
+    let warm_frames = p.node.stats().frames_sent + p.central.stats().frames_sent;
+
+    // And a reconnect with nothing changed.
+    let mut p = p.reconnect();
+    p.run().expect("idle reconnect");
+    let idle = p.bytes_to_central + p.bytes_to_node;
+
+    let ratio = cold as f64 / saved as f64;
+    println!(
+        "RESULT protocol-wire docs={docs} saved_bytes={saved} cold_bytes={cold} cold_ratio={ratio:.3} cold_frames={cold_frames} \
+         warm_changed={changed} warm_bytes={warm} warm_frames={warm_frames} idle_reconnect_bytes={idle}"
+    );
+    assert!(ratio <= 1.2, "cold sync costs {ratio:.3}× the saved size");
+    // 100 changed ≤ 200 KB: at most 2 KB per changed document, whatever the total.
+    assert!(
+        warm <= 2_000 * changed as u64,
+        "warm reconnect costs {warm} bytes"
+    );
+    assert!(idle <= 200, "idle reconnect costs {idle} bytes");
+}
+
+#[test]
+fn invalid_limits_are_refused_at_start() {
+    let mut repo = MemRepo::new([1; 16]);
+    for bad in [
+        Config {
+            frame_bytes_max: 10,
+            ..Config::default()
+        },
+        Config {
+            messages_in_flight_max: 0,
+            ..Config::default()
+        },
+        Config {
+            version_min: 3,
+            version_max: 2,
+            ..Config::default()
+        },
+    ] {
+        let r = Session::new(
+            bad,
+            Authority::Central,
+            Authority::Region("AST".into()),
+            &mut repo,
+            0,
+        );
+        assert!(matches!(r, Err(ProtocolError::InvalidConfig(_))), "{r:?}");
+    }
+}

@@ -1,0 +1,81 @@
+//! Seeded simulation of the replication protocol: fault phase, then a fault-free phase that must
+//! converge. Replay one seed with `SIM_SEED=<seed> cargo test -p sync --test protocol_sim`.
+
+use sync::protocol::sim::{run_seed, SimConfig};
+
+fn seeds() -> Vec<u64> {
+    match std::env::var("SIM_SEED") {
+        Ok(s) => vec![s.parse().expect("SIM_SEED is a number")],
+        Err(_) => {
+            let count: u64 = std::env::var("SIM_SEEDS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(200);
+            (0..count).collect()
+        }
+    }
+}
+
+#[test]
+fn sim_converges_under_faults_for_200_seeds() {
+    let cfg = SimConfig::default();
+    let mut failures = Vec::new();
+    let mut totals = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for seed in seeds() {
+        match run_seed(seed, &cfg) {
+            Ok(r) => {
+                totals.0 += r.writes;
+                totals.1 += r.connections;
+                totals.2 += r.frames_dropped;
+                totals.3 += r.crashes;
+                totals.4 += r.rejected_at_central;
+            }
+            Err(e) => {
+                eprintln!("FAILED {e}");
+                failures.push(e);
+            }
+        }
+    }
+    println!(
+        "sim: writes={} connections={} frames_dropped={} crashes={} rejected_at_central={}",
+        totals.0, totals.1, totals.2, totals.3, totals.4
+    );
+    assert!(
+        failures.is_empty(),
+        "{} seed(s) failed; first: {}",
+        failures.len(),
+        failures[0]
+    );
+    assert!(
+        totals.1 > 0 && totals.3 > 0 && totals.4 > 0,
+        "faults were exercised"
+    );
+}
+
+#[test]
+fn sim_without_faults_converges_on_first_connection() {
+    let cfg = SimConfig {
+        loss_per_mille: 0,
+        duplicate_per_mille: 0,
+        reorder_per_mille: 0,
+        partitions: 0,
+        crashes: 0,
+        ..SimConfig::default()
+    };
+    for seed in 0..5 {
+        let r = run_seed(seed, &cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.connections,
+            cfg.regions.len() as u64,
+            "seed {seed}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn sim_is_deterministic() {
+    let cfg = SimConfig::default();
+    for seed in [3, 17] {
+        assert_eq!(run_seed(seed, &cfg), run_seed(seed, &cfg), "seed {seed}");
+    }
+}
