@@ -6,6 +6,7 @@ mod chaos_node_crash;
 mod client;
 mod node_proc;
 mod report;
+mod sim_sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,23 @@ enum Command {
     /// Fault injection with invariant checks.
     #[command(subcommand)]
     Chaos(Chaos),
+    /// Deterministic simulations of the sans-IO cores.
+    #[command(subcommand)]
+    Sim(Sim),
+}
+
+#[derive(Subcommand)]
+enum Sim {
+    /// The replication protocol: nodes + central under loss, duplication, reordering,
+    /// partitions, crash-restart and clock drift, then a fault-free phase that must converge.
+    Sync {
+        /// How many seeds to run.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        seeds: u64,
+        /// First seed (default: random, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,6 +121,13 @@ fn main() -> ExitCode {
 /// `Ok(false)` when an invariant was violated; `Err` on a harness failure.
 async fn run(command: Command) -> anyhow::Result<bool> {
     match command {
+        Command::Sim(Sim::Sync { seeds, seed }) => {
+            let first_seed = report::choose_seed(sim_sync::NAME, seed);
+            tokio::task::spawn_blocking(move || {
+                sim_sync::run(sim_sync::SimSyncConfig { first_seed, seeds })
+            })
+            .await?
+        }
         Command::Bench(Bench::NodeCommit {
             common,
             clients,
