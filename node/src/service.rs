@@ -12,9 +12,10 @@
 //! - `meta/seq/{year}/{seq:020}` → card id (number allocation and lookup by number)
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use automerge::ActorId;
 use serde::Serialize;
@@ -81,6 +82,54 @@ struct CachedCard {
     chunks: usize,
 }
 
+/// Loaded card documents: a bounded LRU of recently used ones, plus weak references to every
+/// instance still in use. A card evicted from the LRU while a change holds it must not be loaded
+/// a second time: two in-memory copies would number their chunks alike and diverge.
+struct CardCache {
+    lru: lru::LruCache<String, Arc<Mutex<CachedCard>>>,
+    live: HashMap<String, Weak<Mutex<CachedCard>>>,
+}
+
+impl CardCache {
+    fn get(&mut self, id: &str) -> Option<Arc<Mutex<CachedCard>>> {
+        if let Some(e) = self.lru.get(id) {
+            return Some(e.clone());
+        }
+        let e = self.live.get(id)?.upgrade()?;
+        self.lru.put(id.to_string(), e.clone());
+        Some(e)
+    }
+
+    /// Inserts `entry` unless another instance is live; returns the instance to use.
+    fn insert(&mut self, id: String, entry: Arc<Mutex<CachedCard>>) -> Arc<Mutex<CachedCard>> {
+        if let Some(existing) = self.get(&id) {
+            return existing;
+        }
+        if self.live.len() > 2 * self.lru.cap().get() {
+            self.live.retain(|_, w| w.strong_count() > 0);
+        }
+        self.live.insert(id.clone(), Arc::downgrade(&entry));
+        self.lru.put(id, entry.clone());
+        entry
+    }
+
+    /// Drops the strong reference (a closed card leaves memory); an instance still in use stays
+    /// reachable through `live` until its holders finish.
+    fn evict(&mut self, id: &str) {
+        self.lru.pop(id);
+    }
+
+    /// Forgets the instance entirely (after a failed write it may hold unsaved operations).
+    fn remove(&mut self, id: &str) {
+        self.lru.pop(id);
+        self.live.remove(id);
+    }
+
+    fn len(&self) -> usize {
+        self.lru.len()
+    }
+}
+
 struct CachedUnit {
     doc: UnitDoc,
     chunks: usize,
@@ -95,7 +144,7 @@ pub struct CardService {
     region: String,
     actor: ActorId,
     limits: ServiceLimits,
-    cards: Mutex<lru::LruCache<String, Arc<Mutex<CachedCard>>>>,
+    cards: Mutex<CardCache>,
     units: BTreeMap<String, Arc<Mutex<CachedUnit>>>,
     /// Serialises roster changes (rare; a roster day is one small document).
     roster_lock: Mutex<()>,
@@ -202,7 +251,10 @@ impl CardService {
             reference,
             actor,
             limits,
-            cards: Mutex::new(lru::LruCache::new(cache_cap)),
+            cards: Mutex::new(CardCache {
+                lru: lru::LruCache::new(cache_cap),
+                live: HashMap::new(),
+            }),
             units,
             roster_lock: Mutex::new(()),
             seq: Mutex::new(BTreeMap::new()),
@@ -335,7 +387,7 @@ impl CardService {
             ),
             now_ms,
         )?;
-        lock(&self.cards).put(
+        lock(&self.cards).insert(
             id.clone(),
             Arc::new(Mutex::new(CachedCard { doc, chunks: 0 })),
         );
@@ -349,7 +401,7 @@ impl CardService {
     fn card_entry(&self, id_or_number: &str) -> ServiceResult<Arc<Mutex<CachedCard>>> {
         let id = self.resolve_id(id_or_number)?;
         if let Some(e) = lock(&self.cards).get(&id) {
-            return Ok(e.clone());
+            return Ok(e);
         }
         let bytes = load_doc_bytes(&*self.store, "card", &id)?
             .ok_or_else(|| ServiceError::NotFound(format!("card {id_or_number} does not exist")))?;
@@ -359,13 +411,8 @@ impl CardService {
             doc,
             chunks: bytes.len() - 1,
         }));
-        let mut cache = lock(&self.cards);
         // Another request may have loaded it meanwhile: keep the first so writes share one doc.
-        if let Some(e) = cache.get(&id) {
-            return Ok(e.clone());
-        }
-        cache.put(id, entry.clone());
-        Ok(entry)
+        Ok(lock(&self.cards).insert(id, entry))
     }
 
     /// Accepts a UUID or a human number such as `AST-2026-000123`.
@@ -403,7 +450,7 @@ impl CardService {
         let entry = self.card_entry(id_or_number)?;
         let view = lock(&entry).doc.view(&self.reference)?;
         if view.status.is_terminal() {
-            lock(&self.cards).pop(&view.id);
+            lock(&self.cards).evict(&view.id);
         }
         Ok(view)
     }
@@ -623,7 +670,7 @@ impl CardService {
             (after, out, unit_views, ticket)
         };
         if card.status.is_terminal() {
-            lock(&self.cards).pop(&card.id);
+            lock(&self.cards).evict(&card.id);
         }
         self.gc.wait_async(ticket).await?;
         self.card_changes.fetch_add(1, Ordering::Relaxed);
@@ -636,7 +683,7 @@ impl CardService {
 
     /// Drops in-memory copies after a failed write; they reload from the store.
     fn forget(&self, card_id: &str, unit_ids: &[String]) {
-        lock(&self.cards).pop(card_id);
+        lock(&self.cards).remove(card_id);
         for uid in unit_ids {
             if let Some(u) = self.units.get(uid) {
                 if let Ok(Some(bytes)) = load_doc_bytes(&*self.store, "unit", uid) {
@@ -952,4 +999,43 @@ fn warnings_text(warnings: &[AddressWarning]) -> Option<String> {
         })
         .collect();
     Some(format!("address warnings: {}", parts.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Arc<Mutex<CachedCard>> {
+        let reference: Reference = crate::config::Config::load(None).unwrap().reference;
+        let input: CardCreate = serde_json::from_str(r#"{"channel":"email"}"#).unwrap();
+        let doc = CardDoc::create(
+            ActorId::from(vec![1u8; 16]),
+            "id",
+            "AST-2026-000001",
+            "AST",
+            &input,
+            &reference,
+            &Ctx::new("t", "AST", 1),
+        )
+        .unwrap();
+        Arc::new(Mutex::new(CachedCard { doc, chunks: 0 }))
+    }
+
+    #[test]
+    fn a_card_in_use_is_never_loaded_twice_even_after_eviction() {
+        let mut cache = CardCache {
+            lru: lru::LruCache::new(NonZeroUsize::new(1).unwrap()),
+            live: HashMap::new(),
+        };
+        let a = cache.insert("a".into(), entry());
+        // "b" pushes "a" out of the LRU while a change still holds "a".
+        cache.insert("b".into(), entry());
+        let again = cache.insert("a".into(), entry());
+        assert!(Arc::ptr_eq(&a, &again), "the instance in use is reused");
+        cache.evict("a");
+        assert!(Arc::ptr_eq(&a, &cache.get("a").unwrap()));
+        drop((a, again));
+        cache.evict("a");
+        assert!(cache.get("a").is_none(), "once nobody holds it, it is gone");
+    }
 }
