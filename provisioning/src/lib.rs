@@ -19,8 +19,10 @@
 //! certificates and replay runs; only key generation draws from the operating system directly
 //! (inside `ring`).
 //!
-//! *Knows nothing about* sockets, QUIC, sled or the node's internals: the node and the central
-//! load what this crate writes through [`load_identity`] and [`RevocationList`].
+//! [`tls`] turns an identity into rustls/quinn client and server configurations with mutual TLS
+//! (TLS 1.3, the CA as the only trust anchor, the CRL checked at the handshake) and reads a
+//! connected peer's region. *Knows nothing about* opening sockets, sled or the node's internals:
+//! the node and the central load what this crate writes and open their own endpoints.
 
 mod bundle;
 mod ca;
@@ -32,6 +34,7 @@ mod pki;
 pub mod progress;
 mod revoke;
 pub mod settings;
+pub mod tls;
 mod verify;
 
 pub use bundle::{
