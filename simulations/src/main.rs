@@ -5,6 +5,7 @@ mod bench_node_commit;
 mod chaos_node_crash;
 mod client;
 mod node_proc;
+mod proxy;
 mod report;
 mod sim_sync;
 
@@ -34,6 +35,8 @@ enum Command {
     /// Deterministic simulations of the sans-IO cores.
     #[command(subcommand)]
     Sim(Sim),
+    /// UDP relay that impairs traffic (loss, delay, jitter, reordering, duplication, black-hole).
+    Proxy(proxy::ProxyArgs),
 }
 
 #[derive(Subcommand)]
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
 /// `Ok(false)` when an invariant was violated; `Err` on a harness failure.
 async fn run(command: Command) -> anyhow::Result<bool> {
     match command {
+        Command::Proxy(args) => proxy::run(args).await,
         Command::Sim(Sim::Sync { seeds, seed }) => {
             let first_seed = report::choose_seed(sim_sync::NAME, seed);
             tokio::task::spawn_blocking(move || {
