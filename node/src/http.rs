@@ -38,6 +38,8 @@ pub struct AppState {
     pub http_body_bytes_max: usize,
     /// Becomes `true` when the node shuts down: live streams end so the server can stop.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// State of the connection to the central hub.
+    pub replication: Arc<std::sync::Mutex<crate::replication::ReplicationStatus>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -281,7 +283,12 @@ async fn healthz() -> Json<Health> {
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
 async fn metrics(State(s): State<SharedState>) -> Response {
-    let text = s.metrics.render(&s.service);
+    let replication = s
+        .replication
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let text = s.metrics.render(&s.service, &replication);
     (
         [(
             header::CONTENT_TYPE,

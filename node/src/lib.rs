@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod replication;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -187,6 +187,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 listen: listen.unwrap_or(config.node.listen),
                 data_dir,
                 admin_password: first_admin_password(&common)?,
+                bundle: common.bundle.clone(),
             };
             serve(config, settings, async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -36,6 +36,9 @@ pub struct Metrics {
     cached_cards: Gauge,
     open_cards: Family<StatusLabels, Gauge>,
     store_bytes: Gauge,
+    replication_connected: Gauge,
+    replication_last_contact: Gauge,
+    replication_connections: Gauge,
     gc: Arc<GroupCommit>,
 }
 
@@ -50,6 +53,24 @@ impl Metrics {
         let cached_cards = Gauge::default();
         let open_cards = Family::<StatusLabels, Gauge>::default();
         let store_bytes = Gauge::default();
+        let replication_connected = Gauge::default();
+        let replication_last_contact = Gauge::default();
+        let replication_connections = Gauge::default();
+        registry.register(
+            "replication_connected",
+            "1 while replicating with the central hub",
+            replication_connected.clone(),
+        );
+        registry.register(
+            "replication_last_contact_ms",
+            "Last frame from the central hub (ms since epoch, 0 = never)",
+            replication_last_contact.clone(),
+        );
+        registry.register(
+            "replication_connections",
+            "Connections opened to the central hub",
+            replication_connections.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by method and status",
@@ -92,6 +113,9 @@ impl Metrics {
             cached_cards,
             open_cards,
             store_bytes,
+            replication_connected,
+            replication_last_contact,
+            replication_connections,
             gc,
         }
     }
@@ -107,7 +131,16 @@ impl Metrics {
     }
 
     /// Counters that live in other components are copied in at scrape time.
-    pub fn render(&self, service: &CardService) -> String {
+    pub fn render(
+        &self,
+        service: &CardService,
+        replication: &crate::replication::ReplicationStatus,
+    ) -> String {
+        self.replication_connected.set(replication.connected as i64);
+        self.replication_last_contact
+            .set(replication.last_contact_ms.unwrap_or(0));
+        self.replication_connections
+            .set(replication.connections as i64);
         let sync_counter = |c: &Counter, v: u64| {
             let cur = c.get();
             if v > cur {

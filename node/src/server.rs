@@ -123,6 +123,7 @@ pub async fn open_node(
         metrics,
         http_body_bytes_max: config.limits.http_body_bytes_max,
         shutdown: shutdown_rx,
+        replication: Default::default(),
     });
     Ok(Node {
         state,
@@ -142,6 +143,9 @@ pub struct ServeSettings {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub admin_password: Option<String>,
+    /// The provisioning bundle the node was started from: with it (and `[central]` in the
+    /// config) the node replicates to the central hub.
+    pub bundle: Option<PathBuf>,
 }
 
 /// Runs the node until `shutdown` resolves. Prints the console URL and, on first start, the
@@ -163,11 +167,28 @@ pub async fn serve(
     println!("data:    {}", settings.data_dir.display());
     println!("console: http://{addr}/");
     println!("API:     http://{addr}/api/v1/openapi.json");
-    if let Some(c) = &config.central {
-        println!(
-            "central: {} (replication to the hub is not in this build yet; the node works stand-alone)",
+    match (&config.central, &settings.bundle) {
+        (Some(c), Some(bundle)) => {
+            let identity = provisioning::load_identity(bundle)
+                .with_context(|| format!("the bundle {} cannot be used", bundle.display()))?;
+            println!("central: {} (replicating over QUIC with mutual TLS)", c.address);
+            tokio::spawn(crate::replication::run_client(
+                node.state.service.clone(),
+                node.gc.clone(),
+                identity,
+                crate::replication::ClientSettings {
+                    central_address: c.address.clone(),
+                    protocol: sync::protocol::Config::default(),
+                },
+                node.state.replication.clone(),
+                node.shutdown.subscribe(),
+            ));
+        }
+        (Some(c), None) => println!(
+            "central: {} configured, but no --bundle: without a TLS identity the node works stand-alone",
             c.address
-        );
+        ),
+        _ => println!("central: none configured; the node works stand-alone"),
     }
     match (&node.generated_admin_password, &settings.admin_password) {
         (Some(p), _) => println!(

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use automerge::ActorId;
 use serde::Serialize;
 use sync::card::{dispatch, finish, unassign, unit_step};
+use sync::protocol::Priority;
 use sync::{
     Card, CardCommand, CardCreate, CardDoc, CardStatus, CardSummary, Ctx, Document, DomainError,
     Finish, Reference, RosterCreate, RosterDoc, RosterEntry, Unit, UnitDoc, UnitKind, UnitStep,
@@ -162,6 +163,60 @@ fn doc_prefix(kind: &str, id: &str) -> String {
     format!("doc/{kind}/{id}/")
 }
 
+/// Replication index: for every document, its priority and current heads, so that a replication
+/// session learns the whole catalogue from one prefix scan without loading documents.
+pub(crate) const HEADS_PREFIX: &str = "idx/heads/";
+
+/// One document in the replication catalogue: kind, id, priority, sorted heads.
+pub type ReplicaEntry = (String, String, Priority, Vec<automerge::ChangeHash>);
+
+fn heads_key(kind: &str, id: &str) -> String {
+    format!("{HEADS_PREFIX}{kind}/{id}")
+}
+
+/// Value: one priority byte, then the sorted 32-byte head hashes.
+fn stage_heads(
+    batch: &mut WriteBatch,
+    kind: &str,
+    id: &str,
+    priority: Priority,
+    heads: Vec<automerge::ChangeHash>,
+) {
+    let heads = sync::protocol::normalize_heads(heads);
+    let mut v = Vec::with_capacity(1 + 32 * heads.len());
+    v.push(priority as u8);
+    for h in &heads {
+        v.extend_from_slice(&h.0);
+    }
+    batch.put(heads_key(kind, id), v);
+}
+
+pub(crate) fn decode_heads(v: &[u8]) -> Option<(Priority, Vec<automerge::ChangeHash>)> {
+    let (&p, rest) = v.split_first()?;
+    let priority = match p {
+        0 => Priority::Active,
+        1 => Priority::Normal,
+        2 => Priority::Archived,
+        _ => return None,
+    };
+    if rest.len() % 32 != 0 {
+        return None;
+    }
+    let heads = rest
+        .chunks(32)
+        .map(|c| automerge::ChangeHash(c.try_into().expect("32-byte chunk")))
+        .collect();
+    Some((priority, heads))
+}
+
+fn card_priority(status: CardStatus) -> Priority {
+    if status.is_open() {
+        Priority::Active
+    } else {
+        Priority::Archived
+    }
+}
+
 /// Appends a document's new bytes, compacting into a fresh snapshot when it has too many chunks.
 fn stage_doc_bytes(
     batch: &mut WriteBatch,
@@ -292,6 +347,7 @@ impl CardService {
             let mut doc = UnitDoc::create(self.actor.clone(), id, call_sign, *kind, &ctx)?;
             let mut batch = WriteBatch::new();
             batch.put(format!("doc/unit/{id}/s"), doc.save());
+            stage_heads(&mut batch, "unit", id, Priority::Normal, doc.heads());
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -369,6 +425,7 @@ impl CardService {
             format!("doc/card/{id}/s"),
             doc.automerge().save_nocompress(),
         );
+        stage_heads(&mut batch, "card", &id, Priority::Active, doc.heads());
         batch.put(format!("meta/seq/{year}/{seq:020}"), id.as_bytes().to_vec());
         batch.put(format!("idx/day/{}/{id}", day_key(now_ms)), Vec::new());
         let summary = CardSummary::from(&card);
@@ -624,6 +681,13 @@ impl CardService {
                 inc,
                 || cg.doc.save(),
             );
+            stage_heads(
+                &mut batch,
+                "card",
+                &after.id,
+                card_priority(after.status),
+                cg.doc.heads(),
+            );
             if before.status != after.status {
                 batch.delete(status_key(before.status, &after.id));
             }
@@ -651,6 +715,7 @@ impl CardService {
                     inc,
                     || g.doc.save(),
                 );
+                stage_heads(&mut batch, "unit", uid, Priority::Normal, g.doc.heads());
                 unit_views.push(g.doc.view(&self.reference, now_ms)?);
             }
             let ticket = match self.audit.record(
@@ -883,6 +948,7 @@ impl CardService {
                 inc,
                 || g.doc.save(),
             );
+            stage_heads(&mut batch, "unit", unit_id, Priority::Normal, g.doc.heads());
             let view = g.doc.view(&self.reference, now_ms)?;
             let ticket = self.audit.record(
                 &self.gc,
@@ -957,6 +1023,13 @@ impl CardService {
                     || doc.save(),
                 );
             }
+            stage_heads(
+                &mut batch,
+                "roster",
+                &input.date,
+                Priority::Normal,
+                doc.heads(),
+            );
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -967,6 +1040,298 @@ impl CardService {
         };
         self.gc.wait_async(ticket.0).await?;
         Ok(ticket.1)
+    }
+
+    /// Every replicated document of this node with its priority and heads, from the heads index.
+    pub fn replica_catalogue(&self) -> ServiceResult<Vec<ReplicaEntry>> {
+        let mut out = Vec::new();
+        for (k, v) in self.store.scan_prefix(HEADS_PREFIX.as_bytes())? {
+            let key = String::from_utf8_lossy(&k[HEADS_PREFIX.len()..]).to_string();
+            let Some((kind, id)) = key.split_once('/') else {
+                continue;
+            };
+            if let Some((priority, heads)) = decode_heads(&v) {
+                out.push((kind.to_string(), id.to_string(), priority, heads));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn replica_heads(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> ServiceResult<Option<(Priority, Vec<automerge::ChangeHash>)>> {
+        Ok(self
+            .store
+            .get(heads_key(kind, id).as_bytes())?
+            .and_then(|v| decode_heads(&v)))
+    }
+
+    /// Runs `f` on the automerge core of a local document (loading it if needed).
+    fn with_replica_doc<T>(
+        &self,
+        kind: &str,
+        id: &str,
+        f: impl FnOnce(&mut automerge::AutoCommit) -> T,
+    ) -> ServiceResult<T> {
+        match kind {
+            "card" => {
+                let entry = self.card_entry(id)?;
+                let mut g = lock(&entry);
+                Ok(f(g.doc.automerge()))
+            }
+            "unit" => {
+                let entry = self.unit_entry(id)?;
+                let mut g = lock(&entry);
+                Ok(f(g.doc.automerge()))
+            }
+            "roster" => {
+                let _g = lock(&self.roster_lock);
+                let (mut doc, _, fresh) = self.load_roster(id)?;
+                if fresh {
+                    return Err(ServiceError::NotFound(format!(
+                        "roster {id} does not exist"
+                    )));
+                }
+                Ok(f(doc.automerge()))
+            }
+            _ => Err(ServiceError::NotFound(format!("no document kind {kind}"))),
+        }
+    }
+
+    /// `save()` when `since` is empty, else the changes after `since`.
+    pub fn replica_export(
+        &self,
+        kind: &str,
+        id: &str,
+        since: &[automerge::ChangeHash],
+    ) -> ServiceResult<Vec<u8>> {
+        self.with_replica_doc(kind, id, |d| {
+            if since.is_empty() {
+                d.save()
+            } else {
+                d.save_after(since)
+            }
+        })
+    }
+
+    pub fn replica_has_changes(
+        &self,
+        kind: &str,
+        id: &str,
+        hashes: &[automerge::ChangeHash],
+    ) -> bool {
+        self.with_replica_doc(kind, id, |d| {
+            hashes.iter().all(|h| d.get_change_by_hash(h).is_some())
+        })
+        .unwrap_or(false)
+    }
+
+    /// Applies a peer's bytes to a local document (creating it if absent), persists the new
+    /// chunk, indexes and an audit entry, and returns once it is durable. The bytes are tried on
+    /// a fork first, so corrupt input leaves the document untouched.
+    pub fn replica_import(
+        &self,
+        kind: &str,
+        id: &str,
+        bytes: &[u8],
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Vec<automerge::ChangeHash>, sync::protocol::RepoError> {
+        use sync::protocol::RepoError;
+        let storage = |e: ServiceError| RepoError::Storage(e.to_string());
+        let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
+        let mut batch = WriteBatch::new();
+        let heads;
+        let mut live: Option<LiveEvent> = None;
+        match kind {
+            "card" => {
+                let exists = self
+                    .store
+                    .get(format!("doc/card/{id}/s").as_bytes())
+                    .map_err(|e| storage(e.into()))?
+                    .is_some();
+                if !exists {
+                    let mut doc =
+                        CardDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
+                    doc.set_actor(self.actor.clone());
+                    let card = doc
+                        .view(&self.reference)
+                        .map_err(|e| RepoError::Refused(e.to_string()))?;
+                    if card.id != id || card.region != self.region {
+                        return Err(RepoError::Refused(format!(
+                            "card {id} is not a card of region {}",
+                            self.region
+                        )));
+                    }
+                    batch.put(format!("doc/card/{id}/s"), doc.save());
+                    if card.status.is_open() {
+                        batch.put(
+                            status_key(card.status, id),
+                            serde_json::to_vec(&CardSummary::from(&card)).unwrap_or_default(),
+                        );
+                    }
+                    batch.put(
+                        format!("idx/day/{}/{id}", day_key(card.created_at)),
+                        Vec::new(),
+                    );
+                    heads = doc.heads();
+                    stage_heads(
+                        &mut batch,
+                        "card",
+                        id,
+                        card_priority(card.status),
+                        heads.clone(),
+                    );
+                    live = Some(LiveEvent::Card(CardSummary::from(&card)));
+                } else {
+                    let entry = self.card_entry(id).map_err(storage)?;
+                    let mut g = lock(&entry);
+                    let before = g
+                        .doc
+                        .view(&self.reference)
+                        .map_err(|e| RepoError::Storage(e.to_string()))?;
+                    g.doc
+                        .automerge()
+                        .fork()
+                        .load_incremental(bytes)
+                        .map_err(corrupt)?;
+                    g.doc.automerge().load_incremental(bytes).map_err(corrupt)?;
+                    let after = g
+                        .doc
+                        .view(&self.reference)
+                        .map_err(|e| RepoError::Storage(e.to_string()))?;
+                    let cg = &mut *g;
+                    let inc = cg.doc.save_incremental();
+                    stage_doc_bytes(
+                        &mut batch,
+                        "card",
+                        id,
+                        &mut cg.chunks,
+                        self.limits.doc_chunks_max,
+                        inc,
+                        || cg.doc.save(),
+                    );
+                    if before.status != after.status {
+                        batch.delete(status_key(before.status, id));
+                    }
+                    if after.status.is_open() {
+                        batch.put(
+                            status_key(after.status, id),
+                            serde_json::to_vec(&CardSummary::from(&after)).unwrap_or_default(),
+                        );
+                    }
+                    heads = cg.doc.heads();
+                    stage_heads(
+                        &mut batch,
+                        "card",
+                        id,
+                        card_priority(after.status),
+                        heads.clone(),
+                    );
+                    live = Some(LiveEvent::Card(CardSummary::from(&after)));
+                }
+            }
+            "unit" => {
+                let entry = self.unit_entry(id).map_err(|_| {
+                    RepoError::Refused(format!("unit {id} is not configured on this node"))
+                })?;
+                let mut g = lock(&entry);
+                g.doc
+                    .automerge()
+                    .fork()
+                    .load_incremental(bytes)
+                    .map_err(corrupt)?;
+                g.doc.automerge().load_incremental(bytes).map_err(corrupt)?;
+                let g = &mut *g;
+                let inc = g.doc.save_incremental();
+                stage_doc_bytes(
+                    &mut batch,
+                    "unit",
+                    id,
+                    &mut g.chunks,
+                    self.limits.doc_chunks_max,
+                    inc,
+                    || g.doc.save(),
+                );
+                heads = g.doc.heads();
+                stage_heads(&mut batch, "unit", id, Priority::Normal, heads.clone());
+                if let Ok(u) = g.doc.view(&self.reference, now_ms) {
+                    live = Some(LiveEvent::Unit(u));
+                }
+            }
+            "roster" => {
+                sync::roster::validate_date(id).map_err(|e| RepoError::Refused(e.to_string()))?;
+                let _g = lock(&self.roster_lock);
+                let (mut doc, mut chunks, fresh) = self.load_roster(id).map_err(storage)?;
+                doc.automerge()
+                    .fork()
+                    .load_incremental(bytes)
+                    .map_err(corrupt)?;
+                doc.automerge().load_incremental(bytes).map_err(corrupt)?;
+                if fresh {
+                    batch.put(format!("doc/roster/{id}/s"), doc.save());
+                } else {
+                    let inc = doc.save_incremental();
+                    stage_doc_bytes(
+                        &mut batch,
+                        "roster",
+                        id,
+                        &mut chunks,
+                        self.limits.doc_chunks_max,
+                        inc,
+                        || doc.save(),
+                    );
+                }
+                heads = doc.heads();
+                stage_heads(&mut batch, "roster", id, Priority::Normal, heads.clone());
+            }
+            _ => return Err(RepoError::Refused(format!("unknown document kind {kind}"))),
+        }
+        let ticket = self
+            .audit
+            .record(
+                &self.gc,
+                batch,
+                AuditInput::new(
+                    by,
+                    "replication.import",
+                    format!("{kind}/{id}"),
+                    serde_json::json!({"bytes": bytes.len()}),
+                ),
+                now_ms,
+            )
+            .map_err(|e| {
+                if kind == "card" {
+                    lock(&self.cards).remove(id);
+                }
+                RepoError::Storage(e.to_string())
+            })?;
+        self.gc
+            .wait_durable(ticket)
+            .map_err(|e| RepoError::Storage(e.to_string()))?;
+        if let Some(ev) = live {
+            let _ = self.events.send(ev);
+        }
+        Ok(sync::protocol::normalize_heads(heads))
+    }
+
+    /// The store's identity (its `store.id`), as the replication protocol's repo id.
+    pub fn store_identity(&self) -> [u8; 16] {
+        let raw = self
+            .store
+            .get(b"meta/store_id")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        uuid::Uuid::parse_str(&String::from_utf8_lossy(&raw))
+            .map(|u| *u.as_bytes())
+            .unwrap_or([0; 16])
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
     }
 
     pub fn warnings_for(&self, address: &str) -> ServiceResult<Vec<AddressWarning>> {

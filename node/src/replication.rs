@@ -1,0 +1,549 @@
+//! Replication shell: drives the sans-IO [`sync::protocol::Session`] over QUIC (quinn, mutual
+//! TLS from the node's provisioning bundle).
+//!
+//! - [`NodeRepo`] is the protocol's document catalogue over the node's store and card service:
+//!   document ids are `{REGION}/{kind}/{id}` (`AST/card/<uuid>`, `AST/unit/p01`,
+//!   `AST/roster/2026-11-22`); the catalogue comes from the heads index in one scan; imports go
+//!   through the card service so caches, indexes, audit and live consoles stay right, and are
+//!   durable before the protocol acknowledges them; per-peer knowledge lives under `repl/`.
+//! - [`drive`] runs one connection: a reader task turns the stream into frames, the loop feeds
+//!   frames, local changes and timers to the session and writes what it transmits. It is generic
+//!   over the `Repo`, so the central hub (and tests) drive their side with the same code.
+//! - [`run_client`] is the node's connector: connect, drive, and on any failure reconnect with
+//!   exponential backoff. No request path of the node ever waits on it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use automerge::ChangeHash;
+use sync::protocol::{
+    region_prefix, Authority, Config as ProtocolConfig, DocSummary, Event, Priority, Repo,
+    RepoError, Session,
+};
+use tokio::sync::{mpsc, watch};
+
+use crate::service::{CardService, LiveEvent};
+use crate::store::{GroupCommit, Store, WriteBatch};
+
+/// Shortest wait before reconnecting after a failure.
+pub const RECONNECT_DELAY_MS_MIN: u64 = 250;
+/// Longest wait between reconnection attempts.
+pub const RECONNECT_DELAY_MS_MAX: u64 = 30_000;
+/// Frames read ahead of the session before the reader waits.
+pub const FRAMES_BUFFERED_MAX: usize = 64;
+/// Local changes buffered for the session; past this, the session catches up on reconnect.
+pub const LOCAL_CHANGES_BUFFERED_MAX: usize = 4_096;
+
+/// Who applied replicated changes, in the audit log.
+const REPLICATION_ACTOR: &str = "replication";
+
+fn now_ms() -> i64 {
+    crate::http::now_ms()
+}
+
+/// Splits `AST/card/<id>` into `(region, kind, id)`.
+fn split_doc_id(doc_id: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = doc_id.splitn(3, '/');
+    let region = parts.next()?;
+    let kind = parts.next()?;
+    let id = parts.next()?;
+    (!region.is_empty() && !kind.is_empty() && !id.is_empty() && !id.contains('/'))
+        .then_some((region, kind, id))
+}
+
+/// The protocol's view of this node's documents.
+pub struct NodeRepo {
+    service: Arc<CardService>,
+    store: Arc<dyn Store>,
+    gc: Arc<GroupCommit>,
+}
+
+impl NodeRepo {
+    pub fn new(service: Arc<CardService>, gc: Arc<GroupCommit>) -> Self {
+        NodeRepo {
+            store: service.store().clone(),
+            service,
+            gc,
+        }
+    }
+
+    fn local<'a>(&self, doc_id: &'a str) -> Option<(&'a str, &'a str)> {
+        let (region, kind, id) = split_doc_id(doc_id)?;
+        (region == self.service.region()).then_some((kind, id))
+    }
+
+    fn put(&self, key: String, value: Vec<u8>) {
+        let mut b = WriteBatch::new();
+        b.put(key, value);
+        // Knowledge is a lower bound of what the peer holds: losing an unflushed update only
+        // means sending a little more next time, so it does not wait for a flush.
+        if let Err(e) = self.gc.apply(b) {
+            tracing::warn!(error = %e, "replication knowledge not stored");
+        }
+    }
+}
+
+fn encode_hashes(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_hashes(v: &[u8]) -> Option<Vec<ChangeHash>> {
+    v.len().is_multiple_of(32).then(|| {
+        v.chunks(32)
+            .map(|c| ChangeHash(c.try_into().expect("32-byte chunk")))
+            .collect()
+    })
+}
+
+impl Repo for NodeRepo {
+    fn repo_id(&self) -> [u8; 16] {
+        self.service.store_identity()
+    }
+
+    fn region_of(&self, doc_id: &str) -> Option<String> {
+        region_prefix(doc_id).map(str::to_string)
+    }
+
+    fn docs_in_region(&mut self, region: &str) -> Vec<DocSummary> {
+        if region != self.service.region() {
+            return Vec::new();
+        }
+        match self.service.replica_catalogue() {
+            Ok(list) => list
+                .into_iter()
+                .map(|(kind, id, priority, heads)| DocSummary {
+                    doc_id: format!("{region}/{kind}/{id}"),
+                    heads,
+                    priority,
+                })
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "replication catalogue unreadable");
+                Vec::new()
+            }
+        }
+    }
+
+    fn heads(&mut self, doc_id: &str) -> Option<Vec<ChangeHash>> {
+        let (kind, id) = self.local(doc_id)?;
+        self.service
+            .replica_heads(kind, id)
+            .ok()
+            .flatten()
+            .map(|(_, h)| h)
+    }
+
+    fn priority(&self, doc_id: &str) -> Priority {
+        self.local(doc_id)
+            .and_then(|(kind, id)| self.service.replica_heads(kind, id).ok().flatten())
+            .map(|(p, _)| p)
+            .unwrap_or(Priority::Normal)
+    }
+
+    fn has_changes(&mut self, doc_id: &str, hashes: &[ChangeHash]) -> bool {
+        match self.local(doc_id) {
+            Some((kind, id)) => self.service.replica_has_changes(kind, id, hashes),
+            None => false,
+        }
+    }
+
+    fn export(&mut self, doc_id: &str, since: &[ChangeHash]) -> Result<Vec<u8>, RepoError> {
+        let (kind, id) = self.local(doc_id).ok_or_else(|| {
+            RepoError::Refused(format!("{doc_id} is not a document of this node"))
+        })?;
+        self.service
+            .replica_export(kind, id, since)
+            .map_err(|e| RepoError::Storage(e.to_string()))
+    }
+
+    fn import(
+        &mut self,
+        doc_id: &str,
+        bytes: &[u8],
+        _priority: Option<Priority>,
+    ) -> Result<Vec<ChangeHash>, RepoError> {
+        let (kind, id) = self.local(doc_id).ok_or_else(|| {
+            RepoError::Refused(format!("{doc_id} is not a document of this region"))
+        })?;
+        self.service
+            .replica_import(kind, id, bytes, REPLICATION_ACTOR, now_ms())
+    }
+
+    fn peer_record(&mut self, peer: &str) -> Option<Vec<u8>> {
+        self.store
+            .get(format!("repl/{peer}/r").as_bytes())
+            .ok()
+            .flatten()
+    }
+
+    fn set_peer_record(&mut self, peer: &str, record: &[u8]) {
+        self.put(format!("repl/{peer}/r"), record.to_vec());
+    }
+
+    fn peer_heads(&mut self, peer: &str, doc_id: &str) -> Option<Vec<ChangeHash>> {
+        let v = self
+            .store
+            .get(format!("repl/{peer}/h/{doc_id}").as_bytes())
+            .ok()
+            .flatten()?;
+        decode_hashes(&v)
+    }
+
+    fn set_peer_heads(&mut self, peer: &str, doc_id: &str, heads: &[ChangeHash]) {
+        self.put(format!("repl/{peer}/h/{doc_id}"), encode_hashes(heads));
+    }
+
+    fn clear_peer_heads(&mut self, peer: &str) {
+        let prefix = format!("repl/{peer}/h/");
+        match self.store.scan_keys(prefix.as_bytes(), usize::MAX) {
+            Ok(keys) => {
+                let mut b = WriteBatch::new();
+                for k in keys {
+                    b.delete(k);
+                }
+                if let Err(e) = self.gc.apply(b) {
+                    tracing::warn!(error = %e, "replication knowledge not cleared");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "replication knowledge not readable"),
+        }
+    }
+}
+
+/// Writes one length-prefixed frame.
+async fn write_frame(send: &mut quinn::SendStream, frame: &[u8]) -> Result<(), String> {
+    let len = u32::try_from(frame.len()).map_err(|_| "frame too large".to_string())?;
+    send.write_all(&len.to_be_bytes())
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    send.write_all(frame)
+        .await
+        .map_err(|e| format!("write: {e}"))
+}
+
+/// Reads frames into a channel until the stream ends; a frame over `frame_bytes_max` ends it.
+fn spawn_reader(
+    mut recv: quinn::RecvStream,
+    frame_bytes_max: usize,
+) -> mpsc::Receiver<Result<Vec<u8>, String>> {
+    let (tx, rx) = mpsc::channel(FRAMES_BUFFERED_MAX);
+    tokio::spawn(async move {
+        loop {
+            let mut len = [0u8; 4];
+            let result = match recv.read_exact(&mut len).await {
+                Ok(()) => {
+                    let n = u32::from_be_bytes(len) as usize;
+                    if n > frame_bytes_max {
+                        Err(format!(
+                            "peer sent a {n}-byte frame; the limit is {frame_bytes_max} bytes"
+                        ))
+                    } else {
+                        let mut buf = vec![0u8; n];
+                        recv.read_exact(&mut buf)
+                            .await
+                            .map(|_| buf)
+                            .map_err(|e| format!("read: {e}"))
+                    }
+                }
+                Err(e) => Err(format!("read: {e}")),
+            };
+            let stop = result.is_err();
+            if tx.send(result).await.is_err() || stop {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// What a finished connection did.
+#[derive(Debug, Default, Clone)]
+pub struct DriveOutcome {
+    pub opened: bool,
+    pub error: Option<String>,
+}
+
+/// The inputs of one connection besides its stream and session.
+pub struct DriveInputs<'a> {
+    /// Ids of documents changed locally (after the change is durable).
+    pub local_changes: &'a mut mpsc::Receiver<String>,
+    pub shutdown: &'a mut watch::Receiver<bool>,
+    /// Largest frame accepted from the peer.
+    pub frame_bytes_max: usize,
+}
+
+/// Drives one connection until it closes, fails or `shutdown` becomes true. Every repo call runs
+/// under `block_in_place` (imports wait for a flush); needs the multi-threaded runtime.
+pub async fn drive<R: Repo + Send>(
+    (mut send, recv): (quinn::SendStream, quinn::RecvStream),
+    mut session: Session,
+    repo: &Mutex<R>,
+    inputs: DriveInputs<'_>,
+    mut on_event: impl FnMut(&Event),
+) -> DriveOutcome {
+    let DriveInputs {
+        local_changes,
+        shutdown,
+        frame_bytes_max,
+    } = inputs;
+    let mut frames = spawn_reader(recv, frame_bytes_max);
+    let mut outcome = DriveOutcome::default();
+    let with_repo = |f: &mut dyn FnMut(&mut R)| {
+        tokio::task::block_in_place(|| {
+            let mut guard = repo.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+    };
+    loop {
+        while let Some(frame) = session.poll_transmit() {
+            if let Err(e) = write_frame(&mut send, &frame).await {
+                outcome.error = Some(e);
+                return outcome;
+            }
+        }
+        while let Some(ev) = session.poll_event() {
+            if matches!(ev, Event::Opened { .. }) {
+                outcome.opened = true;
+            }
+            on_event(&ev);
+        }
+        if session.is_closed() {
+            let _ = send.finish();
+            return outcome;
+        }
+        let deadline = session.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => {
+                    let wait = (at - now_ms()).max(0) as u64;
+                    tokio::time::sleep(Duration::from_millis(wait)).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let result = tokio::select! {
+            frame = frames.recv() => match frame {
+                Some(Ok(bytes)) => {
+                    let mut r = Ok(());
+                    with_repo(&mut |repo| r = session.handle_frame(repo, &bytes, now_ms()));
+                    r.map_err(|e| e.to_string())
+                }
+                Some(Err(e)) => Err(e),
+                None => Err("the peer closed the stream".into()),
+            },
+            Some(doc_id) = local_changes.recv() => {
+                let mut r = Ok(());
+                with_repo(&mut |repo| r = session.handle_local_change(repo, &doc_id, now_ms()));
+                r.map_err(|e| e.to_string())
+            }
+            _ = sleep => session.handle_timeout(now_ms()).map_err(|e| e.to_string()),
+            _ = shutdown.wait_for(|stop| *stop) => {
+                session.close("shutting down");
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            // Tell the peer why (the session may have queued a Close), then stop.
+            while let Some(frame) = session.poll_transmit() {
+                let _ = write_frame(&mut send, &frame).await;
+            }
+            let _ = send.finish();
+            outcome.error = Some(e);
+            return outcome;
+        }
+    }
+}
+
+/// Settings of the node's connector.
+#[derive(Clone)]
+pub struct ClientSettings {
+    /// `host:port` of the central hub, as in the bundle's `node.toml`.
+    pub central_address: String,
+    pub protocol: ProtocolConfig,
+}
+
+/// Live state of the connector, for /metrics and the console.
+#[derive(Debug, Default, Clone)]
+pub struct ReplicationStatus {
+    pub connected: bool,
+    pub last_contact_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub connections: u64,
+}
+
+/// Keeps the node connected to the central hub until `shutdown`.
+pub async fn run_client(
+    service: Arc<CardService>,
+    gc: Arc<GroupCommit>,
+    identity: provisioning::Identity,
+    settings: ClientSettings,
+    status: Arc<Mutex<ReplicationStatus>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let region = service.region().to_string();
+    let repo = Mutex::new(NodeRepo::new(service.clone(), gc));
+    let set_status = |f: &dyn Fn(&mut ReplicationStatus)| {
+        f(&mut status.lock().unwrap_or_else(|p| p.into_inner()))
+    };
+    let mut delay_ms = RECONNECT_DELAY_MS_MIN;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let result = connect_once(
+            &service,
+            &region,
+            &identity,
+            &settings,
+            &repo,
+            &status,
+            &mut shutdown,
+        )
+        .await;
+        match result {
+            Ok(()) => tracing::info!("replication connection to the central hub closed"),
+            Err(e) => {
+                tracing::warn!(error = %e, central = %settings.central_address, "replication to the central hub failed; will retry");
+                set_status(&|s| s.last_error = Some(e.clone()));
+            }
+        }
+        set_status(&|s| s.connected = false);
+        if started.elapsed() > Duration::from_secs(10) {
+            delay_ms = RECONNECT_DELAY_MS_MIN;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        delay_ms = (delay_ms * 2).min(RECONNECT_DELAY_MS_MAX);
+    }
+}
+
+async fn connect_once(
+    service: &Arc<CardService>,
+    region: &str,
+    identity: &provisioning::Identity,
+    settings: &ClientSettings,
+    repo: &Mutex<NodeRepo>,
+    status: &Arc<Mutex<ReplicationStatus>>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), String> {
+    let server_name = provisioning::tls::central_server_name(&settings.central_address)
+        .map_err(|e| e.to_string())?;
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&settings.central_address)
+        .await
+        .map_err(|e| format!("cannot resolve {}: {e}", settings.central_address))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!(
+            "{} resolves to no address",
+            settings.central_address
+        ));
+    }
+    let client_config =
+        provisioning::tls::quinn_client_config(identity).map_err(|e| e.to_string())?;
+    // Try every address the name resolves to (e.g. ::1 and 127.0.0.1 for localhost).
+    let mut last_error = String::new();
+    let mut connected = None;
+    for addr in addrs {
+        let bind: std::net::SocketAddr = if addr.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        }
+        .parse()
+        .expect("a constant address");
+        let mut endpoint = quinn::Endpoint::client(bind).map_err(|e| format!("endpoint: {e}"))?;
+        endpoint.set_default_client_config(client_config.clone());
+        let attempt = match endpoint.connect(addr, &server_name) {
+            Ok(connecting) => connecting
+                .await
+                .map_err(|e| format!("handshake with {addr}: {e}")),
+            Err(e) => Err(format!("connect to {addr}: {e}")),
+        };
+        match attempt {
+            Ok(conn) => {
+                connected = Some((endpoint, conn));
+                break;
+            }
+            Err(e) => last_error = e,
+        }
+    }
+    let (endpoint, conn) = connected.ok_or(last_error)?;
+    let (send, recv) = conn.open_bi().await.map_err(|e| format!("stream: {e}"))?;
+    // Subscribe before the session starts so no change between its catalogue scan and the
+    // first poll is missed (a duplicate notification is harmless).
+    let mut events = service.subscribe();
+    let (change_tx, mut change_rx) = mpsc::channel(LOCAL_CHANGES_BUFFERED_MAX);
+    let region_owned = region.to_string();
+    let forwarder = tokio::spawn(async move {
+        loop {
+            let doc_id = match events.recv().await {
+                Ok(LiveEvent::Card(c)) => format!("{region_owned}/card/{}", c.id),
+                Ok(LiveEvent::Unit(u)) => format!("{region_owned}/unit/{}", u.id),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            };
+            if change_tx.try_send(doc_id).is_err() {
+                // The session is behind; what it missed goes on the next connection.
+                continue;
+            }
+        }
+    });
+    let protocol = settings.protocol.clone();
+    let session = {
+        let mut guard = repo.lock().unwrap_or_else(|p| p.into_inner());
+        tokio::task::block_in_place(|| {
+            Session::new(
+                protocol.clone(),
+                Authority::Region(region.to_string()),
+                Authority::Central,
+                &mut *guard,
+                now_ms(),
+            )
+        })
+        .map_err(|e| e.to_string())?
+    };
+    {
+        let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
+        s.connections += 1;
+    }
+    let status_events = status.clone();
+    let outcome = drive(
+        (send, recv),
+        session,
+        repo,
+        DriveInputs {
+            local_changes: &mut change_rx,
+            shutdown,
+            frame_bytes_max: protocol.frame_bytes_max,
+        },
+        |ev| {
+            let mut s = status_events.lock().unwrap_or_else(|p| p.into_inner());
+            s.last_contact_ms = Some(now_ms());
+            match ev {
+                Event::Opened { version, .. } => {
+                    s.connected = true;
+                    s.last_error = None;
+                    tracing::info!(version, "replicating with the central hub");
+                }
+                Event::RejectedByPeer { doc_id, reason } => {
+                    tracing::warn!(doc_id, ?reason, "the central hub refused a document")
+                }
+                Event::RejectedIncoming { doc_id, reason, .. } => {
+                    tracing::warn!(doc_id, ?reason, "refused a document from the central hub")
+                }
+                _ => {}
+            }
+        },
+    )
+    .await;
+    forwarder.abort();
+    conn.close(0u32.into(), b"bye");
+    endpoint.wait_idle().await;
+    match outcome.error {
+        Some(e) if !*shutdown.borrow() => Err(e),
+        _ => Ok(()),
+    }
+}
