@@ -1,6 +1,14 @@
-//! `central`: the МВД headquarters hub (R20 exchange, R21 national picture).
+//! `central`: the МВД headquarters hub (R20 exchange with the regions, R21 one national picture).
 //!
-//! Not built yet: the replication spine (QUIC + mutual TLS, batched automerge sync) and the HQ
-//! dashboard arrive with the replication issue. It will reuse `sync` for documents and merge
-//! rules and `node::store` for storage. This crate deliberately has no code until then, so that
-//! nothing here pretends to work.
+//! Regional nodes connect over QUIC with mutual TLS (`provisioning::tls`); each connection drives
+//! the sans-IO `sync::protocol::Session` through `node::replication::drive` over [`repo::CentralRepo`],
+//! which keeps every region's documents as bytes in the same sled store the node uses
+//! (`node::store`) and maintains the national card index. [`http`] serves the HQ dashboard and API.
+//! *Knows nothing about* a region's accounts, units' dispatch rules or consoles: it stores and
+//! summarises what regions replicate, and writes HQ notes that flow back.
+
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod repo;
+pub mod server;

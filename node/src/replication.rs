@@ -210,6 +210,21 @@ impl Repo for NodeRepo {
     }
 }
 
+/// A [`Repo`] whose imports may be applied without waiting for the disk: `make_durable` is
+/// called before any frame is sent after handling the peer's frames, so an acknowledgement never
+/// leaves before what it acknowledges is durable.
+pub trait DurableRepo: Repo {
+    fn make_durable(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The node's imports already wait for their flush.
+impl DurableRepo for NodeRepo {}
+
+/// In-memory repos (tests, simulations) have nothing to flush.
+impl DurableRepo for sync::protocol::MemRepo {}
+
 /// Writes one length-prefixed frame.
 async fn write_frame(send: &mut quinn::SendStream, frame: &[u8]) -> Result<(), String> {
     let len = u32::try_from(frame.len()).map_err(|_| "frame too large".to_string())?;
@@ -274,7 +289,7 @@ pub struct DriveInputs<'a> {
 
 /// Drives one connection until it closes, fails or `shutdown` becomes true. Every repo call runs
 /// under `block_in_place` (imports wait for a flush); needs the multi-threaded runtime.
-pub async fn drive<R: Repo + Send>(
+pub async fn drive<R: DurableRepo + Send>(
     (mut send, recv): (quinn::SendStream, quinn::RecvStream),
     mut session: Session,
     repo: &Mutex<R>,
@@ -295,6 +310,12 @@ pub async fn drive<R: Repo + Send>(
         })
     };
     loop {
+        let mut durable = Ok(());
+        with_repo(&mut |repo| durable = repo.make_durable());
+        if let Err(e) = durable {
+            outcome.error = Some(format!("storage: {e}"));
+            return outcome;
+        }
         while let Some(frame) = session.poll_transmit() {
             if let Err(e) = write_frame(&mut send, &frame).await {
                 outcome.error = Some(e);

@@ -1,0 +1,95 @@
+//! Central configuration: embedded defaults, optionally overlaid by files (the central bundle's
+//! `central.toml`, then the operator's).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub central: CentralSection,
+    pub accounts: AccountsSection,
+    /// From the central bundle's `central.toml`; paths relative to the bundle.
+    #[serde(default)]
+    pub tls: Option<TlsSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CentralSection {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub quic_listen: SocketAddr,
+    pub disconnect_alert_after_s: u64,
+    pub sled_cache_bytes: u64,
+    pub http_body_bytes_max: usize,
+    /// The hub's name in its certificate (from the bundle).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsSection {
+    pub failed_logins_max: u32,
+    pub lockout_s: u64,
+    pub session_ttl_s: u64,
+    pub argon2_memory_kib: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub ca_cert: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    #[serde(default)]
+    pub crl: Option<PathBuf>,
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(bv) => merge(bv, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+impl Config {
+    /// The embedded default overlaid by each file in turn. Errors name the file.
+    pub fn load_layers(files: &[&Path]) -> anyhow::Result<Config> {
+        let mut value: toml::Value = toml::from_str(DEFAULT_CONFIG_TOML)
+            .map_err(|e| anyhow::anyhow!("embedded default config is invalid: {e}"))?;
+        for path in files {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+            let over: toml::Value = toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display())
+            })?;
+            merge(&mut value, over);
+        }
+        let name = files
+            .last()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "embedded default".into());
+        let config: Config = value
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        if config.central.http_body_bytes_max < 1024 {
+            anyhow::bail!("config {name}: central.http_body_bytes_max must be at least 1024 bytes");
+        }
+        Ok(config)
+    }
+}

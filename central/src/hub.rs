@@ -1,0 +1,234 @@
+//! The QUIC side of the hub: accepts regional nodes (mutual TLS against the private CA, the CRL
+//! from the central's bundle), takes each node's region from its certificate, and drives one
+//! [`sync::protocol::Session`] per connection over the shared [`CentralRepo`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use sync::protocol::{Authority, Config as ProtocolConfig, Event, Session};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::repo::{CentralRepo, NationalCard};
+
+/// Local changes buffered per connected region before older ones are dropped (the session
+/// catches up on the next connection).
+pub const REGION_CHANGES_BUFFERED_MAX: usize = 4_096;
+
+/// What HQ knows about a region's link.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RegionLink {
+    pub region: String,
+    pub connected: bool,
+    pub last_contact_ms: Option<i64>,
+    pub connected_since_ms: Option<i64>,
+    pub disconnected_since_ms: Option<i64>,
+    pub connections: u64,
+    pub last_error: Option<String>,
+    pub frames_in: u64,
+}
+
+/// Live events for the dashboard.
+#[derive(Debug, Clone)]
+pub enum HubEvent {
+    Region(RegionLink),
+    Card(NationalCard),
+}
+
+pub struct Hub {
+    pub repo: Arc<Mutex<CentralRepo>>,
+    pub links: Mutex<BTreeMap<String, RegionLink>>,
+    /// Senders to each connected region's session, for HQ's own writes.
+    pub sessions: Mutex<BTreeMap<String, mpsc::Sender<String>>>,
+    pub events: broadcast::Sender<HubEvent>,
+    pub protocol: ProtocolConfig,
+}
+
+fn now_ms() -> i64 {
+    node::http::now_ms()
+}
+
+impl Hub {
+    pub fn new(repo: CentralRepo, protocol: ProtocolConfig) -> Arc<Hub> {
+        let (events, _) = broadcast::channel(4_096);
+        Arc::new(Hub {
+            repo: Arc::new(Mutex::new(repo)),
+            links: Mutex::new(BTreeMap::new()),
+            sessions: Mutex::new(BTreeMap::new()),
+            events,
+            protocol,
+        })
+    }
+
+    fn update_link(&self, region: &str, f: impl FnOnce(&mut RegionLink)) {
+        let link = {
+            let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+            let link = links
+                .entry(region.to_string())
+                .or_insert_with(|| RegionLink {
+                    region: region.to_string(),
+                    ..Default::default()
+                });
+            f(link);
+            link.clone()
+        };
+        let _ = self.events.send(HubEvent::Region(link));
+    }
+
+    pub fn links(&self) -> Vec<RegionLink> {
+        self.links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Tells the region's session (if connected) that HQ changed one of its documents.
+    pub fn notify_region(&self, region: &str, doc_id: &str) {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = sessions.get(region) {
+            let _ = tx.try_send(doc_id.to_string());
+        }
+    }
+
+    fn publish_changed_cards(&self) {
+        let changed = self
+            .repo
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain_changed_cards();
+        for c in changed {
+            let _ = self.events.send(HubEvent::Card(c));
+        }
+    }
+
+    /// Accepts nodes until `shutdown`.
+    pub async fn serve(
+        self: Arc<Self>,
+        endpoint: quinn::Endpoint,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            let incoming = tokio::select! {
+                i = endpoint.accept() => match i {
+                    Some(i) => i,
+                    None => return,
+                },
+                _ = shutdown.wait_for(|s| *s) => {
+                    endpoint.close(0u32.into(), b"central shutting down");
+                    return;
+                }
+            };
+            let hub = self.clone();
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let remote = incoming.remote_address();
+                match incoming.await {
+                    Ok(conn) => hub.handle(conn, stop).await,
+                    // Refused certificates (missing, wrong CA, expired, revoked) end here.
+                    Err(e) => tracing::warn!(%remote, error = %e, "refused a connection"),
+                }
+            });
+        }
+    }
+
+    async fn handle(self: Arc<Self>, conn: quinn::Connection, mut shutdown: watch::Receiver<bool>) {
+        let remote = conn.remote_address();
+        let region = match provisioning::tls::peer_region(&conn) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                tracing::warn!(%remote, "refused a peer with a central certificate");
+                conn.close(1u32.into(), b"only regional nodes connect to the central");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(%remote, error = %e, "refused a peer certificate");
+                conn.close(1u32.into(), b"unreadable certificate");
+                return;
+            }
+        };
+        let (send, recv) = match conn.accept_bi().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(%region, error = %e, "no replication stream");
+                return;
+            }
+        };
+        let (tx, mut rx) = mpsc::channel(REGION_CHANGES_BUFFERED_MAX);
+        // A newer connection of the same region replaces the older one's notifications.
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(region.clone(), tx);
+        let session = {
+            let mut repo = self.repo.lock().unwrap_or_else(|p| p.into_inner());
+            tokio::task::block_in_place(|| {
+                Session::new(
+                    self.protocol.clone(),
+                    Authority::Central,
+                    Authority::Region(region.clone()),
+                    &mut *repo,
+                    now_ms(),
+                )
+            })
+        };
+        let session = match session {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(%region, error = %e, "cannot start a session");
+                return;
+            }
+        };
+        tracing::info!(%region, %remote, "region connected");
+        self.update_link(&region, |l| {
+            l.connections += 1;
+            l.last_contact_ms = Some(now_ms());
+        });
+        let hub = self.clone();
+        let r = region.clone();
+        let inputs = node::replication::DriveInputs {
+            local_changes: &mut rx,
+            shutdown: &mut shutdown,
+            frame_bytes_max: self.protocol.frame_bytes_max,
+        };
+        let outcome = node::replication::drive((send, recv), session, &self.repo, inputs, |ev| {
+            let now = now_ms();
+            hub.update_link(&r, |l| {
+                l.last_contact_ms = Some(now);
+                l.frames_in += 1;
+                if let Event::Opened { .. } = ev {
+                    l.connected = true;
+                    l.connected_since_ms = Some(now);
+                    l.disconnected_since_ms = None;
+                    l.last_error = None;
+                }
+            });
+            match ev {
+                Event::DocChanged { .. } => hub.publish_changed_cards(),
+                Event::RejectedIncoming { doc_id, reason, .. } => {
+                    tracing::warn!(region = %r, doc_id, ?reason, "refused a document from a region")
+                }
+                _ => {}
+            }
+        })
+        .await;
+        self.publish_changed_cards();
+        {
+            let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+            if sessions.get(&region).is_some_and(|tx| tx.is_closed()) {
+                sessions.remove(&region);
+            }
+        }
+        let err = outcome.error.clone();
+        if let Some(e) = &err {
+            tracing::warn!(%region, error = %e, "region connection ended");
+        }
+        self.update_link(&region, |l| {
+            l.connected = false;
+            l.disconnected_since_ms = Some(now_ms());
+            l.last_error = err;
+        });
+        conn.close(0u32.into(), b"bye");
+    }
+}

@@ -1,0 +1,147 @@
+//! Wiring of the central hub: store, accounts, the QUIC hub and the HTTP server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use node::accounts::{AccountLimits, Accounts};
+use node::audit::AuditLog;
+use node::store::{GroupCommit, SledStore, Store};
+
+use crate::config::Config;
+use crate::http::{self, CentralState};
+use crate::hub::Hub;
+use crate::repo::CentralRepo;
+
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub quic_listen: SocketAddr,
+    /// The central's provisioning bundle: without it the hub serves HQ's dashboard but accepts no
+    /// regions (it has no TLS identity).
+    pub bundle: Option<PathBuf>,
+    pub admin_password: Option<String>,
+}
+
+pub struct Central {
+    pub state: Arc<CentralState>,
+    pub store: Arc<dyn Store>,
+    pub gc: Arc<GroupCommit>,
+    pub generated_admin_password: Option<String>,
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// Opens the central's store and components.
+pub async fn open_central(
+    config: &Config,
+    data_dir: &Path,
+    admin_password: Option<String>,
+) -> anyhow::Result<Central> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let store: Arc<dyn Store> =
+        Arc::new(SledStore::open(data_dir, config.central.sled_cache_bytes)?);
+    let gc = Arc::new(GroupCommit::with_window(
+        store.clone(),
+        std::time::Duration::from_micros(1000),
+    ));
+    let audit = Arc::new(AuditLog::open(store.clone()).context("the audit log cannot be read")?);
+    let accounts = Arc::new(Accounts::new(
+        store.clone(),
+        gc.clone(),
+        audit,
+        AccountLimits {
+            failed_logins_max: config.accounts.failed_logins_max,
+            lockout_ms: (config.accounts.lockout_s as i64).saturating_mul(1000),
+            session_ttl_ms: (config.accounts.session_ttl_s as i64).saturating_mul(1000),
+            argon2_memory_kib: config.accounts.argon2_memory_kib,
+            ..AccountLimits::default()
+        },
+    ));
+    let generated_admin_password = accounts
+        .bootstrap_admin(admin_password, node::http::now_ms())
+        .await?;
+    // Card documents are read with the demo reference only for its timing rules (КУИ deadline).
+    let reference = Arc::new(node::config::Config::load(None)?.reference);
+    let repo = CentralRepo::new(store.clone(), gc.clone(), reference.clone());
+    let hub = Hub::new(repo, sync::protocol::Config::default());
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let state = Arc::new(CentralState {
+        hub,
+        accounts,
+        store: store.clone(),
+        reference,
+        disconnect_alert_after_ms: (config.central.disconnect_alert_after_s as i64)
+            .saturating_mul(1000),
+        http_body_bytes_max: config.central.http_body_bytes_max,
+        shutdown: shutdown_rx,
+        actor: automerge::ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec()),
+    });
+    Ok(Central {
+        state,
+        store,
+        gc,
+        generated_admin_password,
+        shutdown,
+    })
+}
+
+/// Runs the hub until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    settings: ServeSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let central =
+        open_central(&config, &settings.data_dir, settings.admin_password.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    println!("102 central hub (МВД HQ)");
+    println!("data:      {}", settings.data_dir.display());
+    println!("dashboard: http://{addr}/");
+    if let Some(p) = &central.generated_admin_password {
+        println!(
+            "first start: administrator login 'admin', one-time password '{p}' (shown only now)"
+        );
+    }
+    match &settings.bundle {
+        Some(bundle) => {
+            let identity = provisioning::load_identity(bundle)
+                .with_context(|| format!("the bundle {} cannot be used", bundle.display()))?;
+            if identity.role != provisioning::Role::Central {
+                anyhow::bail!("{} is a region's bundle; the central needs its own (provisioning add-central)", bundle.display());
+            }
+            let crl_path = bundle.join(provisioning::bundle_files::CRL);
+            let crl = if crl_path.exists() {
+                Some(provisioning::tls::read_crl(&crl_path).with_context(|| format!("{}", crl_path.display()))?)
+            } else {
+                None
+            };
+            let server_config = provisioning::tls::quinn_server_config(&identity, crl.as_ref())
+                .context("TLS configuration of the hub")?;
+            let endpoint = quinn::Endpoint::server(server_config, settings.quic_listen)
+                .with_context(|| format!("cannot listen for regions on {}", settings.quic_listen))?;
+            println!(
+                "regions:   QUIC on {} (mutual TLS, revocation list {})",
+                endpoint.local_addr()?,
+                if crl.is_some() { "loaded" } else { "absent" }
+            );
+            tokio::spawn(central.state.hub.clone().serve(endpoint, central.shutdown.subscribe()));
+        }
+        None => println!("regions:   not accepted: start with --bundle DIR (provisioning add-central) for a TLS identity"),
+    }
+    let stop = central.shutdown.clone();
+    axum::serve(listener, http::app(central.state.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        })
+        .await
+        .context("HTTP server failed")?;
+    central.store.flush()?;
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! R20/R21 end to end in one process: a region's node replicates to the central hub over QUIC
+//! with mutual TLS; HQ sees the card in the national queue and its note flows back to the node.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use central::hub::HubEvent;
+use central::server::open_central;
+use provisioning::progress::Silent;
+use provisioning::settings::{
+    CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, RegionId,
+    RegionName, RegionSettings, ValidDays,
+};
+use rand::rngs::OsRng;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if !token.is_empty() {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(serde_json::to_vec(&v).unwrap())
+        }
+        None => Body::empty(),
+    };
+    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let ca = dir.path().join("ca");
+    let ca_settings = CaSettings {
+        name: CaName::parse("test CA").unwrap(),
+        valid_days: ValidDays::for_ca(3650).unwrap(),
+    };
+    provisioning::init_ca(&ca, &ca_settings, now, &mut OsRng, &mut Silent).unwrap();
+    let central_bundle = dir.path().join("central");
+    let cs = CentralSettings::new(
+        CentralName::parse("central").unwrap(),
+        vec![DnsName::parse("localhost").unwrap()],
+        vec![],
+        ValidDays::for_peer(730).unwrap(),
+    )
+    .unwrap();
+    provisioning::add_central(&ca, &central_bundle, &cs, now, &mut OsRng, &mut Silent).unwrap();
+
+    // The hub.
+    let mut config = central::config::Config::load_layers(&[]).unwrap();
+    config.accounts.argon2_memory_kib = 1024;
+    let hub = open_central(
+        &config,
+        &dir.path().join("central-data"),
+        Some("hq-admin-password".into()),
+    )
+    .await
+    .unwrap();
+    let mut hub_events = hub.state.hub.events.subscribe();
+    let identity = provisioning::load_identity(&central_bundle).unwrap();
+    let endpoint = quinn::Endpoint::server(
+        provisioning::tls::quinn_server_config(&identity, None).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let port = endpoint.local_addr().unwrap().port();
+    tokio::spawn(
+        hub.state
+            .hub
+            .clone()
+            .serve(endpoint, hub.shutdown.subscribe()),
+    );
+    let app = central::http::app(hub.state.clone());
+    let (_, login) = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        "",
+        Some(json!({"login": "admin", "password": "hq-admin-password"})),
+    )
+    .await;
+    let hq = login["token"].as_str().unwrap().to_string();
+
+    // A region's node, provisioned for this hub.
+    let region_bundle = dir.path().join("ast");
+    let rs = RegionSettings {
+        id: RegionId::parse("AST").unwrap(),
+        name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
+        name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
+        central: CentralAddress::parse(&format!("localhost:{port}")).unwrap(),
+        valid_days: ValidDays::for_peer(730).unwrap(),
+    };
+    provisioning::add_region(&ca, &region_bundle, &rs, now, &mut OsRng, &mut Silent).unwrap();
+    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
+    let mut node_config = node::config::Config::load_layers(&[overlay.as_path()]).unwrap();
+    node_config.accounts.argon2_memory_kib = 1024;
+    let node = node::server::open_node(
+        &node_config,
+        &dir.path().join("node-data"),
+        Some("admin-password-1".into()),
+    )
+    .await
+    .unwrap();
+    let service = node.state.service.clone();
+    let mut node_events = service.subscribe();
+    let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(node::replication::run_client(
+        service.clone(),
+        node.gc.clone(),
+        provisioning::load_identity(&region_bundle).unwrap(),
+        node::replication::ClientSettings {
+            central_address: node_config.central.as_ref().unwrap().address.clone(),
+            protocol: sync::protocol::Config::default(),
+        },
+        Arc::new(Mutex::new(node::replication::ReplicationStatus::default())),
+        stop_rx,
+    ));
+
+    let input: sync::CardCreate = serde_json::from_value(json!({
+        "channel": "app102_call", "location": {"lat": 51.128, "lon": 71.42, "address": "ул. Кенесары 40"},
+        "description": "Драка", "category": "assault"
+    }))
+    .unwrap();
+    let card = service
+        .create_card("op1", &input, node::http::now_ms())
+        .await
+        .unwrap();
+    service
+        .apply(
+            "op1",
+            &card.id,
+            sync::CardCommand::SendForProcessing,
+            node::http::now_ms(),
+        )
+        .await
+        .unwrap();
+
+    // HQ sees the card waiting in the national queue: wait for the hub's live event.
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let Ok(HubEvent::Card(c)) = hub_events.recv().await {
+                if c.summary.id == card.id
+                    && c.summary.status == sync::CardStatus::SentForProcessing
+                {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the card reached HQ");
+    let (_, queue) = call(
+        &app,
+        "GET",
+        "/api/v1/cards?status=sent_for_processing",
+        &hq,
+        None,
+    )
+    .await;
+    assert_eq!(queue[0]["region"], "AST");
+    assert_eq!(queue[0]["number"], card.number.as_str());
+    let (s, regions) = call(&app, "GET", "/api/v1/regions", &hq, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(regions[0]["region"], "AST");
+    assert_eq!(regions[0]["connected"], true);
+    assert!(
+        regions[0]["docs"].as_u64().unwrap() >= 12,
+        "the card and 11 units: {regions}"
+    );
+    let (s, summary) = call(&app, "GET", "/api/v1/summary", &hq, None).await;
+    assert_eq!(s, StatusCode::OK, "{summary}");
+    assert_eq!(summary["totals"]["sent_for_processing"], 1);
+    assert_eq!(summary["waiting_longest"][0]["region"], "AST");
+
+    // HQ's note replicates back into the region's card: wait for the node's live event.
+    let note = "ДЧ МВД: доложить о результатах";
+    let (s, noted) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/cards/AST/{}/notes", card.id),
+        &hq,
+        Some(json!({ "text": note })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{noted}");
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            let has_note = service
+                .get_card(&card.id)
+                .map(|c| c.timeline.iter().any(|e| e.text == note))
+                .unwrap_or(false);
+            if has_note {
+                return;
+            }
+            let _ = node_events.recv().await;
+        }
+    })
+    .await
+    .expect("the HQ note reached the node");
+
+    // Bad input at HQ: unknown card, empty note, no token.
+    let (s, _) = call(&app, "GET", "/api/v1/cards/AST/nope", &hq, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/cards/AST/{}/notes", card.id),
+        &hq,
+        Some(json!({"text": " "})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = call(&app, "GET", "/api/v1/regions", "", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
