@@ -64,7 +64,7 @@ fn storage(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// An HQ user (admin or supervisor).
-pub struct HqUser(pub User);
+pub struct HqUser(pub User, pub String);
 
 impl FromRequestParts<Shared> for HqUser {
     type Rejection = ApiError;
@@ -99,7 +99,7 @@ impl FromRequestParts<Shared> for HqUser {
                 "the HQ dashboard needs the admin or supervisor role",
             ));
         }
-        Ok(HqUser(user))
+        Ok(HqUser(user, token))
     }
 }
 
@@ -108,6 +108,14 @@ impl FromRequestParts<Shared> for HqUser {
 struct LoginRequest {
     login: String,
     password: String,
+}
+
+async fn logout(State(s): State<Shared>, u: HqUser) -> ApiResult<StatusCode> {
+    s.accounts
+        .logout(&u.1, now_ms())
+        .await
+        .map_err(account_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn login(
@@ -564,6 +572,7 @@ async fn not_found() -> ApiError {
 pub fn app(state: Shared) -> Router {
     let api = Router::new()
         .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
         .route("/regions", get(regions))
         .route("/summary", get(summary))
         .route("/cards", get(cards))

@@ -68,10 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .ok()
             .filter(|p| !p.is_empty()),
     };
-    serve(config, settings, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    serve(config, settings, node::server::shutdown_signal()).await
 }
 
 fn main() -> std::process::ExitCode {

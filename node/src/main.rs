@@ -189,10 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 admin_password: first_admin_password(&common)?,
                 bundle: common.bundle.clone(),
             };
-            serve(config, settings, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+            serve(config, settings, node::server::shutdown_signal()).await
         }
         Command::Admin { common, action } => {
             let (config, data_dir) = load(&common)?;

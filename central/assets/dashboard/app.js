@@ -702,7 +702,11 @@
     renderKpis();
     if (loadingOr(el)) return;
     var body = h('tbody');
-    var codes = S.regions.map(function (r) { return r.region; }).sort();
+    // Problems first: alerts, then other disconnected regions, then the rest by code.
+    var rank = function (r) { return r.alert ? 0 : (r.connected ? 2 : 1); };
+    var codes = S.regions.slice().sort(function (a, b) {
+      return rank(a) - rank(b) || (a.region < b.region ? -1 : a.region > b.region ? 1 : 0);
+    }).map(function (r) { return r.region; });
     codes.forEach(function (code) {
       var r = regionInfo(code);
       var since = disconnectedSince(r);
@@ -934,8 +938,9 @@
     var ymax = niceMax(maxBar);
     var bw = (W - L - R) / 24;
     var root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', class: 'chart', role: 'img', preserveAspectRatio: 'xMidYMid meet' });
-    for (i = 0; i <= 4; i++) {
-      var yv = ymax * i / 4, y = H - B - (H - T - B) * i / 4;
+    var ticks = ymax % 4 === 0 ? 4 : 5; // whole numbers on the axis: 5 → 1, 10 → 2, 20 → 5, 25 → 5…
+    for (i = 0; i <= ticks; i++) {
+      var yv = ymax * i / ticks, y = H - B - (H - T - B) * i / ticks;
       root.appendChild(svg('line', { x1: L, x2: W - R, y1: y.toFixed(1), y2: y.toFixed(1), class: 'grid-line' }));
       root.appendChild(svg('text', { x: L - 4, y: (y + 3).toFixed(1), 'text-anchor': 'end', class: 'axis' }, String(Math.round(yv * 10) / 10)));
     }
