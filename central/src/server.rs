@@ -66,7 +66,7 @@ pub async fn open_central(
     // Card documents are read with the demo reference only for its timing rules (КУИ deadline).
     let reference = Arc::new(node::config::Config::load(None)?.reference);
     let repo = CentralRepo::new(store.clone(), gc.clone(), reference.clone());
-    let hub = Hub::new(repo, sync::protocol::Config::default());
+    let hub = Hub::new(repo, node::replication::network_protocol_config());
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = Arc::new(CentralState {
         hub,

@@ -34,6 +34,25 @@ pub const FRAMES_BUFFERED_MAX: usize = 64;
 /// Local changes buffered for the session; past this, the session catches up on reconnect.
 pub const LOCAL_CHANGES_BUFFERED_MAX: usize = 4_096;
 
+/// Longest wait for a QUIC handshake before trying again; a handshake started during an outage
+/// would otherwise wait out QUIC's own backoff long after the link is back.
+pub const HANDSHAKE_TIMEOUT_MS: u64 = 8_000;
+
+/// Protocol settings for real networks (regional links can be slow and lossy). Frames of one
+/// connection share one QUIC stream, so a keep-alive waits behind the data already in flight:
+/// small batches and few of them in flight keep that wait short, and the idle timeout leaves
+/// room for loss recovery on a bad link (a 30 % loss, 500 ms RTT link is the design case).
+pub fn network_protocol_config() -> ProtocolConfig {
+    ProtocolConfig {
+        batch_bytes_max: 16 * 1024,
+        messages_in_flight_max: 4,
+        idle_timeout_ms: 45_000,
+        ack_timeout_ms: 60_000,
+        keepalive_interval_ms: 5_000,
+        ..ProtocolConfig::default()
+    }
+}
+
 /// Who applied replicated changes, in the audit log.
 const REPLICATION_ACTOR: &str = "replication";
 

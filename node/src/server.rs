@@ -178,7 +178,7 @@ pub async fn serve(
                 identity,
                 crate::replication::ClientSettings {
                     central_address: c.address.clone(),
-                    protocol: sync::protocol::Config::default(),
+                    protocol: crate::replication::network_protocol_config(),
                 },
                 node.state.replication.clone(),
                 node.shutdown.subscribe(),
