@@ -1,8 +1,11 @@
 //! Seeded benchmarks and chaos runs against the node binary. `main` only parses arguments into
 //! typed settings and hands them to the command's module.
 
+mod bench_central_query;
 mod bench_node_commit;
+mod bench_sync;
 mod chaos_node_crash;
+mod chaos_replication;
 mod client;
 mod node_proc;
 mod proxy;
@@ -66,6 +69,50 @@ enum Bench {
         #[arg(long)]
         baseline_only: bool,
     },
+    /// Cold replication of N cards: our batched protocol vs. per-document automerge sync, over
+    /// QUIC with mutual TLS in one process.
+    SyncCold {
+        #[command(flatten)]
+        sync: SyncArgs,
+        /// Central side is `CentralRepo` over a temporary sled store (default: in memory).
+        #[arg(long)]
+        central_store: bool,
+    },
+    /// Reconnect after 100 changes among N in-sync cards: bytes and time to converge.
+    SyncWarm {
+        #[command(flatten)]
+        sync: SyncArgs,
+    },
+    /// Lag from a local change to the central at 500 changes/s, loopback and lossy (5 %, 200 ms RTT).
+    SyncLag {
+        #[command(flatten)]
+        sync: SyncArgs,
+    },
+    /// National queue, summary and regions queries over a central store of many cards; RSS.
+    CentralQuery {
+        #[command(flatten)]
+        common: Common,
+        /// Stored cards (default 1,000,000; 100,000 with --quick).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        cards: Option<u64>,
+        /// Open cards among them (default 5 %).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+        open: Option<u64>,
+    },
+}
+
+/// Options of the replication benchmarks.
+#[derive(Args)]
+struct SyncArgs {
+    /// Short run (≤ 60 s) for CI.
+    #[arg(long)]
+    quick: bool,
+    /// RNG seed (default: random, printed at the start).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Cards on the node (default 100,000; 10,000 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    docs: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +127,23 @@ enum Chaos {
         /// Concurrent HTTP clients creating cards.
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
         clients: u64,
+    },
+    /// Real central + two nodes over QUIC: black-hole one region's link while both sides write,
+    /// heal, and check that every card converged with nothing lost or duplicated.
+    Partition {
+        #[command(flatten)]
+        cluster: chaos_replication::ClusterArgs,
+    },
+    /// Real central + one node over a lossy, slow link: every card and note must converge.
+    LossyLink {
+        #[command(flatten)]
+        cluster: chaos_replication::ClusterArgs,
+        /// Drop probability in percent, per direction.
+        #[arg(long, default_value_t = 30.0)]
+        loss_pct: f64,
+        /// One-way delay (the round trip costs twice this).
+        #[arg(long, default_value_t = 250)]
+        delay_ms: u64,
     },
 }
 
@@ -149,6 +213,53 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             bench_node_commit::run(config).await?;
             Ok(true)
         }
+        Command::Bench(Bench::SyncCold {
+            sync,
+            central_store,
+        }) => {
+            let seed = report::choose_seed(bench_sync::NAME_COLD, sync.seed);
+            let config = bench_sync::SyncBenchConfig::new(
+                sync.quick,
+                seed,
+                sync.docs.map(|d| d as usize),
+                central_store,
+            );
+            bench_sync::run_cold(config).await
+        }
+        Command::Bench(Bench::SyncWarm { sync }) => {
+            let seed = report::choose_seed(bench_sync::NAME_WARM, sync.seed);
+            let config = bench_sync::SyncBenchConfig::new(
+                sync.quick,
+                seed,
+                sync.docs.map(|d| d as usize),
+                false,
+            );
+            bench_sync::run_warm(config).await
+        }
+        Command::Bench(Bench::SyncLag { sync }) => {
+            let seed = report::choose_seed(bench_sync::NAME_LAG, sync.seed);
+            let config = bench_sync::SyncBenchConfig::new(
+                sync.quick,
+                seed,
+                sync.docs.map(|d| d as usize),
+                false,
+            );
+            bench_sync::run_lag(config).await
+        }
+        Command::Bench(Bench::CentralQuery {
+            common,
+            cards,
+            open,
+        }) => {
+            let seed = report::choose_seed(bench_central_query::NAME, common.seed);
+            let config = bench_central_query::CentralQueryConfig::new(
+                common.quick,
+                seed,
+                cards.map(|c| c as usize),
+                open.map(|o| o as usize),
+            );
+            bench_central_query::run(config).await
+        }
         Command::Chaos(Chaos::NodeCrash {
             common,
             runs,
@@ -164,6 +275,21 @@ async fn run(command: Command) -> anyhow::Result<bool> {
                 clients as usize,
             );
             chaos_node_crash::run(config).await
+        }
+        Command::Chaos(Chaos::Partition { cluster }) => {
+            let seed = report::choose_seed(chaos_replication::PARTITION_NAME, cluster.seed);
+            let config = chaos_replication::PartitionConfig::new(&cluster, seed)?;
+            chaos_replication::run_partition(config).await
+        }
+        Command::Chaos(Chaos::LossyLink {
+            cluster,
+            loss_pct,
+            delay_ms,
+        }) => {
+            let seed = report::choose_seed(chaos_replication::LOSSY_LINK_NAME, cluster.seed);
+            let config =
+                chaos_replication::LossyLinkConfig::new(&cluster, seed, loss_pct, delay_ms)?;
+            chaos_replication::run_lossy_link(config).await
         }
     }
 }
