@@ -286,7 +286,7 @@ fn make_card(
         .with_context(|| format!("card {number}"))?;
     let ctx = Ctx::new("op1", region, created_ms + rng.gen_range(20_000..120_000));
     card.apply(&CardCommand::SendForProcessing, reference, &ctx)?;
-    if index % 3 == 0 {
+    if index.is_multiple_of(3) {
         let ctx = Ctx::new("disp1", region, ctx.now_ms + rng.gen_range(10_000..60_000));
         let text = NOTES[rng.gen_range(0..NOTES.len())].to_string();
         card.apply(&CardCommand::Note { text }, reference, &ctx)?;
@@ -393,7 +393,7 @@ fn edit_card(
         .with_context(|| format!("{doc_id} is not on the node"))?;
     let mut card = CardDoc::wrap(std::mem::take(&mut d.doc));
     let ctx = Ctx::new("disp1", REGION, now_ms());
-    let cmd = if k % 2 == 0 {
+    let cmd = if k.is_multiple_of(2) {
         CardCommand::Note {
             text: format!("{} ({k})", NOTES[k % NOTES.len()]),
         }
