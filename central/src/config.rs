@@ -51,22 +51,6 @@ pub struct TlsSection {
     pub crl: Option<PathBuf>,
 }
 
-fn merge(base: &mut toml::Value, over: toml::Value) {
-    match (base, over) {
-        (toml::Value::Table(b), toml::Value::Table(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(bv) => merge(bv, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
-}
-
 impl Config {
     /// The embedded default overlaid by each file in turn. Errors name the file.
     pub fn load_layers(files: &[&Path]) -> anyhow::Result<Config> {
@@ -78,7 +62,7 @@ impl Config {
             let over: toml::Value = toml::from_str(&text).map_err(|e| {
                 anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display())
             })?;
-            merge(&mut value, over);
+            node::config::merge_toml(&mut value, over);
         }
         let name = files
             .last()

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use automerge::{AutoCommit, ChangeHash};
+use node::service::decode_heads;
 use node::store::{GroupCommit, Store, WriteBatch};
 use serde::{Deserialize, Serialize};
 use sync::protocol::{normalize_heads, region_prefix, DocSummary, Priority, Repo, RepoError};
@@ -68,24 +69,6 @@ fn heads_value(priority: Priority, heads: &[ChangeHash]) -> Vec<u8> {
         v.extend_from_slice(&h.0);
     }
     v
-}
-
-fn decode_heads(v: &[u8]) -> Option<(Priority, Vec<ChangeHash>)> {
-    let (&p, rest) = v.split_first()?;
-    let priority = match p {
-        0 => Priority::Active,
-        1 => Priority::Normal,
-        2 => Priority::Archived,
-        _ => return None,
-    };
-    rest.len().is_multiple_of(32).then(|| {
-        (
-            priority,
-            rest.chunks(32)
-                .map(|c| ChangeHash(c.try_into().expect("32-byte chunk")))
-                .collect(),
-        )
-    })
 }
 
 /// Card delays from its units' times.

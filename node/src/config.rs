@@ -83,12 +83,13 @@ pub struct UnitConfig {
     pub kind: UnitKind,
 }
 
-fn merge(base: &mut toml::Value, over: toml::Value) {
+/// Overlays `over` on `base`: tables merge key by key, anything else (arrays too) is replaced.
+pub fn merge_toml(base: &mut toml::Value, over: toml::Value) {
     match (base, over) {
         (toml::Value::Table(b), toml::Value::Table(o)) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
-                    Some(bv) => merge(bv, v),
+                    Some(bv) => merge_toml(bv, v),
                     None => {
                         b.insert(k, v);
                     }
@@ -116,7 +117,7 @@ impl Config {
             let over: toml::Value = toml::from_str(&text).map_err(|e| {
                 anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display())
             })?;
-            merge(&mut value, over);
+            merge_toml(&mut value, over);
         }
         let name = match files.last() {
             Some(p) => p.display().to_string(),

@@ -191,7 +191,8 @@ fn stage_heads(
     batch.put(heads_key(kind, id), v);
 }
 
-pub(crate) fn decode_heads(v: &[u8]) -> Option<(Priority, Vec<automerge::ChangeHash>)> {
+/// Decodes a heads-index value (also used by the central's catalogue).
+pub fn decode_heads(v: &[u8]) -> Option<(Priority, Vec<automerge::ChangeHash>)> {
     let (&p, rest) = v.split_first()?;
     let priority = match p {
         0 => Priority::Active,
