@@ -15,11 +15,11 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
+import { freePort, tail } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NODE_BIN = process.env.NODE_BIN
@@ -52,22 +52,6 @@ const pageErrors = [];
 const state = {};
 
 /* ------------------------------------------------------------------ helpers */
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function tail(s, n = 4000) {
-  return s.length > n ? '…' + s.slice(-n) : s;
-}
 
 async function startServer() {
   assert.ok(existsSync(NODE_BIN), `node binary not found at ${NODE_BIN} (build it: cargo build -p node, or set NODE_BIN)`);

@@ -1,5 +1,44 @@
 //! `media`: citizen audio/video calls over WebRTC (app "102", SOS button, "Закон и Порядок"),
-//! relay to the operator console, and recording with 30-day retention (R03, R09, R10).
+//! relay to the operator console, and recording (R03, R09, R10).
 //!
-//! Not built yet: it arrives with the WebRTC call issue, behind a small boundary of our own so
-//! that the node does not depend on webrtc types. No code until then.
+//! Built on the `webrtc` crate (the async layer over the sans-IO `rtc` core). Nothing of
+//! `webrtc`'s types crosses this crate's boundary: the node sees SDP strings, call ids,
+//! [`MediaEvent`]s and [`RecordingSummary`]s.
+//!
+//! Code map:
+//! - `server`: [`MediaServer`] — calls, legs (one peer connection and one UDP port each), the
+//!   relay (RTP forwarded as is, SSRC/payload type/numbering rewritten by `relay`), leg
+//!   supervision (ICE timeout, failure), key-frame requests.
+//! - `offer`: checks an SDP offer before anything is allocated for it.
+//! - `engine`: how every peer connection is built (Opus and VP8 only, default interceptors,
+//!   PLI/FIR handed to the application, no mDNS, no STUN).
+//! - `recording`: the per-call recorder task, Ogg Opus and IVF VP8 writers and readers, VP8
+//!   frame reassembly, the recording timeline.
+//! - [`client`]: headless citizen and operator for tests and load benchmarks.
+//!
+//! Invariants: bad input (SDP, candidates, RTP, files) returns an error and never panics;
+//! nothing is written outside `{recordings_dir}/{call_id}/`, and an existing recording is never
+//! overwritten; the relay never waits for the recorder or the disk; every bound is in [`limits`].
+
+pub mod client;
+mod config;
+mod engine;
+mod error;
+pub mod limits;
+mod offer;
+mod ports;
+mod recording;
+mod relay;
+mod server;
+
+pub use config::MediaConfig;
+pub use error::MediaError;
+pub use recording::recorder::{MediaKind, RecordingFile, RecordingSummary};
+pub use recording::{inspect_recording, recording_duration_ms, RecordingInfo};
+pub use server::{Leg, MediaEvent, MediaServer, MediaStats};
+
+/// Checks a citizen's or operator's SDP offer without opening anything: size, syntax, Opus audio,
+/// VP8 if it has video. Cheap, so a caller can refuse a bad offer before doing anything else.
+pub fn check_offer_sdp(sdp: &str) -> Result<(), MediaError> {
+    offer::check_offer(sdp).map(|_| ())
+}

@@ -12,6 +12,21 @@ use provisioning::{bundle_files, Role};
 
 use crate::config::Config;
 
+/// Verifies the bundle and returns its config layers in order: `node.toml`, then the region's
+/// `reference.toml` when the bundle has one.
+pub fn region_bundle_layers(bundle: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut layers = vec![check_region_bundle(bundle)?];
+    let reference = bundle.join(bundle_files::REFERENCE);
+    if reference.exists() {
+        let text = std::fs::read_to_string(&reference)
+            .with_context(|| format!("cannot read {}", reference.display()))?;
+        provisioning::reference::RegionReference::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", reference.display()))?;
+        layers.push(reference);
+    }
+    Ok(layers)
+}
+
 /// Verifies the bundle and returns the path of its `node.toml` to use as a config layer.
 pub fn check_region_bundle(bundle: &Path) -> anyhow::Result<PathBuf> {
     let identity = provisioning::load_identity(bundle)

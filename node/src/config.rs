@@ -17,6 +17,8 @@ pub struct Config {
     pub accounts: AccountsSection,
     pub reference: Reference,
     pub units: Vec<UnitConfig>,
+    /// Citizen calls, media and recordings.
+    pub calls: crate::calls::CallsSection,
     /// Where the МВД central hub is. Replication to it arrives with the replication spine; until
     /// then the node records the address and works stand-alone, as it must when cut off.
     #[serde(default)]
@@ -139,6 +141,10 @@ impl Config {
         if config.limits.doc_chunks_max == 0 {
             anyhow::bail!("config {name}: limits.doc_chunks_max must be positive");
         }
+        config
+            .calls
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
         let mut ids = std::collections::BTreeSet::new();
         for u in &config.units {
             if !ids.insert(&u.id) {

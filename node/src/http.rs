@@ -40,6 +40,8 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// State of the connection to the central hub.
     pub replication: Arc<std::sync::Mutex<crate::replication::ReplicationStatus>>,
+    /// Citizen calls, media and recordings.
+    pub calls: Arc<crate::calls::CallService>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -160,7 +162,7 @@ impl From<AccountError> for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 // ------------------------------------------------------------------------------ extractors
 
@@ -216,7 +218,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    fn require(&self, any_of: &[Role]) -> ApiResult<()> {
+    pub(crate) fn require(&self, any_of: &[Role]) -> ApiResult<()> {
         if any_of.iter().any(|r| self.user.has_role(*r)) {
             Ok(())
         } else {
@@ -288,7 +290,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    let text = s.metrics.render(&s.service, &replication);
+    let text = s.metrics.render(&s.service, &replication, &s.calls);
     (
         [(
             header::CONTENT_TYPE,
@@ -998,21 +1000,32 @@ async fn events(
     auth.require(STAFF)?;
     let rx = s.service.subscribe();
     let shutdown = s.shutdown.clone();
-    let stream = futures::stream::unfold((rx, shutdown), |(mut rx, mut shutdown)| async move {
-        let received = tokio::select! {
-            r = rx.recv() => r,
-            _ = shutdown.wait_for(|stop| *stop) => return None,
-        };
-        let ev = match received {
-            Ok(LiveEvent::Card(c)) => Event::default().event("card").json_data(c).ok()?,
-            Ok(LiveEvent::Unit(u)) => Event::default().event("unit").json_data(u).ok()?,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                Event::default().event("resync").data(n.to_string())
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-        };
-        Some((Ok(ev), (rx, shutdown)))
-    });
+    // Calls (with the caller's phone and position) go only to those who answer or supervise them.
+    let sees_calls = auth.user.has_role(Role::CallTaker) || auth.user.has_role(Role::Supervisor);
+    let stream =
+        futures::stream::unfold((rx, shutdown), move |(mut rx, mut shutdown)| async move {
+            let ev = loop {
+                let received = tokio::select! {
+                    r = rx.recv() => r,
+                    _ = shutdown.wait_for(|stop| *stop) => return None,
+                };
+                break match received {
+                    Ok(LiveEvent::Card(c)) => Event::default().event("card").json_data(c).ok()?,
+                    Ok(LiveEvent::Unit(u)) => Event::default().event("unit").json_data(u).ok()?,
+                    Ok(LiveEvent::Call(c)) => {
+                        if !sees_calls {
+                            continue;
+                        }
+                        Event::default().event("call").json_data(c).ok()?
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        Event::default().event("resync").data(n.to_string())
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+            };
+            Some((Ok(ev), (rx, shutdown)))
+        });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
@@ -1025,6 +1038,13 @@ const I18N_JS: &str = include_str!("../assets/console/i18n.js");
 
 async fn console_index() -> Html<&'static str> {
     Html(INDEX_HTML)
+}
+
+const CITIZEN_HTML: &str = include_str!("../assets/citizen/index.html");
+
+/// A citizen's calling page that behaves like the "102" app (for tests and demonstrations).
+async fn citizen_page() -> Html<&'static str> {
+    Html(CITIZEN_HTML)
 }
 
 async fn console_asset(Path(name): Path<String>) -> Response {
@@ -1091,7 +1111,16 @@ async fn console_asset(Path(name): Path<String>) -> Response {
         update_account,
         delete_account,
         audit_list,
-        events
+        events,
+        crate::calls::api::list_calls,
+        crate::calls::api::get_call,
+        crate::calls::api::operators,
+        crate::calls::api::accept,
+        crate::calls::api::transfer,
+        crate::calls::api::decline,
+        crate::calls::api::hangup,
+        crate::calls::api::list_recordings,
+        crate::calls::api::recording_file
     )
 )]
 pub struct ApiDoc;
@@ -1149,12 +1178,15 @@ pub fn app(state: SharedState) -> Router {
         .route("/audit", get(audit_list))
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
+        .merge(crate::calls::api::routes())
         .fallback(not_found);
     Router::new()
         .route("/", get(console_index))
         .route("/assets/{name}", get(console_asset))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/citizen", get(citizen_page))
+        .route("/citizen/v1/ws", get(crate::calls::citizen::citizen_ws))
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))

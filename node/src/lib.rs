@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod bundle;
+pub mod calls;
 pub mod config;
 pub mod http;
 pub mod metrics;

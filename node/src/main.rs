@@ -118,7 +118,7 @@ enum AuditAction {
 fn load(common: &Common) -> anyhow::Result<(Config, PathBuf)> {
     let mut layers: Vec<PathBuf> = Vec::new();
     if let Some(bundle) = &common.bundle {
-        layers.push(node::bundle::check_region_bundle(bundle)?);
+        layers.extend(node::bundle::region_bundle_layers(bundle)?);
     }
     layers.extend(common.config.clone());
     let refs: Vec<&std::path::Path> = layers.iter().map(PathBuf::as_path).collect();
@@ -351,7 +351,14 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sled=warn".into()),
+                // The WebRTC stack logs every packet written before DTLS completes at WARN, and
+                // every packet a slow track reader misses at ERROR, with the packet: under load
+                // that is millions of lines. Its other errors still show; the media crate counts
+                // drops (`media_rtp_dropped` in /metrics) and reports what matters.
+                .unwrap_or_else(|_| {
+                    "info,sled=warn,rtc=error,webrtc=error,webrtc::peer_connection::driver=off"
+                        .into()
+                }),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -39,6 +39,20 @@ pub struct Metrics {
     replication_connected: Gauge,
     replication_last_contact: Gauge,
     replication_connections: Gauge,
+    calls_rung: Counter,
+    calls_answered: Counter,
+    calls_abandoned: Counter,
+    calls_refused: Counter,
+    recording_problems: Counter,
+    recordings_expired: Counter,
+    calls_live: Gauge,
+    citizen_sockets: Gauge,
+    media_legs: Gauge,
+    media_ports: Gauge,
+    media_rtp_relayed: Counter,
+    media_rtp_dropped: Counter,
+    media_recording_dropped: Counter,
+    media_recorded_bytes: Counter,
     gc: Arc<GroupCommit>,
 }
 
@@ -56,6 +70,82 @@ impl Metrics {
         let replication_connected = Gauge::default();
         let replication_last_contact = Gauge::default();
         let replication_connections = Gauge::default();
+        let calls_rung = Counter::default();
+        let calls_answered = Counter::default();
+        let calls_abandoned = Counter::default();
+        let calls_refused = Counter::default();
+        let recording_problems = Counter::default();
+        let recordings_expired = Counter::default();
+        let calls_live = Gauge::default();
+        let citizen_sockets = Gauge::default();
+        let media_legs = Gauge::default();
+        let media_ports = Gauge::default();
+        let media_rtp_relayed = Counter::default();
+        let media_rtp_dropped = Counter::default();
+        let media_recording_dropped = Counter::default();
+        let media_recorded_bytes = Counter::default();
+        registry.register(
+            "media_legs",
+            "WebRTC peer connections open",
+            media_legs.clone(),
+        );
+        registry.register("media_ports", "Media UDP ports bound", media_ports.clone());
+        registry.register(
+            "media_rtp_relayed",
+            "RTP packets relayed between a caller and an operator",
+            media_rtp_relayed.clone(),
+        );
+        registry.register(
+            "media_rtp_dropped",
+            "RTP packets the relay could not forward",
+            media_rtp_dropped.clone(),
+        );
+        registry.register(
+            "media_recording_dropped",
+            "RTP packets the recorder could not keep up with",
+            media_recording_dropped.clone(),
+        );
+        registry.register(
+            "media_recorded_bytes",
+            "Bytes written to call recordings",
+            media_recorded_bytes.clone(),
+        );
+        registry.register("calls_rung", "Citizen calls that rang", calls_rung.clone());
+        registry.register(
+            "calls_answered",
+            "Calls answered by an operator",
+            calls_answered.clone(),
+        );
+        registry.register(
+            "calls_abandoned",
+            "Calls that ended before an answer (callback due)",
+            calls_abandoned.clone(),
+        );
+        registry.register(
+            "calls_refused",
+            "Calls refused at setup (bad SDP, codecs, ports)",
+            calls_refused.clone(),
+        );
+        registry.register(
+            "recording_problems",
+            "Recordings stopped early, e.g. disk full (alert on any increase)",
+            recording_problems.clone(),
+        );
+        registry.register(
+            "recordings_expired",
+            "Recordings deleted by the retention sweep (R09)",
+            recordings_expired.clone(),
+        );
+        registry.register(
+            "calls_live",
+            "Calls ringing or answered now",
+            calls_live.clone(),
+        );
+        registry.register(
+            "citizen_sockets",
+            "Open citizen signalling connections",
+            citizen_sockets.clone(),
+        );
         registry.register(
             "replication_connected",
             "1 while replicating with the central hub",
@@ -116,6 +206,20 @@ impl Metrics {
             replication_connected,
             replication_last_contact,
             replication_connections,
+            calls_rung,
+            calls_answered,
+            calls_abandoned,
+            calls_refused,
+            recording_problems,
+            recordings_expired,
+            calls_live,
+            citizen_sockets,
+            media_legs,
+            media_ports,
+            media_rtp_relayed,
+            media_rtp_dropped,
+            media_recording_dropped,
+            media_recorded_bytes,
             gc,
         }
     }
@@ -135,6 +239,7 @@ impl Metrics {
         &self,
         service: &CardService,
         replication: &crate::replication::ReplicationStatus,
+        calls: &crate::calls::CallService,
     ) -> String {
         self.replication_connected.set(replication.connected as i64);
         self.replication_last_contact
@@ -156,6 +261,29 @@ impl Metrics {
             service.card_changes.load(Ordering::Relaxed),
         );
         sync_counter(&self.store_flushes, self.gc.flushes.load(Ordering::Relaxed));
+        let c = &calls.counters;
+        sync_counter(&self.calls_rung, c.rung.load(Ordering::Relaxed));
+        sync_counter(&self.calls_answered, c.answered.load(Ordering::Relaxed));
+        sync_counter(&self.calls_abandoned, c.abandoned.load(Ordering::Relaxed));
+        sync_counter(&self.calls_refused, c.refused.load(Ordering::Relaxed));
+        sync_counter(
+            &self.recording_problems,
+            c.recording_problems.load(Ordering::Relaxed),
+        );
+        sync_counter(
+            &self.recordings_expired,
+            c.recordings_expired.load(Ordering::Relaxed),
+        );
+        self.calls_live.set(calls.live_calls() as i64);
+        let m = calls.media().stats();
+        self.media_legs.set(m.active_legs as i64);
+        self.media_ports.set(m.ports_in_use as i64);
+        sync_counter(&self.media_rtp_relayed, m.rtp_packets_relayed);
+        sync_counter(&self.media_rtp_dropped, m.rtp_packets_dropped);
+        sync_counter(&self.media_recording_dropped, m.recording_packets_dropped);
+        sync_counter(&self.media_recorded_bytes, m.bytes_recorded);
+        self.citizen_sockets
+            .set(calls.citizen_sockets.load(Ordering::Relaxed) as i64);
         self.cached_cards.set(service.cached_cards() as i64);
         self.store_bytes
             .set(service.store().size_on_disk_bytes() as i64);

@@ -117,8 +117,20 @@ pub async fn open_node(
     }
     let metrics = Arc::new(Metrics::new(gc.clone()));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let service = Arc::new(service);
+    let calls = crate::calls::CallService::start(
+        config.calls.clone(),
+        data_dir,
+        service.clone(),
+        store.clone(),
+        gc.clone(),
+        audit.clone(),
+    )
+    .await
+    .context("calls cannot start")?;
     let state = Arc::new(AppState {
-        service: Arc::new(service),
+        calls,
+        service,
         accounts,
         metrics,
         http_body_bytes_max: config.limits.http_body_bytes_max,
@@ -167,6 +179,13 @@ pub async fn serve(
     println!("data:    {}", settings.data_dir.display());
     println!("console: http://{addr}/");
     println!("API:     http://{addr}/api/v1/openapi.json");
+    println!(
+        "calls:   ws://{addr}/citizen/v1/ws (test page http://{addr}/citizen), media on {} UDP {}-{}, recordings in {}",
+        config.calls.media_bind_ip,
+        config.calls.udp_port_min,
+        config.calls.udp_port_max,
+        node.state.calls.recordings_dir().display()
+    );
     match (&config.central, &settings.bundle) {
         (Some(c), Some(bundle)) => {
             let identity = provisioning::load_identity(bundle)
@@ -212,6 +231,7 @@ pub async fn serve(
         })
         .await
         .context("HTTP server failed")?;
+    node.state.calls.end_all(http::now_ms()).await;
     node.store.flush()?;
     Ok(())
 }

@@ -76,6 +76,8 @@ impl Default for ServiceLimits {
 pub enum LiveEvent {
     Card(CardSummary),
     Unit(Unit),
+    /// A citizen call changed (rang, answered, transferred, ended, moved).
+    Call(Box<crate::calls::Call>),
 }
 
 struct CachedCard {
@@ -323,6 +325,11 @@ impl CardService {
     pub fn reference(&self) -> &Reference {
         &self.reference
     }
+    /// Sends an event to every live stream (calls use the cards' stream).
+    pub fn publish(&self, ev: LiveEvent) {
+        let _ = self.events.send(ev);
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.events.subscribe()
     }

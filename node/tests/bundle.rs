@@ -64,6 +64,17 @@ fn r20_node_starts_from_a_region_bundle() {
     assert!(tls.cert.starts_with(&bundle) && tls.cert.exists());
     let secret = node::bundle::bootstrap_secret(&bundle).unwrap().unwrap();
     assert!(secret.len() >= 16);
+    // Reference data slipped into the directory without being in the manifest is refused.
+    std::fs::write(
+        bundle.join(provisioning::bundle_files::REFERENCE),
+        "[reference]\nkui_deadline_h = 1\n",
+    )
+    .unwrap();
+    let err = format!(
+        "{:#}",
+        node::bundle::region_bundle_layers(&bundle).unwrap_err()
+    );
+    assert!(err.contains("reference.toml"), "{err}");
 }
 
 #[test]
@@ -111,4 +122,74 @@ fn r20_a_modified_or_central_bundle_is_refused_naming_the_file() {
         node::bundle::check_region_bundle(&dir.path().join("nothing")).unwrap_err()
     );
     assert!(err.contains("nothing"), "{err}");
+}
+
+#[test]
+fn r20_a_region_bundle_carries_the_regions_own_reference_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca(dir.path());
+    let bundle = dir.path().join("krg");
+    let reference = provisioning::reference::RegionReference::parse(
+        r#"
+[reference]
+kui_deadline_h = 24
+
+[[reference.districts]]
+code = "KAZ"
+name_kk = "Қазыбек би ауданы"
+name_ru = "Район имени Казыбек би"
+polygon = [[49.78, 73.05], [49.78, 73.20], [49.86, 73.20], [49.86, 73.05]]
+
+[[units]]
+id = "krg-p1"
+call_sign = "Сункар-1"
+kind = "patrol"
+"#,
+    )
+    .unwrap();
+    let settings = RegionSettings {
+        id: RegionId::parse("KRG").unwrap(),
+        name_kk: RegionName::parse("name-kk", "Қарағанды облысының ПД").unwrap(),
+        name_ru: RegionName::parse("name-ru", "ДП Карагандинской области").unwrap(),
+        central: CentralAddress::parse("central.mvd.kz:7102").unwrap(),
+        valid_days: ValidDays::for_peer(730).unwrap(),
+    };
+    provisioning::add_region_with_reference(
+        &ca,
+        &bundle,
+        &settings,
+        Some(&reference),
+        OffsetDateTime::now_utc(),
+        &mut OsRng,
+        &mut Silent,
+    )
+    .unwrap();
+    let layers = node::bundle::region_bundle_layers(&bundle).unwrap();
+    assert_eq!(layers.len(), 2);
+    let paths: Vec<&Path> = layers.iter().map(|p| p.as_path()).collect();
+    let config = Config::load_layers(&paths).unwrap();
+    assert_eq!(config.reference.region.code, "KRG");
+    let codes: Vec<&str> = config
+        .reference
+        .districts
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["KAZ"],
+        "the region's districts replace the demo ones"
+    );
+    assert_eq!(config.units.len(), 1);
+    // The reference file is in the manifest: changing it makes the bundle fail verification.
+    let file = bundle.join(provisioning::bundle_files::REFERENCE);
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("KAZ", "XXX");
+    std::fs::write(&file, text).unwrap();
+    let err = format!(
+        "{:#}",
+        node::bundle::region_bundle_layers(&bundle).unwrap_err()
+    );
+    assert!(err.contains("reference.toml"), "{err}");
 }

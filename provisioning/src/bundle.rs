@@ -192,6 +192,20 @@ pub fn add_region(
     rng: &mut (impl RngCore + CryptoRng),
     progress: &mut dyn Progress,
 ) -> Result<BundleSummary> {
+    add_region_with_reference(ca_dir, out, settings, None, now, rng, progress)
+}
+
+/// [`add_region`] with the region's own reference data (`reference.toml` in the bundle, listed in
+/// its manifest like every other file).
+pub fn add_region_with_reference(
+    ca_dir: &Path,
+    out: &Path,
+    settings: &RegionSettings,
+    reference: Option<&crate::reference::RegionReference>,
+    now: OffsetDateTime,
+    rng: &mut (impl RngCore + CryptoRng),
+    progress: &mut dyn Progress,
+) -> Result<BundleSummary> {
     let id = settings.id.as_str();
     let request = |not_before, not_after, serial| PeerRequest {
         common_name: format!("{REGION_CN_PREFIX}{id}"),
@@ -210,7 +224,7 @@ pub fn add_region(
         ),
         &NodeOverlay::for_region(settings),
     );
-    let extra = vec![
+    let mut extra = vec![
         BundleFile {
             name: files::NODE_CONFIG,
             content: overlay,
@@ -222,6 +236,13 @@ pub fn add_region(
             mode: MODE_SECRET,
         },
     ];
+    if let Some(r) = reference {
+        extra.push(BundleFile {
+            name: files::REFERENCE,
+            content: r.bundle_text(id).into_bytes(),
+            mode: MODE_PUBLIC,
+        });
+    }
     let subject = Subject::Region {
         id: id.to_owned(),
         name_kk: settings.name_kk.as_str().to_owned(),

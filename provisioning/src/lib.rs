@@ -32,14 +32,15 @@ mod identity;
 pub mod manifest;
 mod pki;
 pub mod progress;
+pub mod reference;
 mod revoke;
 pub mod settings;
 pub mod tls;
 mod verify;
 
 pub use bundle::{
-    add_central, add_region, BundleSummary, CentralOverlay, NodeOverlay, OverlayCentralAddress,
-    OverlayCentralName, OverlayReference, OverlayRegion, OverlayTls,
+    add_central, add_region, add_region_with_reference, BundleSummary, CentralOverlay, NodeOverlay,
+    OverlayCentralAddress, OverlayCentralName, OverlayReference, OverlayRegion, OverlayTls,
 };
 pub use ca::{init_ca, CaSummary, IssuedCert, IssuedRegistry};
 pub use error::{Error, Result};
@@ -77,6 +78,9 @@ pub mod bundle_files {
     pub const NODE_KEY: &str = "node.key";
     /// A region node's config overlay.
     pub const NODE_CONFIG: &str = "node.toml";
+    /// A region's reference data (districts, categories, duty units, units), when the installer
+    /// gave one with `add-region --reference`; the node applies it after `node.toml`.
+    pub const REFERENCE: &str = "reference.toml";
     /// A region's first-admin password (mode 0600).
     pub const BOOTSTRAP_SECRET: &str = "bootstrap.secret";
     /// The central's certificate.

@@ -64,6 +64,11 @@ enum Command {
         /// Validity of the node certificate, in days.
         #[arg(long, default_value_t = PEER_VALID_DAYS_DEFAULT)]
         valid_days: u32,
+        /// The region's reference data (TOML: [[reference.districts]], [[reference.categories]],
+        /// [[reference.duty_units]], timing rules, [[units]]); without it the node starts with the
+        /// embedded demo data.
+        #[arg(long, value_name = "FILE")]
+        reference: Option<PathBuf>,
     },
     /// Make the central's bundle: ca.crt, central.crt, central.key, central.toml, crl.pem, bundle.json.
     AddCentral {
@@ -161,7 +166,12 @@ fn run(command: Command) -> Result<()> {
             central,
             out,
             valid_days,
+            reference,
         } => {
+            let reference = reference
+                .as_deref()
+                .map(provisioning::reference::RegionReference::read)
+                .transpose()?;
             let settings = RegionSettings {
                 id: RegionId::parse(&id)?,
                 name_kk: RegionName::parse("name-kk", &name_kk)?,
@@ -169,9 +179,22 @@ fn run(command: Command) -> Result<()> {
                 central: CentralAddress::parse(&central)?,
                 valid_days: ValidDays::for_peer(valid_days)?,
             };
-            let summary =
-                provisioning::add_region(&ca, &out, &settings, now, &mut OsRng, &mut progress)
-                    .with_context(|| format!("add-region {id} failed"))?;
+            let summary = provisioning::add_region_with_reference(
+                &ca,
+                &out,
+                &settings,
+                reference.as_ref(),
+                now,
+                &mut OsRng,
+                &mut progress,
+            )
+            .with_context(|| format!("add-region {id} failed"))?;
+            if reference.is_none() {
+                println!(
+                    "note: no --reference given; the node will use the embedded demo districts, \
+                     categories and units until its config overrides them"
+                );
+            }
             println!(
                 "Region {id} bundle written to {}: certificate serial {}, valid until {}",
                 summary.dir.display(),

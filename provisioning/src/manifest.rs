@@ -71,6 +71,15 @@ impl Subject {
         }
     }
 
+    /// Files a bundle of this kind may hold; when present they are listed and checked like the
+    /// others, and one present but not listed is refused.
+    pub fn optional_files(&self) -> &'static [&'static str] {
+        match self {
+            Subject::Region { .. } => &[files::REFERENCE],
+            Subject::Central { .. } => &[],
+        }
+    }
+
     /// The files that must be private (mode 0600).
     pub fn secret_files(&self) -> &'static [&'static str] {
         match self {

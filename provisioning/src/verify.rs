@@ -243,17 +243,27 @@ pub(crate) fn verify_bundle_allowing(
 ) -> Result<VerifiedBundle> {
     let manifest = Manifest::read(dir)?;
     let mut problems = Vec::new();
-    let expected = manifest.subject.expected_files();
+    let required = manifest.subject.expected_files();
+    let optional = manifest.subject.optional_files();
 
     for name in manifest.files.keys() {
-        if !expected.contains(&name.as_str()) {
+        if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) {
             problems.push(Problem::UnexpectedEntry { file: name.clone() });
+        }
+    }
+    // An optional file is checked when the manifest lists it; one slipped in unlisted is refused.
+    let mut expected: Vec<&'static str> = required.to_vec();
+    for &name in optional {
+        if manifest.files.contains_key(name) {
+            expected.push(name);
+        } else if dir.join(name).exists() {
+            problems.push(Problem::NotInManifest { file: name.into() });
         }
     }
 
     // Contents of the files whose digest matched, the only ones examined further.
     let mut sound: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
-    for &name in expected {
+    for &name in &expected {
         let Some(entry) = manifest.files.get(name) else {
             problems.push(Problem::NotInManifest { file: name.into() });
             continue;

@@ -333,6 +333,7 @@ async fn start_session(
         data_dir: data_dir.join("data"),
         admin_password: node_proc::ADMIN_PASSWORD.to_string(),
         log_path: data_dir.join("node.log"),
+        config: None,
     };
     let node = NodeProcess::start(&node_config).await?;
     let api = Api::new(client::http_client()?, &node.base_url);
@@ -683,6 +684,7 @@ async fn fill_and_measure(
         data_dir: dir.join("data"),
         admin_password: node_proc::ADMIN_PASSWORD.to_string(),
         log_path: dir.join("node.log"),
+        config: None,
     };
     let mut node = NodeProcess::start(&node_config).await?;
     let restart = node.startup;

@@ -117,6 +117,7 @@ pub async fn run(config: NodeCrashConfig) -> anyhow::Result<bool> {
         data_dir: scratch.path().join("data"),
         admin_password: node_proc::ADMIN_PASSWORD.to_string(),
         log_path: scratch.path().join("node.log"),
+        config: None,
     };
     println!(
         "{} runs, {} clients, kill {}–{} ms after load starts; data {}",

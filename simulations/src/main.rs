@@ -2,6 +2,7 @@
 //! typed settings and hands them to the command's module.
 
 mod bench_central_query;
+mod bench_media_calls;
 mod bench_node_commit;
 mod bench_sync;
 mod chaos_node_crash;
@@ -87,6 +88,11 @@ enum Bench {
     SyncLag {
         #[command(flatten)]
         sync: SyncArgs,
+    },
+    /// Concurrent citizen calls one node relays and records (audio, then video) within one core.
+    MediaCalls {
+        #[command(flatten)]
+        common: Common,
     },
     /// National queue, summary and regions queries over a central store of many cards; RSS.
     CentralQuery {
@@ -211,6 +217,17 @@ async fn run(command: Command) -> anyhow::Result<bool> {
                 baseline_only,
             );
             bench_node_commit::run(config).await?;
+            Ok(true)
+        }
+        Command::Bench(Bench::MediaCalls { common }) => {
+            let seed = report::choose_seed(bench_media_calls::NAME, common.seed);
+            let node_bin = common.node_bin.unwrap_or_else(node_proc::default_node_bin);
+            bench_media_calls::run(bench_media_calls::MediaCallsConfig::new(
+                common.quick,
+                seed,
+                node_bin,
+            ))
+            .await?;
             Ok(true)
         }
         Command::Bench(Bench::SyncCold {

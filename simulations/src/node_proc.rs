@@ -46,6 +46,8 @@ pub struct NodeConfig {
     pub admin_password: String,
     /// The node's stdout and stderr are appended here.
     pub log_path: PathBuf,
+    /// A config file laid over the node's embedded default (`--config`).
+    pub config: Option<PathBuf>,
 }
 
 pub struct NodeProcess {
@@ -93,12 +95,17 @@ impl NodeProcess {
             .try_clone()
             .context("cannot duplicate the log file handle")?;
         let listen = format!("127.0.0.1:{port}");
-        let child = Command::new(&config.bin)
+        let mut command = Command::new(&config.bin);
+        command
             .arg("serve")
             .arg("--data")
             .arg(&config.data_dir)
             .arg("--listen")
-            .arg(&listen)
+            .arg(&listen);
+        if let Some(file) = &config.config {
+            command.arg("--config").arg(file);
+        }
+        let child = command
             .env("NODE_ADMIN_PASSWORD", &config.admin_password)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))

@@ -1,0 +1,358 @@
+//! Operators' HTTP API for calls (`/api/v1/calls/...`) and recordings (`/api/v1/recordings/...`).
+//!
+//! Operators signal over plain HTTP: the console gathers its ICE candidates first and posts a
+//! complete SDP offer with `accept`, receiving a complete answer. Queue changes reach the console
+//! over the node's SSE stream (`call` events).
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use sync::{Card, Role};
+use utoipa::ToSchema;
+
+use super::{Call, CallError, CallRecord, CallServiceError, EndReason};
+use crate::http::{now_ms, ApiError, ApiErrorBody, ApiJson, ApiResult, Auth, SharedState};
+
+/// Who answers calls.
+const ANSWER: &[Role] = &[Role::CallTaker];
+/// Who sees the call queue.
+const SEE_CALLS: &[Role] = &[Role::CallTaker, Role::Supervisor];
+/// R09: who may listen to, view and export recordings.
+pub const RECORDINGS: &[Role] = &[Role::Supervisor, Role::DutyOfficer];
+
+/// Named limits of the operators' call API.
+pub mod limits {
+    /// Recordings listed at once.
+    pub const RECORDINGS_LIST_MAX: usize = 500;
+}
+
+pub fn media_error_code(e: &media::MediaError) -> &'static str {
+    use media::MediaError as M;
+    match e {
+        M::InvalidCallId => "invalid_call_id",
+        M::UnknownCall => "not_found",
+        M::CallExists => "call_exists",
+        M::MalformedSdp(_) => "malformed_sdp",
+        M::UnsupportedCodecs(_) => "unsupported_codecs",
+        M::SdpTooLarge { .. } => "sdp_too_large",
+        M::PortsExhausted => "media_ports_exhausted",
+        M::CandidateTooLarge { .. } => "candidate_too_large",
+        M::TooManyCalls => "too_many_calls",
+        M::NoSuchLeg => "no_such_leg",
+        _ => "media_error",
+    }
+}
+
+impl From<CallServiceError> for ApiError {
+    fn from(e: CallServiceError) -> Self {
+        let msg = e.to_string();
+        match e {
+            CallServiceError::Call(c) => {
+                let status = match &c {
+                    CallError::NotFound(_) => StatusCode::NOT_FOUND,
+                    CallError::AlreadyTaken { .. }
+                    | CallError::Ended(_)
+                    | CallError::OperatorBusy(_)
+                    | CallError::OfferedToOther { .. }
+                    | CallError::Exists(_) => StatusCode::CONFLICT,
+                    CallError::NotYours(_) => StatusCode::FORBIDDEN,
+                    CallError::QueueFull => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, c.code(), msg)
+            }
+            CallServiceError::Media(m) => {
+                let status = match &m {
+                    media::MediaError::UnknownCall => StatusCode::NOT_FOUND,
+                    media::MediaError::PortsExhausted | media::MediaError::TooManyCalls => {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                    media::MediaError::NoSuchLeg => StatusCode::CONFLICT,
+                    media::MediaError::CandidateTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    media::MediaError::MalformedSdp(_)
+                    | media::MediaError::UnsupportedCodecs(_)
+                    | media::MediaError::InvalidCallId => StatusCode::UNPROCESSABLE_ENTITY,
+                    media::MediaError::SdpTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    media::MediaError::CallExists => StatusCode::CONFLICT,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                ApiError::new(status, media_error_code(&m), msg)
+            }
+            CallServiceError::Service(s) => s.into(),
+            CallServiceError::Store(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_error",
+                "the change could not be saved; try again",
+            ),
+            CallServiceError::NoSuchFile { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", msg)
+            }
+            CallServiceError::Expired(_) => ApiError::new(StatusCode::GONE, "expired", msg),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// The console's SDP offer with its ICE candidates gathered (receives the caller's audio and
+    /// video, sends the operator's audio and optionally video).
+    pub sdp: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptResponse {
+    /// SDP answer of the node's media server.
+    pub sdp: String,
+    pub call: Call,
+    /// The card opened for this call, pre-filled with the caller and location (R03).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card: Option<Card>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// Login of the operator who takes the call over.
+    pub to: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OperatorInfo {
+    pub login: String,
+    pub full_name: String,
+    /// Holds a call now.
+    pub busy: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/calls",
+    responses((status = 200, body = [Call]), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
+pub async fn list_calls(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<Vec<Call>>> {
+    auth.require(SEE_CALLS)?;
+    Ok(Json(s.calls.list()))
+}
+
+#[utoipa::path(get, path = "/api/v1/calls/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = CallRecord), (status = 404, body = ApiErrorBody)))]
+pub async fn get_call(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CallRecord>> {
+    auth.require(SEE_CALLS)?;
+    let stored = stored_record(&s, &id);
+    match s.calls.get(&id) {
+        // The live state is fresher than the stored record; the recording comes from the store.
+        Some(call) => Ok(Json(CallRecord {
+            call,
+            recording: stored.ok().and_then(|r| r.recording),
+        })),
+        None => Ok(Json(stored?)),
+    }
+}
+
+/// The stored record of a call, or a 404 naming it.
+fn stored_record(s: &SharedState, id: &str) -> ApiResult<CallRecord> {
+    Ok(s.calls
+        .record(id)
+        .map_err(CallServiceError::from)?
+        .ok_or_else(|| CallServiceError::Call(CallError::NotFound(id.to_string())))?)
+}
+
+#[utoipa::path(get, path = "/api/v1/calls/operators",
+    responses((status = 200, body = [OperatorInfo]), (status = 403, body = ApiErrorBody)))]
+pub async fn operators(
+    State(s): State<SharedState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<OperatorInfo>>> {
+    auth.require(SEE_CALLS)?;
+    let calls = s.calls.list();
+    let list = s
+        .accounts
+        .list()?
+        .into_iter()
+        .filter(|u| !u.disabled && u.has_role(Role::CallTaker))
+        .map(|u| OperatorInfo {
+            busy: calls.iter().any(|c| {
+                c.phase == super::CallPhase::Answered && c.operator.as_deref() == Some(&u.login)
+            }),
+            login: u.login,
+            full_name: u.full_name,
+        })
+        .collect();
+    Ok(Json(list))
+}
+
+#[utoipa::path(post, path = "/api/v1/calls/{id}/accept", params(("id" = String, Path)), request_body = AcceptRequest,
+    responses((status = 200, body = AcceptResponse), (status = 409, body = ApiErrorBody, description = "taken by someone else, ended, or you hold another call"),
+        (status = 422, body = ApiErrorBody, description = "malformed SDP or no supported codec")))]
+pub async fn accept(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AcceptRequest>,
+) -> ApiResult<Json<AcceptResponse>> {
+    auth.require(ANSWER)?;
+    let (call, sdp) = s
+        .calls
+        .accept(&id, &auth.user.login, &req.sdp, now_ms())
+        .await?;
+    let card = match &call.card_id {
+        Some(c) => s.service.get_card(c).ok(),
+        None => None,
+    };
+    Ok(Json(AcceptResponse { sdp, call, card }))
+}
+
+#[utoipa::path(post, path = "/api/v1/calls/{id}/transfer", params(("id" = String, Path)), request_body = TransferRequest,
+    responses((status = 200, body = Call), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+pub async fn transfer(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TransferRequest>,
+) -> ApiResult<Json<Call>> {
+    auth.require(ANSWER)?;
+    s.calls.check_owner(&id, &auth.user.login)?;
+    let target = s.accounts.get(&req.to).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("there is no operator {}", req.to),
+        )
+    })?;
+    if target.disabled || !target.has_role(Role::CallTaker) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("{} cannot answer calls", req.to),
+        ));
+    }
+    Ok(Json(
+        s.calls
+            .transfer(&id, &auth.user.login, &target.login, now_ms())
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/calls/{id}/decline", params(("id" = String, Path)),
+    responses((status = 200, body = Call), (status = 403, body = ApiErrorBody)))]
+pub async fn decline(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Call>> {
+    auth.require(ANSWER)?;
+    Ok(Json(s.calls.decline(&id, &auth.user.login)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/calls/{id}/hangup", params(("id" = String, Path)),
+    responses((status = 200, body = CallRecord), (status = 403, body = ApiErrorBody)))]
+pub async fn hangup(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CallRecord>> {
+    auth.require(ANSWER)?;
+    s.calls.check_owner(&id, &auth.user.login)?;
+    s.calls
+        .end(&id, EndReason::OperatorHungUp, &auth.user.login, now_ms())
+        .await;
+    Ok(Json(stored_record(&s, &id)?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingsQuery {
+    /// Only the calls of this card (id).
+    pub card: Option<String>,
+    /// At most this many (default and maximum 500).
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/recordings", params(RecordingsQuery),
+    responses((status = 200, body = [CallRecord]), (status = 403, body = ApiErrorBody)))]
+pub async fn list_recordings(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<RecordingsQuery>,
+) -> ApiResult<Json<Vec<CallRecord>>> {
+    auth.require(RECORDINGS)?;
+    let limit = q
+        .limit
+        .unwrap_or(limits::RECORDINGS_LIST_MAX)
+        .min(limits::RECORDINGS_LIST_MAX);
+    Ok(Json(
+        s.calls
+            .recordings(q.card.as_deref(), limit)
+            .map_err(CallServiceError::from)?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FileQuery {
+    /// Download as an attachment to hand to a unit (audited as an export).
+    #[serde(default)]
+    pub export: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/recordings/{id}/files/{name}", params(("id" = String, Path), ("name" = String, Path), FileQuery),
+    responses((status = 200, description = "audio/ogg or video/x-ivf"), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+        (status = 410, body = ApiErrorBody, description = "deleted after the retention period")))]
+pub async fn recording_file(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path((id, name)): Path<(String, String)>,
+    Query(q): Query<FileQuery>,
+) -> ApiResult<Response> {
+    auth.require(RECORDINGS)?;
+    let (file, handle) = s
+        .calls
+        .open_recording(&id, &name, &auth.user.login, q.export, now_ms())
+        .await?;
+    let mime = if file.name.ends_with(".ogg") {
+        "audio/ogg"
+    } else {
+        "video/x-ivf"
+    };
+    let disposition = if q.export {
+        format!("attachment; filename=\"{id}-{}\"", file.name)
+    } else {
+        "inline".to_string()
+    };
+    let len = handle
+        .metadata()
+        .await
+        .map(|m| m.len())
+        .unwrap_or(file.bytes);
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(handle));
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_LENGTH, len.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Routes under `/api/v1`.
+pub fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/calls", get(list_calls))
+        .route("/calls/operators", get(operators))
+        .route("/calls/{id}", get(get_call))
+        .route("/calls/{id}/accept", post(accept))
+        .route("/calls/{id}/transfer", post(transfer))
+        .route("/calls/{id}/decline", post(decline))
+        .route("/calls/{id}/hangup", post(hangup))
+        .route("/recordings", get(list_recordings))
+        .route("/recordings/{id}/files/{name}", get(recording_file))
+}

@@ -1,0 +1,977 @@
+//! Citizen calls (R03, R09, R10): the shell around the sans-IO [`queue::CallQueue`].
+//!
+//! It joins three things: the media server (`media` crate: WebRTC legs, relay, recording), the
+//! card service (a call opens a "102" card: at once for SOS, on answer otherwise) and the store
+//! (call records, the recordings index, the audit chain). Citizens signal over a WebSocket
+//! ([`citizen`]); operators use the authenticated HTTP API ([`api`]) and see the queue live over
+//! the node's SSE stream.
+//!
+//! Keys it writes: `call/{id}` (the call and its recording, JSON), `idx/rec/{ended_at}/{id}`
+//! (recordings waiting for the retention sweep), `idx/cardcall/{card}/{id}` (calls of a card).
+
+pub mod api;
+pub mod citizen;
+pub mod queue;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sync::{CardCreate, Location};
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+
+use crate::audit::{AuditInput, AuditLog};
+use crate::service::{CardService, LiveEvent, ServiceError};
+use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+pub use queue::{Call, CallError, CallOffer, CallPhase, CallQueue, CallerLocation, EndReason};
+
+/// Actor recorded for what the node does on its own (SOS cards, the retention sweep).
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// Settings of calls and recordings (`[calls]` in the node config).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallsSection {
+    /// Recordings directory; empty means `recordings` inside the data directory.
+    #[serde(default)]
+    pub recordings_dir: PathBuf,
+    /// R09: recordings are deleted after this many days unless held for a КУИ case (1..=30).
+    pub recording_retention_days: u32,
+    /// How often the retention sweep runs, seconds.
+    pub retention_sweep_interval_s: u64,
+    /// Address media (UDP) binds to and announces.
+    pub media_bind_ip: std::net::IpAddr,
+    /// UDP port range for media, inclusive.
+    pub udp_port_min: u16,
+    pub udp_port_max: u16,
+    /// A leg that does not connect within this time is closed, ms.
+    pub ice_connect_timeout_ms: u64,
+    /// The citizen's app must send its call within this time after connecting, ms.
+    pub call_setup_timeout_ms: u64,
+    /// Signalling messages a citizen may send per second (burst twice that).
+    pub citizen_messages_per_s: u32,
+    /// Largest signalling message, bytes.
+    pub citizen_message_bytes_max: usize,
+    /// Citizen signalling connections at once.
+    pub citizen_sockets_max: usize,
+}
+
+impl CallsSection {
+    /// R09 caps retention at 30 days.
+    pub const RETENTION_DAYS_MAX: u32 = 30;
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.recording_retention_days == 0
+            || self.recording_retention_days > Self::RETENTION_DAYS_MAX
+        {
+            return Err(format!(
+                "calls.recording_retention_days must be 1..={} (R09), not {}",
+                Self::RETENTION_DAYS_MAX,
+                self.recording_retention_days
+            ));
+        }
+        if self.udp_port_min == 0 || self.udp_port_min > self.udp_port_max {
+            return Err(format!(
+                "calls.udp_port_min..udp_port_max must be a non-empty range of ports, not {}..{}",
+                self.udp_port_min, self.udp_port_max
+            ));
+        }
+        if self.retention_sweep_interval_s == 0 {
+            return Err("calls.retention_sweep_interval_s must be positive".into());
+        }
+        if self.citizen_message_bytes_max < 4096 {
+            return Err("calls.citizen_message_bytes_max must be at least 4096 bytes".into());
+        }
+        if self.citizen_messages_per_s == 0 || self.citizen_sockets_max == 0 {
+            return Err(
+                "calls.citizen_messages_per_s and calls.citizen_sockets_max must be positive"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn retention_ms(&self) -> i64 {
+        i64::from(self.recording_retention_days) * 86_400_000
+    }
+}
+
+/// One recorded file of a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RecordedFile {
+    /// File name inside the call's recording directory, e.g. `citizen-audio.ogg`.
+    pub name: String,
+    /// `audio` or `video`.
+    pub kind: String,
+    pub codec: String,
+    pub bytes: u64,
+    pub duration_ms: u64,
+}
+
+/// The recording of a call (R09).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recording {
+    pub started_at: i64,
+    pub ended_at: i64,
+    pub files: Vec<RecordedFile>,
+    /// Kept past the retention period because the card has a КУИ registration.
+    #[serde(default)]
+    pub held: bool,
+    /// When the retention sweep deleted the files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<i64>,
+    /// Why recording stopped early (for example a full disk); the call itself went on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// What the store keeps of a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CallRecord {
+    pub call: Call,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<Recording>,
+}
+
+/// Why a call operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallServiceError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(transparent)]
+    Media(#[from] media::MediaError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("storage failure: {0}")]
+    Store(#[from] StoreError),
+    #[error("recording of call {call} has no file {name}")]
+    NoSuchFile { call: String, name: String },
+    #[error("the recording of call {0} was deleted after the retention period (R09)")]
+    Expired(String),
+}
+
+/// What the citizen's app is told while the call goes on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToCitizen {
+    /// An operator answered.
+    Answered,
+    /// The operator transfers the call to a colleague: hold on.
+    Transferring,
+    /// The call is over.
+    Ended { reason: EndReason },
+}
+
+/// Counters for /metrics.
+#[derive(Debug, Default)]
+pub struct CallCounters {
+    pub rung: std::sync::atomic::AtomicU64,
+    pub answered: std::sync::atomic::AtomicU64,
+    pub abandoned: std::sync::atomic::AtomicU64,
+    pub recording_problems: std::sync::atomic::AtomicU64,
+    pub recordings_expired: std::sync::atomic::AtomicU64,
+    pub refused: std::sync::atomic::AtomicU64,
+}
+
+/// The node's calls: queue, media, cards, records.
+pub struct CallService {
+    queue: Mutex<CallQueue>,
+    media: Arc<media::MediaServer>,
+    cards: Arc<CardService>,
+    store: Arc<dyn Store>,
+    gc: Arc<GroupCommit>,
+    audit: Arc<AuditLog>,
+    settings: CallsSection,
+    recordings_dir: PathBuf,
+    citizens: Mutex<HashMap<String, mpsc::UnboundedSender<ToCitizen>>>,
+    /// Recording problems seen before the call ended, kept for its record.
+    problems: Mutex<HashMap<String, String>>,
+    pub citizen_sockets: std::sync::atomic::AtomicUsize,
+    pub counters: CallCounters,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn call_key(id: &str) -> String {
+    format!("call/{id}")
+}
+
+impl CallService {
+    /// Starts the media server and the background tasks (media events, retention sweep).
+    pub async fn start(
+        settings: CallsSection,
+        data_dir: &std::path::Path,
+        cards: Arc<CardService>,
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        audit: Arc<AuditLog>,
+    ) -> anyhow::Result<Arc<CallService>> {
+        settings
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config: {e}"))?;
+        let recordings_dir = if settings.recordings_dir.as_os_str().is_empty() {
+            data_dir.join("recordings")
+        } else {
+            settings.recordings_dir.clone()
+        };
+        std::fs::create_dir_all(&recordings_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the recordings directory {}: {e}",
+                recordings_dir.display()
+            )
+        })?;
+        let media = media::MediaServer::start(media::MediaConfig {
+            bind_ip: settings.media_bind_ip,
+            udp_port_min: settings.udp_port_min,
+            udp_port_max: settings.udp_port_max,
+            recordings_dir: recordings_dir.clone(),
+            ice_connect_timeout_ms: settings.ice_connect_timeout_ms,
+            ..media::MediaConfig::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("media server cannot start: {e}"))?;
+        let svc = Arc::new(CallService {
+            queue: Mutex::new(CallQueue::new()),
+            media,
+            cards,
+            store,
+            gc,
+            audit,
+            settings,
+            recordings_dir,
+            citizens: Mutex::new(HashMap::new()),
+            problems: Mutex::new(HashMap::new()),
+            citizen_sockets: Default::default(),
+            counters: CallCounters::default(),
+        });
+        svc.close_interrupted_calls(crate::http::now_ms())?;
+        tokio::spawn(media_events(Arc::downgrade(&svc), svc.media.subscribe()));
+        tokio::spawn(retention_loop(Arc::downgrade(&svc)));
+        Ok(svc)
+    }
+
+    pub fn settings(&self) -> &CallsSection {
+        &self.settings
+    }
+
+    pub fn media(&self) -> &Arc<media::MediaServer> {
+        &self.media
+    }
+
+    pub fn recordings_dir(&self) -> &std::path::Path {
+        &self.recordings_dir
+    }
+
+    /// Calls operators see: live ones first (SOS first), then recent abandoned and ended ones.
+    pub fn list(&self) -> Vec<Call> {
+        let mut q = lock(&self.queue);
+        q.prune(crate::http::now_ms());
+        q.list().into_iter().cloned().collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Call> {
+        lock(&self.queue).get(id).cloned()
+    }
+
+    fn publish(&self, call: &Call) {
+        self.cards.publish(LiveEvent::Call(Box::new(call.clone())));
+    }
+
+    fn tell_citizen(&self, id: &str, msg: ToCitizen) {
+        if let Some(tx) = lock(&self.citizens).get(id) {
+            let _ = tx.send(msg);
+        }
+    }
+
+    /// Writes the call's record (and extra keys) with an audit entry; returns once durable.
+    async fn persist(
+        &self,
+        record: &CallRecord,
+        mut batch: WriteBatch,
+        actor: &str,
+        action: &str,
+        details: serde_json::Value,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        batch.put(
+            call_key(&record.call.id),
+            serde_json::to_vec(record).unwrap_or_default(),
+        );
+        let ticket = self.audit.record(
+            &self.gc,
+            batch,
+            AuditInput::new(actor, action, record.call.id.as_str(), details),
+            now_ms,
+        )?;
+        self.gc.wait_async(ticket).await
+    }
+
+    pub fn record(&self, id: &str) -> Result<Option<CallRecord>, StoreError> {
+        Ok(self
+            .store
+            .get(call_key(id).as_bytes())?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    /// A citizen's call arrives with its SDP offer. Returns the SDP answer and any warning about
+    /// the location. Nothing is stored and nothing rings if the offer is refused.
+    pub async fn ring(
+        self: &Arc<Self>,
+        offer: CallOffer,
+        sdp: &str,
+        to_citizen: mpsc::UnboundedSender<ToCitizen>,
+        now_ms: i64,
+    ) -> Result<(Call, String, Option<queue::LocationProblem>), CallServiceError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        // Validate the metadata and the offer first (cheap), so a bad call rings nowhere and
+        // costs no media resources.
+        CallQueue::new().ring(&id, offer.clone(), now_ms)?;
+        media::check_offer_sdp(sdp).inspect_err(|_| {
+            self.counters
+                .refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })?;
+        let rang = lock(&self.queue).ring(&id, offer, now_ms)?;
+        lock(&self.citizens).insert(id.clone(), to_citizen);
+        self.counters
+            .rung
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Operators see the call at once; its media is set up while it rings.
+        let mut call = rang.call;
+        self.publish(&call);
+        let record = CallRecord {
+            call: call.clone(),
+            recording: None,
+        };
+        let details = serde_json::json!({
+            "channel": call.channel.as_str(),
+            "phone": call.caller.phone,
+            "video": call.video,
+            "location_problem": rang.location_problem.as_ref().map(|p| p.to_string()),
+        });
+        let (answer, stored) = tokio::join!(
+            self.media.citizen_offer(&id, sdp),
+            self.persist(
+                &record,
+                WriteBatch::new(),
+                SYSTEM_ACTOR,
+                "call.ring",
+                details,
+                now_ms,
+            )
+        );
+        if let Err(e) = stored {
+            tracing::error!(call = %id, error = %e, "cannot store a ringing call; it rings anyway");
+        }
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                // The caller did reach us: keep the call as abandoned with its callback data.
+                tracing::warn!(call = %id, error = %e, "the call's media could not be set up");
+                self.counters
+                    .refused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.end(&id, EndReason::ConnectionLost, SYSTEM_ACTOR, now_ms)
+                    .await;
+                return Err(e.into());
+            }
+        };
+        // R10: the panic button opens a card at once, before anyone answers.
+        if call.channel == sync::Channel::SosVideo {
+            match self.open_card(&call, SYSTEM_ACTOR, now_ms).await {
+                Ok(updated) => call = updated,
+                Err(e) => tracing::error!(call = %id, error = %e, "cannot open the SOS card"),
+            }
+        }
+        Ok((call, answer, rang.location_problem))
+    }
+
+    /// Opens the call's card pre-filled with the caller and location, links it, publishes.
+    async fn open_card(
+        &self,
+        call: &Call,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Call, CallServiceError> {
+        let input = CardCreate {
+            channel: call.channel,
+            caller: call.caller.clone(),
+            location: call.location.as_ref().map(|l| Location {
+                lat: l.lat,
+                lon: l.lon,
+                accuracy_m: l.accuracy_m,
+                address: None,
+            }),
+            description: None,
+            seen: Default::default(),
+            category: None,
+            priority: None,
+            district: None,
+        };
+        let card = self.cards.create_card(by, &input, now_ms).await?;
+        let updated = {
+            let mut q = lock(&self.queue);
+            q.set_card(&call.id, &card.id, &card.number);
+            q.get(&call.id).cloned()
+        };
+        let updated = updated.unwrap_or_else(|| {
+            let mut c = call.clone();
+            c.card_id = Some(card.id.clone());
+            c.card_number = Some(card.number.clone());
+            c
+        });
+        let mut batch = WriteBatch::new();
+        batch.put(format!("idx/cardcall/{}/{}", card.id, call.id), Vec::new());
+        self.persist(
+            &CallRecord {
+                call: updated.clone(),
+                recording: None,
+            },
+            batch,
+            by,
+            "call.card",
+            serde_json::json!({"card": card.number}),
+            now_ms,
+        )
+        .await?;
+        self.publish(&updated);
+        Ok(updated)
+    }
+
+    /// An operator accepts a ringing call with their browser's SDP offer (R03). Returns the SDP
+    /// answer and the call with its card.
+    pub async fn accept(
+        &self,
+        id: &str,
+        operator: &str,
+        sdp: &str,
+        now_ms: i64,
+    ) -> Result<(Call, String), CallServiceError> {
+        // Take the call first so a second operator is refused at once, then connect media.
+        let before = {
+            let mut q = lock(&self.queue);
+            let before = q.check_accept(id, operator)?.clone();
+            q.accept(id, operator, now_ms)?;
+            before
+        };
+        let answer = match self.media.operator_offer(id, sdp).await {
+            Ok(a) => a,
+            Err(e) => {
+                lock(&self.queue).restore(before);
+                return Err(e.into());
+            }
+        };
+        let first_answer = before.answered_at.is_none();
+        if first_answer {
+            self.counters
+                .answered
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let mut call = lock(&self.queue)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| CallError::NotFound(id.to_string()))?;
+        self.tell_citizen(id, ToCitizen::Answered);
+        self.publish(&call);
+        if call.card_id.is_none() {
+            match self.open_card(&call, operator, now_ms).await {
+                Ok(c) => call = c,
+                Err(e) => {
+                    tracing::error!(call = %id, error = %e, "cannot open the call's card");
+                }
+            }
+        } else if let Err(e) = self
+            .persist(
+                &CallRecord {
+                    call: call.clone(),
+                    recording: None,
+                },
+                WriteBatch::new(),
+                operator,
+                "call.accept",
+                serde_json::json!({"wait_ms": call.wait_ms(now_ms)}),
+                now_ms,
+            )
+            .await
+        {
+            tracing::error!(call = %id, error = %e, "cannot store an accepted call");
+        }
+        Ok((call, answer))
+    }
+
+    /// The operator hands the call to a colleague; the citizen stays connected and recorded.
+    pub async fn transfer(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        now_ms: i64,
+    ) -> Result<Call, CallServiceError> {
+        let call = lock(&self.queue).transfer(id, from, to)?.clone();
+        if let Err(e) = self.media.operator_leave(id).await {
+            tracing::warn!(call = %id, error = %e, "operator leg did not close cleanly");
+        }
+        self.tell_citizen(id, ToCitizen::Transferring);
+        self.publish(&call);
+        self.persist(
+            &CallRecord {
+                call: call.clone(),
+                recording: None,
+            },
+            WriteBatch::new(),
+            from,
+            "call.transfer",
+            serde_json::json!({"to": to}),
+            now_ms,
+        )
+        .await?;
+        Ok(call)
+    }
+
+    /// The chosen operator declines a transfer: the call rings for everyone.
+    pub fn decline(&self, id: &str, operator: &str) -> Result<Call, CallServiceError> {
+        let call = lock(&self.queue).decline_transfer(id, operator)?.clone();
+        self.publish(&call);
+        Ok(call)
+    }
+
+    /// Checks that `operator` holds the call.
+    pub fn check_owner(&self, id: &str, operator: &str) -> Result<(), CallServiceError> {
+        lock(&self.queue).check_owner(id, operator)?;
+        Ok(())
+    }
+
+    /// A position update from the caller's handset.
+    pub fn update_location(
+        &self,
+        id: &str,
+        loc: CallerLocation,
+        now_ms: i64,
+    ) -> Result<Option<queue::LocationProblem>, CallServiceError> {
+        let r = lock(&self.queue).update_location(id, loc, now_ms)?.cloned();
+        match r {
+            Ok(call) => {
+                self.publish(&call);
+                Ok(None)
+            }
+            Err(p) => Ok(Some(p)),
+        }
+    }
+
+    /// Ends a call for `reason`; the recording is finalised and indexed for the retention sweep.
+    /// Ending an ended call does nothing.
+    pub async fn end(&self, id: &str, reason: EndReason, actor: &str, now_ms: i64) {
+        let Some(call) = lock(&self.queue).end(id, reason, now_ms).cloned() else {
+            return;
+        };
+        if call.phase == CallPhase::Abandoned {
+            self.counters
+                .abandoned
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(tx) = lock(&self.citizens).remove(id) {
+            let _ = tx.send(ToCitizen::Ended { reason });
+        }
+        self.publish(&call);
+        let summary = self.media.hang_up(id).await;
+        let problem = lock(&self.problems).remove(id);
+        let recording = summary.map(|s| Recording {
+            problem: problem.or_else(|| s.recording_error.clone()),
+            started_at: s.started_at_ms,
+            ended_at: s.ended_at_ms,
+            files: s
+                .files
+                .iter()
+                .map(|f| RecordedFile {
+                    name: f.name.clone(),
+                    kind: match f.kind {
+                        media::MediaKind::Audio => "audio".into(),
+                        media::MediaKind::Video => "video".into(),
+                    },
+                    codec: f.codec.clone(),
+                    bytes: f.bytes,
+                    duration_ms: f.duration_ms,
+                })
+                .collect(),
+            held: false,
+            expired_at: None,
+        });
+        let mut batch = WriteBatch::new();
+        if recording.is_some() {
+            batch.put(format!("idx/rec/{now_ms:020}/{id}"), Vec::new());
+        }
+        let action = if call.phase == CallPhase::Abandoned {
+            "call.abandon"
+        } else {
+            "call.end"
+        };
+        let details = serde_json::json!({
+            "reason": reason,
+            "wait_ms": call.wait_ms(now_ms),
+            "phone": call.caller.phone,
+            "card": call.card_number,
+        });
+        if let Err(e) = self
+            .persist(
+                &CallRecord { call, recording },
+                batch,
+                actor,
+                action,
+                details,
+                now_ms,
+            )
+            .await
+        {
+            tracing::error!(call = %id, error = %e, "cannot store an ended call");
+        }
+    }
+
+    /// Ends every live call (node stopping).
+    pub async fn end_all(&self, now_ms: i64) {
+        let ids = lock(&self.queue).live_ids();
+        for id in ids {
+            self.end(&id, EndReason::NodeStopped, SYSTEM_ACTOR, now_ms)
+                .await;
+        }
+    }
+
+    /// Calls still "live" in the store after a crash are closed as interrupted.
+    fn close_interrupted_calls(&self, now_ms: i64) -> Result<(), StoreError> {
+        let mut batch = WriteBatch::new();
+        for (_, v) in self.store.scan_prefix(b"call/")? {
+            let Ok(mut rec) = serde_json::from_slice::<CallRecord>(&v) else {
+                continue;
+            };
+            if !rec.call.is_live() {
+                continue;
+            }
+            rec.call.phase = if rec.call.answered_at.is_some() {
+                CallPhase::Ended
+            } else {
+                CallPhase::Abandoned
+            };
+            rec.call.ended_at = Some(now_ms);
+            rec.call.end_reason = Some(EndReason::NodeStopped);
+            // Whatever was recorded before the stop is still on disk: keep it for retention.
+            let dir = self.recordings_dir.join(&rec.call.id);
+            if dir.is_dir() {
+                let files = std::fs::read_dir(&dir)
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .filter_map(|e| {
+                                let name = e.file_name().to_string_lossy().to_string();
+                                let kind = if name.ends_with(".ogg") {
+                                    "audio"
+                                } else if name.ends_with(".ivf") {
+                                    "video"
+                                } else {
+                                    return None;
+                                };
+                                let path = e.path();
+                                Some(RecordedFile {
+                                    kind: kind.into(),
+                                    codec: if kind == "audio" { "opus" } else { "vp8" }.into(),
+                                    bytes: e.metadata().map(|m| m.len()).unwrap_or(0),
+                                    duration_ms: media::recording_duration_ms(&path).unwrap_or(0),
+                                    name,
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                rec.recording = Some(Recording {
+                    started_at: rec.call.rang_at,
+                    ended_at: now_ms,
+                    files,
+                    held: false,
+                    expired_at: None,
+                    problem: Some("the node stopped during the call".into()),
+                });
+                batch.put(format!("idx/rec/{now_ms:020}/{}", rec.call.id), Vec::new());
+            }
+            batch.put(
+                call_key(&rec.call.id),
+                serde_json::to_vec(&rec).unwrap_or_default(),
+            );
+        }
+        if !batch.is_empty() {
+            self.gc.commit(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Records of calls with recordings, newest first; optionally only those of one card.
+    pub fn recordings(
+        &self,
+        card_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let ids: Vec<String> = match card_id {
+            Some(card) => self
+                .store
+                .scan_keys(format!("idx/cardcall/{card}/").as_bytes(), limit)?
+                .into_iter()
+                .filter_map(|k| {
+                    String::from_utf8(k)
+                        .ok()
+                        .and_then(|k| k.rsplit('/').next().map(str::to_string))
+                })
+                .collect(),
+            None => {
+                let mut all = Vec::new();
+                for (k, v) in self.store.scan_prefix(b"call/")? {
+                    if let Ok(rec) = serde_json::from_slice::<CallRecord>(&v) {
+                        if rec.recording.is_some() {
+                            all.push((rec.call.rang_at, String::from_utf8_lossy(&k[5..]).into()));
+                        }
+                    }
+                }
+                all.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+                all.into_iter().take(limit).map(|(_, id)| id).collect()
+            }
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(r) = self.record(&id)? {
+                if r.recording.is_some() {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by_key(|r| std::cmp::Reverse(r.call.rang_at));
+        Ok(out)
+    }
+
+    /// Opens a recorded file for playback or export (R09); the access is audited before any
+    /// byte is served.
+    pub async fn open_recording(
+        &self,
+        id: &str,
+        name: &str,
+        actor: &str,
+        export: bool,
+        now_ms: i64,
+    ) -> Result<(RecordedFile, tokio::fs::File), CallServiceError> {
+        queue::validate_call_id(id)?;
+        let rec = self
+            .record(id)?
+            .ok_or_else(|| CallError::NotFound(id.to_string()))?;
+        let recording = rec
+            .recording
+            .as_ref()
+            .ok_or_else(|| CallServiceError::NoSuchFile {
+                call: id.to_string(),
+                name: name.to_string(),
+            })?;
+        if recording.expired_at.is_some() {
+            return Err(CallServiceError::Expired(id.to_string()));
+        }
+        // Only names the recording lists: no path ever comes from the request.
+        let file = recording
+            .files
+            .iter()
+            .find(|f| f.name == name)
+            .cloned()
+            .ok_or_else(|| CallServiceError::NoSuchFile {
+                call: id.to_string(),
+                name: name.to_string(),
+            })?;
+        let path = self.recordings_dir.join(id).join(&file.name);
+        let handle = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+        let ticket = self.audit.record(
+            &self.gc,
+            WriteBatch::new(),
+            AuditInput::new(
+                actor,
+                if export {
+                    "recording.export"
+                } else {
+                    "recording.play"
+                },
+                id,
+                serde_json::json!({"file": file.name, "card": rec.call.card_number}),
+            ),
+            now_ms,
+        )?;
+        self.gc.wait_async(ticket).await?;
+        Ok((file, handle))
+    }
+
+    /// R09: deletes recordings older than the retention period unless their card has a КУИ
+    /// registration (legal hold). Returns (expired, held).
+    pub async fn sweep_retention(&self, now_ms: i64) -> Result<(usize, usize), CallServiceError> {
+        let cutoff = now_ms - self.settings.retention_ms();
+        let mut expired = 0;
+        let mut held = 0;
+        for key in self.store.scan_keys(b"idx/rec/", usize::MAX)? {
+            let Ok(k) = String::from_utf8(key.clone()) else {
+                continue;
+            };
+            let mut parts = k["idx/rec/".len()..].splitn(2, '/');
+            let (Some(ended), Some(id)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let Ok(ended) = ended.parse::<i64>() else {
+                continue;
+            };
+            if ended > cutoff {
+                break; // keys are ordered by end time
+            }
+            let Some(mut rec) = self.record(id)? else {
+                let mut b = WriteBatch::new();
+                b.delete(key);
+                self.gc.commit_async(b).await?;
+                continue;
+            };
+            let hold = match &rec.call.card_id {
+                Some(card) => match self.cards.get_card(card) {
+                    Ok(c) => c.kui.as_ref().is_some_and(|k| k.number.is_some()),
+                    Err(ServiceError::NotFound(_)) => false,
+                    Err(e) => return Err(e.into()),
+                },
+                None => false,
+            };
+            let Some(r) = rec.recording.as_mut() else {
+                continue;
+            };
+            if hold {
+                if !r.held {
+                    r.held = true;
+                    self.persist(
+                        &rec,
+                        WriteBatch::new(),
+                        SYSTEM_ACTOR,
+                        "recording.hold",
+                        serde_json::json!({"card": rec.call.card_number}),
+                        now_ms,
+                    )
+                    .await?;
+                }
+                held += 1;
+                continue;
+            }
+            let dir = self.recordings_dir.join(id);
+            match tokio::fs::remove_dir_all(&dir).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::error!(dir = %dir.display(), error = %e, "cannot delete an expired recording");
+                    continue;
+                }
+            }
+            r.expired_at = Some(now_ms);
+            r.held = false;
+            let mut batch = WriteBatch::new();
+            batch.delete(key);
+            self.persist(
+                &rec,
+                batch,
+                SYSTEM_ACTOR,
+                "recording.expire",
+                serde_json::json!({"card": rec.call.card_number, "ended_at": ended}),
+                now_ms,
+            )
+            .await?;
+            self.counters
+                .recordings_expired
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            expired += 1;
+        }
+        Ok((expired, held))
+    }
+
+    fn note_recording_problem(&self, id: &str, reason: String) {
+        self.counters
+            .recording_problems
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::error!(call = %id, %reason, "recording stopped; the call goes on");
+        lock(&self.problems).insert(id.to_string(), reason.clone());
+        let call = {
+            let mut q = lock(&self.queue);
+            q.set_recording_problem(id, &reason);
+            q.get(id).cloned()
+        };
+        if let Some(c) = call {
+            self.publish(&c);
+        }
+    }
+
+    pub fn live_calls(&self) -> usize {
+        lock(&self.queue).live_ids().len()
+    }
+
+    pub fn ice_timeout(&self) -> Duration {
+        Duration::from_millis(self.settings.ice_connect_timeout_ms)
+    }
+}
+
+async fn media_events(
+    svc: std::sync::Weak<CallService>,
+    mut rx: tokio::sync::broadcast::Receiver<media::MediaEvent>,
+) {
+    loop {
+        let ev = match rx.recv().await {
+            Ok(ev) => ev,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "media events lagged");
+                continue;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(svc) = svc.upgrade() else { return };
+        match ev {
+            media::MediaEvent::Failed {
+                call_id,
+                leg: media::Leg::Citizen,
+                reason,
+            } => {
+                tracing::warn!(call = %call_id, %reason, "citizen media failed");
+                svc.end(
+                    &call_id,
+                    EndReason::ConnectionLost,
+                    SYSTEM_ACTOR,
+                    crate::http::now_ms(),
+                )
+                .await;
+            }
+            media::MediaEvent::Failed {
+                call_id,
+                leg: media::Leg::Operator,
+                reason,
+            } => {
+                tracing::warn!(call = %call_id, %reason, "operator media failed");
+            }
+            media::MediaEvent::RecordingStopped { call_id, reason } => {
+                svc.note_recording_problem(&call_id, reason);
+            }
+            media::MediaEvent::Connected { .. } => {}
+        }
+    }
+}
+
+async fn retention_loop(svc: std::sync::Weak<CallService>) {
+    let interval = match svc.upgrade() {
+        Some(s) => Duration::from_secs(s.settings.retention_sweep_interval_s),
+        None => return,
+    };
+    loop {
+        {
+            let Some(s) = svc.upgrade() else { return };
+            match s.sweep_retention(crate::http::now_ms()).await {
+                Ok((0, _)) => {}
+                Ok((expired, held)) => {
+                    tracing::info!(expired, held, "recordings retention sweep")
+                }
+                Err(e) => tracing::error!(error = %e, "recordings retention sweep failed"),
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

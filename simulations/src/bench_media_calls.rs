@@ -1,0 +1,580 @@
+//! `bench media-calls`: how many citizen calls one node relays and records.
+//!
+//! Runs the real node binary and, in this process, headless citizens and synthetic operators
+//! (the `media` crate's clients, sending media they generate). Each call goes the whole way: the
+//! citizen signals over the node's WebSocket, the call rings (seen by a supervisor's SSE stream:
+//! that is the ring → queue latency), an operator accepts over the HTTP API, and media flows
+//! citizen ⇄ node ⇄ operator while the node records it.
+//!
+//! Calls are added in steps, audio-only first, then with video. After each step the calls settle,
+//! then a window measures the node process's CPU (from `/proc/<pid>/stat`, the node alone; the
+//! load generator shares the machine and its own CPU is reported too) and the relay loss from RTP
+//! sequence numbers at the receivers (every direction, audio and video). A phase stops at its
+//! target, or when the node uses more than one core, or when loss exceeds the goal. The figure
+//! reported per phase is the largest step that held within both limits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use futures::{SinkExt, StreamExt};
+use media::client::{ClientStats, HeadlessCitizen, HeadlessConfig, HeadlessOperator};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{http_client, Api};
+use crate::node_proc::{self, NodeConfig, NodeProcess};
+use crate::report::{self, Latency, Report};
+
+pub const NAME: &str = "media-calls";
+
+/// Goal: node CPU at the reported call count, in cores.
+const CPU_CORES_MAX: f64 = 1.0;
+/// Goal: relay loss, percent.
+const LOSS_PCT_MAX: f64 = 0.1;
+/// Goal: concurrent audio calls.
+const AUDIO_CALLS_GOAL: usize = 300;
+/// Goal: concurrent video calls.
+const VIDEO_CALLS_GOAL: usize = 100;
+/// Goal: ring → operator queue, p99 ms.
+const QUEUE_P99_MS_GOAL: f64 = 300.0;
+/// A call's legs must connect within this.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A whole call setup (signalling, accept, both legs connected) must finish within this.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(45);
+/// Calls set up at once while ramping.
+const SETUP_CONCURRENCY: usize = 8;
+/// Media UDP ports the node may use (two per call).
+const UDP_PORT_MIN: u16 = 30_000;
+const UDP_PORT_MAX: u16 = 31_999;
+
+#[derive(Debug, Clone)]
+pub struct MediaCallsConfig {
+    pub quick: bool,
+    pub seed: u64,
+    pub node_bin: PathBuf,
+    /// Upper bound of the audio phase.
+    pub audio_target: usize,
+    /// Upper bound of the video phase.
+    pub video_target: usize,
+    /// Calls added per step (audio, video).
+    pub audio_step: usize,
+    pub video_step: usize,
+    /// Settling time after a step, before the window.
+    pub settle: Duration,
+    /// Measurement window per step.
+    pub window: Duration,
+}
+
+impl MediaCallsConfig {
+    pub fn new(quick: bool, seed: u64, node_bin: PathBuf) -> Self {
+        if quick {
+            MediaCallsConfig {
+                quick,
+                seed,
+                node_bin,
+                audio_target: 24,
+                video_target: 8,
+                audio_step: 8,
+                video_step: 4,
+                settle: Duration::from_secs(2),
+                window: Duration::from_secs(3),
+            }
+        } else {
+            MediaCallsConfig {
+                quick,
+                seed,
+                node_bin,
+                audio_target: 400,
+                video_target: 150,
+                audio_step: 25,
+                video_step: 10,
+                settle: Duration::from_secs(3),
+                window: Duration::from_secs(5),
+            }
+        }
+    }
+}
+
+/// One call in progress, kept alive until the phase ends.
+struct LiveCall {
+    id: String,
+    operator_token: String,
+    citizen: HeadlessCitizen,
+    operator: HeadlessOperator,
+    /// Keeps the citizen's signalling open.
+    _socket: tokio::task::JoinHandle<()>,
+}
+
+/// Sums of the receivers' sequence-number counters.
+#[derive(Debug, Default, Clone, Copy)]
+struct Flow {
+    expected: u64,
+    received: u64,
+}
+
+impl Flow {
+    fn add(&mut self, s: &ClientStats, video: bool) {
+        self.expected += s.audio_packets_expected;
+        self.received += s.audio_packets_received;
+        if video {
+            self.expected += s.video_packets_expected;
+            self.received += s.video_packets_received;
+        }
+    }
+}
+
+fn flows(calls: &[LiveCall]) -> Flow {
+    let mut f = Flow::default();
+    for c in calls {
+        // The operator receives the citizen's audio and video; the citizen the operator's audio.
+        f.add(&c.operator.stats(), true);
+        f.add(&c.citizen.stats(), false);
+    }
+    f
+}
+
+/// What a step measured.
+#[derive(Debug, Clone)]
+struct Step {
+    calls: usize,
+    node_cores: f64,
+    generator_cores: f64,
+    loss_pct: f64,
+    node_rss_mib: f64,
+    packets: u64,
+}
+
+impl Step {
+    fn within_goal(&self) -> bool {
+        self.node_cores <= CPU_CORES_MAX && self.loss_pct <= LOSS_PCT_MAX
+    }
+    fn to_json(&self) -> Value {
+        json!({
+            "calls": self.calls,
+            "node_cores": report::round(self.node_cores, 3),
+            "generator_cores": report::round(self.generator_cores, 3),
+            "loss_pct": report::round(self.loss_pct, 4),
+            "node_rss_mib": report::round(self.node_rss_mib, 1),
+            "packets": self.packets,
+        })
+    }
+}
+
+/// Phone numbers of calls sent, and when the supervisor's stream first showed them ringing.
+#[derive(Default)]
+struct Latencies {
+    sent: HashMap<String, Instant>,
+    seen: HashMap<String, Instant>,
+}
+
+struct Bench {
+    http: reqwest::Client,
+    base: String,
+    ws_base: String,
+    operators: Vec<String>,
+    latencies: Arc<Mutex<Latencies>>,
+    next_call: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Bench {
+    /// Sets up one call end to end; returns it when both legs are connected.
+    async fn call(&self, n: usize, video: bool, operator_token: &str) -> anyhow::Result<LiveCall> {
+        let citizen = HeadlessCitizen::new(HeadlessConfig {
+            video,
+            seed: n as u64,
+            ..HeadlessConfig::default()
+        })
+        .await
+        .context("citizen peer")?;
+        let offer = citizen.offer().await.context("citizen offer")?;
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("{}/citizen/v1/ws", self.ws_base))
+                .await
+                .context("citizen signalling socket")?;
+        let phone = format!("+7700{n:07}");
+        let message = json!({"type": "call", "sdp": offer, "call": {
+            "channel": if video { "sos_video" } else { "app102_call" }, "video": video,
+            "caller": {"phone": phone}, "app_version": "bench",
+            "location": {"lat": 51.1282, "lon": 71.4304, "accuracy_m": 20.0}}});
+        lock(&self.latencies)
+            .sent
+            .insert(phone.clone(), Instant::now());
+        ws.send(Message::Text(message.to_string().into())).await?;
+        let answer = loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => break serde_json::from_str::<Value>(t.as_str())?,
+                Some(Ok(_)) => continue,
+                other => bail!("signalling closed before the answer: {other:?}"),
+            }
+        };
+        if answer["type"] != "answer" {
+            bail!("the node refused the call: {answer}");
+        }
+        citizen
+            .accept_answer(answer["sdp"].as_str().unwrap_or_default())
+            .await?;
+        let id = answer["call_id"].as_str().unwrap_or_default().to_string();
+        let socket = tokio::spawn(async move {
+            while let Some(Ok(m)) = ws.next().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
+                }
+            }
+        });
+        let operator = HeadlessOperator::new(HeadlessConfig {
+            seed: 1_000_000 + n as u64,
+            ..HeadlessConfig::default()
+        })
+        .await
+        .context("operator peer")?;
+        let offer = operator.offer().await?;
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/calls/{id}/accept", self.base))
+            .bearer_auth(operator_token)
+            .json(&json!({"sdp": offer}))
+            .send()
+            .await?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("accept of call {id} failed with {status}: {body}");
+        }
+        operator
+            .accept_answer(body["sdp"].as_str().unwrap_or_default())
+            .await?;
+        if !citizen.wait_connected(CONNECT_TIMEOUT).await
+            || !operator.wait_connected(CONNECT_TIMEOUT).await
+        {
+            bail!("call {id}: media did not connect within {CONNECT_TIMEOUT:?}");
+        }
+        Ok(LiveCall {
+            id,
+            operator_token: operator_token.to_string(),
+            citizen,
+            operator,
+            _socket: socket,
+        })
+    }
+
+    /// Adds calls until `calls` holds `target`, a few at a time.
+    async fn grow(
+        &mut self,
+        calls: &mut Vec<LiveCall>,
+        target: usize,
+        video: bool,
+    ) -> anyhow::Result<()> {
+        while calls.len() < target {
+            let batch = (target - calls.len()).min(SETUP_CONCURRENCY);
+            let first = self.next_call;
+            self.next_call += batch;
+            let base = calls.len();
+            let this = &*self;
+            let started = (0..batch).map(|k| async move {
+                let n = first + k;
+                match tokio::time::timeout(
+                    SETUP_TIMEOUT,
+                    this.call(n, video, &this.operators[base + k]),
+                )
+                .await
+                {
+                    Ok(r) => r,
+                    Err(_) => bail!("call {n} was not set up within {SETUP_TIMEOUT:?}"),
+                }
+            });
+            for r in futures::future::join_all(started).await {
+                calls.push(r?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Follows the supervisor's SSE stream and notes when each caller's call first rang there.
+async fn follow_queue(
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    lat: Arc<Mutex<Latencies>>,
+) {
+    let Ok(mut resp) = http.get(url).bearer_auth(token).send().await else {
+        return;
+    };
+    let mut buf = String::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let now = Instant::now();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            if !event.lines().any(|l| l == "event: call") {
+                continue;
+            }
+            let data: String = event
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(str::trim)
+                .collect();
+            let Ok(v) = serde_json::from_str::<Value>(&data) else {
+                continue;
+            };
+            if v["phase"] == "ringing" {
+                if let Some(phone) = v["caller"]["phone"].as_str() {
+                    lock(&lat).seen.entry(phone.to_string()).or_insert(now);
+                }
+            }
+        }
+    }
+}
+
+fn own_cpu() -> anyhow::Result<Duration> {
+    node_proc::cpu_time(std::process::id())
+}
+
+async fn measure(
+    node: &NodeProcess,
+    calls: &[LiveCall],
+    settle: Duration,
+    window: Duration,
+) -> anyhow::Result<Step> {
+    tokio::time::sleep(settle).await; // let new calls' media reach a steady state
+    let (n0, g0, f0, t0) = (
+        node_proc::cpu_time(node.pid())?,
+        own_cpu()?,
+        flows(calls),
+        Instant::now(),
+    );
+    tokio::time::sleep(window).await; // the measurement window itself
+    let (n1, g1, f1, t1) = (
+        node_proc::cpu_time(node.pid())?,
+        own_cpu()?,
+        flows(calls),
+        Instant::now(),
+    );
+    let wall = (t1 - t0).as_secs_f64();
+    let expected = f1.expected.saturating_sub(f0.expected);
+    let received = f1.received.saturating_sub(f0.received);
+    let lost = expected.saturating_sub(received);
+    Ok(Step {
+        calls: calls.len(),
+        node_cores: (n1 - n0).as_secs_f64() / wall,
+        generator_cores: (g1 - g0).as_secs_f64() / wall,
+        loss_pct: if expected == 0 {
+            100.0
+        } else {
+            lost as f64 * 100.0 / expected as f64
+        },
+        node_rss_mib: node.rss_kib()? as f64 / 1024.0,
+        packets: expected,
+    })
+}
+
+/// One phase (audio or video): ramps and returns the steps and the largest within the goal.
+async fn phase(
+    bench: &mut Bench,
+    node: &NodeProcess,
+    config: &MediaCallsConfig,
+    video: bool,
+) -> anyhow::Result<(Vec<Step>, usize, String)> {
+    let (target, step) = if video {
+        (config.video_target, config.video_step)
+    } else {
+        (config.audio_target, config.audio_step)
+    };
+    let what = if video { "video" } else { "audio" };
+    let mut calls = Vec::new();
+    let mut steps = Vec::new();
+    let mut held = 0;
+    let mut stop = format!("reached the target of {target} calls");
+    let mut n = 0;
+    while n < target {
+        n = (n + step).min(target);
+        if let Err(e) = bench.grow(&mut calls, n, video).await {
+            stop = format!("setting up call {} failed: {e:#}", calls.len() + 1);
+            break;
+        }
+        let s = measure(node, &calls, config.settle, config.window).await?;
+        println!(
+            "  {what} {:>4} calls: node {:.2} cores, generator {:.2} cores, loss {:.3} % of {} packets, node RSS {:.0} MiB",
+            s.calls, s.node_cores, s.generator_cores, s.loss_pct, s.packets, s.node_rss_mib
+        );
+        let ok = s.within_goal();
+        steps.push(s.clone());
+        if !ok {
+            stop = if s.node_cores > CPU_CORES_MAX {
+                format!("node above {CPU_CORES_MAX} core at {} calls", s.calls)
+            } else {
+                format!("loss above {LOSS_PCT_MAX} % at {} calls", s.calls)
+            };
+            break;
+        }
+        held = s.calls;
+        if s.generator_cores + s.node_cores > 1.9 {
+            stop = format!(
+                "the machine's two cores are saturated at {} calls (load generator {:.2} cores)",
+                s.calls, s.generator_cores
+            );
+            break;
+        }
+    }
+    // Operators hang up, as they would, so they are free for the next phase.
+    for c in &calls {
+        let _ = bench
+            .http
+            .post(format!("{}/api/v1/calls/{}/hangup", bench.base, c.id))
+            .bearer_auth(&c.operator_token)
+            .send()
+            .await;
+        c.citizen.close().await;
+        c.operator.close().await;
+    }
+    Ok((steps, held, stop))
+}
+
+pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
+    node_proc::check_node_bin(&config.node_bin)?;
+    println!(
+        "{NAME}: seed {} ({}), audio up to {} calls, video up to {} calls",
+        config.seed,
+        if config.quick { "quick" } else { "full" },
+        config.audio_target,
+        config.video_target
+    );
+    let scratch = report::scratch_dir("media-calls")?;
+    let node_toml = scratch.path().join("node.toml");
+    std::fs::write(
+        &node_toml,
+        format!(
+            "[accounts]\nargon2_memory_kib = 1024\n\n[calls]\nudp_port_min = {UDP_PORT_MIN}\nudp_port_max = {UDP_PORT_MAX}\ncitizen_sockets_max = 4000\n"
+        ),
+    )?;
+    let node = NodeProcess::start(&NodeConfig {
+        bin: config.node_bin.clone(),
+        data_dir: scratch.path().join("data"),
+        admin_password: node_proc::ADMIN_PASSWORD.to_string(),
+        log_path: scratch.path().join("node.log"),
+        config: Some(node_toml),
+    })
+    .await?;
+    let http = http_client()?;
+    let api = Api::new(http.clone(), &node.base_url);
+    let admin = api.login("admin", node_proc::ADMIN_PASSWORD).await?;
+    let operators_needed = config.audio_target.max(config.video_target);
+    let bar = report::progress(operators_needed as u64 + 1, "accounts");
+    api.create_account(
+        &admin,
+        "bench_sup",
+        "Bench supervisor",
+        node_proc::ADMIN_PASSWORD,
+        &["supervisor"],
+    )
+    .await?;
+    let mut operators = Vec::new();
+    for i in 0..operators_needed {
+        let login = format!("bench_op{i}");
+        api.create_account(
+            &admin,
+            &login,
+            "Bench operator",
+            node_proc::ADMIN_PASSWORD,
+            &["call_taker"],
+        )
+        .await?;
+        operators.push(api.login(&login, node_proc::ADMIN_PASSWORD).await?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let latencies = Arc::new(Mutex::new(Latencies::default()));
+    let sup = api.login("bench_sup", node_proc::ADMIN_PASSWORD).await?;
+    let follower = tokio::spawn(follow_queue(
+        reqwest::Client::new(),
+        format!("{}/api/v1/events", node.base_url),
+        sup,
+        latencies.clone(),
+    ));
+    let mut bench = Bench {
+        http,
+        ws_base: node.base_url.replacen("http://", "ws://", 1),
+        base: node.base_url.clone(),
+        operators,
+        latencies: latencies.clone(),
+        next_call: 0,
+    };
+    // Let the stream subscribe before the first call rings.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (audio_steps, audio_calls, audio_stop) = phase(&mut bench, &node, &config, false).await?;
+    println!("  audio: {audio_stop}");
+    let (video_steps, video_calls, video_stop) = phase(&mut bench, &node, &config, true).await?;
+    println!("  video: {video_stop}");
+    follower.abort();
+
+    let mut samples: Vec<Duration> = {
+        let l = lock(&latencies);
+        l.sent
+            .iter()
+            .filter_map(|(phone, sent)| {
+                l.seen
+                    .get(phone)
+                    .map(|seen| seen.saturating_duration_since(*sent))
+            })
+            .collect()
+    };
+    let calls_made = lock(&latencies).sent.len();
+    let queue = Latency::from_samples(&mut samples);
+    let loss_at = |steps: &[Step], held: usize| {
+        steps
+            .iter()
+            .find(|s| s.calls == held)
+            .map(|s| s.loss_pct)
+            .unwrap_or(0.0)
+    };
+    let loss_pct = loss_at(&audio_steps, audio_calls).max(loss_at(&video_steps, video_calls));
+    println!(
+        "  ring → operator queue: {} ({} of {calls_made} calls seen)",
+        queue.human(),
+        queue.count
+    );
+    let goal_met = (audio_calls >= AUDIO_CALLS_GOAL || video_calls >= VIDEO_CALLS_GOAL)
+        && queue.p99_ms <= QUEUE_P99_MS_GOAL
+        && queue.count == calls_made;
+    println!(
+        "  goal (≥ {AUDIO_CALLS_GOAL} audio or ≥ {VIDEO_CALLS_GOAL} video calls at ≤ {CPU_CORES_MAX} core, loss ≤ {LOSS_PCT_MAX} %, queue p99 ≤ {QUEUE_P99_MS_GOAL} ms): {}",
+        report::goal_word(goal_met)
+    );
+
+    let mut r = Report::new(NAME);
+    r.kv("seed", config.seed);
+    r.kv("quick", config.quick);
+    r.kv("audio_calls", audio_calls as u64);
+    r.kv("video_calls", video_calls as u64);
+    r.kv_f("loss_pct", loss_pct, 4);
+    r.kv_f("queue_p99_ms", queue.p99_ms, 1);
+    r.kv("goal_met", goal_met);
+    r.detail(
+        "audio_steps",
+        audio_steps.iter().map(Step::to_json).collect::<Vec<_>>(),
+    );
+    r.detail(
+        "video_steps",
+        video_steps.iter().map(Step::to_json).collect::<Vec<_>>(),
+    );
+    r.detail("audio_stop", audio_stop);
+    r.detail("video_stop", video_stop);
+    r.detail("queue_latency", queue.to_json());
+    r.detail("calls_made", calls_made as u64);
+    r.detail(
+        "goals",
+        json!({"audio_calls": AUDIO_CALLS_GOAL, "video_calls": VIDEO_CALLS_GOAL,
+            "node_cores_max": CPU_CORES_MAX, "loss_pct_max": LOSS_PCT_MAX, "queue_p99_ms": QUEUE_P99_MS_GOAL}),
+    );
+    let mut node = node;
+    node.stop().await.ok();
+    r.finish()?;
+    Ok(())
+}
