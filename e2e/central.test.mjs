@@ -282,7 +282,7 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     await page.locator(`${tid('waiting-list')} ${tid('waiting-row')}[data-number="${second.number}"]`)
       .waitFor({ timeout: REPLICATION_DEADLINE_MS });
     t.diagnostic(`a new card reached the dashboard in ${Date.now() - liveStart} ms`);
-    // The region × status matrix counts it; the open-cards chart and the per-hour chart include it.
+    // The region × status matrix counts it; the open-cards, per-hour and per-day charts include it.
     await page.waitForFunction((sel) => {
       const el = document.querySelector(sel);
       return el && Number(el.getAttribute('data-count')) >= 2;
@@ -295,6 +295,10 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
       const el = document.querySelector(sel);
       return el && Number(el.getAttribute('data-total')) >= 1;
     }, tid('chart-per-hour'));
+    await page.waitForFunction((sel) => {
+      const el = document.querySelector(sel);
+      return el && Number(el.getAttribute('data-total')) >= 2;
+    }, tid('chart-per-day'));
     await page.locator(tid('chart-delays')).waitFor();
     assert.equal(await page.locator(`${row}`).getAttribute('data-alert'), '0', 'a connected region raises no alert');
     assert.equal(await page.evaluate(() => window.__e2eNoReload), true, 'page was not reloaded');
@@ -303,6 +307,7 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     await page.locator(tid('chart-mode-channel')).click();
     await page.locator(`${tid('chart-per-hour')}[data-mode="channel"]`).waitFor();
     await page.locator(`${tid('chart-per-hour')} rect[data-key="app102_call"]`).first().waitFor();
+    await page.locator(`${tid('chart-per-day')}[data-mode="channel"] rect[data-key="telegram"]`).first().waitFor();
     await page.locator(tid('chart-mode-region')).click();
     await page.locator(`${tid('chart-per-hour')}[data-mode="region"] rect[data-key="AST"]`).first().waitFor();
   });

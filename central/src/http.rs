@@ -1,32 +1,47 @@
-//! HQ's HTTP API and dashboard: the national picture (R21) from the national index, HQ notes
-//! that replicate back to the region, live events over SSE. Errors are the node's
+//! HQ's HTTP API and dashboard: the national picture (R21) from the national index
+//! ([`crate::national`]), HQ notes that replicate back to the region, live events over SSE,
+//! Prometheus metrics and the OpenAPI document (`/api/v1/openapi.json`). Errors are the node's
 //! `{code, message, field?}` JSON.
+//!
+//! Every route is declared once in [`routes`] and described by [`ApiDoc`]; a test checks that
+//! the two list the same operations.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::handler::Handler;
 use axum::http::{header, request::Parts, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use futures::Stream;
 use node::accounts::{AccountError, Accounts, User};
-use node::http::{now_ms, ApiError, ApiJson};
-use node::store::Store;
+use node::http::{now_ms, ApiError, ApiErrorBody, ApiJson};
+use node::store::{GroupCommit, Store};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sync::{Card, CardCommand, CardDoc, CardStatus, Ctx, Document, Reference, Role};
+use sync::{Card, CardCommand, CardDoc, CardStatus, Channel, Ctx, Document, Reference, Role};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::hub::{Hub, HubEvent, RegionLink};
-use crate::repo::{CardDelays, NationalCard};
+use crate::metrics::{CentralMetrics, Scrape};
+use crate::national::{self, By, DelayKind, DelayStats, DispatchedIndex, NationalCard, Period};
 
 pub struct CentralState {
     pub hub: Arc<Hub>,
     pub accounts: Arc<Accounts>,
     pub store: Arc<dyn Store>,
+    pub gc: Arc<GroupCommit>,
     pub reference: Arc<Reference>,
+    /// Dispatched open cards by last update, for the overdue count.
+    pub dispatched: Arc<DispatchedIndex>,
+    pub metrics: Arc<CentralMetrics>,
     pub disconnect_alert_after_ms: i64,
     pub http_body_bytes_max: usize,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -37,12 +52,24 @@ pub struct CentralState {
 pub type Shared = Arc<CentralState>;
 type ApiResult<T> = Result<T, ApiError>;
 
+/// Cards one national queue request returns when it names no limit.
+pub const NATIONAL_CARDS_DEFAULT: usize = 500;
 /// Most cards one national queue request returns.
 pub const NATIONAL_CARDS_MAX: usize = 2_000;
 /// Longest-waiting cards shown on the summary.
 pub const LONGEST_WAITING_MAX: usize = 10;
 /// Characters of an HQ note.
 pub const NOTE_CHARS_MAX: usize = 2_000;
+/// Hours of "calls per hour" on the summary, the current hour included.
+pub const SUMMARY_HOURS: i64 = 24;
+/// Days of "calls per day" on the summary, today (Kazakhstan time) included.
+pub const SUMMARY_DAYS: i64 = 7;
+/// Most hours one `/stats/calls` request spans (31 days).
+pub const STATS_HOURS_MAX: i64 = 744;
+/// Most days one `/stats/calls` request spans.
+pub const STATS_DAYS_MAX: i64 = 366;
+/// Most rows one `/stats/calls` answer holds.
+pub const STATS_ROWS_MAX: usize = 20_000;
 
 fn account_error(e: AccountError) -> ApiError {
     let status = match &e {
@@ -63,7 +90,7 @@ fn storage(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// An HQ user (admin or supervisor).
+/// An HQ user (admin or supervisor) and the session token.
 pub struct HqUser(pub User, pub String);
 
 impl FromRequestParts<Shared> for HqUser {
@@ -73,21 +100,19 @@ impl FromRequestParts<Shared> for HqUser {
         parts: &mut Parts,
         state: &Shared,
     ) -> Result<Self, Self::Rejection> {
+        // Only the header: a token in a URL ends up in logs and browser history.
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_string)
-            .or_else(|| {
-                // EventSource cannot set headers: the dashboard passes the token as a query.
-                parts.uri.query().and_then(|q| {
-                    q.split('&')
-                        .find_map(|kv| kv.strip_prefix("token=").map(str::to_string))
-                })
-            })
             .ok_or_else(|| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first")
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "log in first (POST /api/v1/auth/login) and send the token as 'Authorization: Bearer TOKEN'",
+                )
             })?;
         let user = state.accounts.authenticate(&token, now_ms()).map_err(|e| {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
@@ -103,13 +128,104 @@ impl FromRequestParts<Shared> for HqUser {
     }
 }
 
-#[derive(Deserialize)]
+/// Query-string extractor whose errors are the API's JSON errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+    }
+}
+
+// ------------------------------------------------------------------------------ handlers
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The hub is serving", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus metrics (OpenMetrics text): `central_region_*` per region, `central_http_*`, `central_store_*`", content_type = "application/openmetrics-text")))]
+async fn metrics(State(s): State<Shared>) -> Response {
+    let counts = match national::region_counts(&*s.store) {
+        Ok(c) => c,
+        Err(e) => return storage(e).into_response(),
+    };
+    let links = s.hub.links();
+    let text = s.metrics.render(&Scrape {
+        links: &links,
+        counts: &counts,
+        store_size_bytes: s.store.size_on_disk_bytes(),
+        store_flushes: crate::metrics::flushes(&s.gc),
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "This OpenAPI document", content_type = "application/json")))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub struct LoginRequest {
     login: String,
     password: String,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer TOKEN`.
+    token: String,
+    user: User,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 400, description = "The body is not `{login, password}` JSON (`malformed_json`, `unknown_field`, `invalid_field`, `bad_body`)", body = ApiErrorBody),
+        (status = 401, description = "Wrong login or password (`bad_credentials`)", body = ApiErrorBody),
+        (status = 403, description = "The account is disabled", body = ApiErrorBody),
+        (status = 413, description = "The body is larger than `http_body_bytes_max`", body = ApiErrorBody),
+        (status = 423, description = "Locked after too many failed logins; try again later", body = ApiErrorBody),
+        (status = 503, description = "The account store cannot be used right now", body = ApiErrorBody)))]
+async fn login(
+    State(s): State<Shared>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let (token, user) = s
+        .accounts
+        .login(&req.login, &req.password, now_ms())
+        .await
+        .map_err(account_error)?;
+    Ok(Json(LoginResponse { token, user }))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out: the token stops working"),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 503, description = "The account store cannot be used right now", body = ApiErrorBody)))]
 async fn logout(State(s): State<Shared>, u: HqUser) -> ApiResult<StatusCode> {
     s.accounts
         .logout(&u.1, now_ms())
@@ -118,49 +234,37 @@ async fn logout(State(s): State<Shared>, u: HqUser) -> ApiResult<StatusCode> {
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn login(
-    State(s): State<Shared>,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let (token, user) = s
-        .accounts
-        .login(&req.login, &req.password, now_ms())
-        .await
-        .map_err(account_error)?;
-    Ok(Json(serde_json::json!({"token": token, "user": user})))
-}
-
-#[derive(Serialize)]
-struct RegionRow {
+/// A region as HQ sees it: its link and what the hub holds of it.
+#[derive(Serialize, ToSchema)]
+pub struct RegionRow {
     #[serde(flatten)]
     link: RegionLink,
+    /// ms since the link dropped (absent while connected or never connected).
     disconnected_for_ms: Option<i64>,
+    /// Not connected for longer than `disconnect_alert_after_s`, or never connected.
     alert: bool,
-    docs: usize,
-    open_cards: usize,
+    /// Documents held (cards, units, rosters).
+    docs: u64,
+    /// Cards held.
+    cards: u64,
+    /// Open cards held.
+    open_cards: u64,
 }
 
-fn region_rows(s: &CentralState) -> ApiResult<Vec<RegionRow>> {
-    let now = now_ms();
-    let docs = s
-        .hub
-        .repo
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .docs_per_region();
+fn region_rows(s: &CentralState, now: i64) -> ApiResult<Vec<RegionRow>> {
+    let counts = national::region_counts(&*s.store).map_err(storage)?;
     let mut links: BTreeMap<String, RegionLink> = s
         .hub
         .links()
         .into_iter()
         .map(|l| (l.region.clone(), l))
         .collect();
-    for region in docs.keys() {
+    for region in counts.keys() {
         links.entry(region.clone()).or_insert_with(|| RegionLink {
             region: region.clone(),
             ..Default::default()
         });
     }
-    let open = open_cards(s, None, None, usize::MAX)?;
     Ok(links
         .into_values()
         .map(|link| {
@@ -169,9 +273,11 @@ fn region_rows(s: &CentralState) -> ApiResult<Vec<RegionRow>> {
                 .flatten();
             let alert = !link.connected
                 && disconnected_for_ms.is_none_or(|d| d > s.disconnect_alert_after_ms);
+            let c = counts.get(&link.region).cloned().unwrap_or_default();
             RegionRow {
-                docs: docs.get(&link.region).copied().unwrap_or(0),
-                open_cards: open.iter().filter(|c| c.region == link.region).count(),
+                docs: c.docs,
+                cards: c.cards,
+                open_cards: c.open_total(),
                 disconnected_for_ms,
                 alert,
                 link,
@@ -180,73 +286,69 @@ fn region_rows(s: &CentralState) -> ApiResult<Vec<RegionRow>> {
         .collect())
 }
 
+#[utoipa::path(get, path = "/api/v1/regions", tag = "national", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every region the hub has heard from or holds documents of, by code", body = [RegionRow]),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 503, description = "The national store cannot be read right now (`storage_error`)", body = ApiErrorBody)))]
 async fn regions(State(s): State<Shared>, _u: HqUser) -> ApiResult<Json<Vec<RegionRow>>> {
-    Ok(Json(region_rows(&s)?))
+    Ok(Json(region_rows(&s, now_ms())?))
 }
 
-fn open_cards(
-    s: &CentralState,
-    region: Option<&str>,
-    status: Option<CardStatus>,
-    limit: usize,
-) -> ApiResult<Vec<NationalCard>> {
-    let statuses: Vec<CardStatus> = match status {
-        Some(st) => vec![st],
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CardsQuery {
+    /// One region code (default: every region).
+    region: Option<String>,
+    /// One open status (default: every open status).
+    #[param(value_type = Option<CardStatus>)]
+    status: Option<String>,
+    /// Most cards returned (default 500, at most 2000).
+    limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/cards", tag = "national", security(("bearer" = [])), params(CardsQuery),
+    responses(
+        (status = 200, description = "The national queue: open cards, longest in the queue first (sent for processing, else created)", body = [NationalCard]),
+        (status = 400, description = "Unknown status, a bad region code or an unknown parameter (`invalid_field`, `invalid_query`)", body = ApiErrorBody),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 503, description = "The national store cannot be read right now (`storage_error`)", body = ApiErrorBody)))]
+async fn cards(
+    State(s): State<Shared>,
+    _u: HqUser,
+    ApiQuery(q): ApiQuery<CardsQuery>,
+) -> ApiResult<Json<Vec<NationalCard>>> {
+    let statuses: Vec<CardStatus> = match q.status.as_deref().filter(|x| !x.is_empty()) {
         None => CardStatus::ALL
             .into_iter()
             .filter(|st| st.is_open())
             .collect(),
-    };
-    let mut out = Vec::new();
-    for st in statuses {
-        let prefix = match region {
-            Some(r) => format!("nat/st/{}/{r}/", st.as_str()),
-            None => format!("nat/st/{}/", st.as_str()),
-        };
-        for (_, v) in s.store.scan_prefix(prefix.as_bytes()).map_err(storage)? {
-            if let Ok(c) = serde_json::from_slice::<NationalCard>(&v) {
-                out.push(c);
+        Some(x) => match CardStatus::parse(x) {
+            Some(st) if st.is_open() => vec![st],
+            _ => {
+                let open: Vec<&str> = CardStatus::ALL
+                    .into_iter()
+                    .filter(|st| st.is_open())
+                    .map(CardStatus::as_str)
+                    .collect();
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_field",
+                    format!(
+                        "status '{}' is not an open status; use one of: {}",
+                        x.chars().take(32).collect::<String>(),
+                        open.join(", ")
+                    ),
+                ));
             }
-        }
-    }
-    out.sort_by_key(|c| {
-        c.summary
-            .sent_for_processing_at
-            .unwrap_or(c.summary.created_at)
-    });
-    out.truncate(limit);
-    Ok(out)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CardsQuery {
-    region: Option<String>,
-    status: Option<String>,
-    limit: Option<usize>,
-}
-
-async fn cards(
-    State(s): State<Shared>,
-    _u: HqUser,
-    Query(q): Query<CardsQuery>,
-) -> ApiResult<Json<Vec<NationalCard>>> {
-    let status = match q.status.as_deref().filter(|x| !x.is_empty()) {
-        None => None,
-        Some(x) => Some(CardStatus::parse(x).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_field",
-                format!(
-                    "unknown status '{}'",
-                    x.chars().take(32).collect::<String>()
-                ),
-            )
-        })?),
+        },
     };
     let region = q.region.as_deref().filter(|r| !r.is_empty());
     if let Some(r) = region {
-        if r.len() > 8 || !r.chars().all(|c| c.is_ascii_uppercase()) {
+        if !crate::repo::is_region_code(r) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_field",
@@ -254,100 +356,251 @@ async fn cards(
             ));
         }
     }
-    Ok(Json(open_cards(
-        &s,
-        region,
-        status,
-        q.limit.unwrap_or(500).min(NATIONAL_CARDS_MAX),
-    )?))
+    let limit = q
+        .limit
+        .unwrap_or(NATIONAL_CARDS_DEFAULT)
+        .min(NATIONAL_CARDS_MAX);
+    Ok(Json(
+        national::queue(&*s.store, region, &statuses, limit).map_err(storage)?,
+    ))
 }
 
-fn percentiles(mut v: Vec<i64>) -> serde_json::Value {
-    if v.is_empty() {
-        return serde_json::json!({"p50": null, "p90": null, "count": 0});
-    }
-    v.sort_unstable();
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    serde_json::json!({"p50": at(0.5), "p90": at(0.9), "count": v.len()})
+/// Open cards of one region by status.
+#[derive(Serialize, ToSchema)]
+pub struct RegionOpenCards {
+    region: String,
+    /// Open cards by status (statuses with none are absent).
+    by_status: BTreeMap<String, u64>,
 }
 
-async fn summary(State(s): State<Shared>, _u: HqUser) -> ApiResult<Json<serde_json::Value>> {
-    let now = now_ms();
-    let open = open_cards(&s, None, None, usize::MAX)?;
-    let mut by_region: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
-    let mut totals: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for c in &open {
-        *by_region
-            .entry(c.region.clone())
-            .or_default()
-            .entry(c.summary.status.as_str())
-            .or_insert(0) += 1;
-        *totals.entry(c.summary.status.as_str()).or_insert(0) += 1;
-    }
-    let mut waiting: Vec<&NationalCard> = open
-        .iter()
-        .filter(|c| c.summary.status == CardStatus::SentForProcessing)
-        .collect();
-    waiting.sort_by_key(|c| {
-        c.summary
-            .sent_for_processing_at
-            .unwrap_or(c.summary.created_at)
-    });
-    waiting.truncate(LONGEST_WAITING_MAX);
-    // Calls per hour over the last 24 hours, by region, channel and category.
-    let mut per_hour: BTreeMap<(i64, String, String, String), usize> = BTreeMap::new();
-    for h in 0..24 {
-        let start = (now / 3_600_000 - h) * 3_600_000;
-        let key = chrono::DateTime::from_timestamp_millis(start)
-            .unwrap_or_default()
-            .format("%Y%m%d%H")
-            .to_string();
-        for (k, v) in s
-            .store
-            .scan_prefix(format!("nat/hour/{key}/").as_bytes())
-            .map_err(storage)?
-        {
-            let rest = String::from_utf8_lossy(&k).to_string();
-            let region = rest.split('/').nth(3).unwrap_or("").to_string();
-            let meta: serde_json::Value = serde_json::from_slice(&v).unwrap_or_default();
-            let channel = meta["channel"].as_str().unwrap_or("").to_string();
-            let category = meta["category"].as_str().unwrap_or("").to_string();
-            *per_hour
-                .entry((start, region, channel, category))
-                .or_insert(0) += 1;
-        }
-    }
-    let per_hour: Vec<serde_json::Value> = per_hour
+/// Calls created in one period (hour or day) in one region.
+#[derive(Serialize, ToSchema)]
+pub struct RegionCalls {
+    /// Start of the hour, or of the Kazakhstan day (UTC+5).
+    start_ms: i64,
+    region: String,
+    count: u64,
+}
+
+/// Calls created in one period (hour or day) on one channel.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelCalls {
+    /// Start of the hour, or of the Kazakhstan day (UTC+5).
+    start_ms: i64,
+    channel: Channel,
+    count: u64,
+}
+
+/// Calls per period, all regions, broken down by region and (separately) by channel; periods
+/// and keys without calls are absent. The full breakdown by region, channel and category is
+/// `GET /api/v1/stats/calls`.
+#[derive(Serialize, ToSchema)]
+pub struct CallSeries {
+    by_region: Vec<RegionCalls>,
+    by_channel: Vec<ChannelCalls>,
+}
+
+fn call_series(store: &dyn Store, period: Period, periods: (i64, i64)) -> ApiResult<CallSeries> {
+    let by_region = national::calls_by(store, period, By::Region, periods)
+        .map_err(storage)?
         .into_iter()
-        .map(|((hour_start_ms, region, channel, category), count)| {
-            serde_json::json!({"hour_start_ms": hour_start_ms, "region": region, "channel": channel, "category": category, "count": count})
+        .map(|c| RegionCalls {
+            start_ms: c.period_start_ms,
+            region: c.key,
+            count: c.count,
         })
         .collect();
-    let (mut dispatch, mut arrival) = (Vec::new(), Vec::new());
-    for (_, v) in s.store.scan_prefix(b"nat/delay/").map_err(storage)? {
-        if let Ok(d) = serde_json::from_slice::<CardDelays>(&v) {
-            dispatch.extend(d.dispatch_ms);
-            arrival.extend(d.arrival_ms);
-        }
-    }
-    let overdue_after_ms = s.reference.unit_overdue_after_ms();
-    let overdue_cards = open
-        .iter()
-        .filter(|c| {
-            c.summary.status == CardStatus::Dispatched
-                && now - c.summary.updated_at > overdue_after_ms
+    let by_channel = national::calls_by(store, period, By::Channel, periods)
+        .map_err(storage)?
+        .into_iter()
+        .filter_map(|c| {
+            Some(ChannelCalls {
+                start_ms: c.period_start_ms,
+                channel: Channel::parse(&c.key)?,
+                count: c.count,
+            })
         })
-        .count();
-    Ok(Json(serde_json::json!({
-        "generated_at": now,
-        "regions": by_region.into_iter().map(|(region, by_status)| serde_json::json!({"region": region, "by_status": by_status})).collect::<Vec<_>>(),
-        "totals": totals,
-        "overdue_units": overdue_cards,
-        "waiting_longest": waiting,
-        "per_hour": per_hour,
-        "dispatch_delay_ms": percentiles(dispatch),
-        "arrival_delay_ms": percentiles(arrival),
-    })))
+        .collect();
+    Ok(CallSeries {
+        by_region,
+        by_channel,
+    })
+}
+
+/// The national picture on one screen.
+#[derive(Serialize, ToSchema)]
+pub struct Summary {
+    /// The hub's clock when the summary was made (ms since the epoch).
+    generated_at: i64,
+    /// Regions with open cards.
+    regions: Vec<RegionOpenCards>,
+    /// Open cards by status, all regions.
+    totals: BTreeMap<String, u64>,
+    /// Dispatched cards with no update for longer than the unit-overdue time.
+    overdue_units: usize,
+    /// The cards waiting longest in `sent_for_processing` (at most 10).
+    waiting_longest: Vec<NationalCard>,
+    /// Calls per hour over the last 24 hours (by card creation time).
+    calls_per_hour: CallSeries,
+    /// Calls per day over the last 7 days (Kazakhstan days, today included).
+    calls_per_day: CallSeries,
+    /// Sent for processing → first unit dispatched, over every card.
+    dispatch_delay_ms: DelayStats,
+    /// First unit dispatched → first unit on scene, over every card.
+    arrival_delay_ms: DelayStats,
+}
+
+fn build_summary(s: &CentralState, now: i64) -> ApiResult<Summary> {
+    let store = &*s.store;
+    let counts = national::region_counts(store).map_err(storage)?;
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    let mut regions = Vec::new();
+    for (region, c) in counts {
+        if c.open.is_empty() {
+            continue;
+        }
+        let by_status: BTreeMap<String, u64> = c
+            .open
+            .iter()
+            .map(|(st, n)| (st.as_str().to_string(), *n))
+            .collect();
+        for (st, n) in &by_status {
+            *totals.entry(st.clone()).or_insert(0) += n;
+        }
+        regions.push(RegionOpenCards { region, by_status });
+    }
+    let waiting_longest = national::queue(
+        store,
+        None,
+        &[CardStatus::SentForProcessing],
+        LONGEST_WAITING_MAX,
+    )
+    .map_err(storage)?;
+    let hour = Period::Hour.of(now);
+    let day = Period::Day.of(now);
+    Ok(Summary {
+        generated_at: now,
+        regions,
+        totals,
+        overdue_units: s
+            .dispatched
+            .count_updated_before(now.saturating_sub(s.reference.unit_overdue_after_ms())),
+        waiting_longest,
+        calls_per_hour: call_series(store, Period::Hour, (hour - (SUMMARY_HOURS - 1), hour))?,
+        calls_per_day: call_series(store, Period::Day, (day - (SUMMARY_DAYS - 1), day))?,
+        dispatch_delay_ms: national::delays(store, DelayKind::Dispatch).map_err(storage)?,
+        arrival_delay_ms: national::delays(store, DelayKind::Arrival).map_err(storage)?,
+    })
+}
+
+/// `YYYY-MM-DD` of a day starting at `start_ms` (Kazakhstan time).
+fn day_name(start_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(start_ms + national::STATS_DAY_UTC_OFFSET_MS)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CallsQuery {
+    /// `hour` or `day` (Kazakhstan days, UTC+5).
+    period: String,
+    /// The first period is the one containing this time (ms since the epoch; default: 23 hours
+    /// or 6 days before `to`).
+    from: Option<i64>,
+    /// The last period is the one containing this time (default: now).
+    to: Option<i64>,
+    /// One region code (default: every region).
+    region: Option<String>,
+}
+
+/// Calls created in one period, region, channel and category.
+#[derive(Serialize, ToSchema)]
+pub struct CallRow {
+    /// Start of the hour, or of the Kazakhstan day (UTC+5).
+    start_ms: i64,
+    /// `YYYY-MM-DD` for days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    day: Option<String>,
+    region: String,
+    channel: Channel,
+    /// `null`: not categorised.
+    category: Option<String>,
+    count: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/calls", tag = "national", security(("bearer" = [])), params(CallsQuery),
+    responses(
+        (status = 200, description = "Calls created per hour or per day, by region, channel and category, in period order; combinations without calls are absent", body = [CallRow]),
+        (status = 400, description = "Unknown period, `from` after `to`, more than 744 hours or 366 days, more than 20000 rows, a bad region code or an unknown parameter (`invalid_field`, `invalid_query`)", body = ApiErrorBody),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 503, description = "The national store cannot be read right now (`storage_error`)", body = ApiErrorBody)))]
+async fn stats_calls(
+    State(s): State<Shared>,
+    _u: HqUser,
+    ApiQuery(q): ApiQuery<CallsQuery>,
+) -> ApiResult<Json<Vec<CallRow>>> {
+    let invalid = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", m);
+    let (period, periods_max, default_span) = match q.period.as_str() {
+        "hour" => (Period::Hour, STATS_HOURS_MAX, SUMMARY_HOURS),
+        "day" => (Period::Day, STATS_DAYS_MAX, SUMMARY_DAYS),
+        other => {
+            return Err(invalid(format!(
+                "period '{}' is neither 'hour' nor 'day'",
+                other.chars().take(16).collect::<String>()
+            )))
+        }
+    };
+    let last = period.of(q.to.unwrap_or_else(now_ms));
+    let first = match q.from {
+        Some(from) => period.of(from),
+        None => last - (default_span - 1),
+    };
+    if first > last {
+        return Err(invalid("'from' is after 'to'".into()));
+    }
+    if last - first >= periods_max {
+        return Err(invalid(format!(
+            "at most {periods_max} {}s per request: narrow 'from'..'to'",
+            q.period
+        )));
+    }
+    let region = q.region.as_deref().filter(|r| !r.is_empty());
+    if region.is_some_and(|r| !crate::repo::is_region_code(r)) {
+        return Err(invalid("region is 1–8 upper-case latin letters".into()));
+    }
+    let rows = national::calls(&*s.store, period, (first, last), region, STATS_ROWS_MAX)
+        .map_err(storage)?;
+    if rows.len() > STATS_ROWS_MAX {
+        return Err(invalid(format!(
+            "more than {STATS_ROWS_MAX} rows: ask for fewer {}s or one region",
+            q.period
+        )));
+    }
+    Ok(Json(
+        rows.into_iter()
+            .map(|c| CallRow {
+                day: (period == Period::Day).then(|| day_name(c.period_start_ms)),
+                start_ms: c.period_start_ms,
+                region: c.region,
+                channel: c.channel,
+                category: c.category,
+                count: c.count,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/summary", tag = "national", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Open cards by region and status, overdue units, the longest waiting cards, calls per hour and per day by region and by channel, dispatch and arrival delays", body = Summary),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 503, description = "The national store cannot be read right now (`storage_error`)", body = ApiErrorBody)))]
+async fn summary(State(s): State<Shared>, _u: HqUser) -> ApiResult<Json<Summary>> {
+    Ok(Json(build_summary(&s, now_ms())?))
 }
 
 fn check_ids(region: &str, id: &str) -> ApiResult<()> {
@@ -380,6 +633,14 @@ fn load_card(s: &CentralState, region: &str, id: &str) -> ApiResult<CardDoc> {
     Ok(CardDoc::wrap(doc))
 }
 
+#[utoipa::path(get, path = "/api/v1/cards/{region}/{id}", tag = "national", security(("bearer" = [])),
+    params(("region" = String, Path, description = "Region code, e.g. AST"), ("id" = String, Path, description = "The card's UUID")),
+    responses(
+        (status = 200, description = "The full card, as on the region's node", body = Card),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 404, description = "The hub holds no such card (`not_found`)", body = ApiErrorBody),
+        (status = 503, description = "The national store cannot be read right now (`storage_error`)", body = ApiErrorBody)))]
 async fn card(
     State(s): State<Shared>,
     _u: HqUser,
@@ -389,13 +650,27 @@ async fn card(
     Ok(Json(doc.view(&s.reference).map_err(storage)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NoteRequest {
+pub struct NoteRequest {
+    /// 1–2000 characters.
     text: String,
 }
 
 /// HQ's note or directive on a region's card: written at HQ, replicated back to the region.
+#[utoipa::path(post, path = "/api/v1/cards/{region}/{id}/notes", tag = "national", security(("bearer" = [])),
+    params(("region" = String, Path, description = "Region code, e.g. AST"), ("id" = String, Path, description = "The card's UUID")),
+    request_body = NoteRequest,
+    responses(
+        (status = 200, description = "The card with HQ's note in its timeline; the note replicates to the region", body = Card),
+        (status = 400, description = "The body is not `{text}` JSON (`malformed_json`, `unknown_field`, `invalid_field`, `bad_body`)", body = ApiErrorBody),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 404, description = "The hub holds no such card (`not_found`)", body = ApiErrorBody),
+        (status = 409, description = "The card does not take notes now", body = ApiErrorBody),
+        (status = 413, description = "The body is larger than `http_body_bytes_max`", body = ApiErrorBody),
+        (status = 422, description = "The note is empty or longer than 2000 characters (`invalid_field`)", body = ApiErrorBody),
+        (status = 503, description = "The national store cannot be written right now (`storage_error`)", body = ApiErrorBody)))]
 async fn note(
     State(s): State<Shared>,
     u: HqUser,
@@ -409,6 +684,7 @@ async fn note(
             format!("the note must be 1–{NOTE_CHARS_MAX} characters"),
         ));
     }
+    check_ids(&region, &id)?;
     let hub = s.hub.clone();
     let state = s.clone();
     let login = u.0.login.clone();
@@ -437,11 +713,7 @@ async fn note(
         )
         .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()))?;
         let incremental = doc.automerge().save_after(&before);
-        let chunks = state
-            .store
-            .scan_keys(format!("doc/{region}/card/{id}/c/").as_bytes(), usize::MAX)
-            .map_err(storage)?
-            .len();
+        let chunks = repo.doc_chunks(&region, "card", &id).map_err(storage)?;
         repo.store_doc(
             (&region, "card", &id),
             doc.automerge(),
@@ -466,6 +738,11 @@ async fn note(
     Ok(Json(card))
 }
 
+#[utoipa::path(get, path = "/api/v1/events", tag = "national", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Server-Sent Events (read with `fetch` and the Bearer header): `region` (a region's link changed: RegionLink), `card` (a card changed: NationalCard), `resync` (events were missed: reload everything)", content_type = "text/event-stream"),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody)))]
 async fn events(
     State(s): State<Shared>,
     _u: HqUser,
@@ -490,61 +767,22 @@ async fn events(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
-}
-
-async fn metrics(State(s): State<Shared>) -> Response {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let links = s.hub.links();
-    let docs = s
-        .hub
-        .repo
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .docs_per_region();
-    let _ = writeln!(out, "# HELP central_region_connected 1 while the region's node is connected\n# TYPE central_region_connected gauge");
-    for l in &links {
-        let _ = writeln!(
-            out,
-            "central_region_connected{{region=\"{}\"}} {}",
-            l.region, l.connected as u8
-        );
-    }
-    let _ = writeln!(out, "# HELP central_region_last_contact_ms Last frame from the region (ms since epoch)\n# TYPE central_region_last_contact_ms gauge");
-    for l in &links {
-        let _ = writeln!(
-            out,
-            "central_region_last_contact_ms{{region=\"{}\"}} {}",
-            l.region,
-            l.last_contact_ms.unwrap_or(0)
-        );
-    }
-    let _ = writeln!(out, "# HELP central_region_documents Documents held per region\n# TYPE central_region_documents gauge");
-    for (r, n) in docs {
-        let _ = writeln!(out, "central_region_documents{{region=\"{r}\"}} {n}");
-    }
-    let _ = writeln!(out, "# EOF");
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        out,
-    )
-        .into_response()
-}
-
 const INDEX_HTML: &str = include_str!("../assets/dashboard/index.html");
 const APP_JS: &str = include_str!("../assets/dashboard/app.js");
 const APP_CSS: &str = include_str!("../assets/dashboard/app.css");
 const I18N_JS: &str = include_str!("../assets/dashboard/i18n.js");
 
+#[utoipa::path(get, path = "/", tag = "dashboard",
+    responses((status = 200, description = "The HQ dashboard (kk/ru)", content_type = "text/html")))]
 async fn index() -> Html<&'static str> {
     Html(INDEX_HTML)
 }
 
+#[utoipa::path(get, path = "/assets/{name}", tag = "dashboard",
+    params(("name" = String, Path, description = "app.js, i18n.js or app.css")),
+    responses(
+        (status = 200, description = "A dashboard file", content_type = "text/javascript"),
+        (status = 404, description = "No such file (`not_found`)", body = ApiErrorBody)))]
 async fn asset(Path(name): Path<String>) -> Response {
     let (body, ctype) = match name.as_str() {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
@@ -569,24 +807,147 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
+async fn track(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    s.metrics
+        .observe_http(method.as_str(), resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+// ------------------------------------------------------------------------------ router
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The token from POST /api/v1/auth/login (an admin or supervisor account)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "102 central hub API",
+        description = "The МВД HQ hub: the national picture of every region's 102 cards (regions, national queue, summary statistics), HQ notes that replicate back to the regions, live events, health and metrics. Times are ms since the Unix epoch; errors are `{code, message, field?}`."
+    ),
+    paths(
+        index,
+        asset,
+        healthz,
+        metrics,
+        openapi,
+        login,
+        logout,
+        regions,
+        summary,
+        cards,
+        card,
+        note,
+        stats_calls,
+        events
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "national", description = "The national picture (HQ accounts: admin or supervisor)"),
+        (name = "accounts", description = "HQ sessions"),
+        (name = "operations", description = "Health, metrics and this document"),
+        (name = "dashboard", description = "The HQ dashboard's files")
+    )
+)]
+pub struct ApiDoc;
+
+/// HTTP methods the hub serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verb {
+    Get,
+    Post,
+}
+
+impl Verb {
+    /// As in an OpenAPI path item (`get`, `post`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::Post => "post",
+        }
+    }
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+        }
+    }
+}
+
+struct Route {
+    verb: Verb,
+    path: &'static str,
+    handler: MethodRouter<Shared>,
+}
+
+fn route<H, T>(verb: Verb, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, Shared>,
+    T: 'static,
+{
+    Route {
+        verb,
+        path,
+        handler: on(verb.filter(), handler),
+    }
+}
+
+/// Every route of the hub, each described in [`ApiDoc`] under the same path and method.
+fn routes() -> Vec<Route> {
+    use Verb::{Get, Post};
+    vec![
+        route(Get, "/", index),
+        route(Get, "/assets/{name}", asset),
+        route(Get, "/healthz", healthz),
+        route(Get, "/metrics", metrics),
+        route(Get, "/api/v1/openapi.json", openapi),
+        route(Post, "/api/v1/auth/login", login),
+        route(Post, "/api/v1/auth/logout", logout),
+        route(Get, "/api/v1/regions", regions),
+        route(Get, "/api/v1/summary", summary),
+        route(Get, "/api/v1/cards", cards),
+        route(Get, "/api/v1/cards/{region}/{id}", card),
+        route(Post, "/api/v1/cards/{region}/{id}/notes", note),
+        route(Get, "/api/v1/stats/calls", stats_calls),
+        route(Get, "/api/v1/events", events),
+    ]
+}
+
+/// The method and path of every route [`app`] serves (for the test that compares them with
+/// the OpenAPI document).
+pub fn route_list() -> Vec<(Verb, &'static str)> {
+    routes().into_iter().map(|r| (r.verb, r.path)).collect()
+}
+
+/// The whole HTTP application; tests call it without a socket.
 pub fn app(state: Shared) -> Router {
-    let api = Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/regions", get(regions))
-        .route("/summary", get(summary))
-        .route("/cards", get(cards))
-        .route("/cards/{region}/{id}", get(card))
-        .route("/cards/{region}/{id}/notes", post(note))
-        .route("/events", get(events))
-        .fallback(not_found);
-    Router::new()
-        .route("/", get(index))
-        .route("/assets/{name}", get(asset))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .nest("/api/v1", api)
+    let mut router = Router::new();
+    for r in routes() {
+        router = router.route(r.path, r.handler);
+    }
+    router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

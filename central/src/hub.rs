@@ -5,27 +5,91 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use node::store::{GroupCommit, Store, WriteBatch};
+use serde::{Deserialize, Serialize};
 use sync::protocol::{Authority, Config as ProtocolConfig, Event, Session};
 use tokio::sync::{broadcast, mpsc, watch};
+use utoipa::ToSchema;
 
-use crate::repo::{CentralRepo, NationalCard};
+use crate::repo::{is_region_code, CentralRepo, NationalCard};
 
 /// Local changes buffered per connected region before older ones are dropped (the session
 /// catches up on the next connection).
 pub const REGION_CHANGES_BUFFERED_MAX: usize = 4_096;
+/// Live dashboard events buffered per subscriber before it is told to reload (`resync`).
+pub const HUB_EVENTS_BUFFERED_MAX: usize = 4_096;
+/// A connected region's link state is stored at most this often (and at every connect and
+/// disconnect), so a restarted hub still knows when each region was last heard from.
+pub const LINK_STORE_INTERVAL_MS: i64 = 60_000;
 
 /// What HQ knows about a region's link.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct RegionLink {
+    /// Region code (from the node's certificate).
     pub region: String,
     pub connected: bool,
+    /// Last frame from the region's node (ms since the epoch); kept across hub restarts.
     pub last_contact_ms: Option<i64>,
     pub connected_since_ms: Option<i64>,
     pub disconnected_since_ms: Option<i64>,
+    /// Connections the region opened (kept across hub restarts).
+    pub connections: u64,
+    /// Why the last connection ended, if it failed.
+    pub last_error: Option<String>,
+    /// Frames received since the hub started.
+    pub frames_in: u64,
+}
+
+/// A region's link as stored under `link/{region}` (JSON).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StoredLink {
+    pub last_contact_ms: Option<i64>,
+    pub disconnected_since_ms: Option<i64>,
     pub connections: u64,
     pub last_error: Option<String>,
-    pub frames_in: u64,
+}
+
+impl StoredLink {
+    fn of(l: &RegionLink) -> Self {
+        StoredLink {
+            last_contact_ms: l.last_contact_ms,
+            disconnected_since_ms: l.disconnected_since_ms,
+            connections: l.connections,
+            last_error: l.last_error.clone(),
+        }
+    }
+
+    /// After a hub restart nobody is connected: a region connected when the hub stopped has
+    /// been disconnected since its last contact.
+    fn restored(self, region: &str) -> RegionLink {
+        RegionLink {
+            region: region.to_string(),
+            connected: false,
+            last_contact_ms: self.last_contact_ms,
+            connected_since_ms: None,
+            disconnected_since_ms: self.disconnected_since_ms.or(self.last_contact_ms),
+            connections: self.connections,
+            last_error: self.last_error,
+            frames_in: 0,
+        }
+    }
+}
+
+fn load_links(store: &dyn Store) -> BTreeMap<String, RegionLink> {
+    let rows = match store.scan_prefix(b"link/") {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "stored region links unreadable: starting without them");
+            return BTreeMap::new();
+        }
+    };
+    rows.into_iter()
+        .filter_map(|(k, v)| {
+            let region = String::from_utf8(k[b"link/".len()..].to_vec()).ok()?;
+            let stored: StoredLink = serde_json::from_slice(&v).ok()?;
+            is_region_code(&region).then(|| (region.clone(), stored.restored(&region)))
+        })
+        .collect()
 }
 
 /// Live events for the dashboard.
@@ -38,6 +102,9 @@ pub enum HubEvent {
 pub struct Hub {
     pub repo: Arc<Mutex<CentralRepo>>,
     pub links: Mutex<BTreeMap<String, RegionLink>>,
+    /// When each region's link was last stored.
+    links_stored_ms: Mutex<BTreeMap<String, i64>>,
+    gc: Arc<GroupCommit>,
     /// Senders to each connected region's session, for HQ's own writes.
     pub sessions: Mutex<BTreeMap<String, mpsc::Sender<String>>>,
     pub events: broadcast::Sender<HubEvent>,
@@ -49,18 +116,23 @@ fn now_ms() -> i64 {
 }
 
 impl Hub {
+    /// The hub over `repo`, with the region links stored by a previous run.
     pub fn new(repo: CentralRepo, protocol: ProtocolConfig) -> Arc<Hub> {
-        let (events, _) = broadcast::channel(4_096);
+        let (events, _) = broadcast::channel(HUB_EVENTS_BUFFERED_MAX);
         Arc::new(Hub {
+            links: Mutex::new(load_links(&**repo.store())),
+            links_stored_ms: Mutex::new(BTreeMap::new()),
+            gc: repo.group_commit().clone(),
             repo: Arc::new(Mutex::new(repo)),
-            links: Mutex::new(BTreeMap::new()),
             sessions: Mutex::new(BTreeMap::new()),
             events,
             protocol,
         })
     }
 
-    fn update_link(&self, region: &str, f: impl FnOnce(&mut RegionLink)) {
+    /// Changes a region's link, tells the dashboards, and stores it when `store_now` or when it
+    /// was last stored more than [`LINK_STORE_INTERVAL_MS`] ago.
+    fn update_link(&self, region: &str, store_now: bool, f: impl FnOnce(&mut RegionLink)) {
         let link = {
             let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
             let link = links
@@ -72,6 +144,30 @@ impl Hub {
             f(link);
             link.clone()
         };
+        let now = now_ms();
+        let due = {
+            let mut stored = self
+                .links_stored_ms
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let last = stored.get(region).copied().unwrap_or(i64::MIN);
+            let due = store_now || now.saturating_sub(last) >= LINK_STORE_INTERVAL_MS;
+            if due {
+                stored.insert(region.to_string(), now);
+            }
+            due
+        };
+        if due {
+            let mut b = WriteBatch::new();
+            b.put(
+                format!("link/{region}"),
+                serde_json::to_vec(&StoredLink::of(&link)).unwrap_or_default(),
+            );
+            // Durable with the next flush: a lost last-contact time is harmless.
+            if let Err(e) = self.gc.apply(b) {
+                tracing::warn!(%region, error = %e, "the region's link state is not stored");
+            }
+        }
         let _ = self.events.send(HubEvent::Region(link));
     }
 
@@ -181,7 +277,7 @@ impl Hub {
             }
         };
         tracing::info!(%region, %remote, "region connected");
-        self.update_link(&region, |l| {
+        self.update_link(&region, true, |l| {
             l.connections += 1;
             l.last_contact_ms = Some(now_ms());
         });
@@ -194,7 +290,8 @@ impl Hub {
         };
         let outcome = node::replication::drive((send, recv), session, &self.repo, inputs, |ev| {
             let now = now_ms();
-            hub.update_link(&r, |l| {
+            let opened = matches!(ev, Event::Opened { .. });
+            hub.update_link(&r, opened, |l| {
                 l.last_contact_ms = Some(now);
                 l.frames_in += 1;
                 if let Event::Opened { .. } = ev {
@@ -224,7 +321,7 @@ impl Hub {
         if let Some(e) = &err {
             tracing::warn!(%region, error = %e, "region connection ended");
         }
-        self.update_link(&region, |l| {
+        self.update_link(&region, true, |l| {
             l.connected = false;
             l.disconnected_since_ms = Some(now_ms());
             l.last_error = err;

@@ -3,12 +3,17 @@
 //! Regional nodes connect over QUIC with mutual TLS (`provisioning::tls`); each connection drives
 //! the sans-IO `sync::protocol::Session` through `node::replication::drive` over [`repo::CentralRepo`],
 //! which keeps every region's documents as bytes in the same sled store the node uses
-//! (`node::store`) and maintains the national card index. [`http`] serves the HQ dashboard and API.
+//! (`node::store`) and maintains, in the same write batches, the national index ([`national`]:
+//! per-region counters, open-card queues, calls per hour and day, delay histograms) that keeps
+//! every dashboard query O(regions + answer). [`http`] serves the HQ dashboard, the API with its
+//! OpenAPI document, and [`metrics`].
 //! *Knows nothing about* a region's accounts, units' dispatch rules or consoles: it stores and
 //! summarises what regions replicate, and writes HQ notes that flow back.
 
 pub mod config;
 pub mod http;
 pub mod hub;
+pub mod metrics;
+pub mod national;
 pub mod repo;
 pub mod server;

@@ -1,50 +1,40 @@
 //! The central hub's document catalogue: every region's documents as bytes in the store, the
-//! replication heads index, per-peer knowledge, and the national card index the dashboard reads.
+//! replication heads index, per-peer knowledge, and the national index the dashboard reads
+//! ([`crate::national`]).
 //!
 //! Key layout (one ordered key space, the same sled store as the node):
 //! - `doc/{region}/{kind}/{id}/s` snapshot, `.../c/{n:010}` chunks (compacted after
 //!   [`DOC_CHUNKS_MAX`]);
 //! - `idx/heads/{region}/{kind}/{id}` → priority byte + sorted heads;
-//! - `nat/st/{status}/{region}/{id}` → [`NationalCard`] JSON (open cards only);
-//!   `nat/card/{region}/{id}` → the card's current status; `nat/hour/{YYYYMMDDHH}/{region}/{id}`
-//!   → channel and category (calls per hour); `nat/delay/{region}/{id}` → dispatch and arrival
-//!   delays;
-//! - `repl/{peer}/r`, `repl/{peer}/h/{doc_id}` → what each region's node is known to hold.
+//! - `nat/…` → the national index, written in the same batch as the document it derives from;
+//! - `repl/{peer}/r`, `repl/{peer}/h/{doc_id}` → what each region's node is known to hold;
+//! - `link/{region}` → the region's last link state ([`crate::hub::StoredLink`]).
 //!
 //! Imports are applied at once and made durable in one flush before the session acknowledges
 //! them ([`node::replication::DurableRepo`]), so a cold sync of many documents shares flushes.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use automerge::{AutoCommit, ChangeHash};
 use node::service::decode_heads;
-use node::store::{GroupCommit, Store, WriteBatch};
-use serde::{Deserialize, Serialize};
+use node::store::{GroupCommit, Store, StoreError, WriteBatch};
 use sync::protocol::{normalize_heads, region_prefix, DocSummary, Priority, Repo, RepoError};
-use sync::{Card, CardDoc, CardSummary, Document, Reference};
+use sync::{Card, CardDoc, Document, Reference};
+
+pub use crate::national::NationalCard;
+use crate::national::{self, Counts, DispatchedIndex, NATIONAL_INDEX_VERSION, VERSION_KEY};
 
 /// Incremental chunks per stored document before it is compacted into one snapshot.
 pub const DOC_CHUNKS_MAX: usize = 32;
 /// Document kinds a region replicates.
 pub const DOC_KINDS: [&str; 3] = ["card", "unit", "roster"];
-
-/// An open card in the national queue.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct NationalCard {
-    pub region: String,
-    #[serde(flatten)]
-    pub summary: CardSummary,
-}
-
-/// Delays of one card, for the national statistics.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq)]
-pub struct CardDelays {
-    /// Sent for processing → first unit dispatched.
-    pub dispatch_ms: Option<i64>,
-    /// First unit dispatched → first unit on scene.
-    pub arrival_ms: Option<i64>,
-}
+/// Region codes are 1 to this many upper-case latin letters.
+pub const REGION_CODE_CHARS_MAX: usize = 8;
+/// Cards indexed per write batch while reindexing a store.
+pub const REINDEX_BATCH_CARDS: usize = 1_000;
+/// Keys deleted per write batch while clearing an outdated national index.
+pub const REINDEX_CLEAR_BATCH_KEYS: usize = 10_000;
 
 /// Splits `AST/card/<id>` into `(region, kind, id)`.
 pub fn split_doc_id(doc_id: &str) -> Option<(&str, &str, &str)> {
@@ -52,14 +42,19 @@ pub fn split_doc_id(doc_id: &str) -> Option<(&str, &str, &str)> {
     let region = parts.next()?;
     let kind = parts.next()?;
     let id = parts.next()?;
-    let ok = !region.is_empty()
-        && region.len() <= 8
-        && region.chars().all(|c| c.is_ascii_uppercase())
+    let ok = is_region_code(region)
         && DOC_KINDS.contains(&kind)
         && !id.is_empty()
         && id.len() <= 64
         && !id.contains('/');
     ok.then_some((region, kind, id))
+}
+
+/// 1–[`REGION_CODE_CHARS_MAX`] upper-case latin letters.
+pub fn is_region_code(region: &str) -> bool {
+    !region.is_empty()
+        && region.len() <= REGION_CODE_CHARS_MAX
+        && region.chars().all(|c| c.is_ascii_uppercase())
 }
 
 fn heads_value(priority: Priority, heads: &[ChangeHash]) -> Vec<u8> {
@@ -71,27 +66,17 @@ fn heads_value(priority: Priority, heads: &[ChangeHash]) -> Vec<u8> {
     v
 }
 
-/// Card delays from its units' times.
-pub fn card_delays(card: &Card) -> CardDelays {
-    let first_dispatch = card.units.iter().map(|u| u.assigned_at).min();
-    let first_arrival = card.units.iter().filter_map(|u| u.on_scene_at).min();
-    CardDelays {
-        dispatch_ms: match (card.sent_for_processing_at, first_dispatch) {
-            (Some(s), Some(d)) if d >= s => Some(d - s),
-            _ => None,
-        },
-        arrival_ms: match (first_dispatch, first_arrival) {
-            (Some(d), Some(a)) if a >= d => Some(a - d),
-            _ => None,
-        },
-    }
+fn storage(e: StoreError) -> RepoError {
+    RepoError::Storage(e.to_string())
 }
 
-fn hour_key(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y%m%d%H")
-        .to_string()
+/// What a reindex found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReindexReport {
+    pub docs: u64,
+    pub cards: u64,
+    /// Stored cards that could not be read; counted as documents, absent from the index.
+    pub unreadable_cards: u64,
 }
 
 /// The hub's [`Repo`] over its store.
@@ -104,10 +89,76 @@ pub struct CentralRepo {
     pending: Option<u64>,
     /// Cards changed since the last drain, for live dashboard events.
     changed_cards: Vec<NationalCard>,
+    dispatched: Arc<DispatchedIndex>,
 }
 
 impl CentralRepo {
+    /// The catalogue over `store`, reindexing the national index from the documents first when
+    /// it is missing or of another version (a store written by an older hub). Errors are
+    /// storage failures; an unreadable card is logged and left out of the index.
+    pub fn open(
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        reference: Arc<Reference>,
+    ) -> Result<Self, RepoError> {
+        let repo = Self::unchecked(store, gc, reference);
+        if national::stored_version(&*repo.store).map_err(storage)? != Some(NATIONAL_INDEX_VERSION)
+        {
+            let has_docs = !repo
+                .store
+                .scan_keys(b"doc/", 1)
+                .map_err(storage)?
+                .is_empty();
+            if has_docs {
+                tracing::info!(
+                    version = NATIONAL_INDEX_VERSION,
+                    "the national index is missing or outdated: reindexing every stored document"
+                );
+                let started = Instant::now();
+                let report = repo.reindex()?;
+                tracing::info!(
+                    docs = report.docs,
+                    cards = report.cards,
+                    unreadable_cards = report.unreadable_cards,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "national index rebuilt"
+                );
+            }
+            repo.mark_current()?;
+        }
+        let loaded = DispatchedIndex::load(&*repo.store).map_err(storage)?;
+        repo.dispatched.replace_with(loaded);
+        Ok(repo)
+    }
+
+    /// The catalogue over a store that is new or already indexed by this version (tests,
+    /// benchmarks). A store with documents but without the current index version is served
+    /// with an incomplete national picture: use [`CentralRepo::open`] to reindex it.
     pub fn new(store: Arc<dyn Store>, gc: Arc<GroupCommit>, reference: Arc<Reference>) -> Self {
+        let repo = Self::unchecked(store, gc, reference);
+        let fresh = repo
+            .store
+            .scan_keys(b"doc/", 1)
+            .map(|k| k.is_empty())
+            .unwrap_or(false);
+        let current = national::stored_version(&*repo.store)
+            .ok()
+            .flatten()
+            .is_some_and(|v| v == NATIONAL_INDEX_VERSION);
+        if fresh && !current {
+            if let Err(e) = repo.mark_current() {
+                tracing::warn!(error = %e, "the national index version is not stored");
+            }
+        } else if !current {
+            tracing::warn!("the national index is outdated: open the store with CentralRepo::open to reindex it");
+        }
+        if let Ok(loaded) = DispatchedIndex::load(&*repo.store) {
+            repo.dispatched.replace_with(loaded);
+        }
+        repo
+    }
+
+    fn unchecked(store: Arc<dyn Store>, gc: Arc<GroupCommit>, reference: Arc<Reference>) -> Self {
         let raw = store
             .get(b"meta/store_id")
             .ok()
@@ -123,12 +174,121 @@ impl CentralRepo {
             repo_id,
             pending: None,
             changed_cards: Vec::new(),
+            dispatched: Arc::new(DispatchedIndex::default()),
         }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn group_commit(&self) -> &Arc<GroupCommit> {
+        &self.gc
+    }
+
+    /// Dispatched open cards by last update (the overdue count), shared with the HTTP side.
+    pub fn dispatched_index(&self) -> Arc<DispatchedIndex> {
+        self.dispatched.clone()
     }
 
     /// Cards changed since the last call.
     pub fn drain_changed_cards(&mut self) -> Vec<NationalCard> {
         std::mem::take(&mut self.changed_cards)
+    }
+
+    fn mark_current(&self) -> Result<(), RepoError> {
+        let mut b = WriteBatch::new();
+        b.put(VERSION_KEY, NATIONAL_INDEX_VERSION.to_string());
+        let ticket = self.gc.apply(b).map_err(storage)?;
+        self.gc.wait_durable(ticket).map_err(storage)
+    }
+
+    /// Clears `nat/` and indexes every stored document again, region by region, in batches of
+    /// [`REINDEX_BATCH_CARDS`] cards. The version marker is removed first and written only
+    /// after the rebuilt index is durable, so a crash midway starts the reindex over.
+    pub fn reindex(&self) -> Result<ReindexReport, RepoError> {
+        let mut clear = WriteBatch::new();
+        clear.delete(VERSION_KEY);
+        self.gc.apply(clear).map_err(storage)?;
+        loop {
+            let keys = self
+                .store
+                .scan_keys(b"nat/", REINDEX_CLEAR_BATCH_KEYS)
+                .map_err(storage)?;
+            if keys.is_empty() {
+                break;
+            }
+            let mut b = WriteBatch::new();
+            for k in keys {
+                b.delete(k);
+            }
+            self.gc.apply(b).map_err(storage)?;
+        }
+        let mut report = ReindexReport::default();
+        let mut last_ticket = None;
+        for region in regions_under(&*self.store, "idx/heads/").map_err(storage)? {
+            let prefix = format!("idx/heads/{region}/");
+            let keys = self
+                .store
+                .scan_keys(prefix.as_bytes(), usize::MAX)
+                .map_err(storage)?;
+            let (mut batch, mut counts, mut in_batch) = (WriteBatch::new(), Counts::default(), 0);
+            for key in keys {
+                let rest = String::from_utf8_lossy(&key[prefix.len()..]).to_string();
+                let Some((kind, id)) = rest.split_once('/') else {
+                    continue;
+                };
+                report.docs += 1;
+                counts.add(national::region_key(&region), national::DOCS_FIELD, 1);
+                if kind != "card" {
+                    continue;
+                }
+                match self.load_card(&region, id) {
+                    Ok(card) => {
+                        national::stage_card(&*self.store, &mut batch, &mut counts, &region, &card)
+                            .map_err(storage)?;
+                        report.cards += 1;
+                        in_batch += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(%region, id, error = %e, "a stored card cannot be read: left out of the national index");
+                        report.unreadable_cards += 1;
+                    }
+                }
+                if in_batch >= REINDEX_BATCH_CARDS {
+                    std::mem::take(&mut counts)
+                        .stage(&*self.store, &mut batch)
+                        .map_err(storage)?;
+                    self.gc.apply(std::mem::take(&mut batch)).map_err(storage)?;
+                    in_batch = 0;
+                }
+            }
+            counts.stage(&*self.store, &mut batch).map_err(storage)?;
+            last_ticket = Some(self.gc.apply(batch).map_err(storage)?);
+        }
+        // Tickets are ordered like the writes: the last one durable means every one is.
+        if let Some(t) = last_ticket {
+            self.gc.wait_durable(t).map_err(storage)?;
+        }
+        Ok(report)
+    }
+
+    fn load_card(&self, region: &str, id: &str) -> Result<Card, String> {
+        let doc = self
+            .load(region, "card", id)
+            .map_err(|e| e.to_string())?
+            .ok_or("the snapshot is missing")?
+            .0;
+        let card = CardDoc::wrap(doc)
+            .view(&self.reference)
+            .map_err(|e| e.to_string())?;
+        if card.region != region || card.id != id {
+            return Err(format!(
+                "card {} of region {} is stored as {region}/card/{id}",
+                card.id, card.region
+            ));
+        }
+        Ok(card)
     }
 
     fn load(
@@ -138,7 +298,6 @@ impl CentralRepo {
         id: &str,
     ) -> Result<Option<(AutoCommit, usize)>, RepoError> {
         let prefix = format!("doc/{region}/{kind}/{id}/");
-        let storage = |e: node::store::StoreError| RepoError::Storage(e.to_string());
         let Some(snapshot) = self
             .store
             .get(format!("{prefix}s").as_bytes())
@@ -169,10 +328,22 @@ impl CentralRepo {
         Ok(self.load(region, kind, id)?.map(|(d, _)| d))
     }
 
+    /// Incremental chunks stored after the document's snapshot.
+    pub fn doc_chunks(&self, region: &str, kind: &str, id: &str) -> Result<usize, RepoError> {
+        Ok(self
+            .store
+            .scan_keys(
+                format!("doc/{region}/{kind}/{id}/c/").as_bytes(),
+                usize::MAX,
+            )
+            .map_err(storage)?
+            .len())
+    }
+
     /// Persists a document (`(region, kind, id)`) after a change made at HQ (e.g. a note) or an
     /// import: a snapshot when new (`existing_chunks` is `None`), else the `incremental` bytes as
-    /// the next chunk. Returns the new heads. Not durable until
-    /// [`node::replication::DurableRepo::make_durable`] or a flush.
+    /// the next chunk; the national index changes in the same atomic batch. Returns the new
+    /// heads. Not durable until [`node::replication::DurableRepo::make_durable`] or a flush.
     pub fn store_doc(
         &mut self,
         (region, kind, id): (&str, &str, &str),
@@ -181,6 +352,7 @@ impl CentralRepo {
         incremental: &[u8],
     ) -> Result<Vec<ChangeHash>, RepoError> {
         let mut batch = WriteBatch::new();
+        let mut counts = Counts::default();
         let prefix = format!("doc/{region}/{kind}/{id}/");
         match existing_chunks {
             None => batch.put(format!("{prefix}s"), doc.save()),
@@ -192,8 +364,18 @@ impl CentralRepo {
             }
             Some(n) => batch.put(format!("{prefix}c/{:010}", n + 1), incremental.to_vec()),
         }
+        let heads_key = format!("idx/heads/{region}/{kind}/{id}");
+        if self
+            .store
+            .get(heads_key.as_bytes())
+            .map_err(storage)?
+            .is_none()
+        {
+            counts.add(national::region_key(region), national::DOCS_FIELD, 1);
+        }
         let heads = normalize_heads(doc.get_heads());
         let mut priority = Priority::Normal;
+        let mut staged = None;
         if kind == "card" {
             let card = CardDoc::wrap(doc.fork())
                 .view(&self.reference)
@@ -209,68 +391,20 @@ impl CentralRepo {
             } else {
                 Priority::Archived
             };
-            self.stage_national(&mut batch, region, &card)?;
+            staged = Some(
+                national::stage_card(&*self.store, &mut batch, &mut counts, region, &card)
+                    .map_err(storage)?,
+            );
         }
-        batch.put(
-            format!("idx/heads/{region}/{kind}/{id}"),
-            heads_value(priority, &heads),
-        );
-        let ticket = self
-            .gc
-            .apply(batch)
-            .map_err(|e| RepoError::Storage(e.to_string()))?;
+        batch.put(heads_key, heads_value(priority, &heads));
+        counts.stage(&*self.store, &mut batch).map_err(storage)?;
+        let ticket = self.gc.apply(batch).map_err(storage)?;
         self.pending = Some(ticket);
+        if let Some(staged) = staged {
+            self.dispatched.update(region, &staged);
+            self.changed_cards.push(staged.national);
+        }
         Ok(heads)
-    }
-
-    fn stage_national(
-        &mut self,
-        batch: &mut WriteBatch,
-        region: &str,
-        card: &Card,
-    ) -> Result<(), RepoError> {
-        let card_key = format!("nat/card/{region}/{}", card.id);
-        if let Some(old) = self
-            .store
-            .get(card_key.as_bytes())
-            .map_err(|e| RepoError::Storage(e.to_string()))?
-        {
-            batch.delete(format!(
-                "nat/st/{}/{region}/{}",
-                String::from_utf8_lossy(&old),
-                card.id
-            ));
-        } else {
-            let value = serde_json::json!({"channel": card.channel, "category": card.category});
-            batch.put(
-                format!(
-                    "nat/hour/{}/{region}/{}",
-                    hour_key(card.created_at),
-                    card.id
-                ),
-                value.to_string(),
-            );
-        }
-        batch.put(card_key, card.status.as_str());
-        let national = NationalCard {
-            region: region.to_string(),
-            summary: CardSummary::from(card),
-        };
-        if card.status.is_open() {
-            batch.put(
-                format!("nat/st/{}/{region}/{}", card.status.as_str(), card.id),
-                serde_json::to_vec(&national).unwrap_or_default(),
-            );
-        }
-        let delays = card_delays(card);
-        if delays != CardDelays::default() {
-            batch.put(
-                format!("nat/delay/{region}/{}", card.id),
-                serde_json::to_vec(&delays).unwrap_or_default(),
-            );
-        }
-        self.changed_cards.push(national);
-        Ok(())
     }
 
     fn put(&mut self, key: String, value: Vec<u8>) {
@@ -280,20 +414,39 @@ impl CentralRepo {
             tracing::warn!(error = %e, "replication knowledge not stored");
         }
     }
+}
 
-    /// Number of documents held per region (from the heads index).
-    pub fn docs_per_region(&self) -> BTreeMap<String, usize> {
-        let mut out = BTreeMap::new();
-        if let Ok(keys) = self.store.scan_keys(b"idx/heads/", usize::MAX) {
-            for k in keys {
-                let k = String::from_utf8_lossy(&k[b"idx/heads/".len()..]).to_string();
-                if let Some(region) = k.split('/').next() {
-                    *out.entry(region.to_string()).or_insert(0) += 1;
+/// Region codes with at least one key under `{prefix}{region}/`, in order. Probes one key per
+/// candidate letter instead of listing every key, so finding 20 regions among a million
+/// documents reads a few hundred keys and holds none of the others in memory.
+pub fn regions_under(store: &dyn Store, prefix: &str) -> Result<Vec<String>, StoreError> {
+    fn walk(
+        store: &dyn Store,
+        prefix: &str,
+        code: &mut String,
+        out: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
+        for letter in 'A'..='Z' {
+            code.push(letter);
+            let here = format!("{prefix}{code}");
+            if !store.scan_keys(here.as_bytes(), 1)?.is_empty() {
+                if !store
+                    .scan_keys(format!("{here}/").as_bytes(), 1)?
+                    .is_empty()
+                {
+                    out.push(code.clone());
+                }
+                if code.len() < REGION_CODE_CHARS_MAX {
+                    walk(store, prefix, code, out)?;
                 }
             }
+            code.pop();
         }
-        out
+        Ok(())
     }
+    let mut out = Vec::new();
+    walk(store, prefix, &mut String::new(), &mut out)?;
+    Ok(out)
 }
 
 impl node::replication::DurableRepo for CentralRepo {

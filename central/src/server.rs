@@ -12,6 +12,7 @@ use node::store::{GroupCommit, SledStore, Store};
 use crate::config::Config;
 use crate::http::{self, CentralState};
 use crate::hub::Hub;
+use crate::metrics::CentralMetrics;
 use crate::repo::CentralRepo;
 
 #[derive(Debug, Clone)]
@@ -65,14 +66,21 @@ pub async fn open_central(
         .await?;
     // Card documents are read with the demo reference only for its timing rules (КУИ deadline).
     let reference = Arc::new(node::config::Config::load(None)?.reference);
-    let repo = CentralRepo::new(store.clone(), gc.clone(), reference.clone());
+    let repo = tokio::task::block_in_place(|| {
+        CentralRepo::open(store.clone(), gc.clone(), reference.clone())
+    })
+    .map_err(|e| anyhow::anyhow!("the national index cannot be built: {e}"))?;
+    let dispatched = repo.dispatched_index();
     let hub = Hub::new(repo, node::replication::network_protocol_config());
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = Arc::new(CentralState {
         hub,
         accounts,
         store: store.clone(),
+        gc: gc.clone(),
         reference,
+        dispatched,
+        metrics: Arc::new(CentralMetrics::new()),
         disconnect_alert_after_ms: (config.central.disconnect_alert_after_s as i64)
             .saturating_mul(1000),
         http_body_bytes_max: config.central.http_body_bytes_max,

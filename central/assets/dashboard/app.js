@@ -16,6 +16,8 @@
   var REFRESH_MS = 10000;
   var QUEUE_LIMIT = 500;
   var HOUR = 3600 * 1000;
+  var DAY = 24 * HOUR;
+  var KZ_OFFSET = 5 * HOUR; // the hub's per-day statistics count Kazakhstan days (UTC+5)
   var OPEN = ['new', 'sent_for_processing', 'dispatched', 'on_scene', 'reported'];
   var TERMINAL = ['closed', 'cancelled', 'linked_duplicate'];
   var HQ_ROLES = ['admin', 'supervisor'];
@@ -599,6 +601,7 @@
         ]),
         h('div', { class: 'col-side', id: 'charts' }, [
           section('chart-per-hour', 'charts.per_hour', modeBtns, h('div', { id: 'chart-per-hour' })),
+          section('chart-per-day', 'charts.per_day', null, h('div', { id: 'chart-per-day' })),
           section('chart-open', 'charts.open', null, h('div', { id: 'chart-open' })),
           section('chart-delays', 'charts.delays', null, h('div', { id: 'chart-delays' }))
         ])
@@ -616,6 +619,7 @@
     S.mode = m;
     lsSet(LS_MODE, m);
     renderPerHour();
+    renderPerDay();
   }
 
   /* ------------------------------------------------------------------ views */
@@ -634,6 +638,7 @@
   }
   function renderCharts() {
     renderPerHour();
+    renderPerDay();
     renderOpenChart();
     renderDelays();
   }
@@ -906,15 +911,38 @@
     if (loadingOr(el)) return;
     var s = S.summary || {};
     var end = Math.floor((s.generated_at || Date.now()) / HOUR) * HOUR; // the current hour's start
-    var start = end - 23 * HOUR;
+    callsChart(el, {
+      tid: 'chart-per-hour', series: s.calls_per_hour, start: end - 23 * HOUR, size: HOUR, count: 24,
+      label: function (t) { return fmtTime(t).slice(0, 5); },
+      labelled: function (bi) { return bi % 3 === 2 || bi === 23; }
+    });
+  }
+  /* Calls per Kazakhstan day (UTC+5, as the hub counts them) over the last 7 days. */
+  function renderPerDay() {
+    var el = qs('#chart-per-day');
+    if (!el || loadingOr(el)) return;
+    var s = S.summary || {};
+    var gen = s.generated_at || Date.now();
+    var today = Math.floor((gen + KZ_OFFSET) / DAY) * DAY - KZ_OFFSET;
+    callsChart(el, {
+      tid: 'chart-per-day', series: s.calls_per_day, start: today - 6 * DAY, size: DAY, count: 7,
+      label: function (t) { var d = new Date(t + KZ_OFFSET); return pad(d.getUTCDate()) + '.' + pad(d.getUTCMonth() + 1); },
+      labelled: function () { return true; }
+    });
+  }
+  /* Stacked bars of call counts per period (o.count periods of o.size ms from o.start), by
+     region or by channel (S.mode), from one of the summary's call series. */
+  function callsChart(el, o) {
+    var start = o.start;
+    var rows = (o.series || {})[S.mode === 'channel' ? 'by_channel' : 'by_region'] || [];
     var keyOf = S.mode === 'channel' ? function (e) { return e.channel || '?'; } : function (e) { return e.region || '?'; };
     var buckets = [], i;
-    for (i = 0; i < 24; i++) buckets.push({});
+    for (i = 0; i < o.count; i++) buckets.push({});
     var keyTotals = {};
     var total = 0;
-    (s.per_hour || []).forEach(function (e) {
-      var idx = Math.floor((num(e.hour_start_ms) - start) / HOUR);
-      if (idx < 0 || idx > 23) return;
+    rows.forEach(function (e) {
+      var idx = Math.floor((num(e.start_ms) - start) / o.size);
+      if (idx < 0 || idx >= o.count) return;
       var k = keyOf(e), n = num(e.count);
       buckets[idx][k] = (buckets[idx][k] || 0) + n;
       keyTotals[k] = (keyTotals[k] || 0) + n;
@@ -936,7 +964,7 @@
     });
     var W = 640, H = 210, L = 34, R = 8, T = 10, B = 26;
     var ymax = niceMax(maxBar);
-    var bw = (W - L - R) / 24;
+    var bw = (W - L - R) / o.count;
     var root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', class: 'chart', role: 'img', preserveAspectRatio: 'xMidYMid meet' });
     var ticks = ymax % 4 === 0 ? 4 : 5; // whole numbers on the axis: 5 → 1, 10 → 2, 20 → 5, 25 → 5…
     for (i = 0; i <= ticks; i++) {
@@ -954,17 +982,17 @@
         y0 -= hgt;
         sum += n;
         root.appendChild(svg('rect', { x: x.toFixed(1), y: y0.toFixed(1), width: (bw - 3).toFixed(1), height: hgt.toFixed(1), fill: color[k], 'data-key': k, 'data-count': n },
-          svg('title', null, fmtTime(start + bi * HOUR).slice(0, 5) + ' · ' + keyText(k) + ': ' + n)));
+          svg('title', null, o.label(start + bi * o.size) + ' · ' + keyText(k) + ': ' + n)));
       });
-      if (bi % 3 === 2 || bi === 23) {
-        root.appendChild(svg('text', { x: (x + bw / 2).toFixed(1), y: H - B + 14, 'text-anchor': 'middle', class: 'axis' }, fmtTime(start + bi * HOUR).slice(0, 5)));
+      if (o.labelled(bi)) {
+        root.appendChild(svg('text', { x: (x + bw / 2).toFixed(1), y: H - B + 14, 'text-anchor': 'middle', class: 'axis' }, o.label(start + bi * o.size)));
       }
       if (sum && sum === maxBar) {
         root.appendChild(svg('text', { x: (x + (bw - 3) / 2).toFixed(1), y: (y0 - 3).toFixed(1), 'text-anchor': 'middle', class: 'axis b' }, String(sum)));
       }
     });
     root.appendChild(svg('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, class: 'axis-line' }));
-    var box = h('div', { class: 'chart-box', tid: 'chart-per-hour', 'data-mode': S.mode, 'data-total': total }, [root]);
+    var box = h('div', { class: 'chart-box', tid: o.tid, 'data-mode': S.mode, 'data-total': total }, [root]);
     if (!total) box.appendChild(h('div', { class: 'chart-empty small muted', i18n: 'charts.no_data' }));
     box.appendChild(legend(keys.map(function (k) { return { key: k, color: color[k], label: keyText(k) + ' (' + keyTotals[k] + ')' }; })));
     clear(el).appendChild(box);

@@ -1,0 +1,208 @@
+//! Prometheus metrics of the hub (`GET /metrics`), with the `prometheus-client` crate as on the
+//! node. Region gauges are copied in at scrape time from the hub's links and the national
+//! counters (O(regions)); HTTP requests are counted as they are served.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::hub::RegionLink;
+use crate::national::RegionCounts;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegionLabels {
+    region: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegionStatusLabels {
+    region: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    status: u16,
+}
+
+/// What the hub's components know at scrape time.
+pub struct Scrape<'a> {
+    pub links: &'a [RegionLink],
+    pub counts: &'a BTreeMap<String, RegionCounts>,
+    pub store_size_bytes: u64,
+    pub store_flushes: u64,
+}
+
+pub struct CentralMetrics {
+    registry: Registry,
+    region_connected: Family<RegionLabels, Gauge>,
+    region_last_contact_ms: Family<RegionLabels, Gauge>,
+    region_connections: Family<RegionLabels, Counter>,
+    region_frames_in: Family<RegionLabels, Counter>,
+    region_documents: Family<RegionLabels, Gauge>,
+    region_cards: Family<RegionLabels, Gauge>,
+    region_open_cards: Family<RegionStatusLabels, Gauge>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Histogram,
+    store_bytes: Gauge,
+    store_flushes: Counter,
+}
+
+impl Default for CentralMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CentralMetrics {
+    pub fn new() -> Self {
+        let mut m = CentralMetrics {
+            region_connected: Family::default(),
+            region_last_contact_ms: Family::default(),
+            region_connections: Family::default(),
+            region_frames_in: Family::default(),
+            region_documents: Family::default(),
+            region_cards: Family::default(),
+            region_open_cards: Family::default(),
+            http_requests: Family::default(),
+            http_duration: Histogram::new(exponential_buckets(0.0002, 2.0, 16)),
+            store_bytes: Gauge::default(),
+            store_flushes: Counter::default(),
+            registry: Registry::with_prefix("central"),
+        };
+        let registry = &mut m.registry;
+        registry.register(
+            "region_connected",
+            "1 while the region's node is connected",
+            m.region_connected.clone(),
+        );
+        registry.register(
+            "region_last_contact_ms",
+            "Last frame from the region (ms since epoch, 0 = never)",
+            m.region_last_contact_ms.clone(),
+        );
+        registry.register(
+            "region_connections",
+            "Connections the region's node opened",
+            m.region_connections.clone(),
+        );
+        registry.register(
+            "region_frames_in",
+            "Replication frames received from the region since the hub started",
+            m.region_frames_in.clone(),
+        );
+        registry.register(
+            "region_documents",
+            "Documents held per region",
+            m.region_documents.clone(),
+        );
+        registry.register(
+            "region_cards",
+            "Cards held per region",
+            m.region_cards.clone(),
+        );
+        registry.register(
+            "region_open_cards",
+            "Open cards per region and status",
+            m.region_open_cards.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests by method and status",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            m.http_duration.clone(),
+        );
+        registry.register(
+            "store_size_bytes",
+            "Database size on disk",
+            m.store_bytes.clone(),
+        );
+        registry.register(
+            "store_flushes",
+            "Group-commit flushes to disk",
+            m.store_flushes.clone(),
+        );
+        m
+    }
+
+    pub fn observe_http(&self, method: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                method: method.to_string(),
+                status,
+            })
+            .inc();
+        self.http_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// The OpenMetrics text, after copying in what other components count.
+    pub fn render(&self, scrape: &Scrape<'_>) -> String {
+        // Counters kept elsewhere only grow; copying in the difference keeps these monotonic.
+        let catch_up = |c: &Counter, v: u64| {
+            let cur = c.get();
+            if v > cur {
+                c.inc_by(v - cur);
+            }
+        };
+        let region = |r: &str| RegionLabels {
+            region: r.to_string(),
+        };
+        for l in scrape.links {
+            let labels = region(&l.region);
+            self.region_connected
+                .get_or_create(&labels)
+                .set(l.connected as i64);
+            self.region_last_contact_ms
+                .get_or_create(&labels)
+                .set(l.last_contact_ms.unwrap_or(0));
+            catch_up(
+                &self.region_connections.get_or_create(&labels),
+                l.connections,
+            );
+            catch_up(&self.region_frames_in.get_or_create(&labels), l.frames_in);
+        }
+        for (r, counts) in scrape.counts {
+            let as_gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            self.region_documents
+                .get_or_create(&region(r))
+                .set(as_gauge(counts.docs));
+            self.region_cards
+                .get_or_create(&region(r))
+                .set(as_gauge(counts.cards));
+            for st in sync::CardStatus::ALL.into_iter().filter(|s| s.is_open()) {
+                self.region_open_cards
+                    .get_or_create(&RegionStatusLabels {
+                        region: r.clone(),
+                        status: st.as_str().to_string(),
+                    })
+                    .set(as_gauge(counts.open.get(&st).copied().unwrap_or(0)));
+            }
+        }
+        self.store_bytes
+            .set(i64::try_from(scrape.store_size_bytes).unwrap_or(i64::MAX));
+        catch_up(&self.store_flushes, scrape.store_flushes);
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Flushes the group commit has made, for [`Scrape::store_flushes`].
+pub fn flushes(gc: &node::store::GroupCommit) -> u64 {
+    gc.flushes.load(Ordering::Relaxed)
+}

@@ -1,0 +1,153 @@
+//! Helpers shared by the central's tests: real card documents made with the domain code, stored
+//! through the hub's import path.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use automerge::ActorId;
+use central::repo::CentralRepo;
+use sync::protocol::Repo;
+use sync::{
+    CardCommand, CardCreate, CardDoc, CardEdit, Channel, Ctx, Document, Finish, Location,
+    Reference, UnitDoc, UnitKind, UnitStep,
+};
+
+/// 2026-03-02 10:00 in Astana (05:00 UTC): the tests' "now".
+pub const NOW_MS: i64 = 1_772_427_600_000;
+pub const MINUTE_MS: i64 = 60_000;
+pub const HOUR_MS: i64 = 3_600_000;
+pub const DAY_MS: i64 = 86_400_000;
+
+pub fn reference() -> Arc<Reference> {
+    Arc::new(node::config::Config::load(None).unwrap().reference)
+}
+
+/// A card document being built by a test, as a region's node would.
+pub struct TestCard {
+    pub region: String,
+    pub id: String,
+    pub doc: CardDoc,
+    reference: Arc<Reference>,
+}
+
+impl TestCard {
+    pub fn new(
+        reference: &Arc<Reference>,
+        region: &str,
+        n: u32,
+        channel: Channel,
+        category: &str,
+        created_ms: i64,
+    ) -> TestCard {
+        let id = format!("00000000-0000-4000-8000-{n:012}");
+        let input = CardCreate {
+            channel,
+            caller: Default::default(),
+            location: Some(Location {
+                lat: 51.128,
+                lon: 71.43,
+                accuracy_m: None,
+                address: Some("ул. Кенесары 40".into()),
+            }),
+            description: Some("Драка во дворе".into()),
+            seen: Default::default(),
+            category: Some(category.into()),
+            priority: None,
+            district: None,
+        };
+        let actor = ActorId::from(format!("{region}-node-{n}").into_bytes());
+        let doc = CardDoc::create(
+            actor,
+            &id,
+            &format!("{region}-2026-{n:06}"),
+            region,
+            &input,
+            reference,
+            &Ctx::new("op1", region, created_ms),
+        )
+        .unwrap();
+        TestCard {
+            region: region.into(),
+            id,
+            doc,
+            reference: reference.clone(),
+        }
+    }
+
+    fn ctx(&self, at: i64) -> Ctx {
+        Ctx::new("disp1", self.region.as_str(), at)
+    }
+
+    pub fn send(&mut self, at: i64) -> &mut Self {
+        let ctx = self.ctx(at);
+        self.doc
+            .apply(&CardCommand::SendForProcessing, &self.reference, &ctx)
+            .unwrap();
+        self
+    }
+
+    pub fn set_category(&mut self, category: &str, at: i64) -> &mut Self {
+        let ctx = self.ctx(at);
+        let edit = CardEdit {
+            category: Some(category.into()),
+            ..Default::default()
+        };
+        self.doc
+            .apply(&CardCommand::Edit(edit), &self.reference, &ctx)
+            .unwrap();
+        self
+    }
+
+    /// Dispatches a new patrol `unit_id` at `at`, and if `on_scene_at` is given it arrives then.
+    pub fn dispatch(&mut self, unit_id: &str, at: i64, on_scene_at: Option<i64>) -> UnitDoc {
+        let ctx = self.ctx(at);
+        let actor = ActorId::from(format!("{}-unit-{unit_id}", self.region).into_bytes());
+        let mut unit = UnitDoc::create(actor, unit_id, unit_id, UnitKind::Patrol, &ctx).unwrap();
+        sync::card::dispatch(&mut self.doc, &mut unit, false, &self.reference, &ctx).unwrap();
+        if let Some(t) = on_scene_at {
+            let ctx = self.ctx(t);
+            sync::card::unit_step(
+                &mut self.doc,
+                &mut unit,
+                UnitStep::OnScene,
+                &self.reference,
+                &ctx,
+            )
+            .unwrap();
+        }
+        unit
+    }
+
+    pub fn cancel(&mut self, at: i64) -> &mut Self {
+        let ctx = self.ctx(at);
+        sync::card::finish(
+            &mut self.doc,
+            &mut [],
+            &Finish::Cancel {
+                reason: "ложный вызов".into(),
+            },
+            &self.reference,
+            &ctx,
+        )
+        .unwrap();
+        self
+    }
+
+    /// Replicates the card's current state into the hub, as an import from its region.
+    pub fn store(&mut self, repo: &mut CentralRepo) {
+        let bytes = self.doc.automerge().save();
+        repo.import(&format!("{}/card/{}", self.region, self.id), &bytes, None)
+            .unwrap();
+        node::replication::DurableRepo::make_durable(repo).unwrap();
+    }
+}
+
+/// Replicates a unit document into the hub.
+pub fn store_unit(repo: &mut CentralRepo, region: &str, unit: &mut UnitDoc) {
+    let id = unit.id().unwrap();
+    let bytes = unit.automerge().save();
+    repo.import(&format!("{region}/unit/{id}"), &bytes, None)
+        .unwrap();
+    node::replication::DurableRepo::make_durable(repo).unwrap();
+}
