@@ -531,7 +531,8 @@ impl Repo for CentralRepo {
             .load(r, k, i)?
             .ok_or_else(|| RepoError::Refused(format!("{doc_id} is not held here")))?;
         Ok(if since.is_empty() {
-            doc.save()
+            // Uncompressed, as the protocol's `MemRepo::export` explains.
+            doc.save_nocompress()
         } else {
             doc.save_after(since)
         })

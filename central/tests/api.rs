@@ -6,13 +6,11 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use central::server::{open_central, Central};
 use common::*;
 use serde_json::{json, Value};
 use sync::Channel;
-use tower::ServiceExt;
 
 const ADMIN_PASSWORD: &str = "hq-admin-password";
 
@@ -21,40 +19,6 @@ struct TestHub {
     central: Central,
     app: axum::Router,
     token: String,
-}
-
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, String) {
-    let mut req = Request::builder().method(method).uri(path);
-    if !token.is_empty() {
-        req = req.header("authorization", format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(serde_json::to_vec(&v).unwrap())
-        }
-        None => Body::empty(),
-    };
-    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = resp.status();
-    // An event stream never ends: its head is enough.
-    if resp
-        .headers()
-        .get("content-type")
-        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"))
-    {
-        return (status, String::new());
-    }
-    let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&bytes).to_string())
 }
 
 impl TestHub {

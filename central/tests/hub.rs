@@ -1,11 +1,12 @@
 //! R20/R21 end to end in one process: a region's node replicates to the central hub over QUIC
 //! with mutual TLS; HQ sees the card in the national queue and its note flows back to the node.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use central::hub::HubEvent;
 use central::server::open_central;
 use provisioning::progress::Silent;
@@ -16,10 +17,10 @@ use provisioning::settings::{
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
-use tower::ServiceExt;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
+/// [`common::call`] with the body parsed as JSON (`null` when it is not).
 async fn call(
     app: &axum::Router,
     method: &str,
@@ -27,26 +28,8 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(path);
-    if !token.is_empty() {
-        req = req.header("authorization", format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(v) => {
-            req = req.header("content-type", "application/json");
-            Body::from(serde_json::to_vec(&v).unwrap())
-        }
-        None => Body::empty(),
-    };
-    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, text) = common::call(app, method, path, token, body).await;
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

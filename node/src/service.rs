@@ -1108,7 +1108,7 @@ impl CardService {
         }
     }
 
-    /// `save()` when `since` is empty, else the changes after `since`.
+    /// The whole document (uncompressed) when `since` is empty, else the changes after `since`.
     pub fn replica_export(
         &self,
         kind: &str,
@@ -1117,7 +1117,8 @@ impl CardService {
     ) -> ServiceResult<Vec<u8>> {
         self.with_replica_doc(kind, id, |d| {
             if since.is_empty() {
-                d.save()
+                // Uncompressed, as the protocol's `MemRepo::export` explains.
+                d.save_nocompress()
             } else {
                 d.save_after(since)
             }

@@ -217,19 +217,27 @@ pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
         .context("no token in the login answer")?
         .to_string();
 
-    let queries = [
+    // The dashboard's queries, and a year of one region's calls per day (the heaviest
+    // statistics query the dashboard can ask for).
+    let year_ago = node::http::now_ms() - 365 * DAY_MS;
+    let queries: Vec<(&str, String)> = vec![
         (
             "queue",
-            "/api/v1/cards?status=sent_for_processing&limit=500",
+            "/api/v1/cards?status=sent_for_processing&limit=500".into(),
         ),
-        ("queue_all", "/api/v1/cards?limit=500"),
-        ("summary", "/api/v1/summary"),
-        ("regions", "/api/v1/regions"),
+        ("queue_all", "/api/v1/cards?limit=500".into()),
+        ("summary", "/api/v1/summary".into()),
+        ("regions", "/api/v1/regions".into()),
+        (
+            "calls_year",
+            format!("/api/v1/stats/calls?period=day&region=AST&from={year_ago}"),
+        ),
     ];
     let mut results = Vec::new();
     let mut all_ok = true;
     let mut rss_max = rss_filled;
-    for (name, path) in queries {
+    for (name, path) in &queries {
+        let (name, path) = (*name, path.as_str());
         let mut samples: Vec<Duration> = Vec::with_capacity(config.calls_count);
         let mut body_bytes = 0usize;
         let mut check = Value::Null;
@@ -262,6 +270,14 @@ pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
                 let total = check["totals"]["sent_for_processing"].as_u64().unwrap_or(0);
                 all_ok &= total as usize == open_stored;
                 format!("{total} waiting")
+            }
+            "calls_year" => {
+                let calls: u64 = check
+                    .as_array()
+                    .map_or(0, |a| a.iter().filter_map(|r| r["count"].as_u64()).sum());
+                let rows = check.as_array().map_or(0, Vec::len);
+                all_ok &= calls > 0;
+                format!("{rows} rows, {calls} calls")
             }
             _ => {
                 let docs: u64 = check

@@ -570,7 +570,7 @@ async fn push_all<R: DurableRepo + Send + 'static>(
     node: Arc<Mutex<MemRepo>>,
     central: Arc<Mutex<R>>,
 ) -> anyhow::Result<ColdRun> {
-    let protocol = ProtocolConfig::default();
+    let protocol = node::replication::network_protocol_config();
     let (server, client) = pki.endpoints()?;
     let addr = server.local_addr()?;
     let acceptor = spawn_central(server.clone(), central, protocol.clone(), no_events());
@@ -951,7 +951,7 @@ pub async fn run_warm(config: SyncBenchConfig) -> anyhow::Result<bool> {
     }
 
     // Reconnect: the central reports each import; done when every changed head is there.
-    let protocol = ProtocolConfig::default();
+    let protocol = node::replication::network_protocol_config();
     let (server, client) = pki.endpoints()?;
     let addr = server.local_addr()?;
     let waiting = Arc::new(Mutex::new(expected.clone()));
@@ -1061,7 +1061,7 @@ async fn lag_phase(
         client,
         dial,
         node.clone(),
-        ProtocolConfig::default(),
+        node::replication::network_protocol_config(),
         on_event,
     )
     .await?;
@@ -1175,7 +1175,7 @@ pub async fn run_lag(config: SyncBenchConfig) -> anyhow::Result<bool> {
     let acceptor = spawn_central(
         server.clone(),
         central.clone(),
-        ProtocolConfig::default(),
+        node::replication::network_protocol_config(),
         on_central,
     );
 

@@ -5,7 +5,7 @@ use automerge::{ActorId, AutoCommit};
 use sync::protocol::wire::Message;
 use sync::protocol::{
     decode_frame, Authority, Config, Event, MemRepo, Priority, ProtocolError, RejectReason, Repo,
-    Session,
+    Session, VERSION_MAX,
 };
 use sync::reference::{CallCategory, RegionInfo};
 use sync::*;
@@ -269,7 +269,7 @@ fn v1_peer_and_v2_peer_interoperate_at_v1() {
     for (node_cfg, central_cfg, expect) in [
         (old.clone(), Config::default(), 1),
         (Config::default(), old.clone(), 1),
-        (Config::default(), Config::default(), 2),
+        (Config::default(), Config::default(), VERSION_MAX),
     ] {
         let mut p = Pair::new(
             node_with_cards(2),
@@ -295,11 +295,49 @@ fn v1_peer_and_v2_peer_interoperate_at_v1() {
     }
 }
 
+/// A v3 build syncs with a v2 build at version 2, with plain Docs frames; two v3 builds deflate
+/// their batches and put several times fewer bytes on the wire for the same documents.
+#[test]
+fn v2_peer_and_v3_peer_interoperate_and_only_v3_deflates() {
+    let v2 = Config {
+        version_max: 2,
+        ..Config::default()
+    };
+    let mut bytes = Vec::new();
+    for (node_cfg, central_cfg, expect) in [
+        (v2.clone(), Config::default(), 2),
+        (Config::default(), v2.clone(), 2),
+        (Config::default(), Config::default(), 3),
+    ] {
+        let mut p = Pair::new(
+            node_with_cards(60),
+            MemRepo::new([2; 16]),
+            node_cfg,
+            central_cfg,
+        );
+        p.run().expect("sync");
+        p.assert_converged();
+        assert_eq!(p.node.version(), Some(expect));
+        assert_eq!(p.central.stats().docs_received, 60);
+        bytes.push(p.bytes_to_central);
+    }
+    assert_eq!(
+        bytes[0], bytes[1],
+        "v2 either way round sends the same frames"
+    );
+    assert!(
+        bytes[2] * 2 < bytes[0],
+        "v3 sent {} B, v2 sent {} B for the same 60 cards",
+        bytes[2],
+        bytes[0]
+    );
+}
+
 #[test]
 fn incompatible_versions_are_refused_on_both_sides() {
     let future = Config {
-        version_min: 3,
-        version_max: 4,
+        version_min: VERSION_MAX + 1,
+        version_max: VERSION_MAX + 2,
         ..Config::default()
     };
     let mut p = Pair::new(
@@ -320,8 +358,13 @@ fn incompatible_versions_are_refused_on_both_sides() {
     else {
         panic!("{:?}", err.1)
     };
-    assert_eq!((ours_min, ours_max, theirs_min, theirs_max), (1, 2, 3, 4));
-    assert!(err.1.to_string().contains("1..=2") && err.1.to_string().contains("3..=4"));
+    let (v, w) = (VERSION_MAX + 1, VERSION_MAX + 2);
+    assert_eq!(
+        (ours_min, ours_max, theirs_min, theirs_max),
+        (1, VERSION_MAX, v, w)
+    );
+    let text = err.1.to_string();
+    assert!(text.contains(&format!("1..={VERSION_MAX}")) && text.contains(&format!("{v}..={w}")));
     // The node refuses on its own when it reads central's Hello (before central's Close).
     let f = p.central.poll_transmit().expect("hello");
     let e = p

@@ -4,7 +4,8 @@
 use automerge::ChangeHash;
 use sync::protocol::sim::Rng;
 use sync::protocol::wire::{
-    decode_frame_limited, Ack, AckResult, DocBatch, DocEntry, Hello, FRAME_BYTES_HARD_MAX,
+    decode_frame_limited, encode_docs_deflated, Ack, AckResult, DocBatch, DocEntry, Hello,
+    FRAME_BYTES_HARD_MAX,
 };
 use sync::protocol::{
     decode_frame, encode_frame, Authority, Config, DecodeError, Frame, MemRepo, Message, Priority,
@@ -75,15 +76,143 @@ fn decode_roundtrips_every_sample() {
     }
 }
 
+/// A batch of documents as alike as one region's cards: the same keys and actor, other values.
+fn similar_batch(seq: u64, count: usize) -> Frame {
+    let entries = (0..count)
+        .map(|i| {
+            let mut bytes =
+                b"actor:0123456789abcdef status:sent_for_processing channel:app_102_call caller:"
+                    .to_vec();
+            bytes.extend_from_slice(format!("+7701{i:07} Астана, ул. Кенесары {i}").as_bytes());
+            DocEntry {
+                doc_id: format!("AST/card/{i:08}"),
+                heads: vec![ChangeHash([i as u8; 32])],
+                bytes,
+                priority: Some(Priority::Normal),
+            }
+        })
+        .collect();
+    Frame {
+        seq,
+        message: Message::Docs(DocBatch { batch: 3, entries }),
+    }
+}
+
+fn deflated(frame: &Frame) -> Vec<u8> {
+    let Message::Docs(batch) = &frame.message else {
+        panic!("not a docs frame")
+    };
+    encode_docs_deflated(frame.seq, batch)
+}
+
+#[test]
+fn deflated_docs_roundtrip_and_are_smaller() {
+    let frame = similar_batch(12, 40);
+    let plain = encode_frame(&frame);
+    let z = deflated(&frame);
+    assert_eq!(z[0], 0x06, "a compressible batch travels as DOCZ");
+    assert!(
+        z.len() * 3 < plain.len(),
+        "deflated {} B vs plain {} B",
+        z.len(),
+        plain.len()
+    );
+    assert_eq!(decode_frame(&z), Ok(frame));
+}
+
+#[test]
+fn incompressible_docs_travel_plain() {
+    let mut rng = Rng::new(5);
+    let frame = Frame {
+        seq: 1,
+        message: Message::Docs(DocBatch {
+            batch: 0,
+            entries: vec![DocEntry {
+                doc_id: "AST/card/x".into(),
+                heads: vec![],
+                bytes: (0..400).map(|_| rng.next_u64() as u8).collect(),
+                priority: None,
+            }],
+        }),
+    };
+    let z = deflated(&frame);
+    assert_eq!(
+        z,
+        encode_frame(&frame),
+        "random bytes do not shrink: sent as DOCS"
+    );
+    assert_eq!(decode_frame(&z), Ok(frame));
+}
+
+/// DOCZ header for hand-made bodies: type, seq 0, batch 0, declared inflated size.
+fn docz_with(raw_bytes: u64, deflate_stream: &[u8]) -> Vec<u8> {
+    let mut b = vec![0x06, 0, 0];
+    let mut v = raw_bytes;
+    while v >= 0x80 {
+        b.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    b.push(v as u8);
+    b.extend_from_slice(deflate_stream);
+    b
+}
+
+fn deflate(raw: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(raw).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn deflate_bombs_and_lying_sizes_are_refused() {
+    // 8 MiB of zeros deflate to a few KiB; a receiver with a 64 KiB limit refuses the declared
+    // size before inflating anything.
+    let bomb = deflate(&vec![0u8; 8 << 20]);
+    assert!(bomb.len() < 64 * 1024);
+    assert!(matches!(
+        decode_frame_limited(&docz_with(8 << 20, &bomb), 64 * 1024),
+        Err(DecodeError::OverLimit {
+            what: "inflated size",
+            ..
+        })
+    ));
+    // Declaring less than the stream holds: inflation stops one byte past the declared size.
+    assert_eq!(
+        decode_frame(&docz_with(1000, &bomb)),
+        Err(DecodeError::Malformed {
+            what: "compressed documents"
+        })
+    );
+    // A valid body, but declared one byte longer than it is.
+    let Frame { message, .. } = similar_batch(0, 3);
+    let body_frame = encode_frame(&Frame { seq: 0, message });
+    let body = &body_frame[3..]; // type, seq 0, batch 3: one byte each
+    let z = deflate(body);
+    assert!(decode_frame(&docz_with(body.len() as u64, &z)).is_ok());
+    assert!(decode_frame(&docz_with(body.len() as u64 + 1, &z)).is_err());
+    // Bytes after the end of the deflate stream.
+    let mut trailing = z.clone();
+    trailing.push(0);
+    assert_eq!(
+        decode_frame(&docz_with(body.len() as u64, &trailing)),
+        Err(DecodeError::TrailingBytes(1))
+    );
+    // Not a deflate stream at all.
+    assert!(decode_frame(&docz_with(10, &[0xff; 16])).is_err());
+}
+
 #[test]
 fn truncated_frames_are_errors() {
-    for f in samples() {
-        let bytes = encode_frame(&f);
+    let mut all: Vec<Vec<u8>> = samples().iter().map(encode_frame).collect();
+    all.push(deflated(&similar_batch(1, 8)));
+    for bytes in all {
+        assert!(decode_frame(&bytes).is_ok());
         for len in 0..bytes.len() {
             assert!(
                 decode_frame(&bytes[..len]).is_err(),
-                "prefix of {len} bytes of {:?} decoded",
-                f.message.name()
+                "prefix of {len} bytes of frame type 0x{:02x} decoded",
+                bytes[0]
             );
         }
     }
@@ -91,8 +220,9 @@ fn truncated_frames_are_errors() {
 
 #[test]
 fn bit_flipped_frames_never_panic() {
-    for f in samples() {
-        let bytes = encode_frame(&f);
+    let mut all: Vec<Vec<u8>> = samples().iter().map(encode_frame).collect();
+    all.push(deflated(&similar_batch(1, 8)));
+    for bytes in all {
         for bit in 0..bytes.len() * 8 {
             let mut b = bytes.clone();
             b[bit / 8] ^= 1 << (bit % 8);
@@ -113,7 +243,7 @@ fn random_bytes_never_panic() {
         let mut b: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
         // Half of the inputs start with a valid frame type to get past the first check.
         if !b.is_empty() && rng.below(2) == 0 {
-            b[0] = 1 + rng.below(5) as u8;
+            b[0] = 1 + rng.below(6) as u8;
         }
         if decode_frame(&b).is_ok() {
             decoded += 1;
@@ -126,7 +256,8 @@ fn random_bytes_never_panic() {
 #[test]
 fn mutated_valid_frames_never_panic() {
     let mut rng = Rng::new(7);
-    let bases: Vec<Vec<u8>> = samples().iter().map(encode_frame).collect();
+    let mut bases: Vec<Vec<u8>> = samples().iter().map(encode_frame).collect();
+    bases.push(deflated(&similar_batch(1, 8)));
     for _ in 0..20_000 {
         let mut b = bases[rng.below(bases.len() as u64) as usize].clone();
         for _ in 0..1 + rng.below(4) {

@@ -6,12 +6,52 @@
 use std::sync::Arc;
 
 use automerge::ActorId;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use central::repo::CentralRepo;
+use serde_json::Value;
 use sync::protocol::Repo;
 use sync::{
     CardCommand, CardCreate, CardDoc, CardEdit, Channel, Ctx, Document, Finish, Location,
     Reference, UnitDoc, UnitKind, UnitStep,
 };
+use tower::ServiceExt;
+
+/// One request to the hub's router without a socket; the body as text (only the head of an
+/// event stream, which never ends).
+pub async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, String) {
+    let mut req = Request::builder().method(method).uri(path);
+    if !token.is_empty() {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(serde_json::to_vec(&v).unwrap())
+        }
+        None => Body::empty(),
+    };
+    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = resp.status();
+    // An event stream never ends: its head is enough.
+    if resp
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"))
+    {
+        return (status, String::new());
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).to_string())
+}
 
 /// 2026-03-02 10:00 in Astana (05:00 UTC): the tests' "now".
 pub const NOW_MS: i64 = 1_772_427_600_000;

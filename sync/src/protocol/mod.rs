@@ -71,8 +71,9 @@
 //! ranges (both sides compute it, and a Close frame carries it too). Fields added later travel
 //! as tagged extensions that older decoders skip, and a sender only uses what the negotiated
 //! version allows. Version 1 is the base protocol; version 2 adds the sender's priority to each
-//! document entry (so the hub can order its own fan-out). A v2 build talks to a v1 build at
-//! version 1; a build without overlap is refused.
+//! document entry (so the hub can order its own fan-out); version 3 sends Docs batches deflated
+//! as one stream (DOCZ frames), which cuts a cold sync's bytes several times. A v3 build talks to
+//! a v2 build at version 2 and to a v1 build at version 1; a build without overlap is refused.
 //!
 //! # Limits
 //!
@@ -98,7 +99,9 @@ pub use wire::{decode_frame, encode_frame, Frame, Message, RejectReason};
 /// Oldest protocol version this build speaks.
 pub const VERSION_MIN: u16 = 1;
 /// Newest protocol version this build speaks.
-pub const VERSION_MAX: u16 = 2;
+pub const VERSION_MAX: u16 = 3;
+/// First version whose Docs batches may travel deflated (DOCZ frames, see [`wire`]).
+pub const VERSION_DEFLATED_DOCS: u16 = 3;
 
 /// Who is at one end of a connection, as its certificate says.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -7,10 +7,10 @@ use automerge::ChangeHash;
 use super::error::{ProtocolError, RepoError};
 use super::repo::Repo;
 use super::wire::{
-    decode_frame_limited, encode_frame, entry_encoded_bytes, Ack, AckResult, DocBatch, DocEntry,
-    Frame, Hello, Message, RejectReason,
+    decode_frame_limited, encode_docs_deflated, encode_frame, entry_encoded_bytes, Ack, AckResult,
+    DocBatch, DocEntry, Frame, Hello, Message, RejectReason,
 };
-use super::{normalize_heads, Authority, Config, Event, Priority};
+use super::{normalize_heads, Authority, Config, Event, Priority, VERSION_DEFLATED_DOCS};
 
 /// Bytes of a Docs frame besides its entries: type, sequence, batch number and count varints.
 const DOCS_FRAME_OVERHEAD_BYTES: usize = 32;
@@ -266,10 +266,15 @@ impl Session {
     }
 
     fn send(&mut self, message: Message) {
-        let bytes = encode_frame(&Frame {
-            seq: self.send_seq,
-            message,
-        });
+        let bytes = match (&message, self.state) {
+            (Message::Docs(batch), State::Open { version }) if version >= VERSION_DEFLATED_DOCS => {
+                encode_docs_deflated(self.send_seq, batch)
+            }
+            _ => encode_frame(&Frame {
+                seq: self.send_seq,
+                message,
+            }),
+        };
         self.send_seq += 1;
         self.stats.frames_sent += 1;
         self.stats.bytes_sent += bytes.len() as u64;
@@ -624,7 +629,8 @@ impl Session {
         }
         // The peer holds changes this side lacks; it pushes them, and the document is looked
         // at again once they arrive. Exporting now could only resend what the peer has.
-        if !repo.has_changes(doc_id, &known) {
+        // (Nothing is known for a new document: no need to ask, which may load it.)
+        if !known.is_empty() && !repo.has_changes(doc_id, &known) {
             return Ok(None);
         }
         let bytes = repo
