@@ -551,8 +551,11 @@ impl Repo for CentralRepo {
             Some((doc, n)) => (doc, Some(n)),
             None => (AutoCommit::new(), None),
         };
-        // Try on a fork first: corrupt bytes leave the stored document untouched.
-        doc.fork().load_incremental(bytes).map_err(corrupt)?;
+        // Try on a fork first: corrupt bytes leave the stored document untouched. A new
+        // document needs no trial: loading into an empty one replaces it only on success.
+        if chunks.is_some() {
+            doc.fork().load_incremental(bytes).map_err(corrupt)?;
+        }
         let before = doc.get_heads();
         doc.load_incremental(bytes).map_err(corrupt)?;
         if doc.get_heads() == before && chunks.is_some() {

@@ -386,3 +386,35 @@ fn opening_a_store_without_the_current_index_version_reindexes_it() {
     let _again = CentralRepo::open(hub.store.clone(), hub.gc.clone(), r).unwrap();
     assert!(hub.store.get(b"nat/planted").unwrap().is_some());
 }
+
+/// Bytes that are not a document change nothing: for a card the hub has not seen they are
+/// refused as corrupt (no document, no heads, no national counters), for one it holds they are
+/// refused or skipped.
+#[test]
+fn corrupt_bytes_store_nothing_for_new_or_known_cards() {
+    use sync::protocol::{Repo, RepoError};
+    let mut hub = open_hub();
+    let before = index_of(&*hub.store);
+    let garbage = [0x85, 0x6f, 0x4a, 0x83, 9, 9, 9, 9, 1, 2, 3];
+    let new_id = "AST/card/0b9a3f52-6f0e-4c1e-9a57-2f1c3d4e5f60";
+    let r = hub.repo.import(new_id, &garbage, None);
+    assert!(matches!(r, Err(RepoError::Corrupt(_))), "{r:?}");
+    assert_eq!(hub.repo.heads(new_id), None);
+    assert_eq!(index_of(&*hub.store), before);
+
+    let reference = reference();
+    let mut card = TestCard::new(&reference, "AST", 1, Channel::App102Call, "theft", NOW_MS);
+    card.store(&mut hub.repo);
+    let known = format!("AST/card/{}", card.id);
+    let heads = hub.repo.heads(&known).expect("stored");
+    let with_card = index_of(&*hub.store);
+    // automerge skips chunks it cannot parse when it loads into a document it holds: the
+    // import then changes nothing and answers the unchanged heads.
+    match hub.repo.import(&known, &garbage, None) {
+        Err(RepoError::Corrupt(_)) => {}
+        Ok(h) => assert_eq!(h, heads),
+        Err(e) => panic!("{e:?}"),
+    }
+    assert_eq!(hub.repo.heads(&known), Some(heads));
+    assert_eq!(index_of(&*hub.store), with_card);
+}

@@ -31,6 +31,9 @@ pub const RECONNECT_DELAY_MS_MIN: u64 = 250;
 pub const RECONNECT_DELAY_MS_MAX: u64 = 30_000;
 /// Frames read ahead of the session before the reader waits.
 pub const FRAMES_BUFFERED_MAX: usize = 64;
+/// Most received frames handled before one flush and the acknowledgements it allows: a central
+/// importing a region's backlog then pays one fsync for several batches, not one per batch.
+pub const FRAMES_PER_FLUSH_MAX: usize = 16;
 /// Local changes buffered for the session; past this, the session catches up on reconnect.
 pub const LOCAL_CHANGES_BUFFERED_MAX: usize = 4_096;
 
@@ -367,9 +370,28 @@ pub async fn drive<R: DurableRepo + Send>(
         let result = tokio::select! {
             frame = frames.recv() => match frame {
                 Some(Ok(bytes)) => {
-                    let mut r = Ok(());
-                    with_repo(&mut |repo| r = session.handle_frame(repo, &bytes, now_ms()));
-                    r.map_err(|e| e.to_string())
+                    // Handle the frames that have already arrived too, so that one flush (at
+                    // the top of the loop, before any Ack leaves) covers all of them.
+                    let mut r: Result<(), String> = Ok(());
+                    with_repo(&mut |repo| {
+                        let handle = |session: &mut Session, repo: &mut R, bytes: &[u8]| {
+                            session.handle_frame(repo, bytes, now_ms()).map_err(|e| e.to_string())
+                        };
+                        r = handle(&mut session, repo, &bytes);
+                        let mut handled = 1;
+                        while r.is_ok() && handled < FRAMES_PER_FLUSH_MAX {
+                            r = match frames.try_recv() {
+                                Ok(Ok(next)) => handle(&mut session, repo, &next),
+                                Ok(Err(e)) => Err(e),
+                                Err(mpsc::error::TryRecvError::Empty) => break,
+                                Err(mpsc::error::TryRecvError::Disconnected) => {
+                                    Err("the peer closed the stream".into())
+                                }
+                            };
+                            handled += 1;
+                        }
+                    });
+                    r
                 }
                 Some(Err(e)) => Err(e),
                 None => Err("the peer closed the stream".into()),
