@@ -341,8 +341,9 @@ impl CentralRepo {
     }
 
     /// Persists a document (`(region, kind, id)`) after a change made at HQ (e.g. a note) or an
-    /// import: a snapshot when new (`existing_chunks` is `None`), else the `incremental` bytes as
-    /// the next chunk; the national index changes in the same atomic batch. Returns the new
+    /// import: a snapshot when new (`existing_chunks` is `None`: `incremental` are then all the
+    /// bytes `doc` was loaded from, or empty to save `doc`), else the `incremental` bytes as the
+    /// next chunk; the national index changes in the same atomic batch. Returns the new
     /// heads. Not durable until [`node::replication::DurableRepo::make_durable`] or a flush.
     pub fn store_doc(
         &mut self,
@@ -355,6 +356,11 @@ impl CentralRepo {
         let mut counts = Counts::default();
         let prefix = format!("doc/{region}/{kind}/{id}/");
         match existing_chunks {
+            // A new document was loaded from exactly these bytes: store them as its snapshot
+            // instead of saving it again (a compressed save cost ~30 µs per card).
+            None if !incremental.is_empty() => {
+                batch.put(format!("{prefix}s"), incremental.to_vec())
+            }
             None => batch.put(format!("{prefix}s"), doc.save()),
             Some(n) if n + 1 > DOC_CHUNKS_MAX => {
                 for i in 1..=n {

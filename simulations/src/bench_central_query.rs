@@ -180,7 +180,9 @@ pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             for (region, id, mut doc, open) in cards {
-                repo.store_doc((&region, "card", &id), &mut doc, None, &[])
+                // The bytes an import brings: a node exports whole documents uncompressed.
+                let bytes = doc.save_nocompress();
+                repo.store_doc((&region, "card", &id), &mut doc, None, &bytes)
                     .with_context(|| format!("storing {region}/card/{id}"))?;
                 open_stored += open as usize;
             }
