@@ -37,6 +37,24 @@ pub use recording::recorder::{MediaKind, RecordingFile, RecordingSummary};
 pub use recording::{inspect_recording, recording_duration_ms, RecordingInfo};
 pub use server::{Leg, MediaEvent, MediaServer, MediaStats};
 
+/// Gives memory freed by ended calls back to the operating system; `true` if some was.
+///
+/// A call's WebRTC stack allocates many buffers across threads, and glibc keeps what they free in
+/// per-thread arenas: after 400 calls had ended, the node still held ~535 MiB (bench
+/// media-calls). `malloc_trim` returns the free pages. It walks the heap under glibc's locks,
+/// so call it from a blocking thread and not after every call.
+pub fn release_freed_memory() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim takes no pointers; it only walks glibc's own heap under its locks.
+        unsafe { libc::malloc_trim(0) == 1 }
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
+
 /// Checks a citizen's or operator's SDP offer without opening anything: size, syntax, Opus audio,
 /// VP8 if it has video. Cheap, so a caller can refuse a bad offer before doing anything else.
 pub fn check_offer_sdp(sdp: &str) -> Result<(), MediaError> {

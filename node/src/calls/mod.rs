@@ -30,6 +30,9 @@ pub use queue::{Call, CallError, CallOffer, CallPhase, CallQueue, CallerLocation
 
 /// Actor recorded for what the node does on its own (SOS cards, the retention sweep).
 pub const SYSTEM_ACTOR: &str = "system";
+/// How often the memory of calls that ended is given back to the system
+/// ([`media::release_freed_memory`]), if any call ended meanwhile.
+pub const MEMORY_RELEASE_INTERVAL_S: u64 = 10;
 
 /// Settings of calls and recordings (`[calls]` in the node config).
 #[derive(Debug, Clone, Deserialize)]
@@ -191,6 +194,8 @@ pub struct CallService {
     problems: Mutex<HashMap<String, String>>,
     pub citizen_sockets: std::sync::atomic::AtomicUsize,
     pub counters: CallCounters,
+    /// A call ended since freed memory was last given back to the system.
+    memory_to_release: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -248,10 +253,12 @@ impl CallService {
             problems: Mutex::new(HashMap::new()),
             citizen_sockets: Default::default(),
             counters: CallCounters::default(),
+            memory_to_release: Default::default(),
         });
         svc.close_interrupted_calls(crate::http::now_ms())?;
         tokio::spawn(media_events(Arc::downgrade(&svc), svc.media.subscribe()));
         tokio::spawn(retention_loop(Arc::downgrade(&svc)));
+        tokio::spawn(memory_release_loop(Arc::downgrade(&svc)));
         Ok(svc)
     }
 
@@ -629,6 +636,8 @@ impl CallService {
         {
             tracing::error!(call = %id, error = %e, "cannot store an ended call");
         }
+        self.memory_to_release
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Ends every live call (node stopping).
@@ -952,6 +961,22 @@ async fn media_events(
                 svc.note_recording_problem(&call_id, reason);
             }
             media::MediaEvent::Connected { .. } => {}
+        }
+    }
+}
+
+/// Every [`MEMORY_RELEASE_INTERVAL_S`], gives the memory of the calls that ended meanwhile back
+/// to the system: after a busy hour the node shrinks again instead of keeping its peak.
+async fn memory_release_loop(svc: std::sync::Weak<CallService>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(MEMORY_RELEASE_INTERVAL_S));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(s) = svc.upgrade() else { return };
+        if s.memory_to_release
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            let _ = tokio::task::spawn_blocking(media::release_freed_memory).await;
         }
     }
 }
