@@ -11,8 +11,9 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+
+use node::metrics::HttpMetrics;
 
 use crate::hub::RegionLink;
 use crate::national::RegionCounts;
@@ -26,12 +27,6 @@ struct RegionLabels {
 struct RegionStatusLabels {
     region: String,
     status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct HttpLabels {
-    method: String,
-    status: u16,
 }
 
 /// What the hub's components know at scrape time.
@@ -51,8 +46,7 @@ pub struct CentralMetrics {
     region_documents: Family<RegionLabels, Gauge>,
     region_cards: Family<RegionLabels, Gauge>,
     region_open_cards: Family<RegionStatusLabels, Gauge>,
-    http_requests: Family<HttpLabels, Counter>,
-    http_duration: Histogram,
+    http: HttpMetrics,
     store_bytes: Gauge,
     store_flushes: Counter,
 }
@@ -65,6 +59,8 @@ impl Default for CentralMetrics {
 
 impl CentralMetrics {
     pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("central");
+        let http = HttpMetrics::register(&mut registry);
         let mut m = CentralMetrics {
             region_connected: Family::default(),
             region_last_contact_ms: Family::default(),
@@ -73,11 +69,10 @@ impl CentralMetrics {
             region_documents: Family::default(),
             region_cards: Family::default(),
             region_open_cards: Family::default(),
-            http_requests: Family::default(),
-            http_duration: Histogram::new(exponential_buckets(0.0002, 2.0, 16)),
+            http,
             store_bytes: Gauge::default(),
             store_flushes: Counter::default(),
-            registry: Registry::with_prefix("central"),
+            registry,
         };
         let registry = &mut m.registry;
         registry.register(
@@ -116,16 +111,6 @@ impl CentralMetrics {
             m.region_open_cards.clone(),
         );
         registry.register(
-            "http_requests",
-            "HTTP requests by method and status",
-            m.http_requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency",
-            m.http_duration.clone(),
-        );
-        registry.register(
             "store_size_bytes",
             "Database size on disk",
             m.store_bytes.clone(),
@@ -139,13 +124,7 @@ impl CentralMetrics {
     }
 
     pub fn observe_http(&self, method: &str, status: u16, elapsed: Duration) {
-        self.http_requests
-            .get_or_create(&HttpLabels {
-                method: method.to_string(),
-                status,
-            })
-            .inc();
-        self.http_duration.observe(elapsed.as_secs_f64());
+        self.http.observe(method, status, elapsed);
     }
 
     /// The OpenMetrics text, after copying in what other components count.

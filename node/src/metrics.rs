@@ -21,6 +21,46 @@ struct HttpLabels {
     status: u16,
 }
 
+/// HTTP requests by method and status, and their latency: registered the same way by the node
+/// and the central hub.
+#[derive(Clone, Debug)]
+pub struct HttpMetrics {
+    requests: Family<HttpLabels, Counter>,
+    duration: Histogram,
+}
+
+impl HttpMetrics {
+    /// Creates the metrics and registers them as `http_requests` and
+    /// `http_request_duration_seconds`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = HttpMetrics {
+            requests: Family::default(),
+            duration: Histogram::new(exponential_buckets(0.0002, 2.0, 16)),
+        };
+        registry.register(
+            "http_requests",
+            "HTTP requests by method and status",
+            m.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            m.duration.clone(),
+        );
+        m
+    }
+
+    pub fn observe(&self, method: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&HttpLabels {
+                method: method.to_string(),
+                status,
+            })
+            .inc();
+        self.duration.observe(elapsed.as_secs_f64());
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
     status: String,
@@ -28,8 +68,7 @@ struct StatusLabels {
 
 pub struct Metrics {
     registry: Mutex<Registry>,
-    http_requests: Family<HttpLabels, Counter>,
-    http_duration: Histogram,
+    http: HttpMetrics,
     cards_created: Counter,
     card_changes: Counter,
     store_flushes: Counter,
@@ -59,8 +98,6 @@ pub struct Metrics {
 impl Metrics {
     pub fn new(gc: Arc<GroupCommit>) -> Self {
         let mut registry = Registry::with_prefix("node");
-        let http_requests = Family::<HttpLabels, Counter>::default();
-        let http_duration = Histogram::new(exponential_buckets(0.0002, 2.0, 16));
         let cards_created = Counter::default();
         let card_changes = Counter::default();
         let store_flushes = Counter::default();
@@ -161,16 +198,7 @@ impl Metrics {
             "Connections opened to the central hub",
             replication_connections.clone(),
         );
-        registry.register(
-            "http_requests",
-            "HTTP requests by method and status",
-            http_requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency",
-            http_duration.clone(),
-        );
+        let http = HttpMetrics::register(&mut registry);
         registry.register("cards_created", "Cards created", cards_created.clone());
         registry.register(
             "card_changes",
@@ -195,8 +223,7 @@ impl Metrics {
         );
         Self {
             registry: Mutex::new(registry),
-            http_requests,
-            http_duration,
+            http,
             cards_created,
             card_changes,
             store_flushes,
@@ -225,13 +252,7 @@ impl Metrics {
     }
 
     pub fn observe_http(&self, method: &str, status: u16, elapsed: Duration) {
-        self.http_requests
-            .get_or_create(&HttpLabels {
-                method: method.to_string(),
-                status,
-            })
-            .inc();
-        self.http_duration.observe(elapsed.as_secs_f64());
+        self.http.observe(method, status, elapsed);
     }
 
     /// Counters that live in other components are copied in at scrape time.
