@@ -149,8 +149,9 @@ struct OutTrack {
     codec: RTCRtpCodec,
 }
 
-/// The machinery both headless clients share.
-struct HeadlessPeer {
+/// The machinery both headless clients share, and the calls they answer alike (offer, answer,
+/// connection, counters, close); [`HeadlessCitizen`] and [`HeadlessOperator`] dereference to it.
+pub struct HeadlessPeer {
     config: HeadlessConfig,
     pc: Arc<dyn PeerConnection>,
     audio: OutTrack,
@@ -240,7 +241,13 @@ impl HeadlessPeer {
             .push(handle);
     }
 
-    async fn offer(&self) -> Result<String, MediaError> {
+    /// Counters now.
+    pub fn stats(&self) -> ClientStats {
+        self.counters.snapshot()
+    }
+
+    /// The SDP offer, with every local candidate gathered.
+    pub async fn offer(&self) -> Result<String, MediaError> {
         let offer = self
             .pc
             .create_offer(None)
@@ -264,7 +271,8 @@ impl HeadlessPeer {
         Ok(local.sdp)
     }
 
-    async fn accept_answer(&self, sdp: &str) -> Result<(), MediaError> {
+    /// Applies the server's answer; media starts flowing once connected.
+    pub async fn accept_answer(&self, sdp: &str) -> Result<(), MediaError> {
         let answer = RTCSessionDescription::answer(sdp.to_owned())
             .map_err(|e| MediaError::MalformedSdp(e.to_string()))?;
         self.pc
@@ -296,7 +304,8 @@ impl HeadlessPeer {
         Ok(())
     }
 
-    async fn wait_connected(&self, timeout: Duration) -> bool {
+    /// Waits until ICE and DTLS are up, at most `timeout`.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
         let mut state = self.state.clone();
         let connected = tokio::time::timeout(timeout, async {
             state
@@ -308,7 +317,8 @@ impl HeadlessPeer {
         connected.unwrap_or(false)
     }
 
-    async fn close(&self) {
+    /// Stops sending and closes the connection.
+    pub async fn close(&self) {
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         for task in tasks {
             task.abort();
@@ -594,30 +604,12 @@ impl HeadlessCitizen {
             peer: HeadlessPeer::new(config, false).await?,
         })
     }
+}
 
-    /// The SDP offer, with every local candidate gathered.
-    pub async fn offer(&self) -> Result<String, MediaError> {
-        self.peer.offer().await
-    }
-
-    /// Applies the server's answer; media starts flowing once connected.
-    pub async fn accept_answer(&self, sdp: &str) -> Result<(), MediaError> {
-        self.peer.accept_answer(sdp).await
-    }
-
-    /// Waits until ICE and DTLS are up, at most `timeout`.
-    pub async fn wait_connected(&self, timeout: Duration) -> bool {
-        self.peer.wait_connected(timeout).await
-    }
-
-    /// Counters now.
-    pub fn stats(&self) -> ClientStats {
-        self.peer.counters.snapshot()
-    }
-
-    /// Stops sending and closes the connection.
-    pub async fn close(&self) {
-        self.peer.close().await;
+impl std::ops::Deref for HeadlessCitizen {
+    type Target = HeadlessPeer;
+    fn deref(&self) -> &HeadlessPeer {
+        &self.peer
     }
 }
 
@@ -634,29 +626,11 @@ impl HeadlessOperator {
             peer: HeadlessPeer::new(config, true).await?,
         })
     }
+}
 
-    /// The SDP offer, with every local candidate gathered.
-    pub async fn offer(&self) -> Result<String, MediaError> {
-        self.peer.offer().await
-    }
-
-    /// Applies the server's answer; media starts flowing once connected.
-    pub async fn accept_answer(&self, sdp: &str) -> Result<(), MediaError> {
-        self.peer.accept_answer(sdp).await
-    }
-
-    /// Waits until ICE and DTLS are up, at most `timeout`.
-    pub async fn wait_connected(&self, timeout: Duration) -> bool {
-        self.peer.wait_connected(timeout).await
-    }
-
-    /// Counters now.
-    pub fn stats(&self) -> ClientStats {
-        self.peer.counters.snapshot()
-    }
-
-    /// Stops sending and closes the connection.
-    pub async fn close(&self) {
-        self.peer.close().await;
+impl std::ops::Deref for HeadlessOperator {
+    type Target = HeadlessPeer;
+    fn deref(&self) -> &HeadlessPeer {
+        &self.peer
     }
 }

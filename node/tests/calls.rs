@@ -203,8 +203,9 @@ async fn ring(
     (citizen, ws, id)
 }
 
-/// An operator accepts `id`: returns the client and the accept response.
-async fn accept(t: &TestNode, token: &str, id: &str) -> (HeadlessOperator, Value) {
+/// An operator tries to accept `id` with a new headless console: the client, the status and
+/// the response.
+async fn try_accept(t: &TestNode, token: &str, id: &str) -> (HeadlessOperator, u16, Value) {
     let op = HeadlessOperator::new(HeadlessConfig::default())
         .await
         .unwrap();
@@ -217,6 +218,12 @@ async fn accept(t: &TestNode, token: &str, id: &str) -> (HeadlessOperator, Value
             Some(json!({"sdp": offer})),
         )
         .await;
+    (op, s, v)
+}
+
+/// An operator accepts `id`: returns the client and the accept response.
+async fn accept(t: &TestNode, token: &str, id: &str) -> (HeadlessOperator, Value) {
+    let (op, s, v) = try_accept(t, token, id).await;
     assert_eq!(s, 200, "{v}");
     op.accept_answer(v["sdp"].as_str().unwrap()).await.unwrap();
     (op, v)
@@ -245,17 +252,7 @@ async fn r03_call_rings_with_location_operator_accepts_media_flows_both_ways_car
     assert_eq!(v["call"]["card_id"], card["id"]);
     assert_eq!(next(&mut ws).await.unwrap()["type"], "answered");
     // The first to accept takes it.
-    let other = HeadlessOperator::new(HeadlessConfig::default())
-        .await
-        .unwrap();
-    let (s, e) = t
-        .call(
-            "POST",
-            &format!("/calls/{id}/accept"),
-            &op2,
-            Some(json!({"sdp": other.offer().await.unwrap()})),
-        )
-        .await;
+    let (other, s, e) = try_accept(&t, &op2, &id).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("call_taken")), "{e}");
     other.close().await;
     // Media flows both ways through the node.
@@ -383,17 +380,7 @@ async fn a_transferred_call_rings_for_the_chosen_operator_and_media_follows() {
     );
     assert_eq!(next(&mut ws).await.unwrap()["type"], "transferring");
     first.close().await;
-    let probe = HeadlessOperator::new(HeadlessConfig::default())
-        .await
-        .unwrap();
-    let (s, e) = t
-        .call(
-            "POST",
-            &format!("/calls/{id}/accept"),
-            &op3,
-            Some(json!({"sdp": probe.offer().await.unwrap()})),
-        )
-        .await;
+    let (probe, s, e) = try_accept(&t, &op3, &id).await;
     assert_eq!(
         (s, e["code"].as_str()),
         (409, Some("call_offered_to_other")),
