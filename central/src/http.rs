@@ -74,7 +74,7 @@ pub const STATS_ROWS_MAX: usize = 20_000;
 fn account_error(e: AccountError) -> ApiError {
     let status = match &e {
         AccountError::BadCredentials | AccountError::InvalidSession => StatusCode::UNAUTHORIZED,
-        AccountError::AccountLocked { .. } => StatusCode::LOCKED,
+        AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         AccountError::AccountDisabled => StatusCode::FORBIDDEN,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
@@ -214,7 +214,12 @@ async fn login(
 ) -> ApiResult<Json<LoginResponse>> {
     let (token, user) = s
         .accounts
-        .login(&req.login, &req.password, now_ms())
+        .login(
+            &req.login,
+            &req.password,
+            std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            now_ms(),
+        )
         .await
         .map_err(account_error)?;
     Ok(Json(LoginResponse { token, user }))

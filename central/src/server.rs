@@ -60,6 +60,7 @@ pub async fn open_central(
             argon2_memory_kib: config.accounts.argon2_memory_kib,
             ..AccountLimits::default()
         },
+        &sync::Role::HQ,
     ));
     let generated_admin_password = accounts
         .bootstrap_admin(admin_password, node::http::now_ms())

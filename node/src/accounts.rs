@@ -1,11 +1,21 @@
-//! Staff accounts, roles, sessions and login lockout (R18).
+//! Staff accounts, roles, sessions and login throttling (R18).
 //!
 //! Accounts are created and changed only by an admin (ДЦИИ); every change, every successful login,
-//! every counted failure and every lockout goes through the audit log in the same atomic batch as
+//! every counted failure and every throttle goes through the audit log in the same atomic batch as
 //! the change itself, with the acting login as `actor`.
 //!
+//! Passwords an administrator sets (and the bootstrap password) are temporary: the first login
+//! must set a new one ([`Accounts::change_password`]); until then the session can do nothing
+//! else. New passwords must pass a strength estimate (zxcvbn) and differ from the login.
+//!
+//! Wrong passwords are throttled per *source and account*: after `failed_logins_max` failures
+//! from one address the next attempts from that address wait an exponential back-off (up to
+//! `lockout_ms`), while the account's owner at their own workstation logs in as usual — an
+//! anonymous script cannot lock anybody out. A source that fails across many logins is throttled
+//! as a whole. Every throttle is audited and an administrator can lift it ([`Accounts::unlock`]).
+//!
 //! Layout in the shared key space:
-//! - `acct/u/{login}` → JSON [`AccountRecord`] (public fields + argon2 PHC hash + lockout state);
+//! - `acct/u/{login}` → JSON [`AccountRecord`] (public fields + argon2 PHC hash + throttles);
 //! - `acct/s/{hex(sha256(token))}` → JSON session `{login, expires_at}`. Only the token's hash is
 //!   stored, so a copy of the database does not hand out live sessions.
 //!
@@ -14,8 +24,9 @@
 //! write is visible in the store, and a generation counter keeps a slow cache miss from
 //! re-inserting a session that was invalidated while it was reading.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
@@ -37,6 +48,13 @@ pub const ACCOUNT_KEY_PREFIX: &str = "acct/u/";
 /// Key prefix of session records.
 pub const SESSION_KEY_PREFIX: &str = "acct/s/";
 
+/// Lowest zxcvbn score (0–4) a new password must reach: 3 is "safely unguessable" against an
+/// online attack and a slowed offline one.
+pub const PASSWORD_STRENGTH_SCORE_MIN: u8 = 3;
+/// Sources whose failures are remembered per account; the oldest is forgotten beyond this.
+pub const THROTTLED_SOURCES_PER_ACCOUNT_MAX: usize = 64;
+/// Sources whose failures across all logins are remembered in memory.
+pub const THROTTLED_SOURCES_MAX: usize = 100_000;
 pub const LOGIN_LEN_MIN_CHARS: usize = 3;
 pub const LOGIN_LEN_MAX_CHARS: usize = 32;
 pub const PASSWORD_LEN_MIN_CHARS: usize = 10;
@@ -65,10 +83,14 @@ const GENERATED_PASSWORD_ALPHABET: &[u8] =
 /// Tunables of login protection and password hashing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountLimits {
-    /// Consecutive failed logins after which the account is locked.
+    /// Failed logins from one source for one account before that source must wait.
     pub failed_logins_max: u32,
-    /// How long a lockout lasts.
+    /// The longest wait (back-off) imposed on a source.
     pub lockout_ms: i64,
+    /// The first wait; each further failure doubles it, up to `lockout_ms`.
+    pub backoff_initial_ms: i64,
+    /// Failed logins from one source across all logins before the whole source must wait.
+    pub source_failed_logins_max: u32,
     /// Lifetime of a session from login (one shift plus handover).
     pub session_ttl_ms: i64,
     /// argon2id memory cost for new hashes. Existing hashes keep the parameters they were made
@@ -83,6 +105,8 @@ impl Default for AccountLimits {
         Self {
             failed_logins_max: 5,
             lockout_ms: 15 * 60 * 1000,
+            backoff_initial_ms: 30 * 1000,
+            source_failed_logins_max: 20,
             session_ttl_ms: 12 * 60 * 60 * 1000,
             argon2_memory_kib: Params::DEFAULT_M_COST,
             argon2_iterations: Params::DEFAULT_T_COST,
@@ -103,6 +127,13 @@ pub struct User {
     pub disabled: bool,
     /// ms since the Unix epoch.
     pub created_at: i64,
+    /// The password was set by an administrator (or is the bootstrap one): the next step is to
+    /// set a new one; nothing else is allowed until then.
+    #[serde(default)]
+    pub must_change_password: bool,
+    /// A patrol account's unit when no roster entry names it (set by an admin or dispatcher).
+    #[serde(default)]
+    pub unit_id: Option<String>,
 }
 
 impl User {
@@ -111,11 +142,16 @@ impl User {
     }
 }
 
-/// Request to create an account.
+/// Request to create an account. The password is temporary: its owner sets their own at the
+/// first login.
 #[derive(Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    #[schema(min_length = 3, max_length = 32, pattern = r"^[a-z0-9._-]{3,32}$")]
     pub login: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
+    #[schema(min_length = 10, max_length = 128)]
     pub password: String,
     pub roles: Vec<Role>,
     #[serde(default)]
@@ -135,16 +171,20 @@ impl fmt::Debug for NewAccount {
 }
 
 /// Partial update; absent fields stay as they are. `district: ""` removes the district.
-/// Setting a password also lifts a lockout and ends the account's sessions.
+/// Setting a password (a temporary one, set again by its owner at the next login) also lifts
+/// every throttle and ends the account's sessions.
 #[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountPatch {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: Option<String>,
     #[serde(default)]
     pub roles: Option<Vec<Role>>,
     #[serde(default)]
     pub disabled: Option<bool>,
     #[serde(default)]
+    #[schema(min_length = 10, max_length = 128)]
     pub password: Option<String>,
     #[serde(default)]
     pub district: Option<String>,
@@ -167,7 +207,7 @@ pub enum AccountError {
     #[error("the login must be {LOGIN_LEN_MIN_CHARS} to {LOGIN_LEN_MAX_CHARS} characters of a-z, 0-9, '.', '_' or '-'")]
     InvalidLogin,
     #[error("the password {0}")]
-    WeakPassword(&'static str),
+    WeakPassword(String),
     #[error("{field}: {reason}")]
     InvalidField { field: &'static str, reason: String },
     #[error("an account with this login already exists")]
@@ -176,8 +216,14 @@ pub enum AccountError {
     NotFound,
     #[error("wrong login or password")]
     BadCredentials,
-    #[error("the account is locked after repeated failed logins; try again later or ask an administrator to set a new password")]
-    AccountLocked { until_ms: i64 },
+    #[error("too many failed logins from this address; try again in {} s or ask an administrator to unlock the account", (retry_after_ms + 999) / 1000)]
+    Throttled { retry_after_ms: i64 },
+    #[error("set a new password first: the current one was set by an administrator")]
+    PasswordChangeRequired,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error("the role {0} cannot be given on this server")]
+    RoleNotHere(&'static str),
     #[error("the account is disabled; contact the administrator")]
     AccountDisabled,
     #[error("this is the last enabled administrator account; create or enable another administrator first")]
@@ -202,7 +248,10 @@ impl AccountError {
             AccountError::LoginTaken => "login_taken",
             AccountError::NotFound => "not_found",
             AccountError::BadCredentials => "bad_credentials",
-            AccountError::AccountLocked { .. } => "account_locked",
+            AccountError::Throttled { .. } => "login_throttled",
+            AccountError::PasswordChangeRequired => "password_change_required",
+            AccountError::WrongCurrentPassword => "wrong_password",
+            AccountError::RoleNotHere(_) => "invalid_field",
             AccountError::AccountDisabled => "account_disabled",
             AccountError::LastAdmin => "last_admin",
             AccountError::InvalidSession => "invalid_session",
@@ -216,6 +265,8 @@ impl AccountError {
         match self {
             AccountError::InvalidLogin | AccountError::LoginTaken => Some("login"),
             AccountError::WeakPassword(_) => Some("password"),
+            AccountError::WrongCurrentPassword => Some("current_password"),
+            AccountError::RoleNotHere(_) => Some("roles"),
             AccountError::InvalidField { field, .. } => Some(field),
             _ => None,
         }
@@ -236,10 +287,51 @@ struct AccountRecord {
     created_at: i64,
     /// argon2id PHC string (algorithm, parameters, salt and hash).
     password_hash: String,
-    /// Consecutive failures since the last success or lockout.
-    failed_attempts: u32,
-    /// Locked while `now_ms < locked_until_ms`.
-    locked_until_ms: Option<i64>,
+    /// The password was set by an administrator or is the bootstrap one.
+    #[serde(default)]
+    must_change_password: bool,
+    /// A patrol account's unit when no roster entry names it.
+    #[serde(default)]
+    unit_id: Option<String>,
+    /// Failed logins by source address (at most [`THROTTLED_SOURCES_PER_ACCOUNT_MAX`]).
+    #[serde(default)]
+    throttles: BTreeMap<String, Throttle>,
+}
+
+/// Failed logins from one source (against one account, or across all of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Throttle {
+    failures: u32,
+    last_failure_at: i64,
+    /// Attempts are refused without a password check until then.
+    blocked_until: i64,
+}
+
+impl Throttle {
+    fn blocked(&self, now_ms: i64) -> Option<i64> {
+        (now_ms < self.blocked_until).then_some(self.blocked_until - now_ms)
+    }
+
+    /// Counts a failure; returns the wait it starts, if it starts one. Failures older than the
+    /// longest wait are forgotten first, so a typo once a week never adds up.
+    fn fail(&mut self, now_ms: i64, free: u32, limits: &AccountLimits) -> Option<i64> {
+        if now_ms - self.last_failure_at > limits.lockout_ms.saturating_mul(2) {
+            self.failures = 0;
+        }
+        self.failures = self.failures.saturating_add(1);
+        self.last_failure_at = now_ms;
+        if self.failures <= free {
+            return None;
+        }
+        let doublings = (self.failures - free - 1).min(30);
+        let wait = limits
+            .backoff_initial_ms
+            .saturating_mul(1i64 << doublings)
+            .min(limits.lockout_ms)
+            .max(1);
+        self.blocked_until = now_ms + wait;
+        Some(wait)
+    }
 }
 
 impl AccountRecord {
@@ -251,6 +343,8 @@ impl AccountRecord {
             district: self.district.clone(),
             disabled: self.disabled,
             created_at: self.created_at,
+            must_change_password: self.must_change_password,
+            unit_id: self.unit_id.clone(),
         }
     }
 
@@ -258,8 +352,25 @@ impl AccountRecord {
         !self.disabled && self.roles.contains(&Role::Admin)
     }
 
-    fn locked_at(&self, now_ms: i64) -> Option<i64> {
-        self.locked_until_ms.filter(|until| now_ms < *until)
+    /// Remembers a failure from `source`; returns the wait it starts, if any.
+    fn fail_from(&mut self, source: &str, now_ms: i64, limits: &AccountLimits) -> Option<i64> {
+        if !self.throttles.contains_key(source)
+            && self.throttles.len() >= THROTTLED_SOURCES_PER_ACCOUNT_MAX
+        {
+            if let Some(oldest) = self
+                .throttles
+                .iter()
+                .min_by_key(|(_, t)| t.last_failure_at)
+                .map(|(k, _)| k.clone())
+            {
+                self.throttles.remove(&oldest);
+            }
+        }
+        self.throttles.entry(source.to_string()).or_default().fail(
+            now_ms,
+            limits.failed_logins_max,
+            limits,
+        )
     }
 }
 
@@ -274,10 +385,21 @@ struct CachedSession {
     user: User,
 }
 
+/// A resolved session: who, and until when.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub expires_at: i64,
+}
+
 struct SessionCache {
     entries: lru::LruCache<[u8; 32], CachedSession>,
     /// Bumped on every invalidation; a cache miss only inserts if it is unchanged.
     generation: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The account service. Cheap to share behind an `Arc`.
@@ -294,6 +416,13 @@ pub struct Accounts {
     /// Hash verified against when the login does not exist, so that an unknown login takes as
     /// long as a wrong password and response times do not reveal which logins exist.
     dummy_hash: OnceLock<String>,
+    /// Roles this server gives (a node's staff, or HQ's).
+    assignable: &'static [Role],
+    /// Failures per source across all logins (unknown logins included), in memory.
+    sources: Mutex<lru::LruCache<IpAddr, Throttle>>,
+    /// Bumped whenever sessions may have ended or changed (logout, disable, delete, password
+    /// or role change): live streams re-check their session.
+    session_changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Accounts {
@@ -302,9 +431,11 @@ impl Accounts {
         gc: Arc<GroupCommit>,
         audit: Arc<AuditLog>,
         limits: AccountLimits,
+        assignable: &'static [Role],
     ) -> Self {
         let cache_entries =
             NonZeroUsize::new(SESSION_CACHE_ENTRIES_MAX).unwrap_or(NonZeroUsize::MIN);
+        let sources = NonZeroUsize::new(THROTTLED_SOURCES_MAX).unwrap_or(NonZeroUsize::MIN);
         Self {
             store,
             gc,
@@ -316,7 +447,20 @@ impl Accounts {
                 generation: 0,
             }),
             dummy_hash: OnceLock::new(),
+            assignable,
+            sources: Mutex::new(lru::LruCache::new(sources)),
+            session_changes: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// Changes whenever a session may have ended or changed what it may do.
+    pub fn session_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.session_changes.subscribe()
+    }
+
+    /// Roles this server gives.
+    pub fn assignable_roles(&self) -> &'static [Role] {
+        self.assignable
     }
 
     pub fn limits(&self) -> &AccountLimits {
@@ -346,8 +490,8 @@ impl Accounts {
     pub async fn create(&self, actor: &str, req: NewAccount, now_ms: i64) -> AccountResult<User> {
         validate_login(&req.login)?;
         let full_name = validate_full_name(&req.full_name)?;
-        validate_password(&req.password)?;
-        let roles = validate_roles(req.roles)?;
+        validate_password(&req.password, &req.login, &full_name)?;
+        let roles = self.validate_roles(req.roles)?;
         let district = validate_district(req.district.as_deref())?;
         if self.load(&req.login)?.is_some() {
             // Checked before hashing so that a taken login costs no argon2 run; checked again
@@ -365,8 +509,9 @@ impl Accounts {
             disabled: false,
             created_at: now_ms,
             password_hash,
-            failed_attempts: 0,
-            locked_until_ms: None,
+            must_change_password: true,
+            unit_id: None,
+            throttles: BTreeMap::new(),
         };
         let ticket = {
             let _guard = self.lock_writes();
@@ -400,22 +545,42 @@ impl Accounts {
         patch: AccountPatch,
         now_ms: i64,
     ) -> AccountResult<User> {
+        // A password an administrator sets for someone else is temporary.
+        let temporary = actor != login;
+        self.update_with(actor, login, patch, temporary, now_ms)
+            .await
+    }
+
+    /// [`Accounts::update`] choosing whether a new password is temporary (the server's own
+    /// administrator at the command line may set a permanent one).
+    pub async fn update_with(
+        &self,
+        actor: &str,
+        login: &str,
+        patch: AccountPatch,
+        temporary_password: bool,
+        now_ms: i64,
+    ) -> AccountResult<User> {
         let full_name = patch
             .full_name
             .as_deref()
             .map(validate_full_name)
             .transpose()?;
-        let roles = patch.roles.map(validate_roles).transpose()?;
+        let roles = patch.roles.map(|r| self.validate_roles(r)).transpose()?;
         let district = match patch.district.as_deref() {
             None => None,
             Some(d) if d.trim().is_empty() => Some(None),
             Some(d) => Some(validate_district(Some(d))?),
         };
-        if let Some(password) = &patch.password {
-            validate_password(password)?;
-        }
-        if self.load(login)?.is_none() {
+        let Some(current) = self.load(login)? else {
             return Err(AccountError::NotFound);
+        };
+        if let Some(password) = &patch.password {
+            validate_password(
+                password,
+                login,
+                full_name.as_deref().unwrap_or(&current.full_name),
+            )?;
         }
         let password_hash = match patch.password {
             Some(password) => Some(self.hash_password(password).await?),
@@ -445,8 +610,8 @@ impl Accounts {
             }
             if let Some(hash) = password_hash {
                 new.password_hash = hash;
-                new.failed_attempts = 0;
-                new.locked_until_ms = None;
+                new.throttles.clear();
+                new.must_change_password = temporary_password;
                 changed.push("password");
             }
             if changed.is_empty() {
@@ -549,6 +714,8 @@ impl Accounts {
             roles: vec![Role::Admin],
             district: None,
         };
+        // The bootstrap password is temporary like any other an administrator hands out: the
+        // first login sets the administrator's own.
         match self.create(SYSTEM_ACTOR, req, now_ms).await {
             Ok(_) => Ok(generated),
             // Another bootstrap won the race; its password is the one that counts.
@@ -560,16 +727,23 @@ impl Accounts {
     // ---------------------------------------------------------------- login and sessions
 
     /// Checks the password and opens a session. Unknown login and wrong password are the same
-    /// error. Failures against an existing account are counted (and audited); the
-    /// `failed_logins_max`-th consecutive failure locks the account for `lockout_ms`, during
-    /// which even the right password gives `account_locked`. Because the counter resets on
-    /// lockout, a guesser produces at most `failed_logins_max` audit entries per lockout period.
+    /// error. Failures are counted per `source` and account (and per source across accounts):
+    /// past the free allowance the source waits an exponential back-off, refused without a
+    /// password check, while other sources log in as usual. A session opened with a temporary
+    /// password can only set a new one (`User::must_change_password`).
     pub async fn login(
         &self,
         login: &str,
         password: &str,
+        source: IpAddr,
         now_ms: i64,
     ) -> AccountResult<(String, User)> {
+        if let Some(wait) = self.source_blocked(source, now_ms) {
+            return Err(AccountError::Throttled {
+                retry_after_ms: wait,
+            });
+        }
+        let source_key = source.to_string();
         let plausible =
             validate_login(login).is_ok() && password.chars().count() <= PASSWORD_LEN_MAX_CHARS;
         let record = if plausible { self.load(login)? } else { None };
@@ -578,23 +752,38 @@ impl Accounts {
                 let dummy = self.dummy_hash().await?;
                 let _ = self.verify_password(dummy, password.to_string()).await?;
             }
+            self.source_failed(source, login, now_ms);
             return Err(AccountError::BadCredentials);
         };
-        if let Some(until_ms) = record.locked_at(now_ms) {
-            return Err(AccountError::AccountLocked { until_ms });
+        if let Some(wait) = record
+            .throttles
+            .get(&source_key)
+            .and_then(|t| t.blocked(now_ms))
+        {
+            return Err(AccountError::Throttled {
+                retry_after_ms: wait,
+            });
         }
         let verified_hash = record.password_hash;
         let password_ok = self
             .verify_password(verified_hash.clone(), password.to_string())
             .await?;
+        if !password_ok {
+            self.source_failed(source, login, now_ms);
+        }
 
         let (ticket, outcome) = {
             let _guard = self.lock_writes();
-            // Re-read: a concurrent attempt may have counted a failure or locked the account
-            // while we were hashing.
+            // Re-read: a concurrent attempt may have counted a failure while we were hashing.
             let mut record = self.load(login)?.ok_or(AccountError::BadCredentials)?;
-            if let Some(until_ms) = record.locked_at(now_ms) {
-                return Err(AccountError::AccountLocked { until_ms });
+            if let Some(wait) = record
+                .throttles
+                .get(&source_key)
+                .and_then(|t| t.blocked(now_ms))
+            {
+                return Err(AccountError::Throttled {
+                    retry_after_ms: wait,
+                });
             }
             if record.password_hash != verified_hash {
                 // The password was changed while we were verifying the old one.
@@ -602,40 +791,44 @@ impl Accounts {
             }
             let mut batch = WriteBatch::new();
             let (input, outcome) = if !password_ok {
-                record.failed_attempts = record.failed_attempts.saturating_add(1);
-                if record.failed_attempts >= self.limits.failed_logins_max {
-                    let until_ms = now_ms.saturating_add(self.limits.lockout_ms);
-                    record.failed_attempts = 0;
-                    record.locked_until_ms = Some(until_ms);
-                    (
-                        AuditInput::new(
-                            login,
-                            "account.locked",
-                            login,
-                            json!({
-                                "failed_attempts": self.limits.failed_logins_max,
-                                "locked_until_ms": until_ms,
+                match record.fail_from(&source_key, now_ms, &self.limits) {
+                    Some(wait) => {
+                        let failures = record.throttles.get(&source_key).map_or(0, |t| t.failures);
+                        tracing::warn!(%login, %source, failures, wait_ms = wait, "login throttled");
+                        (
+                            AuditInput::new(
+                                login,
+                                "account.throttled",
+                                login,
+                                json!({
+                                    "source": source_key,
+                                    "failures": failures,
+                                    "blocked_until_ms": now_ms + wait,
+                                }),
+                            ),
+                            Err(AccountError::Throttled {
+                                retry_after_ms: wait,
                             }),
-                        ),
-                        Err(AccountError::AccountLocked { until_ms }),
-                    )
-                } else {
-                    (
+                        )
+                    }
+                    None => (
                         AuditInput::new(
                             login,
                             "account.login_failed",
                             login,
-                            json!({ "failed_attempts": record.failed_attempts }),
+                            json!({
+                                "source": source_key,
+                                "failures": record.throttles.get(&source_key).map_or(0, |t| t.failures),
+                            }),
                         ),
                         Err(AccountError::BadCredentials),
-                    )
+                    ),
                 }
             } else if record.disabled {
                 // Only told to someone who knows the password.
                 return Err(AccountError::AccountDisabled);
             } else {
-                record.failed_attempts = 0;
-                record.locked_until_ms = None;
+                record.throttles.remove(&source_key);
                 let token = generate_session_token();
                 let expires_at = now_ms.saturating_add(self.limits.session_ttl_ms);
                 let session = SessionRecord {
@@ -648,7 +841,11 @@ impl Accounts {
                         login,
                         "account.login",
                         login,
-                        json!({ "session_expires_at": expires_at }),
+                        json!({
+                            "session_expires_at": expires_at,
+                            "source": source_key,
+                            "must_change_password": record.must_change_password,
+                        }),
                     ),
                     Ok((token, record.user())),
                 )
@@ -658,12 +855,201 @@ impl Accounts {
             (ticket, outcome)
         };
         self.gc.wait_async(ticket).await?;
+        if outcome.is_ok() {
+            lock(&self.sources).pop(&source);
+        }
         outcome
+    }
+
+    /// The wait still imposed on `source` as a whole, if any.
+    fn source_blocked(&self, source: IpAddr, now_ms: i64) -> Option<i64> {
+        lock(&self.sources)
+            .peek(&source)
+            .and_then(|t| t.blocked(now_ms))
+    }
+
+    fn source_failed(&self, source: IpAddr, login: &str, now_ms: i64) {
+        let mut sources = lock(&self.sources);
+        let throttle = sources.get_or_insert_mut(source, Throttle::default);
+        if let Some(wait) =
+            throttle.fail(now_ms, self.limits.source_failed_logins_max, &self.limits)
+        {
+            tracing::warn!(%source, last_login = %login, failures = throttle.failures, wait_ms = wait,
+                "source throttled after failed logins across accounts");
+        }
+    }
+
+    /// The owner changes their own password (`token` is their session). Needs the current
+    /// password; wrong guesses count like failed logins. Every other session of the account
+    /// ends; this one goes on, now without the temporary-password restriction.
+    pub async fn change_password(
+        &self,
+        token: &str,
+        current: &str,
+        new: &str,
+        source: IpAddr,
+        now_ms: i64,
+    ) -> AccountResult<User> {
+        let digest = parse_token(token)?;
+        let session = self.authenticate_session(token, now_ms)?;
+        let login = session.user.login.clone();
+        let record = self.load(&login)?.ok_or(AccountError::InvalidSession)?;
+        let source_key = source.to_string();
+        if let Some(wait) = record
+            .throttles
+            .get(&source_key)
+            .and_then(|t| t.blocked(now_ms))
+        {
+            return Err(AccountError::Throttled {
+                retry_after_ms: wait,
+            });
+        }
+        if current.chars().count() > PASSWORD_LEN_MAX_CHARS
+            || !self
+                .verify_password(record.password_hash.clone(), current.to_string())
+                .await?
+        {
+            let ticket = {
+                let _guard = self.lock_writes();
+                let mut record = self.load(&login)?.ok_or(AccountError::InvalidSession)?;
+                let wait = record.fail_from(&source_key, now_ms, &self.limits);
+                let mut batch = WriteBatch::new();
+                batch.put(account_key(&login), encode(&record)?);
+                let action = if wait.is_some() {
+                    "account.throttled"
+                } else {
+                    "account.password_change_failed"
+                };
+                self.audit.record(
+                    &self.gc,
+                    batch,
+                    AuditInput::new(&login, action, &login, json!({ "source": source_key })),
+                    now_ms,
+                )?
+            };
+            self.gc.wait_async(ticket).await?;
+            return Err(AccountError::WrongCurrentPassword);
+        }
+        validate_password(new, &login, &record.full_name)?;
+        if new == current {
+            return Err(AccountError::WeakPassword(
+                "must differ from the current one".into(),
+            ));
+        }
+        let hash = self.hash_password(new.to_string()).await?;
+        let (ticket, user) = {
+            let _guard = self.lock_writes();
+            let mut record = self.load(&login)?.ok_or(AccountError::InvalidSession)?;
+            record.password_hash = hash;
+            record.must_change_password = false;
+            record.throttles.clear();
+            let mut batch = WriteBatch::new();
+            batch.put(account_key(&login), encode(&record)?);
+            let own = session_key(&digest);
+            let mut sessions_ended = 0usize;
+            for key in self.session_keys_of(&login)? {
+                if key != own {
+                    batch.delete(key);
+                    sessions_ended += 1;
+                }
+            }
+            let ticket = self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(
+                    &login,
+                    "account.password_changed",
+                    &login,
+                    json!({ "sessions_ended": sessions_ended, "source": source_key }),
+                ),
+                now_ms,
+            )?;
+            self.invalidate_login(&login);
+            (ticket, record.user())
+        };
+        self.gc.wait_async(ticket).await?;
+        Ok(user)
+    }
+
+    /// Lifts every throttle of an account (an administrator, after checking who was guessing).
+    pub async fn unlock(&self, actor: &str, login: &str, now_ms: i64) -> AccountResult<User> {
+        let (ticket, user) = {
+            let _guard = self.lock_writes();
+            let mut record = self.load(login)?.ok_or(AccountError::NotFound)?;
+            let sources: Vec<String> = record.throttles.keys().cloned().collect();
+            record.throttles.clear();
+            let mut batch = WriteBatch::new();
+            batch.put(account_key(login), encode(&record)?);
+            let ticket = self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(
+                    actor,
+                    "account.unlock",
+                    login,
+                    json!({ "sources": sources }),
+                ),
+                now_ms,
+            )?;
+            // The addresses that were throttled for this account are forgiven as a whole too.
+            let mut throttled = lock(&self.sources);
+            for ip in sources.iter().filter_map(|s| s.parse::<IpAddr>().ok()) {
+                throttled.pop(&ip);
+            }
+            (ticket, record.user())
+        };
+        self.gc.wait_async(ticket).await?;
+        Ok(user)
+    }
+
+    /// Binds a patrol account to a unit (or unbinds it with `None`) for when no roster entry
+    /// names it. The caller checks that the unit exists.
+    pub async fn bind_unit(
+        &self,
+        actor: &str,
+        login: &str,
+        unit_id: Option<&str>,
+        now_ms: i64,
+    ) -> AccountResult<User> {
+        let unit_id = unit_id
+            .map(|u| validate_text("unit_id", u, DISTRICT_LEN_MAX_CHARS))
+            .transpose()?;
+        let (ticket, user) = {
+            let _guard = self.lock_writes();
+            let mut record = self.load(login)?.ok_or(AccountError::NotFound)?;
+            if !record.roles.contains(&Role::Patrol) {
+                return Err(AccountError::InvalidField {
+                    field: "login",
+                    reason: format!("{login} is not a patrol account"),
+                });
+            }
+            if record.unit_id == unit_id {
+                return Ok(record.user());
+            }
+            record.unit_id = unit_id.clone();
+            let mut batch = WriteBatch::new();
+            batch.put(account_key(login), encode(&record)?);
+            let ticket = self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(actor, "account.unit", login, json!({ "unit_id": unit_id })),
+                now_ms,
+            )?;
+            self.invalidate_login(login);
+            (ticket, record.user())
+        };
+        self.gc.wait_async(ticket).await?;
+        Ok(user)
     }
 
     /// Resolves a session token to the account's *current* state (roles changed by an admin
     /// apply immediately). Served from memory after the first request of a session.
     pub fn authenticate(&self, token: &str, now_ms: i64) -> AccountResult<User> {
+        self.authenticate_session(token, now_ms).map(|s| s.user)
+    }
+
+    /// [`Accounts::authenticate`] with the session's expiry.
+    pub fn authenticate_session(&self, token: &str, now_ms: i64) -> AccountResult<Session> {
         let digest = parse_token(token)?;
         let generation = {
             let mut cache = self.lock_sessions();
@@ -672,7 +1058,10 @@ impl Accounts {
                     cache.entries.pop(&digest);
                     return Err(AccountError::InvalidSession);
                 }
-                return Ok(hit.user.clone());
+                return Ok(Session {
+                    user: hit.user.clone(),
+                    expires_at: hit.expires_at,
+                });
             }
             cache.generation
         };
@@ -702,7 +1091,10 @@ impl Accounts {
                 },
             );
         }
-        Ok(user)
+        Ok(Session {
+            user,
+            expires_at: session.expires_at,
+        })
     }
 
     /// Ends a session. Unknown or already ended tokens are not an error: logging out twice is
@@ -734,6 +1126,7 @@ impl Accounts {
             let mut cache = self.lock_sessions();
             cache.entries.pop(&digest);
             cache.generation += 1;
+            self.session_changes.send_modify(|g| *g += 1);
             ticket
         };
         self.gc.wait_async(ticket).await?;
@@ -802,6 +1195,7 @@ impl Accounts {
             cache.entries.pop(&key);
         }
         cache.generation += 1;
+        self.session_changes.send_modify(|g| *g += 1);
     }
 
     fn load(&self, login: &str) -> AccountResult<Option<AccountRecord>> {
@@ -910,20 +1304,31 @@ fn validate_login(login: &str) -> AccountResult<()> {
     }
 }
 
-fn validate_password(password: &str) -> AccountResult<()> {
+/// Length, not the login, and a strength estimate (zxcvbn, with the login and the name as the
+/// words an attacker tries first) of at least [`PASSWORD_STRENGTH_SCORE_MIN`].
+pub fn validate_password(password: &str, login: &str, full_name: &str) -> AccountResult<()> {
+    let weak = |reason: &str| Err(AccountError::WeakPassword(reason.to_string()));
     let len = password.chars().count();
     if len < PASSWORD_LEN_MIN_CHARS {
-        return Err(AccountError::WeakPassword(
-            "must be at least 10 characters long",
-        ));
+        return weak("must be at least 10 characters long");
     }
     if len > PASSWORD_LEN_MAX_CHARS {
-        return Err(AccountError::WeakPassword(
-            "must be at most 128 characters long",
-        ));
+        return weak("must be at most 128 characters long");
     }
     if password.trim().is_empty() {
-        return Err(AccountError::WeakPassword("must not be only spaces"));
+        return weak("must not be only spaces");
+    }
+    if password.trim().eq_ignore_ascii_case(login.trim()) {
+        return weak("must not be the login");
+    }
+    let mut inputs: Vec<&str> = vec![login];
+    inputs.extend(full_name.split_whitespace());
+    let score = u8::from(zxcvbn::zxcvbn(password, &inputs).score());
+    if score < PASSWORD_STRENGTH_SCORE_MIN {
+        return weak(
+            "is too easy to guess (a common word, a keyboard pattern, a date or the name); \
+             use three or four unrelated words, or more characters",
+        );
     }
     Ok(())
 }
@@ -954,19 +1359,24 @@ fn validate_district(district: Option<&str>) -> AccountResult<Option<String>> {
         .transpose()
 }
 
-fn validate_roles(roles: Vec<Role>) -> AccountResult<Vec<Role>> {
-    let roles: Vec<Role> = roles
-        .into_iter()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if roles.is_empty() {
-        return Err(AccountError::InvalidField {
-            field: "roles",
-            reason: "at least one role is required".into(),
-        });
+impl Accounts {
+    fn validate_roles(&self, roles: Vec<Role>) -> AccountResult<Vec<Role>> {
+        let roles: Vec<Role> = roles
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if roles.is_empty() {
+            return Err(AccountError::InvalidField {
+                field: "roles",
+                reason: "at least one role is required".into(),
+            });
+        }
+        if let Some(r) = roles.iter().find(|r| !self.assignable.contains(r)) {
+            return Err(AccountError::RoleNotHere(r.as_str()));
+        }
+        Ok(roles)
     }
-    Ok(roles)
 }
 
 // -------------------------------------------------------------------- encoding helpers
@@ -1036,6 +1446,10 @@ mod tests {
 
     const T0: i64 = 1_750_000_000_000;
     const GOOD_PASSWORD: &str = "correct horse 102";
+    /// The workstation a person logs in from.
+    const WS: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 7));
+    /// Somewhere else.
+    const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 66));
 
     struct Fixture {
         _dir: tempfile::TempDir,
@@ -1054,7 +1468,7 @@ mod tests {
             failed_logins_max: 3,
             ..AccountLimits::default()
         };
-        let accounts = Accounts::new(store.clone(), gc, audit, limits);
+        let accounts = Accounts::new(store.clone(), gc, audit, limits, &Role::NODE);
         Fixture {
             _dir: dir,
             store,
@@ -1116,7 +1530,10 @@ mod tests {
             "login_taken",
         );
 
-        let (token, _) = a.login("op.ivanova", GOOD_PASSWORD, T0 + 1).await.unwrap();
+        let (token, _) = a
+            .login("op.ivanova", GOOD_PASSWORD, WS, T0 + 1)
+            .await
+            .unwrap();
         assert_eq!(
             a.authenticate(&token, T0 + 2).unwrap().roles,
             vec![Role::CallTaker]
@@ -1161,83 +1578,168 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn r18_lockout_after_repeated_failures() {
+    async fn r18_wrong_passwords_throttle_the_source_not_the_account() {
         let f = with_admin().await;
         let a = &f.accounts;
         a.create("admin", new_account("disp.01", vec![Role::Dispatcher]), T0)
             .await
             .unwrap();
-        // A success resets the counter: two failures, a success, two failures → not locked.
+        // A success resets the source's count: two failures, a success, two failures → free.
         for i in 0..2 {
             assert_code(
-                a.login("disp.01", "wrong password!", T0 + i).await,
+                a.login("disp.01", "wrong password!", WS, T0 + i).await,
                 "bad_credentials",
             );
         }
-        a.login("disp.01", GOOD_PASSWORD, T0 + 2).await.unwrap();
+        a.login("disp.01", GOOD_PASSWORD, WS, T0 + 2).await.unwrap();
         for i in 0..2 {
             assert_code(
-                a.login("disp.01", "wrong password!", T0 + 3 + i).await,
+                a.login("disp.01", "wrong password!", WS, T0 + 3 + i).await,
                 "bad_credentials",
             );
         }
-        // Third consecutive failure (failed_logins_max = 3) locks.
-        assert_code(
-            a.login("disp.01", "wrong password!", T0 + 10).await,
-            "account_locked",
-        );
-        // Locked: even the right password is refused.
-        assert_code(
-            a.login("disp.01", GOOD_PASSWORD, T0 + 11).await,
-            "account_locked",
-        );
-        let lockout_ms = a.limits().lockout_ms;
-        assert_code(
-            a.login("disp.01", GOOD_PASSWORD, T0 + 10 + lockout_ms - 1)
-                .await,
-            "account_locked",
-        );
-        // After the lockout the right password works again.
-        a.login("disp.01", GOOD_PASSWORD, T0 + 10 + lockout_ms)
-            .await
-            .unwrap();
-
-        // An unknown login looks exactly like a wrong password.
-        assert_code(
-            a.login("nobody", GOOD_PASSWORD, T0).await,
-            "bad_credentials",
-        );
-        assert_code(
-            a.login("NOT VALID", GOOD_PASSWORD, T0).await,
-            "bad_credentials",
-        );
-
-        // An admin setting a new password lifts a lockout.
+        // Someone else guesses from another address: the fourth failure (failed_logins_max = 3)
+        // makes that address wait; its further attempts are refused without a password check.
         for i in 0..3 {
-            let _ = a
-                .login("disp.01", "wrong password!", T0 + lockout_ms + 100 + i)
-                .await;
+            assert_code(
+                a.login("disp.01", "wrong password!", OTHER, T0 + 10 + i)
+                    .await,
+                "bad_credentials",
+            );
         }
-        assert_code(
-            a.login("disp.01", GOOD_PASSWORD, T0 + lockout_ms + 200)
-                .await,
-            "account_locked",
-        );
-        let reset = AccountPatch {
-            password: Some("a new password 2".into()),
-            ..AccountPatch::default()
+        let err = a
+            .login("disp.01", "wrong password!", OTHER, T0 + 20)
+            .await
+            .unwrap_err();
+        let AccountError::Throttled { retry_after_ms } = err else {
+            panic!("expected a throttle, got {err}")
         };
-        a.update("admin", "disp.01", reset, T0 + lockout_ms + 300)
+        assert_eq!(retry_after_ms, a.limits().backoff_initial_ms);
+        assert_code(
+            a.login("disp.01", GOOD_PASSWORD, OTHER, T0 + 21).await,
+            "login_throttled",
+        );
+        // The owner at their workstation is not locked out.
+        a.login("disp.01", GOOD_PASSWORD, WS, T0 + 22)
             .await
             .unwrap();
-        a.login("disp.01", "a new password 2", T0 + lockout_ms + 301)
+        // After the wait one more guess is allowed, and the next wait is twice as long.
+        let after = T0 + 20 + a.limits().backoff_initial_ms;
+        let AccountError::Throttled { retry_after_ms } = a
+            .login("disp.01", "wrong password!", OTHER, after)
             .await
-            .unwrap();
-
+            .unwrap_err()
+        else {
+            panic!("expected a longer throttle")
+        };
+        assert_eq!(retry_after_ms, 2 * a.limits().backoff_initial_ms);
+        // Waits never exceed lockout_ms.
+        let mut now = after;
+        for _ in 0..40 {
+            now += a.limits().lockout_ms;
+            if let Err(AccountError::Throttled { retry_after_ms }) =
+                a.login("disp.01", "wrong password!", OTHER, now).await
+            {
+                assert!(retry_after_ms <= a.limits().lockout_ms);
+            }
+        }
+        // An administrator lifts it, and every throttle is in the audit log.
+        a.unlock("admin", "disp.01", now + 1).await.unwrap();
+        assert_code(
+            a.login("disp.01", "wrong password!", OTHER, now + 2).await,
+            "bad_credentials",
+        );
         let actions = audit_actions(&f.store);
         assert!(actions
             .iter()
-            .any(|(_, act, t)| act == "account.locked" && t == "disp.01"));
+            .any(|(_, act, t)| act == "account.throttled" && t == "disp.01"));
+        assert!(actions
+            .iter()
+            .any(|(who, act, t)| who == "admin" && act == "account.unlock" && t == "disp.01"));
+
+        // An unknown login looks exactly like a wrong password.
+        assert_code(
+            a.login("nobody", GOOD_PASSWORD, WS, T0).await,
+            "bad_credentials",
+        );
+        assert_code(
+            a.login("NOT VALID", GOOD_PASSWORD, WS, T0).await,
+            "bad_credentials",
+        );
+        // An address guessing across many logins waits as a whole.
+        let spray = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 9));
+        let mut throttled = false;
+        for i in 0..(a.limits().source_failed_logins_max + 2) {
+            if let Err(AccountError::Throttled { .. }) = a
+                .login(&format!("user{i}"), "whatever-guess", spray, T0 + i as i64)
+                .await
+            {
+                throttled = true;
+            }
+        }
+        assert!(
+            throttled,
+            "a password spray from one address is slowed down"
+        );
+    }
+
+    #[tokio::test]
+    async fn r18_a_temporary_password_allows_only_setting_a_new_one() {
+        let f = with_admin().await;
+        let a = &f.accounts;
+        a.create("admin", new_account("op.s", vec![Role::CallTaker]), T0)
+            .await
+            .unwrap();
+        let (token, user) = a.login("op.s", GOOD_PASSWORD, WS, T0 + 1).await.unwrap();
+        assert!(user.must_change_password);
+        // Wrong current password, weak new ones, the login in the password: refused.
+        assert_code(
+            a.change_password(
+                &token,
+                "not it at all!",
+                "Alatau-Tulpar-Shyny-88",
+                WS,
+                T0 + 2,
+            )
+            .await,
+            "wrong_password",
+        );
+        for weak in ["password123", "qwertyuiop", "op.s.op.s.op.s", "short"] {
+            assert_code(
+                a.change_password(&token, GOOD_PASSWORD, weak, WS, T0 + 3)
+                    .await,
+                "weak_password",
+            );
+        }
+        let (other, _) = a.login("op.s", GOOD_PASSWORD, WS, T0 + 4).await.unwrap();
+        let user = a
+            .change_password(&token, GOOD_PASSWORD, "Alatau-Tulpar-Shyny-88", WS, T0 + 5)
+            .await
+            .unwrap();
+        assert!(!user.must_change_password);
+        // This session goes on; the other one ended; the old password is gone.
+        assert!(!a.authenticate(&token, T0 + 6).unwrap().must_change_password);
+        assert_code(a.authenticate(&other, T0 + 6), "invalid_session");
+        assert_code(
+            a.login("op.s", GOOD_PASSWORD, WS, T0 + 7).await,
+            "bad_credentials",
+        );
+        a.login("op.s", "Alatau-Tulpar-Shyny-88", WS, T0 + 8)
+            .await
+            .unwrap();
+        // An administrator resetting it makes it temporary again.
+        let reset = AccountPatch {
+            password: Some("Reset-By-Admin-4471".into()),
+            ..AccountPatch::default()
+        };
+        assert!(
+            a.update("admin", "op.s", reset, T0 + 9)
+                .await
+                .unwrap()
+                .must_change_password
+        );
+        // The bootstrap administrator's password is temporary too.
+        assert!(a.get("admin").unwrap().must_change_password);
     }
 
     #[tokio::test]
@@ -1247,8 +1749,8 @@ mod tests {
         a.create("admin", new_account("ksp.12", vec![Role::Patrol]), T0)
             .await
             .unwrap();
-        let (t1, _) = a.login("ksp.12", GOOD_PASSWORD, T0 + 1).await.unwrap();
-        let (t2, _) = a.login("ksp.12", GOOD_PASSWORD, T0 + 2).await.unwrap();
+        let (t1, _) = a.login("ksp.12", GOOD_PASSWORD, WS, T0 + 1).await.unwrap();
+        let (t2, _) = a.login("ksp.12", GOOD_PASSWORD, WS, T0 + 2).await.unwrap();
         a.authenticate(&t1, T0 + 3).unwrap(); // cached
         let disable = AccountPatch {
             disabled: Some(true),
@@ -1263,12 +1765,12 @@ mod tests {
             .unwrap()
             .is_empty());
         assert_code(
-            a.login("ksp.12", GOOD_PASSWORD, T0 + 6).await,
+            a.login("ksp.12", GOOD_PASSWORD, WS, T0 + 6).await,
             "account_disabled",
         );
         // A wrong password does not reveal that the account is disabled.
         assert_code(
-            a.login("ksp.12", "wrong password!", T0 + 7).await,
+            a.login("ksp.12", "wrong password!", WS, T0 + 7).await,
             "bad_credentials",
         );
 
@@ -1277,13 +1779,13 @@ mod tests {
             ..AccountPatch::default()
         };
         a.update("admin", "ksp.12", enable, T0 + 8).await.unwrap();
-        let (t3, _) = a.login("ksp.12", GOOD_PASSWORD, T0 + 9).await.unwrap();
+        let (t3, _) = a.login("ksp.12", GOOD_PASSWORD, WS, T0 + 9).await.unwrap();
         a.authenticate(&t3, T0 + 10).unwrap();
 
         // Expiry and logout.
         let ttl = a.limits().session_ttl_ms;
         assert_code(a.authenticate(&t3, T0 + 9 + ttl), "invalid_session");
-        let (t4, _) = a.login("ksp.12", GOOD_PASSWORD, T0 + 20).await.unwrap();
+        let (t4, _) = a.login("ksp.12", GOOD_PASSWORD, WS, T0 + 20).await.unwrap();
         a.authenticate(&t4, T0 + 21).unwrap();
         a.logout(&t4, T0 + 22).await.unwrap();
         assert_code(a.authenticate(&t4, T0 + 23), "invalid_session");
@@ -1293,7 +1795,7 @@ mod tests {
         assert_eq!(a.purge_expired_sessions(T0 + 9 + ttl).await.unwrap(), 1);
 
         // Deleting ends sessions as well.
-        let (t5, _) = a.login("ksp.12", GOOD_PASSWORD, T0 + 30).await.unwrap();
+        let (t5, _) = a.login("ksp.12", GOOD_PASSWORD, WS, T0 + 30).await.unwrap();
         a.authenticate(&t5, T0 + 31).unwrap();
         a.delete("admin", "ksp.12", T0 + 32).await.unwrap();
         assert_code(a.authenticate(&t5, T0 + 33), "invalid_session");
@@ -1427,7 +1929,8 @@ mod tests {
         );
         // The boundary itself is accepted.
         let mut req = new_account("op.edge", vec![Role::CallTaker]);
-        req.password = "x".repeat(PASSWORD_LEN_MIN_CHARS);
+        req.password = "k7Rq!v2Zp9".into();
+        assert_eq!(req.password.chars().count(), PASSWORD_LEN_MIN_CHARS);
         a.create("admin", req, T0).await.unwrap();
     }
 
@@ -1439,7 +1942,7 @@ mod tests {
         assert_eq!(generated.chars().count(), GENERATED_PASSWORD_LEN_CHARS);
         assert_eq!(a.bootstrap_admin(None, T0 + 1).await.unwrap(), None);
 
-        let (admin_token, admin) = a.login("admin", &generated, T0 + 2).await.unwrap();
+        let (admin_token, admin) = a.login("admin", &generated, WS, T0 + 2).await.unwrap();
         assert_eq!(admin.roles, vec![Role::Admin]);
         a.create(
             "admin",
@@ -1459,7 +1962,7 @@ mod tests {
             ..AccountPatch::default()
         };
         a.update("admin", "duty.07", same, T0 + 5).await.unwrap();
-        let _ = a.login("duty.07", "wrong password!", T0 + 6).await;
+        let _ = a.login("duty.07", "wrong password!", WS, T0 + 6).await;
         a.delete("admin", "duty.07", T0 + 7).await.unwrap();
         a.logout(&admin_token, T0 + 8).await.unwrap();
 
@@ -1497,7 +2000,7 @@ mod tests {
         let p = generate_password_with(&mut rng);
         assert_eq!(p.len(), GENERATED_PASSWORD_LEN_CHARS);
         assert!(p.bytes().all(|b| GENERATED_PASSWORD_ALPHABET.contains(&b)));
-        assert!(validate_password(&p).is_ok());
+        assert!(validate_password(&p, "admin", "Administrator").is_ok());
         let token = generate_session_token();
         assert_eq!(token.len(), SESSION_TOKEN_LEN_CHARS);
         assert!(parse_token(&token).is_ok());

@@ -54,6 +54,30 @@ pub struct NodeSection {
     /// City names that never distinguish two addresses in this region (address warnings).
     #[serde(default)]
     pub city_names: Vec<String>,
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` names the real client; empty when the node
+    /// faces clients directly. Per-source limits and login throttling use the real client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Mark the session cookie `Secure` (the console is served over HTTPS, directly or by a
+    /// TLS-terminating proxy).
+    #[serde(default)]
+    pub secure_cookies: bool,
+}
+
+impl NodeSection {
+    /// The trusted proxies, parsed; an entry that is not CIDR is named.
+    pub fn trusted_proxy_networks(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|r| {
+                r.trim().parse::<ipnet::IpNet>().map_err(|e| {
+                    anyhow::anyhow!(
+                        "node.trusted_proxies: {r:?} is not a CIDR range such as 10.0.0.0/8 ({e})"
+                    )
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,10 +95,41 @@ pub struct LimitsSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountsSection {
+    /// Failed logins from one address for one account before that address must wait.
     pub failed_logins_max: u32,
+    /// The longest wait imposed on an address, seconds.
     pub lockout_s: u64,
+    /// The first wait, seconds; each further failure doubles it up to `lockout_s`.
+    #[serde(default = "default_login_backoff_initial_s")]
+    pub login_backoff_initial_s: u64,
+    /// Failed logins from one address across all accounts before the whole address waits.
+    #[serde(default = "default_source_failed_logins_max")]
+    pub source_failed_logins_max: u32,
     pub session_ttl_s: u64,
     pub argon2_memory_kib: u32,
+}
+
+fn default_login_backoff_initial_s() -> u64 {
+    30
+}
+
+fn default_source_failed_logins_max() -> u32 {
+    20
+}
+
+impl AccountsSection {
+    /// The account service's limits from this section.
+    pub fn limits(&self) -> crate::accounts::AccountLimits {
+        crate::accounts::AccountLimits {
+            failed_logins_max: self.failed_logins_max,
+            lockout_ms: (self.lockout_s as i64).saturating_mul(1000),
+            backoff_initial_ms: (self.login_backoff_initial_s as i64).saturating_mul(1000),
+            source_failed_logins_max: self.source_failed_logins_max,
+            session_ttl_ms: (self.session_ttl_s as i64).saturating_mul(1000),
+            argon2_memory_kib: self.argon2_memory_kib,
+            ..crate::accounts::AccountLimits::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

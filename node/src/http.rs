@@ -42,6 +42,12 @@ pub struct AppState {
     pub replication: Arc<std::sync::Mutex<crate::replication::ReplicationStatus>>,
     /// Citizen calls, media and recordings.
     pub calls: Arc<crate::calls::CallService>,
+    /// Audited reads of personal data.
+    pub reads: Arc<crate::privacy::ReadAudit>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see [`ClientIp`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The session cookie is `Secure` (served over HTTPS).
+    pub secure_cookies: bool,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -70,6 +76,8 @@ pub struct ApiErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ApiErrorBody,
+    /// Sent as `Retry-After` (429 and 503 answers).
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -81,9 +89,10 @@ impl ApiError {
                 message: message.into(),
                 field: None,
             },
+            retry_after_s: None,
         }
     }
-    fn with_field(mut self, field: Option<String>) -> Self {
+    pub fn with_field(mut self, field: Option<String>) -> Self {
         self.body.field = field.filter(|f| !f.is_empty());
         self
     }
@@ -99,7 +108,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut resp = (self.status, Json(self.body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
     }
 }
 
@@ -150,19 +164,28 @@ impl From<AccountError> for ApiError {
             AccountError::LoginTaken | AccountError::LastAdmin => StatusCode::CONFLICT,
             AccountError::NotFound => StatusCode::NOT_FOUND,
             AccountError::BadCredentials | AccountError::InvalidSession => StatusCode::UNAUTHORIZED,
-            AccountError::AccountLocked { .. } => StatusCode::LOCKED,
-            AccountError::AccountDisabled => StatusCode::FORBIDDEN,
+            AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AccountError::AccountDisabled | AccountError::PasswordChangeRequired => {
+                StatusCode::FORBIDDEN
+            }
+            AccountError::WrongCurrentPassword | AccountError::RoleNotHere(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AccountError::Corrupt(_) | AccountError::Store(_) | AccountError::Internal(_) => {
                 tracing::error!(error = %e, "account storage failure");
                 StatusCode::SERVICE_UNAVAILABLE
             }
         };
         let field = e.field().map(str::to_string);
-        ApiError::new(status, e.code(), e.to_string()).with_field(field)
+        let mut err = ApiError::new(status, e.code(), e.to_string()).with_field(field);
+        if let AccountError::Throttled { retry_after_ms } = e {
+            err.retry_after_s = Some((retry_after_ms.max(0) as u64).div_ceil(1000));
+        }
+        err
     }
 }
 
-pub(crate) type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T> = Result<T, ApiError>;
 
 // ------------------------------------------------------------------------------ extractors
 
@@ -173,6 +196,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // A JSON body must say so: a cross-site form can only send text/plain or form data.
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the request body must be JSON with Content-Type: application/json",
+            ));
+        }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
@@ -186,8 +223,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     ApiError::new(StatusCode::BAD_REQUEST, "bad_body", e.body_text())
                 }
             })?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de)
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de)
             .map(ApiJson)
             .map_err(|e| {
                 let path = e.path().to_string();
@@ -207,7 +244,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     format!("request body: {msg}"),
                 )
                 .with_field(Some(field))
-            })
+            })?;
+        // One JSON value and nothing after it: `{..} xyz` is not a request.
+        de.end().map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("request body: {e}: only one JSON value is allowed"),
+            )
+        })?;
+        Ok(value)
     }
 }
 
@@ -215,6 +261,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 pub struct Auth {
     pub user: User,
     pub token: String,
+    /// When the session ends.
+    pub expires_at: i64,
 }
 
 impl Auth {
@@ -227,13 +275,23 @@ impl Auth {
     }
 }
 
-fn token_from(headers: &HeaderMap) -> Option<String> {
+/// Where a request's session token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFrom {
+    /// `Authorization: Bearer`: a program that handles the token itself.
+    Bearer,
+    /// The session cookie: a browser, which also sends it on requests another site starts.
+    Cookie,
+}
+
+/// The session token of a request: the Bearer token, else the cookie named `cookie_name`.
+pub fn session_token(headers: &HeaderMap, cookie_name: &str) -> Option<(String, TokenFrom)> {
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     {
         if let Some(t) = v.strip_prefix("Bearer ") {
-            return Some(t.trim().to_string());
+            return Some((t.trim().to_string(), TokenFrom::Bearer));
         }
     }
     headers
@@ -242,9 +300,51 @@ fn token_from(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+        .find(|(k, _)| *k == cookie_name)
+        .map(|(_, v)| (v.to_string(), TokenFrom::Cookie))
 }
+
+/// The header the console (and the HQ dashboard) send with every change; a page of another
+/// site cannot send it without a CORS preflight, which this server never grants.
+pub const CSRF_HEADER: &str = "x-requested-with";
+
+/// A state change authenticated by the cookie must come from this site: it carries
+/// [`CSRF_HEADER`], or an `Origin` naming this server. (JSON bodies must also be declared as
+/// JSON, which a cross-site form cannot do.) Safe methods and Bearer tokens pass.
+pub fn check_same_site(parts: &Parts, from: TokenFrom) -> Result<(), ApiError> {
+    let safe = matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if safe || from == TokenFrom::Bearer || parts.headers.contains_key(CSRF_HEADER) {
+        return Ok(());
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let origin_host = parts
+        .headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|o| {
+            o.split_once("://")
+                .map(|(_, rest)| rest.trim_end_matches('/'))
+        });
+    match (origin_host, host) {
+        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "a change made with the session cookie must come from this server's own pages",
+        )),
+    }
+}
+
+/// Paths a session with a temporary password may use: set the new password, see who it is,
+/// log out.
+pub const TEMPORARY_PASSWORD_PATHS: &[&str] =
+    &["/api/v1/auth/password", "/api/v1/me", "/api/v1/auth/logout"];
 
 impl FromRequestParts<SharedState> for Auth {
     type Rejection = ApiError;
@@ -253,23 +353,97 @@ impl FromRequestParts<SharedState> for Auth {
         parts: &mut Parts,
         state: &SharedState,
     ) -> Result<Self, Self::Rejection> {
-        let token = token_from(&parts.headers).ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first")
-        })?;
-        let user = state
-            .accounts
-            .authenticate(&token, now_ms())
-            .map_err(|e| match e {
-                AccountError::Store(_) | AccountError::Corrupt(_) | AccountError::Internal(_) => {
-                    ApiError::from(e)
-                }
-                _ => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()),
-            })?;
-        Ok(Auth { user, token })
+        authenticate_parts(parts, &state.accounts, SESSION_COOKIE)
     }
 }
 
-const STAFF: &[Role] = &Role::ALL;
+/// Resolves the session of a request and applies the rules every authenticated request obeys:
+/// same-site for cookie-authenticated changes, and nothing but a new password for a session
+/// opened with a temporary one. Shared by the node and the central hub.
+pub fn authenticate_parts(
+    parts: &Parts,
+    accounts: &Accounts,
+    cookie_name: &str,
+) -> Result<Auth, ApiError> {
+    let (token, from) = session_token(&parts.headers, cookie_name).ok_or_else(|| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first")
+    })?;
+    let session = accounts
+        .authenticate_session(&token, now_ms())
+        .map_err(|e| match e {
+            AccountError::Store(_) | AccountError::Corrupt(_) | AccountError::Internal(_) => {
+                ApiError::from(e)
+            }
+            _ => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()),
+        })?;
+    check_same_site(parts, from)?;
+    // Behind `nest` the URI is stripped of its prefix; the original one says where we are.
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(parts.uri.path(), |u| u.0.path());
+    if session.user.must_change_password && !TEMPORARY_PASSWORD_PATHS.contains(&path) {
+        return Err(AccountError::PasswordChangeRequired.into());
+    }
+    Ok(Auth {
+        user: session.user,
+        token,
+        expires_at: session.expires_at,
+    })
+}
+
+/// The address a request came from: the TCP peer, or — when the peer is a trusted reverse
+/// proxy — the nearest address in `X-Forwarded-For` that is not itself a trusted proxy. Without
+/// connection information (a test calling the router directly) it is the unspecified address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<SharedState> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, &state.trusted_proxies)))
+    }
+}
+
+pub fn client_ip(parts: &Parts, trusted_proxies: &[ipnet::IpNet]) -> std::net::IpAddr {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let trusted = |ip: &std::net::IpAddr| trusted_proxies.iter().any(|n| n.contains(ip));
+    if !trusted(&peer) {
+        return peer;
+    }
+    // Each proxy appends the address it received from: read from the right.
+    let forwarded: Vec<std::net::IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .unwrap_or(peer)
+}
+
+/// Everyone who works cards: the node's roles except the account administrator, who manages
+/// accounts and reads no cards, callers or recordings.
+const STAFF: &[Role] = &[
+    Role::CallTaker,
+    Role::Dispatcher,
+    Role::DutyOfficer,
+    Role::Supervisor,
+    Role::Patrol,
+];
 
 // ------------------------------------------------------------------------------ handlers
 
@@ -304,43 +478,108 @@ async fn metrics(State(s): State<SharedState>) -> Response {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    login: String,
-    password: String,
+    #[schema(max_length = 32)]
+    pub login: String,
+    #[schema(max_length = 128)]
+    pub password: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct LoginResponse {
-    token: String,
-    user: User,
+    pub token: String,
+    pub user: User,
+}
+
+/// `Set-Cookie` for a session token (`None` clears the cookie): HttpOnly, SameSite=Strict, and
+/// Secure when the pages are served over HTTPS.
+pub fn session_cookie(name: &str, token: Option<&str>, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = match token {
+        Some(t) => format!("{name}={t}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    };
+    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""))
+}
+
+/// The answer to a login: the user, and the token as JSON and as the session cookie.
+pub fn login_response(cookie_name: &str, token: String, user: User, secure: bool) -> Response {
+    let cookie = session_cookie(cookie_name, Some(&token), secure);
+    let mut resp = Json(LoginResponse { token, user }).into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    resp
+}
+
+/// The answer to a logout: 204 and a cleared cookie.
+pub fn logout_response(cookie_name: &str, secure: bool) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(cookie_name, None, secure),
+    );
+    resp
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ApiErrorBody), (status = 423, body = ApiErrorBody)))]
+    responses((status = 200, body = LoginResponse, description = "Logged in; with `user.must_change_password` the session can only set a new password"),
+        (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody, description = "the account is disabled"),
+        (status = 415, body = ApiErrorBody),
+        (status = 429, body = ApiErrorBody, description = "too many failed logins from this address; see Retry-After")))]
 async fn login(
     State(s): State<SharedState>,
+    ClientIp(source): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let (token, user) = s
         .accounts
-        .login(&req.login, &req.password, now_ms())
+        .login(&req.login, &req.password, source, now_ms())
         .await?;
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
-    let mut resp = Json(LoginResponse { token, user }).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    Ok(login_response(
+        SESSION_COOKIE,
+        token,
+        user,
+        s.secure_cookies,
+    ))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
 async fn logout(State(s): State<SharedState>, auth: Auth) -> ApiResult<Response> {
     s.accounts.logout(&auth.token, now_ms()).await?;
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("node_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
-    Ok(resp)
+    Ok(logout_response(SESSION_COOKIE, s.secure_cookies))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[schema(max_length = 128)]
+    pub current_password: String,
+    /// At least 10 characters, not containing the login, and hard to guess (zxcvbn score ≥ 3).
+    #[schema(min_length = 10, max_length = 128)]
+    pub new_password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/password", request_body = PasswordChange,
+    responses((status = 200, body = User, description = "Changed; every other session of the account ended"),
+        (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody),
+        (status = 415, body = ApiErrorBody),
+        (status = 422, body = ApiErrorBody, description = "wrong current password, or the new one is too weak"),
+        (status = 429, body = ApiErrorBody)))]
+async fn change_password(
+    State(s): State<SharedState>,
+    auth: Auth,
+    ClientIp(source): ClientIp,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        s.accounts
+            .change_password(
+                &auth.token,
+                &req.current_password,
+                &req.new_password,
+                source,
+                now_ms(),
+            )
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = User)))]
@@ -358,11 +597,12 @@ pub struct ReferenceResponse {
 
 #[utoipa::path(get, path = "/api/v1/reference", responses((status = 200, body = ReferenceResponse)))]
 async fn reference(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<ReferenceResponse>> {
-    auth.require(STAFF)?;
+    // No personal data: the administrator needs the districts and roles for accounts.
+    auth.require(&Role::NODE)?;
     Ok(Json(ReferenceResponse {
         reference: s.service.reference().clone(),
         channels: sync::Channel::ALL.to_vec(),
-        roles: Role::ALL.to_vec(),
+        roles: Role::NODE.to_vec(),
     }))
 }
 
@@ -468,11 +708,10 @@ async fn get_card(
 ) -> ApiResult<Json<CardWithWarnings>> {
     auth.require(STAFF)?;
     let card = s.service.get_card(&id)?;
+    let address = card.location.as_ref().and_then(|l| l.address.as_deref());
     let warnings = if sees_warnings(&auth.user) {
         Some(
-            card.location
-                .as_ref()
-                .and_then(|l| l.address.as_deref())
+            address
                 .map(|a| s.service.warnings_for(a))
                 .transpose()?
                 .unwrap_or_default(),
@@ -480,6 +719,39 @@ async fn get_card(
     } else {
         None
     };
+    // The caller's data was read (and the persons on record at the address, if shown).
+    let mut subjects: Vec<String> = [
+        crate::privacy::subject("card", &card.id),
+        card.caller
+            .phone
+            .as_deref()
+            .and_then(|p| crate::privacy::subject("phone", p)),
+        card.caller
+            .phone_raw
+            .as_deref()
+            .and_then(|p| crate::privacy::subject("phone", p)),
+        card.caller
+            .name
+            .as_deref()
+            .and_then(|n| crate::privacy::subject("person", n)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for w in warnings.iter().flatten() {
+        subjects.extend(crate::privacy::subject("person", &w.person));
+    }
+    s.reads
+        .record(
+            &auth.user.login,
+            "card.read",
+            &card.number,
+            subjects,
+            serde_json::json!({"card": card.id, "warnings_shown": warnings.as_ref().map(Vec::len)}),
+            now_ms(),
+        )
+        .await
+        .map_err(ServiceError::from)?;
     Ok(Json(CardWithWarnings { card, warnings }))
 }
 
@@ -560,6 +832,36 @@ async fn dispatch_dsog(
     Ok(Json(DispatchResponse { card, warnings }))
 }
 
+/// A patrol account acts only for its own unit (R20): the unit of its current roster shift, or
+/// the one an admin or dispatcher bound it to. Dispatchers and supervisors act for any unit.
+fn require_own_unit(s: &AppState, auth: &Auth, unit_id: &str) -> ApiResult<()> {
+    if auth.user.has_role(Role::Dispatcher) || auth.user.has_role(Role::Supervisor) {
+        return Ok(());
+    }
+    let own = patrol_unit(s, &auth.user)?;
+    if own != unit_id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_your_unit",
+            format!("your account acts for unit {own} only"),
+        ));
+    }
+    Ok(())
+}
+
+/// The unit a patrol account acts for now.
+fn patrol_unit(s: &AppState, user: &User) -> ApiResult<String> {
+    s.service
+        .unit_of_patrol(&user.login, user.unit_id.as_deref(), now_ms())?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "no_unit",
+                "your account is on no roster entry of the current shift and bound to no unit; ask the dispatcher",
+            )
+        })
+}
+
 async fn unit_step_common(
     s: &AppState,
     auth: &Auth,
@@ -568,6 +870,7 @@ async fn unit_step_common(
     step: UnitStep,
 ) -> ApiResult<Json<Card>> {
     auth.require(&[Role::Dispatcher, Role::Patrol])?;
+    require_own_unit(s, auth, unit_id)?;
     Ok(Json(
         s.service
             .unit_step(&auth.user.login, id, unit_id, step, now_ms())
@@ -630,6 +933,17 @@ async fn report(
     ApiJson(req): ApiJson<TextRequest>,
 ) -> ApiResult<Json<Card>> {
     auth.require(&[Role::Dispatcher, Role::Patrol])?;
+    if !auth.user.has_role(Role::Dispatcher) {
+        // A patrol reports only on a card its unit was sent to.
+        let own = patrol_unit(&s, &auth.user)?;
+        if s.service.get_card(&id)?.unit(&own).is_none() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_your_card",
+                format!("unit {own} was not dispatched to this card"),
+            ));
+        }
+    }
     Ok(Json(
         s.service
             .apply(
@@ -821,6 +1135,7 @@ async fn set_unit_status(
     ApiJson(req): ApiJson<UnitStatusRequest>,
 ) -> ApiResult<Json<Unit>> {
     auth.require(&[Role::Dispatcher, Role::Supervisor, Role::Patrol])?;
+    require_own_unit(&s, &auth, &id)?;
     let on_duty = match req.status.as_str() {
         "available" => true,
         "off_duty" => false,
@@ -864,6 +1179,23 @@ async fn add_roster(
     ApiJson(req): ApiJson<RosterCreate>,
 ) -> ApiResult<(StatusCode, Json<RosterEntry>)> {
     auth.require(&[Role::Supervisor, Role::Dispatcher])?;
+    for login in &req.crew {
+        let is_patrol = s
+            .accounts
+            .get(login.trim())
+            .is_ok_and(|u| u.has_role(Role::Patrol) && !u.disabled);
+        if !is_patrol {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!(
+                    "{} is not an enabled patrol account",
+                    login.chars().take(32).collect::<String>()
+                ),
+            )
+            .with_field(Some("crew".into())));
+        }
+    }
     Ok((
         StatusCode::CREATED,
         Json(
@@ -871,6 +1203,86 @@ async fn add_roster(
                 .add_roster_entry(&auth.user.login, &req, now_ms())
                 .await?,
         ),
+    ))
+}
+
+/// The shift running now and its roster.
+#[derive(Serialize, ToSchema)]
+pub struct CurrentShift {
+    /// `YYYY-MM-DD`: the roster date (a night shift after midnight belongs to the day before).
+    date: String,
+    shift: sync::Shift,
+    entries: Vec<RosterEntry>,
+}
+
+#[utoipa::path(get, path = "/api/v1/roster/current",
+    responses((status = 200, body = CurrentShift), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
+async fn current_roster(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<CurrentShift>> {
+    auth.require(STAFF)?;
+    let (date, shift) = s.service.reference().shift_at(now_ms());
+    let entries = s
+        .service
+        .roster(&date)?
+        .into_iter()
+        .filter(|e| e.shift == shift)
+        .collect();
+    Ok(Json(CurrentShift {
+        date,
+        shift,
+        entries,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatrolUnitRequest {
+    /// The unit the patrol account acts for when no roster entry names it; `null` unbinds.
+    unit_id: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/patrols/{login}/unit", request_body = PatrolUnitRequest,
+    responses((status = 200, body = User), (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody),
+        (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn bind_patrol_unit(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(login): Path<String>,
+    ApiJson(req): ApiJson<PatrolUnitRequest>,
+) -> ApiResult<Json<User>> {
+    auth.require(&[Role::Admin, Role::Dispatcher, Role::Supervisor])?;
+    if let Some(u) = req.unit_id.as_deref() {
+        if !s.service.has_unit(u) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!(
+                    "there is no unit {}",
+                    u.chars().take(32).collect::<String>()
+                ),
+            )
+            .with_field(Some("unit_id".into())));
+        }
+    }
+    Ok(Json(
+        s.accounts
+            .bind_unit(&auth.user.login, &login, req.unit_id.as_deref(), now_ms())
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/{login}/unlock",
+    responses((status = 200, body = User, description = "Every login throttle of the account is lifted"),
+        (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+async fn unlock_account(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(login): Path<String>,
+) -> ApiResult<Json<User>> {
+    auth.require(&[Role::Admin])?;
+    Ok(Json(
+        s.accounts
+            .unlock(&auth.user.login, &login, now_ms())
+            .await?,
     ))
 }
 
@@ -895,7 +1307,27 @@ async fn warnings(
         )
         .with_field(Some("address".into())));
     }
-    Ok(Json(s.service.warnings_for(&q.address)?))
+    let found = s.service.warnings_for(&q.address)?;
+    if !found.is_empty() {
+        let mut subjects: Vec<String> = crate::privacy::subject("address", &q.address)
+            .into_iter()
+            .collect();
+        for w in &found {
+            subjects.extend(crate::privacy::subject("person", &w.person));
+        }
+        s.reads
+            .record(
+                &auth.user.login,
+                "warnings.shown",
+                &q.address,
+                subjects,
+                serde_json::json!({"records": found.len()}),
+                now_ms(),
+            )
+            .await
+            .map_err(ServiceError::from)?;
+    }
+    Ok(Json(found))
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts", responses((status = 200, body = [User])))]
@@ -972,6 +1404,112 @@ pub struct AuditQuery {
 
 /// Most audit entries one request returns.
 pub const AUDIT_LIST_ENTRIES_MAX: usize = 1_000;
+/// How far back "who read this person's data" looks by default, ms (one year).
+pub const PERSONAL_DATA_READS_LOOKBACK_MS: i64 = 366 * 24 * 60 * 60 * 1000;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TimelinessQuery {
+    /// The roster date, `YYYY-MM-DD` (default: the current shift's).
+    date: Option<String>,
+    /// `day` or `night` (default: the current shift).
+    shift: Option<sync::Shift>,
+}
+
+#[utoipa::path(get, path = "/api/v1/supervision/timeliness", params(TimelinessQuery),
+    responses((status = 200, body = crate::supervision::ShiftTimeliness, description = "R36: per operator and dispatcher, time to answer, to send for processing, to dispatch"),
+        (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody),
+        (status = 422, body = ApiErrorBody)))]
+async fn timeliness(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<TimelinessQuery>,
+) -> ApiResult<Json<crate::supervision::ShiftTimeliness>> {
+    auth.require(&[Role::Supervisor])?;
+    let (current_date, current_shift) = s.service.reference().shift_at(now_ms());
+    let date = q.date.unwrap_or(current_date);
+    let shift = q.shift.unwrap_or(current_shift);
+    let window = s
+        .service
+        .reference()
+        .shift_window(&date, shift)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "date must be YYYY-MM-DD",
+            )
+            .with_field(Some("date".into()))
+        })?;
+    let calls = s
+        .calls
+        .calls_between(window.0, window.1, crate::supervision::SHIFT_CALLS_MAX)
+        .map_err(ServiceError::from)?;
+    let cards =
+        s.service
+            .cards_created_between(window.0, window.1, crate::supervision::SHIFT_CARDS_MAX)?;
+    Ok(Json(crate::supervision::timeliness(
+        &date, shift, window, &calls, &cards,
+    )))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalDataQuery {
+    /// A caller's phone, as stored (E.164) or as written.
+    phone: Option<String>,
+    /// A card id.
+    card: Option<String>,
+    /// A person's name as on a card or in the address warnings.
+    person: Option<String>,
+    /// An address as it was looked up.
+    address: Option<String>,
+    /// Reads since this time, ms since the Unix epoch (default: one year ago).
+    since_ms: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/personal-data", params(PersonalDataQuery),
+    responses((status = 200, body = [crate::privacy::PersonalDataRead], description = "Who read this person's data, newest first"),
+        (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody),
+        (status = 422, body = ApiErrorBody, description = "give exactly one of phone, card, person, address")))]
+async fn personal_data_reads(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<PersonalDataQuery>,
+) -> ApiResult<Json<Vec<crate::privacy::PersonalDataRead>>> {
+    auth.require(&[Role::Supervisor])?;
+    let given: Vec<Option<String>> = vec![
+        q.phone.as_deref().map(|p| {
+            let normalized = sync::normalize_phone(p).unwrap_or_else(|| p.to_string());
+            crate::privacy::subject("phone", &normalized).unwrap_or_default()
+        }),
+        q.card
+            .as_deref()
+            .and_then(|c| crate::privacy::subject("card", c)),
+        q.person
+            .as_deref()
+            .and_then(|p| crate::privacy::subject("person", p)),
+        q.address
+            .as_deref()
+            .and_then(|a| crate::privacy::subject("address", a)),
+    ];
+    let subjects: Vec<String> = given.into_iter().flatten().collect();
+    let [subject] = subjects.as_slice() else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "give exactly one of phone, card, person or address",
+        ));
+    };
+    let since = q
+        .since_ms
+        .unwrap_or_else(|| now_ms() - PERSONAL_DATA_READS_LOOKBACK_MS);
+    Ok(Json(
+        s.reads
+            .reads_of(subject, since)
+            .map_err(ServiceError::from)?,
+    ))
+}
 
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = [AuditEntry])))]
 async fn audit_list(
@@ -981,7 +1519,19 @@ async fn audit_list(
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
     auth.require(&[Role::Admin, Role::Supervisor])?;
     let n = q.limit.unwrap_or(100).min(AUDIT_LIST_ENTRIES_MAX);
+    // The account administrator sees what happened to accounts, not callers' data.
+    let everything = auth.user.has_role(Role::Supervisor);
     crate::audit::list_recent(&**s.service.store(), n)
+        .map(|entries| {
+            entries
+                .into_iter()
+                .filter(|e| {
+                    everything
+                        || e.action.starts_with("account.")
+                        || e.action.starts_with("session.")
+                })
+                .collect::<Vec<_>>()
+        })
         .map(Json)
         .map_err(|e| {
             ApiError::new(
@@ -1002,12 +1552,17 @@ async fn events(
     let shutdown = s.shutdown.clone();
     // Calls (with the caller's phone and position) go only to those who answer or supervise them.
     let sees_calls = auth.user.has_role(Role::CallTaker) || auth.user.has_role(Role::Supervisor);
-    let stream =
-        futures::stream::unfold((rx, shutdown), move |(mut rx, mut shutdown)| async move {
+    let session = SessionWatch::new(&s.accounts, &auth);
+    let stream = futures::stream::unfold(
+        (rx, shutdown, session),
+        move |(mut rx, mut shutdown, mut session)| async move {
             let ev = loop {
                 let received = tokio::select! {
                     r = rx.recv() => r,
                     _ = shutdown.wait_for(|stop| *stop) => return None,
+                    // The stream ends with its session: logout, disable, delete, expiry,
+                    // password or role change.
+                    () = session.ended() => return None,
                 };
                 break match received {
                     Ok(LiveEvent::Card(c)) => Event::default().event("card").json_data(c).ok()?,
@@ -1024,9 +1579,59 @@ async fn events(
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 };
             };
-            Some((Ok(ev), (rx, shutdown)))
-        });
+            Some((Ok(ev), (rx, shutdown, session)))
+        },
+    );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Watches the session behind a live stream: [`SessionWatch::ended`] resolves when the session
+/// expires, or when an account change ends it or changes what it may see (roles). Shared by the
+/// node's and the hub's event streams.
+pub struct SessionWatch {
+    accounts: Arc<Accounts>,
+    token: String,
+    roles: Vec<Role>,
+    expires_at: i64,
+    changes: tokio::sync::watch::Receiver<u64>,
+}
+
+impl SessionWatch {
+    pub fn new(accounts: &Arc<Accounts>, auth: &Auth) -> Self {
+        SessionWatch {
+            accounts: accounts.clone(),
+            token: auth.token.clone(),
+            roles: auth.user.roles.clone(),
+            expires_at: auth.expires_at,
+            changes: accounts.session_changes(),
+        }
+    }
+
+    fn still_valid(&self) -> bool {
+        match self.accounts.authenticate(&self.token, now_ms()) {
+            Ok(user) => user.roles == self.roles && !user.must_change_password,
+            // A storage hiccup does not end a dispatcher's stream; a real end shows next time.
+            Err(AccountError::Store(_) | AccountError::Corrupt(_) | AccountError::Internal(_)) => {
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Resolves when the session is over (never returns while it is valid).
+    pub async fn ended(&mut self) {
+        loop {
+            let left_ms = (self.expires_at - now_ms()).max(0) as u64;
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(left_ms)) => return,
+                changed = self.changes.changed() => {
+                    if changed.is_err() || !self.still_valid() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------ console
@@ -1041,10 +1646,31 @@ async fn console_index() -> Html<&'static str> {
 }
 
 const CITIZEN_HTML: &str = include_str!("../assets/citizen/index.html");
+const CITIZEN_JS: &str = include_str!("../assets/citizen/app.js");
+const CITIZEN_CSS: &str = include_str!("../assets/citizen/app.css");
 
 /// A citizen's calling page that behaves like the "102" app (for tests and demonstrations).
 async fn citizen_page() -> Html<&'static str> {
     Html(CITIZEN_HTML)
+}
+
+async fn citizen_asset(Path(name): Path<String>) -> Response {
+    let (body, ctype) = match name.as_str() {
+        "app.js" => (CITIZEN_JS, "text/javascript; charset=utf-8"),
+        "app.css" => (CITIZEN_CSS, "text/css; charset=utf-8"),
+        _ => {
+            return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset")
+                .into_response()
+        }
+    };
+    (
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn console_asset(Path(name): Path<String>) -> Response {
@@ -1080,6 +1706,7 @@ async fn console_asset(Path(name): Path<String>) -> Response {
         metrics,
         login,
         logout,
+        change_password,
         me,
         reference,
         create_card,
@@ -1105,16 +1732,24 @@ async fn console_asset(Path(name): Path<String>) -> Response {
         set_unit_status,
         get_roster,
         add_roster,
+        current_roster,
+        bind_patrol_unit,
+        unlock_account,
         warnings,
         list_accounts,
         create_account,
         update_account,
         delete_account,
         audit_list,
+        personal_data_reads,
+        timeliness,
         events,
         crate::calls::api::list_calls,
         crate::calls::api::get_call,
         crate::calls::api::operators,
+        crate::calls::api::list_missed,
+        crate::calls::api::record_callback,
+        crate::calls::api::call_history,
         crate::calls::api::accept,
         crate::calls::api::transfer,
         crate::calls::api::decline,
@@ -1142,11 +1777,117 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
+/// The Content-Security-Policy of every answer: scripts, styles and everything else only from
+/// this server, no inline script or style, no framing. WebSockets to this host (citizen
+/// signalling) are named explicitly for browsers that do not count them as 'self'.
+pub fn content_security_policy(host: Option<&str>) -> String {
+    let ws = host
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-' | b'[' | b']'))
+        })
+        .map(|h| format!(" ws://{h} wss://{h}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+         media-src 'self' blob:; connect-src 'self'{ws}; font-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Security headers on every answer, and `Cache-Control: no-store` on API answers (they carry
+/// callers' personal data) unless the handler chose otherwise. Shared by the node and the hub.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let api = req.uri().path().starts_with("/api/");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(host.as_deref())) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(self), microphone=(self), geolocation=(self)"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if api && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// Every error answer is JSON `{code, message}`: the framework's own rejections (405, a query
+/// string or path that does not parse, an unreadable body) arrive as plain text and are
+/// rewritten here, keeping their status and text.
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        s if s.is_server_error() => "server_error",
+        _ => "bad_request",
+    };
+    let message = if text.is_empty() {
+        match status {
+            StatusCode::METHOD_NOT_ALLOWED => "this endpoint does not take this method".to_string(),
+            s => s.canonical_reason().unwrap_or("error").to_lowercase(),
+        }
+    } else {
+        text
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    // Keep what the framework said beyond the body (e.g. `Allow` on a 405).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
 /// The whole HTTP application; tests call it without a socket.
 pub fn app(state: SharedState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
+        .route("/auth/password", post(change_password))
         .route("/me", get(me))
         .route("/reference", get(reference))
         .route("/cards", post(create_card).get(list_cards))
@@ -1169,13 +1910,21 @@ pub fn app(state: SharedState) -> Router {
         .route("/units", get(list_units))
         .route("/units/{id}/status", post(set_unit_status))
         .route("/roster", get(get_roster).post(add_roster))
+        .route("/roster/current", get(current_roster))
+        .route(
+            "/patrols/{login}/unit",
+            axum::routing::put(bind_patrol_unit),
+        )
         .route("/warnings", get(warnings))
         .route("/accounts", get(list_accounts).post(create_account))
         .route(
             "/accounts/{login}",
             patch(update_account).delete(delete_account),
         )
+        .route("/accounts/{login}/unlock", post(unlock_account))
         .route("/audit", get(audit_list))
+        .route("/audit/personal-data", get(personal_data_reads))
+        .route("/supervision/timeliness", get(timeliness))
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
         .merge(crate::calls::api::routes())
@@ -1186,10 +1935,13 @@ pub fn app(state: SharedState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/citizen", get(citizen_page))
+        .route("/citizen/{name}", get(citizen_asset))
         .route("/citizen/v1/ws", get(crate::calls::citizen::citizen_ws))
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

@@ -88,12 +88,20 @@ enum AdminAction {
         #[arg(long)]
         district: Option<String>,
     },
-    /// Set a new password (also unlocks a locked account).
+    /// Set a new password (also lifts every login throttle). The password is the account's
+    /// own unless --temporary, which makes its owner set a new one at the next login.
     SetPassword {
         #[arg(long)]
         login: String,
         #[arg(long, env = "NODE_NEW_PASSWORD", hide_env_values = true)]
         password: String,
+        #[arg(long)]
+        temporary: bool,
+    },
+    /// Lift every login throttle of an account (after too many wrong passwords from an address).
+    Unlock {
+        #[arg(long)]
+        login: String,
     },
     /// Disable or enable an account.
     Disable {
@@ -146,7 +154,11 @@ fn first_admin_password(common: &Common) -> anyhow::Result<Option<String>> {
 
 fn parse_roles(raw: &[String]) -> anyhow::Result<Vec<Role>> {
     raw.iter()
-        .map(|r| Role::parse(r.trim()).ok_or_else(|| anyhow::anyhow!("unknown role '{r}'; roles are call_taker, dispatcher, duty_officer, supervisor, patrol, admin")))
+        .map(|r| {
+            Role::parse(r.trim())
+                .filter(|r| Role::NODE.contains(r))
+                .ok_or_else(|| anyhow::anyhow!("unknown role '{r}'; roles are call_taker, dispatcher, duty_officer, supervisor, patrol, admin"))
+        })
         .collect()
 }
 
@@ -232,19 +244,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .await?;
                     println!("created account {}", u.login);
                 }
-                AdminAction::SetPassword { login, password } => {
+                AdminAction::SetPassword {
+                    login,
+                    password,
+                    temporary,
+                } => {
                     accounts
-                        .update(
+                        .update_with(
                             CLI_ACTOR,
                             &login,
                             AccountPatch {
                                 password: Some(password),
                                 ..Default::default()
                             },
+                            temporary,
                             now,
                         )
                         .await?;
-                    println!("password of {login} changed");
+                    println!(
+                        "password of {login} changed{}",
+                        if temporary {
+                            " (temporary: to be changed at the next login)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                AdminAction::Unlock { login } => {
+                    accounts.unlock(CLI_ACTOR, &login, now).await?;
+                    println!("login throttles of {login} lifted");
                 }
                 AdminAction::Disable { login, disabled } => {
                     accounts

@@ -82,6 +82,9 @@ pub struct Metrics {
     calls_answered: Counter,
     calls_abandoned: Counter,
     calls_refused: Counter,
+    calls_refused_by_source: Counter,
+    calls_missed_sos: Counter,
+    calls_missed_open: Gauge,
     recording_problems: Counter,
     recordings_expired: Counter,
     calls_live: Gauge,
@@ -111,6 +114,9 @@ impl Metrics {
         let calls_answered = Counter::default();
         let calls_abandoned = Counter::default();
         let calls_refused = Counter::default();
+        let calls_refused_by_source = Counter::default();
+        let calls_missed_sos = Counter::default();
+        let calls_missed_open = Gauge::default();
         let recording_problems = Counter::default();
         let recordings_expired = Counter::default();
         let calls_live = Gauge::default();
@@ -157,6 +163,21 @@ impl Metrics {
             "calls_abandoned",
             "Calls that ended before an answer (callback due)",
             calls_abandoned.clone(),
+        );
+        registry.register(
+            "calls_refused_by_source",
+            "Citizen calls and sockets refused by the per-source limits",
+            calls_refused_by_source.clone(),
+        );
+        registry.register(
+            "calls_missed_sos",
+            "SOS calls that ended before an operator answered",
+            calls_missed_sos.clone(),
+        );
+        registry.register(
+            "calls_missed_open",
+            "Missed calls waiting for an operator's callback",
+            calls_missed_open.clone(),
         );
         registry.register(
             "calls_refused",
@@ -237,6 +258,9 @@ impl Metrics {
             calls_answered,
             calls_abandoned,
             calls_refused,
+            calls_refused_by_source,
+            calls_missed_sos,
+            calls_missed_open,
             recording_problems,
             recordings_expired,
             calls_live,
@@ -287,6 +311,12 @@ impl Metrics {
         sync_counter(&self.calls_answered, c.answered.load(Ordering::Relaxed));
         sync_counter(&self.calls_abandoned, c.abandoned.load(Ordering::Relaxed));
         sync_counter(&self.calls_refused, c.refused.load(Ordering::Relaxed));
+        sync_counter(
+            &self.calls_refused_by_source,
+            c.refused_by_source.load(Ordering::Relaxed),
+        );
+        sync_counter(&self.calls_missed_sos, c.missed_sos.load(Ordering::Relaxed));
+        self.calls_missed_open.set(calls.missed_open() as i64);
         sync_counter(
             &self.recording_problems,
             c.recording_problems.load(Ordering::Relaxed),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use automerge::ActorId;
 
-use crate::accounts::{AccountLimits, Accounts};
+use crate::accounts::Accounts;
 use crate::audit::AuditLog;
 use crate::config::Config;
 use crate::http::{self, AppState, SharedState};
@@ -39,16 +39,6 @@ pub fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn St
     Ok(Arc::new(store))
 }
 
-fn account_limits(config: &Config) -> AccountLimits {
-    AccountLimits {
-        failed_logins_max: config.accounts.failed_logins_max,
-        lockout_ms: (config.accounts.lockout_s as i64).saturating_mul(1000),
-        session_ttl_ms: (config.accounts.session_ttl_s as i64).saturating_mul(1000),
-        argon2_memory_kib: config.accounts.argon2_memory_kib,
-        ..AccountLimits::default()
-    }
-}
-
 /// Opens a node over `data_dir`: store, audit chain, accounts, units, first-start bootstrap.
 pub async fn open_node(
     config: &Config,
@@ -69,7 +59,8 @@ pub async fn open_node(
         store.clone(),
         gc.clone(),
         audit.clone(),
-        account_limits(config),
+        config.accounts.limits(),
+        &sync::Role::NODE,
     ));
     // A fresh actor id per process start: never reuse an actor's sequence numbers after a crash.
     let actor = ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec());
@@ -136,6 +127,13 @@ pub async fn open_node(
         http_body_bytes_max: config.limits.http_body_bytes_max,
         shutdown: shutdown_rx,
         replication: Default::default(),
+        trusted_proxies: config.node.trusted_proxy_networks()?,
+        reads: Arc::new(crate::privacy::ReadAudit::new(
+            store.clone(),
+            gc.clone(),
+            audit.clone(),
+        )),
+        secure_cookies: config.node.secure_cookies,
     });
     Ok(Node {
         state,
@@ -223,7 +221,9 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
     });
     let stop_streams = node.shutdown.clone();
-    axum::serve(listener, http::app(node.state.clone()))
+    let app =
+        http::app(node.state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: ending live streams, finishing requests");

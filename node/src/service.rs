@@ -598,6 +598,35 @@ impl CardService {
         Ok(out)
     }
 
+    /// Cards created in `[from_ms, to_ms)`, at most `limit_count`, from the day index.
+    pub fn cards_created_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        limit_count: usize,
+    ) -> ServiceResult<Vec<Card>> {
+        let mut out = Vec::new();
+        let mut day = from_ms.div_euclid(86_400_000) * 86_400_000;
+        while day < to_ms && out.len() < limit_count {
+            let prefix = format!("idx/day/{}/", day_key(day));
+            for key in self.store.scan_keys(prefix.as_bytes(), usize::MAX)? {
+                let key = String::from_utf8_lossy(&key);
+                let Some(id) = key.rsplit('/').next() else {
+                    continue;
+                };
+                let card = self.get_card(id)?;
+                if (from_ms..to_ms).contains(&card.created_at) {
+                    out.push(card);
+                    if out.len() >= limit_count {
+                        break;
+                    }
+                }
+            }
+            day += 86_400_000;
+        }
+        Ok(out)
+    }
+
     pub fn count_by_status(&self) -> ServiceResult<BTreeMap<&'static str, usize>> {
         let mut out = BTreeMap::new();
         for s in CardStatus::ALL.into_iter().filter(|s| s.is_open()) {
@@ -795,6 +824,11 @@ impl CardService {
                 serde_json::json!({"kui_number": number}),
             ),
             CardCommand::Note { .. } => ("card.note", serde_json::json!({})),
+            CardCommand::CallbackDue => ("card.callback_due", serde_json::json!({})),
+            CardCommand::CallbackDone { outcome, .. } => (
+                "card.callback",
+                serde_json::json!({"outcome": outcome.as_str()}),
+            ),
         };
         let reference = self.reference.clone();
         let (card, ()) = self
@@ -1000,6 +1034,32 @@ impl CardService {
     }
 
     /// Adds an entry to the post roster (R20).
+    /// The unit a patrol account acts for at `now_ms` (R20): the unit of its roster entry in the
+    /// current shift, else its standing binding (`bound`), if that unit exists.
+    pub fn unit_of_patrol(
+        &self,
+        login: &str,
+        bound: Option<&str>,
+        now_ms: i64,
+    ) -> ServiceResult<Option<String>> {
+        let (date, shift) = self.reference.shift_at(now_ms);
+        let rostered = self
+            .roster(&date)?
+            .into_iter()
+            .find(|e| e.shift == shift && e.crew.iter().any(|c| c == login))
+            .map(|e| e.unit_id);
+        Ok(rostered.or_else(|| {
+            bound
+                .filter(|u| self.units.contains_key(*u))
+                .map(str::to_string)
+        }))
+    }
+
+    /// Whether a unit with this id exists.
+    pub fn has_unit(&self, unit_id: &str) -> bool {
+        self.units.contains_key(unit_id)
+    }
+
     pub async fn add_roster_entry(
         &self,
         by: &str,
@@ -1041,7 +1101,7 @@ impl CardService {
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
-                AuditInput::new(by, "roster.add", input.date.as_str(), serde_json::json!({"unit_id": input.unit_id, "post": entry.post, "shift": input.shift})),
+                AuditInput::new(by, "roster.add", input.date.as_str(), serde_json::json!({"unit_id": input.unit_id, "post": entry.post, "shift": input.shift, "crew": entry.crew})),
                 now_ms,
             )?;
             (ticket, entry)

@@ -61,6 +61,14 @@ pub trait Store: Send + Sync + 'static {
     fn scan_keys(&self, prefix: &[u8], limit_count: usize) -> StoreResult<Vec<Vec<u8>>>;
     /// The last pair (in key order) whose key starts with `prefix`.
     fn last_with_prefix(&self, prefix: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;
+    /// Keys that start with `prefix` and sort before `before` (all of them when `None`), in
+    /// reverse key order, at most `limit_count`: the newest entries of a time-ordered index.
+    fn scan_keys_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit_count: usize,
+    ) -> StoreResult<Vec<Vec<u8>>>;
     /// Applies all writes of the batch atomically (not yet durable).
     fn apply(&self, batch: WriteBatch) -> StoreResult<()>;
     /// Makes every applied write durable.
@@ -187,6 +195,24 @@ impl Store for SledStore {
         self.tree
             .scan_prefix(prefix)
             .keys()
+            .take(limit_count)
+            .map(|r| r.map(|k| k.to_vec()).map_err(io))
+            .collect()
+    }
+
+    fn scan_keys_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit_count: usize,
+    ) -> StoreResult<Vec<Vec<u8>>> {
+        let iter = match before {
+            Some(b) => self.tree.range(prefix.to_vec()..b.to_vec()),
+            None => self.tree.scan_prefix(prefix),
+        };
+        iter.keys()
+            .rev()
+            .filter(|r| r.as_ref().map_or(true, |k| k.starts_with(prefix)))
             .take(limit_count)
             .map(|r| r.map(|k| k.to_vec()).map_err(io))
             .collect()

@@ -15,6 +15,8 @@ struct TestNode {
 }
 
 const ADMIN_PASSWORD: &str = "admin-password-1";
+/// What every account sets at its first login (the given passwords are temporary).
+const OWN_PASSWORD: &str = "Own-Shift-Password-2026";
 
 fn test_config() -> Config {
     let mut c = Config::load(None).unwrap();
@@ -36,7 +38,7 @@ async fn start() -> TestNode {
         data,
         admin: String::new(),
     };
-    t.admin = t.login("admin", ADMIN_PASSWORD).await;
+    t.admin = t.activate("admin", ADMIN_PASSWORD).await;
     t
 }
 
@@ -86,6 +88,21 @@ impl TestNode {
         v["token"].as_str().unwrap().to_string()
     }
 
+    /// First login with a temporary password: sets [`OWN_PASSWORD`] and returns the session.
+    async fn activate(&self, login: &str, temporary: &str) -> String {
+        let token = self.login(login, temporary).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/api/v1/auth/password",
+                &token,
+                Some(json!({"current_password": temporary, "new_password": OWN_PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        token
+    }
+
     async fn user(&self, login: &str, roles: &[&str], district: Option<&str>) -> String {
         let (s, v) = self
             .call("POST", "/api/v1/accounts", &self.admin, Some(json!({
@@ -94,7 +111,7 @@ impl TestNode {
             })))
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        self.login(login, "long-password-1").await
+        self.activate(login, "long-password-1").await
     }
 
     async fn count_cards(&self, token: &str) -> usize {
@@ -517,12 +534,11 @@ async fn r18_every_endpoint_checks_the_role() {
 async fn r18_state_changes_are_in_the_audit_log() {
     let t = start().await;
     let op = t.user("op1", &["call_taker"], None).await;
+    let sup = t.user("sup1", &["supervisor"], None).await;
     let (_, c) = t
         .call("POST", "/api/v1/cards", &op, Some(card_body()))
         .await;
-    let (s, log) = t
-        .call("GET", "/api/v1/audit?limit=50", &t.admin, None)
-        .await;
+    let (s, log) = t.call("GET", "/api/v1/audit?limit=50", &sup, None).await;
     assert_eq!(s, StatusCode::OK);
     let actions: Vec<&str> = log
         .as_array()
@@ -532,6 +548,16 @@ async fn r18_state_changes_are_in_the_audit_log() {
         .collect();
     assert!(actions.contains(&"card.create"), "{actions:?}");
     assert_eq!(log[0]["target"], c["number"]);
+    // The account administrator sees what happened to accounts, not the callers' cards.
+    let (s, log) = t
+        .call("GET", "/api/v1/audit?limit=50", &t.admin, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let entries = log.as_array().unwrap();
+    assert!(entries.iter().any(|e| e["action"] == "account.create"));
+    assert!(entries
+        .iter()
+        .all(|e| e["action"].as_str().unwrap().starts_with("account.")));
 }
 
 #[tokio::test]
@@ -715,7 +741,7 @@ async fn acknowledged_cards_survive_reopening_the_database() {
             data: data.clone(),
             admin: String::new(),
         };
-        let admin = t.login("admin", ADMIN_PASSWORD).await;
+        let admin = t.activate("admin", ADMIN_PASSWORD).await;
         let t = TestNode { admin, ..t };
         let op = t.user("op1", &["call_taker"], None).await;
         let mut numbers = Vec::new();
@@ -734,7 +760,7 @@ async fn acknowledged_cards_survive_reopening_the_database() {
         data,
         admin: String::new(),
     };
-    let op = t.login("op1", "long-password-1").await;
+    let op = t.login("op1", OWN_PASSWORD).await;
     for n in &numbers {
         let (s, c) = t
             .call("GET", &format!("/api/v1/cards/{n}"), &op, None)

@@ -15,6 +15,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 const ADMIN_PASSWORD: &str = "admin-password-1";
 const PASSWORD: &str = "long-password-1";
+/// What every account sets at its first login (the given passwords are temporary).
+const OWN_PASSWORD: &str = "Own-Shift-Password-2026";
 /// How long anything in these tests may take to happen.
 const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -42,6 +44,11 @@ async fn start_with(tune: impl FnOnce(&mut Config)) -> TestNode {
     let (min, max) = port_range();
     c.calls.udp_port_min = min;
     c.calls.udp_port_max = max;
+    // Every test call comes from 127.0.0.1; the per-source limits have tests of their own
+    // (tests/hardening.rs).
+    c.calls.source_calls_per_min_max = 500;
+    c.calls.source_live_calls_max = 100;
+    c.calls.source_sockets_max = 100;
     tune(&mut c);
     let dir = tempfile::tempdir().unwrap();
     let node = open_node(&c, &dir.path().join("node"), Some(ADMIN_PASSWORD.into()))
@@ -49,7 +56,8 @@ async fn start_with(tune: impl FnOnce(&mut Config)) -> TestNode {
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = node::http::app(node.state.clone());
+    let app =
+        node::http::app(node.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     let mut t = TestNode {
         base: format!("http://{addr}"),
@@ -59,7 +67,7 @@ async fn start_with(tune: impl FnOnce(&mut Config)) -> TestNode {
         node,
         _dir: dir,
     };
-    t.admin = t.login("admin", ADMIN_PASSWORD).await;
+    t.admin = t.activate("admin", ADMIN_PASSWORD).await;
     t
 }
 
@@ -115,7 +123,22 @@ impl TestNode {
             )
             .await;
         assert_eq!(s, 201, "{v}");
-        self.login(login, PASSWORD).await
+        self.activate(login, PASSWORD).await
+    }
+
+    /// First login with a temporary password: sets [`OWN_PASSWORD`] and returns the session.
+    async fn activate(&self, login: &str, temporary: &str) -> String {
+        let token = self.login(login, temporary).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/auth/password",
+                &token,
+                Some(json!({"current_password": temporary, "new_password": OWN_PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        token
     }
 
     async fn ws(&self) -> Ws {

@@ -346,7 +346,11 @@ const SOURCE_CGNAT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_fake_calls_from_one_source_does_not_stop_a_real_caller() {
-    let p = NodeProc::start(0, "calls.carrier_nat_ranges = [\"127.0.0.3/32\"]\n").await;
+    let p = NodeProc::start(
+        0,
+        "calls.carrier_nat_ranges = [\"127.0.0.3/32\"]\ncalls.carrier_nat_live_calls_max = 20\n",
+    )
+    .await;
     let op = p.user("op1", &["call_taker"]).await;
     let sdp = offer_sdp().await;
 

@@ -247,6 +247,7 @@ fn make_card(
         caller: Caller {
             name: Some(NAMES[rng.gen_range(0..NAMES.len())].into()),
             phone: Some(format!("+7701{:07}", rng.gen_range(0..10_000_000))),
+            phone_raw: None,
             user_id: None,
             language: Some(if rng.gen_bool(0.5) {
                 Language::Kk
@@ -255,8 +256,8 @@ fn make_card(
             }),
         },
         location: Some(Location {
-            lat: rng.gen_range(51.08..51.20),
-            lon: rng.gen_range(71.35..71.55),
+            lat: Some(rng.gen_range(51.08..51.20)),
+            lon: Some(rng.gen_range(71.35..71.55)),
             accuracy_m: Some(rng.gen_range(5.0..50.0)),
             address: Some(format!(
                 "Астана, {} {}, кв. {}",

@@ -11,14 +11,15 @@ use automerge::{
     transaction::Transactable, ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, ROOT,
 };
 
+use crate::caller::normalize_caller;
 use crate::doc::{
     append_json, check_text, get_i64, get_obj, get_str, put_initial, put_lww, read_json_list,
     require_str, writers_map, Ctx, Document, WRITERS,
 };
 use crate::error::DomainError;
 use crate::model::{
-    limits, Caller, Card, CardCreate, CardEdit, CardStatus, CardUnit, Channel, KuiEntry, Language,
-    Location, Seen, TimelineEvent, Unit, UnitKind, UnitStatus,
+    limits, Callback, CallbackOutcome, Caller, Card, CardCreate, CardEdit, CardStatus, CardUnit,
+    Channel, KuiEntry, Language, Location, Seen, TimelineEvent, Unit, UnitKind, UnitStatus,
 };
 use crate::reference::Reference;
 
@@ -32,11 +33,28 @@ pub const CARD_SCHEMA_VERSION: i64 = 1;
 pub enum CardCommand {
     Edit(CardEdit),
     SendForProcessing,
-    Report { text: String },
-    LinkDuplicate { duplicate_of: String },
-    Forward { duty_unit: String },
-    RegisterKui { number: String },
-    Note { text: String },
+    Report {
+        text: String,
+    },
+    LinkDuplicate {
+        duplicate_of: String,
+    },
+    Forward {
+        duty_unit: String,
+    },
+    RegisterKui {
+        number: String,
+    },
+    Note {
+        text: String,
+    },
+    /// An SOS ended before anyone answered: the operator must call back (R10).
+    CallbackDue,
+    /// The operator's callback of a missed SOS, and what it found.
+    CallbackDone {
+        outcome: CallbackOutcome,
+        note: Option<String>,
+    },
 }
 
 /// Ending a card: closing after the report, or cancelling. Active units are released.
@@ -81,17 +99,42 @@ impl std::fmt::Debug for CardDoc {
 }
 
 pub(crate) fn validate_location(loc: &Location) -> Result<(), DomainError> {
-    if !loc.lat.is_finite() || !(-90.0..=90.0).contains(&loc.lat) {
-        return Err(DomainError::field(
-            "location.lat",
-            format!("latitude {} is outside −90…90 degrees", loc.lat),
-        ));
+    match (loc.lat, loc.lon) {
+        (Some(_), None) => {
+            return Err(DomainError::field(
+                "location.lon",
+                "give the longitude together with the latitude, or neither",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(DomainError::field(
+                "location.lat",
+                "give the latitude together with the longitude, or neither",
+            ))
+        }
+        (None, None) if loc.address.as_deref().is_none_or(|a| a.trim().is_empty()) => {
+            return Err(DomainError::field(
+                "location",
+                "a location needs an address, a point (lat and lon), or both",
+            ))
+        }
+        _ => {}
     }
-    if !loc.lon.is_finite() || !(-180.0..=180.0).contains(&loc.lon) {
-        return Err(DomainError::field(
-            "location.lon",
-            format!("longitude {} is outside −180…180 degrees", loc.lon),
-        ));
+    if let Some(lat) = loc.lat {
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(DomainError::field(
+                "location.lat",
+                format!("latitude {lat} is outside −90…90 degrees"),
+            ));
+        }
+    }
+    if let Some(lon) = loc.lon {
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err(DomainError::field(
+                "location.lon",
+                format!("longitude {lon} is outside −180…180 degrees"),
+            ));
+        }
     }
     if let Some(a) = loc.accuracy_m {
         if !a.is_finite() || !(0.0..=limits::ACCURACY_M_MAX).contains(&a) {
@@ -111,21 +154,21 @@ fn validate_caller(c: &Caller) -> Result<(), DomainError> {
     if let Some(n) = &c.name {
         check_text("caller.name", n, limits::NAME_CHARS_MAX, false)?;
     }
+    // `c` is normalised (see `normalize_caller`): these hold for anything a client sends.
     if let Some(p) = &c.phone {
-        let ok = !p.is_empty()
+        let ok = p.starts_with('+')
+            && p.len() > 1
             && p.chars().count() <= limits::PHONE_CHARS_MAX
-            && p.chars()
-                .enumerate()
-                .all(|(i, ch)| ch.is_ascii_digit() || (i == 0 && ch == '+'));
+            && p[1..].chars().all(|ch| ch.is_ascii_digit());
         if !ok {
             return Err(DomainError::field(
                 "caller.phone",
-                format!(
-                    "phone must be digits with an optional leading +, at most {} characters",
-                    limits::PHONE_CHARS_MAX
-                ),
+                "the phone number is not in E.164 form",
             ));
         }
+    }
+    if let Some(r) = &c.phone_raw {
+        check_text("caller.phone_raw", r, limits::PHONE_RAW_CHARS_MAX, false)?;
     }
     if let Some(u) = &c.user_id {
         check_text("caller.user_id", u, limits::CODE_CHARS_MAX, true)?;
@@ -211,7 +254,8 @@ pub fn validate_create(
         input
             .location
             .as_ref()
-            .and_then(|l| reference.district_at(l.lat, l.lon))
+            .and_then(Location::point)
+            .and_then(|(lat, lon)| reference.district_at(lat, lon))
             .map(|d| d.code.clone())
     }))
 }
@@ -227,6 +271,11 @@ impl CardDoc {
         reference: &Reference,
         ctx: &Ctx,
     ) -> Result<CardDoc, DomainError> {
+        let normalized = CardCreate {
+            caller: normalize_caller(&input.caller),
+            ..input.clone()
+        };
+        let input = &normalized;
         let district = validate_create(input, reference)?;
         let mut doc = AutoCommit::new().with_actor(actor);
         doc.put(ROOT, "v", CARD_SCHEMA_VERSION)?;
@@ -322,6 +371,7 @@ impl CardDoc {
             caller: Caller {
                 name: get_str(d, &ROOT, "caller_name"),
                 phone: get_str(d, &ROOT, "caller_phone"),
+                phone_raw: get_str(d, &ROOT, "caller_phone_raw"),
                 user_id: get_str(d, &ROOT, "caller_user_id"),
                 language: get_str(d, &ROOT, "caller_language").and_then(|s| Language::parse(&s)),
             },
@@ -346,6 +396,7 @@ impl CardDoc {
             close_summary: get_str(d, &ROOT, "close_summary"),
             close_reason: get_str(d, &ROOT, "close_reason"),
             cancel_reason: get_str(d, &ROOT, "cancel_reason"),
+            callback: get_str(d, &ROOT, "callback").and_then(|s| serde_json::from_str(&s).ok()),
             field_writers: writers_map(d),
         })
     }
@@ -429,6 +480,7 @@ impl CardDoc {
         if let Some(c) = &e.caller {
             put(d, "caller_name", opt(&c.name))?;
             put(d, "caller_phone", opt(&c.phone))?;
+            put(d, "caller_phone_raw", opt(&c.phone_raw))?;
             put(d, "caller_user_id", opt(&c.user_id))?;
             put(
                 d,
@@ -487,6 +539,17 @@ impl CardDoc {
         reference: &Reference,
         ctx: &Ctx,
     ) -> Result<(), DomainError> {
+        let normalized;
+        let cmd = match cmd {
+            CardCommand::Edit(e) if e.caller.is_some() => {
+                normalized = CardCommand::Edit(CardEdit {
+                    caller: e.caller.as_ref().map(normalize_caller),
+                    ..e.clone()
+                });
+                &normalized
+            }
+            _ => cmd,
+        };
         let card = self.view(reference)?;
         validate_command(&card, cmd, reference)?;
         self.change(|c| {
@@ -568,8 +631,42 @@ impl CardDoc {
                     c.event(ctx, "kui_registered", number)
                 }
                 CardCommand::Note { text } => c.event(ctx, "note", text),
+                CardCommand::CallbackDue => {
+                    let callback = Callback {
+                        due_since: ctx.now_ms,
+                        outcome: None,
+                        outcome_at: None,
+                        outcome_by: None,
+                        note: None,
+                    };
+                    c.put_callback(&writers, &callback, ctx)?;
+                    c.event(ctx, "callback_due", "")
+                }
+                CardCommand::CallbackDone { outcome, note } => {
+                    let due_since = card.callback.as_ref().map_or(ctx.now_ms, |b| b.due_since);
+                    let callback = Callback {
+                        due_since,
+                        outcome: Some(*outcome),
+                        outcome_at: Some(ctx.now_ms),
+                        outcome_by: Some(ctx.by.clone()),
+                        note: note.clone(),
+                    };
+                    c.put_callback(&writers, &callback, ctx)?;
+                    c.event(ctx, "callback", outcome.as_str())
+                }
             }
         })
+    }
+
+    fn put_callback(
+        &mut self,
+        writers: &automerge::ObjId,
+        callback: &Callback,
+        ctx: &Ctx,
+    ) -> Result<(), DomainError> {
+        let json = serde_json::to_string(callback)
+            .map_err(|e| DomainError::CorruptDocument(e.to_string()))?;
+        put_lww(&mut self.doc, writers, "callback", json.as_str(), ctx)
     }
 
     /// Records a warning handed to a patrol (R08) on the timeline.
@@ -713,6 +810,29 @@ fn validate_command(
             Ok(())
         }
         CardCommand::Note { text } => check_text("text", text, limits::NOTE_CHARS_MAX, true),
+        CardCommand::CallbackDue => {
+            require_open(card)?;
+            if card.callback.as_ref().is_some_and(Callback::is_due) {
+                return Err(DomainError::transition(format!(
+                    "card {} is already waiting for a callback",
+                    card.number
+                )));
+            }
+            Ok(())
+        }
+        CardCommand::CallbackDone { note, .. } => {
+            require_open(card)?;
+            if let Some(n) = note {
+                check_text("note", n, limits::NOTE_CHARS_MAX, false)?;
+            }
+            if !card.callback.as_ref().is_some_and(Callback::is_due) {
+                return Err(DomainError::transition(format!(
+                    "card {} is not waiting for a callback",
+                    card.number
+                )));
+            }
+            Ok(())
+        }
     }
 }
 

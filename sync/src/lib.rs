@@ -12,6 +12,7 @@
 //! - unit assignments form an add/remove set keyed by unit id (add wins);
 //! - other scalar fields are last-writer-wins per field, with the writer recorded.
 
+pub mod caller;
 pub mod card;
 pub mod doc;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod role;
 pub mod roster;
 pub mod unit;
 
+pub use caller::{clean_text, normalize_caller, normalize_phone};
 pub use card::{CardCommand, CardDoc, Finish, UnitStep};
 pub use doc::{Ctx, Document};
 pub use error::DomainError;

@@ -8,7 +8,10 @@ use utoipa::ToSchema;
 /// Text length limits, in characters. Named so tests can probe the edges.
 pub mod limits {
     pub const NAME_CHARS_MAX: usize = 200;
+    /// A normalised phone number (E.164: `+` and at most 15 digits).
     pub const PHONE_CHARS_MAX: usize = 20;
+    /// A phone number as the caller's app or the operator sent it, before normalisation.
+    pub const PHONE_RAW_CHARS_MAX: usize = 200;
     pub const ADDRESS_CHARS_MAX: usize = 500;
     pub const DESCRIPTION_CHARS_MAX: usize = 4_000;
     pub const SEEN_CHARS_MAX: usize = 1_000;
@@ -157,13 +160,24 @@ impl Language {
     }
 }
 
+/// Who called or wrote. Apps and people send phones and names in every shape; the core keeps
+/// what it can use (see [`crate::caller::normalize_caller`]) and never refuses a caller for it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Caller {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    /// The phone number in E.164 (`+77012345678`), when what was sent reads as a valid number
+    /// (Kazakhstan is the default country, so `8 (701) 234-56-78` is understood).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 20, pattern = r"^\+[0-9]{1,19}$")]
     pub phone: Option<String>,
+    /// The phone as sent, kept when it differs from `phone`. A `phone_raw` without `phone` could
+    /// not be read as a phone number: the console flags it for the operator to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200)]
+    pub phone_raw: Option<String>,
     /// Id of the registered app user, when the call came from a registered account (R04).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -171,15 +185,31 @@ pub struct Caller {
     pub language: Option<Language>,
 }
 
+/// Where something happened: a point, an address, or both. A text caller or a person who does
+/// not know their coordinates gives an address; a handset gives a point.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Location {
-    pub lat: f64,
-    pub lon: f64,
+    /// Latitude in degrees (−90…90); given together with `lon`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = -90.0, maximum = 90.0)]
+    pub lat: Option<f64>,
+    /// Longitude in degrees (−180…180); given together with `lat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = -180.0, maximum = 180.0)]
+    pub lon: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy_m: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 500)]
     pub address: Option<String>,
+}
+
+impl Location {
+    /// The point, when both coordinates are given.
+    pub fn point(&self) -> Option<(f64, f64)> {
+        self.lat.zip(self.lon)
+    }
 }
 
 /// What the operator sees on the caller's video (R03).
@@ -340,6 +370,57 @@ pub struct KuiEntry {
     pub registered_by: Option<String>,
 }
 
+/// What the operator's callback of a missed call found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    /// The operator spoke with the caller.
+    Reached,
+    /// Nobody answered the callback.
+    NoAnswer,
+    /// The caller confirmed there was no emergency (pressed by mistake, a child, a test).
+    FalseAlarm,
+}
+
+impl CallbackOutcome {
+    pub const ALL: [CallbackOutcome; 3] = [
+        CallbackOutcome::Reached,
+        CallbackOutcome::NoAnswer,
+        CallbackOutcome::FalseAlarm,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackOutcome::Reached => "reached",
+            CallbackOutcome::NoAnswer => "no_answer",
+            CallbackOutcome::FalseAlarm => "false_alarm",
+        }
+    }
+    pub fn parse(s: &str) -> Option<CallbackOutcome> {
+        CallbackOutcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// The callback a missed SOS needs, and what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Callback {
+    /// When the call ended unanswered.
+    pub due_since: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CallbackOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Callback {
+    pub fn is_due(&self) -> bool {
+        self.outcome.is_none()
+    }
+}
+
 /// The "102" card as readers see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Card {
@@ -372,6 +453,8 @@ pub struct Card {
     pub close_summary: Option<String>,
     pub close_reason: Option<String>,
     pub cancel_reason: Option<String>,
+    /// An SOS that ended before anyone answered: the operator must call back (R10).
+    pub callback: Option<Callback>,
     /// Who last wrote each last-writer-wins field, as `login@replica`.
     pub field_writers: std::collections::BTreeMap<String, String>,
 }
@@ -402,6 +485,9 @@ pub struct CardSummary {
     pub sent_for_processing_at: Option<i64>,
     pub forwarded_to: Option<String>,
     pub units: Vec<String>,
+    /// A missed SOS waiting for the operator's callback: not an ordinary open card.
+    #[serde(default)]
+    pub callback_due: bool,
 }
 
 impl From<&Card> for CardSummary {
@@ -421,6 +507,7 @@ impl From<&Card> for CardSummary {
             sent_for_processing_at: c.sent_for_processing_at,
             forwarded_to: c.forwarded_to.clone(),
             units: c.active_units().map(|u| u.call_sign.clone()).collect(),
+            callback_due: c.callback.as_ref().is_some_and(Callback::is_due),
         }
     }
 }
@@ -472,6 +559,10 @@ pub struct RosterEntry {
     pub post: String,
     pub unit_id: String,
     pub call_sign: String,
+    /// Logins of the crew (patrol accounts): a patrol account acts for the unit of its current
+    /// shift (R20).
+    #[serde(default)]
+    pub crew: Vec<String>,
     pub assigned_by: String,
     pub assigned_at: i64,
 }
@@ -483,4 +574,7 @@ pub struct RosterCreate {
     pub shift: Shift,
     pub post: String,
     pub unit_id: String,
+    /// Logins of the crew's patrol accounts.
+    #[serde(default)]
+    pub crew: Vec<String>,
 }

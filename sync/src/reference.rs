@@ -55,6 +55,31 @@ pub struct Reference {
     pub unit_overdue_after_s: u64,
     /// КУИ registration deadline after the card reaches the duty unit (R07/R14: 24 hours).
     pub kui_deadline_h: u64,
+    /// When the roster's shifts run (R20).
+    #[serde(default)]
+    pub shifts: ShiftRules,
+}
+
+/// The hours of the post roster's two shifts, in the region's local time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShiftRules {
+    /// Local hour (0–23) the day shift starts.
+    pub day_starts_h: u8,
+    /// Local hour (0–23) the night shift starts; it ends when the next day shift starts.
+    pub night_starts_h: u8,
+    /// The region's offset from UTC in minutes (Kazakhstan: UTC+5 since 1 March 2024).
+    pub utc_offset_min: i32,
+}
+
+impl Default for ShiftRules {
+    fn default() -> Self {
+        ShiftRules {
+            day_starts_h: 8,
+            night_starts_h: 20,
+            utc_offset_min: 300,
+        }
+    }
 }
 
 impl Reference {
@@ -78,6 +103,47 @@ impl Reference {
     }
     pub fn kui_deadline_ms(&self) -> i64 {
         (self.kui_deadline_h as i64).saturating_mul(3_600_000)
+    }
+
+    /// The roster shift running at `now_ms`: its roster date (`YYYY-MM-DD`, the day the shift
+    /// started, local time) and which shift. A night shift after midnight belongs to the
+    /// previous date.
+    pub fn shift_at(&self, now_ms: i64) -> (String, crate::model::Shift) {
+        use crate::model::Shift;
+        let rules = &self.shifts;
+        let local_ms = now_ms.saturating_add(i64::from(rules.utc_offset_min) * 60_000);
+        let day = local_ms.div_euclid(86_400_000);
+        let hour = (local_ms.rem_euclid(86_400_000) / 3_600_000) as u8;
+        let (day, shift) = if hour >= rules.night_starts_h {
+            (day, Shift::Night)
+        } else if hour >= rules.day_starts_h {
+            (day, Shift::Day)
+        } else {
+            (day - 1, Shift::Night)
+        };
+        (date_of_day(day), shift)
+    }
+
+    /// When a roster shift runs, `[start, end)` in ms since the Unix epoch; `None` for a date
+    /// that is not `YYYY-MM-DD`.
+    pub fn shift_window(&self, date: &str, shift: crate::model::Shift) -> Option<(i64, i64)> {
+        use crate::model::Shift;
+        crate::roster::validate_date(date).ok()?;
+        let y: i64 = date[0..4].parse().ok()?;
+        let m: i64 = date[5..7].parse().ok()?;
+        let d: i64 = date[8..10].parse().ok()?;
+        let day_start_local = day_of_date(y, m, d) * 86_400_000;
+        let rules = &self.shifts;
+        let offset = i64::from(rules.utc_offset_min) * 60_000;
+        let h = |hour: u8| i64::from(hour) * 3_600_000;
+        let (from, to) = match shift {
+            Shift::Day => (h(rules.day_starts_h), h(rules.night_starts_h)),
+            Shift::Night => (h(rules.night_starts_h), 86_400_000 + h(rules.day_starts_h)),
+        };
+        Some((
+            day_start_local + from - offset,
+            day_start_local + to - offset,
+        ))
     }
 
     /// Checks the reference data itself, so a bad config file is refused at start.
@@ -116,6 +182,15 @@ impl Reference {
         if self.unit_overdue_after_s == 0 {
             return Err("unit_overdue_after_s must be positive".into());
         }
+        if self.shifts.day_starts_h >= self.shifts.night_starts_h || self.shifts.night_starts_h > 23
+        {
+            return Err(
+                "shifts.day_starts_h must be before shifts.night_starts_h, both hours 0–23".into(),
+            );
+        }
+        if !(-12 * 60..=14 * 60).contains(&self.shifts.utc_offset_min) {
+            return Err("shifts.utc_offset_min must be between −720 and 840 minutes".into());
+        }
         Ok(())
     }
 }
@@ -136,4 +211,31 @@ fn point_in_polygon(lat: f64, lon: f64, polygon: &[[f64; 2]]) -> bool {
         j = i;
     }
     inside
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
+/// days_from_civil).
+pub fn day_of_date(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01 (the proleptic Gregorian calendar).
+pub fn date_of_day(days: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }

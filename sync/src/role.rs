@@ -27,12 +27,27 @@ pub enum Role {
     Supervisor,
     /// Patrol crew member (КСП).
     Patrol,
-    /// Digitalisation unit (ДЦИИ): accounts and roles.
+    /// Digitalisation unit (ДЦИИ): accounts and roles. Reads no cards, callers or recordings.
     Admin,
+    /// МВД HQ ЦОУ duty officer (central): watches the national picture, writes HQ notes.
+    HqDuty,
+    /// МВД HQ analyst (central): reads the national picture and statistics, writes nothing.
+    HqAnalyst,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 8] = [
+        Role::CallTaker,
+        Role::Dispatcher,
+        Role::DutyOfficer,
+        Role::Supervisor,
+        Role::Patrol,
+        Role::Admin,
+        Role::HqDuty,
+        Role::HqAnalyst,
+    ];
+    /// Roles of a regional node's staff.
+    pub const NODE: [Role; 6] = [
         Role::CallTaker,
         Role::Dispatcher,
         Role::DutyOfficer,
@@ -40,6 +55,8 @@ impl Role {
         Role::Patrol,
         Role::Admin,
     ];
+    /// Roles of the МВД HQ hub's staff.
+    pub const HQ: [Role; 3] = [Role::HqDuty, Role::HqAnalyst, Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +66,8 @@ impl Role {
             Role::Supervisor => "supervisor",
             Role::Patrol => "patrol",
             Role::Admin => "admin",
+            Role::HqDuty => "hq_duty",
+            Role::HqAnalyst => "hq_analyst",
         }
     }
 

@@ -11,6 +11,8 @@ use crate::model::{limits, RosterCreate, RosterEntry, Unit, UnitStatus};
 pub const ROSTER_SCHEMA_VERSION: i64 = 1;
 /// At most this many roster entries per day.
 pub const ROSTER_ENTRIES_PER_DAY_MAX: usize = 2_000;
+/// At most this many patrol accounts in one unit's crew.
+pub const ROSTER_CREW_MAX: usize = 8;
 
 pub struct RosterDoc {
     doc: AutoCommit,
@@ -112,6 +114,38 @@ impl RosterDoc {
                 unit.call_sign
             )));
         }
+        let mut crew: Vec<String> = Vec::new();
+        for login in &input.crew {
+            let login = login.trim();
+            check_text("crew", login, limits::CODE_CHARS_MAX, true)?;
+            if !crew.iter().any(|c| c == login) {
+                crew.push(login.to_string());
+            }
+        }
+        if crew.len() > ROSTER_CREW_MAX {
+            return Err(DomainError::field(
+                "crew",
+                format!("a crew has at most {ROSTER_CREW_MAX} people"),
+            ));
+        }
+        if let Some((e, login)) = existing
+            .iter()
+            .filter(|e| e.shift == input.shift)
+            .find_map(|e| {
+                e.crew
+                    .iter()
+                    .find(|l| crew.contains(l))
+                    .map(|l| (e, l.clone()))
+            })
+        {
+            return Err(DomainError::field(
+                "crew",
+                format!(
+                    "{login} is already in the crew of {} in this shift",
+                    e.call_sign
+                ),
+            ));
+        }
         let entry = RosterEntry {
             id: entry_id.to_string(),
             date: input.date.clone(),
@@ -119,6 +153,7 @@ impl RosterDoc {
             post: input.post.trim().to_string(),
             unit_id: unit.id.clone(),
             call_sign: unit.call_sign.clone(),
+            crew,
             assigned_by: ctx.by.clone(),
             assigned_at: ctx.now_ms,
         };

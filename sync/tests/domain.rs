@@ -57,6 +57,7 @@ fn reference() -> Reference {
         }],
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
+        shifts: Default::default(),
     }
 }
 
@@ -79,12 +80,13 @@ fn new_card(r: &Reference, channel: Channel) -> CardDoc {
             caller: Caller {
                 name: Some("Айгерим Серікқызы".into()),
                 phone: Some("+77011234567".into()),
+                phone_raw: None,
                 user_id: Some("app-user-42".into()),
                 language: Some(Language::Kk),
             },
             location: Some(Location {
-                lat: 51.128,
-                lon: 71.43,
+                lat: Some(51.128),
+                lon: Some(71.43),
                 accuracy_m: Some(12.0),
                 address: Some("Астана, Кенесары көшесі, 40".into()),
             }),
@@ -226,8 +228,8 @@ fn bad_input_is_refused_with_the_field_named() {
     check(
         CardCreate {
             location: Some(Location {
-                lat: 91.0,
-                lon: 0.0,
+                lat: Some(91.0),
+                lon: Some(0.0),
                 accuracy_m: None,
                 address: None,
             }),
@@ -238,8 +240,8 @@ fn bad_input_is_refused_with_the_field_named() {
     check(
         CardCreate {
             location: Some(Location {
-                lat: 51.0,
-                lon: f64::NAN,
+                lat: Some(51.0),
+                lon: Some(f64::NAN),
                 accuracy_m: None,
                 address: None,
             }),
@@ -277,14 +279,59 @@ fn bad_input_is_refused_with_the_field_named() {
     );
     check(
         CardCreate {
-            caller: Caller {
-                phone: Some("call me".into()),
+            location: Some(Location {
+                lat: Some(51.1),
                 ..Default::default()
-            },
+            }),
             ..base.clone()
         },
-        "caller.phone",
+        "location.lon",
     );
+    check(
+        CardCreate {
+            location: Some(Location::default()),
+            ..base.clone()
+        },
+        "location",
+    );
+}
+
+#[test]
+fn r03_a_phone_that_is_not_a_number_is_kept_raw_and_the_card_is_created() {
+    let r = reference();
+    let input = CardCreate {
+        channel: Channel::App102Call,
+        caller: Caller {
+            phone: Some("call me\u{7}".into()),
+            name: Some("Ерлан\u{1b} Қасымов".into()),
+            ..Default::default()
+        },
+        location: Some(Location {
+            address: Some("Астана, Сарайшық көшесі, 5".into()),
+            ..Default::default()
+        }),
+        description: None,
+        seen: Default::default(),
+        category: None,
+        priority: None,
+        district: None,
+    };
+    let card = CardDoc::create(
+        actor(1),
+        "c9",
+        "AST-2026-000009",
+        "AST",
+        &input,
+        &r,
+        &ctx("op", 1),
+    )
+    .unwrap()
+    .view(&r)
+    .unwrap();
+    assert_eq!(card.caller.phone, None);
+    assert_eq!(card.caller.phone_raw.as_deref(), Some("call me"));
+    assert_eq!(card.caller.name.as_deref(), Some("Ерлан Қасымов"));
+    assert_eq!(card.location.unwrap().point(), None);
 }
 
 #[test]
@@ -702,8 +749,8 @@ fn merge_scalar_fields_are_last_writer_wins_with_the_writer_recorded() {
     c.apply(
         &CardCommand::Edit(CardEdit {
             location: Some(Location {
-                lat: 51.10,
-                lon: 71.40,
+                lat: Some(51.10),
+                lon: Some(71.40),
                 accuracy_m: None,
                 address: None,
             }),
@@ -716,8 +763,8 @@ fn merge_scalar_fields_are_last_writer_wins_with_the_writer_recorded() {
     d.apply(
         &CardCommand::Edit(CardEdit {
             location: Some(Location {
-                lat: 51.20,
-                lon: 71.45,
+                lat: Some(51.20),
+                lon: Some(71.45),
                 accuracy_m: None,
                 address: None,
             }),
@@ -729,7 +776,7 @@ fn merge_scalar_fields_are_last_writer_wins_with_the_writer_recorded() {
     .unwrap();
     let v = merged_both_ways(&mut c, &mut d, &r);
     let l = v.location.unwrap();
-    assert!((l.lat, l.lon) == (51.10, 71.40) || (l.lat, l.lon) == (51.20, 71.45));
+    assert!(l.point() == Some((51.10, 71.40)) || l.point() == Some((51.20, 71.45)));
 }
 
 #[test]
@@ -796,6 +843,7 @@ fn r20_post_roster_holds_one_post_per_unit_and_shift() {
         shift: Shift::Day,
         post: "Маршрут №3, Кенесары".into(),
         unit_id: "p1".into(),
+        crew: Vec::new(),
     };
     roster.add("e1", &input, &unit, &ctx("sup", 1)).unwrap();
     assert!(
@@ -823,6 +871,7 @@ fn r20_post_roster_holds_one_post_per_unit_and_shift() {
             "e4",
             &RosterCreate {
                 unit_id: "p2".into(),
+                crew: Vec::new(),
                 ..input.clone()
             },
             &u2,
@@ -838,4 +887,73 @@ fn r20_post_roster_holds_one_post_per_unit_and_shift() {
         .map(|e| e.id)
         .collect();
     assert_eq!(ids, vec!["e1".to_string(), "e4".to_string()]);
+}
+
+#[test]
+fn r20_the_current_shift_is_computed_in_local_time() {
+    let r = reference();
+    // 2026-12-04 02:59 UTC is 07:59 in Astana: still the night shift of 3 December.
+    let t = |s: &str| {
+        let (date, time) = s.split_once('T').unwrap();
+        let (y, m, d) = (&date[0..4], &date[5..7], &date[8..10]);
+        let day = sync::reference::day_of_date(
+            y.parse().unwrap(),
+            m.parse().unwrap(),
+            d.parse().unwrap(),
+        );
+        let (hh, mm) = time.split_once(':').unwrap();
+        day * 86_400_000
+            + hh.parse::<i64>().unwrap() * 3_600_000
+            + mm.parse::<i64>().unwrap() * 60_000
+    };
+    for (utc, date, shift) in [
+        ("2026-12-04T02:59", "2026-12-03", Shift::Night),
+        ("2026-12-04T03:00", "2026-12-04", Shift::Day),
+        ("2026-12-04T14:59", "2026-12-04", Shift::Day),
+        ("2026-12-04T15:00", "2026-12-04", Shift::Night),
+        ("2026-12-31T22:00", "2026-12-31", Shift::Night),
+        ("2027-01-01T01:00", "2026-12-31", Shift::Night),
+        ("2028-02-29T10:00", "2028-02-29", Shift::Day),
+    ] {
+        assert_eq!(r.shift_at(t(utc)), (date.to_string(), shift), "{utc}");
+        let (from, to) = r.shift_window(date, shift).unwrap();
+        assert!(from <= t(utc) && t(utc) < to, "{utc} in its window");
+        assert_eq!(to - from, 12 * 3_600_000);
+    }
+    assert_eq!(sync::reference::date_of_day(0), "1970-01-01");
+    assert_eq!(sync::reference::day_of_date(2000, 3, 1), 11_017);
+    assert!(r.shift_window("2026-13-01", Shift::Day).is_none());
+}
+
+#[test]
+fn r20_a_crew_member_holds_one_post_per_shift() {
+    let r = reference();
+    let mut roster = RosterDoc::create(actor(1), "2026-12-04").unwrap();
+    let u1 = patrol("p1", 10).view(&r, 0).unwrap();
+    let u2 = patrol("p2", 11).view(&r, 0).unwrap();
+    let entry = |unit: &str, crew: &[&str]| RosterCreate {
+        date: "2026-12-04".into(),
+        shift: Shift::Day,
+        post: "Маршрут 1".into(),
+        unit_id: unit.into(),
+        crew: crew.iter().map(|c| c.to_string()).collect(),
+    };
+    let e = roster
+        .add(
+            "e1",
+            &entry("p1", &["ksp11", " ksp12 ", "ksp11"]),
+            &u1,
+            &ctx("sup", 1),
+        )
+        .unwrap();
+    assert_eq!(e.crew, ["ksp11", "ksp12"]);
+    let err = roster
+        .add("e2", &entry("p2", &["ksp12"]), &u2, &ctx("sup", 2))
+        .unwrap_err();
+    assert_eq!(err.field_name(), Some("crew"));
+    let nine: Vec<String> = (0..9).map(|i| format!("k{i}")).collect();
+    let nine: Vec<&str> = nine.iter().map(String::as_str).collect();
+    assert!(roster
+        .add("e3", &entry("p2", &nine), &u2, &ctx("sup", 3))
+        .is_err());
 }

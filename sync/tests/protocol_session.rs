@@ -27,6 +27,7 @@ fn reference() -> Reference {
         duty_units: vec![],
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
+        shifts: Default::default(),
     }
 }
 
@@ -41,12 +42,13 @@ fn new_card(doc_id: &str, region: &str, n: usize, actor: u8) -> AutoCommit {
             caller: Caller {
                 name: Some("Айгерим Серікқызы".into()),
                 phone: Some("+77011234567".into()),
+                phone_raw: None,
                 user_id: None,
                 language: Some(Language::Kk),
             },
             location: Some(Location {
-                lat: 51.1,
-                lon: 71.4,
+                lat: Some(51.1),
+                lon: Some(71.4),
                 accuracy_m: Some(10.0),
                 address: Some("Астана, ул. Кенесары 40".into()),
             }),

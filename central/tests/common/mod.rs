@@ -85,8 +85,8 @@ impl TestCard {
             channel,
             caller: Default::default(),
             location: Some(Location {
-                lat: 51.128,
-                lon: 71.43,
+                lat: Some(51.128),
+                lon: Some(71.43),
                 accuracy_m: None,
                 address: Some("ул. Кенесары 40".into()),
             }),

@@ -85,6 +85,8 @@
           el.textContent = el.getAttribute('data-' + S.lang);
         }
         else if (k === 'text') el.textContent = v;
+        // Through the CSSOM: the Content-Security-Policy forbids inline style attributes.
+        else if (k === 'style') el.style.cssText = v;
         else if (k === 'value') el.value = v;
         else if (k === 'checked' || k === 'disabled' || k === 'selected' || k === 'readOnly') el[k] = !!v;
         else if (k.slice(0, 2) === 'on' && typeof v === 'function') el.addEventListener(k.slice(2), v);
@@ -196,7 +198,9 @@
   /* ------------------------------------------------------------------ API */
 
   function api(method, path, body) {
-    var opts = { method: method, headers: { 'Accept': 'application/json' }, credentials: 'same-origin' };
+    // X-Requested-With marks the console's own requests (the server refuses cookie-authenticated
+    // changes without it or a same-site Origin).
+    var opts = { method: method, headers: { 'Accept': 'application/json', 'X-Requested-With': 'fetch' }, credentials: 'same-origin' };
     if (S.token) opts.headers.Authorization = 'Bearer ' + S.token;
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
@@ -345,10 +349,12 @@
       ev.preventDefault();
       showError(err, null);
       btn.disabled = true;
-      api('POST', '/auth/login', { login: login.value.trim(), password: pass.value }).then(function (res) {
+      var typed = pass.value;
+      api('POST', '/auth/login', { login: login.value.trim(), password: typed }).then(function (res) {
         S.token = res.token;
         ssSet(SS_TOKEN, res.token);
         S.user = res.user;
+        if (res.user.must_change_password) { renderPasswordChange(typed); return null; }
         return startSession();
       }).catch(function (e) {
         btn.disabled = false;
@@ -361,12 +367,59 @@
     login.focus();
   }
 
+  /* Setting one's own password: forced after a login with a temporary password (set by an
+     administrator, or the bootstrap one), or chosen from the top bar. `known` is the password just
+     typed at the login, so it is not asked twice. */
+  function renderPasswordChange(known) {
+    var forced = !!(S.user && S.user.must_change_password);
+    var root = forced ? clear(qs('#app')) : null;
+    var err = h('div', { class: 'error', tid: 'pw-error', style: 'display:none', role: 'alert' });
+    var cur = h('input', { type: 'password', autocomplete: 'current-password', tid: 'pw-current', id: 'f-pw-cur' });
+    var nw = h('input', { type: 'password', autocomplete: 'new-password', tid: 'pw-new', id: 'f-pw-new' });
+    var rep = h('input', { type: 'password', autocomplete: 'new-password', tid: 'pw-repeat', id: 'f-pw-rep' });
+    var btn = h('button', { type: 'submit', class: 'btn btn-primary', tid: 'pw-submit', i18n: 'pw.submit' });
+    var cancel = forced
+      ? h('button', { type: 'button', class: 'btn btn-ghost', tid: 'pw-logout', i18n: 'logout', onclick: logout })
+      : h('button', { type: 'button', class: 'btn btn-ghost', tid: 'pw-cancel', i18n: 'pw.cancel', onclick: function () { box.remove(); } });
+    var form = h('form', { class: 'login-box', tid: 'pw-form' }, [
+      h('h2', { i18n: 'pw.title' }),
+      forced ? h('div', { class: 'notice', tid: 'pw-forced', i18n: 'pw.forced' }) : null,
+      known ? null : h('label', { for: 'f-pw-cur', i18n: 'pw.current' }), known ? null : cur,
+      h('label', { for: 'f-pw-new', i18n: 'pw.new' }), nw,
+      h('label', { for: 'f-pw-rep', i18n: 'pw.repeat' }), rep,
+      h('p', { class: 'muted small', i18n: 'pw.rules' }),
+      err, btn, cancel
+    ]);
+    var box = forced ? form : h('div', { class: 'modal', tid: 'pw-modal' }, [form]);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      showError(err, null);
+      if (nw.value !== rep.value) { showError(err, { code: 'pw_mismatch', message: t('err.pw_mismatch') }); return; }
+      btn.disabled = true;
+      api('POST', '/auth/password', { current_password: known || cur.value, new_password: nw.value }).then(function (u) {
+        S.user = u;
+        toast('pw.changed');
+        if (forced) return startSession();
+        box.remove();
+        return null;
+      }).catch(function (e) {
+        btn.disabled = false;
+        showError(err, e);
+      });
+    });
+    if (forced) root.appendChild(box); else document.body.appendChild(box);
+    applyLang(box);
+    (known ? nw : cur).focus();
+  }
+
   function startSession() {
     var me = S.user ? Promise.resolve(S.user) : api('GET', '/me');
     return me.then(function (u) {
       S.user = u;
+      if (u.must_change_password) { renderPasswordChange(null); return null; }
       return api('GET', '/reference');
     }).then(function (ref) {
+      if (!S.user || S.user.must_change_password) return;
       S.ref = ref || {};
       renderShell();
     });
@@ -525,6 +578,7 @@
       h('span', { id: 'clock', class: 'clock', text: fmtTime(Date.now()) }),
       h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', text: u.full_name || u.login }), h('span', { class: 'who-roles' }, roleChips)]),
       langButton(),
+      h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
       h('button', { type: 'button', class: 'btn btn-ghost', tid: 'logout', i18n: 'logout', onclick: logout })
     ]);
     var main = h('main', { class: 'panels' });
@@ -1389,8 +1443,9 @@
       who, h('div', { class: 'call-videos' }, [remote, self]),
       h('div', { class: 'row' }, [hangBtn, target, xferBtn])
     ]);
+    var missed = MissedBox();
     var el = h('div', { class: 'calls box', tid: 'calls' }, [
-      h('div', { class: 'col-head' }, [h('span', { i18n: 'call.title' }), count]), media, list, map.el
+      h('div', { class: 'col-head' }, [h('span', { i18n: 'call.title' }), count]), media, list, map.el, missed.el
     ]);
     window.__console = window.__console || {};
     window.__console.callPc = function () { return active && active.pc; };
@@ -1482,7 +1537,7 @@
           : tx('call.phase.' + c.phase, 'small');
       return h('div', { class: cls, tid: 'call-row', 'data-call': c.id, 'data-phase': c.phase, 'data-channel': c.channel }, [
         h('div', { class: 'call-line' }, [label('channels', c.channel, 'call-ch'), c.video ? h('span', { class: 'badge', i18n: 'call.video' }) : null,
-          h('span', { class: 'mono', tid: 'call-phone', text: (c.caller && c.caller.phone) || t('call.nophone') }), wait]),
+          phoneOf(c.caller, 'call-phone'), wait]),
         h('div', { class: 'call-line' }, [loc(c), c.card_number ? h('span', { class: 'mono small', tid: 'call-card', text: c.card_number }) : null, state]),
         c.recording_problem ? h('div', { class: 'error small', tid: 'call-rec-problem' }, [tx('call.rec_problem'), ': ', c.recording_problem]) : null,
         actions.length ? h('div', { class: 'row' }, actions) : null
@@ -1511,8 +1566,73 @@
         clear(who).appendChild(h('span', null, [label('channels', c.channel), ' · ', h('span', { class: 'mono', text: (c.caller && c.caller.phone) || '' }), c.card_number ? ' · ' + c.card_number : '']));
         if (c.phase === 'ended' || c.phase === 'abandoned') { cleanup(); toast('call.ended'); }
       }
+      if (all.some(function (c) { return c.phase === 'abandoned' && !missed.seen[c.id]; })) {
+        all.forEach(function (c) { if (c.phase === 'abandoned') missed.seen[c.id] = true; });
+        missed.load();
+      }
     }
-    return { el: el, render: render };
+    return { el: el, render: function () { render(); missed.render(); } };
+  }
+
+  /* A caller's phone: the normalised number, or what was sent, flagged when it could not be read. */
+  function phoneOf(caller, tidName) {
+    var c = caller || {};
+    if (c.phone) return h('span', { class: 'mono', tid: tidName, text: c.phone });
+    if (c.phone_raw) {
+      return h('span', { class: 'mono warn-text', tid: tidName, 'data-unverified': '1' }, [c.phone_raw, ' ', tx('call.phone_unverified', 'small')]);
+    }
+    return h('span', { class: 'mono muted', tid: tidName, i18n: 'call.nophone' });
+  }
+
+  /* Missed calls (R03, R10): callers who hung up before an answer, one line per caller with a
+     count, SOS first, until an operator records what the callback (by telephone) found. */
+  function MissedBox() {
+    var list = h('div', { tid: 'missed-list' });
+    var count = h('span', { class: 'count', tid: 'missed-count', text: '0' });
+    var el = h('div', { class: 'missed', tid: 'missed' }, [
+      h('div', { class: 'col-head' }, [h('span', { i18n: 'missed.title' }), count]), list
+    ]);
+    var entries = [];
+    var self = { el: el, seen: {}, load: load, render: render };
+    function load() {
+      if (!hasRole('call_taker') && !hasRole('supervisor')) return;
+      api('GET', '/calls/missed').then(function (l) { entries = l || []; render(); }, function () { /* shown on the next load */ });
+    }
+    function record(m, outcome, btn) {
+      btn.disabled = true;
+      api('POST', '/calls/missed/' + encodeURIComponent(m.id) + '/callback', { outcome: outcome }).then(function () {
+        toast('missed.recorded');
+        load();
+      }, function (e) { btn.disabled = false; toastText(errText(e)); });
+    }
+    function row(m) {
+      var acts = hasRole('call_taker') ? ['reached', 'no_answer', 'false_alarm'].map(function (o) {
+        var b = h('button', { type: 'button', class: 'btn btn-small', tid: 'missed-' + o, i18n: 'missed.outcome.' + o });
+        b.addEventListener('click', function () { record(m, o, b); });
+        return b;
+      }) : [];
+      return h('div', { class: 'missed-row' + (m.sos ? ' call-sos' : ''), tid: 'missed-row', 'data-missed': m.id }, [
+        h('div', { class: 'call-line' }, [
+          m.sos ? h('span', { class: 'badge badge-sos', i18n: 'missed.sos' }) : label('channels', m.channel, 'call-ch'),
+          phoneOf(m, 'missed-phone'),
+          m.name ? h('span', { text: m.name }) : null,
+          m.count > 1 ? h('span', { class: 'badge', tid: 'missed-times', text: '×' + m.count }) : null,
+          h('span', { class: 'mono small', text: fmtTime(m.last_at) }),
+          m.card_number ? h('span', { class: 'mono small', tid: 'missed-card', text: m.card_number }) : null
+        ]),
+        acts.length ? h('div', { class: 'row' }, [tx('missed.callback', 'small')].concat(acts)) : null
+      ]);
+    }
+    function render() {
+      count.textContent = String(entries.length);
+      clear(list);
+      if (!entries.length) list.appendChild(h('div', { class: 'muted small', i18n: 'missed.none' }));
+      entries.forEach(function (m) { list.appendChild(row(m)); });
+      applyLang(list);
+    }
+    load();
+    setInterval(load, 30000);
+    return self;
   }
 
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sync::{Card, Role};
 use utoipa::ToSchema;
 
+use super::missed::MissedCall;
 use super::{Call, CallError, CallRecord, CallServiceError, EndReason};
 use crate::http::{now_ms, ApiError, ApiErrorBody, ApiJson, ApiResult, Auth, SharedState};
 
@@ -28,6 +29,8 @@ pub const RECORDINGS: &[Role] = &[Role::Supervisor, Role::DutyOfficer];
 pub mod limits {
     /// Recordings listed at once.
     pub const RECORDINGS_LIST_MAX: usize = 500;
+    /// Calls of the call history returned at once.
+    pub const HISTORY_LIST_MAX: usize = 500;
 }
 
 pub fn media_error_code(e: &media::MediaError) -> &'static str {
@@ -92,6 +95,19 @@ impl From<CallServiceError> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", msg)
             }
             CallServiceError::Expired(_) => ApiError::new(StatusCode::GONE, "expired", msg),
+            CallServiceError::Refused(r) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, r.code(), msg)
+            }
+            CallServiceError::NoSuchMissed(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", msg)
+            }
+            CallServiceError::CallbackRecorded(_) => {
+                ApiError::new(StatusCode::CONFLICT, "callback_recorded", msg)
+            }
+            CallServiceError::InvalidField { field, .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", msg)
+                    .with_field(Some(field.to_string()))
+            }
         }
     }
 }
@@ -145,14 +161,50 @@ pub async fn get_call(
 ) -> ApiResult<Json<CallRecord>> {
     auth.require(SEE_CALLS)?;
     let stored = stored_record(&s, &id);
-    match s.calls.get(&id) {
+    let record = match s.calls.get(&id) {
         // The live state is fresher than the stored record; the recording comes from the store.
-        Some(call) => Ok(Json(CallRecord {
-            call,
-            recording: stored.ok().and_then(|r| r.recording),
-        })),
-        None => Ok(Json(stored?)),
-    }
+        Some(call) => {
+            let stored = stored.ok();
+            CallRecord {
+                call,
+                source: stored.as_ref().and_then(|r| r.source.clone()),
+                recording: stored.and_then(|r| r.recording),
+            }
+        }
+        None => stored?,
+    };
+    let c = &record.call.caller;
+    let subjects = [
+        c.phone
+            .as_deref()
+            .and_then(|p| crate::privacy::subject("phone", p)),
+        c.phone_raw
+            .as_deref()
+            .and_then(|p| crate::privacy::subject("phone", p)),
+        c.name
+            .as_deref()
+            .and_then(|n| crate::privacy::subject("person", n)),
+        record
+            .call
+            .card_id
+            .as_deref()
+            .and_then(|id| crate::privacy::subject("card", id)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    s.reads
+        .record(
+            &auth.user.login,
+            "call.read",
+            &record.call.id,
+            subjects,
+            serde_json::json!({}),
+            now_ms(),
+        )
+        .await
+        .map_err(CallServiceError::from)?;
+    Ok(Json(record))
 }
 
 /// The stored record of a call, or a 404 naming it.
@@ -265,6 +317,88 @@ pub async fn hangup(
     Ok(Json(stored_record(&s, &id)?))
 }
 
+#[utoipa::path(get, path = "/api/v1/calls/missed",
+    responses((status = 200, body = [MissedCall], description = "Open missed calls, SOS first, then newest first (at most 500)"),
+        (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
+pub async fn list_missed(
+    State(s): State<SharedState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<MissedCall>>> {
+    auth.require(SEE_CALLS)?;
+    Ok(Json(s.calls.missed().map_err(CallServiceError::from)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackRequest {
+    /// `reached`, `no_answer` or `false_alarm`.
+    pub outcome: String,
+    #[serde(default)]
+    #[schema(max_length = 1000)]
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/calls/missed/{id}/callback", params(("id" = String, Path)), request_body = CallbackRequest,
+    responses((status = 200, body = MissedCall), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody, description = "the callback was already recorded"),
+        (status = 422, body = ApiErrorBody)))]
+pub async fn record_callback(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CallbackRequest>,
+) -> ApiResult<Json<MissedCall>> {
+    auth.require(ANSWER)?;
+    let outcome = sync::CallbackOutcome::parse(&req.outcome).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "outcome must be reached, no_answer or false_alarm",
+        )
+        .with_field(Some("outcome".into()))
+    })?;
+    Ok(Json(
+        s.calls
+            .record_callback(
+                &id,
+                outcome,
+                req.note.as_deref(),
+                &auth.user.login,
+                now_ms(),
+            )
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Calls that rang before this time, ms since the Unix epoch (default: now).
+    pub before_ms: Option<i64>,
+    /// At most this many (default and maximum 500).
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/calls/history", params(HistoryQuery),
+    responses((status = 200, body = [CallRecord], description = "Stored calls, newest first"),
+        (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
+pub async fn call_history(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<Vec<CallRecord>>> {
+    auth.require(SEE_CALLS)?;
+    let limit = q
+        .limit
+        .unwrap_or(limits::HISTORY_LIST_MAX)
+        .min(limits::HISTORY_LIST_MAX);
+    Ok(Json(
+        s.calls
+            .history(q.before_ms.unwrap_or_else(now_ms), limit)
+            .map_err(CallServiceError::from)?,
+    ))
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RecordingsQuery {
@@ -348,6 +482,9 @@ pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/calls", get(list_calls))
         .route("/calls/operators", get(operators))
+        .route("/calls/missed", get(list_missed))
+        .route("/calls/missed/{id}/callback", post(record_callback))
+        .route("/calls/history", get(call_history))
         .route("/calls/{id}", get(get_call))
         .route("/calls/{id}/accept", post(accept))
         .route("/calls/{id}/transfer", post(transfer))

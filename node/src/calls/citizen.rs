@@ -10,8 +10,10 @@
 //!   socket closes).
 //!
 //! Limits: message size (`citizen_message_bytes_max`), a message rate
-//! (`citizen_messages_per_s`, burst twice that) and open sockets (`citizen_sockets_max`).
-//! Breaking one gets an `error` naming it and a clean close; the call, if any, ends.
+//! (`citizen_messages_per_s`, burst twice that), open sockets (`citizen_sockets_max` in all,
+//! `source_sockets_max` per network source, refused with HTTP 429 before the upgrade) and the
+//! per-source call limits of [`super::admission`]. Breaking one gets an `error` naming it and a
+//! clean close; the call, if any, ends.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use tokio::sync::mpsc;
 
 use super::{queue::LocationProblem, CallOffer, CallService, CallServiceError, CallerLocation};
 use super::{EndReason, ToCitizen};
-use crate::http::{now_ms, ApiError, SharedState};
+use crate::http::{now_ms, ApiError, ClientIp, SharedState};
 
 /// WebSocket close code for a policy violation (RFC 6455).
 const CLOSE_POLICY: u16 = 1008;
@@ -104,11 +106,24 @@ async fn close_with(ws: &mut WebSocket, code: &str, message: String, close: u16)
 }
 
 /// `GET /citizen/v1/ws`: upgrade, with the socket and message limits in force.
-pub async fn citizen_ws(State(s): State<SharedState>, ws: WebSocketUpgrade) -> Response {
+pub async fn citizen_ws(
+    State(s): State<SharedState>,
+    ClientIp(source): ClientIp,
+    ws: WebSocketUpgrade,
+) -> Response {
     let calls = s.calls.clone();
+    if let Err(refusal) = calls.open_socket(source, now_ms()) {
+        return ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            refusal.code(),
+            refusal.to_string(),
+        )
+        .into_response();
+    }
     let max = calls.settings().citizen_sockets_max;
     if calls.citizen_sockets.fetch_add(1, Ordering::SeqCst) >= max {
         calls.citizen_sockets.fetch_sub(1, Ordering::SeqCst);
+        calls.close_socket(source, now_ms());
         return ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "too_many_sockets",
@@ -120,8 +135,9 @@ pub async fn citizen_ws(State(s): State<SharedState>, ws: WebSocketUpgrade) -> R
     ws.max_message_size(bytes_max)
         .max_frame_size(bytes_max)
         .on_upgrade(move |socket| async move {
-            run(socket, calls.clone()).await;
+            run(socket, calls.clone(), source).await;
             calls.citizen_sockets.fetch_sub(1, Ordering::SeqCst);
+            calls.close_socket(source, now_ms());
         })
 }
 
@@ -141,6 +157,7 @@ fn error_code(e: &CallServiceError) -> &'static str {
     match e {
         CallServiceError::Call(c) => c.code(),
         CallServiceError::Media(m) => super::api::media_error_code(m),
+        CallServiceError::Refused(r) => r.code(),
         _ => "node_error",
     }
 }
@@ -152,7 +169,7 @@ fn location_warning(p: &LocationProblem) -> ToApp<'static> {
     }
 }
 
-async fn run(mut ws: WebSocket, calls: Arc<CallService>) {
+async fn run(mut ws: WebSocket, calls: Arc<CallService>, source: std::net::IpAddr) {
     let settings = calls.settings().clone();
     let mut rate = Rate::new(settings.citizen_messages_per_s);
     // 1. The call itself, within the setup time.
@@ -205,7 +222,7 @@ async fn run(mut ws: WebSocket, calls: Arc<CallService>) {
         }
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (call, answer, problem) = match calls.ring(offer, &sdp, tx, now_ms()).await {
+    let (call, answer, problem) = match calls.ring(offer, &sdp, tx, source, now_ms()).await {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(error = %e, "citizen call refused");

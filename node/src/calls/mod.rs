@@ -6,14 +6,23 @@
 //! ([`citizen`]); operators use the authenticated HTTP API ([`api`]) and see the queue live over
 //! the node's SSE stream.
 //!
-//! Keys it writes: `call/{id}` (the call and its recording, JSON), `idx/rec/{ended_at}/{id}`
-//! (recordings waiting for the retention sweep), `idx/cardcall/{card}/{id}` (calls of a card).
+//! Before any of that, [`admission`] bounds what one network source may do (sockets, live calls,
+//! calls per minute), so a script cannot exhaust the media ports or crowd out real callers.
+//! Calls that end before an answer go to the persisted missed-calls list ([`missed`]).
+//!
+//! Keys it writes: `call/{id}` (the call and its recording, JSON), `idx/callat/{rang_at}/{id}`
+//! (call history by time), `idx/rec/{ended_at}/{id}` (recordings waiting for the retention
+//! sweep), `idx/cardcall/{card}/{id}` (calls of a card), and the missed-calls keys of
+//! [`missed`].
 
+pub mod admission;
 pub mod api;
 pub mod citizen;
+pub mod missed;
 pub mod queue;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -26,6 +35,8 @@ use utoipa::ToSchema;
 use crate::audit::{AuditInput, AuditLog};
 use crate::service::{CardService, LiveEvent, ServiceError};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+use admission::{Admission, Refusal, SourceLimits};
+use missed::{MissedCall, MissedCallback};
 pub use queue::{Call, CallError, CallOffer, CallPhase, CallQueue, CallerLocation, EndReason};
 
 /// Actor recorded for what the node does on its own (SOS cards, the retention sweep).
@@ -58,8 +69,20 @@ pub struct CallsSection {
     pub citizen_messages_per_s: u32,
     /// Largest signalling message, bytes.
     pub citizen_message_bytes_max: usize,
-    /// Citizen signalling connections at once.
+    /// Citizen signalling connections at once, from all sources together.
     pub citizen_sockets_max: usize,
+    /// Per network source (an IPv4 address or an IPv6 /64), checked before any media port is
+    /// reserved: open signalling sockets, live calls, calls started per minute.
+    pub source_sockets_max: u32,
+    pub source_live_calls_max: u32,
+    pub source_calls_per_min_max: u32,
+    /// Mobile operators' carrier-grade NAT ranges (CIDR): many subscribers share one address,
+    /// so they get the higher `carrier_nat_*` limits — never none.
+    #[serde(default)]
+    pub carrier_nat_ranges: Vec<String>,
+    pub carrier_nat_sockets_max: u32,
+    pub carrier_nat_live_calls_max: u32,
+    pub carrier_nat_calls_per_min_max: u32,
 }
 
 impl CallsSection {
@@ -94,7 +117,47 @@ impl CallsSection {
                     .into(),
             );
         }
+        let (normal, nat) = (self.source_limits(), self.carrier_nat_limits());
+        normal.validate("calls.source_*")?;
+        nat.validate("calls.carrier_nat_*")?;
+        if nat.sockets_max < normal.sockets_max
+            || nat.live_calls_max < normal.live_calls_max
+            || nat.calls_per_min_max < normal.calls_per_min_max
+        {
+            return Err(
+                "calls.carrier_nat_* limits must be at least the calls.source_* limits".into(),
+            );
+        }
+        self.carrier_nat_networks()?;
         Ok(())
+    }
+
+    pub fn source_limits(&self) -> SourceLimits {
+        SourceLimits {
+            sockets_max: self.source_sockets_max,
+            live_calls_max: self.source_live_calls_max,
+            calls_per_min_max: self.source_calls_per_min_max,
+        }
+    }
+
+    pub fn carrier_nat_limits(&self) -> SourceLimits {
+        SourceLimits {
+            sockets_max: self.carrier_nat_sockets_max,
+            live_calls_max: self.carrier_nat_live_calls_max,
+            calls_per_min_max: self.carrier_nat_calls_per_min_max,
+        }
+    }
+
+    /// The carrier-grade NAT ranges, parsed; an entry that is not CIDR is named.
+    pub fn carrier_nat_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.carrier_nat_ranges
+            .iter()
+            .map(|r| {
+                r.trim().parse::<ipnet::IpNet>().map_err(|e| {
+                    format!("calls.carrier_nat_ranges: {r:?} is not a CIDR range such as 100.64.0.0/10 ({e})")
+                })
+            })
+            .collect()
     }
 
     pub fn retention_ms(&self) -> i64 {
@@ -137,6 +200,9 @@ pub struct CallRecord {
     pub call: Call,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recording: Option<Recording>,
+    /// The network address the call came from (abuse investigations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// Why a call operation failed.
@@ -154,6 +220,14 @@ pub enum CallServiceError {
     NoSuchFile { call: String, name: String },
     #[error("the recording of call {0} was deleted after the retention period (R09)")]
     Expired(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("missed call {0} does not exist")]
+    NoSuchMissed(String),
+    #[error("the callback of missed call {0} was already recorded")]
+    CallbackRecorded(String),
+    #[error("{field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
 }
 
 /// What the citizen's app is told while the call goes on.
@@ -177,6 +251,10 @@ pub struct CallCounters {
     pub recording_problems: std::sync::atomic::AtomicU64,
     pub recordings_expired: std::sync::atomic::AtomicU64,
     pub refused: std::sync::atomic::AtomicU64,
+    /// Refused by the per-source limits.
+    pub refused_by_source: std::sync::atomic::AtomicU64,
+    /// SOS calls that ended before an answer.
+    pub missed_sos: std::sync::atomic::AtomicU64,
 }
 
 /// The node's calls: queue, media, cards, records.
@@ -196,6 +274,11 @@ pub struct CallService {
     pub counters: CallCounters,
     /// A call ended since freed memory was last given back to the system.
     memory_to_release: std::sync::atomic::AtomicBool,
+    admission: Mutex<Admission>,
+    /// Source of each live call, to release its admission when it ends.
+    sources: Mutex<HashMap<String, IpAddr>>,
+    /// Serialises read-modify-write of missed-call entries (rare: unanswered calls).
+    missed_lock: tokio::sync::Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -240,7 +323,17 @@ impl CallService {
         })
         .await
         .map_err(|e| anyhow::anyhow!("media server cannot start: {e}"))?;
+        let admission = Admission::new(
+            settings.source_limits(),
+            settings.carrier_nat_limits(),
+            settings
+                .carrier_nat_networks()
+                .map_err(|e| anyhow::anyhow!("config: {e}"))?,
+        );
         let svc = Arc::new(CallService {
+            admission: Mutex::new(admission),
+            sources: Mutex::new(HashMap::new()),
+            missed_lock: tokio::sync::Mutex::new(()),
             queue: Mutex::new(CallQueue::new()),
             media,
             cards,
@@ -255,7 +348,9 @@ impl CallService {
             counters: CallCounters::default(),
             memory_to_release: Default::default(),
         });
-        svc.close_interrupted_calls(crate::http::now_ms())?;
+        svc.close_interrupted_calls(crate::http::now_ms())
+            .await
+            .map_err(|e| anyhow::anyhow!("closing the calls a stop interrupted: {e}"))?;
         tokio::spawn(media_events(Arc::downgrade(&svc), svc.media.subscribe()));
         tokio::spawn(retention_loop(Arc::downgrade(&svc)));
         tokio::spawn(memory_release_loop(Arc::downgrade(&svc)));
@@ -295,6 +390,15 @@ impl CallService {
         }
     }
 
+    /// The record of a live call, with the source it came from.
+    fn live_record(&self, call: &Call, recording: Option<Recording>) -> CallRecord {
+        CallRecord {
+            call: call.clone(),
+            recording,
+            source: lock(&self.sources).get(&call.id).map(IpAddr::to_string),
+        }
+    }
+
     /// Writes the call's record (and extra keys) with an audit entry; returns once durable.
     async fn persist(
         &self,
@@ -325,13 +429,30 @@ impl CallService {
             .and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
-    /// A citizen's call arrives with its SDP offer. Returns the SDP answer and any warning about
-    /// the location. Nothing is stored and nothing rings if the offer is refused.
+    /// A citizen's signalling socket opens from `source`: counted against the per-source limit.
+    pub fn open_socket(&self, source: IpAddr, now_ms: i64) -> Result<(), Refusal> {
+        lock(&self.admission)
+            .open_socket(source, now_ms)
+            .inspect_err(|_| {
+                self.counters
+                    .refused_by_source
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+    }
+
+    pub fn close_socket(&self, source: IpAddr, now_ms: i64) {
+        lock(&self.admission).close_socket(source, now_ms);
+    }
+
+    /// A citizen's call arrives from `source` with its SDP offer. Returns the SDP answer and any
+    /// warning about the location. Nothing is stored and nothing rings if the offer is refused;
+    /// the per-source limits are checked before any media port is reserved.
     pub async fn ring(
         self: &Arc<Self>,
         offer: CallOffer,
         sdp: &str,
         to_citizen: mpsc::UnboundedSender<ToCitizen>,
+        source: IpAddr,
         now_ms: i64,
     ) -> Result<(Call, String, Option<queue::LocationProblem>), CallServiceError> {
         let id = uuid::Uuid::new_v4().to_string();
@@ -343,7 +464,21 @@ impl CallService {
                 .refused
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         })?;
-        let rang = lock(&self.queue).ring(&id, offer, now_ms)?;
+        lock(&self.admission)
+            .start_call(source, now_ms)
+            .inspect_err(|_| {
+                self.counters
+                    .refused_by_source
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })?;
+        let rang = match lock(&self.queue).ring(&id, offer, now_ms) {
+            Ok(r) => r,
+            Err(e) => {
+                lock(&self.admission).end_call(source, now_ms);
+                return Err(e.into());
+            }
+        };
+        lock(&self.sources).insert(id.clone(), source);
         lock(&self.citizens).insert(id.clone(), to_citizen);
         self.counters
             .rung
@@ -351,34 +486,36 @@ impl CallService {
         // Operators see the call at once; its media is set up while it rings.
         let mut call = rang.call;
         self.publish(&call);
-        let record = CallRecord {
-            call: call.clone(),
-            recording: None,
-        };
+        let record = self.live_record(&call, None);
         let details = serde_json::json!({
             "channel": call.channel.as_str(),
             "phone": call.caller.phone,
+            "phone_raw": call.caller.phone_raw,
             "video": call.video,
+            "source": source.to_string(),
             "location_problem": rang.location_problem.as_ref().map(|p| p.to_string()),
         });
+        let mut batch = WriteBatch::new();
+        batch.put(format!("idx/callat/{now_ms:020}/{id}"), Vec::new());
         let (answer, stored) = tokio::join!(
             self.media.citizen_offer(&id, sdp),
-            self.persist(
-                &record,
-                WriteBatch::new(),
-                SYSTEM_ACTOR,
-                "call.ring",
-                details,
-                now_ms,
-            )
+            self.persist(&record, batch, SYSTEM_ACTOR, "call.ring", details, now_ms,)
         );
         if let Err(e) = stored {
             tracing::error!(call = %id, error = %e, "cannot store a ringing call; it rings anyway");
         }
+        // R10: the panic button opens a card at once, before anyone answers — also when its
+        // media cannot be set up, so that the callback has its card.
+        if call.channel == sync::Channel::SosVideo {
+            match self.open_card(&call, SYSTEM_ACTOR, now_ms).await {
+                Ok(updated) => call = updated,
+                Err(e) => tracing::error!(call = %id, error = %e, "cannot open the SOS card"),
+            }
+        }
         let answer = match answer {
             Ok(a) => a,
             Err(e) => {
-                // The caller did reach us: keep the call as abandoned with its callback data.
+                // The caller did reach us: keep the call as missed with its callback data.
                 tracing::warn!(call = %id, error = %e, "the call's media could not be set up");
                 self.counters
                     .refused
@@ -388,13 +525,6 @@ impl CallService {
                 return Err(e.into());
             }
         };
-        // R10: the panic button opens a card at once, before anyone answers.
-        if call.channel == sync::Channel::SosVideo {
-            match self.open_card(&call, SYSTEM_ACTOR, now_ms).await {
-                Ok(updated) => call = updated,
-                Err(e) => tracing::error!(call = %id, error = %e, "cannot open the SOS card"),
-            }
-        }
         Ok((call, answer, rang.location_problem))
     }
 
@@ -409,8 +539,8 @@ impl CallService {
             channel: call.channel,
             caller: call.caller.clone(),
             location: call.location.as_ref().map(|l| Location {
-                lat: l.lat,
-                lon: l.lon,
+                lat: Some(l.lat),
+                lon: Some(l.lon),
                 accuracy_m: l.accuracy_m,
                 address: None,
             }),
@@ -435,10 +565,7 @@ impl CallService {
         let mut batch = WriteBatch::new();
         batch.put(format!("idx/cardcall/{}/{}", card.id, call.id), Vec::new());
         self.persist(
-            &CallRecord {
-                call: updated.clone(),
-                recording: None,
-            },
+            &self.live_record(&updated, None),
             batch,
             by,
             "call.card",
@@ -494,10 +621,7 @@ impl CallService {
             }
         } else if let Err(e) = self
             .persist(
-                &CallRecord {
-                    call: call.clone(),
-                    recording: None,
-                },
+                &self.live_record(&call, None),
                 WriteBatch::new(),
                 operator,
                 "call.accept",
@@ -526,10 +650,7 @@ impl CallService {
         self.tell_citizen(id, ToCitizen::Transferring);
         self.publish(&call);
         self.persist(
-            &CallRecord {
-                call: call.clone(),
-                recording: None,
-            },
+            &self.live_record(&call, None),
             WriteBatch::new(),
             from,
             "call.transfer",
@@ -612,7 +733,8 @@ impl CallService {
         if recording.is_some() {
             batch.put(format!("idx/rec/{now_ms:020}/{id}"), Vec::new());
         }
-        let action = if call.phase == CallPhase::Abandoned {
+        let abandoned = call.phase == CallPhase::Abandoned;
+        let action = if abandoned {
             "call.abandon"
         } else {
             "call.end"
@@ -623,21 +745,277 @@ impl CallService {
             "phone": call.caller.phone,
             "card": call.card_number,
         });
+        // An unanswered call joins the missed list in the same batch as its record.
+        let missed_guard = if abandoned {
+            let guard = self.missed_lock.lock().await;
+            if let Err(e) = self.note_missed(&call, &mut batch, now_ms).await {
+                tracing::error!(call = %id, error = %e, "cannot add a missed call to the list");
+            }
+            Some(guard)
+        } else {
+            None
+        };
+        let record = self.live_record(&call, recording);
         if let Err(e) = self
-            .persist(
-                &CallRecord { call, recording },
-                batch,
-                actor,
-                action,
-                details,
-                now_ms,
-            )
+            .persist(&record, batch, actor, action, details, now_ms)
             .await
         {
             tracing::error!(call = %id, error = %e, "cannot store an ended call");
         }
+        drop(missed_guard);
+        if let Some(source) = lock(&self.sources).remove(id) {
+            lock(&self.admission).end_call(source, now_ms);
+        }
         self.memory_to_release
             .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Adds an unanswered call to the missed list (collapsing it into its caller's open entry)
+    /// and stages the entry's keys in `batch`. A missed SOS puts its card on callback, or links
+    /// it to the card already waiting for this caller's callback. The caller of this function
+    /// holds `missed_lock` until `batch` is durable.
+    async fn note_missed(
+        &self,
+        call: &Call,
+        batch: &mut WriteBatch,
+        now_ms: i64,
+    ) -> Result<(), CallServiceError> {
+        let key = missed::collapse_key(&call.caller);
+        let existing = match &key {
+            Some(k) => self
+                .store
+                .get(format!("{}{k}", missed::MISSED_BY_CALLER_PREFIX).as_bytes())?
+                .map(|id| String::from_utf8_lossy(&id).to_string())
+                .map(|id| self.missed_entry(&id))
+                .transpose()?
+                .flatten()
+                .filter(MissedCall::is_open),
+            None => None,
+        };
+        let mut entry =
+            existing.unwrap_or_else(|| MissedCall::new(uuid::Uuid::new_v4().to_string(), call));
+        let waiting_card = entry.card_id.clone().zip(entry.card_number.clone());
+        entry.add(call);
+        if call.channel == sync::Channel::SosVideo {
+            self.counters
+                .missed_sos
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let (Some(card_id), Some(number)) = (&call.card_id, &call.card_number) {
+                match waiting_card {
+                    Some((waiting_id, waiting_number)) if waiting_id != *card_id => {
+                        self.cards
+                            .apply(
+                                SYSTEM_ACTOR,
+                                card_id,
+                                sync::CardCommand::LinkDuplicate {
+                                    duplicate_of: waiting_number,
+                                },
+                                now_ms,
+                            )
+                            .await?;
+                    }
+                    _ => {
+                        self.cards
+                            .apply(
+                                SYSTEM_ACTOR,
+                                card_id,
+                                sync::CardCommand::CallbackDue,
+                                now_ms,
+                            )
+                            .await?;
+                        entry.card_id = Some(card_id.clone());
+                        entry.card_number = Some(number.clone());
+                    }
+                }
+            }
+        }
+        batch.put(
+            format!("{}{}", missed::MISSED_KEY_PREFIX, entry.id),
+            serde_json::to_vec(&entry).unwrap_or_default(),
+        );
+        batch.put(
+            format!("{}{}", missed::MISSED_OPEN_PREFIX, entry.id),
+            Vec::new(),
+        );
+        if let Some(k) = key {
+            batch.put(
+                format!("{}{k}", missed::MISSED_BY_CALLER_PREFIX),
+                entry.id.as_bytes().to_vec(),
+            );
+        }
+        Ok(())
+    }
+
+    fn missed_entry(&self, id: &str) -> Result<Option<MissedCall>, StoreError> {
+        Ok(self
+            .store
+            .get(format!("{}{id}", missed::MISSED_KEY_PREFIX).as_bytes())?
+            .and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    /// Open missed calls, SOS first, then the most recent first.
+    pub fn missed(&self) -> Result<Vec<MissedCall>, StoreError> {
+        let mut out = Vec::new();
+        for key in self
+            .store
+            .scan_keys(missed::MISSED_OPEN_PREFIX.as_bytes(), usize::MAX)?
+        {
+            let id = String::from_utf8_lossy(&key[missed::MISSED_OPEN_PREFIX.len()..]).to_string();
+            if let Some(e) = self.missed_entry(&id)?.filter(MissedCall::is_open) {
+                out.push(e);
+            }
+        }
+        out.sort_by_key(|m| std::cmp::Reverse((m.sos, m.last_at)));
+        out.truncate(missed::MISSED_LIST_MAX);
+        Ok(out)
+    }
+
+    /// Open missed calls at once (metrics).
+    pub fn missed_open(&self) -> usize {
+        self.store
+            .scan_keys(missed::MISSED_OPEN_PREFIX.as_bytes(), usize::MAX)
+            .map(|k| k.len())
+            .unwrap_or(0)
+    }
+
+    /// An operator called a missed caller back (by telephone) and records what it found. A
+    /// missed SOS's card is then cancelled (no answer, false alarm) or stays open for the
+    /// operator to work (reached).
+    pub async fn record_callback(
+        &self,
+        id: &str,
+        outcome: sync::CallbackOutcome,
+        note: Option<&str>,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<MissedCall, CallServiceError> {
+        let note = match note {
+            Some(n) if n.chars().count() > missed::CALLBACK_NOTE_CHARS_MAX => {
+                return Err(CallServiceError::InvalidField {
+                    field: "note",
+                    reason: format!(
+                        "a note is at most {} characters",
+                        missed::CALLBACK_NOTE_CHARS_MAX
+                    ),
+                })
+            }
+            Some(n) => sync::clean_text(n, missed::CALLBACK_NOTE_CHARS_MAX),
+            None => None,
+        };
+        let _guard = self.missed_lock.lock().await;
+        let mut entry = self
+            .missed_entry(id)?
+            .ok_or_else(|| CallServiceError::NoSuchMissed(id.to_string()))?;
+        if !entry.is_open() {
+            return Err(CallServiceError::CallbackRecorded(id.to_string()));
+        }
+        if let Some(card_id) = &entry.card_id {
+            let card = self.cards.get_card(card_id)?;
+            if card.status.is_open() && card.callback.as_ref().is_some_and(|c| c.is_due()) {
+                self.cards
+                    .apply(
+                        by,
+                        card_id,
+                        sync::CardCommand::CallbackDone {
+                            outcome,
+                            note: note.clone(),
+                        },
+                        now_ms,
+                    )
+                    .await?;
+                if outcome != sync::CallbackOutcome::Reached {
+                    let reason = match &note {
+                        Some(n) => format!("{}: {n}", outcome.as_str()),
+                        None => outcome.as_str().to_string(),
+                    };
+                    self.cards
+                        .finish(by, card_id, sync::Finish::Cancel { reason }, now_ms)
+                        .await?;
+                }
+            }
+        }
+        entry.callback = Some(MissedCallback {
+            outcome,
+            note,
+            by: by.to_string(),
+            at: now_ms,
+        });
+        let mut batch = WriteBatch::new();
+        batch.put(
+            format!("{}{}", missed::MISSED_KEY_PREFIX, entry.id),
+            serde_json::to_vec(&entry).unwrap_or_default(),
+        );
+        batch.delete(format!("{}{}", missed::MISSED_OPEN_PREFIX, entry.id));
+        if let Some(k) = missed::collapse_key(&sync::Caller {
+            phone: entry.phone.clone(),
+            phone_raw: entry.phone_raw.clone(),
+            user_id: entry.user_id.clone(),
+            ..Default::default()
+        }) {
+            let key = format!("{}{k}", missed::MISSED_BY_CALLER_PREFIX);
+            if self.store.get(key.as_bytes())?.as_deref() == Some(entry.id.as_bytes()) {
+                batch.delete(key);
+            }
+        }
+        let ticket = self.audit.record(
+            &self.gc,
+            batch,
+            AuditInput::new(
+                by,
+                "call.callback",
+                entry.id.as_str(),
+                serde_json::json!({
+                    "outcome": outcome.as_str(),
+                    "phone": entry.phone,
+                    "count": entry.count,
+                    "card": entry.card_number,
+                }),
+            ),
+            now_ms,
+        )?;
+        self.gc.wait_async(ticket).await?;
+        Ok(entry)
+    }
+
+    /// Calls that rang in `[from_ms, to_ms)`, newest first, at most `limit`.
+    pub fn calls_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Call>, StoreError> {
+        let before = format!("idx/callat/{:020}", to_ms.max(0));
+        let after = format!("idx/callat/{:020}", from_ms.max(0));
+        let keys = self
+            .store
+            .scan_keys_rev(b"idx/callat/", Some(before.as_bytes()), limit)?;
+        let mut out = Vec::new();
+        for key in keys {
+            if key.as_slice() < after.as_bytes() {
+                break;
+            }
+            let k = String::from_utf8_lossy(&key);
+            if let Some(r) = k.rsplit('/').next().map(|id| self.record(id)).transpose()? {
+                out.extend(r.map(|r| r.call));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stored calls, newest first, that rang before `before_ms` (call history).
+    pub fn history(&self, before_ms: i64, limit: usize) -> Result<Vec<CallRecord>, StoreError> {
+        let before = format!("idx/callat/{:020}", before_ms.max(0));
+        let keys = self
+            .store
+            .scan_keys_rev(b"idx/callat/", Some(before.as_bytes()), limit)?;
+        let mut out = Vec::new();
+        for key in keys {
+            let k = String::from_utf8_lossy(&key);
+            if let Some(r) = k.rsplit('/').next().map(|id| self.record(id)).transpose()? {
+                out.extend(r);
+            }
+        }
+        Ok(out)
     }
 
     /// Ends every live call (node stopping).
@@ -649,9 +1027,9 @@ impl CallService {
         }
     }
 
-    /// Calls still "live" in the store after a crash are closed as interrupted.
-    fn close_interrupted_calls(&self, now_ms: i64) -> Result<(), StoreError> {
-        let mut batch = WriteBatch::new();
+    /// Calls still "live" in the store after a crash are closed as interrupted; unanswered ones
+    /// join the missed list.
+    async fn close_interrupted_calls(&self, now_ms: i64) -> Result<(), CallServiceError> {
         for (_, v) in self.store.scan_prefix(b"call/")? {
             let Ok(mut rec) = serde_json::from_slice::<CallRecord>(&v) else {
                 continue;
@@ -666,6 +1044,7 @@ impl CallService {
             };
             rec.call.ended_at = Some(now_ms);
             rec.call.end_reason = Some(EndReason::NodeStopped);
+            let mut batch = WriteBatch::new();
             // Whatever was recorded before the stop is still on disk: keep it for retention.
             let dir = self.recordings_dir.join(&rec.call.id);
             if dir.is_dir() {
@@ -707,9 +1086,11 @@ impl CallService {
                 call_key(&rec.call.id),
                 serde_json::to_vec(&rec).unwrap_or_default(),
             );
-        }
-        if !batch.is_empty() {
-            self.gc.commit(batch)?;
+            let _guard = self.missed_lock.lock().await;
+            if rec.call.phase == CallPhase::Abandoned {
+                self.note_missed(&rec.call, &mut batch, now_ms).await?;
+            }
+            self.gc.commit_async(batch).await?;
         }
         Ok(())
     }
@@ -794,16 +1175,45 @@ impl CallService {
         let handle = tokio::fs::File::open(&path)
             .await
             .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+        let action = if export {
+            "recording.export"
+        } else {
+            "recording.play"
+        };
+        // "Who listened to this person's call": indexed by the caller and the card.
+        let mut batch = WriteBatch::new();
+        let c = &rec.call.caller;
+        let subjects: Vec<String> = [
+            c.phone
+                .as_deref()
+                .and_then(|p| crate::privacy::subject("phone", p)),
+            c.name
+                .as_deref()
+                .and_then(|n| crate::privacy::subject("person", n)),
+            rec.call
+                .card_id
+                .as_deref()
+                .and_then(|id| crate::privacy::subject("card", id)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        crate::privacy::stage_read_index(
+            &mut batch,
+            &subjects,
+            &crate::privacy::PersonalDataRead {
+                at: now_ms,
+                actor: actor.to_string(),
+                action: action.to_string(),
+                target: id.to_string(),
+            },
+        );
         let ticket = self.audit.record(
             &self.gc,
-            WriteBatch::new(),
+            batch,
             AuditInput::new(
                 actor,
-                if export {
-                    "recording.export"
-                } else {
-                    "recording.play"
-                },
+                action,
                 id,
                 serde_json::json!({"file": file.name, "card": rec.call.card_number}),
             ),

@@ -20,11 +20,13 @@ use utoipa::ToSchema;
 
 /// Named limits of the call queue.
 pub mod limits {
-    /// Calls held in memory at once (ringing, answered and recently ended).
-    pub const CALLS_IN_MEMORY_MAX: usize = 10_000;
-    /// Ringing calls at once; a flood beyond this is refused with "busy, call again".
+    /// Ringing calls at once; a flood beyond this is refused with "busy, call again". Only
+    /// ringing calls count: ended ones never take a live caller's place.
     pub const CALLS_RINGING_MAX: usize = 2_000;
-    /// How long an ended call stays in the operators' list (missed-call callbacks), ms.
+    /// Ended calls kept in memory for the operators' list, newest first; older ones are in the
+    /// store (call history) and unanswered ones in the missed-calls list.
+    pub const ENDED_CALLS_KEPT_MAX: usize = 50;
+    /// How long an ended call stays in the operators' list, ms.
     pub const ENDED_VISIBLE_MS: i64 = 60 * 60 * 1000;
     /// Location updates kept per call (older ones are dropped, the latest is always kept).
     pub const LOCATION_UPDATES_MAX: u32 = 10_000;
@@ -34,8 +36,8 @@ pub mod limits {
     pub const LOCATION_AGE_MAX_MS: i64 = 24 * 60 * 60 * 1000;
     /// Largest believable accuracy radius, metres.
     pub const LOCATION_ACCURACY_MAX_M: f64 = 100_000.0;
-    /// Caller phone, name, user id and app version, characters.
-    pub const CALLER_FIELD_CHARS_MAX: usize = 200;
+    /// App version, characters (longer is cut).
+    pub const APP_VERSION_CHARS_MAX: usize = 64;
     /// Call ids, characters.
     pub const CALL_ID_CHARS_MAX: usize = 64;
 }
@@ -201,8 +203,6 @@ impl Call {
 pub enum CallError {
     #[error("channel {0} is not a call channel; calls come from app102_call, zakon_poryadok_call or sos_video")]
     NotACallChannel(&'static str),
-    #[error("{field} is longer than {max} characters", max = limits::CALLER_FIELD_CHARS_MAX)]
-    FieldTooLong { field: &'static str },
     #[error(
         "call id must be 1..={} characters of A-Z, a-z, 0-9, - or _",
         limits::CALL_ID_CHARS_MAX
@@ -232,7 +232,6 @@ impl CallError {
     pub fn code(&self) -> &'static str {
         match self {
             CallError::NotACallChannel(_) => "not_a_call_channel",
-            CallError::FieldTooLong { .. } => "invalid_field",
             CallError::InvalidCallId => "invalid_call_id",
             CallError::Exists(_) => "call_exists",
             CallError::NotFound(_) => "not_found",
@@ -297,19 +296,6 @@ impl CallQueue {
         if !is_call_channel(offer.channel) {
             return Err(CallError::NotACallChannel(offer.channel.as_str()));
         }
-        let c = &offer.caller;
-        for (field, v) in [
-            ("caller.name", &c.name),
-            ("caller.phone", &c.phone),
-            ("caller.user_id", &c.user_id),
-            ("app_version", &offer.app_version),
-        ] {
-            if v.as_ref()
-                .is_some_and(|s| s.chars().count() > limits::CALLER_FIELD_CHARS_MAX)
-            {
-                return Err(CallError::FieldTooLong { field });
-            }
-        }
         if self.calls.contains_key(id) {
             return Err(CallError::Exists(id.to_string()));
         }
@@ -319,9 +305,16 @@ impl CallQueue {
             .values()
             .filter(|c| c.phase == CallPhase::Ringing)
             .count();
-        if ringing >= limits::CALLS_RINGING_MAX || self.calls.len() >= limits::CALLS_IN_MEMORY_MAX {
+        if ringing >= limits::CALLS_RINGING_MAX {
             return Err(CallError::QueueFull);
         }
+        // Whatever the app sent about the caller is made usable, never a reason to refuse: a
+        // call that rings must get its card.
+        let caller = sync::normalize_caller(&offer.caller);
+        let app_version = offer
+            .app_version
+            .as_deref()
+            .and_then(|v| sync::clean_text(v, limits::APP_VERSION_CHARS_MAX));
         let (location, location_problem) = match offer.location {
             None => (None, None),
             Some(l) => match validate_location(&l, now_ms) {
@@ -334,8 +327,8 @@ impl CallQueue {
             channel: offer.channel,
             // The panic button always opens the camera (R10); the app decides for other calls.
             video: offer.video,
-            caller: offer.caller,
-            app_version: offer.app_version,
+            caller,
+            app_version,
             location,
             location_updates: 0,
             rang_at: now_ms,
@@ -464,7 +457,8 @@ impl CallQueue {
         call.ended_at = Some(now_ms);
         call.end_reason = Some(reason);
         call.offered_to = None;
-        Some(call)
+        self.bound_ended(Some(id));
+        self.calls.get(id)
     }
 
     /// A position update during the call; the latest valid one wins.
@@ -534,11 +528,34 @@ impl CallQueue {
             .collect()
     }
 
-    /// Forgets calls that ended long enough ago (they stay in the store).
+    /// Forgets calls that ended long enough ago, and all but the newest
+    /// [`limits::ENDED_CALLS_KEPT_MAX`] ended ones (they stay in the store).
     pub fn prune(&mut self, now_ms: i64) {
         self.calls.retain(|_, c| {
             c.is_live() || c.ended_at.unwrap_or(now_ms) + limits::ENDED_VISIBLE_MS > now_ms
         });
+        self.bound_ended(None);
+    }
+
+    /// Keeps at most [`limits::ENDED_CALLS_KEPT_MAX`] ended calls, the newest, and never
+    /// `keep` (the call that just ended, whose record the shell is about to write).
+    fn bound_ended(&mut self, keep: Option<&str>) {
+        let ended = self.calls.values().filter(|c| !c.is_live()).count();
+        if ended > limits::ENDED_CALLS_KEPT_MAX {
+            let mut by_end: Vec<(i64, String)> = self
+                .calls
+                .values()
+                .filter(|c| !c.is_live() && Some(c.id.as_str()) != keep)
+                .map(|c| (c.ended_at.unwrap_or(0), c.id.clone()))
+                .collect();
+            by_end.sort();
+            for (_, id) in by_end
+                .into_iter()
+                .take(ended - limits::ENDED_CALLS_KEPT_MAX)
+            {
+                self.calls.remove(&id);
+            }
+        }
     }
 }
 
@@ -724,18 +741,47 @@ mod tests {
             q.ring("../x", offer(Channel::App102Call), 1).unwrap_err(),
             CallError::InvalidCallId
         );
-        let mut o = offer(Channel::App102Call);
-        o.caller.phone = Some("9".repeat(limits::CALLER_FIELD_CHARS_MAX + 1));
-        assert!(matches!(
-            q.ring("c1", o, 1),
-            Err(CallError::FieldTooLong { .. })
-        ));
         q.ring("c1", offer(Channel::App102Call), 1).unwrap();
         assert_eq!(
             q.ring("c1", offer(Channel::App102Call), 2).unwrap_err(),
             CallError::Exists("c1".into())
         );
         assert!(q.list().len() == 1);
+    }
+
+    #[test]
+    fn odd_callers_ring_with_a_usable_caller() {
+        let mut q = CallQueue::new();
+        let mut o = offer(Channel::SosVideo);
+        o.caller.phone = Some("8(701)234-56-78".into());
+        o.caller.name = Some("Ерлан\u{7}\r\nҚасымов".into());
+        o.app_version = Some("9".repeat(1_000));
+        let c = q.ring("c1", o, 1).unwrap().call;
+        assert_eq!(c.caller.phone.as_deref(), Some("+77012345678"));
+        assert_eq!(c.caller.phone_raw.as_deref(), Some("8(701)234-56-78"));
+        assert_eq!(c.caller.name.as_deref(), Some("Ерлан Қасымов"));
+        assert_eq!(
+            c.app_version.map(|v| v.len()),
+            Some(limits::APP_VERSION_CHARS_MAX)
+        );
+        let mut o = offer(Channel::App102Call);
+        o.caller.phone = Some("9".repeat(10_000));
+        let c = q.ring("c2", o, 1).unwrap().call;
+        assert_eq!(c.caller.phone, None);
+        assert!(c.caller.phone_raw.is_some());
+    }
+
+    #[test]
+    fn ended_calls_never_take_a_ringing_callers_place() {
+        let mut q = CallQueue::new();
+        for i in 0..(limits::CALLS_RINGING_MAX * 2) {
+            let id = format!("f{i}");
+            q.ring(&id, offer(Channel::App102Call), i as i64).unwrap();
+            q.end(&id, EndReason::CitizenHungUp, i as i64).unwrap();
+        }
+        assert!(q.list().len() <= limits::ENDED_CALLS_KEPT_MAX);
+        q.ring("real", offer(Channel::App102Call), 10_000).unwrap();
+        assert_eq!(q.list()[0].id, "real");
     }
 
     #[test]
