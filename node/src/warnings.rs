@@ -1063,6 +1063,36 @@ mod tests {
         );
     }
 
+    /// The cases: the same building written another way is found; a near miss (a typo,
+    /// another flat of the building) is found too, as a possible match; another house is not.
+    #[tokio::test]
+    async fn r08_lookup_finds_the_building_however_the_address_is_written() {
+        let f = fixture();
+        let rows = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR)
+            .unwrap()
+            .good;
+        f.warnings
+            .import(&f.gc, &f.audit, "admin", rows, NOW_MS)
+            .await
+            .unwrap();
+        let check = |query: &str, expected_people: &[&str]| {
+            let found = f.warnings.try_lookup(query).unwrap();
+            let people: Vec<&str> = found.iter().map(|w| w.person.as_str()).collect();
+            assert_eq!(people, expected_people, "query {query:?}");
+        };
+        check("Абай даңғылы 52", &["Жалғанова Динара Ерболқызы"]);
+        check("Сарайшык 5", &["Мысалов Нұрлан Қайратұлы"]);
+        check("ул. Сарайшык 5", &["Мысалов Нұрлан Қайратұлы"]);
+        check("Сарайшық 5", &["Мысалов Нұрлан Қайратұлы"]);
+        check("Кенесары 40", &["Сынақов Ерлан Маратұлы"]);
+        // Another flat of the building, and a typo: possible matches, never dropped.
+        check("Кенесары көшесі 40, 14 пәтер", &["Сынақов Ерлан Маратұлы"]);
+        check("ул. Кенесры, 40, кв. 12", &["Сынақов Ерлан Маратұлы"]);
+        check("ул. Кенесары 41", &[]);
+        check("пр. Абылай хана, 52", &[]);
+        check("Мангилик Ел 8 корпус 1", &[]);
+    }
+
     #[tokio::test]
     async fn r08_reimport_is_idempotent() {
         let f = fixture();

@@ -118,6 +118,14 @@ mod tests {
     }
 
     #[test]
+    fn r08_accepts_street_aliases() {
+        let t = "[[reference.street_aliases]]\nnames = [\"Победы\", \"Жеңіс\"]\n";
+        RegionReference::parse(t).unwrap();
+        let e = RegionReference::parse("[reference]\nstreet_aliases = 5\n").unwrap_err();
+        assert!(e.contains("street_aliases"), "{e}");
+    }
+
+    #[test]
     fn refuses_what_a_node_must_not_take_from_it() {
         for (t, why) in [
             ("[reference.region]\ncode = \"ALA\"\n", "reference.region"),
