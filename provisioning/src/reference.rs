@@ -1,5 +1,5 @@
 //! A region's reference data for its bundle (`add-region --reference FILE`): districts with their
-//! territories, call categories, duty units, timing rules and the units on duty. Without it a new
+//! territories, call categories, duty units, timing rules, street aliases and the units on duty. Without it a new
 //! region's node would start with the embedded demo data (Astana's districts).
 //!
 //! This crate does not know the node's types; it checks the file's shape (TOML, only the tables a
@@ -18,6 +18,7 @@ pub const REFERENCE_KEYS: &[&str] = &[
     "duty_units",
     "unit_overdue_after_s",
     "kui_deadline_h",
+    "street_aliases",
 ];
 
 /// Top-level keys allowed in a reference file.
@@ -71,7 +72,7 @@ impl RegionReference {
                 ));
             }
         }
-        for list in ["districts", "categories", "duty_units"] {
+        for list in ["districts", "categories", "duty_units", "street_aliases"] {
             if let Some(v) = reference.get(list) {
                 let ok = v
                     .as_array()

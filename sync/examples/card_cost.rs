@@ -22,6 +22,7 @@ fn main() {
         duty_units: vec![],
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
+        street_aliases: Vec::new(),
     };
     let input = CardCreate {
         channel: Channel::App102Call,

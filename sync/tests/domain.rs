@@ -57,6 +57,7 @@ fn reference() -> Reference {
         }],
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
+        street_aliases: Vec::new(),
     }
 }
 

@@ -27,6 +27,7 @@ fn reference() -> Reference {
         duty_units: vec![],
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
+        street_aliases: Vec::new(),
     }
 }
 
