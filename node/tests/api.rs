@@ -812,4 +812,24 @@ async fn r08_possible_matches_are_marked_in_the_api_and_the_timeline() {
             .any(|text| text.contains("(possible: other_flat)")),
         "{issued:?}"
     );
+
+    // The OpenAPI document describes the mark and its reasons.
+    let (_, doc) = t.call("GET", "/api/v1/openapi.json", "", None).await;
+    let schemas = &doc["components"]["schemas"];
+    let found = schemas["FoundWarning"].to_string();
+    assert!(
+        found.contains("\"match\"")
+            && found.contains("reasons")
+            && found.contains("AddressWarning"),
+        "{found}"
+    );
+    let reasons = schemas["PossibleReason"].to_string();
+    for code in [
+        "street_spelling",
+        "street_name_partial",
+        "street_type",
+        "other_flat",
+    ] {
+        assert!(reasons.contains(code), "{reasons}");
+    }
 }
