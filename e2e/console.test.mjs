@@ -449,6 +449,10 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
     await duty.locator(`${D} ${tid('warn-address')}`).fill('пр. Республики, 24');
     await duty.locator(`${D} ${tid('warn-search')}`).click();
     await duty.locator(`${D} ${tid('warn-results')}[data-count="1"]`).waitFor();
+    // Another flat of the same building, the street in Kazakh: a possible match, shown marked.
+    await duty.locator(`${D} ${tid('warn-address')}`).fill('Республика даңғылы 24, 7 пәтер');
+    await duty.locator(`${D} ${tid('warn-search')}`).click();
+    await duty.locator(`${D} ${tid('warn-results')} ${tid('warning-item')}[data-match="possible"] ${tid('warning-possible')}`).waitFor();
     await shot(duty, '09-duty-kui');
   });
 

@@ -235,6 +235,34 @@ mod tests {
     }
 
     #[test]
+    fn r08_demo_region_has_street_aliases() {
+        let value: toml::Value = toml::from_str(DEFAULT_CONFIG_TOML).unwrap();
+        let groups = value["reference"]
+            .get("street_aliases")
+            .and_then(|v| v.as_array())
+            .map_or(0, Vec::len);
+        assert!(groups > 0, "the demo region lists street aliases");
+    }
+
+    #[test]
+    fn r08_street_aliases_in_a_config_file_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("reference.toml");
+        std::fs::write(
+            &f,
+            "[[reference.street_aliases]]\nnames = [\"Победы\", \"Жеңіс\"]\n",
+        )
+        .unwrap();
+        Config::load(Some(&f)).unwrap();
+        std::fs::write(&f, "[[reference.street_aliases]]\nnames = [\"Победы\"]\n").unwrap();
+        let err = Config::load(Some(&f)).unwrap_err().to_string();
+        assert!(
+            err.contains("reference.toml") && err.contains("street-alias group 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_file_overrides_only_what_it_names_and_errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("node.toml");

@@ -28,7 +28,7 @@ use crate::accounts::{AccountError, AccountPatch, Accounts, NewAccount, User};
 use crate::audit::AuditEntry;
 use crate::metrics::Metrics;
 use crate::service::{CardService, LiveEvent, ServiceError};
-use crate::warnings::AddressWarning;
+use crate::warnings::FoundWarning;
 
 /// Shared state of the HTTP shell.
 pub struct AppState {
@@ -690,7 +690,7 @@ pub struct CardWithWarnings {
     card: Card,
     /// Address warnings for the card's address (R08); only for roles that act on them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    warnings: Option<Vec<AddressWarning>>,
+    warnings: Option<Vec<FoundWarning>>,
 }
 
 fn sees_warnings(user: &User) -> bool {
@@ -739,7 +739,7 @@ async fn get_card(
     .flatten()
     .collect();
     for w in warnings.iter().flatten() {
-        subjects.extend(crate::privacy::subject("person", &w.person));
+        subjects.extend(crate::privacy::subject("person", &w.warning.person));
     }
     s.reads
         .record(
@@ -799,7 +799,7 @@ pub struct UnitRequest {
 pub struct DispatchResponse {
     card: Card,
     /// Address warnings handed to the patrol (R08).
-    warnings: Vec<AddressWarning>,
+    warnings: Vec<FoundWarning>,
 }
 
 #[utoipa::path(post, path = "/api/v1/cards/{id}/dispatch", request_body = UnitRequest, responses((status = 200, body = DispatchResponse), (status = 409, body = ApiErrorBody)))]
@@ -1292,12 +1292,12 @@ pub struct WarningsQuery {
     address: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/warnings", params(WarningsQuery), responses((status = 200, body = [AddressWarning])))]
+#[utoipa::path(get, path = "/api/v1/warnings", params(WarningsQuery), responses((status = 200, body = [FoundWarning])))]
 async fn warnings(
     State(s): State<SharedState>,
     auth: Auth,
     Query(q): Query<WarningsQuery>,
-) -> ApiResult<Json<Vec<AddressWarning>>> {
+) -> ApiResult<Json<Vec<FoundWarning>>> {
     auth.require(&[Role::Dispatcher, Role::DutyOfficer, Role::Supervisor])?;
     if q.address.chars().count() > sync::model::limits::ADDRESS_CHARS_MAX {
         return Err(ApiError::new(
@@ -1313,7 +1313,7 @@ async fn warnings(
             .into_iter()
             .collect();
         for w in &found {
-            subjects.extend(crate::privacy::subject("person", &w.person));
+            subjects.extend(crate::privacy::subject("person", &w.warning.person));
         }
         s.reads
             .record(

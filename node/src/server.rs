@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use automerge::ActorId;
+use sync::address::AddressMatcher;
 
 use crate::accounts::Accounts;
 use crate::audit::AuditLog;
@@ -51,10 +52,17 @@ pub async fn open_node(
         std::time::Duration::from_micros(config.limits.group_commit_window_us),
     ));
     let audit = Arc::new(AuditLog::open(store.clone()).context("the audit log cannot be read")?);
-    let warnings = Arc::new(AddressWarnings::with_ignored_words(
-        store.clone(),
-        &config.node.city_names,
-    ));
+    let street_aliases = config
+        .reference
+        .street_aliases()
+        .map_err(|e| anyhow::anyhow!("reference.street_aliases: {e}"))?;
+    let warnings = Arc::new(
+        AddressWarnings::open(
+            store.clone(),
+            AddressMatcher::new(street_aliases, &config.node.city_names),
+        )
+        .context("the address-warnings registry cannot be read")?,
+    );
     let accounts = Arc::new(Accounts::new(
         store.clone(),
         gc.clone(),

@@ -30,7 +30,7 @@ use tokio::sync::broadcast;
 
 use crate::audit::{AuditInput, AuditLog};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
-use crate::warnings::{AddressWarning, AddressWarnings};
+use crate::warnings::{AddressWarnings, FoundWarning, MatchKind};
 
 #[derive(Debug, Error)]
 pub enum ServiceError {
@@ -847,7 +847,7 @@ impl CardService {
         unit_id: &str,
         investigative: bool,
         now_ms: i64,
-    ) -> ServiceResult<(Card, Vec<AddressWarning>)> {
+    ) -> ServiceResult<(Card, Vec<FoundWarning>)> {
         let address = self.get_card(id)?.location.and_then(|l| l.address);
         let warnings = match address.as_deref() {
             // Never block a dispatch on the registry: an error is logged and the list is empty.
@@ -1403,7 +1403,7 @@ impl CardService {
         &self.region
     }
 
-    pub fn warnings_for(&self, address: &str) -> ServiceResult<Vec<AddressWarning>> {
+    pub fn warnings_for(&self, address: &str) -> ServiceResult<Vec<FoundWarning>> {
         Ok(self.warnings.try_lookup(address)?)
     }
 
@@ -1412,24 +1412,38 @@ impl CardService {
     }
 }
 
-fn warnings_text(warnings: &[AddressWarning]) -> Option<String> {
+/// The timeline entry written when a crew is sent (R08): each person with their flags as codes,
+/// and a possible match marked with its reasons, e.g. `… [registered_weapon] (possible:
+/// other_flat)`. The console renders the codes in Kazakh or Russian.
+fn warnings_text(warnings: &[FoundWarning]) -> Option<String> {
     if warnings.is_empty() {
         return None;
     }
+    let code = |value: serde_json::Result<serde_json::Value>| -> String {
+        value
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    };
     let parts: Vec<String> = warnings
         .iter()
-        .map(|w| {
+        .map(|found| {
+            let w = &found.warning;
             let flags: Vec<String> = w
                 .flags
                 .iter()
-                .map(|f| {
-                    serde_json::to_value(f)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                })
+                .map(|f| code(serde_json::to_value(f)))
                 .collect();
-            format!("{} [{}]", w.person, flags.join(", "))
+            let mut part = format!("{} [{}]", w.person, flags.join(", "));
+            if found.match_kind == MatchKind::Possible {
+                let reasons: Vec<String> = found
+                    .reasons
+                    .iter()
+                    .map(|r| code(serde_json::to_value(r)))
+                    .collect();
+                part.push_str(&format!(" (possible: {})", reasons.join(", ")));
+            }
+            part
         })
         .collect();
     Some(format!("address warnings: {}", parts.join("; ")))

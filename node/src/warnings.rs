@@ -3,23 +3,32 @@
 //! them for the incident address before the crew arrives.
 //!
 //! The same building is written many ways ("г. Астана, ул. Кенесары, д. 40", "Кенесары көшесі
-//! 40", "ул.Кенесары 40"), so records are keyed by [`normalize_address`] and looked up by the
-//! normalized form of the query:
+//! 40", "пр. Абая 52" / "Абай даңғылы 52"), so a lookup compares the query with every stored
+//! address of the same house number through [`sync::address::AddressMatcher`]: each warning
+//! found says whether it is a `match` or only a `possible` one, and why (a typo, another flat of
+//! the building, ...). Possible matches are shown, clearly marked, never dropped.
 //!
-//! - `warn/{normalized_address}\0{n:06}` → JSON record. The NUL ends the address so that a prefix
-//!   scan for "… 4" never returns "… 40".
+//! - `warn/{normalized_address}\0{n:06}` → JSON record, keyed by [`normalize_address`] (without
+//!   the region's city names). The NUL ends the address so that a prefix scan for "… 4" never
+//!   returns "… 40". This layout is unchanged from the exact-match registry.
+//! - In memory, an index of every stored address by house number (with литера and корпус),
+//!   built at open from the first record of each address and updated after each import; at
+//!   most [`WARNINGS_INDEX_ADDRESSES_MAX`] addresses. A lookup compares the query only with the
+//!   addresses of its house number, never with the whole registry.
 //!
 //! Imports come from CSV or JSON files prepared outside the system; every bad row is reported
 //! with its line and nothing is stored from a batch that fails validation.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use thiserror::Error;
+
+use sync::address::{AddressMatch, AddressMatcher, ParsedAddress, PossibleReason};
 
 use crate::audit::{AuditInput, AuditLog};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
@@ -34,6 +43,9 @@ pub const WARNINGS_FIELD_CHARS_MAX: usize = 500;
 pub const WARNINGS_BIRTH_YEAR_MIN: i32 = 1900;
 /// Records kept for one normalized address (the key has six digits for the index).
 pub const WARNINGS_PER_ADDRESS_MAX: usize = 10_000;
+/// Distinct addresses the in-memory index holds (a few hundred bytes each, ~100 MB at the
+/// limit); an import that would pass it is refused. A region's registry has tens of thousands.
+pub const WARNINGS_INDEX_ADDRESSES_MAX: usize = 250_000;
 /// Version of the stored record layout.
 const WARNING_RECORD_FORMAT_VERSION: u32 = 1;
 
@@ -95,6 +107,28 @@ pub struct AddressWarning {
     pub flags: Vec<WarningFlag>,
     #[serde(default)]
     pub note: String,
+}
+
+/// Whether a warning's address is the one asked about, or perhaps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// The same building (and flat, or the whole building).
+    Match,
+    /// Perhaps the same building: tell the crew it is a possible match, and why.
+    Possible,
+}
+
+/// A warning found for an address, and how sure the match is (R08).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FoundWarning {
+    #[serde(flatten)]
+    pub warning: AddressWarning,
+    /// `match`: this address; `possible`: perhaps this address (see `reasons`).
+    #[serde(rename = "match")]
+    pub match_kind: MatchKind,
+    /// Why a match is only possible; empty for `match`.
+    pub reasons: Vec<PossibleReason>,
 }
 
 /// Stored form: the public record plus provenance.
@@ -160,6 +194,8 @@ pub enum WarningsError {
     QueryTooLong,
     #[error("too many records for the address {address:?} (at most {WARNINGS_PER_ADDRESS_MAX})")]
     TooManyForAddress { address: String },
+    #[error("the registry would hold {addresses} addresses; at most {max} can be looked up. Remove outdated records first.")]
+    TooManyAddresses { addresses: usize, max: usize },
     #[error("a stored warning record is unreadable ({0}); re-import the registry")]
     Corrupt(String),
     #[error(transparent)]
@@ -175,7 +211,9 @@ impl WarningsError {
             WarningsError::Malformed(_) => "malformed_file",
             WarningsError::InvalidRow { .. } => "invalid_row",
             WarningsError::QueryTooLong => "invalid_field",
-            WarningsError::TooManyForAddress { .. } => "too_many_records",
+            WarningsError::TooManyForAddress { .. } | WarningsError::TooManyAddresses { .. } => {
+                "too_many_records"
+            }
             WarningsError::Corrupt(_) | WarningsError::Store(_) => "storage_error",
         }
     }
@@ -183,164 +221,9 @@ impl WarningsError {
 
 // ------------------------------------------------------------------------ normalization
 
-/// Canonical form of an address for matching.
-///
-/// Steps, and why:
-/// - lowercase (Unicode) and fold `ё→е` and the Kazakh letters `ә ғ қ ң ө ұ ү һ і` to their
-///   nearest Russian letters, because the same street is written "Мәңгілік Ел" and
-///   "Мангилик Ел" depending on the keyboard at hand;
-/// - punctuation (`. , ; : " « » № #` and brackets) becomes spaces; `-` and `/` stay because
-///   they are part of names and house numbers ("пр-т", "12/1");
-/// - abbreviations are unified; words that carry no information for matching are dropped
-///   ("г.", "город", "дом", "д.", Kazakh "қаласы", "үй");
-/// - street-type words ("ул", "пр", "мкр", ...) move to the front: Russian writes them before
-///   the name ("ул. Кенесары"), Kazakh after it ("Кенесары көшесі"); the other words keep their
-///   order, so house and apartment numbers are never confused;
-/// - a single letter right after a house number joins it ("40 а" → "40а").
-pub fn normalize_address(s: &str) -> String {
-    let mut cleaned = String::with_capacity(s.len());
-    for ch in s.chars().flat_map(char::to_lowercase) {
-        match ch {
-            // Segment boundaries survive as a token so a letter after "5," is not joined to 5.
-            ',' | ';' => cleaned.push_str(" , "),
-            '.' | ':' | '"' | '\'' | '«' | '»' | '“' | '”' | '„' | '№' | '#' | '(' | ')' | '['
-            | ']' | '!' | '?' | '–' | '—' | '\\' => cleaned.push(' '),
-            c if c.is_whitespace() || c.is_control() => cleaned.push(' '),
-            c => cleaned.push(fold_letter(c)),
-        }
-    }
-
-    let words = address_words();
-    let mut street_types: Vec<&'static str> = Vec::new();
-    let mut rest: Vec<String> = Vec::new();
-    let mut in_apartment = false;
-    // Whether the previous kept word in this segment is a house number.
-    let mut after_number = false;
-    for token in cleaned.split(' ') {
-        let token = token.trim_matches('-');
-        if token.is_empty() {
-            continue;
-        }
-        if token == "," {
-            after_number = false;
-            continue;
-        }
-        let is_single_letter = {
-            let mut chars = token.chars();
-            matches!((chars.next(), chars.next()), (Some(c), None) if c.is_alphabetic())
-        };
-        if is_single_letter && after_number {
-            if let Some(last) = rest.last_mut() {
-                last.push_str(token);
-                after_number = false;
-                continue;
-            }
-        }
-        match words.get(token) {
-            Some(AddressWord::Drop) => continue,
-            Some(AddressWord::Apartment) => {
-                in_apartment = true;
-                after_number = false;
-                rest.push("кв".to_string());
-            }
-            Some(AddressWord::StreetType(kind)) if !in_apartment => {
-                if !street_types.contains(kind) {
-                    street_types.push(kind);
-                }
-                after_number = false;
-            }
-            Some(AddressWord::StreetType(kind)) => rest.push((*kind).to_string()),
-            Some(AddressWord::Rename(to)) => {
-                rest.push((*to).to_string());
-                after_number = false;
-            }
-            None => {
-                after_number = token.starts_with(|c: char| c.is_ascii_digit());
-                rest.push(token.to_string());
-            }
-        }
-    }
-    let mut out = street_types.join(" ");
-    for word in rest {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&word);
-    }
-    out
-}
-
-fn fold_letter(c: char) -> char {
-    match c {
-        'ё' => 'е',
-        'ә' => 'а',
-        'ғ' => 'г',
-        'қ' => 'к',
-        'ң' => 'н',
-        'ө' => 'о',
-        'ұ' | 'ү' => 'у',
-        'һ' => 'х',
-        'і' => 'и',
-        c => c,
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum AddressWord {
-    Drop,
-    Apartment,
-    StreetType(&'static str),
-    Rename(&'static str),
-}
-
-/// Words with a meaning for matching, keyed by their folded spelling.
-fn address_words() -> &'static BTreeMap<String, AddressWord> {
-    static WORDS: OnceLock<BTreeMap<String, AddressWord>> = OnceLock::new();
-    WORDS.get_or_init(|| {
-        use AddressWord::*;
-        let table: &[(&[&str], AddressWord)] = &[
-            (
-                &[
-                    "г",
-                    "гор",
-                    "город",
-                    "қ",
-                    "қала",
-                    "қаласы",
-                    "дом",
-                    "д",
-                    "үй",
-                    "рк",
-                ],
-                Drop,
-            ),
-            (&["кв", "квартира", "пәтер"], Apartment),
-            (&["ул", "улица", "көше", "көшесі", "көш"], StreetType("ул")),
-            (
-                &["пр", "пр-т", "просп", "проспект", "даңғылы", "даңғ", "даң"],
-                StreetType("пр"),
-            ),
-            (
-                &["мкр", "мкрн", "микрорайон", "м-н", "шағынауданы"],
-                StreetType("мкр"),
-            ),
-            (&["пер", "переулок", "тұйық", "тұйығы"], StreetType("пер")),
-            (&["б-р", "бул", "бульвар", "бульвары"], StreetType("бул")),
-            (&["ш", "шоссе"], StreetType("ш")),
-            (&["наб", "набережная", "жағалауы"], StreetType("наб")),
-            (&["пл", "площадь", "алаңы"], StreetType("пл")),
-            (&["корп", "корпус"], Rename("корп")),
-        ];
-        let mut words = BTreeMap::new();
-        for (spellings, meaning) in table {
-            for spelling in *spellings {
-                let folded: String = spelling.chars().map(fold_letter).collect();
-                words.insert(folded, *meaning);
-            }
-        }
-        words
-    })
-}
+use sync::address::fold_letter;
+/// The matching key of an address (moved to the `sync` crate with the address matcher).
+pub use sync::address::normalize_address;
 
 /// Identity of a person within an address for idempotent re-import: case, `ё` and spacing do
 /// not make a different person.
@@ -720,46 +603,99 @@ pub struct AddressWarnings {
     store: Arc<dyn Store>,
     /// Serialises imports: each one reads the records of an address and rewrites them.
     write_lock: Mutex<()>,
-    /// Normalised words dropped from every address, e.g. the region's city name, so that
-    /// "ул. Кенесары 40" and "г. Астана, ул. Кенесары 40" are the same building.
-    ignored_words: Vec<String>,
+    /// Reads and compares addresses; knows the region's street aliases and city names.
+    matcher: AddressMatcher,
+    index: RwLock<AddressIndex>,
+    /// [`WARNINGS_INDEX_ADDRESSES_MAX`], smaller in tests.
+    index_addresses_max: usize,
+}
+
+/// Every stored address, by house key ([`ParsedAddress::house_key`]): a query is compared only
+/// with the addresses of its own house number, since a different one is never the building.
+#[derive(Default)]
+struct AddressIndex {
+    /// house key → normalized address (the store key) → the address read into its parts.
+    by_house: BTreeMap<String, BTreeMap<String, ParsedAddress>>,
+    addresses: usize,
+}
+
+impl AddressIndex {
+    fn contains(&self, store_key: &str, parsed: &ParsedAddress) -> bool {
+        self.by_house
+            .get(&parsed.house_key())
+            .is_some_and(|a| a.contains_key(store_key))
+    }
+
+    fn insert(&mut self, store_key: String, parsed: ParsedAddress) {
+        let by_key = self.by_house.entry(parsed.house_key()).or_default();
+        if by_key.insert(store_key, parsed).is_none() {
+            self.addresses += 1;
+        }
+    }
 }
 
 impl AddressWarnings {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self::with_ignored_words(store, &[])
+    /// Opens the registry and indexes every stored address (one record read per address).
+    /// `matcher` carries the region's street aliases and city names; the store keys depend on
+    /// the city names, so changing them means re-importing the registry.
+    pub fn open(store: Arc<dyn Store>, matcher: AddressMatcher) -> Result<Self, WarningsError> {
+        Self::open_with_limit(store, matcher, WARNINGS_INDEX_ADDRESSES_MAX)
     }
 
-    /// `ignored` are words (typically the city's names) that never distinguish two addresses in
-    /// this region. Changing them changes the matching keys: re-import the registry afterwards.
-    pub fn with_ignored_words(store: Arc<dyn Store>, ignored: &[String]) -> Self {
-        let ignored_words = ignored
-            .iter()
-            .flat_map(|w| {
-                normalize_address(w)
-                    .split(' ')
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .filter(|w| !w.is_empty())
-            .collect();
-        Self {
+    /// [`AddressWarnings::open`] with another limit on indexed addresses.
+    pub fn open_with_limit(
+        store: Arc<dyn Store>,
+        matcher: AddressMatcher,
+        index_addresses_max: usize,
+    ) -> Result<Self, WarningsError> {
+        let mut index = AddressIndex::default();
+        let mut last_address: Option<Vec<u8>> = None;
+        for key in store.scan_keys(WARNINGS_KEY_PREFIX.as_bytes(), usize::MAX)? {
+            let Some(end) = key.iter().position(|b| *b == 0) else {
+                return Err(WarningsError::Corrupt(format!(
+                    "{}: no end of address in the key",
+                    String::from_utf8_lossy(&key)
+                )));
+            };
+            if last_address.as_deref() == Some(&key[..end]) {
+                continue;
+            }
+            last_address = Some(key[..end].to_vec());
+            let value = store.get(&key)?.ok_or_else(|| {
+                WarningsError::Corrupt(format!(
+                    "{}: vanished while the index was built",
+                    String::from_utf8_lossy(&key)
+                ))
+            })?;
+            let stored = serde_json::from_slice::<StoredWarning>(&value).map_err(|e| {
+                WarningsError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(&key)))
+            })?;
+            // The store's key, not one computed again: records stored under other city names
+            // are still found.
+            let store_key = String::from_utf8_lossy(&key[WARNINGS_KEY_PREFIX.len()..end]);
+            index.insert(
+                store_key.into_owned(),
+                matcher.parse(&stored.warning.address),
+            );
+            if index.addresses > index_addresses_max {
+                return Err(WarningsError::TooManyAddresses {
+                    addresses: index.addresses,
+                    max: index_addresses_max,
+                });
+            }
+        }
+        Ok(Self {
             store,
             write_lock: Mutex::new(()),
-            ignored_words,
-        }
+            matcher,
+            index: RwLock::new(index),
+            index_addresses_max,
+        })
     }
 
-    /// The matching key of an address in this registry.
+    /// The matching key of an address in this registry (the key of its stored records).
     pub fn normalize(&self, address: &str) -> String {
-        let n = normalize_address(address);
-        if self.ignored_words.is_empty() {
-            return n;
-        }
-        n.split(' ')
-            .filter(|w| !self.ignored_words.iter().any(|i| i == w))
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.matcher.key(address)
     }
 
     /// Stores `rows` in one atomic, audited, durable batch. A record with the same normalized
@@ -810,6 +746,8 @@ impl AddressWarnings {
                 .unwrap_or_else(PoisonError::into_inner);
             let mut batch = WriteBatch::new();
             let mut replaced = 0usize;
+            // Addresses new to the index, read into their parts once.
+            let mut new_addresses: Vec<(String, ParsedAddress)> = Vec::new();
             for (address, mut incoming) in by_address {
                 let existing = self.stored_at(&address)?;
                 let old_len = existing.len();
@@ -833,6 +771,12 @@ impl AddressWarnings {
                 if merged.len() > WARNINGS_PER_ADDRESS_MAX {
                     return Err(WarningsError::TooManyForAddress { address });
                 }
+                if let Some(first) = merged.first() {
+                    let parsed = self.matcher.parse(&first.warning.address);
+                    if !self.read_index().contains(&address, &parsed) {
+                        new_addresses.push((address.clone(), parsed));
+                    }
+                }
                 for (n, record) in merged.iter().enumerate() {
                     let value = serde_json::to_vec(record)
                         .map_err(|e| WarningsError::Corrupt(format!("encoding: {e}")))?;
@@ -842,7 +786,14 @@ impl AddressWarnings {
                     batch.delete(warning_key(&address, n));
                 }
             }
-            audit.record(
+            let addresses = self.read_index().addresses + new_addresses.len();
+            if addresses > self.index_addresses_max {
+                return Err(WarningsError::TooManyAddresses {
+                    addresses,
+                    max: self.index_addresses_max,
+                });
+            }
+            let ticket = audit.record(
                 gc,
                 batch,
                 AuditInput::new(
@@ -852,20 +803,34 @@ impl AddressWarnings {
                     json!({ "records": records, "replaced": replaced }),
                 ),
                 now_ms,
-            )?
+            )?;
+            // The batch is applied: lookups may see it now. Still under the write lock, so
+            // concurrent imports never pass the index limit together.
+            let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+            for (address, parsed) in new_addresses {
+                index.insert(address, parsed);
+            }
+            ticket
         };
         gc.wait_async(ticket).await?;
         Ok(records)
     }
 
-    /// Warnings for an address: exact normalized match, plus — when the query names an apartment
-    /// ("… кв 12") — the records of the whole building, because a weapon registered in the
-    /// building matters to a crew going to any flat in it.
+    fn read_index(&self) -> std::sync::RwLockReadGuard<'_, AddressIndex> {
+        self.index.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Warnings for an address: every record whose address is the same building (`match`) or
+    /// perhaps the same building (`possible`, with its reasons: a typo in the street, another
+    /// flat of the building, ...). A call to a building sees the records of its flats, and a
+    /// call to a flat those of its building, because a weapon registered in the building
+    /// matters to a crew going to any flat in it. Matches come first: the address exactly as
+    /// stored, then other matches, then possible ones.
     ///
     /// Infallible form for the card flow: a storage error is logged at error level and gives an
     /// empty list, so a failing registry never blocks dispatching a crew. Use
     /// [`AddressWarnings::try_lookup`] where the caller can show "registry unavailable".
-    pub fn lookup(&self, address: &str) -> Vec<AddressWarning> {
+    pub fn lookup(&self, address: &str) -> Vec<FoundWarning> {
         match self.try_lookup(address) {
             Ok(found) => found,
             Err(WarningsError::QueryTooLong) => Vec::new(),
@@ -877,37 +842,41 @@ impl AddressWarnings {
     }
 
     /// [`AddressWarnings::lookup`] that returns storage errors and over-long queries.
-    pub fn try_lookup(&self, address: &str) -> Result<Vec<AddressWarning>, WarningsError> {
+    pub fn try_lookup(&self, address: &str) -> Result<Vec<FoundWarning>, WarningsError> {
         if address.chars().count() > WARNINGS_FIELD_CHARS_MAX {
             return Err(WarningsError::QueryTooLong);
         }
-        let normalized = self.normalize(address);
-        if normalized.is_empty() {
+        let query = self.matcher.parse(address);
+        if query.key().is_empty() {
             return Ok(Vec::new());
         }
-        let mut out: Vec<AddressWarning> = self
-            .stored_at(&normalized)?
-            .into_iter()
-            .map(|s| s.warning)
-            .collect();
-        if let Some(pos) = normalized.find(" кв") {
-            let building = &normalized[..pos];
-            let rest = &normalized[pos + " кв".len()..];
-            if !building.is_empty() && (rest.is_empty() || rest.starts_with(' ')) {
-                out.extend(self.stored_at(building)?.into_iter().map(|s| s.warning));
-            }
-        } else {
-            // A call to the building: the crew may meet anyone who lives in it, so warnings
-            // registered at its flats count too.
-            for (key, value) in self
-                .store
-                .scan_prefix(format!("{WARNINGS_KEY_PREFIX}{normalized} кв").as_bytes())?
-            {
-                let stored = serde_json::from_slice::<StoredWarning>(&value).map_err(|e| {
-                    WarningsError::Corrupt(format!("{}: {e}", String::from_utf8_lossy(&key)))
-                })?;
-                out.push(stored.warning);
-            }
+        // (order, store key, kind, reasons); the index lock is not held while the store is read.
+        let mut candidates: Vec<(u8, String, MatchKind, Vec<PossibleReason>)> = {
+            let index = self.read_index();
+            let Some(same_house) = index.by_house.get(&query.house_key()) else {
+                return Ok(Vec::new());
+            };
+            same_house
+                .iter()
+                .filter_map(|(key, record)| {
+                    let (order, kind, reasons) = match self.matcher.compare(record, &query) {
+                        AddressMatch::NoMatch => return None,
+                        AddressMatch::Match if key == query.key() => (0, MatchKind::Match, vec![]),
+                        AddressMatch::Match => (1, MatchKind::Match, vec![]),
+                        AddressMatch::Possible { reasons } => (2, MatchKind::Possible, reasons),
+                    };
+                    Some((order, key.clone(), kind, reasons))
+                })
+                .collect()
+        };
+        candidates.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut out = Vec::new();
+        for (_, key, match_kind, reasons) in candidates {
+            out.extend(self.stored_at(&key)?.into_iter().map(|s| FoundWarning {
+                warning: s.warning,
+                match_kind,
+                reasons: reasons.clone(),
+            }));
         }
         Ok(out)
     }
@@ -981,12 +950,33 @@ mod tests {
         warnings: AddressWarnings,
     }
 
+    /// The matcher of the demo region: its street aliases and city names.
+    fn demo_matcher() -> AddressMatcher {
+        let config = crate::config::Config::load(None).unwrap();
+        AddressMatcher::new(
+            config.reference.street_aliases().unwrap(),
+            &config.node.city_names,
+        )
+    }
+
+    /// A warning found as one line: person, then `match` or `possible` with its reasons.
+    fn describe(found: &FoundWarning) -> String {
+        match found.match_kind {
+            MatchKind::Match => format!("{}: match", found.warning.person),
+            MatchKind::Possible => format!(
+                "{}: possible {}",
+                found.warning.person,
+                serde_json::to_string(&found.reasons).unwrap()
+            ),
+        }
+    }
+
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 8 << 20).unwrap());
         let gc = Arc::new(GroupCommit::new(store.clone()));
         let audit = AuditLog::open(store.clone()).unwrap();
-        let warnings = AddressWarnings::new(store.clone());
+        let warnings = AddressWarnings::open(store.clone(), demo_matcher()).unwrap();
         Fixture {
             _dir: dir,
             store,
@@ -994,36 +984,6 @@ mod tests {
             audit,
             warnings,
         }
-    }
-
-    fn check_normalize(cases: &[(&str, &str)]) {
-        for (input, expected) in cases {
-            assert_eq!(normalize_address(input), *expected, "input {input:?}");
-        }
-    }
-
-    #[test]
-    fn normalizes_abbreviations_scripts_and_order() {
-        check_normalize(&[
-            ("г. Астана, ул. Кенесары, д. 40", "ул астана кенесары 40"),
-            ("астана кенесары көшесі 40", "ул астана кенесары 40"),
-            ("Астана, улица Кенесары, дом 40", "ул астана кенесары 40"),
-            ("Астана,ул.Кенесары,40", "ул астана кенесары 40"),
-            ("  АСТАНА   Кенесары   ул.  №40 ", "ул астана кенесары 40"),
-            ("пр-т Мангилик Ел 8", "пр мангилик ел 8"),
-            ("Мәңгілік Ел даңғылы, 8", "пр мангилик ел 8"),
-            (
-                "проспект Мәңгілік Ел, д. 8, квартира 45",
-                "пр мангилик ел 8 кв 45",
-            ),
-            ("Мәңгілік Ел даңғылы 8 пәтер 45", "пр мангилик ел 8 кв 45"),
-            ("ул. Бейбітшілік, 14 А", "ул бейбитшилик 14а"),
-            ("ул. Бейбітшілік, 14а", "ул бейбитшилик 14а"),
-            ("ул. Абая 5, г. Астана", "ул абая 5 астана"),
-            ("ул. Ёлочная, 3", "ул елочная 3"),
-            ("«ЖК Хайвил», 12/1", "жк хайвил 12/1"),
-            ("...", ""),
-        ]);
     }
 
     #[test]
@@ -1187,7 +1147,7 @@ mod tests {
 
         // A call to the building shows the building's record and those of its flats.
         let found = f.warnings.try_lookup("астана кенесары көшесі 40").unwrap();
-        let people: Vec<&str> = found.iter().map(|w| w.person.as_str()).collect();
+        let people: Vec<&str> = found.iter().map(|w| w.warning.person.as_str()).collect();
         assert_eq!(people, vec!["Мысалова Әлия", "Сынақов Ерлан Маратұлы"]);
         // Another building on the same street is not matched.
         assert!(f
@@ -1200,7 +1160,7 @@ mod tests {
             .warnings
             .try_lookup("Астана, Кенесары көшесі 40, пәтер 12")
             .unwrap();
-        let people: Vec<&str> = found.iter().map(|w| w.person.as_str()).collect();
+        let people: Vec<&str> = found.iter().map(|w| w.warning.person.as_str()).collect();
         assert_eq!(people, vec!["Сынақов Ерлан Маратұлы", "Мысалова Әлия"]);
 
         let found = f
@@ -1208,7 +1168,7 @@ mod tests {
             .try_lookup("Астана, проспект Мангилик Ел, 8, кв. 7")
             .unwrap();
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].flags, vec![WarningFlag::PsychiatricRecord]);
+        assert_eq!(found[0].warning.flags, vec![WarningFlag::PsychiatricRecord]);
         assert_eq!(
             f.warnings
                 .try_lookup("г. Астана, ул. Сарайшық, 5")
@@ -1235,17 +1195,118 @@ mod tests {
             .try_lookup("г. Астана, ул. Кенесары, д. 400")
             .unwrap()
             .is_empty());
-        assert!(f
+        // Another street type with the same name may be another street: possible, marked.
+        let found = f
             .warnings
             .try_lookup("г. Астана, пр. Кенесары, д. 40")
-            .unwrap()
-            .is_empty());
+            .unwrap();
+        let found: Vec<String> = found.iter().map(describe).collect();
+        assert_eq!(
+            found,
+            vec![
+                "Мысалова Әлия: possible [\"street_type\"]",
+                "Сынақов Ерлан Маратұлы: possible [\"street_type\"]"
+            ]
+        );
         assert!(f.warnings.lookup("").is_empty());
         assert!(f.warnings.lookup(&"x".repeat(501)).is_empty());
         assert_eq!(
             f.warnings.try_lookup(&"x".repeat(501)).unwrap_err().code(),
             "invalid_field"
         );
+    }
+
+    /// The issue's cases: the same building written another way is found; a near miss (a typo,
+    /// another flat of the building) is found too, as a possible match; another house is not.
+    #[tokio::test]
+    async fn r08_lookup_finds_the_building_however_the_address_is_written() {
+        let f = fixture();
+        let rows = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR)
+            .unwrap()
+            .good;
+        f.warnings
+            .import(&f.gc, &f.audit, "admin", rows, NOW_MS)
+            .await
+            .unwrap();
+        let check = |query: &str, expected: &[&str]| {
+            let found: Vec<String> = f
+                .warnings
+                .try_lookup(query)
+                .unwrap()
+                .iter()
+                .map(describe)
+                .collect();
+            assert_eq!(found, expected, "query {query:?}");
+        };
+        check("Абай даңғылы 52", &["Жалғанова Динара Ерболқызы: match"]);
+        check("Сарайшык 5", &["Мысалов Нұрлан Қайратұлы: match"]);
+        check("ул. Сарайшык 5", &["Мысалов Нұрлан Қайратұлы: match"]);
+        check("Сарайшық 5", &["Мысалов Нұрлан Қайратұлы: match"]);
+        check("Кенесары 40", &["Сынақов Ерлан Маратұлы: match"]);
+        // Another flat of the building, and a typo: possible matches, never dropped.
+        check(
+            "Кенесары көшесі 40, 14 пәтер",
+            &["Сынақов Ерлан Маратұлы: possible [\"other_flat\"]"],
+        );
+        check(
+            "ул. Кенесры, 40, кв. 12",
+            &["Сынақов Ерлан Маратұлы: possible [\"street_spelling\"]"],
+        );
+        // The old name of a street, through the demo region's aliases.
+        check("ул. Мира, 14, кв. 3", &["Тексеров Данияр Асқарұлы: match"]);
+        check("ул. Кенесары 41", &[]);
+        check("пр. Абылай хана, 52", &[]);
+        check("Мангилик Ел 8 корпус 1", &[]);
+    }
+
+    /// The index is built from the store when the registry opens (a restart, or a store
+    /// written before the index existed: the layout is the same), and it is bounded.
+    #[tokio::test]
+    async fn r08_index_is_rebuilt_at_open_and_bounded() {
+        let f = fixture();
+        let rows = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, YEAR)
+            .unwrap()
+            .good;
+        f.warnings
+            .import(&f.gc, &f.audit, "admin", rows.clone(), NOW_MS)
+            .await
+            .unwrap();
+        let reopened = AddressWarnings::open(f.store.clone(), demo_matcher()).unwrap();
+        let found: Vec<String> = reopened
+            .try_lookup("Абай даңғылы 52, 8 пәтер")
+            .unwrap()
+            .iter()
+            .map(describe)
+            .collect();
+        assert_eq!(found, vec!["Жалғанова Динара Ерболқызы: match"]);
+
+        // 8 sample addresses; a limit of 8 holds them, a ninth address is refused whole.
+        let small = AddressWarnings::open_with_limit(f.store.clone(), demo_matcher(), 8).unwrap();
+        let before = f.store.scan_prefix(WARNINGS_KEY_PREFIX.as_bytes()).unwrap();
+        let mut ninth = rows[0].clone();
+        ninth.address = "ул. Иманова, 11".into();
+        let mut known = rows[1].clone();
+        known.note = "обновлено".into();
+        let err = small
+            .import(&f.gc, &f.audit, "admin", vec![known.clone(), ninth], NOW_MS)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "too_many_records");
+        assert!(err.to_string().contains("at most 8"), "{err}");
+        assert_eq!(
+            f.store.scan_prefix(WARNINGS_KEY_PREFIX.as_bytes()).unwrap(),
+            before
+        );
+        // Records of addresses already indexed still update.
+        small
+            .import(&f.gc, &f.audit, "admin", vec![known], NOW_MS)
+            .await
+            .unwrap();
+        // A store already past the limit does not open silently.
+        let err = AddressWarnings::open_with_limit(f.store.clone(), demo_matcher(), 7)
+            .err()
+            .expect("over the limit");
+        assert_eq!(err.code(), "too_many_records");
     }
 
     #[tokio::test]
@@ -1284,7 +1345,7 @@ mod tests {
             .try_lookup("г. Астана, ул. Кенесары, 40, кв. 12")
             .unwrap();
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].note, "Разрешение аннулировано");
+        assert_eq!(found[0].warning.note, "Разрешение аннулировано");
 
         // An invalid row rejects the whole import: nothing is written.
         let before = f.store.scan_prefix(WARNINGS_KEY_PREFIX.as_bytes()).unwrap();

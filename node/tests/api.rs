@@ -777,3 +777,85 @@ async fn acknowledged_cards_survive_reopening_the_database() {
     );
     assert!(t.data.exists());
 }
+
+/// R08: a possible match (here: the same building, another flat) is sent with its mark and
+/// reason by the warnings search, the card, the dispatch answer and the timeline.
+#[tokio::test]
+async fn r08_possible_matches_are_marked_in_the_api_and_the_timeline() {
+    let t = start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let gus = t.user("gus1", &["dispatcher"], None).await;
+    let duty = t.user("duty1", &["duty_officer"], None).await;
+    let search =
+        |address: &str| format!("/api/v1/warnings?address={}", address.replace(' ', "%20"));
+    let (s, w) = t.call("GET", &search("Абай даңғылы 52"), &duty, None).await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!(w.as_array().map(Vec::len), Some(1), "{w}");
+    assert_eq!(w[0]["match"], "match", "{w}");
+    assert_eq!(w[0]["reasons"], json!([]), "{w}");
+    // The demo registry has a weapon in flat 12 of Кенесары 40; the call is from flat 14.
+    let flat_14 = "Астана, Кенесары көшесі 40, 14 пәтер";
+    let (_, w) = t.call("GET", &search(flat_14), &duty, None).await;
+    assert_eq!(w[0]["match"], "possible", "{w}");
+    assert_eq!(w[0]["reasons"], json!(["other_flat"]), "{w}");
+
+    let mut body = card_body();
+    body["location"]["address"] = json!(flat_14);
+    let (_, c) = t.call("POST", "/api/v1/cards", &op, Some(body)).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let (_, seen) = t
+        .call("GET", &format!("/api/v1/cards/{id}"), &gus, None)
+        .await;
+    assert_eq!(seen["warnings"][0]["match"], "possible", "{seen}");
+    t.call(
+        "POST",
+        &format!("/api/v1/cards/{id}/send-for-processing"),
+        &op,
+        None,
+    )
+    .await;
+    let (s, d) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/dispatch"),
+            &gus,
+            Some(json!({"unit_id": "p03"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["warnings"][0]["match"], "possible", "{d}");
+    assert_eq!(d["warnings"][0]["reasons"], json!(["other_flat"]), "{d}");
+    let issued: Vec<&str> = d["card"]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "warning_issued")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert!(
+        issued
+            .iter()
+            .any(|text| text.contains("(possible: other_flat)")),
+        "{issued:?}"
+    );
+
+    // The OpenAPI document describes the mark and its reasons.
+    let (_, doc) = t.call("GET", "/api/v1/openapi.json", "", None).await;
+    let schemas = &doc["components"]["schemas"];
+    let found = schemas["FoundWarning"].to_string();
+    assert!(
+        found.contains("\"match\"")
+            && found.contains("reasons")
+            && found.contains("AddressWarning"),
+        "{found}"
+    );
+    let reasons = schemas["PossibleReason"].to_string();
+    for code in [
+        "street_spelling",
+        "street_name_partial",
+        "street_type",
+        "other_flat",
+    ] {
+        assert!(reasons.contains(code), "{reasons}");
+    }
+}

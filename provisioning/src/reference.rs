@@ -1,5 +1,5 @@
 //! A region's reference data for its bundle (`add-region --reference FILE`): districts with their
-//! territories, call categories, duty units, timing rules and the units on duty. Without it a new
+//! territories, call categories, duty units, timing rules, street aliases and the units on duty. Without it a new
 //! region's node would start with the embedded demo data (Astana's districts).
 //!
 //! This crate does not know the node's types; it checks the file's shape (TOML, only the tables a
@@ -18,6 +18,7 @@ pub const REFERENCE_KEYS: &[&str] = &[
     "duty_units",
     "unit_overdue_after_s",
     "kui_deadline_h",
+    "street_aliases",
 ];
 
 /// Top-level keys allowed in a reference file.
@@ -71,7 +72,7 @@ impl RegionReference {
                 ));
             }
         }
-        for list in ["districts", "categories", "duty_units"] {
+        for list in ["districts", "categories", "duty_units", "street_aliases"] {
             if let Some(v) = reference.get(list) {
                 let ok = v
                     .as_array()
@@ -115,6 +116,14 @@ mod tests {
         let t = "[reference]\nkui_deadline_h = 24\n[[reference.districts]]\ncode = \"MED\"\n\
                  [[units]]\nid = \"u1\"\ncall_sign = \"Беркут-1\"\nkind = \"patrol\"\n";
         RegionReference::parse(t).unwrap();
+    }
+
+    #[test]
+    fn r08_accepts_street_aliases() {
+        let t = "[[reference.street_aliases]]\nnames = [\"Победы\", \"Жеңіс\"]\n";
+        RegionReference::parse(t).unwrap();
+        let e = RegionReference::parse("[reference]\nstreet_aliases = 5\n").unwrap_err();
+        assert!(e.contains("street_aliases"), "{e}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ fn main() {
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
         shifts: Default::default(),
+        street_aliases: Vec::new(),
     };
     let input = CardCreate {
         channel: Channel::App102Call,

@@ -12,6 +12,7 @@
 //! - unit assignments form an add/remove set keyed by unit id (add wins);
 //! - other scalar fields are last-writer-wins per field, with the writer recorded.
 
+pub mod address;
 pub mod caller;
 pub mod card;
 pub mod doc;

@@ -1,9 +1,12 @@
 //! Reference data of a region: districts with their territory (for routing by territorial
-//! affiliation, R02), call categories, duty units, and the timing rules that are configuration.
+//! affiliation, R02), call categories, duty units, the timing rules that are configuration, and
+//! street aliases (old and new names, for address warnings, R08).
 //! The node loads it from its config file; the defaults describe a demo region.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::address::StreetAliases;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +47,15 @@ pub struct DutyUnitRef {
     pub name_ru: String,
 }
 
+/// One street under all its names: old and new, or Kazakh and Russian when they are
+/// translations ("Победы" / "Жеңіс"). Address warnings (R08) treat them as the same street.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StreetAliasGroup {
+    /// At least two names, without the street type ("Победы", not "пр. Победы").
+    pub names: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
@@ -55,6 +67,9 @@ pub struct Reference {
     pub unit_overdue_after_s: u64,
     /// КУИ registration deadline after the card reaches the duty unit (R07/R14: 24 hours).
     pub kui_deadline_h: u64,
+    /// Streets known under several names, for matching addresses to the warnings registry.
+    #[serde(default)]
+    pub street_aliases: Vec<StreetAliasGroup>,
     /// When the roster's shifts run (R20).
     #[serde(default)]
     pub shifts: ShiftRules,
@@ -103,6 +118,10 @@ impl Reference {
     }
     pub fn kui_deadline_ms(&self) -> i64 {
         (self.kui_deadline_h as i64).saturating_mul(3_600_000)
+    }
+    /// The street aliases, checked, for [`crate::address::AddressMatcher`].
+    pub fn street_aliases(&self) -> Result<StreetAliases, String> {
+        StreetAliases::new(self.street_aliases.iter().map(|g| g.names.as_slice()))
     }
 
     /// The roster shift running at `now_ms`: its roster date (`YYYY-MM-DD`, the day the shift
@@ -191,6 +210,8 @@ impl Reference {
         if !(-12 * 60..=14 * 60).contains(&self.shifts.utc_offset_min) {
             return Err("shifts.utc_offset_min must be between −720 and 840 minutes".into());
         }
+        self.street_aliases()
+            .map_err(|e| format!("street_aliases: {e}"))?;
         Ok(())
     }
 }

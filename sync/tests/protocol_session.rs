@@ -28,6 +28,7 @@ fn reference() -> Reference {
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
         shifts: Default::default(),
+        street_aliases: Vec::new(),
     }
 }
 

@@ -1128,16 +1128,50 @@
     return self;
   }
 
-  /* AddressWarning: {address, person, birth_year?, flags:[registered_weapon|criminal_record|psychiatric_record|other], note}. */
+  /* Codes joined by ", " as labels of the dictionary (prefix.code). */
+  function keyLabels(prefix, codes) {
+    var out = [];
+    codes.forEach(function (c, i) { if (i) out.push(', '); out.push(keyLabel(prefix, c)); });
+    return out;
+  }
+
+  /* FoundWarning: {address, person, birth_year?, flags:[registered_weapon|criminal_record|psychiatric_record|other], note,
+     match: match|possible, reasons:[street_spelling|street_name_partial|street_type|other_flat]} (R08).
+     A possible match is shown, marked, with its reasons: the crew must hear of it, and know it may be another address. */
   function warningItem(w) {
     var flags = Array.isArray(w.flags) ? w.flags : [w.kind || w.type || 'other'];
     var person = [w.person, w.birth_year ? '(' + w.birth_year + ')' : null].filter(Boolean).join(' ');
-    return h('li', { class: 'warn-item', tid: 'warning-item' }, [
+    var possible = w.match === 'possible';
+    var reasons = Array.isArray(w.reasons) ? w.reasons : [];
+    return h('li', { class: 'warn-item' + (possible ? ' warn-possible' : ''), tid: 'warning-item', 'data-match': possible ? 'possible' : 'match' }, [
+      possible ? h('div', { class: 'warn-possible-mark', tid: 'warning-possible' }, [
+        tx('warn.match.possible', 'badge warn-possible-badge'),
+        reasons.length ? ' ' : null,
+        reasons.length ? h('span', { class: 'small' }, keyLabels('warn.reason', reasons)) : null
+      ]) : null,
       h('div', null, flags.map(function (f) { return h('span', { class: 'badge warn-kind warn-' + f }, keyLabel('warn', f)); }).concat([
         ' ', h('b', { text: person })])),
       w.address ? h('div', { class: 'small muted', text: w.address }) : null,
       w.note ? h('div', { class: 'small', text: w.note }) : null
     ]);
+  }
+
+  /* The timeline entry written at dispatch (node service.rs warnings_text) carries codes:
+     "Call-sign: address warnings: Person [registered_weapon, other] (possible: other_flat); …". Show them in the user's language. */
+  function warningIssuedText(text) {
+    var out = [];
+    var re = /address warnings: |\[([a-z_, ]*)\]|\(possible: ([a-z_, ]*)\)/g;
+    var last = 0;
+    var m;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > last) out.push(text.slice(last, m.index));
+      if (m[1] !== undefined) out.push('[', keyLabels('warn', m[1].split(', ')), ']');
+      else if (m[2] !== undefined) out.push('(', tx('warn.match.possible', 'warn-possible-text'), ': ', keyLabels('warn.reason', m[2].split(', ')), ')');
+      else out.push(tx('warn.title'), ': ');
+      last = re.lastIndex;
+    }
+    out.push(text.slice(last));
+    return out;
   }
 
   /* Timeline texts are often bare codes (channel, district, duty unit, category): show their names. */
@@ -1156,7 +1190,7 @@
         h('td', { class: 'mono small nowrap', text: fmtTime(e.at) }),
         h('td', { class: 'small nowrap', text: e.by || '' }),
         h('td', { class: 'nowrap' }, keyLabel('tl', e.kind)),
-        h('td', { class: 'pre' }, codeText(e.text))
+        h('td', { class: 'pre' }, e.kind === 'warning_issued' ? warningIssuedText(e.text || '') : codeText(e.text))
       ]));
     });
     if (!items.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));

@@ -169,6 +169,11 @@ window.I18N = {
     'warn.search.ph': 'Адрес: улица, дом, квартира',
     'warn.search.btn': 'Проверить',
     'warn.search.found': 'Найдено записей',
+    'warn.match.possible': 'Возможное совпадение',
+    'warn.reason.street_spelling': 'улица написана иначе — возможно, опечатка',
+    'warn.reason.street_name_partial': 'название улицы указано не полностью',
+    'warn.reason.street_type': 'другой тип улицы (ул., пр., мкр…)',
+    'warn.reason.other_flat': 'тот же дом, другая квартира',
 
     'ct.form.title': 'Карточка «102»',
     'ct.form.new': 'Новая карточка',
@@ -522,6 +527,11 @@ window.I18N = {
     'warn.search.ph': 'Мекенжай: көше, үй, пәтер',
     'warn.search.btn': 'Тексеру',
     'warn.search.found': 'Табылған жазбалар',
+    'warn.match.possible': 'Ықтимал сәйкестік',
+    'warn.reason.street_spelling': 'көше басқаша жазылған — қате болуы мүмкін',
+    'warn.reason.street_name_partial': 'көше атауы толық көрсетілмеген',
+    'warn.reason.street_type': 'көше түрі басқа (көше, даңғыл, шағын аудан…)',
+    'warn.reason.other_flat': 'сол үй, басқа пәтер',
 
     'ct.form.title': '«102» карточкасы',
     'ct.form.new': 'Жаңа карточка',

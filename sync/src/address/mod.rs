@@ -1,0 +1,1024 @@
+//! Addresses as people write them, for the address-warnings registry (справочные учёты, R08).
+//!
+//! A second caller at a weapon-flagged flat must get the warning however the address is said:
+//! "Кенесары 40" for "ул. Кенесары, 40", "Абай даңғылы 52" for "пр. Абая, 52", "Сарайшық 5" for
+//! "ул. Сарайшык 5". [`AddressMatcher`] reads an address into street type, street name, house
+//! number, корпус and flat, and compares a registry address with a query: `Match`, `Possible`
+//! with its reasons (a typo, another flat of the same building, ...) or `NoMatch`. The house
+//! number and корпус must be equal; everything about the street is compared leniently, and a
+//! near miss is a possible match, never dropped. `sync/tests/corpus/address_pairs.tsv` is the
+//! contract (run `cargo test -p sync --test address_corpus -- --nocapture` for its figures).
+//!
+//! Pure text handling: no I/O, no clock. The node keys its stored records by
+//! [`normalize_address`] and indexes them by [`ParsedAddress::house_key`].
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+mod parse;
+
+use parse::{street_name_only, tokens, Parser, Token};
+
+/// Canonical text of an address: the key of the node's stored registry records. Two addresses
+/// with the same key always match; [`AddressMatcher`] finds the rest.
+///
+/// Steps, and why:
+/// - lowercase (Unicode) and fold `ё→е` and the Kazakh letters `ә ғ қ ң ө ұ ү һ і` to their
+///   nearest Russian letters, because the same street is written "Мәңгілік Ел" and
+///   "Мангилик Ел" depending on the keyboard at hand;
+/// - punctuation (`. , ; : " « » № #` and brackets) becomes spaces; `-` and `/` stay because
+///   they are part of names and house numbers ("пр-т", "12/1");
+/// - abbreviations are unified; words that carry no information for matching are dropped
+///   ("г.", "город", "дом", "д.", Kazakh "қаласы", "үй");
+/// - street-type words ("ул", "пр", "мкр", ...) move to the front: Russian writes them before
+///   the name ("ул. Кенесары"), Kazakh after it ("Кенесары көшесі"); the other words keep their
+///   order, so house and apartment numbers are never confused;
+/// - a single letter right after a house number joins it ("40 а" → "40а").
+pub fn normalize_address(s: &str) -> String {
+    let mut cleaned = String::with_capacity(s.len());
+    for ch in s.chars().flat_map(char::to_lowercase) {
+        match ch {
+            // Segment boundaries survive as a token so a letter after "5," is not joined to 5.
+            ',' | ';' => cleaned.push_str(" , "),
+            '.' | ':' | '"' | '\'' | '«' | '»' | '“' | '”' | '„' | '№' | '#' | '(' | ')' | '['
+            | ']' | '!' | '?' | '–' | '—' | '\\' => cleaned.push(' '),
+            c if c.is_whitespace() || c.is_control() => cleaned.push(' '),
+            c => cleaned.push(fold_letter(c)),
+        }
+    }
+
+    let words = address_words();
+    let mut street_types: Vec<&'static str> = Vec::new();
+    let mut rest: Vec<String> = Vec::new();
+    let mut in_apartment = false;
+    // Whether the previous kept word in this segment is a house number.
+    let mut after_number = false;
+    for token in cleaned.split(' ') {
+        let token = token.trim_matches('-');
+        if token.is_empty() {
+            continue;
+        }
+        if token == "," {
+            after_number = false;
+            continue;
+        }
+        let is_single_letter = {
+            let mut chars = token.chars();
+            matches!((chars.next(), chars.next()), (Some(c), None) if c.is_alphabetic())
+        };
+        if is_single_letter && after_number {
+            if let Some(last) = rest.last_mut() {
+                last.push_str(token);
+                after_number = false;
+                continue;
+            }
+        }
+        match words.get(token) {
+            Some(AddressWord::Drop) => continue,
+            Some(AddressWord::Apartment) => {
+                in_apartment = true;
+                after_number = false;
+                rest.push("кв".to_string());
+            }
+            Some(AddressWord::StreetType(kind)) if !in_apartment => {
+                if !street_types.contains(kind) {
+                    street_types.push(kind);
+                }
+                after_number = false;
+            }
+            Some(AddressWord::StreetType(kind)) => rest.push((*kind).to_string()),
+            Some(AddressWord::Rename(to)) => {
+                rest.push((*to).to_string());
+                after_number = false;
+            }
+            None => {
+                after_number = token.starts_with(|c: char| c.is_ascii_digit());
+                rest.push(token.to_string());
+            }
+        }
+    }
+    let mut out = street_types.join(" ");
+    for word in rest {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    out
+}
+
+/// Lowercase Kazakh letters and `ё` folded to the Russian letter a keyboard without them gives.
+pub fn fold_letter(c: char) -> char {
+    match c {
+        'ё' => 'е',
+        'ә' => 'а',
+        'ғ' => 'г',
+        'қ' => 'к',
+        'ң' => 'н',
+        'ө' => 'о',
+        'ұ' | 'ү' => 'у',
+        'һ' => 'х',
+        'і' => 'и',
+        c => c,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum AddressWord {
+    Drop,
+    Apartment,
+    StreetType(&'static str),
+    Rename(&'static str),
+}
+
+/// Words with a meaning for matching, keyed by their folded spelling.
+fn address_words() -> &'static BTreeMap<String, AddressWord> {
+    static WORDS: OnceLock<BTreeMap<String, AddressWord>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        use AddressWord::*;
+        let table: &[(&[&str], AddressWord)] = &[
+            (
+                &[
+                    "г",
+                    "гор",
+                    "город",
+                    "қ",
+                    "қала",
+                    "қаласы",
+                    "дом",
+                    "д",
+                    "үй",
+                    "рк",
+                ],
+                Drop,
+            ),
+            (&["кв", "квартира", "пәтер"], Apartment),
+            (&["ул", "улица", "көше", "көшесі", "көш"], StreetType("ул")),
+            (
+                &["пр", "пр-т", "просп", "проспект", "даңғылы", "даңғ", "даң"],
+                StreetType("пр"),
+            ),
+            (
+                &["мкр", "мкрн", "микрорайон", "м-н", "шағынауданы"],
+                StreetType("мкр"),
+            ),
+            (&["пер", "переулок", "тұйық", "тұйығы"], StreetType("пер")),
+            (&["б-р", "бул", "бульвар", "бульвары"], StreetType("бул")),
+            (&["ш", "шоссе"], StreetType("ш")),
+            (&["наб", "набережная", "жағалауы"], StreetType("наб")),
+            (&["пл", "площадь", "алаңы"], StreetType("пл")),
+            (&["корп", "корпус"], Rename("корп")),
+        ];
+        let mut words = BTreeMap::new();
+        for (spellings, meaning) in table {
+            for spelling in *spellings {
+                let folded: String = spelling.chars().map(fold_letter).collect();
+                words.insert(folded, *meaning);
+            }
+        }
+        words
+    })
+}
+
+// ------------------------------------------------------------------------ the matcher
+
+/// Street-name edit distances are counted only for names at least this many characters long:
+/// in shorter ones one letter makes another name ("Мира" / "Мура").
+pub const STREET_TYPO_CHARS_MIN: usize = 4;
+/// From this many characters on, a street name may differ by two edits and still be a typo;
+/// below it (and from [`STREET_TYPO_CHARS_MIN`]) by one: a letter wrong, missing or swapped.
+pub const STREET_TYPO_TWO_EDITS_CHARS_MIN: usize = 10;
+/// A street name given only in part ("Ауэзова" for "Мухтара Ауэзова") must share at least this
+/// many characters with the full one to be a possible match.
+pub const STREET_PARTIAL_SHARED_CHARS_MIN: usize = 4;
+/// House numbers have at most this many digits; a longer number is a postal code or a phone.
+pub const HOUSE_NUMBER_DIGITS_MAX: usize = 5;
+/// Only this many characters of an address are read: the longest address a card or a
+/// registry row may hold (`model::limits::ADDRESS_CHARS_MAX`).
+pub const ADDRESS_PARSE_CHARS_MAX: usize = crate::model::limits::ADDRESS_CHARS_MAX;
+/// A word keeps at least this many characters when its case ending is cut ("Абая" → "аба").
+const STEM_CHARS_MIN: usize = 3;
+/// Street-alias groups in one region's reference data.
+pub const STREET_ALIAS_GROUPS_MAX: usize = 10_000;
+/// Names in one street-alias group (old names, new name, translations).
+pub const STREET_ALIAS_NAMES_MAX: usize = 16;
+/// Longest street-alias name, in characters.
+pub const STREET_ALIAS_NAME_CHARS_MAX: usize = 200;
+
+/// The kind of street, Kazakh and Russian words unified (`көшесі` = `улица` = `ул.`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StreetKind {
+    Street,
+    Avenue,
+    Microdistrict,
+    Lane,
+    Boulevard,
+    Highway,
+    Embankment,
+    Square,
+}
+
+/// Why a registry address is only possibly the one asked about. The API sends these codes; the
+/// console shows them in Kazakh and Russian.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PossibleReason {
+    /// The street names differ by a typo: a letter wrong, missing or swapped.
+    StreetSpelling,
+    /// One side names the street only in part ("Ауэзова" / "Мухтара Ауэзова").
+    StreetNamePartial,
+    /// Both sides give a street type and they differ ("мкр Самал" / "ул. Самал"): both may exist.
+    StreetType,
+    /// The same building, another flat: the crew going to one flat must hear of the other.
+    OtherFlat,
+}
+
+/// How a registry address relates to the address asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressMatch {
+    /// The same building (and the same flat, or a flat of the building, or the building).
+    Match,
+    /// Perhaps the same building; `reasons` is sorted, without duplicates, never empty.
+    Possible {
+        reasons: Vec<PossibleReason>,
+    },
+    NoMatch,
+}
+
+/// A street name for comparison: Kazakh letters folded to Russian look-alikes, honorifics
+/// (хан, батыр, би), initials and "им." left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreetName {
+    /// The words as written (folded), in order, joined by a space.
+    full: String,
+    /// Each word without its case ending ("Абая" and "Абай" → "аба"), sorted.
+    stems: Vec<String>,
+}
+
+impl StreetName {
+    fn from_words(words: &[String]) -> StreetName {
+        let kept: Vec<&String> = words.iter().filter(|w| !is_name_filler(w)).collect();
+        // A street named only by an honorific ("Батыр") keeps it.
+        let kept: Vec<&String> = if kept.is_empty() {
+            words.iter().collect()
+        } else {
+            kept
+        };
+        let full = kept
+            .iter()
+            .map(|w| w.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut stems: Vec<String> = kept.iter().map(|w| stem(w)).collect();
+        stems.sort();
+        StreetName { full, stems }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stems.is_empty()
+    }
+
+    fn stems_text(&self) -> String {
+        self.stems.join(" ")
+    }
+}
+
+/// A town named in an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Town {
+    /// The region's own city, under any of its names ("Астана", "Нур-Султан").
+    Home,
+    Other(String),
+}
+
+/// The parts of an address that say which building (and flat) it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedAddress {
+    /// [`normalize_address`] without the region's city names: equal keys always match.
+    key: String,
+    /// The town the address names, if it names one.
+    town: Option<Town>,
+    street_type: Option<StreetKind>,
+    street: StreetName,
+    /// Digits without leading zeros, then the литера if any: "40", "40а".
+    house: Option<String>,
+    /// корпус / блок: "40/1", "40 корп. 1" and "40 блок 1" are all корпус "1".
+    korpus: Option<String>,
+    flat: Option<String>,
+}
+
+impl ParsedAddress {
+    /// The house number with its литера and корпус ("40а/1"), or "" when there is none: equal
+    /// house keys are necessary for a match, so an index keyed by it finds every candidate.
+    pub fn house_key(&self) -> String {
+        match (&self.house, &self.korpus) {
+            (None, _) => String::new(),
+            (Some(h), None) => h.clone(),
+            (Some(h), Some(k)) => format!("{h}/{k}"),
+        }
+    }
+
+    /// The normalised text of the address (the key of stored records).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn flat(&self) -> Option<&str> {
+        self.flat.as_deref()
+    }
+
+    pub fn street_type(&self) -> Option<StreetKind> {
+        self.street_type
+    }
+
+    /// The street's words as compared (folded, without honorifics and initials).
+    pub fn street(&self) -> &str {
+        &self.street.full
+    }
+}
+
+/// Street aliases of a region: the names one street has had or has in the other language
+/// ("Победы" / "Жеңіс"). Built from reference data and checked once.
+#[derive(Debug, Clone, Default)]
+pub struct StreetAliases {
+    groups: Vec<Vec<StreetName>>,
+    /// Stems of a name (joined) → its group.
+    group_of: BTreeMap<String, usize>,
+}
+
+impl StreetAliases {
+    /// Checks and indexes alias groups. Errors name the group (1-based) and the name, and say
+    /// what to change.
+    pub fn new<'a, G, S>(groups: G) -> Result<StreetAliases, String>
+    where
+        G: IntoIterator<Item = &'a [S]>,
+        S: AsRef<str> + 'a,
+    {
+        let mut out = StreetAliases::default();
+        // Stems → (group, the name as written), to name both sides of a conflict.
+        let mut first_seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
+        for (index, names) in groups.into_iter().enumerate() {
+            let number = index + 1;
+            if index >= STREET_ALIAS_GROUPS_MAX {
+                return Err(format!(
+                    "more than {STREET_ALIAS_GROUPS_MAX} street-alias groups; merge or remove some"
+                ));
+            }
+            if names.len() > STREET_ALIAS_NAMES_MAX {
+                return Err(format!(
+                    "street-alias group {number} has {} names; at most {STREET_ALIAS_NAMES_MAX}",
+                    names.len()
+                ));
+            }
+            let mut group: Vec<StreetName> = Vec::new();
+            for name in names {
+                let name = name.as_ref().trim();
+                if name.chars().count() > STREET_ALIAS_NAME_CHARS_MAX {
+                    return Err(format!(
+                        "street-alias group {number}: the name {name:?} is longer than \
+                         {STREET_ALIAS_NAME_CHARS_MAX} characters"
+                    ));
+                }
+                let parsed = street_name_only(name);
+                if parsed.is_empty() {
+                    return Err(format!(
+                        "street-alias group {number}: {name:?} has no street name in it; write \
+                         the name itself, e.g. \"Победы\" or \"Жеңіс\""
+                    ));
+                }
+                let key = parsed.stems_text();
+                match first_seen.get(&key) {
+                    Some((other, _)) if *other == index => continue, // the same name twice
+                    Some((other, written)) => {
+                        return Err(format!(
+                            "street-alias groups {} and {number} both name the street {written:?} \
+                             (as {name:?}); one street has one group: merge them",
+                            other + 1
+                        ))
+                    }
+                    None => {
+                        first_seen.insert(key.clone(), (index, name.to_string()));
+                    }
+                }
+                out.group_of.insert(key, index);
+                group.push(parsed);
+            }
+            if group.len() < 2 {
+                return Err(format!(
+                    "street-alias group {number} needs at least two different names (an old and a \
+                     new one, or the Kazakh and the Russian one)"
+                ));
+            }
+            out.groups.push(group);
+        }
+        Ok(out)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The name itself and every alias of it.
+    fn names_of<'a>(&'a self, name: &'a StreetName) -> Vec<&'a StreetName> {
+        let mut out = vec![name];
+        if let Some(&group) = self.group_of.get(&name.stems_text()) {
+            out.extend(self.groups[group].iter());
+        }
+        out
+    }
+}
+
+/// Compares addresses as people write them (R08). Built once per region from its street
+/// aliases and the names of its city; [`AddressMatcher::parse`] each address once, then
+/// [`AddressMatcher::compare`] pairs.
+///
+/// A registry address and a query are the same building when the house number, its литера
+/// and its корпус are equal, no two different towns are named, and the street names are equal
+/// once Kazakh letters, case endings, honorifics and initials are set aside, or through an
+/// alias. They are possibly the same building (never silently dropped) when the street names
+/// differ by a typo or one gives only part of the other, or both give a street type and the
+/// types differ. Another flat of the same building is a possible match too.
+#[derive(Debug, Clone, Default)]
+pub struct AddressMatcher {
+    aliases: StreetAliases,
+    /// The region's own city names, folded: never a different town.
+    home_city: Vec<String>,
+    /// The same names as [`normalize_address`] words, dropped from keys.
+    home_city_key_words: Vec<String>,
+}
+
+impl AddressMatcher {
+    pub fn new(aliases: StreetAliases, city_names: &[String]) -> AddressMatcher {
+        let home_city = city_names
+            .iter()
+            .flat_map(|c| tokens(c))
+            .filter_map(|t| match t {
+                Token::Word(w) => Some(w),
+                _ => None,
+            })
+            .collect();
+        let home_city_key_words = city_names
+            .iter()
+            .flat_map(|w| {
+                normalize_address(w)
+                    .split(' ')
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|w| !w.is_empty())
+            .collect();
+        AddressMatcher {
+            aliases,
+            home_city,
+            home_city_key_words,
+        }
+    }
+
+    /// [`normalize_address`] without the words of the region's city names.
+    pub fn key(&self, address: &str) -> String {
+        let n = normalize_address(address);
+        if self.home_city_key_words.is_empty() {
+            return n;
+        }
+        n.split(' ')
+            .filter(|w| !self.home_city_key_words.iter().any(|i| i == w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Reads the parts of an address. Never fails: what cannot be read is left out, and an
+    /// address with no house number matches only another without one.
+    pub fn parse(&self, address: &str) -> ParsedAddress {
+        let address: String = address.chars().take(ADDRESS_PARSE_CHARS_MAX).collect();
+        let mut parsed = Parser::new(&address, &self.home_city).run();
+        parsed.key = self.key(&address);
+        parsed
+    }
+
+    /// How `record` (from the registry) relates to `query` (the address asked about).
+    pub fn compare(&self, record: &ParsedAddress, query: &ParsedAddress) -> AddressMatch {
+        if !record.key.is_empty() && record.key == query.key {
+            return AddressMatch::Match;
+        }
+        if record.house != query.house || record.korpus != query.korpus {
+            return AddressMatch::NoMatch;
+        }
+        if let (Some(a), Some(b)) = (&record.town, &query.town) {
+            if a != b {
+                return AddressMatch::NoMatch;
+            }
+        }
+        if record.street.is_empty() || query.street.is_empty() {
+            return AddressMatch::NoMatch;
+        }
+        let mut reasons = Vec::new();
+        match self.compare_streets(&record.street, &query.street) {
+            Streets::Same => {}
+            Streets::Typo => reasons.push(PossibleReason::StreetSpelling),
+            Streets::Partial => reasons.push(PossibleReason::StreetNamePartial),
+            Streets::Different => return AddressMatch::NoMatch,
+        }
+        if let (Some(a), Some(b)) = (record.street_type, query.street_type) {
+            if a != b {
+                reasons.push(PossibleReason::StreetType);
+            }
+        }
+        if let (Some(a), Some(b)) = (&record.flat, &query.flat) {
+            if a != b {
+                reasons.push(PossibleReason::OtherFlat);
+            }
+        }
+        if reasons.is_empty() {
+            AddressMatch::Match
+        } else {
+            reasons.sort();
+            reasons.dedup();
+            AddressMatch::Possible { reasons }
+        }
+    }
+
+    /// Parses both and compares them.
+    pub fn compare_text(&self, record: &str, query: &str) -> AddressMatch {
+        self.compare(&self.parse(record), &self.parse(query))
+    }
+
+    fn compare_streets(&self, record: &StreetName, query: &StreetName) -> Streets {
+        let records = self.aliases.names_of(record);
+        let queries = self.aliases.names_of(query);
+        let pairs = || {
+            records
+                .iter()
+                .flat_map(|r| queries.iter().map(move |q| (*r, *q)))
+        };
+        if pairs().any(|(r, q)| r.stems == q.stems) {
+            return Streets::Same;
+        }
+        if pairs()
+            .any(|(r, q)| is_typo(&r.stems_text(), &q.stems_text()) || is_typo(&r.full, &q.full))
+        {
+            return Streets::Typo;
+        }
+        if pairs().any(|(r, q)| is_part_of(&r.stems, &q.stems) || is_part_of(&q.stems, &r.stems)) {
+            return Streets::Partial;
+        }
+        Streets::Different
+    }
+}
+
+enum Streets {
+    Same,
+    Typo,
+    Partial,
+    Different,
+}
+
+/// Edits a name of `chars` characters may differ by and still be a typo.
+fn typo_edits_allowed(chars: usize) -> usize {
+    if chars < STREET_TYPO_CHARS_MIN {
+        0
+    } else if chars < STREET_TYPO_TWO_EDITS_CHARS_MIN {
+        1
+    } else {
+        2
+    }
+}
+
+fn is_typo(a: &str, b: &str) -> bool {
+    let longer = a.chars().count().max(b.chars().count());
+    let allowed = typo_edits_allowed(longer);
+    allowed > 0 && strsim::damerau_levenshtein(a, b) <= allowed
+}
+
+/// Whether every stem of `part` is in `whole`, `whole` has more, and what they share is long
+/// enough to mean something.
+fn is_part_of(part: &[String], whole: &[String]) -> bool {
+    if part.is_empty() || part.len() >= whole.len() {
+        return false;
+    }
+    let mut rest: Vec<&String> = whole.iter().collect();
+    for p in part {
+        match rest.iter().position(|w| *w == p) {
+            Some(i) => {
+                rest.remove(i);
+            }
+            None => return false,
+        }
+    }
+    part.iter().map(|p| p.chars().count()).sum::<usize>() >= STREET_PARTIAL_SHARED_CHARS_MIN
+}
+
+/// Cuts one Russian case ending so that the Kazakh nominative and the Russian genitive meet:
+/// Абай / Абая, Сейфуллин / Сейфуллина, Республика / Республики.
+fn stem(word: &str) -> String {
+    let mut chars: Vec<char> = word.chars().collect();
+    if chars.len() > STEM_CHARS_MIN
+        && matches!(
+            chars.last(),
+            Some('а' | 'я' | 'ы' | 'и' | 'й' | 'у' | 'ю' | 'е' | 'о')
+        )
+    {
+        chars.pop();
+    }
+    chars.into_iter().collect()
+}
+
+/// Words that are not the street's name: honorifics that come and go ("Кенесары хана",
+/// "Кабанбай батыр", "Төле би") and "имени".
+fn is_name_filler(word: &str) -> bool {
+    matches!(
+        word,
+        "хан" | "хана" | "батыр" | "батыра" | "би" | "им" | "имени" | "атындагы"
+    )
+}
+
+/// The letters the matcher folds: [`fold_letter`], and `э` → `е` ("Ауэзов" / "Әуезов").
+fn fold_for_matching(c: char) -> char {
+    match c {
+        'э' => 'е',
+        c => fold_letter(c),
+    }
+}
+
+/// Latin letters that look like Cyrillic ones, as typed in a литера ("15A").
+fn cyrillic_look_alike(c: char) -> char {
+    match c {
+        'a' => 'а',
+        'b' => 'в',
+        'c' => 'с',
+        'e' => 'е',
+        'h' => 'н',
+        'k' => 'к',
+        'm' => 'м',
+        'o' => 'о',
+        'p' => 'р',
+        't' => 'т',
+        'x' => 'х',
+        'y' => 'у',
+        c => c,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_normalize(cases: &[(&str, &str)]) {
+        for (input, expected) in cases {
+            assert_eq!(normalize_address(input), *expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn normalizes_abbreviations_scripts_and_order() {
+        check_normalize(&[
+            ("г. Астана, ул. Кенесары, д. 40", "ул астана кенесары 40"),
+            ("астана кенесары көшесі 40", "ул астана кенесары 40"),
+            ("Астана, улица Кенесары, дом 40", "ул астана кенесары 40"),
+            ("Астана,ул.Кенесары,40", "ул астана кенесары 40"),
+            ("  АСТАНА   Кенесары   ул.  №40 ", "ул астана кенесары 40"),
+            ("пр-т Мангилик Ел 8", "пр мангилик ел 8"),
+            ("Мәңгілік Ел даңғылы, 8", "пр мангилик ел 8"),
+            (
+                "проспект Мәңгілік Ел, д. 8, квартира 45",
+                "пр мангилик ел 8 кв 45",
+            ),
+            ("Мәңгілік Ел даңғылы 8 пәтер 45", "пр мангилик ел 8 кв 45"),
+            ("ул. Бейбітшілік, 14 А", "ул бейбитшилик 14а"),
+            ("ул. Бейбітшілік, 14а", "ул бейбитшилик 14а"),
+            ("ул. Абая 5, г. Астана", "ул абая 5 астана"),
+            ("ул. Ёлочная, 3", "ул елочная 3"),
+            ("«ЖК Хайвил», 12/1", "жк хайвил 12/1"),
+            ("...", ""),
+        ]);
+    }
+
+    fn matcher() -> AddressMatcher {
+        let aliases =
+            StreetAliases::new([&["Мира", "Бейбітшілік"][..], &["Победы", "пр. Жеңіс"][..]])
+                .unwrap();
+        AddressMatcher::new(aliases, &["Астана".to_string(), "Нур-Султан".to_string()])
+    }
+
+    /// The parts of an address as one line: `type | street | house | корпус | flat | town`.
+    fn describe(p: &ParsedAddress) -> String {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let kind = p
+            .street_type
+            .map(|k| format!("{k:?}").to_lowercase())
+            .unwrap_or_else(|| "-".into());
+        let town = match &p.town {
+            None => "-".to_string(),
+            Some(Town::Home) => "home".to_string(),
+            Some(Town::Other(t)) => t.clone(),
+        };
+        format!(
+            "{kind} | {} | {} | {} | {} | {town}",
+            p.street.full,
+            opt(&p.house),
+            opt(&p.korpus),
+            opt(&p.flat)
+        )
+    }
+
+    fn check_parse(cases: &[(&str, &str)]) {
+        let m = matcher();
+        for (input, expected) in cases {
+            assert_eq!(describe(&m.parse(input)), *expected, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn r08_reads_street_house_korpus_and_flat_in_both_languages() {
+        check_parse(&[
+            (
+                "г. Астана, ул. Кенесары, д. 40, кв. 12",
+                "street | кенесары | 40 | - | 12 | home",
+            ),
+            (
+                "Кенесары көшесі, 62 үй, 12 пәтер",
+                "street | кенесары | 62 | - | 12 | -",
+            ),
+            (
+                "Кенесары көшесі 62 пәтер 12",
+                "street | кенесары | 62 | - | 12 | -",
+            ),
+            (
+                "Кенесары көшесі 62, 12-пәтер",
+                "street | кенесары | 62 | - | 12 | -",
+            ),
+            (
+                "ул.Кенесары 62 кв.12",
+                "street | кенесары | 62 | - | 12 | -",
+            ),
+            ("Абай даңғылы 52", "avenue | абай | 52 | - | - | -"),
+            ("пр-т Абая, 52", "avenue | абая | 52 | - | - | -"),
+            (
+                "Кенесары хан көшесі 40",
+                "street | кенесары | 40 | - | - | -",
+            ),
+            (
+                "Қабанбай батыр даңғылы 60/1",
+                "avenue | кабанбай | 60 | 1 | - | -",
+            ),
+            (
+                "пр. Кабанбай батыра 60 к1 кв 8",
+                "avenue | кабанбай | 60 | 1 | 8 | -",
+            ),
+            (
+                "Қабанбай батыр даңғылы 60, 1 корпус",
+                "avenue | кабанбай | 60 | 1 | - | -",
+            ),
+            ("ул. Ауэзова 7 к. 2", "street | ауезова | 7 | 2 | - | -"),
+            (
+                "ул. Сейфуллина, 15 лит. А",
+                "street | сейфуллина | 15а | - | - | -",
+            ),
+            (
+                "ул. Сейфуллина, 15A",
+                "street | сейфуллина | 15а | - | - | -",
+            ),
+            (
+                "ул. Сейфуллина, 15-А",
+                "street | сейфуллина | 15а | - | - | -",
+            ),
+            ("М. Ауэзова 7 корп 2", "- | ауезова | 7 | 2 | - | -"),
+            (
+                "Самал шағын ауданы 5",
+                "microdistrict | самал | 5 | - | - | -",
+            ),
+            ("Алаш тас жолы, 15", "highway | алаш | 15 | - | - | -"),
+            ("Алаш ш. 15", "highway | алаш | 15 | - | - | -"),
+            ("5-й микрорайон, 12", "microdistrict | 5 | 12 | - | - | -"),
+            ("мкр. 5, д. 12", "microdistrict | 5 | 12 | - | - | -"),
+            ("5 мкр, 12 үй", "microdistrict | 5 | 12 | - | - | -"),
+            (
+                "010000, г. Астана, ул. Кенесары, 40",
+                "street | кенесары | 40 | - | - | home",
+            ),
+            (
+                "РК, Нур-Султан, ул. Кенесары 40",
+                "street | кенесары | 40 | - | - | home",
+            ),
+            (
+                "Астана қ., Кенесары көш., 40",
+                "street | кенесары | 40 | - | - | home",
+            ),
+            (
+                "г. Косшы, пр. Абая, 52",
+                "avenue | абая | 52 | - | - | косшы",
+            ),
+            (
+                "Косшы қаласы, Абай даңғылы 52",
+                "avenue | абай | 52 | - | - | косшы",
+            ),
+            (
+                "г. Астана, р-н Есиль, ул. Сыганак, 29",
+                "street | сыганак | 29 | - | - | home",
+            ),
+            (
+                "Есіл ауданы, Сығанақ көшесі 29",
+                "street | сыганак | 29 | - | - | -",
+            ),
+            (
+                "ул. Сыганак 29, подъезд 2, этаж 5",
+                "street | сыганак | 29 | - | - | -",
+            ),
+            ("ул. Г. Потанина, 3", "street | потанина | 3 | - | - | -"),
+            ("ул. Д. Кунаева 5", "street | кунаева | 5 | - | - | -"),
+            ("пр. им. Абая, 52", "avenue | абая | 52 | - | - | -"),
+            ("мкр Самал-2, 5", "microdistrict | самал-2 | 5 | - | - | -"),
+            ("Кенесары 40-12", "- | кенесары | 40 | - | 12 | -"),
+            (
+                "ул Кенесары д40 кв12",
+                "street | кенесары | 40 | - | 12 | -",
+            ),
+            ("Кенесары", "- | кенесары | - | - | - | -"),
+            ("40", "- |  | 40 | - | - | -"),
+            ("", "- |  | - | - | - | -"),
+            (",,, / - . №", "- |  | - | - | - | -"),
+        ]);
+    }
+
+    fn check_compare(cases: &[(&str, &str, &str)]) {
+        let m = matcher();
+        for (record, query, expected) in cases {
+            let got = match m.compare_text(record, query) {
+                AddressMatch::Match => "match".to_string(),
+                AddressMatch::NoMatch => "no_match".to_string(),
+                AddressMatch::Possible { reasons } => format!("possible {reasons:?}"),
+            };
+            assert_eq!(got, *expected, "record {record:?}, query {query:?}");
+        }
+    }
+
+    #[test]
+    fn r08_compares_buildings_and_says_why_a_match_is_only_possible() {
+        use PossibleReason::*;
+        let _ = (StreetSpelling, StreetNamePartial, StreetType, OtherFlat);
+        check_compare(&[
+            ("ул. Кенесары, 40", "Кенесары 40", "match"),
+            ("ул. Кенесары, 40", "Кенесары 41", "no_match"),
+            ("ул. Кенесары, 40", "Кенесары 40А", "no_match"),
+            ("ул. Кенесары, 40", "Кенесары 40/1", "no_match"),
+            (
+                "ул. Кенесары, 40",
+                "Кенесры 40",
+                "possible [StreetSpelling]",
+            ),
+            (
+                "ул. Кенесары, 40, кв. 12",
+                "Кенесары 40 кв 14",
+                "possible [OtherFlat]",
+            ),
+            (
+                "ул. Кенесары, 40, кв. 12",
+                "Кенесры 40 кв 14",
+                "possible [StreetSpelling, OtherFlat]",
+            ),
+            ("ул. Кенесары, 40, кв. 12", "Кенесары 40", "match"),
+            ("ул. Кенесары, 40", "Кенесары 40 кв 14", "match"),
+            ("мкр Самал, 5", "ул. Самал 5", "possible [StreetType]"),
+            (
+                "ул. Ауэзова 7",
+                "Мухтара Ауэзова 7",
+                "possible [StreetNamePartial]",
+            ),
+            // Aliases, in both directions, and a typo of an alias.
+            ("ул. Бейбітшілік 14", "ул. Мира 14", "match"),
+            ("ул. Мира 14", "Бейбітшілік көшесі 14", "match"),
+            (
+                "пр. Победы 12",
+                "Жеңс даңғылы 12",
+                "possible [StreetSpelling]",
+            ),
+            ("пр. Победы 12", "ул. Мира 12", "no_match"),
+            // Thresholds: no typo tolerance below STREET_TYPO_CHARS_MIN characters.
+            ("ул. Мир 3", "ул. Мор 3", "no_match"),
+            ("ул. Мира 3", "ул. Мора 3", "possible [StreetSpelling]"),
+            // Two edits only from STREET_TYPO_TWO_EDITS_CHARS_MIN characters on.
+            ("ул. Достык 3", "ул. Дотсок 3", "no_match"),
+            (
+                "ул. Бейбитшилик 3",
+                "ул. Бейбишлик 3",
+                "possible [StreetSpelling]",
+            ),
+            // Different towns named on both sides; a town on one side only is not a difference.
+            ("г. Косшы, ул. Абая 1", "г. Астана, ул. Абая 1", "no_match"),
+            ("г. Косшы, ул. Абая 1", "ул. Абая 1", "match"),
+            // No street, or no house on one side.
+            ("40", "40", "match"),
+            ("ул. Абая 40", "40", "no_match"),
+            ("ул. Абая", "ул. Абая 40", "no_match"),
+            ("", "", "no_match"),
+        ]);
+    }
+
+    #[test]
+    fn r08_street_aliases_are_checked_with_messages_a_person_can_act_on() {
+        let ok = StreetAliases::new([&["Победы", "Победы", "Жеңіс"][..]]).unwrap();
+        assert!(!ok.is_empty());
+        let cases: &[(&[&[&str]], &str)] = &[
+            (&[&["Победы"]], "group 1 needs at least two different names"),
+            (
+                &[&["Абая", "Абай"]],
+                "group 1 needs at least two different names",
+            ),
+            (&[&["ул.", "Абая"]], "group 1: \"ул.\" has no street name"),
+            (
+                &[&["Мира", "Бейбітшілік"], &["Абай", "Мира"]],
+                "groups 1 and 2 both name the street \"Мира\"",
+            ),
+        ];
+        for (groups, expected) in cases {
+            let err = StreetAliases::new(groups.iter().copied()).unwrap_err();
+            assert!(err.contains(expected), "{groups:?}: {err}");
+        }
+        let long = "а".repeat(STREET_ALIAS_NAME_CHARS_MAX + 1);
+        let err = StreetAliases::new([&[long.as_str(), "Абая"][..]]).unwrap_err();
+        assert!(err.contains("longer than"), "{err}");
+        let many: Vec<String> = (0..=STREET_ALIAS_NAMES_MAX)
+            .map(|i| format!("Улица{i}"))
+            .collect();
+        let err = StreetAliases::new([many.as_slice()]).unwrap_err();
+        assert!(err.contains("at most"), "{err}");
+    }
+
+    /// User input never panics the parser: random text over the characters that steer it.
+    #[test]
+    fn r08_any_text_parses_without_panicking() {
+        const CASES: usize = 20_000;
+        const ALPHABET: &[&str] = &[
+            "0",
+            "1",
+            "40",
+            "/",
+            "-",
+            ",",
+            ".",
+            " ",
+            "а",
+            "к",
+            "д",
+            "г",
+            "ш",
+            "кв",
+            "корп",
+            "үй",
+            "пәтер",
+            "ул",
+            "мкр",
+            "шағын",
+            "ауданы",
+            "тас",
+            "жолы",
+            "р-н",
+            "қаласы",
+            "лит",
+            "Кенесары",
+            "A",
+            "й",
+            "№",
+            "\u{0301}",
+            "ё",
+            "ß",
+            "İ",
+            "😀",
+            "\t",
+            "010000",
+        ];
+        let m = matcher();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut previous = m.parse("ул. Кенесары 40");
+        for _ in 0..CASES {
+            let len = (next() % 12) as usize;
+            let text: String = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let parsed = m.parse(&text);
+            let _ = m.compare(&parsed, &previous);
+            let _ = parsed.house_key();
+            previous = parsed;
+        }
+        // Only ADDRESS_PARSE_CHARS_MAX characters are read.
+        let huge = format!("ул. Кенесары 40{}", ", подъезд 1".repeat(10_000));
+        assert_eq!(m.parse(&huge).house_key(), "40");
+    }
+}
