@@ -25,7 +25,10 @@ const NODE_BIN = process.env.NODE_BIN
   : path.resolve(HERE, '../target/debug/node');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.resolve(HERE, '../target/e2e-screenshots');
+// The bootstrap and administrator-set passwords are temporary: activate() sets the owner's own.
+const ADMIN_TEMP_PASSWORD = 'e2e-Admin-Temp0rary-2026';
 const ADMIN_PASSWORD = 'e2e-Admin-Passw0rd-2026';
+const STAFF_TEMP_PASSWORD = 'e2e-Staff-Temp0rary-2026';
 const STAFF_PASSWORD = 'e2e-Staff-Passw0rd-2026';
 const STARTUP_DEADLINE_MS = 60_000;
 const STEP_TIMEOUT_MS = 20_000;
@@ -52,7 +55,7 @@ async function startNode() {
   writeFileSync(config, `[calls]\nudp_port_min = ${udpMin}\nudp_port_max = ${udpMin + 199}\n`);
   const base = `http://127.0.0.1:${port}`;
   const proc = spawn(NODE_BIN, ['serve', '--data', path.join(root, 'data'), '--listen', `127.0.0.1:${port}`, '--config', config], {
-    env: { ...process.env, NODE_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    env: { ...process.env, NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const srv = { proc, base, root, logs: '', exited: null };
@@ -102,6 +105,13 @@ async function api(method, p, body, token) {
 
 async function loginApi(login, password) {
   return (await api('POST', '/auth/login', { login, password })).token;
+}
+
+/* First login with a temporary password: sets the account's own and returns the session token. */
+async function activate(login, temporary, own) {
+  const token = await loginApi(login, temporary);
+  await api('POST', '/auth/password', { current_password: temporary, new_password: own }, token);
+  return token;
 }
 
 async function newPage(name) {
@@ -160,9 +170,10 @@ describe('r03_r09_r10_calls_in_headless_chromium: citizen call → operator → 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     node = await startNode();
-    tokens.admin = await loginApi('admin', ADMIN_PASSWORD);
+    tokens.admin = await activate('admin', ADMIN_TEMP_PASSWORD, ADMIN_PASSWORD);
     for (const u of [OPERATOR, SUPERVISOR]) {
-      await api('POST', '/accounts', { ...u, password: STAFF_PASSWORD }, tokens.admin);
+      await api('POST', '/accounts', { ...u, password: STAFF_TEMP_PASSWORD }, tokens.admin);
+      await activate(u.login, STAFF_TEMP_PASSWORD, STAFF_PASSWORD);
     }
     tokens.supervisor = await loginApi(SUPERVISOR.login, STAFF_PASSWORD);
     browser = await chromium.launch({
@@ -186,7 +197,10 @@ describe('r03_r09_r10_calls_in_headless_chromium: citizen call → operator → 
   it('serves the citizen page', async () => {
     const r = await fetch(node.base + '/citizen');
     assert.equal(r.status, 200);
-    assert.match(await r.text(), /citizen\/v1\/ws/);
+    assert.match(await r.text(), /\/citizen\/app\.js/);
+    const js = await fetch(node.base + '/citizen/app.js');
+    assert.equal(js.status, 200);
+    assert.match(await js.text(), /citizen\/v1\/ws/);
   });
 
   it('r03_call_rings_with_location_operator_accepts_media_flows_both_ways_and_the_card_opens_prefilled', async () => {

@@ -32,9 +32,14 @@ const NODE_BIN = bin('NODE_BIN', '../target/debug/node');
 const PROVISIONING_BIN = bin('PROVISIONING_BIN', '../target/debug/provisioning');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.resolve(HERE, '../target/e2e-screenshots');
+// Bootstrap and administrator-set passwords are temporary: the first login sets the owner's own.
+const CENTRAL_ADMIN_TEMP_PASSWORD = 'e2e-Central-Temp0rary-2026';
 const CENTRAL_ADMIN_PASSWORD = 'e2e-Central-Adm1n-2026';
+const NODE_ADMIN_TEMP_PASSWORD = 'e2e-Node-Temp0rary-2026';
 const NODE_ADMIN_PASSWORD = 'e2e-Node-Adm1n-2026';
+const STAFF_TEMP_PASSWORD = 'e2e-Staff-Temp0rary-2026';
 const STAFF_PASSWORD = 'e2e-Staff-Passw0rd-2026';
+const HQ_DUTY = { login: 'hq.duty.e2e', full_name: 'Сейткали Нурлан (дежурный ЦОУ МВД)' };
 const STARTUP_DEADLINE_MS = 60_000;
 const STEP_TIMEOUT_MS = 20_000;
 // Replication and link state cross a QUIC connection (reconnect backoff, idle timeout 30 s).
@@ -138,6 +143,13 @@ async function apiCall(base, method, p, body, token) {
   return data;
 }
 
+/* First login with a temporary password: sets the account's own; returns the login answer. */
+async function activate(base, login, temporary, own) {
+  const res = await apiCall(base, 'POST', '/auth/login', { login, password: temporary });
+  await apiCall(base, 'POST', '/auth/password', { current_password: temporary, new_password: own }, res.token);
+  return res;
+}
+
 async function shot(name) {
   await page.screenshot({ path: path.join(SHOTS, `central-${name}.png`), fullPage: false });
 }
@@ -184,12 +196,12 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     central = await startProcess('central', CENTRAL_BIN, [
       'serve', '--bundle', path.join(root, 'central-bundle'), '--data', path.join(root, 'central-data'),
       '--listen', `127.0.0.1:${httpPort}`, '--quic-listen', `127.0.0.1:${quicPort}`,
-    ], { CENTRAL_ADMIN_PASSWORD }, `http://127.0.0.1:${httpPort}`);
+    ], { CENTRAL_ADMIN_PASSWORD: CENTRAL_ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${httpPort}`);
 
     node = await startProcess('node', NODE_BIN, [
       'serve', '--bundle', path.join(root, 'ast-bundle'), '--data', path.join(root, 'node-data'),
       '--listen', `127.0.0.1:${nodePort}`,
-    ], { NODE_ADMIN_PASSWORD }, `http://127.0.0.1:${nodePort}`);
+    ], { NODE_ADMIN_PASSWORD: NODE_ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${nodePort}`);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -223,11 +235,11 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
   });
 
   it('the node: a 102 operator creates a card and sends it for processing', async () => {
-    const admin = await apiCall(node.base, 'POST', '/auth/login', { login: 'admin', password: NODE_ADMIN_PASSWORD });
+    const admin = await activate(node.base, 'admin', NODE_ADMIN_TEMP_PASSWORD, NODE_ADMIN_PASSWORD);
     await apiCall(node.base, 'POST', '/accounts', {
-      login: CALL_TAKER.login, full_name: CALL_TAKER.full_name, password: STAFF_PASSWORD, roles: ['call_taker'],
+      login: CALL_TAKER.login, full_name: CALL_TAKER.full_name, password: STAFF_TEMP_PASSWORD, roles: ['call_taker'],
     }, admin.token);
-    const ct = await apiCall(node.base, 'POST', '/auth/login', { login: CALL_TAKER.login, password: STAFF_PASSWORD });
+    const ct = await activate(node.base, CALL_TAKER.login, STAFF_TEMP_PASSWORD, STAFF_PASSWORD);
     const ref = await apiCall(node.base, 'GET', '/reference', undefined, ct.token);
     assert.ok(ref.categories && ref.categories.length, 'the node has call categories');
     const card = await apiCall(node.base, 'POST', '/cards', {
@@ -242,7 +254,7 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     Object.assign(state, { cardId: card.id, number: card.number, nodeToken: ct.token });
   });
 
-  it('admin: a wrong password shows the error, then login opens the dashboard', async () => {
+  it('admin: a wrong password shows the error; the bootstrap password is replaced; the administrator creates the HQ duty officer', async () => {
     await page.goto(central.base + '/');
     await page.locator(tid('login-form')).waitFor();
     await shot('01-login');
@@ -250,8 +262,34 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     await page.locator(tid('login-password')).fill('definitely-wrong-password');
     await page.locator(tid('login-submit')).click();
     await waitText(tid('login-error'), null);
-    await page.locator(tid('login-password')).fill(CENTRAL_ADMIN_PASSWORD);
+    await page.locator(tid('login-password')).fill(CENTRAL_ADMIN_TEMP_PASSWORD);
     await page.locator(tid('login-submit')).click();
+    await page.locator(tid('pw-forced')).waitFor();
+    await page.locator(tid('pw-new')).fill(CENTRAL_ADMIN_PASSWORD);
+    await page.locator(tid('pw-repeat')).fill(CENTRAL_ADMIN_PASSWORD);
+    await page.locator(tid('pw-submit')).click();
+    // The account administrator manages HQ accounts and reads no cards.
+    await page.locator(`${tid('acc-table')} ${tid('acc-row-admin')}`).waitFor();
+    assert.equal(await page.locator(tid('regions-table')).count(), 0, 'no national picture for the administrator');
+    await page.locator(tid('acc-login')).fill(HQ_DUTY.login);
+    await page.locator(tid('acc-fullname')).fill(HQ_DUTY.full_name);
+    await page.locator(tid('acc-password')).fill(STAFF_TEMP_PASSWORD);
+    await page.locator(tid('acc-role-hq_duty')).check();
+    await page.locator(tid('acc-create')).click();
+    await page.locator(`${tid('acc-row-' + HQ_DUTY.login)} ${tid('acc-temporary')}`).waitFor();
+    await shot('01b-hq-accounts');
+    await page.locator(tid('logout')).click();
+    await page.locator(tid('login-form')).waitFor();
+  });
+
+  it('hq_duty: sets their own password at the first login and opens the dashboard', async () => {
+    await page.locator(tid('login-login')).fill(HQ_DUTY.login);
+    await page.locator(tid('login-password')).fill(STAFF_TEMP_PASSWORD);
+    await page.locator(tid('login-submit')).click();
+    await page.locator(tid('pw-forced')).waitFor();
+    await page.locator(tid('pw-new')).fill(STAFF_PASSWORD);
+    await page.locator(tid('pw-repeat')).fill(STAFF_PASSWORD);
+    await page.locator(tid('pw-submit')).click();
     await page.locator(tid('logout')).waitFor();
     await page.locator(tid('regions-table')).waitFor();
     await page.locator(`${tid('sse-status')}[data-state="online"]`).waitFor();
@@ -340,8 +378,8 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
       await delay(250);
     }
     const ev = card.timeline.find((e) => (e.text || '').includes(NOTE_TEXT));
-    assert.equal(ev.kind, 'note');
-    assert.match(ev.by, /admin/, 'the note is signed by the HQ officer');
+    assert.equal(ev.kind, 'hq_note');
+    assert.equal(ev.by, HQ_DUTY.full_name, 'the note is signed by the HQ officer, by name');
     await page.locator(tid('detail-close')).first().click();
     await page.locator(tid('card-detail')).waitFor({ state: 'hidden' });
   });

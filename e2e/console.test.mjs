@@ -27,7 +27,10 @@ const NODE_BIN = process.env.NODE_BIN
   : path.resolve(HERE, '../target/debug/node');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.resolve(HERE, '../target/e2e-screenshots');
+// Passwords an administrator sets are temporary: their owner sets their own at the first login.
+const ADMIN_TEMP_PASSWORD = 'e2e-Admin-Temp0rary-2026';
 const ADMIN_PASSWORD = 'e2e-Admin-Passw0rd-2026';
+const STAFF_TEMP_PASSWORD = 'e2e-Staff-Temp0rary-2026';
 const STAFF_PASSWORD = 'e2e-Staff-Passw0rd-2026';
 const STARTUP_DEADLINE_MS = 60_000;
 const STEP_TIMEOUT_MS = 20_000;
@@ -63,8 +66,8 @@ async function startServer() {
   const cli = (args, env = {}) => execFileSync(NODE_BIN, args, { stdio: 'pipe', timeout: 60_000, env: { ...process.env, ...env } });
   cli(['import-warnings', '--data', dataDir, csv]);
   // import-warnings on a fresh directory already bootstraps 'admin' (with a generated password),
-  // so set the known one through the CLI; serve still gets NODE_ADMIN_PASSWORD as usual.
-  cli(['admin', '--data', dataDir, 'set-password', '--login', 'admin'], { NODE_NEW_PASSWORD: ADMIN_PASSWORD });
+  // so set a known temporary one through the CLI: the first login in the console replaces it.
+  cli(['admin', '--data', dataDir, 'set-password', '--login', 'admin', '--temporary'], { NODE_NEW_PASSWORD: ADMIN_TEMP_PASSWORD });
   const port = await freePort();
   return launch({ root, dataDir, port });
 }
@@ -164,12 +167,25 @@ async function waitText(page, selector, expected) {
   return (await page.locator(selector).first().textContent()).trim();
 }
 
+/* Accounts created with the temporary staff password that have not logged in yet. */
+const firstLogin = new Set();
+
+/* Logs in; an account's first login (temporary password) goes through the forced "set your own
+   password" form, which sets STAFF_PASSWORD. */
 async function login(page, user, password) {
   await page.goto(server.base + '/');
   await page.locator(tid('login-form')).waitFor();
   await page.locator(tid('login-login')).fill(user);
-  await page.locator(tid('login-password')).fill(password);
+  const first = firstLogin.has(user);
+  await page.locator(tid('login-password')).fill(first ? STAFF_TEMP_PASSWORD : password);
   await page.locator(tid('login-submit')).click();
+  if (first) {
+    await page.locator(tid('pw-forced')).waitFor();
+    await page.locator(tid('pw-new')).fill(STAFF_PASSWORD);
+    await page.locator(tid('pw-repeat')).fill(STAFF_PASSWORD);
+    await page.locator(tid('pw-submit')).click();
+    firstLogin.delete(user);
+  }
   await page.locator(tid('logout')).waitFor();
 }
 
@@ -226,9 +242,19 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
     assert.equal(r.status, 401);
     assert.ok(msg.includes(serverError.message), `"${msg}" shows the server message "${serverError.message}"`);
     await shot(page, '01-login-error');
-    await page.locator(tid('login-password')).fill(ADMIN_PASSWORD);
+    // The temporary password works once: the console asks for the administrator's own.
+    await page.locator(tid('login-password')).fill(ADMIN_TEMP_PASSWORD);
     await page.locator(tid('login-submit')).click();
+    await page.locator(tid('pw-forced')).waitFor();
+    await page.locator(tid('pw-new')).fill('admin');
+    await page.locator(tid('pw-repeat')).fill('admin');
+    await page.locator(tid('pw-submit')).click();
+    await page.locator(`${tid('pw-error')}`).waitFor();
+    await page.locator(tid('pw-new')).fill(ADMIN_PASSWORD);
+    await page.locator(tid('pw-repeat')).fill(ADMIN_PASSWORD);
+    await page.locator(tid('pw-submit')).click();
     await page.locator(tid('tab-admin')).waitFor();
+    await shot(page, '01b-admin-own-password');
     await page.locator(`${tid('acc-table')} ${tid('acc-row-admin')}`).waitFor();
   });
 
@@ -238,7 +264,8 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
     for (const u of Object.values(USERS)) {
       await page.locator(tid('acc-login')).fill(u.login);
       await page.locator(tid('acc-fullname')).fill(u.full_name);
-      await page.locator(tid('acc-password')).fill(STAFF_PASSWORD);
+      await page.locator(tid('acc-password')).fill(STAFF_TEMP_PASSWORD);
+      firstLogin.add(u.login);
       await page.locator(tid(`acc-role-${u.role}`)).check();
       if (districtCount > 1) await page.locator(tid('acc-district')).selectOption({ index: 1 });
       await page.locator(tid('acc-create')).click();
@@ -255,7 +282,7 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
     const page = pages.admin;
     await page.locator(tid('acc-login')).fill('tmp_e2e');
     await page.locator(tid('acc-fullname')).fill('Временная запись');
-    await page.locator(tid('acc-password')).fill(STAFF_PASSWORD);
+    await page.locator(tid('acc-password')).fill(STAFF_TEMP_PASSWORD);
     await page.locator(tid('acc-role-patrol')).check();
     await page.locator(tid('acc-create')).click();
     const row = () => page.locator(tid('acc-row-tmp_e2e'));
@@ -520,7 +547,8 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
       { login: 'patrol_e2e', role: 'patrol', see: ['dispatcher'], not: ['call_taker', 'duty', 'admin'] },
     ];
     for (const c of cases) {
-      await apiCall('POST', '/accounts', { login: c.login, full_name: `${c.role} e2e`, password: STAFF_PASSWORD, roles: [c.role] }, admin.token);
+      await apiCall('POST', '/accounts', { login: c.login, full_name: `${c.role} e2e`, password: STAFF_TEMP_PASSWORD, roles: [c.role] }, admin.token);
+      firstLogin.add(c.login);
       const page = await newPage(c.login);
       await login(page, c.login, STAFF_PASSWORD);
       for (const key of c.see) await page.locator(tid(`tab-${key}`)).waitFor();

@@ -30,16 +30,16 @@ pub struct CentralSection {
     /// The hub's name in its certificate (from the bundle).
     #[serde(default)]
     pub name: Option<String>,
+    /// Reverse proxies (CIDR) whose X-Forwarded-For names the real client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Mark the session cookie Secure (the dashboard is served over HTTPS).
+    #[serde(default)]
+    pub secure_cookies: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountsSection {
-    pub failed_logins_max: u32,
-    pub lockout_s: u64,
-    pub session_ttl_s: u64,
-    pub argon2_memory_kib: u32,
-}
+/// HQ accounts: the node's account rules and settings.
+pub use node::config::AccountsSection;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -20,8 +20,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use futures::Stream;
-use node::accounts::{AccountError, Accounts, User};
-use node::http::{now_ms, ApiError, ApiErrorBody, ApiJson};
+use node::accounts::{Accounts, User};
+use node::http::{authenticate_parts, now_ms, ApiError, ApiErrorBody, ApiJson};
 use node::store::{GroupCommit, Store};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -47,9 +47,41 @@ pub struct CentralState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// The automerge actor of HQ's own writes in this process.
     pub actor: automerge::ActorId,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The session cookie is `Secure` (served over HTTPS).
+    pub secure_cookies: bool,
 }
 
 pub type Shared = Arc<CentralState>;
+
+/// Name of the hub's session cookie.
+pub const SESSION_COOKIE: &str = "central_session";
+/// HQ roles that read the national picture.
+pub const HQ_READERS: &[Role] = &[Role::HqDuty, Role::HqAnalyst];
+/// HQ roles that write notes and directives on regions' cards.
+pub const HQ_WRITERS: &[Role] = &[Role::HqDuty];
+
+impl node::account_api::AccountsHost for CentralState {
+    fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+    fn audit_store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+    fn cookie_name(&self) -> &'static str {
+        SESSION_COOKIE
+    }
+    fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+    }
+    fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.trusted_proxies
+    }
+    fn audit_readers(&self) -> &'static [Role] {
+        HQ_WRITERS
+    }
+}
 type ApiResult<T> = Result<T, ApiError>;
 
 /// Cards one national queue request returns when it names no limit.
@@ -71,16 +103,6 @@ pub const STATS_DAYS_MAX: i64 = 366;
 /// Most rows one `/stats/calls` answer holds.
 pub const STATS_ROWS_MAX: usize = 20_000;
 
-fn account_error(e: AccountError) -> ApiError {
-    let status = match &e {
-        AccountError::BadCredentials | AccountError::InvalidSession => StatusCode::UNAUTHORIZED,
-        AccountError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AccountError::AccountDisabled => StatusCode::FORBIDDEN,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    ApiError::new(status, e.code(), e.to_string())
-}
-
 fn storage(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "storage failure");
     ApiError::new(
@@ -90,7 +112,8 @@ fn storage(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// An HQ user (admin or supervisor) and the session token.
+/// An HQ user who reads the national picture (`hq_duty` or `hq_analyst`; the account
+/// administrator reads no cards), and the session token.
 pub struct HqUser(pub User, pub String);
 
 impl FromRequestParts<Shared> for HqUser {
@@ -100,31 +123,9 @@ impl FromRequestParts<Shared> for HqUser {
         parts: &mut Parts,
         state: &Shared,
     ) -> Result<Self, Self::Rejection> {
-        // Only the header: a token in a URL ends up in logs and browser history.
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_string)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "log in first (POST /api/v1/auth/login) and send the token as 'Authorization: Bearer TOKEN'",
-                )
-            })?;
-        let user = state.accounts.authenticate(&token, now_ms()).map_err(|e| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
-        })?;
-        if !(user.has_role(Role::Admin) || user.has_role(Role::Supervisor)) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "the HQ dashboard needs the admin or supervisor role",
-            ));
-        }
-        Ok(HqUser(user, token))
+        let auth = authenticate_parts(parts, &state.accounts, SESSION_COOKIE)?;
+        auth.require(HQ_READERS)?;
+        Ok(HqUser(auth.user, auth.token))
     }
 }
 
@@ -179,64 +180,17 @@ async fn metrics(State(s): State<Shared>) -> Response {
         .into_response()
 }
 
+/// The hub's whole OpenAPI document: its own routes and the shared account routes.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(node::account_api::AccountsDoc::openapi());
+    doc
+}
+
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
     responses((status = 200, description = "This OpenAPI document", content_type = "application/json")))]
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    login: String,
-    password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LoginResponse {
-    /// Send as `Authorization: Bearer TOKEN`.
-    token: String,
-    user: User,
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
-    responses(
-        (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 400, description = "The body is not `{login, password}` JSON (`malformed_json`, `unknown_field`, `invalid_field`, `bad_body`)", body = ApiErrorBody),
-        (status = 401, description = "Wrong login or password (`bad_credentials`)", body = ApiErrorBody),
-        (status = 403, description = "The account is disabled", body = ApiErrorBody),
-        (status = 413, description = "The body is larger than `http_body_bytes_max`", body = ApiErrorBody),
-        (status = 423, description = "Locked after too many failed logins; try again later", body = ApiErrorBody),
-        (status = 503, description = "The account store cannot be used right now", body = ApiErrorBody)))]
-async fn login(
-    State(s): State<Shared>,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<Json<LoginResponse>> {
-    let (token, user) = s
-        .accounts
-        .login(
-            &req.login,
-            &req.password,
-            std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            now_ms(),
-        )
-        .await
-        .map_err(account_error)?;
-    Ok(Json(LoginResponse { token, user }))
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Logged out: the token stops working"),
-        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
-        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
-        (status = 503, description = "The account store cannot be used right now", body = ApiErrorBody)))]
-async fn logout(State(s): State<Shared>, u: HqUser) -> ApiResult<StatusCode> {
-    s.accounts
-        .logout(&u.1, now_ms())
-        .await
-        .map_err(account_error)?;
-    Ok(StatusCode::NO_CONTENT)
+    Json(openapi_document())
 }
 
 /// A region as HQ sees it: its link and what the hub holds of it.
@@ -682,6 +636,13 @@ async fn note(
     Path((region, id)): Path<(String, String)>,
     ApiJson(req): ApiJson<NoteRequest>,
 ) -> ApiResult<Json<Card>> {
+    if !HQ_WRITERS.iter().any(|r| u.0.has_role(*r)) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "HQ notes are written by the HQ duty officer (hq_duty)",
+        ));
+    }
     if req.text.trim().is_empty() || req.text.chars().count() > NOTE_CHARS_MAX {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -692,7 +653,8 @@ async fn note(
     check_ids(&region, &id)?;
     let hub = s.hub.clone();
     let state = s.clone();
-    let login = u.0.login.clone();
+    // The region sees who at HQ wrote it: the person's name, not a login.
+    let author = u.0.full_name.clone();
     let card = tokio::task::spawn_blocking(move || -> ApiResult<Card> {
         let mut repo = hub.repo.lock().unwrap_or_else(|p| p.into_inner());
         let mut doc = CardDoc::wrap(
@@ -708,9 +670,9 @@ async fn note(
         );
         doc.set_actor(state.actor.clone());
         let before = doc.heads();
-        let ctx = Ctx::new(login.as_str(), "central", now_ms());
+        let ctx = Ctx::new(author.as_str(), "central", now_ms());
         doc.apply(
-            &CardCommand::Note {
+            &CardCommand::HqNote {
                 text: req.text.clone(),
             },
             &state.reference,
@@ -856,8 +818,6 @@ impl utoipa::Modify for BearerAuth {
         healthz,
         metrics,
         openapi,
-        login,
-        logout,
         regions,
         summary,
         cards,
@@ -868,8 +828,8 @@ impl utoipa::Modify for BearerAuth {
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "national", description = "The national picture (HQ accounts: admin or supervisor)"),
-        (name = "accounts", description = "HQ sessions"),
+        (name = "national", description = "The national picture (HQ accounts: hq_duty reads and writes notes, hq_analyst reads)"),
+        (name = "accounts", description = "HQ accounts and sessions (admin: accounts; everyone: their own password)"),
         (name = "operations", description = "Health, metrics and this document"),
         (name = "dashboard", description = "The HQ dashboard's files")
     )
@@ -926,8 +886,6 @@ fn routes() -> Vec<Route> {
         route(Get, "/healthz", healthz),
         route(Get, "/metrics", metrics),
         route(Get, "/api/v1/openapi.json", openapi),
-        route(Post, "/api/v1/auth/login", login),
-        route(Post, "/api/v1/auth/logout", logout),
         route(Get, "/api/v1/regions", regions),
         route(Get, "/api/v1/summary", summary),
         route(Get, "/api/v1/cards", cards),
@@ -940,8 +898,13 @@ fn routes() -> Vec<Route> {
 
 /// The method and path of every route [`app`] serves (for the test that compares them with
 /// the OpenAPI document).
-pub fn route_list() -> Vec<(Verb, &'static str)> {
-    routes().into_iter().map(|r| (r.verb, r.path)).collect()
+pub fn route_list() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<(&'static str, &'static str)> = routes()
+        .into_iter()
+        .map(|r| (r.verb.as_str(), r.path))
+        .collect();
+    all.extend(node::account_api::ROUTES.iter().copied());
+    all
 }
 
 /// The whole HTTP application; tests call it without a socket.
@@ -951,8 +914,14 @@ pub fn app(state: Shared) -> Router {
         router = router.route(r.path, r.handler);
     }
     router
+        .merge(node::account_api::routes(
+            "/api/v1",
+            state.clone() as node::account_api::Host,
+        ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))
+        .layer(middleware::from_fn(node::http::json_errors))
+        .layer(middleware::from_fn(node::http::security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

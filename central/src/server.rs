@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use node::accounts::{AccountLimits, Accounts};
+use node::accounts::Accounts;
 use node::audit::AuditLog;
 use node::store::{GroupCommit, SledStore, Store};
 
@@ -53,13 +53,7 @@ pub async fn open_central(
         store.clone(),
         gc.clone(),
         audit,
-        AccountLimits {
-            failed_logins_max: config.accounts.failed_logins_max,
-            lockout_ms: (config.accounts.lockout_s as i64).saturating_mul(1000),
-            session_ttl_ms: (config.accounts.session_ttl_s as i64).saturating_mul(1000),
-            argon2_memory_kib: config.accounts.argon2_memory_kib,
-            ..AccountLimits::default()
-        },
+        config.accounts.limits(),
         &sync::Role::HQ,
     ));
     let generated_admin_password = accounts
@@ -87,6 +81,19 @@ pub async fn open_central(
         http_body_bytes_max: config.central.http_body_bytes_max,
         shutdown: shutdown_rx,
         actor: automerge::ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec()),
+        trusted_proxies: config
+            .central
+            .trusted_proxies
+            .iter()
+            .map(|r| {
+                r.trim().parse::<ipnet::IpNet>().map_err(|e| {
+                    anyhow::anyhow!(
+                        "central.trusted_proxies: {r:?} is not a CIDR range such as 10.0.0.0/8 ({e})"
+                    )
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        secure_cookies: config.central.secure_cookies,
     });
     Ok(Central {
         state,

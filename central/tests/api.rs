@@ -30,19 +30,7 @@ impl TestHub {
             .await
             .unwrap();
         let app = central::http::app(central.state.clone());
-        let (s, body) = call(
-            &app,
-            "POST",
-            "/api/v1/auth/login",
-            "",
-            Some(json!({"login": "admin", "password": ADMIN_PASSWORD})),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{body}");
-        let token = serde_json::from_str::<Value>(&body).unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (_, token) = hq_duty_session(&app, ADMIN_PASSWORD).await;
         TestHub {
             _dir: dir,
             central,
@@ -91,7 +79,7 @@ async fn the_openapi_document_describes_exactly_the_routes_served() {
         .collect();
     let served: BTreeSet<(String, String)> = central::http::route_list()
         .into_iter()
-        .map(|(verb, path)| (verb.as_str().to_string(), path.to_string()))
+        .map(|(verb, path)| (verb.to_string(), path.to_string()))
         .collect();
     assert_eq!(documented, served, "routes and the OpenAPI document differ");
     for name in [
@@ -456,5 +444,98 @@ async fn region_links_survive_a_hub_restart() {
             sko.disconnected_since_ms
         ),
         ("SKO", false, 7, Some(1_000))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r21_hq_accounts_have_hq_roles_and_the_administrator_reads_no_cards() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = central::config::Config::load_layers(&[]).unwrap();
+    config.accounts.argon2_memory_kib = 1024;
+    let central = open_central(&config, dir.path(), Some(ADMIN_PASSWORD.into()))
+        .await
+        .unwrap();
+    let app = central::http::app(central.state.clone());
+    // Before the administrator sets their own password, the bootstrap one allows nothing else.
+    let (s, body) = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        "",
+        Some(json!({"login": "admin", "password": ADMIN_PASSWORD})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let boot: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(boot["user"]["must_change_password"], true);
+    let (s, _) = call(
+        &app,
+        "GET",
+        "/api/v1/accounts",
+        boot["token"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (admin, duty) = hq_duty_session(&app, ADMIN_PASSWORD).await;
+    // The administrator manages HQ accounts; node roles are not given at HQ.
+    let (s, body) = call(
+        &app,
+        "POST",
+        "/api/v1/accounts",
+        &admin,
+        Some(json!({"login": "hq.analyst", "full_name": "Жұмабаева Алия",
+            "password": "Temporary-HQ-Pass-52", "roles": ["hq_analyst"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, body) = call(
+        &app,
+        "POST",
+        "/api/v1/accounts",
+        &admin,
+        Some(
+            json!({"login": "disp.x", "full_name": "X", "password": "Temporary-HQ-Pass-53",
+            "roles": ["dispatcher"]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // ... and reads no cards.
+    for path in ["/api/v1/regions", "/api/v1/summary", "/api/v1/cards"] {
+        let (s, _) = call(&app, "GET", path, &admin, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
+        let (s, _) = call(&app, "GET", path, &duty, None).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+    }
+    // The analyst reads, the duty officer writes notes.
+    let analyst = activate(&app, "hq.analyst", "Temporary-HQ-Pass-52").await;
+    let (s, _) = call(&app, "GET", "/api/v1/summary", &analyst, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let card_path = "/api/v1/cards/AST/00000000-0000-4000-8000-000000000001/notes";
+    let (s, body) = call(
+        &app,
+        "POST",
+        card_path,
+        &analyst,
+        Some(json!({"text": "проверить"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let (s, _) = call(
+        &app,
+        "POST",
+        card_path,
+        &duty,
+        Some(json!({"text": "проверить"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no such card, but allowed");
+    // Every account change is in the audit log the duty officer reads.
+    let (s, body) = call(&app, "GET", "/api/v1/audit?limit=100", &duty, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("hq.analyst") && body.contains("account.create"),
+        "{body}"
     );
 }

@@ -77,15 +77,7 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
             .serve(endpoint, hub.shutdown.subscribe()),
     );
     let app = central::http::app(hub.state.clone());
-    let (_, login) = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        "",
-        Some(json!({"login": "admin", "password": "hq-admin-password"})),
-    )
-    .await;
-    let hq = login["token"].as_str().unwrap().to_string();
+    let (_, hq) = common::hq_duty_session(&app, "hq-admin-password").await;
 
     // A region's node, provisioned for this hub.
     let region_bundle = dir.path().join("ast");
@@ -193,7 +185,12 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
         loop {
             let has_note = service
                 .get_card(&card.id)
-                .map(|c| c.timeline.iter().any(|e| e.text == note))
+                // Shown at the region as written by that HQ person, not by "admin".
+                .map(|c| {
+                    c.timeline
+                        .iter()
+                        .any(|e| e.text == note && e.kind == "hq_note" && e.by == "Сейткали Нурлан")
+                })
                 .unwrap_or(false);
             if has_note {
                 return;

@@ -14,7 +14,7 @@ use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures::Stream;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -24,8 +24,7 @@ use sync::{
 };
 use utoipa::{OpenApi, ToSchema};
 
-use crate::accounts::{AccountError, AccountPatch, Accounts, NewAccount, User};
-use crate::audit::AuditEntry;
+use crate::accounts::{AccountError, Accounts, User};
 use crate::metrics::Metrics;
 use crate::service::{CardService, LiveEvent, ServiceError};
 use crate::warnings::FoundWarning;
@@ -51,6 +50,43 @@ pub struct AppState {
 }
 
 pub type SharedState = Arc<AppState>;
+
+impl crate::account_api::AccountsHost for AppState {
+    fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+    fn audit_store(&self) -> &Arc<dyn crate::store::Store> {
+        self.service.store()
+    }
+    fn cookie_name(&self) -> &'static str {
+        SESSION_COOKIE
+    }
+    fn secure_cookies(&self) -> bool {
+        self.secure_cookies
+    }
+    fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.trusted_proxies
+    }
+    fn audit_readers(&self) -> &'static [Role] {
+        &[Role::Supervisor]
+    }
+    fn check_account(&self, district: Option<&str>) -> ApiResult<()> {
+        match district {
+            Some(d) if !d.is_empty() && self.service.reference().district(d).is_none() => {
+                Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_field",
+                    format!(
+                        "unknown district '{}'",
+                        d.chars().take(64).collect::<String>()
+                    ),
+                )
+                .with_field(Some("district".into())))
+            }
+            _ => Ok(()),
+        }
+    }
+}
 
 /// Wall clock, read only in the shell.
 pub fn now_ms() -> i64 {
@@ -266,7 +302,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub(crate) fn require(&self, any_of: &[Role]) -> ApiResult<()> {
+    pub fn require(&self, any_of: &[Role]) -> ApiResult<()> {
         if any_of.iter().any(|r| self.user.has_role(*r)) {
             Ok(())
         } else {
@@ -366,7 +402,11 @@ pub fn authenticate_parts(
     cookie_name: &str,
 ) -> Result<Auth, ApiError> {
     let (token, from) = session_token(&parts.headers, cookie_name).ok_or_else(|| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "log in first (POST /api/v1/auth/login) and send the token as 'Authorization: Bearer TOKEN' or the session cookie",
+        )
     })?;
     let session = accounts
         .authenticate_session(&token, now_ms())
@@ -473,118 +513,6 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         text,
     )
         .into_response()
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    #[schema(max_length = 32)]
-    pub login: String,
-    #[schema(max_length = 128)]
-    pub password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LoginResponse {
-    pub token: String,
-    pub user: User,
-}
-
-/// `Set-Cookie` for a session token (`None` clears the cookie): HttpOnly, SameSite=Strict, and
-/// Secure when the pages are served over HTTPS.
-pub fn session_cookie(name: &str, token: Option<&str>, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let text = match token {
-        Some(t) => format!("{name}={t}; Path=/; HttpOnly; SameSite=Strict{secure}"),
-        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
-    };
-    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""))
-}
-
-/// The answer to a login: the user, and the token as JSON and as the session cookie.
-pub fn login_response(cookie_name: &str, token: String, user: User, secure: bool) -> Response {
-    let cookie = session_cookie(cookie_name, Some(&token), secure);
-    let mut resp = Json(LoginResponse { token, user }).into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, cookie);
-    resp
-}
-
-/// The answer to a logout: 204 and a cleared cookie.
-pub fn logout_response(cookie_name: &str, secure: bool) -> Response {
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        session_cookie(cookie_name, None, secure),
-    );
-    resp
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse, description = "Logged in; with `user.must_change_password` the session can only set a new password"),
-        (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody, description = "the account is disabled"),
-        (status = 415, body = ApiErrorBody),
-        (status = 429, body = ApiErrorBody, description = "too many failed logins from this address; see Retry-After")))]
-async fn login(
-    State(s): State<SharedState>,
-    ClientIp(source): ClientIp,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<Response> {
-    let (token, user) = s
-        .accounts
-        .login(&req.login, &req.password, source, now_ms())
-        .await?;
-    Ok(login_response(
-        SESSION_COOKIE,
-        token,
-        user,
-        s.secure_cookies,
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
-async fn logout(State(s): State<SharedState>, auth: Auth) -> ApiResult<Response> {
-    s.accounts.logout(&auth.token, now_ms()).await?;
-    Ok(logout_response(SESSION_COOKIE, s.secure_cookies))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordChange {
-    #[schema(max_length = 128)]
-    pub current_password: String,
-    /// At least 10 characters, not containing the login, and hard to guess (zxcvbn score ≥ 3).
-    #[schema(min_length = 10, max_length = 128)]
-    pub new_password: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/auth/password", request_body = PasswordChange,
-    responses((status = 200, body = User, description = "Changed; every other session of the account ended"),
-        (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody),
-        (status = 415, body = ApiErrorBody),
-        (status = 422, body = ApiErrorBody, description = "wrong current password, or the new one is too weak"),
-        (status = 429, body = ApiErrorBody)))]
-async fn change_password(
-    State(s): State<SharedState>,
-    auth: Auth,
-    ClientIp(source): ClientIp,
-    ApiJson(req): ApiJson<PasswordChange>,
-) -> ApiResult<Json<User>> {
-    Ok(Json(
-        s.accounts
-            .change_password(
-                &auth.token,
-                &req.current_password,
-                &req.new_password,
-                source,
-                now_ms(),
-            )
-            .await?,
-    ))
-}
-
-#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = User)))]
-async fn me(auth: Auth) -> Json<User> {
-    Json(auth.user)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -1270,22 +1198,6 @@ async fn bind_patrol_unit(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/accounts/{login}/unlock",
-    responses((status = 200, body = User, description = "Every login throttle of the account is lifted"),
-        (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
-async fn unlock_account(
-    State(s): State<SharedState>,
-    auth: Auth,
-    Path(login): Path<String>,
-) -> ApiResult<Json<User>> {
-    auth.require(&[Role::Admin])?;
-    Ok(Json(
-        s.accounts
-            .unlock(&auth.user.login, &login, now_ms())
-            .await?,
-    ))
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct WarningsQuery {
@@ -1330,80 +1242,6 @@ async fn warnings(
     Ok(Json(found))
 }
 
-#[utoipa::path(get, path = "/api/v1/accounts", responses((status = 200, body = [User])))]
-async fn list_accounts(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<Vec<User>>> {
-    auth.require(&[Role::Admin])?;
-    Ok(Json(s.accounts.list()?))
-}
-
-#[utoipa::path(post, path = "/api/v1/accounts", request_body = NewAccount, responses((status = 201, body = User), (status = 409, body = ApiErrorBody)))]
-async fn create_account(
-    State(s): State<SharedState>,
-    auth: Auth,
-    ApiJson(req): ApiJson<NewAccount>,
-) -> ApiResult<(StatusCode, Json<User>)> {
-    auth.require(&[Role::Admin])?;
-    check_district(&s, req.district.as_deref())?;
-    Ok((
-        StatusCode::CREATED,
-        Json(s.accounts.create(&auth.user.login, req, now_ms()).await?),
-    ))
-}
-
-fn check_district(s: &AppState, district: Option<&str>) -> ApiResult<()> {
-    match district {
-        Some(d) if !d.is_empty() && s.service.reference().district(d).is_none() => {
-            Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_field",
-                format!(
-                    "unknown district '{}'",
-                    d.chars().take(64).collect::<String>()
-                ),
-            )
-            .with_field(Some("district".into())))
-        }
-        _ => Ok(()),
-    }
-}
-
-#[utoipa::path(patch, path = "/api/v1/accounts/{login}", request_body = AccountPatch, responses((status = 200, body = User)))]
-async fn update_account(
-    State(s): State<SharedState>,
-    auth: Auth,
-    Path(login): Path<String>,
-    ApiJson(req): ApiJson<AccountPatch>,
-) -> ApiResult<Json<User>> {
-    auth.require(&[Role::Admin])?;
-    check_district(&s, req.district.as_deref())?;
-    Ok(Json(
-        s.accounts
-            .update(&auth.user.login, &login, req, now_ms())
-            .await?,
-    ))
-}
-
-#[utoipa::path(delete, path = "/api/v1/accounts/{login}", responses((status = 204)))]
-async fn delete_account(
-    State(s): State<SharedState>,
-    auth: Auth,
-    Path(login): Path<String>,
-) -> ApiResult<StatusCode> {
-    auth.require(&[Role::Admin])?;
-    s.accounts
-        .delete(&auth.user.login, &login, now_ms())
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    limit: Option<usize>,
-}
-
-/// Most audit entries one request returns.
-pub const AUDIT_LIST_ENTRIES_MAX: usize = 1_000;
 /// How far back "who read this person's data" looks by default, ms (one year).
 pub const PERSONAL_DATA_READS_LOOKBACK_MS: i64 = 366 * 24 * 60 * 60 * 1000;
 
@@ -1509,37 +1347,6 @@ async fn personal_data_reads(
             .reads_of(subject, since)
             .map_err(ServiceError::from)?,
     ))
-}
-
-#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, body = [AuditEntry])))]
-async fn audit_list(
-    State(s): State<SharedState>,
-    auth: Auth,
-    Query(q): Query<AuditQuery>,
-) -> ApiResult<Json<Vec<AuditEntry>>> {
-    auth.require(&[Role::Admin, Role::Supervisor])?;
-    let n = q.limit.unwrap_or(100).min(AUDIT_LIST_ENTRIES_MAX);
-    // The account administrator sees what happened to accounts, not callers' data.
-    let everything = auth.user.has_role(Role::Supervisor);
-    crate::audit::list_recent(&**s.service.store(), n)
-        .map(|entries| {
-            entries
-                .into_iter()
-                .filter(|e| {
-                    everything
-                        || e.action.starts_with("account.")
-                        || e.action.starts_with("session.")
-                })
-                .collect::<Vec<_>>()
-        })
-        .map(Json)
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_error",
-                e.to_string(),
-            )
-        })
 }
 
 #[utoipa::path(get, path = "/api/v1/events", responses((status = 200, description = "Server-Sent Events: `card` (CardSummary) and `unit` (Unit); `resync` when events were missed")))]
@@ -1704,10 +1511,6 @@ async fn console_asset(Path(name): Path<String>) -> Response {
     paths(
         healthz,
         metrics,
-        login,
-        logout,
-        change_password,
-        me,
         reference,
         create_card,
         list_cards,
@@ -1734,13 +1537,7 @@ async fn console_asset(Path(name): Path<String>) -> Response {
         add_roster,
         current_roster,
         bind_patrol_unit,
-        unlock_account,
         warnings,
-        list_accounts,
-        create_account,
-        update_account,
-        delete_account,
-        audit_list,
         personal_data_reads,
         timeliness,
         events,
@@ -1760,8 +1557,15 @@ async fn console_asset(Path(name): Path<String>) -> Response {
 )]
 pub struct ApiDoc;
 
+/// The node's whole OpenAPI document: its own routes and the shared account routes.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::account_api::AccountsDoc::openapi());
+    doc
+}
+
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(openapi_document())
 }
 
 async fn track(State(s): State<SharedState>, req: Request, next: Next) -> Response {
@@ -1885,10 +1689,6 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
 /// The whole HTTP application; tests call it without a socket.
 pub fn app(state: SharedState) -> Router {
     let api = Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/password", post(change_password))
-        .route("/me", get(me))
         .route("/reference", get(reference))
         .route("/cards", post(create_card).get(list_cards))
         .route("/cards/history", get(card_history))
@@ -1916,18 +1716,15 @@ pub fn app(state: SharedState) -> Router {
             axum::routing::put(bind_patrol_unit),
         )
         .route("/warnings", get(warnings))
-        .route("/accounts", get(list_accounts).post(create_account))
-        .route(
-            "/accounts/{login}",
-            patch(update_account).delete(delete_account),
-        )
-        .route("/accounts/{login}/unlock", post(unlock_account))
-        .route("/audit", get(audit_list))
         .route("/audit/personal-data", get(personal_data_reads))
         .route("/supervision/timeliness", get(timeliness))
         .route("/events", get(events))
         .route("/openapi.json", get(openapi))
         .merge(crate::calls::api::routes())
+        .merge(crate::account_api::routes(
+            "",
+            state.clone() as crate::account_api::Host,
+        ))
         .fallback(not_found);
     Router::new()
         .route("/", get(console_index))

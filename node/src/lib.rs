@@ -1,6 +1,7 @@
 //! The regional ЦОУ node: storage, accounts, audit, address warnings, the card service, the HTTP
 //! API and the embedded operator console. `main.rs` only parses arguments and calls into here.
 
+pub mod account_api;
 pub mod accounts;
 pub mod audit;
 pub mod bundle;

@@ -824,6 +824,7 @@ impl CardService {
                 serde_json::json!({"kui_number": number}),
             ),
             CardCommand::Note { .. } => ("card.note", serde_json::json!({})),
+            CardCommand::HqNote { .. } => ("card.hq_note", serde_json::json!({})),
             CardCommand::CallbackDue => ("card.callback_due", serde_json::json!({})),
             CardCommand::CallbackDone { outcome, .. } => (
                 "card.callback",

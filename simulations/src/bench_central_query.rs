@@ -105,6 +105,42 @@ async fn call(
     Ok((status, bytes.to_vec()))
 }
 
+/// Logs in with a temporary password and sets its own; returns the session token.
+async fn activate(app: &axum::Router, login: &str, temporary: &str) -> anyhow::Result<String> {
+    let (status, body) = call(
+        app,
+        "/api/v1/auth/login",
+        "",
+        Some(json!({"login": login, "password": temporary})),
+    )
+    .await?;
+    if status != StatusCode::OK {
+        bail!(
+            "login as {login} failed: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let token = serde_json::from_slice::<Value>(&body)?["token"]
+        .as_str()
+        .context("no token in the login answer")?
+        .to_string();
+    let own = crate::client::own_password(temporary);
+    let (status, body) = call(
+        app,
+        "/api/v1/auth/password",
+        &token,
+        Some(json!({"current_password": temporary, "new_password": own})),
+    )
+    .await?;
+    if status != StatusCode::OK {
+        bail!(
+            "setting the password of {login} failed: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    Ok(token)
+}
+
 pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
     let mut report = Report::new(NAME);
     report.kv("seed", config.seed.to_string());
@@ -204,20 +240,24 @@ pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
     );
 
     let app = central::http::app(central.state.clone());
+    // The administrator sets their own password and creates the HQ duty officer who reads the
+    // national picture (the administrator reads no cards).
+    let admin = activate(&app, "admin", ADMIN_PASSWORD).await?;
     let (status, body) = call(
         &app,
-        "/api/v1/auth/login",
-        "",
-        Some(json!({"login": "admin", "password": ADMIN_PASSWORD})),
+        "/api/v1/accounts",
+        &admin,
+        Some(json!({"login": "bench.duty", "full_name": "Bench HQ duty",
+            "password": ADMIN_PASSWORD, "roles": ["hq_duty"]})),
     )
     .await?;
-    if status != StatusCode::OK {
-        bail!("login failed: {status} {}", String::from_utf8_lossy(&body));
+    if status != StatusCode::CREATED {
+        bail!(
+            "creating the HQ duty account failed: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
     }
-    let token = serde_json::from_slice::<Value>(&body)?["token"]
-        .as_str()
-        .context("no token in the login answer")?
-        .to_string();
+    let token = activate(&app, "bench.duty", ADMIN_PASSWORD).await?;
 
     // The dashboard's queries, and a year of one region's calls per day (the heaviest
     // statistics query the dashboard can ask for).

@@ -451,7 +451,11 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
     std::fs::write(
         &node_toml,
         format!(
-            "[accounts]\nargon2_memory_kib = 1024\n\n[calls]\nudp_port_min = {UDP_PORT_MIN}\nudp_port_max = {UDP_PORT_MAX}\ncitizen_sockets_max = 4000\n"
+            // Every simulated caller comes from loopback: it is declared a carrier-grade NAT
+            // range (many subscribers behind one address) with limits above the load.
+            "[accounts]\nargon2_memory_kib = 1024\n\n[calls]\nudp_port_min = {UDP_PORT_MIN}\nudp_port_max = {UDP_PORT_MAX}\ncitizen_sockets_max = 4000\n\
+             carrier_nat_ranges = [\"127.0.0.0/8\"]\ncarrier_nat_sockets_max = 4000\n\
+             carrier_nat_live_calls_max = 2000\ncarrier_nat_calls_per_min_max = 20000\n"
         ),
     )?;
     let node = NodeProcess::start(&NodeConfig {

@@ -98,20 +98,43 @@ impl Api {
         })
     }
 
-    pub async fn login(&self, login: &str, password: &str) -> anyhow::Result<String> {
-        let body = json!({ "login": login, "password": password });
-        let answer = self
-            .call(
+    /// Logs in to an account created with the temporary password `temporary`: the first time
+    /// it sets [`own_password`]`(temporary)` (passwords an administrator gives, and the
+    /// bootstrap one, are temporary), later it logs in with that.
+    pub async fn login(&self, login: &str, temporary: &str) -> anyhow::Result<String> {
+        let own = own_password(temporary);
+        let attempt = |password: &str| {
+            let body = json!({ "login": login, "password": password });
+            self.call(
                 self.http.post(self.url("/api/v1/auth/login")).json(&body),
                 &[200],
             )
-            .await
-            .with_context(|| format!("login as {login} failed"))?;
+        };
+        let answer = match attempt(&own).await {
+            Ok(a) => a,
+            Err(CallError::Status { status: 401, .. }) => attempt(temporary)
+                .await
+                .with_context(|| format!("login as {login} failed"))?,
+            Err(e) => return Err(e).with_context(|| format!("login as {login} failed")),
+        };
         let token = answer
             .get("token")
             .and_then(Value::as_str)
-            .with_context(|| format!("login answer has no token: {answer}"))?;
-        Ok(token.to_string())
+            .with_context(|| format!("login answer has no token: {answer}"))?
+            .to_string();
+        if answer["user"]["must_change_password"] == true {
+            let body = json!({ "current_password": temporary, "new_password": own });
+            self.call(
+                self.http
+                    .post(self.url("/api/v1/auth/password"))
+                    .bearer_auth(&token)
+                    .json(&body),
+                &[200],
+            )
+            .await
+            .with_context(|| format!("setting the password of {login} failed"))?;
+        }
+        Ok(token)
     }
 
     /// Creates an account (as admin); an account that already exists is fine.
@@ -250,8 +273,13 @@ pub async fn operator_session(
     api.login(login, OPERATOR_PASSWORD).await
 }
 
-/// Password of the operator accounts the simulations create.
+/// Temporary password of the operator accounts the simulations create.
 pub const OPERATOR_PASSWORD: &str = "sim-operator-password-102";
+
+/// The password a simulation account sets at its first login, from the temporary one.
+pub fn own_password(temporary: &str) -> String {
+    format!("{temporary}-own")
+}
 
 const CHANNELS: &[&str] = &[
     "app102_call",

@@ -48,6 +48,11 @@ pub enum CardCommand {
     Note {
         text: String,
     },
+    /// A note or directive from the МВД HQ ЦОУ (R21); the context's `by` is the HQ person's
+    /// name, shown at the region as "ЦОУ МВД: name".
+    HqNote {
+        text: String,
+    },
     /// An SOS ended before anyone answered: the operator must call back (R10).
     CallbackDue,
     /// The operator's callback of a missed SOS, and what it found.
@@ -631,6 +636,7 @@ impl CardDoc {
                     c.event(ctx, "kui_registered", number)
                 }
                 CardCommand::Note { text } => c.event(ctx, "note", text),
+                CardCommand::HqNote { text } => c.event(ctx, "hq_note", text),
                 CardCommand::CallbackDue => {
                     let callback = Callback {
                         due_since: ctx.now_ms,
@@ -809,7 +815,9 @@ fn validate_command(
             }
             Ok(())
         }
-        CardCommand::Note { text } => check_text("text", text, limits::NOTE_CHARS_MAX, true),
+        CardCommand::Note { text } | CardCommand::HqNote { text } => {
+            check_text("text", text, limits::NOTE_CHARS_MAX, true)
+        }
         CardCommand::CallbackDue => {
             require_open(card)?;
             if card.callback.as_ref().is_some_and(Callback::is_due) {

@@ -20,7 +20,9 @@
   var KZ_OFFSET = 5 * HOUR; // the hub's per-day statistics count Kazakhstan days (UTC+5)
   var OPEN = ['new', 'sent_for_processing', 'dispatched', 'on_scene', 'reported'];
   var TERMINAL = ['closed', 'cancelled', 'linked_duplicate'];
-  var HQ_ROLES = ['admin', 'supervisor'];
+  // Who reads the national picture; the account administrator manages HQ accounts only.
+  var HQ_ROLES = ['hq_duty', 'hq_analyst'];
+  var ACCOUNT_ROLES = ['hq_duty', 'hq_analyst', 'admin'];
   var CHANNELS = ['app102_call', 'app102_text', 'zakon_poryadok_call', 'zakon_poryadok_text', 'sos_video',
     'telegram', 'vkontakte', 'web_widget', 'email'];
   var STATUS_COLOR = {
@@ -115,6 +117,8 @@
         el.textContent = el.getAttribute('data-' + S.lang);
       }
       else if (k === 'text') el.textContent = v;
+      // Through the CSSOM: the Content-Security-Policy forbids inline style attributes.
+      else if (k === 'style') el.style.cssText = v;
       else if (k === 'value') el.value = v;
       else if (k === 'checked' || k === 'disabled' || k === 'selected') el[k] = !!v;
       else if (k.slice(0, 2) === 'on' && typeof v === 'function') el.addEventListener(k.slice(2), v);
@@ -206,7 +210,9 @@
   /* ------------------------------------------------------------------ API */
 
   function api(method, path, body) {
-    var opts = { method: method, headers: { 'Accept': 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+    // X-Requested-With marks the dashboard's own requests (the hub refuses cookie-authenticated
+    // changes without it or a same-site Origin).
+    var opts = { method: method, headers: { 'Accept': 'application/json', 'X-Requested-With': 'fetch' }, credentials: 'same-origin', cache: 'no-store' };
     if (S.token) opts.headers.Authorization = 'Bearer ' + S.token;
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
@@ -293,10 +299,20 @@
   function hasHqRole(u) {
     return !!(u && u.roles && u.roles.some(function (r) { return HQ_ROLES.indexOf(r) >= 0; }));
   }
+  function hasRole(u, r) { return !!(u && u.roles && u.roles.indexOf(r) >= 0); }
+  function mayUse(u) { return hasHqRole(u) || hasRole(u, 'admin'); }
   function onUnauthorized() {
     if (!S.user) return;
     teardown();
     renderLogin('login.session_expired');
+  }
+  /* Stops the live picture (events, polling) without logging out. */
+  function teardownLive() {
+    stopEvents();
+    if (S.pollTimer) { clearInterval(S.pollTimer); S.pollTimer = null; }
+    if (S.refreshTimer) { clearTimeout(S.refreshTimer); S.refreshTimer = null; }
+    S.loadSeq++;
+    S.loading = null;
   }
   function teardown() {
     S.user = null;
@@ -315,9 +331,10 @@
     S.detail = null;
   }
   function logout() {
-    // The contract has no logout endpoint: the token is forgotten here and expires on the server.
-    teardown();
-    renderLogin(null);
+    api('POST', '/auth/logout').catch(function () { return null; }).then(function () {
+      teardown();
+      renderLogin(null);
+    });
   }
 
   function renderLogin(msgKey) {
@@ -344,10 +361,11 @@
       ev.preventDefault();
       showError(err, null);
       btn.disabled = true;
-      api('POST', '/auth/login', { login: login.value.trim(), password: pass.value }).then(function (res) {
+      var typed = pass.value;
+      api('POST', '/auth/login', { login: login.value.trim(), password: typed }).then(function (res) {
         btn.disabled = false;
         if (!res || !res.token) throw new Error(t('err.generic'));
-        if (res.user && res.user.roles && !hasHqRole(res.user)) {
+        if (res.user && res.user.roles && !mayUse(res.user)) {
           pass.value = '';
           showError(err, t('login.no_role'));
           return;
@@ -356,6 +374,7 @@
         S.user = res.user || { login: login.value.trim(), roles: [] };
         ssSet(SS_TOKEN, S.token);
         ssSet(SS_USER, JSON.stringify(S.user));
+        if (S.user.must_change_password) { renderPasswordChange(typed); return; }
         startSession();
       }).catch(function (e) {
         btn.disabled = false;
@@ -368,11 +387,171 @@
     login.focus();
   }
 
+  /* Setting one's own password: forced after a login with a temporary one (the bootstrap password,
+     or one set by the administrator), or chosen from the top bar. */
+  function renderPasswordChange(known) {
+    var forced = !!(S.user && S.user.must_change_password);
+    var err = h('div', { class: 'error', tid: 'pw-error', style: 'display:none', role: 'alert' });
+    var cur = h('input', { type: 'password', autocomplete: 'current-password', tid: 'pw-current', id: 'f-pw-cur' });
+    var nw = h('input', { type: 'password', autocomplete: 'new-password', tid: 'pw-new', id: 'f-pw-new' });
+    var rep = h('input', { type: 'password', autocomplete: 'new-password', tid: 'pw-repeat', id: 'f-pw-rep' });
+    var btn = h('button', { type: 'submit', class: 'btn btn-primary', tid: 'pw-submit', i18n: 'pw.submit' });
+    var box;
+    var cancel = forced
+      ? h('button', { type: 'button', class: 'btn btn-ghost', tid: 'pw-logout', i18n: 'logout', onclick: logout })
+      : h('button', { type: 'button', class: 'btn btn-ghost', tid: 'pw-cancel', i18n: 'pw.cancel', onclick: function () { box.remove(); } });
+    var form = h('form', { class: 'login-box', tid: 'pw-form' }, [
+      h('h2', { i18n: 'pw.title' }),
+      forced ? h('div', { class: 'notice', tid: 'pw-forced', i18n: 'pw.forced' }) : null,
+      known ? null : h('label', { for: 'f-pw-cur', i18n: 'pw.current' }), known ? null : cur,
+      h('label', { for: 'f-pw-new', i18n: 'pw.new' }), nw,
+      h('label', { for: 'f-pw-rep', i18n: 'pw.repeat' }), rep,
+      h('p', { class: 'muted small', i18n: 'pw.rules' }),
+      err, btn, cancel
+    ]);
+    box = forced ? form : h('div', { class: 'modal', tid: 'pw-modal' }, [form]);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      showError(err, null);
+      if (nw.value !== rep.value) { showError(err, t('err.pw_mismatch')); return; }
+      btn.disabled = true;
+      api('POST', '/auth/password', { current_password: known || cur.value, new_password: nw.value }).then(function (u) {
+        S.user = u;
+        ssSet(SS_USER, JSON.stringify(u));
+        if (forced) { startSession(); return; }
+        box.remove();
+        toast(t('pw.changed'), 'ok');
+      }).catch(function (e) {
+        btn.disabled = false;
+        showError(err, e);
+      });
+    });
+    if (forced) clear(qs('#app')).appendChild(box); else document.body.appendChild(box);
+    applyLang(box);
+    (known ? nw : cur).focus();
+  }
+
   function startSession() {
+    if (S.user && S.user.must_change_password) { renderPasswordChange(null); return; }
+    if (!hasHqRole(S.user)) { renderAccountsPage(); return; }
     renderShell();
     loadAll();
     connectEvents();
     S.pollTimer = setInterval(function () { loadAll(); }, REFRESH_MS);
+  }
+
+  /* ------------------------------------------------------------------ HQ accounts (admin)
+     The administrator creates HQ accounts (hq_duty: watches and writes notes; hq_analyst: reads),
+     gives temporary passwords, disables, lifts login throttles and deletes; reads no cards. */
+
+  function accountsHeader(extra) {
+    var u = S.user || {};
+    return h('header', { class: 'topbar' }, [
+      h('div', { class: 'brand' }, [h('span', { class: 'emblem', text: '102' }), h('span', { class: 'brand-title', i18n: 'app.title' })]),
+      h('div', { class: 'spacer' }),
+      extra,
+      h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', text: u.full_name || u.login || '' }),
+        h('span', { class: 'who-roles' }, (u.roles || []).map(function (r) { return h('span', { class: 'chip', i18n: 'role.' + r }); }))]),
+      langButton(),
+      h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
+      h('button', { type: 'button', class: 'btn btn-ghost', tid: 'logout', i18n: 'logout', onclick: logout })
+    ]);
+  }
+
+  function renderAccountsPage() {
+    var root = clear(qs('#app'));
+    var listErr = h('div', { class: 'error', tid: 'acc-list-error', style: 'display:none', role: 'alert' });
+    var formErr = h('div', { class: 'error', tid: 'acc-error', style: 'display:none', role: 'alert' });
+    var f = {
+      login: h('input', { type: 'text', tid: 'acc-login', id: 'acc-login', autocomplete: 'off' }),
+      name: h('input', { type: 'text', tid: 'acc-fullname', id: 'acc-fullname', autocomplete: 'off' }),
+      password: h('input', { type: 'password', tid: 'acc-password', id: 'acc-password', autocomplete: 'new-password' })
+    };
+    var roleBoxes = {};
+    var roles = h('div', { class: 'roles' }, ACCOUNT_ROLES.map(function (r) {
+      roleBoxes[r] = h('input', { type: 'checkbox', tid: 'acc-role-' + r });
+      return h('label', { class: 'check' }, [roleBoxes[r], ' ', tx('role.' + r)]);
+    }));
+    var create = h('button', { type: 'submit', class: 'btn btn-primary', tid: 'acc-create', i18n: 'adm.create' });
+    var form = h('form', { class: 'acc-form box', tid: 'acc-form' }, [
+      h('div', { class: 'box-title', i18n: 'adm.new' }),
+      h('label', { for: 'acc-login', i18n: 'adm.login' }), f.login,
+      h('label', { for: 'acc-fullname', i18n: 'adm.full_name' }), f.name,
+      h('label', { for: 'acc-password', i18n: 'adm.temp_password' }), f.password,
+      roles, formErr, create
+    ]);
+    var table = h('div', { tid: 'acc-table-box' });
+    root.appendChild(accountsHeader(null));
+    root.appendChild(h('main', { class: 'main accounts-page' }, [h('h2', { i18n: 'adm.title' }), listErr, form, table]));
+    root.appendChild(h('div', { id: 'toast', class: 'toast', tid: 'toast', role: 'status' }));
+    var accounts = [];
+    function load() {
+      api('GET', '/accounts').then(function (l) { accounts = l || []; showError(listErr, null); render(); },
+        function (e) { showError(listErr, e); });
+    }
+    function act(p, body, b, method) {
+      if (b) b.disabled = true;
+      return api(method || 'PATCH', p, body).then(function () { toast(t('adm.saved'), 'ok'); load(); },
+        function (e) { if (b) b.disabled = false; showError(listErr, e); });
+    }
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      showError(formErr, null);
+      create.disabled = true;
+      api('POST', '/accounts', {
+        login: f.login.value.trim(), full_name: f.name.value.trim(), password: f.password.value,
+        roles: ACCOUNT_ROLES.filter(function (r) { return roleBoxes[r].checked; })
+      }).then(function () {
+        create.disabled = false;
+        f.login.value = ''; f.name.value = ''; f.password.value = '';
+        ACCOUNT_ROLES.forEach(function (r) { roleBoxes[r].checked = false; });
+        toast(t('adm.created'), 'ok');
+        load();
+      }, function (e) { create.disabled = false; showError(formErr, e); });
+    });
+    function render() {
+      var body = h('tbody');
+      accounts.forEach(function (u) {
+        var path = '/accounts/' + encodeURIComponent(u.login);
+        var boxes = {};
+        var rcell = h('div', { class: 'roles roles-inline' }, ACCOUNT_ROLES.map(function (r) {
+          boxes[r] = h('input', { type: 'checkbox', tid: 'acc-row-role-' + r, checked: (u.roles || []).indexOf(r) >= 0 });
+          return h('label', { class: 'check' }, [boxes[r], ' ', tx('role.' + r)]);
+        }));
+        var save = h('button', { type: 'button', class: 'btn btn-xs', tid: 'acc-save', i18n: 'adm.save_roles' });
+        save.addEventListener('click', function () { act(path, { roles: ACCOUNT_ROLES.filter(function (r) { return boxes[r].checked; }) }, save); });
+        var toggle = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'acc-toggle', i18n: u.disabled ? 'adm.enable' : 'adm.disable' });
+        toggle.addEventListener('click', function () { act(path, { disabled: !u.disabled }, toggle); });
+        var pw = h('input', { type: 'password', class: 'inp-xs', tid: 'acc-new-password', ph: 'adm.temp_password', autocomplete: 'new-password' });
+        var pwb = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'acc-set-password', i18n: 'adm.set_password' });
+        pwb.addEventListener('click', function () { if (!pw.value) { pw.focus(); return; } act(path, { password: pw.value }, pwb); });
+        var unlock = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'acc-unlock', i18n: 'adm.unlock' });
+        unlock.addEventListener('click', function () { act(path + '/unlock', undefined, unlock, 'POST'); });
+        var del = h('button', { type: 'button', class: 'btn btn-xs btn-danger', tid: 'acc-delete', i18n: 'adm.delete' });
+        var armed = false;
+        del.addEventListener('click', function () {
+          if (!armed) { armed = true; del.setAttribute('data-i18n', 'adm.delete.confirm'); del.textContent = t('adm.delete.confirm'); return; }
+          act(path, undefined, del, 'DELETE');
+        });
+        var self = S.user && S.user.login === u.login;
+        body.appendChild(h('tr', { tid: 'acc-row-' + u.login, 'data-login': u.login }, [
+          h('td', { class: 'mono b', text: u.login }),
+          h('td', { text: u.full_name || '' }),
+          h('td', null, rcell),
+          h('td', null, [h('span', { class: 'badge', tid: 'acc-state', 'data-disabled': u.disabled ? '1' : '0', i18n: u.disabled ? 'adm.disabled' : 'adm.active' }),
+            u.must_change_password ? h('span', { class: 'badge', tid: 'acc-temporary', i18n: 'adm.temporary' }) : null]),
+          h('td', { class: 'acts' }, [save, self ? null : toggle, pw, pwb, unlock, self ? null : del])
+        ]));
+      });
+      clear(table).appendChild(h('table', { class: 'grid accounts', tid: 'acc-table' }, [
+        h('thead', null, h('tr', null, [h('th', { i18n: 'adm.login' }), h('th', { i18n: 'adm.full_name' }), h('th', { i18n: 'adm.roles' }),
+          h('th', { i18n: 'adm.state' }), h('th', { i18n: 'adm.actions' })])),
+        body
+      ]));
+      applyLang(table);
+    }
+    applyLang(root);
+    load();
   }
 
   /* ------------------------------------------------------------------ data */
@@ -575,6 +754,8 @@
       h('span', { id: 'clock', class: 'clock', text: fmtTime(Date.now()) }),
       h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', text: u.full_name || u.login || '' }), h('span', { class: 'who-roles' }, roleChips)]),
       langButton(),
+      hasRole(u, 'admin') ? h('button', { type: 'button', class: 'btn btn-ghost', tid: 'open-accounts', i18n: 'adm.title', onclick: function () { teardownLive(); renderAccountsPage(); } }) : null,
+      h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
       h('button', { type: 'button', class: 'btn btn-ghost', tid: 'logout', i18n: 'logout', onclick: logout })
     ]);
     var regionFilter = h('select', { class: 'sel-sm', tid: 'queue-filter-region', id: 'queue-filter-region', onchange: function (ev) { S.filterRegion = ev.target.value; renderQueueList(); } });
@@ -1145,7 +1326,7 @@
     var tlBody = h('tbody', null, tl.map(function (ev) {
       return h('tr', { tid: 'tl-row', 'data-kind': ev.kind, class: 'tl-' + ev.kind }, [
         h('td', { class: 'mono small nowrap' }, fmtDateTime(local(ev.at))),
-        h('td', { class: 'small' }, ev.by || ''),
+        h('td', { class: 'small' }, ev.kind === 'hq_note' ? [tx('tl.by_hq'), ': ', ev.by || ''] : (ev.by || '')),
         h('td', { class: 'nowrap' }, codeLabel('tl', ev.kind)),
         h('td', { class: 'pre' }, ev.text || '')
       ]);
@@ -1184,6 +1365,7 @@
       });
     });
 
+    if (!hasRole(S.user, 'hq_duty')) form = h('p', { class: 'muted small', tid: 'note-readonly', i18n: 'note.readonly' });
     var body = h('div', { class: 'drawer-body' }, [
       h('div', { class: 'detail-head' }, [
         h('span', { class: 'detail-number mono', tid: 'detail-number', text: c.number || c.id }),

@@ -191,3 +191,54 @@ pub fn store_unit(repo: &mut CentralRepo, region: &str, unit: &mut UnitDoc) {
         .unwrap();
     node::replication::DurableRepo::make_durable(repo).unwrap();
 }
+
+/// The password every test account sets at its first login.
+pub const OWN_PASSWORD: &str = "Own-HQ-Password-2026";
+
+/// Logs in with a temporary password and sets [`OWN_PASSWORD`]; returns the session token.
+pub async fn activate(app: &axum::Router, login: &str, temporary: &str) -> String {
+    let (s, body) = call(
+        app,
+        "POST",
+        "/api/v1/auth/login",
+        "",
+        Some(serde_json::json!({"login": login, "password": temporary})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let token = serde_json::from_str::<Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, body) = call(
+        app,
+        "POST",
+        "/api/v1/auth/password",
+        &token,
+        Some(serde_json::json!({"current_password": temporary, "new_password": OWN_PASSWORD})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    token
+}
+
+/// An HQ duty officer's session on a fresh hub whose administrator's bootstrap password is
+/// `admin_password`: the administrator sets their own, creates the account, its owner sets
+/// theirs. Returns (admin token, duty token).
+pub async fn hq_duty_session(app: &axum::Router, admin_password: &str) -> (String, String) {
+    let admin = activate(app, "admin", admin_password).await;
+    let (s, body) = call(
+        app,
+        "POST",
+        "/api/v1/accounts",
+        &admin,
+        Some(
+            serde_json::json!({"login": "hq.duty", "full_name": "Сейткали Нурлан",
+            "password": "Temporary-HQ-Pass-41", "roles": ["hq_duty"]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let duty = activate(app, "hq.duty", "Temporary-HQ-Pass-41").await;
+    (admin, duty)
+}

@@ -2096,14 +2096,24 @@
             load();
           }, function (e) { del.disabled = false; showError(listErr, e); });
         });
+        // Lifts every login throttle of the account (after too many wrong passwords from an address).
+        var unlock = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'acc-unlock', i18n: 'adm.unlock', tip: 'adm.unlock.tip' });
+        unlock.addEventListener('click', function () {
+          unlock.disabled = true;
+          api('POST', '/accounts/' + encodeURIComponent(u.login) + '/unlock').then(function () {
+            toast('adm.unlocked');
+            unlock.disabled = false;
+          }, function (e) { unlock.disabled = false; showError(listErr, e); });
+        });
         var isSelf = S.user && S.user.login === u.login;
         body.appendChild(h('tr', { tid: 'acc-row-' + u.login, 'data-login': u.login, class: u.disabled ? 'disabled' : '' }, [
           h('td', { class: 'mono b', text: u.login }),
           h('td', { text: u.full_name || '' }),
           h('td', null, [rcell]),
           h('td', null, u.district ? label('districts', u.district) : null),
-          h('td', null, h('span', { class: 'badge ' + (u.disabled ? 'acc-off' : 'acc-on'), tid: 'acc-state', 'data-disabled': u.disabled ? '1' : '0', i18n: u.disabled ? 'adm.disabled' : 'adm.active' })),
-          h('td', { class: 'acts' }, [save, isSelf ? null : toggle, h('span', { class: 'pw' }, [pw, pwb]), isSelf ? null : del])
+          h('td', null, [h('span', { class: 'badge ' + (u.disabled ? 'acc-off' : 'acc-on'), tid: 'acc-state', 'data-disabled': u.disabled ? '1' : '0', i18n: u.disabled ? 'adm.disabled' : 'adm.active' }),
+            u.must_change_password ? h('span', { class: 'badge', tid: 'acc-temporary', i18n: 'adm.temporary', tip: 'adm.temporary.tip' }) : null]),
+          h('td', { class: 'acts' }, [save, isSelf ? null : toggle, h('span', { class: 'pw' }, [pw, pwb]), unlock, isSelf ? null : del])
         ]));
       });
       clear(tableBox).appendChild(h('table', { class: 'grid accounts', tid: 'acc-table' }, [
