@@ -184,6 +184,7 @@ async fn metrics(State(s): State<Shared>) -> Response {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(node::account_api::AccountsDoc::openapi());
+    node::http::document_common_errors(&mut doc);
     doc
 }
 
@@ -612,7 +613,7 @@ async fn card(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
-    /// 1–2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     text: String,
 }
 

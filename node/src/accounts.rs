@@ -874,7 +874,13 @@ impl Accounts {
         if let Some(wait) =
             throttle.fail(now_ms, self.limits.source_failed_logins_max, &self.limits)
         {
-            tracing::warn!(%source, last_login = %login, failures = throttle.failures, wait_ms = wait,
+            // Only a well-formed login goes to the log: anything else is an attacker's text.
+            let last_login = if validate_login(login).is_ok() {
+                login
+            } else {
+                "<not a login>"
+            };
+            tracing::warn!(%source, %last_login, failures = throttle.failures, wait_ms = wait,
                 "source throttled after failed logins across accounts");
         }
     }
@@ -1119,7 +1125,7 @@ impl Accounts {
                     session.login.clone(),
                     "account.logout",
                     session.login,
-                    serde_json::Value::Null,
+                    json!({ "session_ended": true }),
                 ),
                 now_ms,
             )?;

@@ -54,7 +54,8 @@ pub struct AuditEntry {
     pub action: String,
     /// What the action was applied to (a login, a card id, ...).
     pub target: String,
-    #[schema(value_type = Object)]
+    /// What the action changed or read; `null` in entries older than this field's rule.
+    #[schema(value_type = Option<Object>)]
     pub details: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,

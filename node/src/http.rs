@@ -515,12 +515,51 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         .into_response()
 }
 
-#[derive(Serialize, ToSchema)]
+/// The region's reference data with the channels and the roles of this node, in one object.
+#[derive(Serialize)]
 pub struct ReferenceResponse {
     #[serde(flatten)]
     reference: sync::Reference,
     channels: Vec<sync::Channel>,
     roles: Vec<Role>,
+}
+
+// The derived schema of a flattened struct that forbids unknown fields (as `Reference` does for
+// its config file) would forbid `channels` and `roles` too: the object is described as one.
+impl utoipa::PartialSchema for ReferenceResponse {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, Object, Schema};
+        use utoipa::openapi::{Ref, RefOr};
+        let mut object = match <sync::Reference as utoipa::PartialSchema>::schema() {
+            RefOr::T(Schema::Object(o)) => o,
+            _ => Object::new(),
+        };
+        for (name, item) in [("channels", "Channel"), ("roles", "Role")] {
+            object.properties.insert(
+                name.to_string(),
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name(item))
+                    .build()
+                    .into(),
+            );
+            object.required.push(name.to_string());
+        }
+        RefOr::T(Schema::Object(object))
+    }
+}
+
+impl utoipa::ToSchema for ReferenceResponse {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        <sync::Reference as ToSchema>::schemas(schemas);
+        schemas.push(("Channel".into(), sync::Channel::schema()));
+        schemas.push(("Role".into(), Role::schema()));
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/reference", responses((status = 200, body = ReferenceResponse)))]
@@ -850,6 +889,8 @@ async fn unit_unassign(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TextRequest {
+    /// A note (at most 2000 characters) or a patrol's report (at most 4000).
+    #[schema(min_length = 1, max_length = 4000)]
     text: String,
 }
 
@@ -908,8 +949,11 @@ async fn note(
 #[serde(deny_unknown_fields)]
 pub struct CloseRequest {
     #[serde(default)]
+    #[schema(max_length = 4000)]
     report: Option<String>,
+    /// Needed when no unit worked the card.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     reason: Option<String>,
 }
 
@@ -935,6 +979,7 @@ async fn close(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    #[schema(min_length = 1, max_length = 1000)]
     reason: String,
 }
 
@@ -1019,6 +1064,7 @@ async fn forward(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KuiRequest {
+    #[schema(min_length = 1, max_length = 64)]
     number: String,
 }
 
@@ -1561,7 +1607,93 @@ pub struct ApiDoc;
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::account_api::AccountsDoc::openapi());
+    document_common_errors(&mut doc);
     doc
+}
+
+/// Adds to every operation the error answers any route of this server can give besides its
+/// own (each a JSON `ApiErrorBody`), unless the route documents them itself: a bad path or
+/// query string (400), no session (401), a missing role or a temporary password (403), an
+/// unknown id in the path (404), a change conflicting with the current state (409), a body that
+/// is too large, not JSON or invalid (413, 415, 422), a throttled login (429) and a storage
+/// failure (503). The document then lists every status a client must handle.
+pub fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ApiErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/api/") || path.ends_with("/openapi.json") {
+            continue;
+        }
+        let public = path.ends_with("/auth/login");
+        let has_params = path.contains('{');
+        let ops = [
+            (false, item.get.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
+            (true, item.delete.as_mut()),
+        ];
+        for (changes, op) in ops {
+            let Some(op) = op else { continue };
+            let has_body = op.request_body.is_some();
+            let mut wanted: Vec<(&str, &str)> = vec![
+                ("400", "the path, query string or body cannot be read"),
+                (
+                    "503",
+                    "the store cannot be used right now; nothing was changed",
+                ),
+            ];
+            if !public {
+                wanted.push(("401", "no valid session"));
+                wanted.push((
+                    "403",
+                    "a missing role, a temporary password, or a cross-site request",
+                ));
+            }
+            if has_params {
+                wanted.push(("404", "nothing with this id"));
+            }
+            if changes && !public {
+                wanted.push(("409", "the change conflicts with the current state"));
+            }
+            if has_body {
+                wanted.push(("413", "the body is larger than the limit"));
+                wanted.push(("415", "the body is not declared as application/json"));
+            }
+            if has_body
+                || has_params
+                || path.contains('?')
+                || !op.parameters.as_ref().is_none_or(Vec::is_empty)
+            {
+                wanted.push((
+                    "422",
+                    "a value is out of range or refers to something unknown",
+                ));
+            }
+            if public {
+                wanted.push((
+                    "429",
+                    "too many failed logins from this address; see Retry-After",
+                ));
+            }
+            for (status, description) in wanted {
+                op.responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error(description).into());
+            }
+        }
+    }
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

@@ -717,6 +717,49 @@ async fn openapi_health_and_metrics_are_served() {
     assert_eq!(s, StatusCode::OK);
     assert!(v["paths"]["/api/v1/cards/{id}/dispatch"].is_object());
     assert!(v["components"]["schemas"]["Card"].is_object());
+    // The real constraints are in the document.
+    let schemas = &v["components"]["schemas"];
+    let priority = &schemas["CardCreate"]["properties"]["priority"];
+    assert_eq!(
+        (priority["minimum"].as_f64(), priority["maximum"].as_f64()),
+        (Some(1.0), Some(4.0)),
+        "{priority}"
+    );
+    assert_eq!(
+        schemas["NewAccount"]["properties"]["login"]["pattern"],
+        "^[a-z0-9._-]{3,32}$"
+    );
+    assert_eq!(
+        schemas["NewAccount"]["properties"]["password"]["minLength"],
+        10
+    );
+    assert_eq!(
+        schemas["CardCreate"]["properties"]["description"]["maxLength"],
+        4000
+    );
+    assert_eq!(schemas["NewAccount"]["additionalProperties"], false);
+    // Every answer a client must handle is listed: a card's page answers 404 and 401.
+    let get_card = &v["paths"]["/api/v1/cards/{id}"]["get"]["responses"];
+    for status in ["200", "400", "401", "403", "404", "503"] {
+        assert!(
+            get_card[status].is_object(),
+            "GET /cards/{{id}} lists {status}: {get_card}"
+        );
+    }
+    let create = &v["paths"]["/api/v1/cards"]["post"]["responses"];
+    for status in ["201", "400", "413", "415", "422"] {
+        assert!(create[status].is_object(), "POST /cards lists {status}");
+    }
+    // The reference answer is described as what it is: its fields and channels and roles.
+    let reference = &schemas["ReferenceResponse"];
+    assert!(
+        reference["properties"]["channels"].is_object(),
+        "{reference}"
+    );
+    assert!(
+        reference["properties"]["districts"].is_object(),
+        "{reference}"
+    );
     let (s, v) = t.call("GET", "/healthz", "", None).await;
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (s, v) = t.call("GET", "/metrics", "", None).await;
@@ -858,4 +901,148 @@ async fn r08_possible_matches_are_marked_in_the_api_and_the_timeline() {
     ] {
         assert!(reasons.contains(code), "{reasons}");
     }
+}
+
+#[tokio::test]
+async fn r36_supervisor_sees_each_operators_and_dispatchers_timeliness_per_shift() {
+    let t = start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let op2 = t.user("op2", &["call_taker"], None).await;
+    let disp = t.user("disp1", &["dispatcher"], None).await;
+    let sup = t.user("sup1", &["supervisor"], None).await;
+    // Two cards sent by op1, one by op2; disp1 sends a unit to two of them.
+    let mut ids = Vec::new();
+    for token in [&op, &op, &op2] {
+        let (s, c) = t
+            .call("POST", "/api/v1/cards", token, Some(card_body()))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let id = c["id"].as_str().unwrap().to_string();
+        let (s, v) = t
+            .call(
+                "POST",
+                &format!("/api/v1/cards/{id}/send-for-processing"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        ids.push(id);
+    }
+    for (id, unit) in ids.iter().take(2).zip(["p01", "p02"]) {
+        let (s, v) = t
+            .call(
+                "POST",
+                &format!("/api/v1/cards/{id}/dispatch"),
+                &disp,
+                Some(json!({"unit_id": unit})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, v) = t
+        .call("GET", "/api/v1/supervision/timeliness", &op, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = t
+        .call("GET", "/api/v1/supervision/timeliness", &sup, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let staff = v["staff"].as_array().unwrap();
+    let of = |login: &str| {
+        staff
+            .iter()
+            .find(|x| x["login"] == login)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(of("op1")["send_for_processing"]["count"], 2, "{v}");
+    assert_eq!(of("op2")["send_for_processing"]["count"], 1, "{v}");
+    assert_eq!(of("disp1")["dispatch"]["count"], 2, "{v}");
+    assert!(of("disp1")["dispatch"]["max_ms"].as_i64().unwrap() >= 0);
+    assert!(
+        of("sup1").is_null(),
+        "only people who did something are listed"
+    );
+    // Another shift is empty; a bad date is refused.
+    let (s, v) = t
+        .call(
+            "GET",
+            "/api/v1/supervision/timeliness?date=2020-01-01&shift=night",
+            &sup,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["staff"].as_array().unwrap().is_empty(), "{v}");
+    let (s, _) = t
+        .call(
+            "GET",
+            "/api/v1/supervision/timeliness?date=2020-13-01",
+            &sup,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn reads_of_personal_data_are_audited_and_a_supervisor_finds_who_read_them() {
+    let t = start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let disp = t.user("disp1", &["dispatcher"], None).await;
+    let sup = t.user("sup1", &["supervisor"], None).await;
+    let (_, c) = t
+        .call("POST", "/api/v1/cards", &op, Some(card_body()))
+        .await;
+    let id = c["id"].as_str().unwrap().to_string();
+    // The dispatcher opens the card (caller's name and phone, and the address warnings).
+    let (s, _) = t
+        .call("GET", &format!("/api/v1/cards/{id}"), &disp, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = t
+        .call("GET", "/api/v1/warnings?address=%D0%9A%D0%B5%D0%BD%D0%B5%D1%81%D0%B0%D1%80%D1%8B%2040%2C%20%D0%BA%D0%B2%2012", &disp, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Who looked at this person's data: by the phone as written anywhere.
+    let (s, v) = t
+        .call(
+            "GET",
+            "/api/v1/audit/personal-data?phone=8%20701%20123%2045%2067",
+            &sup,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let reads = v.as_array().unwrap();
+    assert!(
+        reads.iter().any(|r| r["actor"] == "disp1"
+            && r["action"] == "card.read"
+            && r["target"] == c["number"]),
+        "{v}"
+    );
+    // By the person on record at the address.
+    let (s, v) = t
+        .call("GET", "/api/v1/audit/personal-data?person=%D0%A1%D1%8B%D0%BD%D0%B0%D2%9B%D0%BE%D0%B2%20%D0%95%D1%80%D0%BB%D0%B0%D0%BD%20%D0%9C%D0%B0%D1%80%D0%B0%D1%82%D2%B1%D0%BB%D1%8B", &sup, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v.as_array().unwrap().iter().any(|r| r["actor"] == "disp1"),
+        "{v}"
+    );
+    // Only supervisors ask; one subject at a time.
+    let (s, _) = t
+        .call(
+            "GET",
+            "/api/v1/audit/personal-data?phone=%2B77011234567",
+            &disp,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t
+        .call("GET", "/api/v1/audit/personal-data", &sup, None)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -180,6 +180,7 @@ pub struct Caller {
     pub phone_raw: Option<String>,
     /// Id of the registered app user, when the call came from a registered account (R04).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
     pub user_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
@@ -217,10 +218,13 @@ impl Location {
 #[serde(deny_unknown_fields)]
 pub struct Seen {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
     pub persons: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
     pub vehicles: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1000)]
     pub buildings: Option<String>,
 }
 
@@ -234,15 +238,19 @@ pub struct CardCreate {
     #[serde(default)]
     pub location: Option<Location>,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     #[serde(default)]
     pub seen: Seen,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub category: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: Option<u8>,
     /// Territorial police unit; derived from the location when absent (R02).
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub district: Option<String>,
 }
 
@@ -255,14 +263,18 @@ pub struct CardEdit {
     #[serde(default)]
     pub location: Option<Location>,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     #[serde(default)]
     pub seen: Option<Seen>,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub category: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub priority: Option<u8>,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub district: Option<String>,
 }
 
@@ -572,9 +584,11 @@ pub struct RosterEntry {
 pub struct RosterCreate {
     pub date: String,
     pub shift: Shift,
+    #[schema(min_length = 1, max_length = 200)]
     pub post: String,
     pub unit_id: String,
     /// Logins of the crew's patrol accounts.
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub crew: Vec<String>,
 }
