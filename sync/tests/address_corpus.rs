@@ -21,8 +21,16 @@ const REVIEW_TSV: &str = include_str!("corpus/address_pairs_review.tsv");
 const REVIEW_FILE: &str = "address_pairs_review.tsv";
 /// The street aliases the corpus relies on (old and new names, translations).
 const STREET_ALIASES_TSV: &str = include_str!("corpus/street_aliases.tsv");
-/// Names of the region's own city, ignored as in the node's demo config (`node.city_names`).
-const CITY_NAMES: &[&str] = &["Астана", "Нур-Султан", "Нұр-Сұлтан"];
+/// Names of the region's own city, old ones included, ignored as in the node's demo config
+/// (`node.city_names`).
+const CITY_NAMES: &[&str] = &[
+    "Астана",
+    "Нур-Султан",
+    "Нұр-Сұлтан",
+    "Акмола",
+    "Ақмола",
+    "Целиноград",
+];
 
 /// A corpus smaller than this does not cover the ways addresses are written.
 const CORPUS_PAIRS_MIN: usize = 200;

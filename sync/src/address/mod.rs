@@ -838,7 +838,7 @@ mod tests {
             ("ул. Г. Потанина, 3", "street | потанина | 3 | - | - | -"),
             ("ул. Д. Кунаева 5", "street | кунаева | 5 | - | - | -"),
             ("пр. им. Абая, 52", "avenue | абая | 52 | - | - | -"),
-            ("мкр Самал-2, 5", "microdistrict | самал-2 | 5 | - | - | -"),
+            ("мкр Самал-2, 5", "microdistrict | самал 2 | 5 | - | - | -"),
             ("Кенесары 40-12", "- | кенесары | 40 | - | 12 | -"),
             (
                 "ул Кенесары д40 кв12",
@@ -870,8 +870,22 @@ mod tests {
         check_compare(&[
             ("ул. Кенесары, 40", "Кенесары 40", "match"),
             ("ул. Кенесары, 40", "Кенесары 41", "no_match"),
-            ("ул. Кенесары, 40", "Кенесары 40А", "no_match"),
-            ("ул. Кенесары, 40", "Кенесары 40/1", "no_match"),
+            // A литера or a корпус on one side only: registers often leave them out, and "/"
+            // also marks corner buildings. Different ones on both sides: another building.
+            ("ул. Кенесары, 40", "Кенесары 40А", "possible [HouseLetter]"),
+            ("ул. Кенесары, 40", "Кенесары 40/1", "possible [Korpus]"),
+            ("ул. Кенесары, 40А", "Кенесары 40Б", "no_match"),
+            ("ул. Кенесары, 40/1", "Кенесары 40/2", "no_match"),
+            (
+                "ул. Кенесары, 40",
+                "Кенесры 40 корп. 1",
+                "possible [StreetSpelling, Korpus]",
+            ),
+            (
+                "ул. Ауэзова, д. 7, корп. 2",
+                "Ауэзова 7 кв 2",
+                "possible [Korpus]",
+            ),
             (
                 "ул. Кенесары, 40",
                 "Кенесры 40",
@@ -907,8 +921,15 @@ mod tests {
             // Thresholds: no typo tolerance below STREET_TYPO_CHARS_MIN characters.
             ("ул. Мир 3", "ул. Мор 3", "no_match"),
             ("ул. Мира 3", "ул. Мора 3", "possible [StreetSpelling]"),
-            // Two edits only from STREET_TYPO_TWO_EDITS_CHARS_MIN characters on.
-            ("ул. Достык 3", "ул. Дотсок 3", "no_match"),
+            // Two edits only when both names have STREET_TYPO_TWO_EDITS_CHARS_MIN characters.
+            ("ул. Достык 3", "ул. Дотсок 3", "possible [StreetSpelling]"),
+            (
+                "ул. Кенесары 40",
+                "Кинесари 40",
+                "possible [StreetSpelling]",
+            ),
+            ("ул. Акжол 3", "ул. Акжар 3", "no_match"),
+            ("ул. Мира 14", "ул. Мирная 14", "no_match"),
             (
                 "ул. Бейбитшилик 3",
                 "ул. Бейбишлик 3",
@@ -922,6 +943,134 @@ mod tests {
             ("ул. Абая 40", "40", "no_match"),
             ("ул. Абая", "ул. Абая 40", "no_match"),
             ("", "", "no_match"),
+        ]);
+    }
+
+    /// The independent review's findings (address_pairs_review.tsv): how addresses are really
+    /// typed, Latin letters, case endings and numbered names.
+    #[test]
+    fn r08_reads_addresses_as_they_are_really_typed() {
+        check_parse(&[
+            ("ул.Кенесары40", "street | кенесары | 40 | - | - | -"),
+            ("Абая52", "- | абая | 52 | - | - | -"),
+            ("Кенесары-40", "- | кенесары | 40 | - | - | -"),
+            (
+                "ул. Кенесары, 40-й дом",
+                "street | кенесары | 40 | - | - | -",
+            ),
+            (
+                "кв. 12, д. 62, ул. Кенесары",
+                "street | кенесары | 62 | - | 12 | -",
+            ),
+            ("Ауэзова 7/2-33", "- | ауезова | 7 | 2 | 33 | -"),
+            ("5 ш.а., 12 үй", "microdistrict | 5 | 12 | - | - | -"),
+            (
+                "г. Алматы, мкр. Самал-2, д. 58",
+                "microdistrict | самал 2 | 58 | - | - | алматы",
+            ),
+            (
+                "г. Алматы, мкр Самал 2, д. 58",
+                "microdistrict | самал 2 | 58 | - | - | алматы",
+            ),
+            (
+                "Самал-2 шағын ауданы, 58 үй",
+                "microdistrict | самал 2 | 58 | - | - | -",
+            ),
+            (
+                "Ақсай-4 ш.а., 12",
+                "microdistrict | аксай 4 | 12 | - | - | -",
+            ),
+            ("ул. Е 10, 5", "street | е 10 | 5 | - | - | -"),
+            ("E10 көшесі 5", "street | е 10 | 5 | - | - | -"),
+            ("ул. 8 Марта, 12", "street | 8 марта | 12 | - | - | -"),
+            ("8 Марта көшесі 12", "street | 8 марта | 12 | - | - | -"),
+            ("Кабанбай-батыра 11-45", "- | кабанбай | 11 | - | 45 | -"),
+            (
+                "ул. Кенесары-хана, 40",
+                "street | кенесары | 40 | - | - | -",
+            ),
+            ("Толе-би 100", "- | толе | 100 | - | - | -"),
+            ("ул. Толеби 100", "street | толе | 100 | - | - | -"),
+            ("пр. Абылайхана 52", "avenue | абылай | 52 | - | - | -"),
+            ("Мангилик-Ел 8", "- | мангилик ел | 8 | - | - | -"),
+            // Latin look-alikes typed in Cyrillic words; a Latin word stays as it is.
+            ("ул. Кенесaры 40", "street | кенесары | 40 | - | - | -"),
+            ("Кeнeсaры 40", "- | кенесары | 40 | - | - | -"),
+            ("Мангилик Eл 8", "- | мангилик ел | 8 | - | - | -"),
+            ("Кyйшi Дина 10", "- | куйши дина | 10 | - | - | -"),
+            ("Сейфуллина 15B", "- | сейфуллина | 15b | - | - | -"),
+            ("Сейфуллина 15 B", "- | сейфуллина | 15b | - | - | -"),
+            ("ЖК Highvill, 12/1", "- | жк highvill | 12 | 1 | - | -"),
+            // An address in Latin letters only is transliterated.
+            ("Kenesary 40", "- | кенесары | 40 | - | - | -"),
+            ("ul. Abaya 52, kv. 3", "street | абая | 52 | - | 3 | -"),
+            ("Zhibek Zholy 50", "- | жибек жолы | 50 | - | - | -"),
+        ]);
+    }
+
+    #[test]
+    fn r08_review_findings_compare_as_the_contract_says() {
+        use PossibleReason::*;
+        let _ = StreetSpelling;
+        check_compare(&[
+            ("ул. Кенесары, 40", "ул.Кенесары40", "match"),
+            ("ул. Кенесары, 40", "Кенесары-40", "match"),
+            ("ул. Кенесары, 40", "ул. Кенесары, 40-й дом", "match"),
+            ("ул. Кенесары, 40", "ул. Кенесары-хана, 40", "match"),
+            (
+                "г. Астана, ул. Кенесары, д. 62, кв. 12",
+                "кв. 12, д. 62, ул. Кенесары",
+                "match",
+            ),
+            (
+                "г. Астана, ул. Кенесары, д. 62, кв. 12",
+                "Кенесары 62/12",
+                "possible [Korpus]",
+            ),
+            ("ул. Ауэзова, д. 7, корп. 2", "Ауэзова 7/2-33", "match"),
+            ("пр. Абылай хана, 52", "пр. Абылайхана 52", "match"),
+            ("пр. Абылай хана, 52", "Абылайхан 52", "match"),
+            ("ул. Толе би, 100", "ул. Толеби 100", "match"),
+            ("ул. Толе би, 100", "Толе-би 100", "match"),
+            ("мкр. 5, д. 12", "5 ш.а., 12 үй", "match"),
+            // Numbered microdistricts: the number is part of the name.
+            ("мкр. Самал-2, д. 58", "мкр Самал 2, д. 58", "match"),
+            ("мкр. Самал-2, д. 58", "мкр Самал-3, 58", "no_match"),
+            ("мкр. Аксай-4, д. 12", "Ақсай-4 ш.а., 12", "match"),
+            ("мкр. Аксай-4, д. 12", "мкр Аксай-5, 12", "no_match"),
+            ("мкр Самал, 5", "мкр Самал-2, 5", "no_match"),
+            ("ул. Е 10, 5", "E10 көшесі 5", "match"),
+            ("ул. Е 10, 5", "ул. Е 11, 5", "no_match"),
+            ("ул. 8 Марта, 12", "8 Марта көшесі 12", "match"),
+            ("ул. 8 Марта, 12", "ул. 9 Марта, 12", "no_match"),
+            // Latin look-alikes: one is not a typo, three are not a drop.
+            ("ул. Кенесары, 40", "ул. Кенесaры 40", "match"),
+            ("ул. Кенесары, 40", "Кeнeсaры 40", "match"),
+            ("Күйші Дина көшесі, 10", "Кyйшi Дина 10", "match"),
+            ("г. Астана, Тұран даңғылы, 19", "Туpан 19", "match"),
+            // A Latin B is the look-alike of В and the transliteration of Б.
+            ("ул. Сейфуллина, 15В", "Сейфуллина 15B", "match"),
+            (
+                "ул. Сейфуллина, 15Б",
+                "Сейфуллина 15B",
+                "possible [HouseLetter]",
+            ),
+            ("ул. Сейфуллина, 15А", "Сейфуллина 15B", "no_match"),
+            // Russian case endings beyond -а/-я.
+            (
+                "ул. Маншук Маметовой, 7",
+                "Мәншүк Мәметова көшесі 7",
+                "match",
+            ),
+            ("ул. Бейсековой, 4", "Бейсекова көшесі 4", "match"),
+            ("ул. Достоевского, 20", "Достоевский көшесі 20", "match"),
+            // A Latin transliteration: at least possible, marked.
+            (
+                "ул. Кенесары, 40",
+                "Kenesary 40",
+                "possible [StreetTransliterated]",
+            ),
+            ("ул. Кенесары, 40", "Kenesary 41", "no_match"),
         ]);
     }
 
@@ -997,6 +1146,19 @@ mod tests {
             "😀",
             "\t",
             "010000",
+            "b",
+            "B",
+            "e10",
+            "Кенесaры",
+            "Kenesary",
+            "-40",
+            "/2-33",
+            "-й",
+            "ш.а.",
+            "хана",
+            "Самал-2",
+            "\u{0}",
+            "\u{200b}",
         ];
         let m = matcher();
         let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -1020,5 +1182,58 @@ mod tests {
         // Only ADDRESS_PARSE_CHARS_MAX characters are read.
         let huge = format!("ул. Кенесары 40{}", ", подъезд 1".repeat(10_000));
         assert_eq!(m.parse(&huge).house_key(), "40");
+    }
+
+    /// Hostile and degenerate inputs: each parses and compares with every other without a
+    /// panic, and none of them is the building "ул. Кенесары 40".
+    #[test]
+    fn r08_degenerate_inputs_never_panic() {
+        const TEN_KB: usize = 10 * 1024;
+        let repeat = |s: &str| s.repeat(TEN_KB / s.len() + 1);
+        let inputs: Vec<String> = vec![
+            String::new(),
+            " ".into(),
+            "0".into(),
+            "1234567890".into(),
+            "40/40/40-40-40".into(),
+            "/-/-/".into(),
+            ".,;:!?«»()[]№#\"\'-/".into(),
+            "\u{0}\u{1}\u{7}\u{1b}\u{7f}\u{85}\u{2028}".into(),
+            "\u{200b}\u{200e}\u{202e}\u{feff}".into(),
+            "ул.\u{0}Кенесары\u{1b}41".into(),
+            "а\u{301}\u{301}\u{301}".into(),
+            "ǵńóúýäöüşçıñū".into(),
+            "ш а ш а ш а".into(),
+            "г г г к к к д д д".into(),
+            "шағын тас".into(),
+            repeat("9"),
+            repeat("а"),
+            repeat("b"),
+            repeat("-"),
+            repeat("/"),
+            repeat(", "),
+            repeat("Кенесары41 "),
+            repeat("Kenesary-"),
+            repeat("40-"),
+            repeat("40/"),
+            repeat("кв 1 "),
+            repeat("\u{0}"),
+            repeat("😀"),
+        ];
+        let m = matcher();
+        let building = m.parse("ул. Кенесары 40");
+        let parsed: Vec<ParsedAddress> = inputs.iter().map(|i| m.parse(i)).collect();
+        for (text, p) in inputs.iter().zip(&parsed) {
+            let _ = p.house_key();
+            for q in &parsed {
+                let _ = m.compare(p, q);
+            }
+            assert_eq!(
+                m.compare(&building, p),
+                AddressMatch::NoMatch,
+                "{:?}",
+                text.chars().take(40).collect::<String>()
+            );
+        }
     }
 }
