@@ -11,10 +11,11 @@
 //! - `warn/{normalized_address}\0{n:06}` → JSON record, keyed by [`normalize_address`] (without
 //!   the region's city names). The NUL ends the address so that a prefix scan for "… 4" never
 //!   returns "… 40". This layout is unchanged from the exact-match registry.
-//! - In memory, an index of every stored address by house number (with литера and корпус),
-//!   built at open from the first record of each address and updated after each import; at
-//!   most [`WARNINGS_INDEX_ADDRESSES_MAX`] addresses. A lookup compares the query only with the
-//!   addresses of its house number, never with the whole registry.
+//! - In memory, an index of every stored address by house number (without литера and корпус:
+//!   one given on one side only is a possible match), built at open from the first record of
+//!   each address and updated after each import; at most [`WARNINGS_INDEX_ADDRESSES_MAX`]
+//!   addresses. A lookup compares the query only with the addresses of its house number, never
+//!   with the whole registry.
 //!
 //! Imports come from CSV or JSON files prepared outside the system; every bad row is reported
 //! with its line and nothing is stored from a batch that fails validation.
@@ -1256,7 +1257,19 @@ mod tests {
         check("ул. Мира, 14, кв. 3", &["Тексеров Данияр Асқарұлы: match"]);
         check("ул. Кенесары 41", &[]);
         check("пр. Абылай хана, 52", &[]);
-        check("Мангилик Ел 8 корпус 1", &[]);
+        // A корпус or литера on one side only: possible, marked; a different one: not found.
+        check(
+            "Мангилик Ел 8 корпус 1",
+            &["Үлгіева Айгерім Серікқызы: possible [\"korpus\"]"],
+        );
+        check(
+            "Мангилик Ел 8А",
+            &["Үлгіева Айгерім Серікқызы: possible [\"house_letter\"]"],
+        );
+        check(
+            "Сарайшық 5/1",
+            &["Мысалов Нұрлан Қайратұлы: possible [\"korpus\"]"],
+        );
     }
 
     /// The index is built from the store when the registry opens (a restart, or a store

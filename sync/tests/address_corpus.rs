@@ -11,7 +11,7 @@
 //!
 //! `cargo test -p sync --test address_corpus -- --nocapture --test-threads=1` prints the figures.
 
-use sync::address::{AddressMatch, AddressMatcher, StreetAliases};
+use sync::address::{AddressMatch, AddressMatcher, StreetAliases, TownAliases};
 
 /// The corpus, loaded at build time so the test runs anywhere.
 const CORPUS_TSV: &str = include_str!("corpus/address_pairs.tsv");
@@ -21,6 +21,8 @@ const REVIEW_TSV: &str = include_str!("corpus/address_pairs_review.tsv");
 const REVIEW_FILE: &str = "address_pairs_review.tsv";
 /// The street aliases the corpus relies on (old and new names, translations).
 const STREET_ALIASES_TSV: &str = include_str!("corpus/street_aliases.tsv");
+/// The town aliases the corpus relies on (old and new names of towns other than the region's).
+const TOWN_ALIASES_TSV: &str = include_str!("corpus/town_aliases.tsv");
 /// Names of the region's own city, old ones included, ignored as in the node's demo config
 /// (`node.city_names`).
 const CITY_NAMES: &[&str] = &[
@@ -121,20 +123,24 @@ fn load_review() -> Vec<Pair> {
     load_pairs(REVIEW_FILE, REVIEW_TSV)
 }
 
-/// One street per line, its names separated by tabs.
-fn load_street_aliases() -> Vec<Vec<String>> {
-    data_lines(STREET_ALIASES_TSV)
+/// One street (or town) per line, its names separated by tabs.
+fn load_aliases(tsv: &str) -> Vec<Vec<String>> {
+    data_lines(tsv)
         .map(|(_, l)| l.split('\t').map(str::to_string).collect())
         .collect()
 }
 
-/// The matcher under test, built as the node builds it: the corpus's street aliases and the
-/// region's city names.
-fn matcher(aliases: &[Vec<String>]) -> AddressMatcher {
-    let aliases =
-        StreetAliases::new(aliases.iter().map(Vec::as_slice)).expect("street_aliases.tsv is valid");
+/// The matcher under test, built as the node builds it: the corpus's street and town aliases
+/// and the region's city names.
+fn matcher() -> AddressMatcher {
+    let streets = load_aliases(STREET_ALIASES_TSV);
+    let streets =
+        StreetAliases::new(streets.iter().map(Vec::as_slice)).expect("street_aliases.tsv is valid");
+    let towns = load_aliases(TOWN_ALIASES_TSV);
+    let towns =
+        TownAliases::new(towns.iter().map(Vec::as_slice)).expect("town_aliases.tsv is valid");
     let city_names: Vec<String> = CITY_NAMES.iter().map(|c| c.to_string()).collect();
-    AddressMatcher::new(aliases, &city_names)
+    AddressMatcher::new(streets, &city_names).with_town_aliases(towns)
 }
 
 fn answer(matcher: &AddressMatcher, registry: &str, query: &str) -> Answer {
@@ -156,7 +162,7 @@ fn ratio(part: usize, whole: usize) -> f64 {
 /// Runs the matcher over `pairs`, prints the figures and every differing answer under `label`,
 /// and returns the thresholds it misses (empty when the set passes).
 fn evaluate(label: &str, pairs: &[Pair], min_pairs: usize) -> Vec<String> {
-    let matcher = matcher(&load_street_aliases());
+    let matcher = matcher();
     let mut failures = Vec::new();
     if pairs.len() < min_pairs {
         failures.push(format!(
