@@ -951,13 +951,14 @@ mod tests {
         warnings: AddressWarnings,
     }
 
-    /// The matcher of the demo region: its street aliases and city names.
+    /// The matcher of the demo region: its street and town aliases and city names.
     fn demo_matcher() -> AddressMatcher {
         let config = crate::config::Config::load(None).unwrap();
         AddressMatcher::new(
             config.reference.street_aliases().unwrap(),
             &config.node.city_names,
         )
+        .with_town_aliases(config.reference.town_aliases().unwrap())
     }
 
     /// A warning found as one line: person, then `match` or `possible` with its reasons.
@@ -1270,6 +1271,19 @@ mod tests {
             "Сарайшық 5/1",
             &["Мысалов Нұрлан Қайратұлы: possible [\"korpus\"]"],
         );
+        // The review's findings in the demo region: a name glued to the number, Latin
+        // look-alikes, the city's old name, a transliteration, another town's old name.
+        check("ул.Кенесары40", &["Сынақов Ерлан Маратұлы: match"]);
+        check("Кенесaры-40", &["Сынақов Ерлан Маратұлы: match"]);
+        check(
+            "г. Акмола, ул. Кенесары 40",
+            &["Сынақов Ерлан Маратұлы: match"],
+        );
+        check(
+            "Kenesary 40",
+            &["Сынақов Ерлан Маратұлы: possible [\"street_transliterated\"]"],
+        );
+        check("г. Алма-Ата, ул. Кенесары 40", &[]);
     }
 
     /// The index is built from the store when the registry opens (a restart, or a store
