@@ -56,10 +56,15 @@ pub async fn open_node(
         .reference
         .street_aliases()
         .map_err(|e| anyhow::anyhow!("reference.street_aliases: {e}"))?;
+    let town_aliases = config
+        .reference
+        .town_aliases()
+        .map_err(|e| anyhow::anyhow!("reference.town_aliases: {e}"))?;
     let warnings = Arc::new(
         AddressWarnings::open(
             store.clone(),
-            AddressMatcher::new(street_aliases, &config.node.city_names),
+            AddressMatcher::new(street_aliases, &config.node.city_names)
+                .with_town_aliases(town_aliases),
         )
         .context("the address-warnings registry cannot be read")?,
     );

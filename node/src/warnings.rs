@@ -11,10 +11,11 @@
 //! - `warn/{normalized_address}\0{n:06}` → JSON record, keyed by [`normalize_address`] (without
 //!   the region's city names). The NUL ends the address so that a prefix scan for "… 4" never
 //!   returns "… 40". This layout is unchanged from the exact-match registry.
-//! - In memory, an index of every stored address by house number (with литера and корпус),
-//!   built at open from the first record of each address and updated after each import; at
-//!   most [`WARNINGS_INDEX_ADDRESSES_MAX`] addresses. A lookup compares the query only with the
-//!   addresses of its house number, never with the whole registry.
+//! - In memory, an index of every stored address by house number (without литера and корпус:
+//!   one given on one side only is a possible match), built at open from the first record of
+//!   each address and updated after each import; at most [`WARNINGS_INDEX_ADDRESSES_MAX`]
+//!   addresses. A lookup compares the query only with the addresses of its house number, never
+//!   with the whole registry.
 //!
 //! Imports come from CSV or JSON files prepared outside the system; every bad row is reported
 //! with its line and nothing is stored from a batch that fails validation.
@@ -950,13 +951,14 @@ mod tests {
         warnings: AddressWarnings,
     }
 
-    /// The matcher of the demo region: its street aliases and city names.
+    /// The matcher of the demo region: its street and town aliases and city names.
     fn demo_matcher() -> AddressMatcher {
         let config = crate::config::Config::load(None).unwrap();
         AddressMatcher::new(
             config.reference.street_aliases().unwrap(),
             &config.node.city_names,
         )
+        .with_town_aliases(config.reference.town_aliases().unwrap())
     }
 
     /// A warning found as one line: person, then `match` or `possible` with its reasons.
@@ -1256,7 +1258,32 @@ mod tests {
         check("ул. Мира, 14, кв. 3", &["Тексеров Данияр Асқарұлы: match"]);
         check("ул. Кенесары 41", &[]);
         check("пр. Абылай хана, 52", &[]);
-        check("Мангилик Ел 8 корпус 1", &[]);
+        // A корпус or литера on one side only: possible, marked; a different one: not found.
+        check(
+            "Мангилик Ел 8 корпус 1",
+            &["Үлгіева Айгерім Серікқызы: possible [\"korpus\"]"],
+        );
+        check(
+            "Мангилик Ел 8А",
+            &["Үлгіева Айгерім Серікқызы: possible [\"house_letter\"]"],
+        );
+        check(
+            "Сарайшық 5/1",
+            &["Мысалов Нұрлан Қайратұлы: possible [\"korpus\"]"],
+        );
+        // The review's findings in the demo region: a name glued to the number, Latin
+        // look-alikes, the city's old name, a transliteration, another town's old name.
+        check("ул.Кенесары40", &["Сынақов Ерлан Маратұлы: match"]);
+        check("Кенесaры-40", &["Сынақов Ерлан Маратұлы: match"]);
+        check(
+            "г. Акмола, ул. Кенесары 40",
+            &["Сынақов Ерлан Маратұлы: match"],
+        );
+        check(
+            "Kenesary 40",
+            &["Сынақов Ерлан Маратұлы: possible [\"street_transliterated\"]"],
+        );
+        check("г. Алма-Ата, ул. Кенесары 40", &[]);
     }
 
     /// The index is built from the store when the registry opens (a restart, or a store

@@ -896,7 +896,10 @@ async fn r08_possible_matches_are_marked_in_the_api_and_the_timeline() {
     for code in [
         "street_spelling",
         "street_name_partial",
+        "street_transliterated",
         "street_type",
+        "house_letter",
+        "korpus",
         "other_flat",
     ] {
         assert!(reasons.contains(code), "{reasons}");

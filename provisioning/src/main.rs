@@ -65,8 +65,8 @@ enum Command {
         #[arg(long, default_value_t = PEER_VALID_DAYS_DEFAULT)]
         valid_days: u32,
         /// The region's reference data (TOML: [[reference.districts]], [[reference.categories]],
-        /// [[reference.duty_units]], [[reference.street_aliases]], timing rules, [[units]]);
-        /// without it the node starts with the embedded demo data.
+        /// [[reference.duty_units]], [[reference.street_aliases]], [[reference.town_aliases]],
+        /// timing rules, [[units]]); without it the node starts with the embedded demo data.
         #[arg(long, value_name = "FILE")]
         reference: Option<PathBuf>,
     },

@@ -1,6 +1,7 @@
 //! A region's reference data for its bundle (`add-region --reference FILE`): districts with their
-//! territories, call categories, duty units, timing rules, street aliases and the units on duty. Without it a new
-//! region's node would start with the embedded demo data (Astana's districts).
+//! territories, call categories, duty units, timing rules, street and town aliases and the units
+//! on duty. Without it a new region's node would start with the embedded demo data (Astana's
+//! districts).
 //!
 //! This crate does not know the node's types; it checks the file's shape (TOML, only the tables a
 //! node takes from it, no `reference.region`, which comes from `--id/--name-*`), and the node
@@ -19,6 +20,7 @@ pub const REFERENCE_KEYS: &[&str] = &[
     "unit_overdue_after_s",
     "kui_deadline_h",
     "street_aliases",
+    "town_aliases",
 ];
 
 /// Top-level keys allowed in a reference file.
@@ -72,7 +74,13 @@ impl RegionReference {
                 ));
             }
         }
-        for list in ["districts", "categories", "duty_units", "street_aliases"] {
+        for list in [
+            "districts",
+            "categories",
+            "duty_units",
+            "street_aliases",
+            "town_aliases",
+        ] {
             if let Some(v) = reference.get(list) {
                 let ok = v
                     .as_array()
@@ -119,8 +127,10 @@ mod tests {
     }
 
     #[test]
-    fn r08_accepts_street_aliases() {
+    fn r08_accepts_street_and_town_aliases() {
         let t = "[[reference.street_aliases]]\nnames = [\"Победы\", \"Жеңіс\"]\n";
+        RegionReference::parse(t).unwrap();
+        let t = "[[reference.town_aliases]]\nnames = [\"Алматы\", \"Алма-Ата\"]\n";
         RegionReference::parse(t).unwrap();
         let e = RegionReference::parse("[reference]\nstreet_aliases = 5\n").unwrap_err();
         assert!(e.contains("street_aliases"), "{e}");

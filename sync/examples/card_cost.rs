@@ -24,6 +24,7 @@ fn main() {
         kui_deadline_h: 24,
         shifts: Default::default(),
         street_aliases: Vec::new(),
+        town_aliases: Vec::new(),
     };
     let input = CardCreate {
         channel: Channel::App102Call,

@@ -1,12 +1,12 @@
 //! Reference data of a region: districts with their territory (for routing by territorial
 //! affiliation, R02), call categories, duty units, the timing rules that are configuration, and
-//! street aliases (old and new names, for address warnings, R08).
+//! street and town aliases (old and new names, for address warnings, R08).
 //! The node loads it from its config file; the defaults describe a demo region.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::address::StreetAliases;
+use crate::address::{StreetAliases, TownAliases};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +56,16 @@ pub struct StreetAliasGroup {
     pub names: Vec<String>,
 }
 
+/// One town under all its names, old and new ("Алматы" / "Алма-Ата"). Address warnings (R08)
+/// treat them as the same town. The region's own city is not listed here: all its names, old
+/// ones included, are the node's `city_names`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TownAliasGroup {
+    /// At least two names, without "г." or "қаласы" ("Алма-Ата", not "г. Алма-Ата").
+    pub names: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reference {
@@ -70,6 +80,9 @@ pub struct Reference {
     /// Streets known under several names, for matching addresses to the warnings registry.
     #[serde(default)]
     pub street_aliases: Vec<StreetAliasGroup>,
+    /// Towns known under several names, for matching addresses to the warnings registry.
+    #[serde(default)]
+    pub town_aliases: Vec<TownAliasGroup>,
     /// When the roster's shifts run (R20).
     #[serde(default)]
     pub shifts: ShiftRules,
@@ -122,6 +135,11 @@ impl Reference {
     /// The street aliases, checked, for [`crate::address::AddressMatcher`].
     pub fn street_aliases(&self) -> Result<StreetAliases, String> {
         StreetAliases::new(self.street_aliases.iter().map(|g| g.names.as_slice()))
+    }
+
+    /// The town aliases, checked, for [`crate::address::AddressMatcher::with_town_aliases`].
+    pub fn town_aliases(&self) -> Result<TownAliases, String> {
+        TownAliases::new(self.town_aliases.iter().map(|g| g.names.as_slice()))
     }
 
     /// The roster shift running at `now_ms`: its roster date (`YYYY-MM-DD`, the day the shift
@@ -212,6 +230,8 @@ impl Reference {
         }
         self.street_aliases()
             .map_err(|e| format!("street_aliases: {e}"))?;
+        self.town_aliases()
+            .map_err(|e| format!("town_aliases: {e}"))?;
         Ok(())
     }
 }

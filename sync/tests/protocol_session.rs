@@ -29,6 +29,7 @@ fn reference() -> Reference {
         kui_deadline_h: 24,
         shifts: Default::default(),
         street_aliases: Vec::new(),
+        town_aliases: Vec::new(),
     }
 }
 

@@ -1136,7 +1136,7 @@
   }
 
   /* FoundWarning: {address, person, birth_year?, flags:[registered_weapon|criminal_record|psychiatric_record|other], note,
-     match: match|possible, reasons:[street_spelling|street_name_partial|street_type|other_flat]} (R08).
+     match: match|possible, reasons:[street_spelling|street_name_partial|street_transliterated|street_type|house_letter|korpus|other_flat]} (R08).
      A possible match is shown, marked, with its reasons: the crew must hear of it, and know it may be another address. */
   function warningItem(w) {
     var flags = Array.isArray(w.flags) ? w.flags : [w.kind || w.type || 'other'];

@@ -174,6 +174,9 @@ window.I18N = {
     'warn.reason.street_name_partial': 'название улицы указано не полностью',
     'warn.reason.street_type': 'другой тип улицы (ул., пр., мкр…)',
     'warn.reason.other_flat': 'тот же дом, другая квартира',
+    'warn.reason.street_transliterated': 'адрес написан латиницей — прочитан транслитерацией',
+    'warn.reason.house_letter': 'литера дома указана только с одной стороны (или латинская B: В или Б)',
+    'warn.reason.korpus': 'корпус (или часть после «/») указан только с одной стороны',
 
     'ct.form.title': 'Карточка «102»',
     'ct.form.new': 'Новая карточка',
@@ -537,6 +540,9 @@ window.I18N = {
     'warn.reason.street_name_partial': 'көше атауы толық көрсетілмеген',
     'warn.reason.street_type': 'көше түрі басқа (көше, даңғыл, шағын аудан…)',
     'warn.reason.other_flat': 'сол үй, басқа пәтер',
+    'warn.reason.street_transliterated': 'мекенжай латын әрпімен жазылған — транслитерациямен оқылды',
+    'warn.reason.house_letter': 'үйдің литерасы тек бір жақта көрсетілген (не латын B: В немесе Б)',
+    'warn.reason.korpus': 'корпус («/» кейінгі бөлік) тек бір жақта көрсетілген',
 
     'ct.form.title': '«102» карточкасы',
     'ct.form.new': 'Жаңа карточка',

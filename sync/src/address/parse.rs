@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use super::script::{is_cyrillic, to_cyrillic, Script};
 use super::{
     cyrillic_look_alike, fold_for_matching, ParsedAddress, StreetKind, StreetName, Town,
     HOUSE_NUMBER_DIGITS_MAX,
@@ -14,26 +15,37 @@ pub(super) enum Token {
     Comma,
     Word(String),
     /// A number as written: digits (leading zeros kept), then an optional литера and корпус
-    /// written with it ("40а", "40/1"), and whether it was an ordinal ("5-й").
+    /// written with it ("40а", "40/1"), whether it was an ordinal ("5-й"), and whether it was
+    /// written against a word ("Самал-2", "Кенесары40").
     Number {
         digits: String,
         litera: Option<char>,
         korpus: Option<String>,
         ordinal: bool,
+        joined: bool,
     },
 }
 
 /// Lowercase, folded words, numbers and commas. `-` and `/` stay inside words and numbers.
 pub(super) fn tokens(text: &str) -> Vec<Token> {
+    read_tokens(text).0
+}
+
+/// [`tokens`], and whether the text was transliterated from Latin letters (it has no Cyrillic
+/// letter but has Latin ones). Latin look-alikes in Cyrillic words are read as Cyrillic
+/// ([`to_cyrillic`]).
+pub(super) fn read_tokens(text: &str) -> (Vec<Token>, bool) {
     let mut cleaned = String::with_capacity(text.len());
     for ch in text.chars().flat_map(char::to_lowercase) {
         match ch {
             ',' | ';' => cleaned.push_str(" , "),
             '-' | '/' => cleaned.push(ch),
-            c if c.is_alphanumeric() => cleaned.push(fold_for_matching(c)),
+            c if c.is_alphanumeric() => cleaned.push(c),
             _ => cleaned.push(' '),
         }
     }
+    let has_cyrillic = cleaned.chars().any(is_cyrillic);
+    let mut transliterated = false;
     let mut out = Vec::new();
     for raw in cleaned.split(' ') {
         let raw = raw.trim_matches(|c| c == '-' || c == '/');
@@ -44,46 +56,77 @@ pub(super) fn tokens(text: &str) -> Vec<Token> {
             out.push(Token::Comma);
             continue;
         }
-        split_token(raw, &mut out);
+        let (word, script) = to_cyrillic(raw, has_cyrillic);
+        transliterated |= script == Script::Transliterated;
+        let folded: String = word.chars().map(fold_for_matching).collect();
+        split_token(&folded, &mut out);
     }
-    out
+    (out, transliterated)
 }
 
 fn split_token(raw: &str, out: &mut Vec<Token>) {
-    let digits: String = raw.chars().take_while(char::is_ascii_digit).collect();
-    if digits.is_empty() {
-        // Letters glued to a number: "к1", "кв12", "д40".
-        let letters: String = raw.chars().take_while(|c| !c.is_ascii_digit()).collect();
-        let rest = &raw[letters.len()..];
-        let letters_word = letters.trim_end_matches(['-', '/']);
-        if !rest.is_empty()
-            && rest.chars().all(|c| c.is_ascii_digit())
-            && matches!(
-                address_word(letters_word),
-                Some(Word::Korpus | Word::House | Word::Flat | Word::K | Word::D)
-            )
-        {
+    if raw.starts_with(|c: char| c.is_ascii_digit()) {
+        match read_number(raw) {
+            Some(tokens) => out.extend(tokens),
+            None => out.push(Token::Word(raw.to_string())),
+        }
+        return;
+    }
+    // Letters glued to a number: a marker ("к1", "кв12", "д40"), or a street's name written
+    // against its house number ("Кенесары40", "Кенесары-40", "Самал-2", "Е10").
+    let letters: String = raw.chars().take_while(|c| !c.is_ascii_digit()).collect();
+    let rest = &raw[letters.len()..];
+    let letters_word = letters.trim_end_matches('-');
+    if !rest.is_empty() && !letters_word.is_empty() && !letters_word.contains('/') {
+        let is_marker = matches!(
+            address_word(letters_word),
+            Some(Word::Korpus | Word::House | Word::Flat | Word::K | Word::D)
+        );
+        if is_marker && rest.chars().all(|c| c.is_ascii_digit()) {
             out.push(Token::Word(letters_word.to_string()));
             out.push(number(rest.to_string(), None, None, false));
             return;
         }
-        out.push(Token::Word(raw.to_string()));
-        return;
+        if !is_marker && letters_word.chars().any(char::is_alphabetic) {
+            if let Some(mut tokens) = read_number(rest) {
+                if let Some(Token::Number { joined, .. }) = tokens.first_mut() {
+                    *joined = true;
+                }
+                out.push(Token::Word(letters_word.to_string()));
+                out.extend(tokens);
+                return;
+            }
+        }
     }
+    out.push(Token::Word(raw.to_string()));
+}
+
+/// A token that starts with digits: a number with its литера, корпус, flat or ordinal ending
+/// ("40", "40а", "40/1", "7/2-33", "40-12", "5-й"), or a number and a marker ("40үй",
+/// "12-пәтер"). `None` when the rest is anything else ("7b3" of a postcode).
+fn read_number(raw: &str) -> Option<Vec<Token>> {
+    let digits: String = raw.chars().take_while(char::is_ascii_digit).collect();
     let rest = &raw[digits.len()..];
     // "40-12": house 40, flat 12, as people write it in a hurry.
     if let Some(flat) = rest.strip_prefix('-') {
         if !flat.is_empty() && flat.chars().all(|c| c.is_ascii_digit()) {
-            out.push(number(digits, None, None, false));
-            out.push(Token::Word("кв".to_string()));
-            out.push(number(flat.to_string(), None, None, false));
-            return;
+            return Some(vec![
+                number(digits, None, None, false),
+                Token::Word("кв".to_string()),
+                number(flat.to_string(), None, None, false),
+            ]);
         }
     }
     let mut litera = None;
     let mut korpus = None;
+    let mut flat = None;
     let mut ordinal = false;
     let mut tail = rest.trim_start_matches('-');
+    // "40-й": an ordinal, never the литера Й.
+    if tail == "й" {
+        ordinal = true;
+        tail = "";
+    }
     // "40а", "40-а", "40a"
     let mut chars = tail.chars();
     if let Some(c) = chars.next() {
@@ -96,8 +139,14 @@ fn split_token(raw: &str, out: &mut Vec<Token>) {
     if let Some(k) = tail.strip_prefix('/') {
         let k: String = k.chars().map(cyrillic_look_alike).collect();
         let k = k.trim_matches(['-', '/']);
+        // "7/2-33": корпус 2, flat 33.
+        let (k, f) = match k.split_once('-') {
+            Some((k, f)) if !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()) => (k, Some(f)),
+            _ => (k, None),
+        };
         if !k.is_empty() && k.chars().all(char::is_alphanumeric) {
             korpus = Some(k.trim_start_matches('0').to_string()).filter(|k| !k.is_empty());
+            flat = f.map(str::to_string);
             tail = "";
         }
     }
@@ -106,13 +155,20 @@ fn split_token(raw: &str, out: &mut Vec<Token>) {
         tail = "";
     }
     if tail.is_empty() {
-        out.push(number(digits, litera, korpus, ordinal));
+        let mut tokens = vec![number(digits, litera, korpus, ordinal)];
+        if let Some(f) = flat {
+            tokens.push(Token::Word("кв".to_string()));
+            tokens.push(number(f, None, None, false));
+        }
+        Some(tokens)
     } else if address_word(tail).is_some() {
         // "40үй", "12-пәтер"
-        out.push(number(digits, None, None, false));
-        out.push(Token::Word(tail.to_string()));
+        Some(vec![
+            number(digits, None, None, false),
+            Token::Word(tail.to_string()),
+        ])
     } else {
-        out.push(Token::Word(raw.to_string()));
+        None
     }
 }
 
@@ -122,6 +178,7 @@ fn number(digits: String, litera: Option<char>, korpus: Option<String>, ordinal:
         litera,
         korpus,
         ordinal,
+        joined: false,
     }
 }
 
@@ -285,6 +342,8 @@ enum Item {
         litera: Option<char>,
         korpus: Option<String>,
         role: Role,
+        /// Written against the word before it ("Самал-2", "Кенесары-40").
+        joined: bool,
     },
     City(Town),
     Skip,
@@ -293,6 +352,8 @@ enum Item {
 pub(super) struct Parser<'a> {
     items: Vec<Item>,
     home_city: &'a [String],
+    /// The address was written in Latin letters only and transliterated.
+    transliterated: bool,
     /// литера given by a word ("15 лит. А").
     litera: Option<char>,
     /// корпус given as a letter ("корп. А").
@@ -301,10 +362,14 @@ pub(super) struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     pub(super) fn new(address: &str, home_city: &'a [String]) -> Parser<'a> {
-        let toks = tokens(address);
+        let (toks, transliterated) = read_tokens(address);
         let mut items = Vec::with_capacity(toks.len());
         let mut i = 0;
         while i < toks.len() {
+            let next_word = match toks.get(i + 1) {
+                Some(Token::Word(n)) => n.as_str(),
+                _ => "",
+            };
             let item = match &toks[i] {
                 Token::Comma => Item::Comma,
                 Token::Number {
@@ -312,33 +377,43 @@ impl<'a> Parser<'a> {
                     litera,
                     korpus,
                     ordinal,
+                    joined,
                 } => Item::Number {
                     digits: digits.clone(),
                     litera: *litera,
                     korpus: korpus.clone(),
-                    // An ordinal names a microdistrict ("5-й микрорайон"), never a house.
-                    role: if *ordinal { Role::Name } else { Role::Unknown },
+                    joined: *joined,
+                    // An ordinal names a microdistrict ("5-й микрорайон"), never a house, unless
+                    // a word for the house follows it ("40-й дом").
+                    role: if *ordinal
+                        && !matches!(
+                            address_word(next_word),
+                            Some(Word::House | Word::D | Word::HouseAfter)
+                        ) {
+                        Role::Name
+                    } else {
+                        Role::Unknown
+                    },
                 },
+                // "ш.а.": Kazakh шағын аудан.
+                Token::Word(w) if w == "ш" && next_word == "а" => {
+                    i += 1;
+                    Item::Type(StreetKind::Microdistrict)
+                }
                 Token::Word(w) => match address_word(w) {
                     Some(Word::Drop) => Item::Skip,
                     Some(Word::Type(kind)) => Item::Type(kind),
-                    Some(Word::TwoWordType) => {
-                        let next = match toks.get(i + 1) {
-                            Some(Token::Word(n)) => n.as_str(),
-                            _ => "",
-                        };
-                        match (w.as_str(), next) {
-                            ("шагын", "ауданы" | "аудан") => {
-                                i += 1;
-                                Item::Type(StreetKind::Microdistrict)
-                            }
-                            ("тас", "жолы") => {
-                                i += 1;
-                                Item::Type(StreetKind::Highway)
-                            }
-                            _ => Item::Name(w.clone()),
+                    Some(Word::TwoWordType) => match (w.as_str(), next_word) {
+                        ("шагын", "ауданы" | "аудан") => {
+                            i += 1;
+                            Item::Type(StreetKind::Microdistrict)
                         }
-                    }
+                        ("тас", "жолы") => {
+                            i += 1;
+                            Item::Type(StreetKind::Highway)
+                        }
+                        _ => Item::Name(w.clone()),
+                    },
                     Some(word) => Item::Marker(word),
                     None if home_city.iter().any(|c| c == w) => Item::City(Town::Home),
                     None => Item::Name(w.clone()),
@@ -350,6 +425,7 @@ impl<'a> Parser<'a> {
         Parser {
             items,
             home_city,
+            transliterated,
             litera: None,
             korpus_letter: None,
         }
@@ -362,9 +438,11 @@ impl<'a> Parser<'a> {
         self.claim_numbers();
         self.numbers_in_names();
         let house_at = self.house_position();
-        let (name_words, street_type) = self.street(house_at);
+        let (name_words, street_type, extended) = self.street(house_at);
         let mut parsed = ParsedAddress {
             key: String::new(),
+            transliterated: self.transliterated,
+            street_extended: extended.map(|w| StreetName::from_words(&w)),
             town: self.items.iter().find_map(|i| match i {
                 Item::City(town) => Some(town.clone()),
                 _ => None,
@@ -523,7 +601,8 @@ impl<'a> Parser<'a> {
     }
 
     /// A single letter after a number is its литера ("40 а"); after "лит." the house's; after
-    /// "корп." the корпус; anywhere else an initial ("М. Ауэзова"), which is left out.
+    /// "корп." the корпус; before a number that the house number follows, a street's name ("ул.
+    /// Е 10, 5"); anywhere else an initial ("М. Ауэзова"), which is left out.
     fn resolve_letters(&mut self) {
         for i in 0..self.items.len() {
             let Item::Name(n) = &self.items[i] else {
@@ -542,10 +621,48 @@ impl<'a> Parser<'a> {
                 }) => *litera = Some(c),
                 Some(Item::Marker(Word::Litera)) => self.litera = Some(c),
                 Some(Item::Marker(Word::Korpus)) => self.korpus_letter = Some(c.to_string()),
-                _ => {}
+                _ => {
+                    let numbered_name = matches!(
+                        self.items.get(i + 1),
+                        Some(Item::Number {
+                            role: Role::Unknown,
+                            litera: None,
+                            korpus: None,
+                            ..
+                        })
+                    ) && self.house_follows(i + 2).is_some();
+                    if numbered_name {
+                        self.items[i] = Item::Name(c.to_string());
+                        if let Some(Item::Number { role, .. }) = self.items.get_mut(i + 1) {
+                            *role = Role::Name;
+                        }
+                        continue;
+                    }
+                }
             }
             self.items[i] = Item::Skip;
         }
+    }
+
+    /// The role of the next number from `from` on, past commas, street types, towns and house
+    /// markers, when it may be the house (not yet claimed, or claimed as the house); `None` when
+    /// a word, another marker or nothing comes first.
+    fn house_follows(&self, from: usize) -> Option<Role> {
+        for it in self.items.iter().skip(from) {
+            match it {
+                Item::Comma
+                | Item::Type(_)
+                | Item::Skip
+                | Item::City(_)
+                | Item::Marker(Word::House | Word::HouseAfter) => continue,
+                Item::Number {
+                    role: role @ (Role::Unknown | Role::House),
+                    ..
+                } => return Some(*role),
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Markers take their number: the one after them, or, for Kazakh words written after the
@@ -584,8 +701,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Numbers that name the street rather than the house: "5 мкр", "мкр. 5, д. 12"; and
-    /// numbers too long to be a house (postal codes).
+    /// Numbers that name the street rather than the house: "5 мкр", "мкр. 5, д. 12", "ул. 8
+    /// Марта, 12", "мкр Самал-2, 58"; and numbers too long to be a house (postal codes).
     fn numbers_in_names(&mut self) {
         for i in 0..self.items.len() {
             let Item::Number { digits, role, .. } = &self.items[i] else {
@@ -596,7 +713,9 @@ impl<'a> Parser<'a> {
             }
             let name = if digits.len() > HOUSE_NUMBER_DIGITS_MAX {
                 Some(Role::Ignored)
-            } else if matches!(self.items.get(i + 1), Some(Item::Type(_)))
+            } else if self.starts_a_name(i)
+                || self.ends_a_name(i)
+                || matches!(self.items.get(i + 1), Some(Item::Type(_)))
                 || (i > 0
                     && matches!(self.items[i - 1], Item::Type(_))
                     && !self.part_has_name_words(i)
@@ -618,6 +737,50 @@ impl<'a> Parser<'a> {
                 *role = new;
             }
         }
+    }
+
+    /// A number before the words of a name, the house number after them: "ул. 8 Марта, 12",
+    /// "8 Марта көшесі 12".
+    fn starts_a_name(&self, at: usize) -> bool {
+        let starts_part = matches!(
+            at.checked_sub(1).map(|p| &self.items[p]),
+            None | Some(Item::Comma | Item::Type(_) | Item::City(_) | Item::Skip)
+        );
+        if !starts_part || !self.is_name(Some(at + 1)) || self.has_korpus(at) {
+            return false;
+        }
+        let after_name = (at + 1..self.items.len())
+            .find(|&j| !self.is_name(Some(j)))
+            .unwrap_or(self.items.len());
+        self.house_follows(after_name).is_some()
+    }
+
+    /// A number after the words of a name when a house number follows: always when a marker
+    /// names that house ("Самал 2, д. 58"), else in a microdistrict's name ("мкр Самал 2, 58")
+    /// or when the number is written against the name ("Самал-2, 58"). Without a later house
+    /// number it is the house ("Кенесары-40", "Абая52").
+    fn ends_a_name(&self, at: usize) -> bool {
+        if !self.is_name(at.checked_sub(1)) || self.has_korpus(at) {
+            return false;
+        }
+        let (start, end) = self.part_bounds(at);
+        let microdistrict = self.items[start..end].contains(&Item::Type(StreetKind::Microdistrict));
+        let joined = matches!(self.items[at], Item::Number { joined: true, .. });
+        match self.house_follows(at + 1) {
+            Some(Role::House) => true,
+            Some(_) => microdistrict || joined,
+            None => false,
+        }
+    }
+
+    fn has_korpus(&self, at: usize) -> bool {
+        matches!(
+            self.items.get(at),
+            Some(Item::Number {
+                korpus: Some(_),
+                ..
+            })
+        )
     }
 
     /// Whether the comma-separated part around `at` has a word of a name.
@@ -667,8 +830,18 @@ impl<'a> Parser<'a> {
     }
 
     /// The street's words and type: those of the house's part before the house, or else of the
-    /// nearest part before it that has any. Without a house, the first part with a name.
-    fn street(&self, house_at: Option<usize>) -> (Vec<String>, Option<StreetKind>) {
+    /// nearest part before it that has any, or else, when the house is marked ("кв. 12, д. 62,
+    /// ул. Кенесары") or the later part names a street type, of the first part after it that has
+    /// any. Without a house, the first part with a name.
+    ///
+    /// The third value: when the name is in the house's part and the part before it has nothing
+    /// but words, those words and the name together ("Керей, Жәнібек хандар көшесі 10"): a name
+    /// written with a comma, or a town or district without its marker. It is compared only for
+    /// equality and through the aliases.
+    fn street(
+        &self,
+        house_at: Option<usize>,
+    ) -> (Vec<String>, Option<StreetKind>, Option<Vec<String>>) {
         let is_name = |it: &Item| {
             matches!(
                 it,
@@ -680,11 +853,13 @@ impl<'a> Parser<'a> {
             )
         };
         let mut range = None;
+        let mut in_house_part = false;
         match house_at {
             Some(at) => {
-                let (start, _) = self.part_bounds(at);
+                let (start, part_end) = self.part_bounds(at);
                 if self.items[start..at].iter().any(is_name) {
                     range = Some((start, at));
+                    in_house_part = true;
                 } else {
                     let mut end = start.saturating_sub(1); // the comma before the part
                     while end > 0 {
@@ -696,6 +871,26 @@ impl<'a> Parser<'a> {
                         end = s.saturating_sub(1);
                     }
                 }
+                let house_marked = matches!(
+                    self.items[at],
+                    Item::Number {
+                        role: Role::House,
+                        ..
+                    }
+                );
+                let mut from = part_end + 1;
+                while range.is_none() && from < self.items.len() {
+                    let (s, e) = self.part_bounds(from);
+                    let part = &self.items[s..e];
+                    if part.iter().any(is_name) {
+                        let typed = part.iter().any(|it| matches!(it, Item::Type(_)));
+                        if house_marked || typed {
+                            range = Some((s, e));
+                        }
+                        break;
+                    }
+                    from = e + 1;
+                }
             }
             None => {
                 if let Some(first) = self.items.iter().position(is_name) {
@@ -704,7 +899,7 @@ impl<'a> Parser<'a> {
             }
         }
         let Some((start, end)) = range else {
-            return (Vec::new(), None);
+            return (Vec::new(), None, None);
         };
         let mut words = Vec::new();
         let mut kind = None;
@@ -713,14 +908,35 @@ impl<'a> Parser<'a> {
                 Item::Name(w) => words.push(w.clone()),
                 Item::Number {
                     digits,
+                    litera,
                     role: Role::Name,
                     ..
-                } => words.push(trim_zeros(digits)),
+                } => {
+                    let mut w = trim_zeros(digits);
+                    w.extend(*litera);
+                    words.push(w);
+                }
                 Item::Type(k) if kind.is_none() => kind = Some(*k),
                 _ => {}
             }
         }
-        (words, kind)
+        let mut extended = None;
+        if in_house_part && start >= 2 {
+            let (s, e) = self.part_bounds(start - 2);
+            let before = &self.items[s..e];
+            if !before.is_empty() && before.iter().all(|it| matches!(it, Item::Name(_))) {
+                let mut all: Vec<String> = before
+                    .iter()
+                    .filter_map(|it| match it {
+                        Item::Name(w) => Some(w.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                all.extend(words.iter().cloned());
+                extended = Some(all);
+            }
+        }
+        (words, kind, extended)
     }
 }
 

@@ -258,6 +258,7 @@ fn reference(region: &str) -> Reference {
         kui_deadline_h: 24,
         shifts: Default::default(),
         street_aliases: Vec::new(),
+        town_aliases: Vec::new(),
     }
 }
 
