@@ -46,7 +46,8 @@ enum Command {
 #[derive(Subcommand)]
 enum Sim {
     /// The replication protocol: nodes + central under loss, duplication, reordering,
-    /// partitions, crash-restart and clock drift, then a fault-free phase that must converge.
+    /// partitions, crash-restart, clock drift and blips (late frames on a live connection while
+    /// both sides write the same documents), then a fault-free phase that must converge.
     Sync {
         /// How many seeds to run.
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
