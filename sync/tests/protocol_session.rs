@@ -886,5 +886,15 @@ fn concurrent_edits_through_a_short_partition_converge_without_a_reconnect() {
             "{edits_per_side} edit(s) per side: converged {took:?} ms after the heal (goal ≤ {CONVERGE_AFTER_HEAL_MS_MAX} ms; None: not within {WATCH_AFTER_HEAL_MS} ms on a live connection)"
         );
         assert!(!t.p.node.is_closed() && !t.p.central.is_closed());
+        // Converged documents are not sent again: only keep-alives from now on.
+        let docs_sent = (t.p.node.stats().docs_sent, t.p.central.stats().docs_sent);
+        let later = t.p.now_ms + WATCH_AFTER_HEAL_MS;
+        t.run_until(later);
+        assert_eq!(
+            (t.p.node.stats().docs_sent, t.p.central.stats().docs_sent),
+            docs_sent,
+            "documents kept going back and forth after convergence"
+        );
+        assert!(t.p.node.is_idle() && t.p.central.is_idle());
     }
 }

@@ -34,8 +34,33 @@
 //! 4. **Ping** when idle (keepalive), **Close** with a code and a reason before closing on error.
 //!
 //! There is no per-document request/response: each side pushes what the other lacks, and the
-//! acknowledgements update knowledge. A side that sees the peer holds changes it lacks (known
-//! heads it does not have) sends nothing for that document: the peer's own push brings them.
+//! acknowledgements update knowledge.
+//!
+//! # What a side sends for a document, and why it stops
+//!
+//! Let `K` be the heads the peer is known to hold and `H` this side's heads. If `H = K` nothing
+//! goes. Otherwise the side sends `save_after(B)`, everything it holds beyond a *base* `B` of
+//! heads both sides hold: the heads of `K` this side also has, plus, when `K` names changes this
+//! side lacks, the heads this connection learnt both hold (this side sent them and the peer
+//! acknowledged, or the peer sent them and this side imported them). An empty export is not sent.
+//!
+//! - *Nothing is missed.* The peer holds the whole history of `B` (it holds `K`'s, and the
+//!   learnt heads it acknowledged or sent), so every change this side has and the peer lacks is
+//!   in `save_after(B)`.
+//! - *No one waits for the other.* When both sides edit a document concurrently, an Ack reports
+//!   the receiver's merged heads, which name changes the sender lacks. Each side still sends
+//!   what it holds beyond `B`; neither waits for the other to push first. (Waiting was a
+//!   deadlock: both sides waited, and only a reconnect's Hello broke it.)
+//! - *It stops.* A side sends only a non-empty export, and once the peer acknowledges it, the
+//!   heads it was sent at join `B`: the next export holds only changes written or received
+//!   since. A change received from the peer goes back at most once, with the next local
+//!   change or Ack, and is then in `B`. With finitely many changes the exchange ends, with
+//!   `H = K` on both sides; a converged document is not sent again.
+//! - *A resend costs little.* It is what this side holds beyond the newest heads known to be
+//!   shared: its own changes since, and at most once what it received from the peer meanwhile.
+//!   Only when no common head is known — a document whose known heads are all changes this
+//!   side lacks, at the start of a connection (what was learnt lives in the session) — does
+//!   the whole document go, once per document and connection.
 //!
 //! # Why reconnect is cheap
 //!

@@ -68,6 +68,11 @@ pub struct Session {
     in_flight_docs: BTreeSet<String>,
     /// Documents the peer rejected on this connection: not offered again until it reconnects.
     refused: BTreeSet<String>,
+    /// For documents whose known peer heads name changes this side lacks: heads both sides
+    /// are known to hold (this side sent them and the peer acknowledged, or the peer sent them
+    /// and this side imported them), the base of the next export. Learnt on this connection;
+    /// an entry goes once the known heads are all this side's again.
+    shared: BTreeMap<String, Vec<ChangeHash>>,
     push_complete_reported: bool,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
@@ -115,6 +120,7 @@ impl Session {
             in_flight: VecDeque::new(),
             in_flight_docs: BTreeSet::new(),
             refused: BTreeSet::new(),
+            shared: BTreeMap::new(),
             push_complete_reported: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -467,6 +473,7 @@ impl Session {
             let sent_heads = normalize_heads(entry.heads);
             // The peer holds at least what it sent.
             repo.set_peer_heads(&self.peer_key, &entry.doc_id, &sent_heads);
+            self.learn_shared(repo, &entry.doc_id, &sent_heads, &sent_heads);
             if heads == sent_heads {
                 results.push(AckResult::Same);
             } else {
@@ -515,7 +522,7 @@ impl Session {
         for ((doc_id, sent_heads), result) in done.docs.into_iter().zip(ack.results) {
             self.in_flight_docs.remove(&doc_id);
             let known = match result {
-                AckResult::Same => sent_heads,
+                AckResult::Same => sent_heads.clone(),
                 AckResult::Heads(h) => normalize_heads(h),
                 AckResult::Rejected(reason) => {
                     self.refused.insert(doc_id.clone());
@@ -525,6 +532,8 @@ impl Session {
                 }
             };
             repo.set_peer_heads(&self.peer_key, &doc_id, &known);
+            // The peer imported what this side sent: both hold the sent heads.
+            self.learn_shared(repo, &doc_id, &known, &sent_heads);
             // Changed while in flight, or the peer reported other heads: look again.
             if repo.heads(&doc_id).as_ref() != Some(&known) {
                 let p = repo.priority(&doc_id);
@@ -532,6 +541,45 @@ impl Session {
             }
         }
         self.fill(repo)
+    }
+
+    /// After the peer's heads for a document became `known`: when they name changes this side
+    /// lacks, remembers `both` (heads both sides hold) as the base of the next export.
+    fn learn_shared(
+        &mut self,
+        repo: &mut impl Repo,
+        doc_id: &str,
+        known: &[ChangeHash],
+        both: &[ChangeHash],
+    ) {
+        if known.is_empty() || repo.has_changes(doc_id, known) {
+            self.shared.remove(doc_id);
+        } else if repo.has_changes(doc_id, both) {
+            self.shared.insert(doc_id.to_string(), both.to_vec());
+        }
+    }
+
+    /// Heads both sides hold for a document, from which an export starts: the peer's known
+    /// heads this side also has, and what this connection learnt they share. Empty when no
+    /// common head is known (the whole document goes then).
+    fn export_base(
+        &self,
+        repo: &mut impl Repo,
+        doc_id: &str,
+        known: &[ChangeHash],
+    ) -> Vec<ChangeHash> {
+        if repo.has_changes(doc_id, known) {
+            return known.to_vec();
+        }
+        let mut base: Vec<ChangeHash> = known
+            .iter()
+            .filter(|h| repo.has_changes(doc_id, std::slice::from_ref(*h)))
+            .copied()
+            .collect();
+        if let Some(shared) = self.shared.get(doc_id) {
+            base.extend_from_slice(shared);
+        }
+        normalize_heads(base)
     }
 
     fn enqueue(&mut self, doc_id: &str, priority: Priority) {
@@ -627,15 +675,20 @@ impl Session {
         if heads == known {
             return Ok(None);
         }
-        // The peer holds changes this side lacks; it pushes them, and the document is looked
-        // at again once they arrive. Exporting now could only resend what the peer has.
-        // (Nothing is known for a new document: no need to ask, which may load it.)
-        if !known.is_empty() && !repo.has_changes(doc_id, &known) {
-            return Ok(None);
-        }
+        // Everything this side holds beyond the heads both sides hold. When the peer also holds
+        // changes this side lacks (concurrent edits: an Ack reports the merged heads), waiting
+        // for its push would deadlock if it waits too, so this side sends its part now; the
+        // peer sends the rest. Nothing is known for a new document: `save()` bytes go.
+        let base = if known.is_empty() {
+            Vec::new()
+        } else {
+            self.export_base(repo, doc_id, &known)
+        };
         let bytes = repo
-            .export(doc_id, &known)
+            .export(doc_id, &base)
             .map_err(|e| ProtocolError::Repo(e.to_string()))?;
+        // The peer holds all of it already: nothing to send, and not looked at again until
+        // something changes (a local edit, the peer's push or its acknowledgement).
         if bytes.is_empty() {
             return Ok(None);
         }

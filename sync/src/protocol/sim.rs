@@ -9,6 +9,8 @@
 //! - convergence: for each region, the node and the hub hold the same documents with the same
 //!   heads;
 //! - no lost write: every change any peer made is in the hub's copy and the region's node's;
+//! - quiescence: at the end every open session has nothing queued and nothing in flight, so
+//!   converged documents are not sent back and forth for ever;
 //! - write authority: the hub never accepts a document of region X from the node of region Y,
 //!   and a node never accepts another region's document.
 //!
@@ -1022,6 +1024,16 @@ impl World {
                 "{} invariant violation(s), first: {v}",
                 self.violations.len()
             ));
+        }
+        for (i, l) in self.links.iter().enumerate() {
+            for (side, s) in [("node", &l.node), ("central", &l.central)] {
+                if s.as_ref().is_some_and(|s| s.is_open() && !s.is_idle()) {
+                    return Err(format!(
+                        "{side} session of region {} still busy at the end: documents keep going back and forth",
+                        self.cfg.regions[i]
+                    ));
+                }
+            }
         }
         let regions = self.cfg.regions.clone();
         // Convergence, region by region.
