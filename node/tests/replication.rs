@@ -202,3 +202,177 @@ async fn r21_node_replicates_to_the_hub_and_hq_edits_flow_back() {
     assert_eq!(node_heads, hub_heads);
     hub_task.abort();
 }
+
+/// Writes one length-prefixed frame, as `drive` does.
+async fn write_frame(send: &mut quinn::SendStream, frame: &[u8]) {
+    send.write_all(&(frame.len() as u32).to_be_bytes())
+        .await
+        .unwrap();
+    send.write_all(frame).await.unwrap();
+}
+
+/// Reads one length-prefixed frame; `None` when the stream ends.
+async fn read_frame(recv: &mut quinn::RecvStream) -> Option<Vec<u8>> {
+    let mut len = [0u8; 4];
+    recv.read_exact(&mut len).await.ok()?;
+    let mut buf = vec![0u8; u32::from_be_bytes(len) as usize];
+    recv.read_exact(&mut buf).await.ok()?;
+    Some(buf)
+}
+
+/// A hub that answers the node's Hello and then only sends keep-alives, every second: it reads
+/// the node's documents and drops them, so nothing the node sends is ever acknowledged. The
+/// link is up, frames flow, and nothing moves.
+async fn mute_hub(conn: quinn::Connection) {
+    let Ok((mut send, mut recv)) = conn.accept_bi().await else {
+        return;
+    };
+    let config = ProtocolConfig {
+        keepalive_interval_ms: 1_000,
+        idle_timeout_ms: 600_000,
+        ..ProtocolConfig::default()
+    };
+    let mut repo = MemRepo::new([7; 16]);
+    let mut session = Session::new(
+        config,
+        Authority::Central,
+        Authority::Region("AST".into()),
+        &mut repo,
+        node::http::now_ms(),
+    )
+    .unwrap();
+    let Some(hello) = read_frame(&mut recv).await else {
+        return;
+    };
+    session
+        .handle_frame(&mut repo, &hello, node::http::now_ms())
+        .unwrap();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        while let Some(f) = session.poll_transmit() {
+            write_frame(&mut send, &f).await;
+        }
+        tokio::select! {
+            frame = read_frame(&mut recv) => if frame.is_none() { return },
+            _ = tick.tick() => {
+                if session.handle_timeout(node::http::now_ms()).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The safety net: a link that is open, carries frames, and moves no data while the
+/// node has changes pending is left, and the node reconnects, within 10 s. The first connection
+/// goes to a hub that never acknowledges; the next one to a working hub, which gets the card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_link_is_left_and_the_node_reconnects_within_10_s() {
+    /// Stall detection (≤ 10 s) plus a reconnect and a sync, with room for a loaded machine.
+    const RECOVERED_WITHIN: Duration = Duration::from_secs(15);
+    let dir = tempfile::tempdir().unwrap();
+    let (region_bundle, central_bundle) = bundles(dir.path());
+    let central_id = provisioning::load_identity(&central_bundle).unwrap();
+    let server_cfg = provisioning::tls::quinn_server_config(&central_id, None).unwrap();
+    let endpoint = quinn::Endpoint::server(server_cfg, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let hub_addr = endpoint.local_addr().unwrap();
+    let hub = Arc::new(Mutex::new(MemRepo::new([9; 16])));
+    let (progress_tx, mut progress) = watch::channel(0u64);
+    let (_hub_stop_tx, hub_stop) = watch::channel(false);
+    let hub_task = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            let first = endpoint.accept().await.unwrap().await.unwrap();
+            tokio::spawn(mute_hub(first));
+            let conn = endpoint.accept().await.unwrap().await.unwrap();
+            let (send, recv) = conn.accept_bi().await.unwrap();
+            let session = {
+                let mut repo = hub.lock().unwrap();
+                Session::new(
+                    ProtocolConfig::default(),
+                    Authority::Central,
+                    Authority::Region("AST".into()),
+                    &mut *repo,
+                    node::http::now_ms(),
+                )
+                .unwrap()
+            };
+            let (_changes_tx, mut changes) = mpsc::channel::<String>(16);
+            let mut stop = hub_stop;
+            let mut n = 0u64;
+            let inputs = DriveInputs {
+                local_changes: &mut changes,
+                shutdown: &mut stop,
+                frame_bytes_max: ProtocolConfig::default().frame_bytes_max,
+            };
+            drive((send, recv), session, &*hub, inputs, |_| {
+                n += 1;
+                progress_tx.send_replace(n);
+            })
+            .await
+        })
+    };
+
+    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
+    let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
+    config.accounts.argon2_memory_kib = 1024;
+    let node = open_node(
+        &config,
+        &dir.path().join("data"),
+        Some("admin-password-1".into()),
+    )
+    .await
+    .unwrap();
+    let service = node.state.service.clone();
+    let identity = provisioning::load_identity(&region_bundle).unwrap();
+    let status = Arc::new(Mutex::new(ReplicationStatus::default()));
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(run_client(
+        service.clone(),
+        node.gc.clone(),
+        identity,
+        ClientSettings {
+            central_address: format!("localhost:{}", hub_addr.port()),
+            protocol: ProtocolConfig::default(),
+        },
+        status.clone(),
+        stop_rx,
+    ));
+    // Connected to the mute hub.
+    tokio::time::timeout(DEADLINE, async {
+        while !status.lock().unwrap().connected {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the node connected");
+    let input: sync::CardCreate = serde_json::from_value(serde_json::json!({
+        "channel": "sos_video", "location": {"lat": 51.128, "lon": 71.42, "address": "пр. Абая 52"},
+        "description": "SOS", "category": "assault"
+    }))
+    .unwrap();
+    let created = std::time::Instant::now();
+    let card = service
+        .create_card("op1", &input, node::http::now_ms())
+        .await
+        .unwrap();
+    let doc_id = format!("AST/card/{}", card.id);
+    tokio::time::timeout(RECOVERED_WITHIN, async {
+        while !hub.lock().unwrap().docs.contains_key(&doc_id) {
+            let _ = progress.changed().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "the card did not reach a working hub within {RECOVERED_WITHIN:?} of its creation: {:?}",
+            status.lock().unwrap()
+        )
+    });
+    println!(
+        "card at the working hub {} ms after its creation",
+        created.elapsed().as_millis()
+    );
+    assert_eq!(status.lock().unwrap().connections, 2);
+    hub_task.abort();
+}

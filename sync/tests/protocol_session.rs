@@ -722,6 +722,8 @@ struct TimedPair {
     to_node: std::collections::VecDeque<(i64, Vec<u8>)>,
     /// Nothing is delivered before this time.
     held_until_ms: i64,
+    /// Nothing from the node reaches the hub before this time (a one-way black hole).
+    to_central_held_until_ms: i64,
 }
 
 impl TimedPair {
@@ -731,6 +733,7 @@ impl TimedPair {
             to_central: Default::default(),
             to_node: Default::default(),
             held_until_ms: 0,
+            to_central_held_until_ms: 0,
         };
         t.drain();
         t
@@ -744,7 +747,8 @@ impl TimedPair {
             (now + LINK_LATENCY_MS).max(held).max(last)
         };
         while let Some(f) = self.p.node.poll_transmit() {
-            let t = at(&self.to_central, self.held_until_ms);
+            let held = self.held_until_ms.max(self.to_central_held_until_ms);
+            let t = at(&self.to_central, held);
             self.to_central.push_back((t, f));
         }
         while let Some(f) = self.p.central.poll_transmit() {
@@ -765,9 +769,25 @@ impl TimedPair {
         }
     }
 
+    /// The node's frames, and only those, are held until `until_ms`: the hub's still arrive.
+    fn hold_to_central(&mut self, until_ms: i64) {
+        self.to_central_held_until_ms = until_ms;
+        for (t, _) in self.to_central.iter_mut() {
+            *t = (*t).max(until_ms);
+        }
+    }
+
     /// Delivers frames and fires timers in time order up to `until_ms`. A connection error
     /// fails the test: the point is that the connection survives.
     fn run_until(&mut self, until_ms: i64) {
+        if let Err((side, at, e)) = self.try_run_until(until_ms) {
+            panic!("{side} broke the connection at {at} ms: {e}");
+        }
+    }
+
+    /// Like [`TimedPair::run_until`], but stops at the first connection error: the side, when,
+    /// and why.
+    fn try_run_until(&mut self, until_ms: i64) -> Result<(), (&'static str, i64, ProtocolError)> {
         loop {
             let next = [
                 self.to_central.front().map(|(t, _)| *t),
@@ -780,7 +800,7 @@ impl TimedPair {
             .min();
             let Some(next) = next.filter(|t| *t <= until_ms) else {
                 self.p.now_ms = self.p.now_ms.max(until_ms);
-                return;
+                return Ok(());
             };
             let now = next.max(self.p.now_ms);
             self.p.now_ms = now;
@@ -801,9 +821,7 @@ impl TimedPair {
                 p.central.handle_timeout(now).map_err(|e| ("central", e))
             };
             self.drain();
-            if let Err((side, e)) = r {
-                panic!("{side} broke the connection at {now} ms: {e}");
-            }
+            r.map_err(|(side, e)| (side, now, e))?;
         }
     }
 
@@ -897,4 +915,32 @@ fn concurrent_edits_through_a_short_partition_converge_without_a_reconnect() {
         );
         assert!(t.p.node.is_idle() && t.p.central.is_idle());
     }
+}
+
+/// A link that carries frames but moves no documents: the node's batch is held on the way (a
+/// one-way black hole the transport keeps retrying), while the hub's keep-alives arrive. The
+/// node must give up on the connection within 10 s, so that its shell reconnects, instead of
+/// waiting out the acknowledgement timeout.
+#[test]
+fn a_link_that_carries_frames_but_moves_no_documents_is_closed_within_10_s() {
+    /// The bound for noticing (and leaving) a stalled link.
+    const STALL_LEFT_MS_MAX: i64 = 10_000;
+    let mut t = TimedPair::new(node_with_cards(2), MemRepo::new([2; 16]), Config::default());
+    assert!(t.converge_within(1_000).is_some(), "cold sync");
+    let settled = t.p.now_ms + 100;
+    t.run_until(settled);
+    let start = t.p.now_ms;
+    t.hold_to_central(i64::MAX / 4);
+    t.note(false, &card_id(0), "AST: перезвонил заявитель");
+    let end = start + 4 * STALL_LEFT_MS_MAX;
+    let closed = t.try_run_until(end);
+    let Err((side, at, e)) = closed else {
+        panic!("the stalled link was still open {} ms later", end - start);
+    };
+    assert_eq!(side, "node", "{e}");
+    assert!(
+        at - start <= STALL_LEFT_MS_MAX,
+        "the node left the stalled link {} ms after its change (bound {STALL_LEFT_MS_MAX} ms): {e}",
+        at - start
+    );
 }
