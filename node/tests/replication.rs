@@ -220,10 +220,10 @@ async fn read_frame(recv: &mut quinn::RecvStream) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// A hub that answers the node's Hello and then only sends keep-alives, every second: it reads
-/// the node's documents and drops them, so nothing the node sends is ever acknowledged. The
-/// link is up, frames flow, and nothing moves.
-async fn mute_hub(conn: quinn::Connection) {
+/// A hub that answers the node's Hello and then reads the node's documents and drops them, so
+/// nothing the node sends is ever acknowledged. With `pings` it sends keep-alives every second
+/// (the link is up, frames flow, nothing moves); without, nothing at all (a silent link).
+async fn mute_hub(conn: quinn::Connection, pings: bool) {
     let Ok((mut send, mut recv)) = conn.accept_bi().await else {
         return;
     };
@@ -254,7 +254,7 @@ async fn mute_hub(conn: quinn::Connection) {
         }
         tokio::select! {
             frame = read_frame(&mut recv) => if frame.is_none() { return },
-            _ = tick.tick() => {
+            _ = tick.tick(), if pings => {
                 if session.handle_timeout(node::http::now_ms()).is_err() {
                     return;
                 }
@@ -283,7 +283,7 @@ async fn a_stalled_link_is_left_and_the_node_reconnects_within_10_s() {
         let hub = hub.clone();
         tokio::spawn(async move {
             let first = endpoint.accept().await.unwrap().await.unwrap();
-            tokio::spawn(mute_hub(first));
+            tokio::spawn(mute_hub(first, true));
             let conn = endpoint.accept().await.unwrap().await.unwrap();
             let (send, recv) = conn.accept_bi().await.unwrap();
             let session = {
@@ -373,6 +373,118 @@ async fn a_stalled_link_is_left_and_the_node_reconnects_within_10_s() {
         "card at the working hub {} ms after its creation",
         created.elapsed().as_millis()
     );
-    assert_eq!(status.lock().unwrap().connections, 2);
+    // The hub holds the card before its Ack reaches the node, which then clears the stall.
+    tokio::time::timeout(DEADLINE, async {
+        while status.lock().unwrap().stalled {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("still stalled: {:?}", status.lock().unwrap()));
+    let after = status.lock().unwrap().clone();
+    assert_eq!(after.connections, 2);
+    // Reported (and counted), and over once the new connection moved the card.
+    assert_eq!(after.stalls, 1, "{after:?}");
+    assert!(!after.stalled, "{after:?}");
+    let metrics = node
+        .state
+        .metrics
+        .render(&node.state.service, &after, &node.state.calls);
+    assert!(
+        metrics.contains("node_replication_stalls_total{peer=\"central\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("node_replication_stalled{peer=\"central\"} 0"),
+        "{metrics}"
+    );
+    hub_task.abort();
+}
+
+/// A link that goes silent (the hub answers the Hello, then sends nothing and acknowledges
+/// nothing) while the node has a change pending is reported stalled within 10 s, in the
+/// status and in `/metrics`, and kept: a silent link is left to the idle timeouts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_link_with_changes_pending_is_reported_stalled_within_10_s() {
+    const REPORTED_WITHIN: Duration = Duration::from_secs(10);
+    let dir = tempfile::tempdir().unwrap();
+    let (region_bundle, central_bundle) = bundles(dir.path());
+    let central_id = provisioning::load_identity(&central_bundle).unwrap();
+    let server_cfg = provisioning::tls::quinn_server_config(&central_id, None).unwrap();
+    let endpoint = quinn::Endpoint::server(server_cfg, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let hub_addr = endpoint.local_addr().unwrap();
+    let hub_task = tokio::spawn(async move {
+        let conn = endpoint.accept().await.unwrap().await.unwrap();
+        mute_hub(conn, false).await;
+    });
+    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
+    let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
+    config.accounts.argon2_memory_kib = 1024;
+    let node = open_node(
+        &config,
+        &dir.path().join("data"),
+        Some("admin-password-1".into()),
+    )
+    .await
+    .unwrap();
+    let service = node.state.service.clone();
+    let identity = provisioning::load_identity(&region_bundle).unwrap();
+    let status = Arc::new(Mutex::new(ReplicationStatus::default()));
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(run_client(
+        service.clone(),
+        node.gc.clone(),
+        identity,
+        ClientSettings {
+            central_address: format!("localhost:{}", hub_addr.port()),
+            protocol: ProtocolConfig::default(),
+        },
+        status.clone(),
+        stop_rx,
+    ));
+    tokio::time::timeout(DEADLINE, async {
+        while !status.lock().unwrap().connected {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the node connected");
+    let input: sync::CardCreate = serde_json::from_value(serde_json::json!({
+        "channel": "sos_video", "location": {"lat": 51.128, "lon": 71.42, "address": "пр. Абая 52"},
+        "description": "SOS", "category": "assault"
+    }))
+    .unwrap();
+    let created = std::time::Instant::now();
+    service
+        .create_card("op1", &input, node::http::now_ms())
+        .await
+        .unwrap();
+    tokio::time::timeout(REPORTED_WITHIN, async {
+        while !status.lock().unwrap().stalled {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "not reported stalled within {REPORTED_WITHIN:?}: {:?}",
+            status.lock().unwrap()
+        )
+    });
+    println!(
+        "reported stalled {} ms after the change",
+        created.elapsed().as_millis()
+    );
+    let now = status.lock().unwrap().clone();
+    assert_eq!((now.stalls, now.connections), (1, 1), "{now:?}");
+    assert!(now.connected && now.stalled_since_ms.is_some(), "{now:?}");
+    let metrics = node
+        .state
+        .metrics
+        .render(&node.state.service, &now, &node.state.calls);
+    assert!(
+        metrics.contains("node_replication_stalled{peer=\"central\"} 1"),
+        "{metrics}"
+    );
     hub_task.abort();
 }

@@ -33,7 +33,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     let mut failures: Vec<String> = Vec::new();
     let (mut writes, mut frames, mut dropped, mut crashes, mut partitions, mut rejected, mut bytes) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
-    let (mut blips, mut blip_writes) = (0u64, 0u64);
+    let (mut blips, mut blip_writes, mut stalls) = (0u64, 0u64, 0u64);
     for seed in (0..config.seeds).map(|i| config.first_seed.wrapping_add(i)) {
         match run_seed(seed, &sim) {
             Ok(r) => {
@@ -46,6 +46,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
                 bytes += r.bytes_delivered;
                 blips += r.blips;
                 blip_writes += r.blip_writes;
+                stalls += r.stalls_reported;
             }
             Err(e) => {
                 bar.suspend(|| println!("FAILED {e}"));
@@ -57,7 +58,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     println!(
-        "{} seeds in {:.1} s: {writes} writes, {frames} frames delivered ({bytes} bytes), {dropped} dropped, {crashes} crash-restarts, {partitions} partitions, {blips} blips on live connections ({blip_writes} writes by both sides during them), {rejected} other-region documents refused at central",
+        "{} seeds in {:.1} s: {writes} writes, {frames} frames delivered ({bytes} bytes), {dropped} dropped, {crashes} crash-restarts, {partitions} partitions, {blips} blips on live connections ({blip_writes} writes by both sides during them), {stalls} stalls reported on silent links (none left: a stall on a heard link fails the seed), {rejected} other-region documents refused at central",
         config.seeds,
         elapsed.as_secs_f64()
     );
@@ -71,6 +72,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     report.kv("partitions", partitions);
     report.kv("blips", blips);
     report.kv("blip_writes", blip_writes);
+    report.kv("stalls_reported", stalls);
     report.kv("rejected_other_region", rejected);
     report.kv_f("seconds", elapsed.as_secs_f64(), 1);
     report.detail("failing", serde_json::json!(failures));

@@ -580,14 +580,29 @@ fn unacknowledged_batch_times_out_and_silence_sends_pings() {
         .expect("hello");
     // The node's docs are "lost": nothing reaches central.
     while p.node.poll_transmit().is_some() {}
+    // A batch awaits its acknowledgement and nothing arrives: probe pings, not keep-alives.
     let t = p.node.poll_timeout().expect("deadline");
-    assert_eq!(t, cfg.keepalive_interval_ms);
+    assert_eq!(t, cfg.probe_interval_ms);
     p.node.handle_timeout(t).expect("ping");
     let ping = p.node.poll_transmit().expect("ping");
     assert!(matches!(
         decode_frame(&ping).map(|f| f.message),
         Ok(Message::Ping)
     ));
+    assert_eq!(p.node.poll_timeout(), Some(2 * cfg.probe_interval_ms));
+    // A silent link with changes pending is reported stalled, and stays open: nothing could get
+    // through a fresh connection sooner.
+    p.node
+        .handle_timeout(cfg.stall_detect_ms)
+        .expect("a silent stalled link stays open");
+    let events: Vec<Event> = std::iter::from_fn(|| p.node.poll_event()).collect();
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::Stalled { stalled_ms } if *stalled_ms >= cfg.stall_detect_ms)
+        ),
+        "{events:?}"
+    );
+    assert!(p.node.is_stalled() && p.node.is_open());
     let err = p
         .node
         .handle_timeout(cfg.ack_timeout_ms)
@@ -943,4 +958,55 @@ fn a_link_that_carries_frames_but_moves_no_documents_is_closed_within_10_s() {
         "the node left the stalled link {} ms after its change (bound {STALL_LEFT_MS_MAX} ms): {e}",
         at - start
     );
+    let stall_detect_ms = Config::default().stall_detect_ms;
+    assert_eq!(
+        e,
+        ProtocolError::Stalled {
+            stalled_ms: at - start
+        }
+    );
+    assert_eq!(at - start, stall_detect_ms);
+    assert!(t.p.node_events.contains(&Event::Stalled {
+        stalled_ms: stall_detect_ms
+    }));
+}
+
+/// A partition longer than the stall detection but shorter than the idle timeouts: the node,
+/// with a change pending, reports the stall, keeps the connection (a silent link is left to the
+/// idle timeouts), probes every second, and once frames flow again converges on the same
+/// connection and reports the stall over.
+#[test]
+fn a_silent_link_is_reported_stalled_and_recovers_on_the_same_connection() {
+    const PARTITION_MS: i64 = 12_000;
+    let cfg = Config::default();
+    assert!(PARTITION_MS > cfg.stall_detect_ms && PARTITION_MS < cfg.idle_timeout_ms);
+    let mut t = TimedPair::new(node_with_cards(2), MemRepo::new([2; 16]), cfg.clone());
+    assert!(t.converge_within(1_000).is_some(), "cold sync");
+    let settled = t.p.now_ms + 100;
+    t.run_until(settled);
+    let start = t.p.now_ms;
+    t.hold(start + PARTITION_MS);
+    t.note(false, &card_id(1), "AST: наряд прибыл");
+    t.note(true, &card_id(1), "HQ: доложить");
+    let pings_before = t.p.node.stats().frames_sent;
+    t.run_until(start + PARTITION_MS - 1);
+    assert!(t.p.node.is_stalled(), "{:?}", t.p.node_events);
+    assert!(t
+        .p
+        .node_events
+        .iter()
+        .any(|e| matches!(e, Event::Stalled { .. })));
+    // Probes while it awaits the hub: about one a second, not one per keep-alive interval.
+    let probes = t.p.node.stats().frames_sent - pings_before;
+    assert!(
+        probes as i64 >= PARTITION_MS / cfg.probe_interval_ms - 2,
+        "{probes} frames sent in {PARTITION_MS} ms"
+    );
+    let took = t.converge_within(2_000);
+    assert!(took.is_some(), "not converged within 2 s of the heal");
+    let settled = t.p.now_ms + 100;
+    t.run_until(settled);
+    assert!(!t.p.node.is_stalled());
+    assert!(t.p.node_events.contains(&Event::Unstalled));
+    assert!(t.p.node.is_idle() && t.p.central.is_idle());
 }

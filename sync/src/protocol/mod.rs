@@ -75,7 +75,12 @@
 //!
 //! The transport is a reliable ordered stream, so every frame carries a sequence number and any
 //! gap, duplicate or reordering is a broken connection ([`ProtocolError::OutOfOrder`]), as is an
-//! unacknowledged batch after `ack_timeout_ms` or a silent peer after `idle_timeout_ms`. The
+//! unacknowledged batch after `ack_timeout_ms` or a silent peer after `idle_timeout_ms`. A short
+//! partition that the transport rides out only delays frames; while this side awaits the peer
+//! it pings every `probe_interval_ms`, so the transport finds the path as soon as it is back.
+//! A link with changes pending and no Docs or Ack for `stall_detect_ms` is *stalled*: reported
+//! ([`Event::Stalled`]), and closed ([`ProtocolError::Stalled`]) when the peer's frames still
+//! arrive, since then the link is up and something else keeps it from moving. The
 //! shell closes and reconnects; since knowledge only records what the peer durably holds, a
 //! connection may die anywhere and the next one resends at most the batches that were in flight
 //! (importing twice is harmless: automerge ignores changes it has).
@@ -188,6 +193,19 @@ pub struct Config {
     pub keepalive_interval_ms: i64,
     /// The connection is dead after this long without receiving anything.
     pub idle_timeout_ms: i64,
+    /// While this side awaits the peer (a batch unacknowledged, a document the peer must push)
+    /// or has heard nothing for longer than the peer's keep-alive interval, a Ping goes out
+    /// after this long without receiving anything. After a short partition the transport then
+    /// learns at once that the path is back, instead of waiting for its own retransmission,
+    /// whose timer backs off exponentially (QUIC: ~7 s after a 5 s black-hole).
+    pub probe_interval_ms: i64,
+    /// Changes pending (queued, unacknowledged, or awaited from the peer) with no Docs or Ack
+    /// from the peer for this long: the link is stalled. It is reported at once
+    /// ([`Event::Stalled`]); when the peer's frames still arrive — it is reachable, yet nothing
+    /// moves — the connection also closes ([`ProtocolError::Stalled`]) so the shell reconnects.
+    /// A silent link is left to the idle timeouts: a fresh handshake could not get through
+    /// sooner, and once frames arrive again the clock starts over.
+    pub stall_detect_ms: i64,
 }
 
 impl Default for Config {
@@ -202,11 +220,20 @@ impl Default for Config {
             ack_timeout_ms: 30_000,
             keepalive_interval_ms: 5_000,
             idle_timeout_ms: 20_000,
+            probe_interval_ms: 1_000,
+            stall_detect_ms: 8_000,
         }
     }
 }
 
 impl Config {
+    /// A link from which nothing arrived for this long is silent: the peer sends something at
+    /// least every keep-alive interval, plus a probe interval for the way.
+    pub fn silent_after_ms(&self) -> i64 {
+        self.keepalive_interval_ms
+            .saturating_add(self.probe_interval_ms)
+    }
+
     /// Smallest workable frame limit: a Hello and a batch of one small document fit.
     pub fn frame_bytes_min(&self) -> usize {
         1024
@@ -240,6 +267,17 @@ impl Config {
                 "timeouts must be positive and idle_timeout_ms above keepalive_interval_ms".into(),
             );
         }
+        if self.probe_interval_ms <= 0 || self.probe_interval_ms > self.keepalive_interval_ms {
+            return Err(
+                "probe_interval_ms must be positive and at most keepalive_interval_ms".into(),
+            );
+        }
+        if self.stall_detect_ms <= self.silent_after_ms() {
+            return Err(format!(
+                "stall_detect_ms must be above keepalive_interval_ms + probe_interval_ms ({} ms): a link must be heard within it",
+                self.silent_after_ms()
+            ));
+        }
         Ok(())
     }
 }
@@ -272,6 +310,13 @@ pub enum Event {
     DocTooLarge { doc_id: String, bytes: usize },
     /// Everything this side had to send is acknowledged.
     PushComplete,
+    /// Changes have been pending for `stalled_ms` (at least `stall_detect_ms`) with no Docs or
+    /// Ack from the peer. Reported once per stall; the connection closes too if the peer's
+    /// frames still arrive.
+    Stalled { stalled_ms: i64 },
+    /// The stall reported by [`Event::Stalled`] is over: the peer's documents or
+    /// acknowledgements arrive again, or nothing is pending any more.
+    Unstalled,
 }
 
 /// Heads in one canonical order, so equal sets compare equal.

@@ -12,7 +12,10 @@
 //! - quiescence: at the end every open session has nothing queued and nothing in flight, so
 //!   converged documents are not sent back and forth for ever;
 //! - write authority: the hub never accepts a document of region X from the node of region Y,
-//!   and a node never accepts another region's document.
+//!   and a node never accepts another region's document;
+//! - no stall: no session ever leaves a link for a stall (changes pending, the peer's frames
+//!   arriving, and no documents or acknowledgements moving): every fault here either breaks the
+//!   connection or only delays it.
 //!
 //! The network models a QUIC connection per node: frames of one connection are meant to arrive
 //! in order, so any loss, duplicate or reordering the simulation injects breaks the connection
@@ -143,6 +146,8 @@ impl Default for SimConfig {
                 ack_timeout_ms: 3_000,
                 keepalive_interval_ms: 1_000,
                 idle_timeout_ms: 4_000,
+                probe_interval_ms: 300,
+                stall_detect_ms: 2_500,
                 ..Config::default()
             },
         }
@@ -169,6 +174,8 @@ pub struct SimReport {
     pub blip_writes: u64,
     /// Documents the hub refused from the compromised node.
     pub rejected_at_central: u64,
+    /// Stalls sessions reported (silent links during partitions; never a teardown).
+    pub stalls_reported: u64,
     pub end_ms: i64,
 }
 
@@ -648,6 +655,12 @@ impl World {
                 .connection_errors
                 .entry(e.close_code())
                 .or_default() += 1;
+            if matches!(e, crate::protocol::ProtocolError::Stalled { .. }) {
+                self.violations.push(format!(
+                    "{} left a stalled link at {} ms: its peer was heard but no documents moved: {e}",
+                    self.peers[peer].authority, self.now_ms
+                ));
+            }
             if self.links[link].conn >= self.first_clean_conn {
                 // A connection opened after the faults stopped must never break.
                 {
@@ -755,6 +768,7 @@ impl World {
             Event::RejectedIncoming { .. } if central_side => {
                 self.report.rejected_at_central += 1;
             }
+            Event::Stalled { .. } => self.report.stalls_reported += 1,
             _ => {}
         }
     }
