@@ -29,6 +29,16 @@ use crate::store::{GroupCommit, Store, WriteBatch};
 pub const RECONNECT_DELAY_MS_MIN: u64 = 250;
 /// Longest wait between reconnection attempts.
 pub const RECONNECT_DELAY_MS_MAX: u64 = 30_000;
+/// A connection that lasted this long was a success: the next wait starts from the shortest.
+pub const RECONNECT_RESET_AFTER_MS: u64 = 10_000;
+
+/// The wait before the next attempt after `failures` attempts in a row that failed (0: the
+/// first retry). `rng` is the randomness of the schedule (seeded in tests).
+pub fn reconnect_delay_ms(failures: u32, _rng: &mut impl rand::Rng) -> u64 {
+    RECONNECT_DELAY_MS_MIN
+        .saturating_mul(1u64 << failures.min(32))
+        .min(RECONNECT_DELAY_MS_MAX)
+}
 /// Frames read ahead of the session before the reader waits.
 pub const FRAMES_BUFFERED_MAX: usize = 64;
 /// Most received frames handled before one flush and the acknowledgements it allows: a central
@@ -493,7 +503,8 @@ pub async fn run_client(
     let set_status = |f: &dyn Fn(&mut ReplicationStatus)| {
         f(&mut status.lock().unwrap_or_else(|p| p.into_inner()))
     };
-    let mut delay_ms = RECONNECT_DELAY_MS_MIN;
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
+    let mut failures = 0u32;
     loop {
         if *shutdown.borrow() {
             return;
@@ -517,14 +528,15 @@ pub async fn run_client(
             }
         }
         set_status(&|s| s.connected = false);
-        if started.elapsed() > Duration::from_secs(10) {
-            delay_ms = RECONNECT_DELAY_MS_MIN;
+        if started.elapsed() > Duration::from_millis(RECONNECT_RESET_AFTER_MS) {
+            failures = 0;
         }
+        let delay_ms = reconnect_delay_ms(failures, &mut rng);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        delay_ms = (delay_ms * 2).min(RECONNECT_DELAY_MS_MAX);
+        failures = failures.saturating_add(1);
     }
 }
 
@@ -665,5 +677,51 @@ async fn connect_once(
     match outcome.error {
         Some(e) if !*shutdown.borrow() => Err(e),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// The bound on the reconnect back-off: a link back after a long partition is
+    /// redialled within this (plus the handshake), so both sides converge within it + 2 s.
+    const BACKOFF_CAP_GOAL_MS: u64 = 5_000;
+
+    /// The schedule of one seed: the waits after 0, 1, … failures in a row.
+    fn schedule(seed: u64, attempts: u32) -> Vec<u64> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..attempts)
+            .map(|f| reconnect_delay_ms(f, &mut rng))
+            .collect()
+    }
+
+    #[test]
+    fn reconnect_backoff_grows_to_a_cap_of_5_s_with_jitter() {
+        for seed in 0..200 {
+            let waits = schedule(seed, 40);
+            for (failures, &wait) in waits.iter().enumerate() {
+                let base = RECONNECT_DELAY_MS_MIN
+                    .saturating_mul(1 << failures.min(32))
+                    .min(RECONNECT_DELAY_MS_MAX);
+                assert!(
+                    wait <= BACKOFF_CAP_GOAL_MS && wait <= base && wait >= base / 2,
+                    "seed {seed}, {failures} failures: {wait} ms (base {base} ms)"
+                );
+            }
+            // The first retry is prompt.
+            assert!(waits[0] <= RECONNECT_DELAY_MS_MIN, "seed {seed}: {waits:?}");
+            // Deterministic for a seed.
+            assert_eq!(waits, schedule(seed, 40));
+        }
+        // Jitter: nodes that lost the hub together do not all redial at the same instant.
+        let capped: std::collections::BTreeSet<u64> =
+            (0..200).map(|seed| schedule(seed, 40)[39]).collect();
+        assert!(
+            capped.len() > 50,
+            "{} distinct waits at the cap over 200 seeds",
+            capped.len()
+        );
     }
 }
