@@ -488,3 +488,55 @@ async fn a_silent_link_with_changes_pending_is_reported_stalled_within_10_s() {
     );
     hub_task.abort();
 }
+
+/// A handshake started while the hub is unreachable gives up after
+/// `HANDSHAKE_TIMEOUT_MS`, so that the next attempt (after the capped back-off) goes out soon
+/// after the link returns, instead of QUIC's own Initial retransmissions backing off to the
+/// 30 s idle timeout. The "hub" here is a UDP socket that swallows every packet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_into_a_black_hole_gives_up_after_the_handshake_timeout() {
+    let margin = Duration::from_secs(2);
+    let limit = Duration::from_millis(node::replication::HANDSHAKE_TIMEOUT_MS) + margin;
+    let dir = tempfile::tempdir().unwrap();
+    let (region_bundle, _central_bundle) = bundles(dir.path());
+    let black_hole = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = black_hole.local_addr().unwrap().port();
+    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
+    let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
+    config.accounts.argon2_memory_kib = 1024;
+    let node = open_node(
+        &config,
+        &dir.path().join("data"),
+        Some("admin-password-1".into()),
+    )
+    .await
+    .unwrap();
+    let status = Arc::new(Mutex::new(ReplicationStatus::default()));
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    let started = std::time::Instant::now();
+    tokio::spawn(run_client(
+        node.state.service.clone(),
+        node.gc.clone(),
+        provisioning::load_identity(&region_bundle).unwrap(),
+        ClientSettings {
+            // One address: `localhost` may also name ::1, a second attempt.
+            central_address: format!("127.0.0.1:{port}"),
+            protocol: ProtocolConfig::default(),
+        },
+        status.clone(),
+        stop_rx,
+    ));
+    tokio::time::timeout(limit, async {
+        while status.lock().unwrap().last_error.is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the first handshake was still waiting after {limit:?}"));
+    println!(
+        "gave up after {} ms: {:?}",
+        started.elapsed().as_millis(),
+        status.lock().unwrap().last_error
+    );
+    drop(black_hole);
+}
