@@ -25,19 +25,27 @@ use tokio::sync::{mpsc, watch};
 use crate::service::{CardService, LiveEvent};
 use crate::store::{GroupCommit, Store, WriteBatch};
 
-/// Shortest wait before reconnecting after a failure.
+/// Base wait before the first reconnection attempt after a failure.
 pub const RECONNECT_DELAY_MS_MIN: u64 = 250;
-/// Longest wait between reconnection attempts.
-pub const RECONNECT_DELAY_MS_MAX: u64 = 30_000;
+/// Cap of the base wait between reconnection attempts. After a partition longer than the QUIC
+/// idle timeout the link is redialled within this (plus the rest of a handshake attempt, at
+/// most ~1 s after QUIC's last Initial retransmission within `HANDSHAKE_TIMEOUT_MS`), so both
+/// sides converge within it + 2 s. A hub serves every region: 20 regions redialling every ≤ 5 s
+/// is a handshake every 250 ms, nothing for it.
+pub const RECONNECT_DELAY_MS_MAX: u64 = 5_000;
 /// A connection that lasted this long was a success: the next wait starts from the shortest.
 pub const RECONNECT_RESET_AFTER_MS: u64 = 10_000;
 
 /// The wait before the next attempt after `failures` attempts in a row that failed (0: the
-/// first retry). `rng` is the randomness of the schedule (seeded in tests).
-pub fn reconnect_delay_ms(failures: u32, _rng: &mut impl rand::Rng) -> u64 {
-    RECONNECT_DELAY_MS_MIN
+/// first retry): the base doubles from [`RECONNECT_DELAY_MS_MIN`] up to
+/// [`RECONNECT_DELAY_MS_MAX`], and the wait is drawn uniformly from its upper half ("equal
+/// jitter"), so regions that lost the hub together do not redial in step and the wait never
+/// exceeds the cap. `rng` is the randomness of the schedule (seeded in tests).
+pub fn reconnect_delay_ms(failures: u32, rng: &mut impl rand::Rng) -> u64 {
+    let base = RECONNECT_DELAY_MS_MIN
         .saturating_mul(1u64 << failures.min(32))
-        .min(RECONNECT_DELAY_MS_MAX)
+        .min(RECONNECT_DELAY_MS_MAX);
+    base - rng.gen_range(0..=base / 2)
 }
 /// Frames read ahead of the session before the reader waits.
 pub const FRAMES_BUFFERED_MAX: usize = 64;
@@ -577,9 +585,16 @@ async fn connect_once(
         let mut endpoint = quinn::Endpoint::client(bind).map_err(|e| format!("endpoint: {e}"))?;
         endpoint.set_default_client_config(client_config.clone());
         let attempt = match endpoint.connect(addr, &server_name) {
-            Ok(connecting) => connecting
-                .await
-                .map_err(|e| format!("handshake with {addr}: {e}")),
+            Ok(connecting) => {
+                match tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), connecting)
+                    .await
+                {
+                    Ok(done) => done.map_err(|e| format!("handshake with {addr}: {e}")),
+                    Err(_) => Err(format!(
+                        "handshake with {addr}: no answer within {HANDSHAKE_TIMEOUT_MS} ms"
+                    )),
+                }
+            }
             Err(e) => Err(format!("connect to {addr}: {e}")),
         };
         match attempt {
