@@ -323,6 +323,7 @@ async fn flap(
                         Stage::Dispatched => {
                             let text = format!("report {n} (run {tag})");
                             node.close(&id, &text).await?;
+                            expected.card("AST", &id).closed = true;
                             work[i].1 = Stage::Closed;
                             node_writes += 1;
                         }

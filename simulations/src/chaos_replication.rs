@@ -1144,6 +1144,8 @@ pub(crate) struct CardExpect {
     pub(crate) notes: BTreeSet<String>,
     /// Units the node acknowledged dispatching.
     pub(crate) units: BTreeSet<String>,
+    /// The node acknowledged closing the card: it leaves the open lists.
+    pub(crate) closed: bool,
 }
 
 impl Expected {
@@ -1190,9 +1192,9 @@ async fn check_convergence(cluster: &Cluster, expected: &Expected) -> Convergenc
         let node = cluster.node(region);
         let expected_ids: BTreeSet<&str> = expected
             .cards
-            .keys()
-            .filter(|(r, _)| r == region)
-            .map(|(_, id)| id.as_str())
+            .iter()
+            .filter(|((r, _), card)| r == region && !card.closed)
+            .map(|((_, id), _)| id.as_str())
             .collect();
         match (
             node.open_card_ids().await,
@@ -1842,6 +1844,7 @@ mod tests {
         let expected = CardExpect {
             notes: notes.iter().map(|n| n.to_string()).collect(),
             units: units.iter().map(|u| u.to_string()).collect(),
+            closed: false,
         };
         let mut out = Convergence::default();
         compare_card(
