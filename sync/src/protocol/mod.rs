@@ -80,7 +80,9 @@
 //! it pings every `probe_interval_ms`, so the transport finds the path as soon as it is back.
 //! A link with changes pending and no Docs or Ack for `stall_detect_ms` is *stalled*: reported
 //! ([`Event::Stalled`]), and closed ([`ProtocolError::Stalled`]) when the peer's frames still
-//! arrive, since then the link is up and something else keeps it from moving. The
+//! arrive, since then the link is up and something else keeps it from moving (a document this
+//! side awaits that the peer can never send — too large for a frame — shows the same way, at
+//! every redial, which is what it is: a document that does not replicate). The
 //! shell closes and reconnects; since knowledge only records what the peer durably holds, a
 //! connection may die anywhere and the next one resends at most the batches that were in flight
 //! (importing twice is harmless: automerge ignores changes it has).
