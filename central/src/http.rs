@@ -157,7 +157,7 @@ async fn healthz() -> Json<Health> {
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus metrics (OpenMetrics text): `central_region_*` per region, `central_http_*`, `central_store_*`", content_type = "application/openmetrics-text")))]
+    responses((status = 200, description = "Prometheus metrics (OpenMetrics text): `central_region_*` and `central_replication_*` per region, `central_http_*`, `central_store_*`", content_type = "application/openmetrics-text")))]
 async fn metrics(State(s): State<Shared>) -> Response {
     let counts = match national::region_counts(&*s.store) {
         Ok(c) => c,

@@ -3,6 +3,7 @@
 //! [`sync::protocol::Session`] per connection over the shared [`CentralRepo`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use node::store::{GroupCommit, Store, WriteBatch};
@@ -22,12 +23,44 @@ pub const HUB_EVENTS_BUFFERED_MAX: usize = 4_096;
 /// disconnect), so a restarted hub still knows when each region was last heard from.
 pub const LINK_STORE_INTERVAL_MS: i64 = 60_000;
 
+/// A region's link in one word, for the dashboard (which words it in Kazakh and Russian).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Connected, and documents move (or nothing is pending).
+    Connected,
+    /// Connected, but changes are pending and nothing has moved for
+    /// `node::replication::STALL_DETECT_MS`: not the same as connected.
+    Stalled,
+    #[default]
+    Disconnected,
+}
+
+impl LinkState {
+    fn of(link: &RegionLink) -> LinkState {
+        match (link.connected, link.stalled) {
+            (false, _) => LinkState::Disconnected,
+            (true, true) => LinkState::Stalled,
+            (true, false) => LinkState::Connected,
+        }
+    }
+}
+
 /// What HQ knows about a region's link.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct RegionLink {
     /// Region code (from the node's certificate).
     pub region: String,
+    /// `connected`, `stalled` or `disconnected`.
+    pub state: LinkState,
     pub connected: bool,
+    /// Changes pending on the link and nothing moving for `node::replication::STALL_DETECT_MS`
+    /// (either way); set until a connection moves documents again or has nothing to send.
+    pub stalled: bool,
+    /// Since when nothing moved, while `stalled`.
+    pub stalled_since_ms: Option<i64>,
+    /// Stalls detected on the region's links (kept across hub restarts).
+    pub stalls: u64,
     /// Last frame from the region's node (ms since the epoch); kept across hub restarts.
     pub last_contact_ms: Option<i64>,
     pub connected_since_ms: Option<i64>,
@@ -47,6 +80,9 @@ pub struct StoredLink {
     pub disconnected_since_ms: Option<i64>,
     pub connections: u64,
     pub last_error: Option<String>,
+    /// Absent in links stored before stall detection.
+    #[serde(default)]
+    pub stalls: u64,
 }
 
 impl StoredLink {
@@ -56,6 +92,7 @@ impl StoredLink {
             disconnected_since_ms: l.disconnected_since_ms,
             connections: l.connections,
             last_error: l.last_error.clone(),
+            stalls: l.stalls,
         }
     }
 
@@ -71,6 +108,8 @@ impl StoredLink {
             connections: self.connections,
             last_error: self.last_error,
             frames_in: 0,
+            stalls: self.stalls,
+            ..RegionLink::default()
         }
     }
 }
@@ -107,6 +146,10 @@ pub struct Hub {
     gc: Arc<GroupCommit>,
     /// Senders to each connected region's session, for HQ's own writes.
     pub sessions: Mutex<BTreeMap<String, mpsc::Sender<String>>>,
+    /// Each region's newest connection, by a number: an older one that ends later (its node
+    /// already redialled, say after leaving a stalled link) must not mark the region offline.
+    current: Mutex<BTreeMap<String, (u64, quinn::Connection)>>,
+    next_connection: AtomicU64,
     pub events: broadcast::Sender<HubEvent>,
     pub protocol: ProtocolConfig,
 }
@@ -125,6 +168,8 @@ impl Hub {
             gc: repo.group_commit().clone(),
             repo: Arc::new(Mutex::new(repo)),
             sessions: Mutex::new(BTreeMap::new()),
+            current: Mutex::new(BTreeMap::new()),
+            next_connection: AtomicU64::new(1),
             events,
             protocol,
         })
@@ -142,6 +187,7 @@ impl Hub {
                     ..Default::default()
                 });
             f(link);
+            link.state = LinkState::of(link);
             link.clone()
         };
         let now = now_ms();
@@ -251,6 +297,16 @@ impl Hub {
                 return;
             }
         };
+        // A region has one node: its newest connection replaces an older one still open.
+        let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let replaced = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(region.clone(), (connection, conn.clone()));
+        if let Some((_, old)) = replaced {
+            old.close(0u32.into(), b"replaced by a newer connection of the region");
+        }
         let (tx, mut rx) = mpsc::channel(REGION_CHANGES_BUFFERED_MAX);
         // A newer connection of the same region replaces the older one's notifications.
         self.sessions
@@ -291,20 +347,44 @@ impl Hub {
         let outcome = node::replication::drive((send, recv), session, &self.repo, inputs, |ev| {
             let now = now_ms();
             let opened = matches!(ev, Event::Opened { .. });
-            hub.update_link(&r, opened, |l| {
-                l.last_contact_ms = Some(now);
-                l.frames_in += 1;
-                if let Event::Opened { .. } = ev {
-                    l.connected = true;
-                    l.connected_since_ms = Some(now);
-                    l.disconnected_since_ms = None;
-                    l.last_error = None;
+            let stalled = matches!(ev, Event::Stalled { .. });
+            hub.update_link(&r, opened || stalled, |l| {
+                // A stall is reported from the session's clock, not from anything heard.
+                if !stalled {
+                    l.last_contact_ms = Some(now);
+                    l.frames_in += 1;
+                }
+                match ev {
+                    Event::Opened { .. } => {
+                        l.connected = true;
+                        l.connected_since_ms = Some(now);
+                        l.disconnected_since_ms = None;
+                        l.last_error = None;
+                    }
+                    Event::Stalled { stalled_ms } => {
+                        l.stalled = true;
+                        l.stalled_since_ms = Some(now - stalled_ms);
+                        l.stalls += 1;
+                    }
+                    Event::Unstalled | Event::PushComplete => {
+                        l.stalled = false;
+                        l.stalled_since_ms = None;
+                    }
+                    _ => {}
                 }
             });
             match ev {
                 Event::DocChanged { .. } => hub.publish_changed_cards(),
                 Event::RejectedIncoming { doc_id, reason, .. } => {
                     tracing::warn!(region = %r, doc_id, ?reason, "refused a document from a region")
+                }
+                Event::Stalled { stalled_ms } => tracing::warn!(
+                    region = %r,
+                    stalled_ms,
+                    "replication with the region stalled: changes pending, nothing moving"
+                ),
+                Event::Unstalled => {
+                    tracing::info!(region = %r, "replication with the region moves again")
                 }
                 _ => {}
             }
@@ -321,11 +401,22 @@ impl Hub {
         if let Some(e) = &err {
             tracing::warn!(%region, error = %e, "region connection ended");
         }
-        self.update_link(&region, true, |l| {
-            l.connected = false;
-            l.disconnected_since_ms = Some(now_ms());
-            l.last_error = err;
-        });
+        let newest = {
+            let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+            let newest = current.get(&region).is_some_and(|(c, _)| *c == connection);
+            if newest {
+                current.remove(&region);
+            }
+            newest
+        };
+        // An older connection ending says nothing about the region's newest one.
+        if newest {
+            self.update_link(&region, true, |l| {
+                l.connected = false;
+                l.disconnected_since_ms = Some(now_ms());
+                l.last_error = err;
+            });
+        }
         conn.close(0u32.into(), b"bye");
     }
 }

@@ -43,6 +43,8 @@ pub struct CentralMetrics {
     region_last_contact_ms: Family<RegionLabels, Gauge>,
     region_connections: Family<RegionLabels, Counter>,
     region_frames_in: Family<RegionLabels, Counter>,
+    replication_stalled: Family<RegionLabels, Gauge>,
+    replication_stalls: Family<RegionLabels, Counter>,
     region_documents: Family<RegionLabels, Gauge>,
     region_cards: Family<RegionLabels, Gauge>,
     region_open_cards: Family<RegionStatusLabels, Gauge>,
@@ -66,6 +68,8 @@ impl CentralMetrics {
             region_last_contact_ms: Family::default(),
             region_connections: Family::default(),
             region_frames_in: Family::default(),
+            replication_stalled: Family::default(),
+            replication_stalls: Family::default(),
             region_documents: Family::default(),
             region_cards: Family::default(),
             region_open_cards: Family::default(),
@@ -94,6 +98,16 @@ impl CentralMetrics {
             "region_frames_in",
             "Replication frames received from the region since the hub started",
             m.region_frames_in.clone(),
+        );
+        registry.register(
+            "replication_stalled",
+            "1 while the region's link is open but moves no data although changes are pending (node::replication::STALL_DETECT_MS)",
+            m.replication_stalled.clone(),
+        );
+        registry.register(
+            "replication_stalls",
+            "Stalls detected on the region's links",
+            m.replication_stalls.clone(),
         );
         registry.register(
             "region_documents",
@@ -152,6 +166,10 @@ impl CentralMetrics {
                 l.connections,
             );
             catch_up(&self.region_frames_in.get_or_create(&labels), l.frames_in);
+            self.replication_stalled
+                .get_or_create(&labels)
+                .set(l.stalled as i64);
+            catch_up(&self.replication_stalls.get_or_create(&labels), l.stalls);
         }
         for (r, counts) in scrape.counts {
             let as_gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);

@@ -421,9 +421,16 @@ async fn region_links_survive_a_hub_restart() {
         disconnected_since_ms: None,
         connections: 7,
         last_error: None,
+        stalls: 2,
     };
     let mut b = node::store::WriteBatch::new();
     b.put("link/SKO", serde_json::to_vec(&stored).unwrap());
+    // A link stored before stall detection (no `stalls`) still loads.
+    b.put(
+        "link/ALM",
+        br#"{"last_contact_ms":5,"disconnected_since_ms":null,"connections":1,"last_error":null}"#
+            .to_vec(),
+    );
     b.put("link/not a region", serde_json::to_vec(&stored).unwrap());
     state.store.apply(b).unwrap();
     // What a restarted hub loads.
@@ -434,16 +441,29 @@ async fn region_links_survive_a_hub_restart() {
     );
     let restarted = central::hub::Hub::new(repo, sync::protocol::Config::default());
     let links = restarted.links();
-    assert_eq!(links.len(), 1, "{links:?}");
-    let sko = &links[0];
+    assert_eq!(links.len(), 2, "{links:?}");
+    let (alm, sko) = (&links[0], &links[1]);
+    assert_eq!(
+        (alm.region.as_str(), alm.connections, alm.stalls),
+        ("ALM", 1, 0)
+    );
     assert_eq!(
         (
             sko.region.as_str(),
             sko.connected,
             sko.connections,
-            sko.disconnected_since_ms
+            sko.disconnected_since_ms,
+            sko.stalls,
+            sko.state
         ),
-        ("SKO", false, 7, Some(1_000))
+        (
+            "SKO",
+            false,
+            7,
+            Some(1_000),
+            2,
+            central::hub::LinkState::Disconnected
+        )
     );
 }
 

@@ -216,3 +216,189 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
     let (s, _) = call(&app, "GET", "/api/v1/regions", "", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+/// Writes one length-prefixed replication frame.
+async fn write_frame(send: &mut quinn::SendStream, frame: &[u8]) {
+    send.write_all(&(frame.len() as u32).to_be_bytes())
+        .await
+        .unwrap();
+    send.write_all(frame).await.unwrap();
+}
+
+async fn read_frame(recv: &mut quinn::RecvStream) -> Vec<u8> {
+    let mut len = [0u8; 4];
+    recv.read_exact(&mut len).await.unwrap();
+    let mut buf = vec![0u8; u32::from_be_bytes(len) as usize];
+    recv.read_exact(&mut buf).await.unwrap();
+    buf
+}
+
+/// The HQ side: a region whose link goes silent while HQ has a note pending for it is
+/// shown as `stalled` (not `connected`) by the regions API, and in `/metrics`, within 10 s.
+/// The region here is a scripted node: it replicates one card, then falls silent (its QUIC
+/// connection stays up, as through a partition shorter than the idle timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
+    const SHOWN_WITHIN: Duration = Duration::from_secs(10);
+    let dir = tempfile::tempdir().unwrap();
+    let now = OffsetDateTime::now_utc();
+    let ca = dir.path().join("ca");
+    let ca_settings = CaSettings {
+        name: CaName::parse("test CA").unwrap(),
+        valid_days: ValidDays::for_ca(3650).unwrap(),
+    };
+    provisioning::init_ca(&ca, &ca_settings, now, &mut OsRng, &mut Silent).unwrap();
+    let central_bundle = dir.path().join("central");
+    let cs = CentralSettings::new(
+        CentralName::parse("central").unwrap(),
+        vec![DnsName::parse("localhost").unwrap()],
+        vec![],
+        ValidDays::for_peer(730).unwrap(),
+    )
+    .unwrap();
+    provisioning::add_central(&ca, &central_bundle, &cs, now, &mut OsRng, &mut Silent).unwrap();
+    let mut config = central::config::Config::load_layers(&[]).unwrap();
+    config.accounts.argon2_memory_kib = 1024;
+    let hub = open_central(
+        &config,
+        &dir.path().join("central-data"),
+        Some("hq-admin-password".into()),
+    )
+    .await
+    .unwrap();
+    let identity = provisioning::load_identity(&central_bundle).unwrap();
+    let endpoint = quinn::Endpoint::server(
+        provisioning::tls::quinn_server_config(&identity, None).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let hub_addr = endpoint.local_addr().unwrap();
+    tokio::spawn(
+        hub.state
+            .hub
+            .clone()
+            .serve(endpoint, hub.shutdown.subscribe()),
+    );
+    let app = central::http::app(hub.state.clone());
+    let (_, login) = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        "",
+        Some(json!({"login": "admin", "password": "hq-admin-password"})),
+    )
+    .await;
+    let hq = login["token"].as_str().unwrap().to_string();
+
+    // The scripted node: one card, replicated through a real session over QUIC.
+    let region_bundle = dir.path().join("ast");
+    let rs = RegionSettings {
+        id: RegionId::parse("AST").unwrap(),
+        name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
+        name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
+        central: CentralAddress::parse(&format!("localhost:{}", hub_addr.port())).unwrap(),
+        valid_days: ValidDays::for_peer(730).unwrap(),
+    };
+    provisioning::add_region(&ca, &region_bundle, &rs, now, &mut OsRng, &mut Silent).unwrap();
+    let region_id = provisioning::load_identity(&region_bundle).unwrap();
+    let mut client = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    client.set_default_client_config(provisioning::tls::quinn_client_config(&region_id).unwrap());
+    let conn = client
+        .connect(hub_addr, "localhost")
+        .unwrap()
+        .await
+        .unwrap();
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    let mut card = common::TestCard::new(
+        &common::reference(),
+        "AST",
+        1,
+        sync::Channel::App102Call,
+        "assault",
+        node::http::now_ms(),
+    );
+    card.send(node::http::now_ms());
+    let doc_id = format!("AST/card/{}", card.id);
+    let mut repo = sync::protocol::MemRepo::new([5; 16]);
+    repo.put(
+        &doc_id,
+        std::mem::take(sync::Document::automerge(&mut card.doc)),
+        sync::protocol::Priority::Active,
+    );
+    let mut session = sync::protocol::Session::new(
+        sync::protocol::Config::default(),
+        sync::protocol::Authority::Region("AST".into()),
+        sync::protocol::Authority::Central,
+        &mut repo,
+        node::http::now_ms(),
+    )
+    .unwrap();
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            while let Some(f) = session.poll_transmit() {
+                write_frame(&mut send, &f).await;
+            }
+            if session.is_idle() {
+                return;
+            }
+            let frame = read_frame(&mut recv).await;
+            session
+                .handle_frame(&mut repo, &frame, node::http::now_ms())
+                .unwrap();
+        }
+    })
+    .await
+    .expect("the scripted node's card was acknowledged");
+    let region_row = |rows: &Value| {
+        rows.as_array()
+            .and_then(|r| r.iter().find(|r| r["region"] == "AST"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let (_, rows) = call(&app, "GET", "/api/v1/regions", &hq, None).await;
+    assert_eq!(region_row(&rows)["state"], "connected", "{rows}");
+
+    // From now on the node is silent. HQ writes a note: the hub has a change pending for it.
+    let noted = std::time::Instant::now();
+    let (s, body) = call(
+        &app,
+        "POST",
+        &format!("/api/v1/cards/AST/{}/notes", card.id),
+        &hq,
+        Some(json!({ "text": "ДЧ МВД: доложить" })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let row = tokio::time::timeout(SHOWN_WITHIN, async {
+        loop {
+            let (_, rows) = call(&app, "GET", "/api/v1/regions", &hq, None).await;
+            let row = region_row(&rows);
+            if row["state"] == "stalled" {
+                return row;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("HQ shows the region stalled within 10 s of its note");
+    println!(
+        "HQ shows AST stalled {} ms after its note",
+        noted.elapsed().as_millis()
+    );
+    assert_eq!(row["connected"], true, "{row}");
+    assert_eq!(row["stalled"], true, "{row}");
+    assert_eq!(row["stalls"], 1, "{row}");
+    assert!(row["stalled_since_ms"].is_i64(), "{row}");
+    let (s, metrics) = common::call(&app, "GET", "/metrics", "", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        metrics.contains("central_replication_stalled{region=\"AST\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("central_replication_stalls_total{region=\"AST\"} 1"),
+        "{metrics}"
+    );
+    drop(session);
+    conn.close(0u32.into(), b"done");
+}

@@ -66,6 +66,15 @@ struct StatusLabels {
     status: String,
 }
 
+/// The replication peer a series is about (the node has one: `central`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PeerLabels {
+    peer: String,
+}
+
+/// The label of the node's only replication peer.
+const CENTRAL_PEER: &str = "central";
+
 pub struct Metrics {
     registry: Mutex<Registry>,
     http: HttpMetrics,
@@ -78,6 +87,8 @@ pub struct Metrics {
     replication_connected: Gauge,
     replication_last_contact: Gauge,
     replication_connections: Gauge,
+    replication_stalled: Family<PeerLabels, Gauge>,
+    replication_stalls: Family<PeerLabels, Counter>,
     calls_rung: Counter,
     calls_answered: Counter,
     calls_abandoned: Counter,
@@ -110,6 +121,8 @@ impl Metrics {
         let replication_connected = Gauge::default();
         let replication_last_contact = Gauge::default();
         let replication_connections = Gauge::default();
+        let replication_stalled = Family::<PeerLabels, Gauge>::default();
+        let replication_stalls = Family::<PeerLabels, Counter>::default();
         let calls_rung = Counter::default();
         let calls_answered = Counter::default();
         let calls_abandoned = Counter::default();
@@ -215,6 +228,16 @@ impl Metrics {
             replication_last_contact.clone(),
         );
         registry.register(
+            "replication_stalled",
+            "1 while the link to the peer is open but moves no data although changes are pending (see node::replication::STALL_DETECT_MS)",
+            replication_stalled.clone(),
+        );
+        registry.register(
+            "replication_stalls",
+            "Stalls detected on the link to the peer (each one also reconnects when the peer is heard)",
+            replication_stalls.clone(),
+        );
+        registry.register(
             "replication_connections",
             "Connections opened to the central hub",
             replication_connections.clone(),
@@ -254,6 +277,8 @@ impl Metrics {
             replication_connected,
             replication_last_contact,
             replication_connections,
+            replication_stalled,
+            replication_stalls,
             calls_rung,
             calls_answered,
             calls_abandoned,
@@ -291,12 +316,22 @@ impl Metrics {
             .set(replication.last_contact_ms.unwrap_or(0));
         self.replication_connections
             .set(replication.connections as i64);
+        let peer = PeerLabels {
+            peer: CENTRAL_PEER.to_string(),
+        };
+        self.replication_stalled
+            .get_or_create(&peer)
+            .set(replication.stalled as i64);
         let sync_counter = |c: &Counter, v: u64| {
             let cur = c.get();
             if v > cur {
                 c.inc_by(v - cur);
             }
         };
+        sync_counter(
+            &self.replication_stalls.get_or_create(&peer),
+            replication.stalls,
+        );
         sync_counter(
             &self.cards_created,
             service.cards_created.load(Ordering::Relaxed),

@@ -25,10 +25,28 @@ use tokio::sync::{mpsc, watch};
 use crate::service::{CardService, LiveEvent};
 use crate::store::{GroupCommit, Store, WriteBatch};
 
-/// Shortest wait before reconnecting after a failure.
+/// Base wait before the first reconnection attempt after a failure.
 pub const RECONNECT_DELAY_MS_MIN: u64 = 250;
-/// Longest wait between reconnection attempts.
-pub const RECONNECT_DELAY_MS_MAX: u64 = 30_000;
+/// Cap of the base wait between reconnection attempts. After a partition longer than the QUIC
+/// idle timeout the link is redialled within this (plus the rest of a handshake attempt, at
+/// most ~1 s after QUIC's last Initial retransmission within `HANDSHAKE_TIMEOUT_MS`), so both
+/// sides converge within it + 2 s. A hub serves every region: 20 regions redialling every ≤ 5 s
+/// is a handshake every 250 ms, nothing for it.
+pub const RECONNECT_DELAY_MS_MAX: u64 = 5_000;
+/// A connection that lasted this long was a success: the next wait starts from the shortest.
+pub const RECONNECT_RESET_AFTER_MS: u64 = 10_000;
+
+/// The wait before the next attempt after `failures` attempts in a row that failed (0: the
+/// first retry): the base doubles from [`RECONNECT_DELAY_MS_MIN`] up to
+/// [`RECONNECT_DELAY_MS_MAX`], and the wait is drawn uniformly from its upper half ("equal
+/// jitter"), so regions that lost the hub together do not redial in step and the wait never
+/// exceeds the cap. `rng` is the randomness of the schedule (seeded in tests).
+pub fn reconnect_delay_ms(failures: u32, rng: &mut impl rand::Rng) -> u64 {
+    let base = RECONNECT_DELAY_MS_MIN
+        .saturating_mul(1u64 << failures.min(32))
+        .min(RECONNECT_DELAY_MS_MAX);
+    base - rng.gen_range(0..=base / 2)
+}
 /// Frames read ahead of the session before the reader waits.
 pub const FRAMES_BUFFERED_MAX: usize = 64;
 /// Most received frames handled before one flush and the acknowledgements it allows: a central
@@ -40,6 +58,18 @@ pub const LOCAL_CHANGES_BUFFERED_MAX: usize = 4_096;
 /// Longest wait for a QUIC handshake before trying again; a handshake started during an outage
 /// would otherwise wait out QUIC's own backoff long after the link is back.
 pub const HANDSHAKE_TIMEOUT_MS: u64 = 8_000;
+
+/// A link with changes pending and no documents or acknowledgements from the peer for this long
+/// is stalled: `replication_stalled` in `/metrics` (and the region's state at HQ) says so at
+/// once, and the connection is closed and redialled if the peer's frames still arrive. Below
+/// the issue's 10 s, above what a healthy link ever takes to acknowledge a batch (the window is
+/// ~150 KB on the wire; `bench sync-lag` at 5 % loss and 200 ms RTT: p99 well under it).
+pub const STALL_DETECT_MS: i64 = 8_000;
+/// While a batch awaits its acknowledgement and nothing arrives, a Ping goes every this long,
+/// so that after a short partition QUIC finds the path at once instead of at its next
+/// exponentially backed-off retransmission (after a 5 s black-hole: up to ~2 s later, after
+/// 10 s up to ~4 s).
+pub const PROBE_INTERVAL_MS: i64 = 1_000;
 
 /// Protocol settings for real networks (regional links can be slow and lossy). Frames of one
 /// connection share one QUIC stream, so a keep-alive waits behind the data already in flight:
@@ -55,6 +85,8 @@ pub fn network_protocol_config() -> ProtocolConfig {
         idle_timeout_ms: 45_000,
         ack_timeout_ms: 60_000,
         keepalive_interval_ms: 5_000,
+        probe_interval_ms: PROBE_INTERVAL_MS,
+        stall_detect_ms: STALL_DETECT_MS,
         ..ProtocolConfig::default()
     }
 }
@@ -408,6 +440,10 @@ pub async fn drive<R: DurableRepo + Send>(
             }
         };
         if let Err(e) = result {
+            // What the session reported on the way out (a stall, say) still counts.
+            while let Some(ev) = session.poll_event() {
+                on_event(&ev);
+            }
             // Tell the peer why (the session may have queued a Close), then stop.
             while let Some(frame) = session.poll_transmit() {
                 let _ = write_frame(&mut send, &frame).await;
@@ -434,6 +470,31 @@ pub struct ReplicationStatus {
     pub last_contact_ms: Option<i64>,
     pub last_error: Option<String>,
     pub connections: u64,
+    /// Changes pending and nothing moving for [`STALL_DETECT_MS`]; stays set across the
+    /// reconnect it causes, until a connection moves documents again or has nothing to send.
+    pub stalled: bool,
+    /// Since when nothing moved, while `stalled`.
+    pub stalled_since_ms: Option<i64>,
+    /// Stalls detected since the node started.
+    pub stalls: u64,
+}
+
+impl ReplicationStatus {
+    /// Follows a session's stall reports: what `/metrics` and HQ show.
+    pub fn on_stall_event(&mut self, event: &Event, now_ms: i64) {
+        match event {
+            Event::Stalled { stalled_ms } => {
+                self.stalled = true;
+                self.stalled_since_ms = Some(now_ms - stalled_ms);
+                self.stalls += 1;
+            }
+            Event::Unstalled | Event::PushComplete => {
+                self.stalled = false;
+                self.stalled_since_ms = None;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Keeps the node connected to the central hub until `shutdown`.
@@ -450,7 +511,8 @@ pub async fn run_client(
     let set_status = |f: &dyn Fn(&mut ReplicationStatus)| {
         f(&mut status.lock().unwrap_or_else(|p| p.into_inner()))
     };
-    let mut delay_ms = RECONNECT_DELAY_MS_MIN;
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
+    let mut failures = 0u32;
     loop {
         if *shutdown.borrow() {
             return;
@@ -474,14 +536,15 @@ pub async fn run_client(
             }
         }
         set_status(&|s| s.connected = false);
-        if started.elapsed() > Duration::from_secs(10) {
-            delay_ms = RECONNECT_DELAY_MS_MIN;
+        if started.elapsed() > Duration::from_millis(RECONNECT_RESET_AFTER_MS) {
+            failures = 0;
         }
+        let delay_ms = reconnect_delay_ms(failures, &mut rng);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        delay_ms = (delay_ms * 2).min(RECONNECT_DELAY_MS_MAX);
+        failures = failures.saturating_add(1);
     }
 }
 
@@ -522,9 +585,16 @@ async fn connect_once(
         let mut endpoint = quinn::Endpoint::client(bind).map_err(|e| format!("endpoint: {e}"))?;
         endpoint.set_default_client_config(client_config.clone());
         let attempt = match endpoint.connect(addr, &server_name) {
-            Ok(connecting) => connecting
-                .await
-                .map_err(|e| format!("handshake with {addr}: {e}")),
+            Ok(connecting) => {
+                match tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), connecting)
+                    .await
+                {
+                    Ok(done) => done.map_err(|e| format!("handshake with {addr}: {e}")),
+                    Err(_) => Err(format!(
+                        "handshake with {addr}: no answer within {HANDSHAKE_TIMEOUT_MS} ms"
+                    )),
+                }
+            }
             Err(e) => Err(format!("connect to {addr}: {e}")),
         };
         match attempt {
@@ -588,7 +658,12 @@ async fn connect_once(
         },
         |ev| {
             let mut s = status_events.lock().unwrap_or_else(|p| p.into_inner());
-            s.last_contact_ms = Some(now_ms());
+            let now = now_ms();
+            // A stall is reported from the session's clock, not from anything heard.
+            if !matches!(ev, Event::Stalled { .. }) {
+                s.last_contact_ms = Some(now);
+            }
+            s.on_stall_event(ev, now);
             match ev {
                 Event::Opened { version, .. } => {
                     s.connected = true;
@@ -601,6 +676,11 @@ async fn connect_once(
                 Event::RejectedIncoming { doc_id, reason, .. } => {
                     tracing::warn!(doc_id, ?reason, "refused a document from the central hub")
                 }
+                Event::Stalled { stalled_ms } => tracing::warn!(
+                    stalled_ms,
+                    "replication to the central hub stalled: changes pending, nothing moving"
+                ),
+                Event::Unstalled => tracing::info!("replication to the central hub moves again"),
                 _ => {}
             }
         },
@@ -612,5 +692,51 @@ async fn connect_once(
     match outcome.error {
         Some(e) if !*shutdown.borrow() => Err(e),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// The issue's bound on the reconnect back-off: a link back after a long partition is
+    /// redialled within this (plus the handshake), so both sides converge within it + 2 s.
+    const BACKOFF_CAP_GOAL_MS: u64 = 5_000;
+
+    /// The schedule of one seed: the waits after 0, 1, … failures in a row.
+    fn schedule(seed: u64, attempts: u32) -> Vec<u64> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        (0..attempts)
+            .map(|f| reconnect_delay_ms(f, &mut rng))
+            .collect()
+    }
+
+    #[test]
+    fn reconnect_backoff_grows_to_a_cap_of_5_s_with_jitter() {
+        for seed in 0..200 {
+            let waits = schedule(seed, 40);
+            for (failures, &wait) in waits.iter().enumerate() {
+                let base = RECONNECT_DELAY_MS_MIN
+                    .saturating_mul(1 << failures.min(32))
+                    .min(RECONNECT_DELAY_MS_MAX);
+                assert!(
+                    wait <= BACKOFF_CAP_GOAL_MS && wait <= base && wait >= base / 2,
+                    "seed {seed}, {failures} failures: {wait} ms (base {base} ms)"
+                );
+            }
+            // The first retry is prompt.
+            assert!(waits[0] <= RECONNECT_DELAY_MS_MIN, "seed {seed}: {waits:?}");
+            // Deterministic for a seed.
+            assert_eq!(waits, schedule(seed, 40));
+        }
+        // Jitter: nodes that lost the hub together do not all redial at the same instant.
+        let capped: std::collections::BTreeSet<u64> =
+            (0..200).map(|seed| schedule(seed, 40)[39]).collect();
+        assert!(
+            capped.len() > 50,
+            "{} distinct waits at the cap over 200 seeds",
+            capped.len()
+        );
     }
 }

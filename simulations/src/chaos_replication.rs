@@ -42,7 +42,7 @@ pub const LOSSY_LINK_NAME: &str = "lossy-link";
 /// How long a child may take to answer `/healthz` after it was started.
 const HEALTH_DEADLINE_MS: u64 = 30_000;
 /// Pause between two polls of a condition (health, arrival, convergence).
-const POLL_INTERVAL_MS: u64 = 100;
+pub(crate) const POLL_INTERVAL_MS: u64 = 100;
 /// How long a provisioning command may run.
 const PROVISIONING_DEADLINE_MS: u64 = 30_000;
 /// Password of the central's `admin` (≥ 10 characters).
@@ -57,7 +57,7 @@ const PROBLEMS_SHOWN_MAX: usize = 20;
 /// replication session's own `idle_timeout_ms` (20 s in `sync::protocol`) usually closes a
 /// black-holed link first; past both, the node is in its reconnect backoff. The harness does not
 /// link the provisioning crate, so the value is restated here.
-const QUIC_IDLE_TIMEOUT_MS: u64 = 30_000;
+pub(crate) const QUIC_IDLE_TIMEOUT_MS: u64 = 30_000;
 /// Margin over the idle timeout for the central to notice and publish the disconnection.
 const DISCONNECT_MARGIN_MS: u64 = 15_000;
 
@@ -372,7 +372,7 @@ async fn provision(bins: &Binaries, args: &[&str]) -> anyhow::Result<()> {
 
 /// A JSON API (node or central) with one bearer token.
 #[derive(Clone)]
-struct Rest {
+pub(crate) struct Rest {
     http: reqwest::Client,
     base_url: String,
 }
@@ -417,7 +417,7 @@ impl Rest {
         })
     }
 
-    async fn get(&self, path: &str, token: &str) -> Result<Value, CallError> {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Result<Value, CallError> {
         self.call(reqwest::Method::GET, path, Some(token), None, &[200])
             .await
     }
@@ -443,27 +443,21 @@ impl Rest {
             .with_context(|| format!("POST {}{path}", self.base_url))
     }
 
+    /// The same process through the shared client helpers (logins, accounts, metrics).
+    pub(crate) fn api(&self) -> client::Api {
+        client::Api::new(self.http.clone(), &self.base_url)
+    }
+
     async fn login(&self, login: &str, password: &str) -> anyhow::Result<String> {
-        let answer = self
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(&json!({ "login": login, "password": password })),
-                &[200],
-            )
+        self.api()
+            .login(login, password)
             .await
-            .with_context(|| format!("login as {login} at {} failed", self.base_url))?;
-        answer
-            .get("token")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .with_context(|| format!("login answer has no token: {answer}"))
+            .with_context(|| format!("at {}", self.base_url))
     }
 }
 
 /// A regional node as the harness drives it.
-struct NodeSide {
+pub(crate) struct NodeSide {
     region: String,
     rest: Rest,
     call_taker: String,
@@ -480,13 +474,16 @@ impl NodeSide {
             (CALL_TAKER_LOGIN, "call_taker"),
             (DISPATCHER_LOGIN, "dispatcher"),
         ] {
-            let body = json!({
-                "login": login, "full_name": "Simulation Operator",
-                "password": client::OPERATOR_PASSWORD, "roles": [role],
-            });
-            rest.post("/api/v1/accounts", &admin, &body, &[200, 201, 409])
+            rest.api()
+                .create_account(
+                    &admin,
+                    login,
+                    "Simulation Operator",
+                    client::OPERATOR_PASSWORD,
+                    &[role],
+                )
                 .await
-                .with_context(|| format!("cannot create {login} on {region}"))?;
+                .with_context(|| format!("on {region}"))?;
         }
         let call_taker = rest
             .login(CALL_TAKER_LOGIN, client::OPERATOR_PASSWORD)
@@ -533,7 +530,7 @@ impl NodeSide {
     }
 
     /// Creates a card and sends it for processing; returns its id.
-    async fn create_sent(&self, rng: &mut StdRng, seq: u64) -> anyhow::Result<String> {
+    pub(crate) async fn create_sent(&self, rng: &mut StdRng, seq: u64) -> anyhow::Result<String> {
         let body = client::card_body(rng, &self.categories, seq);
         let card = self
             .rest
@@ -555,7 +552,7 @@ impl NodeSide {
         Ok(id)
     }
 
-    async fn note(&self, id: &str, text: &str) -> anyhow::Result<()> {
+    pub(crate) async fn note(&self, id: &str, text: &str) -> anyhow::Result<()> {
         self.rest
             .post(
                 &format!("/api/v1/cards/{id}/notes"),
@@ -568,7 +565,7 @@ impl NodeSide {
     }
 
     /// Dispatches the next free patrol; `None` when none is left.
-    async fn dispatch(&mut self, id: &str) -> anyhow::Result<Option<String>> {
+    pub(crate) async fn dispatch(&mut self, id: &str) -> anyhow::Result<Option<String>> {
         let Some(unit) = self.free_units.first().cloned() else {
             return Ok(None);
         };
@@ -584,10 +581,34 @@ impl NodeSide {
         Ok(Some(unit))
     }
 
+    /// Closes a card with the patrol's report; its units are free again.
+    pub(crate) async fn close(&mut self, id: &str, report: &str) -> anyhow::Result<()> {
+        let card = self
+            .rest
+            .post(
+                &format!("/api/v1/cards/{id}/close"),
+                &self.dispatcher,
+                &json!({ "report": report }),
+                &[200],
+            )
+            .await?;
+        for unit in unit_ids(&card) {
+            if !self.free_units.contains(&unit) {
+                self.free_units.push(unit);
+            }
+        }
+        Ok(())
+    }
+
     async fn card(&self, id: &str) -> Result<Option<Value>, CallError> {
         self.rest
             .get_opt(&format!("/api/v1/cards/{id}"), &self.call_taker)
             .await
+    }
+
+    /// The node's `/metrics` text.
+    pub(crate) async fn metrics(&self) -> Result<String, CallError> {
+        self.rest.api().metrics().await
     }
 
     async fn open_card_ids(&self) -> Result<Vec<String>, CallError> {
@@ -597,7 +618,7 @@ impl NodeSide {
 }
 
 /// The central as the harness drives it.
-struct CentralSide {
+pub(crate) struct CentralSide {
     rest: Rest,
     token: String,
 }
@@ -617,7 +638,7 @@ impl CentralSide {
         Ok(ids_of(&list))
     }
 
-    async fn note(&self, region: &str, id: &str, text: &str) -> anyhow::Result<()> {
+    pub(crate) async fn note(&self, region: &str, id: &str, text: &str) -> anyhow::Result<()> {
         self.rest
             .post(
                 &format!("/api/v1/cards/{region}/{id}/notes"),
@@ -629,8 +650,30 @@ impl CentralSide {
         Ok(())
     }
 
+    /// The central's `/metrics` text.
+    pub(crate) async fn metrics(&self) -> Result<String, CallError> {
+        self.rest.api().metrics().await
+    }
+
+    /// The region's link as `/api/v1/regions` shows it: its `state` code where the central
+    /// sends one, else `connected` or `disconnected`.
+    pub(crate) async fn region_state(&self, region: &str) -> Result<String, CallError> {
+        let rows = self.rest.get("/api/v1/regions", &self.token).await?;
+        let row = rows
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["region"] == region));
+        Ok(match row {
+            None => "unknown".to_string(),
+            Some(r) => match r["state"].as_str() {
+                Some(state) => state.to_string(),
+                None if r["connected"].as_bool() == Some(true) => "connected".to_string(),
+                None => "disconnected".to_string(),
+            },
+        })
+    }
+
     /// `region → connected` from `/api/v1/regions`.
-    async fn connected(&self) -> Result<BTreeMap<String, bool>, CallError> {
+    pub(crate) async fn connected(&self) -> Result<BTreeMap<String, bool>, CallError> {
         let rows = self.rest.get("/api/v1/regions", &self.token).await?;
         Ok(rows
             .as_array()
@@ -662,14 +705,14 @@ fn ids_of(list: &Value) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // The cluster
 
-struct RegionPlan {
+pub(crate) struct RegionPlan {
     id: &'static str,
     name_kk: &'static str,
     name_ru: &'static str,
     impairment: Impairment,
 }
 
-const AST: RegionPlan = RegionPlan {
+pub(crate) const AST: RegionPlan = RegionPlan {
     id: "AST",
     name_kk: "Астана қаласы ПД",
     name_ru: "ДП города Астаны",
@@ -683,17 +726,17 @@ const ALM: RegionPlan = RegionPlan {
 };
 
 /// A provisioned, running central with its nodes, each behind its own proxy.
-struct Cluster {
+pub(crate) struct Cluster {
     // Dropped first: the children die before the proxies and the scratch dir go away.
     children: Children,
-    proxies: BTreeMap<String, ProxyHandle>,
-    nodes: BTreeMap<String, NodeSide>,
-    central: CentralSide,
-    scratch: Option<tempfile::TempDir>,
+    pub(crate) proxies: BTreeMap<String, ProxyHandle>,
+    pub(crate) nodes: BTreeMap<String, NodeSide>,
+    pub(crate) central: CentralSide,
+    pub(crate) scratch: Option<tempfile::TempDir>,
 }
 
 impl Cluster {
-    async fn start(
+    pub(crate) async fn start(
         prefix: &str,
         bins: &Binaries,
         seed: u64,
@@ -838,7 +881,8 @@ impl Cluster {
         }
 
         // Logins hash passwords (argon2): do every process's at once.
-        let central_login = central_rest.login("admin", CENTRAL_ADMIN_PASSWORD);
+        let central_api = central_rest.api();
+        let central_login = client::hq_duty_session(&central_api, CENTRAL_ADMIN_PASSWORD);
         let node_opens = async {
             let mut opened = BTreeMap::new();
             let mut tasks = Vec::new();
@@ -866,7 +910,7 @@ impl Cluster {
         Ok((proxies, nodes?, central))
     }
 
-    fn node(&self, region: &str) -> &NodeSide {
+    pub(crate) fn node(&self, region: &str) -> &NodeSide {
         &self.nodes[region]
     }
 
@@ -882,7 +926,7 @@ impl Cluster {
 
     /// Polls `/api/v1/regions` until `region` is (dis)connected; the elapsed ms, or `None` at
     /// the deadline.
-    async fn await_link(
+    pub(crate) async fn await_link(
         &self,
         region: &str,
         connected: bool,
@@ -906,7 +950,7 @@ impl Cluster {
 
     /// Polls until the central's national queue for `region` holds every id of `ids`; the
     /// elapsed ms, or `None` at the deadline.
-    async fn await_at_central(
+    pub(crate) async fn await_at_central(
         &self,
         region: &str,
         ids: &[String],
@@ -964,7 +1008,7 @@ impl Cluster {
     }
 
     /// A harness failure when a child died on its own.
-    fn check_alive(&self) -> anyhow::Result<()> {
+    pub(crate) fn check_alive(&self) -> anyhow::Result<()> {
         // `try_wait` needs `&mut`; a cheap probe through /proc keeps the pollers `&self`.
         for p in &self.children.procs {
             if let Some(pid) = p.child.id() {
@@ -981,28 +1025,40 @@ impl Cluster {
     }
 
     /// Polls [`check_convergence`] until it holds; the elapsed ms and the last check.
-    async fn await_convergence(
+    pub(crate) async fn await_convergence(
         &self,
         expected: &Expected,
         deadline_ms: u64,
     ) -> anyhow::Result<(Option<u64>, Convergence)> {
-        let started = Instant::now();
-        let deadline = started + Duration::from_millis(deadline_ms);
+        self.await_convergence_since(expected, Instant::now(), deadline_ms, POLL_INTERVAL_MS)
+            .await
+    }
+
+    /// Polls [`check_convergence`] every `poll_ms` until it holds or `deadline_ms` after
+    /// `since` passes; the ms from `since` to the end of the first check that held.
+    pub(crate) async fn await_convergence_since(
+        &self,
+        expected: &Expected,
+        since: Instant,
+        deadline_ms: u64,
+        poll_ms: u64,
+    ) -> anyhow::Result<(Option<u64>, Convergence)> {
+        let deadline = since + Duration::from_millis(deadline_ms);
         loop {
             let check = check_convergence(self, expected).await;
             if check.converged() {
-                return Ok((Some(started.elapsed().as_millis() as u64), check));
+                return Ok((Some(since.elapsed().as_millis() as u64), check));
             }
             if Instant::now() >= deadline {
                 return Ok((None, check));
             }
             self.check_alive()?;
-            tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
+            tokio::time::sleep(Duration::from_millis(poll_ms)).await;
         }
     }
 
     /// Kills the children; keeps the scratch dir (and prints the logs) when the run failed.
-    async fn finish(mut self, ok: bool, report: &mut Report) {
+    pub(crate) async fn finish(mut self, ok: bool, report: &mut Report) {
         for (region, proxy) in &self.proxies {
             report.detail(
                 &format!("proxy_{}", region.to_lowercase()),
@@ -1077,22 +1133,24 @@ fn multiset(events: &[Event]) -> BTreeMap<&Event, usize> {
 }
 
 /// What was acknowledged to the harness and so must be on both sides.
-#[derive(Debug, Default)]
-struct Expected {
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Expected {
     /// `(region, card id)` → what the card must show.
-    cards: BTreeMap<(String, String), CardExpect>,
+    pub(crate) cards: BTreeMap<(String, String), CardExpect>,
 }
 
-#[derive(Debug, Default)]
-struct CardExpect {
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CardExpect {
     /// Note texts acknowledged by the node or the central (each unique in the run).
-    notes: BTreeSet<String>,
+    pub(crate) notes: BTreeSet<String>,
     /// Units the node acknowledged dispatching.
-    units: BTreeSet<String>,
+    pub(crate) units: BTreeSet<String>,
+    /// The node acknowledged closing the card: it leaves the open lists.
+    pub(crate) closed: bool,
 }
 
 impl Expected {
-    fn card(&mut self, region: &str, id: &str) -> &mut CardExpect {
+    pub(crate) fn card(&mut self, region: &str, id: &str) -> &mut CardExpect {
         self.cards
             .entry((region.to_string(), id.to_string()))
             .or_default()
@@ -1104,19 +1162,19 @@ impl Expected {
 }
 
 #[derive(Debug, Default)]
-struct Convergence {
+pub(crate) struct Convergence {
     /// Acknowledged cards, notes or dispatches missing on a side.
-    lost: u64,
+    pub(crate) lost: u64,
     /// Timeline events present twice on a side, or a card listed twice.
-    duplicated: u64,
+    pub(crate) duplicated: u64,
     /// Everything that differs, lost and duplicated included.
     problems: Vec<String>,
     problems_count: u64,
-    cards_checked: u64,
+    pub(crate) cards_checked: u64,
 }
 
 impl Convergence {
-    fn converged(&self) -> bool {
+    pub(crate) fn converged(&self) -> bool {
         self.problems_count == 0
     }
 
@@ -1135,9 +1193,9 @@ async fn check_convergence(cluster: &Cluster, expected: &Expected) -> Convergenc
         let node = cluster.node(region);
         let expected_ids: BTreeSet<&str> = expected
             .cards
-            .keys()
-            .filter(|(r, _)| r == region)
-            .map(|(_, id)| id.as_str())
+            .iter()
+            .filter(|((r, _), card)| r == region && !card.closed)
+            .map(|((_, id), _)| id.as_str())
             .collect();
         match (
             node.open_card_ids().await,
@@ -1267,7 +1325,7 @@ fn compare_card(
     }
 }
 
-fn convergence_json(check: &Convergence) -> Value {
+pub(crate) fn convergence_json(check: &Convergence) -> Value {
     json!({
         "converged": check.converged(),
         "lost": check.lost,
@@ -1278,7 +1336,7 @@ fn convergence_json(check: &Convergence) -> Value {
     })
 }
 
-fn print_problems(check: &Convergence) {
+pub(crate) fn print_problems(check: &Convergence) {
     println!(
         "NOT converged: {} problems ({} lost, {} duplicated); first ones:",
         check.problems_count, check.lost, check.duplicated
@@ -1787,6 +1845,7 @@ mod tests {
         let expected = CardExpect {
             notes: notes.iter().map(|n| n.to_string()).collect(),
             units: units.iter().map(|u| u.to_string()).collect(),
+            closed: false,
         };
         let mut out = Convergence::default();
         compare_card(

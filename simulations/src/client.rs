@@ -273,6 +273,25 @@ pub async fn operator_session(
     api.login(login, OPERATOR_PASSWORD).await
 }
 
+/// Logs in to the central hub as an HQ duty officer (who reads the national picture and writes
+/// HQ notes; the administrator reads no cards): the administrator creates the account when
+/// missing.
+pub async fn hq_duty_session(api: &Api, admin_password: &str) -> anyhow::Result<String> {
+    let admin = api.login("admin", admin_password).await?;
+    api.create_account(
+        &admin,
+        HQ_DUTY_LOGIN,
+        "Simulation HQ duty officer",
+        OPERATOR_PASSWORD,
+        &["hq_duty"],
+    )
+    .await?;
+    api.login(HQ_DUTY_LOGIN, OPERATOR_PASSWORD).await
+}
+
+/// Login of the HQ duty officer the simulations create at the central hub.
+pub const HQ_DUTY_LOGIN: &str = "sim.hq";
+
 /// Temporary password of the operator accounts the simulations create.
 pub const OPERATOR_PASSWORD: &str = "sim-operator-password-102";
 

@@ -5,6 +5,7 @@ mod bench_central_query;
 mod bench_media_calls;
 mod bench_node_commit;
 mod bench_sync;
+mod chaos_flap;
 mod chaos_node_crash;
 mod chaos_replication;
 mod client;
@@ -46,7 +47,8 @@ enum Command {
 #[derive(Subcommand)]
 enum Sim {
     /// The replication protocol: nodes + central under loss, duplication, reordering,
-    /// partitions, crash-restart and clock drift, then a fault-free phase that must converge.
+    /// partitions, crash-restart, clock drift and blips (late frames on a live connection while
+    /// both sides write the same documents), then a fault-free phase that must converge.
     Sync {
         /// How many seeds to run.
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -137,6 +139,13 @@ enum Chaos {
     /// Real central + two nodes over QUIC: black-hole one region's link while both sides write,
     /// heal, and check that every card converged with nothing lost or duplicated.
     Partition {
+        #[command(flatten)]
+        cluster: chaos_replication::ClusterArgs,
+    },
+    /// Real central + one node whose link is black-holed many times (0.5–10 s; one partition
+    /// past the QUIC idle timeout in the full run) while the node and HQ work the same cards;
+    /// prints the time to converge after every heal against the 2 s goal.
+    Flap {
         #[command(flatten)]
         cluster: chaos_replication::ClusterArgs,
     },
@@ -297,6 +306,11 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             let seed = report::choose_seed(chaos_replication::PARTITION_NAME, cluster.seed);
             let config = chaos_replication::PartitionConfig::new(&cluster, seed)?;
             chaos_replication::run_partition(config).await
+        }
+        Command::Chaos(Chaos::Flap { cluster }) => {
+            let seed = report::choose_seed(chaos_flap::NAME, cluster.seed);
+            let config = chaos_flap::FlapConfig::new(&cluster, seed)?;
+            chaos_flap::run(config).await
         }
         Command::Chaos(Chaos::LossyLink {
             cluster,

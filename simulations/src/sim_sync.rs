@@ -1,6 +1,7 @@
 //! `sim sync`: the deterministic simulation of the replication protocol (`sync::protocol::sim`)
 //! over many seeds — N nodes and the hub with loss, duplication, reordering, partitions,
-//! crash-restart and clock drift, then a fault-free phase that must converge. Any failing seed is
+//! crash-restart and clock drift, and blips (a live connection's frames held, then delivered,
+//! while both sides write on the same documents), then a fault-free phase that must converge. Any failing seed is
 //! printed so it replays (`--seed S --seeds 1`).
 
 use std::time::Instant;
@@ -32,6 +33,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     let mut failures: Vec<String> = Vec::new();
     let (mut writes, mut frames, mut dropped, mut crashes, mut partitions, mut rejected, mut bytes) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut blips, mut blip_writes, mut stalls) = (0u64, 0u64, 0u64);
     for seed in (0..config.seeds).map(|i| config.first_seed.wrapping_add(i)) {
         match run_seed(seed, &sim) {
             Ok(r) => {
@@ -42,6 +44,9 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
                 partitions += r.partitions;
                 rejected += r.rejected_at_central;
                 bytes += r.bytes_delivered;
+                blips += r.blips;
+                blip_writes += r.blip_writes;
+                stalls += r.stalls_reported;
             }
             Err(e) => {
                 bar.suspend(|| println!("FAILED {e}"));
@@ -53,7 +58,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     println!(
-        "{} seeds in {:.1} s: {writes} writes, {frames} frames delivered ({bytes} bytes), {dropped} dropped, {crashes} crash-restarts, {partitions} partitions, {rejected} other-region documents refused at central",
+        "{} seeds in {:.1} s: {writes} writes, {frames} frames delivered ({bytes} bytes), {dropped} dropped, {crashes} crash-restarts, {partitions} partitions, {blips} blips on live connections ({blip_writes} writes by both sides during them), {stalls} stalls reported on silent links (none left: a stall on a heard link fails the seed), {rejected} other-region documents refused at central",
         config.seeds,
         elapsed.as_secs_f64()
     );
@@ -65,6 +70,9 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     report.kv("frames_dropped", dropped);
     report.kv("crashes", crashes);
     report.kv("partitions", partitions);
+    report.kv("blips", blips);
+    report.kv("blip_writes", blip_writes);
+    report.kv("stalls_reported", stalls);
     report.kv("rejected_other_region", rejected);
     report.kv_f("seconds", elapsed.as_secs_f64(), 1);
     report.detail("failing", serde_json::json!(failures));

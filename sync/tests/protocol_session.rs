@@ -584,14 +584,29 @@ fn unacknowledged_batch_times_out_and_silence_sends_pings() {
         .expect("hello");
     // The node's docs are "lost": nothing reaches central.
     while p.node.poll_transmit().is_some() {}
+    // A batch awaits its acknowledgement and nothing arrives: probe pings, not keep-alives.
     let t = p.node.poll_timeout().expect("deadline");
-    assert_eq!(t, cfg.keepalive_interval_ms);
+    assert_eq!(t, cfg.probe_interval_ms);
     p.node.handle_timeout(t).expect("ping");
     let ping = p.node.poll_transmit().expect("ping");
     assert!(matches!(
         decode_frame(&ping).map(|f| f.message),
         Ok(Message::Ping)
     ));
+    assert_eq!(p.node.poll_timeout(), Some(2 * cfg.probe_interval_ms));
+    // A silent link with changes pending is reported stalled, and stays open: nothing could get
+    // through a fresh connection sooner.
+    p.node
+        .handle_timeout(cfg.stall_detect_ms)
+        .expect("a silent stalled link stays open");
+    let events: Vec<Event> = std::iter::from_fn(|| p.node.poll_event()).collect();
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::Stalled { stalled_ms } if *stalled_ms >= cfg.stall_detect_ms)
+        ),
+        "{events:?}"
+    );
+    assert!(p.node.is_stalled() && p.node.is_open());
     let err = p
         .node
         .handle_timeout(cfg.ack_timeout_ms)
@@ -707,4 +722,295 @@ fn invalid_limits_are_refused_at_start() {
         );
         assert!(matches!(r, Err(ProtocolError::InvalidConfig(_))), "{r:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A live connection through a short partition: frames are late, never lost.
+
+/// One-way latency of [`TimedPair`]'s stream.
+const LINK_LATENCY_MS: i64 = 10;
+
+/// A node and the hub over an in-order stream with latency, in virtual time. [`TimedPair::hold`]
+/// models a partition shorter than the transport's idle timeout: QUIC keeps the connection and
+/// delivers what was sent once the path is back, so frames are delayed, not dropped, and the
+/// sessions never see a reconnect.
+struct TimedPair {
+    p: Pair,
+    /// Frames in flight per direction with their delivery time, in sending order.
+    to_central: std::collections::VecDeque<(i64, Vec<u8>)>,
+    to_node: std::collections::VecDeque<(i64, Vec<u8>)>,
+    /// Nothing is delivered before this time.
+    held_until_ms: i64,
+    /// Nothing from the node reaches the hub before this time (a one-way black hole).
+    to_central_held_until_ms: i64,
+}
+
+impl TimedPair {
+    fn new(node_repo: MemRepo, central_repo: MemRepo, cfg: Config) -> TimedPair {
+        let mut t = TimedPair {
+            p: Pair::new(node_repo, central_repo, cfg.clone(), cfg),
+            to_central: Default::default(),
+            to_node: Default::default(),
+            held_until_ms: 0,
+            to_central_held_until_ms: 0,
+        };
+        t.drain();
+        t
+    }
+
+    /// Moves what both sessions transmit onto the stream, keeping each direction in order.
+    fn drain(&mut self) {
+        let now = self.p.now_ms;
+        let at = |q: &std::collections::VecDeque<(i64, Vec<u8>)>, held: i64| {
+            let last = q.back().map_or(i64::MIN, |(t, _)| *t);
+            (now + LINK_LATENCY_MS).max(held).max(last)
+        };
+        while let Some(f) = self.p.node.poll_transmit() {
+            let held = self.held_until_ms.max(self.to_central_held_until_ms);
+            let t = at(&self.to_central, held);
+            self.to_central.push_back((t, f));
+        }
+        while let Some(f) = self.p.central.poll_transmit() {
+            let t = at(&self.to_node, self.held_until_ms);
+            self.to_node.push_back((t, f));
+        }
+        self.p.collect();
+    }
+
+    /// A partition from now until `until_ms`: every frame in flight or sent before then arrives
+    /// at `until_ms` at the earliest.
+    fn hold(&mut self, until_ms: i64) {
+        self.held_until_ms = until_ms;
+        for q in [&mut self.to_central, &mut self.to_node] {
+            for (t, _) in q.iter_mut() {
+                *t = (*t).max(until_ms);
+            }
+        }
+    }
+
+    /// The node's frames, and only those, are held until `until_ms`: the hub's still arrive.
+    fn hold_to_central(&mut self, until_ms: i64) {
+        self.to_central_held_until_ms = until_ms;
+        for (t, _) in self.to_central.iter_mut() {
+            *t = (*t).max(until_ms);
+        }
+    }
+
+    /// Delivers frames and fires timers in time order up to `until_ms`. A connection error
+    /// fails the test: the point is that the connection survives.
+    fn run_until(&mut self, until_ms: i64) {
+        if let Err((side, at, e)) = self.try_run_until(until_ms) {
+            panic!("{side} broke the connection at {at} ms: {e}");
+        }
+    }
+
+    /// Like [`TimedPair::run_until`], but stops at the first connection error: the side, when,
+    /// and why.
+    fn try_run_until(&mut self, until_ms: i64) -> Result<(), (&'static str, i64, ProtocolError)> {
+        loop {
+            let next = [
+                self.to_central.front().map(|(t, _)| *t),
+                self.to_node.front().map(|(t, _)| *t),
+                self.p.node.poll_timeout(),
+                self.p.central.poll_timeout(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(next) = next.filter(|t| *t <= until_ms) else {
+                self.p.now_ms = self.p.now_ms.max(until_ms);
+                return Ok(());
+            };
+            let now = next.max(self.p.now_ms);
+            self.p.now_ms = now;
+            let (p, q) = (&mut self.p, &mut self.to_central);
+            let r = if q.front().is_some_and(|(t, _)| *t <= now) {
+                let (_, f) = q.pop_front().expect("front");
+                p.central
+                    .handle_frame(&mut p.central_repo, &f, now)
+                    .map_err(|e| ("central", e))
+            } else if self.to_node.front().is_some_and(|(t, _)| *t <= now) {
+                let (_, f) = self.to_node.pop_front().expect("front");
+                p.node
+                    .handle_frame(&mut p.node_repo, &f, now)
+                    .map_err(|e| ("node", e))
+            } else if p.node.poll_timeout().is_some_and(|t| t <= now) {
+                p.node.handle_timeout(now).map_err(|e| ("node", e))
+            } else {
+                p.central.handle_timeout(now).map_err(|e| ("central", e))
+            };
+            self.drain();
+            r.map_err(|(side, e)| (side, now, e))?;
+        }
+    }
+
+    /// A note written on one side and handed to its session, as the shells do.
+    fn note(&mut self, on_central: bool, doc_id: &str, text: &str) {
+        let now = self.p.now_ms;
+        let p = &mut self.p;
+        let r = if on_central {
+            note(&mut p.central_repo, doc_id, 9, "hq", text);
+            p.central
+                .handle_local_change(&mut p.central_repo, doc_id, now)
+        } else {
+            note(&mut p.node_repo, doc_id, 1, "op1", text);
+            p.node.handle_local_change(&mut p.node_repo, doc_id, now)
+        };
+        r.expect("local change");
+        self.drain();
+    }
+
+    fn converged(&mut self) -> bool {
+        let n = self.p.node_repo.docs_in_region("AST");
+        let c = self.p.central_repo.docs_in_region("AST");
+        let strip = |v: Vec<sync::protocol::DocSummary>| -> Vec<_> {
+            v.into_iter().map(|d| (d.doc_id, d.heads)).collect()
+        };
+        strip(n) == strip(c)
+    }
+
+    /// Runs until both sides hold the same documents; the virtual ms it took from now, or
+    /// `None` if they still differ after `deadline_ms`.
+    fn converge_within(&mut self, deadline_ms: i64) -> Option<i64> {
+        let start = self.p.now_ms;
+        loop {
+            if self.converged() {
+                return Some(self.p.now_ms - start);
+            }
+            if self.p.now_ms >= start + deadline_ms {
+                return None;
+            }
+            let step = self.p.now_ms + LINK_LATENCY_MS;
+            self.run_until(step);
+        }
+    }
+}
+
+/// The "102" blip: the link is black-holed for 5 s while HQ and the region both write on the
+/// same cards, more than once, so that each side's second write waits behind its first batch.
+/// QUIC carries the connection through, so the sessions see late frames and no reconnect. Once
+/// the frames flow again both sides must converge within 2 s, however long the connection then
+/// lives: an Ack reports the receiver's merged heads, which include changes the sender lacks,
+/// and neither side may wait for the other to push first.
+#[test]
+fn concurrent_edits_through_a_short_partition_converge_without_a_reconnect() {
+    /// The goal: converged within this long after the link returns.
+    const CONVERGE_AFTER_HEAL_MS_MAX: i64 = 2_000;
+    /// What the test watches after the heal (several keep-alive intervals).
+    const WATCH_AFTER_HEAL_MS: i64 = 30_000;
+    const PARTITION_MS: i64 = 5_000;
+    for edits_per_side in 1..=3usize {
+        let mut t = TimedPair::new(node_with_cards(3), MemRepo::new([2; 16]), Config::default());
+        assert!(t.converge_within(1_000).is_some(), "cold sync");
+        // Every acknowledgement delivered: nothing is in flight when the partition starts.
+        let settled = t.p.now_ms + 100;
+        t.run_until(settled);
+        assert!(t.p.node.is_idle() && t.p.central.is_idle());
+        let start = t.p.now_ms;
+        t.hold(start + PARTITION_MS);
+        for round in 0..edits_per_side {
+            for doc in [card_id(0), card_id(1)] {
+                t.note(false, &doc, &format!("AST: {doc} round {round}"));
+                t.note(true, &doc, &format!("HQ: {doc} round {round}"));
+            }
+            let step = t.p.now_ms + 500;
+            t.run_until(step);
+        }
+        t.run_until(start + PARTITION_MS);
+        let took = t.converge_within(WATCH_AFTER_HEAL_MS);
+        assert!(
+            took.is_some_and(|ms| ms <= CONVERGE_AFTER_HEAL_MS_MAX),
+            "{edits_per_side} edit(s) per side: converged {took:?} ms after the heal (goal ≤ {CONVERGE_AFTER_HEAL_MS_MAX} ms; None: not within {WATCH_AFTER_HEAL_MS} ms on a live connection)"
+        );
+        assert!(!t.p.node.is_closed() && !t.p.central.is_closed());
+        // Converged documents are not sent again: only keep-alives from now on.
+        let docs_sent = (t.p.node.stats().docs_sent, t.p.central.stats().docs_sent);
+        let later = t.p.now_ms + WATCH_AFTER_HEAL_MS;
+        t.run_until(later);
+        assert_eq!(
+            (t.p.node.stats().docs_sent, t.p.central.stats().docs_sent),
+            docs_sent,
+            "documents kept going back and forth after convergence"
+        );
+        assert!(t.p.node.is_idle() && t.p.central.is_idle());
+    }
+}
+
+/// A link that carries frames but moves no documents: the node's batch is held on the way (a
+/// one-way black hole the transport keeps retrying), while the hub's keep-alives arrive. The
+/// node must give up on the connection within 10 s, so that its shell reconnects, instead of
+/// waiting out the acknowledgement timeout.
+#[test]
+fn a_link_that_carries_frames_but_moves_no_documents_is_closed_within_10_s() {
+    /// The bound for noticing (and leaving) a stalled link.
+    const STALL_LEFT_MS_MAX: i64 = 10_000;
+    let mut t = TimedPair::new(node_with_cards(2), MemRepo::new([2; 16]), Config::default());
+    assert!(t.converge_within(1_000).is_some(), "cold sync");
+    let settled = t.p.now_ms + 100;
+    t.run_until(settled);
+    let start = t.p.now_ms;
+    t.hold_to_central(i64::MAX / 4);
+    t.note(false, &card_id(0), "AST: перезвонил заявитель");
+    let end = start + 4 * STALL_LEFT_MS_MAX;
+    let closed = t.try_run_until(end);
+    let Err((side, at, e)) = closed else {
+        panic!("the stalled link was still open {} ms later", end - start);
+    };
+    assert_eq!(side, "node", "{e}");
+    assert!(
+        at - start <= STALL_LEFT_MS_MAX,
+        "the node left the stalled link {} ms after its change (bound {STALL_LEFT_MS_MAX} ms): {e}",
+        at - start
+    );
+    let stall_detect_ms = Config::default().stall_detect_ms;
+    assert_eq!(
+        e,
+        ProtocolError::Stalled {
+            stalled_ms: at - start
+        }
+    );
+    assert_eq!(at - start, stall_detect_ms);
+    assert!(t.p.node_events.contains(&Event::Stalled {
+        stalled_ms: stall_detect_ms
+    }));
+}
+
+/// A partition longer than the stall detection but shorter than the idle timeouts: the node,
+/// with a change pending, reports the stall, keeps the connection (a silent link is left to the
+/// idle timeouts), probes every second, and once frames flow again converges on the same
+/// connection and reports the stall over.
+#[test]
+fn a_silent_link_is_reported_stalled_and_recovers_on_the_same_connection() {
+    const PARTITION_MS: i64 = 12_000;
+    let cfg = Config::default();
+    assert!(PARTITION_MS > cfg.stall_detect_ms && PARTITION_MS < cfg.idle_timeout_ms);
+    let mut t = TimedPair::new(node_with_cards(2), MemRepo::new([2; 16]), cfg.clone());
+    assert!(t.converge_within(1_000).is_some(), "cold sync");
+    let settled = t.p.now_ms + 100;
+    t.run_until(settled);
+    let start = t.p.now_ms;
+    t.hold(start + PARTITION_MS);
+    t.note(false, &card_id(1), "AST: наряд прибыл");
+    t.note(true, &card_id(1), "HQ: доложить");
+    let pings_before = t.p.node.stats().frames_sent;
+    t.run_until(start + PARTITION_MS - 1);
+    assert!(t.p.node.is_stalled(), "{:?}", t.p.node_events);
+    assert!(t
+        .p
+        .node_events
+        .iter()
+        .any(|e| matches!(e, Event::Stalled { .. })));
+    // Probes while it awaits the hub: about one a second, not one per keep-alive interval.
+    let probes = t.p.node.stats().frames_sent - pings_before;
+    assert!(
+        probes as i64 >= PARTITION_MS / cfg.probe_interval_ms - 2,
+        "{probes} frames sent in {PARTITION_MS} ms"
+    );
+    let took = t.converge_within(2_000);
+    assert!(took.is_some(), "not converged within 2 s of the heal");
+    let settled = t.p.now_ms + 100;
+    t.run_until(settled);
+    assert!(!t.p.node.is_stalled());
+    assert!(t.p.node_events.contains(&Event::Unstalled));
+    assert!(t.p.node.is_idle() && t.p.central.is_idle());
 }

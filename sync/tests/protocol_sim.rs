@@ -21,6 +21,7 @@ fn sim_converges_under_faults_for_200_seeds() {
     let cfg = SimConfig::default();
     let mut failures = Vec::new();
     let mut totals = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut blip_writes = 0u64;
     for seed in seeds() {
         match run_seed(seed, &cfg) {
             Ok(r) => {
@@ -29,6 +30,7 @@ fn sim_converges_under_faults_for_200_seeds() {
                 totals.2 += r.frames_dropped;
                 totals.3 += r.crashes;
                 totals.4 += r.rejected_at_central;
+                blip_writes += r.blip_writes;
             }
             Err(e) => {
                 eprintln!("FAILED {e}");
@@ -37,7 +39,7 @@ fn sim_converges_under_faults_for_200_seeds() {
         }
     }
     println!(
-        "sim: writes={} connections={} frames_dropped={} crashes={} rejected_at_central={}",
+        "sim: writes={} connections={} frames_dropped={} crashes={} rejected_at_central={} blip_writes={blip_writes}",
         totals.0, totals.1, totals.2, totals.3, totals.4
     );
     assert!(
@@ -47,7 +49,7 @@ fn sim_converges_under_faults_for_200_seeds() {
         failures[0]
     );
     assert!(
-        totals.1 > 0 && totals.3 > 0 && totals.4 > 0,
+        totals.1 > 0 && totals.3 > 0 && totals.4 > 0 && blip_writes > 0,
         "faults were exercised"
     );
 }
@@ -70,6 +72,45 @@ fn sim_without_faults_converges_on_first_connection() {
             "seed {seed}: {r:?}"
         );
     }
+}
+
+/// Short partitions that QUIC rides out (a link's frames held, then delivered on the same
+/// connection) while the node and the hub both write on the same documents: never a reconnect,
+/// and the documents converge.
+#[test]
+fn sim_blips_on_live_connections_converge_without_a_reconnect() {
+    let cfg = SimConfig {
+        loss_per_mille: 0,
+        duplicate_per_mille: 0,
+        reorder_per_mille: 0,
+        partitions: 0,
+        crashes: 0,
+        blips: 6,
+        ..SimConfig::default()
+    };
+    let mut failures = Vec::new();
+    for seed in seeds().into_iter().take(50) {
+        match run_seed(seed, &cfg) {
+            Ok(r) => {
+                assert_eq!(
+                    r.connections,
+                    cfg.regions.len() as u64,
+                    "seed {seed}: a blip broke a connection: {r:?}"
+                );
+                assert!(r.blips > 0 && r.blip_writes > 0, "seed {seed}: {r:?}");
+            }
+            Err(e) => {
+                eprintln!("FAILED {e}");
+                failures.push(e);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} seed(s) failed; first: {}",
+        failures.len(),
+        failures[0]
+    );
 }
 
 #[test]

@@ -613,6 +613,12 @@
     }
     if (merged.connected) { merged.alert = false; merged.disconnected_for_ms = null; }
   }
+  /* The server's link state code: `connected`, `stalled` (connected, changes pending, nothing
+     moving) or `disconnected`; derived from the flags for a hub that sends no code. */
+  function linkState(r) {
+    if (r.state === 'connected' || r.state === 'stalled' || r.state === 'disconnected') return r.state;
+    return r.connected ? (r.stalled ? 'stalled' : 'connected') : 'disconnected';
+  }
   function upsertCard(c) {
     if (!c || !c.id) return;
     var i, found = -1;
@@ -864,7 +870,8 @@
     if (!el) return;
     clear(el);
     var totals = (S.summary && S.summary.totals) || {};
-    var conn = S.regions.filter(function (r) { return r.connected; }).length;
+    // A stalled region is connected but not replicating: it does not count as on line.
+    var conn = S.regions.filter(function (r) { return linkState(r) === 'connected'; }).length;
     var od = S.summary ? S.summary.overdue_units : null;
     if (Array.isArray(od)) od = od.length;
     var items = [
@@ -888,8 +895,8 @@
     renderKpis();
     if (loadingOr(el)) return;
     var body = h('tbody');
-    // Problems first: alerts, then other disconnected regions, then the rest by code.
-    var rank = function (r) { return r.alert ? 0 : (r.connected ? 2 : 1); };
+    // Problems first: alerts, then other disconnected or stalled regions, then the rest by code.
+    var rank = function (r) { return r.alert ? 0 : (linkState(r) === 'connected' ? 2 : 1); };
     var codes = S.regions.slice().sort(function (a, b) {
       return rank(a) - rank(b) || (a.region < b.region ? -1 : a.region > b.region ? 1 : 0);
     }).map(function (r) { return r.region; });
@@ -898,9 +905,11 @@
       var since = disconnectedSince(r);
       var never = !r.connected && !r.last_contact_ms;
       var open = typeof r.open_cards === 'number' ? r.open_cards : openCount(byStatusOf(code));
-      var state = r.connected
-        ? h('span', { class: 'badge conn-on', tid: 'region-state', 'data-state': 'connected', i18n: 'regions.connected' })
-        : h('span', { class: 'badge conn-off', tid: 'region-state', 'data-state': 'disconnected', i18n: 'regions.disconnected' });
+      var ls = linkState(r);
+      var state = h('span', {
+        class: 'badge ' + (ls === 'connected' ? 'conn-on' : ls === 'stalled' ? 'conn-stalled' : 'conn-off'),
+        tid: 'region-state', 'data-state': ls, i18n: 'regions.' + ls
+      });
       body.appendChild(h('tr', {
         class: 'region-row' + (r.alert ? ' alert' : '') + (r.connected ? '' : ' off'),
         tid: 'region-row-' + code, 'data-region': code,
@@ -911,13 +920,17 @@
           state,
           !r.connected ? h('div', { class: 'small dis-for' }, never && since == null
             ? tx('regions.never')
-            : [tx('regions.disconnected_for'), ' ', since != null ? timer(since, '', 'region-disconnected-for') : tx('none')]) : null
+            : [tx('regions.disconnected_for'), ' ', since != null ? timer(since, '', 'region-disconnected-for') : tx('none')]) : null,
+          ls === 'stalled' && typeof r.stalled_since_ms === 'number'
+            ? h('div', { class: 'small dis-for' }, [tx('regions.stalled_for'), ' ', timer(local(r.stalled_since_ms), '', 'region-stalled-for')])
+            : null
         ]),
         h('td', { class: 'nowrap mono small', tid: 'region-last-contact' }, r.last_contact_ms ? fmtDateTime(local(r.last_contact_ms)) : tx('none', 'muted')),
         h('td', { class: 'nowrap small' }, [
           h('span', { class: 'mono', tid: 'region-connections', text: String(num(r.connections)) }), ' ', tx('regions.connections', 'muted'), ' · ',
           h('span', { class: 'mono', tid: 'region-docs', text: String(num(r.docs)) }), ' ', tx('regions.docs', 'muted'),
           typeof r.frames_in === 'number' ? [' · ', h('span', { class: 'mono', tid: 'region-frames', text: String(r.frames_in) }), ' ', tx('regions.frames', 'muted')] : null,
+          num(r.stalls) > 0 ? [' · ', h('span', { class: 'mono', tid: 'region-stalls', text: String(num(r.stalls)) }), ' ', tx('regions.stalls', 'muted')] : null,
           r.last_error && !r.connected ? h('div', { class: 'small muted ellipsis last-error', title: r.last_error, text: r.last_error }) : null
         ]),
         h('td', { class: 'num b', tid: 'region-open-cards', text: String(open) })

@@ -59,6 +59,8 @@ pub enum ProtocolError {
     InvalidConfig(String),
     #[error("timeout: {what} after {waited_ms} ms")]
     Timeout { what: &'static str, waited_ms: i64 },
+    #[error("stalled: changes pending and no documents or acknowledgements from the peer for {stalled_ms} ms, though its frames arrive")]
+    Stalled { stalled_ms: i64 },
     #[error("peer closed the connection ({code}): {reason}")]
     PeerClosed { code: u8, reason: String },
     #[error("document {doc_id} from the peer is unreadable: {message}")]
@@ -85,6 +87,7 @@ impl ProtocolError {
             ProtocolError::Repo(_) => 10,
             ProtocolError::Closed => 11,
             ProtocolError::InvalidConfig(_) => 12,
+            ProtocolError::Stalled { .. } => 13,
         }
     }
 }

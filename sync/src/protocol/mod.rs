@@ -34,8 +34,33 @@
 //! 4. **Ping** when idle (keepalive), **Close** with a code and a reason before closing on error.
 //!
 //! There is no per-document request/response: each side pushes what the other lacks, and the
-//! acknowledgements update knowledge. A side that sees the peer holds changes it lacks (known
-//! heads it does not have) sends nothing for that document: the peer's own push brings them.
+//! acknowledgements update knowledge.
+//!
+//! # What a side sends for a document, and why it stops
+//!
+//! Let `K` be the heads the peer is known to hold and `H` this side's heads. If `H = K` nothing
+//! goes. Otherwise the side sends `save_after(B)`, everything it holds beyond a *base* `B` of
+//! heads both sides hold: the heads of `K` this side also has, plus, when `K` names changes this
+//! side lacks, the heads this connection learnt both hold (this side sent them and the peer
+//! acknowledged, or the peer sent them and this side imported them). An empty export is not sent.
+//!
+//! - *Nothing is missed.* The peer holds the whole history of `B` (it holds `K`'s, and the
+//!   learnt heads it acknowledged or sent), so every change this side has and the peer lacks is
+//!   in `save_after(B)`.
+//! - *No one waits for the other.* When both sides edit a document concurrently, an Ack reports
+//!   the receiver's merged heads, which name changes the sender lacks. Each side still sends
+//!   what it holds beyond `B`; neither waits for the other to push first. (Waiting was a
+//!   deadlock: both sides waited, and only a reconnect's Hello broke it.)
+//! - *It stops.* A side sends only a non-empty export, and once the peer acknowledges it, the
+//!   heads it was sent at join `B`: the next export holds only changes written or received
+//!   since. A change received from the peer goes back at most once, with the next local
+//!   change or Ack, and is then in `B`. With finitely many changes the exchange ends, with
+//!   `H = K` on both sides; a converged document is not sent again.
+//! - *A resend costs little.* It is what this side holds beyond the newest heads known to be
+//!   shared: its own changes since, and at most once what it received from the peer meanwhile.
+//!   Only when no common head is known — a document whose known heads are all changes this
+//!   side lacks, at the start of a connection (what was learnt lives in the session) — does
+//!   the whole document go, once per document and connection.
 //!
 //! # Why reconnect is cheap
 //!
@@ -50,7 +75,14 @@
 //!
 //! The transport is a reliable ordered stream, so every frame carries a sequence number and any
 //! gap, duplicate or reordering is a broken connection ([`ProtocolError::OutOfOrder`]), as is an
-//! unacknowledged batch after `ack_timeout_ms` or a silent peer after `idle_timeout_ms`. The
+//! unacknowledged batch after `ack_timeout_ms` or a silent peer after `idle_timeout_ms`. A short
+//! partition that the transport rides out only delays frames; while this side awaits the peer
+//! it pings every `probe_interval_ms`, so the transport finds the path as soon as it is back.
+//! A link with changes pending and no Docs or Ack for `stall_detect_ms` is *stalled*: reported
+//! ([`Event::Stalled`]), and closed ([`ProtocolError::Stalled`]) when the peer's frames still
+//! arrive, since then the link is up and something else keeps it from moving (a document this
+//! side awaits that the peer can never send — too large for a frame — shows the same way, at
+//! every redial, which is what it is: a document that does not replicate). The
 //! shell closes and reconnects; since knowledge only records what the peer durably holds, a
 //! connection may die anywhere and the next one resends at most the batches that were in flight
 //! (importing twice is harmless: automerge ignores changes it has).
@@ -163,6 +195,19 @@ pub struct Config {
     pub keepalive_interval_ms: i64,
     /// The connection is dead after this long without receiving anything.
     pub idle_timeout_ms: i64,
+    /// While this side awaits the peer (a batch unacknowledged, a document the peer must push)
+    /// or has heard nothing for longer than the peer's keep-alive interval, a Ping goes out
+    /// after this long without receiving anything. After a short partition the transport then
+    /// learns at once that the path is back, instead of waiting for its own retransmission,
+    /// whose timer backs off exponentially (QUIC: ~7 s after a 5 s black-hole).
+    pub probe_interval_ms: i64,
+    /// Changes pending (queued, unacknowledged, or awaited from the peer) with no Docs or Ack
+    /// from the peer for this long: the link is stalled. It is reported at once
+    /// ([`Event::Stalled`]); when the peer's frames still arrive — it is reachable, yet nothing
+    /// moves — the connection also closes ([`ProtocolError::Stalled`]) so the shell reconnects.
+    /// A silent link is left to the idle timeouts: a fresh handshake could not get through
+    /// sooner, and once frames arrive again the clock starts over.
+    pub stall_detect_ms: i64,
 }
 
 impl Default for Config {
@@ -177,11 +222,20 @@ impl Default for Config {
             ack_timeout_ms: 30_000,
             keepalive_interval_ms: 5_000,
             idle_timeout_ms: 20_000,
+            probe_interval_ms: 1_000,
+            stall_detect_ms: 8_000,
         }
     }
 }
 
 impl Config {
+    /// A link from which nothing arrived for this long is silent: the peer sends something at
+    /// least every keep-alive interval, plus a probe interval for the way.
+    pub fn silent_after_ms(&self) -> i64 {
+        self.keepalive_interval_ms
+            .saturating_add(self.probe_interval_ms)
+    }
+
     /// Smallest workable frame limit: a Hello and a batch of one small document fit.
     pub fn frame_bytes_min(&self) -> usize {
         1024
@@ -215,6 +269,17 @@ impl Config {
                 "timeouts must be positive and idle_timeout_ms above keepalive_interval_ms".into(),
             );
         }
+        if self.probe_interval_ms <= 0 || self.probe_interval_ms > self.keepalive_interval_ms {
+            return Err(
+                "probe_interval_ms must be positive and at most keepalive_interval_ms".into(),
+            );
+        }
+        if self.stall_detect_ms <= self.silent_after_ms() {
+            return Err(format!(
+                "stall_detect_ms must be above keepalive_interval_ms + probe_interval_ms ({} ms): a link must be heard within it",
+                self.silent_after_ms()
+            ));
+        }
         Ok(())
     }
 }
@@ -247,6 +312,13 @@ pub enum Event {
     DocTooLarge { doc_id: String, bytes: usize },
     /// Everything this side had to send is acknowledged.
     PushComplete,
+    /// Changes have been pending for `stalled_ms` (at least `stall_detect_ms`) with no Docs or
+    /// Ack from the peer. Reported once per stall; the connection closes too if the peer's
+    /// frames still arrive.
+    Stalled { stalled_ms: i64 },
+    /// The stall reported by [`Event::Stalled`] is over: the peer's documents or
+    /// acknowledgements arrive again, or nothing is pending any more.
+    Unstalled,
 }
 
 /// Heads in one canonical order, so equal sets compare equal.

@@ -68,6 +68,21 @@ pub struct Session {
     in_flight_docs: BTreeSet<String>,
     /// Documents the peer rejected on this connection: not offered again until it reconnects.
     refused: BTreeSet<String>,
+    /// For documents whose known peer heads name changes this side lacks: heads both sides
+    /// are known to hold (this side sent them and the peer acknowledged, or the peer sent them
+    /// and this side imported them), the base of the next export. Learnt on this connection;
+    /// an entry goes once the known heads are all this side's again.
+    shared: BTreeMap<String, Vec<ChangeHash>>,
+    /// Documents the peer holds changes of that this side lacks, with nothing to send itself:
+    /// the peer's push is awaited (it counts as pending for stall detection).
+    awaiting: BTreeSet<String>,
+    /// Since when something has been pending (queued, in flight or awaited), if anything is.
+    pending_since_ms: Option<i64>,
+    /// Last Docs or Ack from the peer (or the opening of the session).
+    last_progress_ms: i64,
+    /// First frame received after the link was last silent: the peer has been heard since.
+    heard_since_ms: i64,
+    stall_reported: bool,
     push_complete_reported: bool,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
@@ -115,6 +130,12 @@ impl Session {
             in_flight: VecDeque::new(),
             in_flight_docs: BTreeSet::new(),
             refused: BTreeSet::new(),
+            shared: BTreeMap::new(),
+            awaiting: BTreeSet::new(),
+            pending_since_ms: None,
+            last_progress_ms: now_ms,
+            heard_since_ms: now_ms,
+            stall_reported: false,
             push_complete_reported: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -160,6 +181,18 @@ impl Session {
         self.is_open() && self.queue.is_empty() && self.in_flight.is_empty()
     }
 
+    /// Since when changes have been pending without a Docs or Ack from the peer, if any are:
+    /// the stall detection's clock (`now − this ≥ stall_detect_ms` is a stall).
+    pub fn stalled_since(&self) -> Option<i64> {
+        let since = self.pending_since_ms?;
+        Some(since.max(self.last_progress_ms))
+    }
+
+    /// Whether a stall is reported and not over ([`Event::Stalled`] without [`Event::Unstalled`]).
+    pub fn is_stalled(&self) -> bool {
+        self.stall_reported
+    }
+
     /// Handles one frame from the peer. An error means the connection must close: drain
     /// [`Session::poll_transmit`] (it may hold a Close frame telling the peer why), log the
     /// error, close. Persisted knowledge stays valid for the next connection.
@@ -173,7 +206,7 @@ impl Session {
             return Err(ProtocolError::Closed);
         }
         self.tick(now_ms);
-        let result = self.on_frame(repo, bytes);
+        let result = self.on_frame(repo, bytes).and_then(|()| self.check_stall());
         self.fail_on_error(result)
     }
 
@@ -193,7 +226,7 @@ impl Session {
         }
         let priority = repo.priority(doc_id);
         self.enqueue(doc_id, priority);
-        let result = self.fill(repo);
+        let result = self.fill(repo).and_then(|()| self.check_stall());
         self.fail_on_error(result)
     }
 
@@ -203,7 +236,7 @@ impl Session {
             return Ok(());
         }
         self.tick(now_ms);
-        let result = self.on_timeout();
+        let result = self.on_timeout().and_then(|()| self.check_stall());
         self.fail_on_error(result)
     }
 
@@ -233,10 +266,22 @@ impl Session {
             State::Closed => None,
             State::AwaitHello => Some(self.started_ms + self.config.handshake_timeout_ms),
             State::Open { .. } => {
-                let mut t = (self.last_send_ms + self.config.keepalive_interval_ms)
-                    .min(self.last_recv_ms + self.config.idle_timeout_ms);
+                let c = &self.config;
+                let mut t = (self.last_send_ms + c.keepalive_interval_ms)
+                    .min(self.last_recv_ms + c.idle_timeout_ms)
+                    .min(self.next_probe_ms());
                 if let Some(f) = self.in_flight.front() {
-                    t = t.min(f.sent_at_ms + self.config.ack_timeout_ms);
+                    t = t.min(f.sent_at_ms + c.ack_timeout_ms);
+                }
+                if let Some(since) = self.stalled_since() {
+                    if !self.stall_reported {
+                        t = t.min(since + c.stall_detect_ms);
+                    }
+                    // Leaving needs the peer heard; a silent link is re-checked when a frame
+                    // arrives (no deadline, so no busy loop while it stays silent).
+                    if !self.is_silent() {
+                        t = t.min(since.max(self.heard_since_ms) + c.stall_detect_ms);
+                    }
                 }
                 Some(t)
             }
@@ -248,6 +293,64 @@ impl Session {
     /// Host clocks may step backwards (NTP, drift correction); the session's time never does.
     fn tick(&mut self, now_ms: i64) {
         self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    /// Something queued, in flight, or awaited from the peer.
+    fn is_pending(&self) -> bool {
+        !self.queue.is_empty() || !self.in_flight.is_empty() || !self.awaiting.is_empty()
+    }
+
+    /// Nothing received for longer than the peer's keep-alive interval (and a probe interval).
+    fn is_silent(&self) -> bool {
+        self.now_ms - self.last_recv_ms >= self.config.silent_after_ms()
+    }
+
+    /// When the next probe Ping is due: soon while this side awaits the peer, or once the link
+    /// has gone silent; otherwise never (the keep-alive covers an idle link).
+    fn next_probe_ms(&self) -> i64 {
+        let c = &self.config;
+        let awaits_peer = !self.in_flight.is_empty() || !self.awaiting.is_empty();
+        let heard_by = if awaits_peer {
+            self.last_recv_ms + c.probe_interval_ms
+        } else {
+            self.last_recv_ms + c.silent_after_ms()
+        };
+        heard_by.max(self.last_send_ms + c.probe_interval_ms)
+    }
+
+    /// Keeps the stall clock and reports a stall's start and end; leaves a stalled link whose
+    /// peer is heard. See [`Config::stall_detect_ms`].
+    fn check_stall(&mut self) -> Result<(), ProtocolError> {
+        if !matches!(self.state, State::Open { .. }) {
+            return Ok(());
+        }
+        match (self.is_pending(), self.pending_since_ms) {
+            (true, None) => self.pending_since_ms = Some(self.now_ms),
+            (false, Some(_)) => self.pending_since_ms = None,
+            _ => {}
+        }
+        let detect_ms = self.config.stall_detect_ms;
+        let stalled_ms = self.stalled_since().map(|since| self.now_ms - since);
+        match stalled_ms {
+            Some(ms) if ms >= detect_ms => {
+                if !self.stall_reported {
+                    self.stall_reported = true;
+                    self.events.push_back(Event::Stalled { stalled_ms: ms });
+                }
+                let since = self.stalled_since().unwrap_or(self.now_ms);
+                let heard_ms = self.now_ms - since.max(self.heard_since_ms);
+                if !self.is_silent() && heard_ms >= detect_ms {
+                    return Err(ProtocolError::Stalled { stalled_ms: ms });
+                }
+            }
+            _ => {
+                if self.stall_reported {
+                    self.stall_reported = false;
+                    self.events.push_back(Event::Unstalled);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn fail_on_error(&mut self, result: Result<(), ProtocolError>) -> Result<(), ProtocolError> {
@@ -317,7 +420,9 @@ impl Session {
                         waited_ms: silent_ms,
                     });
                 }
-                if now - self.last_send_ms >= self.config.keepalive_interval_ms {
+                if now - self.last_send_ms >= self.config.keepalive_interval_ms
+                    || now >= self.next_probe_ms()
+                {
                     self.send(Message::Ping);
                 }
                 Ok(())
@@ -334,6 +439,9 @@ impl Session {
             });
         }
         self.recv_seq += 1;
+        if self.is_silent() {
+            self.heard_since_ms = self.now_ms;
+        }
         self.last_recv_ms = self.now_ms;
         self.stats.frames_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
@@ -391,6 +499,7 @@ impl Session {
             repo.set_peer_record(&self.peer_key, &record);
         }
         self.state = State::Open { version };
+        self.last_progress_ms = self.now_ms;
         self.events.push_back(Event::Opened {
             version,
             peer: self.peer.clone(),
@@ -425,9 +534,12 @@ impl Session {
             });
         }
         self.next_peer_batch += 1;
+        self.last_progress_ms = self.now_ms;
         let mut results = Vec::with_capacity(batch.entries.len());
         for entry in batch.entries {
             self.stats.docs_received += 1;
+            // The awaited push (if it was); whether more is missing is looked at again below.
+            self.awaiting.remove(&entry.doc_id);
             let region = repo.region_of(&entry.doc_id);
             let reject = match region.as_deref() {
                 None => Some(RejectReason::UnknownRegion),
@@ -467,6 +579,7 @@ impl Session {
             let sent_heads = normalize_heads(entry.heads);
             // The peer holds at least what it sent.
             repo.set_peer_heads(&self.peer_key, &entry.doc_id, &sent_heads);
+            self.learn_shared(repo, &entry.doc_id, &sent_heads, &sent_heads);
             if heads == sent_heads {
                 results.push(AckResult::Same);
             } else {
@@ -512,10 +625,11 @@ impl Session {
         let Some(done) = self.in_flight.pop_front() else {
             return Ok(());
         };
+        self.last_progress_ms = self.now_ms;
         for ((doc_id, sent_heads), result) in done.docs.into_iter().zip(ack.results) {
             self.in_flight_docs.remove(&doc_id);
             let known = match result {
-                AckResult::Same => sent_heads,
+                AckResult::Same => sent_heads.clone(),
                 AckResult::Heads(h) => normalize_heads(h),
                 AckResult::Rejected(reason) => {
                     self.refused.insert(doc_id.clone());
@@ -525,13 +639,56 @@ impl Session {
                 }
             };
             repo.set_peer_heads(&self.peer_key, &doc_id, &known);
+            // The peer imported what this side sent: both hold the sent heads.
+            self.learn_shared(repo, &doc_id, &known, &sent_heads);
             // Changed while in flight, or the peer reported other heads: look again.
             if repo.heads(&doc_id).as_ref() != Some(&known) {
                 let p = repo.priority(&doc_id);
                 self.enqueue(&doc_id, p);
+            } else {
+                self.awaiting.remove(&doc_id);
             }
         }
         self.fill(repo)
+    }
+
+    /// After the peer's heads for a document became `known`: when they name changes this side
+    /// lacks, remembers `both` (heads both sides hold) as the base of the next export.
+    fn learn_shared(
+        &mut self,
+        repo: &mut impl Repo,
+        doc_id: &str,
+        known: &[ChangeHash],
+        both: &[ChangeHash],
+    ) {
+        if known.is_empty() || repo.has_changes(doc_id, known) {
+            self.shared.remove(doc_id);
+        } else if repo.has_changes(doc_id, both) {
+            self.shared.insert(doc_id.to_string(), both.to_vec());
+        }
+    }
+
+    /// Heads both sides hold for a document, from which an export starts: the peer's known
+    /// heads this side also has, and what this connection learnt they share. Empty when no
+    /// common head is known (the whole document goes then).
+    fn export_base(
+        &self,
+        repo: &mut impl Repo,
+        doc_id: &str,
+        known: &[ChangeHash],
+    ) -> Vec<ChangeHash> {
+        if repo.has_changes(doc_id, known) {
+            return known.to_vec();
+        }
+        let mut base: Vec<ChangeHash> = known
+            .iter()
+            .filter(|h| repo.has_changes(doc_id, std::slice::from_ref(*h)))
+            .copied()
+            .collect();
+        if let Some(shared) = self.shared.get(doc_id) {
+            base.extend_from_slice(shared);
+        }
+        normalize_heads(base)
     }
 
     fn enqueue(&mut self, doc_id: &str, priority: Priority) {
@@ -615,6 +772,7 @@ impl Session {
         priority: Priority,
         version: u16,
     ) -> Result<Option<DocEntry>, ProtocolError> {
+        self.awaiting.remove(doc_id);
         if self.refused.contains(doc_id)
             || repo.region_of(doc_id).as_deref() != Some(self.scope.as_str())
         {
@@ -627,16 +785,25 @@ impl Session {
         if heads == known {
             return Ok(None);
         }
-        // The peer holds changes this side lacks; it pushes them, and the document is looked
-        // at again once they arrive. Exporting now could only resend what the peer has.
-        // (Nothing is known for a new document: no need to ask, which may load it.)
-        if !known.is_empty() && !repo.has_changes(doc_id, &known) {
-            return Ok(None);
-        }
+        // Everything this side holds beyond the heads both sides hold. When the peer also holds
+        // changes this side lacks (concurrent edits: an Ack reports the merged heads), waiting
+        // for its push would deadlock if it waits too, so this side sends its part now; the
+        // peer sends the rest. Nothing is known for a new document: `save()` bytes go.
+        let base = if known.is_empty() {
+            Vec::new()
+        } else {
+            self.export_base(repo, doc_id, &known)
+        };
         let bytes = repo
-            .export(doc_id, &known)
+            .export(doc_id, &base)
             .map_err(|e| ProtocolError::Repo(e.to_string()))?;
+        // The peer holds all of it already: nothing to send, and not looked at again until
+        // something changes (a local edit, the peer's push or its acknowledgement). If the
+        // peer holds more, its push is awaited.
         if bytes.is_empty() {
+            if heads != known {
+                self.awaiting.insert(doc_id.to_string());
+            }
             return Ok(None);
         }
         Ok(Some(DocEntry {

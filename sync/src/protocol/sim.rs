@@ -9,12 +9,25 @@
 //! - convergence: for each region, the node and the hub hold the same documents with the same
 //!   heads;
 //! - no lost write: every change any peer made is in the hub's copy and the region's node's;
+//! - quiescence: at the end every open session has nothing queued and nothing in flight, so
+//!   converged documents are not sent back and forth for ever;
 //! - write authority: the hub never accepts a document of region X from the node of region Y,
-//!   and a node never accepts another region's document.
+//!   and a node never accepts another region's document;
+//! - no stall: no session ever leaves a link for a stall (changes pending, the peer's frames
+//!   arriving, and no documents or acknowledgements moving): every fault here either breaks the
+//!   connection or only delays it.
 //!
 //! The network models a QUIC connection per node: frames of one connection are meant to arrive
 //! in order, so any loss, duplicate or reordering the simulation injects breaks the connection
 //! (the session reports it) and the node reconnects; frames of a dead connection are dropped.
+//!
+//! Real QUIC does not turn a short outage into a broken connection: it retransmits, and a
+//! partition shorter than its idle timeout only makes frames late. So the network also injects
+//! **blips**: a link's frames, both ways, are held until the blip ends and then delivered in
+//! order, on the same connection, while the node and the hub both write on the same documents
+//! (twice, so that each side's second write waits behind its first batch). Blips are shorter
+//! than the sessions' acknowledgement and idle timeouts, so they never cause a reconnect, and
+//! they also happen after the fault phase, on the fault-free connections that must converge.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,6 +88,18 @@ pub struct SimConfig {
     /// Partitions of one node from the hub during the fault phase.
     pub partitions: usize,
     pub partition_ms_max: i64,
+    /// Blips (frames held, then delivered on the same connection) during the fault phase.
+    pub blips: usize,
+    /// Blips per link after the fault phase, on its fault-free connection.
+    pub blips_after_faults_per_link: usize,
+    pub blip_ms_min: i64,
+    /// Must stay below the sessions' `ack_timeout_ms` and `idle_timeout_ms` by two latencies:
+    /// a blip delays, it never breaks a connection.
+    pub blip_ms_max: i64,
+    /// Rounds of writes on the same documents by both the node and the hub during a blip.
+    pub blip_write_rounds: usize,
+    /// Documents both sides write on in each round.
+    pub blip_docs: usize,
     /// Crash-restarts (of a random node or the hub) during the fault phase.
     pub crashes: usize,
     pub downtime_ms_max: i64,
@@ -101,6 +126,12 @@ impl Default for SimConfig {
             reorder_per_mille: 10,
             partitions: 2,
             partition_ms_max: 4_000,
+            blips: 3,
+            blips_after_faults_per_link: 1,
+            blip_ms_min: 500,
+            blip_ms_max: 2_000,
+            blip_write_rounds: 2,
+            blip_docs: 2,
             crashes: 2,
             downtime_ms_max: 3_000,
             clock_offset_ms_max: 3_600_000,
@@ -115,6 +146,8 @@ impl Default for SimConfig {
                 ack_timeout_ms: 3_000,
                 keepalive_interval_ms: 1_000,
                 idle_timeout_ms: 4_000,
+                probe_interval_ms: 300,
+                stall_detect_ms: 2_500,
                 ..Config::default()
             },
         }
@@ -135,8 +168,14 @@ pub struct SimReport {
     pub connection_errors: BTreeMap<u8, u64>,
     pub crashes: u64,
     pub partitions: u64,
+    /// Blips that held a live connection's frames.
+    pub blips: u64,
+    /// Writes made by both sides on the same documents during blips.
+    pub blip_writes: u64,
     /// Documents the hub refused from the compromised node.
     pub rejected_at_central: u64,
+    /// Stalls sessions reported (silent links during partitions; never a teardown).
+    pub stalls_reported: u64,
     pub end_ms: i64,
 }
 
@@ -171,6 +210,16 @@ enum Ev {
     },
     Heal {
         link: usize,
+    },
+    Blip {
+        link: usize,
+        until_ms: i64,
+    },
+    /// Both sides of a link write on the same documents during the blip that ends at
+    /// `until_ms` (nothing if that blip did not happen).
+    BlipWrite {
+        link: usize,
+        until_ms: i64,
     },
     FaultPhaseEnd,
 }
@@ -207,6 +256,13 @@ struct Link {
     node: Option<Session>,
     central: Option<Session>,
     partitioned_until_ms: Option<i64>,
+    /// Frames sent before this time are delivered at it, in order (a blip).
+    held_until_ms: i64,
+    /// No blip starts before this: the previous one's frames and their answers have long
+    /// arrived, so blips never add up to a hold longer than the timeouts.
+    blip_quiet_until_ms: i64,
+    /// The documents the current blip's writes go to.
+    blip_docs: Vec<String>,
     /// Latest delivery time scheduled per direction, so a fault-free phase keeps order.
     last_delivery_ms: [i64; 2],
     connect_scheduled: bool,
@@ -318,6 +374,9 @@ impl World {
                 node: None,
                 central: None,
                 partitioned_until_ms: None,
+                held_until_ms: 0,
+                blip_quiet_until_ms: 0,
+                blip_docs: Vec::new(),
                 last_delivery_ms: [0, 0],
                 connect_scheduled: false,
             })
@@ -352,6 +411,14 @@ impl World {
     fn run(&mut self) -> Result<(), String> {
         let fault_end = self.cfg.fault_phase_ms;
         let end = fault_end + self.cfg.liveness_phase_ms;
+        let s = &self.cfg.session;
+        let blip_room_ms = s.ack_timeout_ms.min(s.idle_timeout_ms) - 2 * self.cfg.latency_ms_max;
+        if self.cfg.blip_ms_min > self.cfg.blip_ms_max || self.cfg.blip_ms_max >= blip_room_ms {
+            return Err(format!(
+                "blips of {}..={} ms would break connections: they must stay under {blip_room_ms} ms",
+                self.cfg.blip_ms_min, self.cfg.blip_ms_max
+            ));
+        }
         let mut plan = self.net_rng.fork(7);
         for link in 0..self.links.len() {
             let at = plan.range(0, 500);
@@ -373,6 +440,28 @@ impl World {
             let at = plan.range(0, fault_end - 1);
             let peer = plan.below(self.peers.len() as u64) as usize;
             self.schedule(at, Ev::Crash { peer });
+        }
+        let mut blips = Vec::new();
+        for _ in 0..self.cfg.blips {
+            let at = plan.range(0, fault_end - 1);
+            blips.push((at, plan.below(self.links.len() as u64) as usize));
+        }
+        // After the faults, once the clean connections are open, with time left to converge.
+        for link in 0..self.links.len() {
+            for _ in 0..self.cfg.blips_after_faults_per_link {
+                let after = plan.range(2_000, (self.cfg.liveness_phase_ms / 3).max(2_000));
+                blips.push((fault_end + after, link));
+            }
+        }
+        for (at, link) in blips {
+            let until_ms = at + plan.range(self.cfg.blip_ms_min, self.cfg.blip_ms_max);
+            self.schedule(at, Ev::Blip { link, until_ms });
+            let rounds = self.cfg.blip_write_rounds as i64;
+            for round in 0..rounds {
+                // Spread over the blip's first half, so that every write is held.
+                let offset = (until_ms - at) / 2 * round / rounds.max(1);
+                self.schedule(at + offset, Ev::BlipWrite { link, until_ms });
+            }
         }
         self.schedule(fault_end, Ev::FaultPhaseEnd);
 
@@ -443,6 +532,12 @@ impl World {
                     .is_some_and(|u| u <= self.now_ms)
                 {
                     self.links[link].partitioned_until_ms = None;
+                }
+            }
+            Ev::Blip { link, until_ms } => self.blip(link, until_ms),
+            Ev::BlipWrite { link, until_ms } => {
+                if self.links[link].held_until_ms == until_ms {
+                    self.blip_write(link)?;
                 }
             }
             Ev::FaultPhaseEnd => {
@@ -563,6 +658,12 @@ impl World {
                 .connection_errors
                 .entry(e.close_code())
                 .or_default() += 1;
+            if matches!(e, crate::protocol::ProtocolError::Stalled { .. }) {
+                self.violations.push(format!(
+                    "{} left a stalled link at {} ms: its peer was heard but no documents moved: {e}",
+                    self.peers[peer].authority, self.now_ms
+                ));
+            }
             if self.links[link].conn >= self.first_clean_conn {
                 // A connection opened after the faults stopped must never break.
                 {
@@ -627,6 +728,7 @@ impl World {
             + self
                 .net_rng
                 .range(self.cfg.latency_ms_min, self.cfg.latency_ms_max);
+        at = at.max(self.links[link].held_until_ms);
         let mut copies = 1;
         if self.faults {
             if self.net_rng.chance_per_mille(self.cfg.loss_per_mille) {
@@ -669,8 +771,82 @@ impl World {
             Event::RejectedIncoming { .. } if central_side => {
                 self.report.rejected_at_central += 1;
             }
+            Event::Stalled { .. } => self.report.stalls_reported += 1,
             _ => {}
         }
+    }
+
+    /// Holds every frame of the link, both ways, until `until_ms`: the ones already on the way
+    /// and the ones sent meanwhile arrive then, in the order they were sent, on the same
+    /// connection.
+    fn blip(&mut self, link: usize, until_ms: i64) {
+        let quiet_ms = self.cfg.blip_ms_max + 2 * self.cfg.latency_ms_max;
+        let l = &mut self.links[link];
+        if self.now_ms < l.blip_quiet_until_ms {
+            return;
+        }
+        self.report.blips += 1;
+        l.blip_quiet_until_ms = until_ms + quiet_ms;
+        l.held_until_ms = until_ms;
+        l.blip_docs.clear();
+        for dir in 0..2 {
+            l.last_delivery_ms[dir] = l.last_delivery_ms[dir].max(until_ms);
+        }
+        let held: Vec<(i64, u64)> = self
+            .queue
+            .iter()
+            .filter(|((at, _), ev)| {
+                *at <= until_ms && matches!(ev, Ev::Deliver { link: l, .. } if *l == link)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        // Re-queued in their order: same delivery time, increasing sequence numbers.
+        for key in held {
+            if let Some(ev) = self.queue.remove(&key) {
+                self.schedule(until_ms, ev);
+            }
+        }
+    }
+
+    /// The node and the hub both write on the same documents of the link's region (the ones
+    /// both hold), as a dispatcher and HQ working the same card.
+    fn blip_write(&mut self, link: usize) -> Result<(), String> {
+        let node = link + 1;
+        if !self.peers[node].up || !self.peers[CENTRAL].up {
+            return Ok(());
+        }
+        if self.links[link].blip_docs.is_empty() {
+            let region = self.links[link].region.clone();
+            let mut shared: Vec<String> = Vec::new();
+            let (head, tail) = self.peers.split_at_mut(node);
+            let (central, node_peer) = (&mut head[CENTRAL], &mut tail[0]);
+            for (id, d) in node_peer.repo.docs.iter_mut() {
+                if region_prefix(id) != Some(region.as_str()) || d.doc.get_heads().is_empty() {
+                    continue;
+                }
+                if central
+                    .repo
+                    .docs
+                    .get_mut(id)
+                    .is_some_and(|c| !c.doc.get_heads().is_empty())
+                {
+                    shared.push(id.clone());
+                }
+            }
+            for _ in 0..self.cfg.blip_docs.min(shared.len()) {
+                let i = self.net_rng.below(shared.len() as u64) as usize;
+                let id = shared.swap_remove(i);
+                self.links[link].blip_docs.push(id);
+            }
+        }
+        for id in self.links[link].blip_docs.clone() {
+            for peer in [node, CENTRAL] {
+                if self.edit(peer, &id)? {
+                    self.report.blip_writes += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn crash(&mut self, peer: usize) {
@@ -773,50 +949,69 @@ impl World {
                 return Ok(());
             }
             let id = existing[p.rng.below(existing.len() as u64) as usize].clone();
-            let replica = if peer == CENTRAL {
-                "central".to_string()
-            } else {
-                self.cfg.regions[peer - 1].clone()
-            };
-            let ctx = Ctx::new(
-                if peer == CENTRAL { "hq" } else { "op" },
-                replica,
-                now_local,
-            );
-            let cmd = if peer == CENTRAL || p.rng.chance_per_mille(500) {
-                CardCommand::Note {
-                    text: format!("note {}", p.rng.below(1_000_000)),
-                }
-            } else {
-                CardCommand::Edit(CardEdit {
-                    description: Some(format!("edit {}", p.rng.below(1_000_000))),
-                    ..CardEdit::default()
-                })
-            };
-            let priority = match p.rng.below(3) {
-                0 => Priority::Active,
-                1 => Priority::Normal,
-                _ => Priority::Archived,
-            };
-            let Some(md) = p.repo.doc_mut(&id) else {
-                return Ok(());
-            };
-            // A document only partly received (missing dependencies) is not edited.
-            if md.doc.get_heads().is_empty() {
-                return Ok(());
-            }
-            md.doc.set_actor(actor);
-            let mut card = CardDoc::wrap(std::mem::take(&mut md.doc));
-            let applied = card.apply(&cmd, &self.reference, &ctx);
-            md.doc = std::mem::take(card.automerge());
-            md.priority = priority;
-            if applied.is_err() {
-                return Ok(());
-            }
-            let is_rogue = id.contains("/rogue-");
-            (id, is_rogue)
+            self.edit(peer, &id)?;
+            return Ok(());
         };
-        let heads = p.repo.heads(&doc_id).unwrap_or_default();
+        self.record_write(peer, doc_id, is_rogue);
+        Ok(())
+    }
+
+    /// Edits a document `peer` holds (a note at the hub; a note or a description edit on a
+    /// node) and hands it to its session. `Ok(false)` when nothing was written.
+    fn edit(&mut self, peer: usize, id: &str) -> Result<bool, String> {
+        if !self.peers[peer].up {
+            return Ok(false);
+        }
+        let now_local = self.peers[peer].local_ms(self.now_ms);
+        let actor = self.peers[peer].actor(peer);
+        let replica = if peer == CENTRAL {
+            "central".to_string()
+        } else {
+            self.cfg.regions[peer - 1].clone()
+        };
+        let ctx = Ctx::new(
+            if peer == CENTRAL { "hq" } else { "op" },
+            replica,
+            now_local,
+        );
+        let p = &mut self.peers[peer];
+        let cmd = if peer == CENTRAL || p.rng.chance_per_mille(500) {
+            CardCommand::Note {
+                text: format!("note {}", p.rng.below(1_000_000)),
+            }
+        } else {
+            CardCommand::Edit(CardEdit {
+                description: Some(format!("edit {}", p.rng.below(1_000_000))),
+                ..CardEdit::default()
+            })
+        };
+        let priority = match p.rng.below(3) {
+            0 => Priority::Active,
+            1 => Priority::Normal,
+            _ => Priority::Archived,
+        };
+        let Some(md) = p.repo.doc_mut(id) else {
+            return Ok(false);
+        };
+        // A document only partly received (missing dependencies) is not edited.
+        if md.doc.get_heads().is_empty() {
+            return Ok(false);
+        }
+        md.doc.set_actor(actor);
+        let mut card = CardDoc::wrap(std::mem::take(&mut md.doc));
+        let applied = card.apply(&cmd, &self.reference, &ctx);
+        md.doc = std::mem::take(card.automerge());
+        md.priority = priority;
+        if applied.is_err() {
+            return Ok(false);
+        }
+        self.record_write(peer, id.to_string(), id.contains("/rogue-"));
+        Ok(true)
+    }
+
+    /// Records a write for the final check and tells the session that carries the document.
+    fn record_write(&mut self, peer: usize, doc_id: String, is_rogue: bool) {
+        let heads = self.peers[peer].repo.heads(&doc_id).unwrap_or_default();
         self.report.writes += 1;
         self.writes.push(WriteRecord {
             peer,
@@ -829,7 +1024,7 @@ impl World {
             match region_prefix(&doc_id).and_then(|r| self.cfg.regions.iter().position(|x| x == r))
             {
                 Some(l) => l,
-                None => return Ok(()),
+                None => return,
             }
         } else {
             peer - 1
@@ -838,7 +1033,6 @@ impl World {
         self.with_session(link, central_side, |s, repo, now| {
             s.handle_local_change(repo, &doc_id, now)
         });
-        Ok(())
     }
 
     fn check(&mut self) -> Result<(), String> {
@@ -847,6 +1041,16 @@ impl World {
                 "{} invariant violation(s), first: {v}",
                 self.violations.len()
             ));
+        }
+        for (i, l) in self.links.iter().enumerate() {
+            for (side, s) in [("node", &l.node), ("central", &l.central)] {
+                if s.as_ref().is_some_and(|s| s.is_open() && !s.is_idle()) {
+                    return Err(format!(
+                        "{side} session of region {} still busy at the end: documents keep going back and forth",
+                        self.cfg.regions[i]
+                    ));
+                }
+            }
         }
         let regions = self.cfg.regions.clone();
         // Convergence, region by region.
