@@ -280,15 +280,7 @@ async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
             .serve(endpoint, hub.shutdown.subscribe()),
     );
     let app = central::http::app(hub.state.clone());
-    let (_, login) = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        "",
-        Some(json!({"login": "admin", "password": "hq-admin-password"})),
-    )
-    .await;
-    let hq = login["token"].as_str().unwrap().to_string();
+    let (_, hq) = common::hq_duty_session(&app, "hq-admin-password").await;
 
     // The scripted node: one card, replicated through a real session over QUIC.
     let region_bundle = dir.path().join("ast");
