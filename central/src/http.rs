@@ -752,23 +752,14 @@ async fn index() -> Html<&'static str> {
         (status = 200, description = "A dashboard file", content_type = "text/javascript"),
         (status = 404, description = "No such file (`not_found`)", body = ApiErrorBody)))]
 async fn asset(Path(name): Path<String>) -> Response {
-    let (body, ctype) = match name.as_str() {
-        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
-        "i18n.js" => (I18N_JS, "text/javascript; charset=utf-8"),
-        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        _ => {
-            return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset")
-                .into_response()
-        }
-    };
-    (
-        [
-            (header::CONTENT_TYPE, ctype),
-            (header::CACHE_CONTROL, "no-cache"),
+    node::http::embedded_asset(
+        &[
+            ("app.js", APP_JS),
+            ("i18n.js", I18N_JS),
+            ("app.css", APP_CSS),
         ],
-        body,
+        &name,
     )
-        .into_response()
 }
 
 async fn not_found() -> ApiError {

@@ -687,24 +687,7 @@ async fn get_card(
         None
     };
     // The caller's data was read (and the persons on record at the address, if shown).
-    let mut subjects: Vec<String> = [
-        crate::privacy::subject("card", &card.id),
-        card.caller
-            .phone
-            .as_deref()
-            .and_then(|p| crate::privacy::subject("phone", p)),
-        card.caller
-            .phone_raw
-            .as_deref()
-            .and_then(|p| crate::privacy::subject("phone", p)),
-        card.caller
-            .name
-            .as_deref()
-            .and_then(|n| crate::privacy::subject("person", n)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut subjects = crate::privacy::caller_subjects(&card.caller, Some(&card.id));
     for w in warnings.iter().flatten() {
         subjects.extend(crate::privacy::subject("person", &w.warning.person));
     }
@@ -1507,43 +1490,42 @@ async fn citizen_page() -> Html<&'static str> {
     Html(CITIZEN_HTML)
 }
 
-async fn citizen_asset(Path(name): Path<String>) -> Response {
-    let (body, ctype) = match name.as_str() {
-        "app.js" => (CITIZEN_JS, "text/javascript; charset=utf-8"),
-        "app.css" => (CITIZEN_CSS, "text/css; charset=utf-8"),
-        _ => {
-            return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset")
-                .into_response()
-        }
+/// An embedded file by name (`app.js`, `app.css`, ...), or a JSON 404. Shared by the console,
+/// the citizen page and the hub's dashboard.
+pub fn embedded_asset(files: &[(&str, &'static str)], name: &str) -> Response {
+    let Some((_, body)) = files.iter().find(|(n, _)| *n == name) else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset").into_response();
+    };
+    let ctype = if name.ends_with(".js") {
+        "text/javascript; charset=utf-8"
+    } else if name.ends_with(".css") {
+        "text/css; charset=utf-8"
+    } else {
+        "application/octet-stream"
     };
     (
         [
             (header::CONTENT_TYPE, ctype),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        body,
+        *body,
     )
         .into_response()
 }
 
+async fn citizen_asset(Path(name): Path<String>) -> Response {
+    embedded_asset(&[("app.js", CITIZEN_JS), ("app.css", CITIZEN_CSS)], &name)
+}
+
 async fn console_asset(Path(name): Path<String>) -> Response {
-    let (body, ctype) = match name.as_str() {
-        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
-        "i18n.js" => (I18N_JS, "text/javascript; charset=utf-8"),
-        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        _ => {
-            return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset")
-                .into_response()
-        }
-    };
-    (
-        [
-            (header::CONTENT_TYPE, ctype),
-            (header::CACHE_CONTROL, "no-cache"),
+    embedded_asset(
+        &[
+            ("app.js", APP_JS),
+            ("i18n.js", I18N_JS),
+            ("app.css", APP_CSS),
         ],
-        body,
+        &name,
     )
-        .into_response()
 }
 
 // ------------------------------------------------------------------------------ router

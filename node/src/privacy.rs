@@ -56,6 +56,23 @@ pub fn subject(kind: &str, value: &str) -> Option<String> {
     (!v.is_empty()).then(|| format!("{kind}:{v}"))
 }
 
+/// The subjects of a caller's data: the phone (normalised and as written), the name, and the
+/// card the call opened.
+pub fn caller_subjects(caller: &sync::Caller, card_id: Option<&str>) -> Vec<String> {
+    [
+        caller.phone.as_deref().and_then(|p| subject("phone", p)),
+        caller
+            .phone_raw
+            .as_deref()
+            .and_then(|p| subject("phone", p)),
+        caller.name.as_deref().and_then(|n| subject("person", n)),
+        card_id.and_then(|id| subject("card", id)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Stages the subject index of one read in `batch`.
 pub fn stage_read_index(batch: &mut WriteBatch, subjects: &[String], read: &PersonalDataRead) {
     let value = serde_json::to_vec(read).unwrap_or_default();

@@ -173,26 +173,8 @@ pub async fn get_call(
         }
         None => stored?,
     };
-    let c = &record.call.caller;
-    let subjects = [
-        c.phone
-            .as_deref()
-            .and_then(|p| crate::privacy::subject("phone", p)),
-        c.phone_raw
-            .as_deref()
-            .and_then(|p| crate::privacy::subject("phone", p)),
-        c.name
-            .as_deref()
-            .and_then(|n| crate::privacy::subject("person", n)),
-        record
-            .call
-            .card_id
-            .as_deref()
-            .and_then(|id| crate::privacy::subject("card", id)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let subjects =
+        crate::privacy::caller_subjects(&record.call.caller, record.call.card_id.as_deref());
     s.reads
         .record(
             &auth.user.login,

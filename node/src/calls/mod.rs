@@ -1182,22 +1182,8 @@ impl CallService {
         };
         // "Who listened to this person's call": indexed by the caller and the card.
         let mut batch = WriteBatch::new();
-        let c = &rec.call.caller;
-        let subjects: Vec<String> = [
-            c.phone
-                .as_deref()
-                .and_then(|p| crate::privacy::subject("phone", p)),
-            c.name
-                .as_deref()
-                .and_then(|n| crate::privacy::subject("person", n)),
-            rec.call
-                .card_id
-                .as_deref()
-                .and_then(|id| crate::privacy::subject("card", id)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let subjects =
+            crate::privacy::caller_subjects(&rec.call.caller, rec.call.card_id.as_deref());
         crate::privacy::stage_read_index(
             &mut batch,
             &subjects,
