@@ -423,62 +423,18 @@ impl StreetAliases {
         G: IntoIterator<Item = &'a [S]>,
         S: AsRef<str> + 'a,
     {
+        let checked = check_alias_groups(groups, &STREET_ALIAS_RULES, |name| {
+            let parsed = street_name_only(name);
+            (parsed.stems_text(), parsed)
+        })?;
         let mut out = StreetAliases::default();
-        // Stems → (group, the name as written), to name both sides of a conflict.
-        let mut first_seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
-        for (index, names) in groups.into_iter().enumerate() {
-            let number = index + 1;
-            if index >= STREET_ALIAS_GROUPS_MAX {
-                return Err(format!(
-                    "more than {STREET_ALIAS_GROUPS_MAX} street-alias groups; merge or remove some"
-                ));
-            }
-            if names.len() > STREET_ALIAS_NAMES_MAX {
-                return Err(format!(
-                    "street-alias group {number} has {} names; at most {STREET_ALIAS_NAMES_MAX}",
-                    names.len()
-                ));
-            }
-            let mut group: Vec<StreetName> = Vec::new();
-            for name in names {
-                let name = name.as_ref().trim();
-                if name.chars().count() > STREET_ALIAS_NAME_CHARS_MAX {
-                    return Err(format!(
-                        "street-alias group {number}: the name {name:?} is longer than \
-                         {STREET_ALIAS_NAME_CHARS_MAX} characters"
-                    ));
-                }
-                let parsed = street_name_only(name);
-                if parsed.is_empty() {
-                    return Err(format!(
-                        "street-alias group {number}: {name:?} has no street name in it; write \
-                         the name itself, e.g. \"Победы\" or \"Жеңіс\""
-                    ));
-                }
-                let key = parsed.stems_text();
-                match first_seen.get(&key) {
-                    Some((other, _)) if *other == index => continue, // the same name twice
-                    Some((other, written)) => {
-                        return Err(format!(
-                            "street-alias groups {} and {number} both name the street {written:?} \
-                             (as {name:?}); one street has one group: merge them",
-                            other + 1
-                        ))
-                    }
-                    None => {
-                        first_seen.insert(key.clone(), (index, name.to_string()));
-                    }
-                }
+        for (index, group) in checked.into_iter().enumerate() {
+            let mut names = Vec::with_capacity(group.len());
+            for (key, parsed) in group {
                 out.group_of.insert(key, index);
-                group.push(parsed);
+                names.push(parsed);
             }
-            if group.len() < 2 {
-                return Err(format!(
-                    "street-alias group {number} needs at least two different names (an old and a \
-                     new one, or the Kazakh and the Russian one)"
-                ));
-            }
-            out.groups.push(group);
+            out.groups.push(names);
         }
         Ok(out)
     }
@@ -515,66 +471,128 @@ impl TownAliases {
         G: IntoIterator<Item = &'a [S]>,
         S: AsRef<str> + 'a,
     {
-        let mut out = TownAliases::default();
-        let mut first_seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
-        for (index, names) in groups.into_iter().enumerate() {
-            let number = index + 1;
-            if index >= TOWN_ALIAS_GROUPS_MAX {
-                return Err(format!(
-                    "more than {TOWN_ALIAS_GROUPS_MAX} town-alias groups; merge or remove some"
-                ));
-            }
-            if names.len() > TOWN_ALIAS_NAMES_MAX {
-                return Err(format!(
-                    "town-alias group {number} has {} names; at most {TOWN_ALIAS_NAMES_MAX}",
-                    names.len()
-                ));
-            }
-            let mut group: Vec<String> = Vec::new();
-            for name in names {
-                let name = name.as_ref().trim();
-                if name.chars().count() > TOWN_ALIAS_NAME_CHARS_MAX {
-                    return Err(format!(
-                        "town-alias group {number}: the name {name:?} is longer than \
-                         {TOWN_ALIAS_NAME_CHARS_MAX} characters"
-                    ));
-                }
-                let key = town_key(name);
-                if key.is_empty() {
-                    return Err(format!(
-                        "town-alias group {number}: {name:?} has no town name in it; write the \
-                         name itself, e.g. \"Алма-Ата\""
-                    ));
-                }
-                match first_seen.get(&key) {
-                    Some((other, _)) if *other == index => continue,
-                    Some((other, written)) => {
-                        return Err(format!(
-                            "town-alias groups {} and {number} both name the town {written:?} \
-                             (as {name:?}); one town has one group: merge them",
-                            other + 1
-                        ))
-                    }
-                    None => {
-                        first_seen.insert(key.clone(), (index, name.to_string()));
-                    }
-                }
-                group.push(key);
-            }
-            if group.len() < 2 {
-                return Err(format!(
-                    "town-alias group {number} needs at least two different names (an old and a \
-                     new one)"
-                ));
-            }
-            out.groups.push(group);
-        }
-        Ok(out)
+        let checked = check_alias_groups(groups, &TOWN_ALIAS_RULES, |name| (town_key(name), ()))?;
+        Ok(TownAliases {
+            groups: checked
+                .into_iter()
+                .map(|group| group.into_iter().map(|(key, ())| key).collect())
+                .collect(),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
+}
+
+/// One kind of alias group (streets, towns): what errors call it, its limits and what a
+/// valid group looks like.
+struct AliasRules {
+    /// "street" or "town".
+    kind: &'static str,
+    groups_max: usize,
+    names_max: usize,
+    name_chars_max: usize,
+    /// A name to show when one has nothing of this kind in it.
+    example: &'static str,
+    /// Which two names a group is for.
+    two_names: &'static str,
+}
+
+const STREET_ALIAS_RULES: AliasRules = AliasRules {
+    kind: "street",
+    groups_max: STREET_ALIAS_GROUPS_MAX,
+    names_max: STREET_ALIAS_NAMES_MAX,
+    name_chars_max: STREET_ALIAS_NAME_CHARS_MAX,
+    example: "\"Победы\" or \"Жеңіс\"",
+    two_names: "an old and a new one, or the Kazakh and the Russian one",
+};
+
+const TOWN_ALIAS_RULES: AliasRules = AliasRules {
+    kind: "town",
+    groups_max: TOWN_ALIAS_GROUPS_MAX,
+    names_max: TOWN_ALIAS_NAMES_MAX,
+    name_chars_max: TOWN_ALIAS_NAME_CHARS_MAX,
+    example: "\"Алма-Ата\"",
+    two_names: "an old and a new one",
+};
+
+/// Checks alias groups against `rules`: each name is read by `key_of` into its comparison key
+/// and what the caller keeps. A name repeated within its group is dropped; a name in two groups,
+/// an empty name or a group of fewer than two names is an error that names the group (1-based)
+/// and the name and says what to change.
+fn check_alias_groups<'a, G, S, T>(
+    groups: G,
+    rules: &AliasRules,
+    key_of: impl Fn(&str) -> (String, T),
+) -> Result<Vec<Vec<(String, T)>>, String>
+where
+    G: IntoIterator<Item = &'a [S]>,
+    S: AsRef<str> + 'a,
+{
+    let AliasRules {
+        kind,
+        groups_max,
+        names_max,
+        name_chars_max,
+        example,
+        two_names,
+    } = rules;
+    let mut out = Vec::new();
+    // Key → (group, the name as written), to name both sides of a conflict.
+    let mut first_seen: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    for (index, names) in groups.into_iter().enumerate() {
+        let number = index + 1;
+        if index >= *groups_max {
+            return Err(format!(
+                "more than {groups_max} {kind}-alias groups; merge or remove some"
+            ));
+        }
+        if names.len() > *names_max {
+            return Err(format!(
+                "{kind}-alias group {number} has {} names; at most {names_max}",
+                names.len()
+            ));
+        }
+        let mut group = Vec::new();
+        for name in names {
+            let name = name.as_ref().trim();
+            if name.chars().count() > *name_chars_max {
+                return Err(format!(
+                    "{kind}-alias group {number}: the name {name:?} is longer than \
+                     {name_chars_max} characters"
+                ));
+            }
+            let (key, kept) = key_of(name);
+            if key.is_empty() {
+                return Err(format!(
+                    "{kind}-alias group {number}: {name:?} has no {kind} name in it; write the \
+                     name itself, e.g. {example}"
+                ));
+            }
+            match first_seen.get(&key) {
+                Some((other, _)) if *other == index => continue, // the same name twice
+                Some((other, written)) => {
+                    return Err(format!(
+                        "{kind}-alias groups {} and {number} both name the {kind} {written:?} \
+                         (as {name:?}); one {kind} has one group: merge them",
+                        other + 1
+                    ))
+                }
+                None => {
+                    first_seen.insert(key.clone(), (index, name.to_string()));
+                }
+            }
+            group.push((key, kept));
+        }
+        if group.len() < 2 {
+            return Err(format!(
+                "{kind}-alias group {number} needs at least two different names ({two_names})"
+            ));
+        }
+        out.push(group);
+    }
+    Ok(out)
 }
 
 /// A town's name as the parser reads it after "г." or before "қ.": folded words.
