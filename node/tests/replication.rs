@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use node::config::Config;
 use node::replication::{drive, run_client, ClientSettings, DriveInputs, ReplicationStatus};
-use node::server::open_node;
+use node::server::{open_node, Node};
 use provisioning::progress::Silent;
 use provisioning::settings::{
     CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, RegionId,
@@ -59,6 +59,59 @@ async fn until(progress: &mut watch::Receiver<u64>, mut cond: impl FnMut() -> bo
     })
     .await
     .expect("condition not reached before the deadline");
+}
+
+/// A node opened from its region bundle under `root/data`, replicating to `central_address`.
+/// The stop sender is returned so that the client runs until the test ends.
+async fn start_replicating_node(
+    root: &std::path::Path,
+    region_bundle: &std::path::Path,
+    central_address: String,
+) -> (Node, Arc<Mutex<ReplicationStatus>>, watch::Sender<bool>) {
+    let overlay = node::bundle::check_region_bundle(region_bundle).unwrap();
+    let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
+    config.accounts.argon2_memory_kib = 1024;
+    let node = open_node(&config, &root.join("data"), Some("admin-password-1".into()))
+        .await
+        .unwrap();
+    let status = Arc::new(Mutex::new(ReplicationStatus::default()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(run_client(
+        node.state.service.clone(),
+        node.gc.clone(),
+        provisioning::load_identity(region_bundle).unwrap(),
+        ClientSettings {
+            central_address,
+            protocol: ProtocolConfig::default(),
+        },
+        status.clone(),
+        stop_rx,
+    ));
+    (node, status, stop_tx)
+}
+
+/// An SOS video card at a known address, as an operator makes it.
+fn sos_card() -> sync::CardCreate {
+    serde_json::from_value(serde_json::json!({
+        "channel": "sos_video", "location": {"lat": 51.128, "lon": 71.42, "address": "пр. Абая 52"},
+        "description": "SOS", "category": "assault"
+    }))
+    .unwrap()
+}
+
+/// Waits up to `within` for `cond` on the node's replication status; the status has no change
+/// notification, so it is re-read every 20 ms.
+async fn status_until(
+    status: &Mutex<ReplicationStatus>,
+    within: Duration,
+    cond: impl Fn(&ReplicationStatus) -> bool,
+) -> Result<(), tokio::time::error::Elapsed> {
+    tokio::time::timeout(within, async {
+        while !cond(&status.lock().unwrap()) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,38 +166,16 @@ async fn r21_node_replicates_to_the_hub_and_hq_edits_flow_back() {
     };
 
     // The node, started from its bundle, connected to the hub.
-    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
-    let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
-    config.accounts.argon2_memory_kib = 1024;
-    let node = open_node(
-        &config,
-        &dir.path().join("data"),
-        Some("admin-password-1".into()),
+    let (node, status, _stop_tx) = start_replicating_node(
+        dir.path(),
+        &region_bundle,
+        format!("localhost:{}", hub_addr.port()),
     )
-    .await
-    .unwrap();
+    .await;
     let service = node.state.service.clone();
-    let identity = provisioning::load_identity(&region_bundle).unwrap();
-    let status = Arc::new(Mutex::new(ReplicationStatus::default()));
-    let (_stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(run_client(
-        service.clone(),
-        node.gc.clone(),
-        identity,
-        ClientSettings {
-            central_address: format!("localhost:{}", hub_addr.port()),
-            protocol: ProtocolConfig::default(),
-        },
-        status.clone(),
-        stop_rx,
-    ));
 
     // A card made on the node reaches the hub.
-    let input: sync::CardCreate = serde_json::from_value(serde_json::json!({
-        "channel": "sos_video", "location": {"lat": 51.128, "lon": 71.42, "address": "пр. Абая 52"},
-        "description": "SOS", "category": "assault"
-    }))
-    .unwrap();
+    let input = sos_card();
     let card = service
         .create_card("op1", &input, node::http::now_ms())
         .await
@@ -313,44 +344,18 @@ async fn a_stalled_link_is_left_and_the_node_reconnects_within_10_s() {
         })
     };
 
-    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
-    let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
-    config.accounts.argon2_memory_kib = 1024;
-    let node = open_node(
-        &config,
-        &dir.path().join("data"),
-        Some("admin-password-1".into()),
+    let (node, status, _stop_tx) = start_replicating_node(
+        dir.path(),
+        &region_bundle,
+        format!("localhost:{}", hub_addr.port()),
     )
-    .await
-    .unwrap();
+    .await;
     let service = node.state.service.clone();
-    let identity = provisioning::load_identity(&region_bundle).unwrap();
-    let status = Arc::new(Mutex::new(ReplicationStatus::default()));
-    let (_stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(run_client(
-        service.clone(),
-        node.gc.clone(),
-        identity,
-        ClientSettings {
-            central_address: format!("localhost:{}", hub_addr.port()),
-            protocol: ProtocolConfig::default(),
-        },
-        status.clone(),
-        stop_rx,
-    ));
     // Connected to the mute hub.
-    tokio::time::timeout(DEADLINE, async {
-        while !status.lock().unwrap().connected {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the node connected");
-    let input: sync::CardCreate = serde_json::from_value(serde_json::json!({
-        "channel": "sos_video", "location": {"lat": 51.128, "lon": 71.42, "address": "пр. Абая 52"},
-        "description": "SOS", "category": "assault"
-    }))
-    .unwrap();
+    status_until(&status, DEADLINE, |s| s.connected)
+        .await
+        .expect("the node connected");
+    let input = sos_card();
     let created = std::time::Instant::now();
     let card = service
         .create_card("op1", &input, node::http::now_ms())
@@ -374,13 +379,9 @@ async fn a_stalled_link_is_left_and_the_node_reconnects_within_10_s() {
         created.elapsed().as_millis()
     );
     // The hub holds the card before its Ack reaches the node, which then clears the stall.
-    tokio::time::timeout(DEADLINE, async {
-        while status.lock().unwrap().stalled {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("still stalled: {:?}", status.lock().unwrap()));
+    status_until(&status, DEADLINE, |s| !s.stalled)
+        .await
+        .unwrap_or_else(|_| panic!("still stalled: {:?}", status.lock().unwrap()));
     let after = status.lock().unwrap().clone();
     assert_eq!(after.connections, 2);
     // Reported (and counted), and over once the new connection moved the card.
@@ -417,60 +418,30 @@ async fn a_silent_link_with_changes_pending_is_reported_stalled_within_10_s() {
         let conn = endpoint.accept().await.unwrap().await.unwrap();
         mute_hub(conn, false).await;
     });
-    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
-    let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
-    config.accounts.argon2_memory_kib = 1024;
-    let node = open_node(
-        &config,
-        &dir.path().join("data"),
-        Some("admin-password-1".into()),
+    let (node, status, _stop_tx) = start_replicating_node(
+        dir.path(),
+        &region_bundle,
+        format!("localhost:{}", hub_addr.port()),
     )
-    .await
-    .unwrap();
+    .await;
     let service = node.state.service.clone();
-    let identity = provisioning::load_identity(&region_bundle).unwrap();
-    let status = Arc::new(Mutex::new(ReplicationStatus::default()));
-    let (_stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(run_client(
-        service.clone(),
-        node.gc.clone(),
-        identity,
-        ClientSettings {
-            central_address: format!("localhost:{}", hub_addr.port()),
-            protocol: ProtocolConfig::default(),
-        },
-        status.clone(),
-        stop_rx,
-    ));
-    tokio::time::timeout(DEADLINE, async {
-        while !status.lock().unwrap().connected {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the node connected");
-    let input: sync::CardCreate = serde_json::from_value(serde_json::json!({
-        "channel": "sos_video", "location": {"lat": 51.128, "lon": 71.42, "address": "пр. Абая 52"},
-        "description": "SOS", "category": "assault"
-    }))
-    .unwrap();
+    status_until(&status, DEADLINE, |s| s.connected)
+        .await
+        .expect("the node connected");
+    let input = sos_card();
     let created = std::time::Instant::now();
     service
         .create_card("op1", &input, node::http::now_ms())
         .await
         .unwrap();
-    tokio::time::timeout(REPORTED_WITHIN, async {
-        while !status.lock().unwrap().stalled {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| {
-        panic!(
-            "not reported stalled within {REPORTED_WITHIN:?}: {:?}",
-            status.lock().unwrap()
-        )
-    });
+    status_until(&status, REPORTED_WITHIN, |s| s.stalled)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "not reported stalled within {REPORTED_WITHIN:?}: {:?}",
+                status.lock().unwrap()
+            )
+        });
     println!(
         "reported stalled {} ms after the change",
         created.elapsed().as_millis()
@@ -501,38 +472,13 @@ async fn a_handshake_into_a_black_hole_gives_up_after_the_handshake_timeout() {
     let (region_bundle, _central_bundle) = bundles(dir.path());
     let black_hole = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let port = black_hole.local_addr().unwrap().port();
-    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
-    let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
-    config.accounts.argon2_memory_kib = 1024;
-    let node = open_node(
-        &config,
-        &dir.path().join("data"),
-        Some("admin-password-1".into()),
-    )
-    .await
-    .unwrap();
-    let status = Arc::new(Mutex::new(ReplicationStatus::default()));
-    let (_stop_tx, stop_rx) = watch::channel(false);
+    // One address: `localhost` may also name ::1, a second attempt.
+    let (_node, status, _stop_tx) =
+        start_replicating_node(dir.path(), &region_bundle, format!("127.0.0.1:{port}")).await;
     let started = std::time::Instant::now();
-    tokio::spawn(run_client(
-        node.state.service.clone(),
-        node.gc.clone(),
-        provisioning::load_identity(&region_bundle).unwrap(),
-        ClientSettings {
-            // One address: `localhost` may also name ::1, a second attempt.
-            central_address: format!("127.0.0.1:{port}"),
-            protocol: ProtocolConfig::default(),
-        },
-        status.clone(),
-        stop_rx,
-    ));
-    tokio::time::timeout(limit, async {
-        while status.lock().unwrap().last_error.is_none() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("the first handshake was still waiting after {limit:?}"));
+    status_until(&status, limit, |s| s.last_error.is_some())
+        .await
+        .unwrap_or_else(|_| panic!("the first handshake was still waiting after {limit:?}"));
     println!(
         "gave up after {} ms: {:?}",
         started.elapsed().as_millis(),
