@@ -32,17 +32,26 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
-    let dir = tempfile::tempdir().unwrap();
+/// A running hub for these tests: a CA, the central's bundle and store under one temporary
+/// folder, its QUIC endpoint serving on a free port, its HTTP app, and an HQ duty session.
+struct RunningHub {
+    hub: central::server::Central,
+    app: axum::Router,
+    hq: String,
+    port: u16,
+    ca: std::path::PathBuf,
+    now: OffsetDateTime,
+}
+
+async fn start_hub(root: &std::path::Path) -> RunningHub {
     let now = OffsetDateTime::now_utc();
-    let ca = dir.path().join("ca");
+    let ca = root.join("ca");
     let ca_settings = CaSettings {
         name: CaName::parse("test CA").unwrap(),
         valid_days: ValidDays::for_ca(3650).unwrap(),
     };
     provisioning::init_ca(&ca, &ca_settings, now, &mut OsRng, &mut Silent).unwrap();
-    let central_bundle = dir.path().join("central");
+    let central_bundle = root.join("central");
     let cs = CentralSettings::new(
         CentralName::parse("central").unwrap(),
         vec![DnsName::parse("localhost").unwrap()],
@@ -51,18 +60,15 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
     )
     .unwrap();
     provisioning::add_central(&ca, &central_bundle, &cs, now, &mut OsRng, &mut Silent).unwrap();
-
-    // The hub.
     let mut config = central::config::Config::load_layers(&[]).unwrap();
     config.accounts.argon2_memory_kib = 1024;
     let hub = open_central(
         &config,
-        &dir.path().join("central-data"),
+        &root.join("central-data"),
         Some("hq-admin-password".into()),
     )
     .await
     .unwrap();
-    let mut hub_events = hub.state.hub.events.subscribe();
     let identity = provisioning::load_identity(&central_bundle).unwrap();
     let endpoint = quinn::Endpoint::server(
         provisioning::tls::quinn_server_config(&identity, None).unwrap(),
@@ -78,17 +84,49 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
     );
     let app = central::http::app(hub.state.clone());
     let (_, hq) = common::hq_duty_session(&app, "hq-admin-password").await;
+    RunningHub {
+        hub,
+        app,
+        hq,
+        port,
+        ca,
+        now,
+    }
+}
+
+impl RunningHub {
+    /// Provisions region AST for this hub; returns its bundle.
+    fn add_ast_region(&self, root: &std::path::Path) -> std::path::PathBuf {
+        let region_bundle = root.join("ast");
+        let rs = RegionSettings {
+            id: RegionId::parse("AST").unwrap(),
+            name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
+            name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
+            central: CentralAddress::parse(&format!("localhost:{}", self.port)).unwrap(),
+            valid_days: ValidDays::for_peer(730).unwrap(),
+        };
+        provisioning::add_region(
+            &self.ca,
+            &region_bundle,
+            &rs,
+            self.now,
+            &mut OsRng,
+            &mut Silent,
+        )
+        .unwrap();
+        region_bundle
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_hub(dir.path()).await;
+    let RunningHub { hub, app, hq, .. } = &running;
+    let mut hub_events = hub.state.hub.events.subscribe();
 
     // A region's node, provisioned for this hub.
-    let region_bundle = dir.path().join("ast");
-    let rs = RegionSettings {
-        id: RegionId::parse("AST").unwrap(),
-        name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
-        name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
-        central: CentralAddress::parse(&format!("localhost:{port}")).unwrap(),
-        valid_days: ValidDays::for_peer(730).unwrap(),
-    };
-    provisioning::add_region(&ca, &region_bundle, &rs, now, &mut OsRng, &mut Silent).unwrap();
+    let region_bundle = running.add_ast_region(dir.path());
     let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
     let mut node_config = node::config::Config::load_layers(&[overlay.as_path()]).unwrap();
     node_config.accounts.argon2_memory_kib = 1024;
@@ -148,16 +186,16 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
     .await
     .expect("the card reached HQ");
     let (_, queue) = call(
-        &app,
+        app,
         "GET",
         "/api/v1/cards?status=sent_for_processing",
-        &hq,
+        hq,
         None,
     )
     .await;
     assert_eq!(queue[0]["region"], "AST");
     assert_eq!(queue[0]["number"], card.number.as_str());
-    let (s, regions) = call(&app, "GET", "/api/v1/regions", &hq, None).await;
+    let (s, regions) = call(app, "GET", "/api/v1/regions", hq, None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(regions[0]["region"], "AST");
     assert_eq!(regions[0]["connected"], true);
@@ -165,7 +203,7 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
         regions[0]["docs"].as_u64().unwrap() >= 12,
         "the card and 11 units: {regions}"
     );
-    let (s, summary) = call(&app, "GET", "/api/v1/summary", &hq, None).await;
+    let (s, summary) = call(app, "GET", "/api/v1/summary", hq, None).await;
     assert_eq!(s, StatusCode::OK, "{summary}");
     assert_eq!(summary["totals"]["sent_for_processing"], 1);
     assert_eq!(summary["waiting_longest"][0]["region"], "AST");
@@ -173,10 +211,10 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
     // HQ's note replicates back into the region's card: wait for the node's live event.
     let note = "ДЧ МВД: доложить о результатах";
     let (s, noted) = call(
-        &app,
+        app,
         "POST",
         &format!("/api/v1/cards/AST/{}/notes", card.id),
-        &hq,
+        hq,
         Some(json!({ "text": note })),
     )
     .await;
@@ -202,18 +240,18 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
     .expect("the HQ note reached the node");
 
     // Bad input at HQ: unknown card, empty note, no token.
-    let (s, _) = call(&app, "GET", "/api/v1/cards/AST/nope", &hq, None).await;
+    let (s, _) = call(app, "GET", "/api/v1/cards/AST/nope", hq, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = call(
-        &app,
+        app,
         "POST",
         &format!("/api/v1/cards/AST/{}/notes", card.id),
-        &hq,
+        hq,
         Some(json!({"text": " "})),
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = call(&app, "GET", "/api/v1/regions", "", None).await;
+    let (s, _) = call(app, "GET", "/api/v1/regions", "", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -241,57 +279,12 @@ async fn read_frame(recv: &mut quinn::RecvStream) -> Vec<u8> {
 async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
     const SHOWN_WITHIN: Duration = Duration::from_secs(10);
     let dir = tempfile::tempdir().unwrap();
-    let now = OffsetDateTime::now_utc();
-    let ca = dir.path().join("ca");
-    let ca_settings = CaSettings {
-        name: CaName::parse("test CA").unwrap(),
-        valid_days: ValidDays::for_ca(3650).unwrap(),
-    };
-    provisioning::init_ca(&ca, &ca_settings, now, &mut OsRng, &mut Silent).unwrap();
-    let central_bundle = dir.path().join("central");
-    let cs = CentralSettings::new(
-        CentralName::parse("central").unwrap(),
-        vec![DnsName::parse("localhost").unwrap()],
-        vec![],
-        ValidDays::for_peer(730).unwrap(),
-    )
-    .unwrap();
-    provisioning::add_central(&ca, &central_bundle, &cs, now, &mut OsRng, &mut Silent).unwrap();
-    let mut config = central::config::Config::load_layers(&[]).unwrap();
-    config.accounts.argon2_memory_kib = 1024;
-    let hub = open_central(
-        &config,
-        &dir.path().join("central-data"),
-        Some("hq-admin-password".into()),
-    )
-    .await
-    .unwrap();
-    let identity = provisioning::load_identity(&central_bundle).unwrap();
-    let endpoint = quinn::Endpoint::server(
-        provisioning::tls::quinn_server_config(&identity, None).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
-    let hub_addr = endpoint.local_addr().unwrap();
-    tokio::spawn(
-        hub.state
-            .hub
-            .clone()
-            .serve(endpoint, hub.shutdown.subscribe()),
-    );
-    let app = central::http::app(hub.state.clone());
-    let (_, hq) = common::hq_duty_session(&app, "hq-admin-password").await;
+    let running = start_hub(dir.path()).await;
+    let RunningHub { app, hq, port, .. } = &running;
+    let hub_addr = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
 
     // The scripted node: one card, replicated through a real session over QUIC.
-    let region_bundle = dir.path().join("ast");
-    let rs = RegionSettings {
-        id: RegionId::parse("AST").unwrap(),
-        name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
-        name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
-        central: CentralAddress::parse(&format!("localhost:{}", hub_addr.port())).unwrap(),
-        valid_days: ValidDays::for_peer(730).unwrap(),
-    };
-    provisioning::add_region(&ca, &region_bundle, &rs, now, &mut OsRng, &mut Silent).unwrap();
+    let region_bundle = running.add_ast_region(dir.path());
     let region_id = provisioning::load_identity(&region_bundle).unwrap();
     let mut client = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
     client.set_default_client_config(provisioning::tls::quinn_client_config(&region_id).unwrap());
@@ -347,23 +340,23 @@ async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
             .cloned()
             .unwrap_or(Value::Null)
     };
-    let (_, rows) = call(&app, "GET", "/api/v1/regions", &hq, None).await;
+    let (_, rows) = call(app, "GET", "/api/v1/regions", hq, None).await;
     assert_eq!(region_row(&rows)["state"], "connected", "{rows}");
 
     // From now on the node is silent. HQ writes a note: the hub has a change pending for it.
     let noted = std::time::Instant::now();
     let (s, body) = call(
-        &app,
+        app,
         "POST",
         &format!("/api/v1/cards/AST/{}/notes", card.id),
-        &hq,
+        hq,
         Some(json!({ "text": "ДЧ МВД: доложить" })),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let row = tokio::time::timeout(SHOWN_WITHIN, async {
         loop {
-            let (_, rows) = call(&app, "GET", "/api/v1/regions", &hq, None).await;
+            let (_, rows) = call(app, "GET", "/api/v1/regions", hq, None).await;
             let row = region_row(&rows);
             if row["state"] == "stalled" {
                 return row;
@@ -381,7 +374,7 @@ async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
     assert_eq!(row["stalled"], true, "{row}");
     assert_eq!(row["stalls"], 1, "{row}");
     assert!(row["stalled_since_ms"].is_i64(), "{row}");
-    let (s, metrics) = common::call(&app, "GET", "/metrics", "", None).await;
+    let (s, metrics) = common::call(app, "GET", "/metrics", "", None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         metrics.contains("central_replication_stalled{region=\"AST\"} 1"),
