@@ -1,11 +1,15 @@
 //! The HTTP API end to end, without a socket: `http::app(state)` driven with tower's `oneshot`.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use node::config::Config;
 use node::server::open_node;
 use serde_json::{json, Value};
 use tower::ServiceExt;
+
+use common::json_or_text;
 
 struct TestNode {
     app: axum::Router,
@@ -70,9 +74,7 @@ impl TestNode {
         let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
             .await
             .unwrap();
-        let v = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, v)
+        (status, json_or_text(&bytes))
     }
 
     async fn login(&self, login: &str, password: &str) -> String {

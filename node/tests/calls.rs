@@ -3,15 +3,19 @@
 //! crate's own, sending media they generate), the card a call opens, recordings, their audit and
 //! retention (R03, R09, R10).
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+mod common;
 
-use futures::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::SinkExt;
 use media::client::{HeadlessCitizen, HeadlessConfig, HeadlessOperator};
 use node::config::Config;
 use node::server::open_node;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
+
+use common::{json_or_text, next, send, until, Ws};
 
 const ADMIN_PASSWORD: &str = "admin-password-1";
 const PASSWORD: &str = "long-password-1";
@@ -19,9 +23,6 @@ const PASSWORD: &str = "long-password-1";
 const OWN_PASSWORD: &str = "Own-Shift-Password-2026";
 /// How long anything in these tests may take to happen.
 const DEADLINE: Duration = Duration::from_secs(20);
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 struct TestNode {
     base: String,
@@ -94,9 +95,7 @@ impl TestNode {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.unwrap();
-        let v = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, v)
+        (status, json_or_text(&bytes))
     }
 
     async fn login(&self, login: &str, password: &str) -> String {
@@ -155,41 +154,6 @@ impl TestNode {
     }
 }
 
-async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-/// The next JSON message from the node, or `None` when the socket closed.
-async fn next(ws: &mut Ws) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let m = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("the node said nothing within the deadline");
-        match m {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
-            Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).unwrap()),
-            Some(Ok(_)) => continue,
-        }
-    }
-}
-
-/// Waits for `check` to hold, polling; fails with `what` after the deadline.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "{what}: not within {DEADLINE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await; // poll interval
-    }
-}
-
 fn location() -> Value {
     json!({"lat": 51.1282, "lon": 71.4304, "accuracy_m": 12.0,
         "time_ms": node::http::now_ms(), "method": "gps"})
@@ -216,7 +180,7 @@ async fn ring(
             "caller": {"phone": phone, "language": "kk"}, "app_version": "3.4.0", "location": location()}}),
     )
     .await;
-    let answer = next(&mut ws).await.expect("an answer");
+    let answer = next(&mut ws, DEADLINE).await.expect("an answer");
     assert_eq!(answer["type"], "answer", "{answer}");
     citizen
         .accept_answer(answer["sdp"].as_str().unwrap())
@@ -273,13 +237,14 @@ async fn r03_call_rings_with_location_operator_accepts_media_flows_both_ways_car
     assert_eq!(card["location"]["lon"], 71.4304);
     assert_eq!(card["status"], "new");
     assert_eq!(v["call"]["card_id"], card["id"]);
-    assert_eq!(next(&mut ws).await.unwrap()["type"], "answered");
+    assert_eq!(next(&mut ws, DEADLINE).await.unwrap()["type"], "answered");
     // The first to accept takes it.
     let (other, s, e) = try_accept(&t, &op2, &id).await;
     assert_eq!((s, e["code"].as_str()), (409, Some("call_taken")), "{e}");
     other.close().await;
     // Media flows both ways through the node.
     until(
+        DEADLINE,
         "the operator receives the caller's audio and video",
         || async {
             let s = operator.stats();
@@ -287,9 +252,11 @@ async fn r03_call_rings_with_location_operator_accepts_media_flows_both_ways_car
         },
     )
     .await;
-    until("the caller receives the operator's audio", || async {
-        citizen.stats().audio_packets_received > 25
-    })
+    until(
+        DEADLINE,
+        "the caller receives the operator's audio",
+        || async { citizen.stats().audio_packets_received > 25 },
+    )
     .await;
     // The operator hangs up: the app is told, the recording is kept with its duration.
     let (s, rec) = t
@@ -297,7 +264,7 @@ async fn r03_call_rings_with_location_operator_accepts_media_flows_both_ways_car
         .await;
     assert_eq!(s, 200, "{rec}");
     assert_eq!(rec["call"]["phase"], "ended");
-    assert_eq!(next(&mut ws).await.unwrap()["type"], "ended");
+    assert_eq!(next(&mut ws, DEADLINE).await.unwrap()["type"], "ended");
     let files = rec["recording"]["files"].as_array().unwrap();
     for name in [
         "citizen-audio.ogg",
@@ -356,7 +323,7 @@ async fn a_call_hung_up_before_an_answer_is_abandoned_with_its_callback_number()
     let sup = t.user("sup", &["supervisor"]).await;
     let (citizen, mut ws, id) = ring(&t, "zakon_poryadok_call", "+77015550301", false).await;
     send(&mut ws, json!({"type": "hangup"})).await;
-    until("the call is abandoned", || async {
+    until(DEADLINE, "the call is abandoned", || async {
         t.calls(&op)
             .await
             .iter()
@@ -367,14 +334,18 @@ async fn a_call_hung_up_before_an_answer_is_abandoned_with_its_callback_number()
     assert_eq!(rec["call"]["caller"]["phone"], "+77015550301");
     assert_eq!(rec["call"]["end_reason"], "citizen_hung_up");
     // The record is written after the queue changes (the media leg is closed first).
-    until("the abandoned call is in the audit log", || async {
-        let (_, audit) = t.call("GET", "/audit?limit=50", &sup, None).await;
-        audit
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["action"] == "call.abandon" && e["target"] == id.as_str())
-    })
+    until(
+        DEADLINE,
+        "the abandoned call is in the audit log",
+        || async {
+            let (_, audit) = t.call("GET", "/audit?limit=50", &sup, None).await;
+            audit
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "call.abandon" && e["target"] == id.as_str())
+        },
+    )
     .await;
     citizen.close().await;
 }
@@ -387,7 +358,7 @@ async fn a_transferred_call_rings_for_the_chosen_operator_and_media_follows() {
     let op3 = t.user("op3", &["call_taker"]).await;
     let (citizen, mut ws, id) = ring(&t, "app102_call", "+77015550401", false).await;
     let (first, _) = accept(&t, &op1, &id).await;
-    assert_eq!(next(&mut ws).await.unwrap()["type"], "answered");
+    assert_eq!(next(&mut ws, DEADLINE).await.unwrap()["type"], "answered");
     let (s, c) = t
         .call(
             "POST",
@@ -401,7 +372,10 @@ async fn a_transferred_call_rings_for_the_chosen_operator_and_media_follows() {
         (c["phase"].as_str(), c["offered_to"].as_str()),
         (Some("ringing"), Some("op2"))
     );
-    assert_eq!(next(&mut ws).await.unwrap()["type"], "transferring");
+    assert_eq!(
+        next(&mut ws, DEADLINE).await.unwrap()["type"],
+        "transferring"
+    );
     first.close().await;
     let (probe, s, e) = try_accept(&t, &op3, &id).await;
     assert_eq!(
@@ -411,7 +385,7 @@ async fn a_transferred_call_rings_for_the_chosen_operator_and_media_follows() {
     );
     probe.close().await;
     let (second, _) = accept(&t, &op2, &id).await;
-    until("the second operator hears the caller", || async {
+    until(DEADLINE, "the second operator hears the caller", || async {
         second.stats().audio_packets_received > 25
     })
     .await;
@@ -450,7 +424,7 @@ async fn r09_recordings_play_by_role_are_audited_and_expire_unless_held_for_kui(
     for phone in ["+77015550501", "+77015550502"] {
         let (citizen, _ws, id) = ring(&t, "app102_call", phone, false).await;
         let (operator, v) = accept(&t, &op, &id).await;
-        until("media reaches the operator", || async {
+        until(DEADLINE, "media reaches the operator", || async {
             operator.stats().audio_packets_received > 25
         })
         .await;
@@ -598,26 +572,29 @@ async fn bad_signalling_gets_a_clear_error_and_a_clean_close() {
     for (msg, code) in cases {
         let mut ws = t.ws().await;
         ws.send(msg).await.unwrap();
-        let e = next(&mut ws).await.unwrap();
+        let e = next(&mut ws, DEADLINE).await.unwrap();
         assert_eq!(
             (e["type"].as_str(), e["code"].as_str()),
             (Some("error"), Some(code)),
             "{e}"
         );
-        assert!(next(&mut ws).await.is_none(), "closed after {code}");
+        assert!(
+            next(&mut ws, DEADLINE).await.is_none(),
+            "closed after {code}"
+        );
     }
     // An offer without Opus.
     let pcmu = offer.replace("opus/48000/2", "PCMU/8000");
     let mut ws = t.ws().await;
     send(&mut ws, call("app102_call", &pcmu)).await;
-    let e = next(&mut ws).await.unwrap();
+    let e = next(&mut ws, DEADLINE).await.unwrap();
     assert_eq!(e["code"], "unsupported_codecs", "{e}");
     // An oversized message closes the socket.
     let mut ws = t.ws().await;
     let huge = "x".repeat(t.node.state.calls.settings().citizen_message_bytes_max + 1);
     let _ = ws.send(Message::Text(huge.into())).await;
     assert!(
-        next(&mut ws).await.is_none(),
+        next(&mut ws, DEADLINE).await.is_none(),
         "an oversized message closes the socket"
     );
     assert!(t.calls(&op).await.is_empty(), "nothing rang");
@@ -630,8 +607,8 @@ async fn bad_signalling_gets_a_clear_error_and_a_clean_close() {
             "caller": {"phone": "+77015550602"}, "location": {"lat": 95.0, "lon": 71.4}}}),
     )
     .await;
-    assert_eq!(next(&mut ws).await.unwrap()["type"], "answer");
-    let w = next(&mut ws).await.unwrap();
+    assert_eq!(next(&mut ws, DEADLINE).await.unwrap()["type"], "answer");
+    let w = next(&mut ws, DEADLINE).await.unwrap();
     assert_eq!(
         (w["type"].as_str(), w["code"].as_str()),
         (Some("warning"), Some("location_invalid")),
@@ -641,11 +618,13 @@ async fn bad_signalling_gets_a_clear_error_and_a_clean_close() {
     assert_eq!(calls.len(), 1);
     assert!(calls[0]["location"].is_null());
     // The answer was never applied, so ICE never completes: the call ends and frees its port.
-    until("a call whose media never connects is ended", || async {
-        t.calls(&op).await.iter().all(|c| c["phase"] == "abandoned")
-    })
+    until(
+        DEADLINE,
+        "a call whose media never connects is ended",
+        || async { t.calls(&op).await.iter().all(|c| c["phase"] == "abandoned") },
+    )
     .await;
-    assert_eq!(next(&mut ws).await.unwrap()["type"], "ended");
+    assert_eq!(next(&mut ws, DEADLINE).await.unwrap()["type"], "ended");
     assert_eq!(t.node.state.calls.media().stats().active_calls, 0);
 
     // A flood of messages is cut off by the rate limit.
@@ -666,7 +645,7 @@ async fn bad_signalling_gets_a_clear_error_and_a_clean_close() {
         }
     }
     loop {
-        match next(&mut ws).await {
+        match next(&mut ws, DEADLINE).await {
             None => break,
             Some(m) if m["type"] == "error" => {
                 assert_eq!(m["code"], "rate_limited", "{m}");

@@ -7,16 +7,20 @@
 //! Several source addresses are needed: Linux routes all of 127.0.0.0/8 to loopback, so a client
 //! socket bound to 127.0.0.2 is "another citizen" to the node.
 
+mod common;
+
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use media::client::{HeadlessCitizen, HeadlessConfig, HeadlessOperator};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
+
+use common::{json_or_text, next, send, until, Ws, POLL};
 
 /// The bootstrap password the installer gives (`NODE_ADMIN_PASSWORD`): one-time.
 const BOOTSTRAP_PASSWORD: &str = "Bootstrap-Once-102-Ast";
@@ -28,10 +32,6 @@ const TEMP_PASSWORD: &str = "Temporary-Qalam-2026-Zhol";
 const STAFF_PASSWORD: &str = "Berkut-Shift-Yesil-7791";
 /// How long anything in these tests may take to happen.
 const DEADLINE: Duration = Duration::from_secs(30);
-/// Pause between two polls of a condition.
-const POLL: Duration = Duration::from_millis(50);
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 /// A `node serve` child process on its own data directory and ports.
 struct NodeProc {
@@ -178,9 +178,7 @@ impl NodeProc {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.unwrap();
-        let v = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, v)
+        (status, json_or_text(&bytes))
     }
 
     /// Logs in; on a first login (a temporary or bootstrap password) sets `new_password`.
@@ -231,7 +229,8 @@ impl NodeProc {
     async fn citizen_ws(&self, source: Ipv4Addr) -> Result<Ws, u16> {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).unwrap();
-        let stream = socket.connect(self.addr).await.unwrap();
+        let stream =
+            tokio_tungstenite::MaybeTlsStream::Plain(socket.connect(self.addr).await.unwrap());
         match tokio_tungstenite::client_async(format!("ws://{}/citizen/v1/ws", self.addr), stream)
             .await
         {
@@ -264,41 +263,6 @@ fn launch(dir: &std::path::Path, config: &std::path::Path) -> (Child, SocketAddr
     (child, addr)
 }
 
-async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-/// The next JSON message from the node, or `None` when the socket closed.
-async fn next(ws: &mut Ws) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        let m = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("the node said nothing within the deadline");
-        match m {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
-            Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).unwrap()),
-            Some(Ok(_)) => continue,
-        }
-    }
-}
-
-/// Waits for `check` to hold, polling; fails with `what` after the deadline.
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "{what}: not within {DEADLINE:?}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
-
 /// A real offer SDP of a headless "102" app (audio + video). Many fake calls may reuse one.
 async fn offer_sdp() -> String {
     let c = HeadlessCitizen::new(HeadlessConfig {
@@ -324,7 +288,9 @@ async fn ring_from(p: &NodeProc, source: Ipv4Addr, msg: &Value) -> (Value, Optio
         Err(status) => (json!({"type": "error", "http_status": status}), None),
         Ok(mut ws) => {
             send(&mut ws, msg.clone()).await;
-            let first = next(&mut ws).await.unwrap_or(json!({"type": "closed"}));
+            let first = next(&mut ws, DEADLINE)
+                .await
+                .unwrap_or(json!({"type": "closed"}));
             (first, Some(ws))
         }
     }
@@ -553,7 +519,7 @@ async fn every_call_that_rings_has_a_card_whatever_its_phone_or_name_looks_like(
     let (first, sos) = ring_from(&p, SOURCE_B, &msg).await;
     assert_eq!(first["type"], "answer", "{first}");
     let sos_id = first["call_id"].as_str().unwrap().to_string();
-    until("the SOS card", || async {
+    until(DEADLINE, "the SOS card", || async {
         let (_, v) = p.call("GET", &format!("/calls/{sos_id}"), &op, None).await;
         v["call"]["card_number"].is_string()
     })
@@ -570,11 +536,15 @@ async fn every_call_that_rings_has_a_card_whatever_its_phone_or_name_looks_like(
     assert_eq!(first["type"], "answer", "{first}");
     hang_up(ws).await;
     hang_up(sos).await;
-    until("the abandoned call in the missed list", || async {
-        let (_, v) = p.call("GET", "/calls/missed", &op, None).await;
-        v.as_array()
-            .is_some_and(|a| a.iter().any(|m| m["phone"] == "+77021112233"))
-    })
+    until(
+        DEADLINE,
+        "the abandoned call in the missed list",
+        || async {
+            let (_, v) = p.call("GET", "/calls/missed", &op, None).await;
+            v.as_array()
+                .is_some_and(|a| a.iter().any(|m| m["phone"] == "+77021112233"))
+        },
+    )
     .await;
     let mut p = p;
     p.restart().await;
@@ -639,7 +609,7 @@ async fn an_sos_that_ends_before_an_answer_is_a_missed_sos_to_call_back_not_an_o
         assert_eq!(first["type"], "answer", "{first}");
         hang_up(ws).await;
     }
-    until("missed SOS entries", || async {
+    until(DEADLINE, "missed SOS entries", || async {
         let (_, v) = p.call("GET", "/calls/missed", &op, None).await;
         v.as_array().is_some_and(|a| {
             a.iter()

@@ -1,0 +1,55 @@
+//! Helpers shared by the node's integration tests: the citizen's signalling socket, waiting for
+//! a condition with a deadline, and reading an answer body.
+
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A citizen's signalling WebSocket to the node.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Pause between two polls of a condition.
+pub const POLL: Duration = Duration::from_millis(50);
+
+pub async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next JSON message from the node, or `None` when the socket closed; fails when the node
+/// says nothing `within`.
+pub async fn next(ws: &mut Ws, within: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let m = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("the node said nothing within the deadline");
+        match m {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
+            Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(t.as_str()).unwrap()),
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Waits for `check` to hold, polling every [`POLL`]; fails with `what` after `within`.
+pub async fn until<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// An answer body as JSON, or as a JSON string when it is not JSON.
+pub fn json_or_text(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or(Value::String(String::from_utf8_lossy(bytes).into()))
+}
