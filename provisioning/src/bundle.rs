@@ -1,5 +1,6 @@
 //! Making bundles: everything one region's node (`add-region`) or the central (`add-central`)
-//! needs to join the network, in one directory with a manifest.
+//! needs to join the network and to serve its web console or dashboard over HTTPS, in one
+//! directory with a manifest.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,11 +16,21 @@ use crate::error::{Error, Result};
 use crate::fsio::{self, CaLock, Staging, MODE_PUBLIC, MODE_SECRET};
 use crate::limits::BOOTSTRAP_SECRET_CHARS;
 use crate::manifest::{self, CertificateInfo, FileEntry, Manifest, Subject};
-use crate::pki::{self, PeerRequest, CENTRAL_CN_PREFIX, CENTRAL_URN_PREFIX};
-use crate::pki::{REGION_CN_PREFIX, REGION_URN_PREFIX};
+use crate::pki::{self, CertRequest, Purpose, CENTRAL_CN_PREFIX, CENTRAL_URN_PREFIX};
+use crate::pki::{REGION_CN_PREFIX, REGION_URN_PREFIX, WEB_CN_PREFIX};
 use crate::progress::Progress;
+use crate::reference::RegionReference;
 use crate::revoke::RevocationRecord;
-use crate::settings::{CentralSettings, RegionSettings};
+use crate::settings::{CentralSettings, RegionSettings, WebNames};
+
+/// Role of a node certificate in the CA's `issued.json`.
+pub(crate) const ROLE_REGION: &str = "region";
+/// Role of a region's web (HTTPS) certificate in `issued.json`.
+pub(crate) const ROLE_REGION_WEB: &str = "region-web";
+/// Role of a central certificate in `issued.json`.
+pub(crate) const ROLE_CENTRAL: &str = "central";
+/// Role of the central's web (HTTPS) certificate in `issued.json`.
+pub(crate) const ROLE_CENTRAL_WEB: &str = "central-web";
 
 /// Letters of a first-admin password: latin letters and digits without the look-alikes
 /// `0 O o 1 l I`, so it can be read aloud or copied from paper.
@@ -39,6 +50,9 @@ pub struct NodeOverlay {
     pub central: OverlayCentralAddress,
     /// `[tls]`.
     pub tls: OverlayTls,
+    /// `[https]`: the console's web certificate (format version 2 on; absent in version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https: Option<OverlayHttps>,
 }
 
 /// `[reference]` of `node.toml`.
@@ -84,6 +98,27 @@ pub struct OverlayTls {
     pub crl: Option<String>,
 }
 
+/// `[https]` of `node.toml` and `central.toml`: the web (HTTPS) certificate and key that the
+/// node's console or the central's dashboard presents to operators' browsers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverlayHttps {
+    /// The web certificate (`web.crt`).
+    pub cert: String,
+    /// Its private key (`web.key`).
+    pub key: String,
+}
+
+impl OverlayHttps {
+    /// The `[https]` table of every bundle of format version 2 or later.
+    pub(crate) fn for_bundle() -> Self {
+        OverlayHttps {
+            cert: files::WEB_CERT.to_owned(),
+            key: files::WEB_KEY.to_owned(),
+        }
+    }
+}
+
 /// `central.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +127,9 @@ pub struct CentralOverlay {
     pub central: OverlayCentralName,
     /// `[tls]`.
     pub tls: OverlayTls,
+    /// `[https]`: the dashboard's web certificate (format version 2 on; absent in version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https: Option<OverlayHttps>,
 }
 
 /// `[central]` of `central.toml`.
@@ -139,6 +177,7 @@ impl NodeOverlay {
                 address: settings.central.to_string(),
             },
             tls: OverlayTls::for_node(),
+            https: Some(OverlayHttps::for_bundle()),
         }
     }
 }
@@ -150,6 +189,7 @@ impl CentralOverlay {
                 name: name.to_owned(),
             },
             tls: OverlayTls::for_central(),
+            https: Some(OverlayHttps::for_bundle()),
         }
     }
 }
@@ -166,8 +206,12 @@ pub struct BundleSummary {
     pub dir: PathBuf,
     /// Serial number of the new certificate (hex).
     pub serial: String,
-    /// When the certificate expires.
+    /// When the certificate (and the web certificate) expires.
     pub not_after: OffsetDateTime,
+    /// Serial number of the new web (HTTPS) certificate (hex).
+    pub web_serial: String,
+    /// The DNS names and IP addresses on the web certificate, DNS names first.
+    pub web_names: Vec<String>,
     /// Certificates issued earlier to the same region or central and not revoked: the old
     /// installation still works until they are revoked.
     pub earlier_unrevoked: Vec<String>,
@@ -180,10 +224,21 @@ struct BundleFile {
     mode: u32,
 }
 
+/// Optional parts of a region bundle.
+#[derive(Debug, Clone, Default)]
+pub struct RegionOptions<'a> {
+    /// The region's own reference data (`reference.toml` in the bundle).
+    pub reference: Option<&'a RegionReference>,
+    /// The names on the console's web certificate (`--web-dns`, `--web-ip`); `None`: the region's
+    /// server name only ([`WebNames::for_region`]).
+    pub web: Option<WebNames>,
+}
+
 /// Makes a region bundle in `out` (absent or empty): the CA certificate, a P-256 key and a
-/// client+server certificate for region `settings.id`, `node.toml`, a random first-admin password
-/// and `bundle.json`. The certificate is recorded in the CA's `issued.json` before the bundle is
-/// published, so it can always be revoked.
+/// client+server certificate for region `settings.id`, a P-256 key and a web (HTTPS) certificate
+/// for the region's server name, `node.toml`, a random first-admin password and `bundle.json`.
+/// Both certificates are recorded in the CA's `issued.json` before the bundle is published, so
+/// they can always be revoked.
 pub fn add_region(
     ca_dir: &Path,
     out: &Path,
@@ -192,7 +247,15 @@ pub fn add_region(
     rng: &mut (impl RngCore + CryptoRng),
     progress: &mut dyn Progress,
 ) -> Result<BundleSummary> {
-    add_region_with_reference(ca_dir, out, settings, None, now, rng, progress)
+    add_region_with_options(
+        ca_dir,
+        out,
+        settings,
+        &RegionOptions::default(),
+        now,
+        rng,
+        progress,
+    )
 }
 
 /// [`add_region`] with the region's own reference data (`reference.toml` in the bundle, listed in
@@ -201,21 +264,42 @@ pub fn add_region_with_reference(
     ca_dir: &Path,
     out: &Path,
     settings: &RegionSettings,
-    reference: Option<&crate::reference::RegionReference>,
+    reference: Option<&RegionReference>,
+    now: OffsetDateTime,
+    rng: &mut (impl RngCore + CryptoRng),
+    progress: &mut dyn Progress,
+) -> Result<BundleSummary> {
+    let options = RegionOptions {
+        reference,
+        web: None,
+    };
+    add_region_with_options(ca_dir, out, settings, &options, now, rng, progress)
+}
+
+/// [`add_region`] with reference data and the names on the console's web certificate.
+pub fn add_region_with_options(
+    ca_dir: &Path,
+    out: &Path,
+    settings: &RegionSettings,
+    options: &RegionOptions<'_>,
     now: OffsetDateTime,
     rng: &mut (impl RngCore + CryptoRng),
     progress: &mut dyn Progress,
 ) -> Result<BundleSummary> {
     let id = settings.id.as_str();
-    let request = |not_before, not_after, serial| PeerRequest {
+    let peer = CertRequest {
         common_name: format!("{REGION_CN_PREFIX}{id}"),
-        uri: format!("{REGION_URN_PREFIX}{id}"),
+        purpose: Purpose::Peer {
+            uri: format!("{REGION_URN_PREFIX}{id}"),
+        },
         dns: vec![pki::region_server_name(id)],
         ip: Vec::new(),
-        not_before,
-        not_after,
-        serial,
     };
+    let web_names = options
+        .web
+        .clone()
+        .unwrap_or_else(|| WebNames::for_region(&settings.id));
+    let web = web_request(format!("{WEB_CN_PREFIX}{id}"), &web_names);
     let secret = bootstrap_secret(rng);
     let overlay = to_toml(
         &format!(
@@ -236,7 +320,7 @@ pub fn add_region_with_reference(
             mode: MODE_SECRET,
         },
     ];
-    if let Some(r) = reference {
+    if let Some(r) = options.reference {
         extra.push(BundleFile {
             name: files::REFERENCE,
             content: r.bundle_text(id).into_bytes(),
@@ -253,13 +337,15 @@ pub fn add_region_with_reference(
         out,
         BundlePlan {
             subject,
-            role: "region",
+            role: ROLE_REGION,
+            web_role: ROLE_REGION_WEB,
             holder: id.to_owned(),
             valid_days: settings.valid_days.days(),
+            peer,
+            web,
             extra,
             crl_copy: false,
         },
-        request,
         now,
         rng,
         progress,
@@ -267,8 +353,9 @@ pub fn add_region_with_reference(
 }
 
 /// Makes the central's bundle in `out` (absent or empty): the CA certificate, a P-256 key and a
-/// server+client certificate for the given DNS names and addresses, `central.toml`, a copy of the
-/// CA's current `crl.pem` and `bundle.json`.
+/// server+client certificate for the given DNS names and addresses, a P-256 key and a web (HTTPS)
+/// certificate for the dashboard's names (`settings.web`), `central.toml`, a copy of the CA's
+/// current `crl.pem` and `bundle.json`.
 pub fn add_central(
     ca_dir: &Path,
     out: &Path,
@@ -279,16 +366,15 @@ pub fn add_central(
 ) -> Result<BundleSummary> {
     let name = settings.name.as_str();
     let dns: Vec<String> = settings.dns.iter().map(|d| d.as_str().to_owned()).collect();
-    let ip = settings.ip.clone();
-    let request = |not_before, not_after, serial| PeerRequest {
+    let peer = CertRequest {
         common_name: format!("{CENTRAL_CN_PREFIX}{name}"),
-        uri: format!("{CENTRAL_URN_PREFIX}{name}"),
+        purpose: Purpose::Peer {
+            uri: format!("{CENTRAL_URN_PREFIX}{name}"),
+        },
         dns: dns.clone(),
-        ip: ip.clone(),
-        not_before,
-        not_after,
-        serial,
+        ip: settings.ip.clone(),
     };
+    let web = web_request(format!("{WEB_CN_PREFIX}{name}"), &settings.web);
     let overlay = to_toml(
         "# Central hub config overlay written by `provisioning add-central`.\n\
          # Paths are relative to this bundle directory; replace crl.pem with the CA's after each\n\
@@ -297,7 +383,7 @@ pub fn add_central(
     );
     let subject = Subject::Central {
         name: name.to_owned(),
-        dns: dns.clone(),
+        dns,
         ip: settings.ip.iter().map(|ip| ip.to_string()).collect(),
     };
     make_bundle(
@@ -305,9 +391,12 @@ pub fn add_central(
         out,
         BundlePlan {
             subject,
-            role: "central",
+            role: ROLE_CENTRAL,
+            web_role: ROLE_CENTRAL_WEB,
             holder: name.to_owned(),
             valid_days: settings.valid_days.days(),
+            peer,
+            web,
             extra: vec![BundleFile {
                 name: files::CENTRAL_CONFIG,
                 content: overlay,
@@ -315,18 +404,36 @@ pub fn add_central(
             }],
             crl_copy: true,
         },
-        request,
         now,
         rng,
         progress,
     )
 }
 
+/// The web (HTTPS) certificate for `names`: no role URI, TLS server authentication only.
+fn web_request(common_name: String, names: &WebNames) -> CertRequest {
+    CertRequest {
+        common_name,
+        purpose: Purpose::Web,
+        dns: names.dns().iter().map(|d| d.as_str().to_owned()).collect(),
+        ip: names.ip().to_vec(),
+    }
+}
+
+/// Everything one bundle needs besides the CA: whom it is for, its two certificates and its other
+/// files.
 struct BundlePlan {
     subject: Subject,
+    /// `issued.json` role of the peer certificate.
     role: &'static str,
+    /// `issued.json` role of the web certificate.
+    web_role: &'static str,
+    /// The region id or central name, `issued.json`'s `subject` of both certificates.
     holder: String,
+    /// Validity of both certificates.
     valid_days: u32,
+    peer: CertRequest,
+    web: CertRequest,
     extra: Vec<BundleFile>,
     crl_copy: bool,
 }
@@ -335,11 +442,6 @@ fn make_bundle(
     ca_dir: &Path,
     out: &Path,
     plan: BundlePlan,
-    request: impl FnOnce(
-        OffsetDateTime,
-        OffsetDateTime,
-        [u8; crate::limits::SERIAL_BYTES],
-    ) -> PeerRequest,
     now: OffsetDateTime,
     rng: &mut (impl RngCore + CryptoRng),
     progress: &mut dyn Progress,
@@ -361,11 +463,18 @@ fn make_bundle(
         ));
     }
     let serial = pki::new_serial(rng);
-    let serial_hex = pki::serial_hex(&serial);
+    let web_serial = pki::new_serial(rng);
+    let info = |serial: &[u8]| CertificateInfo {
+        serial: pki::serial_hex(serial),
+        not_before,
+        not_after,
+    };
+    let (peer_info, web_info) = (info(&serial), info(&web_serial));
 
-    progress.step("generating the key (ECDSA P-256) and signing the certificate");
+    progress.step("generating the keys (ECDSA P-256) and signing the certificates");
     let (cert_name, key_name) = plan.subject.cert_and_key();
-    let issued_cert = pki::issue_peer(&ca.issuer, request(not_before, not_after, serial))?;
+    let peer_cert = pki::issue(&ca.issuer, &plan.peer, not_before, not_after, &serial)?;
+    let web_cert = pki::issue(&ca.issuer, &plan.web, not_before, not_after, &web_serial)?;
 
     progress.step("writing the bundle");
     let mut bundle = vec![
@@ -376,12 +485,22 @@ fn make_bundle(
         },
         BundleFile {
             name: cert_name,
-            content: issued_cert.cert_pem.into_bytes(),
+            content: peer_cert.cert_pem.into_bytes(),
             mode: MODE_PUBLIC,
         },
         BundleFile {
             name: key_name,
-            content: issued_cert.key_pem.into_bytes(),
+            content: peer_cert.key_pem.into_bytes(),
+            mode: MODE_SECRET,
+        },
+        BundleFile {
+            name: files::WEB_CERT,
+            content: web_cert.cert_pem.into_bytes(),
+            mode: MODE_PUBLIC,
+        },
+        BundleFile {
+            name: files::WEB_KEY,
+            content: web_cert.key_pem.into_bytes(),
             mode: MODE_SECRET,
         },
     ];
@@ -397,16 +516,14 @@ fn make_bundle(
         let crl = fsio::read_limited(&ca_dir.join(ca_files::CRL))?;
         fsio::write_new(&staging.path(files::CRL), &crl, MODE_PUBLIC)?;
     }
+    let created_at = now.replace_nanosecond(0).unwrap_or(now);
     let manifest = Manifest {
         format: manifest::FORMAT.to_owned(),
         format_version: manifest::FORMAT_VERSION,
         subject: plan.subject,
-        created_at: now.replace_nanosecond(0).unwrap_or(now),
-        certificate: CertificateInfo {
-            serial: serial_hex.clone(),
-            not_before,
-            not_after,
-        },
+        created_at,
+        certificate: peer_info.clone(),
+        web_certificate: Some(web_info.clone()),
         files: digests,
     };
     manifest.write_new(staging.dir())?;
@@ -418,25 +535,35 @@ fn make_bundle(
         .filter(|c| !revoked.is_revoked(&c.serial))
         .map(|c| c.serial.clone())
         .collect();
-    issued.record(
-        IssuedCert {
-            serial: serial_hex.clone(),
-            role: plan.role.to_owned(),
-            subject: plan.holder,
-            issued_at: now.replace_nanosecond(0).unwrap_or(now),
-            not_after,
-            bundle: out.display().to_string(),
-        },
-        ca_dir,
-    )?;
+    for (info, role) in [(&peer_info, plan.role), (&web_info, plan.web_role)] {
+        issued.record(
+            IssuedCert {
+                serial: info.serial.clone(),
+                role: role.to_owned(),
+                subject: plan.holder.clone(),
+                issued_at: created_at,
+                not_after,
+                bundle: out.display().to_string(),
+            },
+            ca_dir,
+        )?;
+    }
     issued.write(ca_dir)?;
     staging.publish(out, OUT_DIR_HINT)?;
     progress.finish();
     Ok(BundleSummary {
         dir: out.to_owned(),
-        serial: serial_hex,
+        serial: peer_info.serial,
         not_after,
         earlier_unrevoked,
+        web_serial: web_info.serial,
+        web_names: plan
+            .web
+            .dns
+            .iter()
+            .cloned()
+            .chain(plan.web.ip.iter().map(|ip| ip.to_string()))
+            .collect(),
     })
 }
 

@@ -136,7 +136,8 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 pub struct IssuedCert {
     /// Serial number (lower-case hex).
     pub serial: String,
-    /// `region` or `central`.
+    /// `region` (a node certificate), `region-web` (a node console's web certificate), `central` or
+    /// `central-web`.
     pub role: String,
     /// The region id or the central's name.
     pub subject: String,

@@ -1,5 +1,6 @@
 //! What the QUIC shells (node, central) load at start: this peer's certificate and key, the CA it
-//! trusts and the role its certificate carries — only from a bundle that passes
+//! trusts and the role its certificate carries, and the web (HTTPS) certificate and key their
+//! console or dashboard presents — only from a bundle that passes
 //! [`verify_bundle`](crate::verify_bundle).
 
 use std::path::Path;
@@ -11,7 +12,7 @@ use crate::bundle_files as files;
 use crate::error::Result;
 use crate::fsio;
 use crate::pki::{self, Role};
-use crate::verify::{verify_bundle_allowing, Problem};
+use crate::verify::{verify_bundle_allowing, Problem, VerifiedBundle};
 
 /// A peer's TLS identity, as rustls takes it.
 #[derive(Debug)]
@@ -35,24 +36,67 @@ pub fn load_identity(bundle_dir: &Path) -> Result<Identity> {
 
 /// [`load_identity`] at a given time.
 pub fn load_identity_at(bundle_dir: &Path, now: OffsetDateTime) -> Result<Identity> {
-    let verified = verify_bundle_allowing(
-        bundle_dir,
-        now,
-        |p| matches!(p, Problem::Missing { file } if file == files::BOOTSTRAP_SECRET),
-    )?;
+    let verified = verify_for_use(bundle_dir, now)?;
     let (cert_name, key_name) = verified.manifest.subject.cert_and_key();
-    let read_cert = |name: &str| {
-        let path = bundle_dir.join(name);
-        fsio::read_limited(&path).and_then(|pem| pki::cert_from_pem(&path, &pem))
-    };
-    let leaf = read_cert(cert_name)?;
-    let ca_cert = read_cert(files::CA_CERT)?;
-    let key_path = bundle_dir.join(key_name);
-    let (key, _) = pki::key_from_pem(&key_path, &fsio::read_limited(&key_path)?)?;
+    let leaf = read_cert(bundle_dir, cert_name)?;
+    let ca_cert = read_cert(bundle_dir, files::CA_CERT)?;
     Ok(Identity {
         cert_chain: vec![leaf],
-        key: PrivateKeyDer::Pkcs8(key),
+        key: read_key(bundle_dir, key_name)?,
         ca_cert,
         role: verified.role,
     })
+}
+
+/// The web (HTTPS) identity of a node's console or the central's dashboard, as rustls takes it.
+/// Operators' browsers trust the bundle's `ca.crt`, so the chain is the leaf alone.
+#[derive(Debug)]
+pub struct WebIdentity {
+    /// The web certificate chain (`web.crt`), leaf first.
+    pub cert_chain: Vec<CertificateDer<'static>>,
+    /// Its private key (`web.key`, PKCS#8).
+    pub key: PrivateKeyDer<'static>,
+    /// The DNS names and IP addresses the certificate is valid for, DNS names first.
+    pub names: Vec<String>,
+}
+
+/// Loads the web certificate and key in `bundle_dir` after verifying the whole bundle at the
+/// current time, as [`load_identity`] does. `None` for a bundle of manifest format version 1,
+/// which has no web certificate: make the bundle again to serve HTTPS.
+pub fn load_web_identity(bundle_dir: &Path) -> Result<Option<WebIdentity>> {
+    load_web_identity_at(bundle_dir, OffsetDateTime::now_utc())
+}
+
+/// [`load_web_identity`] at a given time.
+pub fn load_web_identity_at(bundle_dir: &Path, now: OffsetDateTime) -> Result<Option<WebIdentity>> {
+    let verified = verify_for_use(bundle_dir, now)?;
+    if !verified.manifest.has_web_certificate() {
+        return Ok(None);
+    }
+    Ok(Some(WebIdentity {
+        cert_chain: vec![read_cert(bundle_dir, files::WEB_CERT)?],
+        key: read_key(bundle_dir, files::WEB_KEY)?,
+        names: verified.web_names,
+    }))
+}
+
+/// Verifies a bundle a node or central is about to use: every check, but a node may have deleted
+/// its used first-admin secret.
+fn verify_for_use(bundle_dir: &Path, now: OffsetDateTime) -> Result<VerifiedBundle> {
+    verify_bundle_allowing(
+        bundle_dir,
+        now,
+        |p| matches!(p, Problem::Missing { file } if file == files::BOOTSTRAP_SECRET),
+    )
+}
+
+fn read_cert(bundle_dir: &Path, name: &str) -> Result<CertificateDer<'static>> {
+    let path = bundle_dir.join(name);
+    fsio::read_limited(&path).and_then(|pem| pki::cert_from_pem(&path, &pem))
+}
+
+fn read_key(bundle_dir: &Path, name: &str) -> Result<PrivateKeyDer<'static>> {
+    let path = bundle_dir.join(name);
+    let (key, _) = pki::key_from_pem(&path, &fsio::read_limited(&path)?)?;
+    Ok(PrivateKeyDer::Pkcs8(key))
 }

@@ -12,8 +12,9 @@
 //!   the CA signed), `revoked.json` (the revocation record) and `crl.pem` (an X.509 CRL signed by
 //!   the CA that the central loads with [`RevocationList::from_pem`]);
 //! - a **bundle directory** (`add-region`, `add-central`): the CA certificate, the peer's
-//!   certificate and key (0600), a config overlay, for a region the first-admin secret, and
-//!   `bundle.json`, a manifest with the SHA-256 of every file, checked by [`verify_bundle`].
+//!   certificate and key (0600), a web (HTTPS) certificate and key (0600) for the console or
+//!   dashboard, a config overlay, for a region the first-admin secret, and `bundle.json`, a
+//!   manifest with the SHA-256 of every file, checked by [`verify_bundle`].
 //!
 //! Time and randomness are parameters (`now`, `rng`) so tests can issue expired or not-yet-valid
 //! certificates and replay runs; only key generation draws from the operating system directly
@@ -39,12 +40,15 @@ pub mod tls;
 mod verify;
 
 pub use bundle::{
-    add_central, add_region, add_region_with_reference, BundleSummary, CentralOverlay, NodeOverlay,
-    OverlayCentralAddress, OverlayCentralName, OverlayReference, OverlayRegion, OverlayTls,
+    add_central, add_region, add_region_with_options, add_region_with_reference, BundleSummary,
+    CentralOverlay, NodeOverlay, OverlayCentralAddress, OverlayCentralName, OverlayHttps,
+    OverlayReference, OverlayRegion, OverlayTls, RegionOptions,
 };
 pub use ca::{init_ca, CaSummary, IssuedCert, IssuedRegistry};
 pub use error::{Error, Result};
-pub use identity::{load_identity, load_identity_at, Identity};
+pub use identity::{
+    load_identity, load_identity_at, load_web_identity, load_web_identity_at, Identity, WebIdentity,
+};
 pub use pki::{region_of, region_server_name, role_of, Role};
 pub use revoke::{
     is_revoked, refresh_crl, revoke, RevocationList, RevocationRecord, RevokeSummary, RevokeTarget,
@@ -89,6 +93,12 @@ pub mod bundle_files {
     pub const CENTRAL_KEY: &str = "central.key";
     /// The central's config overlay.
     pub const CENTRAL_CONFIG: &str = "central.toml";
+    /// The web (HTTPS) certificate of a node's console or the central's dashboard, for the names
+    /// operators' browsers open; issued by the bundle's CA, TLS server authentication only, no
+    /// mvd102 role (manifest format version 2 and later).
+    pub const WEB_CERT: &str = "web.crt";
+    /// The web certificate's private key (mode 0600).
+    pub const WEB_KEY: &str = "web.key";
     /// A copy of the CA's revocation list for the central; replaced after each revocation, so it is
     /// not in the manifest.
     pub const CRL: &str = "crl.pem";
@@ -112,7 +122,7 @@ pub mod limits {
     pub const DNS_NAME_BYTES_MAX: usize = 253;
     /// Longest DNS label, in bytes (RFC 1035).
     pub const DNS_LABEL_BYTES_MAX: usize = 63;
-    /// Most DNS plus IP names on a central certificate.
+    /// Most DNS plus IP names on a central certificate, and on a web (HTTPS) certificate.
     pub const CENTRAL_NAMES_MAX: usize = 32;
     /// Longest validity of the CA certificate, in days (20 years).
     pub const CA_VALID_DAYS_MAX: u32 = 7300;

@@ -15,9 +15,9 @@ use provisioning::limits::{CA_VALID_DAYS_DEFAULT, PEER_VALID_DAYS_DEFAULT};
 use provisioning::progress::Spinner;
 use provisioning::settings::{
     CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, RegionId,
-    RegionName, RegionSettings, ValidDays,
+    RegionName, RegionSettings, ValidDays, WebNames,
 };
-use provisioning::{Error, RevokeTarget, Role};
+use provisioning::{Error, RegionOptions, RevokeTarget, Role};
 
 /// Installer of the 102 network: private CA, region and central bundles, revocation.
 #[derive(Debug, Parser)]
@@ -41,7 +41,8 @@ enum Command {
         #[arg(long, default_value_t = CA_VALID_DAYS_DEFAULT)]
         valid_days: u32,
     },
-    /// Make a region's bundle: ca.crt, node.crt, node.key, node.toml, bootstrap.secret, bundle.json.
+    /// Make a region's bundle: ca.crt, node.crt, node.key, web.crt, web.key, node.toml,
+    /// bootstrap.secret, bundle.json.
     AddRegion {
         /// CA directory made by init-ca.
         #[arg(long, value_name = "CA_DIR")]
@@ -69,8 +70,18 @@ enum Command {
         /// timing rules, [[units]]); without it the node starts with the embedded demo data.
         #[arg(long, value_name = "FILE")]
         reference: Option<PathBuf>,
+        /// A DNS name operators' workstations use to open the node's console over HTTPS
+        /// (repeatable); without --web-dns and --web-ip the web certificate names only
+        /// <id>.region.mvd102.
+        #[arg(long, value_name = "NAME")]
+        web_dns: Vec<String>,
+        /// An IP address operators' workstations use to open the node's console over HTTPS
+        /// (repeatable).
+        #[arg(long, value_name = "ADDR")]
+        web_ip: Vec<IpAddr>,
     },
-    /// Make the central's bundle: ca.crt, central.crt, central.key, central.toml, crl.pem, bundle.json.
+    /// Make the central's bundle: ca.crt, central.crt, central.key, web.crt, web.key, central.toml,
+    /// crl.pem, bundle.json.
     AddCentral {
         /// CA directory made by init-ca.
         #[arg(long, value_name = "CA_DIR")]
@@ -90,8 +101,16 @@ enum Command {
         /// Validity of the central certificate, in days.
         #[arg(long, default_value_t = PEER_VALID_DAYS_DEFAULT)]
         valid_days: u32,
+        /// A DNS name HQ's workstations use to open the dashboard over HTTPS (repeatable); without
+        /// --web-dns and --web-ip the web certificate carries the --dns and --ip names.
+        #[arg(long, value_name = "NAME")]
+        web_dns: Vec<String>,
+        /// An IP address HQ's workstations use to open the dashboard over HTTPS (repeatable).
+        #[arg(long, value_name = "ADDR")]
+        web_ip: Vec<IpAddr>,
     },
-    /// Check a bundle: manifest, digests, chain to its CA, validity, role, key, file modes.
+    /// Check a bundle: manifest, digests, chain to its CA, validity, role, keys, web certificate,
+    /// file modes.
     Verify {
         /// The bundle directory.
         #[arg(value_name = "BUNDLE_DIR")]
@@ -167,11 +186,15 @@ fn run(command: Command) -> Result<()> {
             out,
             valid_days,
             reference,
+            web_dns,
+            web_ip,
         } => {
             let reference = reference
                 .as_deref()
                 .map(provisioning::reference::RegionReference::read)
                 .transpose()?;
+            let web = web_names(&web_dns, web_ip)?;
+            let default_web = web.is_none();
             let settings = RegionSettings {
                 id: RegionId::parse(&id)?,
                 name_kk: RegionName::parse("name-kk", &name_kk)?,
@@ -179,11 +202,15 @@ fn run(command: Command) -> Result<()> {
                 central: CentralAddress::parse(&central)?,
                 valid_days: ValidDays::for_peer(valid_days)?,
             };
-            let summary = provisioning::add_region_with_reference(
+            let options = RegionOptions {
+                reference: reference.as_ref(),
+                web,
+            };
+            let summary = provisioning::add_region_with_options(
                 &ca,
                 &out,
                 &settings,
-                reference.as_ref(),
+                &options,
                 now,
                 &mut OsRng,
                 &mut progress,
@@ -195,12 +222,21 @@ fn run(command: Command) -> Result<()> {
                      categories and units until its config overrides them"
                 );
             }
+            if default_web {
+                println!(
+                    "note: no --web-dns or --web-ip given; the console's web certificate names \
+                     only {}, so operators' workstations must reach the node by that name (DNS \
+                     or their hosts file)",
+                    summary.web_names.join(", ")
+                );
+            }
             println!(
                 "Region {id} bundle written to {}: certificate serial {}, valid until {}",
                 summary.dir.display(),
                 summary.serial,
                 show(summary.not_after)
             );
+            print_web(&summary);
             warn_earlier(&summary.earlier_unrevoked, &format!("region {id}"));
         }
         Command::AddCentral {
@@ -210,17 +246,22 @@ fn run(command: Command) -> Result<()> {
             ip,
             out,
             valid_days,
+            web_dns,
+            web_ip,
         } => {
             let dns = dns
                 .iter()
                 .map(|d| DnsName::parse(d))
                 .collect::<Result<Vec<_>, Error>>()?;
-            let settings = CentralSettings::new(
+            let mut settings = CentralSettings::new(
                 CentralName::parse(&name)?,
                 dns,
                 ip,
                 ValidDays::for_peer(valid_days)?,
             )?;
+            if let Some(web) = web_names(&web_dns, web_ip)? {
+                settings = settings.with_web(web);
+            }
             let summary =
                 provisioning::add_central(&ca, &out, &settings, now, &mut OsRng, &mut progress)
                     .context("add-central failed")?;
@@ -230,6 +271,7 @@ fn run(command: Command) -> Result<()> {
                 summary.serial,
                 show(summary.not_after)
             );
+            print_web(&summary);
             warn_earlier(&summary.earlier_unrevoked, &format!("central {name}"));
         }
         Command::Verify { bundle } => {
@@ -246,6 +288,18 @@ fn run(command: Command) -> Result<()> {
                 verified.manifest.certificate.serial,
                 show(not_after)
             );
+            match &verified.manifest.web_certificate {
+                Some(web) => println!(
+                    "Web certificate {} (HTTPS) for: {}",
+                    web.serial,
+                    verified.web_names.join(", ")
+                ),
+                None => println!(
+                    "note: bundle format version {} has no web certificate; make the bundle again \
+                     with this tool to serve the console or dashboard over HTTPS",
+                    verified.manifest.format_version
+                ),
+            }
         }
         Command::Revoke {
             ca,
@@ -260,10 +314,15 @@ fn run(command: Command) -> Result<()> {
             };
             let summary = provisioning::revoke(&ca, &target, reason.as_deref(), now, &mut progress)
                 .with_context(|| format!("revoke {target} failed"))?;
+            let revoked: Vec<String> = summary
+                .revoked
+                .iter()
+                .map(|r| format!("{} ({})", r.serial, r.role))
+                .collect();
             println!(
                 "Revoked {} certificate(s) of {target}: {}",
-                summary.serials.len(),
-                summary.serials.join(", ")
+                revoked.len(),
+                revoked.join(", ")
             );
             println!(
                 "CRL #{} written to {}; copy it to the central.",
@@ -282,6 +341,26 @@ fn run(command: Command) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The names given with `--web-dns` and `--web-ip`, checked; `None` when neither was given.
+fn web_names(dns: &[String], ip: Vec<IpAddr>) -> Result<Option<WebNames>, Error> {
+    if dns.is_empty() && ip.is_empty() {
+        return Ok(None);
+    }
+    let dns = dns
+        .iter()
+        .map(|d| DnsName::parse_for("web-dns", d))
+        .collect::<Result<Vec<_>, Error>>()?;
+    WebNames::new(dns, ip).map(Some)
+}
+
+fn print_web(summary: &provisioning::BundleSummary) {
+    println!(
+        "Web certificate (HTTPS) serial {} for: {}; workstations trust the bundle's ca.crt",
+        summary.web_serial,
+        summary.web_names.join(", ")
+    );
 }
 
 fn warn_earlier(serials: &[String], who: &str) {

@@ -3,13 +3,18 @@
 //! ```json
 //! {
 //!   "format": "mvd102-bundle",
-//!   "format_version": 1,
+//!   "format_version": 2,
 //!   "subject": { "region": { "id": "AST", "name_kk": "…", "name_ru": "…" } },
 //!   "created_at": "2026-11-22T11:43:03Z",
 //!   "certificate": { "serial": "4f…", "not_before": "…", "not_after": "…" },
+//!   "web_certificate": { "serial": "5a…", "not_before": "…", "not_after": "…" },
 //!   "files": { "ca.crt": { "sha256": "…", "bytes": 640 }, … }
 //! }
 //! ```
+//!
+//! Versions: 1 — the peer certificate only; 2 — also a web (HTTPS) certificate, `web.crt` and
+//! `web.key`, recorded in `web_certificate` and named by the overlay's `[https]` table. This tool
+//! writes 2 and reads both.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,8 +29,17 @@ use crate::fsio;
 
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "mvd102-bundle";
-/// The manifest version this tool writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The manifest version this tool writes.
+pub const FORMAT_VERSION: u32 = 2;
+/// Every manifest version this tool reads, oldest first.
+pub const FORMAT_VERSIONS_READ: &[u32] = &[1, 2];
+/// The first manifest version whose bundles hold a web certificate (`web.crt`, `web.key`).
+pub const FORMAT_VERSION_WEB: u32 = 2;
+
+/// Whether a bundle of this manifest version holds a web certificate.
+pub fn has_web_certificate(format_version: u32) -> bool {
+    format_version >= FORMAT_VERSION_WEB
+}
 
 /// Whom the bundle is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,23 +66,28 @@ pub enum Subject {
 }
 
 impl Subject {
-    /// The files a bundle of this kind holds (besides `bundle.json`), in a fixed order.
-    pub fn expected_files(&self) -> &'static [&'static str] {
-        match self {
-            Subject::Region { .. } => &[
+    /// The files a bundle of this kind and manifest version holds (besides `bundle.json`), in a
+    /// fixed order.
+    pub fn expected_files(&self, format_version: u32) -> Vec<&'static str> {
+        let mut expected = match self {
+            Subject::Region { .. } => vec![
                 files::CA_CERT,
                 files::NODE_CERT,
                 files::NODE_KEY,
                 files::NODE_CONFIG,
                 files::BOOTSTRAP_SECRET,
             ],
-            Subject::Central { .. } => &[
+            Subject::Central { .. } => vec![
                 files::CA_CERT,
                 files::CENTRAL_CERT,
                 files::CENTRAL_KEY,
                 files::CENTRAL_CONFIG,
             ],
+        };
+        if has_web_certificate(format_version) {
+            expected.extend([files::WEB_CERT, files::WEB_KEY]);
         }
+        expected
     }
 
     /// Files a bundle of this kind may hold; when present they are listed and checked like the
@@ -80,12 +99,16 @@ impl Subject {
         }
     }
 
-    /// The files that must be private (mode 0600).
-    pub fn secret_files(&self) -> &'static [&'static str] {
-        match self {
-            Subject::Region { .. } => &[files::NODE_KEY, files::BOOTSTRAP_SECRET],
-            Subject::Central { .. } => &[files::CENTRAL_KEY],
+    /// The files of a bundle of this kind and manifest version that must be private (mode 0600).
+    pub fn secret_files(&self, format_version: u32) -> Vec<&'static str> {
+        let mut secret = match self {
+            Subject::Region { .. } => vec![files::NODE_KEY, files::BOOTSTRAP_SECRET],
+            Subject::Central { .. } => vec![files::CENTRAL_KEY],
+        };
+        if has_web_certificate(format_version) {
+            secret.push(files::WEB_KEY);
         }
+        secret
     }
 
     /// The certificate and key file of the bundle's peer.
@@ -131,6 +154,15 @@ impl FileEntry {
     }
 }
 
+/// `1 and 2`: the versions this tool reads, for messages.
+fn versions_text() -> String {
+    let shown: Vec<String> = FORMAT_VERSIONS_READ.iter().map(u32::to_string).collect();
+    match shown.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => shown.join(""),
+    }
+}
+
 /// SHA-256 in lower-case hex.
 pub fn sha256_hex(content: &[u8]) -> String {
     hex::encode(Sha256::digest(content))
@@ -142,15 +174,18 @@ pub fn sha256_hex(content: &[u8]) -> String {
 pub struct Manifest {
     /// Always `FORMAT`.
     pub format: String,
-    /// Always `FORMAT_VERSION` for this tool.
+    /// `FORMAT_VERSION` when this tool wrote it; one of `FORMAT_VERSIONS_READ` when it reads it.
     pub format_version: u32,
     /// Whom the bundle is for.
     pub subject: Subject,
     /// When the bundle was made.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// The bundle's certificate.
+    /// The bundle's peer certificate (the node's or the central's replication identity).
     pub certificate: CertificateInfo,
+    /// The bundle's web (HTTPS) certificate: present from format version 2 on, absent before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_certificate: Option<CertificateInfo>,
     /// File name → digest, for every file but the manifest itself.
     pub files: BTreeMap<String, FileEntry>,
 }
@@ -177,20 +212,61 @@ impl Manifest {
                 ),
             ));
         }
-        match header.format_version {
-            Some(FORMAT_VERSION) => {}
+        let version = match header.format_version {
+            Some(v) if FORMAT_VERSIONS_READ.contains(&v) => v,
             Some(v) => {
+                let hint = if v > FORMAT_VERSION {
+                    "a newer provisioning tool made it; verify it with that tool"
+                } else {
+                    "make the bundle again with this tool"
+                };
                 return Err(Error::bad_file(
                     &path,
                     format!(
-                        "format_version {v} is not supported; this tool reads {FORMAT_VERSION}"
+                        "format_version {v} is not supported; this tool reads format versions {}; \
+                         {hint}",
+                        versions_text()
                     ),
-                ))
+                ));
             }
             None => return Err(Error::bad_file(&path, "\"format_version\" is missing")),
+        };
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::bad_file(&path, format!("invalid manifest: {e}")))?;
+        match (has_web_certificate(version), &manifest.web_certificate) {
+            (true, None) => Err(Error::bad_file(
+                &path,
+                format!(
+                    "invalid manifest: format_version {version} needs \"web_certificate\" \
+                     (the bundle's {}); make the bundle again",
+                    files::WEB_CERT
+                ),
+            )),
+            (false, Some(_)) => Err(Error::bad_file(
+                &path,
+                format!(
+                    "invalid manifest: format_version {version} has no \"web_certificate\"; \
+                     a web certificate needs format_version {FORMAT_VERSION_WEB}"
+                ),
+            )),
+            _ => Ok(manifest),
         }
-        serde_json::from_str(&text)
-            .map_err(|e| Error::bad_file(&path, format!("invalid manifest: {e}")))
+    }
+
+    /// The files this bundle holds besides `bundle.json` ([`Subject::expected_files`] of its
+    /// version).
+    pub fn expected_files(&self) -> Vec<&'static str> {
+        self.subject.expected_files(self.format_version)
+    }
+
+    /// The files of this bundle that must be private ([`Subject::secret_files`] of its version).
+    pub fn secret_files(&self) -> Vec<&'static str> {
+        self.subject.secret_files(self.format_version)
+    }
+
+    /// Whether this bundle holds a web certificate (`web.crt`, `web.key`).
+    pub fn has_web_certificate(&self) -> bool {
+        has_web_certificate(self.format_version)
     }
 
     /// The manifest as written to disk.

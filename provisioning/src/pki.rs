@@ -1,11 +1,15 @@
 //! Certificates: how a peer's role is written into and read back from a certificate, PEM
-//! parsing, serial numbers, and issuing a node or central certificate.
+//! parsing, serial numbers, and issuing a node, central or web (HTTPS) certificate.
 //!
 //! A region's certificate carries the region twice, in forms that cannot be confused with anything
 //! else: the common name `region:AST` (for people reading `openssl x509 -text`) and the URI SAN
 //! `urn:mvd102:region:AST` (what software reads). A certificate with both must have them agree; a
 //! certificate with two regions, or a region and the central role, is refused. The central's
 //! certificate carries `central:NAME` and `urn:mvd102:central:NAME` the same way.
+//!
+//! A web certificate (the HTTPS certificate of a node's console or the central's dashboard) has
+//! the common name `web:AST` or `web:NAME`, only DNS and IP SANs, and only the serverAuth usage:
+//! it carries no role, so neither side of the replication link accepts it.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -31,10 +35,14 @@ use crate::settings::RegionId;
 pub const REGION_URN_PREFIX: &str = "urn:mvd102:region:";
 /// Prefix of the central's URI SAN: `urn:mvd102:central:NAME`.
 pub const CENTRAL_URN_PREFIX: &str = "urn:mvd102:central:";
+/// Prefix every role URI SAN of this network starts with.
+pub const MVD102_URN_PREFIX: &str = "urn:mvd102:";
 /// Prefix of a region's common name: `region:AST`.
 pub const REGION_CN_PREFIX: &str = "region:";
 /// Prefix of the central's common name: `central:NAME`.
 pub const CENTRAL_CN_PREFIX: &str = "central:";
+/// Prefix of a web (HTTPS) certificate's common name: `web:AST`, `web:central`. It claims no role.
+pub const WEB_CN_PREFIX: &str = "web:";
 /// Organisation written into every certificate's subject.
 pub const ORGANIZATION: &str = "МВД РК 102";
 
@@ -215,15 +223,27 @@ pub(crate) fn validity(now: OffsetDateTime, valid_days: u32) -> (OffsetDateTime,
     )
 }
 
-/// What goes into a node or central certificate.
-pub(crate) struct PeerRequest {
+/// What a certificate is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// A node's or the central's replication identity: the mvd102 role URI SAN, TLS server and
+    /// client authentication.
+    Peer {
+        /// `urn:mvd102:region:AST` or `urn:mvd102:central:NAME`.
+        uri: String,
+    },
+    /// The HTTPS certificate of a node's console or the central's dashboard: TLS server
+    /// authentication only and no mvd102 role URI, so it can never pass as a replication identity.
+    Web,
+}
+
+/// What goes into a node, central or web certificate (validity and serial come separately).
+#[derive(Debug, Clone)]
+pub(crate) struct CertRequest {
     pub(crate) common_name: String,
-    pub(crate) uri: String,
+    pub(crate) purpose: Purpose,
     pub(crate) dns: Vec<String>,
     pub(crate) ip: Vec<IpAddr>,
-    pub(crate) not_before: OffsetDateTime,
-    pub(crate) not_after: OffsetDateTime,
-    pub(crate) serial: [u8; SERIAL_BYTES],
 }
 
 /// A freshly issued certificate with its key.
@@ -232,39 +252,51 @@ pub(crate) struct Issued {
     pub(crate) key_pem: String,
 }
 
-/// Generates a P-256 key and a client+server certificate for it, signed by `issuer`.
-pub(crate) fn issue_peer(issuer: &Issuer<'_, KeyPair>, request: PeerRequest) -> Result<Issued> {
+/// Generates a P-256 key and a certificate for it as `request` describes, signed by `issuer`.
+pub(crate) fn issue(
+    issuer: &Issuer<'_, KeyPair>,
+    request: &CertRequest,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    serial: &[u8; SERIAL_BYTES],
+) -> Result<Issued> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
         .map_err(Error::crypto("generating the key"))?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, ORGANIZATION);
-    dn.push(DnType::CommonName, request.common_name);
+    dn.push(DnType::CommonName, request.common_name.as_str());
     params.distinguished_name = dn;
-    let mut sans = vec![SanType::URI(
-        request
-            .uri
-            .try_into()
-            .map_err(Error::crypto("encoding the URI SAN"))?,
-    )];
-    for dns in request.dns {
+    let mut sans = Vec::new();
+    if let Purpose::Peer { uri } = &request.purpose {
+        sans.push(SanType::URI(
+            uri.clone()
+                .try_into()
+                .map_err(Error::crypto("encoding the URI SAN"))?,
+        ));
+    }
+    for dns in &request.dns {
         sans.push(SanType::DnsName(
-            dns.try_into()
+            dns.clone()
+                .try_into()
                 .map_err(Error::crypto("encoding a DNS SAN"))?,
         ));
     }
-    sans.extend(request.ip.into_iter().map(SanType::IpAddress));
+    sans.extend(request.ip.iter().copied().map(SanType::IpAddress));
     params.subject_alt_names = sans;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
+    params.extended_key_usages = match request.purpose {
+        Purpose::Peer { .. } => vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ],
+        Purpose::Web => vec![ExtendedKeyUsagePurpose::ServerAuth],
+    };
     params.use_authority_key_identifier_extension = true;
-    params.serial_number = Some(SerialNumber::from_slice(&request.serial));
-    params.not_before = request.not_before;
-    params.not_after = request.not_after;
+    params.serial_number = Some(SerialNumber::from_slice(serial));
+    params.not_before = not_before;
+    params.not_after = not_after;
     let cert = params
         .signed_by(&key, issuer)
         .map_err(Error::crypto("signing the certificate"))?;
@@ -272,4 +304,49 @@ pub(crate) fn issue_peer(issuer: &Issuer<'_, KeyPair>, request: PeerRequest) -> 
         cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
     })
+}
+
+/// The DNS names and IP addresses (as text) a certificate's subject alternative names carry, DNS
+/// names first.
+pub(crate) fn server_names(cert: &X509Certificate<'_>) -> Result<Vec<String>> {
+    let sans = cert
+        .subject_alternative_name()
+        .map_err(|e| bad_cert(format!("unreadable subject alternative names: {e}")))?;
+    let mut dns = Vec::new();
+    let mut ip = Vec::new();
+    for name in sans.iter().flat_map(|ext| ext.value.general_names.iter()) {
+        match name {
+            GeneralName::DNSName(name) => dns.push((*name).to_owned()),
+            GeneralName::IPAddress(raw) => {
+                let addr = <[u8; 4]>::try_from(*raw)
+                    .map(IpAddr::from)
+                    .or_else(|_| <[u8; 16]>::try_from(*raw).map(IpAddr::from))
+                    .map_err(|_| {
+                        bad_cert(format!(
+                            "an IP address SAN has {} bytes; expected 4 or 16",
+                            raw.len()
+                        ))
+                    })?;
+                ip.push(addr.to_string());
+            }
+            _ => {}
+        }
+    }
+    dns.extend(ip);
+    Ok(dns)
+}
+
+/// The URI SANs of a certificate that use this network's `urn:mvd102:` namespace.
+pub(crate) fn mvd102_uris(cert: &X509Certificate<'_>) -> Result<Vec<String>> {
+    let sans = cert
+        .subject_alternative_name()
+        .map_err(|e| bad_cert(format!("unreadable subject alternative names: {e}")))?;
+    Ok(sans
+        .iter()
+        .flat_map(|ext| ext.value.general_names.iter())
+        .filter_map(|name| match name {
+            GeneralName::URI(uri) if uri.starts_with(MVD102_URN_PREFIX) => Some((*uri).to_owned()),
+            _ => None,
+        })
+        .collect())
 }

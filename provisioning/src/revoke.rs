@@ -14,6 +14,7 @@ use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
+use crate::bundle::{ROLE_CENTRAL, ROLE_CENTRAL_WEB, ROLE_REGION, ROLE_REGION_WEB};
 use crate::ca::{check_serial, read_json, to_json, Ca, IssuedRegistry};
 use crate::ca_files;
 use crate::error::{Error, Result};
@@ -32,7 +33,7 @@ pub const REVOKED_FORMAT_VERSION: u32 = 1;
 pub struct RevokedEntry {
     /// Serial number (lower-case hex).
     pub serial: String,
-    /// `region` or `central`, as in `issued.json`.
+    /// `region`, `region-web`, `central` or `central-web`, as in `issued.json`.
     pub role: String,
     /// The region id or the central's name.
     pub subject: String,
@@ -139,6 +140,9 @@ pub(crate) fn sign_crl(
 pub struct RevokeSummary {
     /// Serial numbers revoked now (hex).
     pub serials: Vec<String>,
+    /// The certificates revoked now, as recorded in `revoked.json` (serial, role, subject, …), in
+    /// the order of `serials`.
+    pub revoked: Vec<RevokedEntry>,
     /// The new CRL.
     pub crl: PathBuf,
     /// Its number.
@@ -148,17 +152,28 @@ pub struct RevokeSummary {
 /// Whose certificates to revoke.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevokeTarget {
-    /// Every certificate of a region (a node retired, stolen or re-installed).
+    /// Every certificate of a region (a node retired, stolen or re-installed): its node
+    /// certificates and its console's web certificates.
     Region(RegionId),
-    /// Every certificate of the central with this name.
+    /// Every certificate of the central with this name: its central certificates and its
+    /// dashboard's web certificates.
     Central(CentralName),
 }
 
 impl RevokeTarget {
-    fn role(&self) -> &'static str {
+    /// `region` or `central`, for messages.
+    fn kind(&self) -> &'static str {
         match self {
             RevokeTarget::Region(_) => "region",
             RevokeTarget::Central(_) => "central",
+        }
+    }
+
+    /// The `issued.json` roles of the target's certificates.
+    fn roles(&self) -> [&'static str; 2] {
+        match self {
+            RevokeTarget::Region(_) => [ROLE_REGION, ROLE_REGION_WEB],
+            RevokeTarget::Central(_) => [ROLE_CENTRAL, ROLE_CENTRAL_WEB],
         }
     }
 
@@ -172,12 +187,13 @@ impl RevokeTarget {
 
 impl std::fmt::Display for RevokeTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.role(), self.subject())
+        write!(f, "{} {}", self.kind(), self.subject())
     }
 }
 
-/// Revokes every certificate the CA issued to `target` and not yet revoked, records it in
-/// `revoked.json` and re-signs `crl.pem`. Both files are replaced atomically.
+/// Revokes every certificate the CA issued to `target` and not yet revoked — peer and web
+/// certificates alike — records it in `revoked.json` and re-signs `crl.pem`. Both files are
+/// replaced atomically.
 pub fn revoke(
     ca_dir: &Path,
     target: &RevokeTarget,
@@ -200,11 +216,11 @@ pub fn revoke(
     let issued = IssuedRegistry::read(ca_dir)?;
     let mut record = RevocationRecord::read(ca_dir)?;
 
-    let of_target: Vec<&str> = issued
+    let roles = target.roles();
+    let of_target: Vec<_> = issued
         .certificates
         .iter()
-        .filter(|c| c.role == target.role() && c.subject == target.subject())
-        .map(|c| c.serial.as_str())
+        .filter(|c| roles.contains(&c.role.as_str()) && c.subject == target.subject())
         .collect();
     if of_target.is_empty() {
         return Err(Error::NeverIssued {
@@ -212,32 +228,33 @@ pub fn revoke(
             target: target.to_string(),
         });
     }
-    let serials: Vec<String> = of_target
-        .into_iter()
-        .filter(|s| !record.is_revoked(s))
-        .map(str::to_owned)
-        .collect();
-    if serials.is_empty() {
-        return Err(Error::AlreadyRevoked {
-            target: target.to_string(),
-        });
-    }
     let revoked_at = now.replace_nanosecond(0).unwrap_or(now);
-    for serial in &serials {
-        record.revoked.push(RevokedEntry {
-            serial: serial.clone(),
-            role: target.role().to_owned(),
+    let mut revoked = Vec::new();
+    for cert in of_target
+        .into_iter()
+        .filter(|c| !record.is_revoked(&c.serial))
+    {
+        revoked.push(RevokedEntry {
+            serial: cert.serial.clone(),
+            role: cert.role.clone(),
             subject: target.subject().to_owned(),
             revoked_at,
             reason: reason.clone(),
         });
     }
+    if revoked.is_empty() {
+        return Err(Error::AlreadyRevoked {
+            target: target.to_string(),
+        });
+    }
+    record.revoked.extend(revoked.iter().cloned());
     record.crl_number += 1;
     progress.step("signing the revocation list");
     let crl = write_record_and_crl(&ca, &record, now)?;
     progress.finish();
     Ok(RevokeSummary {
-        serials,
+        serials: revoked.iter().map(|r| r.serial.clone()).collect(),
+        revoked,
         crl,
         crl_number: record.crl_number,
     })
@@ -259,6 +276,7 @@ pub fn refresh_crl(
     progress.finish();
     Ok(RevokeSummary {
         serials: Vec::new(),
+        revoked: Vec::new(),
         crl,
         crl_number: record.crl_number,
     })

@@ -143,12 +143,17 @@ impl CentralName {
 pub struct DnsName(String);
 
 impl DnsName {
-    /// Validates a DNS name (RFC 1035 lengths, LDH labels, at least one dot).
+    /// Validates a DNS name (RFC 1035 lengths, LDH labels) given with `--dns`.
     pub fn parse(raw: &str) -> Result<Self> {
+        Self::parse_for("dns", raw)
+    }
+
+    /// [`DnsName::parse`] for a value of the option `field` (e.g. `web-dns`), which errors name.
+    pub fn parse_for(field: &'static str, raw: &str) -> Result<Self> {
         let name = raw.trim_end_matches('.').to_ascii_lowercase();
         if name.is_empty() || name.len() > DNS_NAME_BYTES_MAX {
             return Err(Error::invalid(
-                "dns",
+                field,
                 format!("{raw:?}: a DNS name has 1–{DNS_NAME_BYTES_MAX} bytes"),
             ));
         }
@@ -163,7 +168,7 @@ impl DnsName {
                 || label.ends_with('-')
             {
                 return Err(Error::invalid(
-                    "dns",
+                    field,
                     format!(
                         "{raw:?}: label {label:?} must have 1–{DNS_LABEL_BYTES_MAX} latin letters, \
                          digits or inner '-'"
@@ -288,41 +293,121 @@ pub struct CentralSettings {
     pub dns: Vec<DnsName>,
     /// IP addresses the nodes dial.
     pub ip: Vec<IpAddr>,
-    /// Validity of the central certificate.
+    /// Validity of the central certificate (and of its web certificate).
     pub valid_days: ValidDays,
+    /// Names on the web (HTTPS) certificate of HQ's dashboard; [`CentralSettings::new`] sets the
+    /// central's own `dns` and `ip`, [`CentralSettings::with_web`] replaces them.
+    pub web: WebNames,
+}
+
+/// Sorts and dedupes a list of DNS names and addresses, then checks that it holds at least one
+/// and at most `CENTRAL_NAMES_MAX` names. `field` and `empty_hint` go into the errors.
+fn check_names(
+    field: &'static str,
+    dns: &mut Vec<DnsName>,
+    ip: &mut Vec<IpAddr>,
+    empty_hint: &str,
+) -> Result<()> {
+    dns.sort();
+    dns.dedup();
+    ip.sort();
+    ip.dedup();
+    let names = dns.len() + ip.len();
+    if names == 0 {
+        return Err(Error::invalid(field, empty_hint.to_owned()));
+    }
+    if names > CENTRAL_NAMES_MAX {
+        return Err(Error::invalid(
+            field,
+            format!("{names} names, more than the {CENTRAL_NAMES_MAX} allowed"),
+        ));
+    }
+    Ok(())
 }
 
 impl CentralSettings {
     /// Checks the combination: at least one name, at most `CENTRAL_NAMES_MAX`, no duplicates.
+    /// The web certificate gets the same names until [`CentralSettings::with_web`].
     pub fn new(
         name: CentralName,
         mut dns: Vec<DnsName>,
         mut ip: Vec<IpAddr>,
         valid_days: ValidDays,
     ) -> Result<Self> {
-        dns.sort();
-        dns.dedup();
-        ip.sort();
-        ip.dedup();
-        let names = dns.len() + ip.len();
-        if names == 0 {
-            return Err(Error::invalid(
-                "dns",
-                "give at least one --dns or --ip that the nodes dial",
-            ));
-        }
-        if names > CENTRAL_NAMES_MAX {
-            return Err(Error::invalid(
-                "dns",
-                format!("{names} names, more than the {CENTRAL_NAMES_MAX} allowed"),
-            ));
-        }
+        check_names(
+            "dns",
+            &mut dns,
+            &mut ip,
+            "give at least one --dns or --ip that the nodes dial",
+        )?;
+        let web = WebNames {
+            dns: dns.clone(),
+            ip: ip.clone(),
+        };
         Ok(CentralSettings {
             name,
             dns,
             ip,
             valid_days,
+            web,
         })
+    }
+
+    /// The same settings with other names on the dashboard's web certificate (`--web-dns`,
+    /// `--web-ip`).
+    pub fn with_web(self, web: WebNames) -> Self {
+        CentralSettings { web, ..self }
+    }
+}
+
+/// The DNS names and IP addresses on a web (HTTPS) certificate: the names operators' browsers
+/// use to open a node's console or HQ's dashboard. Always 1..=`CENTRAL_NAMES_MAX` names, sorted,
+/// without duplicates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebNames {
+    dns: Vec<DnsName>,
+    ip: Vec<IpAddr>,
+}
+
+impl WebNames {
+    /// Checks names given with `--web-dns` and `--web-ip`: at least one, at most
+    /// `CENTRAL_NAMES_MAX`; duplicates are dropped.
+    pub fn new(mut dns: Vec<DnsName>, mut ip: Vec<IpAddr>) -> Result<Self> {
+        check_names(
+            "web-dns",
+            &mut dns,
+            &mut ip,
+            "give at least one --web-dns or --web-ip that operators' browsers open",
+        )?;
+        Ok(WebNames { dns, ip })
+    }
+
+    /// The web names of a region given no `--web-dns`/`--web-ip`: its server name only
+    /// ([`region_server_name`](crate::region_server_name), `ast.region.mvd102`).
+    pub fn for_region(id: &RegionId) -> Self {
+        WebNames {
+            dns: vec![DnsName(crate::pki::region_server_name(id.as_str()))],
+            ip: Vec::new(),
+        }
+    }
+
+    /// The DNS names.
+    pub fn dns(&self) -> &[DnsName] {
+        &self.dns
+    }
+
+    /// The IP addresses.
+    pub fn ip(&self) -> &[IpAddr] {
+        &self.ip
+    }
+
+    /// Every name as text, DNS names first (as `VerifiedBundle::web_names` lists them).
+    pub fn names(&self) -> Vec<String> {
+        self.dns
+            .iter()
+            .map(|d| d.as_str().to_owned())
+            .chain(self.ip.iter().map(IpAddr::to_string))
+            .collect()
     }
 }
 
@@ -377,5 +462,43 @@ mod tests {
         assert!(ValidDays::for_peer(0).is_err());
         assert!(ValidDays::for_peer(PEER_VALID_DAYS_MAX + 1).is_err());
         assert!(ValidDays::for_ca(CA_VALID_DAYS_MAX).is_ok());
+    }
+
+    #[test]
+    fn web_names_are_checked_and_deduped() {
+        let dns = |raw: &str| DnsName::parse_for("web-dns", raw).unwrap();
+        let ip = |raw: &str| raw.parse::<IpAddr>().unwrap();
+        let web = WebNames::new(
+            vec![dns("Console.AST.mvd.kz"), dns("console.ast.mvd.kz.")],
+            vec![ip("10.0.0.5"), ip("10.0.0.5")],
+        )
+        .unwrap();
+        assert_eq!(web.names(), ["console.ast.mvd.kz", "10.0.0.5"]);
+
+        let err = WebNames::new(Vec::new(), Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("--web-dns or --web-ip"), "{err}");
+        let many = (0..=CENTRAL_NAMES_MAX)
+            .map(|i| dns(&format!("n{i}.mvd.kz")))
+            .collect();
+        let err = WebNames::new(many, Vec::new()).unwrap_err();
+        assert!(err.to_string().starts_with("invalid web-dns:"), "{err}");
+        let err = DnsName::parse_for("web-dns", "bad_name.kz").unwrap_err();
+        assert!(err.to_string().starts_with("invalid web-dns:"), "{err}");
+
+        let ast = WebNames::for_region(&RegionId::parse("AST").unwrap());
+        assert_eq!(ast.names(), ["ast.region.mvd102"]);
+        // The default is itself a valid DNS name.
+        assert!(DnsName::parse("ast.region.mvd102").is_ok());
+
+        let central = CentralSettings::new(
+            CentralName::parse("central").unwrap(),
+            vec![dns("central.mvd.kz")],
+            vec![ip("10.1.2.3")],
+            ValidDays::for_peer(30).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(central.web.names(), ["central.mvd.kz", "10.1.2.3"]);
+        let central = central.with_web(WebNames::new(vec![dns("hq.mvd.kz")], Vec::new()).unwrap());
+        assert_eq!(central.web.names(), ["hq.mvd.kz"]);
     }
 }

@@ -12,12 +12,12 @@ use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::time::ASN1Time;
 
-use crate::bundle::{CentralOverlay, NodeOverlay, OverlayTls};
+use crate::bundle::{CentralOverlay, NodeOverlay, OverlayHttps, OverlayTls};
 use crate::bundle_files as files;
 use crate::error::{Error, Result};
 use crate::fsio;
-use crate::manifest::{self, Manifest, Subject};
-use crate::pki::{self, Holder, Role};
+use crate::manifest::{self, CertificateInfo, Manifest, Subject};
+use crate::pki::{self, Holder, Role, WEB_CN_PREFIX};
 
 /// One thing wrong with a bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +91,8 @@ pub enum Problem {
         /// What the certificate carries.
         found: String,
     },
-    /// The certificate cannot serve as a node or central certificate (usages, CA flag).
+    /// The certificate cannot serve its purpose (usages, CA flag, names, a role where none may
+    /// be).
     WrongUsage {
         /// The certificate.
         file: String,
@@ -221,12 +222,18 @@ pub struct VerifiedBundle {
     pub manifest: Manifest,
     /// The role its certificate carries.
     pub role: Role,
+    /// The DNS names and IP addresses on its web (HTTPS) certificate, DNS names first: the names
+    /// operators' browsers may use to open the console or dashboard. Empty for a format version 1
+    /// bundle, which has no web certificate.
+    pub web_names: Vec<String>,
 }
 
 /// Checks a bundle at time `now`: the manifest's format, every file present with its recorded
 /// SHA-256, the certificate signed by the bundle's CA and valid at `now`, its role equal to the
 /// manifest's, the key matching the certificate, secret files mode 0600 and the config overlay
-/// agreeing with the manifest.
+/// agreeing with the manifest. From format version 2 on, the same for the web certificate
+/// (`web.crt`, `web.key`), which must also name at least one DNS name or IP address, allow TLS
+/// server authentication only and carry no mvd102 role.
 ///
 /// An unreadable manifest is an [`Error::BadFile`]; everything else wrong is collected into one
 /// [`Error::InvalidBundle`].
@@ -243,7 +250,7 @@ pub(crate) fn verify_bundle_allowing(
 ) -> Result<VerifiedBundle> {
     let manifest = Manifest::read(dir)?;
     let mut problems = Vec::new();
-    let required = manifest.subject.expected_files();
+    let required = manifest.expected_files();
     let optional = manifest.subject.optional_files();
 
     for name in manifest.files.keys() {
@@ -252,7 +259,7 @@ pub(crate) fn verify_bundle_allowing(
         }
     }
     // An optional file is checked when the manifest lists it; one slipped in unlisted is refused.
-    let mut expected: Vec<&'static str> = required.to_vec();
+    let mut expected: Vec<&'static str> = required;
     for &name in optional {
         if manifest.files.contains_key(name) {
             expected.push(name);
@@ -295,7 +302,7 @@ pub(crate) fn verify_bundle_allowing(
         sound.insert(name, content);
     }
 
-    for &name in manifest.subject.secret_files() {
+    for name in manifest.secret_files() {
         if let Ok(mode) = fsio::mode_of(&dir.join(name)) {
             if mode & 0o077 != 0 {
                 problems.push(Problem::ModeTooOpen {
@@ -326,23 +333,32 @@ pub(crate) fn verify_bundle_allowing(
         }
         check_validity(cert_name, leaf, now, &mut problems);
         check_usage(cert_name, leaf, &mut problems);
-        check_against_manifest(cert_name, leaf, &manifest, &mut problems);
+        check_against_manifest(cert_name, leaf, &manifest.certificate, &mut problems);
         role = check_role(cert_name, leaf, &manifest.subject, &mut problems);
-        if let Some(key_pem) = sound.get(key_name) {
-            match pki::key_from_pem(&dir.join(key_name), key_pem) {
-                Ok((_, key)) if pki::key_matches(leaf, &key) => {}
-                Ok(_) => problems.push(Problem::KeyMismatch {
-                    file: key_name.into(),
-                    cert: cert_name.into(),
-                }),
-                Err(e) => problems.push(Problem::Unreadable {
-                    file: key_name.into(),
-                    reason: strip_path(&e, &dir.join(key_name)),
-                }),
+        check_key(dir, key_name, cert_name, leaf, &sound, &mut problems);
+    }
+    let mut web_names = Vec::new();
+    if manifest.has_web_certificate() {
+        let web = sound
+            .get(files::WEB_CERT)
+            .and_then(|pem| parse_pem_cert(files::WEB_CERT, dir, pem, &mut problems));
+        let web_parsed = web
+            .as_deref()
+            .and_then(|der| parse_der(files::WEB_CERT, der, &mut problems));
+        if let Some(web) = &web_parsed {
+            let file = files::WEB_CERT;
+            if let Some(ca) = &ca_parsed {
+                check_signed_by(file, web, ca, &mut problems);
             }
+            check_validity(file, web, now, &mut problems);
+            if let Some(info) = &manifest.web_certificate {
+                check_against_manifest(file, web, info, &mut problems);
+            }
+            web_names = check_web(web, &manifest.subject, &mut problems);
+            check_key(dir, files::WEB_KEY, file, web, &sound, &mut problems);
         }
     }
-    check_config(&manifest.subject, &sound, &mut problems);
+    check_config(&manifest, &sound, &mut problems);
     if let Some(secret) = sound.get(files::BOOTSTRAP_SECRET) {
         let first_line = String::from_utf8_lossy(secret);
         if first_line
@@ -363,6 +379,7 @@ pub(crate) fn verify_bundle_allowing(
             dir: dir.to_owned(),
             manifest,
             role,
+            web_names,
         }),
         (true, None) => Err(Error::InvalidBundle {
             dir: dir.to_owned(),
@@ -509,21 +526,21 @@ fn check_usage(file: &str, cert: &X509Certificate<'_>, problems: &mut Vec<Proble
 fn check_against_manifest(
     file: &str,
     cert: &X509Certificate<'_>,
-    manifest: &Manifest,
+    info: &CertificateInfo,
     problems: &mut Vec<Problem>,
 ) {
     let serial = pki::serial_hex(cert.raw_serial());
-    if serial != manifest.certificate.serial {
+    if serial != info.serial {
         problems.push(Problem::ManifestMismatch {
             file: file.into(),
             reason: format!(
                 "serial {serial} is not the {} recorded in {}",
-                manifest.certificate.serial,
+                info.serial,
                 files::MANIFEST
             ),
         });
     }
-    if cert.validity().not_after.to_datetime() != manifest.certificate.not_after {
+    if cert.validity().not_after.to_datetime() != info.not_after {
         problems.push(Problem::ManifestMismatch {
             file: file.into(),
             reason: format!(
@@ -531,6 +548,114 @@ fn check_against_manifest(
                 files::MANIFEST
             ),
         });
+    }
+}
+
+/// Whether `key_name` (when its digest matched) is the private key of `cert`.
+fn check_key(
+    dir: &Path,
+    key_name: &str,
+    cert_name: &str,
+    cert: &X509Certificate<'_>,
+    sound: &BTreeMap<&str, Vec<u8>>,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(key_pem) = sound.get(key_name) else {
+        return;
+    };
+    match pki::key_from_pem(&dir.join(key_name), key_pem) {
+        Ok((_, key)) if pki::key_matches(cert, &key) => {}
+        Ok(_) => problems.push(Problem::KeyMismatch {
+            file: key_name.into(),
+            cert: cert_name.into(),
+        }),
+        Err(e) => problems.push(Problem::Unreadable {
+            file: key_name.into(),
+            reason: strip_path(&e, &dir.join(key_name)),
+        }),
+    }
+}
+
+/// The web certificate's own rules: an end-entity certificate for TLS server authentication
+/// only, for at least one DNS name or IP address, with the common name `web:<holder>` and no
+/// mvd102 role. Returns its names (empty when unreadable).
+fn check_web(
+    cert: &X509Certificate<'_>,
+    subject: &Subject,
+    problems: &mut Vec<Problem>,
+) -> Vec<String> {
+    let file = files::WEB_CERT;
+    let usage = |reason: &str| Problem::WrongUsage {
+        file: file.into(),
+        reason: reason.into(),
+    };
+    if cert.is_ca() {
+        problems.push(usage(
+            "is a CA certificate; a web server needs an end-entity certificate",
+        ));
+    }
+    match cert.extended_key_usage() {
+        Ok(Some(eku)) if eku.value.server_auth && !eku.value.client_auth && !eku.value.any => {}
+        Ok(_) => problems.push(usage(
+            "must allow TLS server authentication only (extended key usage serverAuth)",
+        )),
+        Err(e) => problems.push(Problem::Unreadable {
+            file: file.into(),
+            reason: format!("unreadable extended key usage: {e}"),
+        }),
+    }
+    match pki::mvd102_uris(cert) {
+        Ok(uris) if uris.is_empty() => {}
+        Ok(uris) => problems.push(usage(&format!(
+            "carries the mvd102 role {} (URI SAN); a web certificate must never be a \
+             replication identity",
+            uris.join(", ")
+        ))),
+        Err(e) => problems.push(Problem::Unreadable {
+            file: file.into(),
+            reason: e.to_string(),
+        }),
+    }
+    let holder = match subject {
+        Subject::Region { id, .. } => id,
+        Subject::Central { name, .. } => name,
+    };
+    let expected_cn = format!("{WEB_CN_PREFIX}{holder}");
+    let cns: Vec<&str> = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok())
+        .collect();
+    if cns != [expected_cn.as_str()] {
+        problems.push(Problem::WrongRole {
+            file: file.into(),
+            expected: describe_subject(subject),
+            found: format!("common name {}", cns.join(", ")),
+        });
+    }
+    match pki::server_names(cert) {
+        Ok(names) if names.is_empty() => {
+            problems.push(usage(
+                "names no DNS name or IP address (subject alternative names); browsers could not \
+                 check it",
+            ));
+            names
+        }
+        Ok(names) => names,
+        Err(e) => {
+            problems.push(Problem::Unreadable {
+                file: file.into(),
+                reason: e.to_string(),
+            });
+            Vec::new()
+        }
+    }
+}
+
+fn describe_subject(subject: &Subject) -> String {
+    match subject {
+        Subject::Region { id, .. } => format!("region {id}"),
+        Subject::Central { name, .. } => format!("central {name:?}"),
     }
 }
 
@@ -574,7 +699,8 @@ fn check_role(
     }
 }
 
-fn check_config(subject: &Subject, sound: &BTreeMap<&str, Vec<u8>>, problems: &mut Vec<Problem>) {
+fn check_config(manifest: &Manifest, sound: &BTreeMap<&str, Vec<u8>>, problems: &mut Vec<Problem>) {
+    let subject = &manifest.subject;
     let (file, expected_tls) = match subject {
         Subject::Region { .. } => (files::NODE_CONFIG, OverlayTls::for_node()),
         Subject::Central { .. } => (files::CENTRAL_CONFIG, OverlayTls::for_central()),
@@ -593,7 +719,7 @@ fn check_config(subject: &Subject, sound: &BTreeMap<&str, Vec<u8>>, problems: &m
             return;
         }
     };
-    let tls = match subject {
+    let (tls, https) = match subject {
         Subject::Region {
             id,
             name_kk,
@@ -607,7 +733,7 @@ fn check_config(subject: &Subject, sound: &BTreeMap<&str, Vec<u8>>, problems: &m
                         files::MANIFEST
                     )));
                 }
-                overlay.tls
+                (overlay.tls, overlay.https)
             }
             Err(e) => {
                 problems.push(mismatch(format!("invalid node config: {e}")));
@@ -622,7 +748,7 @@ fn check_config(subject: &Subject, sound: &BTreeMap<&str, Vec<u8>>, problems: &m
                         files::MANIFEST
                     )));
                 }
-                overlay.tls
+                (overlay.tls, overlay.https)
             }
             Err(e) => {
                 problems.push(mismatch(format!("invalid central config: {e}")));
@@ -634,5 +760,23 @@ fn check_config(subject: &Subject, sound: &BTreeMap<&str, Vec<u8>>, problems: &m
         problems.push(mismatch(
             "[tls] must name this bundle's ca.crt, certificate and key".into(),
         ));
+    }
+    let version = manifest.format_version;
+    match (manifest.has_web_certificate(), https) {
+        (true, Some(https)) if https == OverlayHttps::for_bundle() => {}
+        (true, Some(_)) => problems.push(mismatch(format!(
+            "[https] must name this bundle's {} and {}",
+            files::WEB_CERT,
+            files::WEB_KEY
+        ))),
+        (true, None) => problems.push(mismatch(format!(
+            "[https] is missing; a format_version {version} bundle names its {} and {} there",
+            files::WEB_CERT,
+            files::WEB_KEY
+        ))),
+        (false, Some(_)) => problems.push(mismatch(format!(
+            "[https] names a web certificate, but a format_version {version} bundle has none"
+        ))),
+        (false, None) => {}
     }
 }

@@ -128,6 +128,8 @@ fn r20_region_bundle_verifies() {
         "node.key",
         "node.toml",
         "bootstrap.secret",
+        "web.crt",
+        "web.key",
         "bundle.json",
     ] {
         assert!(bundle.join(file).is_file(), "{file} missing");
@@ -140,6 +142,13 @@ fn r20_region_bundle_verifies() {
     assert_eq!(overlay.reference.region.code, "AST");
     assert_eq!(overlay.central.address, "central.mvd.kz:7102");
     assert_eq!(overlay.tls.cert, "node.crt");
+    assert_eq!(
+        overlay.https,
+        Some(provisioning::OverlayHttps {
+            cert: "web.crt".into(),
+            key: "web.key".into()
+        })
+    );
 
     let secret = fs::read_to_string(bundle.join("bootstrap.secret")).unwrap();
     assert_eq!(
@@ -147,12 +156,24 @@ fn r20_region_bundle_verifies() {
         provisioning::limits::BOOTSTRAP_SECRET_CHARS
     );
 
+    // The node certificate and the console's web certificate, both revocable.
     let issued = provisioning::IssuedRegistry::read(&ca).unwrap();
-    assert_eq!(issued.certificates.len(), 1);
+    assert_eq!(issued.certificates.len(), 2);
     assert_eq!(issued.certificates[0].subject, "AST");
+    assert_eq!(issued.certificates[0].role, "region");
     assert_eq!(
         issued.certificates[0].serial,
         verified.manifest.certificate.serial
+    );
+    assert_eq!(issued.certificates[1].subject, "AST");
+    assert_eq!(issued.certificates[1].role, "region-web");
+    assert_eq!(
+        Some(&issued.certificates[1].serial),
+        verified
+            .manifest
+            .web_certificate
+            .as_ref()
+            .map(|w| &w.serial)
     );
 }
 
@@ -180,6 +201,8 @@ fn r20_key_files_are_0600() {
     assert_eq!(mode(&bundle.join("node.key")), 0o600);
     assert_eq!(mode(&bundle.join("bootstrap.secret")), 0o600);
     assert_eq!(mode(&bundle.join("node.crt")), 0o644);
+    assert_eq!(mode(&bundle.join("web.key")), 0o600);
+    assert_eq!(mode(&bundle.join("web.crt")), 0o644);
     assert_eq!(mode(&bundle), 0o700);
     // No staging directory or lock is left behind.
     let leftovers: Vec<_> = fs::read_dir(tmp.path())
@@ -310,9 +333,11 @@ fn r20_verify_detects_expired_certificate() {
     // Issued 100 days ago for 10 days.
     add_region_at(&ca, &bundle, "AST", now() - Duration::days(100), 10);
     let found = problems(provisioning::verify_bundle(&bundle, now()));
-    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found.len(), 2, "{found:?}");
     assert!(matches!(&found[0], Problem::Expired { file, .. } if file == "node.crt"));
     assert!(found[0].to_string().starts_with("node.crt: expired on "));
+    // The web certificate has the same validity.
+    assert!(matches!(&found[1], Problem::Expired { file, .. } if file == "web.crt"));
 
     // The same bundle verified at a time inside its validity passes.
     provisioning::verify_bundle(&bundle, now() - Duration::days(95)).unwrap();
@@ -325,8 +350,9 @@ fn r20_verify_detects_not_yet_valid_certificate() {
     let bundle = tmp.path().join("ast");
     add_region_at(&ca, &bundle, "AST", now() + Duration::days(10), 30);
     let found = problems(provisioning::verify_bundle(&bundle, now()));
-    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found.len(), 2, "{found:?}");
     assert!(matches!(&found[0], Problem::NotYetValid { file, .. } if file == "node.crt"));
+    assert!(matches!(&found[1], Problem::NotYetValid { file, .. } if file == "web.crt"));
 }
 
 #[test]
@@ -503,7 +529,8 @@ fn r20_revoked_region_certificate_is_revoked() {
     let target = RevokeTarget::Region(RegionId::parse("AST").unwrap());
     let summary =
         provisioning::revoke(&ca, &target, Some("node stolen"), now(), &mut Silent).unwrap();
-    assert_eq!(summary.serials.len(), 1);
+    // The node certificate and the console's web certificate.
+    assert_eq!(summary.serials.len(), 2);
     assert_eq!(summary.crl_number, 2);
 
     let list = RevocationList::read(&ca.join("crl.pem"), &ca_cert).unwrap();
@@ -518,7 +545,7 @@ fn r20_revoked_region_certificate_is_revoked() {
     assert_eq!(list.crl_number(), Some("2"));
 
     let record = RevocationRecord::read(&ca).unwrap();
-    assert_eq!(record.revoked.len(), 1);
+    assert_eq!(record.revoked.len(), 2);
     assert_eq!(record.revoked[0].subject, "AST");
     assert_eq!(record.revoked[0].reason.as_deref(), Some("node stolen"));
 

@@ -82,10 +82,74 @@ fn r20_cli_walkthrough() {
         ],
     );
     assert!(
-        out.contains("Revoked 1 certificate(s) of region AST"),
+        out.contains("Revoked 2 certificate(s) of region AST"),
         "{out}"
     );
+    assert!(out.contains("(region-web)"), "{out}");
     ok(cwd, &["refresh-crl", "--ca", "ca"]);
+}
+
+#[test]
+fn r20_cli_web_names() {
+    let tmp = TempDir::new().unwrap();
+    let cwd = tmp.path();
+    ok(cwd, &["init-ca", "--dir", "ca"]);
+
+    // Without --web-dns/--web-ip: the region's server name, and a hint saying so.
+    let out = ok(cwd, AST);
+    assert!(
+        out.contains("no --web-dns or --web-ip given") && out.contains("ast.region.mvd102"),
+        "{out}"
+    );
+    let out = ok(cwd, &["verify", "ast"]);
+    assert!(out.contains("for: ast.region.mvd102"), "{out}");
+
+    let mut ala = AST.to_vec();
+    ala[4] = "ALA";
+    ala[12] = "ala";
+    ala.extend([
+        "--web-dns",
+        "Console.ALA.mvd.kz",
+        "--web-dns",
+        "console.ala.mvd.kz",
+        "--web-ip",
+        "10.30.0.5",
+    ]);
+    let out = ok(cwd, &ala);
+    assert!(!out.contains("no --web-dns"), "{out}");
+    assert!(out.contains("for: console.ala.mvd.kz, 10.30.0.5"), "{out}");
+    let out = ok(cwd, &["verify", "ala"]);
+    assert!(out.contains("for: console.ala.mvd.kz, 10.30.0.5"), "{out}");
+
+    // The central: its own names unless --web-dns/--web-ip are given.
+    let central = [
+        "add-central",
+        "--ca",
+        "ca",
+        "--dns",
+        "central.mvd.kz",
+        "--out",
+        "central",
+    ];
+    let out = ok(cwd, &central);
+    assert!(out.contains("for: central.mvd.kz;"), "{out}");
+    let mut hq = central.to_vec();
+    hq[6] = "hq";
+    hq.extend(["--web-ip", "10.1.2.4"]);
+    let out = ok(cwd, &hq);
+    assert!(out.contains("for: 10.1.2.4;"), "{out}");
+
+    // Bad names are refused naming the option, and nothing is written.
+    let mut bad = AST.to_vec();
+    bad[12] = "bad";
+    bad.extend(["--web-dns", "bad_name.kz"]);
+    let err = fails(cwd, &bad);
+    assert!(err.contains("invalid web-dns"), "{err}");
+    bad.truncate(AST.len());
+    bad.extend(["--web-ip", "console"]);
+    let err = fails(cwd, &bad);
+    assert!(err.contains("--web-ip"), "{err}");
+    assert!(!cwd.join("bad").exists());
 }
 
 #[test]
