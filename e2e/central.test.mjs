@@ -16,7 +16,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import dgram from 'node:dgram';
@@ -193,13 +193,18 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     provision(['add-region', '--ca', 'ca', '--id', 'AST', '--name-kk', 'Астана қаласы ПД', '--name-ru', 'ДП города Астаны',
       '--central', `localhost:${quicPort}`, '--out', 'ast-bundle']);
 
+    // The bundles' [https] is switched off for this loopback-only test of the dashboard's
+    // content (plain HTTP is allowed on loopback only); HTTPS with the bundles' web
+    // certificates is proved across network namespaces in netns/https_turn.test.mjs.
+    const plain = path.join(root, 'plain-http.toml');
+    writeFileSync(plain, '[https]\nenabled = false\n');
     central = await startProcess('central', CENTRAL_BIN, [
-      'serve', '--bundle', path.join(root, 'central-bundle'), '--data', path.join(root, 'central-data'),
+      'serve', '--bundle', path.join(root, 'central-bundle'), '--config', plain, '--data', path.join(root, 'central-data'),
       '--listen', `127.0.0.1:${httpPort}`, '--quic-listen', `127.0.0.1:${quicPort}`,
     ], { CENTRAL_ADMIN_PASSWORD: CENTRAL_ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${httpPort}`);
 
     node = await startProcess('node', NODE_BIN, [
-      'serve', '--bundle', path.join(root, 'ast-bundle'), '--data', path.join(root, 'node-data'),
+      'serve', '--bundle', path.join(root, 'ast-bundle'), '--config', plain, '--data', path.join(root, 'node-data'),
       '--listen', `127.0.0.1:${nodePort}`,
     ], { NODE_ADMIN_PASSWORD: NODE_ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${nodePort}`);
 

@@ -16,6 +16,9 @@ pub struct Config {
     /// From the central bundle's `central.toml`; paths relative to the bundle.
     #[serde(default)]
     pub tls: Option<TlsSection>,
+    /// HTTPS for HQ's dashboard and API; plain HTTP is served only on a loopback address.
+    #[serde(default)]
+    pub https: Option<node::https::HttpsSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,9 +62,10 @@ impl Config {
         for path in files {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
-            let over: toml::Value = toml::from_str(&text).map_err(|e| {
+            let mut over: toml::Value = toml::from_str(&text).map_err(|e| {
                 anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display())
             })?;
+            node::config::resolve_layer_paths(&mut over, path, &node::https::HTTPS_PATH_KEYS);
             node::config::merge_toml(&mut value, over);
         }
         let name = files

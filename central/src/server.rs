@@ -110,6 +110,13 @@ pub async fn serve(
     settings: ServeSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let web = node::https::WebMode::from_config(
+        config.https.as_ref(),
+        settings.listen,
+        "central.listen",
+    )?;
+    let mut config = config;
+    config.central.secure_cookies |= web.is_tls();
     let central =
         open_central(&config, &settings.data_dir, settings.admin_password.clone()).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -118,7 +125,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     println!("102 central hub (МВД HQ)");
     println!("data:      {}", settings.data_dir.display());
-    println!("dashboard: http://{addr}/");
+    println!("dashboard: {}://{addr}/", web.scheme());
     if let Some(p) = &central.generated_admin_password {
         println!(
             "first start: administrator login 'admin', one-time password '{p}' (shown only now)"
@@ -151,13 +158,16 @@ pub async fn serve(
         None => println!("regions:   not accepted: start with --bundle DIR (provisioning add-central) for a TLS identity"),
     }
     let stop = central.shutdown.clone();
-    axum::serve(listener, http::app(central.state.clone()))
-        .with_graceful_shutdown(async move {
+    node::https::serve(
+        listener,
+        web,
+        http::app(central.state.clone()),
+        async move {
             shutdown.await;
             let _ = stop.send(true);
-        })
-        .await
-        .context("HTTP server failed")?;
+        },
+    )
+    .await?;
     central.store.flush()?;
     Ok(())
 }

@@ -61,6 +61,8 @@ pub struct HeadlessConfig {
     pub video_fps: u32,
     /// Seed of the generated audio bytes.
     pub seed: u64,
+    /// STUN/TURN servers, and whether to use only TURN relay candidates.
+    pub ice: crate::engine::IceSettings,
 }
 
 impl Default for HeadlessConfig {
@@ -72,6 +74,7 @@ impl Default for HeadlessConfig {
             video_frame_bytes: 2_500,
             video_fps: 30,
             seed: 1,
+            ice: Default::default(),
         }
     }
 }
@@ -172,7 +175,7 @@ impl HeadlessPeer {
             state_tx,
             gathered_tx,
         });
-        let pc = build_peer_connection(SocketAddr::new(config.bind_ip, 0), handler)
+        let pc = build_peer_connection(SocketAddr::new(config.bind_ip, 0), handler, &config.ice)
             .await
             .map_err(MediaError::webrtc)?;
         let audio = add_track(pc.as_ref(), RtpCodecKind::Audio, opus_codec(), None).await?;

@@ -13,6 +13,9 @@ use std::time::Duration;
 pub struct MediaConfig {
     /// The address every peer connection binds and announces as its only (host) candidate.
     pub bind_ip: IpAddr,
+    /// The address browsers are told to reach instead of `bind_ip` (1:1 NAT: a firewall
+    /// forwards it to `bind_ip`, port for port). `None` announces `bind_ip` itself.
+    pub announced_ip: Option<IpAddr>,
     /// Lowest UDP port a peer connection may bind; each peer connection binds one port.
     pub udp_port_min: u16,
     /// Highest UDP port a peer connection may bind (inclusive).
@@ -31,6 +34,7 @@ impl Default for MediaConfig {
     fn default() -> Self {
         MediaConfig {
             bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            announced_ip: None,
             udp_port_min: 40_000,
             udp_port_max: 40_999,
             recordings_dir: PathBuf::from("data/recordings"),
@@ -44,6 +48,7 @@ impl Default for MediaConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub bind_ip: IpAddr,
+    pub announced_ip: Option<IpAddr>,
     pub udp_port_min: u16,
     pub udp_port_max: u16,
     pub recordings_dir: PathBuf,
@@ -58,6 +63,14 @@ impl MediaConfig {
                 "bind_ip must be a concrete address (it is announced to browsers), not 0.0.0.0 or ::"
                     .into(),
             ));
+        }
+        if let Some(announced) = self.announced_ip {
+            if announced.is_unspecified() || announced.is_ipv4() != self.bind_ip.is_ipv4() {
+                return Err(MediaError::InvalidConfig(format!(
+                    "announced_ip {announced} must be a concrete address of the same family as bind_ip {}",
+                    self.bind_ip
+                )));
+            }
         }
         if self.udp_port_min == 0 || self.udp_port_min > self.udp_port_max {
             return Err(MediaError::InvalidConfig(format!(
@@ -82,6 +95,7 @@ impl MediaConfig {
         }
         Ok(Settings {
             bind_ip: self.bind_ip,
+            announced_ip: self.announced_ip,
             udp_port_min: self.udp_port_min,
             udp_port_max: self.udp_port_max,
             recordings_dir: self.recordings_dir.clone(),

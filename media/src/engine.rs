@@ -51,10 +51,28 @@ pub fn vp8_codec() -> RTCRtpCodec {
     }
 }
 
+/// STUN and TURN servers of a headless client, and whether it may use only relayed candidates
+/// (the server side needs none: it is reached at its own or announced address).
+#[derive(Debug, Clone, Default)]
+pub struct IceSettings {
+    pub servers: Vec<IceServerEntry>,
+    /// `iceTransportPolicy: "relay"`: gather and use only TURN relay candidates.
+    pub relay_only: bool,
+}
+
+/// One STUN or TURN server (`turn:host:3478?transport=udp`) with its credential.
+#[derive(Debug, Clone)]
+pub struct IceServerEntry {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
 /// Builds a peer connection bound to exactly `addr`.
 pub async fn build_peer_connection(
     addr: SocketAddr,
     handler: Arc<dyn PeerConnectionEventHandler>,
+    ice: &IceSettings,
 ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
     let mut media_engine = MediaEngine::default();
     media_engine.register_codec(
@@ -86,8 +104,22 @@ pub async fn build_peer_connection(
         .with_include_loopback_candidate(true)
         .build();
 
+    let mut configuration = RTCConfigurationBuilder::new().with_ice_servers(
+        ice.servers
+            .iter()
+            .map(|s| webrtc::peer_connection::RTCIceServer {
+                urls: s.urls.clone(),
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            })
+            .collect(),
+    );
+    if ice.relay_only {
+        configuration = configuration
+            .with_ice_transport_policy(webrtc::peer_connection::RTCIceTransportPolicy::Relay);
+    }
     let pc = PeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(configuration.build())
         .with_media_engine(media_engine)
         .with_interceptor_registry(registry)
         .with_setting_engine(setting_engine)

@@ -32,7 +32,9 @@ mod relay;
 mod server;
 
 pub use config::MediaConfig;
+pub use engine::{IceServerEntry, IceSettings};
 pub use error::MediaError;
+pub use offer::announce;
 pub use recording::recorder::{MediaKind, RecordingFile, RecordingSummary};
 pub use recording::{inspect_recording, recording_duration_ms, RecordingInfo};
 pub use server::{Leg, MediaEvent, MediaServer, MediaStats};

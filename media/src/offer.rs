@@ -130,6 +130,46 @@ pub fn check_offer(sdp: &str) -> Result<CheckedOffer, MediaError> {
     })
 }
 
+/// The answer as a browser behind NAT must see it: every host candidate and connection line on
+/// `bind_ip` names `announced` instead (1:1 NAT, the node's public or DMZ address that the
+/// firewall forwards to `bind_ip` port for port). Other lines are kept byte for byte.
+pub fn announce(sdp: &str, bind_ip: std::net::IpAddr, announced: std::net::IpAddr) -> String {
+    let bind = bind_ip.to_string();
+    let public = announced.to_string();
+    let family = if announced.is_ipv4() { "IP4" } else { "IP6" };
+    let mut out = String::with_capacity(sdp.len() + 64);
+    for line in sdp.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix("\r\n") {
+            Some(b) => (b, "\r\n"),
+            None => match line.strip_suffix('\n') {
+                Some(b) => (b, "\n"),
+                None => (line, ""),
+            },
+        };
+        if let Some(rest) = body.strip_prefix("a=candidate:") {
+            // foundation component transport priority connection-address port typ ...
+            let mut fields: Vec<&str> = rest.split(' ').collect();
+            if fields.len() > 4 && fields[4] == bind {
+                fields[4] = &public;
+                out.push_str("a=candidate:");
+                out.push_str(&fields.join(" "));
+                out.push_str(end);
+                continue;
+            }
+        } else if let Some(addr) = body
+            .strip_prefix("c=IN IP4 ")
+            .or_else(|| body.strip_prefix("c=IN IP6 "))
+        {
+            if addr == bind {
+                out.push_str(&format!("c=IN {family} {public}{end}"));
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     line.chars().take(200).collect()
@@ -183,5 +223,23 @@ mod tests {
         check(no_fingerprint, "no DTLS fingerprint");
         let no_ufrag = offer(AUDIO).replace("a=ice-ufrag:abcd\r\n", "");
         check(no_ufrag, "no ICE credentials");
+    }
+
+    #[test]
+    fn announce_rewrites_host_candidates_on_the_bind_address_only() {
+        let sdp = "v=0\r\nc=IN IP4 10.1.0.5\r\na=candidate:1 1 udp 2130706431 10.1.0.5 40002 typ host\r\n\
+                   a=candidate:2 1 udp 1694498815 10.9.9.9 40002 typ srflx raddr 10.1.0.5 rport 40002\r\n\
+                   a=ice-ufrag:abc\r\n";
+        let out = announce(
+            sdp,
+            "10.1.0.5".parse().unwrap(),
+            "203.0.113.7".parse().unwrap(),
+        );
+        assert_eq!(
+            out,
+            "v=0\r\nc=IN IP4 203.0.113.7\r\na=candidate:1 1 udp 2130706431 203.0.113.7 40002 typ host\r\n\
+             a=candidate:2 1 udp 1694498815 10.9.9.9 40002 typ srflx raddr 10.1.0.5 rport 40002\r\n\
+             a=ice-ufrag:abc\r\n"
+        );
     }
 }

@@ -63,6 +63,8 @@ pub enum MediaEvent {
         call_id: String,
         /// The leg.
         leg: Leg,
+        /// The selected path goes through a TURN relay (the browser's relayed candidate).
+        relayed: bool,
     },
     /// The leg never connected, or lost its connection, and was closed. A citizen leg's
     /// failure ends the call: its recording is finished and `hang_up` returns the summary.
@@ -102,6 +104,12 @@ pub struct MediaStats {
     pub recording_errors: u64,
     /// UDP ports bound by peer connections now.
     pub ports_in_use: usize,
+    /// Legs connected now whose media goes through a TURN relay.
+    pub relayed_legs: usize,
+    /// Legs that connected through a TURN relay since start.
+    pub relayed_legs_connected: u64,
+    /// Legs that connected directly (host, reflexive) since start.
+    pub direct_legs_connected: u64,
 }
 
 #[derive(Default)]
@@ -112,6 +120,9 @@ pub(crate) struct Counters {
     pub bytes_recorded: AtomicU64,
     pub recording_errors: AtomicU64,
     pub active_legs: AtomicUsize,
+    pub relayed_legs: AtomicUsize,
+    pub relayed_legs_connected: AtomicU64,
+    pub direct_legs_connected: AtomicU64,
 }
 
 /// Where events go; a send with no subscriber is not an error.
@@ -252,6 +263,8 @@ struct LegHandle {
     generation: u64,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     remote_candidates: usize,
+    /// Set once the leg connected through a TURN relay (counted in `Counters::relayed_legs`).
+    relayed: Arc<AtomicBool>,
 }
 
 #[derive(Default)]
@@ -460,6 +473,9 @@ impl MediaServer {
             bytes_recorded: counters.bytes_recorded.load(Ordering::Relaxed),
             recording_errors: counters.recording_errors.load(Ordering::Relaxed),
             ports_in_use: lock(&self.ports).in_use(),
+            relayed_legs: counters.relayed_legs.load(Ordering::Relaxed),
+            relayed_legs_connected: counters.relayed_legs_connected.load(Ordering::Relaxed),
+            direct_legs_connected: counters.direct_legs_connected.load(Ordering::Relaxed),
         }
     }
 
@@ -537,6 +553,7 @@ impl MediaServer {
             generation,
             tasks: Vec::new(),
             remote_candidates: 0,
+            relayed: Arc::new(AtomicBool::new(false)),
         };
 
         let result = async {
@@ -583,7 +600,11 @@ impl MediaServer {
                     outputs.audio = Some(output);
                 }
             }
-            Ok::<_, MediaError>((answer.sdp, outputs))
+            let sdp = match self.settings.announced_ip {
+                Some(public) => crate::offer::announce(&answer.sdp, self.settings.bind_ip, public),
+                None => answer.sdp,
+            };
+            Ok::<_, MediaError>((sdp, outputs))
         }
         .await;
 
@@ -601,6 +622,8 @@ impl MediaServer {
         handle.tasks.push(tokio::spawn(supervise(
             self.this.clone(),
             Arc::downgrade(&call.shared),
+            Arc::downgrade(&handle.pc),
+            handle.relayed.clone(),
             leg,
             generation,
             state_rx,
@@ -624,7 +647,8 @@ impl MediaServer {
                 return Err(MediaError::PortsExhausted);
             };
             let addr = SocketAddr::new(self.settings.bind_ip, port);
-            match build_peer_connection(addr, Arc::clone(&handler) as _).await {
+            match build_peer_connection(addr, Arc::clone(&handler) as _, &Default::default()).await
+            {
                 Ok(pc) => return Ok((pc, port)),
                 Err(err) => {
                     lock(&self.ports).release(port);
@@ -649,6 +673,9 @@ impl MediaServer {
         }
         lock(&self.ports).release(handle.port);
         self.counters.active_legs.fetch_sub(1, Ordering::Relaxed);
+        if handle.relayed.swap(false, Ordering::Relaxed) {
+            self.counters.relayed_legs.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     async fn close_operator_leg(&self, call: &Call, handle: LegHandle) {
@@ -832,11 +859,51 @@ async fn wait_state(
     }
 }
 
+/// Whether the selected candidate pair's remote side is a TURN relay: the browser's `relay`
+/// candidate (from its offer or trickled), or a peer-reflexive one at a relay candidate's
+/// address (the relay's first check can arrive before its candidate does).
+async fn selected_path_is_relayed(pc: &dyn PeerConnection) -> bool {
+    use rtc::peer_connection::transport::RTCIceCandidateType as Type;
+    let senders = pc.get_senders().await;
+    let transport = match senders.first() {
+        Some(sender) => sender.transport().await.ok().flatten(),
+        None => None,
+    };
+    let transport = match transport {
+        Some(t) => t,
+        None => {
+            let receivers = pc.get_receivers().await;
+            match receivers.first() {
+                Some(receiver) => match receiver.transport().await {
+                    Ok(Some(t)) => t,
+                    _ => return false,
+                },
+                None => return false,
+            }
+        }
+    };
+    let ice = transport.ice_transport();
+    let Ok(Some(pair)) = ice.get_selected_candidate_pair().await else {
+        return false;
+    };
+    let remote = pair.remote();
+    if remote.typ == Type::Relay {
+        return true;
+    }
+    let remotes = ice.get_remote_candidates().await.unwrap_or_default();
+    remotes
+        .iter()
+        .any(|c| c.typ == Type::Relay && c.address == remote.address && c.port == remote.port)
+}
+
 /// Watches a leg's connection state and gives up on it when ICE does not connect in time,
 /// fails, or stays disconnected that long.
+#[allow(clippy::too_many_arguments)]
 async fn supervise(
     server: Weak<MediaServer>,
     call: Weak<CallShared>,
+    pc: Weak<dyn PeerConnection>,
+    relayed: Arc<AtomicBool>,
     leg: Leg,
     generation: u64,
     mut state: watch::Receiver<RTCPeerConnectionState>,
@@ -856,9 +923,31 @@ async fn supervise(
                     return;
                 };
                 if let Some(server) = server.upgrade() {
+                    let through_relay = match pc.upgrade() {
+                        Some(pc) => selected_path_is_relayed(pc.as_ref()).await,
+                        None => false,
+                    };
+                    // A leg that reconnects is counted once.
+                    if !relayed.load(Ordering::Relaxed) {
+                        if through_relay {
+                            relayed.store(true, Ordering::Relaxed);
+                            server.counters.relayed_legs.fetch_add(1, Ordering::Relaxed);
+                            server
+                                .counters
+                                .relayed_legs_connected
+                                .fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            server
+                                .counters
+                                .direct_legs_connected
+                                .fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    tracing::info!(call_id = %shared.id, ?leg, relayed = through_relay, "media leg connected");
                     server.events.emit(MediaEvent::Connected {
                         call_id: shared.id.clone(),
                         leg,
+                        relayed: through_relay,
                     });
                 }
                 if leg == Leg::Operator {

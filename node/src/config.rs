@@ -26,6 +26,10 @@ pub struct Config {
     /// This node's TLS identity (from a provisioning bundle). Paths are relative to the bundle.
     #[serde(default)]
     pub tls: Option<TlsSection>,
+    /// HTTPS for the console, the API and the citizen signalling; plain HTTP is served only on
+    /// a loopback address.
+    #[serde(default)]
+    pub https: Option<crate::https::HttpsSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,6 +144,29 @@ pub struct UnitConfig {
     pub kind: UnitKind,
 }
 
+/// Config keys (dotted) that name files: in a config file they are relative to that file's
+/// directory (a bundle's `node.toml` names its own `web.crt`), resolved before layers merge.
+pub const NODE_PATH_KEYS: [&str; 3] = ["https.cert", "https.key", "calls.turn.secret_file"];
+
+/// Makes the relative paths at `keys` (dotted) of one config layer relative to `layer_file`'s
+/// directory.
+pub fn resolve_layer_paths(layer: &mut toml::Value, layer_file: &Path, keys: &[&str]) {
+    let Some(dir) = layer_file.parent() else {
+        return;
+    };
+    for key in keys {
+        let mut at = Some(&mut *layer);
+        for part in key.split('.') {
+            at = at.and_then(|v| v.get_mut(part));
+        }
+        if let Some(toml::Value::String(p)) = at {
+            if Path::new(p.as_str()).is_relative() {
+                *p = dir.join(p.as_str()).display().to_string();
+            }
+        }
+    }
+}
+
 /// Overlays `over` on `base`: tables merge key by key, anything else (arrays too) is replaced.
 pub fn merge_toml(base: &mut toml::Value, over: toml::Value) {
     match (base, over) {
@@ -171,9 +198,10 @@ impl Config {
         for path in files {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
-            let over: toml::Value = toml::from_str(&text).map_err(|e| {
+            let mut over: toml::Value = toml::from_str(&text).map_err(|e| {
                 anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display())
             })?;
+            resolve_layer_paths(&mut over, path, &NODE_PATH_KEYS);
             merge_toml(&mut value, over);
         }
         let name = match files.last() {

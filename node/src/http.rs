@@ -1572,6 +1572,7 @@ async fn console_asset(Path(name): Path<String>) -> Response {
         crate::calls::api::list_calls,
         crate::calls::api::get_call,
         crate::calls::api::operators,
+        crate::calls::api::ice_config,
         crate::calls::api::list_missed,
         crate::calls::api::record_callback,
         crate::calls::api::call_history,

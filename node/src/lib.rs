@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod calls;
 pub mod config;
 pub mod http;
+pub mod https;
 pub mod metrics;
 pub mod privacy;
 pub mod replication;

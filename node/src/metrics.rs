@@ -66,6 +66,12 @@ struct StatusLabels {
     status: String,
 }
 
+/// How a call leg's media goes: `direct` or `relayed` (through TURN).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PathLabels {
+    path: String,
+}
+
 /// The replication peer a series is about (the node has one: `central`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PeerLabels {
@@ -106,6 +112,10 @@ pub struct Metrics {
     media_rtp_dropped: Counter,
     media_recording_dropped: Counter,
     media_recorded_bytes: Counter,
+    media_relayed_legs: Gauge,
+    media_legs_connected: Family<PathLabels, Counter>,
+    turn_credentials_issued: Counter,
+    turn_credentials_withheld: Counter,
     gc: Arc<GroupCommit>,
 }
 
@@ -140,6 +150,30 @@ impl Metrics {
         let media_rtp_dropped = Counter::default();
         let media_recording_dropped = Counter::default();
         let media_recorded_bytes = Counter::default();
+        let media_relayed_legs = Gauge::default();
+        let media_legs_connected = Family::<PathLabels, Counter>::default();
+        let turn_credentials_issued = Counter::default();
+        let turn_credentials_withheld = Counter::default();
+        registry.register(
+            "media_relayed_legs",
+            "Call legs connected now through the TURN relay",
+            media_relayed_legs.clone(),
+        );
+        registry.register(
+            "media_legs_connected",
+            "Call legs that connected, by path (direct or relayed through TURN)",
+            media_legs_connected.clone(),
+        );
+        registry.register(
+            "turn_credentials_issued",
+            "TURN credentials handed to browsers",
+            turn_credentials_issued.clone(),
+        );
+        registry.register(
+            "turn_credentials_withheld",
+            "Legs that got no TURN server because calls.turn.relayed_legs_max legs were relayed",
+            turn_credentials_withheld.clone(),
+        );
         registry.register(
             "media_legs",
             "WebRTC peer connections open",
@@ -296,6 +330,10 @@ impl Metrics {
             media_rtp_dropped,
             media_recording_dropped,
             media_recorded_bytes,
+            media_relayed_legs,
+            media_legs_connected,
+            turn_credentials_issued,
+            turn_credentials_withheld,
             gc,
         }
     }
@@ -368,6 +406,26 @@ impl Metrics {
         sync_counter(&self.media_rtp_dropped, m.rtp_packets_dropped);
         sync_counter(&self.media_recording_dropped, m.recording_packets_dropped);
         sync_counter(&self.media_recorded_bytes, m.bytes_recorded);
+        self.media_relayed_legs.set(m.relayed_legs as i64);
+        for (path, n) in [
+            ("direct", m.direct_legs_connected),
+            ("relayed", m.relayed_legs_connected),
+        ] {
+            sync_counter(
+                &self
+                    .media_legs_connected
+                    .get_or_create(&PathLabels { path: path.into() }),
+                n,
+            );
+        }
+        sync_counter(
+            &self.turn_credentials_issued,
+            c.turn_credentials_issued.load(Ordering::Relaxed),
+        );
+        sync_counter(
+            &self.turn_credentials_withheld,
+            c.turn_credentials_withheld.load(Ordering::Relaxed),
+        );
         self.citizen_sockets
             .set(calls.citizen_sockets.load(Ordering::Relaxed) as i64);
         self.cached_cards.set(service.cached_cards() as i64);

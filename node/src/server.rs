@@ -178,20 +178,36 @@ pub async fn serve(
     settings: ServeSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // The web listener's TLS is checked first: a missing key file stops the start before the
+    // database is opened, and never falls back to plain HTTP off loopback.
+    let web =
+        crate::https::WebMode::from_config(config.https.as_ref(), settings.listen, "node.listen")?;
+    let mut config = config;
+    config.node.secure_cookies |= web.is_tls();
     let node = open_node(&config, &settings.data_dir, settings.admin_password.clone()).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let (http, ws) = (web.scheme(), web.ws_scheme());
     println!(
         "102 node for region {} ({})",
         config.reference.region.code, config.reference.region.name_ru
     );
     println!("data:    {}", settings.data_dir.display());
-    println!("console: http://{addr}/");
-    println!("API:     http://{addr}/api/v1/openapi.json");
+    println!("console: {http}://{addr}/");
+    println!("API:     {http}://{addr}/api/v1/openapi.json");
+    if let crate::https::WebMode::Tls(tls) = &web {
+        println!(
+            "HTTPS:   certificate {} (workstations must trust its CA){}",
+            tls.cert.display(),
+            tls.redirect_listen
+                .map(|a| format!(", plain HTTP on {a} redirects"))
+                .unwrap_or_default()
+        );
+    }
     println!(
-        "calls:   ws://{addr}/citizen/v1/ws (test page http://{addr}/citizen), media on {} UDP {}-{}, recordings in {}",
+        "calls:   {ws}://{addr}/citizen/v1/ws (test page {http}://{addr}/citizen), media on {} UDP {}-{}, recordings in {}",
         config.calls.media_bind_ip,
         config.calls.udp_port_min,
         config.calls.udp_port_max,
@@ -228,22 +244,13 @@ pub async fn serve(
         _ => {}
     }
     tracing::info!(%addr, "node listening");
-    use axum::serve::ListenerExt;
-    // Small JSON answers must not wait for Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     let stop_streams = node.shutdown.clone();
-    let app =
-        http::app(node.state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: ending live streams, finishing requests");
-            let _ = stop_streams.send(true);
-        })
-        .await
-        .context("HTTP server failed")?;
+    crate::https::serve(listener, web, http::app(node.state.clone()), async move {
+        shutdown.await;
+        tracing::info!("shutting down: ending live streams, finishing requests");
+        let _ = stop_streams.send(true);
+    })
+    .await?;
     node.state.calls.end_all(http::now_ms()).await;
     node.store.flush()?;
     Ok(())

@@ -15,7 +15,7 @@ use node::server::open_node;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{json_or_text, next, send, until, Ws};
+use common::{ice_greeting, json_or_text, next, send, until, Ws};
 
 const ADMIN_PASSWORD: &str = "admin-password-1";
 const PASSWORD: &str = "long-password-1";
@@ -141,9 +141,11 @@ impl TestNode {
     }
 
     async fn ws(&self) -> Ws {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/citizen/v1/ws", self.addr))
-            .await
-            .unwrap();
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/citizen/v1/ws", self.addr))
+                .await
+                .unwrap();
+        ice_greeting(&mut ws, DEADLINE).await;
         ws
     }
 

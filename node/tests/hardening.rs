@@ -20,7 +20,7 @@ use media::client::{HeadlessCitizen, HeadlessConfig, HeadlessOperator};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{json_or_text, next, send, until, Ws, POLL};
+use common::{ice_greeting, json_or_text, next, send, until, Ws, POLL};
 
 /// The bootstrap password the installer gives (`NODE_ADMIN_PASSWORD`): one-time.
 const BOOTSTRAP_PASSWORD: &str = "Bootstrap-Once-102-Ast";
@@ -234,7 +234,10 @@ impl NodeProc {
         match tokio_tungstenite::client_async(format!("ws://{}/citizen/v1/ws", self.addr), stream)
             .await
         {
-            Ok((ws, _)) => Ok(ws),
+            Ok((mut ws, _)) => {
+                ice_greeting(&mut ws, DEADLINE).await;
+                Ok(ws)
+            }
             Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
             Err(e) => panic!("websocket: {e}"),
         }

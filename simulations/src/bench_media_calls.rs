@@ -12,6 +12,12 @@
 //! sequence numbers at the receivers (every direction, audio and video). A phase stops at its
 //! target, or when the node uses more than one core, or when loss exceeds the goal. The figure
 //! reported per phase is the largest step that held within both limits.
+//!
+//! `--relay` runs the same phases a second time in the same node with every call relayed by a
+//! real TURN server (coturn on loopback): the clients take the node's TURN credentials from the
+//! signalling and use only relayed candidates, as browsers with `iceTransportPolicy: "relay"`
+//! do. It reports the node's CPU per call in both modes (the node's work should not change:
+//! it terminates media either way) and coturn's own CPU.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,6 +33,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::client::{http_client, Api};
 use crate::node_proc::{self, NodeConfig, NodeProcess};
 use crate::report::{self, Latency, Report};
+use crate::turn_proc::TurnProcess;
 
 pub const NAME: &str = "media-calls";
 
@@ -66,6 +73,8 @@ pub struct MediaCallsConfig {
     pub settle: Duration,
     /// Measurement window per step.
     pub window: Duration,
+    /// Also run every phase through coturn (see the module docs).
+    pub relay: bool,
 }
 
 impl MediaCallsConfig {
@@ -81,6 +90,7 @@ impl MediaCallsConfig {
                 video_step: 4,
                 settle: Duration::from_secs(2),
                 window: Duration::from_secs(3),
+                relay: false,
             }
         } else {
             MediaCallsConfig {
@@ -93,6 +103,7 @@ impl MediaCallsConfig {
                 video_step: 10,
                 settle: Duration::from_secs(3),
                 window: Duration::from_secs(5),
+                relay: false,
             }
         }
     }
@@ -141,6 +152,8 @@ fn flows(calls: &[LiveCall]) -> Flow {
 struct Step {
     calls: usize,
     node_cores: f64,
+    /// coturn's CPU in the relay pass (0 without it).
+    turn_cores: f64,
     generator_cores: f64,
     loss_pct: f64,
     node_rss_mib: f64,
@@ -148,6 +161,15 @@ struct Step {
 }
 
 impl Step {
+    /// The node's CPU per call: milliseconds of CPU per second of a call.
+    fn cpu_ms_per_call(&self) -> f64 {
+        if self.calls == 0 {
+            0.0
+        } else {
+            self.node_cores * 1000.0 / self.calls as f64
+        }
+    }
+
     fn within_goal(&self) -> bool {
         self.node_cores <= CPU_CORES_MAX && self.loss_pct <= LOSS_PCT_MAX
     }
@@ -155,6 +177,8 @@ impl Step {
         json!({
             "calls": self.calls,
             "node_cores": report::round(self.node_cores, 3),
+            "node_cpu_ms_per_s_per_call": report::round(self.cpu_ms_per_call(), 3),
+            "turn_cores": report::round(self.turn_cores, 3),
             "generator_cores": report::round(self.generator_cores, 3),
             "loss_pct": report::round(self.loss_pct, 4),
             "node_rss_mib": report::round(self.node_rss_mib, 1),
@@ -177,6 +201,36 @@ struct Bench {
     operators: Vec<String>,
     latencies: Arc<Mutex<Latencies>>,
     next_call: usize,
+    /// This pass relays every call through TURN.
+    relayed: bool,
+}
+
+/// The TURN servers of an `ice_config` (the node's signalling greeting or
+/// `/api/v1/calls/ice-config`), as the headless clients take them, relay-only.
+fn relay_only_ice(config: &Value) -> anyhow::Result<media::IceSettings> {
+    let servers: Vec<media::IceServerEntry> = config["ice_servers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["username"].is_string())
+        .map(|s| media::IceServerEntry {
+            urls: s["urls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u.as_str().map(str::to_string))
+                .collect(),
+            username: s["username"].as_str().unwrap_or_default().to_string(),
+            credential: s["credential"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect();
+    if servers.is_empty() {
+        bail!("the node handed out no TURN server: {config}");
+    }
+    Ok(media::IceSettings {
+        servers,
+        relay_only: true,
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -186,18 +240,34 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Bench {
     /// Sets up one call end to end; returns it when both legs are connected.
     async fn call(&self, n: usize, video: bool, operator_token: &str) -> anyhow::Result<LiveCall> {
+        // The node speaks first: its STUN/TURN servers, with fresh TURN credentials.
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("{}/citizen/v1/ws", self.ws_base))
+                .await
+                .context("citizen signalling socket")?;
+        let greeting = loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => break serde_json::from_str::<Value>(t.as_str())?,
+                Some(Ok(_)) => continue,
+                other => bail!("signalling closed before the ice_config greeting: {other:?}"),
+            }
+        };
+        if greeting["type"] != "ice_config" {
+            bail!("the node's first message is not ice_config: {greeting}");
+        }
         let citizen = HeadlessCitizen::new(HeadlessConfig {
             video,
             seed: n as u64,
+            ice: if self.relayed {
+                relay_only_ice(&greeting)?
+            } else {
+                media::IceSettings::default()
+            },
             ..HeadlessConfig::default()
         })
         .await
         .context("citizen peer")?;
         let offer = citizen.offer().await.context("citizen offer")?;
-        let (mut ws, _) =
-            tokio_tungstenite::connect_async(format!("{}/citizen/v1/ws", self.ws_base))
-                .await
-                .context("citizen signalling socket")?;
         let phone = format!("+7700{n:07}");
         let message = json!({"type": "call", "sdp": offer, "call": {
             "channel": if video { "sos_video" } else { "app102_call" }, "video": video,
@@ -228,8 +298,23 @@ impl Bench {
                 }
             }
         });
+        let operator_ice = if self.relayed {
+            let config: Value = self
+                .http
+                .get(format!("{}/api/v1/calls/ice-config", self.base))
+                .bearer_auth(operator_token)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            relay_only_ice(&config)?
+        } else {
+            media::IceSettings::default()
+        };
         let operator = HeadlessOperator::new(HeadlessConfig {
             seed: 1_000_000 + n as u64,
+            ice: operator_ice,
             ..HeadlessConfig::default()
         })
         .await
@@ -297,6 +382,29 @@ impl Bench {
     }
 }
 
+/// The relayed pass's phases, and how many legs the node counted as relayed.
+struct Pass {
+    audio: (Vec<Step>, usize, String),
+    video: (Vec<Step>, usize, String),
+    relayed_legs: u64,
+}
+
+/// `node_media_legs_connected_total{path="relayed"}` from the node's metrics.
+async fn relayed_legs_connected(bench: &Bench) -> anyhow::Result<u64> {
+    let text = bench
+        .http
+        .get(format!("{}/metrics", bench.base))
+        .send()
+        .await?
+        .text()
+        .await?;
+    Ok(text
+        .lines()
+        .find_map(|l| l.strip_prefix("node_media_legs_connected_total{path=\"relayed\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0))
+}
+
 /// Follows the supervisor's SSE stream and notes when each caller's call first rang there.
 async fn follow_queue(
     http: reqwest::Client,
@@ -339,21 +447,28 @@ fn own_cpu() -> anyhow::Result<Duration> {
 
 async fn measure(
     node: &NodeProcess,
+    turn: Option<u32>,
     calls: &[LiveCall],
     settle: Duration,
     window: Duration,
 ) -> anyhow::Result<Step> {
+    let turn_cpu = || match turn {
+        Some(pid) => node_proc::cpu_time(pid),
+        None => Ok(Duration::ZERO),
+    };
     tokio::time::sleep(settle).await; // let new calls' media reach a steady state
-    let (n0, g0, f0, t0) = (
+    let (n0, g0, c0, f0, t0) = (
         node_proc::cpu_time(node.pid())?,
         own_cpu()?,
+        turn_cpu()?,
         flows(calls),
         Instant::now(),
     );
     tokio::time::sleep(window).await; // the measurement window itself
-    let (n1, g1, f1, t1) = (
+    let (n1, g1, c1, f1, t1) = (
         node_proc::cpu_time(node.pid())?,
         own_cpu()?,
+        turn_cpu()?,
         flows(calls),
         Instant::now(),
     );
@@ -364,6 +479,7 @@ async fn measure(
     Ok(Step {
         calls: calls.len(),
         node_cores: (n1 - n0).as_secs_f64() / wall,
+        turn_cores: (c1 - c0).as_secs_f64() / wall,
         generator_cores: (g1 - g0).as_secs_f64() / wall,
         loss_pct: if expected == 0 {
             100.0
@@ -379,6 +495,7 @@ async fn measure(
 async fn phase(
     bench: &mut Bench,
     node: &NodeProcess,
+    turn: Option<u32>,
     config: &MediaCallsConfig,
     video: bool,
 ) -> anyhow::Result<(Vec<Step>, usize, String)> {
@@ -399,10 +516,15 @@ async fn phase(
             stop = format!("setting up call {} failed: {e:#}", calls.len() + 1);
             break;
         }
-        let s = measure(node, &calls, config.settle, config.window).await?;
+        let s = measure(node, turn, &calls, config.settle, config.window).await?;
+        let relay = if turn.is_some() {
+            format!(", coturn {:.2} cores", s.turn_cores)
+        } else {
+            String::new()
+        };
         println!(
-            "  {what} {:>4} calls: node {:.2} cores, generator {:.2} cores, loss {:.3} % of {} packets, node RSS {:.0} MiB",
-            s.calls, s.node_cores, s.generator_cores, s.loss_pct, s.packets, s.node_rss_mib
+            "  {what} {:>4} calls: node {:.2} cores ({:.2} ms/s per call){relay}, generator {:.2} cores, loss {:.3} % of {} packets, node RSS {:.0} MiB",
+            s.calls, s.node_cores, s.cpu_ms_per_call(), s.generator_cores, s.loss_pct, s.packets, s.node_rss_mib
         );
         let ok = s.within_goal();
         steps.push(s.clone());
@@ -415,7 +537,7 @@ async fn phase(
             break;
         }
         held = s.calls;
-        if s.generator_cores + s.node_cores > 1.9 {
+        if s.generator_cores + s.node_cores + s.turn_cores > 1.9 {
             stop = format!(
                 "the machine's two cores are saturated at {} calls (load generator {:.2} cores)",
                 s.calls, s.generator_cores
@@ -447,7 +569,24 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
         config.video_target
     );
     let scratch = report::scratch_dir("media-calls")?;
+    let turn = if config.relay {
+        let turn = TurnProcess::start(scratch.path()).await?;
+        println!("  coturn on {} (log {})", turn.url, turn.log_path.display());
+        Some(turn)
+    } else {
+        None
+    };
     let node_toml = scratch.path().join("node.toml");
+    // With --relay the node hands out TURN credentials for coturn; its policy stays "all",
+    // and each pass's clients choose (direct: no TURN; relay: relayed candidates only).
+    let turn_section = match &turn {
+        Some(t) => format!(
+            "\n[calls.turn]\nurls = [\"{}\"]\nsecret_file = \"{}\"\nrelayed_legs_max = 10000\n",
+            t.url,
+            t.secret_file.display()
+        ),
+        None => String::new(),
+    };
     std::fs::write(
         &node_toml,
         format!(
@@ -455,7 +594,7 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
             // range (many subscribers behind one address) with limits above the load.
             "[accounts]\nargon2_memory_kib = 1024\n\n[calls]\nudp_port_min = {UDP_PORT_MIN}\nudp_port_max = {UDP_PORT_MAX}\ncitizen_sockets_max = 4000\n\
              carrier_nat_ranges = [\"127.0.0.0/8\"]\ncarrier_nat_sockets_max = 4000\n\
-             carrier_nat_live_calls_max = 2000\ncarrier_nat_calls_per_min_max = 20000\n"
+             carrier_nat_live_calls_max = 2000\ncarrier_nat_calls_per_min_max = 20000\n{turn_section}"
         ),
     )?;
     let node = NodeProcess::start(&NodeConfig {
@@ -509,13 +648,44 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
         operators,
         latencies: latencies.clone(),
         next_call: 0,
+        relayed: false,
     };
     // Let the stream subscribe before the first call rings.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (audio_steps, audio_calls, audio_stop) = phase(&mut bench, &node, &config, false).await?;
+    println!("  direct (the node's own address):");
+    let (audio_steps, audio_calls, audio_stop) =
+        phase(&mut bench, &node, None, &config, false).await?;
     println!("  audio: {audio_stop}");
-    let (video_steps, video_calls, video_stop) = phase(&mut bench, &node, &config, true).await?;
+    let (video_steps, video_calls, video_stop) =
+        phase(&mut bench, &node, None, &config, true).await?;
     println!("  video: {video_stop}");
+    let relayed = match &turn {
+        Some(t) => {
+            println!("  relayed (every call through coturn, relay-only clients):");
+            bench.relayed = true;
+            let (a_steps, a_calls, a_stop) =
+                phase(&mut bench, &node, t.pid(), &config, false).await?;
+            println!("  audio: {a_stop}");
+            let (v_steps, v_calls, v_stop) =
+                phase(&mut bench, &node, t.pid(), &config, true).await?;
+            println!("  video: {v_stop}");
+            let connected = relayed_legs_connected(&bench).await?;
+            let legs = 2 * [&a_steps, &v_steps]
+                .iter()
+                .filter_map(|steps| steps.last().map(|s| s.calls as u64))
+                .sum::<u64>();
+            println!("  the node counted {connected} of {legs} legs connected through the relay");
+            if connected < legs {
+                bail!("relay pass: only {connected} of {legs} legs went through coturn");
+            }
+            Some(Pass {
+                audio: (a_steps, a_calls, a_stop),
+                video: (v_steps, v_calls, v_stop),
+                relayed_legs: connected,
+            })
+        }
+        None => None,
+    };
     follower.abort();
 
     let mut samples: Vec<Duration> = {
@@ -577,8 +747,43 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
         json!({"audio_calls": AUDIO_CALLS_GOAL, "video_calls": VIDEO_CALLS_GOAL,
             "node_cores_max": CPU_CORES_MAX, "loss_pct_max": LOSS_PCT_MAX, "queue_p99_ms": QUEUE_P99_MS_GOAL}),
     );
+    let per_call = |steps: &[Step], held: usize| {
+        steps
+            .iter()
+            .find(|s| s.calls == held)
+            .map(Step::cpu_ms_per_call)
+            .unwrap_or(0.0)
+    };
+    let direct_audio_ms = per_call(&audio_steps, audio_calls);
+    let direct_video_ms = per_call(&video_steps, video_calls);
+    r.kv_f("cpu_ms_per_audio_call", direct_audio_ms, 3);
+    r.kv_f("cpu_ms_per_video_call", direct_video_ms, 3);
+    if let Some(p) = &relayed {
+        let (a_steps, a_calls, a_stop) = &p.audio;
+        let (v_steps, v_calls, v_stop) = &p.video;
+        let relay_audio_ms = per_call(a_steps, *a_calls);
+        let relay_video_ms = per_call(v_steps, *v_calls);
+        println!(
+            "  node CPU per call, ms/s: audio {direct_audio_ms:.2} direct, {relay_audio_ms:.2} relayed; video {direct_video_ms:.2} direct, {relay_video_ms:.2} relayed"
+        );
+        r.kv("relay_audio_calls", *a_calls as u64);
+        r.kv("relay_video_calls", *v_calls as u64);
+        r.kv_f("relay_cpu_ms_per_audio_call", relay_audio_ms, 3);
+        r.kv_f("relay_cpu_ms_per_video_call", relay_video_ms, 3);
+        r.kv("relayed_legs", p.relayed_legs);
+        r.detail(
+            "relay",
+            json!({
+                "audio_steps": a_steps.iter().map(Step::to_json).collect::<Vec<_>>(),
+                "video_steps": v_steps.iter().map(Step::to_json).collect::<Vec<_>>(),
+                "audio_stop": a_stop,
+                "video_stop": v_stop,
+            }),
+        );
+    }
     let mut node = node;
     node.stop().await.ok();
+    drop(turn);
     r.finish()?;
     Ok(())
 }

@@ -211,9 +211,10 @@ struct ChildProc {
 
 /// Every child of a run. Dropping it SIGKILLs them all, so an error or a panic anywhere in the
 /// run leaves no process behind.
-#[derive(Default)]
 struct Children {
     procs: Vec<ChildProc>,
+    /// Health checks; trusts the run's CA once it exists (the web listeners speak HTTPS).
+    health: reqwest::Client,
 }
 
 impl Children {
@@ -262,10 +263,7 @@ impl Children {
     }
 
     async fn wait_healthy(&mut self, index: usize) -> anyhow::Result<()> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(1_000))
-            .build()
-            .context("cannot build an HTTP client")?;
+        let http = self.health.clone();
         let proc = &mut self.procs[index];
         let url = format!("{}/healthz", proc.base_url);
         let deadline = Instant::now() + Duration::from_millis(HEALTH_DEADLINE_MS);
@@ -744,7 +742,10 @@ impl Cluster {
     ) -> anyhow::Result<Cluster> {
         let scratch = report::scratch_dir(prefix)?;
         let dir = scratch.path().to_path_buf();
-        let mut children = Children::default();
+        let mut children = Children {
+            procs: Vec::new(),
+            health: client::http_client()?,
+        };
         match Self::start_in(&dir, &mut children, bins, seed, regions).await {
             Ok((proxies, nodes, central)) => Ok(Cluster {
                 children,
@@ -801,6 +802,8 @@ impl Cluster {
                 "central",
                 "--dns",
                 "localhost",
+                "--web-ip",
+                "127.0.0.1",
                 "--out",
                 &path("central-bundle"),
             ],
@@ -822,6 +825,8 @@ impl Cluster {
                     region.name_ru,
                     "--central",
                     &format!("localhost:{proxy_port}"),
+                    "--web-ip",
+                    "127.0.0.1",
                     "--out",
                     &path(&region.id.to_lowercase()),
                 ],
@@ -829,7 +834,11 @@ impl Cluster {
             .await?;
         }
 
-        let http = client::http_client()?;
+        // The bundles' web certificates name 127.0.0.1: every REST call below is HTTPS,
+        // trusting the run's CA only.
+        let ca_cert = dir.join("ca").join("ca.crt");
+        let http = client::http_client_trusting(Some(&ca_cert))?;
+        children.health = http.clone();
         let central_listen = format!("127.0.0.1:{}", free_tcp_port()?);
         let mut command = Command::new(&bins.central);
         command
@@ -844,12 +853,12 @@ impl Cluster {
                 "central",
                 command,
                 dir.join("central.log"),
-                format!("http://{central_listen}"),
+                format!("https://{central_listen}"),
             )
             .await?;
         let central_rest = Rest {
             http: http.clone(),
-            base_url: format!("http://{central_listen}"),
+            base_url: format!("https://{central_listen}"),
         };
 
         let mut node_rests = Vec::new();
@@ -868,14 +877,14 @@ impl Cluster {
                     &format!("node {}", region.id),
                     command,
                     dir.join(format!("node-{lower}.log")),
-                    format!("http://{listen}"),
+                    format!("https://{listen}"),
                 )
                 .await?;
             node_rests.push((
                 region.id,
                 Rest {
                     http: http.clone(),
-                    base_url: format!("http://{listen}"),
+                    base_url: format!("https://{listen}"),
                 },
             ));
         }

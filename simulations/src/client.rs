@@ -35,12 +35,25 @@ impl std::error::Error for CallError {}
 
 /// One shared keep-alive client for all tasks of a command.
 pub fn http_client() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
+    http_client_trusting(None)
+}
+
+/// [`http_client`] that speaks HTTPS to servers whose certificate chains to `ca` (PEM, a
+/// bundle's `ca.crt`) and to no other CA.
+pub fn http_client_trusting(ca: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
         .pool_max_idle_per_host(POOL_IDLE_PER_HOST_MAX)
-        .tcp_nodelay(true)
-        .build()
-        .context("cannot build the HTTP client")
+        .tcp_nodelay(true);
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
+        builder = builder
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(cert);
+    }
+    builder.build().context("cannot build the HTTP client")
 }
 
 /// The card the node acknowledged.

@@ -13,6 +13,7 @@ mod node_proc;
 mod proxy;
 mod report;
 mod sim_sync;
+mod turn_proc;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,6 +96,11 @@ enum Bench {
     MediaCalls {
         #[command(flatten)]
         common: Common,
+        /// Also every call through a real TURN server (coturn on loopback, the browsers'
+        /// relay-only policy), after the direct calls in the same run: the node's CPU per call
+        /// in both modes, and coturn's.
+        #[arg(long)]
+        relay: bool,
     },
     /// National queue, summary and regions queries over a central store of many cards; RSS.
     CentralQuery {
@@ -228,15 +234,12 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             bench_node_commit::run(config).await?;
             Ok(true)
         }
-        Command::Bench(Bench::MediaCalls { common }) => {
+        Command::Bench(Bench::MediaCalls { common, relay }) => {
             let seed = report::choose_seed(bench_media_calls::NAME, common.seed);
             let node_bin = common.node_bin.unwrap_or_else(node_proc::default_node_bin);
-            bench_media_calls::run(bench_media_calls::MediaCallsConfig::new(
-                common.quick,
-                seed,
-                node_bin,
-            ))
-            .await?;
+            let mut config = bench_media_calls::MediaCallsConfig::new(common.quick, seed, node_bin);
+            config.relay = relay;
+            bench_media_calls::run(config).await?;
             Ok(true)
         }
         Command::Bench(Bench::SyncCold {

@@ -70,21 +70,26 @@
     navigator.mediaDevices.getUserMedia({ audio: true, video: video }).then(function (s) {
       stream = s;
       if (video) $('self').srcObject = s;
-      var pc = C.pc = new RTCPeerConnection({ iceServers: [] });
-      s.getTracks().forEach(function (t) { pc.addTrack(t, s); });
-      pc.addEventListener('track', function (ev) { $('remote').srcObject = ev.streams[0] || new MediaStream([ev.track]); });
-      return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () { return waitGathering(pc); }).then(function () {
-        var proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-        var ws = C.ws = new WebSocket(proto + '//' + window.location.host + '/citizen/v1/ws');
-        ws.onopen = function () {
+      var pc = null;
+      // The node speaks first: its STUN/TURN servers (fresh TURN credentials) for the peer
+      // connection; then the offer, with every candidate gathered, goes out as the call.
+      var proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+      var ws = C.ws = new WebSocket(proto + '//' + window.location.host + '/citizen/v1/ws');
+      function offer(ice) {
+        pc = C.pc = new RTCPeerConnection({ iceServers: ice.ice_servers || [], iceTransportPolicy: ice.ice_transport_policy || 'all' });
+        s.getTracks().forEach(function (t) { pc.addTrack(t, s); });
+        pc.addEventListener('track', function (ev) { $('remote').srcObject = ev.streams[0] || new MediaStream([ev.track]); });
+        return pc.createOffer().then(function (o) { return pc.setLocalDescription(o); }).then(function () { return waitGathering(pc); }).then(function () {
           var body = { channel: channel, caller: { phone: $('phone').value || undefined, language: lang }, app_version: 'web-test-1.0', video: video };
           var loc = location();
           if (loc) body.location = loc;
           send({ type: 'call', call: body, sdp: pc.localDescription.sdp });
-        };
-        ws.onmessage = function (ev) {
+        }).catch(function (e) { setState('error', String(e && e.message || e)); cleanup(); });
+      }
+      ws.onmessage = function (ev) {
           var m; try { m = JSON.parse(ev.data); } catch (e) { return; }
-          if (m.type === 'answer') {
+          if (m.type === 'ice_config') offer(m);
+          else if (m.type === 'answer') {
             C.callId = m.call_id;
             pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).then(function () { setState('ringing'); });
             // The handset keeps reporting its position during the call.
@@ -94,9 +99,8 @@
           else if (m.type === 'ended') { setState('ended'); cleanup(); }
           else if (m.type === 'warning') $('warn').textContent = m.message;
           else if (m.type === 'error') { setState('error', m.message); cleanup(); }
-        };
-        ws.onclose = function () { if (state !== 'error' && state !== 'idle') { if (state !== 'ended') setState('ended'); cleanup(); } };
-      });
+      };
+      ws.onclose = function () { if (state !== 'error' && state !== 'idle') { if (state !== 'ended') setState('ended'); cleanup(); } };
     }).catch(function (e) { setState('error', (e && e.name === 'NotAllowedError') ? T[lang]['s.nomedia'] : String(e && e.message || e)); cleanup(); });
   }
   $('call').addEventListener('click', function () { call($('channel').value); });

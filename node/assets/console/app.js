@@ -1496,11 +1496,16 @@
     function accept(c, btn) {
       if (active) return;
       btn.disabled = true;
-      var pc = new RTCPeerConnection({ iceServers: [] });
-      active = { id: c.id, pc: pc, stream: null };
+      var pc = null;
+      active = { id: c.id, pc: null, stream: null };
       var inbound = new MediaStream();
-      pc.addEventListener('track', function (ev) { inbound.addTrack(ev.track); remote.srcObject = inbound; });
-      operatorMedia().then(function (stream) {
+      // STUN/TURN servers with fresh TURN credentials for this leg, then the media.
+      api('GET', '/calls/ice-config').then(function (ice) {
+        if (!active || active.id !== c.id) throw new Error(t('call.cancelled'));
+        pc = active.pc = new RTCPeerConnection({ iceServers: ice.ice_servers || [], iceTransportPolicy: ice.ice_transport_policy || 'all' });
+        pc.addEventListener('track', function (ev) { inbound.addTrack(ev.track); remote.srcObject = inbound; });
+        return operatorMedia();
+      }).then(function (stream) {
         if (!active || active.pc !== pc) throw new Error(t('call.cancelled'));
         active.stream = stream;
         if (stream) { stream.getTracks().forEach(function (tr) { pc.addTrack(tr, stream); }); self.srcObject = stream; }

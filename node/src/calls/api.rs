@@ -197,6 +197,18 @@ fn stored_record(s: &SharedState, id: &str) -> ApiResult<CallRecord> {
         .ok_or_else(|| CallServiceError::Call(CallError::NotFound(id.to_string())))?)
 }
 
+/// `GET /api/v1/calls/ice-config`: the STUN and TURN servers (with fresh TURN credentials) the
+/// console uses for the operator's leg of the next call it answers.
+#[utoipa::path(get, path = "/api/v1/calls/ice-config",
+    responses((status = 200, body = super::ice::IceConfig), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
+pub async fn ice_config(
+    State(s): State<SharedState>,
+    auth: Auth,
+) -> ApiResult<Json<super::ice::IceConfig>> {
+    auth.require(ANSWER)?;
+    Ok(Json(s.calls.ice_config(&auth.user.login, now_ms())))
+}
+
 #[utoipa::path(get, path = "/api/v1/calls/operators",
     responses((status = 200, body = [OperatorInfo]), (status = 403, body = ApiErrorBody)))]
 pub async fn operators(
@@ -464,6 +476,7 @@ pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/calls", get(list_calls))
         .route("/calls/operators", get(operators))
+        .route("/calls/ice-config", get(ice_config))
         .route("/calls/missed", get(list_missed))
         .route("/calls/missed/{id}/callback", post(record_callback))
         .route("/calls/history", get(call_history))

@@ -5,7 +5,8 @@
 //! - from the app: `call` (first, within `call_setup_timeout_ms`: `call` = channel, caller,
 //!   app version, video, location; `sdp` = the offer), `ice` (a trickled candidate),
 //!   `location` (a new fix during the call), `hangup`;
-//! - from the node: `answer` (call id and SDP answer; the call now rings), `warning` (e.g. an
+//! - from the node: `ice_config` (first, on connect: `ice_servers` with fresh TURN credentials
+//!   and `ice_transport_policy`, for the app's `RTCPeerConnection`), `answer` (call id and SDP answer; the call now rings), `warning` (e.g. an
 //!   impossible location was dropped), `answered`, `transferring`, `ended`, `error` (then the
 //!   socket closes).
 //!
@@ -46,6 +47,11 @@ enum FromCitizen {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ToApp<'a> {
+    /// First, on connect: the STUN/TURN servers for the app's `RTCPeerConnection`.
+    IceConfig {
+        #[serde(flatten)]
+        config: &'a super::ice::IceConfig,
+    },
     Answer {
         call_id: &'a str,
         sdp: &'a str,
@@ -172,6 +178,14 @@ fn location_warning(p: &LocationProblem) -> ToApp<'static> {
 async fn run(mut ws: WebSocket, calls: Arc<CallService>, source: std::net::IpAddr) {
     let settings = calls.settings().clone();
     let mut rate = Rate::new(settings.citizen_messages_per_s);
+    let ice = calls.ice_config("citizen", now_ms());
+    if ws
+        .send(text(&ToApp::IceConfig { config: &ice }))
+        .await
+        .is_err()
+    {
+        return;
+    }
     // 1. The call itself, within the setup time.
     let setup = Duration::from_millis(settings.call_setup_timeout_ms);
     let first = match tokio::time::timeout(setup, ws.recv()).await {

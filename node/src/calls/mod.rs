@@ -18,6 +18,7 @@
 pub mod admission;
 pub mod api;
 pub mod citizen;
+pub mod ice;
 pub mod missed;
 pub mod queue;
 
@@ -58,6 +59,21 @@ pub struct CallsSection {
     pub retention_sweep_interval_s: u64,
     /// Address media (UDP) binds to and announces.
     pub media_bind_ip: std::net::IpAddr,
+    /// The address browsers are told instead of `media_bind_ip` when a firewall forwards it
+    /// to the node one to one (1:1 NAT, port for port).
+    #[serde(default)]
+    pub media_announced_ip: Option<std::net::IpAddr>,
+    /// STUN servers handed to browsers (`stun:host:3478`).
+    #[serde(default)]
+    pub stun_urls: Vec<String>,
+    /// The TURN server (coturn with `use-auth-secret`) for callers behind NAT or on networks
+    /// that block UDP.
+    #[serde(default)]
+    pub turn: Option<ice::TurnSection>,
+    /// `relay`: browsers use only TURN (every call provably through the relay, callers'
+    /// addresses never reach the node); `all` (default): direct when possible.
+    #[serde(default)]
+    pub ice_transport_policy: ice::IceTransportPolicy,
     /// UDP port range for media, inclusive.
     pub udp_port_min: u16,
     pub udp_port_max: u16,
@@ -255,11 +271,16 @@ pub struct CallCounters {
     pub refused_by_source: std::sync::atomic::AtomicU64,
     /// SOS calls that ended before an answer.
     pub missed_sos: std::sync::atomic::AtomicU64,
+    /// TURN credentials handed to browsers.
+    pub turn_credentials_issued: std::sync::atomic::AtomicU64,
+    /// Legs that got no TURN server because `turn.relayed_legs_max` legs were relayed.
+    pub turn_credentials_withheld: std::sync::atomic::AtomicU64,
 }
 
 /// The node's calls: queue, media, cards, records.
 pub struct CallService {
     queue: Mutex<CallQueue>,
+    ice: ice::IcePlan,
     media: Arc<media::MediaServer>,
     cards: Arc<CardService>,
     store: Arc<dyn Store>,
@@ -313,8 +334,24 @@ impl CallService {
                 recordings_dir.display()
             )
         })?;
+        let turn_secret = match &settings.turn {
+            Some(t) => Some(std::fs::read(&t.secret_file).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read calls.turn.secret_file {}: {e}",
+                    t.secret_file.display()
+                )
+            })?),
+            None => None,
+        };
+        let ice = ice::IcePlan::new(
+            &settings.stun_urls,
+            settings.turn.as_ref().zip(turn_secret.as_deref()),
+            settings.ice_transport_policy,
+        )
+        .map_err(|e| anyhow::anyhow!("config: {e}"))?;
         let media = media::MediaServer::start(media::MediaConfig {
             bind_ip: settings.media_bind_ip,
+            announced_ip: settings.media_announced_ip,
             udp_port_min: settings.udp_port_min,
             udp_port_max: settings.udp_port_max,
             recordings_dir: recordings_dir.clone(),
@@ -335,6 +372,7 @@ impl CallService {
             sources: Mutex::new(HashMap::new()),
             missed_lock: tokio::sync::Mutex::new(()),
             queue: Mutex::new(CallQueue::new()),
+            ice,
             media,
             cards,
             store,
@@ -363,6 +401,24 @@ impl CallService {
 
     pub fn media(&self) -> &Arc<media::MediaServer> {
         &self.media
+    }
+
+    /// STUN and TURN for one leg of `user` (`citizen`, or an operator's login): fresh TURN
+    /// credentials, left out while `turn.relayed_legs_max` legs are relayed.
+    pub fn ice_config(&self, user: &str, now_ms: i64) -> ice::IceConfig {
+        let relayed = self.media.stats().relayed_legs;
+        let config = self
+            .ice
+            .config_for(user, now_ms, u32::try_from(relayed).unwrap_or(u32::MAX));
+        if self.ice.has_turn() {
+            let counter = if config.expires_at.is_some() {
+                &self.counters.turn_credentials_issued
+            } else {
+                &self.counters.turn_credentials_withheld
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        config
     }
 
     pub fn recordings_dir(&self) -> &std::path::Path {

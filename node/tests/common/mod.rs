@@ -36,6 +36,18 @@ pub async fn next(ws: &mut Ws, within: Duration) -> Option<Value> {
     }
 }
 
+/// Reads the node's greeting on a new citizen socket: `ice_config`, the STUN/TURN servers for
+/// the app's peer connection (no TURN in these tests: an empty list, policy `all`).
+pub async fn ice_greeting(ws: &mut Ws, within: Duration) -> Value {
+    let greeting = next(ws, within)
+        .await
+        .expect("the node's ice_config greeting");
+    assert_eq!(greeting["type"], "ice_config", "{greeting}");
+    assert!(greeting["ice_servers"].is_array(), "{greeting}");
+    assert_eq!(greeting["ice_transport_policy"], "all", "{greeting}");
+    greeting
+}
+
 /// Waits for `check` to hold, polling every [`POLL`]; fails with `what` after `within`.
 pub async fn until<F, Fut>(within: Duration, what: &str, mut check: F)
 where
