@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
-import { freePort, tail } from './lib.mjs';
+import { freePort, tail, newPage as newPageIn, consoleLogin as consoleLoginAt } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NODE_BIN = process.env.NODE_BIN
@@ -114,22 +114,8 @@ async function activate(login, temporary, own) {
   return token;
 }
 
-async function newPage(name) {
-  const context = await browser.newContext({ viewport: { width: 1500, height: 900 }, locale: 'ru-RU' });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`[${name}] ${e.message}`));
-  return page;
-}
-
-async function consoleLogin(page, login, password) {
-  await page.goto(node.base + '/');
-  await page.locator(tid('login-form')).waitFor();
-  await page.locator(tid('login-login')).fill(login);
-  await page.locator(tid('login-password')).fill(password);
-  await page.locator(tid('login-submit')).click();
-  await page.locator(tid('logout')).waitFor();
-}
+const newPage = (name) => newPageIn(browser, name, pageErrors, STEP_TIMEOUT_MS);
+const consoleLogin = (page, login, password) => consoleLoginAt(page, node.base, login, password);
 
 /** Bytes received per media kind on an RTCPeerConnection found by `getPc` in the page. */
 async function inboundBytes(page, getPc) {

@@ -19,3 +19,26 @@ export function freePort() {
 export function tail(s, n = 4000) {
   return s.length > n ? '…' + s.slice(-n) : s;
 }
+
+/**
+ * A page in a fresh browser context (Russian locale, a wide console viewport, `stepTimeoutMs`
+ * for every wait); errors thrown in the page are collected in `errors` with `name`.
+ */
+export async function newPage(browser, name, errors, stepTimeoutMs) {
+  const context = await browser.newContext({ viewport: { width: 1500, height: 900 }, locale: 'ru-RU' });
+  context.setDefaultTimeout(stepTimeoutMs);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(`[${name}] ${e.message}`));
+  return page;
+}
+
+/** Logs into the operator console at `base` and waits until it shows the logout button. */
+export async function consoleLogin(page, base, login, password) {
+  await page.goto(base + '/');
+  await page.locator('[data-testid="login-form"]').waitFor();
+  await page.locator('[data-testid="login-login"]').fill(login);
+  await page.locator('[data-testid="login-password"]').fill(password);
+  await page.locator('[data-testid="login-submit"]').click();
+  await page.locator('[data-testid="logout"]').waitFor();
+}
+

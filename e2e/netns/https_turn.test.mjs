@@ -30,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { tail, newPage as newPageIn, consoleLogin as consoleLoginAt } from '../lib.mjs';
 
 const run = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -79,10 +80,6 @@ const tid = (id) => `[data-testid="${id}"]`;
 
 function sh(cmd, args, env = {}) {
   return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, R102_PREFIX: P, ...env } });
-}
-
-function tail(s, n = 6000) {
-  return s.length > n ? '…' + s.slice(-n) : s;
 }
 
 function logs() {
@@ -149,21 +146,8 @@ function launchIn(ns, home) {
   });
 }
 
-async function newPage(browser, name) {
-  const context = await browser.newContext({ viewport: { width: 1500, height: 900 }, locale: 'ru-RU' });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`[${name}] ${e.message}`));
-  return page;
-}
-
-async function consoleLogin(page, login, password) {
-  await page.goto(`${ORIGIN}/`);
-  await page.locator(tid('login-login')).fill(login);
-  await page.locator(tid('login-password')).fill(password);
-  await page.locator(tid('login-submit')).click();
-  await page.locator(tid('logout')).waitFor();
-}
+const newPage = (browser, name) => newPageIn(browser, name, pageErrors, STEP_TIMEOUT_MS);
+const consoleLogin = (page, login, password) => consoleLoginAt(page, ORIGIN, login, password);
 
 /** The selected candidate pair of a page's peer connection, and bytes per direction. */
 async function mediaPath(page, getPc) {

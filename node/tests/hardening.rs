@@ -20,7 +20,7 @@ use media::client::{HeadlessCitizen, HeadlessConfig, HeadlessOperator};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{ice_greeting, json_or_text, next, send, until, Ws, POLL};
+use common::{free_port, ice_greeting, json_or_text, next, send, until, Ws, POLL};
 
 /// The bootstrap password the installer gives (`NODE_ADMIN_PASSWORD`): one-time.
 const BOOTSTRAP_PASSWORD: &str = "Bootstrap-Once-102-Ast";
@@ -49,14 +49,6 @@ impl Drop for NodeProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A UDP port range of this test's own: tests of one binary run in parallel threads, and

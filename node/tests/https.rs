@@ -12,37 +12,24 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use provisioning::progress::Silent;
-use provisioning::settings::{
-    CaName, CaSettings, CentralAddress, RegionId, RegionName, RegionSettings, ValidDays, WebNames,
-};
+use provisioning::settings::WebNames;
 use rand::rngs::OsRng;
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
-use common::until;
+use common::{ast_region_settings, free_port, test_ca, until};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 const ADMIN_PASSWORD: &str = "Https-Test-Admin-Passw0rd-2026";
 
 /// A CA and a region bundle whose web certificate names 127.0.0.1 only.
 fn bundle(root: &Path) -> PathBuf {
-    let ca = root.join("ca");
+    let ca = test_ca(root);
     let now = OffsetDateTime::now_utc();
-    let settings = CaSettings {
-        name: CaName::parse("test CA").unwrap(),
-        valid_days: ValidDays::for_ca(3650).unwrap(),
-    };
-    provisioning::init_ca(&ca, &settings, now, &mut OsRng, &mut Silent).unwrap();
     let region = root.join("ast");
-    let rs = RegionSettings {
-        id: RegionId::parse("AST").unwrap(),
-        name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
-        name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
-        central: CentralAddress::parse("localhost:7102").unwrap(),
-        valid_days: ValidDays::for_peer(730).unwrap(),
-    };
+    let rs = ast_region_settings();
     let options = provisioning::RegionOptions {
         reference: None,
         web: Some(WebNames::new(vec![], vec!["127.0.0.1".parse().unwrap()]).unwrap()),
@@ -58,14 +45,6 @@ fn bundle(root: &Path) -> PathBuf {
     )
     .unwrap();
     region
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn node(args: &[&str]) -> Child {

@@ -2,6 +2,8 @@
 //! back into the node's card. The hub here is the protocol's in-memory repo behind a real quinn
 //! server with the central's bundle, driven by the same `drive` loop the central will use.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,10 +11,7 @@ use node::config::Config;
 use node::replication::{drive, run_client, ClientSettings, DriveInputs, ReplicationStatus};
 use node::server::{open_node, Node};
 use provisioning::progress::Silent;
-use provisioning::settings::{
-    CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, RegionId,
-    RegionName, RegionSettings, ValidDays,
-};
+use provisioning::settings::{CentralName, CentralSettings, DnsName, ValidDays};
 use rand::rngs::OsRng;
 use sync::protocol::{Authority, Config as ProtocolConfig, MemRepo, Repo, Session};
 use sync::{CardCommand, CardDoc, Document};
@@ -22,21 +21,10 @@ use tokio::sync::{mpsc, watch};
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn bundles(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let ca = root.join("ca");
+    let ca = common::test_ca(root);
     let now = OffsetDateTime::now_utc();
-    let settings = CaSettings {
-        name: CaName::parse("test CA").unwrap(),
-        valid_days: ValidDays::for_ca(3650).unwrap(),
-    };
-    provisioning::init_ca(&ca, &settings, now, &mut OsRng, &mut Silent).unwrap();
     let region = root.join("ast");
-    let rs = RegionSettings {
-        id: RegionId::parse("AST").unwrap(),
-        name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
-        name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
-        central: CentralAddress::parse("localhost:7102").unwrap(),
-        valid_days: ValidDays::for_peer(730).unwrap(),
-    };
+    let rs = common::ast_region_settings();
     provisioning::add_region(&ca, &region, &rs, now, &mut OsRng, &mut Silent).unwrap();
     let central = root.join("central");
     let cs = CentralSettings::new(

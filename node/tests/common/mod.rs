@@ -1,5 +1,6 @@
 //! Helpers shared by the node's integration tests: the citizen's signalling socket, waiting for
-//! a condition with a deadline, and reading an answer body.
+//! a condition with a deadline, reading an answer body, a free port, and a test CA with region
+//! AST's settings for bundles.
 
 #![allow(dead_code)]
 
@@ -64,4 +65,44 @@ where
 /// An answer body as JSON, or as a JSON string when it is not JSON.
 pub fn json_or_text(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap_or(Value::String(String::from_utf8_lossy(bytes).into()))
+}
+
+/// A TCP port free on loopback now (closed again before it is returned).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A provisioning CA in `root/ca` (valid ten years from now).
+pub fn test_ca(root: &std::path::Path) -> std::path::PathBuf {
+    use provisioning::settings::{CaName, CaSettings, ValidDays};
+    let ca = root.join("ca");
+    let settings = CaSettings {
+        name: CaName::parse("test CA").unwrap(),
+        valid_days: ValidDays::for_ca(3650).unwrap(),
+    };
+    provisioning::init_ca(
+        &ca,
+        &settings,
+        time::OffsetDateTime::now_utc(),
+        &mut rand::rngs::OsRng,
+        &mut provisioning::progress::Silent,
+    )
+    .unwrap();
+    ca
+}
+
+/// Region AST's settings for `add-region`, replicating to `localhost:7102`.
+pub fn ast_region_settings() -> provisioning::settings::RegionSettings {
+    use provisioning::settings::{CentralAddress, RegionId, RegionName, ValidDays};
+    provisioning::settings::RegionSettings {
+        id: RegionId::parse("AST").unwrap(),
+        name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
+        name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
+        central: CentralAddress::parse("localhost:7102").unwrap(),
+        valid_days: ValidDays::for_peer(730).unwrap(),
+    }
 }
