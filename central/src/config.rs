@@ -18,7 +18,7 @@ pub struct Config {
     pub tls: Option<TlsSection>,
     /// HTTPS for HQ's dashboard and API; plain HTTP is served only on a loopback address.
     #[serde(default)]
-    pub https: Option<node::https::HttpsSection>,
+    pub https: Option<server_kit::https::HttpsSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -42,7 +42,7 @@ pub struct CentralSection {
 }
 
 /// HQ accounts: the node's account rules and settings.
-pub use node::config::AccountsSection;
+pub use server_kit::config::AccountsSection;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,21 +57,11 @@ pub struct TlsSection {
 impl Config {
     /// The embedded default overlaid by each file in turn. Errors name the file.
     pub fn load_layers(files: &[&Path]) -> anyhow::Result<Config> {
-        let mut value: toml::Value = toml::from_str(DEFAULT_CONFIG_TOML)
-            .map_err(|e| anyhow::anyhow!("embedded default config is invalid: {e}"))?;
-        for path in files {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
-            let mut over: toml::Value = toml::from_str(&text).map_err(|e| {
-                anyhow::anyhow!("config file {} is not valid TOML: {e}", path.display())
-            })?;
-            node::config::resolve_layer_paths(&mut over, path, &node::https::HTTPS_PATH_KEYS);
-            node::config::merge_toml(&mut value, over);
-        }
-        let name = files
-            .last()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "embedded default".into());
+        let (value, name) = server_kit::config::layered(
+            DEFAULT_CONFIG_TOML,
+            files,
+            &server_kit::https::HTTPS_PATH_KEYS,
+        )?;
         let config: Config = value
             .try_into()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use node::store::{GroupCommit, Store, WriteBatch};
 use serde::{Deserialize, Serialize};
+use server_kit::store::{GroupCommit, Store, WriteBatch};
 use sync::protocol::{Authority, Config as ProtocolConfig, Event, Session};
 use tokio::sync::{broadcast, mpsc, watch};
 use utoipa::ToSchema;
@@ -155,7 +155,7 @@ pub struct Hub {
 }
 
 fn now_ms() -> i64 {
-    node::http::now_ms()
+    server_kit::clock::now_ms()
 }
 
 impl Hub {

@@ -200,6 +200,6 @@ impl CentralMetrics {
 }
 
 /// Flushes the group commit has made, for [`Scrape::store_flushes`].
-pub fn flushes(gc: &node::store::GroupCommit) -> u64 {
+pub fn flushes(gc: &server_kit::store::GroupCommit) -> u64 {
     gc.flushes.load(Ordering::Relaxed)
 }

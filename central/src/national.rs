@@ -32,8 +32,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use node::store::{Store, StoreError, WriteBatch};
 use serde::{Deserialize, Serialize};
+use server_kit::store::{Store, StoreError, WriteBatch};
 use sync::{Card, CardStatus, CardSummary, Channel};
 use utoipa::ToSchema;
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use automerge::{AutoCommit, ChangeHash};
 use node::service::decode_heads;
-use node::store::{GroupCommit, Store, StoreError, WriteBatch};
+use server_kit::store::{GroupCommit, Store, StoreError, WriteBatch};
 use sync::protocol::{normalize_heads, region_prefix, DocSummary, Priority, Repo, RepoError};
 use sync::{Card, CardDoc, Document, Reference};
 

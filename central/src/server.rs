@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use node::accounts::Accounts;
-use node::audit::AuditLog;
-use node::store::{GroupCommit, SledStore, Store};
+use server_kit::accounts::Accounts;
+use server_kit::audit::AuditLog;
+use server_kit::store::{GroupCommit, SledStore, Store};
 
 use crate::config::Config;
 use crate::http::{self, CentralState};
@@ -57,7 +57,7 @@ pub async fn open_central(
         &sync::Role::HQ,
     ));
     let generated_admin_password = accounts
-        .bootstrap_admin(admin_password, node::http::now_ms())
+        .bootstrap_admin(admin_password, server_kit::clock::now_ms())
         .await?;
     // Card documents are read with the demo reference only for its timing rules (КУИ deadline).
     let reference = Arc::new(node::config::Config::load(None)?.reference);
@@ -110,7 +110,7 @@ pub async fn serve(
     settings: ServeSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let web = node::https::WebMode::from_config(
+    let web = server_kit::https::WebMode::from_config(
         config.https.as_ref(),
         settings.listen,
         "central.listen",
@@ -158,7 +158,7 @@ pub async fn serve(
         None => println!("regions:   not accepted: start with --bundle DIR (provisioning add-central) for a TLS identity"),
     }
     let stop = central.shutdown.clone();
-    node::https::serve(
+    server_kit::https::serve(
         listener,
         web,
         http::app(central.state.clone()),

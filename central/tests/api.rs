@@ -207,7 +207,7 @@ async fn metrics_parse_and_follow_imports() {
 async fn national_endpoints_answer_from_the_index() {
     let hub = TestHub::start().await;
     let r = reference();
-    let now = node::http::now_ms();
+    let now = server_kit::clock::now_ms();
     let mut waiting = TestCard::new(&r, "AST", 1, Channel::App102Call, "assault", now - HOUR_MS);
     waiting.send(now - HOUR_MS + MINUTE_MS);
     hub.store(&mut waiting);
@@ -423,7 +423,7 @@ async fn region_links_survive_a_hub_restart() {
         last_error: None,
         stalls: 2,
     };
-    let mut b = node::store::WriteBatch::new();
+    let mut b = server_kit::store::WriteBatch::new();
     b.put("link/SKO", serde_json::to_vec(&stored).unwrap());
     // A link stored before stall detection (no `stalls`) still loads.
     b.put(

@@ -158,7 +158,7 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
     }))
     .unwrap();
     let card = service
-        .create_card("op1", &input, node::http::now_ms())
+        .create_card("op1", &input, server_kit::clock::now_ms())
         .await
         .unwrap();
     service
@@ -166,7 +166,7 @@ async fn r21_hq_sees_the_region_card_and_its_note_flows_back() {
             "op1",
             &card.id,
             sync::CardCommand::SendForProcessing,
-            node::http::now_ms(),
+            server_kit::clock::now_ms(),
         )
         .await
         .unwrap();
@@ -300,9 +300,9 @@ async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
         1,
         sync::Channel::App102Call,
         "assault",
-        node::http::now_ms(),
+        server_kit::clock::now_ms(),
     );
-    card.send(node::http::now_ms());
+    card.send(server_kit::clock::now_ms());
     let doc_id = format!("AST/card/{}", card.id);
     let mut repo = sync::protocol::MemRepo::new([5; 16]);
     repo.put(
@@ -315,7 +315,7 @@ async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
         sync::protocol::Authority::Region("AST".into()),
         sync::protocol::Authority::Central,
         &mut repo,
-        node::http::now_ms(),
+        server_kit::clock::now_ms(),
     )
     .unwrap();
     tokio::time::timeout(DEADLINE, async {
@@ -328,7 +328,7 @@ async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
             }
             let frame = read_frame(&mut recv).await;
             session
-                .handle_frame(&mut repo, &frame, node::http::now_ms())
+                .handle_frame(&mut repo, &frame, server_kit::clock::now_ms())
                 .unwrap();
         }
     })

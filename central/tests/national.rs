@@ -12,7 +12,7 @@ use central::national::{
 };
 use central::repo::CentralRepo;
 use common::*;
-use node::store::{GroupCommit, SledStore, Store, WriteBatch};
+use server_kit::store::{GroupCommit, SledStore, Store, WriteBatch};
 use sync::{CardStatus, Channel};
 
 struct Hub {

@@ -88,13 +88,8 @@ impl crate::account_api::AccountsHost for AppState {
     }
 }
 
-/// Wall clock, read only in the shell.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+/// Wall clock, read only in the shell (the one reading is `server_kit::clock`).
+pub use server_kit::clock::now_ms;
 
 pub const SESSION_COOKIE: &str = "node_session";
 

@@ -2,18 +2,17 @@
 //! API and the embedded operator console. `main.rs` only parses arguments and calls into here.
 
 pub mod account_api;
-pub mod accounts;
-pub mod audit;
 pub mod bundle;
 pub mod calls;
 pub mod config;
 pub mod http;
-pub mod https;
 pub mod metrics;
 pub mod privacy;
 pub mod replication;
 pub mod server;
 pub mod service;
-pub mod store;
 pub mod supervision;
 pub mod warnings;
+
+// Shared with the central hub (the `server-kit` crate); re-exported so paths stay `node::store`.
+pub use server_kit::{accounts, audit, https, store};

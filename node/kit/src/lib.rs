@@ -1,0 +1,15 @@
+//! Server parts the regional node and the central hub share, so that the hub never depends on
+//! the node application: the key-value store with its group commit, the tamper-evident audit
+//! chain, accounts and sessions, the HTTPS web listener, layered TOML config, and the one read of
+//! the wall clock.
+//!
+//! It lives under `node/` because the node is where these parts were built and the owner fixed
+//! the repository's top level; it is its own crate so that `central` links it without the node's
+//! calls, media, warnings or console.
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod https;
+pub mod store;
