@@ -58,7 +58,7 @@ impl Config {
     /// The embedded default overlaid by each file in turn. Errors name the file.
     pub fn load_layers(files: &[&Path]) -> anyhow::Result<Config> {
         let (value, name) = server_kit::config::layered(
-            DEFAULT_CONFIG_TOML,
+            &[DEFAULT_CONFIG_TOML],
             files,
             &server_kit::https::HTTPS_PATH_KEYS,
         )?;

@@ -20,11 +20,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use futures::Stream;
-use node::http::{authenticate_parts, now_ms, ApiError, ApiErrorBody, ApiJson};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use server_kit::accounts::{Accounts, User};
+use server_kit::clock::now_ms;
 use server_kit::store::{GroupCommit, Store};
+use server_kit::web::{authenticate_parts, ApiError, ApiErrorBody, ApiJson};
 use sync::{Card, CardCommand, CardDoc, CardStatus, Channel, Ctx, Document, Reference, Role};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -62,21 +63,24 @@ pub const HQ_READERS: &[Role] = &[Role::HqDuty, Role::HqAnalyst];
 /// HQ roles that write notes and directives on regions' cards.
 pub const HQ_WRITERS: &[Role] = &[Role::HqDuty];
 
-impl node::account_api::AccountsHost for CentralState {
+impl server_kit::web::WebHost for CentralState {
     fn accounts(&self) -> &Arc<Accounts> {
         &self.accounts
-    }
-    fn audit_store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
     fn cookie_name(&self) -> &'static str {
         SESSION_COOKIE
     }
-    fn secure_cookies(&self) -> bool {
-        self.secure_cookies
-    }
     fn trusted_proxies(&self) -> &[ipnet::IpNet] {
         &self.trusted_proxies
+    }
+}
+
+impl server_kit::account_api::AccountsHost for CentralState {
+    fn audit_store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+    fn secure_cookies(&self) -> bool {
+        self.secure_cookies
     }
     fn audit_readers(&self) -> &'static [Role] {
         HQ_WRITERS
@@ -183,8 +187,8 @@ async fn metrics(State(s): State<Shared>) -> Response {
 /// The hub's whole OpenAPI document: its own routes and the shared account routes.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    doc.merge(node::account_api::AccountsDoc::openapi());
-    node::http::document_common_errors(&mut doc);
+    doc.merge(server_kit::account_api::AccountsDoc::openapi());
+    server_kit::web::document_common_errors(&mut doc);
     doc
 }
 
@@ -695,7 +699,7 @@ async fn note(
                 e.to_string(),
             )
         })?;
-        node::replication::DurableRepo::make_durable(&mut *repo).map_err(storage)?;
+        server_kit::replication::DurableRepo::make_durable(&mut *repo).map_err(storage)?;
         let card = doc.view(&state.reference).map_err(storage)?;
         drop(repo);
         hub.notify_region(&region, &format!("{region}/card/{id}"));
@@ -752,7 +756,7 @@ async fn index() -> Html<&'static str> {
         (status = 200, description = "A dashboard file", content_type = "text/javascript"),
         (status = 404, description = "No such file (`not_found`)", body = ApiErrorBody)))]
 async fn asset(Path(name): Path<String>) -> Response {
-    node::http::embedded_asset(
+    server_kit::web::embedded_asset(
         &[
             ("app.js", APP_JS),
             ("i18n.js", I18N_JS),
@@ -895,7 +899,7 @@ pub fn route_list() -> Vec<(&'static str, &'static str)> {
         .into_iter()
         .map(|r| (r.verb.as_str(), r.path))
         .collect();
-    all.extend(node::account_api::ROUTES.iter().copied());
+    all.extend(server_kit::account_api::ROUTES.iter().copied());
     all
 }
 
@@ -906,14 +910,14 @@ pub fn app(state: Shared) -> Router {
         router = router.route(r.path, r.handler);
     }
     router
-        .merge(node::account_api::routes(
+        .merge(server_kit::account_api::routes(
             "/api/v1",
-            state.clone() as node::account_api::Host,
+            state.clone() as server_kit::account_api::Host,
         ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))
-        .layer(middleware::from_fn(node::http::json_errors))
-        .layer(middleware::from_fn(node::http::security_headers))
+        .layer(middleware::from_fn(server_kit::web::json_errors))
+        .layer(middleware::from_fn(server_kit::web::security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

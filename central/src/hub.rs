@@ -30,7 +30,7 @@ pub enum LinkState {
     /// Connected, and documents move (or nothing is pending).
     Connected,
     /// Connected, but changes are pending and nothing has moved for
-    /// `node::replication::STALL_DETECT_MS`: not the same as connected.
+    /// `server_kit::replication::STALL_DETECT_MS`: not the same as connected.
     Stalled,
     #[default]
     Disconnected,
@@ -54,7 +54,7 @@ pub struct RegionLink {
     /// `connected`, `stalled` or `disconnected`.
     pub state: LinkState,
     pub connected: bool,
-    /// Changes pending on the link and nothing moving for `node::replication::STALL_DETECT_MS`
+    /// Changes pending on the link and nothing moving for `server_kit::replication::STALL_DETECT_MS`
     /// (either way); set until a connection moves documents again or has nothing to send.
     pub stalled: bool,
     /// Since when nothing moved, while `stalled`.
@@ -339,12 +339,12 @@ impl Hub {
         });
         let hub = self.clone();
         let r = region.clone();
-        let inputs = node::replication::DriveInputs {
+        let inputs = server_kit::replication::DriveInputs {
             local_changes: &mut rx,
             shutdown: &mut shutdown,
             frame_bytes_max: self.protocol.frame_bytes_max,
         };
-        let outcome = node::replication::drive((send, recv), session, &self.repo, inputs, |ev| {
+        let outcome = server_kit::replication::drive((send, recv), session, &self.repo, inputs, |ev| {
             let now = now_ms();
             let opened = matches!(ev, Event::Opened { .. });
             let stalled = matches!(ev, Event::Stalled { .. });

@@ -1,9 +1,9 @@
 //! `central`: the МВД headquarters hub (R20 exchange with the regions, R21 one national picture).
 //!
 //! Regional nodes connect over QUIC with mutual TLS (`provisioning::tls`); each connection drives
-//! the sans-IO `sync::protocol::Session` through `node::replication::drive` over [`repo::CentralRepo`],
+//! the sans-IO `sync::protocol::Session` through `server_kit::replication::drive` over [`repo::CentralRepo`],
 //! which keeps every region's documents as bytes in the same sled store the node uses
-//! (`node::store`) and maintains, in the same write batches, the national index ([`national`]:
+//! (`server_kit::store`) and maintains, in the same write batches, the national index ([`national`]:
 //! per-region counters, open-card queues, calls per hour and day, delay histograms) that keeps
 //! every dashboard query O(regions + answer). [`http`] serves the HQ dashboard, the API with its
 //! OpenAPI document, and [`metrics`].

@@ -68,7 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .ok()
             .filter(|p| !p.is_empty()),
     };
-    serve(config, settings, node::server::shutdown_signal()).await
+    serve(config, settings, server_kit::shutdown::shutdown_signal()).await
 }
 
 fn main() -> std::process::ExitCode {

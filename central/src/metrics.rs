@@ -13,7 +13,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use node::metrics::HttpMetrics;
+use server_kit::metrics::HttpMetrics;
 
 use crate::hub::RegionLink;
 use crate::national::RegionCounts;
@@ -101,7 +101,7 @@ impl CentralMetrics {
         );
         registry.register(
             "replication_stalled",
-            "1 while the region's link is open but moves no data although changes are pending (node::replication::STALL_DETECT_MS)",
+            "1 while the region's link is open but moves no data although changes are pending (server_kit::replication::STALL_DETECT_MS)",
             m.replication_stalled.clone(),
         );
         registry.register(

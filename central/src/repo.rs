@@ -11,13 +11,13 @@
 //! - `link/{region}` → the region's last link state ([`crate::hub::StoredLink`]).
 //!
 //! Imports are applied at once and made durable in one flush before the session acknowledges
-//! them ([`node::replication::DurableRepo`]), so a cold sync of many documents shares flushes.
+//! them ([`server_kit::replication::DurableRepo`]), so a cold sync of many documents shares flushes.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use automerge::{AutoCommit, ChangeHash};
-use node::service::decode_heads;
+use server_kit::heads::decode_heads;
 use server_kit::store::{GroupCommit, Store, StoreError, WriteBatch};
 use sync::protocol::{normalize_heads, region_prefix, DocSummary, Priority, Repo, RepoError};
 use sync::{Card, CardDoc, Document, Reference};
@@ -58,12 +58,7 @@ pub fn is_region_code(region: &str) -> bool {
 }
 
 fn heads_value(priority: Priority, heads: &[ChangeHash]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(1 + 32 * heads.len());
-    v.push(priority as u8);
-    for h in heads {
-        v.extend_from_slice(&h.0);
-    }
-    v
+    server_kit::heads::encode_heads(priority, heads)
 }
 
 fn storage(e: StoreError) -> RepoError {
@@ -344,7 +339,7 @@ impl CentralRepo {
     /// import: a snapshot when new (`existing_chunks` is `None`: `incremental` are then all the
     /// bytes `doc` was loaded from, or empty to save `doc`), else the `incremental` bytes as the
     /// next chunk; the national index changes in the same atomic batch. Returns the new
-    /// heads. Not durable until [`node::replication::DurableRepo::make_durable`] or a flush.
+    /// heads. Not durable until [`server_kit::replication::DurableRepo::make_durable`] or a flush.
     pub fn store_doc(
         &mut self,
         (region, kind, id): (&str, &str, &str),
@@ -455,7 +450,7 @@ pub fn regions_under(store: &dyn Store, prefix: &str) -> Result<Vec<String>, Sto
     Ok(out)
 }
 
-impl node::replication::DurableRepo for CentralRepo {
+impl server_kit::replication::DurableRepo for CentralRepo {
     fn make_durable(&mut self) -> Result<(), String> {
         match self.pending.take() {
             Some(ticket) => self.gc.wait_durable(ticket).map_err(|e| e.to_string()),
@@ -588,17 +583,13 @@ impl Repo for CentralRepo {
             .get(format!("repl/{peer}/h/{doc_id}").as_bytes())
             .ok()
             .flatten()?;
-        v.len().is_multiple_of(32).then(|| {
-            v.chunks(32)
-                .map(|c| ChangeHash(c.try_into().expect("32")))
-                .collect()
-        })
+        server_kit::heads::decode_hashes(&v)
     }
 
     fn set_peer_heads(&mut self, peer: &str, doc_id: &str, heads: &[ChangeHash]) {
         self.put(
             format!("repl/{peer}/h/{doc_id}"),
-            heads.iter().flat_map(|h| h.0).collect(),
+            server_kit::heads::encode_hashes(heads),
         );
     }
 

@@ -59,14 +59,15 @@ pub async fn open_central(
     let generated_admin_password = accounts
         .bootstrap_admin(admin_password, server_kit::clock::now_ms())
         .await?;
-    // Card documents are read with the demo reference only for its timing rules (КУИ deadline).
-    let reference = Arc::new(node::config::Config::load(None)?.reference);
+    // Card documents are read with the demo reference only for its timing rules (КУИ deadline),
+    // until regions' own reference data replicates.
+    let reference = Arc::new(demo_reference()?);
     let repo = tokio::task::block_in_place(|| {
         CentralRepo::open(store.clone(), gc.clone(), reference.clone())
     })
     .map_err(|e| anyhow::anyhow!("the national index cannot be built: {e}"))?;
     let dispatched = repo.dispatched_index();
-    let hub = Hub::new(repo, node::replication::network_protocol_config());
+    let hub = Hub::new(repo, server_kit::replication::network_protocol_config());
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = Arc::new(CentralState {
         hub,
@@ -170,4 +171,21 @@ pub async fn serve(
     .await?;
     central.store.flush()?;
     Ok(())
+}
+
+/// The demo region's reference data (`sync::reference::DEMO_REFERENCE_TOML`), checked.
+pub fn demo_reference() -> anyhow::Result<sync::Reference> {
+    let value: toml::Value = toml::from_str(sync::reference::DEMO_REFERENCE_TOML)
+        .context("the embedded demo reference is not TOML")?;
+    let table = value
+        .get("reference")
+        .cloned()
+        .context("the embedded demo reference has no [reference]")?;
+    let reference: sync::Reference = table
+        .try_into()
+        .context("the embedded demo reference does not read as [reference]")?;
+    reference
+        .validate()
+        .map_err(|e| anyhow::anyhow!("the embedded demo reference: {e}"))?;
+    Ok(reference)
 }

@@ -120,8 +120,11 @@ impl Config {
     /// The embedded default overlaid by each file in turn (e.g. a bundle's `node.toml`, then the
     /// operator's own config).
     pub fn load_layers(files: &[&Path]) -> anyhow::Result<Config> {
-        let (value, name) =
-            server_kit::config::layered(DEFAULT_CONFIG_TOML, files, &NODE_PATH_KEYS)?;
+        let (value, name) = server_kit::config::layered(
+            &[DEFAULT_CONFIG_TOML, sync::reference::DEMO_REFERENCE_TOML],
+            files,
+            &NODE_PATH_KEYS,
+        )?;
         let config: Config = value
             .try_into()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
@@ -178,7 +181,7 @@ mod tests {
 
     #[test]
     fn r08_demo_region_has_street_aliases() {
-        let value: toml::Value = toml::from_str(DEFAULT_CONFIG_TOML).unwrap();
+        let value: toml::Value = toml::from_str(sync::reference::DEMO_REFERENCE_TOML).unwrap();
         let groups = value["reference"]
             .get("street_aliases")
             .and_then(|v| v.as_array())

@@ -1,7 +1,6 @@
 //! The regional ЦОУ node: storage, accounts, audit, address warnings, the card service, the HTTP
 //! API and the embedded operator console. `main.rs` only parses arguments and calls into here.
 
-pub mod account_api;
 pub mod bundle;
 pub mod calls;
 pub mod config;
@@ -15,4 +14,4 @@ pub mod supervision;
 pub mod warnings;
 
 // Shared with the central hub (the `server-kit` crate); re-exported so paths stay `node::store`.
-pub use server_kit::{accounts, audit, https, store};
+pub use server_kit::{account_api, accounts, audit, https, store};

@@ -185,32 +185,10 @@ fn stage_heads(
     heads: Vec<automerge::ChangeHash>,
 ) {
     let heads = sync::protocol::normalize_heads(heads);
-    let mut v = Vec::with_capacity(1 + 32 * heads.len());
-    v.push(priority as u8);
-    for h in &heads {
-        v.extend_from_slice(&h.0);
-    }
-    batch.put(heads_key(kind, id), v);
+    batch.put(heads_key(kind, id), encode_heads(priority, &heads));
 }
 
-/// Decodes a heads-index value (also used by the central's catalogue).
-pub fn decode_heads(v: &[u8]) -> Option<(Priority, Vec<automerge::ChangeHash>)> {
-    let (&p, rest) = v.split_first()?;
-    let priority = match p {
-        0 => Priority::Active,
-        1 => Priority::Normal,
-        2 => Priority::Archived,
-        _ => return None,
-    };
-    if rest.len() % 32 != 0 {
-        return None;
-    }
-    let heads = rest
-        .chunks(32)
-        .map(|c| automerge::ChangeHash(c.try_into().expect("32-byte chunk")))
-        .collect();
-    Some((priority, heads))
-}
+pub use server_kit::heads::{decode_heads, encode_heads};
 
 fn card_priority(status: CardStatus) -> Priority {
     if status.is_open() {

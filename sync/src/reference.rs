@@ -110,6 +110,9 @@ impl Default for ShiftRules {
     }
 }
 
+/// The demo region's `[reference]` (TOML), embedded in the node's default config and the hub.
+pub const DEMO_REFERENCE_TOML: &str = include_str!("demo_reference.toml");
+
 impl Reference {
     pub fn category(&self, code: &str) -> Option<&CallCategory> {
         self.categories.iter().find(|c| c.code == code)

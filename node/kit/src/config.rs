@@ -6,16 +6,20 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-/// The embedded `default` overlaid by each of `files`; the relative paths at `path_keys`
-/// (dotted) of each file are made relative to that file's directory first. Also returns the name
-/// errors should give: the last file, or "embedded default".
+/// The embedded `defaults` (merged in order) overlaid by each of `files`; the relative paths at
+/// `path_keys` (dotted) of each file are made relative to that file's directory first. Also
+/// returns the name errors should give: the last file, or "embedded default".
 pub fn layered(
-    default: &str,
+    defaults: &[&str],
     files: &[&Path],
     path_keys: &[&str],
 ) -> anyhow::Result<(toml::Value, String)> {
-    let mut value: toml::Value = toml::from_str(default)
-        .map_err(|e| anyhow::anyhow!("embedded default config is invalid: {e}"))?;
+    let mut value = toml::Value::Table(Default::default());
+    for default in defaults {
+        let layer: toml::Value = toml::from_str(default)
+            .map_err(|e| anyhow::anyhow!("embedded default config is invalid: {e}"))?;
+        merge_toml(&mut value, layer);
+    }
     for path in files {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;

@@ -7,9 +7,15 @@
 //! the repository's top level; it is its own crate so that `central` links it without the node's
 //! calls, media, warnings or console.
 
+pub mod account_api;
 pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod heads;
 pub mod https;
+pub mod metrics;
+pub mod replication;
+pub mod shutdown;
 pub mod store;
+pub mod web;

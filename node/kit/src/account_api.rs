@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
@@ -14,27 +14,21 @@ use serde::{Deserialize, Serialize};
 use sync::Role;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::accounts::{AccountPatch, Accounts, NewAccount, User};
+use crate::accounts::{AccountPatch, NewAccount, User};
 use crate::audit::AuditEntry;
-use crate::http::{
-    authenticate_parts, client_ip, now_ms, ApiError, ApiErrorBody, ApiJson, ApiResult, Auth,
-    ClientIp,
-};
+use crate::clock::now_ms;
 use crate::store::Store;
+use crate::web::{ApiError, ApiErrorBody, ApiJson, ApiResult, Auth, ClientIp, WebHost};
 
 /// Most audit entries one request returns.
 pub const AUDIT_LIST_ENTRIES_MAX: usize = 1_000;
 
 /// What a server provides to the account endpoints.
-pub trait AccountsHost: Send + Sync + 'static {
-    fn accounts(&self) -> &Arc<Accounts>;
+pub trait AccountsHost: WebHost {
     /// The store holding the audit log.
     fn audit_store(&self) -> &Arc<dyn Store>;
-    /// Name of the session cookie (`node_session`, `central_session`).
-    fn cookie_name(&self) -> &'static str;
     /// The session cookie is `Secure` (served over HTTPS).
     fn secure_cookies(&self) -> bool;
-    fn trusted_proxies(&self) -> &[ipnet::IpNet];
     /// Roles that read the whole audit log; the account administrator sees account entries.
     fn audit_readers(&self) -> &'static [Role];
     /// Checks what only this server knows about a new or changed account (e.g. the district).
@@ -45,22 +39,6 @@ pub trait AccountsHost: Send + Sync + 'static {
 
 /// The host as the account routes see it.
 pub type Host = Arc<dyn AccountsHost>;
-
-impl FromRequestParts<Host> for Auth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, host: &Host) -> Result<Self, Self::Rejection> {
-        authenticate_parts(parts, host.accounts(), host.cookie_name())
-    }
-}
-
-impl FromRequestParts<Host> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, host: &Host) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts, host.trusted_proxies())))
-    }
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,241 @@
+//! The replication shell both peers run: one QUIC connection driven through the sans-IO
+//! [`sync::protocol::Session`] over any [`DurableRepo`]. The node drives its side over its
+//! store and card service, the hub over every region's documents; tests over `MemRepo`.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use sync::protocol::{Config as ProtocolConfig, Event, Repo, Session};
+
+use crate::clock::now_ms;
+
+/// Frames read ahead of the session before the reader waits.
+pub const FRAMES_BUFFERED_MAX: usize = 64;
+/// Most received frames handled before one flush and the acknowledgements it allows: a central
+/// importing a region's backlog then pays one fsync for several batches, not one per batch.
+pub const FRAMES_PER_FLUSH_MAX: usize = 16;
+/// Local changes buffered for the session; past this, the session catches up on reconnect.
+pub const LOCAL_CHANGES_BUFFERED_MAX: usize = 4_096;
+
+/// Longest wait for a QUIC handshake before trying again; a handshake started during an outage
+/// would otherwise wait out QUIC's own backoff long after the link is back.
+pub const HANDSHAKE_TIMEOUT_MS: u64 = 8_000;
+
+/// A link with changes pending and no documents or acknowledgements from the peer for this long
+/// is stalled: `replication_stalled` in `/metrics` (and the region's state at HQ) says so at
+/// once, and the connection is closed and redialled if the peer's frames still arrive. Below
+/// the 10 s, above what a healthy link ever takes to acknowledge a batch (the window is
+/// ~150 KB on the wire; `bench sync-lag` at 5 % loss and 200 ms RTT: p99 well under it).
+pub const STALL_DETECT_MS: i64 = 8_000;
+/// While a batch awaits its acknowledgement and nothing arrives, a Ping goes every this long,
+/// so that after a short partition QUIC finds the path at once instead of at its next
+/// exponentially backed-off retransmission (after a 5 s black-hole: up to ~2 s later, after
+/// 10 s up to ~4 s).
+pub const PROBE_INTERVAL_MS: i64 = 1_000;
+
+/// Protocol settings for real networks (regional links can be slow and lossy). Frames of one
+/// connection share one QUIC stream, so a keep-alive waits behind the data already in flight:
+/// the window (batches × batch bytes, before deflate) must stay small enough for that wait to
+/// be far below the idle timeout on a bad link (a 30 % loss, 500 ms RTT link is the design
+/// case), yet large enough to cover a link's bandwidth-delay product. With 16 KiB × 4 the lag
+/// at 5 % loss and 200 ms RTT had a p99 of 5.3 s (`bench sync-lag`): the window, not the link,
+/// was the limit. Batches deflate 3–4× at protocol v3, so 64 KiB × 8 is ~150 KB on the wire.
+pub fn network_protocol_config() -> ProtocolConfig {
+    ProtocolConfig {
+        batch_bytes_max: 64 * 1024,
+        messages_in_flight_max: 8,
+        idle_timeout_ms: 45_000,
+        ack_timeout_ms: 60_000,
+        keepalive_interval_ms: 5_000,
+        probe_interval_ms: PROBE_INTERVAL_MS,
+        stall_detect_ms: STALL_DETECT_MS,
+        ..ProtocolConfig::default()
+    }
+}
+
+/// A [`Repo`] whose imports may be applied without waiting for the disk: `make_durable` is
+/// called before any frame is sent after handling the peer's frames, so an acknowledgement never
+/// leaves before what it acknowledges is durable.
+pub trait DurableRepo: Repo {
+    fn make_durable(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// In-memory repos (tests, simulations) have nothing to flush.
+impl DurableRepo for sync::protocol::MemRepo {}
+
+/// Writes one length-prefixed frame.
+async fn write_frame(send: &mut quinn::SendStream, frame: &[u8]) -> Result<(), String> {
+    let len = u32::try_from(frame.len()).map_err(|_| "frame too large".to_string())?;
+    send.write_all(&len.to_be_bytes())
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    send.write_all(frame)
+        .await
+        .map_err(|e| format!("write: {e}"))
+}
+
+/// Reads frames into a channel until the stream ends; a frame over `frame_bytes_max` ends it.
+fn spawn_reader(
+    mut recv: quinn::RecvStream,
+    frame_bytes_max: usize,
+) -> mpsc::Receiver<Result<Vec<u8>, String>> {
+    let (tx, rx) = mpsc::channel(FRAMES_BUFFERED_MAX);
+    tokio::spawn(async move {
+        loop {
+            let mut len = [0u8; 4];
+            let result = match recv.read_exact(&mut len).await {
+                Ok(()) => {
+                    let n = u32::from_be_bytes(len) as usize;
+                    if n > frame_bytes_max {
+                        Err(format!(
+                            "peer sent a {n}-byte frame; the limit is {frame_bytes_max} bytes"
+                        ))
+                    } else {
+                        let mut buf = vec![0u8; n];
+                        recv.read_exact(&mut buf)
+                            .await
+                            .map(|_| buf)
+                            .map_err(|e| format!("read: {e}"))
+                    }
+                }
+                Err(e) => Err(format!("read: {e}")),
+            };
+            let stop = result.is_err();
+            if tx.send(result).await.is_err() || stop {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// What a finished connection did.
+#[derive(Debug, Default, Clone)]
+pub struct DriveOutcome {
+    pub opened: bool,
+    pub error: Option<String>,
+}
+
+/// The inputs of one connection besides its stream and session.
+pub struct DriveInputs<'a> {
+    /// Ids of documents changed locally (after the change is durable).
+    pub local_changes: &'a mut mpsc::Receiver<String>,
+    pub shutdown: &'a mut watch::Receiver<bool>,
+    /// Largest frame accepted from the peer.
+    pub frame_bytes_max: usize,
+}
+
+/// Drives one connection until it closes, fails or `shutdown` becomes true. Every repo call runs
+/// under `block_in_place` (imports wait for a flush); needs the multi-threaded runtime.
+pub async fn drive<R: DurableRepo + Send>(
+    (mut send, recv): (quinn::SendStream, quinn::RecvStream),
+    mut session: Session,
+    repo: &Mutex<R>,
+    inputs: DriveInputs<'_>,
+    mut on_event: impl FnMut(&Event),
+) -> DriveOutcome {
+    let DriveInputs {
+        local_changes,
+        shutdown,
+        frame_bytes_max,
+    } = inputs;
+    let mut frames = spawn_reader(recv, frame_bytes_max);
+    let mut outcome = DriveOutcome::default();
+    let with_repo = |f: &mut dyn FnMut(&mut R)| {
+        tokio::task::block_in_place(|| {
+            let mut guard = repo.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+    };
+    loop {
+        let mut durable = Ok(());
+        with_repo(&mut |repo| durable = repo.make_durable());
+        if let Err(e) = durable {
+            outcome.error = Some(format!("storage: {e}"));
+            return outcome;
+        }
+        while let Some(frame) = session.poll_transmit() {
+            if let Err(e) = write_frame(&mut send, &frame).await {
+                outcome.error = Some(e);
+                return outcome;
+            }
+        }
+        while let Some(ev) = session.poll_event() {
+            if matches!(ev, Event::Opened { .. }) {
+                outcome.opened = true;
+            }
+            on_event(&ev);
+        }
+        if session.is_closed() {
+            let _ = send.finish();
+            return outcome;
+        }
+        let deadline = session.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => {
+                    let wait = (at - now_ms()).max(0) as u64;
+                    tokio::time::sleep(Duration::from_millis(wait)).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let result = tokio::select! {
+            frame = frames.recv() => match frame {
+                Some(Ok(bytes)) => {
+                    // Handle the frames that have already arrived too, so that one flush (at
+                    // the top of the loop, before any Ack leaves) covers all of them.
+                    let mut r: Result<(), String> = Ok(());
+                    with_repo(&mut |repo| {
+                        let handle = |session: &mut Session, repo: &mut R, bytes: &[u8]| {
+                            session.handle_frame(repo, bytes, now_ms()).map_err(|e| e.to_string())
+                        };
+                        r = handle(&mut session, repo, &bytes);
+                        let mut handled = 1;
+                        while r.is_ok() && handled < FRAMES_PER_FLUSH_MAX {
+                            r = match frames.try_recv() {
+                                Ok(Ok(next)) => handle(&mut session, repo, &next),
+                                Ok(Err(e)) => Err(e),
+                                Err(mpsc::error::TryRecvError::Empty) => break,
+                                Err(mpsc::error::TryRecvError::Disconnected) => {
+                                    Err("the peer closed the stream".into())
+                                }
+                            };
+                            handled += 1;
+                        }
+                    });
+                    r
+                }
+                Some(Err(e)) => Err(e),
+                None => Err("the peer closed the stream".into()),
+            },
+            Some(doc_id) = local_changes.recv() => {
+                let mut r = Ok(());
+                with_repo(&mut |repo| r = session.handle_local_change(repo, &doc_id, now_ms()));
+                r.map_err(|e| e.to_string())
+            }
+            _ = sleep => session.handle_timeout(now_ms()).map_err(|e| e.to_string()),
+            _ = shutdown.wait_for(|stop| *stop) => {
+                session.close("shutting down");
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            // What the session reported on the way out (a stall, say) still counts.
+            while let Some(ev) = session.poll_event() {
+                on_event(&ev);
+            }
+            // Tell the peer why (the session may have queued a Close), then stop.
+            while let Some(frame) = session.poll_transmit() {
+                let _ = write_frame(&mut send, &frame).await;
+            }
+            let _ = send.finish();
+            outcome.error = Some(e);
+            return outcome;
+        }
+    }
+}
