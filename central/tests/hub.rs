@@ -340,8 +340,18 @@ async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
             .cloned()
             .unwrap_or(Value::Null)
     };
-    let (_, rows) = call(app, "GET", "/api/v1/regions", hq, None).await;
-    assert_eq!(region_row(&rows)["state"], "connected", "{rows}");
+    // The hub records the link's state beside the session: wait for it, with a deadline.
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            let (_, rows) = call(app, "GET", "/api/v1/regions", hq, None).await;
+            if region_row(&rows)["state"] == "connected" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("HQ shows AST connected once its card was acknowledged");
 
     // From now on the node is silent. HQ writes a note: the hub has a change pending for it.
     let noted = std::time::Instant::now();
