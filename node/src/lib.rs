@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod calls;
+pub mod cli;
 pub mod config;
 pub mod http;
 pub mod metrics;
