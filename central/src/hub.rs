@@ -205,12 +205,9 @@ impl Hub {
         };
         if due {
             let mut b = WriteBatch::new();
-            b.put(
-                format!("link/{region}"),
-                serde_json::to_vec(&StoredLink::of(&link)).unwrap_or_default(),
-            );
             // Durable with the next flush: a lost last-contact time is harmless.
-            if let Err(e) = self.gc.apply(b) {
+            let staged = b.put_json(format!("link/{region}"), &StoredLink::of(&link));
+            if let Err(e) = staged.and_then(|()| self.gc.apply(b).map(|_| ())) {
                 tracing::warn!(%region, error = %e, "the region's link state is not stored");
             }
         }

@@ -337,7 +337,7 @@ impl Counts {
             if record.is_empty() {
                 batch.delete(key);
             } else {
-                batch.put(key, serde_json::to_vec(&record).unwrap_or_default());
+                batch.put_json(key, &record)?;
             }
         }
         Ok(())
@@ -393,10 +393,7 @@ pub fn stage_card(
     }
     if new.status.is_open() {
         counts.add(region_key(region), open_field(new.status), 1);
-        batch.put(
-            queue_key(new.status, new.queue_at, region, id),
-            serde_json::to_vec(&national).unwrap_or_default(),
-        );
+        batch.put_json(queue_key(new.status, new.queue_at, region, id), &national)?;
         batch.put(
             region_queue_key(region, new.status, new.queue_at, id),
             Vec::new(),
@@ -411,7 +408,7 @@ pub fn stage_card(
     if let Some(a) = new.arrival_ms {
         counts.add(delay_key(DelayKind::Arrival, a), DELAY_FIELD, 1);
     }
-    batch.put(key, serde_json::to_vec(&new).unwrap_or_default());
+    batch.put_json(key, &new)?;
     Ok(StagedCard {
         national,
         dispatched_before: old.as_ref().and_then(IndexedCard::dispatched_at),

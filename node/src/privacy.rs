@@ -74,17 +74,21 @@ pub fn caller_subjects(caller: &sync::Caller, card_id: Option<&str>) -> Vec<Stri
 }
 
 /// Stages the subject index of one read in `batch`.
-pub fn stage_read_index(batch: &mut WriteBatch, subjects: &[String], read: &PersonalDataRead) {
-    let value = serde_json::to_vec(read).unwrap_or_default();
+pub fn stage_read_index(
+    batch: &mut WriteBatch,
+    subjects: &[String],
+    read: &PersonalDataRead,
+) -> Result<(), crate::store::StoreError> {
     for (n, s) in subjects.iter().enumerate() {
-        batch.put(
+        batch.put_json(
             format!(
                 "{READS_KEY_PREFIX}{s}\0{:020}/{}/{}/{n}",
                 read.at, read.actor, read.action
             ),
-            value.clone(),
-        );
+            read,
+        )?;
     }
+    Ok(())
 }
 
 /// Records reads in the audit log with their subject index.
@@ -135,7 +139,7 @@ impl ReadAudit {
             target: target.to_string(),
         };
         let mut batch = WriteBatch::new();
-        stage_read_index(&mut batch, &subjects, &read);
+        stage_read_index(&mut batch, &subjects, &read)?;
         let mut details = details;
         if let Some(obj) = details.as_object_mut() {
             obj.insert("subjects".into(), serde_json::json!(subjects));

@@ -415,10 +415,7 @@ impl CardService {
         batch.put(format!("meta/seq/{year}/{seq:020}"), id.as_bytes().to_vec());
         batch.put(format!("idx/day/{}/{id}", day_key(now_ms)), Vec::new());
         let summary = CardSummary::from(&card);
-        batch.put(
-            status_key(card.status, &id),
-            serde_json::to_vec(&summary).unwrap_or_default(),
-        );
+        batch.put_json(status_key(card.status, &id), &summary)?;
         let ticket = self.audit.record(
             &self.gc,
             batch,
@@ -707,10 +704,10 @@ impl CardService {
                 batch.delete(status_key(before.status, &after.id));
             }
             if after.status.is_open() {
-                batch.put(
+                batch.put_json(
                     status_key(after.status, &after.id),
-                    serde_json::to_vec(&CardSummary::from(&after)).unwrap_or_default(),
-                );
+                    &CardSummary::from(&after),
+                )?;
             }
             for u in &after.units {
                 if before.unit(&u.unit_id).is_none() {
@@ -1215,10 +1212,9 @@ impl CardService {
                     }
                     batch.put(format!("doc/card/{id}/s"), doc.save());
                     if card.status.is_open() {
-                        batch.put(
-                            status_key(card.status, id),
-                            serde_json::to_vec(&CardSummary::from(&card)).unwrap_or_default(),
-                        );
+                        batch
+                            .put_json(status_key(card.status, id), &CardSummary::from(&card))
+                            .map_err(|e| RepoError::Storage(e.to_string()))?;
                     }
                     batch.put(
                         format!("idx/day/{}/{id}", day_key(card.created_at)),
@@ -1265,10 +1261,9 @@ impl CardService {
                         batch.delete(status_key(before.status, id));
                     }
                     if after.status.is_open() {
-                        batch.put(
-                            status_key(after.status, id),
-                            serde_json::to_vec(&CardSummary::from(&after)).unwrap_or_default(),
-                        );
+                        batch
+                            .put_json(status_key(after.status, id), &CardSummary::from(&after))
+                            .map_err(|e| RepoError::Storage(e.to_string()))?;
                     }
                     heads = cg.doc.heads();
                     stage_heads(

@@ -24,6 +24,9 @@ pub enum StoreError {
     Io(String),
     #[error("a flush to disk failed: {0}")]
     Flush(String),
+    /// A value could not be encoded for storage; nothing of the batch was written.
+    #[error("a value could not be encoded for storage: {0}")]
+    Encode(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -35,6 +38,17 @@ pub struct WriteBatch {
 }
 
 impl WriteBatch {
+    /// Puts `value` as JSON; an encoding failure is an error, never an empty value.
+    pub fn put_json<T: serde::Serialize + ?Sized>(
+        &mut self,
+        key: impl Into<Vec<u8>>,
+        value: &T,
+    ) -> StoreResult<()> {
+        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Encode(e.to_string()))?;
+        self.put(key, bytes);
+        Ok(())
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

@@ -465,10 +465,7 @@ impl CallService {
         details: serde_json::Value,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        batch.put(
-            call_key(&record.call.id),
-            serde_json::to_vec(record).unwrap_or_default(),
-        );
+        batch.put_json(call_key(&record.call.id), record)?;
         let ticket = self.audit.record(
             &self.gc,
             batch,
@@ -885,10 +882,7 @@ impl CallService {
                 }
             }
         }
-        batch.put(
-            format!("{}{}", missed::MISSED_KEY_PREFIX, entry.id),
-            serde_json::to_vec(&entry).unwrap_or_default(),
-        );
+        batch.put_json(format!("{}{}", missed::MISSED_KEY_PREFIX, entry.id), &entry)?;
         batch.put(
             format!("{}{}", missed::MISSED_OPEN_PREFIX, entry.id),
             Vec::new(),
@@ -997,10 +991,7 @@ impl CallService {
             at: now_ms,
         });
         let mut batch = WriteBatch::new();
-        batch.put(
-            format!("{}{}", missed::MISSED_KEY_PREFIX, entry.id),
-            serde_json::to_vec(&entry).unwrap_or_default(),
-        );
+        batch.put_json(format!("{}{}", missed::MISSED_KEY_PREFIX, entry.id), &entry)?;
         batch.delete(format!("{}{}", missed::MISSED_OPEN_PREFIX, entry.id));
         if let Some(k) = missed::collapse_key(&sync::Caller {
             phone: entry.phone.clone(),
@@ -1138,10 +1129,7 @@ impl CallService {
                 });
                 batch.put(format!("idx/rec/{now_ms:020}/{}", rec.call.id), Vec::new());
             }
-            batch.put(
-                call_key(&rec.call.id),
-                serde_json::to_vec(&rec).unwrap_or_default(),
-            );
+            batch.put_json(call_key(&rec.call.id), &rec)?;
             let _guard = self.missed_lock.lock().await;
             if rec.call.phase == CallPhase::Abandoned {
                 self.note_missed(&rec.call, &mut batch, now_ms).await?;
@@ -1249,7 +1237,7 @@ impl CallService {
                 action: action.to_string(),
                 target: id.to_string(),
             },
-        );
+        )?;
         let ticket = self.audit.record(
             &self.gc,
             batch,
