@@ -411,7 +411,7 @@ impl Hub {
             self.update_link(&region, true, |l| {
                 l.connected = false;
                 l.disconnected_since_ms = Some(now_ms());
-                l.last_error = err;
+                l.last_error = err.map(|e| e.to_string());
             });
         }
         conn.close(0u32.into(), b"bye");

@@ -451,9 +451,9 @@ pub fn regions_under(store: &dyn Store, prefix: &str) -> Result<Vec<String>, Sto
 }
 
 impl server_kit::replication::DurableRepo for CentralRepo {
-    fn make_durable(&mut self) -> Result<(), String> {
+    fn make_durable(&mut self) -> Result<(), StoreError> {
         match self.pending.take() {
-            Some(ticket) => self.gc.wait_durable(ticket).map_err(|e| e.to_string()),
+            Some(ticket) => self.gc.wait_durable(ticket),
             None => Ok(()),
         }
     }

@@ -458,7 +458,7 @@ async fn connect_once(
     conn.close(0u32.into(), b"bye");
     endpoint.wait_idle().await;
     match outcome.error {
-        Some(e) if !*shutdown.borrow() => Err(e),
+        Some(e) if !*shutdown.borrow() => Err(e.to_string()),
         _ => Ok(()),
     }
 }

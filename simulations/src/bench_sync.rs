@@ -584,7 +584,7 @@ async fn push_all<R: DurableRepo + Send + 'static>(
     let elapsed = started.elapsed();
     let wire_bytes = link.wire_bytes();
     let outcome = link.close().await;
-    if let Some(e) = outcome.error.filter(|e| !e.contains("closed")) {
+    if let Some(e) = outcome.error.filter(|e| !e.is_peer_close()) {
         println!("  note: the node's connection ended with: {e}");
     }
     acceptor.abort();
@@ -1131,7 +1131,7 @@ async fn lag_phase(
     };
     let wire_bytes = link.wire_bytes() - bytes_before;
     let outcome = link.close().await;
-    if let Some(e) = outcome.error.filter(|e| !e.contains("closed")) {
+    if let Some(e) = outcome.error.filter(|e| !e.is_peer_close()) {
         println!("  note: the node's connection ended with: {e}");
     }
     let mut s = std::mem::take(&mut *samples.lock().unwrap());

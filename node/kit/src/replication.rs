@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use sync::protocol::{Config as ProtocolConfig, Event, Repo, Session};
+use sync::protocol::{Config as ProtocolConfig, Event, ProtocolError, Repo, Session};
 
 use crate::clock::now_ms;
+use crate::store::StoreError;
 
 /// Frames read ahead of the session before the reader waits.
 pub const FRAMES_BUFFERED_MAX: usize = 64;
@@ -59,8 +60,43 @@ pub fn network_protocol_config() -> ProtocolConfig {
 /// called before any frame is sent after handling the peer's frames, so an acknowledgement never
 /// leaves before what it acknowledges is durable.
 pub trait DurableRepo: Repo {
-    fn make_durable(&mut self) -> Result<(), String> {
+    fn make_durable(&mut self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Why a replication connection ended (besides a clean close or shutdown). The session's own
+/// reasons are [`ProtocolError`]s; the rest is the stream's or the disk's.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DriveError {
+    /// Imports could not be made durable: nothing more is acknowledged on this connection.
+    #[error("storage: {0}")]
+    Storage(#[from] StoreError),
+    #[error("{0}")]
+    Protocol(#[from] ProtocolError),
+    /// The QUIC stream failed while reading.
+    #[error("read: {0}")]
+    Read(String),
+    /// The QUIC stream failed while writing.
+    #[error("write: {0}")]
+    Write(String),
+    #[error("peer sent a {bytes}-byte frame; the limit is {max} bytes")]
+    FrameTooLarge { bytes: usize, max: usize },
+    #[error("a frame of {0} bytes is too large to send")]
+    FrameTooLargeToSend(usize),
+    #[error("the peer closed the stream")]
+    PeerClosed,
+}
+
+impl DriveError {
+    /// The peer ended the connection (its stream or the QUIC connection closed): how a
+    /// connection normally ends from the other side, not a failure of this one.
+    pub fn is_peer_close(&self) -> bool {
+        match self {
+            DriveError::PeerClosed => true,
+            DriveError::Read(m) | DriveError::Write(m) => m.contains("closed"),
+            _ => false,
+        }
     }
 }
 
@@ -68,21 +104,22 @@ pub trait DurableRepo: Repo {
 impl DurableRepo for sync::protocol::MemRepo {}
 
 /// Writes one length-prefixed frame.
-async fn write_frame(send: &mut quinn::SendStream, frame: &[u8]) -> Result<(), String> {
-    let len = u32::try_from(frame.len()).map_err(|_| "frame too large".to_string())?;
+async fn write_frame(send: &mut quinn::SendStream, frame: &[u8]) -> Result<(), DriveError> {
+    let len =
+        u32::try_from(frame.len()).map_err(|_| DriveError::FrameTooLargeToSend(frame.len()))?;
     send.write_all(&len.to_be_bytes())
         .await
-        .map_err(|e| format!("write: {e}"))?;
+        .map_err(|e| DriveError::Write(e.to_string()))?;
     send.write_all(frame)
         .await
-        .map_err(|e| format!("write: {e}"))
+        .map_err(|e| DriveError::Write(e.to_string()))
 }
 
 /// Reads frames into a channel until the stream ends; a frame over `frame_bytes_max` ends it.
 fn spawn_reader(
     mut recv: quinn::RecvStream,
     frame_bytes_max: usize,
-) -> mpsc::Receiver<Result<Vec<u8>, String>> {
+) -> mpsc::Receiver<Result<Vec<u8>, DriveError>> {
     let (tx, rx) = mpsc::channel(FRAMES_BUFFERED_MAX);
     tokio::spawn(async move {
         loop {
@@ -91,18 +128,19 @@ fn spawn_reader(
                 Ok(()) => {
                     let n = u32::from_be_bytes(len) as usize;
                     if n > frame_bytes_max {
-                        Err(format!(
-                            "peer sent a {n}-byte frame; the limit is {frame_bytes_max} bytes"
-                        ))
+                        Err(DriveError::FrameTooLarge {
+                            bytes: n,
+                            max: frame_bytes_max,
+                        })
                     } else {
                         let mut buf = vec![0u8; n];
                         recv.read_exact(&mut buf)
                             .await
                             .map(|_| buf)
-                            .map_err(|e| format!("read: {e}"))
+                            .map_err(|e| DriveError::Read(e.to_string()))
                     }
                 }
-                Err(e) => Err(format!("read: {e}")),
+                Err(e) => Err(DriveError::Read(e.to_string())),
             };
             let stop = result.is_err();
             if tx.send(result).await.is_err() || stop {
@@ -117,7 +155,7 @@ fn spawn_reader(
 #[derive(Debug, Default, Clone)]
 pub struct DriveOutcome {
     pub opened: bool,
-    pub error: Option<String>,
+    pub error: Option<DriveError>,
 }
 
 /// The inputs of one connection besides its stream and session.
@@ -155,7 +193,7 @@ pub async fn drive<R: DurableRepo + Send>(
         let mut durable = Ok(());
         with_repo(&mut |repo| durable = repo.make_durable());
         if let Err(e) = durable {
-            outcome.error = Some(format!("storage: {e}"));
+            outcome.error = Some(DriveError::Storage(e));
             return outcome;
         }
         while let Some(frame) = session.poll_transmit() {
@@ -189,10 +227,10 @@ pub async fn drive<R: DurableRepo + Send>(
                 Some(Ok(bytes)) => {
                     // Handle the frames that have already arrived too, so that one flush (at
                     // the top of the loop, before any Ack leaves) covers all of them.
-                    let mut r: Result<(), String> = Ok(());
+                    let mut r: Result<(), DriveError> = Ok(());
                     with_repo(&mut |repo| {
                         let handle = |session: &mut Session, repo: &mut R, bytes: &[u8]| {
-                            session.handle_frame(repo, bytes, now_ms()).map_err(|e| e.to_string())
+                            session.handle_frame(repo, bytes, now_ms()).map_err(DriveError::from)
                         };
                         r = handle(&mut session, repo, &bytes);
                         let mut handled = 1;
@@ -202,7 +240,7 @@ pub async fn drive<R: DurableRepo + Send>(
                                 Ok(Err(e)) => Err(e),
                                 Err(mpsc::error::TryRecvError::Empty) => break,
                                 Err(mpsc::error::TryRecvError::Disconnected) => {
-                                    Err("the peer closed the stream".into())
+                                    Err(DriveError::PeerClosed)
                                 }
                             };
                             handled += 1;
@@ -211,14 +249,14 @@ pub async fn drive<R: DurableRepo + Send>(
                     r
                 }
                 Some(Err(e)) => Err(e),
-                None => Err("the peer closed the stream".into()),
+                None => Err(DriveError::PeerClosed),
             },
             Some(doc_id) = local_changes.recv() => {
                 let mut r = Ok(());
                 with_repo(&mut |repo| r = session.handle_local_change(repo, &doc_id, now_ms()));
-                r.map_err(|e| e.to_string())
+                r.map_err(DriveError::from)
             }
-            _ = sleep => session.handle_timeout(now_ms()).map_err(|e| e.to_string()),
+            _ = sleep => session.handle_timeout(now_ms()).map_err(DriveError::from),
             _ = shutdown.wait_for(|stop| *stop) => {
                 session.close("shutting down");
                 Ok(())

@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use thiserror::Error;
 
 /// Errors from the storage layer. They never carry user input back as-is.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     #[error("the database at {path} cannot be opened: {reason}. It may be corrupted or used by another process; the node will not start on a fresh database in its place. Restore it from a backup or move it aside deliberately.")]
     Open { path: String, reason: String },
