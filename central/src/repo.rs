@@ -57,10 +57,6 @@ pub fn is_region_code(region: &str) -> bool {
         && region.chars().all(|c| c.is_ascii_uppercase())
 }
 
-fn heads_value(priority: Priority, heads: &[ChangeHash]) -> Vec<u8> {
-    server_kit::heads::encode_heads(priority, heads)
-}
-
 fn storage(e: StoreError) -> RepoError {
     RepoError::Storage(e.to_string())
 }
@@ -397,7 +393,7 @@ impl CentralRepo {
                     .map_err(storage)?,
             );
         }
-        batch.put(heads_key, heads_value(priority, &heads));
+        batch.put(heads_key, server_kit::heads::encode_heads(priority, &heads));
         counts.stage(&*self.store, &mut batch).map_err(storage)?;
         let ticket = self.gc.apply(batch).map_err(storage)?;
         self.pending = Some(ticket);

@@ -57,9 +57,7 @@ pub fn reconnect_delay_ms(failures: u32, rng: &mut impl rand::Rng) -> u64 {
 /// Who applied replicated changes, in the audit log.
 const REPLICATION_ACTOR: &str = "replication";
 
-fn now_ms() -> i64 {
-    crate::http::now_ms()
-}
+use server_kit::clock::now_ms;
 
 /// Splits `AST/card/<id>` into `(region, kind, id)`.
 fn split_doc_id(doc_id: &str) -> Option<(&str, &str, &str)> {

@@ -205,6 +205,20 @@ struct Bench {
     relayed: bool,
 }
 
+/// The node's next JSON message on a citizen's signalling socket (`what` names it in errors).
+async fn next_json<S>(ws: &mut S, what: &str) -> anyhow::Result<Value>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(t.as_str())?),
+            Some(Ok(_)) => continue,
+            other => bail!("signalling closed before {what}: {other:?}"),
+        }
+    }
+}
+
 /// The TURN servers of an `ice_config` (the node's signalling greeting or
 /// `/api/v1/calls/ice-config`), as the headless clients take them, relay-only.
 fn relay_only_ice(config: &Value) -> anyhow::Result<media::IceSettings> {
@@ -245,13 +259,7 @@ impl Bench {
             tokio_tungstenite::connect_async(format!("{}/citizen/v1/ws", self.ws_base))
                 .await
                 .context("citizen signalling socket")?;
-        let greeting = loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) => break serde_json::from_str::<Value>(t.as_str())?,
-                Some(Ok(_)) => continue,
-                other => bail!("signalling closed before the ice_config greeting: {other:?}"),
-            }
-        };
+        let greeting = next_json(&mut ws, "the ice_config greeting").await?;
         if greeting["type"] != "ice_config" {
             bail!("the node's first message is not ice_config: {greeting}");
         }
@@ -277,13 +285,7 @@ impl Bench {
             .sent
             .insert(phone.clone(), Instant::now());
         ws.send(Message::Text(message.to_string().into())).await?;
-        let answer = loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) => break serde_json::from_str::<Value>(t.as_str())?,
-                Some(Ok(_)) => continue,
-                other => bail!("signalling closed before the answer: {other:?}"),
-            }
-        };
+        let answer = next_json(&mut ws, "the answer").await?;
         if answer["type"] != "answer" {
             bail!("the node refused the call: {answer}");
         }

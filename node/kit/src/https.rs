@@ -278,57 +278,76 @@ impl TlsListener {
         let local = listener.local_addr()?;
         let (tx, rx) = tokio::sync::mpsc::channel(HANDSHAKES_IN_FLIGHT_MAX);
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        let permits = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_IN_FLIGHT_MAX));
-        tokio::spawn(async move {
-            loop {
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    return;
-                };
-                let (tcp, peer) = tokio::select! {
-                    _ = stop.changed() => return,
-                    _ = tx.closed() => return,
-                    accepted = listener.accept() => match accepted {
-                        Ok(a) => a,
-                        Err(e) => {
-                            // Out of file descriptors and the like: wait a moment, as axum does.
-                            tracing::warn!(error = %e, "accepting a connection failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    },
-                };
-                let _ = tcp.set_nodelay(true);
-                let acceptor = acceptor.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let handshake = async {
-                        let mut first = [0u8; 1];
-                        let n = tcp.peek(&mut first).await.ok()?;
-                        if n == 0 {
-                            return None;
-                        }
-                        if first[0] != TLS_HANDSHAKE_RECORD {
-                            answer_plain_http(tcp, local.port()).await;
-                            return None;
-                        }
-                        match acceptor.accept(tcp).await {
-                            Ok(tls) => Some(tls),
-                            Err(e) => {
-                                tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                                None
-                            }
-                        }
-                    };
-                    if let Ok(Some(tls)) =
-                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await
-                    {
-                        let _ = tx.send((tls, peer)).await;
-                    }
-                });
+        let closed = tx.clone();
+        let stopped = async move {
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = closed.closed() => {}
             }
-        });
+        };
+        tokio::spawn(accept_each(listener, stopped, move |tcp, peer| {
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            async move {
+                let handshake = async {
+                    let mut first = [0u8; 1];
+                    let n = tcp.peek(&mut first).await.ok()?;
+                    if n == 0 {
+                        return None;
+                    }
+                    if first[0] != TLS_HANDSHAKE_RECORD {
+                        answer_plain_http(tcp, local.port()).await;
+                        return None;
+                    }
+                    match acceptor.accept(tcp).await {
+                        Ok(tls) => Some(tls),
+                        Err(e) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            None
+                        }
+                    }
+                };
+                if let Ok(Some(tls)) = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await
+                {
+                    let _ = tx.send((tls, peer)).await;
+                }
+            }
+        }));
         Ok(TlsListener { ready: rx, local })
+    }
+}
+
+/// Accepts connections until `stop` resolves and runs `handle` for each in its own task, at most
+/// [`HANDSHAKES_IN_FLIGHT_MAX`] at once (the rest wait in the kernel's backlog).
+async fn accept_each<F, Fut>(listener: TcpListener, stop: impl Future<Output = ()>, handle: F)
+where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::pin!(stop);
+    let permits = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_IN_FLIGHT_MAX));
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let (tcp, peer) = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, as axum does.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let work = handle(tcp, peer);
+        tokio::spawn(async move {
+            let _permit = permit;
+            work.await;
+        });
     }
 }
 
@@ -355,28 +374,14 @@ async fn redirect_only(
     https_port: u16,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_IN_FLIGHT_MAX));
-    loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            return;
-        };
-        let tcp = tokio::select! {
-            _ = stop.changed() => return,
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        tokio::spawn(async move {
-            let _permit = permit;
-            let _ = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, answer_plain_http(tcp, https_port))
-                .await;
-        });
-    }
+    let stopped = async move {
+        let _ = stop.changed().await;
+    };
+    accept_each(listener, stopped, move |tcp, _| async move {
+        let _ =
+            tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, answer_plain_http(tcp, https_port)).await;
+    })
+    .await;
 }
 
 /// Reads one plain-HTTP request head and answers `308 Permanent Redirect` to the same host
