@@ -39,7 +39,7 @@ const UIS = [
   { name: 'HQ dashboard', dir: 'central/assets/dashboard' },
 ];
 
-describe('r17_texts_in_kazakh_and_russian: the dictionaries of the console and the dashboard', () => {
+describe('texts_in_kazakh_and_russian: the dictionaries of the console and the dashboard', () => {
   for (const ui of UIS) {
     const dict = dictionaries(path.join(ROOT, ui.dir, 'i18n.js'));
 
