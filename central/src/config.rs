@@ -30,6 +30,9 @@ pub struct CentralSection {
     pub disconnect_alert_after_s: u64,
     pub sled_cache_bytes: u64,
     pub http_body_bytes_max: usize,
+    /// Incremental chunks per stored document before it is compacted into one snapshot.
+    #[serde(default = "doc_chunks_max_default")]
+    pub doc_chunks_max: usize,
     /// The hub's name in its certificate (from the bundle).
     #[serde(default)]
     pub name: Option<String>,
@@ -39,6 +42,10 @@ pub struct CentralSection {
     /// Mark the session cookie Secure (the dashboard is served over HTTPS).
     #[serde(default)]
     pub secure_cookies: bool,
+}
+
+fn doc_chunks_max_default() -> usize {
+    server_kit::docs::DOC_CHUNKS_MAX_DEFAULT
 }
 
 /// HQ accounts: the node's account rules and settings.
@@ -67,6 +74,9 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
         if config.central.http_body_bytes_max < 1024 {
             anyhow::bail!("config {name}: central.http_body_bytes_max must be at least 1024 bytes");
+        }
+        if config.central.doc_chunks_max == 0 {
+            anyhow::bail!("config {name}: central.doc_chunks_max must be positive");
         }
         Ok(config)
     }

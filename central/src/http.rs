@@ -26,7 +26,9 @@ use server_kit::accounts::{Accounts, User};
 use server_kit::clock::now_ms;
 use server_kit::store::{GroupCommit, Store};
 use server_kit::web::{authenticate_parts, ApiError, ApiErrorBody, ApiJson};
-use sync::{Card, CardCommand, CardDoc, CardStatus, Channel, Ctx, Document, Reference, Role};
+use sync::{
+    Card, CardCommand, CardDoc, CardStatus, Channel, Ctx, DocId, DocKind, Document, Reference, Role,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -567,25 +569,20 @@ async fn summary(State(s): State<Shared>, _u: HqUser) -> ApiResult<Json<Summary>
     Ok(Json(build_summary(&s, now_ms())?))
 }
 
-fn check_ids(region: &str, id: &str) -> ApiResult<()> {
-    if crate::repo::split_doc_id(&format!("{region}/card/{id}")).is_none() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such card",
-        ));
-    }
-    Ok(())
+/// The card's document id; a malformed region or id is a card HQ does not hold.
+fn card_id(region: &str, id: &str) -> ApiResult<DocId> {
+    DocId::new(region, DocKind::Card, id)
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such card"))
 }
 
 fn load_card(s: &CentralState, region: &str, id: &str) -> ApiResult<CardDoc> {
-    check_ids(region, id)?;
+    let doc_id = card_id(region, id)?;
     let doc = s
         .hub
         .repo
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .load_doc(region, "card", id)
+        .load_doc(&doc_id)
         .map_err(storage)?
         .ok_or_else(|| {
             ApiError::new(
@@ -655,24 +652,20 @@ async fn note(
             format!("the note must be 1–{NOTE_CHARS_MAX} characters"),
         ));
     }
-    check_ids(&region, &id)?;
+    let doc_id = card_id(&region, &id)?;
     let hub = s.hub.clone();
     let state = s.clone();
     // The region sees who at HQ wrote it: the person's name, not a login.
     let author = u.0.full_name.clone();
     let card = tokio::task::spawn_blocking(move || -> ApiResult<Card> {
         let mut repo = hub.repo.lock().unwrap_or_else(|p| p.into_inner());
-        let mut doc = CardDoc::wrap(
-            repo.load_doc(&region, "card", &id)
-                .map_err(storage)?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::NOT_FOUND,
-                        "not_found",
-                        format!("card {region}/{id} is not at HQ"),
-                    )
-                })?,
-        );
+        let mut doc = CardDoc::wrap(repo.load_doc(&doc_id).map_err(storage)?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("card {region}/{id} is not at HQ"),
+            )
+        })?);
         doc.set_actor(state.actor.clone());
         let before = doc.heads();
         let ctx = Ctx::new(author.as_str(), "central", now_ms());
@@ -685,24 +678,21 @@ async fn note(
         )
         .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()))?;
         let incremental = doc.automerge().save_after(&before);
-        let chunks = repo.doc_chunks(&region, "card", &id).map_err(storage)?;
-        repo.store_doc(
-            (&region, "card", &id),
-            doc.automerge(),
-            Some(chunks),
-            &incremental,
-        )
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_error",
-                e.to_string(),
-            )
-        })?;
-        server_kit::replication::DurableRepo::make_durable(&mut *repo).map_err(storage)?;
-        let card = doc.view(&state.reference).map_err(storage)?;
+        let chunks = repo.doc_chunks(&doc_id).map_err(storage)?;
+        repo.store_doc(&doc_id, doc.automerge(), Some(chunks), &incremental)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_error",
+                    e.to_string(),
+                )
+            })?;
+        let gc = repo.group_commit().clone();
         drop(repo);
-        hub.notify_region(&region, &format!("{region}/card/{id}"));
+        // The flush is waited for outside the repo's lock: regions' sessions go on meanwhile.
+        gc.wait_written().map_err(storage)?;
+        let card = doc.view(&state.reference).map_err(storage)?;
+        hub.notify_region(&region, &doc_id.to_string());
         Ok(card)
     })
     .await

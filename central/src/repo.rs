@@ -2,63 +2,45 @@
 //! replication heads index, per-peer knowledge, and the national index the dashboard reads
 //! ([`crate::national`]).
 //!
-//! Key layout (one ordered key space, the same sled store as the node):
-//! - `doc/{region}/{kind}/{id}/s` snapshot, `.../c/{n:010}` chunks (compacted after
-//!   [`DOC_CHUNKS_MAX`]);
-//! - `idx/heads/{region}/{kind}/{id}` → priority byte + sorted heads;
+//! Key layout (one ordered key space, the same sled store as the node): documents, the heads
+//! index and per-peer knowledge as [`server_kit::docs`] lays them out, and
 //! - `nat/…` → the national index, written in the same batch as the document it derives from;
-//! - `repl/{peer}/r`, `repl/{peer}/h/{doc_id}` → what each region's node is known to hold;
 //! - `link/{region}` → the region's last link state ([`crate::hub::StoredLink`]).
 //!
 //! Imports are applied at once and made durable in one flush before the session acknowledges
-//! them ([`server_kit::replication::DurableRepo`]), so a cold sync of many documents shares flushes.
+//! them ([`server_kit::replication::DurableRepo`]); the session waits for that flush without
+//! holding the repo, so a cold sync of many documents, and several regions, share flushes.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use automerge::{AutoCommit, ChangeHash};
-use server_kit::heads::decode_heads;
+use server_kit::docs::{self, DocError, PeerKnowledge, HEADS_PREFIX};
 use server_kit::store::{GroupCommit, Store, StoreError, WriteBatch};
+use sync::doc_id::REGION_CODE_CHARS_MAX;
 use sync::protocol::{normalize_heads, region_prefix, DocSummary, Priority, Repo, RepoError};
-use sync::{Card, CardDoc, Document, Reference};
+use sync::{Card, CardDoc, DocId, DocKind, Document, Reference};
 
 pub use crate::national::NationalCard;
 use crate::national::{self, Counts, DispatchedIndex, NATIONAL_INDEX_VERSION, VERSION_KEY};
 
-/// Incremental chunks per stored document before it is compacted into one snapshot.
-pub const DOC_CHUNKS_MAX: usize = 32;
-/// Document kinds a region replicates.
-pub const DOC_KINDS: [&str; 3] = ["card", "unit", "roster"];
-/// Region codes are 1 to this many upper-case latin letters.
-pub const REGION_CODE_CHARS_MAX: usize = 8;
 /// Cards indexed per write batch while reindexing a store.
 pub const REINDEX_BATCH_CARDS: usize = 1_000;
 /// Keys deleted per write batch while clearing an outdated national index.
 pub const REINDEX_CLEAR_BATCH_KEYS: usize = 10_000;
 
-/// Splits `AST/card/<id>` into `(region, kind, id)`.
-pub fn split_doc_id(doc_id: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = doc_id.splitn(3, '/');
-    let region = parts.next()?;
-    let kind = parts.next()?;
-    let id = parts.next()?;
-    let ok = is_region_code(region)
-        && DOC_KINDS.contains(&kind)
-        && !id.is_empty()
-        && id.len() <= 64
-        && !id.contains('/');
-    ok.then_some((region, kind, id))
-}
-
-/// 1–[`REGION_CODE_CHARS_MAX`] upper-case latin letters.
-pub fn is_region_code(region: &str) -> bool {
-    !region.is_empty()
-        && region.len() <= REGION_CODE_CHARS_MAX
-        && region.chars().all(|c| c.is_ascii_uppercase())
-}
+pub use sync::doc_id::is_region_code;
 
 fn storage(e: StoreError) -> RepoError {
     RepoError::Storage(e.to_string())
+}
+
+fn doc_error(e: DocError) -> RepoError {
+    RepoError::Storage(e.to_string())
+}
+
+fn parse_id(doc_id: &str) -> Result<DocId, RepoError> {
+    DocId::parse(doc_id).map_err(|e| RepoError::Refused(e.to_string()))
 }
 
 /// What a reindex found.
@@ -75,9 +57,9 @@ pub struct CentralRepo {
     store: Arc<dyn Store>,
     gc: Arc<GroupCommit>,
     reference: Arc<Reference>,
+    /// Incremental chunks per document before compaction.
+    chunks_max: usize,
     repo_id: [u8; 16],
-    /// Ticket of the last applied import not yet known to be durable.
-    pending: Option<u64>,
     /// Cards changed since the last drain, for live dashboard events.
     changed_cards: Vec<NationalCard>,
     dispatched: Arc<DispatchedIndex>,
@@ -92,7 +74,9 @@ impl CentralRepo {
         gc: Arc<GroupCommit>,
         reference: Arc<Reference>,
     ) -> Result<Self, RepoError> {
-        let repo = Self::unchecked(store, gc, reference);
+        let repo = Self::unchecked(store, gc, reference).map_err(storage)?;
+        // The hub's store always had region-qualified keys; this only records the layout.
+        docs::upgrade_layout(&*repo.store, &repo.gc, None).map_err(doc_error)?;
         if national::stored_version(&*repo.store).map_err(storage)? != Some(NATIONAL_INDEX_VERSION)
         {
             let has_docs = !repo
@@ -125,48 +109,50 @@ impl CentralRepo {
     /// The catalogue over a store that is new or already indexed by this version (tests,
     /// benchmarks). A store with documents but without the current index version is served
     /// with an incomplete national picture: use [`CentralRepo::open`] to reindex it.
-    pub fn new(store: Arc<dyn Store>, gc: Arc<GroupCommit>, reference: Arc<Reference>) -> Self {
-        let repo = Self::unchecked(store, gc, reference);
+    pub fn new(
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        reference: Arc<Reference>,
+    ) -> Result<Self, RepoError> {
+        let repo = Self::unchecked(store, gc, reference).map_err(storage)?;
         let fresh = repo
             .store
             .scan_keys(b"doc/", 1)
-            .map(|k| k.is_empty())
-            .unwrap_or(false);
-        let current = national::stored_version(&*repo.store)
-            .ok()
-            .flatten()
-            .is_some_and(|v| v == NATIONAL_INDEX_VERSION);
+            .map_err(storage)?
+            .is_empty();
+        let current = national::stored_version(&*repo.store).map_err(storage)?
+            == Some(NATIONAL_INDEX_VERSION);
         if fresh && !current {
-            if let Err(e) = repo.mark_current() {
-                tracing::warn!(error = %e, "the national index version is not stored");
-            }
+            repo.mark_current()?;
         } else if !current {
             tracing::warn!("the national index is outdated: open the store with CentralRepo::open to reindex it");
         }
-        if let Ok(loaded) = DispatchedIndex::load(&*repo.store) {
-            repo.dispatched.replace_with(loaded);
-        }
-        repo
+        let loaded = DispatchedIndex::load(&*repo.store).map_err(storage)?;
+        repo.dispatched.replace_with(loaded);
+        Ok(repo)
     }
 
-    fn unchecked(store: Arc<dyn Store>, gc: Arc<GroupCommit>, reference: Arc<Reference>) -> Self {
-        let raw = store
-            .get(b"meta/store_id")
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let repo_id = uuid::Uuid::parse_str(&String::from_utf8_lossy(&raw))
-            .map(|u| *u.as_bytes())
-            .unwrap_or([0; 16]);
-        CentralRepo {
+    fn unchecked(
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        reference: Arc<Reference>,
+    ) -> Result<Self, StoreError> {
+        let repo_id = server_kit::store::store_identity(&*store)?;
+        Ok(CentralRepo {
             store,
             gc,
             reference,
+            chunks_max: docs::DOC_CHUNKS_MAX_DEFAULT,
             repo_id,
-            pending: None,
             changed_cards: Vec::new(),
             dispatched: Arc::new(DispatchedIndex::default()),
-        }
+        })
+    }
+
+    /// Compacts stored documents after `chunks_max` incremental chunks (at least 1).
+    pub fn with_chunks_max(mut self, chunks_max: usize) -> Self {
+        self.chunks_max = chunks_max.max(1);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -217,23 +203,15 @@ impl CentralRepo {
         }
         let mut report = ReindexReport::default();
         let mut last_ticket = None;
-        for region in regions_under(&*self.store, "idx/heads/").map_err(storage)? {
-            let prefix = format!("idx/heads/{region}/");
-            let keys = self
-                .store
-                .scan_keys(prefix.as_bytes(), usize::MAX)
-                .map_err(storage)?;
+        for region in regions_under(&*self.store, HEADS_PREFIX).map_err(storage)? {
             let (mut batch, mut counts, mut in_batch) = (WriteBatch::new(), Counts::default(), 0);
-            for key in keys {
-                let rest = String::from_utf8_lossy(&key[prefix.len()..]).to_string();
-                let Some((kind, id)) = rest.split_once('/') else {
-                    continue;
-                };
+            for entry in docs::catalogue(&*self.store, &region).map_err(storage)? {
                 report.docs += 1;
                 counts.add(national::region_key(&region), national::DOCS_FIELD, 1);
-                if kind != "card" {
+                if entry.id.kind() != DocKind::Card {
                     continue;
                 }
+                let id = entry.id.id();
                 match self.load_card(&region, id) {
                     Ok(card) => {
                         national::stage_card(&*self.store, &mut batch, &mut counts, &region, &card)
@@ -265,106 +243,65 @@ impl CentralRepo {
     }
 
     fn load_card(&self, region: &str, id: &str) -> Result<Card, String> {
+        let doc_id = DocId::new(region, DocKind::Card, id).map_err(|e| e.to_string())?;
         let doc = self
-            .load(region, "card", id)
+            .load_doc(&doc_id)
             .map_err(|e| e.to_string())?
-            .ok_or("the snapshot is missing")?
-            .0;
+            .ok_or("the snapshot is missing")?;
         let card = CardDoc::wrap(doc)
             .view(&self.reference)
             .map_err(|e| e.to_string())?;
         if card.region != region || card.id != id {
             return Err(format!(
-                "card {} of region {} is stored as {region}/card/{id}",
+                "card {} of region {} is stored as {doc_id}",
                 card.id, card.region
             ));
         }
         Ok(card)
     }
 
-    fn load(
-        &self,
-        region: &str,
-        kind: &str,
-        id: &str,
-    ) -> Result<Option<(AutoCommit, usize)>, RepoError> {
-        let prefix = format!("doc/{region}/{kind}/{id}/");
-        let Some(snapshot) = self
-            .store
-            .get(format!("{prefix}s").as_bytes())
-            .map_err(storage)?
-        else {
-            return Ok(None);
-        };
-        let chunks = self
-            .store
-            .scan_prefix(format!("{prefix}c/").as_bytes())
-            .map_err(storage)?;
-        let mut doc = AutoCommit::load(&snapshot)
-            .map_err(|e| RepoError::Storage(format!("stored {prefix}: {e}")))?;
-        for (_, c) in &chunks {
-            doc.load_incremental(c)
-                .map_err(|e| RepoError::Storage(format!("stored {prefix}: {e}")))?;
-        }
-        Ok(Some((doc, chunks.len())))
-    }
-
     /// A document of any region, as automerge (for the dashboard's card view and HQ notes).
-    pub fn load_doc(
-        &self,
-        region: &str,
-        kind: &str,
-        id: &str,
-    ) -> Result<Option<AutoCommit>, RepoError> {
-        Ok(self.load(region, kind, id)?.map(|(d, _)| d))
+    pub fn load_doc(&self, id: &DocId) -> Result<Option<AutoCommit>, DocError> {
+        Ok(docs::load(&*self.store, id)?.map(|(d, _)| d))
     }
 
     /// Incremental chunks stored after the document's snapshot.
-    pub fn doc_chunks(&self, region: &str, kind: &str, id: &str) -> Result<usize, RepoError> {
-        Ok(self
-            .store
-            .scan_keys(
-                format!("doc/{region}/{kind}/{id}/c/").as_bytes(),
-                usize::MAX,
-            )
-            .map_err(storage)?
-            .len())
+    pub fn doc_chunks(&self, id: &DocId) -> Result<usize, StoreError> {
+        docs::chunk_count(&*self.store, id)
     }
 
-    /// Persists a document (`(region, kind, id)`) after a change made at HQ (e.g. a note) or an
-    /// import: a snapshot when new (`existing_chunks` is `None`: `incremental` are then all the
-    /// bytes `doc` was loaded from, or empty to save `doc`), else the `incremental` bytes as the
-    /// next chunk; the national index changes in the same atomic batch. Returns the new
-    /// heads. Not durable until [`server_kit::replication::DurableRepo::make_durable`] or a flush.
+    /// Persists a document after a change made at HQ (e.g. a note) or an import: a snapshot
+    /// when new (`existing_chunks` is `None`: `incremental` are then all the bytes `doc` was
+    /// loaded from, or empty to save `doc`), else the `incremental` bytes as the next chunk; the
+    /// national index changes in the same atomic batch. Returns the new heads. Not durable until
+    /// the group commit's next flush ([`GroupCommit::wait_written`]).
     pub fn store_doc(
         &mut self,
-        (region, kind, id): (&str, &str, &str),
+        doc_id: &DocId,
         doc: &mut AutoCommit,
         existing_chunks: Option<usize>,
         incremental: &[u8],
     ) -> Result<Vec<ChangeHash>, RepoError> {
+        let (region, id) = (doc_id.region(), doc_id.id());
         let mut batch = WriteBatch::new();
         let mut counts = Counts::default();
-        let prefix = format!("doc/{region}/{kind}/{id}/");
         match existing_chunks {
             // A new document was loaded from exactly these bytes: store them as its snapshot
             // instead of saving it again (a compressed save cost ~30 µs per card).
             None if !incremental.is_empty() => {
-                batch.put(format!("{prefix}s"), incremental.to_vec())
+                docs::stage_new(&mut batch, doc_id, incremental.to_vec())
             }
-            None => batch.put(format!("{prefix}s"), doc.save()),
-            Some(n) if n + 1 > DOC_CHUNKS_MAX => {
-                for i in 1..=n {
-                    batch.delete(format!("{prefix}c/{i:010}"));
-                }
-                batch.put(format!("{prefix}s"), doc.save());
-            }
-            Some(n) => batch.put(format!("{prefix}c/{:010}", n + 1), incremental.to_vec()),
+            None => docs::stage_new(&mut batch, doc_id, doc.save()),
+            Some(mut n) => docs::stage_change(
+                &mut batch,
+                doc_id,
+                &mut n,
+                self.chunks_max,
+                incremental.to_vec(),
+                || doc.save(),
+            ),
         }
-        let heads_key = format!("idx/heads/{region}/{kind}/{id}");
-        if self
-            .store
-            .get(heads_key.as_bytes())
+        if docs::heads(&*self.store, doc_id)
             .map_err(storage)?
             .is_none()
         {
@@ -373,13 +310,13 @@ impl CentralRepo {
         let heads = normalize_heads(doc.get_heads());
         let mut priority = Priority::Normal;
         let mut staged = None;
-        if kind == "card" {
+        if doc_id.kind() == DocKind::Card {
             let card = CardDoc::wrap(doc.fork())
                 .view(&self.reference)
                 .map_err(|e| RepoError::Refused(format!("not a valid card: {e}")))?;
             if card.region != region || card.id != id {
                 return Err(RepoError::Refused(format!(
-                    "card {} of region {} stored as {region}/card/{id}",
+                    "card {} of region {} stored as {doc_id}",
                     card.id, card.region
                 )));
             }
@@ -393,10 +330,9 @@ impl CentralRepo {
                     .map_err(storage)?,
             );
         }
-        batch.put(heads_key, server_kit::heads::encode_heads(priority, &heads));
+        docs::stage_heads(&mut batch, doc_id, priority, heads.clone());
         counts.stage(&*self.store, &mut batch).map_err(storage)?;
-        let ticket = self.gc.apply(batch).map_err(storage)?;
-        self.pending = Some(ticket);
+        self.gc.apply(batch).map_err(storage)?;
         if let Some(staged) = staged {
             self.dispatched.update(region, &staged);
             self.changed_cards.push(staged.national);
@@ -404,11 +340,10 @@ impl CentralRepo {
         Ok(heads)
     }
 
-    fn put(&mut self, key: String, value: Vec<u8>) {
-        let mut b = WriteBatch::new();
-        b.put(key, value);
-        if let Err(e) = self.gc.apply(b) {
-            tracing::warn!(error = %e, "replication knowledge not stored");
+    fn knowledge(&self) -> PeerKnowledge<'_> {
+        PeerKnowledge {
+            store: &*self.store,
+            gc: &self.gc,
         }
     }
 }
@@ -446,12 +381,10 @@ pub fn regions_under(store: &dyn Store, prefix: &str) -> Result<Vec<String>, Sto
     Ok(out)
 }
 
+/// Imports are applied at once; the session waits for their flush outside the repo's lock.
 impl server_kit::replication::DurableRepo for CentralRepo {
-    fn make_durable(&mut self) -> Result<(), StoreError> {
-        match self.pending.take() {
-            Some(ticket) => self.gc.wait_durable(ticket),
-            None => Ok(()),
-        }
+    fn group_commit(&self) -> Option<Arc<GroupCommit>> {
+        Some(self.gc.clone())
     }
 }
 
@@ -461,24 +394,20 @@ impl Repo for CentralRepo {
     }
 
     fn region_of(&self, doc_id: &str) -> Option<String> {
-        split_doc_id(doc_id)
-            .map(|(r, _, _)| r.to_string())
+        DocId::parse(doc_id)
+            .ok()
+            .map(|d| d.region().to_string())
             .or_else(|| region_prefix(doc_id).map(str::to_string))
     }
 
     fn docs_in_region(&mut self, region: &str) -> Vec<DocSummary> {
-        let prefix = format!("idx/heads/{region}/");
-        match self.store.scan_prefix(prefix.as_bytes()) {
-            Ok(rows) => rows
+        match docs::catalogue(&*self.store, region) {
+            Ok(entries) => entries
                 .into_iter()
-                .filter_map(|(k, v)| {
-                    let rest = String::from_utf8_lossy(&k[prefix.len()..]).to_string();
-                    let (priority, heads) = decode_heads(&v)?;
-                    Some(DocSummary {
-                        doc_id: format!("{region}/{rest}"),
-                        heads,
-                        priority,
-                    })
+                .map(|e| DocSummary {
+                    doc_id: e.id.to_string(),
+                    heads: e.heads,
+                    priority: e.priority,
                 })
                 .collect(),
             Err(e) => {
@@ -489,43 +418,38 @@ impl Repo for CentralRepo {
     }
 
     fn heads(&mut self, doc_id: &str) -> Option<Vec<ChangeHash>> {
-        let (r, k, i) = split_doc_id(doc_id)?;
-        let v = self
-            .store
-            .get(format!("idx/heads/{r}/{k}/{i}").as_bytes())
-            .ok()
-            .flatten()?;
-        decode_heads(&v).map(|(_, h)| h)
+        let id = DocId::parse(doc_id).ok()?;
+        match docs::heads(&*self.store, &id) {
+            Ok(h) => h.map(|(_, h)| h),
+            Err(e) => {
+                tracing::error!(error = %e, doc_id, "heads index unreadable");
+                None
+            }
+        }
     }
 
     fn priority(&self, doc_id: &str) -> Priority {
-        split_doc_id(doc_id)
-            .and_then(|(r, k, i)| {
-                self.store
-                    .get(format!("idx/heads/{r}/{k}/{i}").as_bytes())
-                    .ok()
-                    .flatten()
-            })
-            .and_then(|v| decode_heads(&v))
+        DocId::parse(doc_id)
+            .ok()
+            .and_then(|id| docs::heads(&*self.store, &id).ok().flatten())
             .map(|(p, _)| p)
             .unwrap_or(Priority::Normal)
     }
 
     fn has_changes(&mut self, doc_id: &str, hashes: &[ChangeHash]) -> bool {
-        let Some((r, k, i)) = split_doc_id(doc_id) else {
+        let Ok(id) = DocId::parse(doc_id) else {
             return false;
         };
-        match self.load(r, k, i) {
+        match docs::load(&*self.store, &id) {
             Ok(Some((mut doc, _))) => hashes.iter().all(|h| doc.get_change_by_hash(h).is_some()),
             _ => false,
         }
     }
 
     fn export(&mut self, doc_id: &str, since: &[ChangeHash]) -> Result<Vec<u8>, RepoError> {
-        let (r, k, i) = split_doc_id(doc_id)
-            .ok_or_else(|| RepoError::Refused(format!("bad document id {doc_id}")))?;
-        let (mut doc, _) = self
-            .load(r, k, i)?
+        let id = parse_id(doc_id)?;
+        let (mut doc, _) = docs::load(&*self.store, &id)
+            .map_err(doc_error)?
             .ok_or_else(|| RepoError::Refused(format!("{doc_id} is not held here")))?;
         Ok(if since.is_empty() {
             // Uncompressed, as the protocol's `MemRepo::export` explains.
@@ -541,10 +465,9 @@ impl Repo for CentralRepo {
         bytes: &[u8],
         _priority: Option<Priority>,
     ) -> Result<Vec<ChangeHash>, RepoError> {
-        let (r, k, i) = split_doc_id(doc_id)
-            .ok_or_else(|| RepoError::Refused(format!("bad document id {doc_id}")))?;
+        let id = parse_id(doc_id)?;
         let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
-        let (mut doc, chunks) = match self.load(r, k, i)? {
+        let (mut doc, chunks) = match docs::load(&*self.store, &id).map_err(doc_error)? {
             Some((doc, n)) => (doc, Some(n)),
             None => (AutoCommit::new(), None),
         };
@@ -558,47 +481,26 @@ impl Repo for CentralRepo {
         if doc.get_heads() == before && chunks.is_some() {
             return Ok(normalize_heads(before));
         }
-        let (region, kind, id) = (r.to_string(), k.to_string(), i.to_string());
-        self.store_doc((&region, &kind, &id), &mut doc, chunks, bytes)
+        self.store_doc(&id, &mut doc, chunks, bytes)
     }
 
     fn peer_record(&mut self, peer: &str) -> Option<Vec<u8>> {
-        self.store
-            .get(format!("repl/{peer}/r").as_bytes())
-            .ok()
-            .flatten()
+        self.knowledge().record(peer)
     }
 
     fn set_peer_record(&mut self, peer: &str, record: &[u8]) {
-        self.put(format!("repl/{peer}/r"), record.to_vec());
+        self.knowledge().set_record(peer, record)
     }
 
     fn peer_heads(&mut self, peer: &str, doc_id: &str) -> Option<Vec<ChangeHash>> {
-        let v = self
-            .store
-            .get(format!("repl/{peer}/h/{doc_id}").as_bytes())
-            .ok()
-            .flatten()?;
-        server_kit::heads::decode_hashes(&v)
+        self.knowledge().heads(peer, doc_id)
     }
 
     fn set_peer_heads(&mut self, peer: &str, doc_id: &str, heads: &[ChangeHash]) {
-        self.put(
-            format!("repl/{peer}/h/{doc_id}"),
-            server_kit::heads::encode_hashes(heads),
-        );
+        self.knowledge().set_heads(peer, doc_id, heads)
     }
 
     fn clear_peer_heads(&mut self, peer: &str) {
-        if let Ok(keys) = self
-            .store
-            .scan_keys(format!("repl/{peer}/h/").as_bytes(), usize::MAX)
-        {
-            let mut b = WriteBatch::new();
-            for k in keys {
-                b.delete(k);
-            }
-            let _ = self.gc.apply(b);
-        }
+        self.knowledge().clear(peer)
     }
 }

@@ -64,6 +64,7 @@ pub async fn open_central(
     let reference = Arc::new(demo_reference()?);
     let repo = tokio::task::block_in_place(|| {
         CentralRepo::open(store.clone(), gc.clone(), reference.clone())
+            .map(|r| r.with_chunks_max(config.central.doc_chunks_max))
     })
     .map_err(|e| anyhow::anyhow!("the national index cannot be built: {e}"))?;
     let dispatched = repo.dispatched_index();

@@ -438,7 +438,8 @@ async fn region_links_survive_a_hub_restart() {
         state.store.clone(),
         hub.central.gc.clone(),
         state.reference.clone(),
-    );
+    )
+    .unwrap();
     let restarted = central::hub::Hub::new(repo, sync::protocol::Config::default());
     let links = restarted.links();
     assert_eq!(links.len(), 2, "{links:?}");

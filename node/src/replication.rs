@@ -29,7 +29,9 @@ pub use server_kit::replication::{
 };
 
 use crate::service::{CardService, LiveEvent};
-use crate::store::{GroupCommit, Store, WriteBatch};
+use crate::store::{GroupCommit, Store};
+use server_kit::docs::PeerKnowledge;
+use sync::DocId;
 
 /// Base wait before the first reconnection attempt after a failure.
 pub const RECONNECT_DELAY_MS_MIN: u64 = 250;
@@ -59,16 +61,6 @@ const REPLICATION_ACTOR: &str = "replication";
 
 use server_kit::clock::now_ms;
 
-/// Splits `AST/card/<id>` into `(region, kind, id)`.
-fn split_doc_id(doc_id: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = doc_id.splitn(3, '/');
-    let region = parts.next()?;
-    let kind = parts.next()?;
-    let id = parts.next()?;
-    (!region.is_empty() && !kind.is_empty() && !id.is_empty() && !id.contains('/'))
-        .then_some((region, kind, id))
-}
-
 /// The protocol's view of this node's documents.
 pub struct NodeRepo {
     service: Arc<CardService>,
@@ -85,23 +77,24 @@ impl NodeRepo {
         }
     }
 
-    fn local<'a>(&self, doc_id: &'a str) -> Option<(&'a str, &'a str)> {
-        let (region, kind, id) = split_doc_id(doc_id)?;
-        (region == self.service.region()).then_some((kind, id))
+    /// The document, if it is one of this node's region.
+    fn local(&self, doc_id: &str) -> Result<DocId, RepoError> {
+        let id = DocId::parse(doc_id).map_err(|e| RepoError::Refused(e.to_string()))?;
+        if id.region() != self.service.region() {
+            return Err(RepoError::Refused(format!(
+                "{doc_id} is not a document of this region"
+            )));
+        }
+        Ok(id)
     }
 
-    fn put(&self, key: String, value: Vec<u8>) {
-        let mut b = WriteBatch::new();
-        b.put(key, value);
-        // Knowledge is a lower bound of what the peer holds: losing an unflushed update only
-        // means sending a little more next time, so it does not wait for a flush.
-        if let Err(e) = self.gc.apply(b) {
-            tracing::warn!(error = %e, "replication knowledge not stored");
+    fn knowledge(&self) -> PeerKnowledge<'_> {
+        PeerKnowledge {
+            store: &*self.store,
+            gc: &self.gc,
         }
     }
 }
-
-use server_kit::heads::{decode_hashes, encode_hashes};
 
 impl Repo for NodeRepo {
     fn repo_id(&self) -> [u8; 16] {
@@ -119,10 +112,10 @@ impl Repo for NodeRepo {
         match self.service.replica_catalogue() {
             Ok(list) => list
                 .into_iter()
-                .map(|(kind, id, priority, heads)| DocSummary {
-                    doc_id: format!("{region}/{kind}/{id}"),
-                    heads,
-                    priority,
+                .map(|e| DocSummary {
+                    doc_id: e.id.to_string(),
+                    heads: e.heads,
+                    priority: e.priority,
                 })
                 .collect(),
             Err(e) => {
@@ -133,34 +126,35 @@ impl Repo for NodeRepo {
     }
 
     fn heads(&mut self, doc_id: &str) -> Option<Vec<ChangeHash>> {
-        let (kind, id) = self.local(doc_id)?;
-        self.service
-            .replica_heads(kind, id)
-            .ok()
-            .flatten()
-            .map(|(_, h)| h)
+        let id = self.local(doc_id).ok()?;
+        match self.service.replica_heads(&id) {
+            Ok(h) => h.map(|(_, h)| h),
+            Err(e) => {
+                tracing::error!(error = %e, doc_id, "heads index unreadable");
+                None
+            }
+        }
     }
 
     fn priority(&self, doc_id: &str) -> Priority {
         self.local(doc_id)
-            .and_then(|(kind, id)| self.service.replica_heads(kind, id).ok().flatten())
+            .ok()
+            .and_then(|id| self.service.replica_heads(&id).ok().flatten())
             .map(|(p, _)| p)
             .unwrap_or(Priority::Normal)
     }
 
     fn has_changes(&mut self, doc_id: &str, hashes: &[ChangeHash]) -> bool {
         match self.local(doc_id) {
-            Some((kind, id)) => self.service.replica_has_changes(kind, id, hashes),
-            None => false,
+            Ok(id) => self.service.replica_has_changes(&id, hashes),
+            Err(_) => false,
         }
     }
 
     fn export(&mut self, doc_id: &str, since: &[ChangeHash]) -> Result<Vec<u8>, RepoError> {
-        let (kind, id) = self.local(doc_id).ok_or_else(|| {
-            RepoError::Refused(format!("{doc_id} is not a document of this node"))
-        })?;
+        let id = self.local(doc_id)?;
         self.service
-            .replica_export(kind, id, since)
+            .replica_export(&id, since)
             .map_err(|e| RepoError::Storage(e.to_string()))
     }
 
@@ -170,51 +164,29 @@ impl Repo for NodeRepo {
         bytes: &[u8],
         _priority: Option<Priority>,
     ) -> Result<Vec<ChangeHash>, RepoError> {
-        let (kind, id) = self.local(doc_id).ok_or_else(|| {
-            RepoError::Refused(format!("{doc_id} is not a document of this region"))
-        })?;
+        let id = self.local(doc_id)?;
         self.service
-            .replica_import(kind, id, bytes, REPLICATION_ACTOR, now_ms())
+            .replica_import(&id, bytes, REPLICATION_ACTOR, now_ms())
     }
 
     fn peer_record(&mut self, peer: &str) -> Option<Vec<u8>> {
-        self.store
-            .get(format!("repl/{peer}/r").as_bytes())
-            .ok()
-            .flatten()
+        self.knowledge().record(peer)
     }
 
     fn set_peer_record(&mut self, peer: &str, record: &[u8]) {
-        self.put(format!("repl/{peer}/r"), record.to_vec());
+        self.knowledge().set_record(peer, record)
     }
 
     fn peer_heads(&mut self, peer: &str, doc_id: &str) -> Option<Vec<ChangeHash>> {
-        let v = self
-            .store
-            .get(format!("repl/{peer}/h/{doc_id}").as_bytes())
-            .ok()
-            .flatten()?;
-        decode_hashes(&v)
+        self.knowledge().heads(peer, doc_id)
     }
 
     fn set_peer_heads(&mut self, peer: &str, doc_id: &str, heads: &[ChangeHash]) {
-        self.put(format!("repl/{peer}/h/{doc_id}"), encode_hashes(heads));
+        self.knowledge().set_heads(peer, doc_id, heads)
     }
 
     fn clear_peer_heads(&mut self, peer: &str) {
-        let prefix = format!("repl/{peer}/h/");
-        match self.store.scan_keys(prefix.as_bytes(), usize::MAX) {
-            Ok(keys) => {
-                let mut b = WriteBatch::new();
-                for k in keys {
-                    b.delete(k);
-                }
-                if let Err(e) = self.gc.apply(b) {
-                    tracing::warn!(error = %e, "replication knowledge not cleared");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "replication knowledge not readable"),
-        }
+        self.knowledge().clear(peer)
     }
 }
 

@@ -19,11 +19,13 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use automerge::ActorId;
 use serde::Serialize;
+use server_kit::docs;
 use sync::card::{dispatch, finish, unassign, unit_step};
 use sync::protocol::Priority;
 use sync::{
-    Card, CardCommand, CardCreate, CardDoc, CardStatus, CardSummary, Ctx, Document, DomainError,
-    Finish, Reference, RosterCreate, RosterDoc, RosterEntry, Unit, UnitDoc, UnitKind, UnitStep,
+    Card, CardCommand, CardCreate, CardDoc, CardStatus, CardSummary, Ctx, DocId, DocKind, Document,
+    DomainError, Finish, Reference, RosterCreate, RosterDoc, RosterEntry, Unit, UnitDoc, UnitKind,
+    UnitStep,
 };
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -42,6 +44,10 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Warnings(#[from] crate::warnings::WarningsError),
+    #[error(transparent)]
+    Doc(#[from] server_kit::docs::DocError),
+    #[error(transparent)]
+    DocId(#[from] sync::DocIdError),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -63,7 +69,7 @@ impl Default for ServiceLimits {
     fn default() -> Self {
         Self {
             card_cache_docs_max: 8_192,
-            doc_chunks_max: 32,
+            doc_chunks_max: server_kit::docs::DOC_CHUNKS_MAX_DEFAULT,
             live_events_buffer_max: 4_096,
             list_cards_max: 1_000,
         }
@@ -145,6 +151,8 @@ pub struct CardService {
     warnings: Arc<AddressWarnings>,
     reference: Arc<Reference>,
     region: String,
+    /// The store's identity, read once at open.
+    store_id: [u8; 16],
     actor: ActorId,
     limits: ServiceLimits,
     cards: Mutex<CardCache>,
@@ -161,32 +169,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn doc_prefix(kind: &str, id: &str) -> String {
-    format!("doc/{kind}/{id}/")
-}
-
-/// Replication index: for every document, its priority and current heads, so that a replication
-/// session learns the whole catalogue from one prefix scan without loading documents.
-pub(crate) const HEADS_PREFIX: &str = "idx/heads/";
-
-/// One document in the replication catalogue: kind, id, priority, sorted heads.
-pub type ReplicaEntry = (String, String, Priority, Vec<automerge::ChangeHash>);
-
-fn heads_key(kind: &str, id: &str) -> String {
-    format!("{HEADS_PREFIX}{kind}/{id}")
-}
-
-/// Value: one priority byte, then the sorted 32-byte head hashes.
-fn stage_heads(
-    batch: &mut WriteBatch,
-    kind: &str,
-    id: &str,
-    priority: Priority,
-    heads: Vec<automerge::ChangeHash>,
-) {
-    let heads = sync::protocol::normalize_heads(heads);
-    batch.put(heads_key(kind, id), encode_heads(priority, &heads));
-}
+/// One document in the replication catalogue: its id, priority and sorted heads.
+pub use server_kit::docs::CatalogueEntry as ReplicaEntry;
 
 pub use server_kit::heads::{decode_heads, encode_heads};
 
@@ -198,39 +182,16 @@ fn card_priority(status: CardStatus) -> Priority {
     }
 }
 
-/// Appends a document's new bytes, compacting into a fresh snapshot when it has too many chunks.
-fn stage_doc_bytes(
-    batch: &mut WriteBatch,
-    kind: &str,
-    id: &str,
-    chunks: &mut usize,
-    chunks_max: usize,
-    incremental: Vec<u8>,
-    snapshot: impl FnOnce() -> Vec<u8>,
-) {
-    let prefix = doc_prefix(kind, id);
-    if *chunks + 1 > chunks_max {
-        for n in 1..=*chunks {
-            batch.delete(format!("{prefix}c/{n:010}"));
-        }
-        batch.put(format!("{prefix}s"), snapshot());
-        *chunks = 0;
-    } else if !incremental.is_empty() {
-        *chunks += 1;
-        batch.put(format!("{prefix}c/{:010}", *chunks), incremental);
-    }
-}
-
-fn load_doc_bytes(store: &dyn Store, kind: &str, id: &str) -> ServiceResult<Option<Vec<Vec<u8>>>> {
-    let prefix = doc_prefix(kind, id);
-    let Some(snapshot) = store.get(format!("{prefix}s").as_bytes())? else {
-        return Ok(None);
-    };
-    let mut out = vec![snapshot];
-    for (_, v) in store.scan_prefix(format!("{prefix}c/").as_bytes())? {
-        out.push(v);
-    }
-    Ok(Some(out))
+/// A stored unit document with its chunk count, its writes to come under `actor`.
+fn load_unit(store: &dyn Store, id: &DocId, actor: &ActorId) -> ServiceResult<CachedUnit> {
+    let bytes = docs::load_bytes(store, id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("unit {}", id.id())))?;
+    let mut doc = UnitDoc::load(bytes.iter().map(|b| b.as_slice()))?;
+    doc.set_actor(actor.clone());
+    Ok(CachedUnit {
+        doc,
+        chunks: bytes.len() - 1,
+    })
 }
 
 fn status_key(status: CardStatus, id: &str) -> String {
@@ -255,31 +216,31 @@ impl CardService {
         actor: ActorId,
         limits: ServiceLimits,
     ) -> ServiceResult<Self> {
+        let region = reference.region.code.clone();
+        let upgrade = server_kit::docs::upgrade_layout(&*store, &gc, Some(&region))?;
+        if upgrade.keys_moved > 0 {
+            tracing::info!(
+                keys = upgrade.keys_moved,
+                "the store's documents were moved under region {region} (layout {})",
+                server_kit::docs::DOC_LAYOUT_VERSION
+            );
+        }
         let mut units = BTreeMap::new();
-        for (k, _) in store.scan_prefix(b"doc/unit/")? {
-            let key = String::from_utf8_lossy(&k).to_string();
-            if let Some(id) = key
-                .strip_prefix("doc/unit/")
-                .and_then(|r| r.strip_suffix("/s"))
-            {
-                let bytes = load_doc_bytes(&*store, "unit", id)?
-                    .ok_or_else(|| ServiceError::NotFound(format!("unit {id}")))?;
-                let mut doc = UnitDoc::load(bytes.iter().map(|b| b.as_slice()))?;
-                doc.set_actor(actor.clone());
-                units.insert(
-                    id.to_string(),
-                    Arc::new(Mutex::new(CachedUnit {
-                        doc,
-                        chunks: bytes.len() - 1,
-                    })),
-                );
+        for entry in docs::catalogue(&*store, &region)? {
+            if entry.id.kind() != DocKind::Unit {
+                continue;
             }
+            units.insert(
+                entry.id.id().to_string(),
+                Arc::new(Mutex::new(load_unit(&*store, &entry.id, &actor)?)),
+            );
         }
         let cache_cap =
             NonZeroUsize::new(limits.card_cache_docs_max.max(1)).unwrap_or(NonZeroUsize::MIN);
         let (events, _) = broadcast::channel(limits.live_events_buffer_max.max(16));
         Ok(Self {
-            region: reference.region.code.clone(),
+            store_id: crate::store::store_identity(&*store)?,
+            region,
             store,
             gc,
             audit,
@@ -314,6 +275,11 @@ impl CardService {
     pub fn cached_cards(&self) -> usize {
         lock(&self.cards).len()
     }
+    /// A document of this node's region.
+    fn doc_id(&self, kind: DocKind, id: &str) -> ServiceResult<DocId> {
+        Ok(DocId::new(&self.region, kind, id)?)
+    }
+
     fn ctx(&self, by: &str, now_ms: i64) -> Ctx {
         Ctx::new(by, self.region.clone(), now_ms)
     }
@@ -332,8 +298,13 @@ impl CardService {
             let ctx = self.ctx("system", now_ms);
             let mut doc = UnitDoc::create(self.actor.clone(), id, call_sign, *kind, &ctx)?;
             let mut batch = WriteBatch::new();
-            batch.put(format!("doc/unit/{id}/s"), doc.save());
-            stage_heads(&mut batch, "unit", id, Priority::Normal, doc.heads());
+            docs::stage_new(&mut batch, &self.doc_id(DocKind::Unit, id)?, doc.save());
+            docs::stage_heads(
+                &mut batch,
+                &self.doc_id(DocKind::Unit, id)?,
+                Priority::Normal,
+                doc.heads(),
+            );
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -407,11 +378,17 @@ impl CardService {
         let card = doc.view(&self.reference)?;
         let mut batch = WriteBatch::new();
         // Uncompressed: deflate costs 5x the time of saving, and compaction recompresses later.
-        batch.put(
-            format!("doc/card/{id}/s"),
+        docs::stage_new(
+            &mut batch,
+            &self.doc_id(DocKind::Card, &id)?,
             doc.automerge().save_nocompress(),
         );
-        stage_heads(&mut batch, "card", &id, Priority::Active, doc.heads());
+        docs::stage_heads(
+            &mut batch,
+            &self.doc_id(DocKind::Card, &id)?,
+            Priority::Active,
+            doc.heads(),
+        );
         batch.put(format!("meta/seq/{year}/{seq:020}"), id.as_bytes().to_vec());
         batch.put(format!("idx/day/{}/{id}", day_key(now_ms)), Vec::new());
         let summary = CardSummary::from(&card);
@@ -443,7 +420,7 @@ impl CardService {
         if let Some(e) = lock(&self.cards).get(&id) {
             return Ok(e);
         }
-        let bytes = load_doc_bytes(&*self.store, "card", &id)?
+        let bytes = docs::load_bytes(&*self.store, &self.doc_id(DocKind::Card, &id)?)?
             .ok_or_else(|| ServiceError::NotFound(format!("card {id_or_number} does not exist")))?;
         let mut doc = CardDoc::load(bytes.iter().map(|b| b.as_slice()))?;
         doc.set_actor(self.actor.clone());
@@ -684,19 +661,17 @@ impl CardService {
             let mut batch = WriteBatch::new();
             let cg = &mut *card_guard;
             let inc = cg.doc.save_incremental();
-            stage_doc_bytes(
+            docs::stage_change(
                 &mut batch,
-                "card",
-                &after.id,
+                &self.doc_id(DocKind::Card, &after.id)?,
                 &mut cg.chunks,
                 self.limits.doc_chunks_max,
                 inc,
                 || cg.doc.save(),
             );
-            stage_heads(
+            docs::stage_heads(
                 &mut batch,
-                "card",
-                &after.id,
+                &self.doc_id(DocKind::Card, &after.id)?,
                 card_priority(after.status),
                 cg.doc.heads(),
             );
@@ -718,16 +693,20 @@ impl CardService {
             for (uid, g) in unit_ids.iter().zip(unit_guards.iter_mut()) {
                 let g = &mut **g;
                 let inc = g.doc.save_incremental();
-                stage_doc_bytes(
+                docs::stage_change(
                     &mut batch,
-                    "unit",
-                    uid,
+                    &self.doc_id(DocKind::Unit, uid)?,
                     &mut g.chunks,
                     self.limits.doc_chunks_max,
                     inc,
                     || g.doc.save(),
                 );
-                stage_heads(&mut batch, "unit", uid, Priority::Normal, g.doc.heads());
+                docs::stage_heads(
+                    &mut batch,
+                    &self.doc_id(DocKind::Unit, uid)?,
+                    Priority::Normal,
+                    g.doc.heads(),
+                );
                 unit_views.push(g.doc.view(&self.reference, now_ms)?);
             }
             let ticket = match self.audit.record(
@@ -762,15 +741,16 @@ impl CardService {
     fn forget(&self, card_id: &str, unit_ids: &[String]) {
         lock(&self.cards).remove(card_id);
         for uid in unit_ids {
-            if let Some(u) = self.units.get(uid) {
-                if let Ok(Some(bytes)) = load_doc_bytes(&*self.store, "unit", uid) {
-                    if let Ok(mut doc) = UnitDoc::load(bytes.iter().map(|b| b.as_slice())) {
-                        doc.set_actor(self.actor.clone());
-                        *lock(u) = CachedUnit {
-                            doc,
-                            chunks: bytes.len() - 1,
-                        };
-                    }
+            let Some(u) = self.units.get(uid) else {
+                continue;
+            };
+            match self
+                .doc_id(DocKind::Unit, uid)
+                .and_then(|id| load_unit(&*self.store, &id, &self.actor))
+            {
+                Ok(cached) => *lock(u) = cached,
+                Err(e) => {
+                    tracing::error!(unit = %uid, error = %e, "a unit could not be reloaded after a failed write")
                 }
             }
         }
@@ -957,16 +937,20 @@ impl CardService {
             let mut batch = WriteBatch::new();
             let g = &mut *g;
             let inc = g.doc.save_incremental();
-            stage_doc_bytes(
+            docs::stage_change(
                 &mut batch,
-                "unit",
-                unit_id,
+                &self.doc_id(DocKind::Unit, unit_id)?,
                 &mut g.chunks,
                 self.limits.doc_chunks_max,
                 inc,
                 || g.doc.save(),
             );
-            stage_heads(&mut batch, "unit", unit_id, Priority::Normal, g.doc.heads());
+            docs::stage_heads(
+                &mut batch,
+                &self.doc_id(DocKind::Unit, unit_id)?,
+                Priority::Normal,
+                g.doc.heads(),
+            );
             let view = g.doc.view(&self.reference, now_ms)?;
             let ticket = self.audit.record(
                 &self.gc,
@@ -994,7 +978,7 @@ impl CardService {
     }
 
     fn load_roster(&self, date: &str) -> ServiceResult<(RosterDoc, usize, bool)> {
-        match load_doc_bytes(&*self.store, "roster", date)? {
+        match docs::load_bytes(&*self.store, &self.doc_id(DocKind::Roster, date)?)? {
             Some(bytes) => {
                 let mut doc = RosterDoc::load(bytes.iter().map(|b| b.as_slice()))?;
                 doc.set_actor(self.actor.clone());
@@ -1054,23 +1038,25 @@ impl CardService {
             let entry = doc.add(&entry_id, input, &unit, &ctx)?;
             let mut batch = WriteBatch::new();
             if fresh {
-                batch.put(format!("doc/roster/{}/s", input.date), doc.save());
+                docs::stage_new(
+                    &mut batch,
+                    &self.doc_id(DocKind::Roster, &input.date)?,
+                    doc.save(),
+                );
             } else {
                 let inc = doc.save_incremental();
-                stage_doc_bytes(
+                docs::stage_change(
                     &mut batch,
-                    "roster",
-                    &input.date,
+                    &self.doc_id(DocKind::Roster, &input.date)?,
                     &mut chunks,
                     self.limits.doc_chunks_max,
                     inc,
                     || doc.save(),
                 );
             }
-            stage_heads(
+            docs::stage_heads(
                 &mut batch,
-                "roster",
-                &input.date,
+                &self.doc_id(DocKind::Roster, &input.date)?,
                 Priority::Normal,
                 doc.heads(),
             );
@@ -1086,51 +1072,38 @@ impl CardService {
         Ok(ticket.1)
     }
 
-    /// Every replicated document of this node with its priority and heads, from the heads index.
+    /// Every replicated document of this node's region with its priority and heads, from the
+    /// heads index.
     pub fn replica_catalogue(&self) -> ServiceResult<Vec<ReplicaEntry>> {
-        let mut out = Vec::new();
-        for (k, v) in self.store.scan_prefix(HEADS_PREFIX.as_bytes())? {
-            let key = String::from_utf8_lossy(&k[HEADS_PREFIX.len()..]).to_string();
-            let Some((kind, id)) = key.split_once('/') else {
-                continue;
-            };
-            if let Some((priority, heads)) = decode_heads(&v) {
-                out.push((kind.to_string(), id.to_string(), priority, heads));
-            }
-        }
-        Ok(out)
+        Ok(docs::catalogue(&*self.store, &self.region)?)
     }
 
     pub fn replica_heads(
         &self,
-        kind: &str,
-        id: &str,
+        id: &DocId,
     ) -> ServiceResult<Option<(Priority, Vec<automerge::ChangeHash>)>> {
-        Ok(self
-            .store
-            .get(heads_key(kind, id).as_bytes())?
-            .and_then(|v| decode_heads(&v)))
+        Ok(docs::heads(&*self.store, id)?)
     }
 
     /// Runs `f` on the automerge core of a local document (loading it if needed).
     fn with_replica_doc<T>(
         &self,
-        kind: &str,
-        id: &str,
+        doc_id: &DocId,
         f: impl FnOnce(&mut automerge::AutoCommit) -> T,
     ) -> ServiceResult<T> {
-        match kind {
-            "card" => {
+        let id = doc_id.id();
+        match doc_id.kind() {
+            DocKind::Card => {
                 let entry = self.card_entry(id)?;
                 let mut g = lock(&entry);
                 Ok(f(g.doc.automerge()))
             }
-            "unit" => {
+            DocKind::Unit => {
                 let entry = self.unit_entry(id)?;
                 let mut g = lock(&entry);
                 Ok(f(g.doc.automerge()))
             }
-            "roster" => {
+            DocKind::Roster => {
                 let _g = lock(&self.roster_lock);
                 let (mut doc, _, fresh) = self.load_roster(id)?;
                 if fresh {
@@ -1140,18 +1113,16 @@ impl CardService {
                 }
                 Ok(f(doc.automerge()))
             }
-            _ => Err(ServiceError::NotFound(format!("no document kind {kind}"))),
         }
     }
 
     /// The whole document (uncompressed) when `since` is empty, else the changes after `since`.
     pub fn replica_export(
         &self,
-        kind: &str,
-        id: &str,
+        id: &DocId,
         since: &[automerge::ChangeHash],
     ) -> ServiceResult<Vec<u8>> {
-        self.with_replica_doc(kind, id, |d| {
+        self.with_replica_doc(id, |d| {
             if since.is_empty() {
                 // Uncompressed, as the protocol's `MemRepo::export` explains.
                 d.save_nocompress()
@@ -1161,13 +1132,8 @@ impl CardService {
         })
     }
 
-    pub fn replica_has_changes(
-        &self,
-        kind: &str,
-        id: &str,
-        hashes: &[automerge::ChangeHash],
-    ) -> bool {
-        self.with_replica_doc(kind, id, |d| {
+    pub fn replica_has_changes(&self, id: &DocId, hashes: &[automerge::ChangeHash]) -> bool {
+        self.with_replica_doc(id, |d| {
             hashes.iter().all(|h| d.get_change_by_hash(h).is_some())
         })
         .unwrap_or(false)
@@ -1178,8 +1144,7 @@ impl CardService {
     /// a fork first, so corrupt input leaves the document untouched.
     pub fn replica_import(
         &self,
-        kind: &str,
-        id: &str,
+        doc_id: &DocId,
         bytes: &[u8],
         by: &str,
         now_ms: i64,
@@ -1187,16 +1152,19 @@ impl CardService {
         use sync::protocol::RepoError;
         let storage = |e: ServiceError| RepoError::Storage(e.to_string());
         let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
+        if doc_id.region() != self.region {
+            return Err(RepoError::Refused(format!(
+                "{doc_id} is not a document of region {}",
+                self.region
+            )));
+        }
+        let id = doc_id.id();
         let mut batch = WriteBatch::new();
         let heads;
         let mut live: Option<LiveEvent> = None;
-        match kind {
-            "card" => {
-                let exists = self
-                    .store
-                    .get(format!("doc/card/{id}/s").as_bytes())
-                    .map_err(|e| storage(e.into()))?
-                    .is_some();
+        match doc_id.kind() {
+            DocKind::Card => {
+                let exists = docs::exists(&*self.store, doc_id).map_err(|e| storage(e.into()))?;
                 if !exists {
                     let mut doc =
                         CardDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
@@ -1210,7 +1178,7 @@ impl CardService {
                             self.region
                         )));
                     }
-                    batch.put(format!("doc/card/{id}/s"), doc.save());
+                    docs::stage_new(&mut batch, doc_id, doc.save());
                     if card.status.is_open() {
                         batch
                             .put_json(status_key(card.status, id), &CardSummary::from(&card))
@@ -1221,10 +1189,9 @@ impl CardService {
                         Vec::new(),
                     );
                     heads = doc.heads();
-                    stage_heads(
+                    docs::stage_heads(
                         &mut batch,
-                        "card",
-                        id,
+                        doc_id,
                         card_priority(card.status),
                         heads.clone(),
                     );
@@ -1248,10 +1215,9 @@ impl CardService {
                         .map_err(|e| RepoError::Storage(e.to_string()))?;
                     let cg = &mut *g;
                     let inc = cg.doc.save_incremental();
-                    stage_doc_bytes(
+                    docs::stage_change(
                         &mut batch,
-                        "card",
-                        id,
+                        doc_id,
                         &mut cg.chunks,
                         self.limits.doc_chunks_max,
                         inc,
@@ -1266,17 +1232,16 @@ impl CardService {
                             .map_err(|e| RepoError::Storage(e.to_string()))?;
                     }
                     heads = cg.doc.heads();
-                    stage_heads(
+                    docs::stage_heads(
                         &mut batch,
-                        "card",
-                        id,
+                        doc_id,
                         card_priority(after.status),
                         heads.clone(),
                     );
                     live = Some(LiveEvent::Card(CardSummary::from(&after)));
                 }
             }
-            "unit" => {
+            DocKind::Unit => {
                 let entry = self.unit_entry(id).map_err(|_| {
                     RepoError::Refused(format!("unit {id} is not configured on this node"))
                 })?;
@@ -1289,22 +1254,21 @@ impl CardService {
                 g.doc.automerge().load_incremental(bytes).map_err(corrupt)?;
                 let g = &mut *g;
                 let inc = g.doc.save_incremental();
-                stage_doc_bytes(
+                docs::stage_change(
                     &mut batch,
-                    "unit",
-                    id,
+                    doc_id,
                     &mut g.chunks,
                     self.limits.doc_chunks_max,
                     inc,
                     || g.doc.save(),
                 );
                 heads = g.doc.heads();
-                stage_heads(&mut batch, "unit", id, Priority::Normal, heads.clone());
+                docs::stage_heads(&mut batch, doc_id, Priority::Normal, heads.clone());
                 if let Ok(u) = g.doc.view(&self.reference, now_ms) {
                     live = Some(LiveEvent::Unit(u));
                 }
             }
-            "roster" => {
+            DocKind::Roster => {
                 sync::roster::validate_date(id).map_err(|e| RepoError::Refused(e.to_string()))?;
                 let _g = lock(&self.roster_lock);
                 let (mut doc, mut chunks, fresh) = self.load_roster(id).map_err(storage)?;
@@ -1314,13 +1278,12 @@ impl CardService {
                     .map_err(corrupt)?;
                 doc.automerge().load_incremental(bytes).map_err(corrupt)?;
                 if fresh {
-                    batch.put(format!("doc/roster/{id}/s"), doc.save());
+                    docs::stage_new(&mut batch, doc_id, doc.save());
                 } else {
                     let inc = doc.save_incremental();
-                    stage_doc_bytes(
+                    docs::stage_change(
                         &mut batch,
-                        "roster",
-                        id,
+                        doc_id,
                         &mut chunks,
                         self.limits.doc_chunks_max,
                         inc,
@@ -1328,9 +1291,8 @@ impl CardService {
                     );
                 }
                 heads = doc.heads();
-                stage_heads(&mut batch, "roster", id, Priority::Normal, heads.clone());
+                docs::stage_heads(&mut batch, doc_id, Priority::Normal, heads.clone());
             }
-            _ => return Err(RepoError::Refused(format!("unknown document kind {kind}"))),
         }
         let ticket = self
             .audit
@@ -1340,13 +1302,13 @@ impl CardService {
                 AuditInput::new(
                     by,
                     "replication.import",
-                    format!("{kind}/{id}"),
+                    format!("{}/{id}", doc_id.kind()),
                     serde_json::json!({"bytes": bytes.len()}),
                 ),
                 now_ms,
             )
             .map_err(|e| {
-                if kind == "card" {
+                if doc_id.kind() == DocKind::Card {
                     lock(&self.cards).remove(id);
                 }
                 RepoError::Storage(e.to_string())
@@ -1362,15 +1324,7 @@ impl CardService {
 
     /// The store's identity (its `store.id`), as the replication protocol's repo id.
     pub fn store_identity(&self) -> [u8; 16] {
-        let raw = self
-            .store
-            .get(b"meta/store_id")
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        uuid::Uuid::parse_str(&String::from_utf8_lossy(&raw))
-            .map(|u| *u.as_bytes())
-            .unwrap_or([0; 16])
+        self.store_id
     }
 
     pub fn region(&self) -> &str {

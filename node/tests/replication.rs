@@ -216,7 +216,11 @@ async fn r21_node_replicates_to_the_hub_and_hq_edits_flow_back() {
     .expect("the HQ note reached the node");
 
     // Both sides hold the same heads for the card.
-    let node_heads = service.replica_heads("card", &card.id).unwrap().unwrap().1;
+    let node_heads = service
+        .replica_heads(&sync::DocId::new("AST", sync::DocKind::Card, &card.id).unwrap())
+        .unwrap()
+        .unwrap()
+        .1;
     let hub_heads = hub.lock().unwrap().heads(&doc_id).unwrap();
     assert_eq!(node_heads, hub_heads);
     hub_task.abort();

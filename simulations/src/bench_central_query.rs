@@ -218,11 +218,16 @@ pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
             for (region, id, mut doc, open) in cards {
                 // The bytes an import brings: a node exports whole documents uncompressed.
                 let bytes = doc.save_nocompress();
-                repo.store_doc((&region, "card", &id), &mut doc, None, &bytes)
-                    .with_context(|| format!("storing {region}/card/{id}"))?;
+                repo.store_doc(
+                    &sync::DocId::new(&region, sync::DocKind::Card, &id)?,
+                    &mut doc,
+                    None,
+                    &bytes,
+                )
+                .with_context(|| format!("storing {region}/card/{id}"))?;
                 open_stored += open as usize;
             }
-            node::replication::DurableRepo::make_durable(&mut *repo).map_err(anyhow::Error::msg)?;
+            repo.group_commit().wait_written()?;
             Ok(())
         })?;
         stored += round;

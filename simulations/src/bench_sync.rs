@@ -792,7 +792,7 @@ pub async fn run_cold(config: SyncBenchConfig) -> anyhow::Result<bool> {
             store,
             gc,
             Arc::new(reference.clone()),
-        )));
+        )?));
         let run = push_all(&pki, node.clone(), central.clone()).await?;
         let bad = tokio::task::block_in_place(|| {
             mismatched(&mut node.lock().unwrap(), &mut *central.lock().unwrap())

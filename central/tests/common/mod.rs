@@ -179,7 +179,7 @@ impl TestCard {
         let bytes = self.doc.automerge().save();
         repo.import(&format!("{}/card/{}", self.region, self.id), &bytes, None)
             .unwrap();
-        node::replication::DurableRepo::make_durable(repo).unwrap();
+        repo.group_commit().wait_written().unwrap();
     }
 }
 
@@ -189,7 +189,7 @@ pub fn store_unit(repo: &mut CentralRepo, region: &str, unit: &mut UnitDoc) {
     let bytes = unit.automerge().save();
     repo.import(&format!("{region}/unit/{id}"), &bytes, None)
         .unwrap();
-    node::replication::DurableRepo::make_durable(repo).unwrap();
+    repo.group_commit().wait_written().unwrap();
 }
 
 /// The password every test account sets at its first login.

@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod docs;
 pub mod heads;
 pub mod https;
 pub mod metrics;

@@ -2,7 +2,7 @@
 //! [`sync::protocol::Session`] over any [`DurableRepo`]. The node drives its side over its
 //! store and card service, the hub over every region's documents; tests over `MemRepo`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use sync::protocol::{Config as ProtocolConfig, Event, ProtocolError, Repo, Session};
 
 use crate::clock::now_ms;
-use crate::store::StoreError;
+use crate::store::{GroupCommit, StoreError};
 
 /// Frames read ahead of the session before the reader waits.
 pub const FRAMES_BUFFERED_MAX: usize = 64;
@@ -56,12 +56,16 @@ pub fn network_protocol_config() -> ProtocolConfig {
     }
 }
 
-/// A [`Repo`] whose imports may be applied without waiting for the disk: `make_durable` is
-/// called before any frame is sent after handling the peer's frames, so an acknowledgement never
-/// leaves before what it acknowledges is durable.
+/// A [`Repo`] whose imports may be applied without waiting for the disk. Before any frame is sent
+/// after handling the peer's frames, [`drive`] waits, *without holding the repo*, until every
+/// write applied to this group commit so far is durable, so an acknowledgement never leaves
+/// before what it acknowledges is on disk, and sessions sharing the repo share flushes instead of
+/// queueing behind each other's fsync.
 pub trait DurableRepo: Repo {
-    fn make_durable(&mut self) -> Result<(), StoreError> {
-        Ok(())
+    /// The group commit imports are applied to; `None` when every import waits for its own
+    /// flush before it returns (the node).
+    fn group_commit(&self) -> Option<Arc<GroupCommit>> {
+        None
     }
 }
 
@@ -189,12 +193,19 @@ pub async fn drive<R: DurableRepo + Send>(
             f(&mut guard)
         })
     };
+    let mut gc = None;
+    with_repo(&mut |repo| gc = repo.group_commit());
+    let mut durable_upto = 0;
     loop {
-        let mut durable = Ok(());
-        with_repo(&mut |repo| durable = repo.make_durable());
-        if let Err(e) = durable {
-            outcome.error = Some(DriveError::Storage(e));
-            return outcome;
+        if let Some(gc) = &gc {
+            let written = gc.written();
+            if written > durable_upto {
+                if let Err(e) = tokio::task::block_in_place(|| gc.wait_durable(written)) {
+                    outcome.error = Some(DriveError::Storage(e));
+                    return outcome;
+                }
+                durable_upto = written;
+            }
         }
         while let Some(frame) = session.poll_transmit() {
             if let Err(e) = write_frame(&mut send, &frame).await {

@@ -102,6 +102,18 @@ pub struct SledStore {
 const STORE_ID_FILE: &str = "store.id";
 const STORE_ID_KEY: &[u8] = b"meta/store_id";
 
+/// The store's identity (its `meta/store_id`, a UUID), as the replication protocol's repo id.
+/// A store without one (a memory store in tests) is all zeroes; a stored value that is not a
+/// UUID is an error, since a peer would otherwise mistake this store for another.
+pub fn store_identity(store: &dyn Store) -> StoreResult<[u8; 16]> {
+    match store.get(STORE_ID_KEY)? {
+        None => Ok([0; 16]),
+        Some(raw) => uuid::Uuid::parse_str(&String::from_utf8_lossy(&raw))
+            .map(|u| *u.as_bytes())
+            .map_err(|e| StoreError::Io(format!("meta/store_id is not a UUID: {e}"))),
+    }
+}
+
 impl SledStore {
     /// Opens (or creates, when `create_if_missing`) the database in `dir`.
     ///
@@ -353,6 +365,20 @@ impl GroupCommit {
         g.written += 1;
         self.state.changed.notify_all();
         Ok(g.written)
+    }
+
+    /// Ticket of the latest applied write: waiting for it covers every write applied so far.
+    pub fn written(&self) -> u64 {
+        self.state
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .written
+    }
+
+    /// Blocks until every write applied so far is durable.
+    pub fn wait_written(&self) -> StoreResult<()> {
+        self.wait_durable(self.written())
     }
 
     /// Blocks until every write up to `ticket` is durable.

@@ -1,0 +1,388 @@
+//! Replicated documents at rest, one implementation for the node and the hub: each document's
+//! snapshot and incremental chunks, the heads index the replication catalogue reads, per-peer
+//! knowledge, and the upgrade of stores written before document ids carried their region.
+//!
+//! Key layout (layout [`DOC_LAYOUT_VERSION`]):
+//! - `doc/{region}/{kind}/{id}/s` the snapshot, `doc/{region}/{kind}/{id}/c/{n:010}` the
+//!   incremental chunks after it, folded into a new snapshot when there would be more than the
+//!   store's `chunks_max`;
+//! - `idx/heads/{region}/{kind}/{id}` → priority byte + sorted heads ([`crate::heads`]): the
+//!   catalogue, listed by prefix scan without loading documents;
+//! - `repl/{peer}/r` and `repl/{peer}/h/{region}/{kind}/{id}`: what a peer is known to hold.
+//!
+//! Staging functions add to a caller's [`WriteBatch`], so a document, its indexes and its audit
+//! entry are written in one atomic batch.
+
+use automerge::{AutoCommit, ChangeHash};
+use sync::protocol::{normalize_heads, Priority};
+use sync::{DocId, DocKind};
+use thiserror::Error;
+
+use crate::heads::{decode_hashes, decode_heads, encode_hashes, encode_heads};
+use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+
+/// Incremental chunks per stored document before it is compacted, unless configured otherwise.
+pub const DOC_CHUNKS_MAX_DEFAULT: usize = 32;
+/// The current key layout; stores without `meta/doc_layout` are upgraded on open.
+pub const DOC_LAYOUT_VERSION: u32 = 2;
+/// Keys moved per atomic batch while upgrading a store's layout.
+pub const LAYOUT_UPGRADE_BATCH_KEYS: usize = 1_000;
+/// The heads index.
+pub const HEADS_PREFIX: &str = "idx/heads/";
+const LAYOUT_KEY: &[u8] = b"meta/doc_layout";
+
+/// A stored document that cannot be read back.
+#[derive(Debug, Error)]
+pub enum DocError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored document {doc} is corrupt: {error}")]
+    Corrupt { doc: String, error: String },
+    #[error("the store's document layout cannot be upgraded: {0}")]
+    Layout(String),
+}
+
+fn doc_prefix(id: &DocId) -> String {
+    format!("doc/{id}/")
+}
+
+fn snapshot_key(id: &DocId) -> String {
+    format!("doc/{id}/s")
+}
+
+fn chunk_key(id: &DocId, n: usize) -> String {
+    format!("doc/{id}/c/{n:010}")
+}
+
+fn heads_key(id: &DocId) -> String {
+    format!("{HEADS_PREFIX}{id}")
+}
+
+/// Whether the document is stored.
+pub fn exists(store: &dyn Store, id: &DocId) -> Result<bool, StoreError> {
+    Ok(store.get(snapshot_key(id).as_bytes())?.is_some())
+}
+
+/// The stored bytes of a document, its snapshot first and then its chunks in order; `None` when
+/// it is not stored. The number of chunks is `len() - 1`.
+pub fn load_bytes(store: &dyn Store, id: &DocId) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+    let Some(snapshot) = store.get(snapshot_key(id).as_bytes())? else {
+        return Ok(None);
+    };
+    let mut out = vec![snapshot];
+    for (_, v) in store.scan_prefix(format!("{}c/", doc_prefix(id)).as_bytes())? {
+        out.push(v);
+    }
+    Ok(Some(out))
+}
+
+/// A stored document as automerge, with its number of chunks.
+pub fn load(store: &dyn Store, id: &DocId) -> Result<Option<(AutoCommit, usize)>, DocError> {
+    let Some(bytes) = load_bytes(store, id)? else {
+        return Ok(None);
+    };
+    let corrupt = |e: automerge::AutomergeError| DocError::Corrupt {
+        doc: id.to_string(),
+        error: e.to_string(),
+    };
+    let mut doc = AutoCommit::load(&bytes[0]).map_err(corrupt)?;
+    for chunk in &bytes[1..] {
+        doc.load_incremental(chunk).map_err(corrupt)?;
+    }
+    Ok(Some((doc, bytes.len() - 1)))
+}
+
+/// Incremental chunks stored after the document's snapshot.
+pub fn chunk_count(store: &dyn Store, id: &DocId) -> Result<usize, StoreError> {
+    Ok(store
+        .scan_keys(format!("{}c/", doc_prefix(id)).as_bytes(), usize::MAX)?
+        .len())
+}
+
+/// Stages a new document's snapshot.
+pub fn stage_new(batch: &mut WriteBatch, id: &DocId, snapshot: Vec<u8>) {
+    batch.put(snapshot_key(id), snapshot);
+}
+
+/// Stages a change to a stored document that has `*chunks` chunks: `incremental` as the next
+/// chunk, or, when that would make more than `chunks_max`, a fresh `snapshot()` replacing the
+/// snapshot and every chunk. Empty `incremental` bytes (nothing changed) stage nothing.
+pub fn stage_change(
+    batch: &mut WriteBatch,
+    id: &DocId,
+    chunks: &mut usize,
+    chunks_max: usize,
+    incremental: Vec<u8>,
+    snapshot: impl FnOnce() -> Vec<u8>,
+) {
+    if *chunks + 1 > chunks_max {
+        for n in 1..=*chunks {
+            batch.delete(chunk_key(id, n));
+        }
+        batch.put(snapshot_key(id), snapshot());
+        *chunks = 0;
+    } else if !incremental.is_empty() {
+        *chunks += 1;
+        batch.put(chunk_key(id, *chunks), incremental);
+    }
+}
+
+/// Stages the document's catalogue entry: its priority and (sorted) heads.
+pub fn stage_heads(batch: &mut WriteBatch, id: &DocId, priority: Priority, heads: Vec<ChangeHash>) {
+    let heads = normalize_heads(heads);
+    batch.put(heads_key(id), encode_heads(priority, &heads));
+}
+
+/// The document's catalogue entry, `None` when it is not stored.
+pub fn heads(
+    store: &dyn Store,
+    id: &DocId,
+) -> Result<Option<(Priority, Vec<ChangeHash>)>, StoreError> {
+    Ok(store
+        .get(heads_key(id).as_bytes())?
+        .and_then(|v| decode_heads(&v)))
+}
+
+/// One document in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueEntry {
+    pub id: DocId,
+    pub priority: Priority,
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Every stored document of `region` with its priority and heads, from the heads index. An entry
+/// that cannot be decoded is logged and left out: the document itself is still stored, and the
+/// next change to it rewrites the entry.
+pub fn catalogue(store: &dyn Store, region: &str) -> Result<Vec<CatalogueEntry>, StoreError> {
+    let prefix = format!("{HEADS_PREFIX}{region}/");
+    let mut out = Vec::new();
+    for (k, v) in store.scan_prefix(prefix.as_bytes())? {
+        let key = String::from_utf8_lossy(&k[HEADS_PREFIX.len()..]).to_string();
+        match (DocId::parse(&key), decode_heads(&v)) {
+            (Ok(id), Some((priority, heads))) => out.push(CatalogueEntry {
+                id,
+                priority,
+                heads,
+            }),
+            _ => tracing::warn!(
+                key,
+                "an unreadable heads-index entry is left out of the catalogue"
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// What each peer is known to hold: its session record and, per document, the heads it has
+/// acknowledged. Knowledge is a lower bound, so losing an unflushed update only means sending a
+/// little more next time: writes do not wait for a flush.
+pub struct PeerKnowledge<'a> {
+    pub store: &'a dyn Store,
+    pub gc: &'a GroupCommit,
+}
+
+impl PeerKnowledge<'_> {
+    fn put(&self, key: String, value: Vec<u8>) {
+        let mut b = WriteBatch::new();
+        b.put(key, value);
+        if let Err(e) = self.gc.apply(b) {
+            tracing::warn!(error = %e, "replication knowledge not stored");
+        }
+    }
+
+    fn read(&self, key: String) -> Option<Vec<u8>> {
+        match self.store.get(key.as_bytes()) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, key, "replication knowledge not readable");
+                None
+            }
+        }
+    }
+
+    pub fn record(&self, peer: &str) -> Option<Vec<u8>> {
+        self.read(format!("repl/{peer}/r"))
+    }
+
+    pub fn set_record(&self, peer: &str, record: &[u8]) {
+        self.put(format!("repl/{peer}/r"), record.to_vec());
+    }
+
+    pub fn heads(&self, peer: &str, doc_id: &str) -> Option<Vec<ChangeHash>> {
+        decode_hashes(&self.read(format!("repl/{peer}/h/{doc_id}"))?)
+    }
+
+    pub fn set_heads(&self, peer: &str, doc_id: &str, heads: &[ChangeHash]) {
+        self.put(format!("repl/{peer}/h/{doc_id}"), encode_hashes(heads));
+    }
+
+    pub fn clear(&self, peer: &str) {
+        let prefix = format!("repl/{peer}/h/");
+        match self.store.scan_keys(prefix.as_bytes(), usize::MAX) {
+            Ok(keys) => {
+                let mut b = WriteBatch::new();
+                for k in keys {
+                    b.delete(k);
+                }
+                if let Err(e) = self.gc.apply(b) {
+                    tracing::warn!(error = %e, "replication knowledge not cleared");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "replication knowledge not readable"),
+        }
+    }
+}
+
+/// What [`upgrade_layout`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayoutUpgrade {
+    /// Keys moved under their region.
+    pub keys_moved: u64,
+}
+
+/// Brings a store to [`DOC_LAYOUT_VERSION`] before anything reads it. Layout 1 (nodes before
+/// 2026-12) stored a region's own documents without the region: `doc/{kind}/{id}/…` and
+/// `idx/heads/{kind}/{id}`; they move under `region`. Each batch moves keys atomically (new key
+/// written, old key deleted), and the version is written only once every key has moved and is
+/// durable, so an upgrade cut short by a crash continues at the next open. A hub's store
+/// always had the current layout and only gains the version key.
+pub fn upgrade_layout(
+    store: &dyn Store,
+    gc: &GroupCommit,
+    region: Option<&str>,
+) -> Result<LayoutUpgrade, DocError> {
+    let mut report = LayoutUpgrade::default();
+    if let Some(v) = store.get(LAYOUT_KEY)? {
+        if v == DOC_LAYOUT_VERSION.to_string().as_bytes() {
+            return Ok(report);
+        }
+    }
+    for kind in DocKind::ALL {
+        for family in ["doc/", HEADS_PREFIX] {
+            let old = format!("{family}{kind}/");
+            loop {
+                let keys = store.scan_keys(old.as_bytes(), LAYOUT_UPGRADE_BATCH_KEYS)?;
+                if keys.is_empty() {
+                    break;
+                }
+                let Some(region) = region else {
+                    return Err(DocError::Layout(format!(
+                        "the store holds documents without a region ({old}…), which only a node's store of layout 1 has"
+                    )));
+                };
+                let mut batch = WriteBatch::new();
+                for k in keys {
+                    let Some(value) = store.get(&k)? else {
+                        continue;
+                    };
+                    let rest = String::from_utf8_lossy(&k[family.len()..]).to_string();
+                    batch.put(format!("{family}{region}/{rest}"), value);
+                    batch.delete(k);
+                    report.keys_moved += 1;
+                }
+                gc.apply(batch)?;
+            }
+        }
+    }
+    let mut batch = WriteBatch::new();
+    batch.put(LAYOUT_KEY, DOC_LAYOUT_VERSION.to_string());
+    let ticket = gc.apply(batch)?;
+    gc.wait_durable(ticket)?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::SledStore;
+
+    fn store() -> (tempfile::TempDir, Arc<dyn Store>, GroupCommit) {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SledStore::open(&dir.path().join("db"), 1 << 20).unwrap());
+        let gc = GroupCommit::new(store.clone());
+        (dir, store, gc)
+    }
+
+    fn put(gc: &GroupCommit, key: &str, value: &[u8]) {
+        let mut b = WriteBatch::new();
+        b.put(key, value.to_vec());
+        gc.apply(b).unwrap();
+    }
+
+    #[test]
+    fn an_upgrade_cut_short_continues_at_the_next_open_and_moves_every_key_once() {
+        let (_dir, store, gc) = store();
+        let mut doc = AutoCommit::new();
+        automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "n", 1).unwrap();
+        let heads = encode_heads(Priority::Active, &normalize_heads(doc.get_heads()));
+        // Layout 1, with one document already moved by an upgrade that was cut short.
+        put(&gc, "doc/card/a/s", &doc.save());
+        put(&gc, "doc/card/a/c/0000000001", b"chunk");
+        put(&gc, "idx/heads/card/a", &heads);
+        put(&gc, "doc/AST/card/b/s", &doc.save());
+        put(&gc, "idx/heads/AST/card/b", &heads);
+        put(&gc, "idx/st/new/a", b"{}");
+
+        let report = upgrade_layout(&*store, &gc, Some("AST")).unwrap();
+        assert_eq!(report.keys_moved, 3);
+        let a = DocId::parse("AST/card/a").unwrap();
+        assert_eq!(load_bytes(&*store, &a).unwrap().unwrap().len(), 2);
+        assert_eq!(chunk_count(&*store, &a).unwrap(), 1);
+        let ids: Vec<String> = catalogue(&*store, "AST")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id.to_string())
+            .collect();
+        assert_eq!(ids, ["AST/card/a", "AST/card/b"]);
+        assert!(store.scan_keys(b"doc/card/", 1).unwrap().is_empty());
+        assert!(
+            store.get(b"idx/st/new/a").unwrap().is_some(),
+            "other indexes stay"
+        );
+        // Done once: the next open moves nothing, even if a stray old key appeared.
+        assert_eq!(
+            upgrade_layout(&*store, &gc, Some("AST"))
+                .unwrap()
+                .keys_moved,
+            0
+        );
+    }
+
+    #[test]
+    fn a_hub_store_with_documents_without_a_region_is_refused_not_guessed() {
+        let (_dir, store, gc) = store();
+        put(&gc, "doc/card/a/s", b"x");
+        assert!(matches!(
+            upgrade_layout(&*store, &gc, None),
+            Err(DocError::Layout(_))
+        ));
+    }
+
+    #[test]
+    fn chunks_are_folded_into_a_snapshot_after_chunks_max() {
+        let (_dir, store, gc) = store();
+        let id = DocId::parse("AST/unit/p01").unwrap();
+        let mut doc = AutoCommit::new();
+        let mut b = WriteBatch::new();
+        stage_new(&mut b, &id, doc.save());
+        gc.apply(b).unwrap();
+        let mut chunks = 0;
+        for n in 0..5 {
+            automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "n", n).unwrap();
+            let mut b = WriteBatch::new();
+            let inc = doc.save_incremental();
+            stage_change(&mut b, &id, &mut chunks, 3, inc, || doc.save());
+            gc.apply(b).unwrap();
+        }
+        // Chunks 1..3, then a snapshot replacing them, then chunk 1 again.
+        assert_eq!(chunks, 1);
+        assert_eq!(chunk_count(&*store, &id).unwrap(), 1);
+        let (mut loaded, n) = load(&*store, &id).unwrap().unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+    }
+}
