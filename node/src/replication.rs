@@ -28,7 +28,8 @@ pub use server_kit::replication::{
     STALL_DETECT_MS,
 };
 
-use crate::service::{CardService, LiveEvent};
+use crate::live::LiveEvent;
+use crate::service::CardService;
 use crate::store::{GroupCommit, Store, WriteBatch};
 
 /// Base wait before the first reconnection attempt after a failure.
