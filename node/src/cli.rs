@@ -208,7 +208,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (config, data_dir) = load(&common)?;
             let node = open_existing_or_new(&config, &data_dir, &common).await?;
             let accounts = node.state.accounts.clone();
-            let now = crate::http::now_ms();
+            let now = server_kit::clock::now_ms();
             match action {
                 AdminAction::List => {
                     for u in accounts.list()? {
@@ -342,11 +342,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let year: i32 = chrono::Utc::now()
-                .format("%Y")
-                .to_string()
-                .parse()
-                .unwrap_or(2026);
+            let year = crate::warnings::year_of(server_kit::clock::now_ms());
             let parsed = crate::warnings::parse_import(&bytes, format, year)
                 .with_context(|| format!("{}", file.display()))?;
             for bad in &parsed.bad {
@@ -361,7 +357,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     &node.audit,
                     CLI_ACTOR,
                     parsed.good,
-                    crate::http::now_ms(),
+                    server_kit::clock::now_ms(),
                 )
                 .await?;
             node.store.flush()?;

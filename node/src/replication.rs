@@ -28,7 +28,8 @@ pub use server_kit::replication::{
     STALL_DETECT_MS,
 };
 
-use crate::service::{CardService, LiveEvent};
+use crate::live::LiveEvent;
+use crate::service::CardService;
 use crate::store::{GroupCommit, Store};
 use server_kit::docs::PeerKnowledge;
 use sync::DocId;

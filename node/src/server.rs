@@ -93,7 +93,7 @@ pub async fn open_node(
         limits,
     )
     .context("the card service cannot start")?;
-    let now = http::now_ms();
+    let now = server_kit::clock::now_ms();
     let units: Vec<_> = config
         .units
         .iter()
@@ -109,11 +109,7 @@ pub async fn open_node(
         .await
         .context("creating the first administrator")?;
     if fresh && config.node.sample_warnings && warnings.count()? == 0 {
-        let year = chrono::Utc::now()
-            .format("%Y")
-            .to_string()
-            .parse()
-            .unwrap_or(2026);
+        let year = crate::warnings::year_of(now);
         let parsed = parse_import(SAMPLE_WARNINGS_CSV.as_bytes(), ImportFormat::Csv, year)?;
         warnings
             .import(&gc, &audit, "system", parsed.good, now)
@@ -251,7 +247,7 @@ pub async fn serve(
         let _ = stop_streams.send(true);
     })
     .await?;
-    node.state.calls.end_all(http::now_ms()).await;
+    node.state.calls.end_all(server_kit::clock::now_ms()).await;
     node.store.flush()?;
     Ok(())
 }

@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use automerge::ActorId;
-use serde::Serialize;
 use server_kit::docs;
 use sync::card::{dispatch, finish, unassign, unit_step};
 use sync::protocol::Priority;
@@ -31,6 +30,7 @@ use thiserror::Error;
 use tokio::sync::broadcast;
 
 use crate::audit::{AuditInput, AuditLog};
+use crate::live::LiveEvent;
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 use crate::warnings::{AddressWarnings, FoundWarning, MatchKind};
 
@@ -74,16 +74,6 @@ impl Default for ServiceLimits {
             list_cards_max: 1_000,
         }
     }
-}
-
-/// What consoles receive live.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", content = "data", rename_all = "snake_case")]
-pub enum LiveEvent {
-    Card(CardSummary),
-    Unit(Unit),
-    /// A citizen call changed (rang, answered, transferred, ended, moved).
-    Call(Box<crate::calls::Call>),
 }
 
 struct CachedCard {

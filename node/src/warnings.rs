@@ -323,7 +323,8 @@ fn validate_row(raw: RawRow<'_>, current_year: i32) -> Result<AddressWarning, St
     }
 }
 
-fn year_of(now_ms: i64) -> i32 {
+/// The UTC year at `now_ms`, what an import checks birth years against.
+pub fn year_of(now_ms: i64) -> i32 {
     chrono::DateTime::from_timestamp_millis(now_ms)
         .map(|t| t.year())
         .unwrap_or(WARNINGS_BIRTH_YEAR_MIN)

@@ -2,9 +2,9 @@
 //!
 //! It joins three things: the media server (`media` crate: WebRTC legs, relay, recording), the
 //! card service (a call opens a "102" card: at once for SOS, on answer otherwise) and the store
-//! (call records, the recordings index, the audit chain). Citizens signal over a WebSocket
-//! ([`citizen`]); operators use the authenticated HTTP API ([`api`]) and see the queue live over
-//! the node's SSE stream.
+//! (call records, the recordings index, the audit chain). Citizens signal over a WebSocket and
+//! operators use the authenticated HTTP API (both in `crate::http`, which calls in here; this
+//! module never names `http`), and see the queue live over the node's SSE stream.
 //!
 //! Before any of that, [`admission`] bounds what one network source may do (sockets, live calls,
 //! calls per minute), so a script cannot exhaust the media ports or crowd out real callers.
@@ -16,8 +16,6 @@
 //! [`missed`].
 
 pub mod admission;
-pub mod api;
-pub mod citizen;
 pub mod ice;
 pub mod missed;
 pub mod queue;
@@ -34,7 +32,8 @@ use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 use crate::audit::{AuditInput, AuditLog};
-use crate::service::{CardService, LiveEvent, ServiceError};
+use crate::live::LiveEvent;
+use crate::service::{CardService, ServiceError};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 use admission::{Admission, Refusal, SourceLimits};
 use missed::{MissedCall, MissedCallback};
@@ -386,7 +385,7 @@ impl CallService {
             counters: CallCounters::default(),
             memory_to_release: Default::default(),
         });
-        svc.close_interrupted_calls(crate::http::now_ms())
+        svc.close_interrupted_calls(server_kit::clock::now_ms())
             .await
             .map_err(|e| anyhow::anyhow!("closing the calls a stop interrupted: {e}"))?;
         tokio::spawn(media_events(Arc::downgrade(&svc), svc.media.subscribe()));
@@ -428,7 +427,7 @@ impl CallService {
     /// Calls operators see: live ones first (SOS first), then recent abandoned and ended ones.
     pub fn list(&self) -> Vec<Call> {
         let mut q = lock(&self.queue);
-        q.prune(crate::http::now_ms());
+        q.prune(server_kit::clock::now_ms());
         q.list().into_iter().cloned().collect()
     }
 
@@ -1386,7 +1385,7 @@ async fn media_events(
                     &call_id,
                     EndReason::ConnectionLost,
                     SYSTEM_ACTOR,
-                    crate::http::now_ms(),
+                    server_kit::clock::now_ms(),
                 )
                 .await;
             }
@@ -1429,7 +1428,7 @@ async fn retention_loop(svc: std::sync::Weak<CallService>) {
     loop {
         {
             let Some(s) = svc.upgrade() else { return };
-            match s.sweep_retention(crate::http::now_ms()).await {
+            match s.sweep_retention(server_kit::clock::now_ms()).await {
                 Ok((0, _)) => {}
                 Ok((expired, held)) => {
                     tracing::info!(expired, held, "recordings retention sweep")

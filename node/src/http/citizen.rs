@@ -13,7 +13,7 @@
 //! Limits: message size (`citizen_message_bytes_max`), a message rate
 //! (`citizen_messages_per_s`, burst twice that), open sockets (`citizen_sockets_max` in all,
 //! `source_sockets_max` per network source, refused with HTTP 429 before the upgrade) and the
-//! per-source call limits of [`super::admission`]. Breaking one gets an `error` naming it and a
+//! per-source call limits of [`crate::calls::admission`]. Breaking one gets an `error` naming it and a
 //! clean close; the call, if any, ends.
 
 use std::sync::atomic::Ordering;
@@ -23,12 +23,20 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::{queue::LocationProblem, CallOffer, CallService, CallServiceError, CallerLocation};
-use super::{EndReason, ToCitizen};
-use crate::http::{now_ms, ApiError, ClientIp, SharedState};
+use server_kit::clock::now_ms;
+use server_kit::web::{ApiError, ClientIp};
+
+use super::state::SharedState;
+use crate::calls::ice::IceConfig;
+use crate::calls::{
+    queue::LocationProblem, CallOffer, CallService, CallServiceError, CallerLocation,
+};
+use crate::calls::{EndReason, ToCitizen};
 
 /// WebSocket close code for a policy violation (RFC 6455).
 const CLOSE_POLICY: u16 = 1008;
@@ -50,7 +58,7 @@ enum ToApp<'a> {
     /// First, on connect: the STUN/TURN servers for the app's `RTCPeerConnection`.
     IceConfig {
         #[serde(flatten)]
-        config: &'a super::ice::IceConfig,
+        config: &'a IceConfig,
     },
     Answer {
         call_id: &'a str,
@@ -162,7 +170,7 @@ fn parse(msg: &str) -> Result<FromCitizen, String> {
 fn error_code(e: &CallServiceError) -> &'static str {
     match e {
         CallServiceError::Call(c) => c.code(),
-        CallServiceError::Media(m) => super::api::media_error_code(m),
+        CallServiceError::Media(m) => super::calls::media_error_code(m),
         CallServiceError::Refused(r) => r.code(),
         _ => "node_error",
     }
@@ -320,4 +328,9 @@ async fn run(mut ws: WebSocket, calls: Arc<CallService>, source: std::net::IpAdd
             reason: "ended".into(),
         })))
         .await;
+}
+
+/// Routes at the top level (not under `/api/v1`).
+pub(super) fn routes() -> Router<SharedState> {
+    Router::new().route("/citizen/v1/ws", get(citizen_ws))
 }

@@ -1,34 +1,32 @@
-//! Operators' HTTP API for calls (`/api/v1/calls/...`) and recordings (`/api/v1/recordings/...`).
+//! Operators' HTTP API for calls (`/api/v1/calls/...`); recordings are in [`super::recordings`].
 //!
 //! Operators signal over plain HTTP: the console gathers its ICE candidates first and posts a
 //! complete SDP offer with `accept`, receiving a complete answer. Queue changes reach the console
 //! over the node's SSE stream (`call` events).
 
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sync::{Card, Role};
 use utoipa::ToSchema;
 
-use super::missed::MissedCall;
-use super::{Call, CallError, CallRecord, CallServiceError, EndReason};
-use crate::http::{now_ms, ApiError, ApiErrorBody, ApiJson, ApiResult, Auth, SharedState};
+use server_kit::clock::now_ms;
+use server_kit::web::{ApiError, ApiErrorBody, ApiJson, ApiResult, Auth};
+
+use super::state::SharedState;
+use crate::calls::ice::IceConfig;
+use crate::calls::missed::MissedCall;
+use crate::calls::{Call, CallError, CallPhase, CallRecord, CallServiceError, EndReason};
 
 /// Who answers calls.
 const ANSWER: &[Role] = &[Role::CallTaker];
 /// Who sees the call queue.
 const SEE_CALLS: &[Role] = &[Role::CallTaker, Role::Supervisor];
-/// R09: who may listen to, view and export recordings.
-pub const RECORDINGS: &[Role] = &[Role::Supervisor, Role::DutyOfficer];
 
 /// Named limits of the operators' call API.
 pub mod limits {
-    /// Recordings listed at once.
-    pub const RECORDINGS_LIST_MAX: usize = 500;
     /// Calls of the call history returned at once.
     pub const HISTORY_LIST_MAX: usize = 500;
 }
@@ -200,11 +198,8 @@ fn stored_record(s: &SharedState, id: &str) -> ApiResult<CallRecord> {
 /// `GET /api/v1/calls/ice-config`: the STUN and TURN servers (with fresh TURN credentials) the
 /// console uses for the operator's leg of the next call it answers.
 #[utoipa::path(get, path = "/api/v1/calls/ice-config",
-    responses((status = 200, body = super::ice::IceConfig), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
-pub async fn ice_config(
-    State(s): State<SharedState>,
-    auth: Auth,
-) -> ApiResult<Json<super::ice::IceConfig>> {
+    responses((status = 200, body = IceConfig), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody)))]
+pub async fn ice_config(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<IceConfig>> {
     auth.require(ANSWER)?;
     Ok(Json(s.calls.ice_config(&auth.user.login, now_ms())))
 }
@@ -223,9 +218,9 @@ pub async fn operators(
         .into_iter()
         .filter(|u| !u.disabled && u.has_role(Role::CallTaker))
         .map(|u| OperatorInfo {
-            busy: calls.iter().any(|c| {
-                c.phase == super::CallPhase::Answered && c.operator.as_deref() == Some(&u.login)
-            }),
+            busy: calls
+                .iter()
+                .any(|c| c.phase == CallPhase::Answered && c.operator.as_deref() == Some(&u.login)),
             login: u.login,
             full_name: u.full_name,
         })
@@ -393,86 +388,8 @@ pub async fn call_history(
     ))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct RecordingsQuery {
-    /// Only the calls of this card (id).
-    pub card: Option<String>,
-    /// At most this many (default and maximum 500).
-    pub limit: Option<usize>,
-}
-
-#[utoipa::path(get, path = "/api/v1/recordings", params(RecordingsQuery),
-    responses((status = 200, body = [CallRecord]), (status = 403, body = ApiErrorBody)))]
-pub async fn list_recordings(
-    State(s): State<SharedState>,
-    auth: Auth,
-    Query(q): Query<RecordingsQuery>,
-) -> ApiResult<Json<Vec<CallRecord>>> {
-    auth.require(RECORDINGS)?;
-    let limit = q
-        .limit
-        .unwrap_or(limits::RECORDINGS_LIST_MAX)
-        .min(limits::RECORDINGS_LIST_MAX);
-    Ok(Json(
-        s.calls
-            .recordings(q.card.as_deref(), limit)
-            .map_err(CallServiceError::from)?,
-    ))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct FileQuery {
-    /// Download as an attachment to hand to a unit (audited as an export).
-    #[serde(default)]
-    pub export: bool,
-}
-
-#[utoipa::path(get, path = "/api/v1/recordings/{id}/files/{name}", params(("id" = String, Path), ("name" = String, Path), FileQuery),
-    responses((status = 200, description = "audio/ogg or video/x-ivf"), (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
-        (status = 410, body = ApiErrorBody, description = "deleted after the retention period")))]
-pub async fn recording_file(
-    State(s): State<SharedState>,
-    auth: Auth,
-    Path((id, name)): Path<(String, String)>,
-    Query(q): Query<FileQuery>,
-) -> ApiResult<Response> {
-    auth.require(RECORDINGS)?;
-    let (file, handle) = s
-        .calls
-        .open_recording(&id, &name, &auth.user.login, q.export, now_ms())
-        .await?;
-    let mime = if file.name.ends_with(".ogg") {
-        "audio/ogg"
-    } else {
-        "video/x-ivf"
-    };
-    let disposition = if q.export {
-        format!("attachment; filename=\"{id}-{}\"", file.name)
-    } else {
-        "inline".to_string()
-    };
-    let len = handle
-        .metadata()
-        .await
-        .map(|m| m.len())
-        .unwrap_or(file.bytes);
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(handle));
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (header::CONTENT_LENGTH, len.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        body,
-    )
-        .into_response())
-}
-
 /// Routes under `/api/v1`.
-pub fn routes() -> Router<SharedState> {
+pub(super) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/calls", get(list_calls))
         .route("/calls/operators", get(operators))
@@ -485,6 +402,4 @@ pub fn routes() -> Router<SharedState> {
         .route("/calls/{id}/transfer", post(transfer))
         .route("/calls/{id}/decline", post(decline))
         .route("/calls/{id}/hangup", post(hangup))
-        .route("/recordings", get(list_recordings))
-        .route("/recordings/{id}/files/{name}", get(recording_file))
 }

@@ -1,0 +1,53 @@
+//! Static files compiled into the binary: the operators' console and the citizen's test page.
+
+use axum::extract::Path;
+use axum::response::{Html, Response};
+use axum::routing::get;
+use axum::Router;
+use server_kit::web::embedded_asset;
+
+use super::state::SharedState;
+
+// ------------------------------------------------------------------------------ console
+
+const INDEX_HTML: &str = include_str!("../../assets/console/index.html");
+const APP_JS: &str = include_str!("../../assets/console/app.js");
+const APP_CSS: &str = include_str!("../../assets/console/app.css");
+const I18N_JS: &str = include_str!("../../assets/console/i18n.js");
+
+async fn console_index() -> Html<&'static str> {
+    Html(INDEX_HTML)
+}
+
+const CITIZEN_HTML: &str = include_str!("../../assets/citizen/index.html");
+const CITIZEN_JS: &str = include_str!("../../assets/citizen/app.js");
+const CITIZEN_CSS: &str = include_str!("../../assets/citizen/app.css");
+
+/// A citizen's calling page that behaves like the "102" app (for tests and demonstrations).
+async fn citizen_page() -> Html<&'static str> {
+    Html(CITIZEN_HTML)
+}
+
+async fn citizen_asset(Path(name): Path<String>) -> Response {
+    embedded_asset(&[("app.js", CITIZEN_JS), ("app.css", CITIZEN_CSS)], &name)
+}
+
+async fn console_asset(Path(name): Path<String>) -> Response {
+    embedded_asset(
+        &[
+            ("app.js", APP_JS),
+            ("i18n.js", I18N_JS),
+            ("app.css", APP_CSS),
+        ],
+        &name,
+    )
+}
+
+/// Routes at the top level (not under `/api/v1`).
+pub(super) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/", get(console_index))
+        .route("/assets/{name}", get(console_asset))
+        .route("/citizen", get(citizen_page))
+        .route("/citizen/{name}", get(citizen_asset))
+}

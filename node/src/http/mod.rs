@@ -1,0 +1,190 @@
+//! HTTP API (axum): JSON under `/api/v1`, OpenAPI generated from these handlers, `/healthz`,
+//! `/metrics`, live events over SSE, and the embedded console.
+//!
+//! Every error is JSON `{code, message, field?}` with a 4xx (or 5xx for storage failures that
+//! are not the caller's fault). Handlers validate fully before calling the service, and the
+//! service validates before writing, so a rejected request stores nothing.
+//!
+//! One module per area: [`cards`], [`units`] (dispatch, units, roster), [`reference`] (the region's
+//! reference data and address warnings), [`supervision`], [`events`] (SSE), [`calls`] and
+//! [`recordings`] (operators' call API), [`citizen`] (the citizens' WebSocket signalling),
+//! [`accounts`] (the node's side of the shared account endpoints) and [`assets`] (console and
+//! citizen page). Each declares its own routes; this module joins them into [`app`] and the OpenAPI
+//! document. Only these modules know routes: the call, card and replication services never name
+//! `http`.
+
+mod accounts;
+mod assets;
+mod calls;
+mod cards;
+mod citizen;
+mod events;
+mod recordings;
+mod reference;
+mod state;
+mod supervision;
+mod units;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use server_kit::web::{document_common_errors, json_errors, security_headers, ApiError};
+use utoipa::{OpenApi, ToSchema};
+
+// The OpenAPI document names each handler bare, through these imports of their `__path_*`
+// descriptions: a qualified name (`cards::create_card`) would become the operation's tag.
+use calls::*;
+use cards::*;
+use events::*;
+use recordings::*;
+use reference::*;
+use supervision::*;
+use units::*;
+
+pub use state::{AppState, SharedState};
+
+/// Wall clock, read only in the shell (the one reading is `server_kit::clock`); re-exported for
+/// the integration tests and the simulations.
+pub use server_kit::clock::now_ms;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
+async fn metrics(State(s): State<SharedState>) -> Response {
+    let replication = s
+        .replication
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let text = s.metrics.render(&s.service, &replication, &s.calls);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "102 regional node API",
+        description = "Cards, dispatch, accounts and audit of a regional ЦОУ node."
+    ),
+    paths(
+        healthz,
+        metrics,
+        reference,
+        create_card,
+        list_cards,
+        card_history,
+        get_card,
+        edit_card,
+        send_for_processing,
+        dispatch_unit,
+        dispatch_dsog,
+        unit_en_route,
+        unit_on_scene,
+        unit_clear,
+        unit_unassign,
+        report,
+        note,
+        close,
+        cancel,
+        link_duplicate,
+        forward,
+        register_kui,
+        list_units,
+        set_unit_status,
+        get_roster,
+        add_roster,
+        current_roster,
+        bind_patrol_unit,
+        warnings,
+        personal_data_reads,
+        timeliness,
+        events,
+        list_calls,
+        get_call,
+        operators,
+        ice_config,
+        list_missed,
+        record_callback,
+        call_history,
+        accept,
+        transfer,
+        decline,
+        hangup,
+        list_recordings,
+        recording_file
+    )
+)]
+pub struct ApiDoc;
+
+/// The node's whole OpenAPI document: its own routes and the shared account routes.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(server_kit::account_api::AccountsDoc::openapi());
+    document_common_errors(&mut doc);
+    doc
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_document())
+}
+
+async fn track(State(s): State<SharedState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    s.metrics
+        .observe_http(method.as_str(), resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// The whole HTTP application; tests call it without a socket.
+pub fn app(state: SharedState) -> Router {
+    let api = Router::new()
+        .merge(reference::routes())
+        .merge(cards::routes())
+        .merge(units::routes())
+        .merge(supervision::routes())
+        .merge(events::routes())
+        .route("/openapi.json", get(openapi))
+        .merge(calls::routes())
+        .merge(recordings::routes())
+        .merge(accounts::routes(&state))
+        .fallback(not_found);
+    Router::new()
+        .merge(assets::routes())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .merge(citizen::routes())
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.http_body_bytes_max))
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}

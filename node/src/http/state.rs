@@ -1,0 +1,85 @@
+//! What every handler shares: the application state, the node's session cookie, the mapping of
+//! service errors to HTTP answers, and the roles that work cards.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use sync::Role;
+
+use crate::accounts::Accounts;
+use crate::metrics::Metrics;
+use crate::service::{CardService, ServiceError};
+use server_kit::web::ApiError;
+
+/// Shared state of the HTTP shell.
+pub struct AppState {
+    pub service: Arc<CardService>,
+    pub accounts: Arc<Accounts>,
+    pub metrics: Arc<Metrics>,
+    pub http_body_bytes_max: usize,
+    /// Becomes `true` when the node shuts down: live streams end so the server can stop.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// State of the connection to the central hub.
+    pub replication: Arc<std::sync::Mutex<crate::replication::ReplicationStatus>>,
+    /// Citizen calls, media and recordings.
+    pub calls: Arc<crate::calls::CallService>,
+    /// Audited reads of personal data.
+    pub reads: Arc<crate::privacy::ReadAudit>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see [`ClientIp`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The session cookie is `Secure` (served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+pub type SharedState = Arc<AppState>;
+
+impl server_kit::web::WebHost for AppState {
+    fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+    fn cookie_name(&self) -> &'static str {
+        SESSION_COOKIE
+    }
+    fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.trusted_proxies
+    }
+}
+
+pub const SESSION_COOKIE: &str = "node_session";
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Domain(d) => d.into(),
+            ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            ServiceError::Warnings(w) => {
+                let status = if w.code() == "invalid_field" {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                ApiError::new(status, w.code(), w.to_string())
+            }
+            // An id that cannot name a document of this region names none that exists.
+            ServiceError::DocId(e) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            ServiceError::Store(_) | ServiceError::Doc(_) => {
+                tracing::error!(error = %e, "storage failure");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_error",
+                    "the change could not be saved; nothing was acknowledged — try again",
+                )
+            }
+        }
+    }
+}
+
+/// Everyone who works cards: the node's roles except the account administrator, who manages
+/// accounts and reads no cards, callers or recordings.
+pub(super) const STAFF: &[Role] = &[
+    Role::CallTaker,
+    Role::Dispatcher,
+    Role::DutyOfficer,
+    Role::Supervisor,
+    Role::Patrol,
+];

@@ -1,0 +1,19 @@
+//! What consoles receive live: the events the card service and the call service publish on the
+//! card service's broadcast channel, and the SSE stream and the replication client read.
+//!
+//! Its own module so that the services publish and the readers subscribe without depending on
+//! each other: it names only the domain types it carries (a call is `calls::queue`'s, which knows
+//! nothing of the services).
+
+use serde::Serialize;
+use sync::{CardSummary, Unit};
+
+/// What consoles receive live.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum LiveEvent {
+    Card(CardSummary),
+    Unit(Unit),
+    /// A citizen call changed (rang, answered, transferred, ended, moved).
+    Call(Box<crate::calls::queue::Call>),
+}
