@@ -61,7 +61,9 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(status, w.code(), w.to_string())
             }
             // An id that cannot name a document of this region names none that exists.
-            ServiceError::DocId(e) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            ServiceError::DocId(e) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
             ServiceError::Store(_) | ServiceError::Doc(_) => {
                 tracing::error!(error = %e, "storage failure");
                 ApiError::new(
