@@ -567,12 +567,24 @@ async fn the_dashboard_modules_and_the_shared_kit_are_served_and_nothing_else() 
     odd.retain(|f| f != "index.html"); // served at `/`
     assert_eq!(odd, Vec::<String>::new());
     let hub = TestHub::start().await;
-    for path in ["/assets/app.js", "/assets/overview.js", "/kit/dom.js", "/kit/texts.js"] {
+    for path in [
+        "/assets/app.js",
+        "/assets/overview.js",
+        "/kit/dom.js",
+        "/kit/texts.js",
+    ] {
         let (s, body) = call(&hub.app, "GET", path, "", None).await;
         assert_eq!(s, StatusCode::OK, "{path}");
-        assert!(body.contains("export ") || body.contains("import "), "{path}");
+        assert!(
+            body.contains("export ") || body.contains("import "),
+            "{path}"
+        );
     }
-    for path in ["/assets/%2E%2E%2Fsrc%2Fhttp.rs", "/assets/nope.js", "/kit/..%2Fdom.js"] {
+    for path in [
+        "/assets/%2E%2E%2Fsrc%2Fhttp.rs",
+        "/assets/nope.js",
+        "/kit/..%2Fdom.js",
+    ] {
         let (s, body) = call(&hub.app, "GET", path, "", None).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
         assert!(body.contains("\"not_found\""), "{path}: {body}");

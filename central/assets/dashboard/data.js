@@ -5,8 +5,7 @@ import { renderAll, renderQueueList, renderRegions } from './overview.js';
 import { QUEUE_LIMIT, S, isOpen, local } from './state.js';
 import { api, auth, showError } from '../kit/api.js';
 import { qs } from '../kit/dom.js';
-import { t } from '../kit/i18n.js';
-import { Live } from '../kit/live.js';
+import { Live, showLiveState } from '../kit/live.js';
 import { endSession, renderLogin, session } from '../kit/session.js';
 
 
@@ -89,22 +88,13 @@ export function upsertCard(c) {
   }
 }
 
-export function setSse(state) {
-  var el = qs('#sse');
-  if (!el) return;
-  el.className = 'sse sse-' + state;
-  el.setAttribute('data-state', state);
-  var lab = qs('.sse-label', el);
-  lab.setAttribute('data-i18n', 'sse.' + state);
-  lab.textContent = t('sse.' + state);
-}
 
 /* Live events (`region`, `card`, `resync`) read with fetch, so that the Bearer token goes in the
    Authorization header; a lost stream is retried after 1, 2, 4 … 15 s. */
 export const live = Live({
   fetch: true,
   onEvent: onEvent,
-  onState: setSse,
+  onState: showLiveState,
   onOpen: loadAll, // first connect and every reconnect: refetch, events may have been missed
   onUnauthorized: endWithLogin,
   alive: function () { return !!session.user; },

@@ -9,7 +9,8 @@ import { session, setupSession, hasRole, renderLogin, renderPasswordChange, logo
 import { ssGet, ssSet } from '../kit/storage.js';
 import DICTS from './i18n.js';
 import { S, LS_LANG, SS_TOKEN, SS_TAB, isStaff, readMine } from './state.js';
-import { tick, loadAll, connectEvents, setSse, live } from './data.js';
+import { tick, loadAll, connectEvents, live } from './data.js';
+import { showLiveState } from '../kit/live.js';
 import { wrapLabel } from './views/map.js';
 import { CallTakerView } from './views/call_taker.js';
 import { DispatcherView, DutyView } from './views/dispatch.js';
@@ -104,7 +105,7 @@ function renderShell() {
     loadAll();
     connectEvents();
   } else {
-    setSse('online');
+    showLiveState('online');
     qs('#sse').style.display = 'none';
   }
 }

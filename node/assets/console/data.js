@@ -2,10 +2,9 @@
    event stream (SSE); views get onCard/onUnit/onCall/onReload and a batched render. Also the
    clock that keeps timers, deadlines and overdue units current. */
 import { qs, qsa, fmtTime } from '../kit/dom.js';
-import { t } from '../kit/i18n.js';
 import { api, errText } from '../kit/api.js';
 import { session, hasRole } from '../kit/session.js';
-import { Live } from '../kit/live.js';
+import { Live, showLiveState } from '../kit/live.js';
 import { S, isTerminal, isStaff, cardAddress, fmtDur, fmtLeft, toastText } from './state.js';
 
 export function tick() {
@@ -107,15 +106,6 @@ export function loadAll() {
   });
 }
 
-export function setSse(state) {
-  const el = qs('#sse');
-  if (!el) return;
-  el.className = 'sse sse-' + state;
-  el.setAttribute('data-state', state);
-  const lab = qs('.sse-label', el);
-  lab.setAttribute('data-i18n', 'sse.' + state);
-  lab.textContent = t('sse.' + state);
-}
 
 const UPSERT = { card: upsertCard, unit: upsertUnit, call: upsertCall };
 /* The browser's EventSource with the session cookie. A stream closed for good (for example a 401
@@ -125,7 +115,7 @@ export const live = Live({
   onEvent: function (type, text) {
     try { UPSERT[type](JSON.parse(text)); } catch (e) { /* malformed event */ }
   },
-  onState: setSse,
+  onState: showLiveState,
   onOpen: loadAll, // first connect and every reconnect: refetch, events may have been missed
   onUnauthorized: function () { /* EventSource cannot see the status; check() does */ },
   alive: function () { return !!session.user; },

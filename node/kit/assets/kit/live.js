@@ -3,6 +3,8 @@
    Authorization header). Every (re)connect calls onOpen, so the application refetches what it may
    have missed; a stream that ends is retried after a growing pause. */
 import { API, auth } from './api.js';
+import { qs } from './dom.js';
+import { t } from './i18n.js';
 
 /* opts: fetch (true: fetch stream, else EventSource), events (names to listen to with
    EventSource), onEvent(type, text), onState('connecting' | 'online' | 'offline'), onOpen(),
@@ -121,4 +123,15 @@ export function parseSse(buf, onEvent) {
     if (data.length) onEvent(type, data.join('\n'));
   }
   return buf;
+}
+
+/* The top bar's indicator (#sse, with a .sse-label inside) for a stream state. */
+export function showLiveState(state) {
+  const el = qs('#sse');
+  if (!el) return;
+  el.className = 'sse sse-' + state;
+  el.setAttribute('data-state', state);
+  const lab = qs('.sse-label', el);
+  lab.setAttribute('data-i18n', 'sse.' + state);
+  lab.textContent = t('sse.' + state);
 }
