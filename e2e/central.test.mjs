@@ -232,9 +232,11 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
   });
 
   it('serves the dashboard and its assets', async () => {
-    for (const p of ['/', '/assets/app.js', '/assets/app.css', '/assets/i18n.js']) {
+    for (const p of ['/', '/assets/app.js', '/assets/app.css', '/assets/i18n.js', '/assets/overview.js', '/kit/session.js']) {
       const r = await fetch(central.base + p);
       assert.equal(r.status, 200, `GET ${p}`);
+      // Module scripts run only when served with a JavaScript MIME type.
+      if (p.endsWith('.js')) assert.match(r.headers.get('content-type'), /^text\/javascript/, `GET ${p}`);
       assert.ok((await r.text()).length > 100, `GET ${p} has content`);
     }
   });

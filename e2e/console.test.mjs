@@ -218,9 +218,11 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
   });
 
   it('serves the console and its assets', async () => {
-    for (const p of ['/', '/assets/app.js', '/assets/app.css', '/assets/i18n.js']) {
+    for (const p of ['/', '/assets/app.js', '/assets/app.css', '/assets/i18n.js', '/assets/views/card_detail.js', '/kit/dom.js']) {
       const r = await fetch(server.base + p);
       assert.equal(r.status, 200, `GET ${p}`);
+      // Module scripts run only when served with a JavaScript MIME type.
+      if (p.endsWith('.js')) assert.match(r.headers.get('content-type'), /^text\/javascript/, `GET ${p}`);
       assert.ok((await r.text()).length > 100, `GET ${p} has content`);
     }
   });

@@ -730,9 +730,23 @@ async fn events(
 }
 
 const INDEX_HTML: &str = include_str!("../assets/dashboard/index.html");
-const APP_JS: &str = include_str!("../assets/dashboard/app.js");
-const APP_CSS: &str = include_str!("../assets/dashboard/app.css");
-const I18N_JS: &str = include_str!("../assets/dashboard/i18n.js");
+
+/// The dashboard's files under `/assets/`: ES modules that import the shared browser kit from
+/// `/kit/` (`server_kit::assets`). A test checks the folder has no other file.
+pub const DASHBOARD_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
+    "../assets/dashboard",
+    [
+        "accounts.js",
+        "app.css",
+        "app.js",
+        "charts.js",
+        "data.js",
+        "detail.js",
+        "i18n.js",
+        "overview.js",
+        "state.js",
+    ]
+);
 
 #[utoipa::path(get, path = "/", tag = "dashboard",
     responses((status = 200, description = "The HQ dashboard (kk/ru)", content_type = "text/html")))]
@@ -741,19 +755,21 @@ async fn index() -> Html<&'static str> {
 }
 
 #[utoipa::path(get, path = "/assets/{name}", tag = "dashboard",
-    params(("name" = String, Path, description = "app.js, i18n.js or app.css")),
+    params(("name" = String, Path, description = "A dashboard module such as app.js or overview.js, or app.css")),
     responses(
         (status = 200, description = "A dashboard file", content_type = "text/javascript"),
         (status = 404, description = "No such file (`not_found`)", body = ApiErrorBody)))]
 async fn asset(Path(name): Path<String>) -> Response {
-    server_kit::web::embedded_asset(
-        &[
-            ("app.js", APP_JS),
-            ("i18n.js", I18N_JS),
-            ("app.css", APP_CSS),
-        ],
-        &name,
-    )
+    server_kit::web::embedded_asset(DASHBOARD_ASSETS, &name)
+}
+
+#[utoipa::path(get, path = "/kit/{name}", tag = "dashboard",
+    params(("name" = String, Path, description = "A module of the browser kit the dashboard shares with the node's console, such as dom.js or api.js")),
+    responses(
+        (status = 200, description = "A kit module", content_type = "text/javascript"),
+        (status = 404, description = "No such file (`not_found`)", body = ApiErrorBody)))]
+async fn kit(name: Path<String>) -> Response {
+    server_kit::assets::kit_asset(name).await
 }
 
 async fn not_found() -> ApiError {
@@ -801,6 +817,7 @@ impl utoipa::Modify for BearerAuth {
     paths(
         index,
         asset,
+        kit,
         healthz,
         metrics,
         openapi,
@@ -869,6 +886,7 @@ fn routes() -> Vec<Route> {
     vec![
         route(Get, "/", index),
         route(Get, "/assets/{name}", asset),
+        route(Get, "/kit/{name}", kit),
         route(Get, "/healthz", healthz),
         route(Get, "/metrics", metrics),
         route(Get, "/api/v1/openapi.json", openapi),

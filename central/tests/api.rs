@@ -560,3 +560,34 @@ async fn r21_hq_accounts_have_hq_roles_and_the_administrator_reads_no_cards() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_modules_and_the_shared_kit_are_served_and_nothing_else() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/dashboard");
+    let mut odd = server_kit::assets::unlisted(&dir, central::http::DASHBOARD_ASSETS);
+    odd.retain(|f| f != "index.html"); // served at `/`
+    assert_eq!(odd, Vec::<String>::new());
+    let hub = TestHub::start().await;
+    for path in [
+        "/assets/app.js",
+        "/assets/overview.js",
+        "/kit/dom.js",
+        "/kit/texts.js",
+    ] {
+        let (s, body) = call(&hub.app, "GET", path, "", None).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(
+            body.contains("export ") || body.contains("import "),
+            "{path}"
+        );
+    }
+    for path in [
+        "/assets/%2E%2E%2Fsrc%2Fhttp.rs",
+        "/assets/nope.js",
+        "/kit/..%2Fdom.js",
+    ] {
+        let (s, body) = call(&hub.app, "GET", path, "", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        assert!(body.contains("\"not_found\""), "{path}: {body}");
+    }
+}

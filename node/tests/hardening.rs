@@ -1042,6 +1042,8 @@ async fn every_page_and_answer_carries_the_security_headers() {
         "/",
         "/citizen",
         "/assets/app.js",
+        "/assets/views/card_detail.js",
+        "/kit/session.js",
         "/healthz",
         "/api/v1/me",
         "/api/v1/cards",
@@ -1067,6 +1069,14 @@ async fn every_page_and_answer_carries_the_security_headers() {
         if path.starts_with("/api/") {
             assert!(header(&r, "cache-control").contains("no-store"), "{path}");
         }
+        if path.ends_with(".js") {
+            // Native ES modules: the browser runs them only with a JavaScript MIME type.
+            assert_eq!(
+                header(&r, "content-type"),
+                "text/javascript; charset=utf-8",
+                "{path}"
+            );
+        }
         let is_html = header(&r, "content-type").starts_with("text/html");
         let body = r.text().await.unwrap();
         if is_html {
@@ -1080,6 +1090,33 @@ async fn every_page_and_answer_carries_the_security_headers() {
                 "{path}"
             );
         }
+    }
+}
+
+#[test]
+fn every_console_file_is_embedded() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/console");
+    let mut odd = server_kit::assets::unlisted(&dir, node::http::CONSOLE_ASSETS);
+    odd.retain(|f| f != "index.html"); // served at `/`
+    assert_eq!(odd, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_outside_the_console_and_kit_tables_is_a_json_404() {
+    let p = NodeProc::start(10, "").await;
+    for path in [
+        "/assets/views%2F..%2Fapp.js",
+        "/assets/..%2Fapp.js",
+        "/assets/views/nope.js",
+        "/assets/views/",
+        "/kit/%2E%2E%2Fapp.js",
+        "/kit/nope.js",
+    ] {
+        let r = p.http.get(format!("{}{path}", p.base)).send().await;
+        let r = r.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], "not_found", "{path}: {v}");
     }
 }
 

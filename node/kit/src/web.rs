@@ -388,10 +388,15 @@ pub fn client_ip(parts: &Parts, trusted_proxies: &[ipnet::IpNet]) -> std::net::I
         .unwrap_or(peer)
 }
 
-/// An embedded file by name (`app.js`, `app.css`, ...), or a JSON 404. Shared by the console,
-/// the citizen page and the hub's dashboard.
+/// An embedded file by its path in the table (`app.js`, `views/cards.js`, ...), or a JSON 404.
+/// A path with an empty, `.` or `..` segment never names a file. Shared by the console, the
+/// citizen page, the browser kit and the hub's dashboard.
 pub fn embedded_asset(files: &[(&str, &'static str)], name: &str) -> Response {
-    let Some((_, body)) = files.iter().find(|(n, _)| *n == name) else {
+    let plain = name
+        .split('/')
+        .all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains('\\'));
+    let found = files.iter().find(|(n, _)| plain && *n == name);
+    let Some((_, body)) = found else {
         return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such asset").into_response();
     };
     let ctype = if name.ends_with(".js") {

@@ -11,9 +11,27 @@ use super::state::SharedState;
 // ------------------------------------------------------------------------------ console
 
 const INDEX_HTML: &str = include_str!("../../assets/console/index.html");
-const APP_JS: &str = include_str!("../../assets/console/app.js");
-const APP_CSS: &str = include_str!("../../assets/console/app.css");
-const I18N_JS: &str = include_str!("../../assets/console/i18n.js");
+
+/// The console's files under `/assets/`: ES modules (the views in `views/`) that import the
+/// shared kit from `/kit/` (`server_kit::assets`). A test checks the folder has no other file.
+pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
+    "../../assets/console",
+    [
+        "app.css",
+        "app.js",
+        "data.js",
+        "i18n.js",
+        "state.js",
+        "views/admin.js",
+        "views/call_taker.js",
+        "views/calls.js",
+        "views/card_actions.js",
+        "views/card_detail.js",
+        "views/cards.js",
+        "views/dispatch.js",
+        "views/map.js",
+    ]
+);
 
 async fn console_index() -> Html<&'static str> {
     Html(INDEX_HTML)
@@ -32,22 +50,16 @@ async fn citizen_asset(Path(name): Path<String>) -> Response {
     embedded_asset(&[("app.js", CITIZEN_JS), ("app.css", CITIZEN_CSS)], &name)
 }
 
-async fn console_asset(Path(name): Path<String>) -> Response {
-    embedded_asset(
-        &[
-            ("app.js", APP_JS),
-            ("i18n.js", I18N_JS),
-            ("app.css", APP_CSS),
-        ],
-        &name,
-    )
+async fn console_asset(Path(path): Path<String>) -> Response {
+    embedded_asset(CONSOLE_ASSETS, &path)
 }
 
 /// Routes at the top level (not under `/api/v1`).
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/", get(console_index))
-        .route("/assets/{name}", get(console_asset))
+        .route("/assets/{*path}", get(console_asset))
+        .route("/kit/{name}", get(server_kit::assets::kit_asset))
         .route("/citizen", get(citizen_page))
         .route("/citizen/{name}", get(citizen_asset))
 }

@@ -47,6 +47,7 @@ use reference::*;
 use supervision::*;
 use units::*;
 
+pub use assets::CONSOLE_ASSETS;
 pub use state::{AppState, SharedState};
 
 /// Wall clock, read only in the shell (the one reading is `server_kit::clock`); re-exported for

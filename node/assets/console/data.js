@@ -1,0 +1,129 @@
+/* The console's live data: cards, units and calls loaded from the API and kept current by the
+   event stream (SSE); views get onCard/onUnit/onCall/onReload and a batched render. Also the
+   clock that keeps timers, deadlines and overdue units current. */
+import { qs, qsa, fmtTime } from '../kit/dom.js';
+import { api, errText } from '../kit/api.js';
+import { session, hasRole } from '../kit/session.js';
+import { Live, showLiveState } from '../kit/live.js';
+import { S, isTerminal, isStaff, cardAddress, fmtDur, fmtLeft, toastText } from './state.js';
+
+export function tick() {
+  const now = Date.now();
+  qsa('[data-since]').forEach(function (el) {
+    el.textContent = fmtDur(now - Number(el.getAttribute('data-since')));
+  });
+  qsa('[data-deadline]').forEach(function (el) {
+    const left = Number(el.getAttribute('data-deadline')) - now;
+    el.textContent = fmtLeft(left);
+    el.classList.toggle('late', left <= 0);
+    el.classList.toggle('soon', left > 0 && left < 3 * 3600 * 1000);
+  });
+  const lim = ((S.ref && S.ref.unit_overdue_after_s) || 0) * 1000;
+  qsa('[data-unit-status]').forEach(function (el) {
+    const st = el.getAttribute('data-unit-status');
+    const since = Number(el.getAttribute('data-unit-dispatched') || el.getAttribute('data-unit-since'));
+    const od = el.getAttribute('data-srv-overdue') === '1' ||
+      ((st === 'assigned' || st === 'en_route') && lim > 0 && now - since > lim);
+    el.classList.toggle('overdue', od);
+    el.setAttribute('data-overdue', od ? '1' : '0');
+  });
+  const clock = qs('#clock');
+  if (clock) clock.textContent = fmtTime(now);
+}
+
+export function summaryOf(card) {
+  return {
+    id: card.id, number: card.number, status: card.status, channel: card.channel,
+    category: card.category, priority: card.priority, district: card.district,
+    created_at: card.created_at, updated_at: card.updated_at, created_by: card.created_by,
+    address: cardAddress(card), forwarded_to: card.forwarded_to, description: card.description
+  };
+}
+export function upsertCard(s) {
+  if (!s || !s.id) return;
+  const old = S.cards[s.id];
+  if (old && old.updated_at && s.updated_at && old.updated_at > s.updated_at) return;
+  S.cards[s.id] = old ? Object.assign({}, old, s) : s;
+  S.views.forEach(function (v) { if (v.onCard) v.onCard(S.cards[s.id]); });
+  scheduleRender();
+}
+export function upsertUnit(u) {
+  if (!u || !u.id) return;
+  S.units[u.id] = u;
+  S.views.forEach(function (v) { if (v.onUnit) v.onUnit(u); });
+  scheduleRender();
+}
+export function upsertCall(c) {
+  if (!c || !c.id) return;
+  S.calls[c.id] = c;
+  S.views.forEach(function (v) { if (v.onCall) v.onCall(c); });
+  scheduleRender();
+}
+export function seesCalls() { return hasRole('call_taker') || hasRole('supervisor'); }
+export function loadCalls() {
+  if (!seesCalls()) return Promise.resolve();
+  return api('GET', '/calls').then(function (list) {
+    const calls = {};
+    (list || []).forEach(function (c) { calls[c.id] = c; });
+    S.calls = calls;
+    scheduleRender();
+  }, function () { /* shown by the cards' reload */ });
+}
+export function scheduleRender() {
+  if (S.renderTimer) return;
+  S.renderTimer = setTimeout(function () {
+    S.renderTimer = null;
+    S.views.forEach(function (v) { if (v.render) v.render(); });
+    tick();
+  }, 30);
+}
+
+export function loadAll() {
+  if (!isStaff()) return Promise.resolve();
+  const started = Date.now();
+  return Promise.all([api('GET', '/cards?limit=500'), api('GET', '/units')]).then(function (res) {
+    const cards = {};
+    (res[0] || []).forEach(function (c) { cards[c.id] = c; });
+    Object.keys(S.cards).forEach(function (id) {
+      const old = S.cards[id];
+      const fresh = cards[id];
+      if (!fresh) {
+        // Not open any more (or created after the request left): keep what the events told us.
+        if (isTerminal(old.status) || (old.updated_at && old.updated_at >= started - 1000)) cards[id] = old;
+      } else if (old.updated_at && fresh.updated_at && old.updated_at > fresh.updated_at) {
+        cards[id] = old;
+      }
+    });
+    S.cards = cards;
+    const units = {};
+    (res[1] || []).forEach(function (u) { units[u.id] = u; });
+    S.units = units;
+    S.views.forEach(function (v) { if (v.onReload) v.onReload(); });
+    scheduleRender();
+    return loadCalls();
+  }).catch(function (e) {
+    if (e.status !== 401) toastText(errText(e));
+  });
+}
+
+
+const UPSERT = { card: upsertCard, unit: upsertUnit, call: upsertCall };
+/* The browser's EventSource with the session cookie. A stream closed for good (for example a 401
+   or a server restart) reconnects once GET /me says the session still lives. */
+export const live = Live({
+  events: ['card', 'unit', 'call'],
+  onEvent: function (type, text) {
+    try { UPSERT[type](JSON.parse(text)); } catch (e) { /* malformed event */ }
+  },
+  onState: showLiveState,
+  onOpen: loadAll, // first connect and every reconnect: refetch, events may have been missed
+  onUnauthorized: function () { /* EventSource cannot see the status; check() does */ },
+  alive: function () { return !!session.user; },
+  check: function () { return api('GET', '/me'); },
+  retryMs: 2000,
+  retryMaxMs: 3000
+});
+export function connectEvents() {
+  if (!isStaff() || typeof window.EventSource !== 'function') return;
+  live.connect();
+}

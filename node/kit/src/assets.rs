@@ -1,0 +1,97 @@
+//! The browser kit both servers serve under `/kit/{name}`: native ES modules (no build step,
+//! Chrome ≥ 86 and Firefox ≥ 82) with the element helper, the API client, the session, live
+//! events and the kk/ru texts the node's console and the hub's dashboard share. The files live
+//! in `assets/kit/` of this crate and are embedded here, one line a file.
+
+use axum::extract::Path;
+use axum::response::Response;
+
+use crate::web::embedded_asset;
+
+/// A table `&[(path, text)]` of files embedded with `include_str!`, each path relative to `$dir`
+/// (itself relative to the file that names the macro, as for `include_str!`). Editing a listed
+/// file rebuilds the crate; [`unlisted`] finds a file the table forgot.
+#[macro_export]
+macro_rules! embed_files {
+    ($dir:literal, [$($name:literal),* $(,)?]) => {
+        &[$(($name, include_str!(concat!($dir, "/", $name)))),*]
+    };
+}
+
+/// Every kit file by name (a test checks that the folder has no other).
+pub const KIT: &[(&str, &str)] = embed_files!(
+    "../assets/kit",
+    [
+        "api.js",
+        "dom.js",
+        "i18n.js",
+        "live.js",
+        "session.js",
+        "storage.js",
+        "texts.js"
+    ]
+);
+
+/// The files under `dir` (paths relative to it, `/`-separated) that `table` does not list, and
+/// the table's paths that are not files there: what a test of an embedding table expects empty.
+pub fn unlisted(dir: &std::path::Path, table: &[(&str, &str)]) -> Vec<String> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if let Ok(rel) = p.strip_prefix(root) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut on_disk = Vec::new();
+    walk(dir, dir, &mut on_disk);
+    let mut odd: Vec<String> = on_disk
+        .iter()
+        .filter(|f| !table.iter().any(|(n, _)| n == f))
+        .cloned()
+        .collect();
+    odd.extend(
+        table
+            .iter()
+            .filter(|(n, _)| !on_disk.iter().any(|f| f == n))
+            .map(|(n, _)| format!("{n} (not a file)")),
+    );
+    odd.sort();
+    odd
+}
+
+/// `GET /kit/{name}`: a kit module, or the JSON 404.
+pub async fn kit_asset(Path(name): Path<String>) -> Response {
+    embedded_asset(KIT, &name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{header, StatusCode};
+
+    #[test]
+    fn every_kit_file_is_embedded_and_nothing_else() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/kit");
+        assert_eq!(unlisted(&dir, KIT), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn kit_modules_are_javascript_and_unknown_names_a_json_404() {
+        let ok = kit_asset(Path("dom.js".to_string())).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(
+            ok.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        for bad in ["nope.js", "../lib.rs", "..", ""] {
+            let r = kit_asset(Path(bad.to_string())).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+        }
+    }
+}
