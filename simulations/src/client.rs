@@ -475,3 +475,33 @@ pub fn card_body(rng: &mut impl Rng, categories: &[String], seq: u64) -> Value {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unexpected answer `(status, body)` becomes `(key, code)`.
+    fn check(status: u16, body: &str, expect: (&str, Option<&str>)) {
+        let error = CallError::status(status, body.as_bytes());
+        let CallError::Status { code, .. } = &error else {
+            panic!("not a status error: {error}");
+        };
+        assert_eq!((error.key().as_str(), code.as_deref()), expect);
+    }
+
+    #[test]
+    fn unexpected_answers_keep_the_servers_error_code() {
+        check(
+            401,
+            r#"{"code":"bad_credentials","message":"wrong login or password"}"#,
+            ("status_401", Some("bad_credentials")),
+        );
+        check(503, "Service Unavailable", ("status_503", None));
+        check(409, r#"["not", "an", "error"]"#, ("status_409", None));
+        let malformed = CallError::Malformed {
+            status: 201,
+            reason: "201 without id/number".to_string(),
+        };
+        assert_eq!(malformed.key(), "status_201");
+        assert_eq!(CallError::Transport("reset".to_string()).key(), "transport");
+    }
+}

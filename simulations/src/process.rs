@@ -399,3 +399,102 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
     Ok(Duration::from_micros((user + system) * 1_000_000 / per_s))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How long a test waits for the kernel to show a killed child gone.
+    const GONE_DEADLINE_MS: u64 = 5_000;
+
+    fn spec(dir: &Path, script: &str, ready: Readiness) -> Spec {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(script);
+        Spec {
+            name: "child".to_string(),
+            command,
+            log_path: dir.join("child.log"),
+            ready,
+        }
+    }
+
+    /// Polls until `pid` is gone or a zombie awaiting its reaper.
+    async fn await_gone(pid: u32) -> bool {
+        let deadline = Instant::now() + Duration::from_millis(GONE_DEADLINE_MS);
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next());
+            if stat.is_empty() || state == Some("Z") {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(READY_POLL_MS)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_child_that_exits_before_it_is_ready_fails_with_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_tcp_port().unwrap();
+        let error = Process::start(spec(
+            dir.path(),
+            "echo cannot bind; exit 3",
+            Readiness::TcpPort(port),
+        ))
+        .await
+        .err()
+        .expect("the child never listens");
+        let text = format!("{error:#}");
+        assert!(text.contains("exited"), "{text}");
+        assert!(text.contains("cannot bind"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_listening_child_is_ready_and_a_dropped_one_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let child = Process::start(spec(dir.path(), "exec sleep 60", Readiness::TcpPort(port)))
+            .await
+            .unwrap();
+        assert!(child.is_running());
+        assert_eq!(child.base_url, format!("127.0.0.1:{port}"));
+        let pid = child.pid();
+        drop(child);
+        assert!(await_gone(pid).await, "pid {pid} outlived its Process");
+    }
+
+    #[tokio::test]
+    async fn stop_ends_a_child_with_sigterm_and_kill_with_sigkill() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ready = || Readiness::TcpPort(listener.local_addr().unwrap().port());
+        let mut polite = Process::start(spec(dir.path(), "exec sleep 60", ready()))
+            .await
+            .unwrap();
+        assert!(polite.stop().await.unwrap(), "sleep stops on SIGTERM");
+        assert!(polite.has_exited());
+        // Ignores SIGTERM; only SIGKILL ends it.
+        let mut stubborn = Process::start(spec(dir.path(), "trap '' TERM; exec sleep 60", ready()))
+            .await
+            .unwrap();
+        stubborn.kill().await.unwrap();
+        assert!(stubborn.has_exited());
+        assert!(!stubborn.is_running());
+    }
+
+    #[tokio::test]
+    async fn run_to_end_reports_a_failing_command_with_its_output() {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg("echo out; echo err >&2; exit 2");
+        let error = run_to_end("script", command, READY_DEADLINE_MS)
+            .await
+            .unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("script failed"), "{text}");
+        assert!(text.contains("out") && text.contains("err"), "{text}");
+    }
+}
