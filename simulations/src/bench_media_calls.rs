@@ -27,11 +27,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use futures::{SinkExt, StreamExt};
 use media::client::{ClientStats, HeadlessCitizen, HeadlessConfig, HeadlessOperator};
+use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::client::{http_client, Api};
-use crate::node_proc::{self, NodeConfig, NodeProcess};
+use crate::client::{self, Api};
+use crate::node_proc::{self, NodeConfig};
+use crate::process::{self, Process};
 use crate::report::{self, Latency, Report};
 use crate::turn_proc::TurnProcess;
 
@@ -195,8 +197,7 @@ struct Latencies {
 }
 
 struct Bench {
-    http: reqwest::Client,
-    base: String,
+    api: Api,
     ws_base: String,
     operators: Vec<String>,
     latencies: Arc<Mutex<Latencies>>,
@@ -301,15 +302,11 @@ impl Bench {
             }
         });
         let operator_ice = if self.relayed {
-            let config: Value = self
-                .http
-                .get(format!("{}/api/v1/calls/ice-config", self.base))
-                .bearer_auth(operator_token)
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
+            let config = self
+                .api
+                .get("/api/v1/calls/ice-config", operator_token)
+                .await
+                .context("cannot read the operator's ICE settings")?;
             relay_only_ice(&config)?
         } else {
             media::IceSettings::default()
@@ -322,18 +319,16 @@ impl Bench {
         .await
         .context("operator peer")?;
         let offer = operator.offer().await?;
-        let resp = self
-            .http
-            .post(format!("{}/api/v1/calls/{id}/accept", self.base))
-            .bearer_auth(operator_token)
-            .json(&json!({"sdp": offer}))
-            .send()
-            .await?;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("accept of call {id} failed with {status}: {body}");
-        }
+        let body = self
+            .api
+            .post(
+                &format!("/api/v1/calls/{id}/accept"),
+                operator_token,
+                &json!({"sdp": offer}),
+                &[200],
+            )
+            .await
+            .with_context(|| format!("accept of call {id} failed"))?;
         operator
             .accept_answer(body["sdp"].as_str().unwrap_or_default())
             .await?;
@@ -393,13 +388,7 @@ struct Pass {
 
 /// `node_media_legs_connected_total{path="relayed"}` from the node's metrics.
 async fn relayed_legs_connected(bench: &Bench) -> anyhow::Result<u64> {
-    let text = bench
-        .http
-        .get(format!("{}/metrics", bench.base))
-        .send()
-        .await?
-        .text()
-        .await?;
+    let text = bench.api.metrics().await?;
     Ok(text
         .lines()
         .find_map(|l| l.strip_prefix("node_media_legs_connected_total{path=\"relayed\"} "))
@@ -407,16 +396,9 @@ async fn relayed_legs_connected(bench: &Bench) -> anyhow::Result<u64> {
         .unwrap_or(0))
 }
 
-/// Follows the supervisor's SSE stream and notes when each caller's call first rang there.
-async fn follow_queue(
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    lat: Arc<Mutex<Latencies>>,
-) {
-    let Ok(mut resp) = http.get(url).bearer_auth(token).send().await else {
-        return;
-    };
+/// Reads the supervisor's SSE stream (already open, so subscribed) and notes when each caller's
+/// call first rang there.
+async fn follow_queue(mut resp: reqwest::Response, lat: Arc<Mutex<Latencies>>) {
     let mut buf = String::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
         let now = Instant::now();
@@ -444,23 +426,23 @@ async fn follow_queue(
 }
 
 fn own_cpu() -> anyhow::Result<Duration> {
-    node_proc::cpu_time(std::process::id())
+    process::cpu_time(std::process::id())
 }
 
 async fn measure(
-    node: &NodeProcess,
+    node: &Process,
     turn: Option<u32>,
     calls: &[LiveCall],
     settle: Duration,
     window: Duration,
 ) -> anyhow::Result<Step> {
     let turn_cpu = || match turn {
-        Some(pid) => node_proc::cpu_time(pid),
+        Some(pid) => process::cpu_time(pid),
         None => Ok(Duration::ZERO),
     };
     tokio::time::sleep(settle).await; // let new calls' media reach a steady state
     let (n0, g0, c0, f0, t0) = (
-        node_proc::cpu_time(node.pid())?,
+        node.cpu_time()?,
         own_cpu()?,
         turn_cpu()?,
         flows(calls),
@@ -468,7 +450,7 @@ async fn measure(
     );
     tokio::time::sleep(window).await; // the measurement window itself
     let (n1, g1, c1, f1, t1) = (
-        node_proc::cpu_time(node.pid())?,
+        node.cpu_time()?,
         own_cpu()?,
         turn_cpu()?,
         flows(calls),
@@ -496,7 +478,7 @@ async fn measure(
 /// One phase (audio or video): ramps and returns the steps and the largest within the goal.
 async fn phase(
     bench: &mut Bench,
-    node: &NodeProcess,
+    node: &Process,
     turn: Option<u32>,
     config: &MediaCallsConfig,
     video: bool,
@@ -549,11 +531,10 @@ async fn phase(
     }
     // Operators hang up, as they would, so they are free for the next phase.
     for c in &calls {
+        let hangup = format!("/api/v1/calls/{}/hangup", c.id);
         let _ = bench
-            .http
-            .post(format!("{}/api/v1/calls/{}/hangup", bench.base, c.id))
-            .bearer_auth(&c.operator_token)
-            .send()
+            .api
+            .request(Method::POST, &hangup, Some(&c.operator_token), None, &[200])
             .await;
         c.citizen.close().await;
         c.operator.close().await;
@@ -599,7 +580,7 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
              carrier_nat_live_calls_max = 2000\ncarrier_nat_calls_per_min_max = 20000\n{turn_section}"
         ),
     )?;
-    let node = NodeProcess::start(&NodeConfig {
+    let node = node_proc::start(&NodeConfig {
         bin: config.node_bin.clone(),
         data_dir: scratch.path().join("data"),
         admin_password: node_proc::ADMIN_PASSWORD.to_string(),
@@ -607,8 +588,7 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
         config: Some(node_toml),
     })
     .await?;
-    let http = http_client()?;
-    let api = Api::new(http.clone(), &node.base_url);
+    let api = Api::new(client::http_client()?, &node.base_url);
     let admin = api.login("admin", node_proc::ADMIN_PASSWORD).await?;
     let operators_needed = config.audio_target.max(config.video_target);
     let bar = report::progress(operators_needed as u64 + 1, "accounts");
@@ -637,23 +617,20 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let latencies = Arc::new(Mutex::new(Latencies::default()));
     let sup = api.login("bench_sup", node_proc::ADMIN_PASSWORD).await?;
-    let follower = tokio::spawn(follow_queue(
-        reqwest::Client::new(),
-        format!("{}/api/v1/events", node.base_url),
-        sup,
-        latencies.clone(),
-    ));
+    // Opened here, so the stream is subscribed before the first call rings.
+    let events = Api::new(client::stream_client()?, &node.base_url)
+        .open_stream("/api/v1/events", &sup)
+        .await
+        .context("cannot open the supervisor's event stream")?;
+    let follower = tokio::spawn(follow_queue(events, latencies.clone()));
     let mut bench = Bench {
-        http,
+        api,
         ws_base: node.base_url.replacen("http://", "ws://", 1),
-        base: node.base_url.clone(),
         operators,
         latencies: latencies.clone(),
         next_call: 0,
         relayed: false,
     };
-    // Let the stream subscribe before the first call rings.
-    tokio::time::sleep(Duration::from_millis(300)).await;
     println!("  direct (the node's own address):");
     let (audio_steps, audio_calls, audio_stop) =
         phase(&mut bench, &node, None, &config, false).await?;
@@ -666,10 +643,10 @@ pub async fn run(config: MediaCallsConfig) -> anyhow::Result<()> {
             println!("  relayed (every call through coturn, relay-only clients):");
             bench.relayed = true;
             let (a_steps, a_calls, a_stop) =
-                phase(&mut bench, &node, t.pid(), &config, false).await?;
+                phase(&mut bench, &node, Some(t.pid()), &config, false).await?;
             println!("  audio: {a_stop}");
             let (v_steps, v_calls, v_stop) =
-                phase(&mut bench, &node, t.pid(), &config, true).await?;
+                phase(&mut bench, &node, Some(t.pid()), &config, true).await?;
             println!("  video: {v_stop}");
             let connected = relayed_legs_connected(&bench).await?;
             let legs = 2 * [&a_steps, &v_steps]

@@ -18,7 +18,8 @@ use rand::{RngCore, SeedableRng};
 use serde_json::json;
 
 use crate::client::{self, Api, CallError};
-use crate::node_proc::{self, NodeConfig, NodeProcess};
+use crate::node_proc::{self, NodeConfig};
+use crate::process::{self, Process};
 use crate::report::{self, goal_word, Latency, Report};
 
 pub const NAME: &str = "node-commit";
@@ -316,7 +317,7 @@ struct WholeStack {
 
 /// A started node with an operator session.
 struct Session {
-    node: NodeProcess,
+    node: Process,
     api: Api,
     token: String,
     categories: Arc<Vec<String>>,
@@ -335,7 +336,7 @@ async fn start_session(
         log_path: data_dir.join("node.log"),
         config: None,
     };
-    let node = NodeProcess::start(&node_config).await?;
+    let node = node_proc::start(&node_config).await?;
     let api = Api::new(client::http_client()?, &node.base_url);
     let token =
         client::operator_session(&api, node_proc::ADMIN_PASSWORD, "bench_ct", &["call_taker"])
@@ -347,13 +348,6 @@ async fn start_session(
         token,
         categories,
     })
-}
-
-fn error_key(error: &CallError) -> String {
-    match error {
-        CallError::Status { status, .. } => format!("status_{status}"),
-        CallError::Transport(_) => "transport".to_string(),
-    }
 }
 
 fn merge(into: &mut BTreeMap<String, u64>, from: BTreeMap<String, u64>) {
@@ -405,8 +399,8 @@ async fn whole_stack(
 
     // Closed loop: every client creates cards back to back for the whole duration.
     let bar = report::timed_progress(config.load_duration, "full load");
-    let node_cpu_before = node_proc::cpu_time(session.node.pid()).unwrap_or_default();
-    let own_cpu_before = node_proc::cpu_time(std::process::id()).unwrap_or_default();
+    let node_cpu_before = session.node.cpu_time().unwrap_or_default();
+    let own_cpu_before = process::cpu_time(std::process::id()).unwrap_or_default();
     let started = Instant::now();
     let end = started + config.load_duration;
     let mut tasks = Vec::new();
@@ -429,7 +423,7 @@ async fn whole_stack(
                 match api.create_card(&token, &body).await {
                     Ok(_) => samples.push(t.elapsed()),
                     Err(e) => {
-                        *errors.entry(error_key(&e)).or_default() += 1;
+                        *errors.entry(e.key()).or_default() += 1;
                         first_error
                             .lock()
                             .unwrap()
@@ -452,10 +446,12 @@ async fn whole_stack(
         merge(&mut errors, e);
     }
     let elapsed = started.elapsed();
-    let node_cpu = node_proc::cpu_time(session.node.pid())
+    let node_cpu = session
+        .node
+        .cpu_time()
         .unwrap_or_default()
         .saturating_sub(node_cpu_before);
-    let own_cpu = node_proc::cpu_time(std::process::id())
+    let own_cpu = process::cpu_time(std::process::id())
         .unwrap_or_default()
         .saturating_sub(own_cpu_before);
     bar.finish_and_clear();
@@ -559,7 +555,7 @@ async fn light_load(
     for task in tasks {
         match task.await.context("a light-load task panicked")? {
             Ok(latency) => samples.push(latency),
-            Err(e) => *errors.entry(error_key(&e)).or_default() += 1,
+            Err(e) => *errors.entry(e.key()).or_default() += 1,
         }
     }
     bar.finish_and_clear();
@@ -618,7 +614,7 @@ async fn fill_and_measure(
         tasks.push(tokio::spawn(async move {
             let mut errors = BTreeMap::<String, u64>::new();
             let note = |e: CallError, errors: &mut BTreeMap<String, u64>| {
-                *errors.entry(error_key(&e)).or_default() += 1;
+                *errors.entry(e.key()).or_default() += 1;
                 first_error
                     .lock()
                     .unwrap()
@@ -686,7 +682,7 @@ async fn fill_and_measure(
         log_path: dir.join("node.log"),
         config: None,
     };
-    let mut node = NodeProcess::start(&node_config).await?;
+    let mut node = node_proc::start(&node_config).await?;
     let restart = node.startup;
     let api = Api::new(client::http_client()?, &node.base_url);
     let token = api.login("bench_ct", client::OPERATOR_PASSWORD).await?;

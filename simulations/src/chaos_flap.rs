@@ -26,8 +26,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::chaos_replication::{
-    convergence_json, print_problems, Binaries, Cluster, ClusterArgs, Expected, AST,
+use crate::cluster::{
+    convergence_json, print_problems, Cluster, ClusterArgs, Convergence, Expected, Run, AST,
     QUIC_IDLE_TIMEOUT_MS,
 };
 use crate::report::{self, Latency, Report};
@@ -59,9 +59,7 @@ pub const WRITE_ROUNDS: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct FlapConfig {
-    pub seed: u64,
-    pub quick: bool,
-    pub bins: Binaries,
+    pub run: Run,
     /// Cards created (and replicated) before the first partition.
     pub cards_before_count: usize,
     /// Partitions shorter than the QUIC idle timeout.
@@ -74,11 +72,10 @@ pub struct FlapConfig {
 
 impl FlapConfig {
     pub fn new(args: &ClusterArgs, seed: u64) -> anyhow::Result<Self> {
-        let quick = args.quick;
+        let run = args.run(seed)?;
+        let quick = run.quick;
         Ok(Self {
-            seed,
-            quick,
-            bins: args.binaries()?,
+            run,
             cards_before_count: if quick { 4 } else { 8 },
             short_partitions: if quick { 8 } else { 30 },
             long_partitions: if quick { 0 } else { 1 },
@@ -167,54 +164,30 @@ enum Stage {
 /// written).
 pub async fn run(config: FlapConfig) -> anyhow::Result<bool> {
     let run_started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut rng = StdRng::seed_from_u64(config.run.seed);
     let plan = schedule(&config, &mut rng);
-    let cluster = Cluster::start("flap-", &config.bins, config.seed, &[AST]).await?;
+    let mut cluster = Cluster::start("flap-", &config.run, &[AST]).await?;
     println!(
         "central and node AST up in {} ms; {} partitions of {:?} ms",
         run_started.elapsed().as_millis(),
         plan.len(),
         plan.iter().map(|p| p.ms).collect::<Vec<_>>()
     );
-    let mut report = Report::new(NAME);
-    let outcome = phases(cluster, &config, &plan, &mut rng, &mut report).await;
-    match outcome {
-        Ok(ok) => {
-            report.detail("run_ms", run_started.elapsed().as_millis() as u64);
-            report.finish()?;
-            Ok(ok)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-async fn phases(
-    mut cluster: Cluster,
-    config: &FlapConfig,
-    plan: &[Partition],
-    rng: &mut StdRng,
-    report: &mut Report,
-) -> anyhow::Result<bool> {
-    let result = flap(&mut cluster, config, plan, rng).await;
-    match result {
-        Ok((heals, expected, final_ms, final_check, metrics)) => {
-            let ok = summarise(
-                config,
+    let outcome = flap(&mut cluster, &config, &plan, &mut rng).await;
+    let summary = outcome.map(|(heals, expected, final_ms, final_check, metrics)| {
+        move |report: &mut Report| {
+            summarise(
+                &config,
                 &heals,
                 &expected,
                 final_ms,
                 &final_check,
                 metrics,
                 report,
-            );
-            cluster.finish(ok, report).await;
-            Ok(ok)
+            )
         }
-        Err(e) => {
-            cluster.finish(false, report).await;
-            Err(e)
-        }
-    }
+    });
+    cluster.conclude(NAME, run_started, summary).await
 }
 
 /// Stall counters as `/metrics` shows them at the end (absent in builds without them).
@@ -233,13 +206,7 @@ fn metric(text: &str, name: &str) -> Option<f64> {
     })
 }
 
-type FlapResult = (
-    Vec<Heal>,
-    Expected,
-    Option<u64>,
-    crate::chaos_replication::Convergence,
-    StallMetrics,
-);
+type FlapResult = (Vec<Heal>, Expected, Option<u64>, Convergence, StallMetrics);
 
 async fn flap(
     cluster: &mut Cluster,
@@ -247,7 +214,7 @@ async fn flap(
     plan: &[Partition],
     rng: &mut StdRng,
 ) -> anyhow::Result<FlapResult> {
-    let tag = config.seed % 100_000;
+    let tag = config.run.seed % 100_000;
     let mut expected = Expected::default();
     let mut seq = 0u64;
     if cluster
@@ -422,7 +389,7 @@ fn summarise(
     heals: &[Heal],
     expected: &Expected,
     final_ms: Option<u64>,
-    final_check: &crate::chaos_replication::Convergence,
+    final_check: &Convergence,
     metrics: StallMetrics,
     report: &mut Report,
 ) -> bool {
@@ -473,7 +440,7 @@ fn summarise(
         && final_ms.is_some()
         && final_check.lost == 0
         && final_check.duplicated == 0;
-    report.kv("seed", config.seed.to_string());
+    report.kv("seed", config.run.seed.to_string());
     report.kv("heals", heals.len() as u64);
     report.kv("short_p50_ms", short_latency.p50_ms.round() as u64);
     report.kv("short_p99_ms", short_latency.p99_ms.round() as u64);
@@ -491,7 +458,7 @@ fn summarise(
     report.kv("lost", final_check.lost);
     report.kv("duplicated", final_check.duplicated);
     report.kv("ok", ok);
-    report.detail("quick", config.quick);
+    report.detail("quick", config.run.quick);
     report.detail("short", short_latency.to_json());
     report.detail("long", long_latency.to_json());
     report.detail("heals", heals.iter().map(Heal::json).collect::<Vec<_>>());

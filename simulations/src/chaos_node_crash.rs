@@ -19,7 +19,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
 use crate::client::{self, Api, CallError};
-use crate::node_proc::{self, NodeConfig, NodeProcess};
+use crate::node_proc::{self, NodeConfig};
+use crate::process::{self, Process};
 use crate::report::{self, Report};
 
 pub const NAME: &str = "node-crash";
@@ -147,7 +148,7 @@ pub async fn run(config: NodeCrashConfig) -> anyhow::Result<bool> {
     let say = |bar: &ProgressBar, line: String| bar.suspend(|| println!("{line}"));
 
     for run in 0..config.runs_count {
-        let mut node = match NodeProcess::start(&node_config).await {
+        let mut node = match node_proc::start(&node_config).await {
             Ok(node) => node,
             Err(e) if run == 0 => {
                 return Err(e.context("the node did not start on a fresh data dir"))
@@ -234,7 +235,7 @@ pub async fn run(config: NodeCrashConfig) -> anyhow::Result<bool> {
 
     // Final: reopen once more and read every acknowledged card.
     if reopen_failures == 0 {
-        match NodeProcess::start(&node_config).await {
+        match node_proc::start(&node_config).await {
             Ok(mut node) => {
                 startup_ms.push(node.startup.as_millis() as u64);
                 let api = Api::new(http.clone(), &node.base_url);
@@ -254,7 +255,7 @@ pub async fn run(config: NodeCrashConfig) -> anyhow::Result<bool> {
                 if !clean {
                     println!(
                         "note: the node did not stop within {} ms of SIGTERM",
-                        node_proc::STOP_DEADLINE_MS
+                        process::STOP_DEADLINE_MS
                     );
                 }
             }
@@ -315,12 +316,7 @@ pub async fn run(config: NodeCrashConfig) -> anyhow::Result<bool> {
 
     if !ok {
         // Keep the evidence: the data dir and the node's log.
-        let kept = scratch.keep();
-        println!(
-            "data dir and node.log kept for inspection: {}",
-            kept.display()
-        );
-        report.detail("kept_dir", kept.display().to_string());
+        report::keep_for_inspection(scratch, "data dir and node.log", Some(&mut report));
     }
     report.finish()?;
     Ok(ok)
@@ -336,7 +332,7 @@ struct LoadOutcome {
 
 #[allow(clippy::too_many_arguments)]
 async fn load_until_killed(
-    node: &mut NodeProcess,
+    node: &mut Process,
     api: &Api,
     token: &str,
     categories: &[String],
@@ -385,11 +381,8 @@ async fn load_until_killed(
                             break;
                         }
                     }
-                    Err(e @ CallError::Status { .. }) => {
-                        let CallError::Status { status, .. } = &e else {
-                            unreachable!()
-                        };
-                        *status_errors.entry(format!("status_{status}")).or_default() += 1;
+                    Err(e) => {
+                        *status_errors.entry(e.key()).or_default() += 1;
                         first_status_error.get_or_insert_with(|| e.to_string());
                     }
                 }

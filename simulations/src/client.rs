@@ -1,4 +1,7 @@
-//! HTTP helpers against the node's v1 API (see `node/API.md`): login, accounts, cards, and the
+//! The one REST client of the harness, for the node's v1 API (see `node/API.md`) and the
+//! central's: JSON requests with a bearer token, answers checked against the expected statuses
+//! and errors typed ([`CallError`]), over HTTP or over HTTPS trusting only a run's CA. Also the
+//! account helpers (login with the first-login password change, accounts, sessions) and the
 //! seeded generator of realistic card bodies.
 
 use std::time::Duration;
@@ -6,32 +9,79 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use rand::seq::SliceRandom;
 use rand::Rng;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 /// Per-request timeout; a node that takes longer is treated as failing that request.
 pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
 /// Idle keep-alive connections kept per host; enough for every client task.
 pub const POOL_IDLE_PER_HOST_MAX: usize = 1_024;
+/// Characters of an unexpected answer's body kept in a [`CallError`].
+const ERROR_BODY_CHARS_MAX: usize = 500;
+/// The header that marks a request as sent by a script rather than a cross-site form (the
+/// servers' CSRF check). Bearer-token requests are exempt; it is sent anyway so the client works
+/// with any credential the servers accept.
+const CSRF_HEADER: &str = "x-requested-with";
+
+/// The servers' error code for a wrong login or password.
+const BAD_CREDENTIALS: &str = "bad_credentials";
 
 /// Why one API call did not succeed.
 #[derive(Debug)]
 pub enum CallError {
-    /// The node answered with an unexpected status.
-    Status { status: u16, body: String },
+    /// The server answered with an unexpected status; `code` is the API's error code when the
+    /// body is the servers' JSON error (`{"code": .., "message": ..}`).
+    Status {
+        status: u16,
+        code: Option<String>,
+        body: String,
+    },
+    /// The expected status, but not the JSON answer expected.
+    Malformed { status: u16, reason: String },
     /// No answer: connection refused or reset, timeout.
     Transport(String),
+}
+
+impl CallError {
+    /// What kind of failure, for counting: `status_NNN` or `transport`.
+    pub fn key(&self) -> String {
+        match self {
+            CallError::Status { status, .. } | CallError::Malformed { status, .. } => {
+                format!("status_{status}")
+            }
+            CallError::Transport(_) => "transport".to_string(),
+        }
+    }
+
+    fn status(status: u16, bytes: &[u8]) -> CallError {
+        let code = serde_json::from_slice::<Value>(bytes)
+            .ok()
+            .and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_string));
+        let body = String::from_utf8_lossy(bytes)
+            .chars()
+            .take(ERROR_BODY_CHARS_MAX)
+            .collect();
+        CallError::Status { status, code, body }
+    }
 }
 
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::Status { status, body } => write!(f, "HTTP {status}: {body}"),
+            CallError::Status { status, body, .. } => write!(f, "HTTP {status}: {body}"),
+            CallError::Malformed { status, reason } => write!(f, "HTTP {status}: {reason}"),
             CallError::Transport(e) => write!(f, "transport: {e}"),
         }
     }
 }
 
 impl std::error::Error for CallError {}
+
+impl From<reqwest::Error> for CallError {
+    fn from(e: reqwest::Error) -> Self {
+        CallError::Transport(e.to_string())
+    }
+}
 
 /// One shared keep-alive client for all tasks of a command.
 pub fn http_client() -> anyhow::Result<reqwest::Client> {
@@ -41,8 +91,28 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
 /// [`http_client`] that speaks HTTPS to servers whose certificate chains to `ca` (PEM, a
 /// bundle's `ca.crt`) and to no other CA.
 pub fn http_client_trusting(ca: Option<&std::path::Path>) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
+    client_builder(ca)?
         .timeout(Duration::from_millis(REQUEST_TIMEOUT_MS))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
+/// A client for long-lived event streams (SSE): like [`http_client`] but without the
+/// per-request timeout, which would cut a stream.
+pub fn stream_client() -> anyhow::Result<reqwest::Client> {
+    client_builder(None)?
+        .build()
+        .context("cannot build the HTTP client")
+}
+
+fn client_builder(ca: Option<&std::path::Path>) -> anyhow::Result<reqwest::ClientBuilder> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        CSRF_HEADER,
+        reqwest::header::HeaderValue::from_static("simulations"),
+    );
+    let mut builder = reqwest::Client::builder()
+        .default_headers(headers)
         .pool_max_idle_per_host(POOL_IDLE_PER_HOST_MAX)
         .tcp_nodelay(true);
     if let Some(ca) = ca {
@@ -53,7 +123,7 @@ pub fn http_client_trusting(ca: Option<&std::path::Path>) -> anyhow::Result<reqw
             .tls_built_in_root_certs(false)
             .add_root_certificate(cert);
     }
-    builder.build().context("cannot build the HTTP client")
+    Ok(builder)
 }
 
 /// The card the node acknowledged.
@@ -63,6 +133,7 @@ pub struct Created {
     pub number: String,
 }
 
+/// One server's JSON API (node or central) over a shared client.
 #[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
@@ -77,38 +148,106 @@ impl Api {
         }
     }
 
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
 
-    async fn call(
+    fn builder(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// `method path` with an optional bearer token and JSON body; the answer's JSON (`Null` for
+    /// an empty body) when its status is one of `expect`.
+    pub async fn request(
         &self,
-        request: reqwest::RequestBuilder,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
         expect: &[u16],
     ) -> Result<Value, CallError> {
-        let answer = request
-            .send()
-            .await
-            .map_err(|e| CallError::Transport(e.to_string()))?;
+        let mut request = self.builder(method, path, token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let answer = request.send().await?;
         let status = answer.status().as_u16();
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(|e| CallError::Transport(e.to_string()))?;
+        let bytes = answer.bytes().await?;
         if !expect.contains(&status) {
-            let body = String::from_utf8_lossy(&bytes).chars().take(500).collect();
-            return Err(CallError::Status { status, body });
+            return Err(CallError::status(status, &bytes));
         }
         if bytes.is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&bytes).map_err(|e| CallError::Status {
+        serde_json::from_slice(&bytes).map_err(|e| CallError::Malformed {
             status,
-            body: format!(
+            reason: format!(
                 "answer is not JSON ({e}): {}",
                 String::from_utf8_lossy(&bytes)
             ),
         })
+    }
+
+    /// `GET path` answered 200.
+    pub async fn get(&self, path: &str, token: &str) -> Result<Value, CallError> {
+        self.request(Method::GET, path, Some(token), None, &[200])
+            .await
+    }
+
+    /// [`Api::get`], with `Ok(None)` for 404.
+    pub async fn get_opt(&self, path: &str, token: &str) -> Result<Option<Value>, CallError> {
+        match self.get(path, token).await {
+            Ok(v) => Ok(Some(v)),
+            Err(CallError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST path` with a JSON body, answered with one of `expect`.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+        expect: &[u16],
+    ) -> Result<Value, CallError> {
+        self.request(Method::POST, path, Some(token), Some(body), expect)
+            .await
+    }
+
+    /// `GET path` answered 200 with a text body (`/metrics`).
+    pub async fn text(&self, path: &str) -> Result<String, CallError> {
+        let answer = self.builder(Method::GET, path, None).send().await?;
+        let status = answer.status().as_u16();
+        let bytes = answer.bytes().await?;
+        if status != 200 {
+            return Err(CallError::status(status, &bytes));
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Opens `GET path` as an event stream; the answer's headers have arrived (so the server has
+    /// subscribed the stream) when this returns. Use a [`stream_client`].
+    pub async fn open_stream(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> Result<reqwest::Response, CallError> {
+        let answer = self.builder(Method::GET, path, Some(token)).send().await?;
+        let status = answer.status().as_u16();
+        if status != 200 {
+            let bytes = answer.bytes().await.unwrap_or_default();
+            return Err(CallError::status(status, &bytes));
+        }
+        Ok(answer)
     }
 
     /// Logs in to an account created with the temporary password `temporary`: the first time
@@ -118,17 +257,27 @@ impl Api {
         let own = own_password(temporary);
         let attempt = |password: &str| {
             let body = json!({ "login": login, "password": password });
-            self.call(
-                self.http.post(self.url("/api/v1/auth/login")).json(&body),
-                &[200],
-            )
+            async move {
+                self.request(
+                    Method::POST,
+                    "/api/v1/auth/login",
+                    None,
+                    Some(&body),
+                    &[200],
+                )
+                .await
+            }
         };
+        let failed = || format!("login as {login} at {} failed", self.base_url);
         let answer = match attempt(&own).await {
             Ok(a) => a,
-            Err(CallError::Status { status: 401, .. }) => attempt(temporary)
-                .await
-                .with_context(|| format!("login as {login} failed"))?,
-            Err(e) => return Err(e).with_context(|| format!("login as {login} failed")),
+            // Wrong password: the account still has its temporary one.
+            Err(CallError::Status {
+                status: 401, code, ..
+            }) if code.as_deref().is_none_or(|c| c == BAD_CREDENTIALS) => {
+                attempt(temporary).await.with_context(failed)?
+            }
+            Err(e) => return Err(e).with_context(failed),
         };
         let token = answer
             .get("token")
@@ -137,15 +286,9 @@ impl Api {
             .to_string();
         if answer["user"]["must_change_password"] == true {
             let body = json!({ "current_password": temporary, "new_password": own });
-            self.call(
-                self.http
-                    .post(self.url("/api/v1/auth/password"))
-                    .bearer_auth(&token)
-                    .json(&body),
-                &[200],
-            )
-            .await
-            .with_context(|| format!("setting the password of {login} failed"))?;
+            self.post("/api/v1/auth/password", &token, &body, &[200])
+                .await
+                .with_context(|| format!("setting the password of {login} failed"))?;
         }
         Ok(token)
     }
@@ -161,12 +304,10 @@ impl Api {
     ) -> anyhow::Result<()> {
         let body =
             json!({ "login": login, "full_name": full_name, "password": password, "roles": roles });
-        let request = self
-            .http
-            .post(self.url("/api/v1/accounts"))
-            .bearer_auth(admin_token)
-            .json(&body);
-        match self.call(request, &[200, 201]).await {
+        match self
+            .post("/api/v1/accounts", admin_token, &body, &[200, 201])
+            .await
+        {
             Ok(_) => Ok(()),
             Err(CallError::Status { status: 409, .. }) => Ok(()),
             Err(e) => Err(e).with_context(|| format!("cannot create account {login}")),
@@ -176,12 +317,7 @@ impl Api {
     /// Category codes from `GET /api/v1/reference`.
     pub async fn categories(&self, token: &str) -> anyhow::Result<Vec<String>> {
         let answer = self
-            .call(
-                self.http
-                    .get(self.url("/api/v1/reference"))
-                    .bearer_auth(token),
-                &[200],
-            )
+            .get("/api/v1/reference", token)
             .await
             .context("cannot read /api/v1/reference")?;
         let codes: Vec<String> = answer
@@ -200,70 +336,39 @@ impl Api {
     }
 
     pub async fn create_card(&self, token: &str, body: &Value) -> Result<Created, CallError> {
-        let request = self
-            .http
-            .post(self.url("/api/v1/cards"))
-            .bearer_auth(token)
-            .json(body);
-        let answer = self.call(request, &[201]).await?;
+        let answer = self.post("/api/v1/cards", token, body, &[201]).await?;
         let field = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_string);
         match (field("id"), field("number")) {
             (Some(id), Some(number)) => Ok(Created { id, number }),
-            _ => Err(CallError::Status {
+            _ => Err(CallError::Malformed {
                 status: 201,
-                body: format!("201 without id/number: {answer}"),
+                reason: format!("201 without id/number: {answer}"),
             }),
         }
     }
 
     /// `Ok(None)` for 404.
     pub async fn get_card(&self, token: &str, id: &str) -> Result<Option<Value>, CallError> {
-        let request = self
-            .http
-            .get(self.url(&format!("/api/v1/cards/{id}")))
-            .bearer_auth(token);
-        match self.call(request, &[200]).await {
-            Ok(card) => Ok(Some(card)),
-            Err(CallError::Status { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.get_opt(&format!("/api/v1/cards/{id}"), token).await
     }
 
     pub async fn cancel_card(&self, token: &str, id: &str, reason: &str) -> Result<(), CallError> {
-        let request = self
-            .http
-            .post(self.url(&format!("/api/v1/cards/{id}/cancel")))
-            .bearer_auth(token)
-            .json(&json!({ "reason": reason }));
-        self.call(request, &[200]).await.map(|_| ())
-    }
-
-    /// The cheapest request the node answers: the floor of any request's latency.
-    pub async fn healthz(&self) -> Result<(), CallError> {
-        self.call(self.http.get(self.url("/healthz")), &[200])
+        let body = json!({ "reason": reason });
+        self.post(&format!("/api/v1/cards/{id}/cancel"), token, &body, &[200])
             .await
             .map(|_| ())
     }
 
+    /// The cheapest request the node answers: the floor of any request's latency.
+    pub async fn healthz(&self) -> Result<(), CallError> {
+        self.request(Method::GET, "/healthz", None, None, &[200])
+            .await
+            .map(|_| ())
+    }
+
+    /// The server's `/metrics` text.
     pub async fn metrics(&self) -> Result<String, CallError> {
-        let answer = self
-            .http
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .map_err(|e| CallError::Transport(e.to_string()))?;
-        let status = answer.status().as_u16();
-        let text = answer
-            .text()
-            .await
-            .map_err(|e| CallError::Transport(e.to_string()))?;
-        if status != 200 {
-            return Err(CallError::Status {
-                status,
-                body: text.chars().take(500).collect(),
-            });
-        }
-        Ok(text)
+        self.text("/metrics").await
     }
 }
 
@@ -368,4 +473,35 @@ pub fn card_body(rng: &mut impl Rng, categories: &[String], seq: u64) -> Value {
         "description": format!("{} (sim #{seq})", DESCRIPTIONS.choose(rng).expect("not empty")),
         "category": categories.choose(rng).expect("categories are checked non-empty"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An unexpected answer `(status, body)` becomes `(key, code)`.
+    fn check(status: u16, body: &str, expect: (&str, Option<&str>)) {
+        let error = CallError::status(status, body.as_bytes());
+        let CallError::Status { code, .. } = &error else {
+            panic!("not a status error: {error}");
+        };
+        assert_eq!((error.key().as_str(), code.as_deref()), expect);
+    }
+
+    #[test]
+    fn unexpected_answers_keep_the_servers_error_code() {
+        check(
+            401,
+            r#"{"code":"bad_credentials","message":"wrong login or password"}"#,
+            ("status_401", Some("bad_credentials")),
+        );
+        check(503, "Service Unavailable", ("status_503", None));
+        check(409, r#"["not", "an", "error"]"#, ("status_409", None));
+        let malformed = CallError::Malformed {
+            status: 201,
+            reason: "201 without id/number".to_string(),
+        };
+        assert_eq!(malformed.key(), "status_201");
+        assert_eq!(CallError::Transport("reset".to_string()).key(), "transport");
+    }
 }

@@ -6,10 +6,13 @@ mod bench_media_calls;
 mod bench_node_commit;
 mod bench_sync;
 mod chaos_flap;
+mod chaos_lossy_link;
 mod chaos_node_crash;
-mod chaos_replication;
+mod chaos_partition;
 mod client;
+mod cluster;
 mod node_proc;
+mod process;
 mod proxy;
 mod report;
 mod sim_sync;
@@ -146,19 +149,19 @@ enum Chaos {
     /// heal, and check that every card converged with nothing lost or duplicated.
     Partition {
         #[command(flatten)]
-        cluster: chaos_replication::ClusterArgs,
+        cluster: cluster::ClusterArgs,
     },
     /// Real central + one node whose link is black-holed many times (0.5–10 s; one partition
     /// past the QUIC idle timeout in the full run) while the node and HQ work the same cards;
     /// prints the time to converge after every heal against the 2 s goal.
     Flap {
         #[command(flatten)]
-        cluster: chaos_replication::ClusterArgs,
+        cluster: cluster::ClusterArgs,
     },
     /// Real central + one node over a lossy, slow link: every card and note must converge.
     LossyLink {
         #[command(flatten)]
-        cluster: chaos_replication::ClusterArgs,
+        cluster: cluster::ClusterArgs,
         /// Drop probability in percent, per direction.
         #[arg(long, default_value_t = 30.0)]
         loss_pct: f64,
@@ -306,9 +309,9 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             chaos_node_crash::run(config).await
         }
         Command::Chaos(Chaos::Partition { cluster }) => {
-            let seed = report::choose_seed(chaos_replication::PARTITION_NAME, cluster.seed);
-            let config = chaos_replication::PartitionConfig::new(&cluster, seed)?;
-            chaos_replication::run_partition(config).await
+            let seed = report::choose_seed(chaos_partition::NAME, cluster.seed);
+            let config = chaos_partition::PartitionConfig::new(&cluster, seed)?;
+            chaos_partition::run(config).await
         }
         Command::Chaos(Chaos::Flap { cluster }) => {
             let seed = report::choose_seed(chaos_flap::NAME, cluster.seed);
@@ -320,10 +323,10 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             loss_pct,
             delay_ms,
         }) => {
-            let seed = report::choose_seed(chaos_replication::LOSSY_LINK_NAME, cluster.seed);
+            let seed = report::choose_seed(chaos_lossy_link::NAME, cluster.seed);
             let config =
-                chaos_replication::LossyLinkConfig::new(&cluster, seed, loss_pct, delay_ms)?;
-            chaos_replication::run_lossy_link(config).await
+                chaos_lossy_link::LossyLinkConfig::new(&cluster, seed, loss_pct, delay_ms)?;
+            chaos_lossy_link::run(config).await
         }
     }
 }

@@ -121,6 +121,16 @@ impl Report {
     }
 }
 
+/// Keeps a failed run's scratch dir instead of deleting it, says where (`what` names what it
+/// holds), and records it in the report as `kept_dir`.
+pub fn keep_for_inspection(scratch: tempfile::TempDir, what: &str, report: Option<&mut Report>) {
+    let kept = scratch.keep();
+    println!("{what} kept for inspection: {}", kept.display());
+    if let Some(report) = report {
+        report.detail("kept_dir", kept.display().to_string());
+    }
+}
+
 pub fn round(value: f64, decimals: u32) -> f64 {
     if !value.is_finite() {
         return 0.0;

@@ -2,23 +2,19 @@
 //! loopback, with the shared-secret "TURN REST" authentication the node's credentials use.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rand::RngCore;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-/// coturn must listen within this long after it starts.
-const START_DEADLINE: Duration = Duration::from_secs(15);
-/// How often readiness is checked while it starts.
-const POLL_INTERVAL: Duration = Duration::from_millis(50);
+use crate::process::{self, Process, Readiness, Spec};
+
 /// The coturn binary.
 const TURNSERVER: &str = "turnserver";
 
 /// A running coturn; killed when dropped.
 pub struct TurnProcess {
-    child: Child,
+    process: Process,
     /// `turn:127.0.0.1:PORT?transport=udp`.
     pub url: String,
     /// The file holding the shared secret, for the node's `calls.turn.secret_file`.
@@ -30,11 +26,7 @@ impl TurnProcess {
     /// Starts coturn on 127.0.0.1 with a fresh secret, its files under `dir`. Loopback peers
     /// are allowed (the node's media listens on loopback in benchmarks).
     pub async fn start(dir: &Path) -> anyhow::Result<TurnProcess> {
-        let port = {
-            let socket =
-                std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
-            socket.local_addr()?.port()
-        };
+        let port = process::free_tcp_port()?;
         let mut secret = [0u8; 24];
         rand::thread_rng().fill_bytes(&mut secret);
         let secret = hex::encode(secret);
@@ -57,49 +49,32 @@ impl TurnProcess {
             ),
         )
         .with_context(|| format!("cannot write {}", conf.display()))?;
-        let child = Command::new(TURNSERVER)
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| {
-                format!("cannot start {TURNSERVER} (coturn; on Debian: apt-get install coturn)")
-            })?;
-        let mut turn = TurnProcess {
-            child,
+        let mut command = Command::new(TURNSERVER);
+        command.arg("-c").arg(&conf);
+        // It listens on TCP and UDP together; the TCP port answering means it is up.
+        let process = Process::start(Spec {
+            name: TURNSERVER.to_string(),
+            command,
+            // coturn writes its own log (`log-file`); this catches what it prints before that.
+            log_path: dir.join("turnserver.console.log"),
+            ready: Readiness::TcpPort(port),
+        })
+        .await
+        .with_context(|| {
+            format!(
+                "coturn (on Debian: apt-get install coturn); its log {}",
+                log_path.display()
+            )
+        })?;
+        Ok(TurnProcess {
+            process,
             url: format!("turn:127.0.0.1:{port}?transport=udp"),
             secret_file,
             log_path,
-        };
-        let started = Instant::now();
-        loop {
-            if let Some(status) = turn.child.try_wait()? {
-                bail!(
-                    "{TURNSERVER} exited with {status}; log {}",
-                    turn.log_path.display()
-                );
-            }
-            // It listens on TCP and UDP together; the TCP port answering means it is up.
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return Ok(turn);
-            }
-            if started.elapsed() > START_DEADLINE {
-                bail!(
-                    "{TURNSERVER} did not listen on 127.0.0.1:{port} within {START_DEADLINE:?}; log {}",
-                    turn.log_path.display()
-                );
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        })
     }
 
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 }
