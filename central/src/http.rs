@@ -9,12 +9,11 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::handler::Handler;
 use axum::http::{header, request::Parts, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware::{self};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
@@ -776,15 +775,6 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-async fn track(State(s): State<Shared>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let resp = next.run(req).await;
-    s.metrics
-        .observe_http(method.as_str(), resp.status().as_u16(), started.elapsed());
-    resp
-}
-
 // ------------------------------------------------------------------------------ router
 
 struct BearerAuth;
@@ -926,6 +916,9 @@ pub fn app(state: Shared) -> Router {
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))
         .layer(middleware::from_fn(server_kit::web::json_errors))
         .layer(middleware::from_fn(server_kit::web::security_headers))
-        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.http().clone(),
+            server_kit::metrics::track,
+        ))
         .with_state(state)
 }

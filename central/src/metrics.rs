@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -137,8 +136,9 @@ impl CentralMetrics {
         m
     }
 
-    pub fn observe_http(&self, method: &str, status: u16, elapsed: Duration) {
-        self.http.observe(method, status, elapsed);
+    /// The HTTP request metrics, for [`server_kit::metrics::track`].
+    pub fn http(&self) -> &HttpMetrics {
+        &self.http
     }
 
     /// The OpenMetrics text, after copying in what other components count.

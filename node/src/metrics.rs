@@ -2,7 +2,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -294,8 +293,9 @@ impl Metrics {
         }
     }
 
-    pub fn observe_http(&self, method: &str, status: u16, elapsed: Duration) {
-        self.http.observe(method, status, elapsed);
+    /// The HTTP request metrics, for [`server_kit::metrics::track`].
+    pub fn http(&self) -> &HttpMetrics {
+        &self.http
     }
 
     /// Counters that live in other components are copied in at scrape time.

@@ -1,6 +1,10 @@
 //! Metrics the node and the hub register the same way (Prometheus, `prometheus-client`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -52,4 +56,14 @@ impl HttpMetrics {
             .inc();
         self.duration.observe(elapsed.as_secs_f64());
     }
+}
+
+/// Middleware that counts every request by method and status and times it:
+/// `.layer(middleware::from_fn_with_state(metrics.clone(), server_kit::metrics::track))`.
+pub async fn track(State(m): State<HttpMetrics>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    m.observe(method.as_str(), resp.status().as_u16(), started.elapsed());
+    resp
 }

@@ -25,11 +25,9 @@ mod state;
 mod supervision;
 mod units;
 
-use std::time::Instant;
-
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware::{self};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -150,15 +148,6 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi_document())
 }
 
-async fn track(State(s): State<SharedState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let resp = next.run(req).await;
-    s.metrics
-        .observe_http(method.as_str(), resp.status().as_u16(), started.elapsed());
-    resp
-}
-
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
@@ -186,6 +175,9 @@ pub fn app(state: SharedState) -> Router {
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.http().clone(),
+            server_kit::metrics::track,
+        ))
         .with_state(state)
 }
