@@ -9,6 +9,9 @@
 //! - `server`: [`MediaServer`] — calls, legs (one peer connection and one UDP port each), the
 //!   relay (RTP forwarded as is, SSRC/payload type/numbering rewritten by `relay`), leg
 //!   supervision (ICE timeout, failure), key-frame requests.
+//! - `events` ([`Leg`], [`MediaEvent`], where events go, the server's counters) and `keyframe`
+//!   (rate-limited key-frame requests to a video's sender): what the server and the recorder
+//!   share; they use neither. `locks`: mutex and rwlock helpers that ignore poisoning.
 //! - `offer`: checks an SDP offer before anything is allocated for it.
 //! - `engine`: how every peer connection is built (Opus and VP8 only, default interceptors,
 //!   PLI/FIR handed to the application, no mDNS, no STUN).
@@ -24,7 +27,10 @@ pub mod client;
 mod config;
 mod engine;
 mod error;
+mod events;
+mod keyframe;
 pub mod limits;
+mod locks;
 mod offer;
 mod ports;
 mod recording;
@@ -34,10 +40,11 @@ mod server;
 pub use config::MediaConfig;
 pub use engine::{IceServerEntry, IceSettings};
 pub use error::MediaError;
+pub use events::{Leg, MediaEvent};
 pub use offer::announce;
 pub use recording::recorder::{MediaKind, RecordingFile, RecordingSummary};
 pub use recording::{inspect_recording, recording_duration_ms, RecordingInfo};
-pub use server::{Leg, MediaEvent, MediaServer, MediaStats};
+pub use server::{MediaServer, MediaStats};
 
 /// Gives memory freed by ended calls back to the operating system; `true` if some was.
 ///

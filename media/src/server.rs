@@ -8,17 +8,16 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -31,59 +30,20 @@ use webrtc::rtp_transceiver::RtpSender;
 use crate::config::{MediaConfig, Settings};
 use crate::engine::{asks_for_keyframe, build_peer_connection, opus_codec, vp8_codec};
 use crate::error::MediaError;
+use crate::events::{Counters, EventSink, Leg, MediaEvent};
+use crate::keyframe::KeyframeSource;
 use crate::limits::{
     CALLS_MAX, CALL_ID_CHARS_MAX, EVENTS_QUEUE_MAX, FINISHED_SUMMARIES_MAX,
-    ICE_CANDIDATE_BYTES_MAX, ICE_GATHER_TIMEOUT_MS, KEYFRAME_REQUEST_INTERVAL_MS_MIN,
-    PORT_BIND_ATTEMPTS_MAX, REMOTE_CANDIDATES_PER_LEG_MAX,
+    ICE_CANDIDATE_BYTES_MAX, ICE_GATHER_TIMEOUT_MS, PORT_BIND_ATTEMPTS_MAX,
+    REMOTE_CANDIDATES_PER_LEG_MAX,
 };
+use crate::locks::{lock, read, write};
 use crate::offer::{check_offer, CheckedOffer};
 use crate::ports::PortPool;
 use crate::recording::recorder::{
     now_ms, spawn_recorder, RecorderHandle, RecorderSetup, RecordingSummary, Stream,
 };
 use crate::relay::HeaderRewriter;
-
-/// Which side of a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Leg {
-    /// The citizen's app or browser.
-    Citizen,
-    /// The 102 operator's console.
-    Operator,
-}
-
-/// What happened to a call that the node may want to act on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum MediaEvent {
-    /// The leg's ICE and DTLS completed: media can flow.
-    Connected {
-        /// The call.
-        call_id: String,
-        /// The leg.
-        leg: Leg,
-        /// The selected path goes through a TURN relay (the browser's relayed candidate).
-        relayed: bool,
-    },
-    /// The leg never connected, or lost its connection, and was closed. A citizen leg's
-    /// failure ends the call: its recording is finished and `hang_up` returns the summary.
-    Failed {
-        /// The call.
-        call_id: String,
-        /// The leg.
-        leg: Leg,
-        /// What happened, for the log and the operator.
-        reason: String,
-    },
-    /// Recording of the call stopped (e.g. the disk is full); the call itself goes on.
-    RecordingStopped {
-        /// The call.
-        call_id: String,
-        /// What happened.
-        reason: String,
-    },
-}
 
 /// A snapshot of the server's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -110,75 +70,6 @@ pub struct MediaStats {
     pub relayed_legs_connected: u64,
     /// Legs that connected directly (host, reflexive) since start.
     pub direct_legs_connected: u64,
-}
-
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub rtp_packets_relayed: AtomicU64,
-    pub rtp_packets_dropped: AtomicU64,
-    pub recording_packets_dropped: AtomicU64,
-    pub bytes_recorded: AtomicU64,
-    pub recording_errors: AtomicU64,
-    pub active_legs: AtomicUsize,
-    pub relayed_legs: AtomicUsize,
-    pub relayed_legs_connected: AtomicU64,
-    pub direct_legs_connected: AtomicU64,
-}
-
-/// Where events go; a send with no subscriber is not an error.
-#[derive(Clone)]
-pub(crate) struct EventSink(broadcast::Sender<MediaEvent>);
-
-impl EventSink {
-    pub fn emit(&self, event: MediaEvent) {
-        tracing::debug!(?event, "media event");
-        let _ = self.0.send(event);
-    }
-}
-
-/// The remote video track key frames are asked of, with a rate limit.
-#[derive(Default)]
-pub(crate) struct KeyframeSource {
-    track: Mutex<Option<(Arc<dyn TrackRemote>, u32)>>,
-    last_request: Mutex<Option<Instant>>,
-}
-
-impl KeyframeSource {
-    fn set(&self, track: Option<(Arc<dyn TrackRemote>, u32)>) {
-        *lock(&self.track) = track;
-    }
-
-    /// Sends a PLI to the sender of the video, unless one went out very recently.
-    pub async fn request(&self) {
-        self.send(false).await;
-    }
-
-    /// Sends a PLI now, whatever the rate limit (a new operator must not wait for video).
-    async fn request_now(&self) {
-        self.send(true).await;
-    }
-
-    async fn send(&self, force: bool) {
-        let Some((track, media_ssrc)) = lock(&self.track).clone() else {
-            return;
-        };
-        {
-            let mut last = lock(&self.last_request);
-            let now = Instant::now();
-            let interval = Duration::from_millis(KEYFRAME_REQUEST_INTERVAL_MS_MIN);
-            if !force && last.is_some_and(|at| now.saturating_duration_since(at) < interval) {
-                return;
-            }
-            *last = Some(now);
-        }
-        let pli = PictureLossIndication {
-            sender_ssrc: 0,
-            media_ssrc,
-        };
-        if let Err(err) = track.write_rtcp(vec![Box::new(pli)]).await {
-            tracing::debug!(error = %err, "key frame request not sent");
-        }
-    }
 }
 
 /// A track of one leg that forwards the other leg's media.
@@ -1057,22 +948,6 @@ fn first_line(text: &str) -> String {
         .chars()
         .take(200)
         .collect()
-}
-
-/// Locks a mutex; a panic elsewhere never leaves our data half-written, so poisoning is ignored.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::bundle_files as files;
-use crate::ca::{Ca, IssuedCert, IssuedRegistry};
+use crate::ca::{
+    Ca, IssuedCert, IssuedRegistry, ROLE_CENTRAL, ROLE_CENTRAL_WEB, ROLE_REGION, ROLE_REGION_WEB,
+};
 use crate::ca_files;
+use crate::crl::RevocationRecord;
 use crate::error::{Error, Result};
 use crate::fsio::{self, CaLock, Staging, MODE_PUBLIC, MODE_SECRET};
 use crate::limits::BOOTSTRAP_SECRET_CHARS;
@@ -20,17 +23,7 @@ use crate::pki::{self, CertRequest, Purpose, CENTRAL_CN_PREFIX, CENTRAL_URN_PREF
 use crate::pki::{REGION_CN_PREFIX, REGION_URN_PREFIX, WEB_CN_PREFIX};
 use crate::progress::Progress;
 use crate::reference::RegionReference;
-use crate::revoke::RevocationRecord;
-use crate::settings::{CentralSettings, RegionSettings, WebNames};
-
-/// Role of a node certificate in the CA's `issued.json`.
-pub(crate) const ROLE_REGION: &str = "region";
-/// Role of a region's web (HTTPS) certificate in `issued.json`.
-pub(crate) const ROLE_REGION_WEB: &str = "region-web";
-/// Role of a central certificate in `issued.json`.
-pub(crate) const ROLE_CENTRAL: &str = "central";
-/// Role of the central's web (HTTPS) certificate in `issued.json`.
-pub(crate) const ROLE_CENTRAL_WEB: &str = "central-web";
+use crate::settings::{region_server_name, CentralSettings, RegionSettings, WebNames};
 
 /// Letters of a first-admin password: latin letters and digits without the look-alikes
 /// `0 O o 1 l I`, so it can be read aloud or copied from paper.
@@ -292,7 +285,7 @@ pub fn add_region_with_options(
         purpose: Purpose::Peer {
             uri: format!("{REGION_URN_PREFIX}{id}"),
         },
-        dns: vec![pki::region_server_name(id)],
+        dns: vec![region_server_name(id)],
         ip: Vec::new(),
     };
     let web_names = options
@@ -458,7 +451,7 @@ fn make_bundle(
             "valid-days",
             format!(
                 "the certificate would outlive the CA, which expires {}; give fewer --valid-days",
-                crate::verify::show_time(ca.not_after)
+                crate::problem::show_time(ca.not_after)
             ),
         ));
     }

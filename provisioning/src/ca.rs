@@ -14,16 +14,25 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::ca_files;
+use crate::crl::{self, RevocationRecord};
 use crate::error::{Error, Result};
-use crate::fsio::{self, Staging, MODE_DIR, MODE_PUBLIC, MODE_SECRET};
+use crate::fsio::{self, read_json, to_json, Staging, MODE_DIR, MODE_PUBLIC, MODE_SECRET};
 use crate::limits::ISSUED_CERTS_MAX;
-use crate::pki::{self, ORGANIZATION};
+use crate::pki::{self, check_serial, ORGANIZATION};
 use crate::progress::Progress;
-use crate::revoke::{self, RevocationRecord};
 use crate::settings::CaSettings;
 
 /// Version of `issued.json`.
 pub const ISSUED_FORMAT_VERSION: u32 = 1;
+
+/// Role of a node certificate in the CA's `issued.json`.
+pub(crate) const ROLE_REGION: &str = "region";
+/// Role of a region's web (HTTPS) certificate in `issued.json`.
+pub(crate) const ROLE_REGION_WEB: &str = "region-web";
+/// Role of a central certificate in `issued.json`.
+pub(crate) const ROLE_CENTRAL: &str = "central";
+/// Role of the central's web (HTTPS) certificate in `issued.json`.
+pub(crate) const ROLE_CENTRAL_WEB: &str = "central-web";
 
 /// What `init-ca` made.
 #[derive(Debug, Clone)]
@@ -112,7 +121,7 @@ pub fn init_ca(
         &to_json(&record),
         MODE_PUBLIC,
     )?;
-    let crl = revoke::sign_crl(&issuer, &record, now)?;
+    let crl = crl::sign_crl(&issuer, &record, now)?;
     fsio::write_new(&staging.path(ca_files::CRL), crl.as_bytes(), MODE_PUBLIC)?;
     staging.publish(dir, "init-ca writes into a new or empty directory")?;
     progress.finish();
@@ -121,13 +130,6 @@ pub fn init_ca(
         serial: pki::serial_hex(&serial),
         not_after,
     })
-}
-
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut bytes =
-        serde_json::to_vec_pretty(value).expect("plain data structures always serialize to JSON");
-    bytes.push(b'\n');
-    bytes
 }
 
 /// One certificate the CA signed.
@@ -210,24 +212,6 @@ impl IssuedRegistry {
         self.certificates.push(cert);
         Ok(())
     }
-}
-
-/// Checks a serial number recorded in a CA file: lower-case hex of 1–20 bytes (RFC 5280).
-pub(crate) fn check_serial(path: &Path, serial: &str) -> Result<()> {
-    let lower = !serial.bytes().any(|b| b.is_ascii_uppercase());
-    let bytes = hex::decode(serial).map(|b| b.len()).unwrap_or(0);
-    if !lower || bytes == 0 || bytes > 20 {
-        return Err(Error::bad_file(
-            path,
-            format!("serial {serial:?} is not lower-case hex of 1–20 bytes"),
-        ));
-    }
-    Ok(())
-}
-
-pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = fsio::read_text(path)?;
-    serde_json::from_str(&text).map_err(|e| Error::bad_file(path, format!("invalid JSON: {e}")))
 }
 
 /// An opened CA, ready to sign.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::verify::Problem;
+use crate::problem::Problem;
 
 /// Result of the library's operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,5 +1,5 @@
 //! File-system helpers: bounded reads, files created with their final mode, whole directories
-//! published with one rename, atomic replacement, and the CA directory's lock.
+//! published with one rename, atomic replacement, JSON files, and the CA directory's lock.
 //!
 //! A secret file is opened with mode 0600 in the `open(2)` call itself, so it is never readable by
 //! others, not even between creation and a later `chmod`.
@@ -9,6 +9,8 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::limits::FILE_BYTES_MAX;
@@ -211,4 +213,16 @@ impl Drop for CaLock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.path);
     }
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut bytes =
+        serde_json::to_vec_pretty(value).expect("plain data structures always serialize to JSON");
+    bytes.push(b'\n');
+    bytes
+}
+
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = read_text(path)?;
+    serde_json::from_str(&text).map_err(|e| Error::bad_file(path, format!("invalid JSON: {e}")))
 }

@@ -12,7 +12,8 @@ use crate::bundle_files as files;
 use crate::error::Result;
 use crate::fsio;
 use crate::pki::{self, Role};
-use crate::verify::{verify_bundle_allowing, Problem, VerifiedBundle};
+use crate::problem::Problem;
+use crate::verify::{verify_bundle_allowing, VerifiedBundle};
 
 /// A peer's TLS identity, as rustls takes it.
 #[derive(Debug)]

@@ -27,11 +27,13 @@
 
 mod bundle;
 mod ca;
+mod crl;
 mod error;
 mod fsio;
 mod identity;
 pub mod manifest;
 mod pki;
+mod problem;
 pub mod progress;
 pub mod reference;
 mod revoke;
@@ -45,16 +47,16 @@ pub use bundle::{
     OverlayReference, OverlayRegion, OverlayTls, RegionOptions,
 };
 pub use ca::{init_ca, CaSummary, IssuedCert, IssuedRegistry};
+pub use crl::{RevocationRecord, RevokedEntry};
 pub use error::{Error, Result};
 pub use identity::{
     load_identity, load_identity_at, load_web_identity, load_web_identity_at, Identity, WebIdentity,
 };
-pub use pki::{region_of, region_server_name, role_of, Role};
-pub use revoke::{
-    is_revoked, refresh_crl, revoke, RevocationList, RevocationRecord, RevokeSummary, RevokeTarget,
-    RevokedEntry,
-};
-pub use verify::{verify_bundle, Problem, VerifiedBundle};
+pub use pki::{region_of, role_of, Role};
+pub use problem::Problem;
+pub use revoke::{is_revoked, refresh_crl, revoke, RevocationList, RevokeSummary, RevokeTarget};
+pub use settings::region_server_name;
+pub use verify::{verify_bundle, VerifiedBundle};
 
 /// Names of the files in a CA directory.
 pub mod ca_files {

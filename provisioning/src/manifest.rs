@@ -271,7 +271,7 @@ impl Manifest {
 
     /// The manifest as written to disk.
     pub fn to_bytes(&self) -> Vec<u8> {
-        crate::ca::to_json(self)
+        fsio::to_json(self)
     }
 
     /// Writes the manifest into `dir` (which must not have one yet).

@@ -64,13 +64,6 @@ impl fmt::Display for Role {
     }
 }
 
-/// The TLS server name a node's certificate carries (`ast.region.mvd102`), so a peer that dials
-/// a node by IP address can still check its certificate by name. The `.mvd102` suffix is not a
-/// public DNS zone on purpose: it is a name in the certificate, never looked up.
-pub fn region_server_name(region: &str) -> String {
-    format!("{}.region.mvd102", region.to_ascii_lowercase())
-}
-
 /// A role with the name it was issued to: the region id, or the central's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Holder {
@@ -212,6 +205,19 @@ pub(crate) fn new_serial(rng: &mut (impl RngCore + CryptoRng)) -> [u8; SERIAL_BY
 pub(crate) fn serial_hex(raw: &[u8]) -> String {
     let first = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
     hex::encode(&raw[first..])
+}
+
+/// Checks a serial number recorded in a CA file: lower-case hex of 1–20 bytes (RFC 5280).
+pub(crate) fn check_serial(path: &Path, serial: &str) -> Result<()> {
+    let lower = !serial.bytes().any(|b| b.is_ascii_uppercase());
+    let bytes = hex::decode(serial).map(|b| b.len()).unwrap_or(0);
+    if !lower || bytes == 0 || bytes > 20 {
+        return Err(Error::bad_file(
+            path,
+            format!("serial {serial:?} is not lower-case hex of 1–20 bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// Validity of a certificate issued at `now` for `valid_days`.

@@ -1,139 +1,25 @@
-//! Revocation: the CA's record (`revoked.json`), the X.509 CRL it signs (`crl.pem`), and the
-//! check the central makes on every connecting peer ([`RevocationList`], [`is_revoked`]).
+//! Revocation: `revoke` and `refresh-crl`, which update the CA's record (`revoked.json`) and
+//! re-sign its X.509 CRL (`crl.pem`), both defined in `crl`, and the check the central makes on
+//! every connecting peer ([`RevocationList`], [`is_revoked`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use rcgen::{
-    CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber,
-};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateRevocationListDer;
-use serde::{Deserialize, Serialize};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use crate::bundle::{ROLE_CENTRAL, ROLE_CENTRAL_WEB, ROLE_REGION, ROLE_REGION_WEB};
-use crate::ca::{check_serial, read_json, to_json, Ca, IssuedRegistry};
+use crate::ca::{Ca, IssuedRegistry, ROLE_CENTRAL, ROLE_CENTRAL_WEB, ROLE_REGION, ROLE_REGION_WEB};
 use crate::ca_files;
+use crate::crl::{sign_crl, RevocationRecord, RevokedEntry};
 use crate::error::{Error, Result};
-use crate::fsio::{self, CaLock, MODE_PUBLIC};
-use crate::limits::{CRL_NEXT_UPDATE_DAYS, ISSUED_CERTS_MAX, REVOCATION_REASON_CHARS_MAX};
+use crate::fsio::{self, to_json, CaLock, MODE_PUBLIC};
+use crate::limits::REVOCATION_REASON_CHARS_MAX;
 use crate::pki;
 use crate::progress::Progress;
 use crate::settings::{CentralName, RegionId};
-
-/// Version of `revoked.json`.
-pub const REVOKED_FORMAT_VERSION: u32 = 1;
-
-/// One revoked certificate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RevokedEntry {
-    /// Serial number (lower-case hex).
-    pub serial: String,
-    /// `region`, `region-web`, `central` or `central-web`, as in `issued.json`.
-    pub role: String,
-    /// The region id or the central's name.
-    pub subject: String,
-    /// When it was revoked.
-    #[serde(with = "time::serde::rfc3339")]
-    pub revoked_at: OffsetDateTime,
-    /// Why, as the operator wrote it.
-    pub reason: Option<String>,
-}
-
-/// `revoked.json`: every revocation, oldest first, and the number of the last CRL signed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RevocationRecord {
-    /// `REVOKED_FORMAT_VERSION`.
-    pub format_version: u32,
-    /// Number of the last CRL signed (RFC 5280 cRLNumber, increasing).
-    pub crl_number: u64,
-    /// The revoked certificates.
-    pub revoked: Vec<RevokedEntry>,
-}
-
-impl Default for RevocationRecord {
-    fn default() -> Self {
-        RevocationRecord {
-            format_version: REVOKED_FORMAT_VERSION,
-            crl_number: 1,
-            revoked: Vec::new(),
-        }
-    }
-}
-
-impl RevocationRecord {
-    /// Reads a CA directory's `revoked.json`.
-    pub fn read(ca_dir: &Path) -> Result<Self> {
-        let path = ca_dir.join(ca_files::REVOKED);
-        let record: RevocationRecord = read_json(&path)?;
-        if record.format_version != REVOKED_FORMAT_VERSION {
-            return Err(Error::bad_file(
-                &path,
-                format!(
-                    "format_version {} is not the supported {REVOKED_FORMAT_VERSION}",
-                    record.format_version
-                ),
-            ));
-        }
-        for entry in &record.revoked {
-            check_serial(&path, &entry.serial)?;
-        }
-        if record.revoked.len() > ISSUED_CERTS_MAX {
-            return Err(Error::bad_file(
-                &path,
-                format!("records more than {ISSUED_CERTS_MAX} revocations"),
-            ));
-        }
-        Ok(record)
-    }
-
-    /// Whether the certificate with this serial (hex) is revoked.
-    pub fn is_revoked(&self, serial: &str) -> bool {
-        self.revoked.iter().any(|r| r.serial == serial)
-    }
-}
-
-/// Signs a CRL listing every certificate in `record`, current from `now` for
-/// `CRL_NEXT_UPDATE_DAYS`; returns it as PEM.
-pub(crate) fn sign_crl(
-    issuer: &Issuer<'_, KeyPair>,
-    record: &RevocationRecord,
-    now: OffsetDateTime,
-) -> Result<String> {
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    let mut revoked_certs = Vec::with_capacity(record.revoked.len());
-    for entry in &record.revoked {
-        let serial = hex::decode(&entry.serial).map_err(|_| {
-            Error::bad_file(
-                ca_files::REVOKED,
-                format!("serial {:?} is not hex", entry.serial),
-            )
-        })?;
-        revoked_certs.push(RevokedCertParams {
-            serial_number: SerialNumber::from_slice(&serial),
-            revocation_time: entry.revoked_at,
-            reason_code: None,
-            invalidity_date: None,
-        });
-    }
-    let params = CertificateRevocationListParams {
-        this_update: now,
-        next_update: now + Duration::days(CRL_NEXT_UPDATE_DAYS),
-        crl_number: SerialNumber::from_slice(&record.crl_number.to_be_bytes()),
-        issuing_distribution_point: None,
-        revoked_certs,
-        key_identifier_method: KeyIdMethod::Sha256,
-    };
-    params
-        .signed_by(issuer)
-        .and_then(|crl| crl.pem())
-        .map_err(Error::crypto("signing the revocation list"))
-}
 
 /// What `revoke` did.
 #[derive(Debug, Clone)]

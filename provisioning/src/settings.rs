@@ -53,6 +53,13 @@ impl FromStr for RegionId {
     }
 }
 
+/// The TLS server name a node's certificate carries (`ast.region.mvd102`), so a peer that dials
+/// a node by IP address can still check its certificate by name. The `.mvd102` suffix is not a
+/// public DNS zone on purpose: it is a name in the certificate, never looked up.
+pub fn region_server_name(region: &str) -> String {
+    format!("{}.region.mvd102", region.to_ascii_lowercase())
+}
+
 /// Checks a free-text name: not blank, at most `chars_max` characters, no control characters.
 fn check_text(field: &'static str, raw: &str, chars_max: usize) -> Result<String> {
     let trimmed = raw.trim();
@@ -386,7 +393,7 @@ impl WebNames {
     /// ([`region_server_name`](crate::region_server_name), `ast.region.mvd102`).
     pub fn for_region(id: &RegionId) -> Self {
         WebNames {
-            dns: vec![DnsName(crate::pki::region_server_name(id.as_str()))],
+            dns: vec![DnsName(region_server_name(id.as_str()))],
             ip: Vec::new(),
         }
     }

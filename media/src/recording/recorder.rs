@@ -20,12 +20,12 @@ use super::ogg::OggOpusWriter;
 use super::opus::{self, OPUS_CLOCK_HZ};
 use super::timeline::{Placement, Timeline};
 use super::vp8::Vp8Assembler;
+use crate::events::{Counters, EventSink, MediaEvent};
+use crate::keyframe::KeyframeSource;
 use crate::limits::{
     AUDIO_GAP_FILL_MS_MAX, OPUS_PACKET_BYTES_MAX, RECORDER_QUEUE_PACKETS_MAX,
     RECORDING_WRITE_BUFFER_BYTES, VIDEO_GAP_MS_MAX,
 };
-use crate::server::{Counters, EventSink, KeyframeSource};
-use crate::MediaEvent;
 
 /// Format name and version written into every `meta.json`.
 const META_FORMAT: &str = "mvd102-recording";

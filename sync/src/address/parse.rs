@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use super::script::{is_cyrillic, to_cyrillic, Script};
-use super::{
+use super::model::{
     cyrillic_look_alike, fold_for_matching, ParsedAddress, StreetKind, StreetName, Town,
     HOUSE_NUMBER_DIGITS_MAX,
 };
+use super::script::{is_cyrillic, to_cyrillic, Script};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Token {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use automerge::{AutoCommit, ChangeHash};
 
 use super::error::RepoError;
-use super::{normalize_heads, Priority};
+use super::types::{normalize_heads, Priority};
 
 /// One document as listed by the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,13 +4,15 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use automerge::ChangeHash;
 
+use super::config::Config;
 use super::error::{ProtocolError, RepoError};
+use super::event::Event;
 use super::repo::Repo;
+use super::types::{normalize_heads, Authority, Priority, VERSION_DEFLATED_DOCS};
 use super::wire::{
     decode_frame_limited, encode_docs_deflated, encode_frame, entry_encoded_bytes, Ack, AckResult,
     DocBatch, DocEntry, Frame, Hello, Message, RejectReason,
 };
-use super::{normalize_heads, Authority, Config, Event, Priority, VERSION_DEFLATED_DOCS};
 
 /// Bytes of a Docs frame besides its entries: type, sequence, batch number and count varints.
 const DOCS_FRAME_OVERHEAD_BYTES: usize = 32;

@@ -35,7 +35,7 @@
 use automerge::ChangeHash;
 
 use super::error::DecodeError;
-use super::{Authority, Priority};
+use super::types::{Authority, Priority};
 
 /// The bytes every Hello starts with.
 pub const MAGIC: [u8; 4] = *b"K102";
