@@ -7,45 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::Cluster;
+use super::sides::{timeline, unit_ids, CentralSide, Event, NodeSide};
 use crate::report::Report;
 
 /// Problems of a failed convergence check kept in the report and printed.
 const PROBLEMS_SHOWN_MAX: usize = 20;
-
-/// `(at, by, kind, text)` of one timeline event.
-pub(super) type Event = (i64, String, String, String);
-
-pub(super) fn timeline(card: &Value) -> Vec<Event> {
-    card["timeline"]
-        .as_array()
-        .map(|events| {
-            events
-                .iter()
-                .map(|e| {
-                    (
-                        e["at"].as_i64().unwrap_or(i64::MIN),
-                        e["by"].as_str().unwrap_or("").to_string(),
-                        e["kind"].as_str().unwrap_or("").to_string(),
-                        e["text"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-pub(super) fn unit_ids(card: &Value) -> BTreeSet<String> {
-    card["units"]
-        .as_array()
-        .map(|units| {
-            units
-                .iter()
-                .filter_map(|u| u["unit_id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn multiset(events: &[Event]) -> BTreeMap<&Event, usize> {
     let mut counts = BTreeMap::new();
@@ -110,10 +76,14 @@ impl Convergence {
 }
 
 /// Compares every expected card on its node and at the central, and the open-card lists.
-pub(super) async fn check_convergence(cluster: &Cluster, expected: &Expected) -> Convergence {
+pub(super) async fn check_convergence(
+    nodes: &BTreeMap<String, NodeSide>,
+    central: &CentralSide,
+    expected: &Expected,
+) -> Convergence {
     let mut out = Convergence::default();
     for region in expected.regions() {
-        let node = cluster.node(region);
+        let node = &nodes[region];
         let expected_ids: BTreeSet<&str> = expected
             .cards
             .iter()
@@ -122,7 +92,7 @@ pub(super) async fn check_convergence(cluster: &Cluster, expected: &Expected) ->
             .collect();
         match (
             node.open_card_ids().await,
-            cluster.central.open_card_ids(region).await,
+            central.open_card_ids(region).await,
         ) {
             (Ok(at_node), Ok(at_central)) => {
                 let node_set: BTreeSet<&str> = at_node.iter().map(String::as_str).collect();
@@ -154,15 +124,14 @@ pub(super) async fn check_convergence(cluster: &Cluster, expected: &Expected) ->
     }
     for ((region, id), expect) in &expected.cards {
         out.cards_checked += 1;
-        let node = cluster.node(region);
-        let (at_node, at_central) =
-            match (node.card(id).await, cluster.central.card(region, id).await) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    out.problem(format!("{region}/{id}: cannot read: {e}"));
-                    continue;
-                }
-            };
+        let node = &nodes[region];
+        let (at_node, at_central) = match (node.card(id).await, central.card(region, id).await) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                out.problem(format!("{region}/{id}: cannot read: {e}"));
+                continue;
+            }
+        };
         compare_card(
             region,
             id,

@@ -288,7 +288,7 @@ impl Cluster {
         poll_ms: u64,
     ) -> anyhow::Result<(Option<u64>, Convergence)> {
         let probe = || async move {
-            let check = convergence::check_convergence(self, expected).await;
+            let check = convergence::check_convergence(&self.nodes, &self.central, expected).await;
             (check.converged(), check)
         };
         self.poll(since, deadline_ms, poll_ms, probe).await

@@ -2,13 +2,12 @@
 //! ([`client::Api`]): the operators' writes (create, note, dispatch, close), HQ's notes, and
 //! the reads the convergence check compares.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Context};
 use rand::rngs::StdRng;
 use serde_json::{json, Value};
 
-use super::convergence::{timeline, unit_ids};
 use crate::client::{self, Api, CallError};
 
 const CALL_TAKER_LOGIN: &str = "sim_ct";
@@ -275,6 +274,40 @@ fn ids_of(list: &Value) -> Vec<String> {
             cards
                 .iter()
                 .filter_map(|c| c["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `(at, by, kind, text)` of one timeline event.
+pub(super) type Event = (i64, String, String, String);
+
+pub(super) fn timeline(card: &Value) -> Vec<Event> {
+    card["timeline"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .map(|e| {
+                    (
+                        e["at"].as_i64().unwrap_or(i64::MIN),
+                        e["by"].as_str().unwrap_or("").to_string(),
+                        e["kind"].as_str().unwrap_or("").to_string(),
+                        e["text"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(super) fn unit_ids(card: &Value) -> BTreeSet<String> {
+    card["units"]
+        .as_array()
+        .map(|units| {
+            units
+                .iter()
+                .filter_map(|u| u["unit_id"].as_str().map(str::to_string))
                 .collect()
         })
         .unwrap_or_default()
