@@ -205,7 +205,7 @@ impl CentralRepo {
         let mut last_ticket = None;
         for region in regions_under(&*self.store, HEADS_PREFIX).map_err(storage)? {
             let (mut batch, mut counts, mut in_batch) = (WriteBatch::new(), Counts::default(), 0);
-            for entry in docs::catalogue(&*self.store, &region).map_err(storage)? {
+            for entry in docs::catalogue(&*self.store, &region, None).map_err(storage)? {
                 report.docs += 1;
                 counts.add(national::region_key(&region), national::DOCS_FIELD, 1);
                 if entry.id.kind() != DocKind::Card {
@@ -285,26 +285,7 @@ impl CentralRepo {
         let (region, id) = (doc_id.region(), doc_id.id());
         let mut batch = WriteBatch::new();
         let mut counts = Counts::default();
-        match existing_chunks {
-            // A new document was loaded from exactly these bytes: store them as its snapshot
-            // instead of saving it again (a compressed save cost ~30 µs per card).
-            None if !incremental.is_empty() => {
-                docs::stage_new(&mut batch, doc_id, incremental.to_vec())
-            }
-            None => docs::stage_new(&mut batch, doc_id, doc.save()),
-            Some(mut n) => docs::stage_change(
-                &mut batch,
-                doc_id,
-                &mut n,
-                self.chunks_max,
-                incremental.to_vec(),
-                || doc.save(),
-            ),
-        }
-        if docs::heads(&*self.store, doc_id)
-            .map_err(storage)?
-            .is_none()
-        {
+        if existing_chunks.is_none() {
             counts.add(national::region_key(region), national::DOCS_FIELD, 1);
         }
         let heads = normalize_heads(doc.get_heads());
@@ -330,7 +311,28 @@ impl CentralRepo {
                     .map_err(storage)?,
             );
         }
-        docs::stage_heads(&mut batch, doc_id, priority, heads.clone());
+        match existing_chunks {
+            // A new document was loaded from exactly these bytes: store them as its snapshot
+            // instead of saving it again (a compressed save cost ~30 µs per card).
+            None if !incremental.is_empty() => docs::stage_new(
+                &mut batch,
+                doc_id,
+                incremental.to_vec(),
+                priority,
+                heads.clone(),
+            ),
+            None => docs::stage_new(&mut batch, doc_id, doc.save(), priority, heads.clone()),
+            Some(mut n) => docs::stage_change(
+                &mut batch,
+                doc_id,
+                priority,
+                heads.clone(),
+                &mut n,
+                self.chunks_max,
+                incremental.to_vec(),
+                || doc.save(),
+            ),
+        }
         counts.stage(&*self.store, &mut batch).map_err(storage)?;
         self.gc.apply(batch).map_err(storage)?;
         if let Some(staged) = staged {
@@ -401,7 +403,7 @@ impl Repo for CentralRepo {
     }
 
     fn docs_in_region(&mut self, region: &str) -> Vec<DocSummary> {
-        match docs::catalogue(&*self.store, region) {
+        match docs::catalogue(&*self.store, region, None) {
             Ok(entries) => entries
                 .into_iter()
                 .map(|e| DocSummary {

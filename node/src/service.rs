@@ -159,9 +159,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// One document in the replication catalogue: its id, priority and sorted heads.
-pub use server_kit::docs::CatalogueEntry as ReplicaEntry;
-
 pub use server_kit::heads::{decode_heads, encode_heads};
 
 fn card_priority(status: CardStatus) -> Priority {
@@ -216,10 +213,7 @@ impl CardService {
             );
         }
         let mut units = BTreeMap::new();
-        for entry in docs::catalogue(&*store, &region)? {
-            if entry.id.kind() != DocKind::Unit {
-                continue;
-            }
+        for entry in docs::catalogue(&*store, &region, Some(DocKind::Unit))? {
             units.insert(
                 entry.id.id().to_string(),
                 Arc::new(Mutex::new(load_unit(&*store, &entry.id, &actor)?)),
@@ -288,12 +282,13 @@ impl CardService {
             let ctx = self.ctx("system", now_ms);
             let mut doc = UnitDoc::create(self.actor.clone(), id, call_sign, *kind, &ctx)?;
             let mut batch = WriteBatch::new();
-            docs::stage_new(&mut batch, &self.doc_id(DocKind::Unit, id)?, doc.save());
-            docs::stage_heads(
+            let heads = doc.heads();
+            docs::stage_new(
                 &mut batch,
                 &self.doc_id(DocKind::Unit, id)?,
+                doc.save(),
                 Priority::Normal,
-                doc.heads(),
+                heads,
             );
             let ticket = self.audit.record(
                 &self.gc,
@@ -368,16 +363,13 @@ impl CardService {
         let card = doc.view(&self.reference)?;
         let mut batch = WriteBatch::new();
         // Uncompressed: deflate costs 5x the time of saving, and compaction recompresses later.
+        let heads = doc.heads();
         docs::stage_new(
             &mut batch,
             &self.doc_id(DocKind::Card, &id)?,
             doc.automerge().save_nocompress(),
-        );
-        docs::stage_heads(
-            &mut batch,
-            &self.doc_id(DocKind::Card, &id)?,
             Priority::Active,
-            doc.heads(),
+            heads,
         );
         batch.put(format!("meta/seq/{year}/{seq:020}"), id.as_bytes().to_vec());
         batch.put(format!("idx/day/{}/{id}", day_key(now_ms)), Vec::new());
@@ -654,16 +646,12 @@ impl CardService {
             docs::stage_change(
                 &mut batch,
                 &self.doc_id(DocKind::Card, &after.id)?,
+                card_priority(after.status),
+                cg.doc.heads(),
                 &mut cg.chunks,
                 self.limits.doc_chunks_max,
                 inc,
                 || cg.doc.save(),
-            );
-            docs::stage_heads(
-                &mut batch,
-                &self.doc_id(DocKind::Card, &after.id)?,
-                card_priority(after.status),
-                cg.doc.heads(),
             );
             if before.status != after.status {
                 batch.delete(status_key(before.status, &after.id));
@@ -686,16 +674,12 @@ impl CardService {
                 docs::stage_change(
                     &mut batch,
                     &self.doc_id(DocKind::Unit, uid)?,
+                    Priority::Normal,
+                    g.doc.heads(),
                     &mut g.chunks,
                     self.limits.doc_chunks_max,
                     inc,
                     || g.doc.save(),
-                );
-                docs::stage_heads(
-                    &mut batch,
-                    &self.doc_id(DocKind::Unit, uid)?,
-                    Priority::Normal,
-                    g.doc.heads(),
                 );
                 unit_views.push(g.doc.view(&self.reference, now_ms)?);
             }
@@ -930,16 +914,12 @@ impl CardService {
             docs::stage_change(
                 &mut batch,
                 &self.doc_id(DocKind::Unit, unit_id)?,
+                Priority::Normal,
+                g.doc.heads(),
                 &mut g.chunks,
                 self.limits.doc_chunks_max,
                 inc,
                 || g.doc.save(),
-            );
-            docs::stage_heads(
-                &mut batch,
-                &self.doc_id(DocKind::Unit, unit_id)?,
-                Priority::Normal,
-                g.doc.heads(),
             );
             let view = g.doc.view(&self.reference, now_ms)?;
             let ticket = self.audit.record(
@@ -965,6 +945,33 @@ impl CardService {
         self.gc.wait_async(ticket).await?;
         let _ = self.events.send(LiveEvent::Unit(view.clone()));
         Ok(view)
+    }
+
+    /// Stages a roster day after a change: its snapshot when `fresh`, else the next chunk.
+    fn stage_roster(
+        &self,
+        batch: &mut WriteBatch,
+        doc_id: &DocId,
+        doc: &mut RosterDoc,
+        mut chunks: usize,
+        fresh: bool,
+    ) {
+        let heads = doc.heads();
+        if fresh {
+            docs::stage_new(batch, doc_id, doc.save(), Priority::Normal, heads);
+        } else {
+            let inc = doc.save_incremental();
+            docs::stage_change(
+                batch,
+                doc_id,
+                Priority::Normal,
+                heads,
+                &mut chunks,
+                self.limits.doc_chunks_max,
+                inc,
+                || doc.save(),
+            );
+        }
     }
 
     fn load_roster(&self, date: &str) -> ServiceResult<(RosterDoc, usize, bool)> {
@@ -1023,33 +1030,12 @@ impl CardService {
         let ctx = self.ctx(by, now_ms);
         let ticket = {
             let _g = lock(&self.roster_lock);
-            let (mut doc, mut chunks, fresh) = self.load_roster(&input.date)?;
+            let (mut doc, chunks, fresh) = self.load_roster(&input.date)?;
             let entry_id = uuid::Uuid::new_v4().to_string();
             let entry = doc.add(&entry_id, input, &unit, &ctx)?;
             let mut batch = WriteBatch::new();
-            if fresh {
-                docs::stage_new(
-                    &mut batch,
-                    &self.doc_id(DocKind::Roster, &input.date)?,
-                    doc.save(),
-                );
-            } else {
-                let inc = doc.save_incremental();
-                docs::stage_change(
-                    &mut batch,
-                    &self.doc_id(DocKind::Roster, &input.date)?,
-                    &mut chunks,
-                    self.limits.doc_chunks_max,
-                    inc,
-                    || doc.save(),
-                );
-            }
-            docs::stage_heads(
-                &mut batch,
-                &self.doc_id(DocKind::Roster, &input.date)?,
-                Priority::Normal,
-                doc.heads(),
-            );
+            let doc_id = self.doc_id(DocKind::Roster, &input.date)?;
+            self.stage_roster(&mut batch, &doc_id, &mut doc, chunks, fresh);
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -1064,8 +1050,8 @@ impl CardService {
 
     /// Every replicated document of this node's region with its priority and heads, from the
     /// heads index.
-    pub fn replica_catalogue(&self) -> ServiceResult<Vec<ReplicaEntry>> {
-        Ok(docs::catalogue(&*self.store, &self.region)?)
+    pub fn replica_catalogue(&self) -> ServiceResult<Vec<docs::CatalogueEntry>> {
+        Ok(docs::catalogue(&*self.store, &self.region, None)?)
     }
 
     pub fn replica_heads(
@@ -1168,7 +1154,14 @@ impl CardService {
                             self.region
                         )));
                     }
-                    docs::stage_new(&mut batch, doc_id, doc.save());
+                    heads = doc.heads();
+                    docs::stage_new(
+                        &mut batch,
+                        doc_id,
+                        doc.save(),
+                        card_priority(card.status),
+                        heads.clone(),
+                    );
                     if card.status.is_open() {
                         batch
                             .put_json(status_key(card.status, id), &CardSummary::from(&card))
@@ -1177,13 +1170,6 @@ impl CardService {
                     batch.put(
                         format!("idx/day/{}/{id}", day_key(card.created_at)),
                         Vec::new(),
-                    );
-                    heads = doc.heads();
-                    docs::stage_heads(
-                        &mut batch,
-                        doc_id,
-                        card_priority(card.status),
-                        heads.clone(),
                     );
                     live = Some(LiveEvent::Card(CardSummary::from(&card)));
                 } else {
@@ -1205,9 +1191,12 @@ impl CardService {
                         .map_err(|e| RepoError::Storage(e.to_string()))?;
                     let cg = &mut *g;
                     let inc = cg.doc.save_incremental();
+                    heads = cg.doc.heads();
                     docs::stage_change(
                         &mut batch,
                         doc_id,
+                        card_priority(after.status),
+                        heads.clone(),
                         &mut cg.chunks,
                         self.limits.doc_chunks_max,
                         inc,
@@ -1221,13 +1210,6 @@ impl CardService {
                             .put_json(status_key(after.status, id), &CardSummary::from(&after))
                             .map_err(|e| RepoError::Storage(e.to_string()))?;
                     }
-                    heads = cg.doc.heads();
-                    docs::stage_heads(
-                        &mut batch,
-                        doc_id,
-                        card_priority(after.status),
-                        heads.clone(),
-                    );
                     live = Some(LiveEvent::Card(CardSummary::from(&after)));
                 }
             }
@@ -1244,16 +1226,17 @@ impl CardService {
                 g.doc.automerge().load_incremental(bytes).map_err(corrupt)?;
                 let g = &mut *g;
                 let inc = g.doc.save_incremental();
+                heads = g.doc.heads();
                 docs::stage_change(
                     &mut batch,
                     doc_id,
+                    Priority::Normal,
+                    heads.clone(),
                     &mut g.chunks,
                     self.limits.doc_chunks_max,
                     inc,
                     || g.doc.save(),
                 );
-                heads = g.doc.heads();
-                docs::stage_heads(&mut batch, doc_id, Priority::Normal, heads.clone());
                 if let Ok(u) = g.doc.view(&self.reference, now_ms) {
                     live = Some(LiveEvent::Unit(u));
                 }
@@ -1261,27 +1244,14 @@ impl CardService {
             DocKind::Roster => {
                 sync::roster::validate_date(id).map_err(|e| RepoError::Refused(e.to_string()))?;
                 let _g = lock(&self.roster_lock);
-                let (mut doc, mut chunks, fresh) = self.load_roster(id).map_err(storage)?;
+                let (mut doc, chunks, fresh) = self.load_roster(id).map_err(storage)?;
                 doc.automerge()
                     .fork()
                     .load_incremental(bytes)
                     .map_err(corrupt)?;
                 doc.automerge().load_incremental(bytes).map_err(corrupt)?;
-                if fresh {
-                    docs::stage_new(&mut batch, doc_id, doc.save());
-                } else {
-                    let inc = doc.save_incremental();
-                    docs::stage_change(
-                        &mut batch,
-                        doc_id,
-                        &mut chunks,
-                        self.limits.doc_chunks_max,
-                        inc,
-                        || doc.save(),
-                    );
-                }
                 heads = doc.heads();
-                docs::stage_heads(&mut batch, doc_id, Priority::Normal, heads.clone());
+                self.stage_roster(&mut batch, doc_id, &mut doc, chunks, fresh);
             }
         }
         let ticket = self

@@ -99,17 +99,28 @@ pub fn chunk_count(store: &dyn Store, id: &DocId) -> Result<usize, StoreError> {
         .len())
 }
 
-/// Stages a new document's snapshot.
-pub fn stage_new(batch: &mut WriteBatch, id: &DocId, snapshot: Vec<u8>) {
+/// Stages a new document: its snapshot and its catalogue entry (priority and heads).
+pub fn stage_new(
+    batch: &mut WriteBatch,
+    id: &DocId,
+    snapshot: Vec<u8>,
+    priority: Priority,
+    heads: Vec<ChangeHash>,
+) {
     batch.put(snapshot_key(id), snapshot);
+    stage_heads(batch, id, priority, heads);
 }
 
-/// Stages a change to a stored document that has `*chunks` chunks: `incremental` as the next
-/// chunk, or, when that would make more than `chunks_max`, a fresh `snapshot()` replacing the
-/// snapshot and every chunk. Empty `incremental` bytes (nothing changed) stage nothing.
+/// Stages a change to a stored document that has `*chunks` chunks, with its new catalogue entry:
+/// `incremental` as the next chunk, or, when that would make more than `chunks_max`, a fresh
+/// `snapshot()` replacing the snapshot and every chunk. Empty `incremental` bytes (nothing
+/// changed) stage no chunk.
+#[allow(clippy::too_many_arguments)]
 pub fn stage_change(
     batch: &mut WriteBatch,
     id: &DocId,
+    priority: Priority,
+    heads: Vec<ChangeHash>,
     chunks: &mut usize,
     chunks_max: usize,
     incremental: Vec<u8>,
@@ -125,10 +136,11 @@ pub fn stage_change(
         *chunks += 1;
         batch.put(chunk_key(id, *chunks), incremental);
     }
+    stage_heads(batch, id, priority, heads);
 }
 
 /// Stages the document's catalogue entry: its priority and (sorted) heads.
-pub fn stage_heads(batch: &mut WriteBatch, id: &DocId, priority: Priority, heads: Vec<ChangeHash>) {
+fn stage_heads(batch: &mut WriteBatch, id: &DocId, priority: Priority, heads: Vec<ChangeHash>) {
     let heads = normalize_heads(heads);
     batch.put(heads_key(id), encode_heads(priority, &heads));
 }
@@ -151,11 +163,18 @@ pub struct CatalogueEntry {
     pub heads: Vec<ChangeHash>,
 }
 
-/// Every stored document of `region` with its priority and heads, from the heads index. An entry
-/// that cannot be decoded is logged and left out: the document itself is still stored, and the
-/// next change to it rewrites the entry.
-pub fn catalogue(store: &dyn Store, region: &str) -> Result<Vec<CatalogueEntry>, StoreError> {
-    let prefix = format!("{HEADS_PREFIX}{region}/");
+/// Every stored document of `region` (of one `kind` when given) with its priority and heads,
+/// from the heads index. An entry that cannot be decoded is logged and left out: the document
+/// itself is still stored, and the next change to it rewrites the entry.
+pub fn catalogue(
+    store: &dyn Store,
+    region: &str,
+    kind: Option<DocKind>,
+) -> Result<Vec<CatalogueEntry>, StoreError> {
+    let prefix = match kind {
+        Some(kind) => format!("{HEADS_PREFIX}{region}/{kind}/"),
+        None => format!("{HEADS_PREFIX}{region}/"),
+    };
     let mut out = Vec::new();
     for (k, v) in store.scan_prefix(prefix.as_bytes())? {
         let key = String::from_utf8_lossy(&k[HEADS_PREFIX.len()..]).to_string();
@@ -332,7 +351,7 @@ mod tests {
         let a = DocId::parse("AST/card/a").unwrap();
         assert_eq!(load_bytes(&*store, &a).unwrap().unwrap().len(), 2);
         assert_eq!(chunk_count(&*store, &a).unwrap(), 1);
-        let ids: Vec<String> = catalogue(&*store, "AST")
+        let ids: Vec<String> = catalogue(&*store, "AST", None)
             .unwrap()
             .into_iter()
             .map(|e| e.id.to_string())
@@ -368,14 +387,27 @@ mod tests {
         let id = DocId::parse("AST/unit/p01").unwrap();
         let mut doc = AutoCommit::new();
         let mut b = WriteBatch::new();
-        stage_new(&mut b, &id, doc.save());
+        stage_new(&mut b, &id, doc.save(), Priority::Normal, doc.get_heads());
         gc.apply(b).unwrap();
+        assert!(catalogue(&*store, "AST", Some(DocKind::Card))
+            .unwrap()
+            .is_empty());
         let mut chunks = 0;
         for n in 0..5 {
             automerge::transaction::Transactable::put(&mut doc, automerge::ROOT, "n", n).unwrap();
             let mut b = WriteBatch::new();
             let inc = doc.save_incremental();
-            stage_change(&mut b, &id, &mut chunks, 3, inc, || doc.save());
+            let heads = doc.get_heads();
+            stage_change(
+                &mut b,
+                &id,
+                Priority::Normal,
+                heads,
+                &mut chunks,
+                3,
+                inc,
+                || doc.save(),
+            );
             gc.apply(b).unwrap();
         }
         // Chunks 1..3, then a snapshot replacing them, then chunk 1 again.
@@ -384,5 +416,8 @@ mod tests {
         let (mut loaded, n) = load(&*store, &id).unwrap().unwrap();
         assert_eq!(n, 1);
         assert_eq!(loaded.get_heads(), doc.get_heads());
+        let listed = catalogue(&*store, "AST", Some(DocKind::Unit)).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].heads, normalize_heads(doc.get_heads()));
     }
 }
