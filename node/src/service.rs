@@ -190,6 +190,60 @@ fn day_key(created_at_ms: i64) -> String {
     dt.format("%Y%m%d").to_string()
 }
 
+/// `(region, year, sequence)` of a human card number such as `AST-2026-000123`.
+fn number_parts(number: &str) -> Option<(&str, i32, u64)> {
+    let mut parts = number.rsplitn(3, '-');
+    let seq = parts.next()?.parse::<u64>().ok()?;
+    let year = parts.next()?.parse::<i32>().ok()?;
+    Some((parts.next()?, year, seq))
+}
+
+fn number_key(year: i32, seq: u64) -> String {
+    format!("meta/seq/{year}/{seq:020}")
+}
+
+/// The card kind's index rules, staged from one view of the card before and after a write: the
+/// same for a card created here, changed by a command or arriving by replication (`before` is
+/// `None` when the card is new to this store). Returns the summary the status index holds, for
+/// the live event.
+///
+/// - `meta/seq/{year}/{seq}` → id: the number index, and the region's number sequence;
+/// - `idx/day/{yyyymmdd}/{id}`: cards by the day they were created;
+/// - `idx/st/{status}/{id}` → summary: open cards by status (the queues);
+/// - `idx/unit/{unit}/{id}`: cards a unit was ever assigned to.
+fn stage_card_indexes(
+    batch: &mut WriteBatch,
+    before: Option<&Card>,
+    after: &Card,
+) -> Result<CardSummary, StoreError> {
+    let id = &after.id;
+    match before {
+        None => {
+            if let Some((_, year, seq)) = number_parts(&after.number) {
+                batch.put(number_key(year, seq), id.as_bytes().to_vec());
+            }
+            batch.put(
+                format!("idx/day/{}/{id}", day_key(after.created_at)),
+                Vec::new(),
+            );
+        }
+        Some(before) if before.status != after.status => {
+            batch.delete(status_key(before.status, id))
+        }
+        Some(_) => {}
+    }
+    let summary = CardSummary::from(after);
+    if after.status.is_open() {
+        batch.put_json(status_key(after.status, id), &summary)?;
+    }
+    for u in &after.units {
+        if before.is_none_or(|b| b.unit(&u.unit_id).is_none()) {
+            batch.put(format!("idx/unit/{}/{id}", u.unit_id), Vec::new());
+        }
+    }
+    Ok(summary)
+}
+
 impl CardService {
     /// Opens the service over an open store. Loads every unit (they are few) and the card
     /// number sequences.
@@ -311,7 +365,7 @@ impl CardService {
         Ok(created)
     }
 
-    fn next_number(&self, now_ms: i64) -> ServiceResult<(i32, u64, String)> {
+    fn next_number(&self, now_ms: i64) -> ServiceResult<String> {
         let year: i32 = chrono::DateTime::from_timestamp_millis(now_ms)
             .unwrap_or_default()
             .format("%Y")
@@ -336,7 +390,17 @@ impl CardService {
             }
         };
         seqs.insert(year, next);
-        Ok((year, next, format!("{}-{year}-{next:06}", self.region)))
+        Ok(format!("{}-{year}-{next:06}", self.region))
+    }
+
+    /// A number of this region arrived by replication: the sequence continues after it, so that
+    /// a node restored from the hub never hands it out again.
+    fn number_used(&self, number: &str) {
+        if let Some((_, year, seq)) = number_parts(number) {
+            if let Some(next) = lock(&self.seq).get_mut(&year) {
+                *next = (*next).max(seq);
+            }
+        }
     }
 
     /// Creates a card (R03/R05) and returns it once it is durable.
@@ -349,7 +413,7 @@ impl CardService {
         let ctx = self.ctx(by, now_ms);
         // Validate before a number is taken, so bad input does not consume one.
         sync::card::validate_create(input, &self.reference)?;
-        let (year, seq, number) = self.next_number(now_ms)?;
+        let number = self.next_number(now_ms)?;
         let id = uuid::Uuid::new_v4().to_string();
         let mut doc = CardDoc::create(
             self.actor.clone(),
@@ -371,10 +435,7 @@ impl CardService {
             Priority::Active,
             heads,
         );
-        batch.put(format!("meta/seq/{year}/{seq:020}"), id.as_bytes().to_vec());
-        batch.put(format!("idx/day/{}/{id}", day_key(now_ms)), Vec::new());
-        let summary = CardSummary::from(&card);
-        batch.put_json(status_key(card.status, &id), &summary)?;
+        let summary = stage_card_indexes(&mut batch, None, &card)?;
         let ticket = self.audit.record(
             &self.gc,
             batch,
@@ -425,22 +486,13 @@ impl CardService {
                 id_or_number.chars().take(64).collect::<String>()
             ))
         };
-        let mut parts = id_or_number.rsplitn(3, '-');
-        let seq = parts
-            .next()
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(not_found)?;
-        let year = parts
-            .next()
-            .and_then(|s| s.parse::<i32>().ok())
-            .ok_or_else(not_found)?;
-        let region = parts.next().ok_or_else(not_found)?;
+        let (region, year, seq) = number_parts(id_or_number).ok_or_else(not_found)?;
         if region != self.region {
             return Err(not_found());
         }
         let v = self
             .store
-            .get(format!("meta/seq/{year}/{seq:020}").as_bytes())?
+            .get(number_key(year, seq).as_bytes())?
             .ok_or_else(not_found)?;
         Ok(String::from_utf8_lossy(&v).to_string())
     }
@@ -616,7 +668,7 @@ impl CardService {
             .iter()
             .map(|u| self.unit_entry(u))
             .collect::<Result<_, _>>()?;
-        let (card, out, unit_views, ticket) = {
+        let (card, summary, out, unit_views, ticket) = {
             let mut card_guard = lock(&entry);
             let mut unit_guards: Vec<_> = unit_entries.iter().map(|u| lock(u)).collect();
             let before = card_guard.doc.view(&self.reference)?;
@@ -653,20 +705,7 @@ impl CardService {
                 inc,
                 || cg.doc.save(),
             );
-            if before.status != after.status {
-                batch.delete(status_key(before.status, &after.id));
-            }
-            if after.status.is_open() {
-                batch.put_json(
-                    status_key(after.status, &after.id),
-                    &CardSummary::from(&after),
-                )?;
-            }
-            for u in &after.units {
-                if before.unit(&u.unit_id).is_none() {
-                    batch.put(format!("idx/unit/{}/{}", u.unit_id, after.id), Vec::new());
-                }
-            }
+            let summary = stage_card_indexes(&mut batch, Some(&before), &after)?;
             let mut unit_views = Vec::new();
             for (uid, g) in unit_ids.iter().zip(unit_guards.iter_mut()) {
                 let g = &mut **g;
@@ -697,14 +736,14 @@ impl CardService {
                     return Err(e.into());
                 }
             };
-            (after, out, unit_views, ticket)
+            (after, summary, out, unit_views, ticket)
         };
         if card.status.is_terminal() {
             lock(&self.cards).evict(&card.id);
         }
         self.gc.wait_async(ticket).await?;
         self.card_changes.fetch_add(1, Ordering::Relaxed);
-        let _ = self.events.send(LiveEvent::Card(CardSummary::from(&card)));
+        let _ = self.events.send(LiveEvent::Card(summary));
         for u in unit_views {
             let _ = self.events.send(LiveEvent::Unit(u));
         }
@@ -1162,16 +1201,10 @@ impl CardService {
                         card_priority(card.status),
                         heads.clone(),
                     );
-                    if card.status.is_open() {
-                        batch
-                            .put_json(status_key(card.status, id), &CardSummary::from(&card))
-                            .map_err(|e| RepoError::Storage(e.to_string()))?;
-                    }
-                    batch.put(
-                        format!("idx/day/{}/{id}", day_key(card.created_at)),
-                        Vec::new(),
-                    );
-                    live = Some(LiveEvent::Card(CardSummary::from(&card)));
+                    let summary = stage_card_indexes(&mut batch, None, &card)
+                        .map_err(|e| RepoError::Storage(e.to_string()))?;
+                    self.number_used(&card.number);
+                    live = Some(LiveEvent::Card(summary));
                 } else {
                     let entry = self.card_entry(id).map_err(storage)?;
                     let mut g = lock(&entry);
@@ -1202,15 +1235,9 @@ impl CardService {
                         inc,
                         || cg.doc.save(),
                     );
-                    if before.status != after.status {
-                        batch.delete(status_key(before.status, id));
-                    }
-                    if after.status.is_open() {
-                        batch
-                            .put_json(status_key(after.status, id), &CardSummary::from(&after))
-                            .map_err(|e| RepoError::Storage(e.to_string()))?;
-                    }
-                    live = Some(LiveEvent::Card(CardSummary::from(&after)));
+                    let summary = stage_card_indexes(&mut batch, Some(&before), &after)
+                        .map_err(|e| RepoError::Storage(e.to_string()))?;
+                    live = Some(LiveEvent::Card(summary));
                 }
             }
             DocKind::Unit => {
