@@ -25,18 +25,19 @@ use server_kit::accounts::{Accounts, User};
 use server_kit::clock::now_ms;
 use server_kit::store::{GroupCommit, Store};
 use server_kit::web::{authenticate_parts, ApiError, ApiErrorBody, ApiJson};
-use sync::{
-    Card, CardCommand, CardDoc, CardStatus, Channel, Ctx, DocId, DocKind, Document, Reference, Role,
-};
+use sync::{Card, CardStatus, Channel, Reference, Role};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::hub::{Hub, HubEvent, RegionLink};
 use crate::metrics::{CentralMetrics, Scrape};
 use crate::national::{self, By, DelayKind, DelayStats, DispatchedIndex, NationalCard, Period};
+use crate::service::{HqError, HqService};
 
 pub struct CentralState {
     pub hub: Arc<Hub>,
+    /// HQ's reads and writes of cards.
+    pub hq: Arc<HqService>,
     pub accounts: Arc<Accounts>,
     pub store: Arc<dyn Store>,
     pub gc: Arc<GroupCommit>,
@@ -47,8 +48,6 @@ pub struct CentralState {
     pub disconnect_alert_after_ms: i64,
     pub http_body_bytes_max: usize,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// The automerge actor of HQ's own writes in this process.
-    pub actor: automerge::ActorId,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The session cookie is `Secure` (served over HTTPS).
@@ -568,29 +567,16 @@ async fn summary(State(s): State<Shared>, _u: HqUser) -> ApiResult<Json<Summary>
     Ok(Json(build_summary(&s, now_ms())?))
 }
 
-/// The card's document id; a malformed region or id is a card HQ does not hold.
-fn card_id(region: &str, id: &str) -> ApiResult<DocId> {
-    DocId::new(region, DocKind::Card, id)
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such card"))
-}
-
-fn load_card(s: &CentralState, region: &str, id: &str) -> ApiResult<CardDoc> {
-    let doc_id = card_id(region, id)?;
-    let doc = s
-        .hub
-        .repo
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .load_doc(&doc_id)
-        .map_err(storage)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("card {region}/{id} is not at HQ"),
-            )
-        })?;
-    Ok(CardDoc::wrap(doc))
+impl From<HqError> for ApiError {
+    fn from(e: HqError) -> Self {
+        match e {
+            HqError::BadId | HqError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            HqError::Refused(d) => ApiError::new(StatusCode::CONFLICT, d.code(), d.to_string()),
+            HqError::Storage(_) => storage(e),
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/cards/{region}/{id}", tag = "national", security(("bearer" = [])),
@@ -606,8 +592,7 @@ async fn card(
     _u: HqUser,
     Path((region, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Card>> {
-    let doc = load_card(&s, &region, &id)?;
-    Ok(Json(doc.view(&s.reference).map_err(storage)?))
+    Ok(Json(s.hq.card(&region, &id)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -651,51 +636,13 @@ async fn note(
             format!("the note must be 1–{NOTE_CHARS_MAX} characters"),
         ));
     }
-    let doc_id = card_id(&region, &id)?;
-    let hub = s.hub.clone();
-    let state = s.clone();
     // The region sees who at HQ wrote it: the person's name, not a login.
     let author = u.0.full_name.clone();
-    let card = tokio::task::spawn_blocking(move || -> ApiResult<Card> {
-        let mut repo = hub.repo.lock().unwrap_or_else(|p| p.into_inner());
-        let mut doc = CardDoc::wrap(repo.load_doc(&doc_id).map_err(storage)?.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("card {region}/{id} is not at HQ"),
-            )
-        })?);
-        doc.set_actor(state.actor.clone());
-        let before = doc.heads();
-        let ctx = Ctx::new(author.as_str(), "central", now_ms());
-        doc.apply(
-            &CardCommand::HqNote {
-                text: req.text.clone(),
-            },
-            &state.reference,
-            &ctx,
-        )
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.code(), e.to_string()))?;
-        let incremental = doc.automerge().save_after(&before);
-        let chunks = repo.doc_chunks(&doc_id).map_err(storage)?;
-        repo.store_doc(&doc_id, doc.automerge(), Some(chunks), &incremental)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage_error",
-                    e.to_string(),
-                )
-            })?;
-        let gc = repo.group_commit().clone();
-        drop(repo);
-        // The flush is waited for outside the repo's lock: regions' sessions go on meanwhile.
-        gc.wait_written().map_err(storage)?;
-        let card = doc.view(&state.reference).map_err(storage)?;
-        hub.notify_region(&region, &doc_id.to_string());
-        Ok(card)
-    })
-    .await
-    .map_err(storage)??;
+    let hq = s.hq.clone();
+    let card =
+        tokio::task::spawn_blocking(move || hq.note(&region, &id, &author, &req.text, now_ms()))
+            .await
+            .map_err(storage)??;
     Ok(Json(card))
 }
 

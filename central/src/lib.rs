@@ -17,3 +17,4 @@ pub mod metrics;
 pub mod national;
 pub mod repo;
 pub mod server;
+pub mod service;

@@ -14,6 +14,7 @@ use crate::http::{self, CentralState};
 use crate::hub::Hub;
 use crate::metrics::CentralMetrics;
 use crate::repo::CentralRepo;
+use crate::service::HqService;
 
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
@@ -70,8 +71,17 @@ pub async fn open_central(
     let dispatched = repo.dispatched_index();
     let hub = Hub::new(repo, server_kit::replication::network_protocol_config());
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    // A fresh actor id per process start, as on the node: sequence numbers are never reused.
+    let actor = automerge::ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec());
+    let hq = Arc::new(HqService::new(
+        hub.clone(),
+        store.clone(),
+        reference.clone(),
+        actor,
+    ));
     let state = Arc::new(CentralState {
         hub,
+        hq,
         accounts,
         store: store.clone(),
         gc: gc.clone(),
@@ -82,7 +92,6 @@ pub async fn open_central(
             .saturating_mul(1000),
         http_body_bytes_max: config.central.http_body_bytes_max,
         shutdown: shutdown_rx,
-        actor: automerge::ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec()),
         trusted_proxies: config
             .central
             .trusted_proxies
