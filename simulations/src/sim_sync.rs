@@ -34,6 +34,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     let (mut writes, mut frames, mut dropped, mut crashes, mut partitions, mut rejected, mut bytes) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut blips, mut blip_writes, mut stalls) = (0u64, 0u64, 0u64);
+    let (mut national, mut national_cut_off) = (0u64, 0u64);
     for seed in (0..config.seeds).map(|i| config.first_seed.wrapping_add(i)) {
         match run_seed(seed, &sim) {
             Ok(r) => {
@@ -47,6 +48,8 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
                 blips += r.blips;
                 blip_writes += r.blip_writes;
                 stalls += r.stalls_reported;
+                national += r.national_writes;
+                national_cut_off += r.national_writes_while_cut_off;
             }
             Err(e) => {
                 bar.suspend(|| println!("FAILED {e}"));
@@ -58,7 +61,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     println!(
-        "{} seeds in {:.1} s: {writes} writes, {frames} frames delivered ({bytes} bytes), {dropped} dropped, {crashes} crash-restarts, {partitions} partitions, {blips} blips on live connections ({blip_writes} writes by both sides during them), {stalls} stalls reported on silent links (none left: a stall on a heard link fails the seed), {rejected} other-region documents refused at central",
+        "{} seeds in {:.1} s: {writes} writes, {frames} frames delivered ({bytes} bytes), {dropped} dropped, {crashes} crash-restarts, {partitions} partitions, {blips} blips on live connections ({blip_writes} writes by both sides during them), {stalls} stalls reported on silent links (none left: a stall on a heard link fails the seed), {rejected} other-region or national documents from a node refused at central, {national} national documents written at central ({national_cut_off} while a node was cut off)",
         config.seeds,
         elapsed.as_secs_f64()
     );
@@ -74,6 +77,8 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     report.kv("blip_writes", blip_writes);
     report.kv("stalls_reported", stalls);
     report.kv("rejected_other_region", rejected);
+    report.kv("national_writes", national);
+    report.kv("national_writes_while_cut_off", national_cut_off);
     report.kv_f("seconds", elapsed.as_secs_f64(), 1);
     report.detail("failing", serde_json::json!(failures));
     report.finish()?;

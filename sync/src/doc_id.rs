@@ -14,6 +14,19 @@ pub const REGION_CODE_CHARS_MAX: usize = 8;
 /// Longest id of a document within its kind, in bytes.
 pub const DOC_LOCAL_ID_BYTES_MAX: usize = 64;
 
+/// The region code of national documents: written at the central hub only, replicated to every
+/// region. Not a region a node can be provisioned for.
+pub const NATIONAL: &str = "KZ";
+
+/// Who writes the documents of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorship {
+    /// The central hub writes them (region [`NATIONAL`]); every node receives them read-only.
+    National,
+    /// Each region writes its own (HQ may edit them at the hub, as it notes on cards).
+    Regional,
+}
+
 /// The kinds of replicated documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DocKind {
@@ -23,11 +36,23 @@ pub enum DocKind {
     Unit,
     /// One day of the post roster.
     Roster,
+    /// A region's reference data (districts, categories, duty units, street aliases, timing
+    /// rules): one document per region, written by its node from its configuration.
+    Reference,
+    /// One year of the national working-day calendar (holidays, moved days off), written at
+    /// the hub.
+    Calendar,
 }
 
 impl DocKind {
     /// Every kind, in the order they were introduced.
-    pub const ALL: [DocKind; 3] = [DocKind::Card, DocKind::Unit, DocKind::Roster];
+    pub const ALL: [DocKind; 5] = [
+        DocKind::Card,
+        DocKind::Unit,
+        DocKind::Roster,
+        DocKind::Reference,
+        DocKind::Calendar,
+    ];
 
     /// The name used on the wire and in storage keys.
     pub fn as_str(self) -> &'static str {
@@ -35,6 +60,18 @@ impl DocKind {
             DocKind::Card => "card",
             DocKind::Unit => "unit",
             DocKind::Roster => "roster",
+            DocKind::Reference => "reference",
+            DocKind::Calendar => "calendar",
+        }
+    }
+
+    /// Who writes documents of this kind.
+    pub fn authorship(self) -> Authorship {
+        match self {
+            DocKind::Card | DocKind::Unit | DocKind::Roster | DocKind::Reference => {
+                Authorship::Regional
+            }
+            DocKind::Calendar => Authorship::National,
         }
     }
 
@@ -61,6 +98,8 @@ pub enum DocIdError {
     Kind(String),
     #[error("document id {0:?} is empty, longer than {DOC_LOCAL_ID_BYTES_MAX} bytes or holds '/'")]
     Id(String),
+    #[error("region {region:?} cannot hold {kind} documents: national documents are region {NATIONAL}, a region's are its own")]
+    Authorship { kind: DocKind, region: String },
 }
 
 /// 1–[`REGION_CODE_CHARS_MAX`] upper-case latin letters.
@@ -87,6 +126,13 @@ impl DocId {
         if id.is_empty() || id.len() > DOC_LOCAL_ID_BYTES_MAX || id.contains('/') {
             return Err(DocIdError::Id(id.to_string()));
         }
+        let national = region == NATIONAL;
+        if national != (kind.authorship() == Authorship::National) {
+            return Err(DocIdError::Authorship {
+                kind,
+                region: region.to_string(),
+            });
+        }
         Ok(DocId {
             region: region.to_string(),
             kind,
@@ -111,6 +157,11 @@ impl DocId {
 
     pub fn kind(&self) -> DocKind {
         self.kind
+    }
+
+    /// A national document (written at the hub only).
+    pub fn is_national(&self) -> bool {
+        self.kind.authorship() == Authorship::National
     }
 
     /// The id within the kind (a card's uuid, a unit's id, a roster's date).
@@ -141,6 +192,9 @@ mod tests {
             DocId::parse("ALA/roster/2026-12-04").unwrap().kind(),
             DocKind::Roster
         );
+        let calendar = DocId::parse("KZ/calendar/2026").unwrap();
+        assert!(calendar.is_national());
+        assert!(!DocId::parse("ALA/reference/region").unwrap().is_national());
     }
 
     #[test]
@@ -156,6 +210,14 @@ mod tests {
         assert!(matches!(
             DocId::parse("ABCDEFGHI/card/x"),
             Err(DocIdError::Region(_))
+        ));
+        assert!(matches!(
+            DocId::parse("AST/calendar/2026"),
+            Err(DocIdError::Authorship { .. })
+        ));
+        assert!(matches!(
+            DocId::parse("KZ/card/x"),
+            Err(DocIdError::Authorship { .. })
         ));
         assert!(matches!(
             DocId::parse("AST/article/x"),

@@ -28,7 +28,7 @@ pub mod unit;
 pub use caller::{clean_text, normalize_caller, normalize_phone};
 pub use card::{CardCommand, CardDoc, Finish, UnitStep};
 pub use doc::{Ctx, Document};
-pub use doc_id::{DocId, DocIdError, DocKind};
+pub use doc_id::{Authorship, DocId, DocIdError, DocKind, NATIONAL};
 pub use error::DomainError;
 pub use model::*;
 pub use reference::Reference;

@@ -5,7 +5,7 @@ use automerge::{ActorId, AutoCommit};
 use sync::protocol::wire::Message;
 use sync::protocol::{
     decode_frame, Authority, Config, Event, MemRepo, Priority, ProtocolError, RejectReason, Repo,
-    Session, VERSION_MAX,
+    Session, VERSION_MAX, VERSION_NATIONAL_DOCS,
 };
 use sync::reference::{CallCategory, RegionInfo};
 use sync::*;
@@ -311,7 +311,7 @@ fn v2_peer_and_v3_peer_interoperate_and_only_v3_deflates() {
     for (node_cfg, central_cfg, expect) in [
         (v2.clone(), Config::default(), 2),
         (Config::default(), v2.clone(), 2),
-        (Config::default(), Config::default(), 3),
+        (Config::default(), Config::default(), VERSION_MAX),
     ] {
         let mut p = Pair::new(
             node_with_cards(60),
@@ -412,6 +412,124 @@ fn central_refuses_another_regions_cards_from_a_node() {
         .handle_local_change(&mut p.node_repo, "ALM/card/forged", now)
         .expect("local change");
     assert!(p.node.poll_transmit().is_none());
+}
+
+/// A national document as the hub writes it (a calendar year with one holiday).
+fn calendar_doc(actor: u8, day: &str) -> AutoCommit {
+    use automerge::transaction::Transactable;
+    let mut doc = AutoCommit::new();
+    doc.set_actor(ActorId::from(vec![actor; 16]));
+    doc.put(automerge::ROOT, day, "holiday").expect("put");
+    doc
+}
+
+#[test]
+fn national_documents_go_from_the_hub_to_current_nodes_only() {
+    let hub_with_calendar = || {
+        let mut repo = MemRepo::new([2; 16]);
+        repo.put(
+            "KZ/calendar/2026",
+            calendar_doc(9, "2026-03-21"),
+            Priority::Normal,
+        );
+        repo
+    };
+    // A current node receives it, with its own cards crossing the other way.
+    let mut p = Pair::new(
+        node_with_cards(2),
+        hub_with_calendar(),
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("sync");
+    assert_eq!(p.node.version(), Some(VERSION_MAX));
+    assert!(p.node_repo.docs.contains_key("KZ/calendar/2026"));
+    assert!(p.central_repo.docs.contains_key(&card_id(1)));
+    // A change at the hub follows on the same connection; nothing comes back.
+    {
+        use automerge::transaction::Transactable;
+        let md = p.central_repo.doc_mut("KZ/calendar/2026").expect("doc");
+        md.doc
+            .put(automerge::ROOT, "2026-05-27", "holiday")
+            .expect("put");
+    }
+    let now = p.now_ms;
+    p.central
+        .handle_local_change(&mut p.central_repo, "KZ/calendar/2026", now)
+        .expect("local change");
+    p.run().expect("sync");
+    assert_eq!(
+        p.node_repo.heads("KZ/calendar/2026"),
+        p.central_repo.heads("KZ/calendar/2026")
+    );
+    assert!(p.node.is_idle() && p.central.is_idle());
+
+    // A node of the previous version (3) would refuse it as another region's: never offered.
+    let v3 = Config {
+        version_max: VERSION_NATIONAL_DOCS - 1,
+        ..Config::default()
+    };
+    for (node_cfg, central_cfg) in [(v3.clone(), Config::default()), (Config::default(), v3)] {
+        let mut p = Pair::new(
+            node_with_cards(2),
+            hub_with_calendar(),
+            node_cfg,
+            central_cfg,
+        );
+        p.run().expect("sync");
+        assert_eq!(p.node.version(), Some(VERSION_NATIONAL_DOCS - 1));
+        assert!(!p.node_repo.docs.contains_key("KZ/calendar/2026"));
+        assert!(p
+            .node_events
+            .iter()
+            .all(|e| !matches!(e, Event::RejectedIncoming { .. })));
+        assert!(p.central_repo.docs.contains_key(&card_id(1)));
+    }
+}
+
+#[test]
+fn a_node_never_offers_a_national_document_and_the_hub_refuses_one() {
+    // An honest node holding a national document it changed locally does not offer it.
+    let mut node_repo = node_with_cards(1);
+    node_repo.put(
+        "KZ/calendar/2026",
+        calendar_doc(1, "2026-01-05"),
+        Priority::Normal,
+    );
+    let mut p = Pair::new(
+        node_repo,
+        MemRepo::new([2; 16]),
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("sync");
+    let now = p.now_ms;
+    p.node
+        .handle_local_change(&mut p.node_repo, "KZ/calendar/2026", now)
+        .expect("local change");
+    p.run().expect("sync");
+    assert!(!p.central_repo.docs.contains_key("KZ/calendar/2026"));
+    assert!(p.central_repo.docs.contains_key(&card_id(0)));
+
+    // A tampered node that offers it anyway is refused: the hub alone writes national data.
+    let mut node_repo = node_with_cards(1);
+    node_repo.put(
+        "KZ/calendar/2026",
+        calendar_doc(1, "2026-01-05"),
+        Priority::Normal,
+    );
+    node_repo.claim_region = Some("AST".into());
+    let mut p = Pair::new(
+        node_repo,
+        MemRepo::new([2; 16]),
+        Config::default(),
+        Config::default(),
+    );
+    p.run().expect("a rejection does not close the connection");
+    assert!(!p.central_repo.docs.contains_key("KZ/calendar/2026"));
+    assert!(p.central_events.iter().any(|e| matches!(e,
+        Event::RejectedIncoming { doc_id, reason: RejectReason::NotYourRegion, region: Some(r) }
+            if doc_id == "KZ/calendar/2026" && r == "KZ")));
 }
 
 #[test]

@@ -54,6 +54,28 @@ fn sim_converges_under_faults_for_200_seeds() {
     );
 }
 
+/// National documents (the working-day calendar) are written at the hub only: they reach every
+/// node on protocol v4, a node partitioned while the hub changed them catches up after, the node
+/// on protocol v1 is never offered one, and the compromised node's national writes are refused
+/// (the run checks each and fails the seed otherwise).
+#[test]
+fn national_documents_flow_from_the_hub_to_every_node_even_one_cut_off() {
+    let cfg = SimConfig::default();
+    let (mut written, mut while_cut_off, mut rejected) = (0, 0, 0);
+    for seed in seeds().into_iter().take(60) {
+        let r = run_seed(seed, &cfg).unwrap_or_else(|e| panic!("{e}"));
+        written += r.national_writes;
+        while_cut_off += r.national_writes_while_cut_off;
+        rejected += r.rejected_at_central;
+    }
+    assert!(written > 0, "the hub wrote national documents");
+    assert!(
+        while_cut_off > 0,
+        "national documents changed while a node was cut off"
+    );
+    assert!(rejected > 0, "the compromised node's writes were refused");
+}
+
 #[test]
 fn sim_without_faults_converges_on_first_connection() {
     let cfg = SimConfig {
@@ -62,6 +84,7 @@ fn sim_without_faults_converges_on_first_connection() {
         reorder_per_mille: 0,
         partitions: 0,
         crashes: 0,
+        national_writes_while_cut_off: 0,
         ..SimConfig::default()
     };
     for seed in 0..5 {
@@ -86,6 +109,7 @@ fn sim_blips_on_live_connections_converge_without_a_reconnect() {
         partitions: 0,
         crashes: 0,
         blips: 6,
+        national_writes_while_cut_off: 0,
         ..SimConfig::default()
     };
     let mut failures = Vec::new();

@@ -91,10 +91,15 @@
 //!
 //! A session's scope is the node's region (from the node's certificate, on the central side).
 //! Only documents whose region, as the receiver's own catalogue reports it
-//! ([`Repo::region_of`]), is that region are offered or accepted. The central hub refuses
-//! anything else from a node, reports [`Event::RejectedIncoming`] and acknowledges it as
-//! rejected, so the node reports [`Event::RejectedByPeer`] and stops offering it on that
-//! connection. HQ's edits at the hub to a region's documents flow back to that region's node.
+//! ([`Repo::region_of`]), is that region are offered or accepted, with one exception: national
+//! documents (region [`NATIONAL`](crate::doc_id::NATIONAL): the working-day calendar,
+//! classifiers) are written at the hub, which offers them to every node from version 4
+//! ([`VERSION_NATIONAL_DOCS`]) on; a node accepts them from the hub and never offers them. The
+//! central hub refuses anything else from a node, a national document included, reports
+//! [`Event::RejectedIncoming`] and acknowledges it as rejected, so the node reports
+//! [`Event::RejectedByPeer`] and stops offering it on that connection. A node refuses every
+//! region's document but its own. HQ's edits at the hub to a region's documents flow back to
+//! that region's node.
 //!
 //! # Versions
 //!
@@ -106,6 +111,8 @@
 //! document entry (so the hub can order its own fan-out); version 3 sends Docs batches deflated
 //! as one stream (DOCZ frames), which cuts a cold sync's bytes several times. A v3 build talks to
 //! a v2 build at version 2 and to a v1 build at version 1; a build without overlap is refused.
+//! Version 4 adds national documents flowing from the hub to nodes (the frames are unchanged:
+//! only what the hub may offer grows).
 //!
 //! # Limits
 //!
@@ -129,5 +136,6 @@ pub use repo::{region_prefix, DocSummary, MemRepo, Repo};
 pub use session::{Session, SessionStats};
 pub use types::{
     normalize_heads, Authority, Priority, VERSION_DEFLATED_DOCS, VERSION_MAX, VERSION_MIN,
+    VERSION_NATIONAL_DOCS,
 };
 pub use wire::{decode_frame, encode_frame, Frame, Message, RejectReason};

@@ -8,11 +8,14 @@ use super::config::Config;
 use super::error::{ProtocolError, RepoError};
 use super::event::Event;
 use super::repo::Repo;
-use super::types::{normalize_heads, Authority, Priority, VERSION_DEFLATED_DOCS};
+use super::types::{
+    normalize_heads, Authority, Priority, VERSION_DEFLATED_DOCS, VERSION_NATIONAL_DOCS,
+};
 use super::wire::{
     decode_frame_limited, encode_docs_deflated, encode_frame, entry_encoded_bytes, Ack, AckResult,
     DocBatch, DocEntry, Frame, Hello, Message, RejectReason,
 };
+use crate::doc_id::NATIONAL;
 
 /// Bytes of a Docs frame besides its entries: type, sequence, batch number and count varints.
 const DOCS_FRAME_OVERHEAD_BYTES: usize = 32;
@@ -223,7 +226,7 @@ impl Session {
             return Ok(());
         }
         self.tick(now_ms);
-        if repo.region_of(doc_id).as_deref() != Some(self.scope.as_str()) {
+        if !self.offers(repo.region_of(doc_id).as_deref()) {
             return Ok(());
         }
         let priority = repo.priority(doc_id);
@@ -508,8 +511,11 @@ impl Session {
         });
         // Reconnect cost: only documents whose heads differ from what the peer is known to hold
         // are queued; the comparison is local, nothing goes on the wire for the others.
-        let scope = self.scope.clone();
-        for d in repo.docs_in_region(&scope) {
+        let mut docs = repo.docs_in_region(&self.scope.clone());
+        if self.offers(Some(NATIONAL)) {
+            docs.extend(repo.docs_in_region(NATIONAL));
+        }
+        for d in docs {
             let known = repo
                 .peer_heads(&self.peer_key, &d.doc_id)
                 .unwrap_or_default();
@@ -543,11 +549,7 @@ impl Session {
             // The awaited push (if it was); whether more is missing is looked at again below.
             self.awaiting.remove(&entry.doc_id);
             let region = repo.region_of(&entry.doc_id);
-            let reject = match region.as_deref() {
-                None => Some(RejectReason::UnknownRegion),
-                Some(r) if r != self.scope => Some(RejectReason::NotYourRegion),
-                Some(_) => None,
-            };
+            let reject = self.refuses(region.as_deref());
             if let Some(reason) = reject {
                 self.events.push_back(Event::RejectedIncoming {
                     doc_id: entry.doc_id,
@@ -766,6 +768,32 @@ impl Session {
         Ok(())
     }
 
+    /// Whether this side offers documents of `region` on this connection: the node's region's
+    /// both ways, and national documents from the hub once the version carries them. Before
+    /// the Hellos are exchanged national documents are not offered; the Hello's scan queues them.
+    fn offers(&self, region: Option<&str>) -> bool {
+        match region {
+            Some(r) if r == self.scope => true,
+            Some(r) if r == NATIONAL => {
+                self.local == Authority::Central
+                    && self.version().is_some_and(|v| v >= VERSION_NATIONAL_DOCS)
+            }
+            _ => false,
+        }
+    }
+
+    /// Why a document of `region` from the peer is refused, if it is: the hub accepts only the
+    /// node's region; a node accepts its region and national documents (from the hub, the only
+    /// peer it has).
+    fn refuses(&self, region: Option<&str>) -> Option<RejectReason> {
+        match region {
+            None => Some(RejectReason::UnknownRegion),
+            Some(r) if r == self.scope => None,
+            Some(r) if r == NATIONAL && self.peer == Authority::Central => None,
+            Some(_) => Some(RejectReason::NotYourRegion),
+        }
+    }
+
     /// What to send for one document, or `None` when the peer needs nothing from this side.
     fn make_entry(
         &mut self,
@@ -775,9 +803,7 @@ impl Session {
         version: u16,
     ) -> Result<Option<DocEntry>, ProtocolError> {
         self.awaiting.remove(doc_id);
-        if self.refused.contains(doc_id)
-            || repo.region_of(doc_id).as_deref() != Some(self.scope.as_str())
-        {
+        if self.refused.contains(doc_id) || !self.offers(repo.region_of(doc_id).as_deref()) {
             return Ok(None);
         }
         let Some(heads) = repo.heads(doc_id) else {

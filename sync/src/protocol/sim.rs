@@ -12,7 +12,10 @@
 //! - quiescence: at the end every open session has nothing queued and nothing in flight, so
 //!   converged documents are not sent back and forth for ever;
 //! - write authority: the hub never accepts a document of region X from the node of region Y,
-//!   and a node never accepts another region's document;
+//!   nor a national document from any node, and a node never accepts another region's document;
+//! - national documents: every national document the hub writes (the working-day calendar) reaches
+//!   every node speaking protocol v4, a node cut off while the hub changed them included, and a
+//!   node on an older version is never offered one;
 //! - no stall: no session ever leaves a link for a stall (changes pending, the peer's frames
 //!   arriving, and no documents or acknowledgements moving): every fault here either breaks the
 //!   connection or only delays it.
@@ -35,8 +38,12 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 
 use crate::card::{CardCommand, CardDoc};
 use crate::doc::{Ctx, Document};
+use crate::doc_id::NATIONAL;
 use crate::model::{Caller, CardCreate, CardEdit, Channel, Seen};
-use crate::protocol::{region_prefix, Authority, Config, Event, MemRepo, Priority, Repo, Session};
+use crate::protocol::{
+    region_prefix, Authority, Config, Event, MemRepo, Priority, Repo, Session,
+    VERSION_NATIONAL_DOCS,
+};
 use crate::reference::{CallCategory, Reference, RegionInfo};
 
 /// Small deterministic RNG (SplitMix64): no dependency, identical on every platform.
@@ -109,6 +116,11 @@ pub struct SimConfig {
     pub rogue_node: bool,
     /// The first region's node is an older build speaking protocol v1 only.
     pub old_version_node: bool,
+    /// Writes at the hub on national documents (created or changed) in the fault phase.
+    pub national_writes: usize,
+    /// One node (not the old-version one) is partitioned for `partition_ms_max` in the middle of
+    /// the fault phase while the hub writes this many more national changes.
+    pub national_writes_while_cut_off: usize,
     pub session: Config,
 }
 
@@ -138,6 +150,8 @@ impl Default for SimConfig {
             clock_skew_ppm_max: 2_000,
             rogue_node: true,
             old_version_node: true,
+            national_writes: 8,
+            national_writes_while_cut_off: 3,
             session: Config {
                 batch_bytes_max: 4 * 1024,
                 messages_in_flight_max: 2,
@@ -174,6 +188,9 @@ pub struct SimReport {
     pub blip_writes: u64,
     /// Documents the hub refused from the compromised node.
     pub rejected_at_central: u64,
+    /// National documents the hub wrote, and of them while a node was cut off.
+    pub national_writes: u64,
+    pub national_writes_while_cut_off: u64,
     /// Stalls sessions reported (silent links during partitions; never a teardown).
     pub stalls_reported: u64,
     pub end_ms: i64,
@@ -197,6 +214,11 @@ enum Ev {
     },
     Write {
         peer: usize,
+    },
+    /// The hub writes a national document.
+    NationalWrite {
+        /// Counted as written while this link is cut off, if it still is.
+        cut_off: Option<usize>,
     },
     Crash {
         peer: usize,
@@ -237,6 +259,10 @@ struct Peer {
 }
 
 impl Peer {
+    /// Whether this peer's sessions may carry national documents.
+    fn speaks_national(&self) -> bool {
+        self.config.version_max >= VERSION_NATIONAL_DOCS
+    }
     fn local_ms(&self, t: i64) -> i64 {
         t + self.clock_offset_ms + t * self.clock_skew_ppm / 1_000_000
     }
@@ -463,6 +489,27 @@ impl World {
                 self.schedule(at + offset, Ev::BlipWrite { link, until_ms });
             }
         }
+        for _ in 0..self.cfg.national_writes {
+            let at = plan.range(0, fault_end - 1);
+            self.schedule(at, Ev::NationalWrite { cut_off: None });
+        }
+        // A node cut off while the hub changes national data: it must catch up after.
+        let cut_link = (0..self.links.len()).find(|&l| self.peers[l + 1].speaks_national());
+        if let (Some(link), true) = (cut_link, self.cfg.national_writes_while_cut_off > 0) {
+            let at = fault_end / 3;
+            let until_ms = at + self.cfg.partition_ms_max.max(500);
+            self.schedule(at, Ev::Partition { link, until_ms });
+            let n = self.cfg.national_writes_while_cut_off as i64;
+            for i in 0..n {
+                let when = at + 100 + (until_ms - at - 200) * i / n.max(1);
+                self.schedule(
+                    when,
+                    Ev::NationalWrite {
+                        cut_off: Some(link),
+                    },
+                );
+            }
+        }
         self.schedule(fault_end, Ev::FaultPhaseEnd);
 
         while let Some((&(at, seq), _)) = self.queue.first_key_value() {
@@ -510,6 +557,7 @@ impl World {
             }
             Ev::Connect { link } => self.connect(link),
             Ev::Write { peer } => self.write(peer)?,
+            Ev::NationalWrite { cut_off } => self.national_write(cut_off)?,
             Ev::Crash { peer } => {
                 if self.peers[peer].up {
                     self.report.crashes += 1;
@@ -762,6 +810,15 @@ impl World {
     fn on_event(&mut self, link: usize, central_side: bool, e: Event) {
         let region = self.links[link].region.clone();
         match e {
+            Event::DocChanged { doc_id, .. }
+                if region_prefix(&doc_id) == Some(NATIONAL) && !central_side =>
+            {
+                if !self.peers[link + 1].speaks_national() {
+                    self.violations.push(format!(
+                        "the node of region {region} on an old protocol version got {doc_id}"
+                    ));
+                }
+            }
             Event::DocChanged { doc_id, .. } if region_prefix(&doc_id) != Some(region.as_str()) => {
                 self.violations.push(format!(
                     "{} accepted {doc_id} over the link of region {region}",
@@ -895,13 +952,31 @@ impl World {
             .repo
             .docs
             .keys()
-            .filter(|id| peer == CENTRAL || region_prefix(id) == Some(&self.cfg.regions[peer - 1]))
+            .filter(|id| {
+                if peer == CENTRAL {
+                    region_prefix(id) != Some(NATIONAL)
+                } else {
+                    region_prefix(id) == Some(&self.cfg.regions[peer - 1])
+                }
+            })
             .cloned()
             .collect();
         let create = peer != CENTRAL && (existing.is_empty() || p.rng.chance_per_mille(400));
         let (doc_id, is_rogue) = if create {
             let own = &self.cfg.regions[peer - 1];
             p.cards_created += 1;
+            if rogue && p.rng.chance_per_mille(150) {
+                // A compromised node writing the national calendar: the hub must refuse it.
+                let id = format!("{NATIONAL}/calendar/rogue-{own}-{}", p.cards_created);
+                let mut doc = AutoCommit::new();
+                doc.set_actor(actor);
+                use automerge::transaction::Transactable;
+                doc.put(automerge::ROOT, "2026-01-01", "working")
+                    .map_err(|e| format!("rogue national write failed: {e}"))?;
+                p.repo.put(&id, doc, Priority::Normal);
+                self.record_write(peer, id, true);
+                return Ok(());
+            }
             let (region, id, is_rogue) = if rogue && p.rng.chance_per_mille(300) {
                 let victim = &self.cfg.regions[0];
                 (
@@ -953,6 +1028,44 @@ impl World {
             return Ok(());
         };
         self.record_write(peer, doc_id, is_rogue);
+        Ok(())
+    }
+
+    /// The hub creates or changes a national document (a calendar year: a holiday added) and
+    /// offers it on every link.
+    fn national_write(&mut self, cut_off: Option<usize>) -> Result<(), String> {
+        if !self.peers[CENTRAL].up {
+            return Ok(());
+        }
+        let actor = self.peers[CENTRAL].actor(CENTRAL);
+        let p = &mut self.peers[CENTRAL];
+        let year = 2025 + p.rng.below(3);
+        let id = format!("{NATIONAL}/calendar/{year}");
+        let day = format!(
+            "{year}-{:02}-{:02}",
+            1 + p.rng.below(12),
+            1 + p.rng.below(28)
+        );
+        let doc = match p.repo.doc_mut(&id) {
+            Some(md) => &mut md.doc,
+            None => {
+                p.repo.put(&id, AutoCommit::new(), Priority::Normal);
+                &mut p
+                    .repo
+                    .doc_mut(&id)
+                    .ok_or("a document just put is missing")?
+                    .doc
+            }
+        };
+        doc.set_actor(actor);
+        use automerge::transaction::Transactable;
+        doc.put(automerge::ROOT, day.as_str(), "holiday")
+            .map_err(|e| format!("national write failed: {e}"))?;
+        self.report.national_writes += 1;
+        if cut_off.is_some_and(|l| self.partitioned(l)) {
+            self.report.national_writes_while_cut_off += 1;
+        }
+        self.record_write(CENTRAL, id, false);
         Ok(())
     }
 
@@ -1019,7 +1132,15 @@ impl World {
             heads,
             rogue: is_rogue,
         });
-        // Tell the session that carries this document.
+        // Tell the session that carries this document: every link for a national one at the hub.
+        if peer == CENTRAL && region_prefix(&doc_id) == Some(NATIONAL) {
+            for link in 0..self.links.len() {
+                self.with_session(link, true, |s, repo, now| {
+                    s.handle_local_change(repo, &doc_id, now)
+                });
+            }
+            return;
+        }
         let link = if peer == CENTRAL {
             match region_prefix(&doc_id).and_then(|r| self.cfg.regions.iter().position(|x| x == r))
             {
@@ -1093,12 +1214,56 @@ impl World {
                 ));
             }
         }
+        // National documents: the hub's copy at every node that speaks them, none at the others.
+        let mut national = BTreeMap::new();
+        for (id, d) in self.peers[CENTRAL].repo.docs.iter_mut() {
+            if region_prefix(id) == Some(NATIONAL) {
+                national.insert(
+                    id.clone(),
+                    crate::protocol::normalize_heads(d.doc.get_heads()),
+                );
+            }
+        }
+        for (i, region) in regions.iter().enumerate() {
+            let node = &mut self.peers[i + 1];
+            let mut at_node = BTreeMap::new();
+            for (id, d) in node.repo.docs.iter_mut() {
+                if region_prefix(id) == Some(NATIONAL) && !id.contains("/rogue-") {
+                    at_node.insert(
+                        id.clone(),
+                        crate::protocol::normalize_heads(d.doc.get_heads()),
+                    );
+                }
+            }
+            let expected = if node.speaks_national() {
+                national.clone()
+            } else {
+                BTreeMap::new()
+            };
+            if at_node != expected {
+                return Err(format!(
+                    "the node of region {region} holds national documents {:?}, the hub {:?}",
+                    at_node.keys().collect::<Vec<_>>(),
+                    expected.keys().collect::<Vec<_>>()
+                ));
+            }
+        }
         // No lost write, and no rogue write accepted.
         for w in &self.writes {
-            let region_node = regions
-                .iter()
-                .position(|r| region_prefix(&w.doc_id) == Some(r.as_str()))
-                .map(|i| i + 1);
+            let holders: Vec<usize> = if region_prefix(&w.doc_id) == Some(NATIONAL) {
+                std::iter::once(CENTRAL)
+                    .chain((1..self.peers.len()).filter(|&p| self.peers[p].speaks_national()))
+                    .collect()
+            } else {
+                std::iter::once(CENTRAL)
+                    .chain(
+                        regions
+                            .iter()
+                            .position(|r| region_prefix(&w.doc_id) == Some(r.as_str()))
+                            .map(|i| i + 1),
+                    )
+                    .collect()
+            };
             if w.rogue {
                 if self.peers[CENTRAL].repo.docs.contains_key(&w.doc_id) {
                     return Err(format!(
@@ -1108,7 +1273,7 @@ impl World {
                 }
                 continue;
             }
-            for holder in [Some(CENTRAL), region_node].into_iter().flatten() {
+            for holder in holders {
                 if !self.peers[holder].repo.has_changes(&w.doc_id, &w.heads) || w.heads.is_empty() {
                     return Err(format!(
                         "write to {} by {} lost at {}",

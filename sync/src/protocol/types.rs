@@ -9,9 +9,13 @@ use automerge::ChangeHash;
 /// Oldest protocol version this build speaks.
 pub const VERSION_MIN: u16 = 1;
 /// Newest protocol version this build speaks.
-pub const VERSION_MAX: u16 = 3;
+pub const VERSION_MAX: u16 = 4;
 /// First version whose Docs batches may travel deflated (DOCZ frames, see [`wire`](super::wire)).
 pub const VERSION_DEFLATED_DOCS: u16 = 3;
+/// First version in which the hub sends national documents (region
+/// [`NATIONAL`](crate::doc_id::NATIONAL)) to nodes. An older node would refuse them as another
+/// region's, so the hub does not offer them below this version.
+pub const VERSION_NATIONAL_DOCS: u16 = 4;
 
 /// Who is at one end of a connection, as its certificate says.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
