@@ -813,11 +813,7 @@ impl World {
             Event::DocChanged { doc_id, .. }
                 if region_prefix(&doc_id) == Some(NATIONAL) && !central_side =>
             {
-                if !self.peers[link + 1].speaks_national() {
-                    self.violations.push(format!(
-                        "the node of region {region} on an old protocol version got {doc_id}"
-                    ));
-                }
+                self.check_national_receiver(link, &doc_id);
             }
             Event::DocChanged { doc_id, .. } if region_prefix(&doc_id) != Some(region.as_str()) => {
                 self.violations.push(format!(
@@ -830,6 +826,16 @@ impl World {
             }
             Event::Stalled { .. } => self.report.stalls_reported += 1,
             _ => {}
+        }
+    }
+
+    /// A node got a national document: only one on protocol v4 may.
+    fn check_national_receiver(&mut self, link: usize, doc_id: &str) {
+        if !self.peers[link + 1].speaks_national() {
+            let region = &self.links[link].region;
+            self.violations.push(format!(
+                "the node of region {region} on an old protocol version got {doc_id}"
+            ));
         }
     }
 
