@@ -32,7 +32,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use crate::hub::{Hub, HubEvent, RegionLink};
 use crate::metrics::{CentralMetrics, Scrape};
 use crate::national::{self, By, DelayKind, DelayStats, DispatchedIndex, NationalCard, Period};
-use crate::service::{HqError, HqService};
+use crate::references::RegionReferences;
+use crate::service::{HqError, HqService, PublishedCalendarYear};
 
 pub struct CentralState {
     pub hub: Arc<Hub>,
@@ -41,7 +42,8 @@ pub struct CentralState {
     pub accounts: Arc<Accounts>,
     pub store: Arc<dyn Store>,
     pub gc: Arc<GroupCommit>,
-    pub reference: Arc<Reference>,
+    /// Each region's reference data as received.
+    pub references: RegionReferences,
     /// Dispatched open cards by last update, for the overdue count.
     pub dispatched: Arc<DispatchedIndex>,
     pub metrics: Arc<CentralMetrics>,
@@ -448,7 +450,7 @@ fn build_summary(s: &CentralState, now: i64) -> ApiResult<Summary> {
         totals,
         overdue_units: s
             .dispatched
-            .count_updated_before(now.saturating_sub(s.reference.unit_overdue_after_ms())),
+            .count_overdue(now, |region| s.references.unit_overdue_after_ms(region)),
         waiting_longest,
         calls_per_hour: call_series(store, Period::Hour, (hour - (SUMMARY_HOURS - 1), hour))?,
         calls_per_day: call_series(store, Period::Day, (day - (SUMMARY_DAYS - 1), day))?,
@@ -574,6 +576,11 @@ impl From<HqError> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
             HqError::Refused(d) => ApiError::new(StatusCode::CONFLICT, d.code(), d.to_string()),
+            HqError::Calendar(c) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                c.to_string(),
+            ),
             HqError::Storage(_) => storage(e),
         }
     }
@@ -646,9 +653,109 @@ async fn note(
     Ok(Json(card))
 }
 
+/// A region's reference data as the hub received it from the region's node.
+#[derive(Serialize, ToSchema)]
+pub struct RegionReferenceResponse {
+    pub region: String,
+    /// Whether the region's node has published its reference data to the hub yet; until it
+    /// has, the region's cards are read with the statutory rules and shown with codes.
+    pub received: bool,
+    pub published_at: Option<i64>,
+    #[schema(value_type = Option<Object>)]
+    pub reference: Option<Reference>,
+}
+
+#[utoipa::path(get, path = "/api/v1/regions/{region}/reference", tag = "national", security(("bearer" = [])),
+    params(("region" = String, Path, description = "Region code, e.g. AST")),
+    responses(
+        (status = 200, description = "The region's districts, call categories, duty units and timing rules as its node published them (`received: false` while none has arrived)", body = RegionReferenceResponse),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 404, description = "Not a region code (`not_found`)", body = ApiErrorBody)))]
+async fn region_reference(
+    State(s): State<Shared>,
+    _u: HqUser,
+    Path(region): Path<String>,
+) -> ApiResult<Json<RegionReferenceResponse>> {
+    if !crate::repo::is_region_code(&region) || region == sync::NATIONAL {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{region:?} is not a region code"),
+        ));
+    }
+    let received = s.references.received(&region);
+    Ok(Json(RegionReferenceResponse {
+        region,
+        received: received.is_some(),
+        published_at: received.as_ref().and_then(|r| r.published_at),
+        reference: received.map(|r| (*r.reference).clone()),
+    }))
+}
+
+/// Who may read the national calendar: HQ readers and the administrator who publishes it.
+const CALENDAR_READERS: &[Role] = &[Role::HqDuty, Role::HqAnalyst, Role::Admin];
+/// Who publishes national calendar years.
+const CALENDAR_PUBLISHERS: &[Role] = &[Role::Admin];
+
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "national", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The national working-day calendar years the hub publishes to every region, by year", body = [PublishedCalendarYear]),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
+        (status = 503, description = "The national store cannot be read right now (`storage_error`)", body = ApiErrorBody)))]
+async fn calendar(
+    State(s): State<Shared>,
+    auth: server_kit::web::Auth,
+) -> ApiResult<Json<Vec<PublishedCalendarYear>>> {
+    auth.require(CALENDAR_READERS)?;
+    Ok(Json(s.hq.calendar_years()?))
+}
+
+#[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "national", security(("bearer" = [])),
+    params(("year" = i32, Path, description = "The calendar year, e.g. 2027")),
+    request_body = sync::calendar::CalendarYear,
+    responses(
+        (status = 200, description = "The year is published (durable at the hub) and replicates to every region; `changed: false` when it was already exactly this", body = CalendarPublished),
+        (status = 400, description = "The body is not a calendar year as JSON (`malformed_json`, `unknown_field`, `bad_body`)", body = ApiErrorBody),
+        (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
+        (status = 403, description = "Not the administrator (`forbidden`)", body = ApiErrorBody),
+        (status = 413, description = "The body is larger than `http_body_bytes_max`", body = ApiErrorBody),
+        (status = 422, description = "The year in the path differs from the body's, or a date is invalid, outside the year, listed twice or of the wrong weekday (`invalid_field`)", body = ApiErrorBody),
+        (status = 503, description = "The national store cannot be written right now (`storage_error`)", body = ApiErrorBody)))]
+async fn publish_calendar(
+    State(s): State<Shared>,
+    auth: server_kit::web::Auth,
+    Path(year): Path<String>,
+    ApiJson(body): ApiJson<sync::calendar::CalendarYear>,
+) -> ApiResult<Json<CalendarPublished>> {
+    auth.require(CALENDAR_PUBLISHERS)?;
+    if year.parse::<i32>().ok() != Some(body.year) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("the path names year {year:?}, the body {}", body.year),
+        )
+        .with_field(Some("year".into())));
+    }
+    let hq = s.hq.clone();
+    let by = auth.user.login.clone();
+    let changed = tokio::task::spawn_blocking(move || hq.publish_calendar(&body, &by, now_ms()))
+        .await
+        .map_err(storage)??;
+    Ok(Json(CalendarPublished { changed }))
+}
+
+/// The answer to publishing a calendar year.
+#[derive(Serialize, ToSchema)]
+pub struct CalendarPublished {
+    /// False when the hub already published exactly this year.
+    pub changed: bool,
+}
+
 #[utoipa::path(get, path = "/api/v1/events", tag = "national", security(("bearer" = [])),
     responses(
-        (status = 200, description = "Server-Sent Events (read with `fetch` and the Bearer header): `region` (a region's link changed: RegionLink), `card` (a card changed: NationalCard), `resync` (events were missed: reload everything)", content_type = "text/event-stream"),
+        (status = 200, description = "Server-Sent Events (read with `fetch` and the Bearer header): `region` (a region's link changed: RegionLink), `card` (a card changed: NationalCard), `reference` (a region's reference data arrived or changed: `{region}`), `resync` (events were missed: reload everything)", content_type = "text/event-stream"),
         (status = 401, description = "No valid token (`unauthenticated`)", body = ApiErrorBody),
         (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody)))]
 async fn events(
@@ -665,6 +772,10 @@ async fn events(
         let ev = match received {
             Ok(HubEvent::Region(l)) => Event::default().event("region").json_data(l).ok()?,
             Ok(HubEvent::Card(c)) => Event::default().event("card").json_data(c).ok()?,
+            Ok(HubEvent::Reference { region }) => Event::default()
+                .event("reference")
+                .json_data(serde_json::json!({ "region": region }))
+                .ok()?,
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 Event::default().event("resync").data(n.to_string())
             }
@@ -763,6 +874,9 @@ impl utoipa::Modify for BearerAuth {
         cards,
         card,
         note,
+        region_reference,
+        calendar,
+        publish_calendar,
         stats_calls,
         events
     ),
@@ -781,6 +895,7 @@ pub struct ApiDoc;
 pub enum Verb {
     Get,
     Post,
+    Put,
 }
 
 impl Verb {
@@ -789,12 +904,14 @@ impl Verb {
         match self {
             Verb::Get => "get",
             Verb::Post => "post",
+            Verb::Put => "put",
         }
     }
     fn filter(self) -> MethodFilter {
         match self {
             Verb::Get => MethodFilter::GET,
             Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
         }
     }
 }
@@ -819,7 +936,7 @@ where
 
 /// Every route of the hub, each described in [`ApiDoc`] under the same path and method.
 fn routes() -> Vec<Route> {
-    use Verb::{Get, Post};
+    use Verb::{Get, Post, Put};
     vec![
         route(Get, "/", index),
         route(Get, "/assets/{name}", asset),
@@ -832,6 +949,9 @@ fn routes() -> Vec<Route> {
         route(Get, "/api/v1/cards", cards),
         route(Get, "/api/v1/cards/{region}/{id}", card),
         route(Post, "/api/v1/cards/{region}/{id}/notes", note),
+        route(Get, "/api/v1/regions/{region}/reference", region_reference),
+        route(Get, "/api/v1/calendar", calendar),
+        route(Put, "/api/v1/calendar/{year}", publish_calendar),
         route(Get, "/api/v1/stats/calls", stats_calls),
         route(Get, "/api/v1/events", events),
     ]

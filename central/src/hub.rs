@@ -136,6 +136,10 @@ fn load_links(store: &dyn Store) -> BTreeMap<String, RegionLink> {
 pub enum HubEvent {
     Region(RegionLink),
     Card(NationalCard),
+    /// A region's reference data arrived or changed (names of its categories, districts...).
+    Reference {
+        region: String,
+    },
 }
 
 pub struct Hub {
@@ -227,6 +231,14 @@ impl Hub {
     pub fn notify_region(&self, region: &str, doc_id: &str) {
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = sessions.get(region) {
+            let _ = tx.try_send(doc_id.to_string());
+        }
+    }
+
+    /// Offers a national document the hub changed to every connected region.
+    pub fn notify_all(&self, doc_id: &str) {
+        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        for tx in sessions.values() {
             let _ = tx.try_send(doc_id.to_string());
         }
     }
@@ -371,7 +383,15 @@ impl Hub {
                 }
             });
             match ev {
-                Event::DocChanged { .. } => hub.publish_changed_cards(),
+                Event::DocChanged { doc_id, .. } => {
+                    if sync::DocId::parse(doc_id)
+                        .is_ok_and(|id| id.kind() == sync::DocKind::Reference)
+                    {
+                        tracing::info!(region = %r, "the region's reference data arrived");
+                        let _ = hub.events.send(HubEvent::Reference { region: r.clone() });
+                    }
+                    hub.publish_changed_cards()
+                }
                 Event::RejectedIncoming { doc_id, reason, .. } => {
                     tracing::warn!(region = %r, doc_id, ?reason, "refused a document from a region")
                 }

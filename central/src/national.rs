@@ -702,6 +702,22 @@ impl DispatchedIndex {
             .range(..(cutoff_ms, String::new(), String::new()))
             .count()
     }
+
+    /// Dispatched open cards not updated for longer than their region's overdue time
+    /// (`overdue_ms(region)`) at `now_ms`. O(dispatched open cards), in memory.
+    pub fn count_overdue(&self, now_ms: i64, overdue_ms: impl Fn(&str) -> i64) -> usize {
+        let cards = self.cards.lock().unwrap_or_else(|p| p.into_inner());
+        let mut per_region: std::collections::HashMap<&str, i64> = Default::default();
+        cards
+            .iter()
+            .filter(|(updated_at, region, _)| {
+                let after = *per_region
+                    .entry(region.as_str())
+                    .or_insert_with(|| overdue_ms(region));
+                *updated_at < now_ms.saturating_sub(after)
+            })
+            .count()
+    }
 }
 
 #[cfg(test)]

@@ -19,10 +19,11 @@ use server_kit::docs::{self, DocError, PeerKnowledge, HEADS_PREFIX};
 use server_kit::store::{GroupCommit, Store, StoreError, WriteBatch};
 use sync::doc_id::REGION_CODE_CHARS_MAX;
 use sync::protocol::{normalize_heads, region_prefix, DocSummary, Priority, Repo, RepoError};
-use sync::{Card, CardDoc, DocId, DocKind, Document, Reference};
+use sync::{Card, CardDoc, DocId, DocKind, Document, PublishedDoc, NATIONAL};
 
 pub use crate::national::NationalCard;
 use crate::national::{self, Counts, DispatchedIndex, NATIONAL_INDEX_VERSION, VERSION_KEY};
+use crate::references::{check_reference, RegionReferences};
 
 /// Cards indexed per write batch while reindexing a store.
 pub const REINDEX_BATCH_CARDS: usize = 1_000;
@@ -56,7 +57,9 @@ pub struct ReindexReport {
 pub struct CentralRepo {
     store: Arc<dyn Store>,
     gc: Arc<GroupCommit>,
-    reference: Arc<Reference>,
+    /// Each region's reference data, updated as its document arrives; cards are read with
+    /// their own region's.
+    references: RegionReferences,
     /// Incremental chunks per document before compaction.
     chunks_max: usize,
     repo_id: [u8; 16],
@@ -69,12 +72,8 @@ impl CentralRepo {
     /// The catalogue over `store`, reindexing the national index from the documents first when
     /// it is missing or of another version (a store written by an older hub). Errors are
     /// storage failures; an unreadable card is logged and left out of the index.
-    pub fn open(
-        store: Arc<dyn Store>,
-        gc: Arc<GroupCommit>,
-        reference: Arc<Reference>,
-    ) -> Result<Self, RepoError> {
-        let repo = Self::unchecked(store, gc, reference).map_err(storage)?;
+    pub fn open(store: Arc<dyn Store>, gc: Arc<GroupCommit>) -> Result<Self, RepoError> {
+        let repo = Self::unchecked(store, gc).map_err(storage)?;
         // The hub's store always had region-qualified keys; this only records the layout.
         docs::upgrade_layout(&*repo.store, &repo.gc, None).map_err(doc_error)?;
         if national::stored_version(&*repo.store).map_err(storage)? != Some(NATIONAL_INDEX_VERSION)
@@ -109,12 +108,8 @@ impl CentralRepo {
     /// The catalogue over a store that is new or already indexed by this version (tests,
     /// benchmarks). A store with documents but without the current index version is served
     /// with an incomplete national picture: use [`CentralRepo::open`] to reindex it.
-    pub fn new(
-        store: Arc<dyn Store>,
-        gc: Arc<GroupCommit>,
-        reference: Arc<Reference>,
-    ) -> Result<Self, RepoError> {
-        let repo = Self::unchecked(store, gc, reference).map_err(storage)?;
+    pub fn new(store: Arc<dyn Store>, gc: Arc<GroupCommit>) -> Result<Self, RepoError> {
+        let repo = Self::unchecked(store, gc).map_err(storage)?;
         let fresh = repo
             .store
             .scan_keys(b"doc/", 1)
@@ -132,16 +127,14 @@ impl CentralRepo {
         Ok(repo)
     }
 
-    fn unchecked(
-        store: Arc<dyn Store>,
-        gc: Arc<GroupCommit>,
-        reference: Arc<Reference>,
-    ) -> Result<Self, StoreError> {
+    fn unchecked(store: Arc<dyn Store>, gc: Arc<GroupCommit>) -> Result<Self, StoreError> {
         let repo_id = server_kit::store::store_identity(&*store)?;
+        let regions = regions_under(&*store, HEADS_PREFIX)?;
+        let references = RegionReferences::load(&*store, &regions);
         Ok(CentralRepo {
             store,
             gc,
-            reference,
+            references,
             chunks_max: docs::DOC_CHUNKS_MAX_DEFAULT,
             repo_id,
             changed_cards: Vec::new(),
@@ -161,6 +154,11 @@ impl CentralRepo {
 
     pub fn group_commit(&self) -> &Arc<GroupCommit> {
         &self.gc
+    }
+
+    /// Every region's reference data as received (shared: it follows later imports).
+    pub fn references(&self) -> RegionReferences {
+        self.references.clone()
     }
 
     /// Dispatched open cards by last update (the overdue count), shared with the HTTP side.
@@ -204,6 +202,9 @@ impl CentralRepo {
         let mut report = ReindexReport::default();
         let mut last_ticket = None;
         for region in regions_under(&*self.store, HEADS_PREFIX).map_err(storage)? {
+            if region == NATIONAL {
+                continue;
+            }
             let (mut batch, mut counts, mut in_batch) = (WriteBatch::new(), Counts::default(), 0);
             for entry in docs::catalogue(&*self.store, &region, None).map_err(storage)? {
                 report.docs += 1;
@@ -249,7 +250,7 @@ impl CentralRepo {
             .map_err(|e| e.to_string())?
             .ok_or("the snapshot is missing")?;
         let card = CardDoc::wrap(doc)
-            .view(&self.reference)
+            .view(&self.references.get(region))
             .map_err(|e| e.to_string())?;
         if card.region != region || card.id != id {
             return Err(format!(
@@ -285,15 +286,23 @@ impl CentralRepo {
         let (region, id) = (doc_id.region(), doc_id.id());
         let mut batch = WriteBatch::new();
         let mut counts = Counts::default();
-        if existing_chunks.is_none() {
+        // National documents are the hub's own: no region counts them.
+        if existing_chunks.is_none() && !doc_id.is_national() {
             counts.add(national::region_key(region), national::DOCS_FIELD, 1);
         }
         let heads = normalize_heads(doc.get_heads());
         let mut priority = Priority::Normal;
         let mut staged = None;
+        let mut received_reference = None;
+        if doc_id.kind() == DocKind::Reference {
+            // Checked before it is stored: a region's cards are read with it.
+            received_reference = check_reference(doc_id, &PublishedDoc::wrap(doc.fork()))
+                .map_err(RepoError::Refused)?;
+            priority = Priority::Active;
+        }
         if doc_id.kind() == DocKind::Card {
             let card = CardDoc::wrap(doc.fork())
-                .view(&self.reference)
+                .view(&self.references.get(region))
                 .map_err(|e| RepoError::Refused(format!("not a valid card: {e}")))?;
             if card.region != region || card.id != id {
                 return Err(RepoError::Refused(format!(
@@ -335,6 +344,9 @@ impl CentralRepo {
         }
         counts.stage(&*self.store, &mut batch).map_err(storage)?;
         self.gc.apply(batch).map_err(storage)?;
+        if let Some(received) = received_reference {
+            self.references.set(region, received);
+        }
         if let Some(staged) = staged {
             self.dispatched.update(region, &staged);
             self.changed_cards.push(staged.national);

@@ -60,15 +60,13 @@ pub async fn open_central(
     let generated_admin_password = accounts
         .bootstrap_admin(admin_password, server_kit::clock::now_ms())
         .await?;
-    // Card documents are read with the demo reference only for its timing rules (КУИ deadline),
-    // until regions' own reference data replicates.
-    let reference = Arc::new(demo_reference()?);
     let repo = tokio::task::block_in_place(|| {
-        CentralRepo::open(store.clone(), gc.clone(), reference.clone())
+        CentralRepo::open(store.clone(), gc.clone())
             .map(|r| r.with_chunks_max(config.central.doc_chunks_max))
     })
     .map_err(|e| anyhow::anyhow!("the national index cannot be built: {e}"))?;
     let dispatched = repo.dispatched_index();
+    let references = repo.references();
     let hub = Hub::new(repo, server_kit::replication::network_protocol_config());
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     // A fresh actor id per process start, as on the node: sequence numbers are never reused.
@@ -76,16 +74,22 @@ pub async fn open_central(
     let hq = Arc::new(HqService::new(
         hub.clone(),
         store.clone(),
-        reference.clone(),
+        references.clone(),
         actor,
     ));
+    let seeded =
+        tokio::task::block_in_place(|| hq.publish_embedded_calendars(server_kit::clock::now_ms()))
+            .map_err(|e| anyhow::anyhow!("the national calendar cannot be published: {e}"))?;
+    if seeded > 0 {
+        tracing::info!(years = seeded, "national calendar years published");
+    }
     let state = Arc::new(CentralState {
         hub,
         hq,
         accounts,
         store: store.clone(),
         gc: gc.clone(),
-        reference,
+        references,
         dispatched,
         metrics: Arc::new(CentralMetrics::new()),
         disconnect_alert_after_ms: (config.central.disconnect_alert_after_s as i64)
@@ -181,21 +185,4 @@ pub async fn serve(
     .await?;
     central.store.flush()?;
     Ok(())
-}
-
-/// The demo region's reference data (`sync::reference::DEMO_REFERENCE_TOML`), checked.
-pub fn demo_reference() -> anyhow::Result<sync::Reference> {
-    let value: toml::Value = toml::from_str(sync::reference::DEMO_REFERENCE_TOML)
-        .context("the embedded demo reference is not TOML")?;
-    let table = value
-        .get("reference")
-        .cloned()
-        .context("the embedded demo reference has no [reference]")?;
-    let reference: sync::Reference = table
-        .try_into()
-        .context("the embedded demo reference does not read as [reference]")?;
-    reference
-        .validate()
-        .map_err(|e| anyhow::anyhow!("the embedded demo reference: {e}"))?;
-    Ok(reference)
 }

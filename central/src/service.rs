@@ -11,11 +11,15 @@ use std::sync::Arc;
 use automerge::ActorId;
 use server_kit::docs::{self, DocError};
 use server_kit::store::{Store, StoreError};
+use sync::calendar::CalendarYear;
 use sync::protocol::RepoError;
-use sync::{Card, CardCommand, CardDoc, Ctx, DocId, DocKind, Document, DomainError, Reference};
+use sync::{
+    Card, CardCommand, CardDoc, Ctx, DocId, DocKind, Document, DomainError, PublishedDoc, NATIONAL,
+};
 use thiserror::Error;
 
 use crate::hub::Hub;
+use crate::references::RegionReferences;
 
 /// Why HQ's read or write of a card did not happen.
 #[derive(Debug, Error)]
@@ -29,6 +33,10 @@ pub enum HqError {
     /// The card refuses the command in its current state.
     #[error(transparent)]
     Refused(#[from] DomainError),
+    /// A calendar year that does not check (a date out of the year, a weekday listed as a
+    /// moved working day...).
+    #[error(transparent)]
+    Calendar(#[from] sync::calendar::CalendarError),
     #[error("the national store failed: {0}")]
     Storage(String),
 }
@@ -55,7 +63,7 @@ impl From<RepoError> for HqError {
 pub struct HqService {
     hub: Arc<Hub>,
     store: Arc<dyn Store>,
-    reference: Arc<Reference>,
+    references: RegionReferences,
     /// The automerge actor of HQ's own writes in this process.
     actor: ActorId,
 }
@@ -64,13 +72,13 @@ impl HqService {
     pub fn new(
         hub: Arc<Hub>,
         store: Arc<dyn Store>,
-        reference: Arc<Reference>,
+        references: RegionReferences,
         actor: ActorId,
     ) -> Self {
         HqService {
             hub,
             store,
-            reference,
+            references,
             actor,
         }
     }
@@ -84,7 +92,7 @@ impl HqService {
         let doc_id = Self::card_id(region, id)?;
         let (doc, _) = docs::load(&*self.store, &doc_id)?
             .ok_or_else(|| HqError::NotFound(doc_id.to_string()))?;
-        Ok(CardDoc::wrap(doc).view(&self.reference)?)
+        Ok(CardDoc::wrap(doc).view(&self.references.get(region))?)
     }
 
     /// Adds HQ's note, signed with `author` (a person's name), to a region's card and returns
@@ -107,19 +115,105 @@ impl HqService {
             doc.set_actor(self.actor.clone());
             let before = doc.heads();
             let ctx = Ctx::new(author, "central", now_ms);
+            let reference = self.references.get(region);
             doc.apply(
                 &CardCommand::HqNote {
                     text: text.to_string(),
                 },
-                &self.reference,
+                &reference,
                 &ctx,
             )?;
             let incremental = doc.automerge().save_after(&before);
             repo.store_doc(&doc_id, doc.automerge(), Some(chunks), &incremental)?;
-            (doc.view(&self.reference)?, repo.group_commit().clone())
+            (doc.view(&reference)?, repo.group_commit().clone())
         };
         gc.wait_written()?;
         self.hub.notify_region(region, &doc_id.to_string());
         Ok(card)
     }
+
+    /// The national working-day calendar years the hub publishes, by year.
+    pub fn calendar_years(&self) -> Result<Vec<PublishedCalendarYear>, HqError> {
+        let mut years = Vec::new();
+        for entry in docs::catalogue(&*self.store, NATIONAL, Some(DocKind::Calendar))? {
+            let Some((doc, _)) = docs::load(&*self.store, &entry.id)? else {
+                continue;
+            };
+            let doc = PublishedDoc::wrap(doc);
+            if let Some(calendar) = doc.value::<CalendarYear>()? {
+                years.push(PublishedCalendarYear {
+                    calendar,
+                    published_at: doc.published().map(|(at, _)| at),
+                    published_by: doc.published().map(|(_, by)| by),
+                });
+            }
+        }
+        years.sort_by_key(|y| y.calendar.year);
+        Ok(years)
+    }
+
+    /// Publishes a calendar year (a decree replaced a computed year, a holiday moved) as the
+    /// national document `KZ/calendar/{year}`, once durable, and offers it to every region.
+    /// `Ok(false)`: the hub already publishes exactly this year. Blocking.
+    pub fn publish_calendar(
+        &self,
+        calendar: &CalendarYear,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<bool, HqError> {
+        calendar.validate()?;
+        let doc_id = DocId::new(NATIONAL, DocKind::Calendar, &calendar.year.to_string())
+            .map_err(|_| HqError::BadId)?;
+        let gc = {
+            let mut repo = self.hub.repo.lock().unwrap_or_else(|p| p.into_inner());
+            let loaded = docs::load(&*self.store, &doc_id)?;
+            let (mut doc, chunks) = match loaded {
+                Some((doc, chunks)) => (PublishedDoc::wrap(doc), Some(chunks)),
+                None => (PublishedDoc::new(self.actor.clone())?, None),
+            };
+            doc.set_actor(self.actor.clone());
+            let before = doc.heads();
+            if !doc.publish(calendar, &Ctx::new(by, "central", now_ms))? {
+                return Ok(false);
+            }
+            let incremental = match chunks {
+                Some(_) => doc.automerge().save_after(&before),
+                None => Vec::new(),
+            };
+            repo.store_doc(&doc_id, doc.automerge(), chunks, &incremental)?;
+            repo.group_commit().clone()
+        };
+        gc.wait_written()?;
+        self.hub.notify_all(&doc_id.to_string());
+        Ok(true)
+    }
+
+    /// Publishes the embedded calendar years the hub does not hold yet (first start, or a
+    /// build that ships a new year); a year already held, possibly replaced by an
+    /// administrator, is left as it is. Returns how many were published. Blocking.
+    pub fn publish_embedded_calendars(&self, now_ms: i64) -> Result<usize, HqError> {
+        let embedded = sync::calendar::embedded_years().map_err(|e| {
+            HqError::Storage(format!("the embedded calendar files do not read: {e}"))
+        })?;
+        let mut published = 0;
+        for year in embedded {
+            let id = DocId::new(NATIONAL, DocKind::Calendar, &year.year.to_string())
+                .map_err(|_| HqError::BadId)?;
+            if !docs::exists(&*self.store, &id)?
+                && self.publish_calendar(&year, "system", now_ms)?
+            {
+                published += 1;
+            }
+        }
+        Ok(published)
+    }
+}
+
+/// A calendar year as the hub publishes it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PublishedCalendarYear {
+    pub calendar: CalendarYear,
+    pub published_at: Option<i64>,
+    /// `login@central` of whoever published it (`system` for the embedded files).
+    pub published_by: Option<String>,
 }

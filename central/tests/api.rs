@@ -291,6 +291,100 @@ async fn national_endpoints_answer_from_the_index() {
     );
 }
 
+/// Central reads each region's cards with that region's own reference data, as its node
+/// published it: here Almaty registers КУИ within 48 hours and Karaganda's node has not
+/// published yet (the statutory 24 hours, codes without names). A reference document that
+/// names another region or does not check is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_regions_cards_are_read_with_that_regions_reference_data() {
+    let hub = TestHub::start().await;
+    let demo = reference();
+    let now = server_kit::clock::now_ms();
+    let mut alm = (*demo).clone();
+    alm.region.code = "ALM".into();
+    alm.region.name_ru = "Алматы".into();
+    alm.kui_deadline_h = 48;
+    alm.categories[0].name_ru = "Категория Алматы".into();
+    {
+        let mut repo = hub.central.state.hub.repo.lock().unwrap();
+        use sync::protocol::Repo;
+        repo.import("ALM/reference/region", &reference_doc(&alm, now), None)
+            .unwrap();
+        repo.group_commit().wait_written().unwrap();
+        // Another region's data under Almaty's id, and data that does not check: refused.
+        let mut forged = (*demo).clone();
+        forged.region.code = "KAR".into();
+        let refused = repo.import("ALM/reference/region", &reference_doc(&forged, now), None);
+        assert!(
+            matches!(refused, Err(sync::protocol::RepoError::Refused(ref m)) if m.contains("KAR")),
+            "{refused:?}"
+        );
+        let mut empty = (*demo).clone();
+        empty.region.code = "SHY".into();
+        empty.categories.clear();
+        assert!(matches!(
+            repo.import("SHY/reference/region", &reference_doc(&empty, now), None),
+            Err(sync::protocol::RepoError::Refused(_))
+        ));
+    }
+    let mut in_alm = TestCard::new(
+        &demo,
+        "ALM",
+        1,
+        Channel::App102Call,
+        "assault",
+        now - HOUR_MS,
+    );
+    in_alm.send(now - HOUR_MS).forward(now - HOUR_MS);
+    hub.store(&mut in_alm);
+    let mut in_kar = TestCard::new(
+        &demo,
+        "KAR",
+        2,
+        Channel::App102Call,
+        "assault",
+        now - HOUR_MS,
+    );
+    in_kar.send(now - HOUR_MS).forward(now - HOUR_MS);
+    hub.store(&mut in_kar);
+
+    let (s, card) = hub.get(&format!("/api/v1/cards/ALM/{}", in_alm.id)).await;
+    assert_eq!(s, StatusCode::OK, "{card}");
+    assert_eq!(
+        card["kui"]["deadline_at"],
+        json!(now - HOUR_MS + 48 * HOUR_MS)
+    );
+    let (s, card) = hub.get(&format!("/api/v1/cards/KAR/{}", in_kar.id)).await;
+    assert_eq!(s, StatusCode::OK, "{card}");
+    assert_eq!(
+        card["kui"]["deadline_at"],
+        json!(now - HOUR_MS + 24 * HOUR_MS)
+    );
+
+    let (s, got) = hub.get("/api/v1/regions/ALM/reference").await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(got["received"], true);
+    assert_eq!(got["published_at"], json!(now));
+    assert_eq!(
+        got["reference"]["categories"][0]["name_ru"],
+        "Категория Алматы"
+    );
+    assert_eq!(got["reference"]["kui_deadline_h"], 48);
+    let (_, got) = hub.get("/api/v1/regions/KAR/reference").await;
+    assert_eq!(got["received"], false);
+    let (_, got) = hub.get("/api/v1/regions/SHY/reference").await;
+    assert_eq!(got["received"], false, "the refused document was not kept");
+
+    // A restarted hub reads the stored reference data back.
+    let reopened =
+        central::repo::CentralRepo::new(hub.central.state.store.clone(), hub.central.gc.clone())
+            .unwrap();
+    assert_eq!(reopened.references().get("ALM").kui_deadline_h, 48);
+    assert_eq!(reopened.references().get("KAR").kui_deadline_h, 24); // No region can be provisioned under the national documents' code.
+    assert_eq!(provisioning::settings::NATIONAL_REGION_ID, sync::NATIONAL);
+    assert!(provisioning::settings::RegionId::parse(sync::NATIONAL).is_err());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_an_actionable_json_error() {
     let hub = TestHub::start().await;
@@ -434,12 +528,8 @@ async fn region_links_survive_a_hub_restart() {
     b.put("link/not a region", serde_json::to_vec(&stored).unwrap());
     state.store.apply(b).unwrap();
     // What a restarted hub loads.
-    let repo = central::repo::CentralRepo::new(
-        state.store.clone(),
-        hub.central.gc.clone(),
-        state.reference.clone(),
-    )
-    .unwrap();
+    let repo =
+        central::repo::CentralRepo::new(state.store.clone(), hub.central.gc.clone()).unwrap();
     let restarted = central::hub::Hub::new(repo, sync::protocol::Config::default());
     let links = restarted.links();
     assert_eq!(links.len(), 2, "{links:?}");

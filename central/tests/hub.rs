@@ -38,6 +38,7 @@ struct RunningHub {
     hub: central::server::Central,
     app: axum::Router,
     hq: String,
+    admin: String,
     port: u16,
     ca: std::path::PathBuf,
     now: OffsetDateTime,
@@ -83,11 +84,12 @@ async fn start_hub(root: &std::path::Path) -> RunningHub {
             .serve(endpoint, hub.shutdown.subscribe()),
     );
     let app = central::http::app(hub.state.clone());
-    let (_, hq) = common::hq_duty_session(&app, "hq-admin-password").await;
+    let (admin, hq) = common::hq_duty_session(&app, "hq-admin-password").await;
     RunningHub {
         hub,
         app,
         hq,
+        admin,
         port,
         ca,
         now,
@@ -116,6 +118,177 @@ impl RunningHub {
         .unwrap();
         region_bundle
     }
+}
+
+/// Awaits `condition` until `DEADLINE`, checking it again every 20 ms (no event reports it).
+async fn until(what: &str, mut condition: impl FnMut() -> bool) {
+    tokio::time::timeout(DEADLINE, async {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        while !condition() {
+            tick.tick().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} within {DEADLINE:?}"));
+}
+
+/// A node provisioned for `running`'s hub as region AST, replicating to it.
+async fn start_ast_node(
+    running: &RunningHub,
+    root: &std::path::Path,
+) -> (node::server::Node, tokio::sync::watch::Sender<bool>) {
+    let region_bundle = running.add_ast_region(root);
+    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
+    let mut node_config = node::config::Config::load_layers(&[overlay.as_path()]).unwrap();
+    node_config.accounts.argon2_memory_kib = 1024;
+    let node = node::server::open_node(
+        &node_config,
+        &root.join("node-data"),
+        Some("admin-password-1".into()),
+    )
+    .await
+    .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(node::replication::run_client(
+        node.state.service.clone(),
+        node.gc.clone(),
+        provisioning::load_identity(&region_bundle).unwrap(),
+        node::replication::ClientSettings {
+            central_address: node_config.central.as_ref().unwrap().address.clone(),
+            protocol: sync::protocol::Config::default(),
+        },
+        Arc::new(Mutex::new(node::replication::ReplicationStatus::default())),
+        stop_rx,
+    ));
+    (node, stop_tx)
+}
+
+/// Reference data replicates both ways: the region's own (districts, categories, timing rules)
+/// up to the hub, which then shows that region's cards with it; the national working-day
+/// calendar, written at the hub only, down to the node, a year replaced by HQ's administrator
+/// included. Bad calendar input is refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_data_replicates_the_regions_up_and_the_national_calendar_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_hub(dir.path()).await;
+    let RunningHub {
+        hub,
+        app,
+        hq,
+        admin,
+        ..
+    } = &running;
+    // Before the region's node publishes, the hub knows nothing of its reference data.
+    let (s, before) = call(app, "GET", "/api/v1/regions/AST/reference", hq, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(before["received"], false);
+    assert!(before["reference"].is_null());
+    let mut hub_events = hub.state.hub.events.subscribe();
+    let (node, _stop) = start_ast_node(&running, dir.path()).await;
+    let service = node.state.service.clone();
+
+    tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let Ok(HubEvent::Reference { region }) = hub_events.recv().await {
+                if region == "AST" {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the region's reference data reached HQ");
+    let (s, got) = call(app, "GET", "/api/v1/regions/AST/reference", hq, None).await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(got["received"], true);
+    let at_hub: sync::Reference = serde_json::from_value(got["reference"].clone()).unwrap();
+    assert_eq!(&at_hub, service.reference());
+    assert!(!at_hub.districts.is_empty() && !at_hub.categories.is_empty());
+    let (s, _) = call(app, "GET", "/api/v1/regions/kz/reference", hq, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The hub published the embedded calendar years on its first start; the node gets them.
+    let (s, years) = call(app, "GET", "/api/v1/calendar", hq, None).await;
+    assert_eq!(s, StatusCode::OK, "{years}");
+    let published: Vec<i64> = years
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| y["calendar"]["year"].as_i64().unwrap())
+        .collect();
+    assert_eq!(published, vec![2025, 2026, 2027]);
+    until("the calendar years reached the node", || {
+        service.calendar_years().map(|y| y.len()).unwrap_or(0) == 3
+    })
+    .await;
+
+    // The decree for 2027 is out: the administrator replaces the computed year.
+    let mut y2027 = years[2]["calendar"].clone();
+    assert_eq!(y2027["status"], "computed");
+    y2027["status"] = json!("official");
+    y2027["source"] = json!("Постановление Правительства РК о переносе выходных дней в 2027 году");
+    y2027["holidays"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("2027-05-16"));
+    let (s, body) = call(app, "PUT", "/api/v1/calendar/2027", hq, Some(y2027.clone())).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "only the administrator publishes: {body}"
+    );
+    let (s, body) = call(
+        app,
+        "PUT",
+        "/api/v1/calendar/2026",
+        admin,
+        Some(y2027.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let mut bad = y2027.clone();
+    bad["moved_days_off"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("2027-05-15"));
+    let (s, body) = call(app, "PUT", "/api/v1/calendar/2027", admin, Some(bad)).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a Saturday as a moved day off: {body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("2027-05-15"),
+        "{body}"
+    );
+    let (s, body) = call(
+        app,
+        "PUT",
+        "/api/v1/calendar/2027",
+        admin,
+        Some(y2027.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["changed"], true);
+    let (s, body) = call(app, "PUT", "/api/v1/calendar/2027", admin, Some(y2027)).await;
+    assert_eq!((s, body["changed"].clone()), (StatusCode::OK, json!(false)));
+    until("the official 2027 calendar reached the node", || {
+        service.calendar_years().is_ok_and(|years| {
+            years.iter().any(|y| {
+                y.calendar.year == 2027
+                    && y.calendar.status == sync::calendar::CalendarStatus::Official
+                    && y.calendar.is_working_day("2027-05-16") == Ok(false)
+            })
+        })
+    })
+    .await;
+    // The node serves it to its consoles.
+    let node_app = node::http::app(node.state.clone());
+    let node_admin = common::activate(&node_app, "admin", "admin-password-1").await;
+    let (s, on_node) = call(&node_app, "GET", "/api/v1/calendar", &node_admin, None).await;
+    assert_eq!(s, StatusCode::OK, "{on_node}");
+    assert_eq!(on_node[2]["calendar"]["status"], "official");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,7 @@ fn open_hub() -> Hub {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 16 << 20).unwrap());
     let gc = Arc::new(GroupCommit::new(store.clone()));
-    let repo = CentralRepo::open(store.clone(), gc.clone(), reference()).unwrap();
+    let repo = CentralRepo::open(store.clone(), gc.clone()).unwrap();
     Hub {
         _dir: dir,
         store,
@@ -364,7 +364,7 @@ fn opening_a_store_without_the_current_index_version_reindexes_it() {
     old.delete("nat/rc/AST");
     hub.store.apply(old).unwrap();
 
-    let reopened = CentralRepo::open(hub.store.clone(), hub.gc.clone(), r.clone()).unwrap();
+    let reopened = CentralRepo::open(hub.store.clone(), hub.gc.clone()).unwrap();
     assert_eq!(index_of(&*hub.store), kept);
     assert_eq!(
         national::stored_version(&*hub.store).unwrap(),
@@ -383,7 +383,7 @@ fn opening_a_store_without_the_current_index_version_reindexes_it() {
         })
         .unwrap();
     drop(reopened);
-    let _again = CentralRepo::open(hub.store.clone(), hub.gc.clone(), r).unwrap();
+    let _again = CentralRepo::open(hub.store.clone(), hub.gc.clone()).unwrap();
     assert!(hub.store.get(b"nat/planted").unwrap().is_some());
 }
 

@@ -9,6 +9,7 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod privacy;
+pub mod published;
 pub mod replication;
 pub mod server;
 pub mod service;

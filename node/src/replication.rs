@@ -78,10 +78,10 @@ impl NodeRepo {
         }
     }
 
-    /// The document, if it is one of this node's region.
+    /// The document, if this node may hold it: one of its region's, or a national one.
     fn local(&self, doc_id: &str) -> Result<DocId, RepoError> {
         let id = DocId::parse(doc_id).map_err(|e| RepoError::Refused(e.to_string()))?;
-        if id.region() != self.service.region() {
+        if id.region() != self.service.region() && !id.is_national() {
             return Err(RepoError::Refused(format!(
                 "{doc_id} is not a document of this region"
             )));

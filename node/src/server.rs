@@ -104,6 +104,11 @@ pub async fn open_node(
         .ensure_units(&units, now)
         .await
         .context("creating the configured units")?;
+    // The region's reference data replicates to the hub, which reads this region's cards with it.
+    service
+        .publish_reference(now)
+        .await
+        .context("publishing the region's reference data")?;
     let generated_admin_password = accounts
         .bootstrap_admin(admin_password, now)
         .await

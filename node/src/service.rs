@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use automerge::ActorId;
-use server_kit::docs;
+use server_kit::docs::{self, Stored};
 use sync::card::{dispatch, finish, unassign, unit_step};
 use sync::protocol::Priority;
 use sync::{
@@ -31,6 +31,7 @@ use tokio::sync::broadcast;
 
 use crate::audit::{AuditInput, AuditLog};
 use crate::live::LiveEvent;
+use crate::published::{HeldCalendarYear, PublishedDocs, PublishedError};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 use crate::warnings::{AddressWarnings, FoundWarning, MatchKind};
 
@@ -51,6 +52,17 @@ pub enum ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<PublishedError> for ServiceError {
+    fn from(e: PublishedError) -> Self {
+        match e {
+            PublishedError::Domain(e) => e.into(),
+            PublishedError::Store(e) => e.into(),
+            PublishedError::Doc(e) => e.into(),
+            PublishedError::DocId(e) => e.into(),
+        }
+    }
+}
 
 /// Limits of the service, each with its unit.
 #[derive(Debug, Clone)]
@@ -149,6 +161,8 @@ pub struct CardService {
     units: BTreeMap<String, Arc<Mutex<CachedUnit>>>,
     /// Serialises roster changes (rare; a roster day is one small document).
     roster_lock: Mutex<()>,
+    /// This region's reference data and the national calendar years.
+    published: PublishedDocs,
     seq: Mutex<BTreeMap<i32, u64>>,
     events: broadcast::Sender<LiveEvent>,
     pub cards_created: AtomicU64,
@@ -276,6 +290,14 @@ impl CardService {
         let cache_cap =
             NonZeroUsize::new(limits.card_cache_docs_max.max(1)).unwrap_or(NonZeroUsize::MIN);
         let (events, _) = broadcast::channel(limits.live_events_buffer_max.max(16));
+        let published = PublishedDocs::new(
+            store.clone(),
+            gc.clone(),
+            audit.clone(),
+            reference.clone(),
+            actor.clone(),
+            limits.doc_chunks_max,
+        );
         Ok(Self {
             store_id: crate::store::store_identity(&*store)?,
             region,
@@ -292,6 +314,7 @@ impl CardService {
             }),
             units,
             roster_lock: Mutex::new(()),
+            published,
             seq: Mutex::new(BTreeMap::new()),
             events,
             cards_created: AtomicU64::new(0),
@@ -301,6 +324,17 @@ impl CardService {
 
     pub fn reference(&self) -> &Reference {
         &self.reference
+    }
+
+    /// Publishes this region's reference data when the stored copy differs from the
+    /// configuration (every start), so that the hub reads this region's cards with it.
+    pub async fn publish_reference(&self, now_ms: i64) -> ServiceResult<bool> {
+        Ok(self.published.publish_reference(now_ms).await?)
+    }
+
+    /// The national working-day calendar years received from the hub, by year.
+    pub fn calendar_years(&self) -> ServiceResult<Vec<HeldCalendarYear>> {
+        Ok(self.published.calendar_years()?)
     }
     /// Sends an event to every live stream (calls use the cards' stream).
     pub fn publish(&self, ev: LiveEvent) {
@@ -986,41 +1020,15 @@ impl CardService {
         Ok(view)
     }
 
-    /// Stages a roster day after a change: its snapshot when `fresh`, else the next chunk.
-    fn stage_roster(
-        &self,
-        batch: &mut WriteBatch,
-        doc_id: &DocId,
-        doc: &mut RosterDoc,
-        mut chunks: usize,
-        fresh: bool,
-    ) {
-        let heads = doc.heads();
-        if fresh {
-            docs::stage_new(batch, doc_id, doc.save(), Priority::Normal, heads);
-        } else {
-            let inc = doc.save_incremental();
-            docs::stage_change(
-                batch,
-                doc_id,
-                Priority::Normal,
-                heads,
-                &mut chunks,
-                self.limits.doc_chunks_max,
-                inc,
-                || doc.save(),
-            );
-        }
-    }
-
-    fn load_roster(&self, date: &str) -> ServiceResult<(RosterDoc, usize, bool)> {
+    /// A roster day as stored, or a new empty one ([`Stored::New`]).
+    fn load_roster(&self, date: &str) -> ServiceResult<(RosterDoc, Stored)> {
         match docs::load_bytes(&*self.store, &self.doc_id(DocKind::Roster, date)?)? {
             Some(bytes) => {
                 let mut doc = RosterDoc::load(bytes.iter().map(|b| b.as_slice()))?;
                 doc.set_actor(self.actor.clone());
-                Ok((doc, bytes.len() - 1, false))
+                Ok((doc, Stored::Chunks(bytes.len() - 1)))
             }
-            None => Ok((RosterDoc::create(self.actor.clone(), date)?, 0, true)),
+            None => Ok((RosterDoc::create(self.actor.clone(), date)?, Stored::New)),
         }
     }
 
@@ -1069,12 +1077,19 @@ impl CardService {
         let ctx = self.ctx(by, now_ms);
         let ticket = {
             let _g = lock(&self.roster_lock);
-            let (mut doc, chunks, fresh) = self.load_roster(&input.date)?;
+            let (mut doc, stored) = self.load_roster(&input.date)?;
             let entry_id = uuid::Uuid::new_v4().to_string();
             let entry = doc.add(&entry_id, input, &unit, &ctx)?;
             let mut batch = WriteBatch::new();
             let doc_id = self.doc_id(DocKind::Roster, &input.date)?;
-            self.stage_roster(&mut batch, &doc_id, &mut doc, chunks, fresh);
+            docs::stage_document(
+                &mut batch,
+                &doc_id,
+                &mut doc,
+                stored,
+                Priority::Normal,
+                self.limits.doc_chunks_max,
+            );
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -1120,14 +1135,18 @@ impl CardService {
             }
             DocKind::Roster => {
                 let _g = lock(&self.roster_lock);
-                let (mut doc, _, fresh) = self.load_roster(id)?;
-                if fresh {
+                let (mut doc, stored) = self.load_roster(id)?;
+                if stored == Stored::New {
                     return Err(ServiceError::NotFound(format!(
                         "roster {id} does not exist"
                     )));
                 }
                 Ok(f(doc.automerge()))
             }
+            DocKind::Reference | DocKind::Calendar => self
+                .published
+                .with_doc(doc_id, f)?
+                .ok_or_else(|| ServiceError::NotFound(format!("{doc_id} does not exist"))),
         }
     }
 
@@ -1167,7 +1186,7 @@ impl CardService {
         use sync::protocol::RepoError;
         let storage = |e: ServiceError| RepoError::Storage(e.to_string());
         let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
-        if doc_id.region() != self.region {
+        if doc_id.region() != self.region && !doc_id.is_national() {
             return Err(RepoError::Refused(format!(
                 "{doc_id} is not a document of region {}",
                 self.region
@@ -1271,14 +1290,24 @@ impl CardService {
             DocKind::Roster => {
                 sync::roster::validate_date(id).map_err(|e| RepoError::Refused(e.to_string()))?;
                 let _g = lock(&self.roster_lock);
-                let (mut doc, chunks, fresh) = self.load_roster(id).map_err(storage)?;
+                let (mut doc, stored) = self.load_roster(id).map_err(storage)?;
                 doc.automerge()
                     .fork()
                     .load_incremental(bytes)
                     .map_err(corrupt)?;
                 doc.automerge().load_incremental(bytes).map_err(corrupt)?;
                 heads = doc.heads();
-                self.stage_roster(&mut batch, doc_id, &mut doc, chunks, fresh);
+                docs::stage_document(
+                    &mut batch,
+                    doc_id,
+                    &mut doc,
+                    stored,
+                    Priority::Normal,
+                    self.limits.doc_chunks_max,
+                );
+            }
+            DocKind::Reference | DocKind::Calendar => {
+                heads = self.published.import(&mut batch, doc_id, bytes, now_ms)?;
             }
         }
         let ticket = self

@@ -12,6 +12,10 @@ use crate::limits::*;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RegionId(String);
 
+/// The code under which the central hub writes national documents (`sync::NATIONAL`; the hub's
+/// tests check the two agree): no region may be provisioned under it.
+pub const NATIONAL_REGION_ID: &str = "KZ";
+
 impl RegionId {
     /// Validates a region id.
     pub fn parse(raw: &str) -> Result<Self> {
@@ -29,6 +33,15 @@ impl RegionId {
             return Err(Error::invalid(
                 "region id",
                 format!("{raw:?} may contain only upper-case latin letters A–Z (e.g. AST)"),
+            ));
+        }
+        if raw == NATIONAL_REGION_ID {
+            return Err(Error::invalid(
+                "region id",
+                format!(
+                    "{raw:?} names the national documents the central hub writes (the working-day \
+                     calendar); choose the region's own code (e.g. AST)"
+                ),
             ));
         }
         Ok(RegionId(raw.to_owned()))
@@ -431,7 +444,17 @@ mod tests {
         for ok in ["AST", "AL", "TRANSPOR"] {
             check(ok, true);
         }
-        for bad in ["", "A", "ast", "AS1", "ASTANACIT", "АСТ", "A T", "AST\n"] {
+        for bad in [
+            "",
+            "A",
+            "ast",
+            "AS1",
+            "ASTANACIT",
+            "АСТ",
+            "A T",
+            "AST\n",
+            "KZ",
+        ] {
             check(bad, false);
         }
     }

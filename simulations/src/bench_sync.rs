@@ -788,11 +788,7 @@ pub async fn run_cold(config: SyncBenchConfig) -> anyhow::Result<bool> {
             store.clone(),
             Duration::from_micros(1000),
         ));
-        let central = Arc::new(Mutex::new(central::repo::CentralRepo::new(
-            store,
-            gc,
-            Arc::new(reference.clone()),
-        )?));
+        let central = Arc::new(Mutex::new(central::repo::CentralRepo::new(store, gc)?));
         let run = push_all(&pki, node.clone(), central.clone()).await?;
         let bad = tokio::task::block_in_place(|| {
             mismatched(&mut node.lock().unwrap(), &mut *central.lock().unwrap())

@@ -13,6 +13,7 @@
 //! - other scalar fields are last-writer-wins per field, with the writer recorded.
 
 pub mod address;
+pub mod calendar;
 pub mod caller;
 pub mod card;
 pub mod doc;
@@ -20,6 +21,7 @@ pub mod doc_id;
 pub mod error;
 pub mod model;
 pub mod protocol;
+pub mod published;
 pub mod reference;
 pub mod role;
 pub mod roster;
@@ -31,6 +33,7 @@ pub use doc::{Ctx, Document};
 pub use doc_id::{Authorship, DocId, DocIdError, DocKind, NATIONAL};
 pub use error::DomainError;
 pub use model::*;
+pub use published::PublishedDoc;
 pub use reference::Reference;
 pub use role::Role;
 pub use roster::RosterDoc;

@@ -195,6 +195,12 @@ impl Reference {
         {
             return Err("region.code must be 1–8 upper-case latin letters".into());
         }
+        if self.region.code == crate::doc_id::NATIONAL {
+            return Err(format!(
+                "region.code {} names the national documents of the central hub; use the region's own code",
+                crate::doc_id::NATIONAL
+            ));
+        }
         for d in &self.districts {
             if !seen.insert(("district", d.code.clone())) {
                 return Err(format!("district code {} is listed twice", d.code));

@@ -117,6 +117,9 @@ function onEvent(type, text) {
   if (type === 'region') {
     if (obj && obj.region) { upsertRegion(obj); renderRegions(); }
     scheduleRefresh(250);
+  } else if (type === 'reference') {
+    // A region published new reference data: names are fetched again with its next card.
+    if (obj && obj.region) delete S.references[obj.region];
   } else if (type === 'resync') {
     scheduleRefresh(0); // the server dropped events for this stream: refetch everything
   } else if (type === 'card') {

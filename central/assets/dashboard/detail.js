@@ -1,10 +1,10 @@
 /* One card of any region in a side drawer, with the HQ note form (hq_duty). */
 import { emptyRow } from './overview.js';
-import { S, codeLabel, local, priBadge, regionLabel, statusBadge, toast } from './state.js';
+import { S, codeLabel, local, priBadge, refLabel, regionLabel, statusBadge, toast } from './state.js';
 import { api, errText, showError } from '../kit/api.js';
 import { clear, fmtTime, h, qs, tx } from '../kit/dom.js';
 import { fmtDateTime } from './state.js';
-import { t } from '../kit/i18n.js';
+import { lang, onLangToggled, t } from '../kit/i18n.js';
 import { hasRole } from '../kit/session.js';
 
 export function openCard(region, id) {
@@ -29,14 +29,24 @@ document.addEventListener('keydown', function (ev) { if (ev.key === 'Escape' && 
 export function detailCloseBtn() {
   return h('button', { type: 'button', class: 'btn btn-sm drawer-close', tid: 'detail-close', i18n: 'close', onclick: closeDetail });
 }
+/* The region's reference data, fetched once per region (names of categories, districts and duty
+   units as that region defines them); a failure leaves codes shown. */
+function loadReference(region) {
+  if (S.references[region]) return Promise.resolve(S.references[region]);
+  return api('GET', '/regions/' + encodeURIComponent(region) + '/reference').then(function (r) {
+    if (r && r.received) S.references[region] = r;
+    return r;
+  }).catch(function () { return null; });
+}
+onLangToggled(function () { if (S.detail && S.detail.card) renderDetail(); });
 export function cardPath(d) { return '/cards/' + encodeURIComponent(d.region) + '/' + encodeURIComponent(d.id); }
 export function reloadDetail() {
   var d = S.detail;
   if (!d) return Promise.resolve();
   var my = ++d.seq;
-  return api('GET', cardPath(d)).then(function (card) {
+  return Promise.all([api('GET', cardPath(d)), loadReference(d.region)]).then(function (got) {
     if (S.detail !== d || my !== d.seq) return;
-    d.card = card;
+    d.card = got[0];
     renderDetail();
   }).catch(function (e) {
     if (S.detail !== d || my !== d.seq || d.card) return;
@@ -130,11 +140,11 @@ export function renderDetail() {
       h('span', { class: 'spacer' }),
       detailCloseBtn()
     ]),
-    h('div', { class: 'detail-cat b' }, codeLabel('category', c.category)),
+    h('div', { class: 'detail-cat b', tid: 'detail-category' }, refLabel(region, 'categories', 'category', c.category, lang())),
     h('div', { class: 'detail-grid' }, [
       kv('card.region', regionLabel(region, true), 'detail-region'),
       kv('card.channel', codeLabel('channel', c.channel)),
-      kv('card.district', c.district),
+      kv('card.district', c.district ? refLabel(region, 'districts', 'district', c.district, lang()) : null, 'detail-district'),
       kv('card.address', loc && loc.address, 'detail-address'),
       kv('card.location', loc && typeof loc.lat === 'number' ? loc.lat.toFixed(6) + ', ' + loc.lon.toFixed(6) + (loc.accuracy_m ? ' ±' + Math.round(loc.accuracy_m) + ' м' : '') : null),
       kv('card.caller', callerText),
@@ -142,7 +152,7 @@ export function renderDetail() {
       kv('card.created_by', c.created_by),
       kv('card.sent', c.sent_for_processing_at ? fmtDateTime(local(c.sent_for_processing_at)) : null),
       kv('card.updated', fmtDateTime(local(c.updated_at))),
-      kv('card.forwarded_to', c.forwarded_to),
+      kv('card.forwarded_to', c.forwarded_to ? refLabel(region, 'duty_units', 'duty_unit', c.forwarded_to, lang()) : null),
       kv('card.kui', kui),
       kv('card.duplicate_of', c.duplicate_of)
     ]),

@@ -42,6 +42,9 @@ export const S = {
   filterRegion: '',
   filterStatus: '',
   detail: null,
+  /* Each region's reference data as the hub received it from the region's node, by code:
+     { received, reference } (GET /regions/{code}/reference); dropped on a `reference` event. */
+  references: {},
   lastRefresh: 0
 };
 
@@ -59,6 +62,18 @@ export function codeLabel(prefix, code, cls) {
   var key = prefix + '.' + code;
   if (known(key)) return h('span', { i18n: key, class: cls, 'data-code': code });
   return h('span', { text: String(code), class: cls, 'data-code': code });
+}
+/* A category, district or duty unit of a region under its own name, from the region's reference
+   data (`list`: 'categories', 'districts', 'duty_units'), in the user's language; the code (or
+   its dictionary name) when the region's data has not arrived or does not list it. */
+export function refLabel(region, list, prefix, code, lang) {
+  var got = S.references[region];
+  var items = got && got.reference && got.reference[list];
+  var item = null;
+  for (var i = 0; items && i < items.length; i++) if (items[i].code === code) item = items[i];
+  if (!item) return codeLabel(prefix, code);
+  var name = lang === 'kk' ? (item.name_kk || item.name_ru) : (item.name_ru || item.name_kk);
+  return h('span', { text: name, 'data-code': code, title: code });
 }
 export function codeText(prefix, code) {
   var key = prefix + '.' + code;

@@ -159,6 +159,16 @@ impl TestCard {
         unit
     }
 
+    /// Forwards the (sent) card to the reference's first duty unit at `at`.
+    pub fn forward(&mut self, at: i64) -> &mut Self {
+        let ctx = self.ctx(at);
+        let duty_unit = self.reference.duty_units[0].code.clone();
+        self.doc
+            .apply(&CardCommand::Forward { duty_unit }, &self.reference, &ctx)
+            .unwrap();
+        self
+    }
+
     pub fn cancel(&mut self, at: i64) -> &mut Self {
         let ctx = self.ctx(at);
         sync::card::finish(
@@ -241,4 +251,19 @@ pub async fn hq_duty_session(app: &axum::Router, admin_password: &str) -> (Strin
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let duty = activate(app, "hq.duty", "Temporary-HQ-Pass-41").await;
     (admin, duty)
+}
+
+/// A region's reference document as its node publishes it (`{region}/reference/region`), as
+/// bytes to import.
+pub fn reference_doc(reference: &Reference, at: i64) -> Vec<u8> {
+    let mut doc = sync::PublishedDoc::new(ActorId::from(
+        format!("{}-node", reference.region.code).into_bytes(),
+    ))
+    .unwrap();
+    doc.publish(
+        reference,
+        &Ctx::new("system", reference.region.code.as_str(), at),
+    )
+    .unwrap();
+    doc.save()
 }

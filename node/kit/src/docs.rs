@@ -139,6 +139,43 @@ pub fn stage_change(
     stage_heads(batch, id, priority, heads);
 }
 
+/// Where a document without indexes stands in the store: new, or stored with this many chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New,
+    Chunks(usize),
+}
+
+/// Stages a document without indexes (a roster day, a published document) after a change: its
+/// snapshot when new, else the changes since it was loaded or last saved as the next chunk
+/// (compacting past `chunks_max`), with its catalogue entry.
+pub fn stage_document(
+    batch: &mut WriteBatch,
+    id: &DocId,
+    doc: &mut impl sync::Document,
+    stored: Stored,
+    priority: Priority,
+    chunks_max: usize,
+) {
+    let heads = doc.heads();
+    match stored {
+        Stored::New => stage_new(batch, id, doc.save(), priority, heads),
+        Stored::Chunks(mut chunks) => {
+            let incremental = doc.save_incremental();
+            stage_change(
+                batch,
+                id,
+                priority,
+                heads,
+                &mut chunks,
+                chunks_max,
+                incremental,
+                || doc.save(),
+            )
+        }
+    }
+}
+
 /// Stages the document's catalogue entry: its priority and (sorted) heads.
 fn stage_heads(batch: &mut WriteBatch, id: &DocId, priority: Priority, heads: Vec<ChangeHash>) {
     let heads = normalize_heads(heads);

@@ -90,6 +90,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         healthz,
         metrics,
         reference,
+        calendar,
         create_card,
         list_cards,
         card_history,

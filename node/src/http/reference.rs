@@ -73,6 +73,17 @@ async fn reference(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<R
     }))
 }
 
+/// The national working-day calendar years this node has received from the hub (statutory
+/// deadlines count working days with them; a year missing here cannot be counted in).
+#[utoipa::path(get, path = "/api/v1/calendar", responses((status = 200, body = [crate::published::HeldCalendarYear])))]
+async fn calendar(
+    State(s): State<SharedState>,
+    auth: Auth,
+) -> ApiResult<Json<Vec<crate::published::HeldCalendarYear>>> {
+    auth.require(&Role::NODE)?;
+    Ok(Json(s.service.calendar_years()?))
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct WarningsQuery {
@@ -121,5 +132,6 @@ async fn warnings(
 pub(super) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/reference", get(reference))
+        .route("/calendar", get(calendar))
         .route("/warnings", get(warnings))
 }

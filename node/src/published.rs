@@ -1,0 +1,238 @@
+//! Published documents on the node: this region's reference data, which the node writes from its
+//! configuration on every start (so a changed configuration replicates to the hub), and the
+//! national working-day calendar years, which only the hub writes and the node receives.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use automerge::{ActorId, ChangeHash};
+use serde::Serialize;
+use server_kit::docs::{self, DocError, Stored};
+use sync::calendar::CalendarYear;
+use sync::protocol::{Priority, RepoError};
+use sync::{
+    Ctx, DocId, DocIdError, DocKind, Document, DomainError, PublishedDoc, Reference, NATIONAL,
+};
+use thiserror::Error;
+use utoipa::ToSchema;
+
+use crate::audit::{AuditInput, AuditLog};
+use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+
+/// The id of a region's one reference document (`{REGION}/reference/region`).
+pub const REFERENCE_DOC_ID: &str = "region";
+
+/// Why a published document could not be read or written.
+#[derive(Debug, Error)]
+pub enum PublishedError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Doc(#[from] DocError),
+    #[error(transparent)]
+    DocId(#[from] DocIdError),
+}
+
+/// A calendar year as the node holds it, with when the hub published it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldCalendarYear {
+    pub calendar: CalendarYear,
+    pub published_at: Option<i64>,
+}
+
+/// The node's published documents.
+pub struct PublishedDocs {
+    store: Arc<dyn Store>,
+    gc: Arc<GroupCommit>,
+    audit: Arc<AuditLog>,
+    reference: Arc<Reference>,
+    actor: ActorId,
+    chunks_max: usize,
+    /// Serialises changes (rare: a start, a replicated change).
+    lock: Mutex<()>,
+}
+
+impl PublishedDocs {
+    pub fn new(
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        audit: Arc<AuditLog>,
+        reference: Arc<Reference>,
+        actor: ActorId,
+        chunks_max: usize,
+    ) -> Self {
+        PublishedDocs {
+            store,
+            gc,
+            audit,
+            reference,
+            actor,
+            chunks_max,
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn reference_id(&self) -> Result<DocId, DocIdError> {
+        DocId::new(
+            &self.reference.region.code,
+            DocKind::Reference,
+            REFERENCE_DOC_ID,
+        )
+    }
+
+    /// A stored published document, or a new empty one.
+    fn load(&self, id: &DocId) -> Result<(PublishedDoc, Stored), PublishedError> {
+        match docs::load_bytes(&*self.store, id)? {
+            Some(bytes) => {
+                let mut doc = PublishedDoc::load(bytes.iter().map(|b| b.as_slice()))?;
+                doc.set_actor(self.actor.clone());
+                Ok((doc, Stored::Chunks(bytes.len() - 1)))
+            }
+            None => Ok((PublishedDoc::new(self.actor.clone())?, Stored::New)),
+        }
+    }
+
+    /// Runs `f` on a stored published document; `None` when it is not stored.
+    pub fn with_doc<T>(
+        &self,
+        id: &DocId,
+        f: impl FnOnce(&mut automerge::AutoCommit) -> T,
+    ) -> Result<Option<T>, PublishedError> {
+        let _g = self.guard();
+        match self.load(id)? {
+            (_, Stored::New) => Ok(None),
+            (mut doc, _) => Ok(Some(f(doc.automerge()))),
+        }
+    }
+
+    /// Publishes this region's reference data from the configuration when the stored document
+    /// holds something else (first start, a changed configuration), once durable.
+    /// `Ok(false)`: unchanged.
+    pub async fn publish_reference(&self, now_ms: i64) -> Result<bool, PublishedError> {
+        let ticket = {
+            let _g = self.guard();
+            let id = self.reference_id()?;
+            let (mut doc, stored) = self.load(&id)?;
+            let ctx = Ctx::new("system", self.reference.region.code.as_str(), now_ms);
+            if !doc.publish(&*self.reference, &ctx)? {
+                return Ok(false);
+            }
+            let mut batch = WriteBatch::new();
+            docs::stage_document(
+                &mut batch,
+                &id,
+                &mut doc,
+                stored,
+                Priority::Active,
+                self.chunks_max,
+            );
+            self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(
+                    "system",
+                    "reference.publish",
+                    id.to_string(),
+                    serde_json::json!({
+                        "districts": self.reference.districts.len(),
+                        "categories": self.reference.categories.len(),
+                        "duty_units": self.reference.duty_units.len(),
+                    }),
+                ),
+                now_ms,
+            )?
+        };
+        self.gc.wait_async(ticket).await?;
+        Ok(true)
+    }
+
+    /// The national calendar years received from the hub, by year.
+    pub fn calendar_years(&self) -> Result<Vec<HeldCalendarYear>, PublishedError> {
+        let mut years = Vec::new();
+        for entry in docs::catalogue(&*self.store, NATIONAL, Some(DocKind::Calendar))? {
+            let (doc, stored) = self.load(&entry.id)?;
+            if stored == Stored::New {
+                continue;
+            }
+            if let Some(calendar) = doc.value::<CalendarYear>()? {
+                years.push(HeldCalendarYear {
+                    calendar,
+                    published_at: doc.published().map(|(at, _)| at),
+                });
+            }
+        }
+        years.sort_by_key(|y| y.calendar.year);
+        Ok(years)
+    }
+
+    /// Applies a peer's bytes to a published document and stages it into `batch`; returns the
+    /// new heads. A calendar year that does not read or check is refused. This region's
+    /// reference data is published again over an older copy (the hub's, after a restore) when
+    /// it differs from the configuration, and that change then goes back to the hub.
+    pub fn import(
+        &self,
+        batch: &mut WriteBatch,
+        id: &DocId,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<Vec<ChangeHash>, RepoError> {
+        let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
+        let refused = |e: DomainError| RepoError::Refused(e.to_string());
+        let _g = self.guard();
+        let (doc, stored) = self
+            .load(id)
+            .map_err(|e| RepoError::Storage(e.to_string()))?;
+        let mut doc = match stored {
+            Stored::New => {
+                let mut doc = PublishedDoc::load([bytes]).map_err(refused)?;
+                doc.set_actor(self.actor.clone());
+                doc
+            }
+            Stored::Chunks(_) => {
+                let mut doc = doc;
+                doc.automerge()
+                    .fork()
+                    .load_incremental(bytes)
+                    .map_err(corrupt)?;
+                doc.automerge().load_incremental(bytes).map_err(corrupt)?;
+                doc
+            }
+        };
+        match id.kind() {
+            DocKind::Calendar => {
+                if let Some(year) = doc.value::<CalendarYear>().map_err(refused)? {
+                    year.validate()
+                        .map_err(|e| RepoError::Refused(e.to_string()))?;
+                    if id.id() != year.year.to_string() {
+                        return Err(RepoError::Refused(format!(
+                            "{id} holds the calendar of {}",
+                            year.year
+                        )));
+                    }
+                }
+            }
+            DocKind::Reference => {
+                let ctx = Ctx::new("system", self.reference.region.code.as_str(), now_ms);
+                doc.publish(&*self.reference, &ctx).map_err(refused)?;
+            }
+            other => {
+                return Err(RepoError::Refused(format!(
+                    "{other} documents are not published documents"
+                )))
+            }
+        }
+        let heads = doc.heads();
+        let priority = if id.is_national() {
+            Priority::Normal
+        } else {
+            Priority::Active
+        };
+        docs::stage_document(batch, id, &mut doc, stored, priority, self.chunks_max);
+        Ok(heads)
+    }
+}
