@@ -362,6 +362,13 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     const D = tid('card-detail');
     await waitText(`${D} ${tid('detail-number')}`, state.number);
     await page.locator(`${D} ${tid('detail-status')}[data-status="sent_for_processing"]`).waitFor();
+    // The category is named as region AST's own reference data names it (replicated from its
+    // node to the hub), not from a dictionary of another region's defaults.
+    const ref = await apiCall(node.base, 'GET', '/reference', undefined, state.nodeToken);
+    const category = ref.categories[0];
+    const named = page.locator(`${D} ${tid('detail-category')} [data-code="${category.code}"][title="${category.code}"]`);
+    await named.waitFor();
+    assert.equal(await named.textContent(), category.name_ru);
     await page.locator(`${D} ${tid('timeline')} ${tid('tl-row')}`).first().waitFor();
     await page.locator(`${D} ${tid('note-text')}`).fill(NOTE_TEXT);
     await page.locator(`${D} ${tid('note-submit')}`).click();
