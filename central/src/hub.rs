@@ -143,7 +143,11 @@ pub enum HubEvent {
 }
 
 pub struct Hub {
-    pub repo: Arc<Mutex<CentralRepo>>,
+    /// The catalogue the regions' handles come from.
+    base: CentralRepo,
+    /// One catalogue handle per region (and one for national documents), so that regions
+    /// import in parallel and HQ's write to a region's card waits only for that region.
+    repos: Mutex<BTreeMap<String, Arc<Mutex<CentralRepo>>>>,
     pub links: Mutex<BTreeMap<String, RegionLink>>,
     /// When each region's link was last stored.
     links_stored_ms: Mutex<BTreeMap<String, i64>>,
@@ -170,7 +174,8 @@ impl Hub {
             links: Mutex::new(load_links(&**repo.store())),
             links_stored_ms: Mutex::new(BTreeMap::new()),
             gc: repo.group_commit().clone(),
-            repo: Arc::new(Mutex::new(repo)),
+            base: repo,
+            repos: Mutex::new(BTreeMap::new()),
             sessions: Mutex::new(BTreeMap::new()),
             current: Mutex::new(BTreeMap::new()),
             next_connection: AtomicU64::new(1),
@@ -227,6 +232,17 @@ impl Hub {
             .collect()
     }
 
+    /// The catalogue handle of `region` (region [`sync::NATIONAL`] for national documents):
+    /// every write to the region's documents goes through it.
+    pub fn repo(&self, region: &str) -> Arc<Mutex<CentralRepo>> {
+        self.repos
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(Mutex::new(self.base.handle())))
+            .clone()
+    }
+
     /// Tells the region's session (if connected) that HQ changed one of its documents.
     pub fn notify_region(&self, region: &str, doc_id: &str) {
         let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -244,11 +260,7 @@ impl Hub {
     }
 
     fn publish_changed_cards(&self) {
-        let changed = self
-            .repo
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain_changed_cards();
+        let changed = self.base.drain_changed_cards();
         for c in changed {
             let _ = self.events.send(HubEvent::Card(c));
         }
@@ -322,8 +334,9 @@ impl Hub {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(region.clone(), tx);
+        let repo = self.repo(&region);
         let session = {
-            let mut repo = self.repo.lock().unwrap_or_else(|p| p.into_inner());
+            let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
             tokio::task::block_in_place(|| {
                 Session::new(
                     self.protocol.clone(),
@@ -353,7 +366,7 @@ impl Hub {
             shutdown: &mut shutdown,
             frame_bytes_max: self.protocol.frame_bytes_max,
         };
-        let outcome = server_kit::replication::drive((send, recv), session, &self.repo, inputs, |ev| {
+        let outcome = server_kit::replication::drive((send, recv), session, &repo, inputs, |ev| {
             let now = now_ms();
             let opened = matches!(ev, Event::Opened { .. });
             let stalled = matches!(ev, Event::Stalled { .. });

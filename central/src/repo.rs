@@ -10,8 +10,14 @@
 //! Imports are applied at once and made durable in one flush before the session acknowledges
 //! them ([`server_kit::replication::DurableRepo`]); the session waits for that flush without
 //! holding the repo, so a cold sync of many documents, and several regions, share flushes.
+//!
+//! Each region's session works on its own handle ([`CentralRepo::handle`], held by the hub per
+//! region), so regions import in parallel. A region's documents and its part of the national
+//! index are only written through its handle; what every region shares — the national counters
+//! (calls per hour, delay histograms) — is read, changed and applied under one short lock that
+//! is never held across a flush.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use automerge::{AutoCommit, ChangeHash};
@@ -63,9 +69,12 @@ pub struct CentralRepo {
     /// Incremental chunks per document before compaction.
     chunks_max: usize,
     repo_id: [u8; 16],
-    /// Cards changed since the last drain, for live dashboard events.
-    changed_cards: Vec<NationalCard>,
+    /// Cards changed since the last drain, for live dashboard events (shared by the handles).
+    changed_cards: Arc<Mutex<Vec<NationalCard>>>,
     dispatched: Arc<DispatchedIndex>,
+    /// Serialises the read-modify-write of national counters every region shares with the
+    /// store's apply of the batch holding them (in memory; never across a flush).
+    counters: Arc<Mutex<()>>,
 }
 
 impl CentralRepo {
@@ -137,9 +146,25 @@ impl CentralRepo {
             references,
             chunks_max: docs::DOC_CHUNKS_MAX_DEFAULT,
             repo_id,
-            changed_cards: Vec::new(),
+            changed_cards: Arc::new(Mutex::new(Vec::new())),
             dispatched: Arc::new(DispatchedIndex::default()),
+            counters: Arc::new(Mutex::new(())),
         })
+    }
+
+    /// Another handle over the same store, index and shared state, for another region's
+    /// session: handles write in parallel, each region's documents through one handle.
+    pub fn handle(&self) -> CentralRepo {
+        CentralRepo {
+            store: self.store.clone(),
+            gc: self.gc.clone(),
+            references: self.references.clone(),
+            chunks_max: self.chunks_max,
+            repo_id: self.repo_id,
+            changed_cards: self.changed_cards.clone(),
+            dispatched: self.dispatched.clone(),
+            counters: self.counters.clone(),
+        }
     }
 
     /// Compacts stored documents after `chunks_max` incremental chunks (at least 1).
@@ -166,9 +191,14 @@ impl CentralRepo {
         self.dispatched.clone()
     }
 
-    /// Cards changed since the last call.
-    pub fn drain_changed_cards(&mut self) -> Vec<NationalCard> {
-        std::mem::take(&mut self.changed_cards)
+    /// Cards changed (through any handle) since the last call.
+    pub fn drain_changed_cards(&self) -> Vec<NationalCard> {
+        std::mem::take(
+            &mut *self
+                .changed_cards
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     fn mark_current(&self) -> Result<(), RepoError> {
@@ -342,14 +372,20 @@ impl CentralRepo {
                 || doc.save(),
             ),
         }
-        counts.stage(&*self.store, &mut batch).map_err(storage)?;
-        self.gc.apply(batch).map_err(storage)?;
+        {
+            let _counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+            counts.stage(&*self.store, &mut batch).map_err(storage)?;
+            self.gc.apply(batch).map_err(storage)?;
+        }
         if let Some(received) = received_reference {
             self.references.set(region, received);
         }
         if let Some(staged) = staged {
             self.dispatched.update(region, &staged);
-            self.changed_cards.push(staged.national);
+            self.changed_cards
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(staged.national);
         }
         Ok(heads)
     }

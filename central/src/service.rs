@@ -1,10 +1,11 @@
 //! HQ's reads and writes of single cards over the hub's catalogue. The HTTP handlers check roles
 //! and the shape of the input, then call here; this module knows no routes.
 //!
-//! Reads go to the store directly (sled reads need no lock). A write holds the catalogue's lock
-//! only while it loads, changes and stages the document, so that an import of the same card by
-//! the region's session cannot interleave, and waits for its flush after releasing it: regions'
-//! sessions go on meanwhile and share the flush.
+//! Reads go to the store directly (sled reads need no lock). A write holds the region's catalogue
+//! handle ([`Hub::repo`]) only while it loads, changes and stages the document, so that an import
+//! of the same card by the region's session cannot interleave, and waits for its flush after
+//! releasing it: the region's session goes on meanwhile and shares the flush; other regions
+//! never wait for it.
 
 use std::sync::Arc;
 
@@ -108,7 +109,8 @@ impl HqService {
     ) -> Result<Card, HqError> {
         let doc_id = Self::card_id(region, id)?;
         let (card, gc) = {
-            let mut repo = self.hub.repo.lock().unwrap_or_else(|p| p.into_inner());
+            let repo = self.hub.repo(region);
+            let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
             let (doc, chunks) = docs::load(&*self.store, &doc_id)?
                 .ok_or_else(|| HqError::NotFound(doc_id.to_string()))?;
             let mut doc = CardDoc::wrap(doc);
@@ -165,7 +167,8 @@ impl HqService {
         let doc_id = DocId::new(NATIONAL, DocKind::Calendar, &calendar.year.to_string())
             .map_err(|_| HqError::BadId)?;
         let gc = {
-            let mut repo = self.hub.repo.lock().unwrap_or_else(|p| p.into_inner());
+            let repo = self.hub.repo(NATIONAL);
+            let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
             let loaded = docs::load(&*self.store, &doc_id)?;
             let (mut doc, chunks) = match loaded {
                 Some((doc, chunks)) => (PublishedDoc::wrap(doc), Some(chunks)),

@@ -54,7 +54,8 @@ impl TestHub {
     }
 
     fn store(&self, card: &mut TestCard) {
-        let mut repo = self.central.state.hub.repo.lock().unwrap();
+        let repo = self.central.state.hub.repo(&card.region);
+        let mut repo = repo.lock().unwrap();
         card.store(&mut repo);
     }
 }
@@ -306,7 +307,8 @@ async fn each_regions_cards_are_read_with_that_regions_reference_data() {
     alm.kui_deadline_h = 48;
     alm.categories[0].name_ru = "Категория Алматы".into();
     {
-        let mut repo = hub.central.state.hub.repo.lock().unwrap();
+        let repo = hub.central.state.hub.repo("ALM");
+        let mut repo = repo.lock().unwrap();
         use sync::protocol::Repo;
         repo.import("ALM/reference/region", &reference_doc(&alm, now), None)
             .unwrap();

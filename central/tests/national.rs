@@ -333,6 +333,56 @@ fn the_index_follows_every_card_change_and_equals_a_reindex() {
     assert_eq!(index_of(store), kept);
 }
 
+/// Regions import in parallel, each through its own catalogue handle, while their cards count
+/// into the same national counters (calls per hour, delay histograms): the counters stay exact,
+/// equal to what a reindex from the documents builds.
+#[test]
+fn regions_importing_in_parallel_keep_the_shared_counters_exact() {
+    let hub = open_hub();
+    let r = reference();
+    const REGIONS: [&str; 4] = ["AST", "ALM", "SHY", "KAR"];
+    const CARDS_PER_REGION: u32 = 40;
+    std::thread::scope(|scope| {
+        for (k, region) in REGIONS.iter().enumerate() {
+            let mut handle = hub.repo.handle();
+            let r = &r;
+            scope.spawn(move || {
+                for n in 0..CARDS_PER_REGION {
+                    let number = k as u32 * 1_000 + n;
+                    // Same hours and channels in every region: the same shared records.
+                    let at = NOW_MS - i64::from(n % 4) * HOUR_MS;
+                    let mut card =
+                        TestCard::new(r, region, number, Channel::App102Call, "theft", at);
+                    card.store(&mut handle);
+                    if n % 2 == 0 {
+                        card.send(at + MINUTE_MS);
+                        card.dispatch("p1", at + 2 * MINUTE_MS, Some(at + 9 * MINUTE_MS));
+                        card.store(&mut handle);
+                    }
+                }
+            });
+        }
+    });
+    let store = &*hub.store;
+    let hour = national::calls(
+        store,
+        Period::Hour,
+        (Period::Hour.of(NOW_MS) - 3, Period::Hour.of(NOW_MS)),
+        None,
+        100,
+    )
+    .unwrap();
+    let total: u64 = hour.iter().map(|c| c.count).sum();
+    assert_eq!(total, REGIONS.len() as u64 * u64::from(CARDS_PER_REGION));
+    let kept = index_of(store);
+    let report = hub.repo.reindex().unwrap();
+    assert_eq!(
+        report.cards,
+        REGIONS.len() as u64 * u64::from(CARDS_PER_REGION)
+    );
+    assert_eq!(index_of(store), kept, "no lost update in a shared counter");
+}
+
 #[test]
 fn opening_a_store_without_the_current_index_version_reindexes_it() {
     let mut hub = open_hub();

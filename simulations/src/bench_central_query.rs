@@ -209,13 +209,9 @@ pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
             )
         })?;
         tokio::task::block_in_place(|| -> anyhow::Result<()> {
-            let mut repo = central
-                .state
-                .hub
-                .repo
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
             for (region, id, mut doc, open) in cards {
+                let repo = central.state.hub.repo(&region);
+                let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
                 // The bytes an import brings: a node exports whole documents uncompressed.
                 let bytes = doc.save_nocompress();
                 repo.store_doc(
@@ -227,7 +223,7 @@ pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
                 .with_context(|| format!("storing {region}/card/{id}"))?;
                 open_stored += open as usize;
             }
-            repo.group_commit().wait_written()?;
+            central.gc.wait_written()?;
             Ok(())
         })?;
         stored += round;
@@ -347,7 +343,7 @@ pub async fn run(config: CentralQueryConfig) -> anyhow::Result<bool> {
             central
                 .state
                 .hub
-                .repo
+                .repo(sync::NATIONAL)
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .reindex()
