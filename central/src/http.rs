@@ -6,7 +6,6 @@
 //! Every route is declared once in [`routes`] and described by [`ApiDoc`]; a test checks that
 //! the two list the same operations.
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -25,13 +24,14 @@ use server_kit::accounts::{Accounts, User};
 use server_kit::clock::now_ms;
 use server_kit::store::{GroupCommit, Store};
 use server_kit::web::{authenticate_parts, ApiError, ApiErrorBody, ApiJson};
-use sync::{Card, CardStatus, Channel, Reference, Role};
+use sync::{Card, CardStatus, Reference, Role};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::hub::{Hub, HubEvent, RegionLink};
+use crate::hub::{Hub, HubEvent};
 use crate::metrics::{CentralMetrics, Scrape};
-use crate::national::{self, By, DelayKind, DelayStats, DispatchedIndex, NationalCard, Period};
+use crate::national::{self, NationalCard};
+use crate::picture::{CallRow, NationalPicture, PictureError, RegionRow, Summary};
 use crate::references::RegionReferences;
 use crate::service::{HqError, HqService, PublishedCalendarYear};
 
@@ -39,15 +39,14 @@ pub struct CentralState {
     pub hub: Arc<Hub>,
     /// HQ's reads and writes of cards.
     pub hq: Arc<HqService>,
+    /// The national picture's queries.
+    pub picture: NationalPicture,
     pub accounts: Arc<Accounts>,
     pub store: Arc<dyn Store>,
     pub gc: Arc<GroupCommit>,
     /// Each region's reference data as received.
     pub references: RegionReferences,
-    /// Dispatched open cards by last update, for the overdue count.
-    pub dispatched: Arc<DispatchedIndex>,
     pub metrics: Arc<CentralMetrics>,
-    pub disconnect_alert_after_ms: i64,
     pub http_body_bytes_max: usize,
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
@@ -90,24 +89,8 @@ impl server_kit::account_api::AccountsHost for CentralState {
 }
 type ApiResult<T> = Result<T, ApiError>;
 
-/// Cards one national queue request returns when it names no limit.
-pub const NATIONAL_CARDS_DEFAULT: usize = 500;
-/// Most cards one national queue request returns.
-pub const NATIONAL_CARDS_MAX: usize = 2_000;
-/// Longest-waiting cards shown on the summary.
-pub const LONGEST_WAITING_MAX: usize = 10;
 /// Characters of an HQ note.
 pub const NOTE_CHARS_MAX: usize = 2_000;
-/// Hours of "calls per hour" on the summary, the current hour included.
-pub const SUMMARY_HOURS: i64 = 24;
-/// Days of "calls per day" on the summary, today (Kazakhstan time) included.
-pub const SUMMARY_DAYS: i64 = 7;
-/// Most hours one `/stats/calls` request spans (31 days).
-pub const STATS_HOURS_MAX: i64 = 744;
-/// Most days one `/stats/calls` request spans.
-pub const STATS_DAYS_MAX: i64 = 366;
-/// Most rows one `/stats/calls` answer holds.
-pub const STATS_ROWS_MAX: usize = 20_000;
 
 fn storage(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "storage failure");
@@ -200,58 +183,6 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi_document())
 }
 
-/// A region as HQ sees it: its link and what the hub holds of it.
-#[derive(Serialize, ToSchema)]
-pub struct RegionRow {
-    #[serde(flatten)]
-    link: RegionLink,
-    /// ms since the link dropped (absent while connected or never connected).
-    disconnected_for_ms: Option<i64>,
-    /// Not connected for longer than `disconnect_alert_after_s`, or never connected.
-    alert: bool,
-    /// Documents held (cards, units, rosters).
-    docs: u64,
-    /// Cards held.
-    cards: u64,
-    /// Open cards held.
-    open_cards: u64,
-}
-
-fn region_rows(s: &CentralState, now: i64) -> ApiResult<Vec<RegionRow>> {
-    let counts = national::region_counts(&*s.store).map_err(storage)?;
-    let mut links: BTreeMap<String, RegionLink> = s
-        .hub
-        .links()
-        .into_iter()
-        .map(|l| (l.region.clone(), l))
-        .collect();
-    for region in counts.keys() {
-        links.entry(region.clone()).or_insert_with(|| RegionLink {
-            region: region.clone(),
-            ..Default::default()
-        });
-    }
-    Ok(links
-        .into_values()
-        .map(|link| {
-            let disconnected_for_ms = (!link.connected)
-                .then(|| link.disconnected_since_ms.map(|t| now - t))
-                .flatten();
-            let alert = !link.connected
-                && disconnected_for_ms.is_none_or(|d| d > s.disconnect_alert_after_ms);
-            let c = counts.get(&link.region).cloned().unwrap_or_default();
-            RegionRow {
-                docs: c.docs,
-                cards: c.cards,
-                open_cards: c.open_total(),
-                disconnected_for_ms,
-                alert,
-                link,
-            }
-        })
-        .collect())
-}
-
 #[utoipa::path(get, path = "/api/v1/regions", tag = "national", security(("bearer" = [])),
     responses(
         (status = 200, description = "Every region the hub has heard from or holds documents of, by code", body = [RegionRow]),
@@ -259,7 +190,7 @@ fn region_rows(s: &CentralState, now: i64) -> ApiResult<Vec<RegionRow>> {
         (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
         (status = 503, description = "The national store cannot be read right now (`storage_error`)", body = ApiErrorBody)))]
 async fn regions(State(s): State<Shared>, _u: HqUser) -> ApiResult<Json<Vec<RegionRow>>> {
-    Ok(Json(region_rows(&s, now_ms())?))
+    Ok(Json(s.picture.regions(now_ms())?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -287,183 +218,11 @@ async fn cards(
     _u: HqUser,
     ApiQuery(q): ApiQuery<CardsQuery>,
 ) -> ApiResult<Json<Vec<NationalCard>>> {
-    let statuses: Vec<CardStatus> = match q.status.as_deref().filter(|x| !x.is_empty()) {
-        None => CardStatus::ALL
-            .into_iter()
-            .filter(|st| st.is_open())
-            .collect(),
-        Some(x) => match CardStatus::parse(x) {
-            Some(st) if st.is_open() => vec![st],
-            _ => {
-                let open: Vec<&str> = CardStatus::ALL
-                    .into_iter()
-                    .filter(|st| st.is_open())
-                    .map(CardStatus::as_str)
-                    .collect();
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_field",
-                    format!(
-                        "status '{}' is not an open status; use one of: {}",
-                        x.chars().take(32).collect::<String>(),
-                        open.join(", ")
-                    ),
-                ));
-            }
-        },
-    };
-    let region = q.region.as_deref().filter(|r| !r.is_empty());
-    if let Some(r) = region {
-        if !crate::repo::is_region_code(r) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_field",
-                "region is 1–8 upper-case latin letters",
-            ));
-        }
-    }
-    let limit = q
-        .limit
-        .unwrap_or(NATIONAL_CARDS_DEFAULT)
-        .min(NATIONAL_CARDS_MAX);
-    Ok(Json(
-        national::queue(&*s.store, region, &statuses, limit).map_err(storage)?,
-    ))
-}
-
-/// Open cards of one region by status.
-#[derive(Serialize, ToSchema)]
-pub struct RegionOpenCards {
-    region: String,
-    /// Open cards by status (statuses with none are absent).
-    by_status: BTreeMap<String, u64>,
-}
-
-/// Calls created in one period (hour or day) in one region.
-#[derive(Serialize, ToSchema)]
-pub struct RegionCalls {
-    /// Start of the hour, or of the Kazakhstan day (UTC+5).
-    start_ms: i64,
-    region: String,
-    count: u64,
-}
-
-/// Calls created in one period (hour or day) on one channel.
-#[derive(Serialize, ToSchema)]
-pub struct ChannelCalls {
-    /// Start of the hour, or of the Kazakhstan day (UTC+5).
-    start_ms: i64,
-    channel: Channel,
-    count: u64,
-}
-
-/// Calls per period, all regions, broken down by region and (separately) by channel; periods
-/// and keys without calls are absent. The full breakdown by region, channel and category is
-/// `GET /api/v1/stats/calls`.
-#[derive(Serialize, ToSchema)]
-pub struct CallSeries {
-    by_region: Vec<RegionCalls>,
-    by_channel: Vec<ChannelCalls>,
-}
-
-fn call_series(store: &dyn Store, period: Period, periods: (i64, i64)) -> ApiResult<CallSeries> {
-    let by_region = national::calls_by(store, period, By::Region, periods)
-        .map_err(storage)?
-        .into_iter()
-        .map(|c| RegionCalls {
-            start_ms: c.period_start_ms,
-            region: c.key,
-            count: c.count,
-        })
-        .collect();
-    let by_channel = national::calls_by(store, period, By::Channel, periods)
-        .map_err(storage)?
-        .into_iter()
-        .filter_map(|c| {
-            Some(ChannelCalls {
-                start_ms: c.period_start_ms,
-                channel: Channel::parse(&c.key)?,
-                count: c.count,
-            })
-        })
-        .collect();
-    Ok(CallSeries {
-        by_region,
-        by_channel,
-    })
-}
-
-/// The national picture on one screen.
-#[derive(Serialize, ToSchema)]
-pub struct Summary {
-    /// The hub's clock when the summary was made (ms since the epoch).
-    generated_at: i64,
-    /// Regions with open cards.
-    regions: Vec<RegionOpenCards>,
-    /// Open cards by status, all regions.
-    totals: BTreeMap<String, u64>,
-    /// Dispatched cards with no update for longer than the unit-overdue time.
-    overdue_units: usize,
-    /// The cards waiting longest in `sent_for_processing` (at most 10).
-    waiting_longest: Vec<NationalCard>,
-    /// Calls per hour over the last 24 hours (by card creation time).
-    calls_per_hour: CallSeries,
-    /// Calls per day over the last 7 days (Kazakhstan days, today included).
-    calls_per_day: CallSeries,
-    /// Sent for processing → first unit dispatched, over every card.
-    dispatch_delay_ms: DelayStats,
-    /// First unit dispatched → first unit on scene, over every card.
-    arrival_delay_ms: DelayStats,
-}
-
-fn build_summary(s: &CentralState, now: i64) -> ApiResult<Summary> {
-    let store = &*s.store;
-    let counts = national::region_counts(store).map_err(storage)?;
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    let mut regions = Vec::new();
-    for (region, c) in counts {
-        if c.open.is_empty() {
-            continue;
-        }
-        let by_status: BTreeMap<String, u64> = c
-            .open
-            .iter()
-            .map(|(st, n)| (st.as_str().to_string(), *n))
-            .collect();
-        for (st, n) in &by_status {
-            *totals.entry(st.clone()).or_insert(0) += n;
-        }
-        regions.push(RegionOpenCards { region, by_status });
-    }
-    let waiting_longest = national::queue(
-        store,
-        None,
-        &[CardStatus::SentForProcessing],
-        LONGEST_WAITING_MAX,
-    )
-    .map_err(storage)?;
-    let hour = Period::Hour.of(now);
-    let day = Period::Day.of(now);
-    Ok(Summary {
-        generated_at: now,
-        regions,
-        totals,
-        overdue_units: s
-            .dispatched
-            .count_overdue(now, |region| s.references.unit_overdue_after_ms(region)),
-        waiting_longest,
-        calls_per_hour: call_series(store, Period::Hour, (hour - (SUMMARY_HOURS - 1), hour))?,
-        calls_per_day: call_series(store, Period::Day, (day - (SUMMARY_DAYS - 1), day))?,
-        dispatch_delay_ms: national::delays(store, DelayKind::Dispatch).map_err(storage)?,
-        arrival_delay_ms: national::delays(store, DelayKind::Arrival).map_err(storage)?,
-    })
-}
-
-/// `YYYY-MM-DD` of a day starting at `start_ms` (Kazakhstan time).
-fn day_name(start_ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(start_ms + national::STATS_DAY_UTC_OFFSET_MS)
-        .map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
+    Ok(Json(s.picture.queue(
+        q.region.as_deref(),
+        q.status.as_deref(),
+        q.limit,
+    )?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -481,21 +240,6 @@ pub struct CallsQuery {
     region: Option<String>,
 }
 
-/// Calls created in one period, region, channel and category.
-#[derive(Serialize, ToSchema)]
-pub struct CallRow {
-    /// Start of the hour, or of the Kazakhstan day (UTC+5).
-    start_ms: i64,
-    /// `YYYY-MM-DD` for days.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    day: Option<String>,
-    region: String,
-    channel: Channel,
-    /// `null`: not categorised.
-    category: Option<String>,
-    count: u64,
-}
-
 #[utoipa::path(get, path = "/api/v1/stats/calls", tag = "national", security(("bearer" = [])), params(CallsQuery),
     responses(
         (status = 200, description = "Calls created per hour or per day, by region, channel and category, in period order; combinations without calls are absent", body = [CallRow]),
@@ -508,55 +252,13 @@ async fn stats_calls(
     _u: HqUser,
     ApiQuery(q): ApiQuery<CallsQuery>,
 ) -> ApiResult<Json<Vec<CallRow>>> {
-    let invalid = |m: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", m);
-    let (period, periods_max, default_span) = match q.period.as_str() {
-        "hour" => (Period::Hour, STATS_HOURS_MAX, SUMMARY_HOURS),
-        "day" => (Period::Day, STATS_DAYS_MAX, SUMMARY_DAYS),
-        other => {
-            return Err(invalid(format!(
-                "period '{}' is neither 'hour' nor 'day'",
-                other.chars().take(16).collect::<String>()
-            )))
-        }
-    };
-    let last = period.of(q.to.unwrap_or_else(now_ms));
-    let first = match q.from {
-        Some(from) => period.of(from),
-        None => last - (default_span - 1),
-    };
-    if first > last {
-        return Err(invalid("'from' is after 'to'".into()));
-    }
-    if last - first >= periods_max {
-        return Err(invalid(format!(
-            "at most {periods_max} {}s per request: narrow 'from'..'to'",
-            q.period
-        )));
-    }
-    let region = q.region.as_deref().filter(|r| !r.is_empty());
-    if region.is_some_and(|r| !crate::repo::is_region_code(r)) {
-        return Err(invalid("region is 1–8 upper-case latin letters".into()));
-    }
-    let rows = national::calls(&*s.store, period, (first, last), region, STATS_ROWS_MAX)
-        .map_err(storage)?;
-    if rows.len() > STATS_ROWS_MAX {
-        return Err(invalid(format!(
-            "more than {STATS_ROWS_MAX} rows: ask for fewer {}s or one region",
-            q.period
-        )));
-    }
-    Ok(Json(
-        rows.into_iter()
-            .map(|c| CallRow {
-                day: (period == Period::Day).then(|| day_name(c.period_start_ms)),
-                start_ms: c.period_start_ms,
-                region: c.region,
-                channel: c.channel,
-                category: c.category,
-                count: c.count,
-            })
-            .collect(),
-    ))
+    Ok(Json(s.picture.calls(
+        &q.period,
+        q.from,
+        q.to,
+        q.region.as_deref(),
+        now_ms(),
+    )?))
 }
 
 #[utoipa::path(get, path = "/api/v1/summary", tag = "national", security(("bearer" = [])),
@@ -566,7 +268,16 @@ async fn stats_calls(
         (status = 403, description = "Not an HQ account (`forbidden`)", body = ApiErrorBody),
         (status = 503, description = "The national store cannot be read right now (`storage_error`)", body = ApiErrorBody)))]
 async fn summary(State(s): State<Shared>, _u: HqUser) -> ApiResult<Json<Summary>> {
-    Ok(Json(build_summary(&s, now_ms())?))
+    Ok(Json(s.picture.summary(now_ms())?))
+}
+
+impl From<PictureError> for ApiError {
+    fn from(e: PictureError) -> Self {
+        match e {
+            PictureError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", m),
+            PictureError::Storage(e) => storage(e),
+        }
+    }
 }
 
 impl From<HqError> for ApiError {

@@ -15,6 +15,7 @@ pub mod http;
 pub mod hub;
 pub mod metrics;
 pub mod national;
+pub mod picture;
 pub mod references;
 pub mod repo;
 pub mod server;

@@ -83,17 +83,24 @@ pub async fn open_central(
     if seeded > 0 {
         tracing::info!(years = seeded, "national calendar years published");
     }
+    let disconnect_alert_after_ms =
+        (config.central.disconnect_alert_after_s as i64).saturating_mul(1000);
+    let picture = crate::picture::NationalPicture {
+        store: store.clone(),
+        hub: hub.clone(),
+        dispatched,
+        references: references.clone(),
+        disconnect_alert_after_ms,
+    };
     let state = Arc::new(CentralState {
+        picture,
         hub,
         hq,
         accounts,
         store: store.clone(),
         gc: gc.clone(),
         references,
-        dispatched,
         metrics: Arc::new(CentralMetrics::new()),
-        disconnect_alert_after_ms: (config.central.disconnect_alert_after_s as i64)
-            .saturating_mul(1000),
         http_body_bytes_max: config.central.http_body_bytes_max,
         shutdown: shutdown_rx,
         trusted_proxies: config
