@@ -6,6 +6,7 @@ pub mod calls;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod kinds;
 pub mod live;
 pub mod metrics;
 pub mod privacy;

@@ -8,7 +8,7 @@ use automerge::{ActorId, ChangeHash};
 use serde::Serialize;
 use server_kit::docs::{self, DocError, Stored};
 use sync::calendar::CalendarYear;
-use sync::protocol::{Priority, RepoError};
+use sync::protocol::RepoError;
 use sync::{
     Ctx, DocId, DocIdError, DocKind, Document, DomainError, PublishedDoc, Reference, NATIONAL,
 };
@@ -16,6 +16,10 @@ use thiserror::Error;
 use utoipa::ToSchema;
 
 use crate::audit::{AuditInput, AuditLog};
+use crate::kinds::{
+    self,
+    published::{CalendarRules, ReferenceRules},
+};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 
 /// The id of a region's one reference document (`{REGION}/reference/region`).
@@ -123,14 +127,26 @@ impl PublishedDocs {
                 return Ok(false);
             }
             let mut batch = WriteBatch::new();
-            docs::stage_document(
+            let mut stored = stored;
+            kinds::stage_write(
+                &ReferenceRules {
+                    reference: &self.reference,
+                },
                 &mut batch,
                 &id,
                 &mut doc,
-                stored,
-                Priority::Active,
+                &mut stored,
+                None,
                 self.chunks_max,
-            );
+                now_ms,
+            )
+            .map_err(|e| match e {
+                kinds::StageError::Domain(e) => PublishedError::Domain(e),
+                kinds::StageError::Store(e) => PublishedError::Store(e),
+                kinds::StageError::Mismatch(m) => {
+                    PublishedError::Domain(DomainError::CorruptDocument(m))
+                }
+            })?;
             self.audit.record(
                 &self.gc,
                 batch,
@@ -170,10 +186,8 @@ impl PublishedDocs {
         Ok(years)
     }
 
-    /// Applies a peer's bytes to a published document and stages it into `batch`; returns the
-    /// new heads. A calendar year that does not read or check is refused. This region's
-    /// reference data is published again over an older copy (the hub's, after a restore) when
-    /// it differs from the configuration, and that change then goes back to the hub.
+    /// Applies a peer's bytes to a published document and stages it into `batch`
+    /// ([`kinds::import`] with the kind's rules); returns the new heads.
     pub fn import(
         &self,
         batch: &mut WriteBatch,
@@ -181,58 +195,48 @@ impl PublishedDocs {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<Vec<ChangeHash>, RepoError> {
-        let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
-        let refused = |e: DomainError| RepoError::Refused(e.to_string());
         let _g = self.guard();
-        let (doc, stored) = self
+        let (doc, mut stored) = self
             .load(id)
             .map_err(|e| RepoError::Storage(e.to_string()))?;
         let mut doc = match stored {
             Stored::New => {
-                let mut doc = PublishedDoc::load([bytes]).map_err(refused)?;
+                let mut doc =
+                    PublishedDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
                 doc.set_actor(self.actor.clone());
                 doc
             }
-            Stored::Chunks(_) => {
-                let mut doc = doc;
-                doc.automerge()
-                    .fork()
-                    .load_incremental(bytes)
-                    .map_err(corrupt)?;
-                doc.automerge().load_incremental(bytes).map_err(corrupt)?;
-                doc
-            }
+            Stored::Chunks(_) => doc,
         };
-        match id.kind() {
-            DocKind::Calendar => {
-                if let Some(year) = doc.value::<CalendarYear>().map_err(refused)? {
-                    year.validate()
-                        .map_err(|e| RepoError::Refused(e.to_string()))?;
-                    if id.id() != year.year.to_string() {
-                        return Err(RepoError::Refused(format!(
-                            "{id} holds the calendar of {}",
-                            year.year
-                        )));
-                    }
-                }
-            }
-            DocKind::Reference => {
-                let ctx = Ctx::new("system", self.reference.region.code.as_str(), now_ms);
-                doc.publish(&*self.reference, &ctx).map_err(refused)?;
-            }
-            other => {
+        let imported = match id.kind() {
+            DocKind::Calendar => kinds::import(
+                &CalendarRules,
+                batch,
+                id,
+                &mut doc,
+                &mut stored,
+                bytes,
+                self.chunks_max,
+                now_ms,
+            )?,
+            DocKind::Reference if id.region() == self.reference.region.code => kinds::import(
+                &ReferenceRules {
+                    reference: &self.reference,
+                },
+                batch,
+                id,
+                &mut doc,
+                &mut stored,
+                bytes,
+                self.chunks_max,
+                now_ms,
+            )?,
+            _ => {
                 return Err(RepoError::Refused(format!(
-                    "{other} documents are not published documents"
+                    "{id} is not a published document this node holds"
                 )))
             }
-        }
-        let heads = doc.heads();
-        let priority = if id.is_national() {
-            Priority::Normal
-        } else {
-            Priority::Active
         };
-        docs::stage_document(batch, id, &mut doc, stored, priority, self.chunks_max);
-        Ok(heads)
+        Ok(imported.heads)
     }
 }

@@ -30,6 +30,10 @@ use thiserror::Error;
 use tokio::sync::broadcast;
 
 use crate::audit::{AuditInput, AuditLog};
+use crate::kinds::card::{day_key, number_key, number_parts, CardRules};
+use crate::kinds::roster::RosterRules;
+use crate::kinds::unit::UnitRules;
+use crate::kinds::{self, Imported};
 use crate::live::LiveEvent;
 use crate::published::{HeldCalendarYear, PublishedDocs, PublishedError};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
@@ -52,6 +56,17 @@ pub enum ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<kinds::StageError> for ServiceError {
+    fn from(e: kinds::StageError) -> Self {
+        match e {
+            kinds::StageError::Domain(e) => e.into(),
+            // A document written here that is not what its id says is a defect of this node.
+            kinds::StageError::Mismatch(m) => DomainError::CorruptDocument(m).into(),
+            kinds::StageError::Store(e) => e.into(),
+        }
+    }
+}
 
 impl From<PublishedError> for ServiceError {
     fn from(e: PublishedError) -> Self {
@@ -175,14 +190,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 pub use server_kit::heads::{decode_heads, encode_heads};
 
-fn card_priority(status: CardStatus) -> Priority {
-    if status.is_open() {
-        Priority::Active
-    } else {
-        Priority::Archived
-    }
-}
-
 /// A stored unit document with its chunk count, its writes to come under `actor`.
 fn load_unit(store: &dyn Store, id: &DocId, actor: &ActorId) -> ServiceResult<CachedUnit> {
     let bytes = docs::load_bytes(store, id)?
@@ -193,69 +200,6 @@ fn load_unit(store: &dyn Store, id: &DocId, actor: &ActorId) -> ServiceResult<Ca
         doc,
         chunks: bytes.len() - 1,
     })
-}
-
-fn status_key(status: CardStatus, id: &str) -> String {
-    format!("idx/st/{}/{id}", status.as_str())
-}
-
-fn day_key(created_at_ms: i64) -> String {
-    let dt = chrono::DateTime::from_timestamp_millis(created_at_ms).unwrap_or_default();
-    dt.format("%Y%m%d").to_string()
-}
-
-/// `(region, year, sequence)` of a human card number such as `AST-2026-000123`.
-fn number_parts(number: &str) -> Option<(&str, i32, u64)> {
-    let mut parts = number.rsplitn(3, '-');
-    let seq = parts.next()?.parse::<u64>().ok()?;
-    let year = parts.next()?.parse::<i32>().ok()?;
-    Some((parts.next()?, year, seq))
-}
-
-fn number_key(year: i32, seq: u64) -> String {
-    format!("meta/seq/{year}/{seq:020}")
-}
-
-/// The card kind's index rules, staged from one view of the card before and after a write: the
-/// same for a card created here, changed by a command or arriving by replication (`before` is
-/// `None` when the card is new to this store). Returns the summary the status index holds, for
-/// the live event.
-///
-/// - `meta/seq/{year}/{seq}` → id: the number index, and the region's number sequence;
-/// - `idx/day/{yyyymmdd}/{id}`: cards by the day they were created;
-/// - `idx/st/{status}/{id}` → summary: open cards by status (the queues);
-/// - `idx/unit/{unit}/{id}`: cards a unit was ever assigned to.
-fn stage_card_indexes(
-    batch: &mut WriteBatch,
-    before: Option<&Card>,
-    after: &Card,
-) -> Result<CardSummary, StoreError> {
-    let id = &after.id;
-    match before {
-        None => {
-            if let Some((_, year, seq)) = number_parts(&after.number) {
-                batch.put(number_key(year, seq), id.as_bytes().to_vec());
-            }
-            batch.put(
-                format!("idx/day/{}/{id}", day_key(after.created_at)),
-                Vec::new(),
-            );
-        }
-        Some(before) if before.status != after.status => {
-            batch.delete(status_key(before.status, id))
-        }
-        Some(_) => {}
-    }
-    let summary = CardSummary::from(after);
-    if after.status.is_open() {
-        batch.put_json(status_key(after.status, id), &summary)?;
-    }
-    for u in &after.units {
-        if before.is_none_or(|b| b.unit(&u.unit_id).is_none()) {
-            batch.put(format!("idx/unit/{}/{id}", u.unit_id), Vec::new());
-        }
-    }
-    Ok(summary)
 }
 
 impl CardService {
@@ -326,6 +270,21 @@ impl CardService {
         &self.reference
     }
 
+    /// The unit kind's rules on this node.
+    fn unit_rules(&self) -> UnitRules<'_> {
+        UnitRules {
+            reference: &self.reference,
+        }
+    }
+
+    /// The card kind's rules on this node: its region, read with its reference data.
+    fn card_rules(&self) -> CardRules<'_> {
+        CardRules {
+            reference: &self.reference,
+            region: &self.region,
+        }
+    }
+
     /// Publishes this region's reference data when the stored copy differs from the
     /// configuration (every start), so that the hub reads this region's cards with it.
     pub async fn publish_reference(&self, now_ms: i64) -> ServiceResult<bool> {
@@ -370,14 +329,16 @@ impl CardService {
             let ctx = self.ctx("system", now_ms);
             let mut doc = UnitDoc::create(self.actor.clone(), id, call_sign, *kind, &ctx)?;
             let mut batch = WriteBatch::new();
-            let heads = doc.heads();
-            docs::stage_new(
+            kinds::stage_write(
+                &self.unit_rules(),
                 &mut batch,
                 &self.doc_id(DocKind::Unit, id)?,
-                doc.save(),
-                Priority::Normal,
-                heads,
-            );
+                &mut doc,
+                &mut Stored::New,
+                None,
+                self.limits.doc_chunks_max,
+                now_ms,
+            )?;
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -458,18 +419,18 @@ impl CardService {
             &self.reference,
             &ctx,
         )?;
-        let card = doc.view(&self.reference)?;
         let mut batch = WriteBatch::new();
-        // Uncompressed: deflate costs 5x the time of saving, and compaction recompresses later.
-        let heads = doc.heads();
-        docs::stage_new(
+        let mut stored = Stored::New;
+        let (card, live) = kinds::stage_write(
+            &self.card_rules(),
             &mut batch,
             &self.doc_id(DocKind::Card, &id)?,
-            doc.automerge().save_nocompress(),
-            Priority::Active,
-            heads,
-        );
-        let summary = stage_card_indexes(&mut batch, None, &card)?;
+            &mut doc,
+            &mut stored,
+            None,
+            self.limits.doc_chunks_max,
+            now_ms,
+        )?;
         let ticket = self.audit.record(
             &self.gc,
             batch,
@@ -487,7 +448,9 @@ impl CardService {
         );
         self.gc.wait_async(ticket).await?;
         self.cards_created.fetch_add(1, Ordering::Relaxed);
-        let _ = self.events.send(LiveEvent::Card(summary));
+        if let Some(ev) = live {
+            let _ = self.events.send(ev);
+        }
         Ok(card)
     }
 
@@ -702,7 +665,7 @@ impl CardService {
             .iter()
             .map(|u| self.unit_entry(u))
             .collect::<Result<_, _>>()?;
-        let (card, summary, out, unit_views, ticket) = {
+        let (card, events, out, ticket) = {
             let mut card_guard = lock(&entry);
             let mut unit_guards: Vec<_> = unit_entries.iter().map(|u| lock(u)).collect();
             let before = card_guard.doc.view(&self.reference)?;
@@ -725,36 +688,41 @@ impl CardService {
                     return Err(e.into());
                 }
             };
-            let after = card_guard.doc.view(&self.reference)?;
             let mut batch = WriteBatch::new();
             let cg = &mut *card_guard;
-            let inc = cg.doc.save_incremental();
-            docs::stage_change(
+            let mut stored = Stored::Chunks(cg.chunks);
+            let (after, card_event) = kinds::stage_write(
+                &self.card_rules(),
                 &mut batch,
-                &self.doc_id(DocKind::Card, &after.id)?,
-                card_priority(after.status),
-                cg.doc.heads(),
-                &mut cg.chunks,
+                &self.doc_id(DocKind::Card, &before.id)?,
+                &mut cg.doc,
+                &mut stored,
+                Some(&before),
                 self.limits.doc_chunks_max,
-                inc,
-                || cg.doc.save(),
-            );
-            let summary = stage_card_indexes(&mut batch, Some(&before), &after)?;
-            let mut unit_views = Vec::new();
+                now_ms,
+            )?;
+            if let Stored::Chunks(n) = stored {
+                cg.chunks = n;
+            }
+            let mut events: Vec<LiveEvent> = card_event.into_iter().collect();
+            let unit_rules = self.unit_rules();
             for (uid, g) in unit_ids.iter().zip(unit_guards.iter_mut()) {
                 let g = &mut **g;
-                let inc = g.doc.save_incremental();
-                docs::stage_change(
+                let mut unit_stored = Stored::Chunks(g.chunks);
+                let (_, ev) = kinds::stage_write(
+                    &unit_rules,
                     &mut batch,
                     &self.doc_id(DocKind::Unit, uid)?,
-                    Priority::Normal,
-                    g.doc.heads(),
-                    &mut g.chunks,
+                    &mut g.doc,
+                    &mut unit_stored,
+                    None,
                     self.limits.doc_chunks_max,
-                    inc,
-                    || g.doc.save(),
-                );
-                unit_views.push(g.doc.view(&self.reference, now_ms)?);
+                    now_ms,
+                )?;
+                if let Stored::Chunks(n) = unit_stored {
+                    g.chunks = n;
+                }
+                events.extend(ev);
             }
             let ticket = match self.audit.record(
                 &self.gc,
@@ -770,16 +738,15 @@ impl CardService {
                     return Err(e.into());
                 }
             };
-            (after, summary, out, unit_views, ticket)
+            (after, events, out, ticket)
         };
         if card.status.is_terminal() {
             lock(&self.cards).evict(&card.id);
         }
         self.gc.wait_async(ticket).await?;
         self.card_changes.fetch_add(1, Ordering::Relaxed);
-        let _ = self.events.send(LiveEvent::Card(summary));
-        for u in unit_views {
-            let _ = self.events.send(LiveEvent::Unit(u));
+        for ev in events {
+            let _ = self.events.send(ev);
         }
         Ok((card, out))
     }
@@ -983,18 +950,20 @@ impl CardService {
             g.doc.set_duty(on_duty, &self.reference, &ctx)?;
             let mut batch = WriteBatch::new();
             let g = &mut *g;
-            let inc = g.doc.save_incremental();
-            docs::stage_change(
+            let mut stored = Stored::Chunks(g.chunks);
+            let (view, _) = kinds::stage_write(
+                &self.unit_rules(),
                 &mut batch,
                 &self.doc_id(DocKind::Unit, unit_id)?,
-                Priority::Normal,
-                g.doc.heads(),
-                &mut g.chunks,
+                &mut g.doc,
+                &mut stored,
+                None,
                 self.limits.doc_chunks_max,
-                inc,
-                || g.doc.save(),
-            );
-            let view = g.doc.view(&self.reference, now_ms)?;
+                now_ms,
+            )?;
+            if let Stored::Chunks(n) = stored {
+                g.chunks = n;
+            }
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -1082,14 +1051,17 @@ impl CardService {
             let entry = doc.add(&entry_id, input, &unit, &ctx)?;
             let mut batch = WriteBatch::new();
             let doc_id = self.doc_id(DocKind::Roster, &input.date)?;
-            docs::stage_document(
+            let mut stored = stored;
+            kinds::stage_write(
+                &RosterRules,
                 &mut batch,
                 &doc_id,
                 &mut doc,
-                stored,
-                Priority::Normal,
+                &mut stored,
+                None,
                 self.limits.doc_chunks_max,
-            );
+                now_ms,
+            )?;
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -1185,7 +1157,6 @@ impl CardService {
     ) -> Result<Vec<automerge::ChangeHash>, sync::protocol::RepoError> {
         use sync::protocol::RepoError;
         let storage = |e: ServiceError| RepoError::Storage(e.to_string());
-        let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
         if doc_id.region() != self.region && !doc_id.is_national() {
             return Err(RepoError::Refused(format!(
                 "{doc_id} is not a document of region {}",
@@ -1194,69 +1165,54 @@ impl CardService {
         }
         let id = doc_id.id();
         let mut batch = WriteBatch::new();
-        let heads;
-        let mut live: Option<LiveEvent> = None;
-        match doc_id.kind() {
+        let chunks_max = self.limits.doc_chunks_max;
+        // Each kind's documents are locked and loaded where the node keeps them; the change is
+        // then applied, viewed and staged with its indexes by the one generic path.
+        let imported = match doc_id.kind() {
             DocKind::Card => {
+                let rules = CardRules {
+                    reference: &self.reference,
+                    region: &self.region,
+                };
                 let exists = docs::exists(&*self.store, doc_id).map_err(|e| storage(e.into()))?;
                 if !exists {
                     let mut doc =
                         CardDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
                     doc.set_actor(self.actor.clone());
-                    let card = doc
-                        .view(&self.reference)
-                        .map_err(|e| RepoError::Refused(e.to_string()))?;
-                    if card.id != id || card.region != self.region {
-                        return Err(RepoError::Refused(format!(
-                            "card {id} is not a card of region {}",
-                            self.region
-                        )));
-                    }
-                    heads = doc.heads();
-                    docs::stage_new(
+                    let mut stored = Stored::New;
+                    kinds::import(
+                        &rules,
                         &mut batch,
                         doc_id,
-                        doc.save(),
-                        card_priority(card.status),
-                        heads.clone(),
-                    );
-                    let summary = stage_card_indexes(&mut batch, None, &card)
-                        .map_err(|e| RepoError::Storage(e.to_string()))?;
-                    self.number_used(&card.number);
-                    live = Some(LiveEvent::Card(summary));
+                        &mut doc,
+                        &mut stored,
+                        bytes,
+                        chunks_max,
+                        now_ms,
+                    )?
                 } else {
                     let entry = self.card_entry(id).map_err(storage)?;
                     let mut g = lock(&entry);
-                    let before = g
-                        .doc
-                        .view(&self.reference)
-                        .map_err(|e| RepoError::Storage(e.to_string()))?;
-                    g.doc
-                        .automerge()
-                        .fork()
-                        .load_incremental(bytes)
-                        .map_err(corrupt)?;
-                    g.doc.automerge().load_incremental(bytes).map_err(corrupt)?;
-                    let after = g
-                        .doc
-                        .view(&self.reference)
-                        .map_err(|e| RepoError::Storage(e.to_string()))?;
                     let cg = &mut *g;
-                    let inc = cg.doc.save_incremental();
-                    heads = cg.doc.heads();
-                    docs::stage_change(
+                    let mut stored = Stored::Chunks(cg.chunks);
+                    let result = kinds::import(
+                        &rules,
                         &mut batch,
                         doc_id,
-                        card_priority(after.status),
-                        heads.clone(),
-                        &mut cg.chunks,
-                        self.limits.doc_chunks_max,
-                        inc,
-                        || cg.doc.save(),
+                        &mut cg.doc,
+                        &mut stored,
+                        bytes,
+                        chunks_max,
+                        now_ms,
                     );
-                    let summary = stage_card_indexes(&mut batch, Some(&before), &after)
-                        .map_err(|e| RepoError::Storage(e.to_string()))?;
-                    live = Some(LiveEvent::Card(summary));
+                    if let Stored::Chunks(n) = stored {
+                        cg.chunks = n;
+                    }
+                    if result.is_err() {
+                        // The cached copy may hold the refused change: reload it from the store.
+                        lock(&self.cards).remove(id);
+                    }
+                    result?
                 }
             }
             DocKind::Unit => {
@@ -1264,51 +1220,58 @@ impl CardService {
                     RepoError::Refused(format!("unit {id} is not configured on this node"))
                 })?;
                 let mut g = lock(&entry);
-                g.doc
-                    .automerge()
-                    .fork()
-                    .load_incremental(bytes)
-                    .map_err(corrupt)?;
-                g.doc.automerge().load_incremental(bytes).map_err(corrupt)?;
-                let g = &mut *g;
-                let inc = g.doc.save_incremental();
-                heads = g.doc.heads();
-                docs::stage_change(
+                let ug = &mut *g;
+                let mut stored = Stored::Chunks(ug.chunks);
+                let result = kinds::import(
+                    &UnitRules {
+                        reference: &self.reference,
+                    },
                     &mut batch,
                     doc_id,
-                    Priority::Normal,
-                    heads.clone(),
-                    &mut g.chunks,
-                    self.limits.doc_chunks_max,
-                    inc,
-                    || g.doc.save(),
+                    &mut ug.doc,
+                    &mut stored,
+                    bytes,
+                    chunks_max,
+                    now_ms,
                 );
-                if let Ok(u) = g.doc.view(&self.reference, now_ms) {
-                    live = Some(LiveEvent::Unit(u));
+                if let Stored::Chunks(n) = stored {
+                    ug.chunks = n;
                 }
+                result?
             }
             DocKind::Roster => {
                 sync::roster::validate_date(id).map_err(|e| RepoError::Refused(e.to_string()))?;
                 let _g = lock(&self.roster_lock);
-                let (mut doc, stored) = self.load_roster(id).map_err(storage)?;
-                doc.automerge()
-                    .fork()
-                    .load_incremental(bytes)
-                    .map_err(corrupt)?;
-                doc.automerge().load_incremental(bytes).map_err(corrupt)?;
-                heads = doc.heads();
-                docs::stage_document(
+                let (doc, mut stored) = self.load_roster(id).map_err(storage)?;
+                let mut doc = match stored {
+                    Stored::New => {
+                        let mut doc = RosterDoc::load([bytes])
+                            .map_err(|e| RepoError::Refused(e.to_string()))?;
+                        doc.set_actor(self.actor.clone());
+                        doc
+                    }
+                    Stored::Chunks(_) => doc,
+                };
+                kinds::import(
+                    &RosterRules,
                     &mut batch,
                     doc_id,
                     &mut doc,
-                    stored,
-                    Priority::Normal,
-                    self.limits.doc_chunks_max,
-                );
+                    &mut stored,
+                    bytes,
+                    chunks_max,
+                    now_ms,
+                )?
             }
-            DocKind::Reference | DocKind::Calendar => {
-                heads = self.published.import(&mut batch, doc_id, bytes, now_ms)?;
-            }
+            DocKind::Reference | DocKind::Calendar => Imported {
+                heads: self.published.import(&mut batch, doc_id, bytes, now_ms)?,
+                live: None,
+            },
+        };
+        let Imported { heads, live } = imported;
+        if let Some(LiveEvent::Card(summary)) = &live {
+            // A number of this region arrived: the sequence continues after it.
+            self.number_used(&summary.number);
         }
         let ticket = self
             .audit
@@ -1335,7 +1298,7 @@ impl CardService {
         if let Some(ev) = live {
             let _ = self.events.send(ev);
         }
-        Ok(sync::protocol::normalize_heads(heads))
+        Ok(heads)
     }
 
     /// The store's identity (its `store.id`), as the replication protocol's repo id.

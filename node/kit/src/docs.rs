@@ -146,28 +146,38 @@ pub enum Stored {
     Chunks(usize),
 }
 
-/// Stages a document without indexes (a roster day, a published document) after a change: its
-/// snapshot when new, else the changes since it was loaded or last saved as the next chunk
-/// (compacting past `chunks_max`), with its catalogue entry.
+/// Stages a document after a change, with its catalogue entry: its snapshot when new, else the
+/// changes since it was loaded or last saved as the next chunk (compacting past `chunks_max`).
+/// `stored` then says what the store will hold.
 pub fn stage_document(
     batch: &mut WriteBatch,
     id: &DocId,
     doc: &mut impl sync::Document,
-    stored: Stored,
+    stored: &mut Stored,
     priority: Priority,
     chunks_max: usize,
 ) {
     let heads = doc.heads();
     match stored {
-        Stored::New => stage_new(batch, id, doc.save(), priority, heads),
-        Stored::Chunks(mut chunks) => {
+        // Uncompressed: deflate costs several times the save, and compaction compresses later.
+        Stored::New => {
+            stage_new(
+                batch,
+                id,
+                doc.automerge().save_nocompress(),
+                priority,
+                heads,
+            );
+            *stored = Stored::Chunks(0);
+        }
+        Stored::Chunks(chunks) => {
             let incremental = doc.save_incremental();
             stage_change(
                 batch,
                 id,
                 priority,
                 heads,
-                &mut chunks,
+                chunks,
                 chunks_max,
                 incremental,
                 || doc.save(),

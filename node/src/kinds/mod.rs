@@ -1,0 +1,151 @@
+//! The node's rules for each kind of replicated document, through one trait: how a document is
+//! read (its view), its replication priority, and the indexes and live event that come from
+//! that one view of it before and after a write. A write of any kind — a card created here, a
+//! command, a change arriving by replication — stages the document and its indexes from those
+//! views in one batch, so a new kind (appeal, conversation, article, form, meeting) is one module
+//! here with its index rules, not edits in five places.
+//!
+//! Where a kind's documents live in memory (the card cache, the configured units, the store) is
+//! the service's; this module knows the store layout only through `server_kit::docs`.
+
+pub mod card;
+pub mod published;
+pub mod roster;
+pub mod unit;
+
+use automerge::ChangeHash;
+use server_kit::docs::{self, Stored};
+use sync::protocol::{normalize_heads, Priority, RepoError};
+use sync::{DocId, Document, DomainError};
+
+use crate::live::LiveEvent;
+use crate::store::{StoreError, WriteBatch};
+
+/// One kind's rules on the node.
+pub trait KindRules {
+    /// The automerge document of the kind.
+    type Doc: Document;
+    /// What the indexes, the priority and the live event are derived from.
+    type View;
+
+    /// Reads the document: every index, summary and event comes from this one view.
+    fn view(&self, doc: &mut Self::Doc, now_ms: i64) -> Result<Self::View, DomainError>;
+
+    /// Whether a document that arrived under `id` is what the id says (a card of this region
+    /// with this id, a calendar year of this year). The reason, when it is not.
+    fn check(&self, _id: &DocId, _view: &Self::View) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// What this node writes into a document it received, before it is viewed and stored (this
+    /// region's reference data republished over an older copy). Nothing by default.
+    fn after_import(&self, _doc: &mut Self::Doc, _now_ms: i64) -> Result<(), DomainError> {
+        Ok(())
+    }
+
+    /// Replication priority of the document in this state.
+    fn priority(&self, view: &Self::View) -> Priority;
+
+    /// Stages the kind's indexes from the views before (`None`: new to this store) and after
+    /// the write, and returns the live event consoles get, if any.
+    fn stage_indexes(
+        &self,
+        batch: &mut WriteBatch,
+        before: Option<&Self::View>,
+        after: &Self::View,
+    ) -> Result<Option<LiveEvent>, StoreError>;
+}
+
+/// Why a write could not be staged.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The document does not read as its kind (or is not what its id says).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The document is not what its id says ([`KindRules::check`]).
+    #[error("{0}")]
+    Mismatch(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stages a document of `rules`' kind after a write (created here, changed by a command, or a
+/// replicated change applied): views it once, checks it is what its id says, then stages the
+/// document (its snapshot when new,
+/// else the next chunk) and the kind's indexes from `before` and that view. Returns the view and
+/// the live event; `stored` follows what was staged.
+#[allow(clippy::too_many_arguments)]
+pub fn stage_write<K: KindRules>(
+    rules: &K,
+    batch: &mut WriteBatch,
+    id: &DocId,
+    doc: &mut K::Doc,
+    stored: &mut Stored,
+    before: Option<&K::View>,
+    chunks_max: usize,
+    now_ms: i64,
+) -> Result<(K::View, Option<LiveEvent>), StageError> {
+    let after = rules.view(doc, now_ms)?;
+    rules.check(id, &after).map_err(StageError::Mismatch)?;
+    docs::stage_document(batch, id, doc, stored, rules.priority(&after), chunks_max);
+    let live = rules.stage_indexes(batch, before, &after)?;
+    Ok((after, live))
+}
+
+/// What a replicated change did: the document's new heads and the event consoles get.
+pub struct Imported {
+    pub heads: Vec<ChangeHash>,
+    pub live: Option<LiveEvent>,
+}
+
+/// Applies a peer's bytes to a document of `rules`' kind and stages it with its indexes into
+/// `batch`. `doc` is the stored document (`stored` chunks) or, for a document new to this store
+/// (`Stored::New`), the one loaded from `bytes`. The bytes are tried on a fork first, so corrupt
+/// input leaves a stored document untouched; `stored` follows what was staged.
+#[allow(clippy::too_many_arguments)]
+pub fn import<K: KindRules>(
+    rules: &K,
+    batch: &mut WriteBatch,
+    id: &DocId,
+    doc: &mut K::Doc,
+    stored: &mut Stored,
+    bytes: &[u8],
+    chunks_max: usize,
+    now_ms: i64,
+) -> Result<Imported, RepoError> {
+    let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
+    let before = match stored {
+        Stored::New => None,
+        Stored::Chunks(_) => {
+            let before = rules
+                .view(doc, now_ms)
+                .map_err(|e| RepoError::Storage(format!("{id} as stored: {e}")))?;
+            doc.automerge()
+                .fork()
+                .load_incremental(bytes)
+                .map_err(corrupt)?;
+            doc.automerge().load_incremental(bytes).map_err(corrupt)?;
+            Some(before)
+        }
+    };
+    rules
+        .after_import(doc, now_ms)
+        .map_err(|e| RepoError::Refused(e.to_string()))?;
+    let heads = normalize_heads(doc.heads());
+    let (_, live) = stage_write(
+        rules,
+        batch,
+        id,
+        doc,
+        stored,
+        before.as_ref(),
+        chunks_max,
+        now_ms,
+    )
+    .map_err(|e| match e {
+        StageError::Domain(e) => RepoError::Refused(format!("{id}: {e}")),
+        StageError::Mismatch(m) => RepoError::Refused(m),
+        StageError::Store(e) => RepoError::Storage(e.to_string()),
+    })?;
+    Ok(Imported { heads, live })
+}
