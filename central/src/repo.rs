@@ -451,20 +451,7 @@ impl Repo for CentralRepo {
     }
 
     fn docs_in_region(&mut self, region: &str) -> Vec<DocSummary> {
-        match docs::catalogue(&*self.store, region, None) {
-            Ok(entries) => entries
-                .into_iter()
-                .map(|e| DocSummary {
-                    doc_id: e.id.to_string(),
-                    heads: e.heads,
-                    priority: e.priority,
-                })
-                .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "catalogue unreadable");
-                Vec::new()
-            }
-        }
+        docs::protocol_catalogue(&*self.store, region)
     }
 
     fn heads(&mut self, doc_id: &str) -> Option<Vec<ChangeHash>> {
@@ -534,23 +521,5 @@ impl Repo for CentralRepo {
         self.store_doc(&id, &mut doc, chunks, bytes)
     }
 
-    fn peer_record(&mut self, peer: &str) -> Option<Vec<u8>> {
-        self.knowledge().record(peer)
-    }
-
-    fn set_peer_record(&mut self, peer: &str, record: &[u8]) {
-        self.knowledge().set_record(peer, record)
-    }
-
-    fn peer_heads(&mut self, peer: &str, doc_id: &str) -> Option<Vec<ChangeHash>> {
-        self.knowledge().heads(peer, doc_id)
-    }
-
-    fn set_peer_heads(&mut self, peer: &str, doc_id: &str, heads: &[ChangeHash]) {
-        self.knowledge().set_heads(peer, doc_id, heads)
-    }
-
-    fn clear_peer_heads(&mut self, peer: &str) {
-        self.knowledge().clear(peer)
-    }
+    server_kit::repo_peer_knowledge!();
 }

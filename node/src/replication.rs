@@ -110,20 +110,7 @@ impl Repo for NodeRepo {
         if region != self.service.region() {
             return Vec::new();
         }
-        match self.service.replica_catalogue() {
-            Ok(list) => list
-                .into_iter()
-                .map(|e| DocSummary {
-                    doc_id: e.id.to_string(),
-                    heads: e.heads,
-                    priority: e.priority,
-                })
-                .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "replication catalogue unreadable");
-                Vec::new()
-            }
-        }
+        server_kit::docs::protocol_catalogue(&*self.store, region)
     }
 
     fn heads(&mut self, doc_id: &str) -> Option<Vec<ChangeHash>> {
@@ -170,25 +157,7 @@ impl Repo for NodeRepo {
             .replica_import(&id, bytes, REPLICATION_ACTOR, now_ms())
     }
 
-    fn peer_record(&mut self, peer: &str) -> Option<Vec<u8>> {
-        self.knowledge().record(peer)
-    }
-
-    fn set_peer_record(&mut self, peer: &str, record: &[u8]) {
-        self.knowledge().set_record(peer, record)
-    }
-
-    fn peer_heads(&mut self, peer: &str, doc_id: &str) -> Option<Vec<ChangeHash>> {
-        self.knowledge().heads(peer, doc_id)
-    }
-
-    fn set_peer_heads(&mut self, peer: &str, doc_id: &str, heads: &[ChangeHash]) {
-        self.knowledge().set_heads(peer, doc_id, heads)
-    }
-
-    fn clear_peer_heads(&mut self, peer: &str) {
-        self.knowledge().clear(peer)
-    }
+    server_kit::repo_peer_knowledge!();
 }
 
 /// The node's imports already wait for their flush.

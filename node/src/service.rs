@@ -1074,12 +1074,6 @@ impl CardService {
         Ok(ticket.1)
     }
 
-    /// Every replicated document of this node's region with its priority and heads, from the
-    /// heads index.
-    pub fn replica_catalogue(&self) -> ServiceResult<Vec<docs::CatalogueEntry>> {
-        Ok(docs::catalogue(&*self.store, &self.region, None)?)
-    }
-
     pub fn replica_heads(
         &self,
         id: &DocId,

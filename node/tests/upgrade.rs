@@ -74,7 +74,8 @@ async fn a_store_written_before_region_qualified_ids_is_upgraded_on_open_and_rea
 
     // The replication catalogue lists the same documents under the region, with the heads of
     // the documents as they load now.
-    let catalogue = service.replica_catalogue().unwrap();
+    let catalogue =
+        server_kit::docs::catalogue(&**service.store(), service.region(), None).unwrap();
     let cards: Vec<_> = catalogue
         .iter()
         .filter(|e| e.id.kind() == DocKind::Card)
@@ -140,7 +141,9 @@ async fn a_store_written_before_region_qualified_ids_is_upgraded_on_open_and_rea
         2
     );
     assert_eq!(
-        service.replica_catalogue().unwrap().len(),
+        server_kit::docs::catalogue(&**service.store(), service.region(), None)
+            .unwrap()
+            .len(),
         catalogue.len() + 1
     );
     assert_ne!(second.status, CardStatus::Closed);

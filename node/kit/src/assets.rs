@@ -25,6 +25,7 @@ pub const KIT: &[(&str, &str)] = embed_files!(
         "api.js",
         "dom.js",
         "i18n.js",
+        "kit.css",
         "live.js",
         "session.js",
         "storage.js",

@@ -210,6 +210,26 @@ pub struct CatalogueEntry {
     pub heads: Vec<ChangeHash>,
 }
 
+/// Every stored document of `region` as the replication protocol's catalogue lists it
+/// (`sync::protocol::Repo::docs_in_region`); an unreadable index is logged and lists nothing, so
+/// the session goes on with what it can read.
+pub fn protocol_catalogue(store: &dyn Store, region: &str) -> Vec<sync::protocol::DocSummary> {
+    match catalogue(store, region, None) {
+        Ok(entries) => entries
+            .into_iter()
+            .map(|e| sync::protocol::DocSummary {
+                doc_id: e.id.to_string(),
+                heads: e.heads,
+                priority: e.priority,
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(%region, error = %e, "the replication catalogue is unreadable");
+            Vec::new()
+        }
+    }
+}
+
 /// Every stored document of `region` (of one `kind` when given) with its priority and heads,
 /// from the heads index. An entry that cannot be decoded is logged and left out: the document
 /// itself is still stored, and the next change to it rewrites the entry.
@@ -238,6 +258,35 @@ pub fn catalogue(
         }
     }
     Ok(out)
+}
+
+/// Implements the replication protocol's per-peer knowledge methods of `sync::protocol::Repo`
+/// (`peer_record`, `set_peer_record`, `peer_heads`, `set_peer_heads`, `clear_peer_heads`) over
+/// [`PeerKnowledge`], inside an `impl Repo for …` whose type has
+/// `fn knowledge(&self) -> PeerKnowledge<'_>`: the node and the hub keep it the same way.
+#[macro_export]
+macro_rules! repo_peer_knowledge {
+    () => {
+        fn peer_record(&mut self, peer: &str) -> Option<Vec<u8>> {
+            self.knowledge().record(peer)
+        }
+
+        fn set_peer_record(&mut self, peer: &str, record: &[u8]) {
+            self.knowledge().set_record(peer, record)
+        }
+
+        fn peer_heads(&mut self, peer: &str, doc_id: &str) -> Option<Vec<automerge::ChangeHash>> {
+            self.knowledge().heads(peer, doc_id)
+        }
+
+        fn set_peer_heads(&mut self, peer: &str, doc_id: &str, heads: &[automerge::ChangeHash]) {
+            self.knowledge().set_heads(peer, doc_id, heads)
+        }
+
+        fn clear_peer_heads(&mut self, peer: &str) {
+            self.knowledge().clear(peer)
+        }
+    };
 }
 
 /// What each peer is known to hold: its session record and, per document, the heads it has

@@ -17,6 +17,7 @@ pub mod docs;
 pub mod heads;
 pub mod https;
 pub mod metrics;
+pub mod process;
 pub mod replication;
 pub mod shutdown;
 pub mod store;
