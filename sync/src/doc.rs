@@ -64,7 +64,11 @@ pub(crate) fn get_str(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<String
 }
 
 pub(crate) fn get_i64(doc: &AutoCommit, obj: &ObjId, key: &str) -> Option<i64> {
-    match get_scalar(doc, obj, key)? {
+    scalar_i64(get_scalar(doc, obj, key)?)
+}
+
+fn scalar_i64(v: ScalarValue) -> Option<i64> {
+    match v {
         ScalarValue::Int(i) => Some(i),
         ScalarValue::Uint(u) => i64::try_from(u).ok(),
         ScalarValue::Timestamp(t) => Some(t),
@@ -90,27 +94,89 @@ pub(crate) fn put_lww(
     Ok(())
 }
 
-/// Writes a field at document creation: no writer entry, since the creator (`created_by`) wrote
-/// every field that has none. Saves two automerge ops per field on the hottest path.
-pub(crate) fn put_initial(
-    doc: &mut AutoCommit,
-    key: &str,
-    value: impl Into<ScalarValue>,
-) -> Result<(), DomainError> {
-    doc.put(ROOT, key, value)?;
-    Ok(())
-}
-
-pub(crate) fn writers_map(doc: &AutoCommit) -> std::collections::BTreeMap<String, String> {
+/// The writers map `w` (already looked up) as field → writer.
+pub(crate) fn writers_in(
+    doc: &AutoCommit,
+    w: &ObjId,
+) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
-    if let Ok(Some((Value::Object(ObjType::Map), w))) = doc.get(ROOT, WRITERS) {
-        for item in doc.map_range(&w, ..) {
-            if let Some(s) = Value::from(item.value).as_str() {
-                out.insert(item.key.to_string(), s.to_string());
-            }
+    for item in doc.map_range(w, ..) {
+        if let Some(s) = Value::from(item.value).as_str() {
+            out.insert(item.key.to_string(), s.to_string());
         }
     }
     out
+}
+
+/// A map's visible keys read in one pass, for materialising many fields of it.
+///
+/// Each keyed `get` seeks through the op set on its own; a card view reads about thirty root
+/// fields, and one range over the map costs about what two or three keyed lookups do. The
+/// accessors return exactly what [`get_scalar`], [`get_str`], [`get_i64`] and [`get_obj`] would
+/// (a range yields each key once, with the value a keyed `get` returns).
+pub(crate) struct MapFields<'a> {
+    /// Sorted by key.
+    items: Vec<automerge::iter::MapRangeItem<'a>>,
+}
+
+impl<'a> MapFields<'a> {
+    pub(crate) fn read(doc: &'a AutoCommit, obj: &ObjId) -> Self {
+        let mut items: Vec<_> = doc.map_range(obj, ..).collect();
+        // Ranges come in key order already; sorting keeps the lookup correct whatever it is.
+        if !items.is_sorted_by(|a, b| a.key <= b.key) {
+            items.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        MapFields { items }
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|i| i.key.as_ref())
+    }
+
+    fn item(&self, key: &str) -> Option<&automerge::iter::MapRangeItem<'a>> {
+        self.items
+            .binary_search_by(|i| i.key.as_ref().cmp(key))
+            .ok()
+            .map(|at| &self.items[at])
+    }
+
+    pub(crate) fn scalar(&self, key: &str) -> Option<ScalarValue> {
+        match Value::from(self.item(key)?.value.clone()) {
+            Value::Scalar(s) => Some(s.into_owned()),
+            Value::Object(_) => None,
+        }
+    }
+
+    pub(crate) fn str(&self, key: &str) -> Option<String> {
+        match self.scalar(key)? {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn i64(&self, key: &str) -> Option<i64> {
+        scalar_i64(self.scalar(key)?)
+    }
+
+    pub(crate) fn require_str(&self, key: &str) -> Result<String, DomainError> {
+        self.str(key)
+            .ok_or_else(|| DomainError::CorruptDocument(format!("field '{key}' is missing")))
+    }
+
+    /// The object under `key` and its type.
+    pub(crate) fn obj_typed(&self, key: &str) -> Option<(ObjType, ObjId)> {
+        let item = self.item(key)?;
+        match Value::from(item.value.clone()) {
+            Value::Object(t) => Some((t, item.id())),
+            Value::Scalar(_) => None,
+        }
+    }
+
+    pub(crate) fn obj(&self, key: &str) -> Result<ObjId, DomainError> {
+        self.obj_typed(key)
+            .map(|(_, id)| id)
+            .ok_or_else(|| DomainError::CorruptDocument(format!("object '{key}' is missing")))
+    }
 }
 
 /// Appends a JSON-encoded entry to a list.
