@@ -331,8 +331,8 @@ impl CentralRepo {
             priority = Priority::Active;
         }
         if doc_id.kind() == DocKind::Card {
-            let card = CardDoc::wrap(doc.fork())
-                .view(&self.references.get(region))
+            // Read in place: wrapping a fork copied the whole document for every stored card.
+            let card = CardDoc::view_of(doc, &self.references.get(region))
                 .map_err(|e| RepoError::Refused(format!("not a valid card: {e}")))?;
             if card.region != region || card.id != id {
                 return Err(RepoError::Refused(format!(

@@ -284,6 +284,31 @@ fn field_values(e: &CardEdit) -> Result<Vec<(&'static str, ScalarValue)>, Domain
     Ok(out)
 }
 
+/// The units assigned to a card, in a deterministic order.
+fn units_in(d: &AutoCommit, units_obj: &automerge::ObjId) -> Vec<CardUnit> {
+    let mut out = Vec::new();
+    for item in d.map_range(units_obj, ..) {
+        let u = MapFields::read(d, &item.id());
+        let kind = u
+            .str("kind")
+            .and_then(|k| UnitKind::parse(&k))
+            .unwrap_or(UnitKind::Other);
+        out.push(CardUnit {
+            unit_id: item.key.to_string(),
+            call_sign: u.str("call_sign").unwrap_or_default(),
+            kind,
+            assigned_at: u.i64("assigned_at").unwrap_or(0),
+            assigned_by: u.str("assigned_by").unwrap_or_default(),
+            en_route_at: u.i64("en_route_at"),
+            on_scene_at: u.i64("on_scene_at"),
+            cleared_at: u.i64("cleared_at"),
+        });
+    }
+    // Deterministic order for readers: by assignment time, then id.
+    out.sort_by(|a, b| (a.assigned_at, &a.unit_id).cmp(&(b.assigned_at, &b.unit_id)));
+    out
+}
+
 /// The furthest stage among the keys of a card's `stages` map.
 fn status_of<K: AsRef<str>>(stage_keys: impl Iterator<Item = K>) -> CardStatus {
     stage_keys
@@ -420,7 +445,12 @@ impl CardDoc {
 
     /// Materialises the card.
     pub fn view(&self, reference: &Reference) -> Result<Card, DomainError> {
-        let d = &self.doc;
+        Self::view_of(&self.doc, reference)
+    }
+
+    /// Materialises a card from a document that is not (yet) wrapped as a `CardDoc`, such as
+    /// one a repository is about to store: no copy of the document is needed to read it.
+    pub fn view_of(d: &AutoCommit, reference: &Reference) -> Result<Card, DomainError> {
         // One pass over the root map instead of a keyed lookup per field (see `MapFields`).
         let f = MapFields::read(d, &ROOT);
         let channel = f.require_str("channel")?;
@@ -430,7 +460,7 @@ impl CardDoc {
         let timeline: Vec<TimelineEvent> = read_json_list(d, &timeline_obj)?;
         let created_at = f.i64("created_at").unwrap_or(0);
         let updated_at = timeline.iter().map(|e| e.at).max().unwrap_or(created_at);
-        let units = self.units_in(&f.obj("units")?);
+        let units = units_in(d, &f.obj("units")?);
         let location = f
             .str("location")
             .and_then(|s| serde_json::from_str(&s).ok());
@@ -490,31 +520,6 @@ impl CardDoc {
                 .and_then(|s| serde_json::from_str(&s).ok()),
             field_writers,
         })
-    }
-
-    fn units_in(&self, units_obj: &automerge::ObjId) -> Vec<CardUnit> {
-        let d = &self.doc;
-        let mut out = Vec::new();
-        for item in d.map_range(units_obj, ..) {
-            let u = MapFields::read(d, &item.id());
-            let kind = u
-                .str("kind")
-                .and_then(|k| UnitKind::parse(&k))
-                .unwrap_or(UnitKind::Other);
-            out.push(CardUnit {
-                unit_id: item.key.to_string(),
-                call_sign: u.str("call_sign").unwrap_or_default(),
-                kind,
-                assigned_at: u.i64("assigned_at").unwrap_or(0),
-                assigned_by: u.str("assigned_by").unwrap_or_default(),
-                en_route_at: u.i64("en_route_at"),
-                on_scene_at: u.i64("on_scene_at"),
-                cleared_at: u.i64("cleared_at"),
-            });
-        }
-        // Deterministic order for readers: by assignment time, then id.
-        out.sort_by(|a, b| (a.assigned_at, &a.unit_id).cmp(&(b.assigned_at, &b.unit_id)));
-        out
     }
 
     fn writers(&self) -> Result<automerge::ObjId, DomainError> {
