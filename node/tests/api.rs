@@ -178,6 +178,27 @@ async fn r03_operator_fills_card_and_sends_it_to_the_dispatcher_queue() {
     assert_eq!(q[0]["number"], number.as_str());
 }
 
+/// An operator types the caller's phone as people say it ("8 701 …"): the card keeps it as
+/// written and in E.164, and is not refused for how it was written.
+#[tokio::test]
+async fn a_phone_typed_as_people_write_it_is_normalised_not_refused() {
+    let t = start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let mut body = card_body();
+    body["caller"]["phone"] = json!("8 (701) 123-45-67");
+    let (s, card) = t.call("POST", "/api/v1/cards", &op, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{card}");
+    assert_eq!(card["caller"]["phone"], "+77011234567");
+    assert_eq!(card["caller"]["phone_raw"], "8 (701) 123-45-67");
+    // Letters are not a phone: kept as written only, the card still taken.
+    let mut body = card_body();
+    body["caller"]["phone"] = json!("не помнит");
+    let (s, card) = t.call("POST", "/api/v1/cards", &op, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{card}");
+    assert!(card["caller"]["phone"].is_null(), "{card}");
+    assert_eq!(card["caller"]["phone_raw"], "не помнит");
+}
+
 #[tokio::test]
 async fn r02_queue_is_filtered_by_territorial_affiliation() {
     let t = start().await;

@@ -323,7 +323,8 @@ pub fn validate_create(
     input: &CardCreate,
     reference: &Reference,
 ) -> Result<Option<String>, DomainError> {
-    validate_caller(&input.caller)?;
+    // As the card will hold it: a phone typed as people write it is normalised, not refused.
+    validate_caller(&normalize_caller(&input.caller))?;
     if let Some(l) = &input.location {
         validate_location(l)?;
     }
