@@ -780,9 +780,10 @@ impl Ingest {
     }
 }
 
-/// Imports every document into a fresh `CentralRepo` over sled on this thread, flushing every
-/// [`INGEST_FLUSH_DOCS`], and measures wall time and the process's CPU time.
-fn central_ingest(ids: &[String], bytes: &[Vec<u8>]) -> anyhow::Result<Ingest> {
+/// Imports documents into a fresh `CentralRepo` over sled, one thread per group (a region's
+/// session, through its own handle), flushing every [`INGEST_FLUSH_DOCS`] of a group, and
+/// measures wall time and the process's CPU time.
+fn central_ingest(groups: &[Vec<(String, Vec<u8>)>]) -> anyhow::Result<Ingest> {
     use sync::protocol::Repo;
     let dir = report::scratch_dir("sync-cold-ingest-")?;
     let store: Arc<dyn node::store::Store> =
@@ -796,24 +797,40 @@ fn central_ingest(ids: &[String], bytes: &[Vec<u8>]) -> anyhow::Result<Ingest> {
         store.clone(),
         Duration::from_micros(1000),
     ));
-    let mut repo = central::repo::CentralRepo::new(store, gc.clone())?;
+    let base = central::repo::CentralRepo::new(store, gc)?;
     let pid = std::process::id();
     let cpu_before = crate::process::cpu_time(pid)?;
     let started = Instant::now();
-    for (n, (id, b)) in ids.iter().zip(bytes).enumerate() {
-        repo.import(id, b, None)
-            .map_err(|e| anyhow::anyhow!("importing {id}: {e}"))?;
-        if (n + 1) % INGEST_FLUSH_DOCS == 0 {
-            gc.wait_written()?;
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let workers: Vec<_> = groups
+            .iter()
+            .map(|group| {
+                let mut repo = base.handle();
+                scope.spawn(move || -> anyhow::Result<()> {
+                    for (n, (id, b)) in group.iter().enumerate() {
+                        repo.import(id, b, None)
+                            .map_err(|e| anyhow::anyhow!("importing {id}: {e}"))?;
+                        if (n + 1) % INGEST_FLUSH_DOCS == 0 {
+                            repo.group_commit().wait_written()?;
+                        }
+                    }
+                    repo.group_commit().wait_written()?;
+                    Ok(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join()
+                .unwrap_or_else(|_| bail!("an ingest thread panicked"))?;
         }
-    }
-    gc.wait_written()?;
+        Ok(())
+    })?;
     let elapsed = started.elapsed();
     let cpu = crate::process::cpu_time(pid)?.saturating_sub(cpu_before);
     Ok(Ingest {
         elapsed,
         cpu,
-        cards: ids.len(),
+        cards: groups.iter().map(Vec::len).sum(),
     })
 }
 
@@ -928,17 +945,61 @@ pub async fn run_cold(config: SyncBenchConfig) -> anyhow::Result<bool> {
     // (d) the hub's ingest alone, with its CPU: every document imported into a fresh
     // CentralRepo on one thread, one flush per batch as the drive loop does. The process CPU
     // over the phase includes sled's threads; nothing else runs meanwhile.
-    let ingest = if config.central_store {
-        let bytes: Vec<Vec<u8>> = docs.iter_mut().map(|d| d.save_nocompress()).collect();
-        Some(tokio::task::block_in_place(|| {
-            central_ingest(&ids, &bytes)
-        })?)
+    // (e) the same number of cards from as many regions as the machine has cores (at least 2),
+    // each region on its own thread through its own catalogue handle, as the hub's sessions run.
+    let (ingest, ingest_parallel) = if config.central_store {
+        let one: Vec<(String, Vec<u8>)> = ids
+            .iter()
+            .cloned()
+            .zip(docs.iter_mut().map(|d| d.save_nocompress()))
+            .collect();
+        let single = tokio::task::block_in_place(|| central_ingest(&[one]))?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let all = &crate::bench_central_query::REGIONS;
+        let regions: Vec<&str> = all
+            .iter()
+            .copied()
+            .take(cores.clamp(2, all.len()))
+            .collect();
+        let cards = tokio::task::block_in_place(|| {
+            make_cards(
+                config.docs_count,
+                config.seed ^ 0xE,
+                &regions,
+                &reference,
+                |i| 1_700_000_000_000 + i as i64,
+                |_, region, id, mut card| {
+                    Ok((
+                        region.to_string(),
+                        format!("{region}/card/{id}"),
+                        card.automerge().save_nocompress(),
+                    ))
+                },
+            )
+        })?;
+        let mut groups: Vec<Vec<(String, Vec<u8>)>> = vec![Vec::new(); regions.len()];
+        for (region, id, bytes) in cards {
+            let k = regions.iter().position(|r| *r == region).unwrap_or(0);
+            groups[k].push((id, bytes));
+        }
+        let parallel = tokio::task::block_in_place(|| central_ingest(&groups))?;
+        (Some(single), Some((regions.len(), parallel)))
     } else {
-        None
+        (None, None)
     };
     if let Some(i) = &ingest {
         println!(
             "(d) central ingest alone (CentralRepo::import on one thread, a flush per {INGEST_FLUSH_DOCS} docs): {:.2} s, {:.0} cards/s, {:.0} µs CPU/card, {:.2} cores busy ({:.0} cards/s per core)",
+            i.elapsed.as_secs_f64(),
+            i.cards_per_s(),
+            i.cpu_us_per_card(),
+            i.cores_busy(),
+            i.cards_per_s_per_core()
+        );
+    }
+    if let Some((regions, i)) = &ingest_parallel {
+        println!(
+            "(e) central ingest, {regions} regions in parallel (a thread and a catalogue handle each): {:.2} s, {:.0} cards/s, {:.0} µs CPU/card, {:.2} cores busy ({:.0} cards/s per core)",
             i.elapsed.as_secs_f64(),
             i.cards_per_s(),
             i.cpu_us_per_card(),
@@ -998,6 +1059,11 @@ pub async fn run_cold(config: SyncBenchConfig) -> anyhow::Result<bool> {
         report.kv_f("central_ingest_cards_per_s", i.cards_per_s(), 0);
         report.kv_f("central_cpu_us_per_card", i.cpu_us_per_card(), 1);
         report.kv_f("central_cards_per_s_per_core", i.cards_per_s_per_core(), 0);
+    }
+    if let Some((regions, i)) = &ingest_parallel {
+        report.kv("central_parallel_regions", *regions as u64);
+        report.kv_f("central_parallel_cards_per_s", i.cards_per_s(), 0);
+        report.kv_f("central_parallel_cpu_us_per_card", i.cpu_us_per_card(), 1);
     }
     report.kv("goal_met", goal_speedup && goal_bytes && goal_saved);
     report.detail(
