@@ -19,6 +19,7 @@ use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::{
     self,
     published::{CalendarRules, ReferenceRules},
+    KindRules,
 };
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 
@@ -186,6 +187,32 @@ impl PublishedDocs {
         Ok(years)
     }
 
+    /// Loads the document (or takes the one the bytes hold) and imports through `rules`.
+    fn apply<K: KindRules<Doc = PublishedDoc>>(
+        &self,
+        rules: &K,
+        batch: &mut WriteBatch,
+        id: &DocId,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<kinds::Imported, RepoError> {
+        let _g = self.guard();
+        let (doc, mut stored) = self
+            .load(id)
+            .map_err(|e| RepoError::Storage(e.to_string()))?;
+        let mut doc = kinds::receiving(doc, stored, bytes, &self.actor)?;
+        kinds::import(
+            rules,
+            batch,
+            id,
+            &mut doc,
+            &mut stored,
+            bytes,
+            self.chunks_max,
+            now_ms,
+        )
+    }
+
     /// Applies a peer's bytes to a published document and stages it into `batch`
     /// ([`kinds::import`] with the kind's rules); returns the new heads.
     pub fn import(
@@ -195,42 +222,14 @@ impl PublishedDocs {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<Vec<ChangeHash>, RepoError> {
-        let _g = self.guard();
-        let (doc, mut stored) = self
-            .load(id)
-            .map_err(|e| RepoError::Storage(e.to_string()))?;
-        let mut doc = match stored {
-            Stored::New => {
-                let mut doc =
-                    PublishedDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
-                doc.set_actor(self.actor.clone());
-                doc
-            }
-            Stored::Chunks(_) => doc,
-        };
         let imported = match id.kind() {
-            DocKind::Calendar => kinds::import(
-                &CalendarRules,
-                batch,
-                id,
-                &mut doc,
-                &mut stored,
-                bytes,
-                self.chunks_max,
-                now_ms,
-            )?,
-            DocKind::Reference if id.region() == self.reference.region.code => kinds::import(
-                &ReferenceRules {
+            DocKind::Calendar => self.apply(&CalendarRules, batch, id, bytes, now_ms)?,
+            DocKind::Reference if id.region() == self.reference.region.code => {
+                let rules = ReferenceRules {
                     reference: &self.reference,
-                },
-                batch,
-                id,
-                &mut doc,
-                &mut stored,
-                bytes,
-                self.chunks_max,
-                now_ms,
-            )?,
+                };
+                self.apply(&rules, batch, id, bytes, now_ms)?
+            }
             _ => {
                 return Err(RepoError::Refused(format!(
                     "{id} is not a published document this node holds"

@@ -105,7 +105,8 @@ impl Default for ServiceLimits {
 
 struct CachedCard {
     doc: CardDoc,
-    chunks: usize,
+    /// What the store holds of it (its chunk count).
+    stored: Stored,
 }
 
 /// Loaded card documents: a bounded LRU of recently used ones, plus weak references to every
@@ -158,7 +159,8 @@ impl CardCache {
 
 struct CachedUnit {
     doc: UnitDoc,
-    chunks: usize,
+    /// What the store holds of it (its chunk count).
+    stored: Stored,
 }
 
 pub struct CardService {
@@ -198,7 +200,7 @@ fn load_unit(store: &dyn Store, id: &DocId, actor: &ActorId) -> ServiceResult<Ca
     doc.set_actor(actor.clone());
     Ok(CachedUnit {
         doc,
-        chunks: bytes.len() - 1,
+        stored: Stored::Chunks(bytes.len() - 1),
     })
 }
 
@@ -353,7 +355,10 @@ impl CardService {
             self.gc.wait_async(ticket).await?;
             self.units.insert(
                 id.clone(),
-                Arc::new(Mutex::new(CachedUnit { doc, chunks: 0 })),
+                Arc::new(Mutex::new(CachedUnit {
+                    doc,
+                    stored: Stored::Chunks(0),
+                })),
             );
             created += 1;
         }
@@ -444,7 +449,10 @@ impl CardService {
         )?;
         lock(&self.cards).insert(
             id.clone(),
-            Arc::new(Mutex::new(CachedCard { doc, chunks: 0 })),
+            Arc::new(Mutex::new(CachedCard {
+                doc,
+                stored: Stored::Chunks(0),
+            })),
         );
         self.gc.wait_async(ticket).await?;
         self.cards_created.fetch_add(1, Ordering::Relaxed);
@@ -466,7 +474,7 @@ impl CardService {
         doc.set_actor(self.actor.clone());
         let entry = Arc::new(Mutex::new(CachedCard {
             doc,
-            chunks: bytes.len() - 1,
+            stored: Stored::Chunks(bytes.len() - 1),
         }));
         // Another request may have loaded it meanwhile: keep the first so writes share one doc.
         Ok(lock(&self.cards).insert(id, entry))
@@ -690,38 +698,30 @@ impl CardService {
             };
             let mut batch = WriteBatch::new();
             let cg = &mut *card_guard;
-            let mut stored = Stored::Chunks(cg.chunks);
             let (after, card_event) = kinds::stage_write(
                 &self.card_rules(),
                 &mut batch,
                 &self.doc_id(DocKind::Card, &before.id)?,
                 &mut cg.doc,
-                &mut stored,
+                &mut cg.stored,
                 Some(&before),
                 self.limits.doc_chunks_max,
                 now_ms,
             )?;
-            if let Stored::Chunks(n) = stored {
-                cg.chunks = n;
-            }
             let mut events: Vec<LiveEvent> = card_event.into_iter().collect();
             let unit_rules = self.unit_rules();
             for (uid, g) in unit_ids.iter().zip(unit_guards.iter_mut()) {
                 let g = &mut **g;
-                let mut unit_stored = Stored::Chunks(g.chunks);
                 let (_, ev) = kinds::stage_write(
                     &unit_rules,
                     &mut batch,
                     &self.doc_id(DocKind::Unit, uid)?,
                     &mut g.doc,
-                    &mut unit_stored,
+                    &mut g.stored,
                     None,
                     self.limits.doc_chunks_max,
                     now_ms,
                 )?;
-                if let Stored::Chunks(n) = unit_stored {
-                    g.chunks = n;
-                }
                 events.extend(ev);
             }
             let ticket = match self.audit.record(
@@ -950,20 +950,16 @@ impl CardService {
             g.doc.set_duty(on_duty, &self.reference, &ctx)?;
             let mut batch = WriteBatch::new();
             let g = &mut *g;
-            let mut stored = Stored::Chunks(g.chunks);
             let (view, _) = kinds::stage_write(
                 &self.unit_rules(),
                 &mut batch,
                 &self.doc_id(DocKind::Unit, unit_id)?,
                 &mut g.doc,
-                &mut stored,
+                &mut g.stored,
                 None,
                 self.limits.doc_chunks_max,
                 now_ms,
             )?;
-            if let Stored::Chunks(n) = stored {
-                g.chunks = n;
-            }
             let ticket = self.audit.record(
                 &self.gc,
                 batch,
@@ -1188,20 +1184,16 @@ impl CardService {
                     let entry = self.card_entry(id).map_err(storage)?;
                     let mut g = lock(&entry);
                     let cg = &mut *g;
-                    let mut stored = Stored::Chunks(cg.chunks);
                     let result = kinds::import(
                         &rules,
                         &mut batch,
                         doc_id,
                         &mut cg.doc,
-                        &mut stored,
+                        &mut cg.stored,
                         bytes,
                         chunks_max,
                         now_ms,
                     );
-                    if let Stored::Chunks(n) = stored {
-                        cg.chunks = n;
-                    }
                     if result.is_err() {
                         // The cached copy may hold the refused change: reload it from the store.
                         lock(&self.cards).remove(id);
@@ -1215,37 +1207,22 @@ impl CardService {
                 })?;
                 let mut g = lock(&entry);
                 let ug = &mut *g;
-                let mut stored = Stored::Chunks(ug.chunks);
-                let result = kinds::import(
-                    &UnitRules {
-                        reference: &self.reference,
-                    },
+                kinds::import(
+                    &self.unit_rules(),
                     &mut batch,
                     doc_id,
                     &mut ug.doc,
-                    &mut stored,
+                    &mut ug.stored,
                     bytes,
                     chunks_max,
                     now_ms,
-                );
-                if let Stored::Chunks(n) = stored {
-                    ug.chunks = n;
-                }
-                result?
+                )?
             }
             DocKind::Roster => {
                 sync::roster::validate_date(id).map_err(|e| RepoError::Refused(e.to_string()))?;
                 let _g = lock(&self.roster_lock);
                 let (doc, mut stored) = self.load_roster(id).map_err(storage)?;
-                let mut doc = match stored {
-                    Stored::New => {
-                        let mut doc = RosterDoc::load([bytes])
-                            .map_err(|e| RepoError::Refused(e.to_string()))?;
-                        doc.set_actor(self.actor.clone());
-                        doc
-                    }
-                    Stored::Chunks(_) => doc,
-                };
+                let mut doc = kinds::receiving(doc, stored, bytes, &self.actor)?;
                 kinds::import(
                     &RosterRules,
                     &mut batch,
@@ -1367,7 +1344,10 @@ mod tests {
             &Ctx::new("t", "AST", 1),
         )
         .unwrap();
-        Arc::new(Mutex::new(CachedCard { doc, chunks: 0 }))
+        Arc::new(Mutex::new(CachedCard {
+            doc,
+            stored: Stored::Chunks(0),
+        }))
     }
 
     #[test]

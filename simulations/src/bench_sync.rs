@@ -758,6 +758,26 @@ const GOAL_VS_FLOOR_MAX: f64 = 1.5;
 /// Documents the isolated central ingest imports between flushes.
 const INGEST_FLUSH_DOCS: usize = 256;
 
+/// A hub catalogue over a fresh sled store in a scratch folder (kept while the guard lives), with
+/// the hub's 1 ms group-commit window.
+fn scratch_central(
+    prefix: &str,
+) -> anyhow::Result<(tempfile::TempDir, central::repo::CentralRepo)> {
+    let dir = report::scratch_dir(prefix)?;
+    let store: Arc<dyn node::store::Store> =
+        Arc::new(node::store::SledStore::open(dir.path(), 64 << 20)?);
+    store.apply({
+        let mut b = node::store::WriteBatch::new();
+        b.put("meta/store_id", uuid_like());
+        b
+    })?;
+    let gc = Arc::new(node::store::GroupCommit::with_window(
+        store.clone(),
+        Duration::from_micros(1000),
+    ));
+    Ok((dir, central::repo::CentralRepo::new(store, gc)?))
+}
+
 /// The hub's ingest measured alone.
 struct Ingest {
     elapsed: Duration,
@@ -785,19 +805,7 @@ impl Ingest {
 /// measures wall time and the process's CPU time.
 fn central_ingest(groups: &[Vec<(String, Vec<u8>)>]) -> anyhow::Result<Ingest> {
     use sync::protocol::Repo;
-    let dir = report::scratch_dir("sync-cold-ingest-")?;
-    let store: Arc<dyn node::store::Store> =
-        Arc::new(node::store::SledStore::open(dir.path(), 64 << 20)?);
-    store.apply({
-        let mut b = node::store::WriteBatch::new();
-        b.put("meta/store_id", uuid_like());
-        b
-    })?;
-    let gc = Arc::new(node::store::GroupCommit::with_window(
-        store.clone(),
-        Duration::from_micros(1000),
-    ));
-    let base = central::repo::CentralRepo::new(store, gc)?;
+    let (_dir, base) = scratch_central("sync-cold-ingest-")?;
     let pid = std::process::id();
     let cpu_before = crate::process::cpu_time(pid)?;
     let started = Instant::now();
@@ -858,19 +866,8 @@ pub async fn run_cold(config: SyncBenchConfig) -> anyhow::Result<bool> {
 
     // (a) our protocol
     let (ours, bad, central_kind) = if config.central_store {
-        let dir = report::scratch_dir("sync-cold-central-")?;
-        let store: Arc<dyn node::store::Store> =
-            Arc::new(node::store::SledStore::open(dir.path(), 64 << 20)?);
-        store.apply({
-            let mut b = node::store::WriteBatch::new();
-            b.put("meta/store_id", uuid_like());
-            b
-        })?;
-        let gc = Arc::new(node::store::GroupCommit::with_window(
-            store.clone(),
-            Duration::from_micros(1000),
-        ));
-        let central = Arc::new(Mutex::new(central::repo::CentralRepo::new(store, gc)?));
+        let (_dir, repo) = scratch_central("sync-cold-central-")?;
+        let central = Arc::new(Mutex::new(repo));
         let run = push_all(&pki, node.clone(), central.clone()).await?;
         let bad = tokio::task::block_in_place(|| {
             mismatched(&mut node.lock().unwrap(), &mut *central.lock().unwrap())

@@ -92,6 +92,24 @@ pub fn stage_write<K: KindRules>(
     Ok((after, live))
 }
 
+/// The document a peer's bytes apply to: the stored one, or for a document new to this store
+/// (`Stored::New`) the one the bytes hold, its writes to come under `actor`.
+pub fn receiving<D: Document>(
+    stored_doc: D,
+    stored: Stored,
+    bytes: &[u8],
+    actor: &automerge::ActorId,
+) -> Result<D, RepoError> {
+    match stored {
+        Stored::Chunks(_) => Ok(stored_doc),
+        Stored::New => {
+            let mut doc = D::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
+            doc.set_actor(actor.clone());
+            Ok(doc)
+        }
+    }
+}
+
 /// What a replicated change did: the document's new heads and the event consoles get.
 pub struct Imported {
     pub heads: Vec<ChangeHash>,
