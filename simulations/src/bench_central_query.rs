@@ -21,16 +21,11 @@ use serde_json::{json, Value};
 use sync::{CardStatus, Ctx, Document, Finish};
 use tower::ServiceExt;
 
-use crate::bench_sync::{demo_reference, make_cards};
+use crate::bench_sync::{demo_reference, make_cards, REGIONS};
 use crate::report::{self, goal_word, Latency, Report};
 
 pub const NAME: &str = "central-query";
 
-/// Regions the stored cards belong to (17 oblasts and 3 cities of republican significance).
-pub const REGIONS: [&str; 20] = [
-    "AST", "ALA", "SHY", "AKM", "AKT", "ALM", "ATY", "VKO", "ZHA", "ZKO", "KAR", "KOS", "KZY",
-    "MAN", "PAV", "SKO", "TUR", "ABA", "ZHE", "ULY",
-];
 /// Cards made and stored per round (bounds the memory of the fill: a card document being made
 /// takes tens of KiB, and freed rounds stay in the allocator's arenas, counted in the RSS).
 const FILL_ROUND_CARDS: usize = 2_000;
