@@ -47,13 +47,16 @@ pub trait KindRules {
     fn priority(&self, view: &Self::View) -> Priority;
 
     /// Stages the kind's indexes from the views before (`None`: new to this store) and after
-    /// the write, and returns the live event consoles get, if any.
+    /// the write, and returns the live event consoles get, if any. None by default: a kind
+    /// without indexes is read when asked.
     fn stage_indexes(
         &self,
-        batch: &mut WriteBatch,
-        before: Option<&Self::View>,
-        after: &Self::View,
-    ) -> Result<Option<LiveEvent>, StoreError>;
+        _batch: &mut WriteBatch,
+        _before: Option<&Self::View>,
+        _after: &Self::View,
+    ) -> Result<Option<LiveEvent>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Why a write could not be staged.

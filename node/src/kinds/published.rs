@@ -7,8 +7,6 @@ use sync::protocol::Priority;
 use sync::{Ctx, DocId, DomainError, PublishedDoc, Reference};
 
 use super::KindRules;
-use crate::live::LiveEvent;
-use crate::store::{StoreError, WriteBatch};
 
 /// This region's reference data: the configuration is what this node publishes, also over an
 /// older copy that comes back from the hub (after a restore).
@@ -32,15 +30,6 @@ impl KindRules for ReferenceRules<'_> {
 
     fn priority(&self, _view: &Option<Reference>) -> Priority {
         Priority::Active
-    }
-
-    fn stage_indexes(
-        &self,
-        _batch: &mut WriteBatch,
-        _before: Option<&Option<Reference>>,
-        _after: &Option<Reference>,
-    ) -> Result<Option<LiveEvent>, StoreError> {
-        Ok(None)
     }
 }
 
@@ -75,14 +64,5 @@ impl KindRules for CalendarRules {
 
     fn priority(&self, _view: &Option<CalendarYear>) -> Priority {
         Priority::Normal
-    }
-
-    fn stage_indexes(
-        &self,
-        _batch: &mut WriteBatch,
-        _before: Option<&Option<CalendarYear>>,
-        _after: &Option<CalendarYear>,
-    ) -> Result<Option<LiveEvent>, StoreError> {
-        Ok(None)
     }
 }

@@ -4,8 +4,6 @@ use sync::protocol::Priority;
 use sync::{DocId, DomainError, RosterDoc, RosterEntry};
 
 use super::KindRules;
-use crate::live::LiveEvent;
-use crate::store::{StoreError, WriteBatch};
 
 pub struct RosterRules;
 
@@ -23,14 +21,5 @@ impl KindRules for RosterRules {
 
     fn priority(&self, _entries: &Vec<RosterEntry>) -> Priority {
         Priority::Normal
-    }
-
-    fn stage_indexes(
-        &self,
-        _batch: &mut WriteBatch,
-        _before: Option<&Vec<RosterEntry>>,
-        _after: &Vec<RosterEntry>,
-    ) -> Result<Option<LiveEvent>, StoreError> {
-        Ok(None)
     }
 }
