@@ -8,10 +8,19 @@
 //! explicit flush. [`GroupCommit`] lets many concurrent writers share one flush: each writer applies
 //! its batch, takes a ticket, and waits until a flush that started after its write has finished.
 //! `central` reuses this module for its own store.
+//!
+//! Applied batches first land in [`SledStore`]'s in-memory overlay, where every read sees them,
+//! and each flush writes the whole overlay into sled as **one** atomic sled batch before syncing.
+//! sled seals and writes its I/O buffer twice for every `apply_batch` (to make the batch atomic
+//! on recovery), so a sled batch per card cost two `pwrite` + `sync_file_range` calls and two
+//! wake-ups of sled's I/O pool per card; now it is two per flush, shared by every batch in it.
+//! Nothing is acknowledged before its flush, so a crash loses only unacknowledged batches, and a
+//! batch is never split across flushes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 
 use thiserror::Error;
 
@@ -92,9 +101,124 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// sled 0.34.7 implementation: one tree, so that a batch is atomic across documents and indexes.
+///
+/// Applied writes wait in an in-memory overlay (newest value per key, `None` for a removal) that
+/// every read consults first; [`Store::flush`] moves the overlay into sled as one sled batch and
+/// then syncs. See the module documentation for why.
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    overlay: RwLock<Overlay>,
+    /// One drain into sled at a time, so that drains reach sled in the order they were taken.
+    draining: Mutex<()>,
+}
+
+/// Pending writes: `newest` since the last drain began, `in_sled` being written into sled by a
+/// drain (readers still see it until sled holds it).
+#[derive(Default)]
+struct Overlay {
+    newest: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    newest_bytes: usize,
+    in_sled: Arc<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+}
+
+/// Past this many bytes of keys and values in the overlay, `apply` drains it into sled at once
+/// (without syncing) instead of waiting for the next flush: bulk writers that flush rarely (an
+/// import, a migration) keep memory bounded.
+const OVERLAY_DRAIN_BYTES: usize = 16 << 20;
+
+/// An overlay entry as a read sees it.
+type Pending = (Vec<u8>, Option<Vec<u8>>);
+
+impl Overlay {
+    fn get(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        self.newest
+            .get(key)
+            .or_else(|| self.in_sled.get(key))
+            .cloned()
+    }
+
+    /// Entries whose key starts with `prefix` (and sorts before `before`), newest value per key,
+    /// in key order.
+    fn range(&self, prefix: &[u8], before: Option<&[u8]>) -> Vec<Pending> {
+        let in_range =
+            |k: &Vec<u8>| k.starts_with(prefix) && before.is_none_or(|b| k.as_slice() < b);
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for map in [&*self.in_sled, &self.newest] {
+            for (k, v) in map
+                .range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+            {
+                if in_range(k) {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        merged.into_iter().collect()
+    }
+}
+
+/// Merges sled's pairs with the overlay's entries for the same range, both in the same order
+/// (`descending` or not): an overlay entry replaces sled's pair for its key, and a removal hides it.
+struct Merged<I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> {
+    sled: std::iter::Peekable<I>,
+    overlay: std::iter::Peekable<std::vec::IntoIter<Pending>>,
+    descending: bool,
+}
+
+impl<I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> Merged<I> {
+    fn new(sled: I, mut overlay: Vec<Pending>, descending: bool) -> Self {
+        if descending {
+            overlay.reverse();
+        }
+        Self {
+            sled: sled.peekable(),
+            overlay: overlay.into_iter().peekable(),
+            descending,
+        }
+    }
+}
+
+impl<I: Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> Iterator for Merged<I> {
+    type Item = StoreResult<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let take_overlay = match (self.sled.peek(), self.overlay.peek()) {
+                (None, None) => return None,
+                (Some(Err(_)), _) => {
+                    return match self.sled.next() {
+                        Some(Err(e)) => Some(Err(io(e))),
+                        _ => None,
+                    }
+                }
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (Some(Ok((sk, _))), Some((ok, _))) => {
+                    let order = ok.as_slice().cmp(sk.as_ref());
+                    if order == std::cmp::Ordering::Equal {
+                        // The overlay is newer than sled for this key.
+                        self.sled.next();
+                        true
+                    } else {
+                        (order == std::cmp::Ordering::Less) != self.descending
+                    }
+                }
+            };
+            if take_overlay {
+                match self.overlay.next() {
+                    Some((k, Some(v))) => return Some(Ok((k, v))),
+                    // A removal not yet in sled.
+                    Some((_, None)) => continue,
+                    None => return None,
+                }
+            }
+            return self
+                .sled
+                .next()
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io));
+        }
+    }
 }
 
 /// File next to the database naming the database's identity. It is written only after the
@@ -139,14 +263,13 @@ impl SledStore {
         if existed && !dir.join("db").exists() {
             return Err(open_err("the database file 'db' is missing".into()));
         }
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_capacity_bytes)
             .mode(sled::Mode::HighThroughput)
             // Durability comes from our explicit, group-committed flushes.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| open_err(e.to_string()))?;
+            .flush_every_ms(None);
+        let db = open_when_unlocked(&config).map_err(|e| open_err(e.to_string()))?;
         let tree = db.open_tree("main").map_err(|e| open_err(e.to_string()))?;
         // Touch the tree so that structural corruption surfaces now rather than on first use.
         if let Some(Err(e)) = tree.iter().next() {
@@ -184,7 +307,77 @@ impl SledStore {
             }
             Err(e) => return Err(open_err(format!("cannot read {}: {e}", marker.display()))),
         }
-        Ok(Self { db, tree })
+        Ok(Self {
+            db,
+            tree,
+            overlay: RwLock::new(Overlay::default()),
+            draining: Mutex::new(()),
+        })
+    }
+
+    fn overlay(&self) -> std::sync::RwLockReadGuard<'_, Overlay> {
+        self.overlay.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the overlay into sled as one atomic sled batch (not synced). Until sled holds it,
+    /// readers keep seeing it in `in_sled`; if sled refuses it, it stays there for the next drain.
+    fn drain(&self) -> StoreResult<()> {
+        let _one = self.draining.lock().unwrap_or_else(|p| p.into_inner());
+        let taken = {
+            let mut o = self.overlay.write().unwrap_or_else(|p| p.into_inner());
+            if o.newest.is_empty() && o.in_sled.is_empty() {
+                return Ok(());
+            }
+            let newest = std::mem::take(&mut o.newest);
+            o.newest_bytes = 0;
+            let mut next = (*o.in_sled).clone();
+            next.extend(newest);
+            o.in_sled = Arc::new(next);
+            o.in_sled.clone()
+        };
+        let mut b = sled::Batch::default();
+        for (k, v) in taken.iter() {
+            match v {
+                Some(v) => b.insert(k.as_slice(), v.as_slice()),
+                None => b.remove(k.as_slice()),
+            }
+        }
+        self.tree.apply_batch(b).map_err(io)?;
+        let mut o = self.overlay.write().unwrap_or_else(|p| p.into_inner());
+        o.in_sled = Arc::new(BTreeMap::new());
+        Ok(())
+    }
+}
+
+impl Drop for SledStore {
+    /// Writes what is still in the overlay into sled and syncs, as sled does on its own drop.
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::error!(error = %e, "the store could not write its last batches on close");
+        }
+    }
+}
+
+/// How long `SledStore::open` waits for the database's file lock, in ms. A store closed in this
+/// process releases it only when sled's I/O threads drop their last handle, a moment after the
+/// close returns; another process holding it still fails the open after this long.
+const OPEN_LOCK_WAIT_MS: u64 = 2_000;
+/// Between two attempts to take the lock, in ms.
+const OPEN_LOCK_RETRY_MS: u64 = 10;
+
+fn open_when_unlocked(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(OPEN_LOCK_WAIT_MS);
+    loop {
+        match config.open() {
+            // sled reports the lock as ErrorKind::Other, naming it in the message.
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(OPEN_LOCK_RETRY_MS));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -207,22 +400,22 @@ fn io(e: sled::Error) -> StoreError {
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        if let Some(pending) = self.overlay().get(key) {
+            return Ok(pending);
+        }
         Ok(self.tree.get(key).map_err(io)?.map(|v| v.to_vec()))
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.tree
-            .scan_prefix(prefix)
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(io))
-            .collect()
+        let pending = self.overlay().range(prefix, None);
+        Merged::new(self.tree.scan_prefix(prefix), pending, false).collect()
     }
 
     fn scan_keys(&self, prefix: &[u8], limit_count: usize) -> StoreResult<Vec<Vec<u8>>> {
-        self.tree
-            .scan_prefix(prefix)
-            .keys()
+        let pending = self.overlay().range(prefix, None);
+        Merged::new(self.tree.scan_prefix(prefix), pending, false)
             .take(limit_count)
-            .map(|r| r.map(|k| k.to_vec()).map_err(io))
+            .map(|r| r.map(|(k, _)| k))
             .collect()
     }
 
@@ -232,37 +425,44 @@ impl Store for SledStore {
         before: Option<&[u8]>,
         limit_count: usize,
     ) -> StoreResult<Vec<Vec<u8>>> {
+        let pending = self.overlay().range(prefix, before);
         let iter = match before {
             Some(b) => self.tree.range(prefix.to_vec()..b.to_vec()),
             None => self.tree.scan_prefix(prefix),
         };
-        iter.keys()
+        let in_prefix = iter
             .rev()
-            .filter(|r| r.as_ref().map_or(true, |k| k.starts_with(prefix)))
+            .filter(|r| r.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)));
+        Merged::new(in_prefix, pending, true)
             .take(limit_count)
-            .map(|r| r.map(|k| k.to_vec()).map_err(io))
+            .map(|r| r.map(|(k, _)| k))
             .collect()
     }
 
     fn last_with_prefix(&self, prefix: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
-        match self.tree.scan_prefix(prefix).next_back() {
-            Some(r) => r.map(|(k, v)| Some((k.to_vec(), v.to_vec()))).map_err(io),
-            None => Ok(None),
-        }
+        let pending = self.overlay().range(prefix, None);
+        Merged::new(self.tree.scan_prefix(prefix).rev(), pending, true)
+            .next()
+            .transpose()
     }
 
     fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
-        let mut b = sled::Batch::default();
-        for (k, v) in batch.ops {
-            match v {
-                Some(v) => b.insert(k, v),
-                None => b.remove(k),
+        let full = {
+            let mut o = self.overlay.write().unwrap_or_else(|p| p.into_inner());
+            for (k, v) in batch.ops {
+                o.newest_bytes += k.len() + v.as_ref().map_or(0, Vec::len);
+                o.newest.insert(k, v);
             }
+            o.newest_bytes > OVERLAY_DRAIN_BYTES
+        };
+        if full {
+            self.drain()?;
         }
-        self.tree.apply_batch(b).map_err(io)
+        Ok(())
     }
 
     fn flush(&self) -> StoreResult<()> {
+        self.drain().map_err(|e| StoreError::Flush(e.to_string()))?;
         self.db
             .flush()
             .map(|_| ())
@@ -543,6 +743,91 @@ mod tests {
         std::fs::write(&db_file, vec![0xA5u8; len]).unwrap();
         let res = SledStore::open(dir.path(), 8 << 20);
         assert!(res.is_err(), "a corrupted database must not open");
+    }
+
+    /// Every read sees applied writes whether they are still in the overlay, being drained, or in
+    /// sled: random puts, removals, flushes and reopenings against an ordered map as the model.
+    #[test]
+    fn reads_see_applied_writes_before_and_after_flushes_and_reopening() {
+        use rand::{Rng, SeedableRng};
+        let dir = tempfile::tempdir().unwrap();
+        let seed = 0x5eed_u64;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let mut store = SledStore::open(dir.path(), 8 << 20).unwrap();
+        let model_id = store.get(STORE_ID_KEY).unwrap().unwrap();
+        model.insert(STORE_ID_KEY.to_vec(), model_id);
+        let key = |rng: &mut rand::rngs::StdRng| {
+            let family = ["a/", "b/", "ab/"][rng.gen_range(0..3)];
+            format!("{family}{:02}", rng.gen_range(0..24)).into_bytes()
+        };
+        for step in 0..1_500 {
+            match rng.gen_range(0..100) {
+                0..=59 => {
+                    let mut b = WriteBatch::new();
+                    for _ in 0..rng.gen_range(1..4) {
+                        let k = key(&mut rng);
+                        if rng.gen_bool(0.3) {
+                            model.remove(&k);
+                            b.delete(k);
+                        } else {
+                            let v = format!("v{step}").into_bytes();
+                            model.insert(k.clone(), v.clone());
+                            b.put(k, v);
+                        }
+                    }
+                    store.apply(b).unwrap();
+                }
+                60..=89 => store.flush().unwrap(),
+                90..=94 => {
+                    drop(store);
+                    store = SledStore::open(dir.path(), 8 << 20).unwrap();
+                }
+                _ => {}
+            }
+            for prefix in [&b"a/"[..], b"b/", b"ab/", b""] {
+                let expected: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(prefix))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(
+                    store.scan_prefix(prefix).unwrap(),
+                    expected,
+                    "seed {seed} step {step}"
+                );
+                let keys: Vec<Vec<u8>> = expected.iter().map(|(k, _)| k.clone()).collect();
+                assert_eq!(
+                    store.scan_keys(prefix, 5).unwrap(),
+                    keys.iter().take(5).cloned().collect::<Vec<_>>()
+                );
+                assert_eq!(
+                    store.last_with_prefix(prefix).unwrap(),
+                    expected.last().cloned()
+                );
+                let before = key(&mut rng);
+                let rev: Vec<Vec<u8>> = keys
+                    .iter()
+                    .rev()
+                    .filter(|k| k.as_slice() < before.as_slice())
+                    .take(4)
+                    .cloned()
+                    .collect();
+                assert_eq!(
+                    store.scan_keys_rev(prefix, Some(&before), 4).unwrap(),
+                    rev,
+                    "seed {seed} step {step}"
+                );
+                let rev_all: Vec<Vec<u8>> = keys.iter().rev().take(7).cloned().collect();
+                assert_eq!(store.scan_keys_rev(prefix, None, 7).unwrap(), rev_all);
+            }
+            let k = key(&mut rng);
+            assert_eq!(
+                store.get(&k).unwrap(),
+                model.get(&k).cloned(),
+                "seed {seed} step {step}"
+            );
+        }
     }
 
     #[test]
