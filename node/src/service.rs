@@ -412,15 +412,15 @@ impl CardService {
     ) -> ServiceResult<Card> {
         let ctx = self.ctx(by, now_ms);
         // Validate before a number is taken, so bad input does not consume one.
-        sync::card::validate_create(input, &self.reference)?;
+        let checked = sync::card::CheckedCreate::new(input, &self.reference)?;
         let number = self.next_number(now_ms)?;
         let id = uuid::Uuid::new_v4().to_string();
-        let mut doc = CardDoc::create(
+        let mut doc = CardDoc::create_checked(
             self.actor.clone(),
             &id,
             &number,
             &self.region,
-            input,
+            &checked,
             &self.reference,
             &ctx,
         )?;

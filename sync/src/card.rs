@@ -317,32 +317,44 @@ fn status_of<K: AsRef<str>>(stage_keys: impl Iterator<Item = K>) -> CardStatus {
         .unwrap_or(CardStatus::New)
 }
 
-/// Validates a new card against the reference data. Returns the district it belongs to: the one
-/// given, else the one whose territory contains the location (R02).
-pub fn validate_create(
-    input: &CardCreate,
-    reference: &Reference,
-) -> Result<Option<String>, DomainError> {
-    // As the card will hold it: a phone typed as people write it is normalised, not refused.
-    validate_caller(&normalize_caller(&input.caller))?;
-    if let Some(l) = &input.location {
-        validate_location(l)?;
+/// A new card validated against the reference data: the caller normalised once (a phone as
+/// people write it becomes E.164, the raw form kept) and the district resolved: the one given,
+/// else the one whose territory contains the location (R02). The node checks before it takes a
+/// number, then builds the card from this without normalising again.
+#[derive(Debug, Clone)]
+pub struct CheckedCreate {
+    input: CardCreate,
+    district: Option<String>,
+}
+
+impl CheckedCreate {
+    pub fn new(input: &CardCreate, reference: &Reference) -> Result<Self, DomainError> {
+        // As the card will hold it: a phone typed as people write it is normalised, not refused.
+        let input = CardCreate {
+            caller: normalize_caller(&input.caller),
+            ..input.clone()
+        };
+        validate_caller(&input.caller)?;
+        if let Some(l) = &input.location {
+            validate_location(l)?;
+        }
+        if let Some(d) = &input.description {
+            check_text("description", d, limits::DESCRIPTION_CHARS_MAX, false)?;
+        }
+        validate_seen(&input.seen)?;
+        validate_category(reference, &input.category)?;
+        validate_priority(input.priority)?;
+        validate_district(reference, &input.district)?;
+        let district = input.district.clone().or_else(|| {
+            input
+                .location
+                .as_ref()
+                .and_then(Location::point)
+                .and_then(|(lat, lon)| reference.district_at(lat, lon))
+                .map(|d| d.code.clone())
+        });
+        Ok(Self { input, district })
     }
-    if let Some(d) = &input.description {
-        check_text("description", d, limits::DESCRIPTION_CHARS_MAX, false)?;
-    }
-    validate_seen(&input.seen)?;
-    validate_category(reference, &input.category)?;
-    validate_priority(input.priority)?;
-    validate_district(reference, &input.district)?;
-    Ok(input.district.clone().or_else(|| {
-        input
-            .location
-            .as_ref()
-            .and_then(Location::point)
-            .and_then(|(lat, lon)| reference.district_at(lat, lon))
-            .map(|d| d.code.clone())
-    }))
 }
 
 impl CardDoc {
@@ -356,12 +368,22 @@ impl CardDoc {
         reference: &Reference,
         ctx: &Ctx,
     ) -> Result<CardDoc, DomainError> {
-        let normalized = CardCreate {
-            caller: normalize_caller(&input.caller),
-            ..input.clone()
-        };
-        let input = &normalized;
-        let district = validate_create(input, reference)?;
+        let checked = CheckedCreate::new(input, reference)?;
+        Self::create_checked(actor, id, number, region, &checked, reference, ctx)
+    }
+
+    /// [`CardDoc::create`] for an input already checked with [`CheckedCreate::new`].
+    pub fn create_checked(
+        actor: ActorId,
+        id: &str,
+        number: &str,
+        region: &str,
+        checked: &CheckedCreate,
+        reference: &Reference,
+        ctx: &Ctx,
+    ) -> Result<CardDoc, DomainError> {
+        let input = &checked.input;
+        let district = checked.district.clone();
         // Creation writes only the fields that were given; absent means "not set".
         let priority = input.priority.or_else(|| {
             input
