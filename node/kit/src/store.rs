@@ -9,13 +9,17 @@
 //! its batch, takes a ticket, and waits until a flush that started after its write has finished.
 //! `central` reuses this module for its own store.
 //!
-//! Applied batches first land in [`SledStore`]'s in-memory overlay, where every read sees them,
-//! and each flush writes the whole overlay into sled as **one** atomic sled batch before syncing.
-//! sled seals and writes its I/O buffer twice for every `apply_batch` (to make the batch atomic
-//! on recovery), so a sled batch per card cost two `pwrite` + `sync_file_range` calls and two
-//! wake-ups of sled's I/O pool per card; now it is two per flush, shared by every batch in it.
-//! Nothing is acknowledged before its flush, so a crash loses only unacknowledged batches, and a
-//! batch is never split across flushes.
+//! Applied batches first land in [`SledStore`]'s in-memory overlay, where every read sees them.
+//! A flush writes the whole overlay as **one** record into a write-ahead tree (`wal`), syncs, and
+//! only then copies the record's keys into the main tree (synced by the next flush) and removes
+//! the record; opening the store replays a record a crash left behind. sled's own atomic batch
+//! seals and writes its I/O buffer twice per `apply_batch` (its batch manifest), so a sled batch
+//! per card cost two `pwrite` + `sync_file_range` calls and two wake-ups of sled's I/O pool per
+//! card; a record costs one write per flush, shared by every batch in it. This relies on sled
+//! recovering a prefix of its log (it stops at the first torn message): a record's removal is
+//! logged after its keys, so whenever the removal survives a crash, so do the keys. Nothing is
+//! acknowledged before its flush, so a crash loses only unacknowledged batches, and a batch is
+//! never split: it is in one record, and a record is one sled value.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -96,6 +100,11 @@ pub trait Store: Send + Sync + 'static {
     fn apply(&self, batch: WriteBatch) -> StoreResult<()>;
     /// Makes every applied write durable.
     fn flush(&self) -> StoreResult<()>;
+    /// Work a flush may leave for after its writers are told (see [`SledStore`]); a store
+    /// stays correct if it is never called, and the next flush does it first.
+    fn settle(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// Approximate bytes on disk.
     fn size_on_disk_bytes(&self) -> u64;
 }
@@ -108,13 +117,25 @@ pub trait Store: Send + Sync + 'static {
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// Write-ahead records (see the module documentation), keyed by sequence number.
+    wal: sled::Tree,
     overlay: RwLock<Overlay>,
-    /// One drain into sled at a time, so that drains reach sled in the order they were taken.
-    draining: Mutex<()>,
+    /// One flush at a time, so that records reach sled in order.
+    flushing: Mutex<Records>,
+    /// Tests drop a store as a crash would: without its last flush and copy.
+    #[cfg(test)]
+    crashed: std::sync::atomic::AtomicBool,
 }
 
-/// Pending writes: `newest` since the last drain began, `in_sled` being written into sled by a
-/// drain (readers still see it until sled holds it).
+/// Write-ahead bookkeeping, under `SledStore::flushing`.
+struct Records {
+    next: u64,
+    /// The record holding `in_sled` when it is synced but not yet copied into the main tree.
+    synced: Option<u64>,
+}
+
+/// Pending writes: `newest` since the last flush began, `in_sled` being written into sled by a
+/// flush (readers still see it until the main tree holds it).
 #[derive(Default)]
 struct Overlay {
     newest: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
@@ -122,10 +143,116 @@ struct Overlay {
     in_sled: Arc<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
-/// Past this many bytes of keys and values in the overlay, `apply` drains it into sled at once
-/// (without syncing) instead of waiting for the next flush: bulk writers that flush rarely (an
-/// import, a migration) keep memory bounded.
-const OVERLAY_DRAIN_BYTES: usize = 16 << 20;
+/// Past this many bytes of keys and values in the overlay, `apply` flushes at once instead of
+/// waiting for the group commit: bulk writers that flush rarely (an import, a migration) keep
+/// memory bounded.
+const OVERLAY_FLUSH_BYTES: usize = 16 << 20;
+
+/// The sled tree of write-ahead records.
+const WAL_TREE: &str = "wal";
+/// First byte of a write-ahead record: the layout below.
+const WAL_RECORD_FORMAT: u8 = 1;
+
+/// A write-ahead record: the format byte, then per key `u32` key length, key, and either `0` (a
+/// removal) or `1`, `u32` value length, value. Lengths are big-endian.
+fn encode_record(group: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Vec<u8> {
+    let bytes: usize = group
+        .iter()
+        .map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut out = Vec::with_capacity(1 + bytes);
+    out.push(WAL_RECORD_FORMAT);
+    for (k, v) in group {
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k);
+        match v {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                out.extend_from_slice(v);
+            }
+        }
+    }
+    out
+}
+
+fn decode_record(bytes: &[u8]) -> Result<Vec<Pending>, String> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+        if bytes.len() < n {
+            return Err("a write-ahead record ends in the middle of an entry".into());
+        }
+        let (head, rest) = bytes.split_at(n);
+        *bytes = rest;
+        Ok(head)
+    }
+    fn length(bytes: &mut &[u8]) -> Result<usize, String> {
+        let raw = take(bytes, 4)?;
+        Ok(u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize)
+    }
+    let mut rest = bytes;
+    match take(&mut rest, 1)?[0] {
+        WAL_RECORD_FORMAT => {}
+        other => return Err(format!("write-ahead record format {other} is unknown")),
+    }
+    let mut entries = Vec::new();
+    while !rest.is_empty() {
+        let key_len = length(&mut rest)?;
+        let key = take(&mut rest, key_len)?.to_vec();
+        let value = match take(&mut rest, 1)?[0] {
+            0 => None,
+            1 => {
+                let value_len = length(&mut rest)?;
+                Some(take(&mut rest, value_len)?.to_vec())
+            }
+            other => return Err(format!("write-ahead entry kind {other} is unknown")),
+        };
+        entries.push((key, value));
+    }
+    Ok(entries)
+}
+
+/// Copies entries into the main tree, one sled write each: their atomicity comes from the
+/// record that holds them.
+fn copy_into<'a>(
+    tree: &sled::Tree,
+    entries: impl Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>,
+) -> sled::Result<()> {
+    for (k, v) in entries {
+        match v {
+            Some(v) => tree.insert(k.as_slice(), v.as_slice())?,
+            None => tree.remove(k.as_slice())?,
+        };
+    }
+    Ok(())
+}
+
+/// Replays the records a crash left between their sync and their removal, oldest first, then
+/// syncs. Returns the next record number.
+fn replay_records(db: &sled::Db, tree: &sled::Tree, wal: &sled::Tree) -> Result<u64, String> {
+    let mut replayed = Vec::new();
+    for record in wal.iter() {
+        let (seq, bytes) = record.map_err(|e| e.to_string())?;
+        let entries = decode_record(&bytes)?;
+        copy_into(tree, entries.iter().map(|(k, v)| (k, v))).map_err(|e| e.to_string())?;
+        replayed.push(seq);
+    }
+    let next = replayed
+        .last()
+        .and_then(|seq| <[u8; 8]>::try_from(seq.as_ref()).ok())
+        .map_or(0, |seq| u64::from_be_bytes(seq) + 1);
+    if !replayed.is_empty() {
+        tracing::warn!(
+            records = replayed.len(),
+            "replayed write-ahead records that the last run synced but had not copied"
+        );
+        for seq in replayed {
+            wal.remove(seq).map_err(|e| e.to_string())?;
+        }
+        db.flush().map_err(|e| e.to_string())?;
+    }
+    Ok(next)
+}
 
 /// An overlay entry as a read sees it.
 type Pending = (Vec<u8>, Option<Vec<u8>>);
@@ -271,6 +398,10 @@ impl SledStore {
             .flush_every_ms(None);
         let db = open_when_unlocked(&config).map_err(|e| open_err(e.to_string()))?;
         let tree = db.open_tree("main").map_err(|e| open_err(e.to_string()))?;
+        let wal = db
+            .open_tree(WAL_TREE)
+            .map_err(|e| open_err(e.to_string()))?;
+        let next_record = replay_records(&db, &tree, &wal).map_err(open_err)?;
         // Touch the tree so that structural corruption surfaces now rather than on first use.
         if let Some(Err(e)) = tree.iter().next() {
             return Err(open_err(e.to_string()));
@@ -310,8 +441,14 @@ impl SledStore {
         Ok(Self {
             db,
             tree,
+            wal,
             overlay: RwLock::new(Overlay::default()),
-            draining: Mutex::new(()),
+            flushing: Mutex::new(Records {
+                next: next_record,
+                synced: None,
+            }),
+            #[cfg(test)]
+            crashed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -319,30 +456,56 @@ impl SledStore {
         self.overlay.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes the overlay into sled as one atomic sled batch (not synced). Until sled holds it,
-    /// readers keep seeing it in `in_sled`; if sled refuses it, it stays there for the next drain.
-    fn drain(&self) -> StoreResult<()> {
-        let _one = self.draining.lock().unwrap_or_else(|p| p.into_inner());
-        let taken = {
+    /// Makes the overlay durable as one write-ahead record (first copying the previous one into
+    /// the main tree, if `settle` has not). The new record's keys stay in `in_sled`, where readers
+    /// see them, until `settle` copies them; if sled fails, they stay there and go into the next
+    /// record.
+    fn write_through(&self) -> StoreResult<()> {
+        let flush_err = |e: sled::Error| StoreError::Flush(e.to_string());
+        let mut records = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        self.copy_synced(&mut records)?;
+        let group = {
             let mut o = self.overlay.write().unwrap_or_else(|p| p.into_inner());
             if o.newest.is_empty() && o.in_sled.is_empty() {
-                return Ok(());
+                None
+            } else {
+                let newest = std::mem::take(&mut o.newest);
+                o.newest_bytes = 0;
+                let mut next = (*o.in_sled).clone();
+                next.extend(newest);
+                o.in_sled = Arc::new(next);
+                Some(o.in_sled.clone())
             }
-            let newest = std::mem::take(&mut o.newest);
-            o.newest_bytes = 0;
-            let mut next = (*o.in_sled).clone();
-            next.extend(newest);
-            o.in_sled = Arc::new(next);
-            o.in_sled.clone()
         };
-        let mut b = sled::Batch::default();
-        for (k, v) in taken.iter() {
-            match v {
-                Some(v) => b.insert(k.as_slice(), v.as_slice()),
-                None => b.remove(k.as_slice()),
-            }
+        let Some(group) = group else {
+            return self.db.flush().map(|_| ()).map_err(flush_err);
+        };
+        let seq = records.next;
+        records.next += 1;
+        self.wal
+            .insert(seq.to_be_bytes(), encode_record(&group))
+            .map_err(flush_err)?;
+        self.db.flush().map_err(flush_err)?;
+        records.synced = Some(seq);
+        Ok(())
+    }
+
+    /// Copies a synced record's keys into the main tree and removes the record (and any earlier
+    /// one, whose keys it contains); the next sync makes that durable. sled logs the removal
+    /// after the keys, so a crash never keeps the one without the other.
+    fn copy_synced(&self, records: &mut Records) -> StoreResult<()> {
+        let Some(seq) = records.synced else {
+            return Ok(());
+        };
+        let flush_err = |e: sled::Error| StoreError::Flush(e.to_string());
+        let group = self.overlay().in_sled.clone();
+        copy_into(&self.tree, group.iter()).map_err(flush_err)?;
+        for earlier in self.wal.range(..=seq.to_be_bytes()).keys() {
+            self.wal
+                .remove(earlier.map_err(flush_err)?)
+                .map_err(flush_err)?;
         }
-        self.tree.apply_batch(b).map_err(io)?;
+        records.synced = None;
         let mut o = self.overlay.write().unwrap_or_else(|p| p.into_inner());
         o.in_sled = Arc::new(BTreeMap::new());
         Ok(())
@@ -350,9 +513,19 @@ impl SledStore {
 }
 
 impl Drop for SledStore {
-    /// Writes what is still in the overlay into sled and syncs, as sled does on its own drop.
+    /// Writes what is still in the overlay into the main tree and syncs, as sled does on its
+    /// own drop.
     fn drop(&mut self) {
-        if let Err(e) = self.flush() {
+        #[cfg(test)]
+        if self.crashed.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Err(e) = self.flush().and_then(|()| self.settle()).and_then(|()| {
+            self.db
+                .flush()
+                .map(|_| ())
+                .map_err(|e| StoreError::Flush(e.to_string()))
+        }) {
             tracing::error!(error = %e, "the store could not write its last batches on close");
         }
     }
@@ -453,20 +626,21 @@ impl Store for SledStore {
                 o.newest_bytes += k.len() + v.as_ref().map_or(0, Vec::len);
                 o.newest.insert(k, v);
             }
-            o.newest_bytes > OVERLAY_DRAIN_BYTES
+            o.newest_bytes > OVERLAY_FLUSH_BYTES
         };
         if full {
-            self.drain()?;
+            self.write_through()?;
         }
         Ok(())
     }
 
     fn flush(&self) -> StoreResult<()> {
-        self.drain().map_err(|e| StoreError::Flush(e.to_string()))?;
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| StoreError::Flush(e.to_string()))
+        self.write_through()
+    }
+
+    fn settle(&self) -> StoreResult<()> {
+        let mut records = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        self.copy_synced(&mut records)
     }
 
     fn size_on_disk_bytes(&self) -> u64 {
@@ -690,6 +864,12 @@ fn flusher(
         }
         durable_tx.send_replace((g.durable, g.failed_upto));
         state.changed.notify_all();
+        drop(g);
+        // After the writers are told: what the store left for later (SledStore copies the
+        // record it synced into its main tree).
+        if let Err(e) = store.settle() {
+            tracing::error!(error = %e, "settling the store after a flush failed; the next flush retries");
+        }
     }
 }
 
@@ -828,6 +1008,73 @@ mod tests {
                 "seed {seed} step {step}"
             );
         }
+    }
+
+    /// A crash after a flush synced its write-ahead record but before the record's keys reached
+    /// the main tree: the next open copies them, and later records continue after it.
+    #[test]
+    fn a_record_synced_but_not_copied_is_replayed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+            let mut b = WriteBatch::new();
+            b.put(b"c/1".to_vec(), b"one".to_vec());
+            b.put(b"c/2".to_vec(), b"two".to_vec());
+            store.apply(b).unwrap();
+            store.flush().unwrap();
+            assert_eq!(
+                store.tree.get(b"c/1").unwrap(),
+                None,
+                "only the record holds it"
+            );
+            assert_eq!(store.wal.len(), 1);
+            // The process dies here, before `settle`: what it held in memory is gone.
+            store.crashed.store(true, Ordering::Relaxed);
+        }
+        let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+        assert_eq!(store.get(b"c/1").unwrap(), Some(b"one".to_vec()));
+        assert_eq!(
+            store.tree.get(b"c/2").unwrap().as_deref(),
+            Some(&b"two"[..])
+        );
+        assert_eq!(store.wal.len(), 0, "a replayed record is removed");
+        let mut b = WriteBatch::new();
+        b.put(b"c/3".to_vec(), b"three".to_vec());
+        b.delete(b"c/1".to_vec());
+        store.apply(b).unwrap();
+        store.flush().unwrap();
+        drop(store);
+        let store = SledStore::open(dir.path(), 8 << 20).unwrap();
+        let keys: Vec<Vec<u8>> = store.scan_keys(b"c/", 10).unwrap();
+        assert_eq!(keys, vec![b"c/2".to_vec(), b"c/3".to_vec()]);
+    }
+
+    #[test]
+    fn a_damaged_write_ahead_record_is_an_error_not_a_panic() {
+        let mut group = BTreeMap::new();
+        group.insert(b"k".to_vec(), Some(b"value".to_vec()));
+        group.insert(b"gone".to_vec(), None);
+        let record = encode_record(&group);
+        let entries = decode_record(&record).unwrap();
+        assert_eq!(entries.len(), 2);
+        // A cut inside an entry is an error; one between entries reads as a shorter record
+        // (sled stores a value whole, so only damage could cut one at all).
+        let mut errors = 0;
+        for cut in 1..record.len() {
+            match decode_record(&record[..cut]) {
+                Ok(shorter) => assert!(shorter.len() < entries.len(), "cut at {cut}"),
+                Err(_) => errors += 1,
+            }
+        }
+        // 24 cuts from 1 to the end: only those after the format byte and after the first
+        // entry fall between entries.
+        assert_eq!(
+            errors,
+            record.len() - 3,
+            "every cut but the two between entries"
+        );
+        assert!(decode_record(&[9]).is_err());
+        assert!(decode_record(&[]).is_err());
     }
 
     #[test]
