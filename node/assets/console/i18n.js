@@ -245,6 +245,17 @@ export default {
     'err.unsupported_codecs': 'Нет поддерживаемых кодеков (нужны Opus и VP8)',
     'err.media_ports_exhausted': 'Нет свободных медиапортов',
     'err.expired': 'Запись удалена по истечении срока хранения',
+
+    /* ---- search, premise history, duplicate suggestions ---- */
+
+
+    /* ---- supervisor views ---- */
+
+
+    /* ---- language of server messages and timelines ---- */
+
+
+    /* ---- call taker and dispatcher: timers, sound, keyboard, connection ---- */
   },
 
   kk: {
@@ -490,5 +501,16 @@ export default {
     'err.unsupported_codecs': 'Қолдау көрсетілетін кодектер жоқ (Opus және VP8 қажет)',
     'err.media_ports_exhausted': 'Бос медиапорттар жоқ',
     'err.expired': 'Жазба сақтау мерзімі өткен соң жойылды',
+
+    /* ---- search, premise history, duplicate suggestions ---- */
+
+
+    /* ---- supervisor views ---- */
+
+
+    /* ---- language of server messages and timelines ---- */
+
+
+    /* ---- call taker and dispatcher: timers, sound, keyboard, connection ---- */
   }
 };

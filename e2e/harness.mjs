@@ -1,0 +1,177 @@
+// A node for a browser test: started on a fresh data directory and a free loopback port, with
+// the admin and staff accounts activated through the API, and a headless Chromium. The console
+// tests written after the console was split into views use this; each test file starts its own
+// node, so files run in parallel.
+
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import { chromium } from 'playwright-core';
+import { freePort, tail } from './lib.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const NODE_BIN = process.env.NODE_BIN
+  ? path.resolve(process.cwd(), process.env.NODE_BIN)
+  : path.resolve(HERE, '../target/debug/node');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+/** Screenshots of the browser tests. */
+export const SHOTS = path.resolve(HERE, '../target/e2e-screenshots');
+export const ADMIN_TEMP_PASSWORD = 'e2e-Admin-Temp0rary-2026';
+export const ADMIN_PASSWORD = 'e2e-Admin-Passw0rd-2026';
+export const STAFF_TEMP_PASSWORD = 'e2e-Staff-Temp0rary-2026';
+export const STAFF_PASSWORD = 'e2e-Staff-Passw0rd-2026';
+const STARTUP_DEADLINE_MS = 60_000;
+/** Every wait of a browser step, ms. */
+export const STEP_TIMEOUT_MS = 20_000;
+
+export const tid = (id) => `[data-testid="${id}"]`;
+
+/**
+ * Starts `node serve`. `config` is extra TOML for the node's config file; `warningsCsv` is
+ * imported into the address-warnings registry before the start. Returns
+ * `{proc, base, root, dataDir, port, logs, exited, api(method, path, body, token)}`.
+ */
+export async function startNode({ config = '', warningsCsv = null, name = 'e2e' } = {}) {
+  assert.ok(existsSync(NODE_BIN), `node binary not found at ${NODE_BIN} (cargo build -p node, or set NODE_BIN)`);
+  const root = mkdtempSync(path.join(tmpdir(), `node-${name}-`));
+  const dataDir = path.join(root, 'data');
+  const port = await freePort();
+  // Media ports of its own, so this node can run next to the other tests' nodes.
+  const udpMin = 30000 + (port % 40) * 250;
+  const configFile = path.join(root, 'node.toml');
+  writeFileSync(configFile, `${config}\n[calls]\nudp_port_min = ${udpMin}\nudp_port_max = ${udpMin + 199}\n`);
+  if (warningsCsv) {
+    const csv = path.join(root, 'warnings.csv');
+    writeFileSync(csv, warningsCsv);
+    execFileSync(NODE_BIN, ['import-warnings', '--data', dataDir, csv], { stdio: 'pipe', timeout: 60_000 });
+    execFileSync(NODE_BIN, ['admin', '--data', dataDir, 'set-password', '--login', 'admin', '--temporary'],
+      { stdio: 'pipe', timeout: 60_000, env: { ...process.env, NODE_NEW_PASSWORD: ADMIN_TEMP_PASSWORD } });
+  }
+  const base = `http://127.0.0.1:${port}`;
+  const proc = spawn(NODE_BIN, ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--config', configFile], {
+    env: { ...process.env, NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const srv = { proc, base, root, dataDir, port, logs: '', exited: null };
+  const keep = (chunk) => {
+    srv.logs += chunk.toString();
+    if (srv.logs.length > 200_000) srv.logs = srv.logs.slice(-100_000);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  proc.on('exit', (code, signal) => { srv.exited = { code, signal }; });
+  srv.api = (method, p, body, token) => apiAt(base, method, p, body, token);
+  const deadline = Date.now() + STARTUP_DEADLINE_MS;
+  for (;;) {
+    if (srv.exited) throw new Error(`node exited during startup (${JSON.stringify(srv.exited)}):\n${tail(srv.logs)}`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`node did not become healthy within ${STARTUP_DEADLINE_MS} ms:\n${tail(srv.logs)}`);
+    await delay(100); // poll interval
+  }
+  return srv;
+}
+
+export async function stopNode(srv) {
+  if (!srv) return;
+  if (!srv.exited) {
+    const exited = new Promise((resolve) => srv.proc.once('exit', resolve));
+    srv.proc.kill('SIGTERM');
+    // Acknowledged writes are on disk; open event streams may hold a graceful shutdown.
+    const t = setTimeout(() => { if (!srv.exited) srv.proc.kill('SIGKILL'); }, 5_000);
+    await exited;
+    clearTimeout(t);
+  }
+  rmSync(srv.root, { recursive: true, force: true });
+}
+
+/** A JSON API call; a non-2xx answer throws with the status and body. */
+export async function apiAt(base, method, p, body, token) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(`${base}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!r.ok) throw new Error(`${method} ${p} → ${r.status}: ${text}`);
+  return data;
+}
+
+/**
+ * Activates the admin and creates `users` ([{login, full_name, roles, district?}]), each with
+ * its own password set (STAFF_PASSWORD). Returns the session tokens by login (and `admin`).
+ */
+export async function staff(srv, users) {
+  const activate = async (login, temporary, own) => {
+    const token = (await srv.api('POST', '/auth/login', { login, password: temporary })).token;
+    await srv.api('POST', '/auth/password', { current_password: temporary, new_password: own }, token);
+    return (await srv.api('POST', '/auth/login', { login, password: own })).token;
+  };
+  const tokens = { admin: await activate('admin', ADMIN_TEMP_PASSWORD, ADMIN_PASSWORD) };
+  for (const u of users) {
+    await srv.api('POST', '/accounts', { ...u, password: STAFF_TEMP_PASSWORD }, tokens.admin);
+    tokens[u.login] = await activate(u.login, STAFF_TEMP_PASSWORD, STAFF_PASSWORD);
+  }
+  return tokens;
+}
+
+/** Headless Chromium with fake media devices and sound allowed without a gesture. */
+export function launchChromium(extraArgs = []) {
+  mkdirSync(SHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection',
+      '--autoplay-policy=no-user-gesture-required', ...extraArgs],
+  });
+}
+
+/**
+ * A page at 1440×900 (the ЦОУ's screens) in a fresh context; page errors and console errors
+ * are pushed to `errors`. `options` go to browser.newContext (locale, permissions, ...).
+ */
+export async function openPage(browser, name, errors, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU', ...options });
+  context.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(`[${name}] ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(`[${name}] console: ${m.text()}`);
+  });
+  return page;
+}
+
+/** Logs into the console at srv with an activated account and waits for the shell. */
+export async function login(page, srv, user, password = STAFF_PASSWORD) {
+  await page.goto(srv.base + '/');
+  await page.locator(tid('login-form')).waitFor();
+  await page.locator(tid('login-login')).fill(user);
+  await page.locator(tid('login-password')).fill(password);
+  await page.locator(tid('login-submit')).click();
+  await page.locator(tid('logout')).waitFor();
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+/** Polls `fn` until it returns a truthy `{ok}`; throws with the last value after the deadline. */
+export async function waitFor(what, fn, deadlineMs = STEP_TIMEOUT_MS) {
+  const deadline = Date.now() + deadlineMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last && last.ok) return last;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${deadlineMs} ms (last: ${JSON.stringify(last)})`);
+    await delay(100); // poll interval
+  }
+}
