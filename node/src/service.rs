@@ -10,6 +10,7 @@
 //! - `idx/st/{status}/{id}` → card summary JSON (queues without loading documents)
 //! - `idx/unit/{unit_id}/{card_id}`, `idx/day/{YYYYMMDD}/{card_id}`
 //! - `meta/seq/{year}/{seq:020}` → card id (number allocation and lookup by number)
+//! - `meta/idem/card/{login}/{key}` → card id (a console's resent create answers with the first card)
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -410,9 +411,40 @@ impl CardService {
         input: &CardCreate,
         now_ms: i64,
     ) -> ServiceResult<Card> {
+        self.create_card_then(by, input, false, None, now_ms).await
+    }
+
+    /// Creates a card and, with `send`, sends it for processing in the same write (R03): a card
+    /// that cannot be sent is refused whole, so a failed "send" leaves no empty card behind.
+    ///
+    /// `idempotency_key` (the console's, one per form submission) makes a repeated request
+    /// answer with the card the first one created: a console that lost its connection after
+    /// sending resends without creating the card twice. The key is stored with the card, in the
+    /// same batch.
+    pub async fn create_card_then(
+        &self,
+        by: &str,
+        input: &CardCreate,
+        send: bool,
+        idempotency_key: Option<&str>,
+        now_ms: i64,
+    ) -> ServiceResult<Card> {
+        let idem = match idempotency_key {
+            Some(key) => {
+                let k = idempotency_store_key(by, key)?;
+                if let Some(id) = self.store.get(k.as_bytes())? {
+                    return self.get_card(&String::from_utf8_lossy(&id));
+                }
+                Some(k)
+            }
+            None => None,
+        };
         let ctx = self.ctx(by, now_ms);
         // Validate before a number is taken, so bad input does not consume one.
         let checked = sync::card::CheckedCreate::new(input, &self.reference)?;
+        if send {
+            checked.require_sendable()?;
+        }
         let number = self.next_number(now_ms)?;
         let id = uuid::Uuid::new_v4().to_string();
         let mut doc = CardDoc::create_checked(
@@ -424,7 +456,13 @@ impl CardService {
             &self.reference,
             &ctx,
         )?;
+        if send {
+            doc.apply(&CardCommand::SendForProcessing, &self.reference, &ctx)?;
+        }
         let mut batch = WriteBatch::new();
+        if let Some(k) = idem {
+            batch.put(k, id.as_bytes().to_vec());
+        }
         let mut stored = Stored::New;
         let (card, live) = kinds::stage_write(
             &self.card_rules(),
@@ -443,7 +481,7 @@ impl CardService {
                 by,
                 "card.create",
                 number.as_str(),
-                serde_json::json!({"id": id, "channel": input.channel.as_str()}),
+                serde_json::json!({"id": id, "channel": input.channel.as_str(), "sent_for_processing": send}),
             ),
             now_ms,
         )?;
@@ -1288,6 +1326,24 @@ impl CardService {
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
+}
+
+/// Length of an idempotency key, characters.
+pub const IDEMPOTENCY_KEY_CHARS: std::ops::RangeInclusive<usize> = 8..=64;
+
+/// `meta/idem/card/{login}/{key}` → the id of the card the first request with this key created.
+fn idempotency_store_key(login: &str, key: &str) -> Result<String, DomainError> {
+    let ok = IDEMPOTENCY_KEY_CHARS.contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        return Err(DomainError::field(
+            "idempotency_key",
+            "an Idempotency-Key is 8 to 64 characters: Latin letters, digits, '-' and '_'",
+        ));
+    }
+    Ok(format!("meta/idem/card/{login}/{key}"))
 }
 
 /// The timeline entry written when a crew is sent (R08): each person with their flags as codes,

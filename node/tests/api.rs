@@ -178,6 +178,130 @@ async fn r03_operator_fills_card_and_sends_it_to_the_dispatcher_queue() {
     assert_eq!(q[0]["number"], number.as_str());
 }
 
+/// "Send" on a form that was never saved creates and sends the card in one step; when the card
+/// cannot be sent (no category), nothing is stored and no number is taken.
+#[tokio::test]
+async fn r03_a_refused_send_of_a_new_card_leaves_no_card_behind() {
+    let t = start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let mut empty = card_body();
+    empty.as_object_mut().unwrap().remove("category");
+    for _ in 0..3 {
+        let (s, e) = t
+            .call(
+                "POST",
+                "/api/v1/cards?send_for_processing=true",
+                &op,
+                Some(empty.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert_eq!(e["field"], "category", "{e}");
+    }
+    assert_eq!(t.count_cards(&op).await, 0, "a refused send stored a card");
+    let (s, card) = t
+        .call(
+            "POST",
+            "/api/v1/cards?send_for_processing=true",
+            &op,
+            Some(card_body()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{card}");
+    assert_eq!(card["status"], "sent_for_processing");
+    assert!(
+        card["number"].as_str().unwrap().ends_with("-000001"),
+        "{card}"
+    );
+    assert_eq!(card["status_since"], card["sent_for_processing_at"]);
+    let kinds: Vec<&str> = card["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "sent_for_processing"]);
+    // A dispatcher creates cards but does not send them for the operator.
+    let gus = t.user("gus1", &["dispatcher"], Some("esil")).await;
+    let (s, _) = t
+        .call(
+            "POST",
+            "/api/v1/cards?send_for_processing=true",
+            &gus,
+            Some(card_body()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// A console that lost its connection after sending resends the same form with the same
+/// Idempotency-Key: the node answers with the card the first request created, not a second one.
+#[tokio::test]
+async fn a_resent_card_with_the_same_idempotency_key_is_created_once() {
+    let t = start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let post = |key: &'static str| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/cards?send_for_processing=true")
+            .header("authorization", format!("Bearer {op}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(Body::from(serde_json::to_vec(&card_body()).unwrap()))
+            .unwrap()
+    };
+    let (s1, first) = t.raw(post("form-7f3a9c01")).await;
+    assert_eq!(s1, StatusCode::CREATED, "{first}");
+    let (s2, again) = t.raw(post("form-7f3a9c01")).await;
+    assert!(s2.is_success(), "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(t.count_cards(&op).await, 1);
+    let (_, other) = t.raw(post("form-0b12de77")).await;
+    assert_ne!(other["id"], first["id"]);
+    assert_eq!(t.count_cards(&op).await, 2);
+    let (s, e) = t.raw(post("bad key!")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["field"], "idempotency_key", "{e}");
+    assert_eq!(t.count_cards(&op).await, 2);
+}
+
+/// The status timer counts from when the card reached its status: a note changes
+/// `updated_at`, not `status_since`.
+#[tokio::test]
+async fn a_note_does_not_restart_the_status_timer() {
+    let t = start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let (_, card) = t
+        .call(
+            "POST",
+            "/api/v1/cards?send_for_processing=true",
+            &op,
+            Some(card_body()),
+        )
+        .await;
+    let number = card["number"].as_str().unwrap().to_string();
+    let since = card["status_since"].as_i64().unwrap();
+    // The note lands at least a millisecond later than the status was reached.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while server_kit::clock::now_ms() <= since {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::task::yield_now().await;
+    }
+    let (s, noted) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{number}/notes"),
+            &op,
+            Some(json!({"text": "заявитель перезвонил"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{noted}");
+    assert_eq!(noted["status_since"].as_i64(), Some(since));
+    assert!(noted["updated_at"].as_i64().unwrap() > since, "{noted}");
+    let (_, list) = t.call("GET", "/api/v1/cards", &op, None).await;
+    assert_eq!(list[0]["status_since"].as_i64(), Some(since));
+}
+
 /// An operator types the caller's phone as people say it ("8 701 …"): the card keeps it as
 /// written and in E.164, and is not refused for how it was written.
 #[tokio::test]

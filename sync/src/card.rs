@@ -355,6 +355,16 @@ impl CheckedCreate {
         });
         Ok(Self { input, district })
     }
+
+    /// Refuses a new card that could not be sent for processing at once (a card created and sent
+    /// in one step is checked before it takes a number, so a refused send leaves no card).
+    pub fn require_sendable(&self) -> Result<(), DomainError> {
+        sendable(
+            self.input.category.as_deref(),
+            self.input.location.as_ref(),
+            self.district.as_deref(),
+        )
+    }
 }
 
 impl CardDoc {
@@ -500,13 +510,15 @@ impl CardDoc {
             Some((ObjType::Map, w)) => writers_in(d, &w),
             _ => Default::default(),
         };
+        let status = status_of(stages.keys());
         Ok(Card {
             id: f.require_str("id")?,
             number: f.require_str("number")?,
             region: f.require_str("region")?,
             district: f.str("district"),
             channel,
-            status: status_of(stages.keys()),
+            status,
+            status_since: stages.i64(status.as_str()).unwrap_or(created_at),
             created_at,
             updated_at,
             created_by: f.str("created_by").unwrap_or_default(),
@@ -745,6 +757,34 @@ impl CardDoc {
     }
 }
 
+/// What "send for processing" needs (R03): a call category, the place, and the district the
+/// card goes to (R02).
+fn sendable(
+    category: Option<&str>,
+    location: Option<&Location>,
+    district: Option<&str>,
+) -> Result<(), DomainError> {
+    if category.is_none() {
+        return Err(DomainError::field(
+            "category",
+            "choose a call category before sending the card for processing",
+        ));
+    }
+    if location.is_none() {
+        return Err(DomainError::field(
+            "location",
+            "enter the place of the incident before sending the card for processing",
+        ));
+    }
+    if district.is_none() {
+        return Err(DomainError::field(
+            "district",
+            "the location is outside every district of the region: choose the district",
+        ));
+    }
+    Ok(())
+}
+
 fn require_open(card: &Card) -> Result<(), DomainError> {
     if card.status.is_terminal() {
         return Err(DomainError::transition(format!(
@@ -799,24 +839,11 @@ fn validate_command(
                     card.status.as_str()
                 )));
             }
-            if card.category.is_none() {
-                return Err(DomainError::field(
-                    "category",
-                    "choose a call category before sending the card for processing",
-                ));
-            }
-            if card.location.is_none() {
-                return Err(DomainError::field(
-                    "location",
-                    "enter the place of the incident before sending the card for processing",
-                ));
-            }
-            if card.district.is_none() {
-                return Err(DomainError::field(
-                    "district",
-                    "the location is outside every district of the region: choose the district",
-                ));
-            }
+            sendable(
+                card.category.as_deref(),
+                card.location.as_ref(),
+                card.district.as_deref(),
+            )?;
             Ok(())
         }
         CardCommand::Report { text } => {

@@ -443,6 +443,8 @@ pub struct Card {
     pub district: Option<String>,
     pub channel: Channel,
     pub status: CardStatus,
+    /// When the card reached its current status, ms (the status timer; a note does not reset it).
+    pub status_since: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub created_by: String,
@@ -486,6 +488,9 @@ pub struct CardSummary {
     pub id: String,
     pub number: String,
     pub status: CardStatus,
+    /// When the card reached its current status, ms.
+    #[serde(default)]
+    pub status_since: i64,
     pub channel: Channel,
     pub district: Option<String>,
     pub category: Option<String>,
@@ -508,6 +513,7 @@ impl From<&Card> for CardSummary {
             id: c.id.clone(),
             number: c.number.clone(),
             status: c.status,
+            status_since: c.status_since,
             channel: c.channel,
             district: c.district.clone(),
             category: c.category.clone(),

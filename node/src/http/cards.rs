@@ -2,7 +2,7 @@
 //! processing, report, notes, close, cancel, duplicate, forward, КУИ).
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -18,17 +18,50 @@ use crate::warnings::FoundWarning;
 use super::state::{SharedState, STAFF};
 use super::units::patrol_unit;
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CreateQuery {
+    /// `true`: send the new card for processing in the same step (R03). A card that cannot be
+    /// sent (no category, place or district) is refused and nothing is stored.
+    #[serde(default)]
+    send_for_processing: bool,
+}
+
 #[utoipa::path(post, path = "/api/v1/cards", request_body = CardCreate,
+    params(CreateQuery, ("Idempotency-Key" = Option<String>, Header, description = "8–64 characters [A-Za-z0-9_-], one per form submission: a repeated request answers with the card the first one created")),
     responses((status = 201, body = Card), (status = 400, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 async fn create_card(
     State(s): State<SharedState>,
     auth: Auth,
+    Query(q): Query<CreateQuery>,
+    headers: HeaderMap,
     ApiJson(input): ApiJson<CardCreate>,
 ) -> ApiResult<(StatusCode, Json<Card>)> {
-    auth.require(&[Role::CallTaker, Role::Dispatcher])?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                "the Idempotency-Key header is not text",
+            )
+            .with_field(Some("idempotency_key".into()))
+        })?),
+    };
+    if q.send_for_processing {
+        auth.require(&[Role::CallTaker])?;
+    } else {
+        auth.require(&[Role::CallTaker, Role::Dispatcher])?;
+    }
     let card = s
         .service
-        .create_card(&auth.user.login, &input, now_ms())
+        .create_card_then(
+            &auth.user.login,
+            &input,
+            q.send_for_processing,
+            key,
+            now_ms(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(card)))
 }
