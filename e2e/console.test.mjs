@@ -514,11 +514,11 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
     const duty = pages.duty;
     await duty.locator(tid('lang-toggle')).click();
     await duty.locator('html[lang="kk"]').waitFor();
-    await waitText(duty, tid('tab-duty'), 'Кезекші бөлім');
+    await waitText(duty, `${tid('tab-duty')} > span`, 'Кезекші бөлім');
     await waitText(duty, tid('lang-toggle'), 'Русский');
     await duty.reload();
     await duty.locator(tid('panel-duty')).waitFor();
-    await waitText(duty, tid('tab-duty'), 'Кезекші бөлім');
+    await waitText(duty, `${tid('tab-duty')} > span`, 'Кезекші бөлім');
     await duty.locator(`${tid('panel-duty')} [data-number="${state.number2}"]`).first().click();
     await waitText(duty, `${tid('panel-duty')} ${tid('kui-box')} .section-title`, 'АЕК-те тіркеу');
     await shot(duty, '11-duty-kk');
@@ -526,7 +526,7 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
     const ct = pages.ct;
     await ct.locator(tid('lang-toggle')).click();
     await waitText(ct, 'label[for="ct-category"]', 'Шақыру санаты');
-    await waitText(ct, tid('ct-send'), 'Өңдеуге жіберу');
+    await waitText(ct, `${tid('ct-send')} > span`, 'Өңдеуге жіберу');
     await shot(ct, '12-call-taker-kk');
 
     const disp = pages.disp;
@@ -538,7 +538,7 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
 
     const admin = pages.admin;
     await admin.locator(tid('lang-toggle')).click();
-    await waitText(admin, tid('tab-admin'), 'Есептік жазбалар');
+    await waitText(admin, `${tid('tab-admin')} > span`, 'Есептік жазбалар');
     await shot(admin, '14-admin-kk');
   });
 

@@ -9,7 +9,8 @@ import { session, setupSession, hasRole, renderLogin, renderPasswordChange, logo
 import { ssGet, ssSet } from '../kit/storage.js';
 import DICTS from './i18n.js';
 import { S, LS_LANG, SS_TOKEN, SS_TAB, isStaff, readMine } from './state.js';
-import { tick, loadAll, connectEvents, live } from './data.js';
+import { tick, loadAll, connectEvents, live, stopProbe } from './data.js';
+import { bindKey, setActiveTab, clearKeys } from './keys.js';
 import { showLiveState } from '../kit/live.js';
 import { wrapLabel } from './views/map.js';
 import { CallTakerView } from './views/call_taker.js';
@@ -25,6 +26,8 @@ setInterval(tick, 1000);
 
 function teardown() {
   live.stop();
+  stopProbe();
+  clearKeys();
   S.views = [];
   S.cards = {};
   S.units = {};
@@ -67,6 +70,9 @@ function renderShell() {
   ]);
   var main = h('main', { class: 'panels' });
   root.appendChild(header);
+  // Shown while the node cannot be reached (body.no-connection): what is typed stays, and is sent when it answers.
+  root.appendChild(h('div', { class: 'offline-banner', tid: 'offline-banner', role: 'alert' }, [
+    h('b', { i18n: 'conn.lost' }), ' ', h('span', { i18n: 'conn.lost.hint' })]));
   root.appendChild(main);
   root.appendChild(h('div', { id: 'toast', class: 'toast', tid: 'toast', role: 'status' }));
 
@@ -85,12 +91,13 @@ function renderShell() {
     var view = tb.make(panel);
     S.views.push(view);
     main.appendChild(panel);
-    var btn = h('button', { type: 'button', class: 'tab', role: 'tab', tid: 'tab-' + tb.key, i18n: tb.title, onclick: function () { select(tb.key); } });
+    var btn = h('button', { type: 'button', class: 'tab', role: 'tab', tid: 'tab-' + tb.key, onclick: function () { select(tb.key); } }, h('span', { i18n: tb.title }));
     nav.appendChild(btn);
     tb.btn = btn; tb.panel = panel; tb.view = view;
   });
   function select(key) {
     ssSet(SS_TAB, key);
+    setActiveTab(key);
     tabs.forEach(function (tb) {
       var on = tb.key === key;
       tb.btn.classList.toggle('active', on);
@@ -99,8 +106,17 @@ function renderShell() {
       if (on && tb.view.onShow) tb.view.onShow();
     });
   }
+  // Alt+1, Alt+2 ... show the tabs in their order.
+  tabs.forEach(function (tb, i) {
+    tb.btn.setAttribute('aria-keyshortcuts', 'Alt+' + (i + 1));
+    tb.btn.appendChild(h('kbd', { class: 'kbd kbd-tab', translate: 'no', text: 'Alt+' + (i + 1) }));
+    tabs.forEach(function (other) { bindKey(other.key, 'Alt+Digit' + (i + 1), function () { select(tb.key); }); });
+  });
   if (want) select(want);
   applyLang(root);
+  // The first field of the shown view takes the keyboard at once.
+  var shown = tabs.filter(function (x) { return x.key === want; })[0];
+  if (shown && shown.view.focus) shown.view.focus();
   if (isStaff()) {
     loadAll();
     connectEvents();

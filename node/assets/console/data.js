@@ -2,7 +2,7 @@
    event stream (SSE); views get onCard/onUnit/onCall/onReload and a batched render. Also the
    clock that keeps timers, deadlines and overdue units current. */
 import { qs, qsa, fmtTime } from '../kit/dom.js';
-import { api, errText } from '../kit/api.js';
+import { api, auth, errText } from '../kit/api.js';
 import { session, hasRole } from '../kit/session.js';
 import { Live, showLiveState } from '../kit/live.js';
 import { S, isTerminal, isStaff, cardAddress, fmtDur, fmtLeft, toastText } from './state.js';
@@ -17,6 +17,10 @@ export function tick() {
     el.textContent = fmtLeft(left);
     el.classList.toggle('late', left <= 0);
     el.classList.toggle('soon', left > 0 && left < 3 * 3600 * 1000);
+  });
+  // A unit's time to arrival on a card (R20): red past the region's limit.
+  qsa('[data-arrive-by]').forEach(function (el) {
+    el.classList.toggle('overdue', now > Number(el.getAttribute('data-arrive-by')));
   });
   const lim = ((S.ref && S.ref.unit_overdue_after_s) || 0) * 1000;
   qsa('[data-unit-status]').forEach(function (el) {
@@ -107,6 +111,41 @@ export function loadAll() {
 }
 
 
+/* ------------------------------------------------------------------ connection to the node */
+
+/* Whether the node answered the last request. A request that could not reach it turns the
+   console to "no connection" (the top bar and a banner say so); a probe every
+   PROBE_INTERVAL_MS asks the node again, and when it answers, every onReconnect hook runs (a
+   form resends what it could not send). */
+const PROBE_INTERVAL_MS = 3000;
+const reconnectHooks = [];
+let probeTimer = null;
+export function onReconnect(fn) { reconnectHooks.push(fn); }
+function reachable(ok) {
+  const was = S.reachable !== false;
+  S.reachable = ok;
+  document.body.classList.toggle('no-connection', !ok);
+  if (!ok) {
+    showLiveState('offline');
+    if (!probeTimer && session.user) {
+      probeTimer = setInterval(function () { api('GET', '/me').catch(function () { return null; }); }, PROBE_INTERVAL_MS);
+    }
+  } else {
+    if (probeTimer) { clearInterval(probeTimer); probeTimer = null; }
+    if (!was) {
+      if (!live.current) connectEvents();
+      reconnectHooks.forEach(function (fn) { fn(); });
+    }
+  }
+}
+auth.onReachable = reachable;
+export function stopProbe() {
+  if (probeTimer) { clearInterval(probeTimer); probeTimer = null; }
+  reconnectHooks.length = 0;
+  S.reachable = true;
+  document.body.classList.remove('no-connection');
+}
+
 const UPSERT = { card: upsertCard, unit: upsertUnit, call: upsertCall };
 /* The browser's EventSource with the session cookie. A stream closed for good (for example a 401
    or a server restart) reconnects once GET /me says the session still lives. */
@@ -115,7 +154,7 @@ export const live = Live({
   onEvent: function (type, text) {
     try { UPSERT[type](JSON.parse(text)); } catch (e) { /* malformed event */ }
   },
-  onState: showLiveState,
+  onState: function (st) { showLiveState(S.reachable === false && st !== 'online' ? 'offline' : st); },
   onOpen: loadAll, // first connect and every reconnect: refetch, events may have been missed
   onUnauthorized: function () { /* EventSource cannot see the status; check() does */ },
   alive: function () { return !!session.user; },

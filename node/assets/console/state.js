@@ -90,8 +90,12 @@ export function fmtLeft(ms) {
   const m = Math.floor(ms / 60000);
   return t('duty.left') + ' ' + Math.floor(m / 60) + ' ' + t('u.h') + ' ' + pad(m % 60) + ' ' + t('u.min');
 }
-export function timer(since, cls) {
-  return h('span', { class: 'timer ' + (cls || ''), 'data-since': since || Date.now(), text: fmtDur(Date.now() - (since || Date.now())) });
+export function timer(since, cls, tid) {
+  return h('span', { class: 'timer ' + (cls || ''), tid: tid, translate: 'no', 'data-since': since || Date.now(), text: fmtDur(Date.now() - (since || Date.now())) });
+}
+/* A fixed duration (from, to), for a step already done: "en route 04:12". */
+export function span(from, to, cls) {
+  return h('span', { class: 'timer done ' + (cls || ''), translate: 'no', text: fmtDur(to - from) });
 }
 
 export function cardAddress(c) {

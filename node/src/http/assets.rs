@@ -21,6 +21,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "app.js",
         "data.js",
         "i18n.js",
+        "keys.js",
         "state.js",
         "views/admin.js",
         "views/call_taker.js",

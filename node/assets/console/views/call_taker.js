@@ -1,5 +1,6 @@
 /* The 102 operator (call taker): the call panel and the card form. */
-import { summaryOf, upsertCard } from '../data.js';
+import { onReconnect, summaryOf, upsertCard } from '../data.js';
+import { bindKey, withKey } from '../keys.js';
 import { S, codes, refItem, refOptions, saveMine, statusBadge, toast } from '../state.js';
 import { CallsBox } from './calls.js';
 import { CardDetail } from './card_detail.js';
@@ -36,9 +37,12 @@ export function CallTakerView(panel) {
   var number = h('span', { class: 'mono detail-number', tid: 'ct-number' });
   var statusBox = h('span', { tid: 'ct-status', 'data-status': '' });
   var roNote = h('div', { class: 'notice', i18n: 'ct.readonly', style: 'display:none' });
-  var saveBtn = h('button', { type: 'button', class: 'btn', tid: 'ct-save', i18n: 'ct.save' });
-  var sendBtn = h('button', { type: 'button', class: 'btn btn-primary', tid: 'ct-send', i18n: 'ct.send' });
-  var newBtn = h('button', { type: 'button', class: 'btn btn-ghost', tid: 'ct-new', i18n: 'ct.form.new' });
+  var saveBtn = withKey(h('button', { type: 'button', class: 'btn', tid: 'ct-save', i18n: 'ct.save' }), 'Alt+KeyS');
+  var sendBtn = withKey(h('button', { type: 'button', class: 'btn btn-primary', tid: 'ct-send', i18n: 'ct.send' }), 'Ctrl+Enter');
+  var newBtn = withKey(h('button', { type: 'button', class: 'btn btn-ghost', tid: 'ct-new', i18n: 'ct.form.new' }), 'Alt+KeyN');
+  // What could not reach the node (no connection): kept in the form and resent when it answers.
+  var pendingBox = h('div', { class: 'notice notice-offline', tid: 'ct-pending', role: 'status', style: 'display:none' }, [
+    h('b', { i18n: 'conn.lost' }), ' ', h('span', { i18n: 'ct.pending' })]);
 
   var form = h('form', { class: 'ct-form box', tid: 'ct-form', autocomplete: 'off' }, [
     h('div', { class: 'detail-head' }, [h('span', { class: 'section-title', i18n: 'ct.form.title' }), number, statusBox, h('span', { class: 'spacer' }), newBtn]),
@@ -63,12 +67,13 @@ export function CallTakerView(panel) {
       fld('card.priority', f.priority)
     ]),
     err,
+    pendingBox,
     h('div', { class: 'form-actions' }, [saveBtn, sendBtn])
   ]);
   form.addEventListener('submit', function (ev) { ev.preventDefault(); });
 
   var listBox = h('div');
-  var detail = CardDetail();
+  var detail = CardDetail({ hint: 'card.select_hint.mine' });
   var map = MiniMap('ct-map', 190);
   var calls = CallsBox(function (card) { remember(card); fill(card); });
   panel.appendChild(h('div', { class: 'layout-2' }, [
@@ -165,11 +170,14 @@ export function CallTakerView(panel) {
     f.district.value = card.district || '';
     districtTouched = !!card.district;
     dirty = false;
+    showError(err, null);
     showCurrent();
     updateMap();
   }
   function reset() {
     current = null;
+    formKey = newFormKey();
+    setPending(null);
     form.reset();
     Object.keys(f).forEach(function (k) { if (f[k].tagName !== 'SELECT') f[k].value = ''; });
     var ch = codes('channels');
@@ -192,37 +200,92 @@ export function CallTakerView(panel) {
     }
     upsertCard(summaryOf(card));
   }
+  /* One key per form submission: a resend after a lost connection gets the card the first
+     request created instead of a second one (Idempotency-Key). */
+  var formKey = newFormKey();
+  function newFormKey() {
+    var b = new Uint8Array(12);
+    window.crypto.getRandomValues(b);
+    return 'ct-' + Array.prototype.map.call(b, function (x) { return (x < 16 ? '0' : '') + x.toString(16); }).join('');
+  }
+  var pending = null; // 'save' | 'send' while the node cannot be reached
+  function setPending(what) {
+    pending = what;
+    pendingBox.style.display = what ? '' : 'none';
+    pendingBox.setAttribute('data-pending', what || '');
+  }
+  function failed(e, what) {
+    if (e && e.status === 0) { setPending(what); showError(err, null); } else showError(err, e);
+  }
   function save() {
     var body;
     try { body = collect(!current); } catch (e) { showError(err, e); return Promise.reject(e); }
     showError(err, null);
-    var p = current ? api('PATCH', '/cards/' + encodeURIComponent(current.id), body) : api('POST', '/cards', body);
+    var p = current ? api('PATCH', '/cards/' + encodeURIComponent(current.id), body)
+      : api('POST', '/cards', body, { 'Idempotency-Key': formKey });
     return p.then(function (card) {
       remember(card);
       fill(card);
       return card;
-    }, function (e) { showError(err, e); throw e; });
+    }, function (e) { failed(e, 'save'); throw e; });
   }
-  saveBtn.addEventListener('click', function () {
-    saveBtn.disabled = true;
-    save().then(function () { toast('ct.saved'); }, function () { /* shown */ }).then(function () {
-      if (!current || current.status === 'new') saveBtn.disabled = false;
-    });
-  });
-  sendBtn.addEventListener('click', function () {
-    sendBtn.disabled = true;
-    var p = (!current || dirty) ? save() : Promise.resolve(current);
-    p.then(function (card) {
+  /* "Send": a form never saved is created and sent in one step, so a refused send (no
+     category, no place) leaves no empty card behind; a saved card is updated, then sent. */
+  function send() {
+    if (!current) {
+      var body;
+      try { body = collect(true); } catch (e) { showError(err, e); return Promise.reject(e); }
+      showError(err, null);
+      return api('POST', '/cards?send_for_processing=true', body, { 'Idempotency-Key': formKey }).then(function (card) {
+        remember(card);
+        fill(card);
+        return card;
+      }, function (e) { failed(e, 'send'); throw e; });
+    }
+    var p = dirty ? save() : Promise.resolve(current);
+    return p.then(function (card) {
       return api('POST', '/cards/' + encodeURIComponent(card.id) + '/send-for-processing').then(function (sent) {
         remember(sent);
         fill(sent);
-        toast('ct.sent');
-      }, function (e) { showError(err, e); });
-    }, function () { /* shown */ }).then(function () {
+        return sent;
+      }, function (e) {
+        // Sent before the connection broke: the card is no longer new.
+        if (e && e.code === 'invalid_transition') {
+          return api('GET', '/cards/' + encodeURIComponent(card.id)).then(function (c) {
+            if (c.status === 'new') throw e;
+            remember(c); fill(c); return c;
+          });
+        }
+        failed(e, 'send');
+        throw e;
+      });
+    });
+  }
+  function doSave() {
+    if (saveBtn.disabled) return;
+    saveBtn.disabled = true;
+    save().then(function () { setPending(null); toast('ct.saved'); }, function () { /* shown */ }).then(function () {
+      if (!current || current.status === 'new') saveBtn.disabled = false;
+    });
+  }
+  function doSend() {
+    if (sendBtn.disabled) return;
+    sendBtn.disabled = true;
+    send().then(function () { setPending(null); toast('ct.sent'); }, function () { /* shown */ }).then(function () {
       if (!current || current.status === 'new') sendBtn.disabled = false;
     });
+  }
+  saveBtn.addEventListener('click', doSave);
+  sendBtn.addEventListener('click', doSend);
+  onReconnect(function () {
+    if (pending === 'send') doSend();
+    else if (pending === 'save') doSave();
   });
-  newBtn.addEventListener('click', reset);
+  bindKey('call_taker', 'Alt+KeyN', function () { reset(); focusFirst(); });
+  bindKey('call_taker', 'Alt+KeyS', doSave);
+  bindKey('call_taker', 'Ctrl+Enter', doSend);
+  function focusFirst() { if (!f.channel.disabled) f.channel.focus(); else f['caller-name'].focus(); }
+  newBtn.addEventListener('click', function () { reset(); focusFirst(); });
 
   function pick(c) {
     detail.show(c.id);
@@ -242,6 +305,7 @@ export function CallTakerView(panel) {
   reset();
   return {
     render: render,
+    focus: focusFirst,
     onCard: function (s) {
       detail.onCard(s);
       if (current && s.id === current.id && s.status !== current.status) {

@@ -1,7 +1,8 @@
 /* The parts of a card's view that act on it: the КУИ entry, address warnings, the units on the
    card and the action groups the user's roles allow. Each gets the card view's context x:
    {c, el, open, disp, patrol, duty, ct, run, post, self} and appends its box to x.el. */
-import { S, cardAddress, codes, fmtDateTime, fmtLeft, fmtTime, isStaff, isTerminal, keyLabel, refOptions, unitById, unitName, unitStatusBadge } from '../state.js';
+import { S, cardAddress, codes, fmtDateTime, fmtLeft, fmtTime, isStaff, isTerminal, keyLabel, refOptions, span, timer, unitById, unitName, unitStatusBadge } from '../state.js';
+import { withKey } from '../keys.js';
 import { warningItem } from './cards.js';
 import { api } from '../../kit/api.js';
 import { h, tx } from '../../kit/dom.js';
@@ -82,6 +83,23 @@ export function warningsBox(x) {
   }
 }
 
+/* Time from dispatch to arrival (R20 arrival control): live until the unit is on scene, red
+   after the region's unit_overdue_after_s (data-arrive-by, checked by the console's tick). */
+function arrivalTimer(cu, done) {
+  if (cu.on_scene_at) return h('span', { class: 'muted', tid: 'unit-arrived-in' }, [tx('timer.arrived_in'), ' ', span(cu.assigned_at, cu.on_scene_at)]);
+  if (done) return null;
+  var lim = ((S.ref && S.ref.unit_overdue_after_s) || 0) * 1000;
+  var t = timer(cu.assigned_at, 'arrive', 'unit-since-dispatch');
+  if (lim > 0) t.setAttribute('data-arrive-by', String(cu.assigned_at + lim));
+  return h('span', { tip: 'timer.since_dispatch.tip' }, [tx('timer.since_dispatch'), ' ', t]);
+}
+/* Time on scene: live until the unit is cleared. */
+function sceneTimer(cu) {
+  if (!cu.on_scene_at) return null;
+  if (cu.cleared_at) return h('span', { class: 'muted' }, [tx('timer.on_scene'), ' ', span(cu.on_scene_at, cu.cleared_at)]);
+  return h('span', null, [tx('timer.on_scene'), ' ', timer(cu.on_scene_at, '', 'unit-on-scene-for')]);
+}
+
 export function unitsBox(x) {
   var c = x.c, el = x.el, open = x.open, disp = x.disp, patrol = x.patrol, run = x.run, post = x.post, self = x.self;
   // Units on the card
@@ -92,17 +110,19 @@ export function unitsBox(x) {
       var done = !!cu.cleared_at;
       var acts = [];
       if ((disp || patrol) && open && !done) {
+        var first = units.filter(function (o) { return !o.cleared_at; })[0] === cu;
+        var key = function (b, chord) { return first ? withKey(b, chord) : b; };
         if (!cu.en_route_at && !cu.on_scene_at) {
-          var b1 = h('button', { type: 'button', class: 'btn btn-xs', tid: 'unit-en-route', i18n: 'act.en_route' });
+          var b1 = key(h('button', { type: 'button', class: 'btn btn-xs', tid: 'unit-en-route', i18n: 'act.en_route' }), 'Alt+KeyR');
           b1.addEventListener('click', function () { run(b1, post('/units/' + encodeURIComponent(cu.unit_id) + '/en-route')); });
           acts.push(b1);
         }
         if (!cu.on_scene_at) {
-          var b2 = h('button', { type: 'button', class: 'btn btn-xs', tid: 'unit-on-scene', i18n: 'act.on_scene' });
+          var b2 = key(h('button', { type: 'button', class: 'btn btn-xs', tid: 'unit-on-scene', i18n: 'act.on_scene' }), 'Alt+KeyM');
           b2.addEventListener('click', function () { run(b2, post('/units/' + encodeURIComponent(cu.unit_id) + '/on-scene')); });
           acts.push(b2);
         }
-        var b3 = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'unit-clear', i18n: 'act.clear' });
+        var b3 = key(h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'unit-clear', i18n: 'act.clear' }), 'Alt+KeyF');
         b3.addEventListener('click', function () { run(b3, post('/units/' + encodeURIComponent(cu.unit_id) + '/clear')); });
         acts.push(b3);
         if (disp && !cu.on_scene_at) {
@@ -115,23 +135,22 @@ export function unitsBox(x) {
       }
       var live = unitById(cu.unit_id);
       ubody.appendChild(h('tr', { tid: 'card-unit-' + cu.unit_id, 'data-unit-id': cu.unit_id, class: done ? 'done' : '' }, [
-        h('td', { class: 'mono b', text: cu.call_sign || unitName(cu.unit_id) }),
+        h('td', { class: 'mono b', translate: 'no', text: cu.call_sign || unitName(cu.unit_id) }),
         h('td', null, keyLabel('ukind', cu.kind)),
-        h('td', { class: 'mono small' }, fmtTime(cu.assigned_at)),
-        h('td', { class: 'mono small' }, fmtTime(cu.en_route_at)),
-        h('td', { class: 'mono small' }, fmtTime(cu.on_scene_at)),
-        h('td', { class: 'mono small' }, fmtTime(cu.cleared_at)),
+        h('td', { class: 'mono small' }, [fmtTime(cu.assigned_at), cu.en_route_at ? h('div', { class: 'muted' }, [tx('unit.en_route'), ' ', fmtTime(cu.en_route_at)]) : null]),
+        h('td', { class: 'mono small' }, [fmtTime(cu.on_scene_at), h('div', null, arrivalTimer(cu, done))]),
+        h('td', { class: 'mono small' }, [fmtTime(cu.cleared_at), h('div', null, sceneTimer(cu))]),
         h('td', null, live && !done ? unitStatusBadge(live.status) : null),
         h('td', { class: 'acts' }, acts)
       ]));
     });
-    if (!units.length) ubody.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 8, i18n: 'empty' })));
+    if (!units.length) ubody.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 7, i18n: 'empty' })));
     el.appendChild(h('div', { class: 'box' }, [
       h('div', { class: 'section-title', i18n: 'card.units' }),
       h('table', { class: 'grid units-on-card', tid: 'card-units' }, [
         h('thead', null, h('tr', null, [
           h('th', { i18n: 'unit.call_sign' }), h('th', { i18n: 'unit.kind' }), h('th', { i18n: 'unit.assigned' }),
-          h('th', { i18n: 'unit.en_route' }), h('th', { i18n: 'unit.on_scene' }), h('th', { i18n: 'unit.cleared' }),
+          h('th', { i18n: 'unit.on_scene' }), h('th', { i18n: 'unit.cleared' }),
           h('th', { i18n: 'unit.status' }), h('th')
         ])),
         ubody
@@ -148,7 +167,7 @@ export function actionsBox(x) {
   var groups = [];
   if (disp && open && c.status !== 'new') {
     var dsel = unitSelect('dispatch-unit', function (u) { return u.status === 'available'; }, 'dispatch');
-    var dbtn = h('button', { type: 'button', class: 'btn btn-primary', tid: 'dispatch-btn', i18n: 'act.dispatch' });
+    var dbtn = withKey(h('button', { type: 'button', class: 'btn btn-primary', tid: 'dispatch-btn', i18n: 'act.dispatch' }), 'Alt+KeyD');
     dbtn.addEventListener('click', function () {
       if (!dsel.value) { dsel.focus(); return; }
       run(dbtn, post('/dispatch', function () { return { unit_id: dsel.value }; }));
@@ -160,25 +179,28 @@ export function actionsBox(x) {
     var rbtn = h('button', { type: 'button', class: 'btn', tid: 'report-btn', i18n: 'act.report' });
     rbtn.addEventListener('click', function () {
       if (!rtext.value.trim()) { rtext.focus(); return; }
-      run(rbtn, post('/report', function () { return { text: rtext.value.trim() }; }), 'act.done');
+      run(rbtn, post('/report', function () { return { text: rtext.value.trim() }; }), 'act.done', ['report']);
     });
     var grp = [h('div', { class: 'section-title', i18n: 'act.group.report' }), h('div', { class: 'row' }, [rtext, rbtn])];
     if (disp) {
       var ctext = h('textarea', { rows: 2, tid: 'close-report', ph: 'act.close.ph', 'data-keep': 'close' });
       var cbtn = h('button', { type: 'button', class: 'btn btn-ok', tid: 'close-btn', i18n: 'act.close' });
       cbtn.addEventListener('click', function () {
-        run(cbtn, post('/close', function () { var v = ctext.value.trim(); return v ? { report: v } : {}; }), 'act.done');
+        run(cbtn, post('/close', function () { var v = ctext.value.trim(); return v ? { report: v } : {}; }), 'act.done', ['close']);
       });
       grp.push(h('div', { class: 'row' }, [ctext, cbtn]));
     }
     groups.push(h('div', { class: 'act-group' }, grp));
   } else if (disp && open && c.status !== 'new') {
-    var ctext2 = h('textarea', { rows: 2, tid: 'close-report', ph: 'act.close.ph', 'data-keep': 'close' });
+    // No unit worked the card: closing it needs the reason (a false call, resolved by phone ...).
+    var ctext2 = h('textarea', { rows: 2, tid: 'close-reason', ph: 'act.close_reason.ph', 'data-keep': 'close-reason', maxlength: 1000 });
     var cbtn2 = h('button', { type: 'button', class: 'btn btn-ok', tid: 'close-btn', i18n: 'act.close' });
     cbtn2.addEventListener('click', function () {
-      run(cbtn2, post('/close', function () { var v = ctext2.value.trim(); return v ? { report: v } : {}; }), 'act.done');
+      if (!ctext2.value.trim()) { ctext2.focus(); ctext2.classList.add('need'); return; }
+      run(cbtn2, post('/close', function () { return { reason: ctext2.value.trim() }; }), 'act.done', ['close-reason']);
     });
-    groups.push(h('div', { class: 'act-group' }, [h('div', { class: 'section-title', i18n: 'act.group.report' }), h('div', { class: 'row' }, [ctext2, cbtn2])]));
+    groups.push(h('div', { class: 'act-group' }, [h('div', { class: 'section-title', i18n: 'act.group.close_no_unit' }),
+      h('label', { class: 'small muted', i18n: 'act.close_reason.label' }), h('div', { class: 'row' }, [ctext2, cbtn2])]));
   }
   if ((disp || duty) && open) {
     var esc = [h('div', { class: 'section-title', i18n: 'act.group.escalate' })];
@@ -236,7 +258,7 @@ export function actionsBox(x) {
     var nbtn = h('button', { type: 'button', class: 'btn btn-ghost', tid: 'note-btn', i18n: 'act.note' });
     nbtn.addEventListener('click', function () {
       if (!nin.value.trim()) { nin.focus(); return; }
-      run(nbtn, post('/notes', function () { return { text: nin.value.trim() }; })).then(function (r) { if (r) nin.value = ''; });
+      run(nbtn, post('/notes', function () { return { text: nin.value.trim() }; }), null, ['note']);
     });
     other.push(h('div', { class: 'row' }, [nin, nbtn]));
   }

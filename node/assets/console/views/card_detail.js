@@ -12,7 +12,7 @@ export function CardDetail(opts) {
   opts = opts || {};
   var el = h('div', { class: 'detail', tid: 'card-detail' });
   var self = { el: el, id: null, card: null, seq: 0, busy: 0, lastWarnings: {} };
-  el.appendChild(h('div', { class: 'empty-state', i18n: 'card.select_hint' }));
+  el.appendChild(h('div', { class: 'empty-state', i18n: opts.hint || 'card.select_hint' }));
 
   self.show = function (id) {
     self.id = id;
@@ -50,7 +50,9 @@ export function CardDetail(opts) {
   };
   self.refreshSelects = function () { if (self.card) render(); };
 
-  function run(btn, fn, okKey) {
+  /* Runs an action; on success the inputs named in `clear` (their data-keep) are emptied: what
+     was sent must not stay in the box looking unsent. */
+  function run(btn, fn, okKey, clear) {
     var errBox = qs('[data-testid=action-error]', el);
     showError(errBox, null);
     if (btn) btn.disabled = true;
@@ -58,6 +60,7 @@ export function CardDetail(opts) {
     self.seq++;
     return fn().then(function (res) {
       self.busy--;
+      (clear || []).forEach(function (k) { qsa('[data-keep="' + k + '"]', el).forEach(function (i) { i.value = ''; }); });
       var card = res && res.card ? res.card : res;
       if (res && res.card && res.warnings) self.lastWarnings[res.card.id] = res.warnings;
       if (card && card.id) self.set(card); else self.reload();
@@ -109,8 +112,15 @@ export function CardDetail(opts) {
       statusBadge(c.status, 'card-status'),
       c.category ? label('categories', c.category, 'detail-cat') : null,
       h('span', { class: 'spacer' }),
-      h('span', { class: 'muted small' }, [tx('card.created'), ' ', fmtDateTime(c.created_at), ' · ', open ? timer(c.created_at) : null])
+      h('span', { class: 'muted small' }, [tx('card.created'), ' ', fmtDateTime(c.created_at)])
     ]));
+    // Timers: since the call was taken, and in the current status (a note does not restart it).
+    if (open) {
+      el.appendChild(h('div', { class: 'card-timers', tid: 'card-timers' }, [
+        h('span', { class: 'tm' }, [tx('timer.since_call'), ' ', timer(c.created_at, 'b', 'timer-since-call')]),
+        h('span', { class: 'tm' }, [tx('timer.in_status'), ' ', statusBadge(c.status), ' ', timer(c.status_since || c.updated_at || c.created_at, 'b', 'timer-in-status')])
+      ]));
+    }
 
     var caller = c.caller || {};
     var loc = c.location || {};

@@ -9,8 +9,9 @@ export function cardTable(tid, rows, selectedId, onPick, opts) {
     var p = cardPriority(c);
     var tr = h('tr', {
       class: 'card-row pri-row-' + (p || 0) + (c.id === selectedId ? ' selected' : '') + ' row-' + c.status,
-      tid: 'card-row', 'data-card-id': c.id, 'data-number': c.number, 'data-status': c.status,
-      onclick: function () { onPick(c); }
+      tid: 'card-row', 'data-card-id': c.id, 'data-number': c.number, 'data-status': c.status, tabindex: '0',
+      onclick: function () { onPick(c); },
+      onkeydown: rowKeys(c, onPick)
     }, [
       h('td', { class: 'c-pri' }, priBadge(p)),
       h('td', { class: 'c-num mono' }, [h('div', { text: c.number || '' }), h('div', { class: 'muted small', text: fmtTime(c.created_at) })]),
@@ -28,6 +29,15 @@ export function cardTable(tid, rows, selectedId, onPick, opts) {
   });
   if (!rows.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));
   return h('table', { class: 'grid cards', tid: tid }, body);
+}
+/* A card list is usable from the keyboard: arrows move between rows, Enter or Space opens one. */
+function rowKeys(c, onPick) {
+  return function (ev) {
+    var tr = ev.currentTarget;
+    if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); onPick(c); return; }
+    var to = ev.key === 'ArrowDown' ? tr.nextElementSibling : ev.key === 'ArrowUp' ? tr.previousElementSibling : null;
+    if (to && to.hasAttribute('data-card-id')) { ev.preventDefault(); to.focus(); }
+  };
 }
 export function byPriorityThenAge(a, b) {
   var pa = cardPriority(a) || 9, pb = cardPriority(b) || 9;

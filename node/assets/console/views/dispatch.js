@@ -7,6 +7,7 @@ import { byPriorityThenAge, cardTable, warningItem } from './cards.js';
 import { api, errText, showError } from '../../kit/api.js';
 import { clear, h, tx } from '../../kit/dom.js';
 import { t } from '../../kit/i18n.js';
+import { bindKey, clickChord, kbd } from '../keys.js';
 
 export function UnitBoard() {
   var el = h('div', { class: 'unit-board' });
@@ -40,18 +41,16 @@ export function UnitBoard() {
         'data-status': u.status, 'data-unit-status': u.status, 'data-unit-since': u.status_since || 0, 'data-unit-dispatched': u.dispatched_at || null,
         'data-srv-overdue': u.overdue ? '1' : '0', 'data-overdue': u.overdue ? '1' : '0'
       }, [
-        h('td', { class: 'mono b', text: u.call_sign }),
-        h('td', null, keyLabel('ukind', u.kind)),
-        h('td', null, unitStatusBadge(u.status, 'unit-status')),
+        h('td', null, [h('div', { class: 'mono b', translate: 'no', text: u.call_sign }), h('div', { class: 'small muted' }, keyLabel('ukind', u.kind))]),
+        h('td', { class: 'c-card' }, [unitStatusBadge(u.status, 'unit-status'), cardNo ? h('div', null, cardNo) : null]),
         h('td', { class: 'mono' }, timer(u.status_since)),
-        h('td', null, cardNo),
         h('td', { class: 'acts' }, acts)
       ]));
     });
-    if (!list.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 6, i18n: 'empty' })));
+    if (!list.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));
     el.appendChild(h('table', { class: 'grid units', tid: 'unit-board' }, [
-      h('thead', null, h('tr', null, [h('th', { i18n: 'unit.call_sign' }), h('th', { i18n: 'unit.kind' }), h('th', { i18n: 'unit.status' }),
-        h('th', { i18n: 'unit.timer' }), h('th', { i18n: 'unit.card' }), h('th')])),
+      h('thead', null, h('tr', null, [h('th', { i18n: 'unit.call_sign' }), h('th', { i18n: 'unit.status' }),
+        h('th', { i18n: 'unit.timer' }), h('th')])),
       body
     ]));
     el.appendChild(h('div', { class: 'legend small muted' }, [h('span', { class: 'legend-od' }), ' ', tx('unit.overdue'),
@@ -147,7 +146,7 @@ export function DispatcherView(panel) {
   var dsel = h('select', { tid: 'district-filter', class: 'sel-sm' }, [h('option', { value: '', i18n: 'all' })].concat(refOptions('districts')));
   panel.appendChild(h('div', { class: 'layout-3' }, [
     h('div', { class: 'col col-list' }, [
-      h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.queue' }), qCount, h('span', { class: 'spacer' }), h('span', { class: 'small muted', i18n: 'disp.district_filter' }), dsel]),
+      h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.queue' }), qCount, kbd('Alt+KeyQ'), h('span', { class: 'spacer' }), h('span', { class: 'small muted', i18n: 'disp.district_filter' }), dsel]),
       queueBox,
       h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.inwork' }), wCount]),
       inworkBox
@@ -157,20 +156,35 @@ export function DispatcherView(panel) {
   ]));
   function pick(c) { detail.show(c.id); render(); }
   board.onOpenCard = function (id) { detail.show(id); render(); };
+  // Keyboard: Alt+Q to the queue (arrows and Enter there), Alt+D dispatch, Alt+R/M/F the first
+  // unit's en route / on scene / cleared; the buttons show their keys.
+  function focusQueue() {
+    var row = queueBox.querySelector('tr[data-card-id]') || inworkBox.querySelector('tr[data-card-id]');
+    if (row) row.focus();
+  }
+  bindKey('dispatcher', 'Alt+KeyQ', focusQueue);
+  ['Alt+KeyD', 'Alt+KeyR', 'Alt+KeyM', 'Alt+KeyF'].forEach(function (chord) {
+    bindKey('dispatcher', chord, function () { clickChord(detail.el, chord); });
+  });
   dsel.addEventListener('change', render);
   function render() {
     var all = Object.keys(S.cards).map(function (k) { return S.cards[k]; })
       .filter(function (c) { return !dsel.value || c.district === dsel.value; });
     var q = all.filter(function (c) { return c.status === 'sent_for_processing'; }).sort(byPriorityThenAge);
     var w = all.filter(function (c) { return INWORK.indexOf(c.status) >= 0; }).sort(byPriorityThenAge);
-    clear(queueBox).appendChild(cardTable('queue', q, detail.id, pick));
-    clear(inworkBox).appendChild(cardTable('inwork', w, detail.id, pick, { since: function (c) { return c.updated_at || c.created_at; } }));
+    var focused = document.activeElement && document.activeElement.getAttribute('data-card-id');
+    // Timers count from the status (time in the queue, time in work): a note does not restart them.
+    var since = function (c) { return c.status_since || c.created_at; };
+    clear(queueBox).appendChild(cardTable('queue', q, detail.id, pick, { since: since }));
+    clear(inworkBox).appendChild(cardTable('inwork', w, detail.id, pick, { since: since }));
+    if (focused) { var again = panel.querySelector('tr[data-card-id="' + focused + '"]'); if (again) again.focus(); }
     qCount.textContent = String(q.length);
     wCount.textContent = String(w.length);
     board.render();
   }
   return {
     render: render,
+    focus: focusQueue,
     onCard: detail.onCard,
     onUnit: function () { if (detail.card && !detail.busy) detail.refreshSelects(); },
     onReload: function () { if (detail.id) detail.reload(); roster.fillUnits(); roster.load(); }

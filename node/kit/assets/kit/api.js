@@ -4,10 +4,12 @@
 import { t, known } from './i18n.js';
 
 export const API = '/api/v1';
-export const auth = { token: null, onUnauthorized: null, noStore: false };
+export const auth = { token: null, onUnauthorized: null, noStore: false, onReachable: null };
 
-export function api(method, path, body) {
-  const opts = { method: method, headers: { 'Accept': 'application/json', 'X-Requested-With': 'fetch' }, credentials: 'same-origin' };
+/* `headers`: extra request headers (an Idempotency-Key). A request that reaches the server, or
+   fails to, is reported to auth.onReachable(true | false): the console says "no connection". */
+export function api(method, path, body, headers) {
+  const opts = { method: method, headers: Object.assign({ 'Accept': 'application/json', 'X-Requested-With': 'fetch' }, headers || {}), credentials: 'same-origin' };
   if (auth.noStore) opts.cache = 'no-store';
   if (auth.token) opts.headers.Authorization = 'Bearer ' + auth.token;
   if (body !== undefined) {
@@ -15,6 +17,7 @@ export function api(method, path, body) {
     opts.body = JSON.stringify(body);
   }
   return fetch(API + path, opts).then(function (r) {
+    if (auth.onReachable) auth.onReachable(true);
     return r.text().then(function (txt) {
       let data = null;
       if (txt) { try { data = JSON.parse(txt); } catch (e) { data = null; } }
@@ -29,6 +32,7 @@ export function api(method, path, body) {
       return data;
     });
   }, function () {
+    if (auth.onReachable) auth.onReachable(false);
     const err = new Error(t('err.network'));
     err.status = 0;
     throw err;
