@@ -3,7 +3,7 @@
 import { renderDelays, renderOpenChart, renderPerDay, renderPerHour } from './charts.js';
 import { linkState } from './data.js';
 import { openCard } from './detail.js';
-import { OPEN, S, codeLabel, isOpen, local, num, priBadge, regionInfo, regionLabel, statusBadge, timer, waitingSince } from './state.js';
+import { OPEN, S, isOpen, refLabel, local, num, priBadge, regionInfo, regionLabel, statusBadge, timer, waitingSince } from './state.js';
 import { clear, fmtTime, h, qs, qsa, tx } from '../kit/dom.js';
 import { fmtDateTime } from './state.js';
 import { tick } from './state.js';
@@ -223,11 +223,11 @@ export function cardRow(c, tid) {
     'data-number': c.number, 'data-status': c.status,
     onclick: function () { openCard(c.region, c.id); }
   }, [
-    h('td', { class: 'mono nowrap b' }, c.number || c.id),
+    h('td', { class: 'mono nowrap b', data: c.number || c.id }),
     h('td', { class: 'nowrap' }, regionLabel(c.region, false)),
     h('td', { class: 'c-what' }, [
-      h('div', null, codeLabel('category', c.category)),
-      h('div', { class: 'muted small ellipsis', text: c.address || '' })
+      h('div', null, refLabel(c.region, 'categories', 'category', c.category)),
+      h('div', { class: 'muted small ellipsis', data: c.address || '' })
     ]),
     h('td', { class: 'nowrap' }, priBadge(c.priority)),
     h('td', { class: 'nowrap' }, statusBadge(c.status)),

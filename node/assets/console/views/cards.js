@@ -1,6 +1,7 @@
 /* Card lists and the pieces of a card shown in several views: warnings, timeline, coded labels. */
-import { cardAddress, cardPriority, codes, fmtTime, keyLabel, label, priBadge, refItem, statusBadge, timer } from '../state.js';
+import { cardAddress, cardPriority, fmtTime, keyLabel, label, priBadge, refItem, statusBadge, timer } from '../state.js';
 import { h, tx } from '../../kit/dom.js';
+import { timelineTable as kitTimeline } from '../../kit/timeline.js';
 
 export function cardTable(tid, rows, selectedId, onPick, opts) {
   opts = opts || {};
@@ -63,49 +64,11 @@ export function warningItem(w) {
   ]);
 }
 
-/* The timeline entry written at dispatch (node service.rs warnings_text) carries codes:
-   "Call-sign: address warnings: Person [registered_weapon, other] (possible: other_flat); …". Show them in the user's language. */
-export function warningIssuedText(text) {
-  var out = [];
-  var re = /address warnings: |\[([a-z_, ]*)\]|\(possible: ([a-z_, ]*)\)/g;
-  var last = 0;
-  var m;
-  while ((m = re.exec(text)) !== null) {
-    if (m.index > last) out.push(text.slice(last, m.index));
-    if (m[1] !== undefined) out.push('[', keyLabels('warn', m[1].split(', ')), ']');
-    else if (m[2] !== undefined) out.push('(', tx('warn.match.possible', 'warn-possible-text'), ': ', keyLabels('warn.reason', m[2].split(', ')), ')');
-    else out.push(tx('warn.title'), ': ');
-    last = re.lastIndex;
-  }
-  out.push(text.slice(last));
-  return out;
-}
-
-/* Timeline texts are often bare codes (channel, district, duty unit, category): show their names. */
-export function codeText(text) {
-  if (!text) return '';
-  var lists = ['districts', 'duty_units', 'categories'];
-  for (var i = 0; i < lists.length; i++) if (refItem(lists[i], text)) return label(lists[i], text);
-  if (codes('channels').indexOf(text) >= 0) return label('channels', text);
-  return text;
-}
-
+/* The card's timeline: rendered by the kit (node/kit/assets/kit/timeline.js, shared with HQ's
+   dashboard) in the user's language, names of districts and duty units from the reference data. */
 export function timelineTable(items) {
-  var body = h('tbody');
-  items.slice().sort(function (a, b) { return (a.at || 0) - (b.at || 0); }).forEach(function (e) {
-    body.appendChild(h('tr', { class: 'tl-' + e.kind, 'data-kind': e.kind }, [
-      h('td', { class: 'mono small nowrap', text: fmtTime(e.at) }),
-      h('td', { class: 'small nowrap', text: e.by || '' }),
-      h('td', { class: 'nowrap' }, keyLabel('tl', e.kind)),
-      h('td', { class: 'pre' }, e.kind === 'warning_issued' ? warningIssuedText(e.text || '') : codeText(e.text))
-    ]));
-  });
-  if (!items.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));
   return h('div', { class: 'box' }, [
     h('div', { class: 'section-title', i18n: 'card.timeline' }),
-    h('table', { class: 'grid timeline', tid: 'timeline' }, [
-      h('thead', null, h('tr', null, [h('th', { i18n: 'tl.at' }), h('th', { i18n: 'tl.by' }), h('th', { i18n: 'tl.kind' }), h('th', { i18n: 'tl.text' })])),
-      body
-    ])
+    kitTimeline(items || [], { ref: refItem })
   ]);
 }
