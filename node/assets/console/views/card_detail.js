@@ -4,7 +4,7 @@ import { S, cardPriority, fmtDateTime, hasRole, isTerminal, label, priBadge, sta
 import { actionsBox, kuiBox, unitsBox, warningsBox } from './card_actions.js';
 import { timelineTable } from './cards.js';
 import { MiniMap, mapDistricts } from './map.js';
-import { api, errText, showError } from '../../kit/api.js';
+import { api, showError } from '../../kit/api.js';
 import { clear, h, qs, qsa, tx } from '../../kit/dom.js';
 import { applyLang, t } from '../../kit/i18n.js';
 
@@ -29,7 +29,7 @@ export function CardDetail(opts) {
       self.set(card);
     }).catch(function (e) {
       if (my !== self.seq) return;
-      clear(el).appendChild(h('div', { class: 'error', tid: 'detail-error', text: errText(e) }));
+      clear(el).appendChild(h('div', { class: 'error', tid: 'detail-error', err: e }));
     });
   };
   self.set = function (card) {

@@ -14,15 +14,15 @@ export function cardTable(tid, rows, selectedId, onPick, opts) {
       onclick: function () { onPick(c); }
     }, [
       h('td', { class: 'c-pri' }, priBadge(p)),
-      h('td', { class: 'c-num mono' }, [h('div', { text: c.number || '' }), h('div', { class: 'muted small', text: fmtTime(c.created_at) })]),
+      h('td', { class: 'c-num mono' }, [h('div', { data: c.number || '' }), h('div', { class: 'muted small', text: fmtTime(c.created_at) })]),
       h('td', { class: 'c-what' }, [
         h('div', null, c.category ? label('categories', c.category) : h('span', { class: 'muted', i18n: 'none' })),
-        h('div', { class: 'muted small', text: cardAddress(c) || null }, !cardAddress(c) && c.district ? label('districts', c.district) : null)
+        cardAddress(c) ? h('div', { class: 'muted small', data: cardAddress(c) }) : h('div', { class: 'muted small' }, c.district ? label('districts', c.district) : null)
       ]),
       h('td', { class: 'c-st' }, [
         h('div', null, statusBadge(c.status)),
         opts.noTimer ? null : h('div', { class: 'c-age' }, timer(opts.since ? opts.since(c) : c.created_at)),
-        c.units && c.units.length ? h('div', { class: 'small mono c-units', text: c.units.join(', ') }) : null
+        c.units && c.units.length ? h('div', { class: 'small mono c-units', data: c.units.join(', ') }) : null
       ])
     ]);
     body.appendChild(tr);
@@ -58,9 +58,9 @@ export function warningItem(w) {
       reasons.length ? h('span', { class: 'small' }, keyLabels('warn.reason', reasons)) : null
     ]) : null,
     h('div', null, flags.map(function (f) { return h('span', { class: 'badge warn-kind warn-' + f }, keyLabel('warn', f)); }).concat([
-      ' ', h('b', { text: person })])),
-    w.address ? h('div', { class: 'small muted', text: w.address }) : null,
-    w.note ? h('div', { class: 'small', text: w.note }) : null
+      ' ', h('b', { data: person })])),
+    w.address ? h('div', { class: 'small muted', data: w.address }) : null,
+    w.note ? h('div', { class: 'small', data: w.note }) : null
   ]);
 }
 
