@@ -130,7 +130,7 @@ export function renderOpenChart() {
   var root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', class: 'chart', role: 'img' });
   rows.forEach(function (r, i) {
     var y = T + i * rowH;
-    root.appendChild(svg('text', { x: L - 6, y: y + 15, 'text-anchor': 'end', class: 'axis b' }, r.code));
+    root.appendChild(svg('text', { x: L - 6, y: y + 15, 'text-anchor': 'end', class: 'axis b', translate: 'no' }, r.code));
     var x = L;
     sts.forEach(function (st) {
       var n = num(r.bs[st]);

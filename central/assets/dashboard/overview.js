@@ -128,7 +128,7 @@ export function renderRegions() {
         h('span', { class: 'mono', tid: 'region-docs', text: String(num(r.docs)) }), ' ', tx('regions.docs', 'muted'),
         typeof r.frames_in === 'number' ? [' · ', h('span', { class: 'mono', tid: 'region-frames', text: String(r.frames_in) }), ' ', tx('regions.frames', 'muted')] : null,
         num(r.stalls) > 0 ? [' · ', h('span', { class: 'mono', tid: 'region-stalls', text: String(num(r.stalls)) }), ' ', tx('regions.stalls', 'muted')] : null,
-        r.last_error && !r.connected ? h('div', { class: 'small muted ellipsis last-error', title: r.last_error, text: r.last_error }) : null
+        r.last_error && !r.connected ? h('div', { class: 'small muted ellipsis last-error', i18n: 'regions.last_error', 'data-detail': r.last_error }) : null
       ]),
       h('td', { class: 'num b', tid: 'region-open-cards', text: String(open) })
     ]));
@@ -259,7 +259,7 @@ export function updateRegionFilter() {
   var have = qsa('option', sel).map(function (o) { return o.value; }).join('|');
   if (have === [''].concat(codes).join('|')) return;
   clear(sel).appendChild(h('option', { value: '', i18n: 'all' }));
-  codes.forEach(function (c) { sel.appendChild(h('option', { value: c, text: c })); });
+  codes.forEach(function (c) { sel.appendChild(h('option', { value: c, data: c })); });
   sel.value = S.filterRegion;
 }
 export function renderQueueList() {
