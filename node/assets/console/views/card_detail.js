@@ -5,7 +5,7 @@ import { actionsBox, kuiBox, unitsBox, warningsBox } from './card_actions.js';
 import { timelineTable } from './cards.js';
 import { MiniMap, mapDistricts } from './map.js';
 import { api, showError } from '../../kit/api.js';
-import { clear, h, qs, qsa, tx } from '../../kit/dom.js';
+import { clear, dataText, h, qs, qsa, tx } from '../../kit/dom.js';
 import { applyLang, t } from '../../kit/i18n.js';
 
 export function CardDetail(opts) {
@@ -105,7 +105,7 @@ export function CardDetail(opts) {
 
     el.appendChild(h('div', { class: 'detail-head' }, [
       priBadge(p),
-      h('span', { class: 'detail-number mono', tid: 'card-number', text: c.number }),
+      h('span', { class: 'detail-number mono', tid: 'card-number', data: c.number }),
       statusBadge(c.status, 'card-status'),
       c.category ? label('categories', c.category, 'detail-cat') : null,
       h('span', { class: 'spacer' }),
@@ -131,7 +131,7 @@ export function CardDetail(opts) {
         field('card.caller_name', caller.name),
         field('card.caller_phone', caller.phone),
         field('card.caller_lang', caller.language ? tx('lang.' + caller.language) : null),
-        field('card.created_by', c.created_by)
+        field('card.created_by', c.created_by ? dataText(c.created_by) : null)
       ]),
       h('div', { class: 'box' }, [
         field('card.address', loc.address, 'card-address'),
