@@ -227,7 +227,7 @@ describe('r17_console_in_headless_chromium: operator console end to end', { time
     }
   });
 
-  it('admin: a wrong password shows the server message, then login works', async () => {
+  it('admin: a wrong password shows the error in the user\'s language, then login works', async () => {
     const page = await newPage('admin');
     await page.goto(server.base + '/');
     await page.locator(tid('login-form')).waitFor();

@@ -211,7 +211,7 @@ async function makeCards() {
 
 /* ------------------------------------------------------------------ the test */
 
-describe('ui_in_kazakh_and_russian_only: no Latin-script word outside data in the console and HQ', { timeout: 900_000 }, () => {
+describe('r17_ui_in_kazakh_and_russian_only: no Latin-script word outside data in the console and HQ', { timeout: 900_000 }, () => {
   before(async () => {
     for (const [name, p] of [['central', CENTRAL_BIN], ['node', NODE_BIN], ['provisioning', PROVISIONING_BIN]]) {
       assert.ok(existsSync(p), `${name} binary not found at ${p}`);
