@@ -366,7 +366,7 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     // node to the hub), not from a dictionary of another region's defaults.
     const ref = await apiCall(node.base, 'GET', '/reference', undefined, state.nodeToken);
     const category = ref.categories[0];
-    const named = page.locator(`${D} ${tid('detail-category')} [data-code="${category.code}"][title="${category.code}"]`);
+    const named = page.locator(`${D} ${tid('detail-category')} [data-code="${category.code}"]`);
     await named.waitFor();
     assert.equal(await named.textContent(), category.name_ru);
     await page.locator(`${D} ${tid('timeline')} ${tid('tl-row')}`).first().waitFor();

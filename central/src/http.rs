@@ -540,6 +540,12 @@ async fn kit(name: Path<String>) -> Response {
     server_kit::assets::kit_asset(name).await
 }
 
+#[utoipa::path(get, path = "/favicon.ico", tag = "dashboard",
+    responses((status = 200, description = "The icon (SVG) the dashboard and the node's console share", content_type = "image/svg+xml")))]
+async fn favicon() -> Response {
+    server_kit::assets::favicon().await
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
@@ -577,6 +583,7 @@ impl utoipa::Modify for BearerAuth {
         index,
         asset,
         kit,
+        favicon,
         healthz,
         metrics,
         openapi,
@@ -652,6 +659,7 @@ fn routes() -> Vec<Route> {
         route(Get, "/", index),
         route(Get, "/assets/{name}", asset),
         route(Get, "/kit/{name}", kit),
+        route(Get, "/favicon.ico", favicon),
         route(Get, "/healthz", healthz),
         route(Get, "/metrics", metrics),
         route(Get, "/api/v1/openapi.json", openapi),

@@ -13,7 +13,7 @@ export function accountsHeader(extra) {
     h('div', { class: 'brand' }, [h('span', { class: 'emblem', text: '102' }), h('span', { class: 'brand-title', i18n: 'app.title' })]),
     h('div', { class: 'spacer' }),
     extra,
-    h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', text: u.full_name || u.login || '' }),
+    h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', data: u.full_name || u.login || '' }),
       h('span', { class: 'who-roles' }, (u.roles || []).map(function (r) { return h('span', { class: 'chip', i18n: 'role.' + r }); }))]),
     langButton(),
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
@@ -98,8 +98,8 @@ export function renderAccountsPage() {
       });
       var self = session.user && session.user.login === u.login;
       body.appendChild(h('tr', { tid: 'acc-row-' + u.login, 'data-login': u.login }, [
-        h('td', { class: 'mono b', text: u.login }),
-        h('td', { text: u.full_name || '' }),
+        h('td', { class: 'mono b', data: u.login }),
+        h('td', { data: u.full_name || '' }),
         h('td', null, rcell),
         h('td', null, [h('span', { class: 'badge', tid: 'acc-state', 'data-disabled': u.disabled ? '1' : '0', i18n: u.disabled ? 'adm.disabled' : 'adm.active' }),
           u.must_change_password ? h('span', { class: 'badge', tid: 'acc-temporary', i18n: 'adm.temporary' }) : null]),

@@ -89,7 +89,7 @@ function renderShell() {
     h('div', { id: 'sse', class: 'sse', tid: 'sse-status' }, [h('span', { class: 'dot' }), h('span', { class: 'sse-label', i18n: 'sse.connecting' })]),
     h('span', { class: 'refreshed small' }, [tx('refreshed'), ' ', h('span', { id: 'refreshed-at', tid: 'refreshed-at', class: 'mono' })]),
     h('span', { id: 'clock', class: 'clock', text: fmtTime(Date.now()) }),
-    h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', text: u.full_name || u.login || '' }), h('span', { class: 'who-roles' }, roleChips)]),
+    h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', data: u.full_name || u.login || '' }), h('span', { class: 'who-roles' }, roleChips)]),
     langButton(),
     hasRole('admin') ? h('button', { type: 'button', class: 'btn btn-ghost', tid: 'open-accounts', i18n: 'adm.title', onclick: function () { teardownLive(); renderAccountsPage(); } }) : null,
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),

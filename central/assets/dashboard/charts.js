@@ -13,7 +13,7 @@ export function niceMax(v) {
 }
 export function legend(items) {
   return h('div', { class: 'legend' }, items.map(function (it) {
-    return h('span', { class: 'lg', 'data-key': it.key }, [h('span', { class: 'sw', style: 'background:' + it.color }), it.label]);
+    return h('span', { class: 'lg', 'data-key': it.key, translate: it.data ? 'no' : null }, [h('span', { class: 'sw', style: 'background:' + it.color }), it.label]);
   }));
 }
 export function noData(el, tid) {
@@ -110,7 +110,7 @@ export function callsChart(el, o) {
   root.appendChild(svg('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, class: 'axis-line' }));
   var box = h('div', { class: 'chart-box', tid: o.tid, 'data-mode': S.mode, 'data-total': total }, [root]);
   if (!total) box.appendChild(h('div', { class: 'chart-empty small muted', i18n: 'charts.no_data' }));
-  box.appendChild(legend(keys.map(function (k) { return { key: k, color: color[k], label: keyText(k) + ' (' + keyTotals[k] + ')' }; })));
+  box.appendChild(legend(keys.map(function (k) { return { key: k, color: color[k], label: keyText(k) + ' (' + keyTotals[k] + ')', data: S.mode !== 'channel' }; })));
   clear(el).appendChild(box);
 }
 export function keyText(k) { return S.mode === 'channel' ? codeText('channel', k) : k; }
@@ -130,7 +130,7 @@ export function renderOpenChart() {
   var root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', class: 'chart', role: 'img' });
   rows.forEach(function (r, i) {
     var y = T + i * rowH;
-    root.appendChild(svg('text', { x: L - 6, y: y + 15, 'text-anchor': 'end', class: 'axis b' }, r.code));
+    root.appendChild(svg('text', { x: L - 6, y: y + 15, 'text-anchor': 'end', class: 'axis b', translate: 'no' }, r.code));
     var x = L;
     sts.forEach(function (st) {
       var n = num(r.bs[st]);

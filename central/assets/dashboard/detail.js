@@ -1,8 +1,8 @@
 /* One card of any region in a side drawer, with the HQ note form (hq_duty). */
-import { emptyRow } from './overview.js';
-import { S, codeLabel, local, priBadge, refLabel, regionLabel, statusBadge, toast } from './state.js';
-import { api, errText, showError } from '../kit/api.js';
-import { clear, fmtTime, h, qs, tx } from '../kit/dom.js';
+import { S, codeLabel, local, priBadge, refItem, refLabel, regionLabel, statusBadge, toast } from './state.js';
+import { api, showError } from '../kit/api.js';
+import { clear, dataText, fmtTime, h, qs, tx } from '../kit/dom.js';
+import { timelineTable } from '../kit/timeline.js';
 import { fmtDateTime } from './state.js';
 import { lang, onLangToggled, t } from '../kit/i18n.js';
 import { hasRole } from '../kit/session.js';
@@ -51,12 +51,14 @@ export function reloadDetail() {
   }).catch(function (e) {
     if (S.detail !== d || my !== d.seq || d.card) return;
     var dr = qs('#drawer');
-    clear(dr).appendChild(h('div', { class: 'drawer-body' }, [detailCloseBtn(), h('div', { class: 'error', tid: 'detail-error', text: errText(e) })]));
+    clear(dr).appendChild(h('div', { class: 'drawer-body' }, [detailCloseBtn(), h('div', { class: 'error', tid: 'detail-error', err: e })]));
   });
 }
 export function kv(key, value, tid) {
   if (value == null || value === '' || (Array.isArray(value) && !value.length)) return null;
-  return h('div', { class: 'kv' }, [h('span', { class: 'k', i18n: key }), h('span', { class: 'v', tid: tid }, value)]);
+  // A plain string is data (a number, an address, a name, text people typed), never a UI word.
+  var v = typeof value === 'string' ? { class: 'v', tid: tid, data: value } : { class: 'v', tid: tid };
+  return h('div', { class: 'kv' }, [h('span', { class: 'k', i18n: key }), h('span', v, typeof value === 'string' ? null : value)]);
 }
 export function renderDetail() {
   var d = S.detail, c = d && d.card;
@@ -79,7 +81,7 @@ export function renderDetail() {
       h('th', { i18n: 'unit.on_scene' }), h('th', { i18n: 'unit.cleared' })])),
     h('tbody', null, units.map(function (u) {
       return h('tr', { 'data-unit-id': u.unit_id }, [
-        h('td', { class: 'b' }, u.call_sign || u.unit_id),
+        h('td', { class: 'b', data: u.call_sign || u.unit_id }),
         h('td', { class: 'mono small' }, fmtTime(local(u.assigned_at))),
         h('td', { class: 'mono small' }, u.en_route_at ? fmtTime(local(u.en_route_at)) : '—'),
         h('td', { class: 'mono small' }, u.on_scene_at ? fmtTime(local(u.on_scene_at)) : '—'),
@@ -88,16 +90,12 @@ export function renderDetail() {
     }))
   ]) : null;
 
-  var tl = (c.timeline || []).slice().sort(function (a, b) { return (a.at || 0) - (b.at || 0); });
-  var tlBody = h('tbody', null, tl.map(function (ev) {
-    return h('tr', { tid: 'tl-row', 'data-kind': ev.kind, class: 'tl-' + ev.kind }, [
-      h('td', { class: 'mono small nowrap' }, fmtDateTime(local(ev.at))),
-      h('td', { class: 'small' }, ev.kind === 'hq_note' ? [tx('tl.by_hq'), ': ', ev.by || ''] : (ev.by || '')),
-      h('td', { class: 'nowrap' }, codeLabel('tl', ev.kind)),
-      h('td', { class: 'pre' }, ev.text || '')
-    ]);
-  }));
-  if (!tl.length) tlBody.appendChild(emptyRow(4));
+  var tl = c.timeline || [];
+  var timeline = timelineTable(tl, {
+    at: function (ms) { return fmtDateTime(local(ms)); },
+    by: function (ev) { return ev.kind === 'hq_note' ? [tx('tl.by_hq'), ': ', dataText(ev.by || '')] : dataText(ev.by || ''); },
+    ref: function (list, code) { return refItem(region, list, code); }
+  });
 
   var noteErr = h('div', { class: 'error', tid: 'note-error', style: 'display:none', role: 'alert' });
   var noteText = h('textarea', { rows: 3, tid: 'note-text', id: 'note-text', ph: 'note.placeholder', maxlength: 2000 });
@@ -134,7 +132,7 @@ export function renderDetail() {
   if (!hasRole('hq_duty')) form = h('p', { class: 'muted small', tid: 'note-readonly', i18n: 'note.readonly' });
   var body = h('div', { class: 'drawer-body' }, [
     h('div', { class: 'detail-head' }, [
-      h('span', { class: 'detail-number mono', tid: 'detail-number', text: c.number || c.id }),
+      h('span', { class: 'detail-number mono', tid: 'detail-number', data: c.number || c.id }),
       statusBadge(c.status, 'detail-status'),
       priBadge(c.priority),
       h('span', { class: 'spacer' }),
@@ -156,7 +154,7 @@ export function renderDetail() {
       kv('card.kui', kui),
       kv('card.duplicate_of', c.duplicate_of)
     ]),
-    c.description ? h('div', { class: 'desc' }, [h('div', { class: 'section-title', i18n: 'card.description' }), h('div', { class: 'pre', tid: 'detail-description', text: c.description })]) : null,
+    c.description ? h('div', { class: 'desc' }, [h('div', { class: 'section-title', i18n: 'card.description' }), h('div', { class: 'pre', tid: 'detail-description', data: c.description })]) : null,
     seenText ? kv('card.seen', seenText) : null,
     c.patrol_report ? kv('card.patrol_report', c.patrol_report) : null,
     c.close_reason ? kv('card.close_reason', c.close_reason) : null,
@@ -164,10 +162,7 @@ export function renderDetail() {
     unitTable ? h('div', { class: 'section-title', i18n: 'card.units' }) : null,
     unitTable,
     h('div', { class: 'section-title', i18n: 'card.timeline' }),
-    h('table', { class: 'grid timeline', tid: 'timeline', 'data-count': tl.length }, [
-      h('thead', null, h('tr', null, [h('th', { i18n: 'tl.at' }), h('th', { i18n: 'tl.by' }), h('th', { i18n: 'tl.kind' }), h('th', { i18n: 'tl.text' })])),
-      tlBody
-    ]),
+    timeline,
     form
   ]);
   dr.setAttribute('data-status', c.status || '');

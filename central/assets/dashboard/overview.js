@@ -3,7 +3,7 @@
 import { renderDelays, renderOpenChart, renderPerDay, renderPerHour } from './charts.js';
 import { linkState } from './data.js';
 import { openCard } from './detail.js';
-import { OPEN, S, codeLabel, isOpen, local, num, priBadge, regionInfo, regionLabel, statusBadge, timer, waitingSince } from './state.js';
+import { OPEN, S, isOpen, refLabel, local, num, priBadge, regionInfo, regionLabel, statusBadge, timer, waitingSince } from './state.js';
 import { clear, fmtTime, h, qs, qsa, tx } from '../kit/dom.js';
 import { fmtDateTime } from './state.js';
 import { tick } from './state.js';
@@ -128,7 +128,7 @@ export function renderRegions() {
         h('span', { class: 'mono', tid: 'region-docs', text: String(num(r.docs)) }), ' ', tx('regions.docs', 'muted'),
         typeof r.frames_in === 'number' ? [' · ', h('span', { class: 'mono', tid: 'region-frames', text: String(r.frames_in) }), ' ', tx('regions.frames', 'muted')] : null,
         num(r.stalls) > 0 ? [' · ', h('span', { class: 'mono', tid: 'region-stalls', text: String(num(r.stalls)) }), ' ', tx('regions.stalls', 'muted')] : null,
-        r.last_error && !r.connected ? h('div', { class: 'small muted ellipsis last-error', title: r.last_error, text: r.last_error }) : null
+        r.last_error && !r.connected ? h('div', { class: 'small muted ellipsis last-error', i18n: 'regions.last_error', 'data-detail': r.last_error }) : null
       ]),
       h('td', { class: 'num b', tid: 'region-open-cards', text: String(open) })
     ]));
@@ -223,11 +223,11 @@ export function cardRow(c, tid) {
     'data-number': c.number, 'data-status': c.status,
     onclick: function () { openCard(c.region, c.id); }
   }, [
-    h('td', { class: 'mono nowrap b' }, c.number || c.id),
+    h('td', { class: 'mono nowrap b', data: c.number || c.id }),
     h('td', { class: 'nowrap' }, regionLabel(c.region, false)),
     h('td', { class: 'c-what' }, [
-      h('div', null, codeLabel('category', c.category)),
-      h('div', { class: 'muted small ellipsis', text: c.address || '' })
+      h('div', null, refLabel(c.region, 'categories', 'category', c.category)),
+      h('div', { class: 'muted small ellipsis', data: c.address || '' })
     ]),
     h('td', { class: 'nowrap' }, priBadge(c.priority)),
     h('td', { class: 'nowrap' }, statusBadge(c.status)),
@@ -259,7 +259,7 @@ export function updateRegionFilter() {
   var have = qsa('option', sel).map(function (o) { return o.value; }).join('|');
   if (have === [''].concat(codes).join('|')) return;
   clear(sel).appendChild(h('option', { value: '', i18n: 'all' }));
-  codes.forEach(function (c) { sel.appendChild(h('option', { value: c, text: c })); });
+  codes.forEach(function (c) { sel.appendChild(h('option', { value: c, data: c })); });
   sel.value = S.filterRegion;
 }
 export function renderQueueList() {

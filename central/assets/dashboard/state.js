@@ -61,19 +61,23 @@ export function codeLabel(prefix, code, cls) {
   if (code == null || code === '') return h('span', { class: 'muted' + (cls ? ' ' + cls : ''), i18n: 'none' });
   var key = prefix + '.' + code;
   if (known(key)) return h('span', { i18n: key, class: cls, 'data-code': code });
-  return h('span', { text: String(code), class: cls, 'data-code': code });
+  // A code with no name here (a region's own district or duty unit before its data arrived).
+  return h('span', { data: String(code), class: cls, 'data-code': code });
 }
 /* A category, district or duty unit of a region under its own name, from the region's reference
    data (`list`: 'categories', 'districts', 'duty_units'), in the user's language; the code (or
    its dictionary name) when the region's data has not arrived or does not list it. */
-export function refLabel(region, list, prefix, code, lang) {
+/* A region's reference item ({code, name_kk, name_ru}) of `list`, or null. */
+export function refItem(region, list, code) {
   var got = S.references[region];
   var items = got && got.reference && got.reference[list];
-  var item = null;
-  for (var i = 0; items && i < items.length; i++) if (items[i].code === code) item = items[i];
+  for (var i = 0; items && i < items.length; i++) if (items[i].code === code) return items[i];
+  return null;
+}
+export function refLabel(region, list, prefix, code) {
+  var item = refItem(region, list, code);
   if (!item) return codeLabel(prefix, code);
-  var name = lang === 'kk' ? (item.name_kk || item.name_ru) : (item.name_ru || item.name_kk);
-  return h('span', { text: name, 'data-code': code, title: code });
+  return h('span', { ref: item, 'data-code': code });
 }
 export function codeText(prefix, code) {
   var key = prefix + '.' + code;
@@ -109,7 +113,7 @@ export function regionNames(code) {
 export function regionLabel(code, withName) {
   var names = withName ? regionNames(code) : null;
   return h('span', { class: 'reg' }, [
-    h('span', { class: 'reg-code mono', text: code }),
+    h('span', { class: 'reg-code mono', data: code }),
     names ? h('span', { class: 'reg-name', names: names }) : null
   ]);
 }

@@ -63,7 +63,7 @@ function renderShell() {
     h('div', { class: 'spacer' }),
     h('div', { id: 'sse', class: 'sse', tid: 'sse-status' }, [h('span', { class: 'dot' }), h('span', { class: 'sse-label', i18n: 'sse.connecting' })]),
     h('span', { id: 'clock', class: 'clock', text: fmtTime(Date.now()) }),
-    h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', text: u.full_name || u.login }), h('span', { class: 'who-roles' }, roleChips)]),
+    h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', data: u.full_name || u.login }), h('span', { class: 'who-roles' }, roleChips)]),
     langButton(),
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'logout', i18n: 'logout', onclick: logout })

@@ -403,6 +403,8 @@ pub fn embedded_asset(files: &[(&str, &'static str)], name: &str) -> Response {
         "text/javascript; charset=utf-8"
     } else if name.ends_with(".css") {
         "text/css; charset=utf-8"
+    } else if name.ends_with(".svg") {
+        "image/svg+xml"
     } else {
         "application/octet-stream"
     };

@@ -61,6 +61,7 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/", get(console_index))
         .route("/assets/{*path}", get(console_asset))
         .route("/kit/{name}", get(server_kit::assets::kit_asset))
+        .route("/favicon.ico", get(server_kit::assets::favicon))
         .route("/citizen", get(citizen_page))
         .route("/citizen/{name}", get(citizen_asset))
 }

@@ -122,8 +122,8 @@ export function AdminView(panel) {
       });
       var isSelf = session.user && session.user.login === u.login;
       body.appendChild(h('tr', { tid: 'acc-row-' + u.login, 'data-login': u.login, class: u.disabled ? 'disabled' : '' }, [
-        h('td', { class: 'mono b', text: u.login }),
-        h('td', { text: u.full_name || '' }),
+        h('td', { class: 'mono b', data: u.login }),
+        h('td', { data: u.full_name || '' }),
         h('td', null, [rcell]),
         h('td', null, u.district ? label('districts', u.district) : null),
         h('td', null, [h('span', { class: 'badge ' + (u.disabled ? 'acc-off' : 'acc-on'), tid: 'acc-state', 'data-disabled': u.disabled ? '1' : '0', i18n: u.disabled ? 'adm.disabled' : 'adm.active' }),

@@ -34,7 +34,7 @@ export function CallTakerView(panel) {
   f.district = h('select', { id: 'ct-district', tid: 'ct-district' }, [h('option', { value: '', i18n: 'not_selected' })].concat(refOptions('districts')));
   f.description = h('textarea', { id: 'ct-description', tid: 'ct-description', rows: 4 });
   var err = h('div', { class: 'error', tid: 'ct-error', style: 'display:none', role: 'alert' });
-  var number = h('span', { class: 'mono detail-number', tid: 'ct-number' });
+  var number = h('span', { class: 'mono detail-number', tid: 'ct-number', translate: 'no' });
   var statusBox = h('span', { tid: 'ct-status', 'data-status': '' });
   var roNote = h('div', { class: 'notice', i18n: 'ct.readonly', style: 'display:none' });
   var saveBtn = withKey(h('button', { type: 'button', class: 'btn', tid: 'ct-save', i18n: 'ct.save' }), 'Alt+KeyS');

@@ -307,7 +307,7 @@ export function RecordingsBox() {
           r.problem ? h('div', { class: 'error small' }, [tx('call.rec_problem'), ': ', r.problem]) : null
         ].concat(files)));
       });
-    }, function (e) { clear(body).appendChild(h('div', { class: 'error', text: errText(e) })); });
+    }, function (e) { clear(body).appendChild(h('div', { class: 'error', err: e })); });
   }
   refresh.addEventListener('click', load);
   return { el: el, load: load };

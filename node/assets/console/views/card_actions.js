@@ -5,7 +5,7 @@ import { S, cardAddress, codes, fmtDateTime, fmtLeft, fmtTime, isStaff, isTermin
 import { withKey } from '../keys.js';
 import { warningItem } from './cards.js';
 import { api } from '../../kit/api.js';
-import { h, tx } from '../../kit/dom.js';
+import { dataText, h, tx } from '../../kit/dom.js';
 import { t } from '../../kit/i18n.js';
 
 function unitSelect(tid, filter, keep) {
@@ -43,7 +43,7 @@ export function kuiBox(x) {
       var inTime = !deadline || !c.kui.registered_at || c.kui.registered_at <= deadline;
       kbox.appendChild(h('div', { class: 'kui-info', tid: 'kui-info' }, [
         h('span', { class: 'mono kui-num', tid: 'kui-number-value', text: c.kui.number }),
-        h('span', { class: 'muted' }, [' · ', tx('duty.kui.registered'), ' ', fmtDateTime(c.kui.registered_at), c.kui.registered_by ? ' (' + c.kui.registered_by + ')' : '']),
+        h('span', { class: 'muted' }, [' · ', tx('duty.kui.registered'), ' ', fmtDateTime(c.kui.registered_at), c.kui.registered_by ? [' (', dataText(c.kui.registered_by), ')'] : '']),
         deadline ? h('span', null, [' · ', tx('duty.kui.deadline'), ' ', h('b', { tid: 'kui-deadline', 'data-deadline-at': deadline, text: fmtDateTime(deadline) })]) : null,
         ' ', h('span', { class: 'badge ' + (inTime ? 'acc-on' : 'acc-off'), tid: 'kui-in-time', 'data-in-time': inTime ? '1' : '0', i18n: inTime ? 'duty.kui.in_time' : 'duty.kui.late' })
       ]));
@@ -244,7 +244,7 @@ export function actionsBox(x) {
       .sort(function (a, b) { return (b.created_at || 0) - (a.created_at || 0); });
     if (others.length) {
       var dupSel = h('select', { tid: 'duplicate-of', 'data-keep': 'dup' }, [h('option', { value: '', i18n: 'act.select_card' })].concat(
-        others.map(function (o) { return h('option', { value: o.id, text: o.number + ' · ' + (cardAddress(o) || '') }); })));
+        others.map(function (o) { return h('option', { value: o.id, data: o.number + ' · ' + (cardAddress(o) || '') }); })));
       var dupBtn = h('button', { type: 'button', class: 'btn btn-ghost', tid: 'duplicate-btn', i18n: 'act.duplicate' });
       dupBtn.addEventListener('click', function () {
         if (!dupSel.value) { dupSel.focus(); return; }

@@ -4,8 +4,8 @@ import { S, cardPriority, fmtDateTime, hasRole, isTerminal, label, priBadge, sta
 import { actionsBox, kuiBox, unitsBox, warningsBox } from './card_actions.js';
 import { timelineTable } from './cards.js';
 import { MiniMap, mapDistricts } from './map.js';
-import { api, errText, showError } from '../../kit/api.js';
-import { clear, h, qs, qsa, tx } from '../../kit/dom.js';
+import { api, showError } from '../../kit/api.js';
+import { clear, dataText, h, qs, qsa, tx } from '../../kit/dom.js';
 import { applyLang, t } from '../../kit/i18n.js';
 
 export function CardDetail(opts) {
@@ -29,7 +29,7 @@ export function CardDetail(opts) {
       self.set(card);
     }).catch(function (e) {
       if (my !== self.seq) return;
-      clear(el).appendChild(h('div', { class: 'error', tid: 'detail-error', text: errText(e) }));
+      clear(el).appendChild(h('div', { class: 'error', tid: 'detail-error', err: e }));
     });
   };
   self.set = function (card) {
@@ -108,7 +108,7 @@ export function CardDetail(opts) {
 
     el.appendChild(h('div', { class: 'detail-head' }, [
       priBadge(p),
-      h('span', { class: 'detail-number mono', tid: 'card-number', text: c.number }),
+      h('span', { class: 'detail-number mono', tid: 'card-number', data: c.number }),
       statusBadge(c.status, 'card-status'),
       c.category ? label('categories', c.category, 'detail-cat') : null,
       h('span', { class: 'spacer' }),
@@ -141,7 +141,7 @@ export function CardDetail(opts) {
         field('card.caller_name', caller.name),
         field('card.caller_phone', caller.phone),
         field('card.caller_lang', caller.language ? tx('lang.' + caller.language) : null),
-        field('card.created_by', c.created_by)
+        field('card.created_by', c.created_by ? dataText(c.created_by) : null)
       ]),
       h('div', { class: 'box' }, [
         field('card.address', loc.address, 'card-address'),

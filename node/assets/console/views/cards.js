@@ -1,6 +1,7 @@
 /* Card lists and the pieces of a card shown in several views: warnings, timeline, coded labels. */
-import { cardAddress, cardPriority, codes, fmtTime, keyLabel, label, priBadge, refItem, statusBadge, timer } from '../state.js';
+import { cardAddress, cardPriority, fmtTime, keyLabel, label, priBadge, refItem, statusBadge, timer } from '../state.js';
 import { h, tx } from '../../kit/dom.js';
+import { timelineTable as kitTimeline } from '../../kit/timeline.js';
 
 export function cardTable(tid, rows, selectedId, onPick, opts) {
   opts = opts || {};
@@ -14,15 +15,15 @@ export function cardTable(tid, rows, selectedId, onPick, opts) {
       onkeydown: rowKeys(c, onPick)
     }, [
       h('td', { class: 'c-pri' }, priBadge(p)),
-      h('td', { class: 'c-num mono' }, [h('div', { text: c.number || '' }), h('div', { class: 'muted small', text: fmtTime(c.created_at) })]),
+      h('td', { class: 'c-num mono' }, [h('div', { data: c.number || '' }), h('div', { class: 'muted small', text: fmtTime(c.created_at) })]),
       h('td', { class: 'c-what' }, [
         h('div', null, c.category ? label('categories', c.category) : h('span', { class: 'muted', i18n: 'none' })),
-        h('div', { class: 'muted small', text: cardAddress(c) || null }, !cardAddress(c) && c.district ? label('districts', c.district) : null)
+        cardAddress(c) ? h('div', { class: 'muted small', data: cardAddress(c) }) : h('div', { class: 'muted small' }, c.district ? label('districts', c.district) : null)
       ]),
       h('td', { class: 'c-st' }, [
         h('div', null, statusBadge(c.status)),
         opts.noTimer ? null : h('div', { class: 'c-age' }, timer(opts.since ? opts.since(c) : c.created_at)),
-        c.units && c.units.length ? h('div', { class: 'small mono c-units', text: c.units.join(', ') }) : null
+        c.units && c.units.length ? h('div', { class: 'small mono c-units', data: c.units.join(', ') }) : null
       ])
     ]);
     body.appendChild(tr);
@@ -67,55 +68,17 @@ export function warningItem(w) {
       reasons.length ? h('span', { class: 'small' }, keyLabels('warn.reason', reasons)) : null
     ]) : null,
     h('div', null, flags.map(function (f) { return h('span', { class: 'badge warn-kind warn-' + f }, keyLabel('warn', f)); }).concat([
-      ' ', h('b', { text: person })])),
-    w.address ? h('div', { class: 'small muted', text: w.address }) : null,
-    w.note ? h('div', { class: 'small', text: w.note }) : null
+      ' ', h('b', { data: person })])),
+    w.address ? h('div', { class: 'small muted', data: w.address }) : null,
+    w.note ? h('div', { class: 'small', data: w.note }) : null
   ]);
 }
 
-/* The timeline entry written at dispatch (node service.rs warnings_text) carries codes:
-   "Call-sign: address warnings: Person [registered_weapon, other] (possible: other_flat); …". Show them in the user's language. */
-export function warningIssuedText(text) {
-  var out = [];
-  var re = /address warnings: |\[([a-z_, ]*)\]|\(possible: ([a-z_, ]*)\)/g;
-  var last = 0;
-  var m;
-  while ((m = re.exec(text)) !== null) {
-    if (m.index > last) out.push(text.slice(last, m.index));
-    if (m[1] !== undefined) out.push('[', keyLabels('warn', m[1].split(', ')), ']');
-    else if (m[2] !== undefined) out.push('(', tx('warn.match.possible', 'warn-possible-text'), ': ', keyLabels('warn.reason', m[2].split(', ')), ')');
-    else out.push(tx('warn.title'), ': ');
-    last = re.lastIndex;
-  }
-  out.push(text.slice(last));
-  return out;
-}
-
-/* Timeline texts are often bare codes (channel, district, duty unit, category): show their names. */
-export function codeText(text) {
-  if (!text) return '';
-  var lists = ['districts', 'duty_units', 'categories'];
-  for (var i = 0; i < lists.length; i++) if (refItem(lists[i], text)) return label(lists[i], text);
-  if (codes('channels').indexOf(text) >= 0) return label('channels', text);
-  return text;
-}
-
+/* The card's timeline: rendered by the kit (node/kit/assets/kit/timeline.js, shared with HQ's
+   dashboard) in the user's language, names of districts and duty units from the reference data. */
 export function timelineTable(items) {
-  var body = h('tbody');
-  items.slice().sort(function (a, b) { return (a.at || 0) - (b.at || 0); }).forEach(function (e) {
-    body.appendChild(h('tr', { class: 'tl-' + e.kind, 'data-kind': e.kind }, [
-      h('td', { class: 'mono small nowrap', text: fmtTime(e.at) }),
-      h('td', { class: 'small nowrap', text: e.by || '' }),
-      h('td', { class: 'nowrap' }, keyLabel('tl', e.kind)),
-      h('td', { class: 'pre' }, e.kind === 'warning_issued' ? warningIssuedText(e.text || '') : codeText(e.text))
-    ]));
-  });
-  if (!items.length) body.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 4, i18n: 'empty' })));
   return h('div', { class: 'box' }, [
     h('div', { class: 'section-title', i18n: 'card.timeline' }),
-    h('table', { class: 'grid timeline', tid: 'timeline' }, [
-      h('thead', null, h('tr', null, [h('th', { i18n: 'tl.at' }), h('th', { i18n: 'tl.by' }), h('th', { i18n: 'tl.kind' }), h('th', { i18n: 'tl.text' })])),
-      body
-    ])
+    kitTimeline(items || [], { ref: refItem })
   ]);
 }

@@ -22,7 +22,7 @@ export function UnitBoard() {
       var cardNo = null;
       if (u.card_id) {
         var cs = S.cards[u.card_id];
-        cardNo = h('a', { href: '#', class: 'mono', text: cs ? cs.number : String(u.card_id).slice(0, 8), onclick: function (ev) {
+        cardNo = h('a', { href: '#', class: 'mono', data: cs ? cs.number : String(u.card_id).slice(0, 8), onclick: function (ev) {
           ev.preventDefault(); if (self.onOpenCard) self.onOpenCard(u.card_id);
         } });
       }
