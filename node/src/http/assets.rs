@@ -23,6 +23,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "i18n.js",
         "state.js",
         "views/admin.js",
+        "views/audit.js",
         "views/call_taker.js",
         "views/calls.js",
         "views/card_actions.js",
@@ -30,6 +31,8 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/cards.js",
         "views/dispatch.js",
         "views/map.js",
+        "views/shift_summary.js",
+        "views/supervisor.js",
     ]
 );
 
