@@ -128,7 +128,7 @@ describe('r36_supervisor_views: calls queue, timeliness, audit viewer, shift sum
     const unit = units.find((u) => u.status === 'available' && u.kind === 'patrol');
     assert.ok(unit, 'an available patrol unit');
     await srv.api('POST', `/cards/${created.id}/dispatch`, { unit_id: unit.id }, tokens[DISP.login]);
-    const card = (await srv.api('GET', `/cards/${created.id}`, undefined, tokens[DISP.login])).card;
+    const card = await srv.api('GET', `/cards/${created.id}`, undefined, tokens[DISP.login]);
     const sendMs = card.sent_for_processing_at - card.created_at;
     const dispatchMs = card.units[0].assigned_at - card.sent_for_processing_at;
 
@@ -229,7 +229,11 @@ describe('r36_supervisor_views: calls queue, timeliness, audit viewer, shift sum
     assert.ok(head.includes('Басып шығарған') && head.includes(SUP.login), head);
     assert.ok(/Күндізгі|Түнгі/.test(head), head);
     await shot(page, 'supervisor-print-kk');
+    // Back on screen, the language switched, printed again.
+    await page.emulateMedia({ media: 'screen' });
     await page.locator(tid('lang-toggle')).click();
+    await page.emulateMedia({ media: 'print' });
+    await heading.waitFor({ state: 'visible' });
     const headRu = await heading.textContent();
     assert.ok(headRu.includes('Итоги смены ЦОУ') && headRu.includes(ref.region.name_ru) && headRu.includes('Напечатал'), headRu);
     assert.ok(/Дневная|Ночная/.test(headRu), headRu);

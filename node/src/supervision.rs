@@ -455,19 +455,32 @@ mod tests {
         let shift = (0, 12 * H);
         let mut cards = Vec::new();
         for n in 0..(SLOWEST_CASES_MAX as u32 + 3) {
-            let c = sent(card(n, H, "dispatched", None), H + 1000 * i64::from(n + 1), "op1");
+            let c = sent(
+                card(n, H, "dispatched", None),
+                H + 1000 * i64::from(n + 1),
+                "op1",
+            );
             cards.push(with_unit(c, "p01", 2 * H + i64::from(n), "disp1", None));
         }
         // Opened before the shift: not this shift's case.
-        cards.push(sent(card(99, -H, "sent_for_processing", None), 5 * H, "op1"));
+        cards.push(sent(
+            card(99, -H, "sent_for_processing", None),
+            5 * H,
+            "op1",
+        ));
         let t = timeliness("2026-01-01", Shift::Day, shift, &[], &cards);
         let send = &t.slowest.send_for_processing;
         assert_eq!(send.len(), SLOWEST_CASES_MAX);
         let n_last = SLOWEST_CASES_MAX + 2;
-        assert_eq!(send[0].card_number.as_deref(), Some(format!("AST-{n_last:06}").as_str()));
+        assert_eq!(
+            send[0].card_number.as_deref(),
+            Some(format!("AST-{n_last:06}").as_str())
+        );
         assert_eq!(send[0].duration_ms, 1000 * (n_last as i64 + 1));
         assert_eq!(send[0].login, "op1");
-        assert!(send.windows(2).all(|w| w[0].duration_ms >= w[1].duration_ms));
+        assert!(send
+            .windows(2)
+            .all(|w| w[0].duration_ms >= w[1].duration_ms));
         let disp = &t.slowest.dispatch;
         assert_eq!(disp.len(), SLOWEST_CASES_MAX);
         assert_eq!(disp[0].login, "disp1");
@@ -508,25 +521,46 @@ mod tests {
             card(6, -H, "closed", Some("theft")), // before the shift
         ];
         cards[4].channel = Channel::SosVideo;
-        let s = shift_summary(("AST", "2026-01-01", Shift::Day), (0, 12 * H), 13 * H, &cards, &[]);
+        let s = shift_summary(
+            ("AST", "2026-01-01", Shift::Day),
+            (0, 12 * H),
+            13 * H,
+            &cards,
+            &[],
+        );
         assert_eq!(s.cards_total, 5);
         assert_eq!(s.by_category.len(), 2);
         assert_eq!(s.by_category[0].category, None);
         assert_eq!(s.by_category[0].open, 1);
         let theft = &s.by_category[1];
         assert_eq!(
-            (theft.total, theft.closed, theft.cancelled, theft.duplicate, theft.open),
+            (
+                theft.total,
+                theft.closed,
+                theft.cancelled,
+                theft.duplicate,
+                theft.open
+            ),
             (4, 1, 1, 1, 1)
         );
         assert_eq!(
             theft.open_by_status,
-            vec![StatusCount { status: CardStatus::Dispatched, count: 1 }]
+            vec![StatusCount {
+                status: CardStatus::Dispatched,
+                count: 1
+            }]
         );
         assert_eq!(
             s.by_channel,
             vec![
-                ChannelCount { channel: Channel::App102Text, count: 4 },
-                ChannelCount { channel: Channel::SosVideo, count: 1 }
+                ChannelCount {
+                    channel: Channel::App102Text,
+                    count: 4
+                },
+                ChannelCount {
+                    channel: Channel::SosVideo,
+                    count: 1
+                }
             ]
         );
     }
@@ -535,10 +569,28 @@ mod tests {
     fn shift_summary_units_busy_time_is_clipped_to_the_shift_and_counted_once() {
         let cards = vec![
             // Sent before the shift, cleared 2 h into it: 2 h busy, not a dispatch of this shift.
-            with_unit(card(1, -3 * H, "closed", None), "p01", -2 * H, "d", Some(2 * H)),
+            with_unit(
+                card(1, -3 * H, "closed", None),
+                "p01",
+                -2 * H,
+                "d",
+                Some(2 * H),
+            ),
             // Overlapping work on two cards: 3 h..5 h and 4 h..6 h is 3 h.
-            with_unit(card(2, 3 * H, "closed", None), "p01", 3 * H, "d", Some(5 * H)),
-            with_unit(card(3, 4 * H, "dispatched", None), "p01", 4 * H, "d", Some(6 * H)),
+            with_unit(
+                card(2, 3 * H, "closed", None),
+                "p01",
+                3 * H,
+                "d",
+                Some(5 * H),
+            ),
+            with_unit(
+                card(3, 4 * H, "dispatched", None),
+                "p01",
+                4 * H,
+                "d",
+                Some(6 * H),
+            ),
             // Still working: busy until now (8 h).
             with_unit(card(4, 7 * H, "dispatched", None), "p02", 7 * H, "d", None),
         ];
@@ -547,7 +599,13 @@ mod tests {
             "status_since": 0, "card_id": null, "dispatched_at": null, "overdue": false
         }))
         .unwrap();
-        let s = shift_summary(("AST", "d", Shift::Day), (0, 12 * H), 8 * H, &cards, &[unit]);
+        let s = shift_summary(
+            ("AST", "d", Shift::Day),
+            (0, 12 * H),
+            8 * H,
+            &cards,
+            &[unit],
+        );
         let by: BTreeMap<&str, &UnitUtilisation> =
             s.units.iter().map(|u| (u.unit_id.as_str(), u)).collect();
         assert_eq!((by["p01"].dispatches, by["p01"].busy_ms), (2, 5 * H));

@@ -821,19 +821,59 @@ mod tests {
         };
         let f = |filter: AuditFilter| filter.normalized().matches(&e);
         assert!(f(AuditFilter::default()));
-        assert!(f(AuditFilter { actor: Some(" op1 ".into()), ..Default::default() }));
-        assert!(!f(AuditFilter { actor: Some("op".into()), ..Default::default() }));
-        assert!(f(AuditFilter { action: Some("card.read".into()), ..Default::default() }));
-        assert!(f(AuditFilter { action: Some("card.".into()), ..Default::default() }));
-        assert!(!f(AuditFilter { action: Some("card".into()), ..Default::default() }));
-        assert!(!f(AuditFilter { action: Some("card.create".into()), ..Default::default() }));
-        assert!(f(AuditFilter { target: Some("ast-2026-000042".into()), ..Default::default() }));
-        assert!(f(AuditFilter { target: Some("000042".into()), ..Default::default() }));
-        assert!(!f(AuditFilter { target: Some("000043".into()), ..Default::default() }));
-        assert!(f(AuditFilter { from_ms: Some(1_000), to_ms: Some(1_001), ..Default::default() }));
-        assert!(!f(AuditFilter { to_ms: Some(1_000), ..Default::default() }));
-        assert!(!f(AuditFilter { from_ms: Some(1_001), ..Default::default() }));
-        assert!(f(AuditFilter { actor: Some("   ".into()), ..Default::default() }));
+        assert!(f(AuditFilter {
+            actor: Some(" op1 ".into()),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            actor: Some("op".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            action: Some("card.read".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            action: Some("card.".into()),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            action: Some("card".into()),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            action: Some("card.create".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            target: Some("ast-2026-000042".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            target: Some("000042".into()),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            target: Some("000043".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            from_ms: Some(1_000),
+            to_ms: Some(1_001),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            to_ms: Some(1_000),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            from_ms: Some(1_001),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            actor: Some("   ".into()),
+            ..Default::default()
+        }));
     }
 
     #[test]
@@ -850,7 +890,10 @@ mod tests {
             ],
         );
         let all = |_: &AuditEntry| true;
-        let by_op1 = AuditFilter { actor: Some("op1".into()), ..Default::default() };
+        let by_op1 = AuditFilter {
+            actor: Some("op1".into()),
+            ..Default::default()
+        };
         let page = list_filtered(f.store.as_ref(), &by_op1, &all, None, 2, 100).unwrap();
         let seqs: Vec<u64> = page.entries.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![5, 3]);
@@ -860,7 +903,10 @@ mod tests {
         assert_eq!(seqs, vec![1]);
         assert_eq!(page.next_before, None);
         // A scan bound of two ends the page early and says where to go on.
-        let reads = AuditFilter { action: Some("card.read".into()), ..Default::default() };
+        let reads = AuditFilter {
+            action: Some("card.read".into()),
+            ..Default::default()
+        };
         let page = list_filtered(f.store.as_ref(), &reads, &all, None, 10, 2).unwrap();
         assert!(page.entries.is_empty());
         assert_eq!(page.next_before, Some(4));
@@ -869,9 +915,15 @@ mod tests {
         assert_eq!(seqs, vec![3, 2]);
         // The extra condition (the admin's view) applies too.
         let accounts = |e: &AuditEntry| e.action.starts_with("account.");
-        let page =
-            list_filtered(f.store.as_ref(), &AuditFilter::default(), &accounts, None, 10, 100)
-                .unwrap();
+        let page = list_filtered(
+            f.store.as_ref(),
+            &AuditFilter::default(),
+            &accounts,
+            None,
+            10,
+            100,
+        )
+        .unwrap();
         assert_eq!(page.entries.len(), 1);
         assert_eq!(page.entries[0].target, "op2");
     }

@@ -50,10 +50,7 @@ async fn timeliness(
 }
 
 /// The shift asked for (the current one by default) and when it runs.
-fn shift_of(
-    s: &SharedState,
-    q: TimelinessQuery,
-) -> ApiResult<(String, sync::Shift, (i64, i64))> {
+fn shift_of(s: &SharedState, q: TimelinessQuery) -> ApiResult<(String, sync::Shift, (i64, i64))> {
     let (current_date, current_shift) = s.service.reference().shift_at(now_ms());
     let date = q.date.unwrap_or(current_date);
     let shift = q.shift.unwrap_or(current_shift);
