@@ -316,7 +316,7 @@ pub fn shift_summary(
 
     // Busy intervals per unit, clipped to the shift and to now.
     let end = now_ms.clamp(from_ms, to_ms);
-    let mut busy: BTreeMap<String, (String, usize, Vec<(i64, i64)>)> = units
+    let mut busy: BTreeMap<String, UnitWork> = units
         .iter()
         .map(|u| (u.id.clone(), (u.call_sign.clone(), 0, Vec::new())))
         .collect();
@@ -373,6 +373,9 @@ pub fn shift_summary(
         units,
     }
 }
+
+/// A unit's call sign, dispatches in the shift and busy intervals `[from, to)`.
+type UnitWork = (String, usize, Vec<(i64, i64)>);
 
 /// Total length of the union of half-open intervals.
 fn union_length(mut v: Vec<(i64, i64)>) -> i64 {
