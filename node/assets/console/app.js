@@ -16,6 +16,7 @@ import { wrapLabel } from './views/map.js';
 import { CallTakerView } from './views/call_taker.js';
 import { DispatcherView, DutyView } from './views/dispatch.js';
 import { AdminView } from './views/admin.js';
+import { SupervisorView } from './views/supervisor.js';
 
 setupI18n(DICTS, LS_LANG);
 onLangApplied(function (root) {
@@ -80,6 +81,7 @@ function renderShell() {
   if (hasRole('call_taker')) tabs.push({ key: 'call_taker', title: 'tab.call_taker', make: CallTakerView });
   if (hasRole('dispatcher') || hasRole('supervisor') || hasRole('patrol')) tabs.push({ key: 'dispatcher', title: 'tab.dispatcher', make: DispatcherView });
   if (hasRole('duty_officer') || hasRole('supervisor')) tabs.push({ key: 'duty', title: 'tab.duty', make: DutyView });
+  if (hasRole('supervisor')) tabs.push({ key: 'supervisor', title: 'tab.supervisor', make: SupervisorView });
   if (hasRole('admin')) tabs.push({ key: 'admin', title: 'tab.admin', make: AdminView });
 
   var nav = qs('#tabs', header);

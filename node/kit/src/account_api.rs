@@ -228,17 +228,38 @@ pub struct AuditQuery {
     /// At most this many entries, newest first (default 100, at most 1000).
     #[param(minimum = 0, maximum = 1000)]
     limit: Option<usize>,
+    /// Who acted: a login (case-insensitive).
+    #[param(max_length = 200)]
+    actor: Option<String>,
+    /// A dotted action code (`card.read`) or a prefix ending in a dot (`card.`).
+    #[param(max_length = 200)]
+    action: Option<String>,
+    /// Part of what was acted on: a card number, a login, a call id (case-insensitive).
+    #[param(max_length = 200)]
+    target: Option<String>,
+    /// Entries at or after this time, ms since the Unix epoch.
+    from_ms: Option<i64>,
+    /// Entries before this time, ms since the Unix epoch.
+    to_ms: Option<i64>,
+    /// Entries with a sequence number below this one (the next page: the previous answer's
+    /// `X-Audit-Next-Before`).
+    #[param(minimum = 1)]
+    before_seq: Option<u64>,
 }
 
+/// The sequence number to pass as `before_seq` for the next page; absent at the log's start.
+pub const AUDIT_NEXT_BEFORE_HEADER: &str = "x-audit-next-before";
+
 #[utoipa::path(get, path = "/api/v1/audit", tag = "accounts", params(AuditQuery),
-    responses((status = 200, body = [AuditEntry], description = "Newest first; the account administrator sees account entries only"),
+    responses((status = 200, body = [AuditEntry], description = "Matching entries, newest first; the account administrator sees account entries only. One request reads at most 20 000 entries of the log: fewer than `limit` entries and an `X-Audit-Next-Before` header mean the search goes on from there",
+            headers(("X-Audit-Next-Before" = u64, description = "Pass as `before_seq` for the next page; absent once the start of the log was read"))),
         (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody),
         (status = 503, body = ApiErrorBody)))]
 async fn audit_list(
     State(h): State<Host>,
     auth: Auth,
     Query(q): Query<AuditQuery>,
-) -> ApiResult<Json<Vec<AuditEntry>>> {
+) -> ApiResult<Response> {
     let readers = h.audit_readers();
     let mut allowed: Vec<Role> = readers.to_vec();
     allowed.push(Role::Admin);
@@ -246,25 +267,39 @@ async fn audit_list(
     let n = q.limit.unwrap_or(100).min(AUDIT_LIST_ENTRIES_MAX);
     // The account administrator sees what happened to accounts, not callers' data.
     let everything = readers.iter().any(|r| auth.user.has_role(*r));
-    crate::audit::list_recent(&**h.audit_store(), n)
-        .map(|entries| {
-            entries
-                .into_iter()
-                .filter(|e| {
-                    everything
-                        || e.action.starts_with("account.")
-                        || e.action.starts_with("session.")
-                })
-                .collect::<Vec<_>>()
-        })
-        .map(Json)
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_error",
-                e.to_string(),
-            )
-        })
+    let visible = |e: &AuditEntry| {
+        everything || e.action.starts_with("account.") || e.action.starts_with("session.")
+    };
+    let filter = crate::audit::AuditFilter {
+        actor: q.actor,
+        action: q.action,
+        target: q.target,
+        from_ms: q.from_ms,
+        to_ms: q.to_ms,
+    }
+    .normalized();
+    let page = crate::audit::list_filtered(
+        &**h.audit_store(),
+        &filter,
+        &visible,
+        q.before_seq,
+        n,
+        crate::audit::AUDIT_FILTER_SCAN_MAX,
+    )
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_error",
+            e.to_string(),
+        )
+    })?;
+    let mut response = Json(page.entries).into_response();
+    if let Some(next) = page.next_before {
+        response
+            .headers_mut()
+            .insert(AUDIT_NEXT_BEFORE_HEADER, HeaderValue::from(next));
+    }
+    Ok(response)
 }
 
 /// The account routes under `prefix` (`""` inside a router nested at `/api/v1`, or

@@ -31,6 +31,11 @@ pub const AUDIT_GENESIS_HASH: &str =
     "0000000000000000000000000000000000000000000000000000000000000000";
 /// Upper bound for [`list_recent`], so one request cannot make the node read the whole log.
 pub const AUDIT_LIST_RECENT_COUNT_MAX: usize = 10_000;
+/// Entries one filtered listing ([`list_filtered`]) reads at most, matching or not; the caller
+/// continues below [`AuditPage::next_before`].
+pub const AUDIT_FILTER_SCAN_MAX: usize = 20_000;
+/// Longest filter text kept (actor, action, target), characters.
+pub const AUDIT_FILTER_TEXT_CHARS_MAX: usize = 200;
 
 #[derive(Debug, Error)]
 pub enum AuditError {
@@ -243,6 +248,111 @@ pub fn list_recent(store: &dyn Store, limit_count: usize) -> Result<Vec<AuditEnt
         seq -= 1;
     }
     Ok(out)
+}
+
+/// What a reader of the log asks for; every given part must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Who acted: the login, case-insensitive.
+    pub actor: Option<String>,
+    /// The dotted action code (`card.read`), or a prefix ending in a dot (`card.`).
+    pub action: Option<String>,
+    /// Part of what the action was applied to (a card number, a login), case-insensitive.
+    pub target: Option<String>,
+    /// From this time on, ms since the Unix epoch.
+    pub from_ms: Option<i64>,
+    /// Before this time, ms since the Unix epoch.
+    pub to_ms: Option<i64>,
+}
+
+impl AuditFilter {
+    /// Trims the texts, drops empty ones, lower-cases actor and target and cuts every text to
+    /// [`AUDIT_FILTER_TEXT_CHARS_MAX`].
+    pub fn normalized(self) -> AuditFilter {
+        let clean = |v: Option<String>, lower: bool| {
+            v.map(|t| {
+                let t: String = t.trim().chars().take(AUDIT_FILTER_TEXT_CHARS_MAX).collect();
+                if lower {
+                    t.to_lowercase()
+                } else {
+                    t
+                }
+            })
+            .filter(|t| !t.is_empty())
+        };
+        AuditFilter {
+            actor: clean(self.actor, true),
+            action: clean(self.action, false),
+            target: clean(self.target, true),
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+        }
+    }
+
+    /// Whether `e` matches. Expects a [`AuditFilter::normalized`] filter.
+    pub fn matches(&self, e: &AuditEntry) -> bool {
+        let actor = self
+            .actor
+            .as_deref()
+            .is_none_or(|a| e.actor.to_lowercase() == a);
+        let action = self.action.as_deref().is_none_or(|a| {
+            if a.ends_with('.') {
+                e.action.starts_with(a)
+            } else {
+                e.action == a
+            }
+        });
+        let target = self
+            .target
+            .as_deref()
+            .is_none_or(|t| e.target.to_lowercase().contains(t));
+        let from = self.from_ms.is_none_or(|f| e.at >= f);
+        let to = self.to_ms.is_none_or(|t| e.at < t);
+        actor && action && target && from && to
+    }
+}
+
+/// One page of a filtered listing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditPage {
+    /// Matching entries, newest first.
+    pub entries: Vec<AuditEntry>,
+    /// Where the next page starts (pass it as `before_seq`); `None` once the start of the log
+    /// was reached.
+    pub next_before: Option<u64>,
+}
+
+/// Entries below `before_seq` (all when `None`) that match `filter` and `also`, newest first, at
+/// most `limit_count` (capped at [`AUDIT_LIST_RECENT_COUNT_MAX`]). Reads at most `scan_max`
+/// sequence numbers (capped at [`AUDIT_FILTER_SCAN_MAX`]), so a filter that matches rarely
+/// cannot make one request read the whole log: the page then ends early and `next_before` says
+/// where to go on.
+pub fn list_filtered(
+    store: &dyn Store,
+    filter: &AuditFilter,
+    also: &dyn Fn(&AuditEntry) -> bool,
+    before_seq: Option<u64>,
+    limit_count: usize,
+    scan_max: usize,
+) -> Result<AuditPage, AuditError> {
+    let limit_count = limit_count.min(AUDIT_LIST_RECENT_COUNT_MAX);
+    let mut probes_left = scan_max.min(AUDIT_FILTER_SCAN_MAX);
+    let last = last_stored_seq(store)?;
+    let mut seq = before_seq.map_or(last, |b| b.saturating_sub(1).min(last));
+    let mut page = AuditPage::default();
+    while seq > 0 && page.entries.len() < limit_count && probes_left > 0 {
+        probes_left -= 1;
+        if let Some(bytes) = store.get(&entry_key(seq))? {
+            let entry = serde_json::from_slice::<AuditEntry>(&bytes)
+                .map_err(|e| AuditError::Damaged(format!("entry {seq} cannot be read ({e})")))?;
+            if filter.matches(&entry) && also(&entry) {
+                page.entries.push(entry);
+            }
+        }
+        seq -= 1;
+    }
+    page.next_before = (seq > 0).then_some(seq + 1);
+    Ok(page)
 }
 
 fn last_stored_seq(store: &dyn Store) -> Result<u64, AuditError> {
@@ -680,5 +790,141 @@ mod tests {
         assert!(report.is_ok());
         assert_eq!(report.entries, 0);
         assert!(list_recent(f.store.as_ref(), 10).unwrap().is_empty());
+    }
+
+    fn record_entries(f: &Fixture, entries: &[(&str, &str, &str, i64)]) {
+        for (actor, action, target, at) in entries {
+            let ticket = f
+                .log
+                .record(
+                    &f.gc,
+                    WriteBatch::new(),
+                    AuditInput::new(*actor, *action, *target, json!(null)),
+                    *at,
+                )
+                .unwrap();
+            f.gc.wait_durable(ticket).unwrap();
+        }
+    }
+
+    #[test]
+    fn audit_filter_matches_actor_action_target_and_time() {
+        let e = AuditEntry {
+            seq: 1,
+            at: 1_000,
+            actor: "Op1".into(),
+            action: "card.read".into(),
+            target: "AST-2026-000042".into(),
+            details: json!(null),
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        let f = |filter: AuditFilter| filter.normalized().matches(&e);
+        assert!(f(AuditFilter::default()));
+        assert!(f(AuditFilter {
+            actor: Some(" op1 ".into()),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            actor: Some("op".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            action: Some("card.read".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            action: Some("card.".into()),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            action: Some("card".into()),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            action: Some("card.create".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            target: Some("ast-2026-000042".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            target: Some("000042".into()),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            target: Some("000043".into()),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            from_ms: Some(1_000),
+            to_ms: Some(1_001),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            to_ms: Some(1_000),
+            ..Default::default()
+        }));
+        assert!(!f(AuditFilter {
+            from_ms: Some(1_001),
+            ..Default::default()
+        }));
+        assert!(f(AuditFilter {
+            actor: Some("   ".into()),
+            ..Default::default()
+        }));
+    }
+
+    #[test]
+    fn audit_filtered_listing_pages_by_seq_and_bounds_its_scan() {
+        let f = fixture();
+        record_entries(
+            &f,
+            &[
+                ("op1", "card.create", "AST-1", 10),
+                ("disp1", "card.read", "AST-1", 20),
+                ("op1", "card.read", "AST-1", 30),
+                ("admin", "account.create", "op2", 40),
+                ("op1", "card.create", "AST-2", 50),
+            ],
+        );
+        let all = |_: &AuditEntry| true;
+        let by_op1 = AuditFilter {
+            actor: Some("op1".into()),
+            ..Default::default()
+        };
+        let page = list_filtered(f.store.as_ref(), &by_op1, &all, None, 2, 100).unwrap();
+        let seqs: Vec<u64> = page.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![5, 3]);
+        assert_eq!(page.next_before, Some(3));
+        let page = list_filtered(f.store.as_ref(), &by_op1, &all, Some(3), 2, 100).unwrap();
+        let seqs: Vec<u64> = page.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1]);
+        assert_eq!(page.next_before, None);
+        // A scan bound of two ends the page early and says where to go on.
+        let reads = AuditFilter {
+            action: Some("card.read".into()),
+            ..Default::default()
+        };
+        let page = list_filtered(f.store.as_ref(), &reads, &all, None, 10, 2).unwrap();
+        assert!(page.entries.is_empty());
+        assert_eq!(page.next_before, Some(4));
+        let page = list_filtered(f.store.as_ref(), &reads, &all, Some(4), 10, 2).unwrap();
+        let seqs: Vec<u64> = page.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![3, 2]);
+        // The extra condition (the admin's view) applies too.
+        let accounts = |e: &AuditEntry| e.action.starts_with("account.");
+        let page = list_filtered(
+            f.store.as_ref(),
+            &AuditFilter::default(),
+            &accounts,
+            None,
+            10,
+            100,
+        )
+        .unwrap();
+        assert_eq!(page.entries.len(), 1);
+        assert_eq!(page.entries[0].target, "op2");
     }
 }

@@ -24,6 +24,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "keys.js",
         "state.js",
         "views/admin.js",
+        "views/audit.js",
         "views/call_taker.js",
         "views/calls.js",
         "views/card_actions.js",
@@ -31,6 +32,8 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/cards.js",
         "views/dispatch.js",
         "views/map.js",
+        "views/shift_summary.js",
+        "views/supervisor.js",
     ]
 );
 

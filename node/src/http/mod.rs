@@ -119,6 +119,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         warnings,
         personal_data_reads,
         timeliness,
+        shift_summary,
         events,
         list_calls,
         get_call,

@@ -1,4 +1,5 @@
-//! Supervisors' reads: R36 timeliness per shift, and who read a person's data.
+//! Supervisors' reads: R36 timeliness per shift, the shift summary, and who read a person's
+//! data.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -35,6 +36,21 @@ async fn timeliness(
     Query(q): Query<TimelinessQuery>,
 ) -> ApiResult<Json<crate::supervision::ShiftTimeliness>> {
     auth.require(&[Role::Supervisor])?;
+    let (date, shift, window) = shift_of(&s, q)?;
+    let calls = s
+        .calls
+        .calls_between(window.0, window.1, crate::supervision::SHIFT_CALLS_MAX)
+        .map_err(ServiceError::from)?;
+    let cards =
+        s.service
+            .cards_created_between(window.0, window.1, crate::supervision::SHIFT_CARDS_MAX)?;
+    Ok(Json(crate::supervision::timeliness(
+        &date, shift, window, &calls, &cards,
+    )))
+}
+
+/// The shift asked for (the current one by default) and when it runs.
+fn shift_of(s: &SharedState, q: TimelinessQuery) -> ApiResult<(String, sync::Shift, (i64, i64))> {
     let (current_date, current_shift) = s.service.reference().shift_at(now_ms());
     let date = q.date.unwrap_or(current_date);
     let shift = q.shift.unwrap_or(current_shift);
@@ -50,15 +66,34 @@ async fn timeliness(
             )
             .with_field(Some("date".into()))
         })?;
-    let calls = s
-        .calls
-        .calls_between(window.0, window.1, crate::supervision::SHIFT_CALLS_MAX)
-        .map_err(ServiceError::from)?;
-    let cards =
-        s.service
-            .cards_created_between(window.0, window.1, crate::supervision::SHIFT_CARDS_MAX)?;
-    Ok(Json(crate::supervision::timeliness(
-        &date, shift, window, &calls, &cards,
+    Ok((date, shift, window))
+}
+
+#[utoipa::path(get, path = "/api/v1/supervision/shift-summary", params(TimelinessQuery),
+    responses((status = 200, body = crate::supervision::ShiftSummary, description = "The shift's cards by category and outcome, by channel, and the units' utilisation"),
+        (status = 400, body = ApiErrorBody), (status = 401, body = ApiErrorBody), (status = 403, body = ApiErrorBody),
+        (status = 422, body = ApiErrorBody)))]
+async fn shift_summary(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<TimelinessQuery>,
+) -> ApiResult<Json<crate::supervision::ShiftSummary>> {
+    auth.require(&[Role::Supervisor])?;
+    let (date, shift, window) = shift_of(&s, q)?;
+    let now = now_ms();
+    // Cards opened somewhat before the shift may have kept units busy in it.
+    let cards = s.service.cards_created_between(
+        window.0 - crate::supervision::UNIT_BUSY_LOOKBACK_MS,
+        window.1,
+        crate::supervision::SHIFT_CARDS_MAX,
+    )?;
+    let units = s.service.units(now)?;
+    Ok(Json(crate::supervision::shift_summary(
+        (s.service.region(), &date, shift),
+        window,
+        now,
+        &cards,
+        &units,
     )))
 }
 
@@ -125,4 +160,5 @@ pub(super) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/audit/personal-data", get(personal_data_reads))
         .route("/supervision/timeliness", get(timeliness))
+        .route("/supervision/shift-summary", get(shift_summary))
 }
