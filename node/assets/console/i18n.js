@@ -256,6 +256,21 @@ export default {
 
 
     /* ---- call taker and dispatcher: timers, sound, keyboard, connection ---- */
+    'alert.sound': 'Звук',
+    'alert.notify': 'Уведомления',
+    'alert.on': 'вкл',
+    'alert.off': 'выкл',
+    'alert.ask': 'разрешить',
+    'alert.denied': 'запрещены в браузере',
+    'alert.unsupported': 'не поддерживаются',
+    'alert.sound.tip': 'Звуковые сигналы: вызов, SOS, новая карточка в очереди, опаздывающий наряд',
+    'alert.notify.tip': 'Уведомления браузера — видны и когда вкладка свёрнута',
+    'alert.call.title': 'Входящий вызов',
+    'alert.sos.title': 'SOS — тревожная кнопка!',
+    'alert.card': 'Карточка №',
+    'alert.queue.title': 'Новая карточка в очереди ГУСС',
+    'alert.overdue.title': 'Превышено время прибытия наряда',
+    'alert.overdue.body': '{unit} не прибыл на место, с момента направления {time}',
   },
 
   kk: {
@@ -512,5 +527,20 @@ export default {
 
 
     /* ---- call taker and dispatcher: timers, sound, keyboard, connection ---- */
+    'alert.sound': 'Дыбыс',
+    'alert.notify': 'Хабарландыру',
+    'alert.on': 'қосулы',
+    'alert.off': 'өшірулі',
+    'alert.ask': 'рұқсат беру',
+    'alert.denied': 'браузерде тыйым салынған',
+    'alert.unsupported': 'қолдау көрсетілмейді',
+    'alert.sound.tip': 'Дыбыстық белгілер: қоңырау, SOS, кезектегі жаңа карточка, кешігіп жатқан жасақ',
+    'alert.notify.tip': 'Браузер хабарландырулары — бет жиналып тұрса да көрінеді',
+    'alert.call.title': 'Кіріс қоңырау',
+    'alert.sos.title': 'SOS — дабыл түймесі!',
+    'alert.card': 'Карточка №',
+    'alert.queue.title': 'КҚБТ кезегінде жаңа карточка',
+    'alert.overdue.title': 'Жасақтың келу уақыты асып кетті',
+    'alert.overdue.body': '{unit} оқиға орнына жетпеді, жіберілгеннен бері {time}',
   }
 };
