@@ -16,7 +16,7 @@ const SS_OVERDUE = 'node_console_alerted_overdue';
 const SOS_CHANNEL = 'sos_video';
 
 const W = {
-  ringing: {},    // call id -> true while it rings for this operator
+  ringing: {},    // call id -> what was told while it rings for this operator
   queue: {},      // card id -> true while it is in the ГУСС queue
   loaded: false,  // the first full load is done: later arrivals are news
   overdue: {}     // unit id -> the dispatch (episode) already alerted
@@ -51,7 +51,10 @@ export function alertsHeader() {
   W.loaded = false;
   try { W.overdue = JSON.parse(ssGet(overdueKey()) || '{}') || {}; } catch (e) { W.overdue = {}; }
   setupAlerts(me());
-  return alertToggles();
+  return alertToggles({
+    sound: 'alert.sound', notify: 'alert.notify', soundTip: 'alert.sound.tip', notifyTip: 'alert.notify.tip',
+    on: 'alert.on', off: 'alert.off', ask: 'alert.ask', denied: 'alert.denied', unsupported: 'alert.unsupported'
+  });
 }
 /** Logout: silence. */
 export function alertsOff() {
@@ -76,8 +79,10 @@ export function alertCalls() {
     unnotify('call-' + id);
   });
   ringing.forEach(function (c) {
-    if (W.ringing[c.id]) return;
-    W.ringing[c.id] = true;
+    // Told once per call; again (replacing it, same tag) when the SOS card's number arrives.
+    const seen = 'n' + (c.card_number || '');
+    if (W.ringing[c.id] === seen) return;
+    W.ringing[c.id] = seen;
     const sos = c.channel === SOS_CHANNEL;
     const phone = c.caller && c.caller.phone;
     notify('call-' + c.id, t(sos ? 'alert.sos.title' : 'alert.call.title'),

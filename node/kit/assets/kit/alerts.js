@@ -4,8 +4,9 @@
    (a chime, a beep) plays over it and the loop resumes. Sound and notifications are each on or
    off per login (local storage, on by default). Notification permission is asked once, on a
    user gesture, and a refusal is shown in the toggle, not asked again. The application says
-   which events alert (its own module calls loop/stopLoop/chime/notify). */
+   which events alert (its own module calls loop, chime, notify, unnotify) and names the texts. */
 import { h, qs } from './dom.js';
+import { t } from './i18n.js';
 import { lsGet, lsSet } from './storage.js';
 
 /** Sound codes, each a file /kit/{code}.wav; the loops repeat until stopped. */
@@ -85,7 +86,6 @@ export function loop(code, on) {
   A.loops[code] = !!on;
   sync();
 }
-export function stopLoops() { A.loops = {}; sync(); }
 /** A short sound once (over any loop, which resumes after it). */
 export function chime(code) {
   if (!soundOn()) return;
@@ -161,16 +161,20 @@ export function teardownAlerts() {
 }
 
 /**
- * The header toggles: sound on/off, and notifications on/off (asking for permission on the click
- * when not yet asked; "denied by the browser" or "not supported" shown plainly). Texts:
- * alert.sound, alert.on, alert.off, alert.notify, alert.denied, alert.unsupported, alert.ask,
- * alert.sound.tip, alert.notify.tip.
+ * The header toggles, one element with the two stacked: sound on/off, and notifications on/off
+ * (asking for permission on the click when not yet asked; "denied by the browser" or "not
+ * supported" shown plainly). `keys` names the application's texts: sound, notify (the toggles'
+ * names), soundTip, notifyTip, and the states on, off, ask, denied, unsupported.
  */
-export function alertToggles() {
-  const sound = h('button', { type: 'button', class: 'btn btn-ghost alert-toggle', tid: 'alert-sound-toggle', tip: 'alert.sound.tip' });
-  const note = h('button', { type: 'button', class: 'btn btn-ghost alert-toggle', tid: 'alert-notify-toggle', tip: 'alert.notify.tip' });
+export function alertToggles(keys) {
+  const small = 'padding:1px 8px;font-size:11.5px;line-height:1.35;text-align:left';
+  const sound = h('button', { type: 'button', class: 'btn btn-ghost alert-toggle', tid: 'alert-sound-toggle', style: small });
+  const note = h('button', { type: 'button', class: 'btn btn-ghost alert-toggle', tid: 'alert-notify-toggle', style: small });
+  sound.setAttribute('data-i18n-title', keys.soundTip);
+  note.setAttribute('data-i18n-title', keys.notifyTip);
   function label(el, nameKey, stateKey) {
     el.textContent = '';
+    el.setAttribute('title', t(el.getAttribute('data-i18n-title')));
     el.appendChild(h('span', { i18n: nameKey }));
     el.appendChild(document.createTextNode(': '));
     el.appendChild(h('span', { class: 'alert-state', i18n: stateKey }));
@@ -180,7 +184,7 @@ export function alertToggles() {
     sound.setAttribute('data-on', on ? '1' : '0');
     sound.setAttribute('aria-pressed', on ? 'true' : 'false');
     sound.classList.toggle('off', !on);
-    label(sound, 'alert.sound', on ? 'alert.on' : 'alert.off');
+    label(sound, keys.sound, on ? keys.on : keys.off);
     const perm = permission();
     const non = notifyOn();
     const st = perm === 'unsupported' ? 'unsupported' : perm === 'denied' ? 'denied' : !non ? 'off' : perm === 'granted' ? 'on' : 'ask';
@@ -188,10 +192,11 @@ export function alertToggles() {
     note.setAttribute('data-on', non ? '1' : '0');
     note.setAttribute('aria-pressed', st === 'on' ? 'true' : 'false');
     note.classList.toggle('off', st !== 'on');
-    label(note, 'alert.notify', 'alert.' + st);
+    label(note, keys.notify, keys[st]);
     note.disabled = st === 'unsupported';
   }
   sound.addEventListener('click', function () {
+    if (soundOn()) A.shot = null; // muted: a short sound cut off is not replayed later
     lsSet(key(LS_SOUND), soundOn() ? '0' : '1');
     sync();
     render();
@@ -206,5 +211,6 @@ export function alertToggles() {
   });
   A.toggles.push(render);
   render();
-  return [sound, note];
+  // Stacked, so the header keeps its width in both languages.
+  return h('div', { class: 'alert-toggles', tid: 'alert-toggles', style: 'display:flex;flex-direction:column;gap:2px' }, [sound, note]);
 }

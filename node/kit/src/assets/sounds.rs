@@ -169,7 +169,7 @@ mod tests {
     }
 
     #[test]
-    fn sounds_are_audible_start_and_end_quietly_and_differ() {
+    fn sounds_are_audible_loop_without_a_click_and_differ() {
         for (code, _) in SOUNDS {
             let s = pcm(code);
             let peak = s.iter().map(|v| v.unsigned_abs()).max().unwrap();
