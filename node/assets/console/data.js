@@ -6,6 +6,7 @@ import { api, auth, errText } from '../kit/api.js';
 import { session, hasRole } from '../kit/session.js';
 import { Live, showLiveState } from '../kit/live.js';
 import { S, isTerminal, isStaff, cardAddress, fmtDur, fmtLeft, toastText } from './state.js';
+import { alertCalls, alertCard, alertsLoaded, alertUnits } from './alerts.js';
 
 export function tick() {
   const now = Date.now();
@@ -33,6 +34,7 @@ export function tick() {
   });
   const clock = qs('#clock');
   if (clock) clock.textContent = fmtTime(now);
+  alertUnits(now);
 }
 
 export function summaryOf(card) {
@@ -48,6 +50,7 @@ export function upsertCard(s) {
   const old = S.cards[s.id];
   if (old && old.updated_at && s.updated_at && old.updated_at > s.updated_at) return;
   S.cards[s.id] = old ? Object.assign({}, old, s) : s;
+  alertCard(S.cards[s.id]);
   S.views.forEach(function (v) { if (v.onCard) v.onCard(S.cards[s.id]); });
   scheduleRender();
 }
@@ -60,6 +63,7 @@ export function upsertUnit(u) {
 export function upsertCall(c) {
   if (!c || !c.id) return;
   S.calls[c.id] = c;
+  alertCalls();
   S.views.forEach(function (v) { if (v.onCall) v.onCall(c); });
   scheduleRender();
 }
@@ -70,6 +74,7 @@ export function loadCalls() {
     const calls = {};
     (list || []).forEach(function (c) { calls[c.id] = c; });
     S.calls = calls;
+    alertCalls();
     scheduleRender();
   }, function () { /* shown by the cards' reload */ });
 }
@@ -99,6 +104,7 @@ export function loadAll() {
       }
     });
     S.cards = cards;
+    alertsLoaded();
     const units = {};
     (res[1] || []).forEach(function (u) { units[u.id] = u; });
     S.units = units;

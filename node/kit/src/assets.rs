@@ -4,9 +4,12 @@
 //! in `assets/kit/` of this crate and are embedded here, one line a file.
 
 use axum::extract::Path;
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
 use crate::web::embedded_asset;
+
+pub mod sounds;
 
 /// A table `&[(path, text)]` of files embedded with `include_str!`, each path relative to `$dir`
 /// (itself relative to the file that names the macro, as for `include_str!`). Editing a listed
@@ -22,6 +25,7 @@ macro_rules! embed_files {
 pub const KIT: &[(&str, &str)] = embed_files!(
     "../assets/kit",
     [
+        "alerts.js",
         "api.js",
         "dom.js",
         "favicon.svg",
@@ -68,8 +72,19 @@ pub fn unlisted(dir: &std::path::Path, table: &[(&str, &str)]) -> Vec<String> {
     odd
 }
 
-/// `GET /kit/{name}`: a kit module, or the JSON 404.
+/// `GET /kit/{name}`: a kit module, an alert sound (`ring.wav`, … from [`sounds`]), or the
+/// JSON 404.
 pub async fn kit_asset(Path(name): Path<String>) -> Response {
+    if let Some(wav) = sounds::wav_file(&name) {
+        return (
+            [
+                (header::CONTENT_TYPE, "audio/wav"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            wav,
+        )
+            .into_response();
+    }
     embedded_asset(KIT, &name)
 }
 
@@ -101,7 +116,10 @@ mod tests {
         let icon = favicon().await;
         assert_eq!(icon.status(), StatusCode::OK);
         assert_eq!(icon.headers()[header::CONTENT_TYPE], "image/svg+xml");
-        for bad in ["nope.js", "../lib.rs", "..", ""] {
+        let wav = kit_asset(Path("sos.wav".to_string())).await;
+        assert_eq!(wav.status(), StatusCode::OK);
+        assert_eq!(wav.headers()[header::CONTENT_TYPE], "audio/wav");
+        for bad in ["nope.js", "../lib.rs", "..", "", "nope.wav", "../sos.wav"] {
             let r = kit_asset(Path(bad.to_string())).await;
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
         }

@@ -17,6 +17,7 @@ const INDEX_HTML: &str = include_str!("../../assets/console/index.html");
 pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
     "../../assets/console",
     [
+        "alerts.js",
         "app.css",
         "app.js",
         "data.js",
