@@ -16,11 +16,8 @@ import { wrapLabel } from './views/map.js';
 import { CallTakerView } from './views/call_taker.js';
 import { DispatcherView, DutyView } from './views/dispatch.js';
 import { AdminView } from './views/admin.js';
-<<<<<<< HEAD
 import { SupervisorView } from './views/supervisor.js';
-=======
 import { alertsHeader, alertsOff } from './alerts.js';
->>>>>>> i11-alerts
 
 setupI18n(DICTS, LS_LANG);
 onLangApplied(function (root) {
@@ -69,12 +66,8 @@ function renderShell() {
     h('div', { class: 'spacer' }),
     h('div', { id: 'sse', class: 'sse', tid: 'sse-status' }, [h('span', { class: 'dot' }), h('span', { class: 'sse-label', i18n: 'sse.connecting' })]),
     h('span', { id: 'clock', class: 'clock', text: fmtTime(Date.now()) }),
-<<<<<<< HEAD
     h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', data: u.full_name || u.login }), h('span', { class: 'who-roles' }, roleChips)]),
-=======
-    h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', text: u.full_name || u.login }), h('span', { class: 'who-roles' }, roleChips)]),
     alertsHeader(),
->>>>>>> i11-alerts
     langButton(),
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'logout', i18n: 'logout', onclick: logout })
