@@ -3,9 +3,9 @@
    the next page starts in X-Audit-Next-Before). Actions are dotted codes rendered through the
    dictionary (audit.action.<code>); an unknown code shows a generic text and the code itself. */
 import { fmtDateTime } from '../state.js';
-import { API, auth, showError } from '../../kit/api.js';
+import { apiResponse, showError } from '../../kit/api.js';
 import { clear, h, tx } from '../../kit/dom.js';
-import { known, t } from '../../kit/i18n.js';
+import { known } from '../../kit/i18n.js';
 
 /* Entries asked for per page. */
 var AUDIT_PAGE_ENTRIES = 50;
@@ -32,27 +32,10 @@ export function actionLabel(code) {
   ]);
 }
 
-/* GET /audit with the response header the kit's api() does not hand out. */
+/* GET /audit: a page of entries, and where the next one starts (X-Audit-Next-Before). */
 function auditPage(params) {
-  var headers = { 'Accept': 'application/json', 'X-Requested-With': 'fetch' };
-  if (auth.token) headers.Authorization = 'Bearer ' + auth.token;
-  return fetch(API + '/audit?' + params, { headers: headers, credentials: 'same-origin' }).then(function (r) {
-    return r.text().then(function (txt) {
-      var data = null;
-      try { data = txt ? JSON.parse(txt) : null; } catch (e) { data = null; }
-      if (!r.ok) {
-        var err = new Error((data && data.message) || String(r.status));
-        err.status = r.status;
-        err.code = data && data.code;
-        err.field = data && data.field;
-        throw err;
-      }
-      return { entries: data || [], next: r.headers.get('X-Audit-Next-Before') };
-    });
-  }, function () {
-    var err = new Error(t('err.network'));
-    err.status = 0;
-    throw err;
+  return apiResponse('GET', '/audit?' + params).then(function (res) {
+    return { entries: res.data || [], next: res.headers.get('X-Audit-Next-Before') };
   });
 }
 

@@ -13,6 +13,10 @@ export const auth = { token: null, onUnauthorized: null, noStore: false, onReach
 /* `headers`: extra request headers (an Idempotency-Key). A request that reaches the server, or
    fails to, is reported to auth.onReachable(true | false): the console says "no connection". */
 export function api(method, path, body, headers) {
+  return apiResponse(method, path, body, headers).then(function (res) { return res.data; });
+}
+/** As api(), resolving to {data, headers} where a caller needs a response header (paging). */
+export function apiResponse(method, path, body, headers) {
   const opts = { method: method, headers: Object.assign({ 'Accept': 'application/json', 'X-Requested-With': 'fetch' }, headers || {}), credentials: 'same-origin' };
   if (auth.noStore) opts.cache = 'no-store';
   if (auth.token) opts.headers.Authorization = 'Bearer ' + auth.token;
@@ -34,7 +38,7 @@ export function api(method, path, body, headers) {
         if (r.status === 401 && path !== '/auth/login' && path !== '/auth/logout' && auth.onUnauthorized) auth.onUnauthorized();
         throw err;
       }
-      return data;
+      return { data: data, headers: r.headers };
     });
   }, function () {
     if (auth.onReachable) auth.onReachable(false);
