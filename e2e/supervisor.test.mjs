@@ -202,7 +202,7 @@ describe('r36_supervisor_views: calls queue, timeliness, audit viewer, shift sum
   it('r36_the_tab_in_kazakh_and_the_printed_summary_in_both_languages', async () => {
     const page = st.page;
     await page.locator(tid('lang-toggle')).click();
-    assert.equal(await text(page, tid('tab-supervisor')), 'Ауысым басшысы');
+    assert.equal(await text(page, `${tid('tab-supervisor')} > span`), 'Ауысым басшысы');
     assert.equal(await text(page, `${P} ${tid('audit-row')}[data-actor="${DISP.login}"] ${tid('audit-row-action')}`), 'Карточканы қарау');
     const opRow = page.locator(`${P} ${tid('tl-row')}[data-login="${OP.login}"][data-kind="send_for_processing"]`);
     assert.equal(await opRow.locator('td').nth(1).textContent(), 'Ашу → өңдеуге жіберу');
