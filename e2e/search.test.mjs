@@ -56,7 +56,7 @@ describe('search, premise history, duplicate suggestions', () => {
     // The second card: open, the same caller at the same flat, written another way.
     const b = await srv.api('POST', '/cards', {
       channel: 'app102_call', caller: { phone: '87012345678' }, location: { address: 'пр. Республики, 24, кв. 5' },
-      description: 'Снова шум',
+      description: 'Снова шум', category: 'noise', district: 'esil',
     }, ct);
     cards.b = await srv.api('POST', `/cards/${b.id}/send-for-processing`, undefined, ct);
     browser = await launchChromium();
@@ -103,7 +103,7 @@ describe('search, premise history, duplicate suggestions', () => {
     await page.locator(tid('tab-search')).filter({ hasText: 'Іздеу' }).waitFor();
     const kkText = await page.locator(tid('search-results')).innerText();
     assert.match(kkText, /Сол мекенжай/, 'the reason in Kazakh');
-    assert.match(await page.locator(tid('search-form')).innerText(), /Карточкаларды іздеу/);
+    assert.match(await page.locator(tid('search-submit')).innerText(), /Табу/);
     await shot(page, 'search-kk');
     await page.locator(tid('lang-toggle')).click();
     // Bad input is a field error, not a failure.
@@ -154,6 +154,7 @@ describe('search, premise history, duplicate suggestions', () => {
     assert.ok(!list.r.some((x) => x.number === cards.a.number), 'a closed card is not a duplicate suggestion');
     const row = sugg.locator(`tr[data-number="${cards.b.number}"]`);
     assert.match(await row.innerText(), /Тот же адрес/);
+    await sugg.scrollIntoViewIfNeeded();
     await shot(page, 'search-duplicates-ru');
     await row.locator(tid('dup-link')).click();
     // The form's card was created and linked.

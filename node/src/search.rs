@@ -315,7 +315,10 @@ impl SearchQuery {
             let found = units
                 .iter()
                 .find(|(id, _)| id == u)
-                .or_else(|| units.iter().find(|(_, cs)| cs.eq_ignore_ascii_case(u)))
+                .or_else(|| {
+                    let u = u.to_lowercase();
+                    units.iter().find(|(_, cs)| cs.to_lowercase() == u)
+                })
                 .ok_or_else(|| bad("unit", "no such unit (give its id or call sign)"))?;
             q.unit_id = Some(found.0.clone());
         }
@@ -697,7 +700,12 @@ impl CardSearch {
 
     /// Ids of cards created in `[from, to)`, newest day first (unordered within a day; the caller
     /// sorts), at most `max`.
-    fn by_days(&self, from: i64, to: i64, max: usize) -> Result<(Vec<String>, bool), StoreError> {
+    fn by_days(
+        &self,
+        from: i64,
+        to: i64,
+        max: usize,
+    ) -> Result<(Vec<(i64, String)>, bool), StoreError> {
         let mut out = Vec::new();
         let first = from
             .max(to - SEARCH_RANGE_DAYS_MAX * DAY_MS)
@@ -710,7 +718,7 @@ impl CardSearch {
                     return Ok((out, true));
                 }
                 if let Some(id) = String::from_utf8_lossy(&k).rsplit('/').next() {
-                    out.push(id.to_string());
+                    out.push((day, id.to_string()));
                 }
             }
             day -= 1;
@@ -729,18 +737,34 @@ impl CardSearch {
         let max = SEARCH_CANDIDATES_MAX;
         let mut address_of: BTreeMap<String, AddressMatch> = BTreeMap::new();
         // The narrowest criterion gives the candidates, newest first where its index is ordered.
+        // Each candidate comes with its batch: candidates of one batch are in no order, batches
+        // newest first (a card of its own in a time-ordered index, a day in the day index), so
+        // once the limit is passed the next batch holds nothing newer.
+        let ordered = |ids: Vec<String>| -> Vec<(i64, String)> {
+            ids.into_iter()
+                .enumerate()
+                .map(|(n, id)| (-(n as i64), id))
+                .collect()
+        };
         let (ids, mut more) = if let Some(n) = &q.number {
-            (self.by_number(n, region, now_ms)?, false)
+            // A bare sequence names one card a year: not ordered by time.
+            let ids = self.by_number(n, region, now_ms)?;
+            (ids.into_iter().map(|id| (0, id)).collect(), false)
         } else if let Some(p) = &q.phone {
-            let ids = self.ids_newest_first("idx/phone/", p, max + 1)?;
-            (ids, false)
+            (
+                ordered(self.ids_newest_first("idx/phone/", p, max + 1)?),
+                false,
+            )
         } else if let Some(a) = &q.address {
             let (found, more) = self.at_address(a, max)?;
             let ids = found.iter().map(|(id, _)| id.clone()).collect();
             address_of.extend(found);
-            (ids, more)
+            (ordered(ids), more)
         } else if let Some(u) = &q.unit_id {
-            (self.ids_newest_first("idx/sunit/", u, max + 1)?, false)
+            (
+                ordered(self.ids_newest_first("idx/sunit/", u, max + 1)?),
+                false,
+            )
         } else {
             let (from, to) = q
                 .range
@@ -755,7 +779,12 @@ impl CardSearch {
         let query_address = q.address.as_deref().map(|a| self.matcher.parse(a));
         let mut hits = Vec::new();
         let mut seen = BTreeSet::new();
-        for id in ids {
+        let mut last_batch = None;
+        for (batch, id) in ids {
+            if hits.len() > q.limit && last_batch != Some(batch) {
+                more = true;
+                break;
+            }
             if !seen.insert(id.clone()) {
                 continue;
             }
@@ -801,6 +830,7 @@ impl CardSearch {
                 hit.reasons.push(HitReason::SamePhone);
             }
             hits.push(hit);
+            last_batch = Some(batch);
         }
         hits.sort_by_key(|h| std::cmp::Reverse((h.created_at, h.id.clone())));
         if hits.len() > q.limit {
@@ -959,4 +989,499 @@ fn id_of(key: &[u8]) -> Option<String> {
         .next()
         .filter(|s| !s.is_empty())
         .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SledStore;
+    use sync::{Caller, Card, CardUnit, Location, Seen, UnitKind};
+
+    const NOW: i64 = 1_780_000_000_000; // May 2026
+    const MIN_MS: i64 = 60_000;
+
+    fn matcher() -> AddressMatcher {
+        let config = crate::config::Config::load(None).unwrap();
+        AddressMatcher::new(
+            config.reference.street_aliases().unwrap(),
+            &config.node.city_names,
+        )
+        .with_town_aliases(config.reference.town_aliases().unwrap())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn card(
+        n: u64,
+        created_at: i64,
+        status: CardStatus,
+        phone: Option<&str>,
+        address: Option<&str>,
+        point: Option<(f64, f64)>,
+        unit: Option<&str>,
+    ) -> Card {
+        Card {
+            id: format!("00000000-0000-4000-8000-{n:012}"),
+            number: format!("AST-2026-{n:06}"),
+            region: "AST".into(),
+            district: None,
+            channel: Channel::App102Call,
+            status,
+            created_at,
+            updated_at: created_at,
+            created_by: "op".into(),
+            caller: Caller {
+                phone: phone.map(str::to_string),
+                ..Caller::default()
+            },
+            location: Some(Location {
+                lat: point.map(|p| p.0),
+                lon: point.map(|p| p.1),
+                accuracy_m: None,
+                address: address.map(str::to_string),
+            }),
+            description: None,
+            seen: Seen::default(),
+            category: None,
+            priority: None,
+            sent_for_processing_at: None,
+            timeline: Vec::new(),
+            units: unit
+                .map(|u| CardUnit {
+                    unit_id: u.into(),
+                    call_sign: format!("cs-{u}"),
+                    kind: UnitKind::Patrol,
+                    assigned_at: created_at,
+                    assigned_by: "d".into(),
+                    en_route_at: None,
+                    on_scene_at: None,
+                    cleared_at: None,
+                })
+                .into_iter()
+                .collect(),
+            dsog_dispatched_at: None,
+            forwarded_to: None,
+            forwarded_at: None,
+            kui: None,
+            duplicate_of: None,
+            patrol_report: None,
+            close_summary: None,
+            close_reason: status.is_terminal().then(|| "решено на месте".to_string()),
+            cancel_reason: None,
+            callback: None,
+            field_writers: Default::default(),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 64 << 20).unwrap());
+        (dir, store)
+    }
+
+    fn write(store: &Arc<dyn Store>, cards: &[Card]) {
+        for chunk in cards.chunks(1_000) {
+            let mut batch = WriteBatch::new();
+            for c in chunk {
+                crate::kinds::card::stage_card_indexes(&mut batch, None, c).unwrap();
+            }
+            store.apply(batch).unwrap();
+        }
+    }
+
+    #[test]
+    fn numbers_are_read_whole_by_year_or_by_sequence() {
+        assert_eq!(
+            parse_number("AST-2026-000123").unwrap(),
+            NumberQuery::Full {
+                region: "AST".into(),
+                year: 2026,
+                seq: 123
+            }
+        );
+        assert_eq!(
+            parse_number(" 2026-123 ").unwrap(),
+            NumberQuery::YearSeq {
+                year: 2026,
+                seq: 123
+            }
+        );
+        assert_eq!(parse_number("000123").unwrap(), NumberQuery::Seq(123));
+        for bad in ["", "AST-x", "abc", "2026-", &"1".repeat(50)] {
+            assert!(
+                matches!(
+                    parse_number(bad),
+                    Err(SearchError::Field {
+                        field: "number",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn r03_a_phone_written_any_way_has_one_key() {
+        let key = phone_key("+77012345678").unwrap();
+        for p in ["8 (701) 234-56-78", "87012345678", "+7 701 234 56 78"] {
+            assert_eq!(phone_key(p).as_deref(), Some(key.as_str()), "{p}");
+        }
+        assert_eq!(phone_key("12").as_deref(), None);
+        assert_eq!(phone_key("102-5").as_deref(), None);
+        assert_eq!(phone_key("00 12 345").as_deref(), Some("0012345"));
+    }
+
+    #[test]
+    fn distances_are_metres_on_the_earth() {
+        let d = distance_m((51.1283, 71.4305), (51.1283, 71.4305));
+        assert!(d.abs() < 1e-6);
+        // 0.001° of latitude is about 111 m.
+        let d = distance_m((51.0, 71.0), (51.001, 71.0));
+        assert!((110.0..112.5).contains(&d), "{d}");
+    }
+
+    #[test]
+    fn a_search_checks_every_criterion_and_names_the_field() {
+        let units = vec![("p01".to_string(), "Беркут-11".to_string())];
+        let parse = |raw: RawSearch<'_>| SearchQuery::parse(&raw, &units, 300);
+        let q = parse(RawSearch {
+            unit: Some("беркут-11"),
+            day: Some("2026-05-01"),
+            ..Default::default()
+        });
+        // A call sign in any letter case names the unit.
+        assert_eq!(q.unwrap().unit_id.as_deref(), Some("p01"));
+        let q = parse(RawSearch {
+            unit: Some("p01"),
+            day: Some("2026-05-01"),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(q.unit_id.as_deref(), Some("p01"));
+        // The region's day: local midnight is 19:00 UTC the day before.
+        let (from, to) = q.range.unwrap();
+        assert_eq!(to - from, DAY_MS);
+        assert_eq!(
+            chrono::DateTime::from_timestamp_millis(from)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-04-30T19:00:00+00:00"
+        );
+        for (raw, field) in [
+            (
+                RawSearch {
+                    phone: Some("12"),
+                    ..Default::default()
+                },
+                "phone",
+            ),
+            (
+                RawSearch {
+                    address: Some(",,"),
+                    ..Default::default()
+                },
+                "address",
+            ),
+            (
+                RawSearch {
+                    day: Some("01.05.2026"),
+                    ..Default::default()
+                },
+                "day",
+            ),
+            (
+                RawSearch {
+                    from: Some("2026-05-02"),
+                    to: Some("2026-05-01"),
+                    ..Default::default()
+                },
+                "to",
+            ),
+            (
+                RawSearch {
+                    unit: Some("zz"),
+                    ..Default::default()
+                },
+                "unit",
+            ),
+            (
+                RawSearch {
+                    state: Some("x"),
+                    ..Default::default()
+                },
+                "state",
+            ),
+            (
+                RawSearch {
+                    limit: Some("201"),
+                    ..Default::default()
+                },
+                "limit",
+            ),
+        ] {
+            match parse(raw) {
+                Err(SearchError::Field { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn duplicates_rank_the_same_address_first_then_the_nearest() {
+        let hit = |n: u64, reasons: &[HitReason], d: Option<f64>| {
+            let mut h = CardHit::new(SearchEntry::from(&card(
+                n,
+                NOW + n as i64,
+                CardStatus::New,
+                None,
+                None,
+                None,
+                None,
+            )));
+            h.reasons = reasons.to_vec();
+            h.distance_m = d;
+            h
+        };
+        let mut hits = vec![
+            hit(1, &[HitReason::SamePhone], None),
+            hit(2, &[HitReason::Nearby], Some(120.0)),
+            hit(3, &[HitReason::Nearby], Some(20.0)),
+            hit(4, &[HitReason::PossibleAddress], None),
+            hit(5, &[HitReason::SameAddress, HitReason::Nearby], Some(5.0)),
+        ];
+        rank_duplicates(&mut hits);
+        let order: Vec<_> = hits.iter().map(|h| h.number.clone()).collect();
+        assert_eq!(
+            order,
+            [
+                "AST-2026-000005",
+                "AST-2026-000004",
+                "AST-2026-000003",
+                "AST-2026-000002",
+                "AST-2026-000001"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_edit_moves_the_card_in_the_indexes_and_a_closed_card_is_no_duplicate() {
+        let (_dir, store) = store();
+        let search = CardSearch::new(store.clone(), matcher(), DuplicatesSection::default());
+        let before = card(
+            1,
+            NOW,
+            CardStatus::New,
+            Some("+77012345678"),
+            Some("ул. Кенесары 40"),
+            Some((51.17, 71.41)),
+            None,
+        );
+        write(&store, std::slice::from_ref(&before));
+        let q = |phone: &str| DuplicateQuery::parse(None, None, None, Some(phone), None).unwrap();
+        assert_eq!(
+            search
+                .duplicates(&q("87012345678"), NOW + MIN_MS)
+                .unwrap()
+                .len(),
+            1
+        );
+        // The phone window is 30 minutes.
+        assert!(search
+            .duplicates(&q("87012345678"), NOW + 31 * MIN_MS)
+            .unwrap()
+            .is_empty());
+        let mut after = before.clone();
+        after.caller.phone = Some("+77015550000".into());
+        after.location.as_mut().unwrap().address = Some("пр. Абая 52".into());
+        after.status = CardStatus::Closed;
+        let mut batch = WriteBatch::new();
+        crate::kinds::card::stage_card_indexes(&mut batch, Some(&before), &after).unwrap();
+        store.apply(batch).unwrap();
+        let by = |phone: Option<&str>, address: Option<&str>| {
+            let raw = RawSearch {
+                phone,
+                address,
+                ..Default::default()
+            };
+            let q = SearchQuery::parse(&raw, &[], 300).unwrap();
+            search.search(&q, "AST", NOW).unwrap().cards.len()
+        };
+        assert_eq!(
+            by(Some("87012345678"), None),
+            0,
+            "the old phone no longer finds it"
+        );
+        assert_eq!(by(Some("87015550000"), None), 1);
+        assert_eq!(
+            by(None, Some("Кенесары 40")),
+            0,
+            "the old address no longer finds it"
+        );
+        assert_eq!(by(None, Some("Абай даңғылы 52")), 1, "R08 aliases");
+        assert!(search
+            .duplicates(&q("87015550000"), NOW + MIN_MS)
+            .unwrap()
+            .is_empty());
+    }
+
+    /// The figures of a search over many cards (debug build unless run with --release):
+    /// `cargo test -p node --lib search::tests::search_over_many_cards -- --ignored --nocapture`
+    /// (`SEARCH_BENCH_CARDS`, default 50 000).
+    #[test]
+    #[ignore]
+    fn search_over_many_cards_prints_its_time() {
+        let n: u64 = std::env::var("SEARCH_BENCH_CARDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(50_000);
+        let streets = [
+            "пр. Республики",
+            "ул. Кенесары",
+            "пр. Абая",
+            "ул. Сарайшык",
+            "пр. Мангилик Ел",
+            "ул. Бейбитшилик",
+            "ул. Достык",
+            "пр. Туран",
+            "ул. Сыганак",
+            "ул. Иманова",
+            "ул. Сейфуллина",
+            "ул. Ауэзова",
+            "ул. Жубанова",
+            "пр. Кабанбай батыра",
+            "ул. Кунаева",
+            "ул. Петрова",
+            "ул. Пушкина",
+            "ул. Айтеке би",
+            "ул. Богенбай батыра",
+            "ул. Жумабаева",
+        ];
+        let (_dir, store) = store();
+        let started = std::time::Instant::now();
+        let cards: Vec<Card> = (1..=n)
+            .map(|i| {
+                let street = streets[(i % streets.len() as u64) as usize];
+                let house = 1 + (i / 20) % 120;
+                let flat = 1 + (i * 7) % 90;
+                let status = if i % 100 == 0 {
+                    CardStatus::SentForProcessing
+                } else {
+                    CardStatus::Closed
+                };
+                card(
+                    i,
+                    NOW - (n - i) as i64 * 20 * MIN_MS,
+                    status,
+                    Some(&format!("+7701{:07}", i % 20_000)),
+                    Some(&format!("г. Астана, {street}, д. {house}, кв. {flat}")),
+                    Some((
+                        51.10 + (i % 500) as f64 * 0.0002,
+                        71.40 + (i % 300) as f64 * 0.0002,
+                    )),
+                    Some(&format!("p{:02}", i % 10)),
+                )
+            })
+            .collect();
+        write(&store, &cards);
+        println!(
+            "RESULT search-bench cards={n} index_write_ms={}",
+            started.elapsed().as_millis()
+        );
+        let search = CardSearch::new(store.clone(), matcher(), DuplicatesSection::default());
+        let units: Vec<(String, String)> = (0..10)
+            .map(|u| (format!("p{u:02}"), format!("cs-p{u:02}")))
+            .collect();
+        let time = |what: &str, raw: RawSearch<'_>| {
+            let q = SearchQuery::parse(&raw, &units, 300).unwrap();
+            let t = std::time::Instant::now();
+            let r = search.search(&q, "AST", NOW).unwrap();
+            println!(
+                "RESULT search-bench query={what} found={} more={} ms={:.1}",
+                r.cards.len(),
+                r.more,
+                t.elapsed().as_secs_f64() * 1e3
+            );
+            r
+        };
+        let r = time(
+            "phone",
+            RawSearch {
+                phone: Some("8 701 000 12 34"),
+                ..Default::default()
+            },
+        );
+        assert!(!r.cards.is_empty());
+        let addr = "пр. Республики 24 кв 5";
+        let r = time(
+            "address_cold",
+            RawSearch {
+                address: Some(addr),
+                ..Default::default()
+            },
+        );
+        assert!(!r.cards.is_empty());
+        time(
+            "address_warm",
+            RawSearch {
+                address: Some(addr),
+                ..Default::default()
+            },
+        );
+        time(
+            "address_open_only",
+            RawSearch {
+                address: Some(addr),
+                state: Some("open"),
+                ..Default::default()
+            },
+        );
+        time(
+            "number_seq",
+            RawSearch {
+                number: Some("000123"),
+                ..Default::default()
+            },
+        );
+        time(
+            "unit",
+            RawSearch {
+                unit: Some("p03"),
+                ..Default::default()
+            },
+        );
+        time(
+            "unit_and_closed",
+            RawSearch {
+                unit: Some("p03"),
+                state: Some("closed"),
+                ..Default::default()
+            },
+        );
+        time("recent", RawSearch::default());
+        let t = std::time::Instant::now();
+        let d = DuplicateQuery::parse(
+            Some(addr),
+            Some("51.12"),
+            Some("71.43"),
+            Some("87010000123"),
+            None,
+        )
+        .unwrap();
+        let found = search.duplicates(&d, NOW).unwrap();
+        println!(
+            "RESULT search-bench query=duplicates open_cards={} found={} ms={:.1}",
+            n / 100,
+            found.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        let t = std::time::Instant::now();
+        let related = search
+            .related(&SearchEntry::from(cards.last().unwrap()))
+            .unwrap();
+        println!(
+            "RESULT search-bench query=related found={} ms={:.1}",
+            related.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
 }
