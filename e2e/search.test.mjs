@@ -110,7 +110,8 @@ describe('search, premise history, duplicate suggestions', () => {
     await page.locator(tid('search-clear')).click();
     await page.locator(tid('search-number')).fill('AST-x');
     await page.locator(tid('search-submit')).click();
-    await page.locator(tid('search-error')).filter({ hasText: 'number' }).waitFor();
+    await page.locator(tid('search-error')).filter({ hasText: 'Номер' }).waitFor();
+    assert.doesNotMatch(await page.locator(tid('search-error')).innerText(), /[A-Za-z]{3,}/, 'no English reaches the user');
     await page.close();
   });
 

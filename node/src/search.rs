@@ -1026,6 +1026,7 @@ mod tests {
             district: None,
             channel: Channel::App102Call,
             status,
+            status_since: created_at,
             created_at,
             updated_at: created_at,
             created_by: "op".into(),

@@ -276,6 +276,14 @@ export default {
     'search.dup.title': 'Возможные дубликаты (открытые карточки)',
     'search.dup.link': 'Связать',
     'search.dup.linked': 'Карточка связана как дубликат',
+    'field.phone': 'Телефон',
+    'field.day': 'Дата',
+    'field.from': 'С даты',
+    'field.unit': 'Наряд',
+    'field.state': 'Карточки',
+    'field.limit': 'Количество',
+    'field.lat': 'Широта',
+    'field.lon': 'Долгота',
 
 
     /* ---- supervisor views ---- */
@@ -715,6 +723,14 @@ export default {
     'search.dup.title': 'Ықтимал қайталамалар (ашық карточкалар)',
     'search.dup.link': 'Байланыстыру',
     'search.dup.linked': 'Карточка қайталама ретінде байланыстырылды',
+    'field.phone': 'Телефон',
+    'field.day': 'Күні',
+    'field.from': 'Басталу күні',
+    'field.unit': 'Жасақ',
+    'field.state': 'Карточкалар',
+    'field.limit': 'Саны',
+    'field.lat': 'Ендік',
+    'field.lon': 'Бойлық',
 
 
     /* ---- supervisor views ---- */
