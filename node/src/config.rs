@@ -30,6 +30,9 @@ pub struct Config {
     /// a loopback address.
     #[serde(default)]
     pub https: Option<crate::https::HttpsSection>,
+    /// Duplicate suggestions while a card is filled (same address, nearby, same phone).
+    #[serde(default)]
+    pub duplicates: DuplicatesSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -145,6 +148,10 @@ impl Config {
             .calls
             .validate()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        config
+            .duplicates
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
         let mut ids = std::collections::BTreeSet::new();
         for u in &config.units {
             if !ids.insert(&u.id) {
@@ -152,6 +159,46 @@ impl Config {
             }
         }
         Ok(config)
+    }
+}
+
+/// `[duplicates]`: what a duplicate suggestion is, while a card is filled.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DuplicatesSection {
+    /// Open cards within this distance of the new card's point are suggested, metres.
+    pub radius_m: f64,
+    /// Open cards from the same phone created within this many minutes are suggested, minutes.
+    pub phone_window_min: i64,
+}
+
+/// Largest accepted `duplicates.radius_m`, metres.
+pub const DUPLICATES_RADIUS_M_MAX: f64 = 5_000.0;
+/// Largest accepted `duplicates.phone_window_min`, minutes (a day).
+pub const DUPLICATES_PHONE_WINDOW_MIN_MAX: i64 = 1_440;
+
+impl Default for DuplicatesSection {
+    fn default() -> Self {
+        DuplicatesSection {
+            radius_m: 150.0,
+            phone_window_min: 30,
+        }
+    }
+}
+
+impl DuplicatesSection {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.radius_m > 0.0 && self.radius_m <= DUPLICATES_RADIUS_M_MAX) {
+            return Err(format!(
+                "duplicates.radius_m must be above 0 and at most {DUPLICATES_RADIUS_M_MAX} m"
+            ));
+        }
+        if !(1..=DUPLICATES_PHONE_WINDOW_MIN_MAX).contains(&self.phone_window_min) {
+            return Err(format!(
+                "duplicates.phone_window_min must be 1 to {DUPLICATES_PHONE_WINDOW_MIN_MAX} minutes"
+            ));
+        }
+        Ok(())
     }
 }
 

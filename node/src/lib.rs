@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod privacy;
 pub mod published;
 pub mod replication;
+pub mod search;
 pub mod server;
 pub mod service;
 pub mod supervision;

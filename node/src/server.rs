@@ -60,13 +60,16 @@ pub async fn open_node(
         .reference
         .town_aliases()
         .map_err(|e| anyhow::anyhow!("reference.town_aliases: {e}"))?;
+    let matcher = AddressMatcher::new(street_aliases, &config.node.city_names)
+        .with_town_aliases(town_aliases);
+    let search = Arc::new(crate::search::CardSearch::new(
+        store.clone(),
+        matcher.clone(),
+        config.duplicates.clone(),
+    ));
     let warnings = Arc::new(
-        AddressWarnings::open(
-            store.clone(),
-            AddressMatcher::new(street_aliases, &config.node.city_names)
-                .with_town_aliases(town_aliases),
-        )
-        .context("the address-warnings registry cannot be read")?,
+        AddressWarnings::open(store.clone(), matcher)
+            .context("the address-warnings registry cannot be read")?,
     );
     let accounts = Arc::new(Accounts::new(
         store.clone(),
@@ -104,6 +107,12 @@ pub async fn open_node(
         .ensure_units(&units, now)
         .await
         .context("creating the configured units")?;
+    let indexed = crate::search::ensure_indexed(&service, &gc)
+        .await
+        .context("indexing the stored cards for search")?;
+    if indexed > 0 {
+        tracing::info!(cards = indexed, "the stored cards were indexed for search");
+    }
     // The region's reference data replicates to the hub, which reads this region's cards with it.
     service
         .publish_reference(now)
@@ -148,6 +157,7 @@ pub async fn open_node(
             audit.clone(),
         )),
         secure_cookies: config.node.secure_cookies,
+        search,
     });
     Ok(Node {
         state,

@@ -18,6 +18,7 @@ import { DispatcherView, DutyView } from './views/dispatch.js';
 import { AdminView } from './views/admin.js';
 import { SupervisorView } from './views/supervisor.js';
 import { alertsHeader, alertsOff } from './alerts.js';
+import { SearchView } from './views/search.js';
 
 setupI18n(DICTS, LS_LANG);
 onLangApplied(function (root) {
@@ -85,6 +86,7 @@ function renderShell() {
   if (hasRole('dispatcher') || hasRole('supervisor') || hasRole('patrol')) tabs.push({ key: 'dispatcher', title: 'tab.dispatcher', make: DispatcherView });
   if (hasRole('duty_officer') || hasRole('supervisor')) tabs.push({ key: 'duty', title: 'tab.duty', make: DutyView });
   if (hasRole('supervisor')) tabs.push({ key: 'supervisor', title: 'tab.supervisor', make: SupervisorView });
+  if (['call_taker', 'dispatcher', 'duty_officer', 'supervisor'].some(hasRole)) tabs.push({ key: 'search', title: 'tab.search', make: SearchView });
   if (hasRole('admin')) tabs.push({ key: 'admin', title: 'tab.admin', make: AdminView });
 
   var nav = qs('#tabs', header);

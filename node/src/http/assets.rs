@@ -33,6 +33,8 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/cards.js",
         "views/dispatch.js",
         "views/map.js",
+        "views/premise.js",
+        "views/search.js",
         "views/shift_summary.js",
         "views/supervisor.js",
     ]

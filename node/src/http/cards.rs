@@ -136,6 +136,8 @@ pub struct CardWithWarnings {
     /// Address warnings for the card's address (R08); only for roles that act on them.
     #[serde(skip_serializing_if = "Option::is_none")]
     warnings: Option<Vec<FoundWarning>>,
+    /// The cards linked to this one as its duplicates (their `duplicate_of` is this card).
+    linked_duplicates: Vec<crate::search::LinkedDuplicate>,
 }
 
 fn sees_warnings(user: &User) -> bool {
@@ -180,7 +182,15 @@ async fn get_card(
         )
         .await
         .map_err(ServiceError::from)?;
-    Ok(Json(CardWithWarnings { card, warnings }))
+    let linked_duplicates = s
+        .search
+        .linked_duplicates(&card.number, &card.id)
+        .map_err(ServiceError::from)?;
+    Ok(Json(CardWithWarnings {
+        card,
+        warnings,
+        linked_duplicates,
+    }))
 }
 
 #[utoipa::path(patch, path = "/api/v1/cards/{id}", request_body = CardEdit, responses((status = 200, body = Card)))]

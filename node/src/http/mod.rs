@@ -21,6 +21,7 @@ mod citizen;
 mod events;
 mod recordings;
 mod reference;
+mod search;
 mod state;
 mod supervision;
 mod units;
@@ -42,6 +43,7 @@ use cards::*;
 use events::*;
 use recordings::*;
 use reference::*;
+use search::*;
 use supervision::*;
 use units::*;
 
@@ -95,6 +97,9 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         list_cards,
         card_history,
         get_card,
+        search_cards,
+        related_cards,
+        duplicate_suggestions,
         edit_card,
         send_for_processing,
         dispatch_unit,
@@ -158,6 +163,7 @@ async fn not_found() -> ApiError {
 pub fn app(state: SharedState) -> Router {
     let api = Router::new()
         .merge(reference::routes())
+        .merge(search::routes())
         .merge(cards::routes())
         .merge(units::routes())
         .merge(supervision::routes())

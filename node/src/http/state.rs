@@ -25,6 +25,8 @@ pub struct AppState {
     pub calls: Arc<crate::calls::CallService>,
     /// Audited reads of personal data.
     pub reads: Arc<crate::privacy::ReadAudit>,
+    /// Card search, premise history and duplicate suggestions.
+    pub search: Arc<crate::search::CardSearch>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (see [`ClientIp`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The session cookie is `Secure` (served over HTTPS).

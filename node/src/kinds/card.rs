@@ -76,6 +76,8 @@ pub fn stage_card_indexes(
             batch.put(format!("idx/unit/{}/{id}", u.unit_id), Vec::new());
         }
     }
+    // Search, premise history and duplicate suggestions read these, never the documents.
+    super::card_search::stage_search_indexes(batch, before, after)?;
     Ok(summary)
 }
 

@@ -6,6 +6,7 @@ import { CallsBox } from './calls.js';
 import { CardDetail } from './card_detail.js';
 import { cardTable } from './cards.js';
 import { MiniMap, districtAt } from './map.js';
+import { DuplicateSuggestions } from './premise.js';
 import { api, showError } from '../../kit/api.js';
 import { clear, h } from '../../kit/dom.js';
 import { lang, t } from '../../kit/i18n.js';
@@ -76,8 +77,9 @@ export function CallTakerView(panel) {
   var detail = CardDetail({ hint: 'card.select_hint.mine' });
   var map = MiniMap('ct-map', 190);
   var calls = CallsBox(function (card) { remember(card); fill(card); });
+  var dups = DuplicateSuggestions(linkDuplicate);
   panel.appendChild(h('div', { class: 'layout-2' }, [
-    h('div', { class: 'col col-form' }, [calls.el, form]),
+    h('div', { class: 'col col-form' }, [calls.el, form, dups.el]),
     h('div', { class: 'col col-side' }, [
       h('div', { class: 'col-head' }, [h('span', { i18n: 'map.title' })]), map.el,
       h('div', { class: 'col-head' }, [h('span', { i18n: 'ct.mine' })]), listBox, detail.el])
@@ -149,6 +151,7 @@ export function CallTakerView(panel) {
     statusBox.setAttribute('data-status', current ? current.status : '');
     if (current) statusBox.appendChild(statusBadge(current.status));
     setEditable(!current || current.status === 'new');
+    feedDups();
   }
   function fill(card) {
     current = card;
@@ -286,6 +289,14 @@ export function CallTakerView(panel) {
   bindKey('call_taker', 'Ctrl+Enter', doSend);
   function focusFirst() { if (!f.channel.disabled) f.channel.focus(); else f['caller-name'].focus(); }
   newBtn.addEventListener('click', function () { reset(); focusFirst(); });
+  /* Duplicate suggestions (search): fed from the form; a link creates the card first if needed. */
+  function feedDups() { dups.update(current && current.status !== 'new' ? {} : { address: val('address'), lat: val('lat'), lon: val('lon'), phone: val('caller-phone'), excludeId: current && current.id }); }
+  form.addEventListener('input', feedDups);
+  function linkDuplicate(hit) {
+    return (current ? Promise.resolve(current) : save()).then(function (card) {
+      return api('POST', '/cards/' + encodeURIComponent(card.id) + '/link-duplicate', { duplicate_of: hit.id });
+    }).then(function (linked) { remember(linked); fill(linked); toast('search.dup.linked'); detail.show(hit.id); return true; }, function (e) { showError(err, e); return false; });
+  }
 
   function pick(c) {
     detail.show(c.id);
