@@ -416,7 +416,7 @@ mod tests {
     fn card(n: u32, created_at: i64, status: &str, category: Option<&str>) -> Card {
         serde_json::from_value(serde_json::json!({
             "id": format!("c{n}"), "number": format!("AST-{n:06}"), "region": "AST",
-            "district": null, "channel": "app102_text", "status": status,
+            "district": null, "channel": "app102_text", "status": status, "status_since": created_at,
             "created_at": created_at, "updated_at": created_at, "created_by": "op1",
             "caller": {}, "location": null, "description": null, "seen": {},
             "category": category, "priority": null, "sent_for_processing_at": null,
