@@ -12,6 +12,8 @@ import { startNode, stopNode, staff, launchChromium, openPage, login, tid, shot,
 
 const OP = { login: 'op_ux', full_name: 'Сәуле Әлиева (оператор 102)', roles: ['call_taker'] };
 const DISP = { login: 'guss_ux', full_name: 'Марат Оспанов (ГУСС)', roles: ['dispatcher'] };
+// A shift supervisor who also covers every desk: the most tabs a top bar carries.
+const ALL = { login: 'all_ux', full_name: 'Қасымжомарт Тоқтарбекұлы Әбдірахманов', roles: ['call_taker', 'dispatcher', 'duty_officer', 'supervisor'] };
 
 const CARD = {
   channel: 'app102_call',
@@ -37,7 +39,7 @@ async function sentCard(extra = {}) {
 describe('console_ux: the call taker and the dispatcher at work', { timeout: 300_000 }, () => {
   before(async () => {
     node = await startNode({ name: 'ux' });
-    tokens = await staff(node, [OP, DISP]);
+    tokens = await staff(node, [OP, DISP, ALL]);
     browser = await launchChromium();
   });
   after(async () => {
@@ -229,6 +231,29 @@ describe('console_ux: the call taker and the dispatcher at work', { timeout: 300
       });
       await shot(page, `ux-unit-board-${lang}`);
       assert.deepEqual(bad, [], `buttons cut off or overflowing (${lang})`);
+    }
+    await page.context().close();
+  });
+
+  it('the top bar fits 1440 px with every tab, in Kazakh too: nothing is cut off', async () => {
+    const page = await openPage(browser, 'all-tabs', errors);
+    await login(page, node, ALL.login);
+    for (const lang of ['ru', 'kk']) {
+      if (lang === 'kk') {
+        await page.locator(tid('lang-toggle')).click();
+        await page.locator('html[lang="kk"]').waitFor();
+      }
+      const out = await page.evaluate(() => {
+        const bar = document.querySelector('.topbar');
+        const cut = Array.from(bar.querySelectorAll('button, .clock, [data-testid="sse-status"]'))
+          .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+          .map((el) => el.getAttribute('data-testid') || el.className);
+        return { cut, tabs: bar.querySelectorAll('.tab').length, wide: bar.scrollWidth > bar.clientWidth + 1 };
+      });
+      assert.equal(out.tabs, 5, 'the operator, ГУСС, duty, supervisor and search tabs');
+      assert.deepEqual(out.cut, [], `top bar items past the screen's edge (${lang})`);
+      assert.equal(out.wide, false, `the top bar overflows (${lang})`);
+      await shot(page, `ux-topbar-all-tabs-${lang}`);
     }
     await page.context().close();
   });

@@ -70,7 +70,7 @@ function renderShell() {
     h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', data: u.full_name || u.login }), h('span', { class: 'who-roles' }, roleChips)]),
     alertsHeader(),
     langButton(),
-    h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
+    h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.short', tip: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'logout', i18n: 'logout', onclick: logout })
   ]);
   var main = h('main', { class: 'panels' });

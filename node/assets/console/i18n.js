@@ -250,7 +250,7 @@ export default {
     'tab.search': 'Поиск',
     'search.title': 'Поиск карточек',
     'search.number': 'Номер карточки',
-    'search.number.ph': 'AST-2026-000123 или 000123',
+    'search.number.ph': 'например 2026-000123 или 123',
     'search.phone.ph': '8 701 234 56 78',
     'search.address.ph': 'Улица, дом, квартира',
     'search.from': 'С даты',
@@ -382,6 +382,9 @@ export default {
     'audit.action.card.callback': 'Итог обратного звонка',
     'audit.action.card.callback_due': 'Нужен обратный звонок',
     'audit.action.card.hq_note': 'Примечание штаба МВД',
+    'audit.action.card.search': 'Поиск карточек',
+    'audit.action.card.related': 'Просмотр истории адреса и телефона',
+    'audit.action.card.duplicates': 'Проверка возможных дубликатов',
     'audit.action.call.ring': 'Поступление вызова',
     'audit.action.call.accept': 'Приём вызова',
     'audit.action.call.transfer': 'Перевод вызова',
@@ -420,6 +423,7 @@ export default {
 
     /* ---- call taker and dispatcher: timers, sound, keyboard, connection ---- */
     'conn.lost': 'Нет связи с сервером ЦОУ.',
+    'pw.short': 'Пароль',
     'conn.lost.hint': 'Введённые данные остаются на этой странице и будут отправлены, когда связь восстановится. Не закрывайте страницу.',
     'ct.pending': 'Карточка ещё не дошла до сервера и будет отправлена автоматически, когда связь восстановится.',
     'card.select_hint.mine': 'Выберите карточку в списке «Мои карточки» выше.',
@@ -697,7 +701,7 @@ export default {
     'tab.search': 'Іздеу',
     'search.title': 'Карточкаларды іздеу',
     'search.number': 'Карточка нөмірі',
-    'search.number.ph': 'AST-2026-000123 немесе 000123',
+    'search.number.ph': 'мысалы 2026-000123 немесе 123',
     'search.phone.ph': '8 701 234 56 78',
     'search.address.ph': 'Көше, үй, пәтер',
     'search.from': 'Басталу күні',
@@ -829,6 +833,9 @@ export default {
     'audit.action.card.callback': 'Кері қоңырау нәтижесі',
     'audit.action.card.callback_due': 'Кері қоңырау қажет',
     'audit.action.card.hq_note': 'ІІМ штабының ескертпесі',
+    'audit.action.card.search': 'Карточкаларды іздеу',
+    'audit.action.card.related': 'Мекенжай мен телефон тарихын қарау',
+    'audit.action.card.duplicates': 'Ықтимал қайталамаларды тексеру',
     'audit.action.call.ring': 'Қоңыраудың түсуі',
     'audit.action.call.accept': 'Қоңырауды қабылдау',
     'audit.action.call.transfer': 'Қоңырауды ауыстыру',
@@ -867,6 +874,7 @@ export default {
 
     /* ---- call taker and dispatcher: timers, sound, keyboard, connection ---- */
     'conn.lost': 'ЖБО серверімен байланыс жоқ.',
+    'pw.short': 'Құпиясөз',
     'conn.lost.hint': 'Енгізілген деректер осы бетте қалады және байланыс қалпына келгенде жіберіледі. Бетті жаппаңыз.',
     'ct.pending': 'Карточка серверге әлі жеткен жоқ, байланыс қалпына келгенде ол автоматты түрде жіберіледі.',
     'card.select_hint.mine': 'Жоғарыдағы «Менің карточкаларым» тізімінен карточканы таңдаңыз.',

@@ -14,7 +14,7 @@ export var AUDIT_ACTIONS = [
   'card.create', 'card.read', 'card.edit', 'card.send_for_processing', 'card.dispatch', 'card.dispatch_dsog',
   'card.unit_en_route', 'card.unit_on_scene', 'card.unit_clear', 'card.unit_unassign', 'card.report', 'card.note',
   'card.close', 'card.cancel', 'card.link_duplicate', 'card.forward', 'card.kui_register', 'card.callback',
-  'card.callback_due', 'card.hq_note',
+  'card.callback_due', 'card.hq_note', 'card.search', 'card.related', 'card.duplicates',
   'call.ring', 'call.accept', 'call.transfer', 'call.end', 'call.abandon', 'call.card', 'call.callback', 'call.read',
   'recording.play', 'recording.export', 'recording.hold', 'recording.expire', 'warnings.shown', 'warnings.import',
   'unit.create', 'unit.duty', 'roster.add',

@@ -79,8 +79,9 @@ export function CallTakerView(panel) {
   var calls = CallsBox(function (card) { remember(card); fill(card); });
   var dups = DuplicateSuggestions(linkDuplicate);
   panel.appendChild(h('div', { class: 'layout-2' }, [
-    h('div', { class: 'col col-form' }, [calls.el, form, dups.el]),
-    h('div', { class: 'col col-side' }, [
+    h('div', { class: 'col col-form' }, [calls.el, form]),
+    // Possible duplicates first in the side column: seen while the form is filled, above the fold.
+    h('div', { class: 'col col-side' }, [dups.el,
       h('div', { class: 'col-head' }, [h('span', { i18n: 'map.title' })]), map.el,
       h('div', { class: 'col-head' }, [h('span', { i18n: 'ct.mine' })]), listBox, detail.el])
   ]));

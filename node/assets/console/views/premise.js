@@ -50,7 +50,7 @@ export function hitTable(tid, hits, onPick, extra) {
       class: 'card-row hit-row row-' + x.status, tid: tid + '-row', 'data-card-id': x.id, 'data-number': x.number, 'data-status': x.status,
       onclick: function (ev) { if (!ev.target.closest('button') && onPick) onPick(x); }
     }, [
-      h('td', { class: 'mono nowrap' }, [h('div', { text: x.number }), h('div', { class: 'muted small', text: fmtDateTime(x.created_at) })]),
+      h('td', { class: 'mono nowrap' }, [h('div', { data: x.number }), h('div', { class: 'muted small', text: fmtDateTime(x.created_at) })]),
       h('td', null, [
         h('div', null, x.category ? label('categories', x.category) : label('channels', x.channel)),
         h('div', { class: 'small', text: x.address || '' }),
@@ -106,7 +106,7 @@ export function linkedDuplicatesBox(card, onOpen) {
   list.forEach(function (d) {
     body.appendChild(h('tr', { class: 'card-row', tid: 'linked-row', 'data-card-id': d.id, 'data-number': d.number,
       onclick: function () { if (onOpen) onOpen(d.id); } }, [
-      h('td', { class: 'mono', text: d.number }),
+      h('td', { class: 'mono', data: d.number }),
       h('td', { class: 'small', text: fmtDateTime(d.created_at) }),
       h('td', null, label('channels', d.channel)),
       h('td', null, statusBadge(d.status))
