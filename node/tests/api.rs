@@ -4,118 +4,12 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use node::config::Config;
 use node::server::open_node;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-use common::json_or_text;
-
-struct TestNode {
-    app: axum::Router,
-    _dir: tempfile::TempDir,
-    data: std::path::PathBuf,
-    admin: String,
-}
-
-const ADMIN_PASSWORD: &str = "admin-password-1";
-/// What every account sets at its first login (the given passwords are temporary).
-const OWN_PASSWORD: &str = "Own-Shift-Password-2026";
-
-fn test_config() -> Config {
-    let mut c = Config::load(None).unwrap();
-    // Cheap hashing keeps the tests fast; production keeps the default.
-    c.accounts.argon2_memory_kib = 1024;
-    c
-}
-
-async fn start() -> TestNode {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("node");
-    let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.into()))
-        .await
-        .unwrap();
-    let app = node::http::app(node.state.clone());
-    let mut t = TestNode {
-        app,
-        _dir: dir,
-        data,
-        admin: String::new(),
-    };
-    t.admin = t.activate("admin", ADMIN_PASSWORD).await;
-    t
-}
+use common::api_node::{start, test_config, TestNode, ADMIN_PASSWORD, OWN_PASSWORD};
 
 impl TestNode {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if !token.is_empty() {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(v) => {
-                req = req.header("content-type", "application/json");
-                Body::from(serde_json::to_vec(&v).unwrap())
-            }
-            None => Body::empty(),
-        };
-        self.raw(req.body(body).unwrap()).await
-    }
-
-    async fn raw(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
-            .await
-            .unwrap();
-        (status, json_or_text(&bytes))
-    }
-
-    async fn login(&self, login: &str, password: &str) -> String {
-        let (s, v) = self
-            .call(
-                "POST",
-                "/api/v1/auth/login",
-                "",
-                Some(json!({"login": login, "password": password})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    }
-
-    /// First login with a temporary password: sets [`OWN_PASSWORD`] and returns the session.
-    async fn activate(&self, login: &str, temporary: &str) -> String {
-        let token = self.login(login, temporary).await;
-        let (s, v) = self
-            .call(
-                "POST",
-                "/api/v1/auth/password",
-                &token,
-                Some(json!({"current_password": temporary, "new_password": OWN_PASSWORD})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        token
-    }
-
-    async fn user(&self, login: &str, roles: &[&str], district: Option<&str>) -> String {
-        let (s, v) = self
-            .call("POST", "/api/v1/accounts", &self.admin, Some(json!({
-                "login": login, "full_name": format!("{login} test"), "password": "long-password-1",
-                "roles": roles, "district": district,
-            })))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        self.activate(login, "long-password-1").await
-    }
-
     async fn count_cards(&self, token: &str) -> usize {
         let (_, v) = self.call("GET", "/api/v1/cards", token, None).await;
         v.as_array().unwrap().len()

@@ -3,126 +3,11 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use node::config::Config;
+use axum::http::StatusCode;
 use node::server::open_node;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-use common::json_or_text;
-
-const ADMIN_PASSWORD: &str = "admin-password-1";
-const OWN_PASSWORD: &str = "Own-Shift-Password-2026";
-
-struct TestNode {
-    app: axum::Router,
-    _dir: tempfile::TempDir,
-    data: std::path::PathBuf,
-    admin: String,
-}
-
-fn test_config() -> Config {
-    let mut c = Config::load(None).unwrap();
-    c.accounts.argon2_memory_kib = 1024;
-    c
-}
-
-async fn start_at(dir: tempfile::TempDir) -> TestNode {
-    let data = dir.path().join("node");
-    let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.into()))
-        .await
-        .unwrap();
-    let app = node::http::app(node.state.clone());
-    let mut t = TestNode {
-        app,
-        _dir: dir,
-        data,
-        admin: String::new(),
-    };
-    let token = t.login("admin", ADMIN_PASSWORD).await;
-    t.ok(
-        "POST",
-        "/api/v1/auth/password",
-        &token,
-        Some(json!({"current_password": ADMIN_PASSWORD, "new_password": OWN_PASSWORD})),
-    )
-    .await;
-    t.admin = token;
-    t
-}
-
-impl TestNode {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path);
-        if !token.is_empty() {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(v) => {
-                req = req.header("content-type", "application/json");
-                Body::from(serde_json::to_vec(&v).unwrap())
-            }
-            None => Body::empty(),
-        };
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 10 << 20)
-            .await
-            .unwrap();
-        (status, json_or_text(&bytes))
-    }
-
-    async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
-        let (s, v) = self.call(method, path, token, body).await;
-        assert!(s.is_success(), "{method} {path}: {s} {v}");
-        v
-    }
-
-    async fn login(&self, login: &str, password: &str) -> String {
-        let (s, v) = self
-            .call(
-                "POST",
-                "/api/v1/auth/login",
-                "",
-                Some(json!({"login": login, "password": password})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    }
-
-    async fn user(&self, login: &str, roles: &[&str]) -> String {
-        self.ok(
-            "POST",
-            "/api/v1/accounts",
-            &self.admin,
-            Some(json!({"login": login, "full_name": format!("{login} test"),
-                "password": "long-password-1", "roles": roles})),
-        )
-        .await;
-        let token = self.login(login, "long-password-1").await;
-        self.ok(
-            "POST",
-            "/api/v1/auth/password",
-            &token,
-            Some(json!({"current_password": "long-password-1", "new_password": OWN_PASSWORD})),
-        )
-        .await;
-        token
-    }
-}
+use common::api_node::{start_at, test_config, TestNode, OWN_PASSWORD};
 
 fn numbers(v: &Value) -> Vec<String> {
     let list = v
@@ -162,8 +47,8 @@ struct World {
 
 async fn world() -> World {
     let t = start_at(tempfile::tempdir().unwrap()).await;
-    let ct = t.user("ct1", &["call_taker"]).await;
-    let disp = t.user("disp1", &["dispatcher"]).await;
+    let ct = t.user("ct1", &["call_taker"], None).await;
+    let disp = t.user("disp1", &["dispatcher"], None).await;
     let a = t
         .ok(
             "POST",
@@ -419,7 +304,7 @@ async fn search_refuses_bad_input_with_a_code_and_a_field_and_patrols() {
         .call("GET", "/api/v1/cards/nope/related", &w.ct, None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let patrol = t.user("pat1", &["patrol"]).await;
+    let patrol = t.user("pat1", &["patrol"], None).await;
     let (s, _) = t
         .call(
             "GET",
@@ -495,7 +380,7 @@ async fn premise_history_lists_earlier_cards_at_the_address_and_from_the_phone_w
         None,
     )
     .await;
-    let sup = t.user("sup1", &["supervisor"]).await;
+    let sup = t.user("sup1", &["supervisor"], None).await;
     let reads = t
         .ok(
             "GET",

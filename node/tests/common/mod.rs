@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod api_node;
+
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
