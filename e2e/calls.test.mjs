@@ -10,27 +10,17 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
-import { freePort, tail, newPage as newPageIn, consoleLogin as consoleLoginAt } from './lib.mjs';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const NODE_BIN = process.env.NODE_BIN
-  ? path.resolve(process.cwd(), process.env.NODE_BIN)
-  : path.resolve(HERE, '../target/debug/node');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = path.resolve(HERE, '../target/e2e-screenshots');
+import { tail, newPage as newPageIn, consoleLogin as consoleLoginAt } from './lib.mjs';
+import { CHROMIUM, SHOTS, startNode, stopNode } from './harness.mjs';
 // The bootstrap and administrator-set passwords are temporary: activate() sets the owner's own.
 const ADMIN_TEMP_PASSWORD = 'e2e-Admin-Temp0rary-2026';
 const ADMIN_PASSWORD = 'e2e-Admin-Passw0rd-2026';
 const STAFF_TEMP_PASSWORD = 'e2e-Staff-Temp0rary-2026';
 const STAFF_PASSWORD = 'e2e-Staff-Passw0rd-2026';
-const STARTUP_DEADLINE_MS = 60_000;
 const STEP_TIMEOUT_MS = 20_000;
 /** Media must flow within this long after the answer. */
 const MEDIA_DEADLINE_MS = 20_000;
@@ -45,63 +35,7 @@ const tokens = {};
 const state = {};
 const tid = (id) => `[data-testid="${id}"]`;
 
-async function startNode() {
-  assert.ok(existsSync(NODE_BIN), `node binary not found at ${NODE_BIN} (cargo build -p node, or set NODE_BIN)`);
-  const root = mkdtempSync(path.join(tmpdir(), 'node-calls-e2e-'));
-  const port = await freePort();
-  // Media ports of their own, so this test can run next to other nodes.
-  const udpMin = 20000 + (port % 20) * 500;
-  const config = path.join(root, 'node.toml');
-  writeFileSync(config, `[calls]\nudp_port_min = ${udpMin}\nudp_port_max = ${udpMin + 199}\n`);
-  const base = `http://127.0.0.1:${port}`;
-  const proc = spawn(NODE_BIN, ['serve', '--data', path.join(root, 'data'), '--listen', `127.0.0.1:${port}`, '--config', config], {
-    env: { ...process.env, NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const srv = { proc, base, root, logs: '', exited: null };
-  const keep = (chunk) => {
-    srv.logs += chunk.toString();
-    if (srv.logs.length > 200_000) srv.logs = srv.logs.slice(-100_000);
-  };
-  proc.stdout.on('data', keep);
-  proc.stderr.on('data', keep);
-  proc.on('exit', (code, signal) => { srv.exited = { code, signal }; });
-  const deadline = Date.now() + STARTUP_DEADLINE_MS;
-  for (;;) {
-    if (srv.exited) throw new Error(`node exited during startup (${JSON.stringify(srv.exited)}):\n${tail(srv.logs)}`);
-    try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`node did not become healthy within ${STARTUP_DEADLINE_MS} ms:\n${tail(srv.logs)}`);
-    await delay(100); // poll interval
-  }
-  return srv;
-}
-
-async function stopNode(srv) {
-  if (!srv) return;
-  if (!srv.exited) {
-    const exited = new Promise((resolve) => srv.proc.once('exit', resolve));
-    srv.proc.kill('SIGTERM');
-    const t = setTimeout(() => { if (!srv.exited) srv.proc.kill('SIGKILL'); }, 5_000);
-    await exited;
-    clearTimeout(t);
-  }
-  rmSync(srv.root, { recursive: true, force: true });
-}
-
-async function api(method, p, body, token) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(`${node.base}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  if (!r.ok) throw new Error(`${method} ${p} → ${r.status}: ${text}`);
-  return data;
-}
+const api = (method, p, body, token) => node.api(method, p, body, token);
 
 async function loginApi(login, password) {
   return (await api('POST', '/auth/login', { login, password })).token;
@@ -155,7 +89,7 @@ async function citizenCall(page, { channel = 'app102_call', phone = '+7701123456
 describe('r03_r09_r10_calls_in_headless_chromium: citizen call → operator → recording', { timeout: 300_000 }, () => {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    node = await startNode();
+    node = await startNode({ name: 'calls' });
     tokens.admin = await activate('admin', ADMIN_TEMP_PASSWORD, ADMIN_PASSWORD);
     for (const u of [OPERATOR, SUPERVISOR]) {
       await api('POST', '/accounts', { ...u, password: STAFF_TEMP_PASSWORD }, tokens.admin);
