@@ -1030,6 +1030,109 @@ async fn r36_supervisor_sees_each_operators_and_dispatchers_timeliness_per_shift
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// R36 over HTTP: the shift summary counts the shift's cards by category, outcome and channel
+/// and the units' dispatches; the audit viewer's filters find who created and who read a card.
+#[tokio::test]
+async fn r36_shift_summary_and_the_audit_filters_over_http() {
+    let t = start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let disp = t.user("disp1", &["dispatcher"], None).await;
+    let sup = t.user("sup1", &["supervisor"], None).await;
+    let (s, card) = t
+        .call(
+            "POST",
+            "/api/v1/cards?send_for_processing=true",
+            &op,
+            Some(card_body()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{card}");
+    let id = card["id"].as_str().unwrap().to_string();
+    let number = card["number"].as_str().unwrap().to_string();
+    let (s, v) = t
+        .call(
+            "POST",
+            &format!("/api/v1/cards/{id}/dispatch"),
+            &disp,
+            Some(json!({"unit_id": "p01"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, _) = t
+        .call("GET", &format!("/api/v1/cards/{id}"), &disp, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, _) = t
+        .call("GET", "/api/v1/supervision/shift-summary", &op, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = t
+        .call("GET", "/api/v1/supervision/shift-summary", &sup, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["cards_total"], 1, "{v}");
+    let assault = v["by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["category"] == "assault")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(assault["total"], 1, "{v}");
+    assert_eq!(assault["open"], 1, "{v}");
+    let p01 = v["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit_id"] == "p01")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(p01["dispatches"], 1, "{v}");
+    let (s, _) = t
+        .call(
+            "GET",
+            "/api/v1/supervision/shift-summary?shift=evening",
+            &sup,
+            None,
+        )
+        .await;
+    assert!(s.is_client_error(), "an unknown shift is refused: {s}");
+
+    // Who created the card, and who read it.
+    let (s, v) = t
+        .call("GET", "/api/v1/audit?actor=OP1&action=card.", &sup, None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let actions: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["card.create"], "{v}");
+    let (s, v) = t
+        .call(
+            "GET",
+            &format!("/api/v1/audit?action=card.read&target={}", &number[4..]),
+            &sup,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let readers: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(readers, ["disp1"], "{v}");
+    let (s, _) = t
+        .call("GET", "/api/v1/audit?from_ms=yesterday", &sup, None)
+        .await;
+    assert!(s.is_client_error(), "a bad time is refused: {s}");
+}
+
 #[tokio::test]
 async fn reads_of_personal_data_are_audited_and_a_supervisor_finds_who_read_them() {
     let t = start().await;
