@@ -51,12 +51,19 @@ export async function startNode({ config = '', warningsCsv = null, name = 'e2e' 
     execFileSync(NODE_BIN, ['admin', '--data', dataDir, 'set-password', '--login', 'admin', '--temporary'],
       { stdio: 'pipe', timeout: 60_000, env: { ...process.env, NODE_NEW_PASSWORD: ADMIN_TEMP_PASSWORD } });
   }
-  const base = `http://127.0.0.1:${port}`;
-  const proc = spawn(NODE_BIN, ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--config', configFile], {
-    env: { ...process.env, NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const srv = { proc, base, root, dataDir, port, logs: '', exited: null };
+  const srv = await startProcess(name, NODE_BIN, ['serve', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--config', configFile],
+    { NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${port}`);
+  return Object.assign(srv, { root, dataDir, port });
+}
+
+/**
+ * Spawns a server binary and waits until `${base}/healthz` answers. Returns
+ * `{name, proc, base, logs, exited, api(method, path, body, token)}`.
+ */
+export async function startProcess(name, binPath, args, env, base, { cwd } = {}) {
+  assert.ok(existsSync(binPath), `${name} binary not found at ${binPath}`);
+  const proc = spawn(binPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const srv = { name, proc, base, logs: '', exited: null };
   const keep = (chunk) => {
     srv.logs += chunk.toString();
     if (srv.logs.length > 200_000) srv.logs = srv.logs.slice(-100_000);
@@ -67,27 +74,31 @@ export async function startNode({ config = '', warningsCsv = null, name = 'e2e' 
   srv.api = (method, p, body, token) => apiAt(base, method, p, body, token);
   const deadline = Date.now() + STARTUP_DEADLINE_MS;
   for (;;) {
-    if (srv.exited) throw new Error(`node exited during startup (${JSON.stringify(srv.exited)}):\n${tail(srv.logs)}`);
+    if (srv.exited) throw new Error(`${name} exited during startup (${JSON.stringify(srv.exited)}):\n${tail(srv.logs)}`);
     try {
       const r = await fetch(`${base}/healthz`);
       if (r.ok) break;
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`node did not become healthy within ${STARTUP_DEADLINE_MS} ms:\n${tail(srv.logs)}`);
+    if (Date.now() > deadline) throw new Error(`${name} did not become healthy within ${STARTUP_DEADLINE_MS} ms:\n${tail(srv.logs)}`);
     await delay(100); // poll interval
   }
   return srv;
 }
 
+/** Stops a process started by startProcess (SIGTERM, SIGKILL after a grace period). */
+export async function stopProcess(srv) {
+  if (!srv || srv.exited) return;
+  const exited = new Promise((resolve) => srv.proc.once('exit', resolve));
+  srv.proc.kill('SIGTERM');
+  // Acknowledged writes are on disk; open event streams may hold a graceful shutdown.
+  const t = setTimeout(() => { if (!srv.exited) srv.proc.kill('SIGKILL'); }, 5_000);
+  await exited;
+  clearTimeout(t);
+}
+
 export async function stopNode(srv) {
   if (!srv) return;
-  if (!srv.exited) {
-    const exited = new Promise((resolve) => srv.proc.once('exit', resolve));
-    srv.proc.kill('SIGTERM');
-    // Acknowledged writes are on disk; open event streams may hold a graceful shutdown.
-    const t = setTimeout(() => { if (!srv.exited) srv.proc.kill('SIGKILL'); }, 5_000);
-    await exited;
-    clearTimeout(t);
-  }
+  await stopProcess(srv);
   rmSync(srv.root, { recursive: true, force: true });
 }
 

@@ -15,16 +15,15 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   NODE_BIN, ADMIN_TEMP_PASSWORD, ADMIN_PASSWORD, STAFF_PASSWORD, STAFF_TEMP_PASSWORD, SHOTS,
-  apiAt, staff, launchChromium, openPage, login, tid, waitFor,
+  startProcess, stopProcess, staff, launchChromium, openPage, login, tid, waitFor,
 } from './harness.mjs';
 import { freePort, tail } from './lib.mjs';
 
@@ -34,7 +33,6 @@ const CENTRAL_BIN = bin('CENTRAL_BIN', '../target/debug/central');
 const PROVISIONING_BIN = bin('PROVISIONING_BIN', '../target/debug/provisioning');
 const CENTRAL_ADMIN_TEMP = 'e2e-Central-Temp0rary-2026';
 const CENTRAL_ADMIN = 'e2e-Central-Adm1n-2026';
-const STARTUP_DEADLINE_MS = 60_000;
 const REPLICATION_DEADLINE_MS = 90_000;
 
 /* Latin-script words a user may see: proper names written in Latin in both languages.
@@ -78,33 +76,6 @@ function run(binPath, args, env = {}) {
     throw new Error(`${path.basename(binPath)} ${args.join(' ')} failed: ${e.stderr || e.message}`);
   }
 }
-async function startProcess(name, binPath, args, env, base) {
-  assert.ok(existsSync(binPath), `${name} binary not found at ${binPath}`);
-  const proc = spawn(binPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const srv = { name, proc, base, logs: '', exited: null };
-  const keep = (chunk) => { srv.logs += chunk.toString(); if (srv.logs.length > 200_000) srv.logs = srv.logs.slice(-100_000); };
-  proc.stdout.on('data', keep);
-  proc.stderr.on('data', keep);
-  proc.on('exit', (code, signal) => { srv.exited = { code, signal }; });
-  srv.api = (method, p, body, token) => apiAt(base, method, p, body, token);
-  const deadline = Date.now() + STARTUP_DEADLINE_MS;
-  for (;;) {
-    if (srv.exited) throw new Error(`${name} exited during startup:\n${tail(srv.logs)}`);
-    try { const r = await fetch(`${base}/healthz`); if (r.ok) break; } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`${name} did not start:\n${tail(srv.logs)}`);
-    await delay(100); // poll interval
-  }
-  return srv;
-}
-async function stopProcess(srv) {
-  if (!srv || srv.exited) return;
-  const exited = new Promise((resolve) => srv.proc.once('exit', resolve));
-  srv.proc.kill('SIGTERM');
-  const t = setTimeout(() => { if (!srv.exited) srv.proc.kill('SIGKILL'); }, 5_000);
-  await exited;
-  clearTimeout(t);
-}
-
 /* ------------------------------------------------------------------ the scan */
 
 /** Latin-script words in what the page shows, outside translate="no", with where they are. */
@@ -236,10 +207,10 @@ describe('r17_ui_in_kazakh_and_russian_only: no Latin-script word outside data i
     central = await startProcess('central', CENTRAL_BIN, [
       'serve', '--bundle', path.join(root, 'central-bundle'), '--config', plain, '--data', path.join(root, 'central-data'),
       '--listen', `127.0.0.1:${httpPort}`, '--quic-listen', `127.0.0.1:${quicPort}`,
-    ], { CENTRAL_ADMIN_PASSWORD: CENTRAL_ADMIN_TEMP }, `http://127.0.0.1:${httpPort}`);
+    ], { CENTRAL_ADMIN_PASSWORD: CENTRAL_ADMIN_TEMP }, `http://127.0.0.1:${httpPort}`, { cwd: root });
     node = await startProcess('node', NODE_BIN, [
       'serve', '--bundle', path.join(root, 'ast-bundle'), '--config', nodeConfig, '--data', dataDir, '--listen', `127.0.0.1:${nodePort}`,
-    ], { NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${nodePort}`);
+    ], { NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${nodePort}`, { cwd: root });
     tokens = await staff(node, USERS);
     await makeCards();
     browser = await launchChromium(['--disable-quic']);
