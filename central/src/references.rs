@@ -38,6 +38,8 @@ pub fn statutory_reference(region: &str) -> Reference {
         street_aliases: Vec::new(),
         town_aliases: Vec::new(),
         shifts: ShiftRules::default(),
+        services: Vec::new(),
+        external_bodies: Vec::new(),
     }
 }
 

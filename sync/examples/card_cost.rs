@@ -23,6 +23,8 @@ fn main() {
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
         shifts: Default::default(),
+        services: Vec::new(),
+        external_bodies: Vec::new(),
         street_aliases: Vec::new(),
         town_aliases: Vec::new(),
     };

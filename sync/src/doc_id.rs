@@ -42,16 +42,20 @@ pub enum DocKind {
     /// One year of the national working-day calendar (holidays, moved days off), written at
     /// the hub.
     Calendar,
+    /// A citizen's appeal (обращение, сообщение, запрос, отклик, предложение), written by its
+    /// region's node.
+    Appeal,
 }
 
 impl DocKind {
     /// Every kind, in the order they were introduced.
-    pub const ALL: [DocKind; 5] = [
+    pub const ALL: [DocKind; 6] = [
         DocKind::Card,
         DocKind::Unit,
         DocKind::Roster,
         DocKind::Reference,
         DocKind::Calendar,
+        DocKind::Appeal,
     ];
 
     /// The name used on the wire and in storage keys.
@@ -62,15 +66,18 @@ impl DocKind {
             DocKind::Roster => "roster",
             DocKind::Reference => "reference",
             DocKind::Calendar => "calendar",
+            DocKind::Appeal => "appeal",
         }
     }
 
     /// Who writes documents of this kind.
     pub fn authorship(self) -> Authorship {
         match self {
-            DocKind::Card | DocKind::Unit | DocKind::Roster | DocKind::Reference => {
-                Authorship::Regional
-            }
+            DocKind::Card
+            | DocKind::Unit
+            | DocKind::Roster
+            | DocKind::Reference
+            | DocKind::Appeal => Authorship::Regional,
             DocKind::Calendar => Authorship::National,
         }
     }

@@ -13,6 +13,14 @@ pub enum DomainError {
     /// A referenced thing (category, district, unit on the card) does not exist.
     #[error("{message}")]
     NotFound { message: String },
+    /// A rule of the workflow refuses the step; `code` names the rule for the API and the
+    /// console (`not_assigned_to_you`, `extension_too_long`, ...), `field` the input it concerns.
+    #[error("{message}")]
+    Rule {
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
     /// Stored bytes could not be read as a document of the expected kind.
     #[error("stored document is unreadable: {0}")]
     CorruptDocument(String),
@@ -35,18 +43,36 @@ impl DomainError {
             message: message.into(),
         }
     }
+    /// A workflow rule refusing a step, with its own code.
+    pub fn rule(code: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Rule {
+            code,
+            field: None,
+            message: message.into(),
+        }
+    }
+    /// A workflow rule refusing an input field, with its own code.
+    pub fn rule_field(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        DomainError::Rule {
+            code,
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
             DomainError::InvalidField { .. } => "invalid_field",
             DomainError::InvalidTransition { .. } => "invalid_transition",
             DomainError::NotFound { .. } => "not_found",
+            DomainError::Rule { code, .. } => code,
             DomainError::CorruptDocument(_) => "corrupt_document",
         }
     }
     pub fn field_name(&self) -> Option<&str> {
         match self {
             DomainError::InvalidField { field, .. } => Some(field),
+            DomainError::Rule { field, .. } => field.as_deref(),
             _ => None,
         }
     }

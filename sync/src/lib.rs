@@ -13,9 +13,11 @@
 //! - other scalar fields are last-writer-wins per field, with the writer recorded.
 
 pub mod address;
+pub mod appeal;
 pub mod calendar;
 pub mod caller;
 pub mod card;
+pub mod deadline;
 pub mod doc;
 pub mod doc_id;
 pub mod error;
@@ -27,6 +29,7 @@ pub mod role;
 pub mod roster;
 pub mod unit;
 
+pub use appeal::{AppealCommand, AppealDoc};
 pub use caller::{clean_text, normalize_caller, normalize_phone};
 pub use card::{CardCommand, CardDoc, Finish, UnitStep};
 pub use doc::{Ctx, Document};

@@ -47,6 +47,42 @@ pub struct DutyUnitRef {
     pub name_ru: String,
 }
 
+/// A service (unit) of the police body that examines appeals in its competence (R11, R13): its
+/// key words and call categories, and the districts it serves (empty: the whole region).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppealService {
+    pub code: String,
+    pub name_kk: String,
+    pub name_ru: String,
+    /// Key words (tags, R27) of the questions in its competence, lower case.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Call categories in its competence.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Districts it serves; empty for the whole region.
+    #[serde(default)]
+    pub districts: Vec<String>,
+    /// Takes reports of crimes and threats to public security at once (R14: anonymous ones
+    /// too); the service an appeal with signs of a crime is suggested to.
+    #[serde(default)]
+    pub crime_reports: bool,
+}
+
+/// A competent body outside the police (akimat, prosecutor's office, health department ...):
+/// where an appeal or a part of it outside the police's competence is sent (R15, R29).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalBody {
+    pub code: String,
+    pub name_kk: String,
+    pub name_ru: String,
+    /// Key words of the questions in its competence, lower case.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
 /// One street under all its names: old and new, or Kazakh and Russian when they are
 /// translations ("Победы" / "Жеңіс"). Address warnings (R08) treat them as the same street.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -86,6 +122,12 @@ pub struct Reference {
     /// When the roster's shifts run (R20).
     #[serde(default)]
     pub shifts: ShiftRules,
+    /// Services that examine appeals, by competence (R11, R13).
+    #[serde(default)]
+    pub services: Vec<AppealService>,
+    /// Competent bodies outside the police (R15, R29).
+    #[serde(default)]
+    pub external_bodies: Vec<ExternalBody>,
 }
 
 /// The hours of the post roster's two shifts, in the region's local time.
@@ -114,11 +156,28 @@ impl Default for ShiftRules {
 pub const DEMO_REFERENCE_TOML: &str = include_str!("demo_reference.toml");
 
 impl Reference {
+    /// The embedded demo region (Astana), [`DEMO_REFERENCE_TOML`].
+    pub fn demo() -> Reference {
+        #[derive(Deserialize)]
+        struct File {
+            reference: Reference,
+        }
+        let file: File =
+            toml::from_str(DEMO_REFERENCE_TOML).expect("the embedded demo reference parses");
+        file.reference
+    }
+
     pub fn category(&self, code: &str) -> Option<&CallCategory> {
         self.categories.iter().find(|c| c.code == code)
     }
     pub fn district(&self, code: &str) -> Option<&District> {
         self.districts.iter().find(|d| d.code == code)
+    }
+    pub fn service(&self, code: &str) -> Option<&AppealService> {
+        self.services.iter().find(|s| s.code == code)
+    }
+    pub fn external_body(&self, code: &str) -> Option<&ExternalBody> {
+        self.external_bodies.iter().find(|b| b.code == code)
     }
     pub fn duty_unit(&self, code: &str) -> Option<&DutyUnitRef> {
         self.duty_units.iter().find(|d| d.code == code)
@@ -220,6 +279,26 @@ impl Reference {
                 .contains(&c.priority)
             {
                 return Err(format!("category {} priority must be 1–4", c.code));
+            }
+        }
+        for sv in &self.services {
+            if !seen.insert(("service", sv.code.clone())) {
+                return Err(format!("service code {} is listed twice", sv.code));
+            }
+            for c in &sv.categories {
+                if self.category(c).is_none() {
+                    return Err(format!("service {}: unknown category {c}", sv.code));
+                }
+            }
+            for d in &sv.districts {
+                if self.district(d).is_none() {
+                    return Err(format!("service {}: unknown district {d}", sv.code));
+                }
+            }
+        }
+        for b in &self.external_bodies {
+            if !seen.insert(("external_body", b.code.clone())) {
+                return Err(format!("external body code {} is listed twice", b.code));
             }
         }
         if self.categories.is_empty() {

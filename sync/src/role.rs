@@ -33,10 +33,18 @@ pub enum Role {
     HqDuty,
     /// МВД HQ analyst (central): reads the national picture and statistics, writes nothing.
     HqAnalyst,
+    /// Registrar of the document-control unit: registers appeals (order 170).
+    Registrar,
+    /// Head (начальник) of the police body or a deputy: extends review terms (R11).
+    Head,
+    /// Responsible manager of a service: assigns appeals, approves answers (R11, R16).
+    AppealManager,
+    /// Responsible officer of a service: examines an appeal and drafts the answer (R11, R12).
+    AppealOfficer,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 12] = [
         Role::CallTaker,
         Role::Dispatcher,
         Role::DutyOfficer,
@@ -45,15 +53,23 @@ impl Role {
         Role::Admin,
         Role::HqDuty,
         Role::HqAnalyst,
+        Role::Registrar,
+        Role::Head,
+        Role::AppealManager,
+        Role::AppealOfficer,
     ];
     /// Roles of a regional node's staff.
-    pub const NODE: [Role; 6] = [
+    pub const NODE: [Role; 10] = [
         Role::CallTaker,
         Role::Dispatcher,
         Role::DutyOfficer,
         Role::Supervisor,
         Role::Patrol,
         Role::Admin,
+        Role::Registrar,
+        Role::Head,
+        Role::AppealManager,
+        Role::AppealOfficer,
     ];
     /// Roles of the МВД HQ hub's staff.
     pub const HQ: [Role; 3] = [Role::HqDuty, Role::HqAnalyst, Role::Admin];
@@ -68,6 +84,10 @@ impl Role {
             Role::Admin => "admin",
             Role::HqDuty => "hq_duty",
             Role::HqAnalyst => "hq_analyst",
+            Role::Registrar => "registrar",
+            Role::Head => "head",
+            Role::AppealManager => "appeal_manager",
+            Role::AppealOfficer => "appeal_officer",
         }
     }
 

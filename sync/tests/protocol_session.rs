@@ -28,6 +28,8 @@ fn reference() -> Reference {
         unit_overdue_after_s: 600,
         kui_deadline_h: 24,
         shifts: Default::default(),
+        services: Vec::new(),
+        external_bodies: Vec::new(),
         street_aliases: Vec::new(),
         town_aliases: Vec::new(),
     }
