@@ -44,6 +44,8 @@ const FIRST_LINE_INDENT_TWIPS: i32 = 709;
 const ADDRESSEE_INDENT_TWIPS: i32 = 4_678;
 /// Single line spacing (240 = one line).
 const LINE_SINGLE: i32 = 240;
+/// Space above a picture: 6 pt.
+const IMAGE_SPACE_BEFORE_TWIPS: u32 = 120;
 /// EMU per twip (914 400 EMU per inch, 1 440 twips per inch).
 const EMU_PER_TWIP: u64 = 635;
 /// EMU per pixel at 96 dpi.
@@ -155,7 +157,14 @@ fn picture_size(width_px: u32, height_px: u32) -> (u32, u32) {
 }
 
 fn build(letter: &Letter<'_>) -> Docx {
+    // docProps/core.xml: created and modified on the answer date (no clock here).
+    let date = format!(
+        "{:04}-{:02}-{:02}T00:00:00Z",
+        letter.date.year, letter.date.month, letter.date.day
+    );
     let mut doc = Docx::new()
+        .created_at(&date)
+        .updated_at(&date)
         .page_size(PAGE_WIDTH_TWIPS, PAGE_HEIGHT_TWIPS)
         .page_margin(
             PageMargin::new()
@@ -203,6 +212,13 @@ fn build(letter: &Letter<'_>) -> Docx {
                     .size(w, h);
                 doc.add_paragraph(
                     paragraph(ids)
+                        .line_spacing(
+                            LineSpacing::new()
+                                .before(IMAGE_SPACE_BEFORE_TWIPS)
+                                .after(0)
+                                .line(LINE_SINGLE)
+                                .line_rule(LineSpacingType::Auto),
+                        )
                         .align(AlignmentType::Center)
                         .keep_next(true)
                         .add_run(

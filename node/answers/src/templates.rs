@@ -22,6 +22,8 @@ use crate::{
 /// The letter laid out as blocks, before it becomes DOCX or plain text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Letter<'a> {
+    /// The date of the answer.
+    pub date: Date,
     pub blocks: Vec<Block<'a>>,
 }
 
@@ -601,7 +603,10 @@ pub fn letter(input: &AnswerInput) -> Result<Letter<'_>, AnswerError> {
         executor.push_str(&fill(t.executor_phone, &[("phone", &phone)]));
     }
     blocks.push(Block::Executor(executor));
-    Ok(Letter { blocks })
+    Ok(Letter {
+        date: answer_date,
+        blocks,
+    })
 }
 
 #[cfg(test)]

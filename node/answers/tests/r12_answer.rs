@@ -467,6 +467,16 @@ fn r12_the_same_input_gives_the_same_bytes() {
     let i2 = i.clone();
     let c = std::thread::spawn(move || render(&i2)).join().unwrap();
     assert_eq!(a, c);
+    // The package dates are the answer date, not the clock.
+    let core = part(&a, "docProps/core.xml");
+    assert!(
+        core.contains(">2026-03-20T00:00:00Z</dcterms:created>"),
+        "{core}"
+    );
+    assert!(
+        core.contains(">2026-03-20T00:00:00Z</dcterms:modified>"),
+        "{core}"
+    );
 }
 
 #[test]
