@@ -12,13 +12,17 @@
 //! byte-identical under `word/media/` (never decoded or re-encoded) after [`jpeg`] has checked
 //! that they are JPEG.
 //!
+//! The WordprocessingML is written by [`package`] in the schema's element order (docx-rs, tried
+//! first, writes run and paragraph properties out of order and cannot set `w:lang`; see there).
+//!
 //! Pure: bytes in, bytes out, no IO and no clock (the dates come in the input). The same input
-//! gives the same bytes (fixed ZIP timestamps and picture ids). The node hashes and stores them.
+//! gives the same bytes (fixed ZIP timestamps, package dates from the answer date). The node
+//! hashes and stores them.
 
 pub mod jpeg;
 pub mod templates;
 
-mod package;
+pub mod package;
 
 use serde::Deserialize;
 

@@ -349,6 +349,11 @@ fn date(field: &str, value: &str) -> Result<Date, AnswerError> {
     })
 }
 
+/// Control characters and the two non-characters XML 1.0 does not allow.
+fn forbidden(c: char) -> bool {
+    c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}'
+}
+
 /// A one-line field: trimmed, required, at most `max` characters, no control characters.
 fn line(field: &str, value: &str, max: usize) -> Result<String, AnswerError> {
     text(field, value, max, false)
@@ -368,7 +373,7 @@ fn text(field: &str, value: &str, max: usize, multiline: bool) -> Result<String,
         });
     }
     if v.chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r')))
+        .any(|c| forbidden(c) && !(multiline && (c == '\n' || c == '\r')))
     {
         return Err(AnswerError::InvalidCharacters {
             field: field.to_string(),

@@ -92,7 +92,7 @@ fn unzip(docx: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut f = a.by_index(i).unwrap();
             let mut b = Vec::new();
             f.read_to_end(&mut b).unwrap();
-            (f.name().to_string(), b)
+            (f.name().expect("a UTF-8 name").to_string(), b)
         })
         .collect()
 }
@@ -186,11 +186,11 @@ fn r12_every_run_is_times_new_roman_14_in_the_language_of_the_appeal() {
                 .strip_prefix("<w:rPr>")
                 .and_then(|p| p.split("</w:rPr>").next())
                 .unwrap_or_else(|| panic!("a run without properties: {r}"));
-            assert!(props.contains(r#"<w:sz w:val="28" />"#), "{props}");
-            assert!(props.contains(r#"<w:szCs w:val="28" />"#), "{props}");
+            assert!(props.contains(r#"<w:sz w:val="28"/>"#), "{props}");
+            assert!(props.contains(r#"<w:szCs w:val="28"/>"#), "{props}");
             assert!(props.contains("<w:rFonts "), "{props}");
             assert!(
-                props.contains(&format!(r#"<w:lang w:val="{tag}" />"#)),
+                props.contains(&format!(r#"<w:lang w:val="{tag}"/>"#)),
                 "{props}"
             );
         }
@@ -215,9 +215,9 @@ fn r12_every_run_is_times_new_roman_14_in_the_language_of_the_appeal() {
             .nth(1)
             .and_then(|d| d.split("</w:rPrDefault>").next())
             .expect("rPrDefault");
-        assert!(defaults.contains(r#"<w:sz w:val="28" />"#), "{defaults}");
-        assert!(defaults.contains(r#"<w:szCs w:val="28" />"#), "{defaults}");
-        assert!(defaults.contains(&format!(r#"<w:lang w:val="{tag}" />"#)));
+        assert!(defaults.contains(r#"<w:sz w:val="28"/>"#), "{defaults}");
+        assert!(defaults.contains(r#"<w:szCs w:val="28"/>"#), "{defaults}");
+        assert!(defaults.contains(&format!(r#"<w:lang w:val="{tag}"/>"#)));
         let f = tags(defaults, "w:rFonts")[0];
         for a in ["w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"] {
             assert_eq!(attr(f, a), Some("Times New Roman"), "{a} in {f}");
@@ -687,5 +687,40 @@ fn r12_libreoffice_opens_the_answer() {
             .unwrap_or_else(|e| panic!("{} was not written: {e}", txt.display()));
         assert!(text.contains(APPLICANT), "{text}");
         assert!(text.contains(body), "{text}");
+    }
+}
+
+/// Word drops or refuses properties out of the schema's sequence (CT_PPr, EG_RPrBase): the
+/// children of every `w:pPr` and `w:rPr` come in that order.
+#[test]
+fn r12_properties_are_in_the_schema_order() {
+    let ppr = [
+        "<w:keepNext",
+        "<w:tabs",
+        "<w:spacing",
+        "<w:ind",
+        "<w:jc",
+        "<w:rPr",
+    ];
+    let rpr = [
+        "<w:rFonts",
+        "<w:b/",
+        "<w:bCs",
+        "<w:sz ",
+        "<w:szCs",
+        "<w:lang",
+    ];
+    let docx = render(&full(Lang::Kk, Decision::Refused));
+    for (name, open, close, order) in [
+        ("word/document.xml", "<w:pPr>", "</w:pPr>", &ppr),
+        ("word/document.xml", "<w:rPr>", "</w:rPr>", &rpr),
+        ("word/styles.xml", "<w:rPr>", "</w:rPr>", &rpr),
+    ] {
+        let xml = part(&docx, name);
+        for props in xml.split(open).skip(1) {
+            let props = props.split(close).next().unwrap();
+            let at: Vec<usize> = order.iter().filter_map(|t| props.find(t)).collect();
+            assert!(at.windows(2).all(|w| w[0] < w[1]), "{name}: {props}");
+        }
     }
 }
