@@ -18,6 +18,7 @@ pub mod caller;
 pub mod card;
 pub mod doc;
 pub mod doc_id;
+pub mod duplicates;
 pub mod error;
 pub mod model;
 pub mod protocol;
