@@ -20,6 +20,7 @@ pub mod card;
 pub mod deadline;
 pub mod doc;
 pub mod doc_id;
+pub mod duplicates;
 pub mod error;
 pub mod model;
 pub mod protocol;
