@@ -239,6 +239,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                                 password,
                                 roles,
                                 district,
+                                service: None,
                             },
                             now,
                         )

@@ -1,6 +1,7 @@
 //! The regional ЦОУ node: storage, accounts, audit, address warnings, the card service, the HTTP
 //! API and the embedded operator console. `main.rs` only parses arguments and calls into here.
 
+pub mod appeals;
 pub mod bundle;
 pub mod calls;
 pub mod cli;

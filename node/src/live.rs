@@ -6,6 +6,7 @@
 //! nothing of the services).
 
 use serde::Serialize;
+use sync::appeal::AppealSummary;
 use sync::{CardSummary, Unit};
 
 /// What consoles receive live.
@@ -16,4 +17,6 @@ pub enum LiveEvent {
     Unit(Unit),
     /// A citizen call changed (rang, answered, transferred, ended, moved).
     Call(Box<crate::calls::queue::Call>),
+    /// An appeal changed (received, registered, a step of its workflow).
+    Appeal(AppealSummary),
 }

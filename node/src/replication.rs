@@ -325,6 +325,7 @@ async fn connect_once(
             let doc_id = match events.recv().await {
                 Ok(LiveEvent::Card(c)) => format!("{region_owned}/card/{}", c.id),
                 Ok(LiveEvent::Unit(u)) => format!("{region_owned}/unit/{}", u.id),
+                Ok(LiveEvent::Appeal(a)) => format!("{region_owned}/appeal/{}", a.id),
                 // Calls are local to the node; their cards replicate.
                 Ok(LiveEvent::Call(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use automerge::ActorId;
 use server_kit::docs::{self, Stored};
+use sync::calendar::WorkCalendar;
 use sync::card::{dispatch, finish, unassign, unit_step};
 use sync::protocol::Priority;
 use sync::{
@@ -30,6 +31,7 @@ use sync::{
 use thiserror::Error;
 use tokio::sync::broadcast;
 
+use crate::appeals::AppealService;
 use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::card::{day_key, number_key, number_parts, CardRules};
 use crate::kinds::roster::RosterRules;
@@ -181,6 +183,11 @@ pub struct CardService {
     roster_lock: Mutex<()>,
     /// This region's reference data and the national calendar years.
     published: PublishedDocs,
+    /// The working-day calendar from the published years (the embedded ones for years the hub
+    /// has not sent), rebuilt after a calendar year arrives.
+    work_calendar: Mutex<Option<Arc<WorkCalendar>>>,
+    /// Citizens' appeals.
+    appeals: AppealService,
     seq: Mutex<BTreeMap<i32, u64>>,
     events: broadcast::Sender<LiveEvent>,
     pub cards_created: AtomicU64,
@@ -245,7 +252,18 @@ impl CardService {
             actor.clone(),
             limits.doc_chunks_max,
         );
+        let appeals = AppealService::new(
+            store.clone(),
+            gc.clone(),
+            audit.clone(),
+            reference.clone(),
+            actor.clone(),
+            limits.doc_chunks_max,
+            events.clone(),
+        );
         Ok(Self {
+            work_calendar: Mutex::new(None),
+            appeals,
             store_id: crate::store::store_identity(&*store)?,
             region,
             store,
@@ -297,6 +315,36 @@ impl CardService {
     /// The national working-day calendar years received from the hub, by year.
     pub fn calendar_years(&self) -> ServiceResult<Vec<HeldCalendarYear>> {
         Ok(self.published.calendar_years()?)
+    }
+
+    /// The working-day calendar deadlines are counted on: every year the hub published, and
+    /// for a year it has not (a node that never reached the hub) the embedded year, the same
+    /// file the hub publishes first. A year in neither is a visible error where it is needed.
+    pub fn work_calendar(&self) -> ServiceResult<Arc<WorkCalendar>> {
+        let mut held = lock(&self.work_calendar);
+        if let Some(c) = held.as_ref() {
+            return Ok(c.clone());
+        }
+        let mut years: BTreeMap<i32, sync::calendar::CalendarYear> =
+            sync::calendar::embedded_years()
+                .map_err(|e| DomainError::CorruptDocument(format!("embedded calendar: {e}")))?
+                .into_iter()
+                .map(|y| (y.year, y))
+                .collect();
+        for y in self.published.calendar_years()? {
+            years.insert(y.calendar.year, y.calendar);
+        }
+        let cal = Arc::new(
+            WorkCalendar::new(years.values())
+                .map_err(|e| DomainError::CorruptDocument(format!("calendar: {e}")))?,
+        );
+        *held = Some(cal.clone());
+        Ok(cal)
+    }
+
+    /// Citizens' appeals of this region.
+    pub fn appeals(&self) -> &AppealService {
+        &self.appeals
     }
     /// Sends an event to every live stream (calls use the cards' stream).
     pub fn publish(&self, ev: LiveEvent) {
@@ -1147,6 +1195,7 @@ impl CardService {
                 .published
                 .with_doc(doc_id, f)?
                 .ok_or_else(|| ServiceError::NotFound(format!("{doc_id} does not exist"))),
+            DocKind::Appeal => self.appeals.with_doc(doc_id, f),
         }
     }
 
@@ -1190,6 +1239,10 @@ impl CardService {
                 "{doc_id} is not a document of region {}",
                 self.region
             )));
+        }
+        if doc_id.kind() == DocKind::Calendar {
+            // The next deadline is counted on the calendar with this year.
+            *lock(&self.work_calendar) = None;
         }
         let id = doc_id.id();
         let mut batch = WriteBatch::new();
@@ -1276,6 +1329,8 @@ impl CardService {
                 heads: self.published.import(&mut batch, doc_id, bytes, now_ms)?,
                 live: None,
             },
+            // Appeals are locked, loaded, staged and audited by their own service.
+            DocKind::Appeal => return self.appeals.replica_import(doc_id, bytes, by, now_ms),
         };
         let Imported { heads, live } = imported;
         if let Some(LiveEvent::Card(summary)) = &live {

@@ -134,6 +134,10 @@ pub struct User {
     /// A patrol account's unit when no roster entry names it (set by an admin or dispatcher).
     #[serde(default)]
     pub unit_id: Option<String>,
+    /// The service (appeals' competence unit, reference `services`) an appeals manager or
+    /// officer works for.
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 impl User {
@@ -156,6 +160,9 @@ pub struct NewAccount {
     pub roles: Vec<Role>,
     #[serde(default)]
     pub district: Option<String>,
+    /// The service an appeals manager or officer works for.
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 impl fmt::Debug for NewAccount {
@@ -166,6 +173,7 @@ impl fmt::Debug for NewAccount {
             .field("password", &"<redacted>")
             .field("roles", &self.roles)
             .field("district", &self.district)
+            .field("service", &self.service)
             .finish()
     }
 }
@@ -188,6 +196,9 @@ pub struct AccountPatch {
     pub password: Option<String>,
     #[serde(default)]
     pub district: Option<String>,
+    /// `""` removes the service.
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 impl fmt::Debug for AccountPatch {
@@ -198,6 +209,7 @@ impl fmt::Debug for AccountPatch {
             .field("disabled", &self.disabled)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("district", &self.district)
+            .field("service", &self.service)
             .finish()
     }
 }
@@ -293,6 +305,9 @@ struct AccountRecord {
     /// A patrol account's unit when no roster entry names it.
     #[serde(default)]
     unit_id: Option<String>,
+    /// The appeals service the person works for.
+    #[serde(default)]
+    service: Option<String>,
     /// Failed logins by source address (at most [`THROTTLED_SOURCES_PER_ACCOUNT_MAX`]).
     #[serde(default)]
     throttles: BTreeMap<String, Throttle>,
@@ -345,6 +360,7 @@ impl AccountRecord {
             created_at: self.created_at,
             must_change_password: self.must_change_password,
             unit_id: self.unit_id.clone(),
+            service: self.service.clone(),
         }
     }
 
@@ -493,6 +509,8 @@ impl Accounts {
         validate_password(&req.password, &req.login, &full_name)?;
         let roles = self.validate_roles(req.roles)?;
         let district = validate_district(req.district.as_deref())?;
+        let service =
+            validate_district(req.service.as_deref()).map_err(|e| rename_field(e, "service"))?;
         if self.load(&req.login)?.is_some() {
             // Checked before hashing so that a taken login costs no argon2 run; checked again
             // under the lock below because another create may race us.
@@ -511,6 +529,7 @@ impl Accounts {
             password_hash,
             must_change_password: true,
             unit_id: None,
+            service,
             throttles: BTreeMap::new(),
         };
         let ticket = {
@@ -524,6 +543,7 @@ impl Accounts {
                 "full_name": record.full_name,
                 "roles": role_names(&record.roles),
                 "district": record.district,
+                "service": record.service,
             });
             self.audit.record(
                 &self.gc,
@@ -572,6 +592,11 @@ impl Accounts {
             Some(d) if d.trim().is_empty() => Some(None),
             Some(d) => Some(validate_district(Some(d))?),
         };
+        let service = match patch.service.as_deref() {
+            None => None,
+            Some(d) if d.trim().is_empty() => Some(None),
+            Some(d) => Some(validate_district(Some(d)).map_err(|e| rename_field(e, "service"))?),
+        };
         let Some(current) = self.load(login)? else {
             return Err(AccountError::NotFound);
         };
@@ -603,6 +628,10 @@ impl Accounts {
             if let Some(district) = district.filter(|d| *d != old.district) {
                 new.district = district;
                 changed.push("district");
+            }
+            if let Some(service) = service.filter(|d| *d != old.service) {
+                new.service = service;
+                changed.push("service");
             }
             if let Some(disabled) = patch.disabled.filter(|d| *d != old.disabled) {
                 new.disabled = disabled;
@@ -636,6 +665,7 @@ impl Accounts {
                 "full_name": new.full_name,
                 "roles": role_names(&new.roles),
                 "district": new.district,
+                "service": new.service,
                 "disabled": new.disabled,
                 "sessions_ended": sessions_ended,
             });
@@ -713,6 +743,7 @@ impl Accounts {
             password,
             roles: vec![Role::Admin],
             district: None,
+            service: None,
         };
         // The bootstrap password is temporary like any other an administrator hands out: the
         // first login sets the administrator's own.
@@ -1359,6 +1390,14 @@ fn validate_full_name(full_name: &str) -> AccountResult<String> {
     validate_text("full_name", full_name, FULL_NAME_LEN_MAX_CHARS)
 }
 
+/// The same check under another field's name (a service code is checked like a district code).
+fn rename_field(e: AccountError, field: &'static str) -> AccountError {
+    match e {
+        AccountError::InvalidField { reason, .. } => AccountError::InvalidField { field, reason },
+        other => other,
+    }
+}
+
 fn validate_district(district: Option<&str>) -> AccountResult<Option<String>> {
     district
         .map(|d| validate_text("district", d, DISTRICT_LEN_MAX_CHARS))
@@ -1498,6 +1537,7 @@ mod tests {
             password: GOOD_PASSWORD.into(),
             roles,
             district: Some("Алматинский район".into()),
+            service: None,
         }
     }
 

@@ -119,6 +119,8 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             DomainError::InvalidTransition { .. } => StatusCode::CONFLICT,
             DomainError::NotFound { .. } => StatusCode::NOT_FOUND,
+            DomainError::Rule { field: Some(_), .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            DomainError::Rule { field: None, .. } => StatusCode::CONFLICT,
             DomainError::CorruptDocument(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let field = e.field_name().map(str::to_string);

@@ -26,6 +26,14 @@ async fn events(
     let shutdown = s.shutdown.clone();
     // Calls (with the caller's phone and position) go only to those who answer or supervise them.
     let sees_calls = auth.user.has_role(Role::CallTaker) || auth.user.has_role(Role::Supervisor);
+    let sees_appeals = [
+        Role::Registrar,
+        Role::Head,
+        Role::AppealManager,
+        Role::AppealOfficer,
+    ]
+    .into_iter()
+    .any(|r| auth.user.has_role(r));
     let session = SessionWatch::new(&s.accounts, &auth);
     let stream = futures::stream::unfold(
         (rx, shutdown, session),
@@ -46,6 +54,12 @@ async fn events(
                             continue;
                         }
                         Event::default().event("call").json_data(c).ok()?
+                    }
+                    Ok(LiveEvent::Appeal(a)) => {
+                        if !sees_appeals {
+                            continue;
+                        }
+                        Event::default().event("appeal").json_data(a).ok()?
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         Event::default().event("resync").data(n.to_string())

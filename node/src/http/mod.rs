@@ -14,10 +14,12 @@
 //! `http`.
 
 mod accounts;
+mod appeals;
 mod assets;
 mod calls;
 mod cards;
 mod citizen;
+mod citizen_appeals;
 mod events;
 mod recordings;
 mod reference;
@@ -38,8 +40,10 @@ use utoipa::{OpenApi, ToSchema};
 
 // The OpenAPI document names each handler bare, through these imports of their `__path_*`
 // descriptions: a qualified name (`cards::create_card`) would become the operation's tag.
+use appeals::*;
 use calls::*;
 use cards::*;
+use citizen_appeals::*;
 use events::*;
 use recordings::*;
 use reference::*;
@@ -138,7 +142,35 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         decline,
         hangup,
         list_recordings,
-        recording_file
+        recording_file,
+        create_appeal,
+        list_appeals,
+        board,
+        get_appeal,
+        duplicates,
+        suggestions,
+        register,
+        not_considered,
+        appeal_transfer,
+        cancel_transfer,
+        route,
+        assign,
+        split,
+        crime_signs,
+        kui,
+        extend,
+        extension_notice,
+        submit_draft,
+        draft_docx,
+        return_draft,
+        approve,
+        answer_docx,
+        appeal_note,
+        attach,
+        attachment,
+        citizen_submit_appeal,
+        citizen_appeal_status,
+        citizen_answer_docx
     )
 )]
 pub struct ApiDoc;
@@ -165,6 +197,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(reference::routes())
         .merge(search::routes())
         .merge(cards::routes())
+        .merge(appeals::routes())
         .merge(units::routes())
         .merge(supervision::routes())
         .merge(events::routes())
@@ -178,6 +211,7 @@ pub fn app(state: SharedState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(citizen::routes())
+        .merge(citizen_appeals::routes())
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))

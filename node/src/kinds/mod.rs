@@ -8,6 +8,7 @@
 //! Where a kind's documents live in memory (the card cache, the configured units, the store) is
 //! the service's; this module knows the store layout only through `server_kit::docs`.
 
+pub mod appeal;
 pub mod card;
 pub mod card_search;
 pub mod published;

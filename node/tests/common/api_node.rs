@@ -119,6 +119,37 @@ impl TestNode {
         self.activate(login, "long-password-1").await
     }
 
+    /// An account of an appeals service (`service` from the reference's `services`).
+    pub async fn user_in(&self, login: &str, roles: &[&str], service: &str) -> String {
+        let (s, v) = self
+            .call("POST", "/api/v1/accounts", &self.admin, Some(json!({
+                "login": login, "full_name": format!("{login} test"), "password": "long-password-1",
+                "roles": roles, "service": service,
+            })))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        self.activate(login, "long-password-1").await
+    }
+
+    /// The bytes of an answer (a file download), with its status.
+    pub async fn bytes(&self, path: &str, token: &str) -> (StatusCode, Vec<u8>) {
+        let mut req = Request::builder().method("GET").uri(path);
+        if !token.is_empty() {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
+            .await
+            .unwrap();
+        (status, bytes.to_vec())
+    }
+
     /// A successful answer's body.
     pub async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
         let (s, v) = self.call(method, path, token, body).await;

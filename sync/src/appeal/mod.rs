@@ -35,6 +35,7 @@ use crate::deadline;
 use crate::doc::{
     append_json, check_text, get_i64, get_obj, get_str, read_json_list, Ctx, Document,
 };
+use crate::duplicates::iin_is_valid;
 use crate::error::DomainError;
 use crate::reference::Reference;
 
@@ -186,23 +187,6 @@ fn out_of_order(a: &Appeal, step: &str) -> DomainError {
             a.status.as_str()
         ),
     )
-}
-
-/// `12` digits with a valid check digit: an ИИН or a БИН (the same algorithm).
-pub fn iin_is_valid(s: &str) -> bool {
-    let d: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
-    if s.len() != 12 || d.len() != 12 {
-        return false;
-    }
-    let check = |weights: [u32; 11]| (0..11).map(|i| d[i] * weights[i]).sum::<u32>() % 11;
-    let mut c = check([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    if c == 10 {
-        c = check([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]);
-        if c == 10 {
-            return false;
-        }
-    }
-    c == d[11]
 }
 
 fn check_opt(field: &str, v: &Option<String>, max: usize) -> Result<(), DomainError> {

@@ -96,7 +96,7 @@ fn staff(service: Option<&str>) -> Actor {
     }
 }
 
-fn new_appeal(w: &World, received: i64) -> AppealDoc {
+fn new_appeal(_w: &World, received: i64) -> AppealDoc {
     AppealDoc::create(
         actor(1),
         "a1",

@@ -1,0 +1,665 @@
+//! The appeals service: the node's shell around the sans-IO appeal workflow
+//! ([`sync::appeal`]). It stores each appeal as a replicated document with its indexes
+//! ([`crate::kinds::appeal`]), its files as content-addressed blobs ([`blobs`]), numbers
+//! registrations with the region's own sequence, audits every step, and acknowledges a step only
+//! once it is durable.
+//!
+//! Appeals are loaded from the store for every step (they are small: the intake and a few dozen
+//! steps); a step holds its appeal's stripe lock from load until its batch is applied, so two
+//! steps on one appeal never write the same chunk.
+
+pub mod answer;
+pub mod blobs;
+pub mod duplicates;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use automerge::ActorId;
+use serde::{Deserialize, Serialize};
+use server_kit::docs::{self, Stored};
+use sync::appeal::{
+    Actor, Appeal, AppealCommand, AppealDoc, AppealIntake, AppealStatus, AppealSummary, Env,
+    Registration,
+};
+use sync::calendar::{Day, WorkCalendar};
+use sync::{Ctx, DocId, DocKind, Document, DomainError, Reference};
+use tokio::sync::broadcast;
+
+use crate::audit::{AuditInput, AuditLog};
+use crate::kinds::appeal::AppealRules;
+use crate::kinds::{self, Imported};
+use crate::live::LiveEvent;
+use crate::service::{ServiceError, ServiceResult};
+use crate::store::{GroupCommit, Store, WriteBatch};
+use blobs::FileUpload;
+
+/// Stripes of the per-appeal write lock.
+const WRITE_STRIPES: usize = 64;
+/// Most appeals one list or board returns.
+pub const APPEAL_LIST_MAX: usize = 1_000;
+/// Length of a citizen's access token, in bytes of randomness (hex doubles it).
+pub const ACCESS_TOKEN_BYTES: usize = 24;
+
+/// A new appeal as a citizen's app or the registrar sends it: the intake with the files' bytes.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppealInput {
+    pub channel: sync::appeal::AppealChannel,
+    #[serde(default)]
+    pub kind: Option<sync::appeal::AppealKind>,
+    pub language: sync::Language,
+    pub text: String,
+    #[serde(default)]
+    pub applicant: Option<sync::appeal::Applicant>,
+    #[serde(default)]
+    pub co_applicants: Vec<sync::appeal::Applicant>,
+    #[serde(default)]
+    pub location: Option<sync::appeal::GeoPoint>,
+    #[serde(default)]
+    pub attachments: Vec<FileUpload>,
+    #[serde(default)]
+    pub anonymous: bool,
+    #[serde(default)]
+    pub card_id: Option<String>,
+}
+
+/// What the citizen's app gets back: the appeal's id and the token to follow it with.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub appeal_id: String,
+    /// Shown once; the node keeps only its hash.
+    pub access_token: String,
+    pub status: AppealStatus,
+    pub received_at: i64,
+}
+
+/// Who acts, as the HTTP layer knows them.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub login: String,
+    pub name: String,
+    pub service: Option<String>,
+}
+
+impl Staff {
+    fn actor(&self) -> Actor {
+        Actor {
+            name: Some(self.name.clone()),
+            service: self.service.clone(),
+            hq: false,
+        }
+    }
+}
+
+pub struct AppealService {
+    store: Arc<dyn Store>,
+    gc: Arc<GroupCommit>,
+    audit: Arc<AuditLog>,
+    reference: Arc<Reference>,
+    region: String,
+    actor: ActorId,
+    chunks_max: usize,
+    stripes: Vec<Mutex<()>>,
+    seq: Mutex<BTreeMap<i32, u64>>,
+    events: broadcast::Sender<LiveEvent>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl AppealService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        audit: Arc<AuditLog>,
+        reference: Arc<Reference>,
+        actor: ActorId,
+        chunks_max: usize,
+        events: broadcast::Sender<LiveEvent>,
+    ) -> Self {
+        AppealService {
+            region: reference.region.code.clone(),
+            store,
+            gc,
+            audit,
+            reference,
+            actor,
+            chunks_max,
+            stripes: (0..WRITE_STRIPES).map(|_| Mutex::new(())).collect(),
+            seq: Mutex::new(BTreeMap::new()),
+            events,
+        }
+    }
+
+    fn doc_id(&self, id: &str) -> ServiceResult<DocId> {
+        Ok(DocId::new(&self.region, DocKind::Appeal, id)?)
+    }
+
+    fn stripe(&self, id: &str) -> &Mutex<()> {
+        let h = id
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+        &self.stripes[h % WRITE_STRIPES]
+    }
+
+    fn env<'a>(&'a self, calendar: &'a WorkCalendar) -> Env<'a> {
+        Env {
+            reference: &self.reference,
+            calendar,
+            utc_offset_min: self.reference.shifts.utc_offset_min,
+        }
+    }
+
+    /// Today in the region.
+    pub fn today(&self, now_ms: i64) -> Day {
+        Day::from_ms(now_ms, self.reference.shifts.utc_offset_min)
+    }
+
+    fn load(&self, id: &str) -> ServiceResult<(AppealDoc, Stored)> {
+        let doc_id = self.doc_id(id)?;
+        let bytes = docs::load_bytes(&*self.store, &doc_id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("appeal {id} does not exist")))?;
+        let mut doc = AppealDoc::load(bytes.iter().map(|b| b.as_slice()))?;
+        doc.set_actor(self.actor.clone());
+        Ok((doc, Stored::Chunks(bytes.len() - 1)))
+    }
+
+    /// The appeal, its deadline coloured for `now_ms` (R16).
+    pub fn get(&self, id: &str, calendar: &WorkCalendar, now_ms: i64) -> ServiceResult<Appeal> {
+        let (doc, _) = self.load(id)?;
+        Ok(doc.view(Some((calendar, self.today(now_ms))))?)
+    }
+
+    /// Takes a new appeal in: stores its files, the document, the citizen's token hash and the
+    /// audit entry in one batch, and returns once it is durable.
+    pub async fn intake(
+        &self,
+        by: &str,
+        input: AppealInput,
+        now_ms: i64,
+    ) -> ServiceResult<(Appeal, String)> {
+        let mut batch = WriteBatch::new();
+        let mut attachments = Vec::with_capacity(input.attachments.len());
+        if input.attachments.len() > sync::appeal::limits::ATTACHMENTS_MAX {
+            return Err(DomainError::rule_field(
+                "too_many_attachments",
+                "attachments",
+                format!(
+                    "at most {} attachments",
+                    sync::appeal::limits::ATTACHMENTS_MAX
+                ),
+            )
+            .into());
+        }
+        for (n, f) in input.attachments.iter().enumerate() {
+            let (r, bytes) = blobs::check_upload(&format!("attachments[{n}]"), f)?;
+            blobs::stage(&mut batch, &r.sha256, bytes);
+            attachments.push(r);
+        }
+        let intake = AppealIntake {
+            channel: input.channel,
+            kind: input.kind,
+            language: input.language,
+            text: input.text,
+            applicant: input.applicant,
+            co_applicants: input.co_applicants,
+            location: input.location,
+            attachments,
+            anonymous: input.anonymous,
+            card_id: input.card_id,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let ctx = Ctx::new(by, self.region.as_str(), now_ms);
+        let mut doc = AppealDoc::create(self.actor.clone(), &id, &intake, &ctx)?;
+        let token = hex::encode(rand::random::<[u8; ACCESS_TOKEN_BYTES]>());
+        batch.put(
+            token_key(&id),
+            blobs::sha256_hex(token.as_bytes()).into_bytes(),
+        );
+        let doc_id = self.doc_id(&id)?;
+        let (view, live, ticket) = {
+            let _g = lock(self.stripe(&id));
+            let mut stored = Stored::New;
+            let (view, live) = kinds::stage_write(
+                &AppealRules {
+                    region: &self.region,
+                },
+                &mut batch,
+                &doc_id,
+                &mut doc,
+                &mut stored,
+                None,
+                self.chunks_max,
+                now_ms,
+            )?;
+            let ticket = self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(
+                    by,
+                    "appeal.received",
+                    id.as_str(),
+                    serde_json::json!({"channel": intake.channel, "attachments": intake.attachments.len()}),
+                ),
+                now_ms,
+            )?;
+            (view, live, ticket)
+        };
+        self.gc.wait_async(ticket).await?;
+        if let Some(ev) = live {
+            let _ = self.events.send(ev);
+        }
+        Ok((view, token))
+    }
+
+    /// Whether `token` is the one the citizen got for appeal `id`.
+    pub fn token_matches(&self, id: &str, token: &str) -> ServiceResult<bool> {
+        let Some(stored) = self.store.get(token_key(id).as_bytes())? else {
+            return Ok(false);
+        };
+        let given = blobs::sha256_hex(token.as_bytes());
+        // Both are hex digests of equal length: compare without an early exit.
+        Ok(stored.len() == given.len()
+            && stored
+                .iter()
+                .zip(given.as_bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0)
+    }
+
+    /// The next registration number of the region for the year of `now_ms`.
+    fn next_number(&self, now_ms: i64) -> ServiceResult<String> {
+        let year = self.today(now_ms).year();
+        let mut seqs = lock(&self.seq);
+        let next = match seqs.get(&year) {
+            Some(n) => n + 1,
+            None => {
+                let last = self
+                    .store
+                    .last_with_prefix(format!("meta/ap/seq/{year}/").as_bytes())?
+                    .and_then(|(k, _)| {
+                        String::from_utf8_lossy(&k)
+                            .rsplit('/')
+                            .next()
+                            .and_then(|s| s.parse::<u64>().ok())
+                    })
+                    .unwrap_or(0);
+                last + 1
+            }
+        };
+        seqs.insert(year, next);
+        Ok(format!("{}-{year}-{next:06}", self.region))
+    }
+
+    /// Registers a received appeal with the region's next number (R28: a duplicate too).
+    pub async fn register(
+        &self,
+        id: &str,
+        staff: &Staff,
+        registration: Registration,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+    ) -> ServiceResult<Appeal> {
+        self.step(id, staff, calendar, now_ms, |svc| {
+            Ok(AppealCommand::Register {
+                number: svc.next_number(now_ms)?,
+                registration,
+            })
+        })
+        .await
+    }
+
+    /// Applies one step and returns the appeal once the step is durable.
+    pub async fn command(
+        &self,
+        id: &str,
+        staff: &Staff,
+        cmd: AppealCommand,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+    ) -> ServiceResult<Appeal> {
+        self.step(id, staff, calendar, now_ms, |_| Ok(cmd)).await
+    }
+
+    /// Stores a file and adds it to the appeal.
+    pub async fn attach(
+        &self,
+        id: &str,
+        staff: &Staff,
+        file: &FileUpload,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+    ) -> ServiceResult<Appeal> {
+        let (r, bytes) = blobs::check_upload("file", file)?;
+        let sha = r.sha256.clone();
+        self.step_with(
+            id,
+            staff,
+            calendar,
+            now_ms,
+            |_| Ok(AppealCommand::Attach { attachment: r }),
+            |batch| blobs::stage(batch, &sha, bytes),
+        )
+        .await
+    }
+
+    /// Approves the submitted draft: `render` makes its Word document from the appeal, which is
+    /// stored (immutably, by its hash) in the same batch as the step.
+    pub async fn approve(
+        &self,
+        id: &str,
+        staff: &Staff,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+        render: impl FnOnce(&Appeal) -> Result<Vec<u8>, ServiceError>,
+    ) -> ServiceResult<Appeal> {
+        let current = self.get(id, calendar, now_ms)?;
+        if current.status != AppealStatus::OnApproval {
+            return Err(DomainError::rule(
+                "transition_not_allowed",
+                format!(
+                    "approval is not allowed while the appeal is {}",
+                    current.status.as_str()
+                ),
+            )
+            .into());
+        }
+        let docx = render(&current)?;
+        let sha = blobs::sha256_hex(&docx);
+        let size = docx.len() as u64;
+        self.step_with(
+            id,
+            staff,
+            calendar,
+            now_ms,
+            |_| {
+                Ok(AppealCommand::Approve {
+                    sha256: sha.clone(),
+                    size,
+                })
+            },
+            |batch| blobs::stage(batch, &sha, docx),
+        )
+        .await
+    }
+
+    async fn step(
+        &self,
+        id: &str,
+        staff: &Staff,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+        make: impl FnOnce(&Self) -> ServiceResult<AppealCommand>,
+    ) -> ServiceResult<Appeal> {
+        self.step_with(id, staff, calendar, now_ms, make, |_| {})
+            .await
+    }
+
+    async fn step_with(
+        &self,
+        id: &str,
+        staff: &Staff,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+        make: impl FnOnce(&Self) -> ServiceResult<AppealCommand>,
+        extra: impl FnOnce(&mut WriteBatch),
+    ) -> ServiceResult<Appeal> {
+        let doc_id = self.doc_id(id)?;
+        let env = self.env(calendar);
+        let (ticket, live) = {
+            let _g = lock(self.stripe(id));
+            let (mut doc, mut stored) = self.load(id)?;
+            let before = doc.view(None)?;
+            let cmd = make(self)?;
+            let ctx = Ctx::new(staff.login.as_str(), self.region.as_str(), now_ms);
+            doc.apply(&cmd, &staff.actor(), &env, &ctx)?;
+            let mut batch = WriteBatch::new();
+            extra(&mut batch);
+            let (after, live) = kinds::stage_write(
+                &AppealRules {
+                    region: &self.region,
+                },
+                &mut batch,
+                &doc_id,
+                &mut doc,
+                &mut stored,
+                Some(&before),
+                self.chunks_max,
+                now_ms,
+            )?;
+            let last = after.history.last().cloned();
+            let (action, details) = match last {
+                Some(h) => (h.action, h.params),
+                None => ("appeal.step".to_string(), serde_json::Value::Null),
+            };
+            let ticket = self.audit.record(
+                &self.gc,
+                batch,
+                AuditInput::new(staff.login.as_str(), action, id, details),
+                now_ms,
+            )?;
+            (ticket, live)
+        };
+        self.gc.wait_async(ticket).await?;
+        if let Some(ev) = live {
+            let _ = self.events.send(ev);
+        }
+        self.get(id, calendar, now_ms)
+    }
+
+    fn summaries(&self, prefix: &str, limit: usize) -> ServiceResult<Vec<AppealSummary>> {
+        let mut out = Vec::new();
+        for (_, v) in self.store.scan_prefix(prefix.as_bytes())? {
+            if out.len() >= limit {
+                break;
+            }
+            match serde_json::from_slice::<AppealSummary>(&v) {
+                Ok(s) => out.push(s),
+                Err(e) => tracing::warn!(prefix, error = %e, "an appeal index entry is unreadable"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Appeals by status (newest first), by service or by officer.
+    pub fn list(
+        &self,
+        filter: &ListFilter,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+    ) -> ServiceResult<Vec<AppealSummary>> {
+        let limit = filter.limit.unwrap_or(APPEAL_LIST_MAX).min(APPEAL_LIST_MAX);
+        let mut out = if let Some(o) = &filter.officer {
+            self.summaries(&format!("idx/ap/off/{o}/"), usize::MAX)?
+        } else if let Some(s) = &filter.service {
+            self.summaries(&format!("idx/ap/svc/{s}/"), usize::MAX)?
+        } else if filter.crime_signs {
+            self.summaries("idx/ap/crime/", usize::MAX)?
+        } else {
+            let statuses: Vec<AppealStatus> = match filter.status {
+                Some(s) => vec![s],
+                None => AppealStatus::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| s.is_open())
+                    .collect(),
+            };
+            let mut all = Vec::new();
+            for s in statuses {
+                all.extend(self.summaries(&format!("idx/ap/st/{}/", s.as_str()), usize::MAX)?);
+            }
+            all
+        };
+        if let Some(s) = filter.status {
+            out.retain(|a| a.status == s);
+        }
+        let today = self.today(now_ms);
+        for a in &mut out {
+            a.deadline_state = match a.deadline {
+                Some(due) if a.status.term_runs() => {
+                    Some(sync::appeal::deadline_state(calendar, due, today))
+                }
+                _ => None,
+            };
+        }
+        out.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(a.id.cmp(&b.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// The manager's control board (R16): open appeals of a service (or all), overdue first,
+    /// then near the deadline, then by deadline.
+    pub fn board(
+        &self,
+        service: Option<&str>,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+    ) -> ServiceResult<Vec<AppealSummary>> {
+        let filter = ListFilter {
+            service: service.map(str::to_string),
+            limit: Some(APPEAL_LIST_MAX),
+            ..ListFilter::default()
+        };
+        let mut out = self.list(&filter, calendar, now_ms)?;
+        out.retain(|a| a.status.term_runs());
+        let rank = |a: &AppealSummary| match a.deadline_state {
+            Some(sync::appeal::DeadlineState::Overdue) => 0,
+            Some(sync::appeal::DeadlineState::Near) => 1,
+            _ => 2,
+        };
+        out.sort_by(|a, b| (rank(a), a.deadline, &a.id).cmp(&(rank(b), b.deadline, &b.id)));
+        Ok(out)
+    }
+
+    /// A stored file of appeal `id` (an attachment or its answer).
+    pub fn file(&self, appeal: &Appeal, sha256: &str) -> ServiceResult<Option<Vec<u8>>> {
+        let named = appeal.attachments.iter().any(|a| a.sha256 == sha256)
+            || appeal.answer.as_ref().is_some_and(|a| a.sha256 == sha256);
+        if !named {
+            return Ok(None);
+        }
+        Ok(blobs::load(&*self.store, sha256)?)
+    }
+
+    /// Runs `f` on the automerge core of a stored appeal (replication export).
+    pub fn with_doc<T>(
+        &self,
+        doc_id: &DocId,
+        f: impl FnOnce(&mut automerge::AutoCommit) -> T,
+    ) -> ServiceResult<T> {
+        let (mut doc, _) = self.load(doc_id.id())?;
+        Ok(f(doc.automerge()))
+    }
+
+    /// Applies a peer's bytes to an appeal (creating it if new here), with its indexes and an
+    /// audit entry, and returns once durable.
+    pub fn replica_import(
+        &self,
+        doc_id: &DocId,
+        bytes: &[u8],
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Vec<automerge::ChangeHash>, sync::protocol::RepoError> {
+        use sync::protocol::RepoError;
+        let storage = |e: String| RepoError::Storage(e);
+        let id = doc_id.id();
+        let mut batch = WriteBatch::new();
+        let (ticket, heads, live) = {
+            let _g = lock(self.stripe(id));
+            let exists = docs::exists(&*self.store, doc_id).map_err(|e| storage(e.to_string()))?;
+            let (mut doc, mut stored) = if exists {
+                self.load(id).map_err(|e| storage(e.to_string()))?
+            } else {
+                let mut d =
+                    AppealDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
+                d.set_actor(self.actor.clone());
+                (d, Stored::New)
+            };
+            let Imported { heads, live } = kinds::import(
+                &AppealRules {
+                    region: &self.region,
+                },
+                &mut batch,
+                doc_id,
+                &mut doc,
+                &mut stored,
+                bytes,
+                self.chunks_max,
+                now_ms,
+            )?;
+            if let Some(LiveEvent::Appeal(s)) = &live {
+                if let Some(n) = &s.number {
+                    self.number_used(n);
+                }
+            }
+            let ticket = self
+                .audit
+                .record(
+                    &self.gc,
+                    batch,
+                    AuditInput::new(
+                        by,
+                        "replication.import",
+                        format!("appeal/{id}"),
+                        serde_json::json!({"bytes": bytes.len()}),
+                    ),
+                    now_ms,
+                )
+                .map_err(|e| storage(e.to_string()))?;
+            (ticket, heads, live)
+        };
+        self.gc
+            .wait_durable(ticket)
+            .map_err(|e| storage(e.to_string()))?;
+        if let Some(ev) = live {
+            let _ = self.events.send(ev);
+        }
+        Ok(heads)
+    }
+
+    /// A number of this region arrived by replication: the sequence continues after it.
+    fn number_used(&self, number: &str) {
+        if let Some((_, year, seq)) = crate::kinds::card::number_parts(number) {
+            if let Some(next) = lock(&self.seq).get_mut(&year) {
+                *next = (*next).max(seq);
+            }
+        }
+    }
+
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// The duplicate check of an appeal over this region's appeals (R28).
+    pub fn duplicates(&self, a: &Appeal) -> ServiceResult<duplicates::DuplicateReport> {
+        let fp = sync::duplicates::fingerprint(&duplicates::subject(a));
+        let candidates = duplicates::local_candidates(&*self.store, &a.id, &fp, |id| {
+            self.load(id).ok().and_then(|(d, _)| d.view(None).ok())
+        })?;
+        Ok(duplicates::DuplicateReport {
+            scope: "region".into(),
+            candidates,
+        })
+    }
+
+    /// A stored attachment's bytes by hash (for an answer's images).
+    pub fn blob(&self, sha256: &str) -> ServiceResult<Option<Vec<u8>>> {
+        Ok(blobs::load(&*self.store, sha256)?)
+    }
+}
+
+fn token_key(id: &str) -> String {
+    format!("meta/ap/token/{id}")
+}
+
+/// Which appeals a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<AppealStatus>,
+    pub service: Option<String>,
+    pub officer: Option<String>,
+    pub crime_signs: bool,
+    pub limit: Option<usize>,
+}
