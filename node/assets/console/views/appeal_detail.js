@@ -245,7 +245,7 @@ export function appealFacts(a) {
     out.push(box('ap.kui.title', [
       a.kui ? kv('ap.kui.number', h('span', { class: 'kui-num mono', data: a.kui.number }), 'ap-kui')
         : h('div', { class: kuiLate ? 'ap-overdue' : 'ap-warn', tid: 'ap-kui-due' }, [tx('ap.kui.due'), ' ', fmtWhen(a.kui_due_at)]),
-      a.kui ? kv('ap.at', fmtWhen(a.kui.at) + ' · ' + (a.kui.by || '')) : null
+      a.kui ? kv('ap.at', h('span', null, [fmtWhen(a.kui.at), ' · ', dataText(a.kui.by || '')])) : null
     ], 'ap-kui-box', 'kui'));
   }
   if ((a.duplicate_of || []).length) {
@@ -262,7 +262,7 @@ export function appealFacts(a) {
     var tr = a.transfer;
     out.push(box('ap.transfer.title', [
       kv('ap.transfer.system', dataText(tr.system || '')), kv('ap.reason', dataText(tr.reason || '')),
-      kv('ap.at', fmtWhen(tr.at) + ' · ' + (tr.by || '')), kv('ap.transfer.due', fmtDay(tr.due)),
+      kv('ap.at', h('span', null, [fmtWhen(tr.at), ' · ', dataText(tr.by || '')])), kv('ap.transfer.due', fmtDay(tr.due)),
       tr.cancelled_at ? kv('ap.transfer.cancelled', fmtWhen(tr.cancelled_at), 'ap-transfer-cancelled')
         : kv('ap.transfer.cancel_until', fmtWhen(tr.cancel_until), 'ap-transfer-cancel-until')
     ], 'ap-transfer'));

@@ -107,7 +107,7 @@ export function ManagerAppealsView(panel) {
       var q = h('input', { type: 'text', tid: 'ap-split-question', ph: 'ap.split.question.ph' });
       var b = bodies.length ? refSelect('external_bodies', 'ap-split-body', '', 'ap.split.body')
         : h('input', { type: 'text', tid: 'ap-split-body', ph: 'ap.split.body' });
-      var n = rows.children.length + 1;
+      var n = (x.a.parts || []).length + rows.children.length + 1;
       rows.appendChild(h('div', { class: 'row ap-split-row' }, [h('span', { class: 'mono', data: (x.a.number || '') + '/' + n }), q, b]));
       applyLang(rows);
     }
