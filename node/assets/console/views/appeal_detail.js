@@ -152,25 +152,35 @@ function applicantBox(p, i) {
     kv('ap.email', p.email ? dataText(p.email) : null)
   ]);
 }
-/* A history entry's parameters: known ones with their label, the others as data. */
+/* A history entry's parameters: known ones with their label, days as dates, objects by what
+   matters in them (a draft's decision and language, a part's number, a file's name); the
+   registration's own record and hashes are left out (the detail shows them). */
 var PARAM_LABEL = { service: 'ap.service', officer: 'ap.officer', reason: 'ap.reason', until: 'ap.until', number: 'ap.number',
-  system: 'ap.transfer.system', decision: 'ap.decision', language: 'ap.language', text: 'ap.note', flag: 'ap.crime_signs', kind: 'ap.kind', seq: 'ap.draft.seq' };
+  system: 'ap.transfer.system', decision: 'ap.decision', language: 'ap.language', text: 'ap.note', flag: 'ap.crime_signs', kind: 'ap.kind',
+  seq: 'ap.draft.seq', deadline: 'ap.deadline', due: 'ap.transfer.due', cancel_until: 'ap.transfer.cancel_until', notice_due: 'ap.notice.due',
+  by_name: 'ap.by', late: 'ap.late', parts: 'ap.parts', attachment: 'ap.attachments', draft: 'ap.decision' };
+var PARAM_SKIP = ['registration', 'registration_day', 'sha256', 'size'];
+var DAY_PARAMS = ['until', 'deadline', 'due', 'cancel_until', 'notice_due'];
 function paramValue(k, v) {
   if (k === 'service') return serviceLabel(v);
   if (k === 'decision') return coded('ap.decision', v);
   if (k === 'language') return coded('lang', v);
   if (k === 'kind') return coded('ap.kind', v);
   if (k === 'flag' || typeof v === 'boolean') return tx(v ? 'yes' : 'no');
-  if (k === 'until') return h('span', { text: fmtDay(v) });
-  if (v && typeof v === 'object') return dataText(JSON.stringify(v));
+  if (DAY_PARAMS.indexOf(k) >= 0) return h('span', { text: fmtDay(v) });
+  if (k === 'draft' && v && typeof v === 'object') return h('span', null, [coded('ap.decision', v.decision), ' · ', coded('lang', v.language)]);
+  if (k === 'attachment' && v && typeof v === 'object') return dataText(v.file_name || '');
+  if (k === 'parts' && Array.isArray(v)) return dataText(v.map(function (x) { return x && x.number ? x.number : ''; }).join(', '));
+  if (v && typeof v === 'object') return null;
   return dataText(v);
 }
 export function historyTable(history) {
   var body = h('tbody');
   (history || []).forEach(function (e) {
     var params = e.params && typeof e.params === 'object' ? e.params : {};
-    var shown = Object.keys(params).filter(function (k) { return params[k] != null && params[k] !== ''; }).map(function (k) {
-      return h('span', { class: 'ap-param' }, [PARAM_LABEL[k] ? tx(PARAM_LABEL[k], 'muted') : null, PARAM_LABEL[k] ? ': ' : null, paramValue(k, params[k])]);
+    var shown = Object.keys(params).filter(function (k) { return params[k] != null && params[k] !== '' && PARAM_SKIP.indexOf(k) < 0; }).map(function (k) {
+      var v = paramValue(k, params[k]);
+      return v ? h('span', { class: 'ap-param' }, [PARAM_LABEL[k] ? tx(PARAM_LABEL[k], 'muted') : null, PARAM_LABEL[k] ? ': ' : null, v]) : null;
     });
     body.appendChild(h('tr', { tid: 'ap-history-row', 'data-action': e.action }, [
       h('td', { class: 'nowrap', text: fmtWhen(e.at) }),
