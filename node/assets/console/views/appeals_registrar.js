@@ -146,7 +146,8 @@ export function RegistrarAppealsView(panel) {
     if (a.status === 'received') {
       out.push(duplicatesBox(a, dupCache, marks[a.id] = marks[a.id] || {}));
       out.push(classify(x));
-      out.push(notConsidered(x));
+      // Not considered: only an appeal without authorship (R11, R27); a crime report is registered instead.
+      if (a.anonymous || !(a.applicants || []).length) out.push(notConsidered(x));
       out.push(transfer(x));
     }
     if (a.transfer && !a.transfer.cancelled_at && whenMs(a.transfer.cancel_until) > Date.now()) out.push(cancelTransfer(x));
