@@ -19,6 +19,9 @@ import { AdminView } from './views/admin.js';
 import { SupervisorView } from './views/supervisor.js';
 import { alertsHeader, alertsOff } from './alerts.js';
 import { SearchView } from './views/search.js';
+import { RegistrarAppealsView } from './views/appeals_registrar.js';
+import { ManagerAppealsView } from './views/appeals_manager.js';
+import { OfficerAppealsView } from './views/appeals_officer.js';
 
 setupI18n(DICTS, LS_LANG);
 onLangApplied(function (root) {
@@ -87,6 +90,10 @@ function renderShell() {
   if (hasRole('duty_officer') || hasRole('supervisor')) tabs.push({ key: 'duty', title: 'tab.duty', make: DutyView });
   if (hasRole('supervisor')) tabs.push({ key: 'supervisor', title: 'tab.supervisor', make: SupervisorView });
   if (['call_taker', 'dispatcher', 'duty_officer', 'supervisor'].some(hasRole)) tabs.push({ key: 'search', title: 'tab.search', make: SearchView });
+  // Citizens' appeals (issue 12): registrar, manager (and head), officer.
+  if (hasRole('registrar')) tabs.push({ key: 'appeals_registrar', title: 'tab.appeals_registrar', make: RegistrarAppealsView });
+  if (hasRole('appeal_manager') || hasRole('head')) tabs.push({ key: 'appeals_manager', title: 'tab.appeals_manager', make: ManagerAppealsView });
+  if (hasRole('appeal_officer')) tabs.push({ key: 'appeals_officer', title: 'tab.appeals_officer', make: OfficerAppealsView });
   if (hasRole('admin')) tabs.push({ key: 'admin', title: 'tab.admin', make: AdminView });
 
   var nav = qs('#tabs', header);

@@ -12,7 +12,8 @@ export const SS_TAB = 'node_console_tab';
 const SS_MINE = 'node_console_mine';
 export const TERMINAL = ['closed', 'cancelled', 'linked_duplicate'];
 export const INWORK = ['dispatched', 'on_scene', 'reported'];
-export const ALL_ROLES = ['call_taker', 'dispatcher', 'duty_officer', 'supervisor', 'patrol', 'admin'];
+export const ALL_ROLES = ['call_taker', 'dispatcher', 'duty_officer', 'supervisor', 'patrol', 'admin',
+  'registrar', 'head', 'appeal_manager', 'appeal_officer'];
 const STAFF_ROLES = ['call_taker', 'dispatcher', 'duty_officer', 'supervisor', 'patrol'];
 
 export const S = {

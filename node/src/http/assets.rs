@@ -25,6 +25,10 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "keys.js",
         "state.js",
         "views/admin.js",
+        "views/appeal_detail.js",
+        "views/appeals_manager.js",
+        "views/appeals_officer.js",
+        "views/appeals_registrar.js",
         "views/audit.js",
         "views/call_taker.js",
         "views/calls.js",
@@ -53,8 +57,26 @@ async fn citizen_page() -> Html<&'static str> {
     Html(CITIZEN_HTML)
 }
 
+const CITIZEN_APPEAL_HTML: &str = include_str!("../../assets/citizen/appeal.html");
+const CITIZEN_APPEAL_JS: &str = include_str!("../../assets/citizen/appeal.js");
+const CITIZEN_APPEAL_CSS: &str = include_str!("../../assets/citizen/appeal.css");
+
+/// A citizen's appeal page that behaves like the "102" / "Закон и Порядок" apps' written
+/// appeal: submit, the талон, the status and the answer (for tests and demonstrations).
+async fn citizen_appeal_page() -> Html<&'static str> {
+    Html(CITIZEN_APPEAL_HTML)
+}
+
 async fn citizen_asset(Path(name): Path<String>) -> Response {
-    embedded_asset(&[("app.js", CITIZEN_JS), ("app.css", CITIZEN_CSS)], &name)
+    embedded_asset(
+        &[
+            ("app.js", CITIZEN_JS),
+            ("app.css", CITIZEN_CSS),
+            ("appeal.js", CITIZEN_APPEAL_JS),
+            ("appeal.css", CITIZEN_APPEAL_CSS),
+        ],
+        &name,
+    )
 }
 
 async fn console_asset(Path(path): Path<String>) -> Response {
@@ -69,5 +91,6 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/kit/{name}", get(server_kit::assets::kit_asset))
         .route("/favicon.ico", get(server_kit::assets::favicon))
         .route("/citizen", get(citizen_page))
+        .route("/citizen/appeal", get(citizen_appeal_page))
         .route("/citizen/{name}", get(citizen_asset))
 }

@@ -10,7 +10,9 @@ export function AdminView(panel) {
     login: h('input', { type: 'text', id: 'acc-login', tid: 'acc-login', autocomplete: 'off', required: true }),
     full_name: h('input', { type: 'text', id: 'acc-fullname', tid: 'acc-fullname', autocomplete: 'off', required: true }),
     password: h('input', { type: 'password', id: 'acc-password', tid: 'acc-password', autocomplete: 'new-password', required: true }),
-    district: h('select', { id: 'acc-district', tid: 'acc-district' }, [h('option', { value: '', i18n: 'not_selected' })].concat(refOptions('districts')))
+    district: h('select', { id: 'acc-district', tid: 'acc-district' }, [h('option', { value: '', i18n: 'not_selected' })].concat(refOptions('districts'))),
+    // The service of an appeals manager or officer (reference services, issue 12).
+    service: h('select', { id: 'acc-service', tid: 'acc-service' }, [h('option', { value: '', i18n: 'not_selected' })].concat(refOptions('services')))
   };
   var roleBoxes = {};
   var roles = h('div', { class: 'roles' }, ALL_ROLES.map(function (r) {
@@ -26,7 +28,8 @@ export function AdminView(panel) {
       h('div', { class: 'fld w2' }, [h('label', { for: 'acc-fullname', i18n: 'adm.full_name' }), f.full_name]),
       h('div', { class: 'fld' }, [h('label', { for: 'acc-password', i18n: 'adm.password' }), f.password]),
       h('div', { class: 'fld w3' }, [h('span', { class: 'lbl', i18n: 'adm.roles' }), roles]),
-      h('div', { class: 'fld' }, [h('label', { for: 'acc-district', i18n: 'adm.district' }), f.district])
+      h('div', { class: 'fld' }, [h('label', { for: 'acc-district', i18n: 'adm.district' }), f.district]),
+      h('div', { class: 'fld' }, [h('label', { for: 'acc-service', i18n: 'adm.service' }), f.service])
     ]),
     err,
     h('div', { class: 'form-actions' }, [btn])
@@ -45,6 +48,7 @@ export function AdminView(panel) {
       roles: ALL_ROLES.filter(function (r) { return roleBoxes[r].checked; })
     };
     if (f.district.value) body.district = f.district.value;
+    if (f.service.value) body.service = f.service.value;
     btn.disabled = true;
     api('POST', '/accounts', body).then(function () {
       btn.disabled = false;
@@ -125,7 +129,7 @@ export function AdminView(panel) {
         h('td', { class: 'mono b', data: u.login }),
         h('td', { data: u.full_name || '' }),
         h('td', null, [rcell]),
-        h('td', null, u.district ? label('districts', u.district) : null),
+        h('td', null, [u.district ? label('districts', u.district) : null, u.service ? h('div', { class: 'small' }, label('services', u.service)) : null]),
         h('td', null, [h('span', { class: 'badge ' + (u.disabled ? 'acc-off' : 'acc-on'), tid: 'acc-state', 'data-disabled': u.disabled ? '1' : '0', i18n: u.disabled ? 'adm.disabled' : 'adm.active' }),
           u.must_change_password ? h('span', { class: 'badge', tid: 'acc-temporary', i18n: 'adm.temporary', tip: 'adm.temporary.tip' }) : null]),
         h('td', { class: 'acts' }, [save, isSelf ? null : toggle, h('span', { class: 'pw' }, [pw, pwb]), unlock, isSelf ? null : del])
