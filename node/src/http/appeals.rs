@@ -575,6 +575,38 @@ async fn suggestions(
     }))
 }
 
+/// An officer a manager can assign.
+#[derive(Serialize, ToSchema)]
+pub struct OfficerRef {
+    login: String,
+    full_name: String,
+    service: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/appeals/officers",
+    responses((status = 200, body = [OfficerRef], description = "Enabled responsible officers: of the manager's service, or every service for the head and the registrar")))]
+async fn officers(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<Vec<OfficerRef>>> {
+    auth.require(ROUTERS)?;
+    let only = if auth.user.has_role(Role::Head) || auth.user.has_role(Role::Registrar) {
+        None
+    } else {
+        auth.user.service.clone()
+    };
+    let list = s
+        .accounts
+        .list()?
+        .into_iter()
+        .filter(|u| !u.disabled && u.has_role(Role::AppealOfficer))
+        .filter(|u| only.is_none() || u.service == only)
+        .map(|u| OfficerRef {
+            login: u.login,
+            full_name: u.full_name,
+            service: u.service,
+        })
+        .collect();
+    Ok(Json(list))
+}
+
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route(
@@ -584,6 +616,7 @@ pub fn routes() -> Router<SharedState> {
                 .get(list_appeals),
         )
         .route("/appeals/board", get(board))
+        .route("/appeals/officers", get(officers))
         .route("/appeals/{id}", get(get_appeal))
         .route("/appeals/{id}/duplicates", get(duplicates))
         .route("/appeals/{id}/suggestions", get(suggestions))

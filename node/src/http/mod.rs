@@ -146,6 +146,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         create_appeal,
         list_appeals,
         board,
+        officers,
         get_appeal,
         duplicates,
         suggestions,
