@@ -879,6 +879,9 @@ impl CardService {
                 serde_json::json!({"kui_number": number}),
             ),
             CardCommand::Note { .. } => ("card.note", serde_json::json!({})),
+            CardCommand::LinkAppeal { number } => {
+                ("card.appeal_linked", serde_json::json!({"appeal": number}))
+            }
             CardCommand::HqNote { .. } => ("card.hq_note", serde_json::json!({})),
             CardCommand::CallbackDue => ("card.callback_due", serde_json::json!({})),
             CardCommand::CallbackDone { outcome, .. } => (

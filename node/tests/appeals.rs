@@ -479,3 +479,95 @@ async fn bad_appeals_get_an_error_naming_the_field_and_store_nothing() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn r05_an_appeal_reporting_an_emergency_opens_a_card_and_a_card_opens_an_appeal_both_linked()
+{
+    let w = world().await;
+    let (id, _) = w
+        .submit(citizen_appeal(
+            "900101300126",
+            "Прямо сейчас во дворе дома 5 избивают человека!",
+            "ru",
+        ))
+        .await;
+    let (s, card) =
+        w.t.call(
+            "POST",
+            &format!("/api/v1/appeals/{id}/card"),
+            &w.registrar,
+            Some(json!({"category": "assault"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{card}");
+    assert_eq!(
+        card["status"], "sent_for_processing",
+        "a category and a point: sent to ГУСС at once: {card}"
+    );
+    assert!(
+        card["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "appeal_linked"),
+        "{card}"
+    );
+    let a =
+        w.t.ok("GET", &format!("/api/v1/appeals/{id}"), &w.registrar, None)
+            .await;
+    assert_eq!(a["card_number"], card["number"]);
+    let (s, v) =
+        w.t.call(
+            "POST",
+            &format!("/api/v1/appeals/{id}/card"),
+            &w.registrar,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("card_already_linked"))
+    );
+
+    // A call that is a question for the police, not an emergency: the operator opens an appeal.
+    let ct = w.t.user("taker", &["call_taker"], None).await;
+    let card =
+        w.t.ok(
+            "POST",
+            "/api/v1/cards",
+            &ct,
+            Some(json!({"channel": "app102_call",
+        "caller": {"name": "Жанар Омарова", "phone": "87015554433"},
+        "description": "Просит разъяснить, как получить справку об отсутствии судимости"})),
+        )
+        .await;
+    let cid = card["id"].as_str().unwrap();
+    let (s, a) =
+        w.t.call("POST", &format!("/api/v1/cards/{cid}/appeal"), &ct, None)
+            .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(
+        (a["channel"].as_str(), a["card_number"].as_str()),
+        (Some("call_102"), card["number"].as_str())
+    );
+    assert_eq!(a["applicants"][0]["phone"], "+77015554433");
+    let incoming =
+        w.t.ok("GET", "/api/v1/appeals?status=received", &w.registrar, None)
+            .await;
+    assert!(incoming
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == a["id"]));
+    let card =
+        w.t.ok("GET", &format!("/api/v1/cards/{cid}"), &ct, None)
+            .await;
+    assert!(
+        card["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "appeal_linked"),
+        "{card}"
+    );
+}

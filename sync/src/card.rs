@@ -48,6 +48,12 @@ pub enum CardCommand {
     Note {
         text: String,
     },
+    /// The card and a citizen's appeal were linked (R05): an appeal opened from the card, or
+    /// the card opened from an appeal. `number` is the appeal's registration number (or its id
+    /// before registration).
+    LinkAppeal {
+        number: String,
+    },
     /// A note or directive from the МВД HQ ЦОУ (R21); the context's `by` is the HQ person's
     /// name, shown at the region as "ЦОУ МВД: name".
     HqNote {
@@ -712,6 +718,7 @@ impl CardDoc {
                     c.event(ctx, "kui_registered", number)
                 }
                 CardCommand::Note { text } => c.event(ctx, "note", text),
+                CardCommand::LinkAppeal { number } => c.event(ctx, "appeal_linked", number),
                 CardCommand::HqNote { text } => c.event(ctx, "hq_note", text),
                 CardCommand::CallbackDue => {
                     let callback = Callback {
@@ -908,6 +915,9 @@ fn validate_command(
         }
         CardCommand::Note { text } | CardCommand::HqNote { text } => {
             check_text("text", text, limits::NOTE_CHARS_MAX, true)
+        }
+        CardCommand::LinkAppeal { number } => {
+            check_text("number", number, limits::CODE_CHARS_MAX, true)
         }
         CardCommand::CallbackDue => {
             require_open(card)?;

@@ -62,6 +62,8 @@ pub struct AppealInput {
     pub anonymous: bool,
     #[serde(default)]
     pub card_id: Option<String>,
+    #[serde(default)]
+    pub card_number: Option<String>,
 }
 
 /// What the citizen's app gets back: the appeal's id and the token to follow it with.
@@ -209,6 +211,7 @@ impl AppealService {
             attachments,
             anonymous: input.anonymous,
             card_id: input.card_id,
+            card_number: input.card_number,
         };
         let id = uuid::Uuid::new_v4().to_string();
         let ctx = Ctx::new(by, self.region.as_str(), now_ms);

@@ -14,6 +14,7 @@
 //! `http`.
 
 mod accounts;
+mod appeal_cards;
 mod appeals;
 mod assets;
 mod calls;
@@ -40,6 +41,7 @@ use utoipa::{OpenApi, ToSchema};
 
 // The OpenAPI document names each handler bare, through these imports of their `__path_*`
 // descriptions: a qualified name (`cards::create_card`) would become the operation's tag.
+use appeal_cards::*;
 use appeals::*;
 use calls::*;
 use cards::*;
@@ -169,6 +171,8 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         appeal_note,
         attach,
         attachment,
+        open_card_from_appeal,
+        open_appeal_from_card,
         citizen_submit_appeal,
         citizen_appeal_status,
         citizen_answer_docx
@@ -199,6 +203,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(search::routes())
         .merge(cards::routes())
         .merge(appeals::routes())
+        .merge(appeal_cards::routes())
         .merge(units::routes())
         .merge(supervision::routes())
         .merge(events::routes())

@@ -82,6 +82,10 @@ pub enum Event {
     Attached {
         attachment: AttachmentRef,
     },
+    CardLinked {
+        card_id: String,
+        card_number: String,
+    },
 }
 
 impl Event {
@@ -104,6 +108,7 @@ impl Event {
             Event::Approved { .. } => "appeal.approved",
             Event::Note { .. } => "appeal.note",
             Event::Attached { .. } => "appeal.attached",
+            Event::CardLinked { .. } => "appeal.card_linked",
         }
     }
 
@@ -142,6 +147,7 @@ impl Event {
             Event::Attached { attachment } => {
                 json!({"file_name": attachment.file_name, "sha256": attachment.sha256})
             }
+            Event::CardLinked { card_number, .. } => json!({"card_number": card_number}),
         }
     }
 }
@@ -203,6 +209,7 @@ pub(super) fn fold(
         answer: None,
         not_considered_reason: None,
         card_id: intake.card_id,
+        card_number: intake.card_number,
         history: Vec::with_capacity(log.len()),
         updated_at: received_at,
     };
@@ -357,6 +364,15 @@ pub(super) fn fold(
                 }
             }
             Event::Note { .. } => {}
+            Event::CardLinked {
+                card_id,
+                card_number,
+            } => {
+                if a.card_number.is_none() {
+                    a.card_id = Some(card_id);
+                    a.card_number = Some(card_number);
+                }
+            }
             Event::Attached { attachment } => {
                 if !a.attachments.iter().any(|x| x.sha256 == attachment.sha256) {
                     a.attachments.push(attachment);

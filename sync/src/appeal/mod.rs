@@ -163,6 +163,11 @@ pub enum AppealCommand {
     Attach {
         attachment: AttachmentRef,
     },
+    /// The appeal reports an emergency: a "102" card was opened from it (R05).
+    LinkCard {
+        card_id: String,
+        card_number: String,
+    },
 }
 
 fn calendar_error(e: CalendarError) -> DomainError {
@@ -853,6 +858,23 @@ fn decide(
         AppealCommand::Note { text } => {
             check_text("text", text, limits::NOTE_CHARS_MAX, true)?;
             Ok(Event::Note { text: text.clone() })
+        }
+        AppealCommand::LinkCard {
+            card_id,
+            card_number,
+        } => {
+            check_text("card_id", card_id, 64, true)?;
+            check_text("card_number", card_number, 64, true)?;
+            if a.card_id.is_some() {
+                return Err(refuse(
+                    "card_already_linked",
+                    "a \"102\" card is already linked to this appeal",
+                ));
+            }
+            Ok(Event::CardLinked {
+                card_id: card_id.clone(),
+                card_number: card_number.clone(),
+            })
         }
         AppealCommand::Attach { attachment } => {
             if !a.status.is_open() {

@@ -93,6 +93,10 @@ code_enum!(
         Post = "post",
         /// Handed in at the office, typed in by the registrar.
         Desk = "desk",
+        /// Told on a "102" call that turned out not to be an emergency (R05): the card's
+        /// content becomes an appeal.
+        #[serde(rename = "call_102")]
+        Call102 = "call_102",
     }
 );
 
@@ -254,6 +258,9 @@ pub struct AppealIntake {
     /// The "102" card this appeal was made from (R05), if any.
     #[serde(default)]
     pub card_id: Option<String>,
+    /// That card's number.
+    #[serde(default)]
+    pub card_number: Option<String>,
 }
 
 /// The registrar's classification at registration (R27, R28).
@@ -459,7 +466,9 @@ pub struct Appeal {
     pub drafts: Vec<DraftRecord>,
     pub answer: Option<SentAnswer>,
     pub not_considered_reason: Option<String>,
+    /// The "102" card this appeal came from or opened (R05).
     pub card_id: Option<String>,
+    pub card_number: Option<String>,
     pub history: Vec<HistoryEntry>,
     /// Last writer of the document.
     pub updated_at: i64,

@@ -64,6 +64,7 @@ fn intake(text: &str) -> AppealIntake {
         attachments: vec![],
         anonymous: false,
         card_id: None,
+        card_number: None,
     }
 }
 
@@ -1199,4 +1200,19 @@ fn r11_the_suggested_service_follows_competence_and_crime_signs() {
         suggest::outside_body(r, "Во дворе не вывозят мусор", &[]).as_deref(),
         Some("akimat")
     );
+}
+
+#[test]
+fn every_code_is_the_same_in_json_and_as_str() {
+    fn same<T: serde::Serialize + Copy>(all: &[T], as_str: impl Fn(T) -> &'static str) {
+        for v in all {
+            assert_eq!(serde_json::to_value(v).unwrap(), as_str(*v));
+        }
+    }
+    same(AppealKind::ALL, AppealKind::as_str);
+    same(AppealChannel::ALL, AppealChannel::as_str);
+    same(AppealStatus::ALL, AppealStatus::as_str);
+    same(Decision::ALL, Decision::as_str);
+    same(ApplicantKind::ALL, ApplicantKind::as_str);
+    same(DraftState::ALL, DraftState::as_str);
 }
