@@ -13,6 +13,11 @@ use common::api_node::{start, TestNode};
 const JPEG: &[u8] = include_bytes!("../answers/tests/fixtures/scene.jpg");
 const PNG: &[u8] = include_bytes!("../answers/tests/fixtures/tiny.png");
 
+/// The UTC day `YYYY-MM-DD` of a time in ms.
+fn chrono_day(ms: i64) -> String {
+    sync::calendar::Day::from_ms(ms, 0).to_string()
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -239,6 +244,35 @@ async fn r11_r12_an_app_appeal_is_registered_assigned_answered_and_the_answer_re
         w.t.bytes(&format!("/api/v1/appeals/{id}/answer.docx"), &w.registrar)
             .await;
     assert_eq!((s, staff_copy), (StatusCode::OK, docx));
+    // The accounting export (for the ИАС) carries the registration and the decision.
+    let today = chrono_day(a["received_at"].as_i64().unwrap());
+    let export =
+        w.t.ok(
+            "GET",
+            &format!("/api/v1/appeals/export?from={today}&to={today}"),
+            &w.registrar,
+            None,
+        )
+        .await;
+    let rec = export
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        (
+            rec["format"].as_str(),
+            rec["number"].as_str(),
+            rec["decision"].as_str()
+        ),
+        (
+            Some("mvd102-appeals/1"),
+            Some(number.as_str()),
+            Some("explained")
+        )
+    );
+    assert_eq!(rec["applicants"][0]["iin_or_bin"], "900101300126");
     // Every step is in the audit log.
     let supervisor = w.t.user("sup", &["supervisor"], None).await;
     let audit =

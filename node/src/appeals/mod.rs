@@ -38,6 +38,10 @@ use blobs::FileUpload;
 const WRITE_STRIPES: usize = 64;
 /// Most appeals one list or board returns.
 pub const APPEAL_LIST_MAX: usize = 1_000;
+/// Most appeals one export returns.
+pub const EXPORT_RECORDS_MAX: usize = 100_000;
+/// Longest range of one export, in days.
+pub const EXPORT_DAYS_MAX: i32 = 366;
 /// Length of a citizen's access token, in bytes of randomness (hex doubles it).
 pub const ACCESS_TOKEN_BYTES: usize = 24;
 
@@ -645,6 +649,53 @@ impl AppealService {
             scope: "region".into(),
             candidates,
         })
+    }
+
+    /// The accounting records of the appeals received from `from` to `to` (UTC days, both
+    /// included), oldest first; at most [`EXPORT_RECORDS_MAX`], then `too_many_records`.
+    pub fn export(
+        &self,
+        from: Day,
+        to: Day,
+    ) -> ServiceResult<Vec<sync::appeal::accounting::AccountingRecord>> {
+        if to < from || to.days() - from.days() > EXPORT_DAYS_MAX {
+            return Err(DomainError::field(
+                "to",
+                format!("give a range of at most {EXPORT_DAYS_MAX} days, `to` not before `from`"),
+            )
+            .into());
+        }
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let (y, m, d) = day.ymd();
+            let prefix = format!("idx/ap/day/{y:04}{m:02}{d:02}/");
+            for key in self
+                .store
+                .scan_keys(prefix.as_bytes(), EXPORT_RECORDS_MAX + 1)?
+            {
+                let Some(id) = std::str::from_utf8(&key)
+                    .ok()
+                    .and_then(|k| k.rsplit('/').next())
+                else {
+                    continue;
+                };
+                let (doc, _) = self.load(id)?;
+                out.push(sync::appeal::accounting::AccountingRecord::of(
+                    &doc.view(None)?,
+                ));
+                if out.len() > EXPORT_RECORDS_MAX {
+                    return Err(DomainError::rule(
+                        "too_many_records",
+                        format!("more than {EXPORT_RECORDS_MAX} appeals: export a shorter range"),
+                    )
+                    .into());
+                }
+            }
+            day = day.plus_days(1);
+        }
+        out.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+        Ok(out)
     }
 
     /// A stored attachment's bytes by hash (for an answer's images).

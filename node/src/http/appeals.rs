@@ -575,6 +575,28 @@ async fn suggestions(
     }))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// First day received, `YYYY-MM-DD` (UTC).
+    #[param(value_type = String)]
+    from: Day,
+    /// Last day received (included).
+    #[param(value_type = String)]
+    to: Day,
+}
+
+#[utoipa::path(get, path = "/api/v1/appeals/export", params(ExportQuery),
+    responses((status = 200, body = [sync::appeal::accounting::AccountingRecord], description = "Accounting records (format mvd102-appeals/1) of the appeals received in the range, for the ИАС «Электронные обращения»")))]
+async fn export(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Json<Vec<sync::appeal::accounting::AccountingRecord>>> {
+    auth.require(&[Role::Registrar, Role::Head])?;
+    Ok(Json(s.service.appeals().export(q.from, q.to)?))
+}
+
 /// An officer a manager can assign.
 #[derive(Serialize, ToSchema)]
 pub struct OfficerRef {
@@ -617,6 +639,7 @@ pub fn routes() -> Router<SharedState> {
         )
         .route("/appeals/board", get(board))
         .route("/appeals/officers", get(officers))
+        .route("/appeals/export", get(export))
         .route("/appeals/{id}", get(get_appeal))
         .route("/appeals/{id}/duplicates", get(duplicates))
         .route("/appeals/{id}/suggestions", get(suggestions))

@@ -149,6 +149,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         list_appeals,
         board,
         officers,
+        export,
         get_appeal,
         duplicates,
         suggestions,

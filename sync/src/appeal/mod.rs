@@ -22,6 +22,7 @@
 //! terms on the working-day calendar); a refused command writes nothing. Time and the calendar
 //! come in; the core reads no clock.
 
+pub mod accounting;
 mod fold;
 pub mod model;
 pub mod suggest;
