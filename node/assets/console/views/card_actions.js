@@ -252,6 +252,16 @@ export function actionsBox(x) {
       });
       other.push(h('div', { class: 'row' }, [dupSel, dupBtn]));
     }
+    // Not an emergency after all: the card's text becomes a citizen's appeal (R05), once.
+    var linked = (c.timeline || []).some(function (e) { return e.kind === 'appeal_linked'; });
+    if (!linked && c.description) {
+      var abtn = h('button', { type: 'button', class: 'btn btn-ghost', tid: 'to-appeal-btn', i18n: 'act.to_appeal', tip: 'act.to_appeal.hint' });
+      // The answer is the appeal, not the card: reload the card (its timeline shows the link).
+      abtn.addEventListener('click', function () {
+        run(abtn, function () { return post('/appeal')().then(function () { return null; }); }, 'act.to_appeal.done');
+      });
+      other.push(h('div', { class: 'row' }, [abtn]));
+    }
   }
   if (isStaff()) {
     var nin = h('input', { type: 'text', tid: 'note-text', ph: 'act.note.ph', 'data-keep': 'note' });
