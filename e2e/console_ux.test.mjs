@@ -13,6 +13,7 @@ import { startNode, stopNode, staff, launchChromium, openPage, login, tid, shot,
 const OP = { login: 'op_ux', full_name: 'Сәуле Әлиева (оператор 102)', roles: ['call_taker'] };
 const DISP = { login: 'guss_ux', full_name: 'Марат Оспанов (ГУСС)', roles: ['dispatcher'] };
 // A shift supervisor who also covers every desk: the most tabs a top bar carries.
+const REG = { login: 'reg_ux', full_name: 'Гүлнар Сейтқали (канцелярия)', roles: ['registrar'] };
 const ALL = { login: 'all_ux', full_name: 'Қасымжомарт Тоқтарбекұлы Әбдірахманов', roles: ['call_taker', 'dispatcher', 'duty_officer', 'supervisor'] };
 
 const CARD = {
@@ -39,7 +40,7 @@ async function sentCard(extra = {}) {
 describe('console_ux: the call taker and the dispatcher at work', { timeout: 300_000 }, () => {
   before(async () => {
     node = await startNode({ name: 'ux' });
-    tokens = await staff(node, [OP, DISP, ALL]);
+    tokens = await staff(node, [OP, DISP, ALL, REG]);
     browser = await launchChromium();
   });
   after(async () => {
@@ -85,6 +86,26 @@ describe('console_ux: the call taker and the dispatcher at work', { timeout: 300
     assert.equal(closed.status, 'closed');
     assert.match(closed.close_reason, /Ложный вызов/);
     await shot(page, 'ux-closed-without-unit-ru');
+    await page.context().close();
+  });
+
+  it('r05 a card that is not an emergency becomes an appeal with one button, once', async () => {
+    const card = await sentCard({ description: 'Просит разъяснить, как получить справку об отсутствии судимости', category: 'consultation' });
+    const page = await openPage(browser, 'disp-appeal', errors);
+    await login(page, node, DISP.login);
+    const P = tid('panel-dispatcher');
+    await page.locator(`${P} ${tid('queue')} [data-number="${card.number}"]`).click();
+    await page.locator(`${P} ${tid('to-appeal-btn')}`).click();
+    await page.locator(`${P} ${tid('timeline')} tr[data-kind="appeal_linked"]`).waitFor();
+    assert.equal(await page.locator(`${P} ${tid('to-appeal-btn')}`).count(), 0, 'the card can be turned into an appeal only once');
+    const kind = await page.locator(`${P} ${tid('timeline')} tr[data-kind="appeal_linked"] td`).nth(2).innerText();
+    assert.match(kind, /обращени/i, 'the timeline names the link in the reader\'s language');
+    const incoming = await node.api('GET', '/appeals?status=received', undefined, tokens[REG.login]);
+    const appeal = incoming.find((a) => a.id && a.channel === 'call_102');
+    assert.ok(appeal, 'the registrar has the appeal');
+    const full = await node.api('GET', `/appeals/${appeal.id}`, undefined, tokens[REG.login]);
+    assert.equal(full.card_number, card.number);
+    assert.match(full.text, /справку об отсутствии судимости/);
     await page.context().close();
   });
 
