@@ -7,11 +7,14 @@
 //
 // Where codes come from:
 // - `ApiError::new(<status>, "code", ...)` anywhere in the servers' sources;
+// - `DomainError::rule("code", ...)`, `DomainError::rule_field("code", "field", ...)` (the code is
+//   an argument: the appeals workflow), and the first argument of any function of the same file
+//   declared `fn name(code: &'static str, ...)` that hands its code on (`refuse("code", ...)`);
 // - every string literal in a function that names an error's code (`fn code(&self)`,
 //   `fn media_error_code`) of the domain, accounts, calls, admission and warnings errors;
 // - the codes the shared web layer gives the framework's rejections and bad JSON bodies
 //   (server_kit::web `json_errors` and `ApiJson`).
-// Field names: `DomainError::field("..")`, `check_text("..")`, `validate_text("..")`, `InvalidField { field: ".." }`,
+// Field names: `DomainError::field("..")`, `DomainError::rule_field(.., "..", ..)`, `check_text("..")`, `validate_text("..")`, `InvalidField { field: ".." }`,
 // `with_field(Some("..".into()))` and the fields `AccountError::field` names.
 // The citizen page's WebSocket warnings (node/src/http/citizen.rs) are that page's own and are
 // not collected.
@@ -26,7 +29,7 @@ import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCES = ['sync/src', 'node/src', 'node/kit/src', 'central/src'];
+const SOURCES = ['sync/src', 'node/src', 'node/answers/src', 'node/kit/src', 'central/src'];
 const SKIP = /(^|\/)(tests?|citizen)(\.rs|\/)/;
 
 function rustFiles(dir) {
@@ -54,14 +57,20 @@ function fnBodies(src, re) {
 }
 function literals(text) { return [...text.matchAll(/"([a-z][a-z0-9_]*)"/g)].map((m) => m[1]); }
 
-export function collect(dirs) {
+/** `skip`: files left out (a part of a shared crate the UI never calls). */
+export function collect(dirs, skip) {
   const codes = new Map();
   const fields = new Map();
   const add = (map, k, file) => { if (!map.has(k)) map.set(k, file); };
   for (const dir of dirs || SOURCES) {
     for (const file of rustFiles(dir)) {
+      if (skip && skip.test(file)) continue;
       const src = withoutTests(readFileSync(path.join(ROOT, file), 'utf8'));
       for (const m of src.matchAll(/ApiError::new\(\s*[A-Za-z_:]+,\s*"([a-z0-9_]+)"/g)) add(codes, m[1], file);
+      for (const m of src.matchAll(/DomainError::rule(?:_field)?\(\s*"([a-z0-9_]+)"/g)) add(codes, m[1], file);
+      for (const m of src.matchAll(/fn ([a-z_][a-z0-9_]*)\(\s*code: &'static str/g)) {
+        for (const c of src.matchAll(new RegExp('\\b' + m[1] + '\\(\\s*"([a-z0-9_]+)"', 'g'))) add(codes, c[1], file);
+      }
       for (const body of fnBodies(src, '[a-z_]*code')) {
         if (!/->\s*&'static str/.test(body.slice(0, 200))) continue;
         for (const c of literals(body)) add(codes, c, file);
@@ -72,7 +81,7 @@ export function collect(dirs) {
       const fieldRes = [
         /DomainError::field\(\s*"([a-z0-9_.]+)"/g, /(?:check_text|validate_text)\(\s*"([a-z0-9_.]+)"/g,
         /InvalidField \{\s*field:\s*"([a-z0-9_.]+)"/g, /\bfield:\s*"([a-z0-9_.]+)",\s*reason/g,
-        /with_field\(Some\("([a-z0-9_.]+)"/g,
+        /with_field\(Some\("([a-z0-9_.]+)"/g, /DomainError::rule_field\(\s*"[a-z0-9_]+",\s*"([a-z0-9_.]+)"/g,
       ];
       for (const re of fieldRes) for (const m of src.matchAll(re)) add(fields, m[1], file);
       for (const body of fnBodies(src, 'field')) {
@@ -91,11 +100,13 @@ function dictionaries(file) {
   return ctx.result;
 }
 
-// The node's console answers what the node and its crates send; HQ's dashboard what the hub
-// and the crates it is built from send. Each must find every text in its own dictionary or the kit's.
+// The node's console answers what the node and its crates send (the answers crate's codes reach
+// it through a draft's preview and approval); HQ's dashboard what the hub and the crates it is
+// built from send — not the appeals workflow of the sync crate, which only the node runs. Each
+// must find every text in its own dictionary or the kit's.
 const UIS = [
-  { name: 'console', dict: 'node/assets/console/i18n.js', dirs: ['sync/src', 'node/src', 'node/kit/src'] },
-  { name: 'HQ dashboard', dict: 'central/assets/dashboard/i18n.js', dirs: ['sync/src', 'node/kit/src', 'central/src'] },
+  { name: 'console', dict: 'node/assets/console/i18n.js', dirs: ['sync/src', 'node/src', 'node/answers/src', 'node/kit/src'] },
+  { name: 'HQ dashboard', dict: 'central/assets/dashboard/i18n.js', dirs: ['sync/src', 'node/kit/src', 'central/src'], skip: /^sync\/src\/appeal/ },
 ];
 
 describe('server_errors_in_kazakh_and_russian: every code and field the servers send has a text', () => {
@@ -104,7 +115,7 @@ describe('server_errors_in_kazakh_and_russian: every code and field the servers 
   it('finds the codes and fields in the Rust sources', () => {
     const { codes, fields } = collect();
     // A broken pattern must not make the check pass by finding nothing.
-    for (const c of ['invalid_field', 'not_found', 'storage_error', 'forbidden', 'call_taken', 'invalid_transition', 'login_throttled', 'malformed_json', 'method_not_allowed', 'not_your_unit', 'invalid_query']) {
+    for (const c of ['transition_not_allowed', 'no_calendar_for_year', 'too_many_drafts', 'text_too_long', 'table_row_width', 'no_answer_yet', 'invalid_field', 'not_found', 'storage_error', 'forbidden', 'call_taken', 'invalid_transition', 'login_throttled', 'malformed_json', 'method_not_allowed', 'not_your_unit', 'invalid_query']) {
       assert.ok(codes.has(c), `collected code ${c}`);
     }
     for (const f of ['category', 'district', 'location.lat', 'caller.phone', 'login', 'roles', 'description', 'crew', 'outcome', 'full_name', 'year']) {
@@ -114,7 +125,7 @@ describe('server_errors_in_kazakh_and_russian: every code and field the servers 
   });
 
   for (const ui of UIS) {
-    const { codes, fields } = collect(ui.dirs);
+    const { codes, fields } = collect(ui.dirs, ui.skip);
     const dict = dictionaries(ui.dict);
     for (const lang of ['ru', 'kk']) {
       const has = (k) => k in dict[lang] || k in kit[lang];

@@ -3,7 +3,10 @@
 // (created, edited, sent, dispatched to an address with a warning, noted, forwarded and
 // registered in КУИ, closed, cancelled) replicates to a central hub; every role logs into the
 // console, every tab in the tab bar ([data-testid^="tab-"], so tabs added later are walked too)
-// and every card's detail with its timeline is scanned in both languages, then HQ's dashboard,
+// and every card's detail with its timeline is scanned in both languages — also the appeals
+// roles (registrar, head, appeal_manager, appeal_officer) with citizens' appeals in every state
+// (received, routed with crime signs and КУИ, in work, on approval, answered, transferred,
+// extended) and every appeal's detail with its history — then HQ's dashboard,
 // a card's detail and HQ's accounts. A scan fails on any Latin-script word in the visible text
 // (text nodes, placeholder and title attributes, the page title) outside elements marked
 // translate="no" (data: card numbers, logins, call signs, phones, addresses, typed text), except
@@ -52,6 +55,11 @@ const USERS = [
   { login: 'duty_lang', full_name: 'Нұрланов Ерлан', roles: ['duty_officer'] },
   { login: 'sup_lang', full_name: 'Иванова Мария', roles: ['supervisor'] },
   { login: 'pat_lang', full_name: 'Серіков Арман', roles: ['patrol'] },
+  // Citizens' appeals (issue 12): the local police service of the node's reference.
+  { login: 'reg_lang', full_name: 'Қасымова Айжан', roles: ['registrar'] },
+  { login: 'head_lang', full_name: 'Жақсылықов Ерлан', roles: ['head'], service: 'local-police' },
+  { login: 'mgr_lang', full_name: 'Сейітов Марат', roles: ['appeal_manager'], service: 'local-police' },
+  { login: 'off_lang', full_name: 'Ахметова Дина', roles: ['appeal_officer'], service: 'local-police' },
 ];
 
 let root;
@@ -180,6 +188,53 @@ async function makeCards() {
   await node.api('PUT', '/patrols/pat_lang/unit', { unit_id: patrols[2].id }, disp).catch(() => null);
 }
 
+/** Citizens' appeals in every state a tab lists, through the citizens' intake and the staff API. */
+async function makeAppeals() {
+  const reg = tokens.reg_lang, mgr = tokens.mgr_lang, off = tokens.off_lang, head = tokens.head_lang;
+  const submit = async (text, lang, extra = {}) => {
+    const r = await fetch(node.base + '/citizen/v1/appeals', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({
+      channel: 'app102_text', language: lang, text,
+      applicant: { kind: 'person', surname: 'Жанибеков', name: 'Нурлан', address: 'г. Астана, ул. Кенесары, 40', phone: '+77011234567' }, ...extra,
+    }) });
+    assert.equal(r.status, 201, await r.clone().text());
+    return (await r.json()).appeal_id;
+  };
+  const step = (id, what, body, token) => node.api('POST', `/appeals/${id}/${what}`, body, token);
+  const register = (id, extra = {}) => step(id, 'register', { kind: 'appeal', tags: ['шум'], service: 'local-police', ...extra }, reg);
+  const draft = { decision: 'explained', language: 'ru', paragraphs: ['По Вашему обращению проведена проверка.'],
+    table: { header: ['Дата', 'Мера'], rows: [['01.06.2026', 'Рейд']] } };
+
+  await submit('Во дворе по ночам громко играет музыка, прошу принять меры.', 'ru');
+  await submit('Біздің аулада түнде көліктер шу шығарады, шара қолдануыңызды сұраймын.', 'kk', { anonymous: true, applicant: undefined });
+  const transferred = await submit('Прошу выдать справку об отсутствии судимости.', 'ru');
+  await step(transferred, 'transfer', { system: 'Система электронного документооборота', reason: 'Служебный документ' }, reg);
+
+  const crime = await submit('Сосед угрожал мне ножом, а также во дворе не вывозят мусор.', 'ru');
+  await register(crime, { crime_signs: true });
+  await step(crime, 'kui', { number: '261100031000555' }, mgr);
+  await step(crime, 'split', { parts: [{ question: 'Вывоз мусора во дворе', body: 'akimat' }] }, mgr);
+  const until = new Date(Date.now() + 40 * 864e5).toISOString().slice(0, 10);
+  await step(crime, 'extend', { until, reason: 'Требуется запрос в другие органы' }, head);
+
+  const inWork = await submit('На перекрёстке не работает светофор уже неделю.', 'ru');
+  await register(inWork);
+  await step(inWork, 'assign', { officer: 'off_lang' }, mgr);
+  await step(inWork, 'notes', { text: 'Запрошены сведения у дорожной полиции.' }, off);
+
+  const onApproval = await submit('Во дворе разбит фонарь, темно, прошу разобраться.', 'ru');
+  await register(onApproval);
+  await step(onApproval, 'assign', { officer: 'off_lang' }, mgr);
+  await step(onApproval, 'draft', draft, off);
+
+  const answered = await submit('Ночью у магазина собирается шумная компания.', 'ru');
+  await register(answered);
+  await step(answered, 'assign', { officer: 'off_lang' }, mgr);
+  await step(answered, 'draft', draft, off);
+  await step(answered, 'return', { reason: 'Уточните сроки проверки' }, mgr);
+  await step(answered, 'draft', draft, off);
+  await step(answered, 'approve', undefined, mgr);
+}
+
 /* ------------------------------------------------------------------ the test */
 
 describe('r17_ui_in_kazakh_and_russian_only: no Latin-script word outside data in the console and HQ', { timeout: 900_000 }, () => {
@@ -213,6 +268,7 @@ describe('r17_ui_in_kazakh_and_russian_only: no Latin-script word outside data i
     ], { NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${nodePort}`, { cwd: root });
     tokens = await staff(node, USERS);
     await makeCards();
+    await makeAppeals();
     browser = await launchChromium(['--disable-quic']);
   });
 
@@ -272,6 +328,7 @@ describe('r17_ui_in_kazakh_and_russian_only: no Latin-script word outside data i
     await loginPage.context().close();
 
     const roles = [['admin', 'admin', ADMIN_PASSWORD], ...USERS.map((u) => [u.roles[0], u.login, STAFF_PASSWORD])];
+    const opened = [];
     for (const [role, who, password] of roles) {
       const page = await openPage(browser, role, errors);
       await login(page, node, who, password);
@@ -293,10 +350,27 @@ describe('r17_ui_in_kazakh_and_russian_only: no Latin-script word outside data i
           await page.waitForFunction((sel) => !!document.querySelector(sel), `${tid('panel-' + key)} ${tid('timeline')}`).catch(() => null);
           await scanBoth(page, `${role}-${key}-card-${i}`, findings);
         }
+        // Every appeal this view lists: open its detail (facts, actions, history).
+        const appeals = page.locator(`${tid('panel-' + key)} ${tid('appeal-row')}`);
+        const m = Math.min(await appeals.count(), 8);
+        for (let i = 0; i < m; i++) {
+          const row = appeals.nth(i);
+          if (!(await row.isVisible())) continue;
+          const id = await row.getAttribute('data-id');
+          await row.click();
+          await page.locator(`${tid('panel-' + key)} ${tid('appeal-detail')} ${tid('ap-history')}`).waitFor();
+          await page.waitForFunction((sel) => !!document.querySelector(sel), `${tid('panel-' + key)} [data-testid="ap-number"]`);
+          await scanBoth(page, `${role}-${key}-appeal-${i}`, findings);
+          opened.push(`${role}/${key}/${id}`);
+        }
       }
       await page.context().close();
     }
     assert.equal(findings.length, 0, 'Latin-script words a user sees in the console:\n' + findings.join('\n'));
+    // The appeals roles had appeals to open on their tabs.
+    for (const key of ['registrar/appeals_registrar', 'head/appeals_manager', 'appeal_manager/appeals_manager', 'appeal_officer/appeals_officer']) {
+      assert.ok(opened.some((o) => o.startsWith(key + '/')), `opened an appeal on ${key}: ${opened.join(', ')}`);
+    }
   });
 
   it('HQ: the dashboard, a card\'s detail with its timeline, and HQ accounts, in ru and kk', async () => {

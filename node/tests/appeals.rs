@@ -605,3 +605,46 @@ async fn r05_an_appeal_reporting_an_emergency_opens_a_card_and_a_card_opens_an_a
         "{card}"
     );
 }
+
+#[tokio::test]
+async fn r12_a_draft_that_makes_no_document_is_refused_at_submission_naming_the_field() {
+    let w = world().await;
+    let (id, _) = w
+        .submit(citizen_appeal(
+            "900101300126",
+            "Во дворе по ночам шумят машины, прошу принять меры.",
+            "ru",
+        ))
+        .await;
+    w.register(&id, "local-police").await;
+    w.t.ok(
+        "POST",
+        &format!("/api/v1/appeals/{id}/assign"),
+        &w.manager,
+        Some(json!({"officer": "off"})),
+    )
+    .await;
+    // A table column without a heading: the answer could not be laid out, so the draft is
+    // refused now rather than when the manager previews or approves it.
+    let draft = json!({"decision": "explained", "language": "ru", "paragraphs": ["Проведена проверка."],
+        "table": {"header": ["Дата", "Мера", ""], "rows": [["01.06.2026", "Рейд", ""]]}});
+    let (s, v) =
+        w.t.call(
+            "POST",
+            &format!("/api/v1/appeals/{id}/draft"),
+            &w.officer,
+            Some(draft),
+        )
+        .await;
+    assert!(s.is_client_error(), "{v}");
+    assert_eq!(
+        (v["code"].as_str(), v["field"].as_str()),
+        (Some("required"), Some("table.header[2]")),
+        "{v}"
+    );
+    let a =
+        w.t.ok("GET", &format!("/api/v1/appeals/{id}"), &w.officer, None)
+            .await;
+    assert_eq!(a["status"], "in_work");
+    assert_eq!(a["drafts"].as_array().unwrap().len(), 0, "nothing stored");
+}

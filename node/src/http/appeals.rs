@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use server_kit::clock::now_ms;
 use server_kit::web::{ApiError, ApiErrorBody, ApiJson, ApiResult, Auth};
 use sync::appeal::{
-    AnswerDraft, Appeal, AppealCommand, AppealStatus, AppealSummary, PartInput, Registration,
+    AnswerDraft, Appeal, AppealCommand, AppealStatus, AppealSummary, DraftRecord, DraftState,
+    PartInput, Registration,
 };
 use sync::calendar::Day;
 use sync::Role;
@@ -364,13 +365,41 @@ step!(
         reason: i.reason
     }
 );
-step!(
-    submit_draft,
-    "/api/v1/appeals/{id}/draft",
-    OFFICERS,
-    AnswerDraft,
-    |i| AppealCommand::SubmitDraft { draft: i }
-);
+#[utoipa::path(post, path = "/api/v1/appeals/{id}/draft", params(("id" = String, Path)), request_body = AnswerDraft,
+    responses((status = 200, body = Appeal), (status = 409, body = ApiErrorBody), (status = 422, body = ApiErrorBody, description = "also a draft that makes no document (an empty table header, a damaged photo), with the field")))]
+async fn submit_draft(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(draft): ApiJson<AnswerDraft>,
+) -> ApiResult<Json<Appeal>> {
+    auth.require(OFFICERS)?;
+    // The draft must make the document it will be sent as: refused now, naming the field, not
+    // later when the manager previews or approves it.
+    // Checked only where the step itself would pass (the workflow's refusals stay its own).
+    let cal = s.service.work_calendar()?;
+    let mut trial = s.service.appeals().get(&id, &cal, now_ms())?;
+    if trial.status == AppealStatus::InWork
+        && trial.officer.as_deref() == Some(auth.user.login.as_str())
+    {
+        trial.drafts.push(DraftRecord {
+            seq: u32::MAX,
+            by: auth.user.login.clone(),
+            at: now_ms(),
+            state: DraftState::Submitted,
+            return_reason: None,
+            draft: draft.clone(),
+        });
+        crate::appeals::answer::render_submitted(
+            s.service.appeals(),
+            &trial,
+            &auth.user.full_name,
+            |login| full_name(&s, login),
+            now_ms(),
+        )?;
+    }
+    run(&s, &auth, &id, AppealCommand::SubmitDraft { draft }).await
+}
 step!(
     return_draft,
     "/api/v1/appeals/{id}/return",

@@ -3,9 +3,14 @@
    the days left, an appeal list, and the detail block of one appeal (GET /appeals/{id}): text,
    applicants, attachments, registration, deadline and extensions, parts (R29), transfer (R30, ОЛ-2),
    КУИ (R14), drafts, the answer and the history. Each tab adds its own actions below through
-   opts.actions(x). The server sends codes; every word shown comes from the dictionaries. */
-import { S, fmtDateTime, pad, refItem, toast } from '../state.js';
-import { api, showError } from '../../kit/api.js';
+   opts.actions(x). The server sends codes; every word shown comes from the dictionaries.
+
+   Files (attachments, the draft and the answer as DOCX) are fetched with the session's token and
+   offered as a download, never through a plain link: the session cookie is the browser's, shared
+   by every tab (another user's login in another tab, or a logout there, would change whose file
+   it is), and an error is told in the user's language instead of a page of JSON. */
+import { S, fmtDateTime, pad, refItem, toast, toastText } from '../state.js';
+import { api, auth, errText, showError } from '../../kit/api.js';
 import { clear, dataText, h, tx } from '../../kit/dom.js';
 import { applyLang, known } from '../../kit/i18n.js';
 
@@ -13,12 +18,76 @@ export var AP_STATUSES = ['received', 'registered', 'routed', 'in_work', 'on_app
 export var AP_KINDS = ['appeal', 'report', 'request', 'response', 'proposal'];
 export var AP_CHANNELS = ['app102_text', 'zakon_poryadok_text', 'telegram', 'vkontakte', 'web_widget', 'email', 'post', 'desk'];
 export var AP_DECISIONS = ['satisfied', 'explained', 'refused', 'redirected', 'outside_competence'];
-/* Where the appeal files are read (the session cookie goes with a plain link). */
 export var API_BASE = '/api/v1';
 var DAY_MS = 24 * 3600 * 1000;
+/* How long a downloaded file's object URL is kept after the click, ms. */
+var BLOB_URL_KEEP_MS = 60 * 1000;
 
 export function apPath(id, rest) { return '/appeals/' + encodeURIComponent(id) + (rest || ''); }
-export function apUrl(id, rest) { return API_BASE + apPath(id, rest); }
+
+/** A file of the API (path under /api/v1) as a Blob, with the session's token. */
+export function fetchFile(path) {
+  var opts = { headers: {}, credentials: 'same-origin', cache: 'no-store' };
+  if (auth.token) opts.headers.Authorization = 'Bearer ' + auth.token;
+  return fetch(API_BASE + path, opts).then(function (r) {
+    if (r.ok) return r.blob();
+    return r.json().catch(function () { return {}; }).then(function (d) {
+      var e = new Error((d && d.message) || String(r.status));
+      e.status = r.status; e.code = d && d.code; e.field = d && d.field;
+      throw e;
+    });
+  }, function () { var e = new Error('network'); e.status = 0; e.code = 'network'; throw e; });
+}
+/** Offers a Blob as a file to save under `name`. */
+export function saveBlob(blob, name) {
+  var url = URL.createObjectURL(blob);
+  var a = h('a', { href: url, download: name, style: 'display:none' });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(function () { URL.revokeObjectURL(url); }, BLOB_URL_KEEP_MS);
+}
+/** A file name from an appeal's number (or id): no slashes. */
+export function fileStem(a) { return String(a.number || a.id).replace(/[^A-Za-z0-9-]/g, '_'); }
+/**
+ * A button that downloads a file of the API: o = {path, name, tid, i18n | data, cls, attrs}.
+ * An error goes to a toast in the user's language.
+ */
+export function fileButton(o) {
+  var attrs = Object.assign({ type: 'button', class: o.cls || 'btn btn-sm', tid: o.tid }, o.attrs || {});
+  if (o.i18n) attrs.i18n = o.i18n; else attrs.data = o.data;
+  var btn = h('button', attrs);
+  btn.addEventListener('click', function () {
+    btn.disabled = true;
+    fetchFile(o.path).then(function (blob) {
+      btn.disabled = false;
+      saveBlob(blob, o.name);
+    }, function (e) { btn.disabled = false; toastText(errText(e)); });
+  });
+  return btn;
+}
+
+/* The officers' names by login (GET /appeals/officers, where the account may list them): a login
+   is shown with its name where known. */
+export var OFFICER_NAMES = {};
+export function officerLabel(login) {
+  if (!login) return null;
+  var name = OFFICER_NAMES[login];
+  return name ? h('span', null, [dataText(name), ' ', dataText('(' + login + ')', 'muted small mono')]) : dataText(login, 'mono');
+}
+
+/* The computed suggestions of an appeal (GET /appeals/{id}/suggestions: service, crime signs, an
+   external body for a question outside the police's competence), asked once per appeal. */
+var SUGGESTIONS = {};
+export function suggestionsOf(id) {
+  if (!SUGGESTIONS[id]) {
+    SUGGESTIONS[id] = api('GET', apPath(id, '/suggestions')).then(function (r) { return r || {}; }, function (e) {
+      delete SUGGESTIONS[id];
+      throw e;
+    });
+  }
+  return SUGGESTIONS[id];
+}
 
 /** A coded value through the dictionary (`prefix.code`); an unknown code is shown as data. */
 export function coded(prefix, code, cls) {
@@ -88,7 +157,7 @@ export function appealTable(tid, list, onPick, selectedId) {
       h('td', null, [apStatus(s.status), s.crime_signs ? h('span', { class: 'badge ap-crime', i18n: 'ap.crime.short', tip: 'ap.crime_signs' }) : null]),
       h('td', { class: 'c-what' }, [h('div', { class: 'ellipsis' }, s.applicant ? dataText(s.applicant) : tx('ap.anonymous', 'muted')),
         h('div', { class: 'small muted' }, [coded('ap.channel', s.channel), ' · ', fmtDateTime(s.received_at)])]),
-      h('td', { class: 'small' }, [serviceLabel(s.service), s.officer ? h('div', { class: 'mono' }, dataText(s.officer)) : null]),
+      h('td', { class: 'small' }, [serviceLabel(s.service), s.officer ? h('div', null, officerLabel(s.officer)) : null]),
       h('td', { class: 'nowrap' }, s.deadline ? deadlineBadge(s.deadline, s.deadline_state) : null)
     ]);
     tr.addEventListener('click', function () { onPick(s); });
@@ -163,6 +232,7 @@ var PARAM_SKIP = ['registration', 'registration_day', 'sha256', 'size'];
 var DAY_PARAMS = ['until', 'deadline', 'due', 'cancel_until', 'notice_due'];
 function paramValue(k, v) {
   if (k === 'service') return serviceLabel(v);
+  if (k === 'officer') return officerLabel(v);
   if (k === 'decision') return coded('ap.decision', v);
   if (k === 'language') return coded('lang', v);
   if (k === 'kind') return coded('ap.kind', v);
@@ -198,8 +268,9 @@ function draftsTable(a) {
   return h('table', { class: 'grid ap-drafts', tid: 'ap-drafts' }, [
     h('thead', null, h('tr', null, ['ap.draft.seq', 'ap.decision', 'ap.language', 'ap.by', 'ap.at', 'ap.draft.state'].map(function (k) { return h('th', { i18n: k }); }))),
     h('tbody', null, a.drafts.map(function (d) {
+      var body = d.draft || d;
       return h('tr', { tid: 'ap-draft-row', 'data-state': d.state }, [
-        h('td', { text: String(d.seq) }), h('td', null, coded('ap.decision', d.decision)), h('td', null, coded('lang', d.language)),
+        h('td', { text: String(d.seq) }), h('td', null, coded('ap.decision', body.decision)), h('td', null, coded('lang', body.language)),
         h('td', { class: 'mono' }, dataText(d.by || '')), h('td', { class: 'nowrap', text: fmtWhen(d.at) }),
         h('td', null, [coded('ap.draft.state', d.state), d.return_reason ? h('div', { class: 'small' }, dataText(d.return_reason)) : null])
       ]);
@@ -226,7 +297,7 @@ export function appealFacts(a) {
       kv('ap.language', coded('lang', a.language)),
       kv('ap.registered', a.registered_at ? h('span', null, [fmtWhen(a.registered_at), ' · ', dataText(a.registered_by_name || a.registered_by || '')]) : null, 'ap-registered'),
       kv('ap.service', serviceLabel(a.service), 'ap-service'),
-      kv('ap.officer', a.officer ? dataText(a.officer) : null, 'ap-officer'),
+      kv('ap.officer', officerLabel(a.officer), 'ap-officer'),
       kv('ap.deadline', dl),
       kv('ap.tags', (a.tags || []).length ? dataText(a.tags.join(', ')) : null, 'ap-tags'),
       flags.length ? h('div', { class: 'ap-flags' }, flags) : null
@@ -238,7 +309,8 @@ export function appealFacts(a) {
   if ((a.attachments || []).length) {
     out.push(box('ap.attachments', a.attachments.map(function (f) {
       return h('div', { class: 'ap-att' }, [
-        h('a', { href: apUrl(a.id, '/attachments/' + f.sha256), target: '_blank', rel: 'noopener', tid: 'ap-attachment', 'data-sha': f.sha256, data: f.file_name || f.sha256.slice(0, 12) }),
+        fileButton({ path: apPath(a.id, '/attachments/' + f.sha256), name: f.file_name || f.sha256.slice(0, 12), tid: 'ap-attachment',
+          cls: 'btn btn-xs btn-ghost', data: f.file_name || f.sha256.slice(0, 12), attrs: { 'data-sha': f.sha256 } }),
         ' ', h('span', { class: 'muted small', text: Math.max(1, Math.round((f.size || 0) / 1024)) + ' ' }), tx('ap.kib', 'muted small')]);
     }), 'ap-attachments'));
   }
@@ -274,7 +346,8 @@ export function appealFacts(a) {
       kv('ap.transfer.system', dataText(tr.system || '')), kv('ap.reason', dataText(tr.reason || '')),
       kv('ap.at', h('span', null, [fmtWhen(tr.at), ' · ', dataText(tr.by || '')])), kv('ap.transfer.due', fmtDay(tr.due)),
       tr.cancelled_at ? kv('ap.transfer.cancelled', fmtWhen(tr.cancelled_at), 'ap-transfer-cancelled')
-        : kv('ap.transfer.cancel_until', fmtWhen(tr.cancel_until), 'ap-transfer-cancel-until')
+        : kv('ap.transfer.cancel_until', fmtDay(tr.cancel_until), 'ap-transfer-cancel-until'),
+      tr.late ? h('div', { class: 'ap-warn small', tid: 'ap-transfer-late', i18n: 'ap.late' }) : null
     ], 'ap-transfer'));
   }
   var drafts = draftsTable(a);
@@ -283,7 +356,7 @@ export function appealFacts(a) {
     out.push(box('ap.answer', [
       kv('ap.decision', coded('ap.decision', a.answer.decision)), kv('ap.language', coded('lang', a.answer.language)),
       kv('ap.answer.sent_at', fmtWhen(a.answer.sent_at)), kv('ap.answer.approved_by', dataText(a.answer.approved_by || '')),
-      h('a', { class: 'btn btn-sm', href: apUrl(a.id, '/answer.docx'), tid: 'ap-answer-link', download: '', i18n: 'ap.answer.download' })
+      fileButton({ path: apPath(a.id, '/answer.docx'), name: fileStem(a) + '.docx', tid: 'ap-answer-link', i18n: 'ap.answer.download' })
     ], 'ap-answer', 'ap-answer-box'));
   }
   return out;

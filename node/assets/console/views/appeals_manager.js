@@ -6,19 +6,20 @@
    of draft.docx), and — the head only — an extension (until, reason) and then "the applicant was
    told" (the notice within 3 working days).
 
-   Officers for the assignment: GET /accounts where this account may list them (officers of the
-   appeal's service); otherwise the login is typed, with the officers already seen on the board
-   offered as suggestions. */
+   Officers for the assignment: GET /appeals/officers (the manager's service; every service for
+   the head), offered by name; the appeal's own service first. */
 import { S, fmtDateTime, hasRole } from '../state.js';
-import { AppealDetail, AppealList, actGroup, apUrl, fmtDay, refSelect, whenMs } from './appeal_detail.js';
-import { api } from '../../kit/api.js';
+import {
+  AppealDetail, AppealList, OFFICER_NAMES, actGroup, apPath, fileButton, fileStem, fmtDay, refSelect, suggestionsOf, whenMs
+} from './appeal_detail.js';
+import { api, showError } from '../../kit/api.js';
 import { h, tx } from '../../kit/dom.js';
 import { applyLang } from '../../kit/i18n.js';
 
 var OPEN_FOR_OFFICER = ['routed', 'in_work'];
 
 export function ManagerAppealsView(panel) {
-  var officers = { list: [], tried: false };
+  var officers = { list: null, error: null };
   var detail = AppealDetail({ hint: 'ap.mgr.hint', actions: actions, onChange: reloadLists });
   function pick(s) { detail.show(s.id); }
   var board = AppealList('ap-board', 'ap.board.title', '/appeals/board', pick);
@@ -34,21 +35,22 @@ export function ManagerAppealsView(panel) {
   ]));
 
   function reloadLists() {
-    return Promise.all([board.load(), incoming.load(), approval.load()]).then(loadOfficers);
-  }
-  /* Officers: the accounts with the role appeal_officer (where allowed), then those seen on the lists. */
-  function loadOfficers() {
-    var seen = {};
-    board.list.concat(incoming.list, approval.list).forEach(function (s) { if (s.officer) seen[s.officer] = { login: s.officer }; });
-    var done = officers.tried ? Promise.resolve(officers.accounts) : api('GET', '/accounts').then(function (list) {
-      return (list || []).filter(function (u) { return (u.roles || []).indexOf('appeal_officer') >= 0 && !u.disabled; });
-    }, function () { return null; });
-    return done.then(function (accounts) {
-      officers.tried = true;
-      officers.accounts = accounts;
-      (accounts || []).forEach(function (u) { seen[u.login] = u; });
-      officers.list = Object.keys(seen).sort().map(function (k) { return seen[k]; });
+    return loadOfficers().then(function (changed) {
+      // The open appeal's assignment list and names follow a changed list of officers.
+      if (changed && detail.appeal) detail.set(detail.appeal);
+      return Promise.all([board.load(), incoming.load(), approval.load()]);
     });
+  }
+  /* The officers this account may assign (asked again with the lists: an account added or
+     disabled shows at the next refresh); their names label the lists and the detail. */
+  function loadOfficers() {
+    return api('GET', '/appeals/officers').then(function (list) {
+      var before = JSON.stringify(officers.list);
+      officers.list = list || [];
+      officers.error = null;
+      officers.list.forEach(function (u) { OFFICER_NAMES[u.login] = u.full_name; });
+      return before !== JSON.stringify(officers.list);
+    }, function (e) { officers.error = e; return false; });
   }
 
   function actions(x) {
@@ -66,26 +68,27 @@ export function ManagerAppealsView(panel) {
     return out;
   }
 
+  /* The officers of the appeal's service (the head also sees the other services' officers, after them). */
   function assign(x) {
     var a = x.a;
-    var own = officers.accounts ? officers.accounts.filter(function (u) { return !a.service || !u.service || u.service === a.service; }) : null;
-    var input;
-    if (own && own.length) {
-      input = h('select', { tid: 'ap-assign-officer' }, own.map(function (u) { return h('option', { value: u.login, data: (u.full_name || u.login) + ' (' + u.login + ')' }); }));
-      if (a.officer) input.value = a.officer;
-    } else {
-      var listId = 'ap-officers-' + Math.random().toString(36).slice(2);
-      input = h('input', { type: 'text', tid: 'ap-assign-officer', ph: 'ap.assign.login.ph', list: listId, value: a.officer || '' });
-      input.appendChild(h('datalist', { id: listId }, officers.list.map(function (u) { return h('option', { value: u.login }); })));
-    }
-    var btn = h('button', { type: 'button', class: 'btn btn-primary btn-sm', tid: 'ap-assign', i18n: 'ap.assign' });
+    var all = officers.list || [];
+    var own = all.filter(function (u) { return u.service === a.service; });
+    var others = all.filter(function (u) { return u.service !== a.service; });
+    var opt = function (u) { return h('option', { value: u.login, data: u.full_name + ' (' + u.login + ')' }); };
+    var input = h('select', { tid: 'ap-assign-officer' }, [h('option', { value: '', i18n: 'ap.assign.pick' })].concat(own.map(opt)));
+    others.forEach(function (u) { input.appendChild(opt(u)); });
+    if (a.officer) input.value = a.officer;
+    else if (own.length === 1) input.value = own[0].login;
+    var err = h('div', { class: 'error', style: 'display:none', role: 'alert' });
+    if (officers.error) showError(err, officers.error);
+    var btn = h('button', { type: 'button', class: 'btn btn-primary btn-sm', tid: 'ap-assign', i18n: a.officer ? 'ap.reassign' : 'ap.assign' });
     btn.addEventListener('click', function () {
-      if (!input.value.trim()) { input.focus(); return; }
-      x.run(btn, x.post('/assign', function () { return { officer: input.value.trim() }; }), 'ap.saved');
+      if (!input.value) { input.focus(); return; }
+      x.run(btn, x.post('/assign', function () { return { officer: input.value }; }), 'ap.saved');
     });
     return actGroup('ap.assign.title', [
-      own && own.length ? null : h('div', { class: 'small muted', tid: 'ap-assign-typed', i18n: 'ap.assign.typed' }),
-      h('div', { class: 'row' }, [input, btn])], 'ap-assign-group');
+      officers.list && !all.length ? h('div', { class: 'small ap-warn', tid: 'ap-assign-none', i18n: 'ap.assign.none' }) : null,
+      err, h('div', { class: 'row' }, [input, btn])], 'ap-assign-group');
   }
 
   function route(x) {
@@ -112,6 +115,16 @@ export function ManagerAppealsView(panel) {
       applyLang(rows);
     }
     addRow();
+    if (bodies.length) {
+      suggestionsOf(x.a.id).then(function (sg) {
+        var first = rows.querySelector('select');
+        if (sg && sg.outside_body && first && !first.value) {
+          first.value = sg.outside_body;
+          hint.hidden = false;
+        }
+      }, function () { /* no suggestion: nothing preselected */ });
+    }
+    var hint = h('div', { class: 'small ap-sugg', tid: 'ap-sugg-body', i18n: 'ap.sugg.body', hidden: true });
     var more = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'ap-split-add', i18n: 'ap.split.add', onclick: addRow });
     var btn = h('button', { type: 'button', class: 'btn btn-sm', tid: 'ap-split', i18n: 'ap.split' });
     btn.addEventListener('click', function () {
@@ -122,7 +135,7 @@ export function ManagerAppealsView(panel) {
       if (!parts.length) return;
       x.run(btn, x.post('/split', { parts: parts }), 'ap.saved');
     });
-    return actGroup('ap.split.title', [h('div', { class: 'small muted', i18n: 'ap.split.hint' }), rows, h('div', { class: 'form-actions' }, [more, btn])], 'ap-split-group');
+    return actGroup('ap.split.title', [h('div', { class: 'small muted', i18n: 'ap.split.hint' }), hint, rows, h('div', { class: 'form-actions' }, [more, btn])], 'ap-split-group');
   }
 
   function crime(x) {
@@ -133,7 +146,11 @@ export function ManagerAppealsView(panel) {
     flagBtn.addEventListener('click', function () {
       x.run(flagBtn, x.post('/crime-signs', function () { return { flag: !a.crime_signs, reason: reason.value.trim() }; }), 'ap.saved');
     });
-    if (a.crime_signs_suggested && !a.crime_signs) kids.push(h('div', { class: 'ap-warn small', i18n: 'ap.sugg.crime' }));
+    if (!a.crime_signs) {
+      var sugg = h('div', { class: 'ap-warn small', tid: 'ap-sugg-crime', i18n: 'ap.sugg.crime', hidden: true });
+      suggestionsOf(a.id).then(function (sg) { sugg.hidden = !(sg && sg.crime_signs); }, function () { /* none shown */ });
+      kids.push(sugg);
+    }
     kids.push(h('div', { class: 'row' }, [reason, flagBtn]));
     if (a.crime_signs && !a.kui) {
       var late = a.kui_due_at && whenMs(a.kui_due_at) < Date.now();
@@ -159,7 +176,8 @@ export function ManagerAppealsView(panel) {
       x.run(back, x.post('/return', function () { return { reason: reason.value.trim() }; }), 'ap.saved');
     });
     return actGroup('ap.approve.title', [
-      h('div', { class: 'row' }, [h('a', { class: 'btn btn-sm btn-ghost', href: apUrl(x.a.id, '/draft.docx'), target: '_blank', rel: 'noopener', tid: 'ap-draft-preview', i18n: 'ap.draft.preview' }), ok]),
+      h('div', { class: 'row' }, [fileButton({ path: apPath(x.a.id, '/draft.docx'), name: fileStem(x.a) + '-draft.docx', tid: 'ap-draft-preview',
+        cls: 'btn btn-sm btn-ghost', i18n: 'ap.draft.preview' }), ok]),
       h('div', { class: 'row' }, [reason, back])], 'ap-approve-group');
   }
 

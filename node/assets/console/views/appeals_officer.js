@@ -6,8 +6,8 @@
    police's competence (R15); submit, then a preview of draft.docx. What is typed stays while the
    detail is redrawn (an upload, a refresh). */
 import { S } from '../state.js';
-import { AP_DECISIONS, AppealDetail, AppealList, actGroup, apPath, apUrl, codeSelect, refSelect } from './appeal_detail.js';
-import { api } from '../../kit/api.js';
+import { AP_DECISIONS, AppealDetail, AppealList, actGroup, apPath, codeSelect, fileButton, fileStem, refSelect } from './appeal_detail.js';
+import { api, showError } from '../../kit/api.js';
 import { dataText, h, tx } from '../../kit/dom.js';
 import { I18N, applyLang } from '../../kit/i18n.js';
 
@@ -38,7 +38,7 @@ export function OfficerAppealsView(panel) {
     var a = x.a, out = [];
     if (a.status === 'in_work') out.push(draftForm(x));
     if ((a.drafts || []).length) {
-      out.push(actGroup('ap.draft.preview.title', [h('a', { class: 'btn btn-sm', href: apUrl(a.id, '/draft.docx'), target: '_blank', rel: 'noopener',
+      out.push(actGroup('ap.draft.preview.title', [fileButton({ path: apPath(a.id, '/draft.docx'), name: fileStem(a) + '-draft.docx',
         tid: 'ap-draft-preview', i18n: 'ap.draft.preview' })], 'ap-preview-group'));
     }
     return out;
@@ -134,20 +134,46 @@ export function OfficerAppealsView(panel) {
       var body = { decision: decision.value, language: language.value, paragraphs: paragraphs,
         images: Object.keys(st.images).filter(function (k) { return st.images[k]; }) };
       if (st.table.on) {
-        var rows = st.table.rows.filter(function (r) { return r.some(function (c) { return c && c.trim(); }); });
-        if (rows.length) body.table = { header: st.table.header.slice(), rows: rows };
+        var tbl = tableOf(st.table);
+        if (tbl.missing >= 0) {
+          var heads = panel.querySelectorAll('[data-testid="ap-table-head"]');
+          showError(tableErr, { status: 422, code: 'required', field: 'table' });
+          if (heads[tbl.missing]) heads[tbl.missing].focus();
+          return;
+        }
+        if (tbl.rows.length) body.table = { header: tbl.header, rows: tbl.rows };
       }
+      showError(tableErr, null);
       if (!bodyRow.hidden && st.body) body.competent_body = st.body;
       x.run(btn, x.post('/draft', body), 'ap.draft.submitted').then(function (res) { if (res) delete drafts[a.id]; });
     });
+    var tableErr = h('div', { class: 'error', tid: 'ap-table-error', style: 'display:none', role: 'alert' });
     return actGroup('ap.draft.title', [
       h('div', { class: 'row' }, [tx('ap.decision'), decision, tx('ap.language'), language]),
       (S.ref && (S.ref.external_bodies || []).length) ? bodyRow : null,
       h('div', { class: 'small muted', i18n: 'ap.draft.hint' }),
       text, h('div', { class: 'row' }, [tpl]),
-      tableEditor(st), imagesBox(x, st),
+      tableEditor(st), tableErr, imagesBox(x, st),
       h('div', { class: 'form-actions' }, [btn])
     ], 'ap-draft-group');
+  }
+
+  /* The table as sent: the rows with something in them, the columns with a heading or a cell;
+     `missing`: the first kept column without a heading (-1: none). */
+  function tableOf(tb) {
+    var trim = function (v) { return (v || '').trim(); };
+    var rows = tb.rows.filter(function (r) { return r.some(function (c) { return trim(c); }); });
+    var cols = [];
+    tb.header.forEach(function (hd, i) {
+      if (trim(hd) || rows.some(function (r) { return trim(r[i]); })) cols.push(i);
+    });
+    var missing = -1;
+    cols.forEach(function (i) { if (missing < 0 && !trim(tb.header[i])) missing = i; });
+    return {
+      header: cols.map(function (i) { return trim(tb.header[i]); }),
+      rows: rows.map(function (r) { return cols.map(function (i) { return trim(r[i]); }); }),
+      missing: missing
+    };
   }
 
   function load() { list.load(); if (detail.id) detail.reload(); }

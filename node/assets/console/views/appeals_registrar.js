@@ -6,8 +6,8 @@
    Cancel transfer within its window). A registered appeal shows its printable талон. */
 import { S, fmtDateTime, toast } from '../state.js';
 import {
-  AP_CHANNELS, AP_KINDS, AP_STATUSES, AppealDetail, AppealList, actGroup, apPath, codeSelect, coded, refSelect,
-  serviceLabel, whenMs
+  AP_CHANNELS, AP_KINDS, AP_STATUSES, AppealDetail, AppealList, actGroup, apPath, codeSelect, coded, fmtDay, refName, refSelect,
+  serviceLabel, suggestionsOf, whenMs
 } from './appeal_detail.js';
 import { api, showError } from '../../kit/api.js';
 import { dataText, h, tx } from '../../kit/dom.js';
@@ -95,12 +95,15 @@ function duplicatesBox(a, cache, marks) {
       el.appendChild(h('table', { class: 'grid ap-dup-table' }, [
         h('thead', null, h('tr', null, ['ap.dups.mark', 'ap.region', 'ap.number', 'ap.registered', 'ap.dups.similarity', 'ap.dups.reasons'].map(function (k) { return h('th', { i18n: k }); }))),
         h('tbody', null, list.map(function (c) {
-          var box = h('input', { type: 'checkbox', tid: 'ap-dup-mark', 'data-number': c.number, checked: marks[c.number] });
-          box.addEventListener('change', function () { marks[c.number] = box.checked; });
-          return h('tr', { tid: 'ap-dup-row', 'data-number': c.number }, [
-            h('td', null, box), h('td', { class: 'mono' }, dataText(c.region || '')), h('td', { class: 'mono b' }, dataText(c.number)),
-            h('td', { class: 'nowrap', text: fmtDateTime(whenMs(c.registered_at)) }),
-            h('td', { class: 'b', tid: 'ap-dup-similarity', text: Math.round((c.similarity || 0) * (c.similarity > 1 ? 1 : 100)) + ' %' }),
+          // Only a registered appeal (it has a number) can be named as the one repeated.
+          var key = (c.region || '') + '/' + (c.number || '');
+          var box = c.number ? h('input', { type: 'checkbox', tid: 'ap-dup-mark', 'data-number': c.number, checked: !!marks[key] }) : null;
+          if (box) box.addEventListener('change', function () { marks[key] = box.checked ? { region: c.region, number: c.number } : null; });
+          return h('tr', { tid: 'ap-dup-row', 'data-number': c.number || '', 'data-id': c.id || '' }, [
+            h('td', null, box), h('td', { class: 'mono' }, dataText(c.region || '')),
+            h('td', { class: 'mono b' }, c.number ? dataText(c.number) : tx('ap.no_number', 'muted')),
+            h('td', { class: 'nowrap', text: c.registered_at ? fmtDateTime(whenMs(c.registered_at)) : fmtDateTime(c.received_at) }),
+            h('td', { class: 'b', tid: 'ap-dup-similarity', text: Math.round(Math.max(0, Math.min(1, c.similarity || 0)) * 100) + '\u00a0%' }),
             h('td', null, reasonsOf(c))
           ]);
         }))
@@ -166,30 +169,42 @@ export function RegistrarAppealsView(panel) {
     var recep = check('ap-reg-reception', 'ap.reception', a.personal_reception);
     var anon = check('ap-reg-anonymous', 'ap.anonymous', a.anonymous);
     var crime = check('ap-reg-crime', 'ap.crime_signs', a.crime_signs);
-    var service = refSelect('services', 'ap-reg-service', a.service || a.service_suggested, 'not_selected');
-    var sugg = [];
-    if (a.service_suggested) {
-      sugg.push(h('div', { class: 'ap-sugg', tid: 'ap-sugg-service' }, [tx('ap.sugg.service'), ': ', serviceLabel(a.service_suggested)]));
-    }
-    if (a.crime_signs_suggested) {
-      var take = h('button', { type: 'button', class: 'btn btn-xs', tid: 'ap-sugg-crime-accept', i18n: 'ap.sugg.accept', onclick: function () { crime.box.checked = true; } });
-      sugg.push(h('div', { class: 'ap-sugg ap-warn', tid: 'ap-sugg-crime' }, [tx('ap.sugg.crime'), ' ', take]));
-    }
+    var service = refSelect('services', 'ap-reg-service', a.service, 'not_selected');
+    /* The computed suggestions (the registrar decides): the service is preselected while none is
+       chosen; crime signs and a question for a body outside the police are pointed out. */
+    var sugg = h('div', { class: 'ap-suggs', tid: 'ap-suggestions' }, [h('div', { class: 'muted small', i18n: 'loading' })]);
+    suggestionsOf(a.id).then(function (sg) {
+      sugg.textContent = '';
+      if (sg.service) {
+        if (!service.value) service.value = sg.service;
+        sugg.appendChild(h('div', { class: 'ap-sugg', tid: 'ap-sugg-service', 'data-code': sg.service }, [tx('ap.sugg.service'), ': ', serviceLabel(sg.service)]));
+      }
+      if (sg.crime_signs) {
+        var take = h('button', { type: 'button', class: 'btn btn-xs', tid: 'ap-sugg-crime-accept', i18n: 'ap.sugg.accept', onclick: function () { crime.box.checked = true; } });
+        sugg.appendChild(h('div', { class: 'ap-sugg ap-warn', tid: 'ap-sugg-crime' }, [tx('ap.sugg.crime'), ' ', take]));
+      }
+      if (sg.outside_body) {
+        sugg.appendChild(h('div', { class: 'ap-sugg', tid: 'ap-sugg-outside', 'data-code': sg.outside_body }, [tx('ap.sugg.outside'), ': ', refName('external_bodies', sg.outside_body)]));
+      }
+      if (!sg.service && !sg.crime_signs && !sg.outside_body) sugg.appendChild(h('div', { class: 'muted small', tid: 'ap-sugg-none', i18n: 'ap.sugg.none' }));
+      applyLang(sugg);
+    }, function (e) { sugg.textContent = ''; sugg.appendChild(h('div', { class: 'error', err: e })); });
     var btn = h('button', { type: 'button', class: 'btn btn-primary', tid: 'ap-register', i18n: 'ap.register' });
     btn.addEventListener('click', function () {
       var m = marks[a.id] || {};
+      if (!service.value) { service.focus(); return; }
       x.run(btn, x.post('/register', function () {
         return {
           kind: kind.value,
           tags: tags.value.split(/[,;]/).map(function (s) { return s.trim(); }).filter(Boolean),
           collective: coll.box.checked, personal_reception: recep.box.checked, anonymous: anon.box.checked,
-          crime_signs: crime.box.checked, service: service.value || null,
-          duplicate_of: Object.keys(m).filter(function (n) { return m[n]; })
+          crime_signs: crime.box.checked, service: service.value,
+          duplicate_of: Object.keys(m).map(function (k) { return m[k]; }).filter(Boolean)
         };
       }), 'ap.registered.ok');
     });
     return actGroup('ap.classify', [
-      sugg.length ? h('div', { class: 'ap-suggs' }, sugg) : null,
+      sugg,
       h('div', { class: 'row' }, [tx('ap.kind'), kind]),
       h('div', { class: 'row' }, [tx('ap.tags'), tags]),
       h('div', { class: 'roles' }, [coll.el, recep.el, anon.el, crime.el]),
@@ -229,7 +244,7 @@ export function RegistrarAppealsView(panel) {
     btn.addEventListener('click', function () {
       x.run(btn, x.post('/transfer/cancel', function () { return { reason: reason.value.trim() }; }), 'ap.saved');
     });
-    return actGroup('ap.transfer.cancel.title', [h('div', { class: 'small' }, [tx('ap.transfer.cancel_until'), ' ', fmtDateTime(whenMs(x.a.transfer.cancel_until))]),
+    return actGroup('ap.transfer.cancel.title', [h('div', { class: 'small' }, [tx('ap.transfer.cancel_until'), ' ', fmtDay(x.a.transfer.cancel_until)]),
       h('div', { class: 'row' }, [reason, btn])], 'ap-transfer-cancel-group');
   }
 
