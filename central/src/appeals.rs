@@ -142,13 +142,12 @@ impl NationalAppeal {
         self.deadline_state = self
             .running_deadline()
             .map(|due| deadline_state(now.calendar, due, now.day));
-        self.kui_state = self
-            .crime_signs
-            .then(|| match (self.kui_at, self.kui_due_at) {
-                (Some(_), _) => KuiState::Registered,
-                (None, Some(due)) if due < now.ms => KuiState::Overdue,
-                _ => KuiState::Pending,
-            });
+        let kui = match (self.kui_at, self.kui_due_at) {
+            (Some(_), _) => KuiState::Registered,
+            (None, Some(due)) if due < now.ms => KuiState::Overdue,
+            _ => KuiState::Pending,
+        };
+        self.kui_state = self.crime_signs.then_some(kui);
         self
     }
 }

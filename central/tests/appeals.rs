@@ -248,7 +248,7 @@ fn r33_a_flagged_appeal_shows_without_kui_then_with_the_number_once_the_region_r
 fn registered_before_a_weekend(w: &World) -> (TestAppeal, Day) {
     for d in 0..7 {
         let mut a = TestAppeal::new("AST", 10 + d, NOW_MS + d as i64 * DAY_MS);
-        a.register(&w, 10 + d, false, NOW_MS + d as i64 * DAY_MS);
+        a.register(w, 10 + d, false, NOW_MS + d as i64 * DAY_MS);
         let due = a.doc.view(None).unwrap().deadline.unwrap();
         if due.weekday() <= sync::calendar::Weekday::Wednesday {
             return (a, due);
@@ -378,6 +378,10 @@ fn r16_a_reindex_rebuilds_exactly_the_appeals_index_the_imports_wrote() {
         }
         a.store(&mut repo);
     }
+    // One only received, four registered: all five are open.
+    let s = appeals::summary(&**repo.store(), &w.today(NOW_MS + 2 * HOUR_MS)).unwrap();
+    assert_eq!((s.totals.received, s.totals.open), (5, 5), "{s:?}");
+    assert_eq!(s.totals.by_status.get("received"), Some(&1));
     let snapshot = |repo: &CentralRepo| repo.store().scan_prefix(b"nat/ap/").unwrap();
     let before = snapshot(&repo);
     assert!(before.len() > 10, "{}", before.len());
