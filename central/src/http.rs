@@ -28,6 +28,7 @@ use sync::{Card, CardStatus, Reference, Role};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::appeals_http;
 use crate::hub::{Hub, HubEvent};
 use crate::metrics::{CentralMetrics, Scrape};
 use crate::national::{self, NationalCard};
@@ -53,6 +54,8 @@ pub struct CentralState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The session cookie is `Secure` (served over HTTPS).
     pub secure_cookies: bool,
+    /// HQ's reads of appeals, audited.
+    pub appeal_reads: crate::appeals_http::ReadAudit,
 }
 
 pub type Shared = Arc<CentralState>;
@@ -317,7 +320,7 @@ async fn card(
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     #[schema(min_length = 1, max_length = 2000)]
-    text: String,
+    pub text: String,
 }
 
 /// HQ's note or directive on a region's card: written at HQ, replicated back to the region.
@@ -506,6 +509,7 @@ pub const DASHBOARD_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
     [
         "accounts.js",
         "app.css",
+        "appeals.js",
         "app.js",
         "charts.js",
         "data.js",
@@ -577,7 +581,7 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(
         title = "102 central hub API",
-        description = "The МВД HQ hub: the national picture of every region's 102 cards (regions, national queue, summary statistics), HQ notes that replicate back to the regions, live events, health and metrics. Times are ms since the Unix epoch; errors are `{code, message, field?}`."
+        description = "The МВД HQ hub: the national picture of every region's 102 cards (regions, national queue, summary statistics) and citizens' appeals (deadlines, signs of a crime and КУИ), HQ notes that replicate back to the regions, live events, health and metrics. Times are ms since the Unix epoch; errors are `{code, message, field?}`."
     ),
     paths(
         index,
@@ -596,11 +600,17 @@ impl utoipa::Modify for BearerAuth {
         calendar,
         publish_calendar,
         stats_calls,
-        events
+        events,
+        crate::appeals_http::appeals_summary,
+        crate::appeals_http::appeals_list,
+        crate::appeals_http::appeals_crime_signs,
+        crate::appeals_http::appeal,
+        crate::appeals_http::appeal_note
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "national", description = "The national picture (HQ accounts: hq_duty reads and writes notes, hq_analyst reads)"),
+        (name = "appeals", description = "Citizens' appeals of every region (R16, R33): hq_duty and hq_analyst read, hq_duty writes control notes"),
         (name = "accounts", description = "HQ accounts and sessions (admin: accounts; everyone: their own password)"),
         (name = "operations", description = "Health, metrics and this document"),
         (name = "dashboard", description = "The HQ dashboard's files")
@@ -673,6 +683,23 @@ fn routes() -> Vec<Route> {
         route(Put, "/api/v1/calendar/{year}", publish_calendar),
         route(Get, "/api/v1/stats/calls", stats_calls),
         route(Get, "/api/v1/events", events),
+        route(
+            Get,
+            "/api/v1/appeals/summary",
+            appeals_http::appeals_summary,
+        ),
+        route(Get, "/api/v1/appeals", appeals_http::appeals_list),
+        route(
+            Get,
+            "/api/v1/appeals/crime-signs",
+            appeals_http::appeals_crime_signs,
+        ),
+        route(Get, "/api/v1/appeals/{region}/{id}", appeals_http::appeal),
+        route(
+            Post,
+            "/api/v1/appeals/{region}/{id}/notes",
+            appeals_http::appeal_note,
+        ),
     ]
 }
 

@@ -27,6 +27,7 @@ use sync::doc_id::REGION_CODE_CHARS_MAX;
 use sync::protocol::{normalize_heads, region_prefix, DocSummary, Priority, Repo, RepoError};
 use sync::{Card, CardDoc, DocId, DocKind, Document, PublishedDoc, NATIONAL};
 
+use crate::appeals;
 pub use crate::national::NationalCard;
 use crate::national::{self, Counts, DispatchedIndex, NATIONAL_INDEX_VERSION, VERSION_KEY};
 use crate::references::{check_reference, RegionReferences};
@@ -57,6 +58,9 @@ pub struct ReindexReport {
     pub cards: u64,
     /// Stored cards that could not be read; counted as documents, absent from the index.
     pub unreadable_cards: u64,
+    pub appeals: u64,
+    /// Stored appeals that could not be read; absent from the appeals index.
+    pub unreadable_appeals: u64,
 }
 
 /// The hub's [`Repo`] over its store.
@@ -103,6 +107,8 @@ impl CentralRepo {
                     docs = report.docs,
                     cards = report.cards,
                     unreadable_cards = report.unreadable_cards,
+                    appeals = report.appeals,
+                    unreadable_appeals = report.unreadable_appeals,
                     seconds = started.elapsed().as_secs_f64(),
                     "national index rebuilt"
                 );
@@ -209,7 +215,7 @@ impl CentralRepo {
     }
 
     /// Clears `nat/` and indexes every stored document again, region by region, in batches of
-    /// [`REINDEX_BATCH_CARDS`] cards. The version marker is removed first and written only
+    /// [`REINDEX_BATCH_CARDS`] cards and appeals. The version marker is removed first and written only
     /// after the rebuilt index is durable, so a crash midway starts the reindex over.
     pub fn reindex(&self) -> Result<ReindexReport, RepoError> {
         let mut clear = WriteBatch::new();
@@ -239,21 +245,41 @@ impl CentralRepo {
             for entry in docs::catalogue(&*self.store, &region, None).map_err(storage)? {
                 report.docs += 1;
                 counts.add(national::region_key(&region), national::DOCS_FIELD, 1);
-                if entry.id.kind() != DocKind::Card {
-                    continue;
-                }
-                let id = entry.id.id();
-                match self.load_card(&region, id) {
-                    Ok(card) => {
-                        national::stage_card(&*self.store, &mut batch, &mut counts, &region, &card)
-                            .map_err(storage)?;
-                        report.cards += 1;
-                        in_batch += 1;
+                match entry.id.kind() {
+                    DocKind::Appeal => match self.load_appeal(&entry.id) {
+                        Ok(a) => {
+                            appeals::stage_appeal(&*self.store, &mut batch, &mut counts, &a)
+                                .map_err(storage)?;
+                            report.appeals += 1;
+                            in_batch += 1;
+                        }
+                        Err(e) => {
+                            tracing::warn!(doc = %entry.id, error = %e, "a stored appeal cannot be read: left out of the appeals index");
+                            report.unreadable_appeals += 1;
+                        }
+                    },
+                    DocKind::Card => {
+                        let id = entry.id.id();
+                        match self.load_card(&region, id) {
+                            Ok(card) => {
+                                national::stage_card(
+                                    &*self.store,
+                                    &mut batch,
+                                    &mut counts,
+                                    &region,
+                                    &card,
+                                )
+                                .map_err(storage)?;
+                                report.cards += 1;
+                                in_batch += 1;
+                            }
+                            Err(e) => {
+                                tracing::warn!(%region, id, error = %e, "a stored card cannot be read: left out of the national index");
+                                report.unreadable_cards += 1;
+                            }
+                        }
                     }
-                    Err(e) => {
-                        tracing::warn!(%region, id, error = %e, "a stored card cannot be read: left out of the national index");
-                        report.unreadable_cards += 1;
-                    }
+                    _ => {}
                 }
                 if in_batch >= REINDEX_BATCH_CARDS {
                     std::mem::take(&mut counts)
@@ -289,6 +315,14 @@ impl CentralRepo {
             ));
         }
         Ok(card)
+    }
+
+    fn load_appeal(&self, doc_id: &DocId) -> Result<sync::appeal::Appeal, String> {
+        let mut doc = self
+            .load_doc(doc_id)
+            .map_err(|e| e.to_string())?
+            .ok_or("the snapshot is missing")?;
+        appeals::read(doc_id, &mut doc)
     }
 
     /// A document of any region, as automerge (for the dashboard's card view and HQ notes).
@@ -329,6 +363,12 @@ impl CentralRepo {
             received_reference = check_reference(doc_id, &PublishedDoc::wrap(doc.fork()))
                 .map_err(RepoError::Refused)?;
             priority = Priority::Active;
+        }
+        if doc_id.kind() == DocKind::Appeal {
+            let appeal = appeals::read(doc_id, doc).map_err(RepoError::Refused)?;
+            priority = appeals::priority(&appeal);
+            appeals::stage_appeal(&*self.store, &mut batch, &mut counts, &appeal)
+                .map_err(storage)?;
         }
         if doc_id.kind() == DocKind::Card {
             // Read in place: wrapping a fork copied the whole document for every stored card.

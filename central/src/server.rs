@@ -50,6 +50,7 @@ pub async fn open_central(
         std::time::Duration::from_micros(1000),
     ));
     let audit = Arc::new(AuditLog::open(store.clone()).context("the audit log cannot be read")?);
+    let appeal_reads = crate::appeals_http::ReadAudit::new(audit.clone(), gc.clone());
     let accounts = Arc::new(Accounts::new(
         store.clone(),
         gc.clone(),
@@ -103,6 +104,7 @@ pub async fn open_central(
         metrics: Arc::new(CentralMetrics::new()),
         http_body_bytes_max: config.central.http_body_bytes_max,
         shutdown: shutdown_rx,
+        appeal_reads,
         trusted_proxies: config
             .central
             .trusted_proxies

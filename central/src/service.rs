@@ -7,12 +7,14 @@
 //! releasing it: the region's session goes on meanwhile and shares the flush; other regions
 //! never wait for it.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use automerge::ActorId;
 use server_kit::docs::{self, DocError};
 use server_kit::store::{Store, StoreError};
-use sync::calendar::CalendarYear;
+use sync::appeal::{Actor, Appeal, AppealCommand, AppealDoc, Env};
+use sync::calendar::{CalendarYear, Day, WorkCalendar, KZ_UTC_OFFSET_MIN};
 use sync::protocol::RepoError;
 use sync::{
     Card, CardCommand, CardDoc, Ctx, DocId, DocKind, Document, DomainError, PublishedDoc, NATIONAL,
@@ -67,6 +69,9 @@ pub struct HqService {
     references: RegionReferences,
     /// The automerge actor of HQ's own writes in this process.
     actor: ActorId,
+    /// The working-day calendar of the years the hub publishes, built on first use and again
+    /// after a year is published.
+    work_calendar: Mutex<Option<Arc<WorkCalendar>>>,
 }
 
 impl HqService {
@@ -81,6 +86,7 @@ impl HqService {
             store,
             references,
             actor,
+            work_calendar: Mutex::new(None),
         }
     }
 
@@ -132,6 +138,101 @@ impl HqService {
         gc.wait_written()?;
         self.hub.notify_region(region, &doc_id.to_string());
         Ok(card)
+    }
+
+    /// The working-day calendar appeals' deadlines are judged on (R16): every year the hub
+    /// publishes, and for a year it does not (yet) the embedded file it publishes first, as the
+    /// regions' nodes count.
+    pub fn work_calendar(&self) -> Result<Arc<WorkCalendar>, HqError> {
+        let mut held = self
+            .work_calendar
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = held.as_ref() {
+            return Ok(c.clone());
+        }
+        let mut years: BTreeMap<i32, CalendarYear> = sync::calendar::embedded_years()
+            .map_err(|e| HqError::Storage(format!("the embedded calendar files do not read: {e}")))?
+            .into_iter()
+            .map(|y| (y.year, y))
+            .collect();
+        for y in self.calendar_years()? {
+            years.insert(y.calendar.year, y.calendar);
+        }
+        let cal = Arc::new(WorkCalendar::new(years.values())?);
+        *held = Some(cal.clone());
+        Ok(cal)
+    }
+
+    /// Today in Kazakhstan (one time zone, UTC+5): the day national deadlines are judged on.
+    pub fn today(now_ms: i64) -> Day {
+        Day::from_ms(now_ms, KZ_UTC_OFFSET_MIN)
+    }
+
+    fn appeal_id(region: &str, id: &str) -> Result<DocId, HqError> {
+        DocId::new(region, DocKind::Appeal, id).map_err(|_| HqError::BadId)
+    }
+
+    /// A region's appeal as the hub holds it, its deadline judged for `now_ms` (R16).
+    pub fn appeal(&self, region: &str, id: &str, now_ms: i64) -> Result<Appeal, HqError> {
+        let doc_id = Self::appeal_id(region, id)?;
+        let (doc, _) = docs::load(&*self.store, &doc_id)?
+            .ok_or_else(|| HqError::NotFound(doc_id.to_string()))?;
+        let cal = self.work_calendar()?;
+        Ok(AppealDoc::wrap(doc).view(Some((&cal, Self::today(now_ms))))?)
+    }
+
+    /// Adds HQ's control note, signed with `author` (a person's name), to a region's appeal and
+    /// returns the appeal once the note is durable; the note then flows to the region, where it
+    /// merges with whatever step the region took meanwhile (the history is append-only).
+    /// Blocking: call from a blocking thread.
+    pub fn appeal_note(
+        &self,
+        region: &str,
+        id: &str,
+        author: &str,
+        text: &str,
+        now_ms: i64,
+    ) -> Result<Appeal, HqError> {
+        let doc_id = Self::appeal_id(region, id)?;
+        let cal = self.work_calendar()?;
+        let (appeal, gc) = {
+            let repo = self.hub.repo(region);
+            let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
+            let (doc, chunks) = docs::load(&*self.store, &doc_id)?
+                .ok_or_else(|| HqError::NotFound(doc_id.to_string()))?;
+            let mut doc = AppealDoc::wrap(doc);
+            doc.set_actor(self.actor.clone());
+            let before = doc.heads();
+            let reference = self.references.get(region);
+            let env = Env {
+                reference: &reference,
+                calendar: &cal,
+                utc_offset_min: reference.shifts.utc_offset_min,
+            };
+            let actor = Actor {
+                name: Some(author.to_string()),
+                service: None,
+                hq: true,
+            };
+            doc.apply(
+                &AppealCommand::Note {
+                    text: text.to_string(),
+                },
+                &actor,
+                &env,
+                &Ctx::new(author, "central", now_ms),
+            )?;
+            let incremental = doc.automerge().save_after(&before);
+            repo.store_doc(&doc_id, doc.automerge(), Some(chunks), &incremental)?;
+            (
+                doc.view(Some((&cal, Self::today(now_ms))))?,
+                repo.group_commit().clone(),
+            )
+        };
+        gc.wait_written()?;
+        self.hub.notify_region(region, &doc_id.to_string());
+        Ok(appeal)
     }
 
     /// The national working-day calendar years the hub publishes, by year.
@@ -187,6 +288,10 @@ impl HqService {
             repo.group_commit().clone()
         };
         gc.wait_written()?;
+        *self
+            .work_calendar
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         self.hub.notify_all(&doc_id.to_string());
         Ok(true)
     }

@@ -7,6 +7,7 @@
    every (re)connect and every 10 s. */
 import DICTS from './i18n.js';
 import { renderAccountsPage } from './accounts.js';
+import { loadAppeals, renderAppealsPage } from './appeals.js';
 import { renderPerDay, renderPerHour } from './charts.js';
 import { connectEvents, live, loadAll } from './data.js';
 import { closeDetail } from './detail.js';
@@ -66,7 +67,20 @@ function startSession() {
   renderShell();
   loadAll();
   connectEvents();
-  S.pollTimer = setInterval(function () { loadAll(); }, REFRESH_MS);
+  S.pollTimer = setInterval(function () { loadAll(); if (tab === 'appeals') loadAppeals(); }, REFRESH_MS);
+}
+
+/* The two pages: the operational picture of 102 cards and citizens' appeals. */
+var tab = 'picture';
+function setTab(name) {
+  tab = name;
+  var pages = { picture: qs('#picture-page'), appeals: qs('#appeals-page') };
+  Object.keys(pages).forEach(function (k) {
+    if (pages[k]) pages[k].hidden = k !== name;
+    var b = qs('[data-testid="tab-' + k + '"]');
+    if (b) { b.classList.toggle('active', k === name); b.setAttribute('aria-selected', k === name ? 'true' : 'false'); }
+  });
+  if (name === 'appeals') loadAppeals();
 }
 
 /* ------------------------------------------------------------------ shell */
@@ -103,7 +117,12 @@ function renderShell() {
     h('button', { type: 'button', class: 'btn btn-xs', tid: 'chart-mode-channel', 'data-mode': 'channel', i18n: 'charts.by_channel', onclick: function () { setMode('channel'); } })
   ]);
 
-  var main = h('main', { class: 'main' }, [
+  var tabs = h('nav', { class: 'tabs seg', tid: 'tabs', role: 'tablist' }, [
+    h('button', { type: 'button', class: 'btn btn-sm active', role: 'tab', tid: 'tab-picture', i18n: 'tab.picture', onclick: function () { setTab('picture'); } }),
+    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-appeals', i18n: 'tab.appeals', onclick: function () { setTab('appeals'); } })
+  ]);
+  var appealsPage = h('main', { class: 'main', id: 'appeals-page', tid: 'appeals-page', hidden: true });
+  var main = h('main', { class: 'main', id: 'picture-page', tid: 'picture-page' }, [
     h('div', { class: 'error', id: 'load-error', tid: 'load-error', style: 'display:none', role: 'alert' }),
     h('div', { id: 'alert-banner', class: 'alert-banner', tid: 'alert-banner', role: 'alert', hidden: true }),
     h('div', { id: 'kpis', class: 'kpis', tid: 'kpis' }),
@@ -126,12 +145,16 @@ function renderShell() {
     ])
   ]);
   root.appendChild(header);
+  root.appendChild(tabs);
   root.appendChild(main);
+  root.appendChild(appealsPage);
+  renderAppealsPage(appealsPage);
   root.appendChild(h('div', { id: 'drawer-back', class: 'drawer-back', hidden: true, onclick: closeDetail }));
   root.appendChild(h('aside', { id: 'drawer', class: 'drawer', tid: 'card-detail', hidden: true, role: 'dialog' }));
   root.appendChild(h('div', { id: 'toast', class: 'toast', tid: 'toast', role: 'status' }));
   applyLang(root);
   renderAll();
+  setTab(tab);
 }
 function setMode(m) {
   S.mode = m;

@@ -31,7 +31,7 @@ export function detailCloseBtn() {
 }
 /* The region's reference data, fetched once per region (names of categories, districts and duty
    units as that region defines them); a failure leaves codes shown. */
-function loadReference(region) {
+export function loadReference(region) {
   if (S.references[region]) return Promise.resolve(S.references[region]);
   return api('GET', '/regions/' + encodeURIComponent(region) + '/reference').then(function (r) {
     if (r && r.received) S.references[region] = r;
