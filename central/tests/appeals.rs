@@ -80,6 +80,7 @@ impl TestAppeal {
             attachments: vec![],
             anonymous: false,
             card_id: None,
+            card_number: None,
         };
         let actor = ActorId::from(format!("{region}-node-appeal-{n}").into_bytes());
         let doc = AppealDoc::create(
