@@ -176,7 +176,7 @@ fn received_at(now: i64, seq: usize, count: usize, rng: &mut StdRng) -> i64 {
 
 /// Intake and registration as the registrar does them (the app's appeals come in as the
 /// citizen, the others as the registrar typing them); the answer too for the older ones.
-/// Returns the appeal's id.
+/// Returns the appeal's id and, when it is left open, its service and deadline.
 async fn fill_one(
     svc: &AppealService,
     cal: &WorkCalendar,
@@ -184,7 +184,7 @@ async fn fill_one(
     answer: bool,
     now: i64,
     rng_seed: u64,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, Option<(String, Day)>)> {
     let mut rng = StdRng::seed_from_u64(rng_seed);
     let by = if g.input.channel.is_app() {
         CITIZEN_ACTOR
@@ -198,11 +198,13 @@ async fn fill_one(
         .with_context(|| format!("intake of appeal {}", g.seq))?;
     let mut at = (g.received_at + rng.gen_range(HOUR_MS / 6..4 * HOUR_MS)).min(now);
     let service = g.registration.service.clone();
-    svc.register(&a.id, &registrar(), g.registration, cal, at)
+    let registered = svc
+        .register(&a.id, &registrar(), g.registration, cal, at)
         .await
         .with_context(|| format!("registration of appeal {}", g.seq))?;
     if !answer {
-        return Ok(a.id);
+        let open = registered.deadline.map(|due| (service, due));
+        return Ok((a.id, open));
     }
     let mgr = manager(&service);
     let off = officer(&service, rng.gen_range(0..OFFICERS_PER_SERVICE));
@@ -253,7 +255,7 @@ async fn fill_one(
     })
     .await
     .context("approval")?;
-    Ok(a.id)
+    Ok((a.id, None))
 }
 
 struct RegionFill {
@@ -262,6 +264,8 @@ struct RegionFill {
     /// The earlier appeal each repeat repeats, by `seq`.
     repeat_of: Vec<Option<usize>>,
     answered: usize,
+    /// Appeals left open, by service: their deadlines.
+    open_deadlines: BTreeMap<String, Vec<Day>>,
     took: Duration,
 }
 
@@ -285,17 +289,19 @@ async fn fill_region(
     let ids = Arc::new(Mutex::new(vec![String::new(); count]));
     let repeat_of = Arc::new(Mutex::new(vec![None; count]));
     let answered = Arc::new(AtomicUsize::new(0));
+    let open_deadlines = Arc::new(Mutex::new(BTreeMap::<String, Vec<Day>>::new()));
     let bar = report::progress(count as u64, "region fill");
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..FILL_TASKS {
-        let (svc, cal, source, ids, repeat_of, answered, bar) = (
+        let (svc, cal, source, ids, repeat_of, answered, open_deadlines, bar) = (
             svc.clone(),
             cal.clone(),
             source.clone(),
             ids.clone(),
             repeat_of.clone(),
             answered.clone(),
+            open_deadlines.clone(),
             bar.clone(),
         );
         tasks.spawn(async move {
@@ -315,7 +321,10 @@ async fn fill_region(
                 };
                 let seq = g.seq;
                 lock(&repeat_of)[seq] = g.repeat_of;
-                let id = fill_one(svc.appeals(), &cal, g, answer, now, step_seed).await?;
+                let (id, open) = fill_one(svc.appeals(), &cal, g, answer, now, step_seed).await?;
+                if let Some((service, due)) = open {
+                    lock(&open_deadlines).entry(service).or_default().push(due);
+                }
                 answered.fetch_add(answer as usize, Ordering::Relaxed);
                 lock(&ids)[seq] = id;
                 bar.inc(1);
@@ -329,10 +338,12 @@ async fn fill_region(
     let took = started.elapsed();
     let ids = std::mem::take(&mut *lock(&ids));
     let repeat_of = std::mem::take(&mut *lock(&repeat_of));
+    let open_deadlines = std::mem::take(&mut *lock(&open_deadlines));
     Ok(RegionFill {
         ids,
         repeat_of,
         answered: answered.load(Ordering::Relaxed),
+        open_deadlines,
         took,
     })
 }
@@ -625,6 +636,7 @@ pub async fn run(config: AppealsConfig) -> anyhow::Result<bool> {
     let mut all_ok = true;
     let mut board_samples = Vec::new();
     let mut board_by_service = serde_json::Map::new();
+    let mut board_faults: Vec<String> = Vec::new();
     for service in &services {
         let mut samples = Vec::with_capacity(config.board_calls);
         let mut shown = 0;
@@ -647,18 +659,39 @@ pub async fn run(config: AppealsConfig) -> anyhow::Result<bool> {
                     _ => 2,
                 })
                 .collect();
-            all_ok &= ranks.windows(2).all(|w| w[0] <= w[1]);
-            all_ok &= board.iter().all(|a| a.status.term_runs());
+            if !ranks.windows(2).all(|w| w[0] <= w[1])
+                || !board.iter().all(|a| a.status.term_runs())
+            {
+                all_ok = false;
+                board_faults.push(format!(
+                    "the {service} board is not open appeals, overdue first"
+                ));
+            }
         }
         board_samples.extend_from_slice(&samples);
         let latency = Latency::from_samples(&mut samples);
+        // R16: every overdue appeal of the service heads the board (as many as it shows).
+        let today = appeals.today(now);
+        let expected_overdue = fill
+            .open_deadlines
+            .get(service)
+            .map_or(0, |d| d.iter().filter(|&&due| due < today).count())
+            .min(node::appeals::APPEAL_LIST_MAX);
+        let overdue_ok = overdue == expected_overdue;
+        all_ok &= overdue_ok;
+        if !overdue_ok {
+            board_faults.push(format!(
+                "the {service} board shows {overdue} overdue appeals of {expected_overdue}"
+            ));
+        }
         println!(
-            "board {service}: {} ({shown} open, {overdue} overdue)",
+            "board {service}: {} ({shown} shown, {overdue} overdue of {expected_overdue})",
             latency.human()
         );
         board_by_service.insert(
             service.clone(),
-            json!({"latency": latency.to_json(), "open": shown, "overdue": overdue}),
+            json!({"latency": latency.to_json(), "shown": shown, "overdue": overdue,
+                   "overdue_expected": expected_overdue}),
         );
     }
     let board_lat = Latency::from_samples(&mut board_samples);
@@ -796,11 +829,12 @@ pub async fn run(config: AppealsConfig) -> anyhow::Result<bool> {
         );
     }
     println!("  RSS {rss:.0} MiB (peak {hwm:.0} MiB)");
-    if !all_ok {
-        println!(
-            "FAILED: a board was not in deadline order, or the duplicate check missed repeats (recall {:.0} %)",
-            recall * 100.0
-        );
+    board_faults.dedup();
+    for fault in &board_faults {
+        println!("FAILED: {fault}");
+    }
+    if !recall_ok {
+        println!("FAILED: the duplicate check found the original of {found} of {repeats} repeats");
     }
     let fail_goals = !config.quick && !wide_misses.is_empty();
     if fail_goals {
@@ -819,6 +853,7 @@ pub async fn run(config: AppealsConfig) -> anyhow::Result<bool> {
     report.detail("seed", config.seed);
     report.detail("duplicate_check_scope", scope);
     report.detail("answers_ok", all_ok);
+    report.detail("board_faults", board_faults.clone());
     report.detail("goal_met", goals_met);
     report.detail(
         "region_fill",
