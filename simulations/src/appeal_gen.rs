@@ -346,8 +346,8 @@ impl AppealGen {
     fn slots(&mut self) -> Slots {
         let r = &mut self.rng;
         Slots {
-            street: *pick(r, STREETS),
-            street2: *pick(r, STREETS),
+            street: STREETS[r.gen_range(0..STREETS.len())],
+            street2: STREETS[r.gen_range(0..STREETS.len())],
             house: r.gen_range(1..=120),
             flat: r.gen_range(1..=240),
             flat2: r.gen_range(1..=240),

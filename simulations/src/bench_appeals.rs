@@ -475,7 +475,7 @@ async fn fill_hub(
                         &env,
                         &Ctx::new(REGISTRAR_LOGIN, *region, reg_at),
                     )?;
-                    let fp = (g.repeat_of.is_some() || seq % sample_every == 0)
+                    let fp = (g.repeat_of.is_some() || seq.is_multiple_of(sample_every))
                         .then(|| -> anyhow::Result<Fingerprint> {
                             let view = doc.view(None)?;
                             Ok(sync::duplicates::fingerprint(
