@@ -508,14 +508,15 @@ async fn fill_hub(
         }
     }
     bar.finish_and_clear();
-    // Repeats first (they have a candidate to find), then the others, up to the checks asked.
-    sample.sort_by_key(|(_, _, repeat)| !*repeat);
-    let repeats = sample.iter().filter(|s| s.2).count();
-    sample.truncate(
-        config
-            .duplicate_checks
-            .max(repeats.min(config.duplicate_checks / 2)),
-    );
+    // Half repeats (they have a candidate to find), the rest others, up to the checks asked.
+    let (repeats, others): (Vec<_>, Vec<_>) = sample.into_iter().partition(|s| s.2);
+    let half = config.duplicate_checks / 2;
+    let others_taken = (config.duplicate_checks - half.min(repeats.len())).min(others.len());
+    let sample: Vec<_> = repeats
+        .into_iter()
+        .take(half)
+        .chain(others.into_iter().take(others_taken))
+        .collect();
     Ok(HubFill {
         stored,
         took: started.elapsed(),
