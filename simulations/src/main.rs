@@ -1,6 +1,8 @@
 //! Seeded benchmarks and chaos runs against the node binary. `main` only parses arguments into
 //! typed settings and hands them to the command's module.
 
+mod appeal_gen;
+mod bench_appeals;
 mod bench_central_query;
 mod bench_media_calls;
 mod bench_node_commit;
@@ -115,6 +117,26 @@ enum Bench {
         /// Open cards among them (default 5 %).
         #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
         open: Option<u64>,
+    },
+    /// Citizens' appeals: a region's node and the hub filled through the real intake,
+    /// registration and import; registration, the manager's board, the duplicate check,
+    /// deadline arithmetic; RSS.
+    Appeals {
+        /// Short run (about a minute) for CI.
+        #[arg(long)]
+        quick: bool,
+        /// RNG seed (default: random, printed at the start).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Appeals on the region's node (default 200,000; 5,000 with --quick).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        region_appeals: Option<u64>,
+        /// Appeals of each of the 20 regions at the hub (default 100,000; 2,000 with --quick).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        hub_per_region: Option<u64>,
+        /// Concurrent registrars in the measured registration window.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        registrars: u64,
     },
 }
 
@@ -296,6 +318,23 @@ async fn run(command: Command) -> anyhow::Result<bool> {
                 open.map(|o| o as usize),
             );
             bench_central_query::run(config).await
+        }
+        Command::Bench(Bench::Appeals {
+            quick,
+            seed,
+            region_appeals,
+            hub_per_region,
+            registrars,
+        }) => {
+            let seed = report::choose_seed(bench_appeals::NAME, seed);
+            let config = bench_appeals::AppealsConfig::new(
+                quick,
+                seed,
+                region_appeals.map(|n| n as usize),
+                hub_per_region.map(|n| n as usize),
+                registrars as usize,
+            );
+            bench_appeals::run(config).await
         }
         Command::Chaos(Chaos::NodeCrash {
             common,
