@@ -849,8 +849,8 @@ pub async fn run(config: AppealsConfig) -> anyhow::Result<bool> {
     report.kv_f("duplicate_check_p99_ms", dup_lat.p99_ms, 2);
     report.kv_f("registration_p99_ms", reg_lat.p99_ms, 2);
     report.kv_f("board_p99_ms", board_lat.p99_ms, 2);
-    report.kv_f("deadlines_per_s", deadlines_per_s, 0);
-    report.kv_f("rss_mib", rss, 0);
+    report.kv("deadlines_per_s", deadlines_per_s.round() as u64);
+    report.kv("rss_mib", rss.round() as u64);
     report.detail("seed", config.seed);
     report.detail("duplicate_check_scope", scope);
     report.detail("answers_ok", all_ok);
