@@ -478,6 +478,19 @@ impl AppealService {
         now_ms: i64,
     ) -> ServiceResult<Vec<AppealSummary>> {
         let limit = filter.limit.unwrap_or(APPEAL_LIST_MAX).min(APPEAL_LIST_MAX);
+        let mut out = self.matching(filter, calendar, now_ms)?;
+        out.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(a.id.cmp(&b.id)));
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// Every appeal the filter selects, its deadline coloured for `now_ms`, in no order.
+    fn matching(
+        &self,
+        filter: &ListFilter,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+    ) -> ServiceResult<Vec<AppealSummary>> {
         let mut out = if let Some(o) = &filter.officer {
             self.summaries(&format!("idx/ap/off/{o}/"), usize::MAX)?
         } else if let Some(s) = &filter.service {
@@ -511,8 +524,6 @@ impl AppealService {
                 _ => None,
             };
         }
-        out.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(a.id.cmp(&b.id)));
-        out.truncate(limit);
         Ok(out)
     }
 
@@ -526,18 +537,11 @@ impl AppealService {
     ) -> ServiceResult<Vec<AppealSummary>> {
         let filter = ListFilter {
             service: service.map(str::to_string),
-            limit: Some(APPEAL_LIST_MAX),
             ..ListFilter::default()
         };
-        let mut out = self.list(&filter, calendar, now_ms)?;
-        out.retain(|a| a.status.term_runs());
-        let rank = |a: &AppealSummary| match a.deadline_state {
-            Some(sync::appeal::DeadlineState::Overdue) => 0,
-            Some(sync::appeal::DeadlineState::Near) => 1,
-            _ => 2,
-        };
-        out.sort_by(|a, b| (rank(a), a.deadline, &a.id).cmp(&(rank(b), b.deadline, &b.id)));
-        Ok(out)
+        // Ranked over every open appeal before the cut: the overdue ones are the oldest, and
+        // a newest-first cut would drop exactly them.
+        Ok(board_order(self.matching(&filter, calendar, now_ms)?))
     }
 
     /// A stored file of appeal `id` (an attachment or its answer).
@@ -704,6 +708,21 @@ impl AppealService {
     }
 }
 
+/// The board's order (R16) over every open appeal, then the cut to [`APPEAL_LIST_MAX`]:
+/// overdue first, then near the deadline, then by deadline. Ranked before the cut: the overdue
+/// ones are the oldest, and a newest-first cut would drop exactly them.
+fn board_order(mut out: Vec<AppealSummary>) -> Vec<AppealSummary> {
+    out.retain(|a| a.status.term_runs());
+    let rank = |a: &AppealSummary| match a.deadline_state {
+        Some(sync::appeal::DeadlineState::Overdue) => 0,
+        Some(sync::appeal::DeadlineState::Near) => 1,
+        _ => 2,
+    };
+    out.sort_by(|a, b| (rank(a), a.deadline, &a.id).cmp(&(rank(b), b.deadline, &b.id)));
+    out.truncate(APPEAL_LIST_MAX);
+    out
+}
+
 fn token_key(id: &str) -> String {
     format!("meta/ap/token/{id}")
 }
@@ -716,4 +735,50 @@ pub struct ListFilter {
     pub officer: Option<String>,
     pub crime_signs: bool,
     pub limit: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sync::appeal::{AppealChannel, DeadlineState};
+
+    fn summary(n: usize, state: DeadlineState, received_at: i64) -> AppealSummary {
+        AppealSummary {
+            id: format!("{n:06}"),
+            region: "AST".into(),
+            number: Some(format!("AST-2026-{n:06}")),
+            status: AppealStatus::InWork,
+            kind: None,
+            channel: AppealChannel::App102Text,
+            received_at,
+            registered_at: Some(received_at),
+            applicant: String::new(),
+            service: Some("local-police".into()),
+            officer: None,
+            deadline: Some(Day::from_ms(received_at, 300).plus_days(21)),
+            deadline_state: Some(state),
+            crime_signs: false,
+            kui: None,
+            kui_due_at: None,
+            updated_at: received_at,
+        }
+    }
+
+    #[test]
+    fn r16_the_board_keeps_every_overdue_appeal_of_a_busy_service() {
+        let day = 86_400_000;
+        // 30 old overdue appeals among 2 000 newer ones that are not due.
+        let mut all: Vec<_> = (0..30)
+            .map(|n| summary(n, DeadlineState::Overdue, n as i64 * day))
+            .collect();
+        all.extend((30..2_030).map(|n| summary(n, DeadlineState::Ok, 400 * day + n as i64)));
+        let board = board_order(all);
+        assert_eq!(board.len(), APPEAL_LIST_MAX);
+        assert!(board[..30]
+            .iter()
+            .all(|a| a.deadline_state == Some(DeadlineState::Overdue)));
+        assert!(board[30..]
+            .iter()
+            .all(|a| a.deadline_state == Some(DeadlineState::Ok)));
+    }
 }
