@@ -34,6 +34,7 @@ use tokio::sync::broadcast;
 use crate::appeals::AppealService;
 use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::card::{day_key, number_key, number_parts, CardRules};
+use crate::kinds::numbers::NumberSequence;
 use crate::kinds::roster::RosterRules;
 use crate::kinds::unit::UnitRules;
 use crate::kinds::{self, Imported};
@@ -188,7 +189,7 @@ pub struct CardService {
     work_calendar: Mutex<Option<Arc<WorkCalendar>>>,
     /// Citizens' appeals.
     appeals: AppealService,
-    seq: Mutex<BTreeMap<i32, u64>>,
+    seq: NumberSequence,
     events: broadcast::Sender<LiveEvent>,
     pub cards_created: AtomicU64,
     pub card_changes: AtomicU64,
@@ -262,6 +263,7 @@ impl CardService {
             events.clone(),
         );
         Ok(Self {
+            seq: NumberSequence::new(crate::kinds::card::NUMBER_PREFIX, &region),
             work_calendar: Mutex::new(None),
             appeals,
             store_id: crate::store::store_identity(&*store)?,
@@ -280,7 +282,6 @@ impl CardService {
             units,
             roster_lock: Mutex::new(()),
             published,
-            seq: Mutex::new(BTreeMap::new()),
             events,
             cards_created: AtomicU64::new(0),
             card_changes: AtomicU64::new(0),
@@ -421,35 +422,7 @@ impl CardService {
             .to_string()
             .parse()
             .unwrap_or(1970);
-        let mut seqs = lock(&self.seq);
-        let next = match seqs.get(&year) {
-            Some(n) => n + 1,
-            None => {
-                let last = self
-                    .store
-                    .last_with_prefix(format!("meta/seq/{year}/").as_bytes())?
-                    .and_then(|(k, _)| {
-                        String::from_utf8_lossy(&k)
-                            .rsplit('/')
-                            .next()
-                            .and_then(|s| s.parse::<u64>().ok())
-                    })
-                    .unwrap_or(0);
-                last + 1
-            }
-        };
-        seqs.insert(year, next);
-        Ok(format!("{}-{year}-{next:06}", self.region))
-    }
-
-    /// A number of this region arrived by replication: the sequence continues after it, so that
-    /// a node restored from the hub never hands it out again.
-    fn number_used(&self, number: &str) {
-        if let Some((_, year, seq)) = number_parts(number) {
-            if let Some(next) = lock(&self.seq).get_mut(&year) {
-                *next = (*next).max(seq);
-            }
-        }
+        Ok(self.seq.next(&*self.store, year)?)
     }
 
     /// Creates a card (R03/R05) and returns it once it is durable.
@@ -1338,7 +1311,7 @@ impl CardService {
         let Imported { heads, live } = imported;
         if let Some(LiveEvent::Card(summary)) = &live {
             // A number of this region arrived: the sequence continues after it.
-            self.number_used(&summary.number);
+            self.seq.used(&summary.number);
         }
         let ticket = self
             .audit

@@ -12,7 +12,6 @@ pub mod answer;
 pub mod blobs;
 pub mod duplicates;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use automerge::ActorId;
@@ -28,6 +27,7 @@ use tokio::sync::broadcast;
 
 use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::appeal::AppealRules;
+use crate::kinds::numbers::NumberSequence;
 use crate::kinds::{self, Imported};
 use crate::live::LiveEvent;
 use crate::service::{ServiceError, ServiceResult};
@@ -107,7 +107,7 @@ pub struct AppealService {
     actor: ActorId,
     chunks_max: usize,
     stripes: Vec<Mutex<()>>,
-    seq: Mutex<BTreeMap<i32, u64>>,
+    seq: NumberSequence,
     events: broadcast::Sender<LiveEvent>,
 }
 
@@ -126,6 +126,7 @@ impl AppealService {
         events: broadcast::Sender<LiveEvent>,
     ) -> Self {
         AppealService {
+            seq: NumberSequence::new(crate::kinds::appeal::NUMBER_PREFIX, &reference.region.code),
             region: reference.region.code.clone(),
             store,
             gc,
@@ -134,7 +135,6 @@ impl AppealService {
             actor,
             chunks_max,
             stripes: (0..WRITE_STRIPES).map(|_| Mutex::new(())).collect(),
-            seq: Mutex::new(BTreeMap::new()),
             events,
         }
     }
@@ -278,26 +278,7 @@ impl AppealService {
 
     /// The next registration number of the region for the year of `now_ms`.
     fn next_number(&self, now_ms: i64) -> ServiceResult<String> {
-        let year = self.today(now_ms).year();
-        let mut seqs = lock(&self.seq);
-        let next = match seqs.get(&year) {
-            Some(n) => n + 1,
-            None => {
-                let last = self
-                    .store
-                    .last_with_prefix(format!("meta/ap/seq/{year}/").as_bytes())?
-                    .and_then(|(k, _)| {
-                        String::from_utf8_lossy(&k)
-                            .rsplit('/')
-                            .next()
-                            .and_then(|s| s.parse::<u64>().ok())
-                    })
-                    .unwrap_or(0);
-                last + 1
-            }
-        };
-        seqs.insert(year, next);
-        Ok(format!("{}-{year}-{next:06}", self.region))
+        Ok(self.seq.next(&*self.store, self.today(now_ms).year())?)
     }
 
     /// Registers a received appeal with the region's next number (R28: a duplicate too).
@@ -602,7 +583,7 @@ impl AppealService {
             )?;
             if let Some(LiveEvent::Appeal(s)) = &live {
                 if let Some(n) = &s.number {
-                    self.number_used(n);
+                    self.seq.used(n);
                 }
             }
             let ticket = self
@@ -628,15 +609,6 @@ impl AppealService {
             let _ = self.events.send(ev);
         }
         Ok(heads)
-    }
-
-    /// A number of this region arrived by replication: the sequence continues after it.
-    fn number_used(&self, number: &str) {
-        if let Some((_, year, seq)) = crate::kinds::card::number_parts(number) {
-            if let Some(next) = lock(&self.seq).get_mut(&year) {
-                *next = (*next).max(seq);
-            }
-        }
     }
 
     pub fn reference(&self) -> &Reference {

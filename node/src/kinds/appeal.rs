@@ -19,8 +19,11 @@ use super::KindRules;
 use crate::live::LiveEvent;
 use crate::store::{StoreError, WriteBatch};
 
+/// Key prefix of the appeal number index (and sequence).
+pub const NUMBER_PREFIX: &str = "meta/ap/seq/";
+
 pub fn number_key(year: i32, seq: u64) -> String {
-    format!("meta/ap/seq/{year}/{seq:020}")
+    format!("{NUMBER_PREFIX}{year}/{seq:020}")
 }
 
 pub fn status_key(status: &str, id: &str) -> String {
@@ -66,7 +69,11 @@ pub fn stage_appeal_indexes(
         );
     }
     if before.and_then(|b| b.number.as_ref()).is_none() {
-        if let Some((_, year, seq)) = after.number.as_deref().and_then(super::card::number_parts) {
+        if let Some((_, year, seq)) = after
+            .number
+            .as_deref()
+            .and_then(super::numbers::number_parts)
+        {
             batch.put(number_key(year, seq), id.as_bytes().to_vec());
         }
     }

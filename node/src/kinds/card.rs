@@ -30,16 +30,13 @@ pub fn day_key(created_at_ms: i64) -> String {
     dt.format("%Y%m%d").to_string()
 }
 
-/// `(region, year, sequence)` of a human card number such as `AST-2026-000123`.
-pub fn number_parts(number: &str) -> Option<(&str, i32, u64)> {
-    let mut parts = number.rsplitn(3, '-');
-    let seq = parts.next()?.parse::<u64>().ok()?;
-    let year = parts.next()?.parse::<i32>().ok()?;
-    Some((parts.next()?, year, seq))
-}
+pub use super::numbers::number_parts;
+
+/// Key prefix of the card number index (and sequence).
+pub const NUMBER_PREFIX: &str = "meta/seq/";
 
 pub fn number_key(year: i32, seq: u64) -> String {
-    format!("meta/seq/{year}/{seq:020}")
+    format!("{NUMBER_PREFIX}{year}/{seq:020}")
 }
 
 /// The card kind's index rules, staged from one view of the card before and after a write: the
