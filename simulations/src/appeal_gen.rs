@@ -262,6 +262,7 @@ impl GenAppeal {
             attachments: Vec::new(),
             anonymous: i.anonymous,
             card_id: None,
+            card_number: None,
         }
     }
 }
@@ -498,6 +499,7 @@ impl AppealGen {
             attachments: Vec::new(),
             anonymous,
             card_id: None,
+            card_number: None,
         };
         let registration = Registration {
             kind: if anonymous {

@@ -666,6 +666,29 @@ impl AppealService {
         Ok(found)
     }
 
+    fn region_candidates(
+        &self,
+        a: &Appeal,
+        fp: &sync::duplicates::Fingerprint,
+    ) -> ServiceResult<Vec<duplicates::Candidate>> {
+        Ok(duplicates::local_candidates(
+            &*self.store,
+            &a.id,
+            fp,
+            |id| self.load(id).ok().and_then(|(d, _)| d.view(None).ok()),
+        )?)
+    }
+
+    /// The region's part of the duplicate check alone (R28): no hub, no audit, no mark
+    /// (benchmarks; the registrar's check is [`Self::duplicates`]).
+    pub fn region_duplicates(&self, a: &Appeal) -> ServiceResult<duplicates::DuplicateReport> {
+        let fp = sync::duplicates::fingerprint(&duplicates::subject(a));
+        Ok(duplicates::DuplicateReport {
+            scope: "region".into(),
+            candidates: self.region_candidates(a, &fp)?,
+        })
+    }
+
     /// The duplicate check of an appeal before registration (R28, R38): this region's appeals,
     /// and the hub's national register when the link is up. When the hub cannot be asked the
     /// report says `region` and the appeal is marked for a re-check when the link returns. The
@@ -678,9 +701,7 @@ impl AppealService {
         now_ms: i64,
     ) -> ServiceResult<duplicates::DuplicateReport> {
         let fp = sync::duplicates::fingerprint(&duplicates::subject(a));
-        let mut candidates = duplicates::local_candidates(&*self.store, &a.id, &fp, |id| {
-            self.load(id).ok().and_then(|(d, _)| d.view(None).ok())
-        })?;
+        let mut candidates = self.region_candidates(a, &fp)?;
         let started = std::time::Instant::now();
         let asked = self.ask_national(&a.id, &fp).await;
         let ms = started.elapsed().as_millis() as u64;
