@@ -160,6 +160,9 @@ pub struct Hub {
     next_connection: AtomicU64,
     pub events: broadcast::Sender<HubEvent>,
     pub protocol: ProtocolConfig,
+    /// Answers regions' national duplicate queries (R38); set once at start, absent in tests
+    /// that run the hub without an audit log (nodes then get no answer and re-check later).
+    pub duplicate_queries: std::sync::OnceLock<Arc<crate::appeal_dups::QueryServer>>,
 }
 
 fn now_ms() -> i64 {
@@ -181,6 +184,7 @@ impl Hub {
             next_connection: AtomicU64::new(1),
             events,
             protocol,
+            duplicate_queries: std::sync::OnceLock::new(),
         })
     }
 
@@ -318,6 +322,10 @@ impl Hub {
                 return;
             }
         };
+        // Further streams of the connection are the node's duplicate queries (R38).
+        if let Some(q) = self.duplicate_queries.get() {
+            tokio::spawn(q.clone().serve(conn.clone(), region.clone()));
+        }
         // A region has one node: its newest connection replaces an older one still open.
         let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let replaced = self

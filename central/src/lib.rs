@@ -10,6 +10,7 @@
 //! *Knows nothing about* a region's accounts, units' dispatch rules or consoles: it stores and
 //! summarises what regions replicate, and writes HQ notes that flow back.
 
+pub mod appeal_dups;
 pub mod appeals;
 pub mod appeals_http;
 pub mod config;

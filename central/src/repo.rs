@@ -250,6 +250,8 @@ impl CentralRepo {
                         Ok(a) => {
                             appeals::stage_appeal(&*self.store, &mut batch, &mut counts, &a)
                                 .map_err(storage)?;
+                            crate::appeal_dups::stage(&*self.store, &mut batch, &a)
+                                .map_err(storage)?;
                             report.appeals += 1;
                             in_batch += 1;
                         }
@@ -369,6 +371,7 @@ impl CentralRepo {
             priority = appeals::priority(&appeal);
             appeals::stage_appeal(&*self.store, &mut batch, &mut counts, &appeal)
                 .map_err(storage)?;
+            crate::appeal_dups::stage(&*self.store, &mut batch, &appeal).map_err(storage)?;
         }
         if doc_id.kind() == DocKind::Card {
             // Read in place: wrapping a fork copied the whole document for every stored card.

@@ -54,7 +54,7 @@ pub async fn open_central(
     let accounts = Arc::new(Accounts::new(
         store.clone(),
         gc.clone(),
-        audit,
+        audit.clone(),
         config.accounts.limits(),
         &sync::Role::HQ,
     ));
@@ -69,6 +69,13 @@ pub async fn open_central(
     let dispatched = repo.dispatched_index();
     let references = repo.references();
     let hub = Hub::new(repo, server_kit::replication::network_protocol_config());
+    let _ = hub
+        .duplicate_queries
+        .set(crate::appeal_dups::QueryServer::new(
+            store.clone(),
+            gc.clone(),
+            audit,
+        ));
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     // A fresh actor id per process start, as on the node: sequence numbers are never reused.
     let actor = automerge::ActorId::from(uuid::Uuid::new_v4().as_bytes().to_vec());

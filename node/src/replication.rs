@@ -356,6 +356,7 @@ async fn connect_once(
         s.connections += 1;
     }
     let status_events = status.clone();
+    let national_conn = conn.clone();
     let outcome = drive(
         (send, recv),
         session,
@@ -378,6 +379,12 @@ async fn connect_once(
                     s.connected = true;
                     s.last_error = None;
                     tracing::info!(version, "replicating with the central hub");
+                    // R38: the hub answers duplicate queries on this connection; appeals checked
+                    // while it was down are checked again now.
+                    if *version >= sync::protocol::VERSION_DUPLICATE_QUERY {
+                        service.appeals().national().up(national_conn.clone());
+                        tokio::spawn(crate::appeals::national::recheck_marked(service.clone()));
+                    }
                 }
                 Event::RejectedByPeer { doc_id, reason } => {
                     tracing::warn!(doc_id, ?reason, "the central hub refused a document")
@@ -395,6 +402,7 @@ async fn connect_once(
         },
     )
     .await;
+    service.appeals().national().down();
     forwarder.abort();
     conn.close(0u32.into(), b"bye");
     endpoint.wait_idle().await;

@@ -78,10 +78,11 @@ const CITIZEN_ACTOR: &str = "citizen";
 /// The hub's national duplicate check of one fingerprint (its candidates, `exclude` left out).
 pub type NationalCheck = fn(&dyn Store, &Fingerprint, &DocId) -> anyhow::Result<usize>;
 
-/// The hub's national duplicate check, once `central::appeal_dups` is on main:
-/// `Some(|store, fp, exclude| Ok(central::appeal_dups::candidates(store, fp, exclude)?.len()))`
-/// (adapt `exclude` to what it takes). Until then the region's check is reported.
-const NATIONAL_CHECK: Option<NationalCheck> = None;
+/// The hub's national duplicate check ([`central::appeal_dups::candidates`]: the asking
+/// appeal's region is the node's to check, so all of it is left out).
+const NATIONAL_CHECK: Option<NationalCheck> = Some(|store, fp, exclude| {
+    Ok(central::appeal_dups::candidates(store, fp, exclude.region())?.len())
+});
 
 #[derive(Debug, Clone)]
 pub struct AppealsConfig {
@@ -707,7 +708,7 @@ pub async fn run(config: AppealsConfig) -> anyhow::Result<bool> {
         let id = &fill.ids[seq];
         let t = Instant::now();
         let a = appeals.get(id, &cal, now)?;
-        let dups = appeals.duplicates(&a)?;
+        let dups = appeals.region_duplicates(&a)?;
         dup_samples.push(t.elapsed());
         with_candidates += !dups.candidates.is_empty() as usize;
         if let Some(of) = fill.repeat_of[seq] {

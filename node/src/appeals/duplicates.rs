@@ -1,8 +1,8 @@
 //! The duplicate check before registration (R27, R28, R38) over this region's appeals: each
 //! appeal's fingerprint ([`sync::duplicates`]) is stored at intake with its index keys
 //! (identity and text bands), and a check looks candidates up by those keys, never by scanning
-//! every appeal. The national check asks the hub ([`NationalCheck`]); until it has answered the
-//! report says that only this region's appeals were checked.
+//! every appeal. The national check asks the hub ([`super::national`]); until it has answered
+//! the report says that only this region's appeals were checked.
 
 use serde::Serialize;
 use sync::appeal::Appeal;
@@ -25,23 +25,10 @@ pub fn key_entry(key: &str, id: &str) -> String {
     format!("idx/ap/dup/{key}/{id}")
 }
 
-/// What the check reads of an appeal: its first applicant and its text.
+/// What the check reads of an appeal: its first applicant and its text (the hub reads it the
+/// same way).
 pub fn subject(a: &Appeal) -> DupSubject {
-    let first = a.applicants.first().cloned().unwrap_or_default();
-    DupSubject {
-        region: a.region.clone(),
-        number: a.number.clone().unwrap_or_else(|| a.id.clone()),
-        received_at_ms: a.received_at,
-        iin: first.iin.or(first.bin),
-        phone: first.phone,
-        email: first.email,
-        surname: first.surname,
-        name: first.name,
-        patronymic: first.patronymic,
-        address: first.address,
-        language: a.language,
-        text: a.text.clone(),
-    }
+    duplicates::appeal_subject(a)
 }
 
 /// Stages an appeal's fingerprint and index keys (once: the intake never changes).
@@ -67,6 +54,20 @@ pub struct Candidate {
     /// `same_iin`, `same_phone`, `same_email`, `same_name_address`, `same_name`,
     /// `similar_text`, `other_language`.
     pub reasons: Vec<String>,
+}
+
+impl From<sync::protocol::dup_query::NationalCandidate> for Candidate {
+    fn from(c: sync::protocol::dup_query::NationalCandidate) -> Self {
+        Candidate {
+            region: c.region,
+            id: c.id,
+            number: c.number,
+            received_at: c.received_at,
+            registered_at: c.registered_at,
+            similarity: c.similarity,
+            reasons: c.reasons.iter().map(|r| r.as_str().to_string()).collect(),
+        }
+    }
 }
 
 /// The duplicate check of one appeal.

@@ -11,6 +11,7 @@
 pub mod answer;
 pub mod blobs;
 pub mod duplicates;
+pub mod national;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -109,6 +110,8 @@ pub struct AppealService {
     stripes: Vec<Mutex<()>>,
     seq: NumberSequence,
     events: broadcast::Sender<LiveEvent>,
+    /// The link to the hub for the national duplicate check (R38).
+    national: national::NationalLink,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -136,6 +139,7 @@ impl AppealService {
             chunks_max,
             stripes: (0..WRITE_STRIPES).map(|_| Mutex::new(())).collect(),
             events,
+            national: national::NationalLink::default(),
         }
     }
 
@@ -615,14 +619,111 @@ impl AppealService {
         &self.reference
     }
 
-    /// The duplicate check of an appeal over this region's appeals (R28).
-    pub fn duplicates(&self, a: &Appeal) -> ServiceResult<duplicates::DuplicateReport> {
+    /// The link to the hub that the national duplicate check uses (the replication client
+    /// sets it up and down).
+    pub fn national(&self) -> &national::NationalLink {
+        &self.national
+    }
+
+    /// The national part of the check: the hub's candidates of other regions, or why there are
+    /// none. Never waits longer than [`national::NATIONAL_QUERY_TIMEOUT_MS`].
+    async fn ask_national(
+        &self,
+        id: &str,
+        fp: &sync::duplicates::Fingerprint,
+    ) -> Result<Vec<sync::protocol::dup_query::NationalCandidate>, national::NationalError> {
+        let conn = self
+            .national
+            .connection()
+            .ok_or(national::NationalError::LinkDown)?;
+        let mut found = national::ask(&conn, id, fp).await?;
+        // The region's own appeals are checked here, with what this node holds now.
+        found.retain(|c| c.region != self.region);
+        Ok(found)
+    }
+
+    fn region_candidates(
+        &self,
+        a: &Appeal,
+        fp: &sync::duplicates::Fingerprint,
+    ) -> ServiceResult<Vec<duplicates::Candidate>> {
+        Ok(duplicates::local_candidates(
+            &*self.store,
+            &a.id,
+            fp,
+            |id| self.load(id).ok().and_then(|(d, _)| d.view(None).ok()),
+        )?)
+    }
+
+    /// The region's part of the duplicate check alone (R28): no hub, no audit, no mark
+    /// (benchmarks; the registrar's check is [`Self::duplicates`]).
+    pub fn region_duplicates(&self, a: &Appeal) -> ServiceResult<duplicates::DuplicateReport> {
         let fp = sync::duplicates::fingerprint(&duplicates::subject(a));
-        let candidates = duplicates::local_candidates(&*self.store, &a.id, &fp, |id| {
-            self.load(id).ok().and_then(|(d, _)| d.view(None).ok())
-        })?;
         Ok(duplicates::DuplicateReport {
             scope: "region".into(),
+            candidates: self.region_candidates(a, &fp)?,
+        })
+    }
+
+    /// The duplicate check of an appeal before registration (R28, R38): this region's appeals,
+    /// and the hub's national register when the link is up. When the hub cannot be asked the
+    /// report says `region` and the appeal is marked for a re-check when the link returns. The
+    /// national query is audited (`appeal.national_check`), with the mark, before the report
+    /// is returned.
+    pub async fn duplicates(
+        &self,
+        a: &Appeal,
+        by: &str,
+        now_ms: i64,
+    ) -> ServiceResult<duplicates::DuplicateReport> {
+        let fp = sync::duplicates::fingerprint(&duplicates::subject(a));
+        let mut candidates = self.region_candidates(a, &fp)?;
+        let started = std::time::Instant::now();
+        let asked = self.ask_national(&a.id, &fp).await;
+        let ms = started.elapsed().as_millis() as u64;
+        let mut batch = WriteBatch::new();
+        let (scope, details) = match asked {
+            Ok(found) => {
+                batch.delete(national::recheck_key(&a.id));
+                let details = serde_json::json!({
+                    "scope": "national", "outcome": "answered", "candidates": found.len(), "ms": ms,
+                });
+                candidates.extend(found.into_iter().map(duplicates::Candidate::from));
+                candidates.sort_by(|x, y| {
+                    y.similarity
+                        .total_cmp(&x.similarity)
+                        .then(y.received_at.cmp(&x.received_at))
+                });
+                candidates.truncate(duplicates::CANDIDATES_SHOWN_MAX);
+                ("national", details)
+            }
+            Err(e) => {
+                tracing::info!(id = a.id, error = %e, "national duplicate check not done: the appeal is marked for a re-check");
+                if e.worth_retrying() {
+                    batch.put_json(
+                        national::recheck_key(&a.id),
+                        &national::RecheckMark {
+                            marked_at: now_ms,
+                            reason: e.outcome().to_string(),
+                        },
+                    )?;
+                }
+                let details = serde_json::json!({
+                    "scope": "region", "outcome": e.outcome(), "candidates": 0, "ms": ms,
+                    "recheck": e.worth_retrying(),
+                });
+                ("region", details)
+            }
+        };
+        let ticket = self.audit.record(
+            &self.gc,
+            batch,
+            AuditInput::new(by, national::AUDIT_ACTION, a.id.as_str(), details),
+            now_ms,
+        )?;
+        self.gc.wait_async(ticket).await?;
+        Ok(duplicates::DuplicateReport {
+            scope: scope.into(),
             candidates,
         })
     }
@@ -672,6 +773,149 @@ impl AppealService {
         }
         out.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
         Ok(out)
+    }
+
+    /// Appeals marked for a national re-check, oldest id first, at most `limit`.
+    pub fn marked_for_recheck(&self, limit: usize) -> ServiceResult<Vec<String>> {
+        Ok(self
+            .store
+            .scan_keys(national::recheck_key("").as_bytes(), limit)?
+            .into_iter()
+            .filter_map(|k| {
+                String::from_utf8(k)
+                    .ok()
+                    .and_then(|k| k.rsplit('/').next().map(str::to_string))
+            })
+            .collect())
+    }
+
+    /// One re-check pass (R38): asks the hub for every marked appeal (at most `limit`); an
+    /// appeal with earlier appeals in other regions not yet recorded gets an
+    /// `appeal.late_duplicate` step; the mark goes with the audited answer. Stops at the first
+    /// query the link fails (the rest stay marked for the next time it is up).
+    pub async fn recheck_pass(
+        &self,
+        calendar: &WorkCalendar,
+        limit: usize,
+    ) -> ServiceResult<national::RecheckReport> {
+        let mut report = national::RecheckReport::default();
+        let system = Staff {
+            login: national::SYSTEM_LOGIN.into(),
+            name: national::SYSTEM_LOGIN.into(),
+            service: None,
+        };
+        for id in self.marked_for_recheck(limit)? {
+            let now_ms = server_kit::clock::now_ms();
+            let a = match self.get(&id, calendar, now_ms) {
+                Ok(a) => a,
+                Err(ServiceError::NotFound(_)) => {
+                    let mut b = WriteBatch::new();
+                    b.delete(national::recheck_key(&id));
+                    self.gc.apply(b)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let fp = sync::duplicates::fingerprint(&duplicates::subject(&a));
+            let started = std::time::Instant::now();
+            let asked = self.ask_national(&id, &fp).await;
+            let ms = started.elapsed().as_millis() as u64;
+            let found = match asked {
+                Ok(found) => found,
+                Err(e) if e.worth_retrying() => {
+                    tracing::info!(id, error = %e, "national re-check stopped: the link failed again");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(id, error = %e, "the hub refused a re-check: the mark is dropped");
+                    let mut b = WriteBatch::new();
+                    b.delete(national::recheck_key(&id));
+                    let details = serde_json::json!({"scope": "region", "outcome": e.outcome(), "candidates": 0, "ms": ms, "recheck": true});
+                    let t = self.audit.record(
+                        &self.gc,
+                        b,
+                        AuditInput::new(
+                            national::SYSTEM_LOGIN,
+                            national::AUDIT_ACTION,
+                            id.as_str(),
+                            details,
+                        ),
+                        now_ms,
+                    )?;
+                    self.gc.wait_async(t).await?;
+                    continue;
+                }
+            };
+            report.checked += 1;
+            let late: Vec<sync::appeal::LateDuplicate> = found
+                .iter()
+                .filter(|c| {
+                    !a.late_duplicates
+                        .iter()
+                        .any(|k| k.region == c.region && k.id == c.id)
+                        && !a
+                            .duplicate_of
+                            .iter()
+                            .any(|d| d.region == c.region && Some(&d.number) == c.number.as_ref())
+                })
+                .map(|c| sync::appeal::LateDuplicate {
+                    region: c.region.clone(),
+                    id: c.id.clone(),
+                    number: c.number.clone(),
+                    received_at: c.received_at,
+                    registered_at: c.registered_at,
+                    similarity: c.similarity,
+                    reasons: c.reasons.iter().map(|r| r.as_str().to_string()).collect(),
+                    found_at: now_ms,
+                })
+                .collect();
+            let mut b = WriteBatch::new();
+            if late.is_empty() {
+                b.delete(national::recheck_key(&id));
+            }
+            let details = serde_json::json!({
+                "scope": "national", "outcome": "answered", "candidates": found.len(), "ms": ms,
+                "recheck": true, "late": late.len(),
+            });
+            let t = self.audit.record(
+                &self.gc,
+                b,
+                AuditInput::new(
+                    national::SYSTEM_LOGIN,
+                    national::AUDIT_ACTION,
+                    id.as_str(),
+                    details,
+                ),
+                now_ms,
+            )?;
+            self.gc.wait_async(t).await?;
+            if late.is_empty() {
+                continue;
+            }
+            let key = national::recheck_key(&id);
+            let stepped = self
+                .step_with(
+                    &id,
+                    &system,
+                    calendar,
+                    now_ms,
+                    |_| Ok(AppealCommand::LateDuplicate { candidates: late }),
+                    |batch| batch.delete(key.clone()),
+                )
+                .await;
+            match stepped {
+                Ok(_) => report.late += 1,
+                Err(e) => {
+                    // The record cannot be added (a full history, a concurrent identical
+                    // step): the check was done and audited; the mark goes.
+                    tracing::warn!(id, error = %e, "a late-found duplicate could not be recorded");
+                    let mut b = WriteBatch::new();
+                    b.delete(key);
+                    self.gc.apply(b)?;
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// A stored attachment's bytes by hash (for an answer's images).

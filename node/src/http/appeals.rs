@@ -195,7 +195,12 @@ async fn duplicates(
 ) -> ApiResult<Json<DuplicateReport>> {
     auth.require(&[Role::Registrar, Role::AppealManager, Role::Head])?;
     let a = load(&s, &auth, &id)?;
-    Ok(Json(s.service.appeals().duplicates(&a)?))
+    Ok(Json(
+        s.service
+            .appeals()
+            .duplicates(&a, &auth.user.login, now_ms())
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/appeals/{id}/register", params(("id" = String, Path)),

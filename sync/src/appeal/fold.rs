@@ -86,6 +86,9 @@ pub enum Event {
         card_id: String,
         card_number: String,
     },
+    LateDuplicate {
+        candidates: Vec<LateDuplicate>,
+    },
 }
 
 impl Event {
@@ -109,6 +112,7 @@ impl Event {
             Event::Note { .. } => "appeal.note",
             Event::Attached { .. } => "appeal.attached",
             Event::CardLinked { .. } => "appeal.card_linked",
+            Event::LateDuplicate { .. } => "appeal.late_duplicate",
         }
     }
 
@@ -148,6 +152,9 @@ impl Event {
                 json!({"file_name": attachment.file_name, "sha256": attachment.sha256})
             }
             Event::CardLinked { card_number, .. } => json!({"card_number": card_number}),
+            Event::LateDuplicate { candidates } => {
+                json!({"candidates": candidates.iter().map(|c| json!({"region": c.region, "number": c.number})).collect::<Vec<_>>()})
+            }
         }
     }
 }
@@ -203,6 +210,7 @@ pub(super) fn fold(
         kui: None,
         kui_due_at: None,
         duplicate_of: Vec::new(),
+        late_duplicates: Vec::new(),
         parts: Vec::new(),
         transfer: None,
         drafts: Vec::new(),
@@ -376,6 +384,21 @@ pub(super) fn fold(
             Event::Attached { attachment } => {
                 if !a.attachments.iter().any(|x| x.sha256 == attachment.sha256) {
                     a.attachments.push(attachment);
+                }
+            }
+            Event::LateDuplicate { candidates } => {
+                // A set by (region, id): concurrent re-checks on two replicas add each once.
+                for c in candidates {
+                    if !a
+                        .late_duplicates
+                        .iter()
+                        .any(|k| k.region == c.region && k.id == c.id)
+                    {
+                        a.late_duplicates.push(LateDuplicate {
+                            found_at: e.at,
+                            ..c
+                        });
+                    }
                 }
             }
         }

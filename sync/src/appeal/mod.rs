@@ -169,6 +169,11 @@ pub enum AppealCommand {
         card_id: String,
         card_number: String,
     },
+    /// R38: the re-check after a partition found earlier appeals of other regions that the
+    /// check before registration could not see; recorded for the registrar and the manager.
+    LateDuplicate {
+        candidates: Vec<LateDuplicate>,
+    },
 }
 
 fn calendar_error(e: CalendarError) -> DomainError {
@@ -892,6 +897,55 @@ fn decide(
             Ok(Event::Attached {
                 attachment: attachment.clone(),
             })
+        }
+        AppealCommand::LateDuplicate { candidates } => {
+            if candidates.is_empty() || candidates.len() > limits::DUPLICATE_LINKS_MAX {
+                return Err(DomainError::field(
+                    "candidates",
+                    format!("1 to {} candidates", limits::DUPLICATE_LINKS_MAX),
+                ));
+            }
+            for c in candidates {
+                if !crate::doc_id::is_region_code(&c.region) {
+                    return Err(DomainError::field("candidates.region", "not a region code"));
+                }
+                check_text(
+                    "candidates.id",
+                    &c.id,
+                    limits::LATE_DUPLICATE_ID_CHARS_MAX,
+                    true,
+                )?;
+                check_opt(
+                    "candidates.number",
+                    &c.number,
+                    limits::LATE_DUPLICATE_ID_CHARS_MAX,
+                )?;
+                if !(0.0..=1.0).contains(&c.similarity) {
+                    return Err(DomainError::field(
+                        "candidates.similarity",
+                        "a similarity is 0..1",
+                    ));
+                }
+                if c.reasons.len() > limits::LATE_DUPLICATE_REASONS_MAX {
+                    return Err(DomainError::field("candidates.reasons", "too many reasons"));
+                }
+                for r in &c.reasons {
+                    check_text("candidates.reasons", r, limits::TAG_CHARS_MAX, true)?;
+                }
+            }
+            let new: Vec<LateDuplicate> = candidates
+                .iter()
+                .filter(|c| {
+                    !a.late_duplicates
+                        .iter()
+                        .any(|k| k.region == c.region && k.id == c.id)
+                })
+                .cloned()
+                .collect();
+            if new.is_empty() {
+                return Err(refuse("no_change", "every candidate is recorded already"));
+            }
+            Ok(Event::LateDuplicate { candidates: new })
         }
     }
 }

@@ -43,6 +43,10 @@ pub mod limits {
     pub const HISTORY_MAX: usize = 2_000;
     /// Answer drafts of one appeal.
     pub const DRAFTS_MAX: usize = 100;
+    /// Longest id or number of a late-found duplicate (R38), in characters.
+    pub const LATE_DUPLICATE_ID_CHARS_MAX: usize = 64;
+    /// Reasons of one late-found duplicate.
+    pub const LATE_DUPLICATE_REASONS_MAX: usize = 8;
 }
 
 macro_rules! code_enum {
@@ -297,6 +301,31 @@ pub struct DuplicateLink {
     pub number: String,
 }
 
+/// R38: an earlier appeal of another region that the national check found only after the
+/// link to the hub came back (the check before registration covered this region only). The
+/// registrar and the manager decide whether it is a duplicate; nothing here is personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LateDuplicate {
+    pub region: String,
+    /// The earlier appeal's document id in its region.
+    pub id: String,
+    /// Its registration number, when registered.
+    #[serde(default)]
+    pub number: Option<String>,
+    pub received_at: i64,
+    #[serde(default)]
+    pub registered_at: Option<i64>,
+    /// Text similarity, 0..1.
+    pub similarity: f32,
+    /// The detector's reasons (`same_iin`, `similar_text`, …).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// When the re-check found it (the step's time; set by the fold).
+    #[serde(default)]
+    pub found_at: i64,
+}
+
 /// A simple table in an answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -461,6 +490,9 @@ pub struct Appeal {
     /// КУИ registration is due by then (24 hours of registration, R14).
     pub kui_due_at: Option<i64>,
     pub duplicate_of: Vec<DuplicateLink>,
+    /// R38: duplicates in other regions found by the re-check after a partition.
+    #[serde(default)]
+    pub late_duplicates: Vec<LateDuplicate>,
     pub parts: Vec<AppealPart>,
     pub transfer: Option<Transfer>,
     pub drafts: Vec<DraftRecord>,

@@ -855,6 +855,117 @@ fn r28_a_duplicate_is_still_registered_with_its_link() {
     assert_eq!(a.duplicate_of[0].number, "ALA-2026-000777");
 }
 
+fn late(region: &str, id: &str, number: &str) -> LateDuplicate {
+    LateDuplicate {
+        region: region.into(),
+        id: id.into(),
+        number: Some(number.into()),
+        received_at: at("2026-03-20", 9),
+        registered_at: Some(at("2026-03-20", 10)),
+        similarity: 0.62,
+        reasons: vec!["same_iin".into(), "similar_text".into()],
+        found_at: 0,
+    }
+}
+
+#[test]
+fn r38_a_late_found_duplicate_is_appended_for_the_registrar_and_the_manager() {
+    let w = World::new();
+    let mut d = new_appeal(&w, at("2026-04-01", 9));
+    register(&w, &mut d, at("2026-04-01", 10));
+    let found = at("2026-04-01", 15);
+    step(
+        &w,
+        &mut d,
+        "system",
+        None,
+        found,
+        AppealCommand::LateDuplicate {
+            candidates: vec![late("ALA", "b1", "ALA-2026-000777")],
+        },
+    )
+    .unwrap();
+    let a = d.view(None).unwrap();
+    assert_eq!(a.status, AppealStatus::Routed, "the workflow goes on (R28)");
+    assert_eq!(a.late_duplicates.len(), 1);
+    assert_eq!(
+        a.late_duplicates[0].number.as_deref(),
+        Some("ALA-2026-000777")
+    );
+    assert_eq!(a.late_duplicates[0].found_at, found);
+    let h = a.history.last().unwrap();
+    assert_eq!(h.action, "appeal.late_duplicate");
+    assert_eq!(h.params["candidates"][0]["region"], "ALA");
+    // The same candidate again changes nothing; a new one is added; bad input writes nothing.
+    let again = step(
+        &w,
+        &mut d,
+        "system",
+        None,
+        found + 1,
+        AppealCommand::LateDuplicate {
+            candidates: vec![late("ALA", "b1", "ALA-2026-000777")],
+        },
+    );
+    assert_eq!(again.unwrap_err().code(), "no_change");
+    for bad in [
+        vec![],
+        vec![LateDuplicate {
+            similarity: f32::NAN,
+            ..late("KRG", "c1", "KRG-2026-000001")
+        }],
+        vec![late("krg", "c1", "KRG-2026-000001")],
+    ] {
+        assert!(step(
+            &w,
+            &mut d,
+            "system",
+            None,
+            found + 2,
+            AppealCommand::LateDuplicate { candidates: bad }
+        )
+        .is_err());
+    }
+    assert_eq!(d.view(None).unwrap().history.len(), a.history.len());
+    // Concurrent re-checks on two replicas record each candidate once.
+    let v = concurrent(
+        &w,
+        &mut d,
+        |l| {
+            step(
+                &w,
+                l,
+                "system",
+                None,
+                found + 3,
+                AppealCommand::LateDuplicate {
+                    candidates: vec![late("KRG", "c1", "KRG-2026-000001")],
+                },
+            )
+            .unwrap()
+        },
+        |r| {
+            step(
+                &w,
+                r,
+                "system",
+                None,
+                found + 4,
+                AppealCommand::LateDuplicate {
+                    candidates: vec![
+                        late("KRG", "c1", "KRG-2026-000001"),
+                        late("SHY", "d1", "SHY-2026-000009"),
+                    ],
+                },
+            )
+            .unwrap()
+        },
+    );
+    let ids: Vec<&str> = v.late_duplicates.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(ids.contains(&"c1") && ids.contains(&"d1") && ids.contains(&"b1"));
+}
+
 #[test]
 fn steps_out_of_order_or_by_the_wrong_person_are_refused_and_write_nothing() {
     let w = World::new();

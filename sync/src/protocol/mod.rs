@@ -112,7 +112,9 @@
 //! as one stream (DOCZ frames), which cuts a cold sync's bytes several times. A v3 build talks to
 //! a v2 build at version 2 and to a v1 build at version 1; a build without overlap is refused.
 //! Version 4 adds national documents flowing from the hub to nodes (the frames are unchanged:
-//! only what the hub may offer grows).
+//! only what the hub may offer grows). Version 5 adds the national duplicate check (R38): the
+//! node may open further QUIC streams on the connection, one per query, outside this session's
+//! frames ([`dup_query`] has the messages and why they travel apart).
 //!
 //! # Limits
 //!
@@ -121,6 +123,7 @@
 //! large for one frame is reported ([`Event::DocTooLarge`]) and not sent.
 
 mod config;
+pub mod dup_query;
 pub mod error;
 mod event;
 pub mod repo;
@@ -135,7 +138,7 @@ pub use event::Event;
 pub use repo::{region_prefix, DocSummary, MemRepo, Repo};
 pub use session::{Session, SessionStats};
 pub use types::{
-    normalize_heads, Authority, Priority, VERSION_DEFLATED_DOCS, VERSION_MAX, VERSION_MIN,
-    VERSION_NATIONAL_DOCS,
+    normalize_heads, Authority, Priority, VERSION_DEFLATED_DOCS, VERSION_DUPLICATE_QUERY,
+    VERSION_MAX, VERSION_MIN, VERSION_NATIONAL_DOCS,
 };
 pub use wire::{decode_frame, encode_frame, Frame, Message, RejectReason};

@@ -9,13 +9,17 @@ use automerge::ChangeHash;
 /// Oldest protocol version this build speaks.
 pub const VERSION_MIN: u16 = 1;
 /// Newest protocol version this build speaks.
-pub const VERSION_MAX: u16 = 4;
+pub const VERSION_MAX: u16 = 5;
 /// First version whose Docs batches may travel deflated (DOCZ frames, see [`wire`](super::wire)).
 pub const VERSION_DEFLATED_DOCS: u16 = 3;
 /// First version in which the hub sends national documents (region
 /// [`NATIONAL`](crate::doc_id::NATIONAL)) to nodes. An older node would refuse them as another
 /// region's, so the hub does not offer them below this version.
 pub const VERSION_NATIONAL_DOCS: u16 = 4;
+/// First version in which a node may open further streams on the connection for the national
+/// duplicate check (R38, [`dup_query`](super::dup_query)); the frames are unchanged. An older
+/// hub accepts no second stream, so a node never opens one below this version.
+pub const VERSION_DUPLICATE_QUERY: u16 = 5;
 
 /// Who is at one end of a connection, as its certificate says.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
