@@ -46,7 +46,8 @@ def activate(login, temporary, own):
 admin = activate("admin", "Schema-Fuzz-Bootstrap-2026", "Schema-Fuzz-Admin-Own-2026")
 call("POST", "/accounts", {"login": "fuzz.all", "full_name": "Schemathesis",
     "password": "Schema-Fuzz-Temporary-2026",
-    "roles": ["call_taker", "dispatcher", "duty_officer", "supervisor", "patrol", "admin"]}, admin)
+    "roles": ["call_taker", "dispatcher", "duty_officer", "supervisor", "patrol", "admin",
+              "registrar", "head", "appeal_manager", "appeal_officer"]}, admin)
 print(activate("fuzz.all", "Schema-Fuzz-Temporary-2026", "Schema-Fuzz-Own-Pass-2026"))
 PY
 )

@@ -298,7 +298,7 @@ async fn r11_r12_an_app_appeal_is_registered_assigned_answered_and_the_answer_re
 #[tokio::test]
 async fn r13_r14_r29_routing_crime_signs_and_parts_over_the_api() {
     let w = world().await;
-    let (id, _) = w
+    let (id, token) = w
         .submit(citizen_appeal(
             "900101300126",
             "Прошу проверить: мне угрожают, а во дворе не вывозят мусор.",
@@ -377,6 +377,23 @@ async fn r13_r14_r29_routing_crime_signs_and_parts_over_the_api() {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // R11: the head extends it with a reason, and the citizen's app shows the new term.
+    let due = sync::calendar::Day::parse(a["deadline"].as_str().unwrap()).unwrap();
+    let until = due.plus_days(10).to_string();
+    let a =
+        w.t.ok(
+            "POST",
+            &format!("/api/v1/appeals/{id}/extend"),
+            &w.head,
+            Some(json!({"until": until, "reason": "назначена экспертиза"})),
+        )
+        .await;
+    assert_eq!(a["deadline"], until.as_str());
+    let (_, v) =
+        w.t.call("GET", &format!("/citizen/v1/appeals/{id}"), &token, None)
+            .await;
+    assert_eq!(v["deadline"], until.as_str());
+    assert_eq!(v["extensions"][0]["reason"], "назначена экспертиза");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@
       surname: 'Фамилия', name: 'Имя', patronymic: 'Отчество', address: 'Почтовый адрес', phone: 'Телефон', email: 'Электронная почта',
       text: 'Текст обращения', photo: 'Фото (необязательно)', anonymous: 'Без указания данных (анонимно)', submit: 'Отправить',
       track: 'Ваше обращение', appeal_id: 'Идентификатор', status: 'Статус', talon: 'Талон о регистрации',
-      't.number': 'Регистрационный номер', 't.at': 'Дата и время', 't.by': 'Зарегистрировал', deadline: 'Срок ответа',
+      't.number': 'Регистрационный номер', 't.at': 'Дата и время', 't.by': 'Зарегистрировал', deadline: 'Срок ответа', extended: 'Срок продлён руководителем',
       decision: 'Решение', download: 'Скачать ответ', refresh: 'Обновить', new: 'Новое обращение', sending: 'Отправляется…',
       'st.received': 'Поступило, ожидает регистрации', 'st.registered': 'Зарегистрировано', 'st.routed': 'Передано в службу',
       'st.in_work': 'На рассмотрении', 'st.on_approval': 'Ответ готовится', 'st.answered': 'Ответ направлен',
@@ -32,7 +32,7 @@
       surname: 'Тегі', name: 'Аты', patronymic: 'Әкесінің аты', address: 'Пошталық мекенжай', phone: 'Телефон', email: 'Электрондық пошта',
       text: 'Өтініш мәтіні', photo: 'Фото (міндетті емес)', anonymous: 'Деректерді көрсетпей (жасырын)', submit: 'Жіберу',
       track: 'Сіздің өтінішіңіз', appeal_id: 'Сәйкестендіргіш', status: 'Мәртебе', talon: 'Тіркеу талоны',
-      't.number': 'Тіркеу нөмірі', 't.at': 'Күні мен уақыты', 't.by': 'Тіркеген', deadline: 'Жауап мерзімі',
+      't.number': 'Тіркеу нөмірі', 't.at': 'Күні мен уақыты', 't.by': 'Тіркеген', deadline: 'Жауап мерзімі', extended: 'Мерзімді басшы ұзартты',
       decision: 'Шешім', download: 'Жауапты жүктеу', refresh: 'Жаңарту', new: 'Жаңа өтініш', sending: 'Жіберілуде…',
       'st.received': 'Түсті, тіркеуді күтуде', 'st.registered': 'Тіркелді', 'st.routed': 'Қызметке берілді',
       'st.in_work': 'Қаралуда', 'st.on_approval': 'Жауап дайындалуда', 'st.answered': 'Жауап жіберілді',
@@ -161,6 +161,11 @@
     }
     $('deadline-row').hidden = !st.deadline;
     $('deadline').textContent = fmtDay(st.deadline);
+    // The head's extension and its reason: the applicant is told of it here (R11).
+    var exts = st.extensions || [];
+    var ext = exts[exts.length - 1];
+    $('extension-row').hidden = !ext;
+    $('extension').textContent = ext ? fmtDay(ext.until) + ' — ' + ext.reason : '';
     $('answer').hidden = !st.answer;
     if (st.answer) $('decision').textContent = tr('d.' + st.answer.decision) || '';
   }

@@ -49,6 +49,15 @@ pub struct CitizenAnswer {
     pub sha256: String,
 }
 
+/// An extension of the review term, as the applicant is told of it (R11).
+#[derive(Serialize, ToSchema)]
+pub struct CitizenExtension {
+    #[schema(value_type = String)]
+    pub until: Day,
+    pub reason: String,
+    pub at: i64,
+}
+
 /// What a citizen sees of their appeal.
 #[derive(Serialize, ToSchema)]
 pub struct CitizenAppeal {
@@ -58,6 +67,8 @@ pub struct CitizenAppeal {
     pub talon: Option<Talon>,
     #[schema(value_type = Option<String>)]
     pub deadline: Option<Day>,
+    /// Extensions of the term by the head, with the reasons (R11).
+    pub extensions: Vec<CitizenExtension>,
     pub answer: Option<CitizenAnswer>,
 }
 
@@ -141,6 +152,15 @@ async fn citizen_appeal_status(
             _ => None,
         },
         deadline: a.deadline,
+        extensions: a
+            .extensions
+            .iter()
+            .map(|x| CitizenExtension {
+                until: x.until,
+                reason: x.reason.clone(),
+                at: x.at,
+            })
+            .collect(),
         answer: a.answer.map(|x| CitizenAnswer {
             decision: x.decision,
             language: x.language,

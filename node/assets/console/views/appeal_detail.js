@@ -333,6 +333,17 @@ export function appealFacts(a) {
   if ((a.duplicate_of || []).length) {
     out.push(box('ap.duplicate_of', [dataText(a.duplicate_of.map(function (d) { return d.number; }).join(', '))], 'ap-duplicate-of'));
   }
+  if ((a.late_duplicates || []).length) {
+    // Found by the national re-check after the link to the hub came back (R38): the registrar
+    // and the manager decide whether it repeats the earlier appeal.
+    out.push(box('ap.late_duplicates', [h('div', { class: 'small muted', i18n: 'ap.late_duplicates.hint' })].concat(
+      a.late_duplicates.map(function (d) {
+        return h('div', { class: 'ap-late-dup ap-warn', tid: 'ap-late-duplicate', 'data-region': d.region }, [
+          h('b', { class: 'mono', data: d.region + ' · ' + (d.number || d.id) }), ' · ', fmtWhen(d.registered_at || d.received_at),
+          ' · ', h('span', { data: Math.round((d.similarity || 0) * 100) + ' %' }), ' · ',
+          (d.reasons || []).map(function (r, i) { return h('span', null, [i ? ', ' : '', coded('ap.reason', r)]); })]);
+      })), 'ap-late-duplicates'));
+  }
   if ((a.parts || []).length) {
     out.push(box('ap.parts', a.parts.map(function (p) {
       return h('div', { class: 'ap-part', tid: 'ap-part', 'data-number': p.number }, [
