@@ -698,7 +698,7 @@ impl AppealService {
                 ("national", details)
             }
             Err(e) => {
-                tracing::info!(id = a.id, error = %e, "national duplicate check not done: the appeal is marked for a re-check");
+                tracing::debug!(id = a.id, error = %e, "national duplicate check not done: the appeal is marked for a re-check");
                 if e.worth_retrying() {
                     batch.put_json(
                         national::recheck_key(&a.id),

@@ -73,7 +73,10 @@ pub struct CitizenAppeal {
 }
 
 #[utoipa::path(post, path = "/citizen/v1/appeals", request_body = AppealInput,
-    responses((status = 201, body = Receipt), (status = 422, body = ApiErrorBody)))]
+    responses((status = 201, body = Receipt), (status = 400, body = ApiErrorBody, description = "The body is not JSON"),
+        (status = 413, body = ApiErrorBody, description = "Larger than 16 MiB"),
+        (status = 415, body = ApiErrorBody, description = "Not Content-Type: application/json"),
+        (status = 422, body = ApiErrorBody)))]
 async fn citizen_submit_appeal(
     State(s): State<SharedState>,
     ApiJson(input): ApiJson<AppealInput>,
