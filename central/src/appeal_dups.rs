@@ -82,7 +82,7 @@ pub fn stage(store: &dyn Store, batch: &mut WriteBatch, appeal: &Appeal) -> Resu
     let key = entry_key(region, id);
     match read_entry(store, &key)? {
         None => {
-            let fp = duplicates::fingerprint(&duplicates::appeal_subject(appeal));
+            let fp = duplicates::fingerprint(&sync::appeal::duplicate_subject(appeal));
             for k in duplicates::index_keys(&fp) {
                 batch.put(index_key(&k, region, id), Vec::new());
             }

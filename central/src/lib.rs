@@ -11,10 +11,12 @@
 //! summarises what regions replicate, and writes HQ notes that flow back.
 
 pub mod appeal_dups;
+pub mod appeal_reads;
 pub mod appeals;
 pub mod appeals_http;
 pub mod config;
 pub mod http;
+pub mod http_state;
 pub mod hub;
 pub mod metrics;
 pub mod national;

@@ -50,7 +50,7 @@ pub async fn open_central(
         std::time::Duration::from_micros(1000),
     ));
     let audit = Arc::new(AuditLog::open(store.clone()).context("the audit log cannot be read")?);
-    let appeal_reads = crate::appeals_http::ReadAudit::new(audit.clone(), gc.clone());
+    let appeal_reads = crate::appeal_reads::ReadAudit::new(audit.clone(), gc.clone());
     let accounts = Arc::new(Accounts::new(
         store.clone(),
         gc.clone(),

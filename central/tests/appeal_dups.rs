@@ -270,7 +270,7 @@ async fn r38_a_duplicate_in_another_region_is_found_through_the_hub_and_late_aft
     assert!(appeals.marked_for_recheck(10).unwrap().is_empty());
 
     // The hub's answer carries no personal data: references only.
-    let fp = sync::duplicates::fingerprint(&sync::duplicates::appeal_subject(&first));
+    let fp = sync::duplicates::fingerprint(&sync::appeal::duplicate_subject(&first));
     let answer = central::appeal_dups::candidates(&*running.hub.store, &fp, "AST").unwrap();
     assert_eq!(answer.len(), 1);
     let shown = serde_json::to_string(&answer).unwrap() + &serde_json::to_string(&report).unwrap();
@@ -426,7 +426,7 @@ async fn r38_the_hub_refuses_a_query_for_another_region_and_bad_bytes() {
         .connection()
         .unwrap();
     let a = ast_appeal(&node, "Прошу проверить парковку у дома 5.").await;
-    let mut fp = sync::duplicates::fingerprint(&sync::duplicates::appeal_subject(&a));
+    let mut fp = sync::duplicates::fingerprint(&sync::appeal::duplicate_subject(&a));
     fp.region = "KRG".into();
     let e = node::appeals::national::ask(&conn, &a.id, &fp)
         .await
@@ -443,7 +443,7 @@ async fn r38_the_hub_refuses_a_query_for_another_region_and_bad_bytes() {
         other => panic!("{other:?}"),
     }
     // The link still works afterwards.
-    let fp = sync::duplicates::fingerprint(&sync::duplicates::appeal_subject(&a));
+    let fp = sync::duplicates::fingerprint(&sync::appeal::duplicate_subject(&a));
     assert!(node::appeals::national::ask(&conn, &a.id, &fp)
         .await
         .unwrap()

@@ -16,6 +16,7 @@ pub mod replication;
 pub mod search;
 pub mod server;
 pub mod service;
+pub mod service_error;
 pub mod supervision;
 pub mod warnings;
 

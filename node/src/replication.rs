@@ -383,7 +383,7 @@ async fn connect_once(
                     // while it was down are checked again now.
                     if *version >= sync::protocol::VERSION_DUPLICATE_QUERY {
                         service.appeals().national().up(national_conn.clone());
-                        tokio::spawn(crate::appeals::national::recheck_marked(service.clone()));
+                        tokio::spawn(recheck_marked(service.clone()));
                     }
                 }
                 Event::RejectedByPeer { doc_id, reason } => {
@@ -409,6 +409,33 @@ async fn connect_once(
     match outcome.error {
         Some(e) if !*shutdown.borrow() => Err(e.to_string()),
         _ => Ok(()),
+    }
+}
+
+/// Re-checks every marked appeal after the link came back (at most [`crate::appeals::national::RECHECK_PASS_MAX`] per
+/// pass; one pass at a time). Stops when the link fails again: the rest stay marked.
+async fn recheck_marked(service: Arc<CardService>) {
+    let appeals = service.appeals();
+    let link = appeals.national();
+    if !link.begin_recheck() {
+        return;
+    }
+    let result = async {
+        let calendar = service.work_calendar()?;
+        appeals
+            .recheck_pass(&calendar, crate::appeals::national::RECHECK_PASS_MAX)
+            .await
+    }
+    .await;
+    link.end_recheck();
+    match result {
+        Ok(r) if r.checked > 0 => tracing::info!(
+            checked = r.checked,
+            late = r.late,
+            "national duplicate re-check after the link returned"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "the national duplicate re-check failed"),
     }
 }
 

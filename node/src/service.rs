@@ -28,7 +28,6 @@ use sync::{
     DomainError, Finish, Reference, RosterCreate, RosterDoc, RosterEntry, Unit, UnitDoc, UnitKind,
     UnitStep,
 };
-use thiserror::Error;
 use tokio::sync::broadcast;
 
 use crate::appeals::AppealService;
@@ -39,49 +38,11 @@ use crate::kinds::roster::RosterRules;
 use crate::kinds::unit::UnitRules;
 use crate::kinds::{self, Imported};
 use crate::live::LiveEvent;
-use crate::published::{HeldCalendarYear, PublishedDocs, PublishedError};
-use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+use crate::published::{HeldCalendarYear, PublishedDocs};
+use crate::store::{GroupCommit, Store, WriteBatch};
 use crate::warnings::{AddressWarnings, FoundWarning, MatchKind};
 
-#[derive(Debug, Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Domain(#[from] DomainError),
-    #[error("{0}")]
-    NotFound(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Warnings(#[from] crate::warnings::WarningsError),
-    #[error(transparent)]
-    Doc(#[from] server_kit::docs::DocError),
-    #[error(transparent)]
-    DocId(#[from] sync::DocIdError),
-}
-
-pub type ServiceResult<T> = Result<T, ServiceError>;
-
-impl From<kinds::StageError> for ServiceError {
-    fn from(e: kinds::StageError) -> Self {
-        match e {
-            kinds::StageError::Domain(e) => e.into(),
-            // A document written here that is not what its id says is a defect of this node.
-            kinds::StageError::Mismatch(m) => DomainError::CorruptDocument(m).into(),
-            kinds::StageError::Store(e) => e.into(),
-        }
-    }
-}
-
-impl From<PublishedError> for ServiceError {
-    fn from(e: PublishedError) -> Self {
-        match e {
-            PublishedError::Domain(e) => e.into(),
-            PublishedError::Store(e) => e.into(),
-            PublishedError::Doc(e) => e.into(),
-            PublishedError::DocId(e) => e.into(),
-        }
-    }
-}
+pub use crate::service_error::{ServiceError, ServiceResult};
 
 /// Limits of the service, each with its unit.
 #[derive(Debug, Clone)]

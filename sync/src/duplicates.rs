@@ -296,27 +296,6 @@ pub fn address_key(s: &str) -> Option<AddressKey> {
     })
 }
 
-/// What the check reads of an appeal: its first applicant and its text. The number is the
-/// registration number, or the appeal's id before registration. The node and the hub both read
-/// appeals with it, so that their fingerprints of one appeal are equal.
-pub fn appeal_subject(a: &crate::appeal::Appeal) -> DupSubject {
-    let first = a.applicants.first().cloned().unwrap_or_default();
-    DupSubject {
-        region: a.region.clone(),
-        number: a.number.clone().unwrap_or_else(|| a.id.clone()),
-        received_at_ms: a.received_at,
-        iin: first.iin.or(first.bin),
-        phone: first.phone,
-        email: first.email,
-        surname: first.surname,
-        name: first.name,
-        patronymic: first.patronymic,
-        address: first.address,
-        language: a.language,
-        text: a.text.clone(),
-    }
-}
-
 /// Reads an appeal for the duplicate check. Never fails: a field that cannot be read (an ИИН
 /// with a wrong check digit, a phone that is not one) is left out.
 pub fn fingerprint(s: &DupSubject) -> Fingerprint {

@@ -19,8 +19,8 @@ use std::io::{Cursor, Write as _};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
+use crate::model::{AnswerError, AnswerTable, Lang};
 use crate::templates::{Block, Letter};
-use crate::{AnswerError, AnswerTable, Lang};
 
 /// The font R12 prescribes.
 pub const FONT: &str = "Times New Roman";

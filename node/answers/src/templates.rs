@@ -13,7 +13,7 @@
 //! (the tests render every language × decision and look for leftovers).
 
 use crate::jpeg::{self, JpegError, JpegInfo};
-use crate::{
+use crate::model::{
     AnswerError, AnswerInput, AnswerTable, Decision, Lang, FIELD_CHARS_MAX, IMAGES_MAX,
     IMAGE_BYTES_MAX, PARAGRAPHS_MAX, PARAGRAPH_CHARS_MAX, TABLE_CELL_CHARS_MAX, TABLE_COLS_MAX,
     TABLE_ROWS_MAX,

@@ -6,7 +6,7 @@ use sync::appeal::{Appeal, DraftRecord, DraftState};
 use sync::{DomainError, Language};
 
 use super::AppealService;
-use crate::service::ServiceError;
+use crate::service_error::ServiceError;
 
 fn lang(l: Language) -> answers::Lang {
     match l {

@@ -28,7 +28,7 @@ pub fn key_entry(key: &str, id: &str) -> String {
 /// What the check reads of an appeal: its first applicant and its text (the hub reads it the
 /// same way).
 pub fn subject(a: &Appeal) -> DupSubject {
-    duplicates::appeal_subject(a)
+    sync::appeal::duplicate_subject(a)
 }
 
 /// Stages an appeal's fingerprint and index keys (once: the intake never changes).

@@ -31,7 +31,7 @@ use crate::kinds::appeal::AppealRules;
 use crate::kinds::numbers::NumberSequence;
 use crate::kinds::{self, Imported};
 use crate::live::LiveEvent;
-use crate::service::{ServiceError, ServiceResult};
+use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::{GroupCommit, Store, WriteBatch};
 use blobs::FileUpload;
 
@@ -39,6 +39,9 @@ use blobs::FileUpload;
 const WRITE_STRIPES: usize = 64;
 /// Most appeals one list or board returns.
 pub const APPEAL_LIST_MAX: usize = 1_000;
+/// Largest request of the appeal intake and attachment uploads, in bytes: one attachment of
+/// [`sync::appeal::limits::ATTACHMENT_BYTES_MAX`] in base64 with the appeal's text.
+pub const APPEAL_REQUEST_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Most appeals one export returns.
 pub const EXPORT_RECORDS_MAX: usize = 100_000;
 /// Longest range of one export, in days.

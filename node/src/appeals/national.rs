@@ -14,7 +14,6 @@
 //! found, the outcome) and at the hub under the same name.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -23,8 +22,6 @@ use sync::protocol::dup_query::{
     self, DupAnswer, DupQuery, DupQueryError, NationalCandidate, ANSWER_BYTES_MAX,
 };
 use tokio::sync::watch;
-
-use crate::service::CardService;
 
 /// Longest wait for the hub's answer to one query, from opening its stream to the last byte;
 /// the registrar's page then shows the region's candidates and the check is repeated later.
@@ -67,6 +64,16 @@ impl Default for NationalLink {
 }
 
 impl NationalLink {
+    /// Starts a re-check pass; `false` when one is already running.
+    pub fn begin_recheck(&self) -> bool {
+        !self.rechecking.swap(true, Ordering::AcqRel)
+    }
+
+    /// Ends the running re-check pass.
+    pub fn end_recheck(&self) {
+        self.rechecking.store(false, Ordering::Release);
+    }
+
     /// The link to the hub is up (the replication session opened at a version that answers).
     pub fn up(&self, conn: quinn::Connection) {
         self.conn.send_replace(Some(conn));
@@ -154,31 +161,6 @@ pub async fn ask(
     match dup_query::decode_answer(&bytes).map_err(NationalError::BadAnswer)? {
         DupAnswer::Candidates(c) => Ok(c),
         DupAnswer::Refused { code, message } => Err(NationalError::Refused { code, message }),
-    }
-}
-
-/// Re-checks every marked appeal after the link came back (at most [`RECHECK_PASS_MAX`] per
-/// pass; one pass at a time). Stops when the link fails again: the rest stay marked.
-pub async fn recheck_marked(service: Arc<CardService>) {
-    let appeals = service.appeals();
-    let link = appeals.national();
-    if link.rechecking.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    let result = async {
-        let calendar = service.work_calendar()?;
-        appeals.recheck_pass(&calendar, RECHECK_PASS_MAX).await
-    }
-    .await;
-    link.rechecking.store(false, Ordering::Release);
-    match result {
-        Ok(r) if r.checked > 0 => tracing::info!(
-            checked = r.checked,
-            late = r.late,
-            "national duplicate re-check after the link returned"
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "the national duplicate re-check failed"),
     }
 }
 

@@ -23,9 +23,8 @@ use utoipa::ToSchema;
 
 use crate::appeals::blobs::FileUpload;
 use crate::appeals::duplicates::DuplicateReport;
-use crate::appeals::{AppealInput, ListFilter, Staff};
+use crate::appeals::{AppealInput, ListFilter, Staff, APPEAL_REQUEST_BYTES_MAX};
 
-use super::citizen_appeals::APPEAL_REQUEST_BYTES_MAX;
 use super::state::SharedState;
 
 /// Everyone who works appeals (reads them).

@@ -18,14 +18,10 @@ use sync::calendar::Day;
 use sync::Language;
 use utoipa::ToSchema;
 
-use crate::appeals::{AppealInput, Receipt};
+use crate::appeals::{AppealInput, Receipt, APPEAL_REQUEST_BYTES_MAX};
 
 use super::appeals::{answer_file_name, docx_response, stored_answer};
 use super::state::SharedState;
-
-/// Largest request of the appeal intake and attachment uploads, in bytes: one attachment of
-/// [`sync::appeal::limits::ATTACHMENT_BYTES_MAX`] in base64 with the appeal's text.
-pub const APPEAL_REQUEST_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 /// The login the audit names for what citizens' apps send.
 const CITIZEN_ACTOR: &str = "citizen";

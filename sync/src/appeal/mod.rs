@@ -950,5 +950,26 @@ fn decide(
     }
 }
 
+/// What the check reads of an appeal: its first applicant and its text. The number is the
+/// registration number, or the appeal's id before registration. The node and the hub both read
+/// appeals with it, so that their fingerprints of one appeal are equal.
+pub fn duplicate_subject(a: &Appeal) -> crate::duplicates::DupSubject {
+    let first = a.applicants.first().cloned().unwrap_or_default();
+    crate::duplicates::DupSubject {
+        region: a.region.clone(),
+        number: a.number.clone().unwrap_or_else(|| a.id.clone()),
+        received_at_ms: a.received_at,
+        iin: first.iin.or(first.bin),
+        phone: first.phone,
+        email: first.email,
+        surname: first.surname,
+        name: first.name,
+        patronymic: first.patronymic,
+        address: first.address,
+        language: a.language,
+        text: a.text.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests;
