@@ -10,13 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use automerge::ActorId;
-use central::server::{open_central, Central};
 use node::appeals::national::AUDIT_ACTION;
 use provisioning::progress::Silent;
-use provisioning::settings::{
-    CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, RegionId,
-    RegionName, RegionSettings, ValidDays,
-};
+use provisioning::settings::{CentralAddress, RegionId, RegionName, RegionSettings, ValidDays};
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 use server_kit::audit::{list_recent, AuditEntry};
@@ -24,7 +20,6 @@ use sync::appeal::{Actor, AppealCommand, AppealDoc, AppealIntake, AppealKind, En
 use sync::calendar::{embedded_years, WorkCalendar};
 use sync::protocol::Repo;
 use sync::{Ctx, DocId, DocKind, Document};
-use time::OffsetDateTime;
 use tokio::sync::watch;
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -35,54 +30,7 @@ const IIN: &str = "900101300126";
 const SURNAME: &str = "Ахметов";
 const PHONE_DIGITS: &str = "7011234567";
 
-struct Running {
-    hub: Central,
-    port: u16,
-    ca: std::path::PathBuf,
-    now: OffsetDateTime,
-}
-
-async fn start_hub(root: &std::path::Path) -> Running {
-    let now = OffsetDateTime::now_utc();
-    let ca = root.join("ca");
-    let ca_settings = CaSettings {
-        name: CaName::parse("test CA").unwrap(),
-        valid_days: ValidDays::for_ca(3650).unwrap(),
-    };
-    provisioning::init_ca(&ca, &ca_settings, now, &mut OsRng, &mut Silent).unwrap();
-    let central_bundle = root.join("central");
-    let cs = CentralSettings::new(
-        CentralName::parse("central").unwrap(),
-        vec![DnsName::parse("localhost").unwrap()],
-        vec![],
-        ValidDays::for_peer(730).unwrap(),
-    )
-    .unwrap();
-    provisioning::add_central(&ca, &central_bundle, &cs, now, &mut OsRng, &mut Silent).unwrap();
-    let mut config = central::config::Config::load_layers(&[]).unwrap();
-    config.accounts.argon2_memory_kib = 1024;
-    let hub = open_central(
-        &config,
-        &root.join("central-data"),
-        Some("hq-admin-password".into()),
-    )
-    .await
-    .unwrap();
-    let identity = provisioning::load_identity(&central_bundle).unwrap();
-    let endpoint = quinn::Endpoint::server(
-        provisioning::tls::quinn_server_config(&identity, None).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
-    let port = endpoint.local_addr().unwrap().port();
-    tokio::spawn(
-        hub.state
-            .hub
-            .clone()
-            .serve(endpoint, hub.shutdown.subscribe()),
-    );
-    Running { hub, port, ca, now }
-}
+use common::{start_hub, ServingHub as Running};
 
 /// Region AST's node for the hub, not yet connected.
 async fn ast_node(

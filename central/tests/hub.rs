@@ -8,12 +8,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use central::hub::HubEvent;
-use central::server::open_central;
 use provisioning::progress::Silent;
-use provisioning::settings::{
-    CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, RegionId,
-    RegionName, RegionSettings, ValidDays,
-};
+use provisioning::settings::{CentralAddress, RegionId, RegionName, RegionSettings, ValidDays};
 use rand::rngs::OsRng;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -45,44 +41,7 @@ struct RunningHub {
 }
 
 async fn start_hub(root: &std::path::Path) -> RunningHub {
-    let now = OffsetDateTime::now_utc();
-    let ca = root.join("ca");
-    let ca_settings = CaSettings {
-        name: CaName::parse("test CA").unwrap(),
-        valid_days: ValidDays::for_ca(3650).unwrap(),
-    };
-    provisioning::init_ca(&ca, &ca_settings, now, &mut OsRng, &mut Silent).unwrap();
-    let central_bundle = root.join("central");
-    let cs = CentralSettings::new(
-        CentralName::parse("central").unwrap(),
-        vec![DnsName::parse("localhost").unwrap()],
-        vec![],
-        ValidDays::for_peer(730).unwrap(),
-    )
-    .unwrap();
-    provisioning::add_central(&ca, &central_bundle, &cs, now, &mut OsRng, &mut Silent).unwrap();
-    let mut config = central::config::Config::load_layers(&[]).unwrap();
-    config.accounts.argon2_memory_kib = 1024;
-    let hub = open_central(
-        &config,
-        &root.join("central-data"),
-        Some("hq-admin-password".into()),
-    )
-    .await
-    .unwrap();
-    let identity = provisioning::load_identity(&central_bundle).unwrap();
-    let endpoint = quinn::Endpoint::server(
-        provisioning::tls::quinn_server_config(&identity, None).unwrap(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
-    let port = endpoint.local_addr().unwrap().port();
-    tokio::spawn(
-        hub.state
-            .hub
-            .clone()
-            .serve(endpoint, hub.shutdown.subscribe()),
-    );
+    let common::ServingHub { hub, port, ca, now } = common::start_hub(root).await;
     let app = central::http::app(hub.state.clone());
     let (admin, hq) = common::hq_duty_session(&app, "hq-admin-password").await;
     RunningHub {

@@ -267,3 +267,68 @@ pub fn reference_doc(reference: &Reference, at: i64) -> Vec<u8> {
     .unwrap();
     doc.save()
 }
+
+/// A hub serving QUIC on a free port: a CA, the central's bundle and store under `root`.
+pub struct ServingHub {
+    pub hub: central::server::Central,
+    pub port: u16,
+    pub ca: std::path::PathBuf,
+    pub now: time::OffsetDateTime,
+}
+
+pub async fn start_hub(root: &std::path::Path) -> ServingHub {
+    let now = time::OffsetDateTime::now_utc();
+    let ca = root.join("ca");
+    let ca_settings = provisioning::settings::CaSettings {
+        name: provisioning::settings::CaName::parse("test CA").unwrap(),
+        valid_days: provisioning::settings::ValidDays::for_ca(3650).unwrap(),
+    };
+    provisioning::init_ca(
+        &ca,
+        &ca_settings,
+        now,
+        &mut rand::rngs::OsRng,
+        &mut provisioning::progress::Silent,
+    )
+    .unwrap();
+    let central_bundle = root.join("central");
+    let cs = provisioning::settings::CentralSettings::new(
+        provisioning::settings::CentralName::parse("central").unwrap(),
+        vec![provisioning::settings::DnsName::parse("localhost").unwrap()],
+        vec![],
+        provisioning::settings::ValidDays::for_peer(730).unwrap(),
+    )
+    .unwrap();
+    provisioning::add_central(
+        &ca,
+        &central_bundle,
+        &cs,
+        now,
+        &mut rand::rngs::OsRng,
+        &mut provisioning::progress::Silent,
+    )
+    .unwrap();
+    let mut config = central::config::Config::load_layers(&[]).unwrap();
+    config.accounts.argon2_memory_kib = 1024;
+    let hub = central::server::open_central(
+        &config,
+        &root.join("central-data"),
+        Some("hq-admin-password".into()),
+    )
+    .await
+    .unwrap();
+    let identity = provisioning::load_identity(&central_bundle).unwrap();
+    let endpoint = quinn::Endpoint::server(
+        provisioning::tls::quinn_server_config(&identity, None).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let port = endpoint.local_addr().unwrap().port();
+    tokio::spawn(
+        hub.state
+            .hub
+            .clone()
+            .serve(endpoint, hub.shutdown.subscribe()),
+    );
+    ServingHub { hub, port, ca, now }
+}
