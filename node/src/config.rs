@@ -33,6 +33,15 @@ pub struct Config {
     /// Duplicate suggestions while a card is filled (same address, nearby, same phone).
     #[serde(default)]
     pub duplicates: DuplicatesSection,
+    /// Field terminals (patrol cars' MDTs): their QUIC listener, revocation list, AVL retention.
+    #[serde(default)]
+    pub field: FieldSection,
+    /// The map: tile file, road graph, address register (all optional).
+    #[serde(default)]
+    pub map: MapSection,
+    /// The telephone operator's caller-location lookup (R35); absent: none is connected.
+    #[serde(default)]
+    pub caller_location: Option<CallerLocationSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,7 +121,15 @@ pub struct UnitConfig {
 
 /// Config keys (dotted) that name files: in a config file they are relative to that file's
 /// directory (a bundle's `node.toml` names its own `web.crt`), resolved before layers merge.
-pub const NODE_PATH_KEYS: [&str; 3] = ["https.cert", "https.key", "calls.turn.secret_file"];
+pub const NODE_PATH_KEYS: [&str; 7] = [
+    "https.cert",
+    "https.key",
+    "calls.turn.secret_file",
+    "field.crl",
+    "map.tiles",
+    "map.roads",
+    "map.addresses",
+];
 
 impl Config {
     /// The embedded default, optionally overlaid by `file`. Errors name the file and the problem.
@@ -152,6 +169,18 @@ impl Config {
             .duplicates
             .validate()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        config
+            .field
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        config
+            .map
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        if let Some(c) = &config.caller_location {
+            c.validate()
+                .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        }
         let mut ids = std::collections::BTreeSet::new();
         for u in &config.units {
             if !ids.insert(&u.id) {
@@ -196,6 +225,129 @@ impl DuplicatesSection {
         if !(1..=DUPLICATES_PHONE_WINDOW_MIN_MAX).contains(&self.phone_window_min) {
             return Err(format!(
                 "duplicates.phone_window_min must be 1 to {DUPLICATES_PHONE_WINDOW_MIN_MAX} minutes"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[field]`: field terminals (FieldTerminal) of this region's units.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldSection {
+    /// QUIC address terminals dial (ALPN `mvd102-field`); `None` accepts no terminals. Needs the
+    /// node's TLS identity (`[tls]`).
+    pub listen: Option<SocketAddr>,
+    /// The CA's revocation list (PEM), checked at every terminal's handshake; a bundle from
+    /// `provisioning add-region` names its `crl.pem`.
+    pub crl: Option<PathBuf>,
+    /// Unit positions (AVL) are kept this long, days.
+    pub position_retention_days: u32,
+    /// A unit's offline safety pack expires this long after it is issued unless the roster says
+    /// when the shift ends, hours.
+    pub shift_hours: u32,
+}
+
+/// Longest accepted `field.position_retention_days` (5 years), days.
+pub const POSITION_RETENTION_DAYS_MAX: u32 = 1_830;
+/// Longest accepted `field.shift_hours`, hours.
+pub const SHIFT_HOURS_MAX: u32 = 24;
+
+impl Default for FieldSection {
+    fn default() -> Self {
+        FieldSection {
+            listen: None,
+            crl: None,
+            position_retention_days: 365,
+            shift_hours: 12,
+        }
+    }
+}
+
+impl FieldSection {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=POSITION_RETENTION_DAYS_MAX).contains(&self.position_retention_days) {
+            return Err(format!(
+                "field.position_retention_days must be 1 to {POSITION_RETENTION_DAYS_MAX} days"
+            ));
+        }
+        if !(1..=SHIFT_HOURS_MAX).contains(&self.shift_hours) {
+            return Err(format!(
+                "field.shift_hours must be 1 to {SHIFT_HOURS_MAX} hours"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[map]`: what the map and the closest-unit recommendation have to work with.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MapSection {
+    /// A PMTiles file the node serves its map tiles from (the region's bundle has one); `None`:
+    /// the map shows district outlines only.
+    pub tiles: Option<PathBuf>,
+    /// A road graph (CSV) for travel times; `None`: straight-line distance times
+    /// `road_distance_factor` at `average_speed_kmh`.
+    pub roads: Option<PathBuf>,
+    /// The address register (CSV) typed addresses are geocoded against.
+    pub addresses: Option<PathBuf>,
+    /// Road distance per straight-line distance, when there is no road graph.
+    pub road_distance_factor: f64,
+    /// Average patrol speed for an estimated time without a road graph, km/h.
+    pub average_speed_kmh: f64,
+}
+
+impl Default for MapSection {
+    fn default() -> Self {
+        MapSection {
+            tiles: None,
+            roads: None,
+            addresses: None,
+            road_distance_factor: 1.4,
+            average_speed_kmh: 40.0,
+        }
+    }
+}
+
+impl MapSection {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1.0..=5.0).contains(&self.road_distance_factor) {
+            return Err("map.road_distance_factor must be 1.0 to 5.0".into());
+        }
+        if !(5.0..=150.0).contains(&self.average_speed_kmh) {
+            return Err("map.average_speed_kmh must be 5 to 150 km/h".into());
+        }
+        Ok(())
+    }
+}
+
+/// `[caller_location]`: the telephone operator's location lookup (R35).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerLocationSection {
+    /// Base URL of the operator's gateway (see node/API.md, "Caller location adapter").
+    pub url: String,
+    /// Longest wait for an answer, ms.
+    #[serde(default = "caller_location_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn caller_location_timeout_ms() -> u64 {
+    2_000
+}
+
+/// Longest accepted `caller_location.timeout_ms`: a lookup must not hold a card up, ms.
+pub const CALLER_LOCATION_TIMEOUT_MS_MAX: u64 = 10_000;
+
+impl CallerLocationSection {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return Err("caller_location.url must be an http:// or https:// URL".into());
+        }
+        if !(1..=CALLER_LOCATION_TIMEOUT_MS_MAX).contains(&self.timeout_ms) {
+            return Err(format!(
+                "caller_location.timeout_ms must be 1 to {CALLER_LOCATION_TIMEOUT_MS_MAX} ms"
             ));
         }
         Ok(())
