@@ -11,7 +11,7 @@ pub(crate) mod id;
 mod log;
 mod pack;
 mod photo;
-mod report;
+pub(crate) mod report;
 mod throttle;
 mod track;
 
@@ -28,7 +28,8 @@ pub use pack::{
 };
 pub use photo::{photo_id, photo_sha256, FieldPhotoDoc, FIELD_PHOTO_BYTES_MAX};
 pub use report::{
-    PatrolReport, PersonRole, ReportOutcome, ReportPerson, ReportVehicle, PATROL_REPORT_BYTES_MAX,
+    CardPatrolReport, PatrolReport, PersonRole, ReportOutcome, ReportPerson, ReportVehicle,
+    PATROL_REPORT_BYTES_MAX,
 };
 pub use throttle::{PositionPolicy, PositionThrottle};
 pub use track::{decode_point, encode_point, TrackDoc, UnitPosition, TRACK_POINTS_PER_DAY_MAX};

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use crate::doc::check_text;
 use crate::error::DomainError;
-use crate::model::limits;
 
 /// Most persons in one report.
 pub const REPORT_PERSONS_MAX: usize = 30;
@@ -19,6 +18,12 @@ pub const REPORT_PHOTOS_MAX: usize = 10;
 pub const PATROL_REPORT_BYTES_MAX: usize = 32 * 1024;
 /// Longest vehicle plate, characters.
 pub const PLATE_CHARS_MAX: usize = 16;
+/// Longest "established" or "measures" text, characters.
+pub const REPORT_TEXT_CHARS_MAX: usize = 4_000;
+/// Longest name, make or colour, characters.
+pub const REPORT_NAME_CHARS_MAX: usize = 200;
+/// Longest note on a person or vehicle, characters.
+pub const REPORT_NOTE_CHARS_MAX: usize = 2_000;
 /// Earliest birth year accepted.
 pub const BIRTH_YEAR_MIN: u16 = 1900;
 
@@ -110,13 +115,13 @@ impl PatrolReport {
         check_text(
             "report.established",
             &self.established,
-            limits::REPORT_CHARS_MAX,
+            REPORT_TEXT_CHARS_MAX,
             true,
         )?;
         check_text(
             "report.measures",
             &self.measures,
-            limits::REPORT_CHARS_MAX,
+            REPORT_TEXT_CHARS_MAX,
             true,
         )?;
         if self.persons.len() > REPORT_PERSONS_MAX {
@@ -128,9 +133,9 @@ impl PatrolReport {
         }
         for (i, p) in self.persons.iter().enumerate() {
             let f = |k: &str| format!("report.persons[{i}].{k}");
-            opt_text(&f("surname"), &p.surname, limits::NAME_CHARS_MAX)?;
-            opt_text(&f("name"), &p.name, limits::NAME_CHARS_MAX)?;
-            opt_text(&f("note"), &p.note, limits::NOTE_CHARS_MAX)?;
+            opt_text(&f("surname"), &p.surname, REPORT_NAME_CHARS_MAX)?;
+            opt_text(&f("name"), &p.name, REPORT_NAME_CHARS_MAX)?;
+            opt_text(&f("note"), &p.note, REPORT_NOTE_CHARS_MAX)?;
             if p.surname.as_deref().unwrap_or("").trim().is_empty()
                 && p.name.as_deref().unwrap_or("").trim().is_empty()
                 && p.iin.is_none()
@@ -170,9 +175,9 @@ impl PatrolReport {
         for (i, v) in self.vehicles.iter().enumerate() {
             let f = |k: &str| format!("report.vehicles[{i}].{k}");
             check_text(&f("plate"), &v.plate, PLATE_CHARS_MAX, true)?;
-            opt_text(&f("make"), &v.make, limits::NAME_CHARS_MAX)?;
-            opt_text(&f("color"), &v.color, limits::NAME_CHARS_MAX)?;
-            opt_text(&f("note"), &v.note, limits::NOTE_CHARS_MAX)?;
+            opt_text(&f("make"), &v.make, REPORT_NAME_CHARS_MAX)?;
+            opt_text(&f("color"), &v.color, REPORT_NAME_CHARS_MAX)?;
+            opt_text(&f("note"), &v.note, REPORT_NOTE_CHARS_MAX)?;
         }
         if self.photos.len() > REPORT_PHOTOS_MAX {
             return Err(DomainError::rule_field(
@@ -201,4 +206,19 @@ impl PatrolReport {
         }
         Ok(())
     }
+}
+
+/// A patrol report as the card holds it: who filed it, from which unit, when (the terminal's
+/// time of writing), and the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CardPatrolReport {
+    /// The field log entry it came in (applied once).
+    pub entry_id: String,
+    pub unit_id: String,
+    pub call_sign: String,
+    /// The officer's login.
+    pub by: String,
+    /// When the officer filed it, ms since the epoch.
+    pub at_ms: i64,
+    pub report: PatrolReport,
 }
