@@ -40,6 +40,7 @@ pub fn statutory_reference(region: &str) -> Reference {
         shifts: ShiftRules::default(),
         services: Vec::new(),
         external_bodies: Vec::new(),
+        posts: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod calls;
 pub mod cli;
 pub mod config;
+pub mod field;
 pub mod http;
 pub mod kinds;
 pub mod live;

@@ -19,4 +19,11 @@ pub enum LiveEvent {
     Call(Box<crate::calls::queue::Call>),
     /// An appeal changed (received, registered, a step of its workflow).
     Appeal(AppealSummary),
+    /// A field document changed (a unit's log, track or photo arrived; its pack was written);
+    /// `position` is the unit's newest position when a track moved it.
+    Field {
+        doc_id: String,
+        unit_id: String,
+        position: Option<sync::field::UnitPosition>,
+    },
 }

@@ -113,6 +113,10 @@ impl Repo for NodeRepo {
         server_kit::docs::protocol_catalogue(&*self.store, region)
     }
 
+    fn docs_with_prefix(&mut self, prefix: &str) -> Vec<DocSummary> {
+        server_kit::docs::protocol_catalogue_prefix(&*self.store, prefix)
+    }
+
     fn heads(&mut self, doc_id: &str) -> Option<Vec<ChangeHash>> {
         let id = self.local(doc_id).ok()?;
         match self.service.replica_heads(&id) {
@@ -326,6 +330,7 @@ async fn connect_once(
                 Ok(LiveEvent::Card(c)) => format!("{region_owned}/card/{}", c.id),
                 Ok(LiveEvent::Unit(u)) => format!("{region_owned}/unit/{}", u.id),
                 Ok(LiveEvent::Appeal(a)) => format!("{region_owned}/appeal/{}", a.id),
+                Ok(LiveEvent::Field { doc_id, .. }) => doc_id,
                 // Calls are local to the node; their cards replicate.
                 Ok(LiveEvent::Call(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

@@ -131,7 +131,12 @@ pub async fn open_node(
     }
     let metrics = Arc::new(Metrics::new(gc.clone()));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    service.field().configure(
+        config.field.position_retention_days,
+        config.field.shift_hours,
+    );
     let service = Arc::new(service);
+    crate::field::packs::spawn(service.clone(), search.clone(), shutdown_rx.clone());
     let calls = crate::calls::CallService::start(
         config.calls.clone(),
         data_dir,
@@ -246,6 +251,29 @@ pub async fn serve(
             c.address
         ),
         _ => println!("central: none configured; the node works stand-alone"),
+    }
+    match (config.field.listen, &settings.bundle) {
+        (Some(listen), Some(bundle)) => {
+            let identity = provisioning::load_identity(bundle)
+                .with_context(|| format!("the bundle {} cannot be used", bundle.display()))?;
+            let crl = config.field.crl.clone();
+            let endpoint = crate::field::listener::bind(listen, &identity, crl.as_deref())?;
+            println!(
+                "field:   terminals over QUIC on {} (unit certificates{})",
+                endpoint.local_addr()?,
+                if crl.is_some() { ", revocation list checked" } else { ", NO revocation list" }
+            );
+            tokio::spawn(crate::field::listener::serve(
+                endpoint,
+                node.state.service.clone(),
+                node.gc.clone(),
+                node.shutdown.subscribe(),
+            ));
+        }
+        (Some(_), None) => anyhow::bail!(
+            "field.listen is set, but the node has no --bundle: terminals need the node's TLS identity"
+        ),
+        _ => {}
     }
     match (&node.generated_admin_password, &settings.admin_password) {
         (Some(p), _) => println!(

@@ -32,6 +32,7 @@ use tokio::sync::broadcast;
 
 use crate::appeals::AppealService;
 use crate::audit::{AuditInput, AuditLog};
+use crate::field::store::FieldService;
 use crate::kinds::card::{day_key, number_key, number_parts, CardRules};
 use crate::kinds::numbers::NumberSequence;
 use crate::kinds::roster::RosterRules;
@@ -150,6 +151,13 @@ pub struct CardService {
     work_calendar: Mutex<Option<Arc<WorkCalendar>>>,
     /// Citizens' appeals.
     appeals: AppealService,
+    /// Field units' documents, positions and packs.
+    field: FieldService,
+    /// Field log entries that arrived and await applying to their cards (by
+    /// [`CardService::apply_field_entry`], from the task that takes the receiver).
+    field_entries_tx: tokio::sync::mpsc::UnboundedSender<(String, sync::field::FieldEntry)>,
+    field_entries_rx:
+        Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<(String, sync::field::FieldEntry)>>>,
     seq: NumberSequence,
     events: broadcast::Sender<LiveEvent>,
     pub cards_created: AtomicU64,
@@ -223,10 +231,23 @@ impl CardService {
             limits.doc_chunks_max,
             events.clone(),
         );
+        let field = FieldService::new(
+            store.clone(),
+            gc.clone(),
+            audit.clone(),
+            actor.clone(),
+            region.clone(),
+            limits.doc_chunks_max,
+        );
+        field.load_latest(server_kit::clock::now_ms())?;
+        let (field_entries_tx, field_entries_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Self {
             seq: NumberSequence::new(crate::kinds::card::NUMBER_PREFIX, &region),
             work_calendar: Mutex::new(None),
             appeals,
+            field,
+            field_entries_tx,
+            field_entries_rx: Mutex::new(Some(field_entries_rx)),
             store_id: crate::store::store_identity(&*store)?,
             region,
             store,
@@ -305,6 +326,67 @@ impl CardService {
     }
 
     /// Citizens' appeals of this region.
+    pub fn field(&self) -> &FieldService {
+        &self.field
+    }
+
+    /// The field log entries that arrive from terminals, for the one task that applies them
+    /// (`None` once taken).
+    pub fn take_field_entries(
+        &self,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<(String, sync::field::FieldEntry)>> {
+        lock(&self.field_entries_rx).take()
+    }
+
+    /// Queues every log entry of the last days for applying (node start: a crash between a
+    /// log's import and its application leaves entries unapplied; applying is idempotent).
+    pub fn requeue_field_entries(&self, now_ms: i64) -> ServiceResult<usize> {
+        let entries = self.field.recent_entries(now_ms)?;
+        let n = entries.len();
+        for e in entries {
+            let _ = self.field_entries_tx.send(e);
+        }
+        Ok(n)
+    }
+
+    /// Applies a unit's field log entry to its card (FieldTerminal → card, at the entry's own
+    /// time; once). An entry for a card this node does not hold, or from a unit it does not
+    /// know, is logged and dropped: the log keeps it.
+    pub async fn apply_field_entry(
+        &self,
+        unit_id: &str,
+        entry: &sync::field::FieldEntry,
+        now_ms: i64,
+    ) -> ServiceResult<sync::card::FieldApplied> {
+        let Some(card_id) = entry.card_id.clone() else {
+            return Ok(sync::card::FieldApplied::Applied);
+        };
+        entry.validate(now_ms.max(entry.at_ms))?;
+        let reference = self.reference.clone();
+        let ctx = Ctx::new(entry.by.clone(), unit_id.to_string(), entry.at_ms);
+        let kind = match &entry.body {
+            sync::field::FieldEntryBody::Status { status } => status.as_str(),
+            sync::field::FieldEntryBody::Report { .. } => "report",
+            sync::field::FieldEntryBody::Note { .. } => "note",
+        };
+        let (_, applied) = self
+            .change_card(
+                &format!("{}@{unit_id}", entry.by),
+                &card_id,
+                &[unit_id.to_string()],
+                (
+                    "card.field_entry",
+                    serde_json::json!({"unit_id": unit_id, "entry": entry.id, "kind": kind, "at": entry.at_ms}),
+                ),
+                now_ms,
+                |doc, units, _| {
+                    sync::card::apply_field_entry(doc, units[0], entry, &reference, &ctx)
+                },
+            )
+            .await?;
+        Ok(applied)
+    }
+
     pub fn appeals(&self) -> &AppealService {
         &self.appeals
     }
@@ -1133,9 +1215,7 @@ impl CardService {
                 .with_doc(doc_id, f)?
                 .ok_or_else(|| ServiceError::NotFound(format!("{doc_id} does not exist"))),
             DocKind::Appeal => self.appeals.with_doc(doc_id, f),
-            DocKind::Field => Err(ServiceError::NotFound(format!(
-                "{doc_id}: field documents are not served yet"
-            ))),
+            DocKind::Field => self.field.with_doc(doc_id, f),
         }
     }
 
@@ -1272,9 +1352,20 @@ impl CardService {
             // Appeals are locked, loaded, staged and audited by their own service.
             DocKind::Appeal => return self.appeals.replica_import(doc_id, bytes, by, now_ms),
             DocKind::Field => {
-                return Err(RepoError::Refused(format!(
-                    "{doc_id}: field documents are not accepted yet"
-                )))
+                let imported = self.field.replica_import(doc_id, bytes, by, now_ms)?;
+                for e in &imported.new_entries {
+                    let _ = self
+                        .field_entries_tx
+                        .send((imported.unit.clone(), e.clone()));
+                }
+                if imported.changed {
+                    let _ = self.events.send(LiveEvent::Field {
+                        doc_id: doc_id.to_string(),
+                        unit_id: imported.unit.clone(),
+                        position: imported.position,
+                    });
+                }
+                return Ok(imported.heads);
             }
         };
         let Imported { heads, live } = imported;

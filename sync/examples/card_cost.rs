@@ -25,6 +25,7 @@ fn main() {
         shifts: Default::default(),
         services: Vec::new(),
         external_bodies: Vec::new(),
+        posts: Vec::new(),
         street_aliases: Vec::new(),
         town_aliases: Vec::new(),
     };

@@ -83,6 +83,105 @@ pub struct ExternalBody {
     pub tags: Vec<String>,
 }
 
+/// A post or patrol route of the electronic roster (R20), with where it is: a fixed post's
+/// point, a route's polyline, and how far from it a unit may be and still be on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatrolPost {
+    pub code: String,
+    pub name_kk: String,
+    pub name_ru: String,
+    /// `[lat, lon]` of a fixed post.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<[f64; 2]>,
+    /// The route's polyline, `[lat, lon]` each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<[f64; 2]>,
+    /// A unit farther than this from its post or route is off post, metres.
+    #[serde(default = "post_radius_m_default")]
+    pub radius_m: f64,
+}
+
+fn post_radius_m_default() -> f64 {
+    300.0
+}
+
+/// Largest `radius_m` of a post, metres.
+pub const POST_RADIUS_M_MAX: f64 = 20_000.0;
+/// Most points in a route's polyline.
+pub const POST_ROUTE_POINTS_MAX: usize = 500;
+
+impl PatrolPost {
+    /// Whether a roster entry's post (free text: the code or a name) names this post.
+    pub fn is_named(&self, post: &str) -> bool {
+        let p = post.trim();
+        p.eq_ignore_ascii_case(&self.code) || p == self.name_kk || p == self.name_ru
+    }
+
+    /// Distance from a point to the post (its point) or route (the nearest segment), metres;
+    /// `None` when it has neither.
+    pub fn distance_m(&self, lat: f64, lon: f64) -> Option<f64> {
+        use crate::geo::haversine_m;
+        let mut best: Option<f64> = self.point.map(|[a, b]| haversine_m(lat, lon, a, b));
+        for w in self.route.windows(2) {
+            // Project on the segment in a local flat frame (metres), good within a city.
+            let k = lat.to_radians().cos();
+            let (ax, ay) = ((w[0][1] - lon) * k, w[0][0] - lat);
+            let (bx, by) = ((w[1][1] - lon) * k, w[1][0] - lat);
+            let (dx, dy) = (bx - ax, by - ay);
+            let len2 = dx * dx + dy * dy;
+            let t = if len2 == 0.0 {
+                0.0
+            } else {
+                (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+            };
+            let (px, py) = (ax + t * dx, ay + t * dy);
+            let d = haversine_m(lat, lon, lat + py, lon + px / k);
+            best = Some(best.map_or(d, |b: f64| b.min(d)));
+        }
+        if self.route.len() == 1 {
+            let d = haversine_m(lat, lon, self.route[0][0], self.route[0][1]);
+            best = Some(best.map_or(d, |b: f64| b.min(d)));
+        }
+        best
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let ok = |p: &[f64; 2]| crate::geo::is_valid_point(p[0], p[1]);
+        if self.code.trim().is_empty()
+            || self.name_kk.trim().is_empty()
+            || self.name_ru.trim().is_empty()
+        {
+            return Err("a post needs a code and names in Kazakh and Russian".into());
+        }
+        if self.point.is_none() && self.route.len() < 2 {
+            return Err(format!(
+                "post {} needs a point or a route of at least 2 points",
+                self.code
+            ));
+        }
+        if self.point.iter().chain(self.route.iter()).any(|p| !ok(p)) {
+            return Err(format!(
+                "post {}: a point is not [lat, lon] on the Earth",
+                self.code
+            ));
+        }
+        if self.route.len() > POST_ROUTE_POINTS_MAX {
+            return Err(format!(
+                "post {}: a route has at most {POST_ROUTE_POINTS_MAX} points",
+                self.code
+            ));
+        }
+        if !(self.radius_m > 0.0 && self.radius_m <= POST_RADIUS_M_MAX) {
+            return Err(format!(
+                "post {}: radius_m must be above 0 and at most {POST_RADIUS_M_MAX} m",
+                self.code
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One street under all its names: old and new, or Kazakh and Russian when they are
 /// translations ("Победы" / "Жеңіс"). Address warnings (R08) treat them as the same street.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -128,6 +227,9 @@ pub struct Reference {
     /// Competent bodies outside the police (R15, R29).
     #[serde(default)]
     pub external_bodies: Vec<ExternalBody>,
+    /// Posts and patrol routes of the roster, with their geometry (R20).
+    #[serde(default)]
+    pub posts: Vec<PatrolPost>,
 }
 
 /// The hours of the post roster's two shifts, in the region's local time.
@@ -247,6 +349,13 @@ impl Reference {
 
     /// Checks the reference data itself, so a bad config file is refused at start.
     pub fn validate(&self) -> Result<(), String> {
+        let mut post_codes = std::collections::BTreeSet::new();
+        for p in &self.posts {
+            p.validate()?;
+            if !post_codes.insert(p.code.as_str()) {
+                return Err(format!("post {} is listed twice", p.code));
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         if self.region.code.is_empty()
             || !self.region.code.chars().all(|c| c.is_ascii_uppercase())

@@ -60,6 +60,7 @@ fn reference() -> Reference {
         shifts: Default::default(),
         services: Vec::new(),
         external_bodies: Vec::new(),
+        posts: Vec::new(),
         street_aliases: Vec::new(),
         town_aliases: Vec::new(),
     }

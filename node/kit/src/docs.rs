@@ -139,6 +139,21 @@ pub fn stage_change(
     stage_heads(batch, id, priority, heads);
 }
 
+/// Stages the removal of a stored document: its snapshot, every chunk and its catalogue entry
+/// (a retention period ran out). Peers that hold it keep their copies.
+pub fn stage_delete(
+    store: &dyn Store,
+    batch: &mut WriteBatch,
+    id: &DocId,
+) -> Result<(), StoreError> {
+    for n in 1..=chunk_count(store, id)? {
+        batch.delete(chunk_key(id, n));
+    }
+    batch.delete(snapshot_key(id));
+    batch.delete(heads_key(id));
+    Ok(())
+}
+
 /// Where a document without indexes stands in the store: new, or stored with this many chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -225,6 +240,34 @@ pub fn protocol_catalogue(store: &dyn Store, region: &str) -> Vec<sync::protocol
             .collect(),
         Err(e) => {
             tracing::error!(%region, error = %e, "the replication catalogue is unreadable");
+            Vec::new()
+        }
+    }
+}
+
+/// Every stored document whose id starts with `prefix` (a unit's field documents,
+/// `AST/field/p01~`), as the protocol's catalogue lists them; unreadable entries are logged and
+/// left out.
+pub fn protocol_catalogue_prefix(
+    store: &dyn Store,
+    prefix: &str,
+) -> Vec<sync::protocol::DocSummary> {
+    let key = format!("{HEADS_PREFIX}{prefix}");
+    match store.scan_prefix(key.as_bytes()) {
+        Ok(pairs) => pairs
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let doc_id = String::from_utf8(k[HEADS_PREFIX.len()..].to_vec()).ok()?;
+                let (priority, heads) = decode_heads(&v)?;
+                Some(sync::protocol::DocSummary {
+                    doc_id,
+                    heads,
+                    priority,
+                })
+            })
+            .collect(),
+        Err(e) => {
+            tracing::error!(%prefix, error = %e, "the replication catalogue is unreadable");
             Vec::new()
         }
     }

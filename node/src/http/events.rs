@@ -61,6 +61,16 @@ async fn events(
                         }
                         Event::default().event("appeal").json_data(a).ok()?
                     }
+                    // A unit moved (AVL from its terminal): the map follows it.
+                    Ok(LiveEvent::Field {
+                        unit_id,
+                        position: Some(p),
+                        ..
+                    }) => Event::default()
+                        .event("unit_position")
+                        .json_data(serde_json::json!({"unit_id": unit_id, "position": p}))
+                        .ok()?,
+                    Ok(LiveEvent::Field { .. }) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         Event::default().event("resync").data(n.to_string())
                     }

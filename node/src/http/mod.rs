@@ -22,6 +22,7 @@ mod cards;
 mod citizen;
 mod citizen_appeals;
 mod events;
+mod field;
 mod recordings;
 mod reference;
 mod search;
@@ -47,6 +48,7 @@ use calls::*;
 use cards::*;
 use citizen_appeals::*;
 use events::*;
+use field::*;
 use recordings::*;
 use reference::*;
 use search::*;
@@ -176,7 +178,12 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         open_appeal_from_card,
         citizen_submit_appeal,
         citizen_appeal_status,
-        citizen_answer_docx
+        citizen_answer_docx,
+        map_units,
+        map_posts,
+        unit_track,
+        unit_photo,
+        incident_reference
     )
 )]
 pub struct ApiDoc;
@@ -206,6 +213,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(appeals::routes())
         .merge(appeal_cards::routes())
         .merge(units::routes())
+        .merge(field::routes())
         .merge(supervision::routes())
         .merge(events::routes())
         .route("/openapi.json", get(openapi))

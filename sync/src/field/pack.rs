@@ -19,28 +19,24 @@ pub const PACK_EARLIER_CARDS_MAX: usize = 10;
 /// Most address warnings listed per assignment.
 pub const PACK_WARNINGS_MAX: usize = 20;
 
-/// A post or patrol route of the electronic roster (R20).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct PostView {
-    pub code: String,
-    pub name_kk: String,
-    pub name_ru: String,
-    /// `[lat, lon]` of a fixed post.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub point: Option<[f64; 2]>,
-    /// The route's polyline, `[lat, lon]` each.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub route: Vec<[f64; 2]>,
-    /// How far from the post or route a unit may be and still be on it, metres.
-    pub radius_m: f64,
-}
+/// A post or patrol route of the electronic roster (R20), as the reference has it.
+pub use crate::reference::PatrolPost as PostView;
 
-/// An address warning (R08) for an assignment's address.
+/// An address warning (R08) for an assignment's address, as the duty unit's registry has it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PackWarning {
-    pub kind: String,
-    pub text: String,
+    /// The address as the registry writes it.
     pub address: String,
+    pub person: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_year: Option<u16>,
+    /// Warning codes (`weapon_owner`, `violent`, …), rendered in the officer's language.
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// Only perhaps this address (a near match).
+    #[serde(default)]
+    pub possible: bool,
 }
 
 /// A card at the same address before this one.

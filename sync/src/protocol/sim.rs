@@ -341,6 +341,7 @@ fn reference(region: &str) -> Reference {
         shifts: Default::default(),
         services: Vec::new(),
         external_bodies: Vec::new(),
+        posts: Vec::new(),
         street_aliases: Vec::new(),
         town_aliases: Vec::new(),
     }
