@@ -3,7 +3,11 @@
 //!
 //! - [`vault`]: the encrypted store (the kit's `Store` with sealed values) and the data key
 //!   wrapped per officer;
-//! - [`login`]: the offline login attempt policy.
+//! - [`login`]: the offline login attempt policy;
+//! - [`online`]: the first login of an officer, confirmed by the node over HTTPS;
+//! - [`repo`]: the replication protocol's view of the unit's documents in the store.
 
 pub mod login;
+pub mod online;
+pub mod repo;
 pub mod vault;
