@@ -209,3 +209,93 @@ impl Repo for TerminalRepo {
 
     server_kit::repo_peer_knowledge!();
 }
+
+/// Why a local write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The input breaks a rule of the document (nothing was written).
+    #[error(transparent)]
+    Domain(#[from] sync::DomainError),
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl From<StoreError> for WriteError {
+    fn from(e: StoreError) -> Self {
+        WriteError::Storage(e.to_string())
+    }
+}
+
+impl TerminalRepo {
+    /// This terminal's automerge actor: its store's identity, so that every change it writes
+    /// names the same actor (one actor id per document, not one per change).
+    pub fn actor(&self) -> automerge::ActorId {
+        automerge::ActorId::from(self.repo_id.to_vec())
+    }
+
+    /// The group commit the writes go to.
+    pub fn group_commit(&self) -> &Arc<GroupCommit> {
+        &self.gc
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Applies a local change to one of the unit's documents, created by `create` when absent.
+    /// `change` validates before it changes anything: on its error nothing is written. Returns
+    /// the group commit's ticket; the write is durable once [`GroupCommit::wait_async`] of it
+    /// returns. Runs under the same lock as the session's imports, so a document is never
+    /// changed by both at once.
+    pub fn write<D: sync::Document>(
+        &mut self,
+        id: &DocId,
+        priority: Priority,
+        create: impl FnOnce(automerge::ActorId) -> Result<D, sync::DomainError>,
+        change: impl FnOnce(&mut D) -> Result<(), sync::DomainError>,
+    ) -> Result<u64, WriteError> {
+        self.own(&id.to_string())
+            .map_err(|e| WriteError::Storage(e.to_string()))?;
+        let actor = self.actor();
+        let (mut doc, mut stored) = match docs::load_bytes(&*self.store, id)? {
+            Some(bytes) => {
+                let mut d = D::load(bytes.iter().map(Vec::as_slice))?;
+                d.set_actor(actor);
+                (d, docs::Stored::Chunks(bytes.len() - 1))
+            }
+            None => (create(actor)?, docs::Stored::New),
+        };
+        change(&mut doc)?;
+        let mut batch = WriteBatch::new();
+        docs::stage_document(
+            &mut batch,
+            id,
+            &mut doc,
+            &mut stored,
+            priority,
+            TERMINAL_DOC_CHUNKS_MAX,
+        );
+        Ok(self.gc.apply(batch)?)
+    }
+
+    /// One of the unit's documents as `D`, `None` when absent.
+    pub fn read<D: sync::Document>(&self, id: &DocId) -> Result<Option<D>, WriteError> {
+        match docs::load_bytes(&*self.store, id)? {
+            Some(bytes) => Ok(Some(D::load(bytes.iter().map(Vec::as_slice))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The unit's documents the node does not hold yet as far as this terminal knows (its
+    /// acknowledged heads do not cover the local ones): what the link banner counts as pending.
+    pub fn pending_docs(&mut self, peer: &str) -> usize {
+        let own = self.docs_in_region(&self.region.clone());
+        own.into_iter()
+            .filter(|d| {
+                let known = self.knowledge().heads(peer, &d.doc_id).unwrap_or_default();
+                !d.heads.iter().all(|h| known.contains(h))
+            })
+            .count()
+    }
+}

@@ -177,6 +177,7 @@ impl From<StoreError> for VaultError {
 }
 
 /// The 256-bit data key, only ever in memory (wiped from it when dropped).
+#[derive(Clone)]
 pub struct DataKey(Zeroizing<[u8; DATA_KEY_BYTES]>);
 
 impl DataKey {
@@ -655,6 +656,27 @@ impl Vault {
         password: &str,
         now_ms: i64,
     ) -> Result<(DataKey, SealedStore), VaultError> {
+        self.unlock_with(login, password, now_ms, true)
+    }
+
+    /// [`Vault::unlock`] for an officer the node has just confirmed: the attempt policy does not
+    /// apply (a lock is lifted by exactly this), and a success clears the failures.
+    pub fn unlock_confirmed(
+        &mut self,
+        login: &str,
+        password: &str,
+        now_ms: i64,
+    ) -> Result<(DataKey, SealedStore), VaultError> {
+        self.unlock_with(login, password, now_ms, false)
+    }
+
+    fn unlock_with(
+        &mut self,
+        login: &str,
+        password: &str,
+        now_ms: i64,
+        check_policy: bool,
+    ) -> Result<(DataKey, SealedStore), VaultError> {
         check_credentials(login, password)?;
         let keys = self.keys.clone().ok_or(VaultError::Empty)?;
         if keys.expires_at_ms.is_some_and(|at| at <= now_ms) {
@@ -667,6 +689,7 @@ impl Vault {
             .ok_or_else(|| VaultError::UnknownOfficer(login.to_string()))?;
         let failures = keys.failures.get(login).cloned().unwrap_or_default();
         match self.settings.attempts.check(&failures, now_ms) {
+            _ if !check_policy => {}
             Ok(()) => {}
             Err(LoginRefusal::TooSoon { retry_after_ms }) => {
                 return Err(VaultError::TooSoon { retry_after_ms })
