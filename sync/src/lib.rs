@@ -22,6 +22,8 @@ pub mod doc;
 pub mod doc_id;
 pub mod duplicates;
 pub mod error;
+pub mod field;
+pub mod geo;
 pub mod model;
 pub mod protocol;
 pub mod published;
