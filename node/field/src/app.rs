@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::online::{OnlineError, OnlineLogin};
 use crate::repo::TerminalRepo;
-use crate::shift::{Shift, UnitRef};
 use crate::settings::TerminalSettings;
+use crate::shift::{Shift, UnitRef};
 use crate::vault::{check_credentials, DataKey, SealedStore, Vault, VaultError, WipeReason};
 
 /// How often the supervisor checks the idle timeout and the end of the shift, ms.
@@ -295,7 +295,8 @@ impl Terminal {
         key: DataKey,
         store: SealedStore,
     ) -> Result<(), TerminalError> {
-        if let Some(old) = lock(&self.shift).take() {
+        let old = lock(&self.shift).take();
+        if let Some(old) = old {
             old.end().await;
         }
         let store: Arc<dyn Store> = Arc::new(store);
@@ -324,7 +325,14 @@ impl Terminal {
             alarms: self.alarms_tx.clone(),
         });
         let shift = Arc::new(Shift::new(
-            login, key, repo, gc, changes_tx, stop_tx, task, now_ms(),
+            login,
+            key,
+            repo,
+            gc,
+            changes_tx,
+            stop_tx,
+            task,
+            now_ms(),
         ));
         *lock(&self.shift) = Some(shift);
         *lock(&self.notice) = None;
@@ -371,7 +379,10 @@ impl Terminal {
         if let Some(at) = self.expires_at_ms() {
             if at <= now_ms {
                 tracing::warn!("the shift ended: wiping the terminal's data");
-                if let Err(e) = self.wipe(WipeReason::ShiftExpired, Notice::ShiftExpired).await {
+                if let Err(e) = self
+                    .wipe(WipeReason::ShiftExpired, Notice::ShiftExpired)
+                    .await
+                {
                     tracing::error!(error = %e, "wiping at the end of the shift failed");
                 }
                 return;
@@ -391,7 +402,9 @@ impl Terminal {
     pub async fn on_alarm(&self, alarm: Alarm) {
         match alarm {
             Alarm::Revoked => {
-                tracing::error!("the node refused this terminal's certificate as revoked: wiping its data");
+                tracing::error!(
+                    "the node refused this terminal's certificate as revoked: wiping its data"
+                );
                 if let Err(e) = self.wipe(WipeReason::Revoked, Notice::Revoked).await {
                     tracing::error!(error = %e, "wiping after the revocation failed");
                 }
@@ -418,8 +431,8 @@ impl Terminal {
         if let Some(at) = pack.expires_at_ms {
             let store = lock(&shift.repo).store().clone();
             let vault = self.vault.clone();
-            let set = tokio::task::spawn_blocking(move || lock(&vault).set_expiry(&*store, at))
-                .await;
+            let set =
+                tokio::task::spawn_blocking(move || lock(&vault).set_expiry(&*store, at)).await;
             if !matches!(set, Ok(Ok(()))) {
                 tracing::error!("the shift end from the pack could not be stored");
             }
@@ -438,17 +451,14 @@ impl Terminal {
         let Some(mut alarms) = lock(&self.alarms_rx).take() else {
             return;
         };
-        let mut tick =
-            tokio::time::interval(std::time::Duration::from_millis(SUPERVISOR_TICK_MS));
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(SUPERVISOR_TICK_MS));
         loop {
             tokio::select! {
                 Some(alarm) = alarms.recv() => self.on_alarm(alarm).await,
                 _ = tick.tick() => self.tick(now_ms()).await,
-                _ = shutdown.wait_for(|s| *s) => {
-                    self.logout().await;
-                    return;
-                }
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => break,
             }
         }
+        self.logout().await;
     }
 }

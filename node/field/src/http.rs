@@ -167,9 +167,9 @@ impl From<TerminalError> for FieldApiError {
             TerminalError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let params = match &e {
-            TerminalError::Vault(VaultError::TooSoon { retry_after_ms }) => Some(
-                serde_json::json!({ "retry_after_s": (retry_after_ms + 999) / 1000 }),
-            ),
+            TerminalError::Vault(VaultError::TooSoon { retry_after_ms }) => {
+                Some(serde_json::json!({ "retry_after_s": (retry_after_ms + 999) / 1000 }))
+            }
             TerminalError::Vault(VaultError::WrongPassword { failures }) => {
                 Some(serde_json::json!({ "failures": failures }))
             }
@@ -503,15 +503,8 @@ async fn post_position(
 ) -> FieldResult<Json<PositionView>> {
     let sh = shift(&s)?;
     let policy = journal::position_policy(&s.terminal.settings.position);
-    let recorded = journal::record_position(
-        &sh,
-        &s.terminal.unit,
-        &s.throttle,
-        policy,
-        fix,
-        now_ms(),
-    )
-    .await?;
+    let recorded =
+        journal::record_position(&sh, &s.terminal.unit, &s.throttle, policy, fix, now_ms()).await?;
     Ok(Json(PositionView { recorded }))
 }
 

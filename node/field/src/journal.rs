@@ -6,16 +6,15 @@
 
 use serde::Serialize;
 use sync::field::{
-    field_day, photo_id, photo_sha256, FieldDocId, FieldEntry, FieldEntryBody, FieldLogDoc,
-    FieldPart, FieldPhotoDoc, FieldStatus, PatrolReport, PositionPolicy, PositionThrottle,
-    TrackDoc, UnitPack, UnitPackDoc, UnitPosition, FIELD_PHOTO_BYTES_MAX,
-    PATROL_REPORT_BYTES_MAX,
+    field_day, field_priority, photo_id, photo_sha256, FieldDocId, FieldEntry, FieldEntryBody,
+    FieldLogDoc, FieldPart, FieldPhotoDoc, FieldStatus, PatrolReport, PositionPolicy,
+    PositionThrottle, TrackDoc, UnitPack, UnitPackDoc, UnitPosition, FIELD_PHOTO_BYTES_MAX,
 };
 use sync::DomainError;
 
-use crate::shift::{Shift, UnitRef};
 use crate::repo::WriteError;
 use crate::settings::PositionSettings;
+use crate::shift::{Shift, UnitRef};
 
 /// Longest note, characters (the log's own check applies the node's limit too).
 pub const NOTE_CHARS_MAX: usize = 2_000;
@@ -58,19 +57,13 @@ pub enum Action {
     },
 }
 
-/// Checks a report in the standard format (R34) as the terminal writes it: the fields, its
-/// size, and that every photo it names is stored here.
-pub fn check_report(shift: &Shift, unit: &UnitRef, report: &PatrolReport) -> Result<(), WriteError> {
-    let bytes = serde_json::to_vec(report)
-        .map_err(|e| WriteError::Domain(DomainError::field("report", e.to_string())))?
-        .len();
-    if bytes > PATROL_REPORT_BYTES_MAX {
-        return Err(WriteError::Domain(DomainError::rule_field(
-            "report_too_large",
-            "report",
-            format!("the report is {bytes} bytes; the limit is {PATROL_REPORT_BYTES_MAX}"),
-        )));
-    }
+/// Checks a report in the standard format (R34) as the terminal writes it: its fields and size
+/// (`PatrolReport::validate`), and that every photo it names is stored here.
+pub fn check_report(
+    shift: &Shift,
+    unit: &UnitRef,
+    report: &PatrolReport,
+) -> Result<(), WriteError> {
     report.validate()?;
     let repo = lock(&shift.repo);
     for sha in &report.photos {
@@ -124,7 +117,7 @@ pub async fn record(
     entry.validate(now_ms)?;
     let date = field_day(now_ms);
     let part = FieldPart::Log { date: date.clone() };
-    let priority = part.priority();
+    let priority = field_priority(&part);
     let id = doc_id(unit, part)?;
     let ticket = lock(&shift.repo).write::<FieldLogDoc>(
         &id,
@@ -171,7 +164,7 @@ pub async fn store_photo(
     let part = FieldPart::Photo {
         sha: photo_id(&sha).to_string(),
     };
-    let priority = part.priority();
+    let priority = field_priority(&part);
     let id = doc_id(unit, part)?;
     let ticket = lock(&shift.repo).write::<FieldPhotoDoc>(
         &id,
@@ -221,7 +214,7 @@ pub async fn record_position(
     fix.validate(now_ms)?;
     let date = field_day(fix.at_ms);
     let part = FieldPart::Track { date: date.clone() };
-    let priority = part.priority();
+    let priority = field_priority(&part);
     let id = doc_id(unit, part)?;
     let ticket = {
         let mut repo = lock(&shift.repo);
@@ -267,8 +260,7 @@ pub fn pack(shift: &Shift, unit: &UnitRef) -> Result<Option<UnitPack>, WriteErro
 /// The revocation flag and shift end of the pack, when `doc_id` is this unit's pack.
 pub fn read_pack(shift: &Shift, unit: &UnitRef, doc_id: &str) -> Option<PackInfo> {
     let parsed = FieldDocId::parse(doc_id)?;
-    if parsed.part != FieldPart::Pack || parsed.unit != unit.unit || parsed.region != unit.region
-    {
+    if parsed.part != FieldPart::Pack || parsed.unit != unit.unit || parsed.region != unit.region {
         return None;
     }
     match pack(shift, unit) {

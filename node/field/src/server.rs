@@ -11,9 +11,9 @@ use server_kit::clock::now_ms;
 use tokio::sync::watch;
 
 use crate::app::{Notice, Terminal, Uplink};
-use crate::shift::UnitRef;
 use crate::online::{NoOnlineLogin, NodeLogin, OnlineLogin};
 use crate::settings::TerminalSettings;
+use crate::shift::UnitRef;
 use crate::sync::QuicUplink;
 use crate::vault::{Opened, Vault, VaultSettings, WipeReason};
 
@@ -76,7 +76,12 @@ pub fn load(cli: &Cli) -> anyhow::Result<Loaded> {
             Arc::new(
                 NodeLogin::new(url, &ca)
                     .map_err(anyhow::Error::msg)
-                    .with_context(|| format!("[node] web_url of {}", cli.bundle.join("terminal.toml").display()))?,
+                    .with_context(|| {
+                        format!(
+                            "[node] web_url of {}",
+                            cli.bundle.join("terminal.toml").display()
+                        )
+                    })?,
             )
         }
         None => {
@@ -93,10 +98,7 @@ pub fn load(cli: &Cli) -> anyhow::Result<Loaded> {
 }
 
 /// Opens the data directory and builds the terminal.
-pub fn open_terminal(
-    data: &std::path::Path,
-    loaded: Loaded,
-) -> anyhow::Result<Arc<Terminal>> {
+pub fn open_terminal(data: &std::path::Path, loaded: Loaded) -> anyhow::Result<Arc<Terminal>> {
     let vault_settings = VaultSettings {
         kdf: loaded.settings.kdf,
         ..VaultSettings::default()

@@ -39,7 +39,10 @@ pub struct Shift {
 impl Shift {
     /// The officer whose login the entries carry.
     pub fn officer(&self) -> String {
-        self.officer.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.officer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Tells the sync that a document changed (after the change is durable).
@@ -97,4 +100,3 @@ impl Shift {
         }
     }
 }
-

@@ -177,8 +177,7 @@ async fn connect_once(
                 continue;
             }
         };
-        match tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), connecting).await
-        {
+        match tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), connecting).await {
             Ok(Ok(conn)) => {
                 connected = Some((endpoint, conn));
                 break;
