@@ -181,8 +181,10 @@ impl From<TerminalError> for FieldApiError {
             }
             _ => None,
         };
-        if status.is_server_error() {
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %message, code, "terminal error");
+        } else {
+            tracing::info!(error = %message, code, "refused");
         }
         FieldApiError {
             status,
