@@ -27,35 +27,15 @@ pub use server_kit::replication::{
     FRAMES_PER_FLUSH_MAX, HANDSHAKE_TIMEOUT_MS, LOCAL_CHANGES_BUFFERED_MAX, PROBE_INTERVAL_MS,
     STALL_DETECT_MS,
 };
+pub use server_kit::replication::{
+    reconnect_delay_ms, RECONNECT_DELAY_MS_MAX, RECONNECT_DELAY_MS_MIN, RECONNECT_RESET_AFTER_MS,
+};
 
 use crate::live::LiveEvent;
 use crate::service::CardService;
 use crate::store::{GroupCommit, Store};
 use server_kit::docs::PeerKnowledge;
 use sync::DocId;
-
-/// Base wait before the first reconnection attempt after a failure.
-pub const RECONNECT_DELAY_MS_MIN: u64 = 250;
-/// Cap of the base wait between reconnection attempts. After a partition longer than the QUIC
-/// idle timeout the link is redialled within this (plus the rest of a handshake attempt, at
-/// most ~1 s after QUIC's last Initial retransmission within `HANDSHAKE_TIMEOUT_MS`), so both
-/// sides converge within it + 2 s. A hub serves every region: 20 regions redialling every ≤ 5 s
-/// is a handshake every 250 ms, nothing for it.
-pub const RECONNECT_DELAY_MS_MAX: u64 = 5_000;
-/// A connection that lasted this long was a success: the next wait starts from the shortest.
-pub const RECONNECT_RESET_AFTER_MS: u64 = 10_000;
-
-/// The wait before the next attempt after `failures` attempts in a row that failed (0: the
-/// first retry): the base doubles from [`RECONNECT_DELAY_MS_MIN`] up to
-/// [`RECONNECT_DELAY_MS_MAX`], and the wait is drawn uniformly from its upper half ("equal
-/// jitter"), so regions that lost the hub together do not redial in step and the wait never
-/// exceeds the cap. `rng` is the randomness of the schedule (seeded in tests).
-pub fn reconnect_delay_ms(failures: u32, rng: &mut impl rand::Rng) -> u64 {
-    let base = RECONNECT_DELAY_MS_MIN
-        .saturating_mul(1u64 << failures.min(32))
-        .min(RECONNECT_DELAY_MS_MAX);
-    base - rng.gen_range(0..=base / 2)
-}
 
 /// Who applied replicated changes, in the audit log.
 const REPLICATION_ACTOR: &str = "replication";
@@ -441,51 +421,5 @@ async fn recheck_marked(service: Arc<CardService>) {
         ),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "the national duplicate re-check failed"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-
-    /// The issue's bound on the reconnect back-off: a link back after a long partition is
-    /// redialled within this (plus the handshake), so both sides converge within it + 2 s.
-    const BACKOFF_CAP_GOAL_MS: u64 = 5_000;
-
-    /// The schedule of one seed: the waits after 0, 1, … failures in a row.
-    fn schedule(seed: u64, attempts: u32) -> Vec<u64> {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        (0..attempts)
-            .map(|f| reconnect_delay_ms(f, &mut rng))
-            .collect()
-    }
-
-    #[test]
-    fn reconnect_backoff_grows_to_a_cap_of_5_s_with_jitter() {
-        for seed in 0..200 {
-            let waits = schedule(seed, 40);
-            for (failures, &wait) in waits.iter().enumerate() {
-                let base = RECONNECT_DELAY_MS_MIN
-                    .saturating_mul(1 << failures.min(32))
-                    .min(RECONNECT_DELAY_MS_MAX);
-                assert!(
-                    wait <= BACKOFF_CAP_GOAL_MS && wait <= base && wait >= base / 2,
-                    "seed {seed}, {failures} failures: {wait} ms (base {base} ms)"
-                );
-            }
-            // The first retry is prompt.
-            assert!(waits[0] <= RECONNECT_DELAY_MS_MIN, "seed {seed}: {waits:?}");
-            // Deterministic for a seed.
-            assert_eq!(waits, schedule(seed, 40));
-        }
-        // Jitter: nodes that lost the hub together do not all redial at the same instant.
-        let capped: std::collections::BTreeSet<u64> =
-            (0..200).map(|seed| schedule(seed, 40)[39]).collect();
-        assert!(
-            capped.len() > 50,
-            "{} distinct waits at the cap over 200 seeds",
-            capped.len()
-        );
     }
 }
