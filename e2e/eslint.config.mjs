@@ -12,7 +12,7 @@ const TARGETS = ['chrome >= 86', 'firefox >= 82'];
 
 export default [
   {
-    files: ['node/assets/**/*.js', 'central/assets/**/*.js', 'node/kit/assets/**/*.js'],
+    files: ['node/assets/**/*.js', 'central/assets/**/*.js', 'node/kit/assets/**/*.js', 'node/field/assets/**/*.js'],
     languageOptions: {
       ecmaVersion: 2021,
       sourceType: 'module',

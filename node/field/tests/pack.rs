@@ -35,9 +35,12 @@ fn pack_bytes(expires_at_ms: i64, revoked: bool) -> Vec<u8> {
     .unwrap();
     let mut a = a;
     a.warnings.push(PackWarning {
-        kind: "weapon".into(),
-        text: "Хозяин квартиры зарегистрировал охотничье ружьё".into(),
         address: "ул. Кенесары, 40".into(),
+        person: "Серіков Ержан".into(),
+        birth_year: Some(1979),
+        flags: vec!["registered_weapon".into()],
+        note: "Охотничье ружьё".into(),
+        possible: false,
     });
     doc.put_assignment(&a).unwrap();
     doc.save()
@@ -65,7 +68,7 @@ async fn r08_the_pack_shows_the_assignment_with_its_address_warnings_and_sets_th
     assert!(s.is_success(), "{pack}");
     let a = &pack["assignments"][0];
     assert_eq!(a["number"], "AST-000123");
-    assert_eq!(a["warnings"][0]["kind"], "weapon");
+    assert_eq!(a["warnings"][0]["flags"][0], "registered_weapon");
     assert_eq!(pack["meta"]["call_sign"], "Беркут-1");
     assert_eq!(rig.terminal.expires_at_ms(), Some(ends));
 }

@@ -36,7 +36,15 @@ function warnings(a) {
   return h('section', { class: 'warnings' + (list.length ? ' has' : ''), tid: 'asg-warnings' }, [
     h('h3', { i18n: 'asg.warnings' }),
     list.length ? h('ul', {}, list.map(function (w) {
-      return h('li', { tid: 'asg-warning' }, [h('b', { data: w.kind }), ' — ', h('span', { data: w.text })]);
+      const who = (w.person || '') + (w.birth_year ? ' (' + w.birth_year + ')' : '');
+      const flags = (w.flags || []).map(function (f) { return h('span', { class: 'flag', tid: 'asg-warning-flag', i18n: 'warn.' + f }); });
+      return h('li', { tid: 'asg-warning', class: w.possible ? 'possible' : '' }, [
+        h('b', { data: who }), ' — '
+      ].concat(flags).concat([
+        w.note ? h('span', { class: 'note', data: w.note }) : null,
+        h('div', { class: 'muted', data: w.address || '' }),
+        w.possible ? h('div', { class: 'muted', i18n: 'asg.warning_possible' }) : null
+      ]));
     })) : h('p', { class: 'muted', i18n: 'asg.no_warnings' })
   ]);
 }
