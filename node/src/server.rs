@@ -67,6 +67,11 @@ pub async fn open_node(
         matcher.clone(),
         config.duplicates.clone(),
     ));
+    let geo = Arc::new(crate::geo::Geo::open(
+        &config.map,
+        config.caller_location.as_ref(),
+        matcher.clone(),
+    )?);
     let warnings = Arc::new(
         AddressWarnings::open(store.clone(), matcher)
             .context("the address-warnings registry cannot be read")?,
@@ -132,6 +137,13 @@ pub async fn open_node(
     let metrics = Arc::new(Metrics::new(gc.clone()));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let service = Arc::new(service);
+    {
+        // A weak reference: the service holds the hook, and the hook must not keep it alive.
+        let (lookup, weak) = (geo.caller_location.clone(), Arc::downgrade(&service));
+        service.on_card_created(Box::new(move |card| {
+            lookup.after_create(weak.clone(), card)
+        }));
+    }
     let calls = crate::calls::CallService::start(
         config.calls.clone(),
         data_dir,
@@ -158,6 +170,7 @@ pub async fn open_node(
         )),
         secure_cookies: config.node.secure_cookies,
         search,
+        geo,
     });
     Ok(Node {
         state,

@@ -22,6 +22,7 @@ mod cards;
 mod citizen;
 mod citizen_appeals;
 mod events;
+mod geo;
 mod recordings;
 mod reference;
 mod search;
@@ -47,6 +48,7 @@ use calls::*;
 use cards::*;
 use citizen_appeals::*;
 use events::*;
+use geo::*;
 use recordings::*;
 use reference::*;
 use search::*;
@@ -176,7 +178,10 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         open_appeal_from_card,
         citizen_submit_appeal,
         citizen_appeal_status,
-        citizen_answer_docx
+        citizen_answer_docx,
+        geocode,
+        closest_units,
+        card_route
     )
 )]
 pub struct ApiDoc;
@@ -208,6 +213,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(units::routes())
         .merge(supervision::routes())
         .merge(events::routes())
+        .merge(geo::routes())
         .route("/openapi.json", get(openapi))
         .merge(calls::routes())
         .merge(recordings::routes())
