@@ -37,6 +37,10 @@ pub fn check_region_bundle(bundle: &Path) -> anyhow::Result<PathBuf> {
             "{} is the central's bundle; a node needs a region bundle (provisioning add-region)",
             bundle.display()
         ),
+        Role::Unit { .. } => anyhow::bail!(
+            "{} is a field unit's bundle; a node needs a region bundle (provisioning add-region)",
+            bundle.display()
+        ),
     };
     let overlay = bundle.join(bundle_files::NODE_CONFIG);
     let text = std::fs::read_to_string(&overlay)

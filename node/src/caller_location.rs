@@ -98,9 +98,7 @@ struct Answer {
 pub fn parse_answer(bytes: &[u8], now_ms: i64) -> Result<TelcoFix, LookupError> {
     let bad = |m: String| LookupError::Malformed(m);
     let a: Answer = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-    if !(a.lat.is_finite() && (-90.0..=90.0).contains(&a.lat))
-        || !(a.lon.is_finite() && (-180.0..=180.0).contains(&a.lon))
-    {
+    if !sync::geo::is_valid_point(a.lat, a.lon) {
         return Err(bad(format!("{},{} is not a point", a.lat, a.lon)));
     }
     if let Some(acc) = a.accuracy_m {

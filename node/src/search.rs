@@ -1066,6 +1066,7 @@ mod tests {
             kui: None,
             duplicate_of: None,
             patrol_report: None,
+            patrol_reports: Vec::new(),
             close_summary: None,
             close_reason: status.is_terminal().then(|| "решено на месте".to_string()),
             cancel_reason: None,

@@ -1143,6 +1143,9 @@ impl CardService {
                 .with_doc(doc_id, f)?
                 .ok_or_else(|| ServiceError::NotFound(format!("{doc_id} does not exist"))),
             DocKind::Appeal => self.appeals.with_doc(doc_id, f),
+            DocKind::Field => Err(ServiceError::NotFound(format!(
+                "{doc_id}: field documents are not served yet"
+            ))),
         }
     }
 
@@ -1278,6 +1281,11 @@ impl CardService {
             },
             // Appeals are locked, loaded, staged and audited by their own service.
             DocKind::Appeal => return self.appeals.replica_import(doc_id, bytes, by, now_ms),
+            DocKind::Field => {
+                return Err(RepoError::Refused(format!(
+                    "{doc_id}: field documents are not accepted yet"
+                )))
+            }
         };
         let Imported { heads, live } = imported;
         if let Some(LiveEvent::Card(summary)) = &live {

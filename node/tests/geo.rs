@@ -20,7 +20,7 @@ use common::until;
 use node::config::{CallerLocationSection, Config};
 use node::geo::UnitPositions;
 use serde_json::{json, Value};
-use sync::closest::UnitFix;
+use sync::field::UnitPosition;
 
 const WITHIN: Duration = Duration::from_secs(10);
 
@@ -233,9 +233,9 @@ async fn r35_malformed_answer_is_ignored() {
 
 // ------------------------------------------------------------------ closest units and routes
 
-struct Fixed(Vec<(String, UnitFix)>);
+struct Fixed(Vec<(String, UnitPosition)>);
 impl UnitPositions for Fixed {
-    fn latest(&self) -> Vec<(String, UnitFix)> {
+    fn latest(&self) -> Vec<(String, UnitPosition)> {
         self.0.clone()
     }
 }
@@ -279,10 +279,13 @@ async fn card_at(t: &TestNode, op: &str, p: (f64, f64)) -> String {
 async fn r20_closest_units_endpoint_ranks_and_flags() {
     let (t, node) = start_with(test_config()).await;
     let now = node::http::now_ms();
-    let fix = |p: (f64, f64), age_ms: i64| UnitFix {
+    let fix = |p: (f64, f64), age_ms: i64| UnitPosition {
+        at_ms: now - age_ms,
         lat: p.0,
         lon: p.1,
-        at_ms: now - age_ms,
+        accuracy_m: None,
+        speed_kmh: None,
+        heading_deg: None,
     };
     node.state.geo.set_unit_positions(Arc::new(Fixed(vec![
         ("p01".into(), fix(ring(4), 0)),
@@ -396,10 +399,13 @@ async fn r20_closest_road_graph_ranks_by_travel_time_and_draws_the_route() {
     config.map.roads = Some(ring_roads(files.path()));
     let (t, node) = start_with(config).await;
     let now = node::http::now_ms();
-    let fix = |p: (f64, f64)| UnitFix {
+    let fix = |p: (f64, f64)| UnitPosition {
+        at_ms: now,
         lat: p.0,
         lon: p.1,
-        at_ms: now,
+        accuracy_m: None,
+        speed_kmh: None,
+        heading_deg: None,
     };
     node.state.geo.set_unit_positions(Arc::new(Fixed(vec![
         ("p01".into(), fix(ring(4))),

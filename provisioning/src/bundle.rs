@@ -29,7 +29,7 @@ use crate::settings::{region_server_name, CentralSettings, RegionSettings, WebNa
 /// `0 O o 1 l I`, so it can be read aloud or copied from paper.
 const SECRET_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz";
 
-const OUT_DIR_HINT: &str =
+pub(crate) const OUT_DIR_HINT: &str =
     "a bundle is written into a new or empty directory; choose another --out";
 
 /// `node.toml`: the keys a region's node takes from its bundle, merged over the node's embedded
@@ -46,6 +46,28 @@ pub struct NodeOverlay {
     /// `[https]`: the console's web certificate (format version 2 on; absent in version 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub https: Option<OverlayHttps>,
+    /// `[field]`: the revocation list the node checks its units' terminals against (format
+    /// version 3 on; absent before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<OverlayField>,
+}
+
+/// `[field]` of `node.toml`: only the key the bundle decides; `listen` and the rest are the
+/// node operator's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverlayField {
+    /// The CA's revocation list in the bundle (`crl.pem`), replaced after each revocation.
+    pub crl: String,
+}
+
+impl OverlayField {
+    /// The `[field]` table of every region bundle of format version 3 or later.
+    pub(crate) fn for_bundle() -> Self {
+        OverlayField {
+            crl: files::CRL.to_owned(),
+        }
+    }
 }
 
 /// `[reference]` of `node.toml`.
@@ -171,6 +193,7 @@ impl NodeOverlay {
             },
             tls: OverlayTls::for_node(),
             https: Some(OverlayHttps::for_bundle()),
+            field: Some(OverlayField::for_bundle()),
         }
     }
 }
@@ -187,7 +210,7 @@ impl CentralOverlay {
     }
 }
 
-fn to_toml<T: Serialize>(header: &str, value: &T) -> Vec<u8> {
+pub(crate) fn to_toml<T: Serialize>(header: &str, value: &T) -> Vec<u8> {
     let body = toml::to_string(value).expect("overlay structs always serialize to TOML");
     format!("{header}{body}").into_bytes()
 }
@@ -211,10 +234,10 @@ pub struct BundleSummary {
 }
 
 /// A file of a bundle before it is written.
-struct BundleFile {
-    name: &'static str,
-    content: Vec<u8>,
-    mode: u32,
+pub(crate) struct BundleFile {
+    pub(crate) name: &'static str,
+    pub(crate) content: Vec<u8>,
+    pub(crate) mode: u32,
 }
 
 /// Optional parts of a region bundle.
@@ -229,7 +252,8 @@ pub struct RegionOptions<'a> {
 
 /// Makes a region bundle in `out` (absent or empty): the CA certificate, a P-256 key and a
 /// client+server certificate for region `settings.id`, a P-256 key and a web (HTTPS) certificate
-/// for the region's server name, `node.toml`, a random first-admin password and `bundle.json`.
+/// for the region's server name, `node.toml`, a random first-admin password, a copy of the CA's
+/// current `crl.pem` (the node checks its units' terminals against it) and `bundle.json`.
 /// Both certificates are recorded in the CA's `issued.json` before the bundle is published, so
 /// they can always be revoked.
 pub fn add_region(
@@ -297,7 +321,8 @@ pub fn add_region_with_options(
     let overlay = to_toml(
         &format!(
             "# Region {id}: node config overlay written by `provisioning add-region`.\n\
-             # Paths are relative to this bundle directory.\n\n"
+             # Paths are relative to this bundle directory; replace crl.pem with the CA's after\n\
+             # each `provisioning revoke` of one of this region's units.\n\n"
         ),
         &NodeOverlay::for_region(settings),
     );
@@ -337,7 +362,6 @@ pub fn add_region_with_options(
             peer,
             web,
             extra,
-            crl_copy: false,
         },
         now,
         rng,
@@ -395,7 +419,6 @@ pub fn add_central(
                 content: overlay,
                 mode: MODE_PUBLIC,
             }],
-            crl_copy: true,
         },
         now,
         rng,
@@ -428,7 +451,6 @@ struct BundlePlan {
     peer: CertRequest,
     web: CertRequest,
     extra: Vec<BundleFile>,
-    crl_copy: bool,
 }
 
 fn make_bundle(
@@ -505,10 +527,10 @@ fn make_bundle(
         fsio::write_new(&staging.path(file.name), &file.content, file.mode)?;
         digests.insert(file.name.to_owned(), FileEntry::of(&file.content));
     }
-    if plan.crl_copy {
-        let crl = fsio::read_limited(&ca_dir.join(ca_files::CRL))?;
-        fsio::write_new(&staging.path(files::CRL), &crl, MODE_PUBLIC)?;
-    }
+    // Every bundle carries the CA's current revocation list (not in the manifest: it is replaced
+    // after each revocation): the central checks nodes against it, a node its units' terminals.
+    let crl = fsio::read_limited(&ca_dir.join(ca_files::CRL))?;
+    fsio::write_new(&staging.path(files::CRL), &crl, MODE_PUBLIC)?;
     let created_at = now.replace_nanosecond(0).unwrap_or(now);
     let manifest = Manifest {
         format: manifest::FORMAT.to_owned(),

@@ -33,6 +33,8 @@ pub(crate) const ROLE_REGION_WEB: &str = "region-web";
 pub(crate) const ROLE_CENTRAL: &str = "central";
 /// Role of the central's web (HTTPS) certificate in `issued.json`.
 pub(crate) const ROLE_CENTRAL_WEB: &str = "central-web";
+/// Role of a field unit's certificate in `issued.json`; its subject is `AST:p01`.
+pub(crate) const ROLE_UNIT: &str = "unit";
 
 /// What `init-ca` made.
 #[derive(Debug, Clone)]
@@ -138,10 +140,10 @@ pub fn init_ca(
 pub struct IssuedCert {
     /// Serial number (lower-case hex).
     pub serial: String,
-    /// `region` (a node certificate), `region-web` (a node console's web certificate), `central` or
-    /// `central-web`.
+    /// `region` (a node certificate), `region-web` (a node console's web certificate), `central`,
+    /// `central-web` or `unit` (a field terminal's certificate).
     pub role: String,
-    /// The region id or the central's name.
+    /// The region id, the central's name, or `AST:p01` for a unit.
     pub subject: String,
     /// When it was issued.
     #[serde(with = "time::serde::rfc3339")]

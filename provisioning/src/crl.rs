@@ -23,9 +23,9 @@ pub const REVOKED_FORMAT_VERSION: u32 = 1;
 pub struct RevokedEntry {
     /// Serial number (lower-case hex).
     pub serial: String,
-    /// `region`, `region-web`, `central` or `central-web`, as in `issued.json`.
+    /// `region`, `region-web`, `central`, `central-web` or `unit`, as in `issued.json`.
     pub role: String,
-    /// The region id or the central's name.
+    /// The region id, the central's name, or `AST:p01` for a unit.
     pub subject: String,
     /// When it was revoked.
     #[serde(with = "time::serde::rfc3339")]

@@ -1,7 +1,7 @@
-//! What the QUIC shells (node, central) load at start: this peer's certificate and key, the CA it
-//! trusts and the role its certificate carries, and the web (HTTPS) certificate and key their
-//! console or dashboard presents — only from a bundle that passes
-//! [`verify_bundle`](crate::verify_bundle).
+//! What the QUIC shells (node, central, field terminal) load at start: this peer's certificate
+//! and key, the CA it trusts and the role its certificate carries, the web (HTTPS) certificate and
+//! key a console or dashboard presents, and a terminal's `terminal.toml` — only from a bundle that
+//! passes [`verify_bundle`](crate::verify_bundle).
 
 use std::path::Path;
 
@@ -9,10 +9,11 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use time::OffsetDateTime;
 
 use crate::bundle_files as files;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fsio;
 use crate::pki::{self, Role};
 use crate::problem::Problem;
+use crate::unit::TerminalOverlay;
 use crate::verify::{verify_bundle_allowing, VerifiedBundle};
 
 /// A peer's TLS identity, as rustls takes it.
@@ -79,6 +80,52 @@ pub fn load_web_identity_at(bundle_dir: &Path, now: OffsetDateTime) -> Result<Op
         key: read_key(bundle_dir, files::WEB_KEY)?,
         names: verified.web_names,
     }))
+}
+
+/// A field terminal's identity from its unit bundle (`add-unit`): the TLS identity to give
+/// [`field_client_config`](crate::tls::field_client_config), the unit it speaks for, and the
+/// bundle's `terminal.toml` (where the node is, the name on its certificate, the console's web
+/// address for the first login).
+#[derive(Debug)]
+pub struct UnitIdentity {
+    /// `unit.crt` (leaf), `unit.key`, `ca.crt` and [`Role::Unit`].
+    pub identity: Identity,
+    /// The region id (`AST`), from the certificate.
+    pub region: String,
+    /// The unit id (`p01`), from the certificate.
+    pub unit: String,
+    /// `terminal.toml`, checked by the verification to agree with the certificate.
+    pub terminal: TerminalOverlay,
+}
+
+/// Loads a unit bundle after verifying it at the current time. A region or central bundle is
+/// refused with an [`Error::InvalidArgument`] that says so.
+pub fn load_unit_identity(bundle_dir: &Path) -> Result<UnitIdentity> {
+    load_unit_identity_at(bundle_dir, OffsetDateTime::now_utc())
+}
+
+/// [`load_unit_identity`] at a given time.
+pub fn load_unit_identity_at(bundle_dir: &Path, now: OffsetDateTime) -> Result<UnitIdentity> {
+    let identity = load_identity_at(bundle_dir, now)?;
+    let Role::Unit { region, unit } = identity.role.clone() else {
+        return Err(Error::invalid(
+            "bundle",
+            format!(
+                "{} is the bundle of {}; a field terminal needs a unit bundle (add-unit)",
+                bundle_dir.display(),
+                identity.role
+            ),
+        ));
+    };
+    let path = bundle_dir.join(files::TERMINAL_CONFIG);
+    let terminal = toml::from_str(&fsio::read_text(&path)?)
+        .map_err(|e| Error::bad_file(&path, format!("invalid terminal config: {e}")))?;
+    Ok(UnitIdentity {
+        identity,
+        region,
+        unit,
+        terminal,
+    })
 }
 
 /// Verifies a bundle a node or central is about to use: every check, but a node may have deleted

@@ -13,16 +13,21 @@
 //!   the CA that the central loads with [`RevocationList::from_pem`]);
 //! - a **bundle directory** (`add-region`, `add-central`): the CA certificate, the peer's
 //!   certificate and key (0600), a web (HTTPS) certificate and key (0600) for the console or
-//!   dashboard, a config overlay, for a region the first-admin secret, and `bundle.json`, a
-//!   manifest with the SHA-256 of every file, checked by [`verify_bundle`].
+//!   dashboard, a config overlay, for a region the first-admin secret, a copy of the CA's
+//!   `crl.pem`, and `bundle.json`, a manifest with the SHA-256 of every file, checked by
+//!   [`verify_bundle`];
+//! - a **unit bundle** (`add-unit`) for one field unit's terminal: the CA certificate, a
+//!   client-only certificate `urn:mvd102:unit:AST:p01` ([`unit_of`]) and its key (0600),
+//!   `terminal.toml` (the node's field address and name) and `bundle.json`.
 //!
 //! Time and randomness are parameters (`now`, `rng`) so tests can issue expired or not-yet-valid
 //! certificates and replay runs; only key generation draws from the operating system directly
 //! (inside `ring`).
 //!
 //! [`tls`] turns an identity into rustls/quinn client and server configurations with mutual TLS
-//! (TLS 1.3, the CA as the only trust anchor, the CRL checked at the handshake) and reads a
-//! connected peer's region. *Knows nothing about* opening sockets, sled or the node's internals:
+//! (TLS 1.3, the CA as the only trust anchor, the CRL checked at the handshake) — for the
+//! node↔central link and for the node↔terminal field link — and reads a connected peer's region
+//! or unit. *Knows nothing about* opening sockets, sled or the node's internals:
 //! the node and the central load what this crate writes and open their own endpoints.
 
 mod bundle;
@@ -39,23 +44,26 @@ pub mod reference;
 mod revoke;
 pub mod settings;
 pub mod tls;
+mod unit;
 mod verify;
 
 pub use bundle::{
     add_central, add_region, add_region_with_options, add_region_with_reference, BundleSummary,
-    CentralOverlay, NodeOverlay, OverlayCentralAddress, OverlayCentralName, OverlayHttps,
-    OverlayReference, OverlayRegion, OverlayTls, RegionOptions,
+    CentralOverlay, NodeOverlay, OverlayCentralAddress, OverlayCentralName, OverlayField,
+    OverlayHttps, OverlayReference, OverlayRegion, OverlayTls, RegionOptions,
 };
 pub use ca::{init_ca, CaSummary, IssuedCert, IssuedRegistry};
 pub use crl::{RevocationRecord, RevokedEntry};
 pub use error::{Error, Result};
 pub use identity::{
-    load_identity, load_identity_at, load_web_identity, load_web_identity_at, Identity, WebIdentity,
+    load_identity, load_identity_at, load_unit_identity, load_unit_identity_at, load_web_identity,
+    load_web_identity_at, Identity, UnitIdentity, WebIdentity,
 };
-pub use pki::{region_of, role_of, Role};
+pub use pki::{region_of, role_of, unit_name, unit_of, Role};
 pub use problem::Problem;
 pub use revoke::{is_revoked, refresh_crl, revoke, RevocationList, RevokeSummary, RevokeTarget};
 pub use settings::region_server_name;
+pub use unit::{add_unit, OverlayNode, OverlayUnit, TerminalOverlay, UnitBundleSummary};
 pub use verify::{verify_bundle, VerifiedBundle};
 
 /// Names of the files in a CA directory.
@@ -101,9 +109,15 @@ pub mod bundle_files {
     pub const WEB_CERT: &str = "web.crt";
     /// The web certificate's private key (mode 0600).
     pub const WEB_KEY: &str = "web.key";
-    /// A copy of the CA's revocation list for the central; replaced after each revocation, so it is
-    /// not in the manifest.
+    /// A copy of the CA's revocation list for the central, and (format version 3 on) for a region's
+    /// node to check its terminals; replaced after each revocation, so it is not in the manifest.
     pub const CRL: &str = "crl.pem";
+    /// A field unit's certificate (unit bundle, `add-unit`).
+    pub const UNIT_CERT: &str = "unit.crt";
+    /// A field unit's private key (mode 0600).
+    pub const UNIT_KEY: &str = "unit.key";
+    /// A field terminal's config: its unit, the node it dials, the bundle's TLS files.
+    pub const TERMINAL_CONFIG: &str = "terminal.toml";
     /// The manifest.
     pub const MANIFEST: &str = "bundle.json";
 }
@@ -118,6 +132,15 @@ pub mod limits {
     pub const REGION_NAME_CHARS_MAX: usize = 200;
     /// Longest CA name and central name, in characters.
     pub const SUBJECT_NAME_CHARS_MAX: usize = 64;
+    /// Longest field unit id, in characters (`p01`, `dsog-7`).
+    pub const UNIT_ID_CHARS_MAX: usize = 16;
+    /// Longest `--node-web` URL, in characters.
+    pub const URL_CHARS_MAX: usize = 2000;
+    /// Longest validity of a unit (field terminal) certificate, in days (2 years): a terminal
+    /// leaves the building, so its certificate is short-lived and re-issued.
+    pub const UNIT_VALID_DAYS_MAX: u32 = 730;
+    /// Validity of a unit certificate when `--valid-days` is not given, in days.
+    pub const UNIT_VALID_DAYS_DEFAULT: u32 = 365;
     /// Longest revocation reason, in characters.
     pub const REVOCATION_REASON_CHARS_MAX: usize = 500;
     /// Longest DNS name, in bytes (RFC 1035).

@@ -11,11 +11,13 @@ use rand::rngs::OsRng;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use provisioning::limits::{CA_VALID_DAYS_DEFAULT, PEER_VALID_DAYS_DEFAULT};
+use provisioning::limits::{
+    CA_VALID_DAYS_DEFAULT, PEER_VALID_DAYS_DEFAULT, UNIT_VALID_DAYS_DEFAULT,
+};
 use provisioning::progress::Spinner;
 use provisioning::settings::{
-    CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, RegionId,
-    RegionName, RegionSettings, ValidDays, WebNames,
+    CaName, CaSettings, CentralAddress, CentralName, CentralSettings, DnsName, NodeAddress,
+    NodeWebUrl, RegionId, RegionName, RegionSettings, UnitId, UnitSettings, ValidDays, WebNames,
 };
 use provisioning::{Error, RegionOptions, RevokeTarget, Role};
 
@@ -42,7 +44,7 @@ enum Command {
         valid_days: u32,
     },
     /// Make a region's bundle: ca.crt, node.crt, node.key, web.crt, web.key, node.toml,
-    /// bootstrap.secret, bundle.json.
+    /// bootstrap.secret, crl.pem, bundle.json.
     AddRegion {
         /// CA directory made by init-ca.
         #[arg(long, value_name = "CA_DIR")]
@@ -80,6 +82,35 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         web_ip: Vec<IpAddr>,
     },
+    /// Make a field unit's terminal bundle: ca.crt, unit.crt, unit.key, terminal.toml,
+    /// bundle.json.
+    AddUnit {
+        /// CA directory made by init-ca.
+        #[arg(long, value_name = "CA_DIR")]
+        ca: PathBuf,
+        /// The unit's region id; the region's bundle must have been made (add-region).
+        #[arg(long)]
+        region: String,
+        /// The unit id as in the region's reference: 1–16 characters a–z, 0–9, '-' (p01).
+        #[arg(long)]
+        unit: String,
+        /// Where the terminal reaches the region's node for field sync (QUIC): HOST:PORT.
+        #[arg(long, value_name = "ADDR:PORT")]
+        node: String,
+        /// The name the terminal checks on the node's certificate; by default the region's
+        /// <id>.region.mvd102, which every node certificate carries.
+        #[arg(long, value_name = "NAME")]
+        node_name: Option<String>,
+        /// The node console's HTTPS address for the officer's first, online login.
+        #[arg(long, value_name = "https://…")]
+        node_web: Option<String>,
+        /// Bundle directory to create (must not exist or be empty).
+        #[arg(long, value_name = "BUNDLE_DIR")]
+        out: PathBuf,
+        /// Validity of the unit certificate, in days.
+        #[arg(long, visible_alias = "days", default_value_t = UNIT_VALID_DAYS_DEFAULT)]
+        valid_days: u32,
+    },
     /// Make the central's bundle: ca.crt, central.crt, central.key, web.crt, web.key, central.toml,
     /// crl.pem, bundle.json.
     AddCentral {
@@ -116,7 +147,8 @@ enum Command {
         #[arg(value_name = "BUNDLE_DIR")]
         bundle: PathBuf,
     },
-    /// Revoke every certificate issued to a region (or the central) and re-sign crl.pem.
+    /// Revoke every certificate issued to a region (node, web and all its units'), to one unit
+    /// (--region with --unit) or to the central, and re-sign crl.pem.
     Revoke {
         /// CA directory made by init-ca.
         #[arg(long, value_name = "CA_DIR")]
@@ -124,6 +156,9 @@ enum Command {
         /// The region id.
         #[arg(long, required_unless_present = "central", conflicts_with = "central")]
         region: Option<String>,
+        /// A unit of --region: revoke only that unit's certificates (a terminal lost or stolen).
+        #[arg(long, requires = "region")]
+        unit: Option<String>,
         /// The central's name, to revoke the central's certificates instead.
         #[arg(long)]
         central: Option<String>,
@@ -239,6 +274,47 @@ fn run(command: Command) -> Result<()> {
             print_web(&summary);
             warn_earlier(&summary.earlier_unrevoked, &format!("region {id}"));
         }
+        Command::AddUnit {
+            ca,
+            region,
+            unit,
+            node,
+            node_name,
+            node_web,
+            out,
+            valid_days,
+        } => {
+            let mut settings = UnitSettings::new(
+                RegionId::parse(&region)?,
+                UnitId::parse(&unit)?,
+                NodeAddress::parse(&node)?,
+                ValidDays::for_unit(valid_days)?,
+            );
+            if let Some(name) = node_name {
+                settings.node_name = DnsName::parse_for("node-name", &name)?;
+            }
+            settings.node_web = node_web.as_deref().map(NodeWebUrl::parse).transpose()?;
+            let summary =
+                provisioning::add_unit(&ca, &out, &settings, now, &mut OsRng, &mut progress)
+                    .with_context(|| format!("add-unit {region} {unit} failed"))?;
+            println!(
+                "Unit {unit} of region {region} bundle written to {}: certificate serial {}, \
+                 valid until {}",
+                summary.dir.display(),
+                summary.serial,
+                show(summary.not_after)
+            );
+            if settings.node_web.is_none() {
+                println!(
+                    "note: no --node-web given; the terminal cannot check an officer's first \
+                     login online"
+                );
+            }
+            warn_earlier(
+                &summary.earlier_unrevoked,
+                &format!("unit {unit} of region {region}"),
+            );
+        }
         Command::AddCentral {
             ca,
             name,
@@ -281,6 +357,7 @@ fn run(command: Command) -> Result<()> {
             let who = match &verified.role {
                 Role::Region(id) => format!("region {id}"),
                 Role::Central => "central".to_owned(),
+                role @ Role::Unit { .. } => role.to_string(),
             };
             println!(
                 "OK: {} is a valid bundle for {who}; certificate {} valid until {} ({days_left} days left)",
@@ -289,6 +366,7 @@ fn run(command: Command) -> Result<()> {
                 show(not_after)
             );
             match &verified.manifest.web_certificate {
+                None if matches!(verified.role, Role::Unit { .. }) => {}
                 Some(web) => println!(
                     "Web certificate {} (HTTPS) for: {}",
                     web.serial,
@@ -304,13 +382,23 @@ fn run(command: Command) -> Result<()> {
         Command::Revoke {
             ca,
             region,
+            unit,
             central,
             reason,
         } => {
-            let target = match (region, central) {
-                (Some(region), _) => RevokeTarget::Region(RegionId::parse(&region)?),
-                (None, Some(central)) => RevokeTarget::Central(CentralName::parse(&central)?),
-                (None, None) => anyhow::bail!("give --region ID or --central NAME"),
+            let target = match (region, unit, central) {
+                (Some(region), Some(unit), _) => RevokeTarget::Unit {
+                    region: RegionId::parse(&region)?,
+                    unit: UnitId::parse(&unit)?,
+                },
+                (Some(region), None, _) => RevokeTarget::Region(RegionId::parse(&region)?),
+                (None, _, Some(central)) => RevokeTarget::Central(CentralName::parse(&central)?),
+                (None, _, None) => anyhow::bail!("give --region ID [--unit ID] or --central NAME"),
+            };
+            let copy_to = match &target {
+                RevokeTarget::Central(_) => "the central",
+                RevokeTarget::Region(_) => "the central",
+                RevokeTarget::Unit { .. } => "the region's node (over its bundle's crl.pem)",
             };
             let summary = provisioning::revoke(&ca, &target, reason.as_deref(), now, &mut progress)
                 .with_context(|| format!("revoke {target} failed"))?;
@@ -325,7 +413,7 @@ fn run(command: Command) -> Result<()> {
                 revoked.join(", ")
             );
             println!(
-                "CRL #{} written to {}; copy it to the central.",
+                "CRL #{} written to {}; copy it to {copy_to}.",
                 summary.crl_number,
                 summary.crl.display()
             );
@@ -334,7 +422,8 @@ fn run(command: Command) -> Result<()> {
             let summary =
                 provisioning::refresh_crl(&ca, now, &mut progress).context("refresh-crl failed")?;
             println!(
-                "CRL #{} written to {}; copy it to the central.",
+                "CRL #{} written to {}; copy it to the central and to every region's node (its \
+                 bundle's crl.pem).",
                 summary.crl_number,
                 summary.crl.display()
             );

@@ -13,8 +13,12 @@
 //! ```
 //!
 //! Versions: 1 — the peer certificate only; 2 — also a web (HTTPS) certificate, `web.crt` and
-//! `web.key`, recorded in `web_certificate` and named by the overlay's `[https]` table. This tool
-//! writes 2 and reads both.
+//! `web.key`, recorded in `web_certificate` and named by the overlay's `[https]` table; 3 — field
+//! units: a region bundle also holds the CA's `crl.pem` (not listed in `files`, since it is
+//! replaced after every revocation) named by `node.toml`'s `[field] crl`, and the unit bundle
+//! (`subject: {"unit": …}`, `add-unit`) exists, without a web certificate. This tool writes 3 and
+//! reads all three; a version 3 manifest tells an older tool to use a newer one instead of failing
+//! on the unknown `[field]` table or unit subject.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,15 +34,26 @@ use crate::fsio;
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "mvd102-bundle";
 /// The manifest version this tool writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Every manifest version this tool reads, oldest first.
-pub const FORMAT_VERSIONS_READ: &[u32] = &[1, 2];
-/// The first manifest version whose bundles hold a web certificate (`web.crt`, `web.key`).
+pub const FORMAT_VERSIONS_READ: &[u32] = &[1, 2, 3];
+/// The first manifest version whose region and central bundles hold a web certificate
+/// (`web.crt`, `web.key`).
 pub const FORMAT_VERSION_WEB: u32 = 2;
+/// The first manifest version with field units: unit bundles, and region bundles holding
+/// `crl.pem` with `[field] crl` in `node.toml`.
+pub const FORMAT_VERSION_FIELD: u32 = 3;
 
-/// Whether a bundle of this manifest version holds a web certificate.
+/// Whether a region or central bundle of this manifest version holds a web certificate (a unit
+/// bundle never does: see [`Subject::has_web_certificate`]).
 pub fn has_web_certificate(format_version: u32) -> bool {
     format_version >= FORMAT_VERSION_WEB
+}
+
+/// Whether a region bundle of this manifest version holds the CA's `crl.pem` and names it in
+/// `node.toml`'s `[field] crl`.
+pub fn has_field_crl(format_version: u32) -> bool {
+    format_version >= FORMAT_VERSION_FIELD
 }
 
 /// Whom the bundle is for.
@@ -63,6 +78,13 @@ pub enum Subject {
         /// IP addresses on its certificate.
         ip: Vec<String>,
     },
+    /// A field unit's terminal (format version 3 on).
+    Unit {
+        /// Region id (`AST`).
+        region: String,
+        /// Unit id (`p01`).
+        id: String,
+    },
 }
 
 impl Subject {
@@ -83,8 +105,14 @@ impl Subject {
                 files::CENTRAL_KEY,
                 files::CENTRAL_CONFIG,
             ],
+            Subject::Unit { .. } => vec![
+                files::CA_CERT,
+                files::UNIT_CERT,
+                files::UNIT_KEY,
+                files::TERMINAL_CONFIG,
+            ],
         };
-        if has_web_certificate(format_version) {
+        if self.has_web_certificate(format_version) {
             expected.extend([files::WEB_CERT, files::WEB_KEY]);
         }
         expected
@@ -95,7 +123,20 @@ impl Subject {
     pub fn optional_files(&self) -> &'static [&'static str] {
         match self {
             Subject::Region { .. } => &[files::REFERENCE],
-            Subject::Central { .. } => &[],
+            Subject::Central { .. } | Subject::Unit { .. } => &[],
+        }
+    }
+
+    /// Whether a bundle of this kind and manifest version holds a web certificate.
+    pub fn has_web_certificate(&self, format_version: u32) -> bool {
+        !matches!(self, Subject::Unit { .. }) && has_web_certificate(format_version)
+    }
+
+    /// The first manifest version that has this kind of bundle.
+    pub fn first_format_version(&self) -> u32 {
+        match self {
+            Subject::Region { .. } | Subject::Central { .. } => 1,
+            Subject::Unit { .. } => FORMAT_VERSION_FIELD,
         }
     }
 
@@ -104,8 +145,9 @@ impl Subject {
         let mut secret = match self {
             Subject::Region { .. } => vec![files::NODE_KEY, files::BOOTSTRAP_SECRET],
             Subject::Central { .. } => vec![files::CENTRAL_KEY],
+            Subject::Unit { .. } => vec![files::UNIT_KEY],
         };
-        if has_web_certificate(format_version) {
+        if self.has_web_certificate(format_version) {
             secret.push(files::WEB_KEY);
         }
         secret
@@ -116,6 +158,7 @@ impl Subject {
         match self {
             Subject::Region { .. } => (files::NODE_CERT, files::NODE_KEY),
             Subject::Central { .. } => (files::CENTRAL_CERT, files::CENTRAL_KEY),
+            Subject::Unit { .. } => (files::UNIT_CERT, files::UNIT_KEY),
         }
     }
 }
@@ -183,7 +226,8 @@ pub struct Manifest {
     pub created_at: OffsetDateTime,
     /// The bundle's peer certificate (the node's or the central's replication identity).
     pub certificate: CertificateInfo,
-    /// The bundle's web (HTTPS) certificate: present from format version 2 on, absent before.
+    /// The bundle's web (HTTPS) certificate: present in region and central bundles from format
+    /// version 2 on, absent before and in unit bundles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_certificate: Option<CertificateInfo>,
     /// File name → digest, for every file but the manifest itself.
@@ -233,7 +277,20 @@ impl Manifest {
         };
         let manifest: Manifest = serde_json::from_str(&text)
             .map_err(|e| Error::bad_file(&path, format!("invalid manifest: {e}")))?;
-        match (has_web_certificate(version), &manifest.web_certificate) {
+        let first = manifest.subject.first_format_version();
+        if version < first {
+            return Err(Error::bad_file(
+                &path,
+                format!(
+                    "invalid manifest: format_version {version} has no bundles of this kind; \
+                     they start with format_version {first}"
+                ),
+            ));
+        }
+        match (
+            manifest.subject.has_web_certificate(version),
+            &manifest.web_certificate,
+        ) {
             (true, None) => Err(Error::bad_file(
                 &path,
                 format!(
@@ -242,6 +299,12 @@ impl Manifest {
                     files::WEB_CERT
                 ),
             )),
+            (false, Some(_)) if matches!(manifest.subject, Subject::Unit { .. }) => {
+                Err(Error::bad_file(
+                    &path,
+                    "invalid manifest: a unit bundle has no \"web_certificate\"",
+                ))
+            }
             (false, Some(_)) => Err(Error::bad_file(
                 &path,
                 format!(
@@ -266,7 +329,13 @@ impl Manifest {
 
     /// Whether this bundle holds a web certificate (`web.crt`, `web.key`).
     pub fn has_web_certificate(&self) -> bool {
-        has_web_certificate(self.format_version)
+        self.subject.has_web_certificate(self.format_version)
+    }
+
+    /// Whether this is a region bundle that holds the CA's `crl.pem` for checking terminals
+    /// (`[field] crl` in `node.toml`).
+    pub fn has_field_crl(&self) -> bool {
+        matches!(self.subject, Subject::Region { .. }) && has_field_crl(self.format_version)
     }
 
     /// The manifest as written to disk.

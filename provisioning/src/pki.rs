@@ -7,6 +7,10 @@
 //! certificate with two regions, or a region and the central role, is refused. The central's
 //! certificate carries `central:NAME` and `urn:mvd102:central:NAME` the same way.
 //!
+//! A unit certificate (a field terminal's, `add-unit`) carries `unit:AST:p01` and
+//! `urn:mvd102:unit:AST:p01` the same way, and allows TLS client authentication only: a terminal
+//! dials its node and never serves anyone.
+//!
 //! A web certificate (the HTTPS certificate of a node's console or the central's dashboard) has
 //! the common name `web:AST` or `web:NAME`, only DNS and IP SANs, and only the serverAuth usage:
 //! it carries no role, so neither side of the replication link accepts it.
@@ -29,18 +33,22 @@ use x509_parser::prelude::FromDer;
 
 use crate::error::{Error, Result};
 use crate::limits::{NOT_BEFORE_BACKDATE_S, SERIAL_BYTES};
-use crate::settings::RegionId;
+use crate::settings::{RegionId, UnitId};
 
 /// Prefix of a region's URI SAN: `urn:mvd102:region:AST`.
 pub const REGION_URN_PREFIX: &str = "urn:mvd102:region:";
 /// Prefix of the central's URI SAN: `urn:mvd102:central:NAME`.
 pub const CENTRAL_URN_PREFIX: &str = "urn:mvd102:central:";
+/// Prefix of a unit's URI SAN: `urn:mvd102:unit:AST:p01` (region, then unit id).
+pub const UNIT_URN_PREFIX: &str = "urn:mvd102:unit:";
 /// Prefix every role URI SAN of this network starts with.
 pub const MVD102_URN_PREFIX: &str = "urn:mvd102:";
 /// Prefix of a region's common name: `region:AST`.
 pub const REGION_CN_PREFIX: &str = "region:";
 /// Prefix of the central's common name: `central:NAME`.
 pub const CENTRAL_CN_PREFIX: &str = "central:";
+/// Prefix of a unit's common name: `unit:AST:p01`.
+pub const UNIT_CN_PREFIX: &str = "unit:";
 /// Prefix of a web (HTTPS) certificate's common name: `web:AST`, `web:central`. It claims no role.
 pub const WEB_CN_PREFIX: &str = "web:";
 /// Organisation written into every certificate's subject.
@@ -53,6 +61,13 @@ pub enum Role {
     Region(String),
     /// The МВД central hub.
     Central,
+    /// A field unit's terminal (FieldTerminal): the unit `unit` of region `region`.
+    Unit {
+        /// The region id (`AST`).
+        region: String,
+        /// The unit id (`p01`).
+        unit: String,
+    },
 }
 
 impl fmt::Display for Role {
@@ -60,11 +75,13 @@ impl fmt::Display for Role {
         match self {
             Role::Region(id) => write!(f, "region {id}"),
             Role::Central => f.write_str("central"),
+            Role::Unit { region, unit } => write!(f, "unit {unit} of region {region}"),
         }
     }
 }
 
-/// A role with the name it was issued to: the region id, or the central's name.
+/// A role with the name it was issued to: the region id, the central's name, or `AST:p01` for a
+/// unit (its [`unit_name`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Holder {
     pub(crate) role: Role,
@@ -107,6 +124,16 @@ pub(crate) fn holder_of(cert: &X509Certificate<'_>) -> Result<Option<Holder>> {
                 role: Role::Central,
                 name: central.to_owned(),
             });
+        } else if let Some(name) = uri.strip_prefix(UNIT_URN_PREFIX) {
+            let (region, unit) =
+                parse_unit_name(name).map_err(|e| bad_cert(format!("URI SAN {uri:?}: {e}")))?;
+            found.push(Holder {
+                role: Role::Unit {
+                    region: region.as_str().to_owned(),
+                    unit: unit.as_str().to_owned(),
+                },
+                name: name.to_owned(),
+            });
         }
     }
     let holder = match found.len() {
@@ -123,16 +150,18 @@ pub(crate) fn holder_of(cert: &X509Certificate<'_>) -> Result<Option<Holder>> {
         let cn = cn
             .as_str()
             .map_err(|e| bad_cert(format!("unreadable common name: {e}")))?;
-        let claimed = if let Some(id) = cn.strip_prefix(REGION_CN_PREFIX) {
-            Some((true, id))
-        } else {
-            cn.strip_prefix(CENTRAL_CN_PREFIX).map(|name| (false, name))
-        };
-        let Some((is_region, name)) = claimed else {
+        let claimed = [
+            (RoleKind::Region, REGION_CN_PREFIX),
+            (RoleKind::Central, CENTRAL_CN_PREFIX),
+            (RoleKind::Unit, UNIT_CN_PREFIX),
+        ]
+        .into_iter()
+        .find_map(|(kind, prefix)| cn.strip_prefix(prefix).map(|name| (kind, name)));
+        let Some((kind, name)) = claimed else {
             continue;
         };
         let agrees = match &holder {
-            Some(h) => matches!(h.role, Role::Region(_)) == is_region && h.name == name,
+            Some(h) => RoleKind::of(&h.role) == kind && h.name == name,
             None => false,
         };
         if !agrees {
@@ -144,6 +173,41 @@ pub(crate) fn holder_of(cert: &X509Certificate<'_>) -> Result<Option<Holder>> {
     Ok(holder)
 }
 
+/// The kind of a role, without its names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RoleKind {
+    Region,
+    Central,
+    Unit,
+}
+
+impl RoleKind {
+    fn of(role: &Role) -> Self {
+        match role {
+            Role::Region(_) => RoleKind::Region,
+            Role::Central => RoleKind::Central,
+            Role::Unit { .. } => RoleKind::Unit,
+        }
+    }
+}
+
+/// `AST:p01`: how a unit is named in its certificate (after `unit:` and `urn:mvd102:unit:`),
+/// in `issued.json` and `revoked.json`.
+pub fn unit_name(region: &str, unit: &str) -> String {
+    format!("{region}:{unit}")
+}
+
+/// Splits and checks `AST:p01`.
+pub(crate) fn parse_unit_name(name: &str) -> Result<(RegionId, UnitId)> {
+    let (region, unit) = name.split_once(':').ok_or_else(|| {
+        Error::invalid(
+            "unit",
+            format!("{name:?} is not REGION:UNIT (e.g. AST:p01)"),
+        )
+    })?;
+    Ok((RegionId::parse(region)?, UnitId::parse(unit)?))
+}
+
 /// The role of a peer's certificate (DER). Errors when the certificate is malformed, carries no
 /// mvd102 role, or is ambiguous.
 pub fn role_of(cert_der: &[u8]) -> Result<Role> {
@@ -153,8 +217,8 @@ pub fn role_of(cert_der: &[u8]) -> Result<Role> {
         .ok_or_else(|| bad_cert("carries no mvd102 role (no urn:mvd102: URI SAN)"))
 }
 
-/// The region a peer's certificate (DER) was issued to: `Some("AST")`, or `None` for the central
-/// or a certificate without an mvd102 role. Errors when it is malformed or ambiguous.
+/// The region a node's certificate (DER) was issued to: `Some("AST")`, or `None` for the
+/// central, a field unit (see [`unit_of`]) or a certificate without an mvd102 role. Errors when it is malformed or ambiguous.
 ///
 /// The central takes a node's region from here, never from the node's messages.
 pub fn region_of(cert_der: &[u8]) -> Result<Option<String>> {
@@ -166,6 +230,27 @@ pub fn region_of(cert_der: &[u8]) -> Result<Option<String>> {
         }) => Some(id),
         _ => None,
     })
+}
+
+/// The unit a field terminal's certificate (DER) was issued to: `(region, unit)`, e.g.
+/// `("AST", "p01")`. Errors when the certificate is malformed, ambiguous, or not a unit's (a
+/// node's, the central's, a web certificate).
+///
+/// The node takes a terminal's unit from here, never from the terminal's messages.
+pub fn unit_of(cert_der: &[u8]) -> Result<(String, String)> {
+    let cert = parse_cert(cert_der)?;
+    match holder_of(&cert)? {
+        Some(Holder {
+            role: Role::Unit { region, unit },
+            ..
+        }) => Ok((region, unit)),
+        Some(Holder { role, .. }) => Err(bad_cert(format!(
+            "is the certificate of {role}, not of a field unit (urn:mvd102:unit:)"
+        ))),
+        None => Err(bad_cert(
+            "carries no mvd102 role (no urn:mvd102: URI SAN), so it is not a field unit's",
+        )),
+    }
 }
 
 /// Reads the first certificate from PEM text.
@@ -241,6 +326,11 @@ pub(crate) enum Purpose {
     /// The HTTPS certificate of a node's console or the central's dashboard: TLS server
     /// authentication only and no mvd102 role URI, so it can never pass as a replication identity.
     Web,
+    /// A field terminal's identity: the unit's role URI SAN and TLS client authentication only.
+    Unit {
+        /// `urn:mvd102:unit:AST:p01`.
+        uri: String,
+    },
 }
 
 /// What goes into a node, central or web certificate (validity and serial come separately).
@@ -274,7 +364,7 @@ pub(crate) fn issue(
     dn.push(DnType::CommonName, request.common_name.as_str());
     params.distinguished_name = dn;
     let mut sans = Vec::new();
-    if let Purpose::Peer { uri } = &request.purpose {
+    if let Purpose::Peer { uri } | Purpose::Unit { uri } = &request.purpose {
         sans.push(SanType::URI(
             uri.clone()
                 .try_into()
@@ -298,6 +388,7 @@ pub(crate) fn issue(
             ExtendedKeyUsagePurpose::ClientAuth,
         ],
         Purpose::Web => vec![ExtendedKeyUsagePurpose::ServerAuth],
+        Purpose::Unit { .. } => vec![ExtendedKeyUsagePurpose::ClientAuth],
     };
     params.use_authority_key_identifier_extension = true;
     params.serial_number = Some(SerialNumber::from_slice(serial));

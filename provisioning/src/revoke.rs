@@ -11,15 +11,18 @@ use time::OffsetDateTime;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use crate::ca::{Ca, IssuedRegistry, ROLE_CENTRAL, ROLE_CENTRAL_WEB, ROLE_REGION, ROLE_REGION_WEB};
+use crate::ca::{
+    Ca, IssuedCert, IssuedRegistry, ROLE_CENTRAL, ROLE_CENTRAL_WEB, ROLE_REGION, ROLE_REGION_WEB,
+    ROLE_UNIT,
+};
 use crate::ca_files;
 use crate::crl::{sign_crl, RevocationRecord, RevokedEntry};
 use crate::error::{Error, Result};
 use crate::fsio::{self, to_json, CaLock, MODE_PUBLIC};
 use crate::limits::REVOCATION_REASON_CHARS_MAX;
-use crate::pki;
+use crate::pki::{self, unit_name};
 use crate::progress::Progress;
-use crate::settings::{CentralName, RegionId};
+use crate::settings::{CentralName, RegionId, UnitId};
 
 /// What `revoke` did.
 #[derive(Debug, Clone)]
@@ -39,11 +42,21 @@ pub struct RevokeSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevokeTarget {
     /// Every certificate of a region (a node retired, stolen or re-installed): its node
-    /// certificates and its console's web certificates.
+    /// certificates, its console's web certificates, and all its field units' certificates — a
+    /// region retired has no node left for its terminals, and its terminals must not follow the
+    /// region to a new installation unnoticed (issue the units again with `add-unit`).
     Region(RegionId),
     /// Every certificate of the central with this name: its central certificates and its
     /// dashboard's web certificates.
     Central(CentralName),
+    /// Every certificate of one field unit of a region (a terminal lost or stolen, a unit
+    /// disbanded); nothing of the region or its other units.
+    Unit {
+        /// The unit's region.
+        region: RegionId,
+        /// The unit.
+        unit: UnitId,
+    },
 }
 
 impl RevokeTarget {
@@ -52,21 +65,35 @@ impl RevokeTarget {
         match self {
             RevokeTarget::Region(_) => "region",
             RevokeTarget::Central(_) => "central",
+            RevokeTarget::Unit { .. } => "unit",
         }
     }
 
-    /// The `issued.json` roles of the target's certificates.
-    fn roles(&self) -> [&'static str; 2] {
+    /// The name in `issued.json`: the region id, the central's name, `AST:p01`.
+    fn subject(&self) -> String {
         match self {
-            RevokeTarget::Region(_) => [ROLE_REGION, ROLE_REGION_WEB],
-            RevokeTarget::Central(_) => [ROLE_CENTRAL, ROLE_CENTRAL_WEB],
+            RevokeTarget::Region(id) => id.to_string(),
+            RevokeTarget::Central(name) => name.as_str().to_owned(),
+            RevokeTarget::Unit { region, unit } => unit_name(region.as_str(), unit.as_str()),
         }
     }
 
-    fn subject(&self) -> &str {
+    /// Whether `cert` (from `issued.json`) is one of the target's.
+    fn covers(&self, cert: &IssuedCert) -> bool {
+        let role = cert.role.as_str();
         match self {
-            RevokeTarget::Region(id) => id.as_str(),
-            RevokeTarget::Central(name) => name.as_str(),
+            RevokeTarget::Region(id) => {
+                ([ROLE_REGION, ROLE_REGION_WEB].contains(&role) && cert.subject == id.as_str())
+                    || (role == ROLE_UNIT
+                        && cert
+                            .subject
+                            .split_once(':')
+                            .is_some_and(|(region, _)| region == id.as_str()))
+            }
+            RevokeTarget::Central(name) => {
+                [ROLE_CENTRAL, ROLE_CENTRAL_WEB].contains(&role) && cert.subject == name.as_str()
+            }
+            RevokeTarget::Unit { .. } => role == ROLE_UNIT && cert.subject == self.subject(),
         }
     }
 }
@@ -77,9 +104,9 @@ impl std::fmt::Display for RevokeTarget {
     }
 }
 
-/// Revokes every certificate the CA issued to `target` and not yet revoked — peer and web
-/// certificates alike — records it in `revoked.json` and re-signs `crl.pem`. Both files are
-/// replaced atomically.
+/// Revokes every certificate the CA issued to `target` and not yet revoked — peer, web and, for a
+/// region, its units' certificates alike — records it in `revoked.json` and re-signs `crl.pem`.
+/// Both files are replaced atomically.
 pub fn revoke(
     ca_dir: &Path,
     target: &RevokeTarget,
@@ -102,11 +129,10 @@ pub fn revoke(
     let issued = IssuedRegistry::read(ca_dir)?;
     let mut record = RevocationRecord::read(ca_dir)?;
 
-    let roles = target.roles();
     let of_target: Vec<_> = issued
         .certificates
         .iter()
-        .filter(|c| roles.contains(&c.role.as_str()) && c.subject == target.subject())
+        .filter(|c| target.covers(c))
         .collect();
     if of_target.is_empty() {
         return Err(Error::NeverIssued {
@@ -123,7 +149,7 @@ pub fn revoke(
         revoked.push(RevokedEntry {
             serial: cert.serial.clone(),
             role: cert.role.clone(),
-            subject: target.subject().to_owned(),
+            subject: cert.subject.clone(),
             revoked_at,
             reason: reason.clone(),
         });

@@ -215,10 +215,15 @@ pub struct CentralAddress {
 impl CentralAddress {
     /// Validates an address.
     pub fn parse(raw: &str) -> Result<Self> {
-        let bad = |why: &str| Error::invalid("central", format!("{raw:?}: {why}"));
+        Self::parse_for("central", "central.mvd.kz:7102", raw)
+    }
+
+    /// [`CentralAddress::parse`] for the option `field`, whose errors show `example`.
+    fn parse_for(field: &'static str, example: &str, raw: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid(field, format!("{raw:?}: {why}"));
         let (host, port) = raw
             .rsplit_once(':')
-            .ok_or_else(|| bad("expected HOST:PORT, e.g. central.mvd.kz:7102"))?;
+            .ok_or_else(|| bad(&format!("expected HOST:PORT, e.g. {example}")))?;
         let port: u16 = port
             .parse()
             .ok()
@@ -249,6 +254,104 @@ impl fmt::Display for CentralAddress {
     }
 }
 
+/// Where a unit's terminal reaches its region's node for field sync (the node's `[field] listen`
+/// as the terminal sees it): `host:port`, `ip:port` or `[ipv6]:port`, checked as a
+/// [`CentralAddress`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeAddress(CentralAddress);
+
+impl NodeAddress {
+    /// Validates an address given with `--node`.
+    pub fn parse(raw: &str) -> Result<Self> {
+        CentralAddress::parse_for("node", "10.20.0.5:7103", raw).map(NodeAddress)
+    }
+}
+
+impl fmt::Display for NodeAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A field unit's id as the region's reference lists it (`p01`): 1–`UNIT_ID_CHARS_MAX`
+/// characters of `a–z`, `0–9` and `-`. It becomes part of certificate names
+/// (`urn:mvd102:unit:AST:p01`) and of document ids (`AST/field/p01~log`), so `/`, `~`, `:` and
+/// anything else are refused.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnitId(String);
+
+impl UnitId {
+    /// Validates a unit id.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let chars = raw.chars().count();
+        if chars == 0 || chars > UNIT_ID_CHARS_MAX {
+            return Err(Error::invalid(
+                "unit",
+                format!(
+                    "{raw:?} has {chars} characters; a unit id has 1–{UNIT_ID_CHARS_MAX} \
+                     characters a–z, 0–9 or '-' (e.g. p01)"
+                ),
+            ));
+        }
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if !raw.chars().all(allowed) {
+            return Err(Error::invalid(
+                "unit",
+                format!("{raw:?} may contain only a–z, 0–9 and '-' (e.g. p01)"),
+            ));
+        }
+        Ok(UnitId(raw.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UnitId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The node console's HTTPS address a terminal uses for an officer's first, online login
+/// (`--node-web https://console.ast.mvd.kz`): an `https` URL with a host, no user name or
+/// password, at most `URL_CHARS_MAX` characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeWebUrl(String);
+
+impl NodeWebUrl {
+    /// Validates a URL given with `--node-web`.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let bad = |why: &str| Error::invalid("node-web", format!("{raw:?}: {why}"));
+        if raw.chars().count() > URL_CHARS_MAX {
+            return Err(bad(&format!("longer than {URL_CHARS_MAX} characters")));
+        }
+        let url = url::Url::parse(raw).map_err(|e| bad(&format!("not a URL ({e})")))?;
+        if url.scheme() != "https" {
+            return Err(bad(
+                "must start with https:// (the console is served over HTTPS)",
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("names no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(bad("must not carry a user name or password"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(bad("must not carry a query (?) or fragment (#)"));
+        }
+        Ok(NodeWebUrl(url.to_string()))
+    }
+
+    /// The URL as text (normalised: `https://console.ast.mvd.kz/`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// How long a certificate is valid, in days, checked against its kind's limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidDays(u32);
@@ -262,6 +365,11 @@ impl ValidDays {
     /// Validity of a node or central certificate: 1..=`PEER_VALID_DAYS_MAX`.
     pub fn for_peer(days: u32) -> Result<Self> {
         Self::within(days, PEER_VALID_DAYS_MAX)
+    }
+
+    /// Validity of a unit (field terminal) certificate: 1..=`UNIT_VALID_DAYS_MAX`.
+    pub fn for_unit(days: u32) -> Result<Self> {
+        Self::within(days, UNIT_VALID_DAYS_MAX)
     }
 
     fn within(days: u32, days_max: u32) -> Result<Self> {
@@ -302,6 +410,40 @@ pub struct RegionSettings {
     pub central: CentralAddress,
     /// Validity of the node certificate.
     pub valid_days: ValidDays,
+}
+
+/// Settings of `add-unit`.
+#[derive(Debug, Clone)]
+pub struct UnitSettings {
+    /// The unit's region; the CA must have issued it an unrevoked node certificate.
+    pub region: RegionId,
+    /// The unit's id, carried by its certificate.
+    pub unit: UnitId,
+    /// Where the terminal dials the region's node (QUIC, ALPN `mvd102-field`).
+    pub node: NodeAddress,
+    /// The name the terminal checks on the node's certificate; `add-unit` defaults it to the
+    /// region's server name ([`region_server_name`], `ast.region.mvd102`), the DNS name every
+    /// node certificate carries.
+    pub node_name: DnsName,
+    /// The node console's HTTPS address for the first, online login, if the terminal has one.
+    pub node_web: Option<NodeWebUrl>,
+    /// Validity of the unit certificate.
+    pub valid_days: ValidDays,
+}
+
+impl UnitSettings {
+    /// Settings with the node's default server name ([`region_server_name`]) and no web address.
+    pub fn new(region: RegionId, unit: UnitId, node: NodeAddress, valid_days: ValidDays) -> Self {
+        let node_name = DnsName(region_server_name(region.as_str()));
+        UnitSettings {
+            region,
+            unit,
+            node,
+            node_name,
+            node_web: None,
+            valid_days,
+        }
+    }
 }
 
 /// Settings of `add-central`.
@@ -492,6 +634,52 @@ mod tests {
         assert!(ValidDays::for_peer(0).is_err());
         assert!(ValidDays::for_peer(PEER_VALID_DAYS_MAX + 1).is_err());
         assert!(ValidDays::for_ca(CA_VALID_DAYS_MAX).is_ok());
+    }
+
+    #[test]
+    fn unit_ids_and_node_addresses() {
+        for ok in ["p01", "a", "dsog-7", &"x".repeat(UNIT_ID_CHARS_MAX)] {
+            assert_eq!(UnitId::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "P01",
+            "p/01",
+            "p01~log",
+            "p:1",
+            "п01",
+            "p 1",
+            &"x".repeat(UNIT_ID_CHARS_MAX + 1),
+        ] {
+            let err = UnitId::parse(bad).unwrap_err().to_string();
+            assert!(err.starts_with("invalid unit:"), "{bad:?}: {err}");
+        }
+        assert_eq!(
+            NodeAddress::parse("10.20.0.5:7103").unwrap().to_string(),
+            "10.20.0.5:7103"
+        );
+        let err = NodeAddress::parse("10.20.0.5").unwrap_err().to_string();
+        assert!(err.starts_with("invalid node:"), "{err}");
+        assert!(ValidDays::for_unit(UNIT_VALID_DAYS_MAX).is_ok());
+        assert!(ValidDays::for_unit(UNIT_VALID_DAYS_MAX + 1).is_err());
+    }
+
+    #[test]
+    fn node_web_urls() {
+        let ok =
+            |raw: &str, shown: &str| assert_eq!(NodeWebUrl::parse(raw).unwrap().as_str(), shown);
+        ok("https://console.ast.mvd.kz", "https://console.ast.mvd.kz/");
+        ok("https://10.20.0.5:8443/", "https://10.20.0.5:8443/");
+        for bad in [
+            "http://console.ast.mvd.kz",
+            "console.ast.mvd.kz",
+            "https://user:pw@console.ast.mvd.kz",
+            "https://console.ast.mvd.kz/?a=1",
+            "https://",
+        ] {
+            let err = NodeWebUrl::parse(bad).unwrap_err().to_string();
+            assert!(err.starts_with("invalid node-web:"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -1,14 +1,28 @@
-//! Mutual TLS for the QUIC link between a region's node and the central, built from what
-//! [`load_identity`](crate::load_identity) returns.
+//! Mutual TLS for the QUIC links of the network, built from what
+//! [`load_identity`](crate::load_identity) returns:
 //!
-//! Both sides trust only the CA of their bundle and present their own certificate; the central
-//! requires one from every node, checks it against the CA's revocation list during the handshake
-//! and reads the node's region from it ([`peer_region`]), never from messages.
+//! - **node ↔ central** (ALPN [`ALPN`], [`server_config`], [`client_config`]): both sides trust
+//!   only the CA of their bundle and present their own certificate; the central requires one from
+//!   every node, checks it against the CA's revocation list during the handshake and reads the
+//!   node's region from it ([`peer_region`]), never from messages;
+//! - **terminal ↔ node**, the field link (ALPN [`FIELD_ALPN`], [`field_server_config`],
+//!   [`field_client_config`]): a unit's terminal presents its unit certificate; the node requires
+//!   one chaining to the CA, not revoked, not expired, and **of a unit of its own region** —
+//!   anything else (a node's, the central's or a web certificate, another region's unit) is
+//!   refused during the handshake with the alert `access_denied` — and reads the unit from it
+//!   ([`peer_unit`]). The terminal accepts only its own region's node certificate.
 //!
-//! Every config here is TLS 1.3 only (QUIC requires it), negotiates ALPN [`ALPN`], uses the
-//! `ring` crypto provider it names itself (never a process-wide default), and disables session
+//! Every config here is TLS 1.3 only (QUIC requires it), negotiates one ALPN, uses the `ring`
+//! crypto provider it names itself (never a process-wide default), and disables session
 //! resumption and 0-RTT: a resumed session would skip the certificate and revocation checks, and
-//! 0-RTT data can be replayed. A full handshake per connection is cheap for a few dozen regions.
+//! 0-RTT data can be replayed. A full handshake per connection is cheap for a few dozen regions
+//! and a few hundred terminals per node.
+//!
+//! A refused terminal learns why from the TLS alert the node sent ([`tls_alert`],
+//! [`is_certificate_revoked`], [`is_certificate_expired`]). In TLS 1.3 the client finishes its
+//! side of the handshake before the server has checked the client's certificate, so the refusal
+//! may arrive either as the error of `Connecting` or, just after it seemed to succeed, as the
+//! error of `Connection::closed()` (and of every stream): check both.
 //!
 //! *Knows nothing about* addresses, DNS resolution, reconnect policy or what flows over the
 //! streams: the shells own those.
@@ -18,23 +32,53 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
-use rustls::client::Resumption;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{NoServerSessionStorage, WebPkiClientVerifier};
-use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, RootCertStore,
+    ServerConfig, SignatureScheme,
+};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, CertificateRevocationListDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
 
 use crate::error::{Error, Result};
 use crate::fsio;
 use crate::identity::Identity;
-use crate::pki::region_of;
+use crate::pki::{region_of, unit_of, Role};
 use crate::revoke::RevocationList;
 use crate::settings::CentralAddress;
 
 /// The one application protocol a node and the central speak over QUIC. A peer that offers
 /// anything else is refused during the handshake.
 pub const ALPN: &[u8] = b"mvd102-sync";
+
+/// The one application protocol a field terminal and its region's node speak over QUIC (the
+/// node's `[field] listen`). Distinct from [`ALPN`], so neither link's endpoint accepts the other
+/// link's peers.
+pub const FIELD_ALPN: &[u8] = b"mvd102-field";
+
+/// TLS alert numbers (RFC 8446 §6) a refusing side sends, as [`tls_alert`] returns them.
+pub mod alert {
+    /// The client's certificate is on the CA's revocation list.
+    pub const CERTIFICATE_REVOKED: u8 = 44;
+    /// The client's certificate has expired or is not valid yet.
+    pub const CERTIFICATE_EXPIRED: u8 = 45;
+    /// The certificate chains to no CA the peer trusts (or its revocation status is unknown).
+    pub const UNKNOWN_CA: u8 = 48;
+    /// The certificate is sound but not allowed here: on the field link, not a unit of the node's
+    /// region (or, seen by the node, not its region's node certificate).
+    pub const ACCESS_DENIED: u8 = 49;
+    /// The client presented no certificate.
+    pub const CERTIFICATE_REQUIRED: u8 = 116;
+    /// The client offered no ALPN the server speaks.
+    pub const NO_APPLICATION_PROTOCOL: u8 = 120;
+}
+
+/// QUIC carries a TLS alert as the CRYPTO_ERROR `0x0100 + alert` (RFC 9001 §4.8).
+const QUIC_CRYPTO_ERROR_BASE: u64 = 0x100;
 
 /// How long a QUIC connection may stay silent before it is closed, in seconds. The smaller of the
 /// two sides' values applies.
@@ -103,9 +147,16 @@ pub fn server_config(
     identity: &Identity,
     crl: Option<&CertificateRevocationListDer<'_>>,
 ) -> Result<ServerConfig> {
-    let provider = provider();
-    let mut verifier =
-        WebPkiClientVerifier::builder_with_provider(ca_roots(identity)?, provider.clone());
+    tls13_server(identity, client_verifier(identity, crl)?, ALPN)
+}
+
+/// The client certificate check of [`server_config`] and [`field_server_config`]: chain to the
+/// identity's CA, validity, clientAuth usage and, given a CRL, revocation.
+fn client_verifier(
+    identity: &Identity,
+    crl: Option<&CertificateRevocationListDer<'_>>,
+) -> Result<Arc<dyn ClientCertVerifier>> {
+    let mut verifier = WebPkiClientVerifier::builder_with_provider(ca_roots(identity)?, provider());
     if let Some(crl) = crl {
         RevocationList::from_der(crl, &identity.ca_cert).map_err(|e| match e {
             Error::BadCertificate { reason } => Error::invalid("crl", reason),
@@ -115,16 +166,25 @@ pub fn server_config(
             .with_crls([CertificateRevocationListDer::from(crl.to_vec())])
             .only_check_end_entity_revocation();
     }
-    let verifier = verifier
+    verifier
         .build()
-        .map_err(|e| Error::invalid("crl", format!("unusable for client verification: {e}")))?;
-    let mut config = ServerConfig::builder_with_provider(provider)
+        .map_err(|e| Error::invalid("crl", format!("unusable for client verification: {e}")))
+}
+
+/// A TLS 1.3 server config presenting `identity`, checking clients with `verifier`, speaking only
+/// `alpn`, without resumption or 0-RTT.
+fn tls13_server(
+    identity: &Identity,
+    verifier: Arc<dyn ClientCertVerifier>,
+    alpn: &[u8],
+) -> Result<ServerConfig> {
+    let mut config = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(tls_error("tls versions"))?
         .with_client_cert_verifier(verifier)
         .with_single_cert(identity.cert_chain.clone(), identity.key.clone_key())
         .map_err(tls_error("identity"))?;
-    config.alpn_protocols = vec![ALPN.to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     // Every connection gets a full handshake, so every connection passes the revocation check.
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
@@ -150,6 +210,204 @@ pub fn client_config(identity: &Identity) -> Result<ClientConfig> {
     config.resumption = Resumption::disabled();
     config.enable_early_data = false;
     Ok(config)
+}
+
+/// A region's node's TLS config for its field terminals (ALPN [`FIELD_ALPN`]): presents the
+/// node's certificate (`node.crt`), requires every terminal to present a certificate chaining to
+/// the CA, and refuses during the handshake:
+///
+/// - a revoked certificate, given the CA's revocation list (alert `certificate_revoked`; the
+///   list's rules are [`server_config`]'s: signed by the identity's CA or this fails, a stale
+///   list still applies, `None` checks no revocation — a node with a region bundle of format
+///   version 3 always has `crl.pem` and should pass it);
+/// - an expired or not yet valid one (`certificate_expired`);
+/// - one that is not a unit certificate of the node's own region — a node's, the central's, a
+///   web certificate, a unit of another region (`access_denied`). The check runs in the
+///   handshake, after the chain, validity and revocation checks, so a terminal of another region
+///   never gets a connection at all, and [`peer_unit`] on an accepted connection always succeeds.
+///
+/// `node_identity` must be a region's ([`Role::Region`]). A new CRL takes effect in a new config
+/// (`Endpoint::set_server_config`); existing connections are not re-checked.
+pub fn field_server_config(
+    node_identity: &Identity,
+    crl: Option<&CertificateRevocationListDer<'_>>,
+) -> Result<ServerConfig> {
+    let Role::Region(region) = &node_identity.role else {
+        return Err(Error::invalid(
+            "identity",
+            format!(
+                "the field link is served by a region's node; this identity is the {}",
+                node_identity.role
+            ),
+        ));
+    };
+    let verifier = UnitClientVerifier {
+        inner: client_verifier(node_identity, crl)?,
+        region: region.clone(),
+    };
+    tls13_server(node_identity, Arc::new(verifier), FIELD_ALPN)
+}
+
+/// A field terminal's TLS config (ALPN [`FIELD_ALPN`]): trusts only the bundle's CA, presents the
+/// unit's certificate (`unit.crt`), and accepts the node's certificate only if it chains to the
+/// CA, is valid, carries the server name dialled and is the node certificate of the unit's own
+/// region (otherwise the terminal refuses with `access_denied`).
+///
+/// The server name is given to `Endpoint::connect(addr, server_name)`: `terminal.toml`'s
+/// `[node] server_name` (`ast.region.mvd102`, the DNS name on every node certificate), whatever
+/// address `[node] address` dials. `unit_identity` must be a unit's ([`Role::Unit`]), e.g.
+/// [`UnitIdentity::identity`](crate::UnitIdentity).
+pub fn field_client_config(unit_identity: &Identity) -> Result<ClientConfig> {
+    let Role::Unit { region, .. } = &unit_identity.role else {
+        return Err(Error::invalid(
+            "identity",
+            format!(
+                "the field link's client is a unit's terminal; this identity is the {}",
+                unit_identity.role
+            ),
+        ));
+    };
+    let provider = provider();
+    let inner =
+        WebPkiServerVerifier::builder_with_provider(ca_roots(unit_identity)?, provider.clone())
+            .build()
+            .map_err(|e| {
+                Error::invalid("ca certificate", format!("unusable to check the node: {e}"))
+            })?;
+    let verifier = RegionServerVerifier {
+        inner,
+        region: region.clone(),
+    };
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(tls_error("tls versions"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_client_auth_cert(
+            unit_identity.cert_chain.clone(),
+            unit_identity.key.clone_key(),
+        )
+        .map_err(tls_error("identity"))?;
+    config.alpn_protocols = vec![FIELD_ALPN.to_vec()];
+    config.resumption = Resumption::disabled();
+    config.enable_early_data = false;
+    Ok(config)
+}
+
+/// The node's check of a terminal: everything [`WebPkiClientVerifier`] checks (chain, validity,
+/// usage, revocation), then that the certificate is a unit's of `region`.
+#[derive(Debug)]
+struct UnitClientVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+    region: String,
+}
+
+impl ClientCertVerifier for UnitClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        match unit_of(end_entity) {
+            Ok((region, _)) if region == self.region => Ok(verified),
+            _ => Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            )),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// The terminal's check of a node: everything [`WebPkiServerVerifier`] checks (chain, validity,
+/// usage, server name), then that the certificate is the node certificate of `region`.
+#[derive(Debug)]
+struct RegionServerVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    region: String,
+}
+
+impl ServerCertVerifier for RegionServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        match region_of(end_entity) {
+            Ok(Some(region)) if region == self.region => Ok(verified),
+            _ => Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            )),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// The TLS server name for a central address `host:port` from `node.toml`: the host, without the
@@ -202,7 +460,30 @@ pub fn quinn_server_config(
 /// [`client_config`] wrapped for a quinn endpoint (`Endpoint::set_default_client_config` or
 /// `connect_with`), with the same transport settings as the central's.
 pub fn quinn_client_config(identity: &Identity) -> Result<quinn::ClientConfig> {
-    let crypto = QuicClientConfig::try_from(client_config(identity)?).map_err(quic_error)?;
+    quinn_client(client_config(identity)?)
+}
+
+/// [`field_server_config`] wrapped for the node's field endpoint, with the transport settings of
+/// [`quinn_server_config`] (BBR, which suits lossy radio links; idle timeout and keep-alive).
+pub fn quinn_field_server_config(
+    node_identity: &Identity,
+    crl: Option<&CertificateRevocationListDer<'_>>,
+) -> Result<quinn::ServerConfig> {
+    let crypto =
+        QuicServerConfig::try_from(field_server_config(node_identity, crl)?).map_err(quic_error)?;
+    let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+    config.transport_config(transport_config());
+    Ok(config)
+}
+
+/// [`field_client_config`] wrapped for the terminal's quinn endpoint, with the same transport
+/// settings as the node's.
+pub fn quinn_field_client_config(unit_identity: &Identity) -> Result<quinn::ClientConfig> {
+    quinn_client(field_client_config(unit_identity)?)
+}
+
+fn quinn_client(crypto: ClientConfig) -> Result<quinn::ClientConfig> {
+    let crypto = QuicClientConfig::try_from(crypto).map_err(quic_error)?;
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
     config.transport_config(transport_config());
     Ok(config)
@@ -231,4 +512,39 @@ pub fn peer_certificate(conn: &quinn::Connection) -> Result<CertificateDer<'stat
 /// attributes everything a connection carries to this region and to nothing a message claims.
 pub fn peer_region(conn: &quinn::Connection) -> Result<Option<String>> {
     region_of(&peer_certificate(conn)?)
+}
+
+/// The unit of the terminal on an established field connection, from its certificate (see
+/// [`unit_of`]): `(region, unit)`, e.g. `("AST", "p01")`. [`field_server_config`] has already
+/// refused anything but a unit of the node's region. The node attributes everything the
+/// connection carries to this unit and to nothing a message claims.
+pub fn peer_unit(conn: &quinn::Connection) -> Result<(String, String)> {
+    unit_of(&peer_certificate(conn)?)
+}
+
+/// The TLS alert (RFC 8446 §6, see [`alert`]) that ended a connection's handshake, sent by the
+/// peer or raised by this side's own TLS stack: `Some(44)` for certificate_revoked. `None` for
+/// any other end (timeout, application close, …).
+pub fn tls_alert(err: &quinn::ConnectionError) -> Option<u8> {
+    let code: u64 = match err {
+        quinn::ConnectionError::TransportError(e) => e.code.into(),
+        quinn::ConnectionError::ConnectionClosed(close) => close.error_code.into(),
+        _ => return None,
+    };
+    code.checked_sub(QUIC_CRYPTO_ERROR_BASE)
+        .and_then(|alert| u8::try_from(alert).ok())
+}
+
+/// Whether the connection ended because the peer (for a terminal: its node) refused this side's
+/// certificate as revoked — the terminal then wipes its data (the unit was revoked). Check both
+/// the error of `Connecting` and that of `Connection::closed()` (see the module notes).
+pub fn is_certificate_revoked(err: &quinn::ConnectionError) -> bool {
+    tls_alert(err) == Some(alert::CERTIFICATE_REVOKED)
+}
+
+/// Whether the connection ended because a certificate was refused as expired or not yet valid —
+/// for a terminal, usually its own unit certificate (re-issue it with `add-unit`), or a clock far
+/// off.
+pub fn is_certificate_expired(err: &quinn::ConnectionError) -> bool {
+    tls_alert(err) == Some(alert::CERTIFICATE_EXPIRED)
 }

@@ -10,13 +10,16 @@ use time::OffsetDateTime;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::time::ASN1Time;
 
-use crate::bundle::{CentralOverlay, NodeOverlay, OverlayHttps, OverlayTls};
+use crate::bundle::{CentralOverlay, NodeOverlay, OverlayField, OverlayHttps, OverlayTls};
 use crate::bundle_files as files;
 use crate::error::{Error, Result};
 use crate::fsio;
 use crate::manifest::{self, CertificateInfo, Manifest, Subject};
-use crate::pki::{self, Holder, Role, WEB_CN_PREFIX};
+use crate::pki::{self, unit_name, Holder, Role, WEB_CN_PREFIX};
 use crate::problem::Problem;
+use crate::revoke::RevocationList;
+use crate::settings::{DnsName, NodeAddress, NodeWebUrl, RegionId, UnitId};
+use crate::unit::TerminalOverlay;
 
 /// A bundle that passed every check.
 #[derive(Debug, Clone)]
@@ -38,7 +41,11 @@ pub struct VerifiedBundle {
 /// manifest's, the key matching the certificate, secret files mode 0600 and the config overlay
 /// agreeing with the manifest. From format version 2 on, the same for the web certificate
 /// (`web.crt`, `web.key`), which must also name at least one DNS name or IP address, allow TLS
-/// server authentication only and carry no mvd102 role.
+/// server authentication only and carry no mvd102 role. A `crl.pem` the config overlay names (the
+/// central's; a region's from format version 3 on) must be a revocation list signed by the
+/// bundle's CA. A unit bundle (format version 3 on) has a certificate for TLS client
+/// authentication only, naming the manifest's unit, and a `terminal.toml` naming the same unit,
+/// a valid node address and server name and, if any, an `https` web URL.
 ///
 /// An unreadable manifest is an [`Error::BadFile`]; everything else wrong is collected into one
 /// [`Error::InvalidBundle`].
@@ -137,7 +144,7 @@ pub(crate) fn verify_bundle_allowing(
             check_signed_by(cert_name, leaf, ca, &mut problems);
         }
         check_validity(cert_name, leaf, now, &mut problems);
-        check_usage(cert_name, leaf, &mut problems);
+        check_usage(cert_name, leaf, &manifest.subject, &mut problems);
         check_against_manifest(cert_name, leaf, &manifest.certificate, &mut problems);
         role = check_role(cert_name, leaf, &manifest.subject, &mut problems);
         check_key(dir, key_name, cert_name, leaf, &sound, &mut problems);
@@ -164,6 +171,9 @@ pub(crate) fn verify_bundle_allowing(
         }
     }
     check_config(&manifest, &sound, &mut problems);
+    if let Some(ca) = &ca {
+        check_crl(dir, &manifest, ca, &mut problems);
+    }
     if let Some(secret) = sound.get(files::BOOTSTRAP_SECRET) {
         let first_line = String::from_utf8_lossy(secret);
         if first_line
@@ -307,15 +317,30 @@ fn check_validity(
     }
 }
 
-fn check_usage(file: &str, cert: &X509Certificate<'_>, problems: &mut Vec<Problem>) {
+fn check_usage(
+    file: &str,
+    cert: &X509Certificate<'_>,
+    subject: &Subject,
+    problems: &mut Vec<Problem>,
+) {
     if cert.is_ca() {
         problems.push(Problem::WrongUsage {
             file: file.into(),
-            reason: "is a CA certificate; a node or central needs an end-entity certificate".into(),
+            reason: "is a CA certificate; a node, central or unit needs an end-entity certificate"
+                .into(),
         });
     }
+    let unit = matches!(subject, Subject::Unit { .. });
     match cert.extended_key_usage() {
-        Ok(Some(eku)) if eku.value.server_auth && eku.value.client_auth => {}
+        Ok(Some(eku))
+            if unit && eku.value.client_auth && !eku.value.server_auth && !eku.value.any => {}
+        Ok(Some(eku)) if !unit && eku.value.server_auth && eku.value.client_auth => {}
+        Ok(_) if unit => problems.push(Problem::WrongUsage {
+            file: file.into(),
+            reason: "must allow TLS client authentication only (extended key usage clientAuth): \
+                     a terminal never serves"
+                .into(),
+        }),
         Ok(_) => problems.push(Problem::WrongUsage {
             file: file.into(),
             reason: "must allow both TLS server and client authentication (extended key usage)"
@@ -424,6 +449,8 @@ fn check_web(
     let holder = match subject {
         Subject::Region { id, .. } => id,
         Subject::Central { name, .. } => name,
+        // A unit bundle has no web certificate, so this is never reached for one.
+        Subject::Unit { region, .. } => region,
     };
     let expected_cn = format!("{WEB_CN_PREFIX}{holder}");
     let cns: Vec<&str> = cert
@@ -461,6 +488,7 @@ fn describe_subject(subject: &Subject) -> String {
     match subject {
         Subject::Region { id, .. } => format!("region {id}"),
         Subject::Central { name, .. } => format!("central {name:?}"),
+        Subject::Unit { region, id } => format!("unit {id} of region {region}"),
     }
 }
 
@@ -479,10 +507,18 @@ fn check_role(
             role: Role::Central,
             name: name.clone(),
         },
+        Subject::Unit { region, id } => Holder {
+            role: Role::Unit {
+                region: region.clone(),
+                unit: id.clone(),
+            },
+            name: unit_name(region, id),
+        },
     };
     let describe = |h: &Holder| match h.role {
         Role::Region(_) => format!("region {}", h.name),
         Role::Central => format!("central {:?}", h.name),
+        Role::Unit { .. } => h.role.to_string(),
     };
     match pki::holder_of(cert) {
         Ok(Some(found)) if found == expected => Some(found.role),
@@ -509,6 +545,7 @@ fn check_config(manifest: &Manifest, sound: &BTreeMap<&str, Vec<u8>>, problems: 
     let (file, expected_tls) = match subject {
         Subject::Region { .. } => (files::NODE_CONFIG, OverlayTls::for_node()),
         Subject::Central { .. } => (files::CENTRAL_CONFIG, OverlayTls::for_central()),
+        Subject::Unit { .. } => (files::TERMINAL_CONFIG, OverlayTls::for_unit()),
     };
     let Some(bytes) = sound.get(file) else {
         return;
@@ -538,6 +575,23 @@ fn check_config(manifest: &Manifest, sound: &BTreeMap<&str, Vec<u8>>, problems: 
                         files::MANIFEST
                     )));
                 }
+                let version = manifest.format_version;
+                match (manifest.has_field_crl(), &overlay.field) {
+                    (true, Some(field)) if *field == OverlayField::for_bundle() => {}
+                    (true, Some(_)) => problems.push(mismatch(format!(
+                        "[field] crl must name this bundle's {}",
+                        files::CRL
+                    ))),
+                    (true, None) => problems.push(mismatch(format!(
+                        "[field] is missing; a format_version {version} bundle names its {} there",
+                        files::CRL
+                    ))),
+                    (false, Some(_)) => problems.push(mismatch(format!(
+                        "[field] names a revocation list, but a format_version {version} bundle \
+                         has none"
+                    ))),
+                    (false, None) => {}
+                }
                 (overlay.tls, overlay.https)
             }
             Err(e) => {
@@ -557,6 +611,16 @@ fn check_config(manifest: &Manifest, sound: &BTreeMap<&str, Vec<u8>>, problems: 
             }
             Err(e) => {
                 problems.push(mismatch(format!("invalid central config: {e}")));
+                return;
+            }
+        },
+        Subject::Unit { region, id } => match toml::from_str::<TerminalOverlay>(text) {
+            Ok(overlay) => {
+                check_terminal(&overlay, region, id, problems);
+                (overlay.tls, None)
+            }
+            Err(e) => {
+                problems.push(mismatch(format!("invalid terminal config: {e}")));
                 return;
             }
         },
@@ -583,5 +647,78 @@ fn check_config(manifest: &Manifest, sound: &BTreeMap<&str, Vec<u8>>, problems: 
             "[https] names a web certificate, but a format_version {version} bundle has none"
         ))),
         (false, None) => {}
+    }
+}
+
+/// `terminal.toml`'s own rules: the manifest's unit, a node address, server name and web URL as
+/// `add-unit` accepts them.
+fn check_terminal(overlay: &TerminalOverlay, region: &str, id: &str, problems: &mut Vec<Problem>) {
+    let mut mismatch = |reason: String| {
+        problems.push(Problem::ConfigMismatch {
+            file: files::TERMINAL_CONFIG.into(),
+            reason,
+        })
+    };
+    if overlay.unit.region != region || overlay.unit.id != id {
+        mismatch(format!(
+            "[unit] is {} of region {}, but {} is for unit {id} of region {region}",
+            overlay.unit.id,
+            overlay.unit.region,
+            files::MANIFEST
+        ));
+    }
+    // The manifest's names were checked against the certificate; these must be well-formed too.
+    for error in [
+        RegionId::parse(&overlay.unit.region).err(),
+        UnitId::parse(&overlay.unit.id).err(),
+        NodeAddress::parse(&overlay.node.address).err(),
+        DnsName::parse_for("node-name", &overlay.node.server_name).err(),
+        overlay
+            .node
+            .web_url
+            .as_deref()
+            .and_then(|url| NodeWebUrl::parse(url).err()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        mismatch(error.to_string());
+    }
+}
+
+/// The revocation list the bundle's config names (the central's; a region's from format version
+/// 3 on) must be there and signed by the bundle's CA. It is not in the manifest (it is replaced
+/// after every revocation), so its content is checked, not its digest.
+fn check_crl(dir: &Path, manifest: &Manifest, ca_der: &[u8], problems: &mut Vec<Problem>) {
+    let named = match manifest.subject {
+        Subject::Central { .. } => true,
+        Subject::Region { .. } => manifest.has_field_crl(),
+        Subject::Unit { .. } => false,
+    };
+    if !named {
+        return;
+    }
+    let file = files::CRL;
+    let path = dir.join(file);
+    match fsio::read_limited(&path) {
+        Ok(pem) => {
+            if let Err(e) = RevocationList::from_pem(&pem, ca_der) {
+                let reason = match e {
+                    Error::BadCertificate { reason } => reason,
+                    other => strip_path(&other, &path),
+                };
+                problems.push(Problem::Unreadable {
+                    file: file.into(),
+                    reason: format!("{reason}; copy the CA's {} here", crate::ca_files::CRL),
+                });
+            }
+        }
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            problems.push(Problem::Missing { file: file.into() });
+        }
+        Err(e) => problems.push(Problem::Unreadable {
+            file: file.into(),
+            reason: strip_path(&e, &path),
+        }),
     }
 }

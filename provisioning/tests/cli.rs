@@ -183,3 +183,127 @@ fn r20_cli_reports_what_is_wrong() {
     let err = fails(cwd, &["revoke", "--ca", "ca", "--region", "SHY"]);
     assert!(err.contains("issued no certificate to region SHY"), "{err}");
 }
+
+/// `add-unit` for unit `unit` of AST, written to `out`, with `extra` arguments.
+fn add_unit_args<'a>(unit: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "add-unit",
+        "--ca",
+        "ca",
+        "--region",
+        "AST",
+        "--unit",
+        unit,
+        "--node",
+        "10.20.0.5:7103",
+        "--out",
+        out,
+    ];
+    args.extend(extra);
+    args
+}
+
+#[test]
+fn r20_cli_unit_walkthrough() {
+    let tmp = TempDir::new().unwrap();
+    let cwd = tmp.path();
+    ok(cwd, &["init-ca", "--dir", "ca"]);
+    ok(cwd, AST);
+    assert!(cwd.join("ast/crl.pem").is_file());
+
+    let out = ok(
+        cwd,
+        &add_unit_args(
+            "p01",
+            "p01",
+            &["--node-web", "https://console.ast.mvd.kz", "--days", "90"],
+        ),
+    );
+    assert!(
+        out.contains("Unit p01 of region AST bundle written to p01"),
+        "{out}"
+    );
+    assert!(!out.contains("no --node-web"), "{out}");
+    let toml = fs::read_to_string(cwd.join("p01/terminal.toml")).unwrap();
+    assert!(toml.contains("address = \"10.20.0.5:7103\""), "{toml}");
+    assert!(
+        toml.contains("server_name = \"ast.region.mvd102\""),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("web_url = \"https://console.ast.mvd.kz/\""),
+        "{toml}"
+    );
+    let out = ok(cwd, &["verify", "p01"]);
+    assert!(
+        out.starts_with("OK: p01 is a valid bundle for unit p01 of region AST"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(89 days left)") || out.contains("(90 days left)"),
+        "{out}"
+    );
+    let out = ok(cwd, &add_unit_args("p02", "p02", &[]));
+    assert!(out.contains("no --node-web given"), "{out}");
+
+    let out = ok(
+        cwd,
+        &[
+            "revoke", "--ca", "ca", "--region", "AST", "--unit", "p01", "--reason", "stolen",
+        ],
+    );
+    assert!(
+        out.contains("Revoked 1 certificate(s) of unit AST:p01") && out.contains("(unit)"),
+        "{out}"
+    );
+    assert!(out.contains("region's node"), "{out}");
+
+    // Retiring the region takes its remaining units along.
+    let out = ok(cwd, &["revoke", "--ca", "ca", "--region", "AST"]);
+    assert!(
+        out.contains("Revoked 3 certificate(s) of region AST"),
+        "{out}"
+    );
+}
+
+#[test]
+fn r20_cli_add_unit_refuses_bad_input() {
+    let tmp = TempDir::new().unwrap();
+    let cwd = tmp.path();
+    ok(cwd, &["init-ca", "--dir", "ca"]);
+
+    // No region bundle yet.
+    let err = fails(cwd, &add_unit_args("p01", "p01", &[]));
+    assert!(
+        err.contains("invalid region") && err.contains("add-region --id AST"),
+        "{err}"
+    );
+    ok(cwd, AST);
+    let issued = fs::read(cwd.join("ca/issued.json")).unwrap();
+    for (unit, expect) in [
+        ("p/01", "invalid unit"),
+        ("p01~log", "invalid unit"),
+        ("P01", "invalid unit"),
+        ("seventeen-chars-x", "1–16 characters"),
+    ] {
+        let err = fails(cwd, &add_unit_args(unit, "bad", &[]));
+        assert!(err.contains(expect), "{unit:?}: {err}");
+    }
+    let err = fails(
+        cwd,
+        &add_unit_args("p01", "bad", &["--node-web", "http://x.kz"]),
+    );
+    assert!(err.contains("invalid node-web"), "{err}");
+    let err = fails(cwd, &add_unit_args("p01", "bad", &["--days", "731"]));
+    assert!(err.contains("invalid valid-days"), "{err}");
+    let mut no_port = add_unit_args("p01", "bad", &[]);
+    no_port[8] = "10.20.0.5";
+    let err = fails(cwd, &no_port);
+    assert!(err.contains("invalid node"), "{err}");
+    assert!(!cwd.join("bad").exists());
+    assert_eq!(fs::read(cwd.join("ca/issued.json")).unwrap(), issued);
+
+    // --unit needs --region.
+    let err = fails(cwd, &["revoke", "--ca", "ca", "--unit", "p01"]);
+    assert!(err.contains("--region"), "{err}");
+}

@@ -128,13 +128,14 @@ fn rewrite(bundle: &Path, file: &str, content: &[u8]) {
 }
 
 /// Turns a freshly made bundle into the format version 1 bundle an older tool wrote: no web
-/// certificate, no `[https]`, no `web_certificate` in the manifest.
+/// certificate, no `[https]`, no `[field]`, no `web_certificate` in the manifest.
 fn downgrade_to_v1(bundle: &Path) {
     let mut manifest = Manifest::read(bundle).unwrap();
     let (config, text) = if bundle.join("node.toml").exists() {
         let mut overlay: NodeOverlay =
             toml::from_str(&fs::read_to_string(bundle.join("node.toml")).unwrap()).unwrap();
         overlay.https = None;
+        overlay.field = None;
         ("node.toml", toml::to_string(&overlay).unwrap())
     } else {
         let mut overlay: CentralOverlay =
@@ -252,7 +253,7 @@ fn r20_web_certificate_carries_the_requested_names_and_no_role() {
     assert_eq!(summary.web_names, [WEB_DNS, WEB_IP, WEB_IP6]);
 
     let verified = provisioning::verify_bundle(&bundle, now()).unwrap();
-    assert_eq!(verified.manifest.format_version, 2);
+    assert_eq!(verified.manifest.format_version, 3);
     assert_eq!(verified.web_names, [WEB_DNS, WEB_IP, WEB_IP6]);
     let web_info = verified.manifest.web_certificate.clone().unwrap();
     assert_eq!(web_info.serial, summary.web_serial);
@@ -523,7 +524,7 @@ fn r20_unknown_or_inconsistent_manifest_versions_are_refused() {
     add_region(&ca, &bundle, "AST", None);
     let path = bundle.join("bundle.json");
     let original = fs::read_to_string(&path).unwrap();
-    assert!(original.contains("\"format_version\": 2"), "{original}");
+    assert!(original.contains("\"format_version\": 3"), "{original}");
 
     let refused = |json: &str| -> String {
         fs::write(&path, json).unwrap();
@@ -532,9 +533,9 @@ fn r20_unknown_or_inconsistent_manifest_versions_are_refused() {
             other => panic!("expected a refused manifest, got {other:?}"),
         }
     };
-    for version in [0, 3, 99] {
+    for version in [0, 4, 99] {
         let message = refused(&original.replace(
-            "\"format_version\": 2",
+            "\"format_version\": 3",
             &format!("\"format_version\": {version}"),
         ));
         assert!(message.contains("bundle.json"), "{message}");
@@ -542,15 +543,15 @@ fn r20_unknown_or_inconsistent_manifest_versions_are_refused() {
             message.contains(&format!("format_version {version} is not supported")),
             "{message}"
         );
-        assert!(message.contains("format versions 1 and 2"), "{message}");
+        assert!(message.contains("format versions 1, 2 and 3"), "{message}");
     }
 
-    // Version 2 without its web certificate, version 1 with one.
+    // Version 3 without its web certificate, version 1 with one.
     let mut manifest: serde_json::Value = serde_json::from_str(&original).unwrap();
     manifest.as_object_mut().unwrap().remove("web_certificate");
     let message = refused(&manifest.to_string());
     assert!(message.contains("needs \"web_certificate\""), "{message}");
-    let message = refused(&original.replace("\"format_version\": 2", "\"format_version\": 1"));
+    let message = refused(&original.replace("\"format_version\": 3", "\"format_version\": 1"));
     assert!(
         message.contains("format_version 1 has no \"web_certificate\""),
         "{message}"

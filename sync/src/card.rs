@@ -17,6 +17,7 @@ use crate::doc::{
     Ctx, Document, MapFields, WRITERS,
 };
 use crate::error::DomainError;
+use crate::field::report::CardPatrolReport;
 use crate::model::{
     limits, Callback, CallbackOutcome, Caller, Card, CardCreate, CardEdit, CardStatus, CardUnit,
     Channel, KuiEntry, Language, Location, Seen, TimelineEvent, Unit, UnitKind, UnitStatus,
@@ -553,6 +554,10 @@ impl CardDoc {
             kui,
             duplicate_of: f.str("duplicate_of"),
             patrol_report: f.str("patrol_report"),
+            patrol_reports: match f.obj_typed(FIELD_ENTRIES) {
+                Some((ObjType::Map, m)) => patrol_reports_in(d, &m),
+                _ => Vec::new(),
+            },
             close_summary: f.str("close_summary"),
             close_reason: f.str("close_reason"),
             cancel_reason: f.str("cancel_reason"),
@@ -1086,6 +1091,148 @@ pub fn unit_step(
         UnitStep::OnScene => unit.set_status(UnitStatus::OnScene, Some(&c.id), ctx),
         UnitStep::Clear => unit.release(&c.id, ctx),
     }
+}
+
+/// Map of the field log entries applied to the card (entry id → what it was), so an entry that
+/// arrives again (a resend, a node restart mid-apply) is applied once; reports keep their
+/// content here ([`CardPatrolReport`]).
+const FIELD_ENTRIES: &str = "field_entries";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AppliedEntry {
+    kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    report: Option<CardPatrolReport>,
+}
+
+fn patrol_reports_in(d: &AutoCommit, m: &automerge::ObjId) -> Vec<CardPatrolReport> {
+    let mut out: Vec<CardPatrolReport> = d
+        .map_range(m, ..)
+        .filter_map(|item| {
+            let v = automerge::Value::from(item.value);
+            serde_json::from_str::<AppliedEntry>(v.as_str()?)
+                .ok()?
+                .report
+        })
+        .collect();
+    out.sort_by(|a, b| (a.at_ms, &a.entry_id).cmp(&(b.at_ms, &b.entry_id)));
+    out
+}
+
+/// What applying a unit's field log entry to a card did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldApplied {
+    /// The card (and the unit) now say what the entry says, at the entry's time.
+    Applied,
+    /// The entry was applied before.
+    AlreadyApplied,
+    /// The step could not change the card (the dispatcher recorded it already, or the unit was
+    /// released): it is on the timeline at its time, and the reason is given.
+    RecordedOnly(String),
+}
+
+/// Applies an entry of a unit's field log (FieldTerminal) to the card it names: a status is
+/// the unit's step on the card (en route, on scene, cleared) or a timeline event
+/// (acknowledged, backup needed), a report (R34) is kept in the standard format and becomes the
+/// card's patrol report, a note goes on the timeline. `ctx` carries the officer, the unit as
+/// the replica and the entry's own time, so everything is recorded at the time the officer
+/// tapped it, however late it arrives. Each entry is applied once.
+pub fn apply_field_entry(
+    card: &mut CardDoc,
+    unit: &mut UnitDoc,
+    entry: &crate::field::FieldEntry,
+    reference: &Reference,
+    ctx: &Ctx,
+) -> Result<FieldApplied, DomainError> {
+    use crate::field::{FieldEntryBody, FieldStatus};
+    if let Some((ObjType::Map, m)) = match card.doc.get(ROOT, FIELD_ENTRIES)? {
+        Some((automerge::Value::Object(t), id)) => Some((t, id)),
+        _ => None,
+    } {
+        if card.doc.get(&m, entry.id.as_str())?.is_some() {
+            return Ok(FieldApplied::AlreadyApplied);
+        }
+    }
+    let u = unit.view(reference, ctx.now_ms)?;
+    let step = match &entry.body {
+        FieldEntryBody::Status { status } => match status {
+            FieldStatus::EnRoute => Some(UnitStep::EnRoute),
+            FieldStatus::OnScene => Some(UnitStep::OnScene),
+            FieldStatus::Cleared => Some(UnitStep::Clear),
+            FieldStatus::Acknowledged | FieldStatus::NeedBackup => None,
+        },
+        _ => None,
+    };
+    let mut outcome = FieldApplied::Applied;
+    if let Some(step) = step {
+        if let Err(e) = unit_step(card, unit, step, reference, ctx) {
+            outcome = FieldApplied::RecordedOnly(e.to_string());
+        }
+    }
+    let (kind, report) = match &entry.body {
+        FieldEntryBody::Status { status } => (status.as_str().to_string(), None),
+        FieldEntryBody::Report { report } => (
+            "report".to_string(),
+            Some(CardPatrolReport {
+                entry_id: entry.id.clone(),
+                unit_id: u.id.clone(),
+                call_sign: u.call_sign.clone(),
+                by: entry.by.clone(),
+                at_ms: entry.at_ms,
+                report: report.clone(),
+            }),
+        ),
+        FieldEntryBody::Note { .. } => ("note".to_string(), None),
+    };
+    let applied = serde_json::to_string(&AppliedEntry {
+        kind,
+        report: report.clone(),
+    })
+    .map_err(|e| DomainError::field("entry", e.to_string()))?;
+    let timeline: Option<(&str, String)> = match (&entry.body, &outcome) {
+        (FieldEntryBody::Status { status }, FieldApplied::RecordedOnly(_)) => Some((
+            "unit_status_late",
+            format!("{} {}", u.call_sign, status.as_str()),
+        )),
+        (
+            FieldEntryBody::Status {
+                status: FieldStatus::Acknowledged,
+            },
+            _,
+        ) => Some(("unit_acknowledged", u.call_sign.clone())),
+        (
+            FieldEntryBody::Status {
+                status: FieldStatus::NeedBackup,
+            },
+            _,
+        ) => Some(("unit_need_backup", u.call_sign.clone())),
+        (FieldEntryBody::Status { .. }, _) => None,
+        (FieldEntryBody::Report { .. }, _) => Some(("patrol_report", u.call_sign.clone())),
+        (FieldEntryBody::Note { text }, _) => {
+            Some(("field_note", format!("{}: {}", u.call_sign, text)))
+        }
+    };
+    card.change(|cd| {
+        let m = match cd.doc.get(ROOT, FIELD_ENTRIES)? {
+            Some((automerge::Value::Object(ObjType::Map), id)) => id,
+            _ => cd.doc.put_object(ROOT, FIELD_ENTRIES, ObjType::Map)?,
+        };
+        cd.doc.put(&m, entry.id.as_str(), applied.as_str())?;
+        if let Some(r) = &report {
+            let text = format!(
+                "{} — {}",
+                r.report.established.trim(),
+                r.report.measures.trim()
+            );
+            let writers = cd.writers()?;
+            put_lww(&mut cd.doc, &writers, "patrol_report", text.as_str(), ctx)?;
+        }
+        if let Some((kind, text)) = &timeline {
+            cd.event(ctx, kind, text)?;
+        }
+        Ok(())
+    })?;
+    Ok(outcome)
 }
 
 /// Closes or cancels a card, releasing every unit still on it.

@@ -19,7 +19,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::geo::haversine_m;
+use crate::geo::{haversine_m, is_valid_point};
 use crate::model::UnitStatus;
 
 /// How many units, nearest by straight line, are ranked by travel time.
@@ -136,13 +136,6 @@ pub struct Ranking {
     pub units: Vec<ClosestUnit>,
 }
 
-fn valid_point(lat: f64, lon: f64) -> bool {
-    lat.is_finite()
-        && lon.is_finite()
-        && (-90.0..=90.0).contains(&lat)
-        && (-180.0..=180.0).contains(&lon)
-}
-
 /// Ranks the available units for an incident at `incident` (`(lat, lon)`), at clock reading
 /// `now_ms`. See the module docs for the method.
 pub fn rank(
@@ -158,7 +151,7 @@ pub fn rank(
     let mut placed: Vec<(f64, &Candidate, UnitFix)> = Vec::new();
     let mut unplaced: Vec<&Candidate> = Vec::new();
     for c in available {
-        match c.position.filter(|p| valid_point(p.lat, p.lon)) {
+        match c.position.filter(|p| is_valid_point(p.lat, p.lon)) {
             Some(p) => placed.push((haversine_m(p.lat, p.lon, incident.0, incident.1), c, p)),
             None => unplaced.push(c),
         }

@@ -45,17 +45,21 @@ pub enum DocKind {
     /// A citizen's appeal (обращение, сообщение, запрос, отклик, предложение), written by its
     /// region's node.
     Appeal,
+    /// A field unit's own documents (status log, track, photos) and the pack its node writes
+    /// for it: `AST/field/p01~…` ([`crate::field::FieldDocId`]).
+    Field,
 }
 
 impl DocKind {
     /// Every kind, in the order they were introduced.
-    pub const ALL: [DocKind; 6] = [
+    pub const ALL: [DocKind; 7] = [
         DocKind::Card,
         DocKind::Unit,
         DocKind::Roster,
         DocKind::Reference,
         DocKind::Calendar,
         DocKind::Appeal,
+        DocKind::Field,
     ];
 
     /// The name used on the wire and in storage keys.
@@ -67,6 +71,7 @@ impl DocKind {
             DocKind::Reference => "reference",
             DocKind::Calendar => "calendar",
             DocKind::Appeal => "appeal",
+            DocKind::Field => "field",
         }
     }
 
@@ -77,7 +82,8 @@ impl DocKind {
             | DocKind::Unit
             | DocKind::Roster
             | DocKind::Reference
-            | DocKind::Appeal => Authorship::Regional,
+            | DocKind::Appeal
+            | DocKind::Field => Authorship::Regional,
             DocKind::Calendar => Authorship::National,
         }
     }

@@ -23,6 +23,7 @@ pub mod doc;
 pub mod doc_id;
 pub mod duplicates;
 pub mod error;
+pub mod field;
 pub mod geo;
 pub mod model;
 pub mod protocol;

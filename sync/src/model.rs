@@ -495,6 +495,9 @@ pub struct Card {
     pub kui: Option<KuiEntry>,
     pub duplicate_of: Option<String>,
     pub patrol_report: Option<String>,
+    /// Reports the units filed from their terminals in the standard format (R34), oldest first.
+    #[serde(default)]
+    pub patrol_reports: Vec<crate::field::report::CardPatrolReport>,
     /// The dispatcher's closing text when the patrol had already reported.
     pub close_summary: Option<String>,
     pub close_reason: Option<String>,

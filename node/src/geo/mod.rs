@@ -14,6 +14,7 @@ use anyhow::Context;
 use serde::Serialize;
 use sync::address::AddressMatcher;
 use sync::closest::{rank, Candidate, ClosestSettings, RankMethod, Ranking, TravelTimes, UnitFix};
+use sync::field::UnitPosition;
 use sync::{Location, LocationSource};
 use utoipa::ToSchema;
 
@@ -25,14 +26,14 @@ use roads::RoadGraph;
 /// The latest position of every unit that has one, by unit id. Implemented by the node's AVL
 /// (field terminals' positions).
 pub trait UnitPositions: Send + Sync {
-    fn latest(&self) -> Vec<(String, UnitFix)>;
+    fn latest(&self) -> Vec<(String, UnitPosition)>;
 }
 
 /// No positions known (no AVL wired yet).
 pub struct NoUnitPositions;
 
 impl UnitPositions for NoUnitPositions {
-    fn latest(&self) -> Vec<(String, UnitFix)> {
+    fn latest(&self) -> Vec<(String, UnitPosition)> {
         Vec::new()
     }
 }
@@ -115,7 +116,12 @@ impl Geo {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        p.latest()
+        let fix = |p: UnitPosition| UnitFix {
+            lat: p.lat,
+            lon: p.lon,
+            at_ms: p.at_ms,
+        };
+        p.latest().into_iter().map(|(id, p)| (id, fix(p))).collect()
     }
 
     pub fn has_address_register(&self) -> bool {

@@ -301,10 +301,8 @@ impl RoadGraph {
 
     /// The nearest node within [`SNAP_DISTANCE_M_MAX`] and its distance, metres.
     pub fn snap(&self, lat: f64, lon: f64) -> Option<(usize, f64)> {
-        if !(lat.is_finite() && lon.is_finite())
-            || !(-89.0..=89.0).contains(&lat)
-            || !(-180.0..=180.0).contains(&lon)
-        {
+        // Not at the poles, where a grid cell of longitude degrees is no size at all.
+        if !sync::geo::is_valid_point(lat, lon) || lat.abs() > 89.0 {
             return None;
         }
         let (cy, cx) = cell(lat, lon);

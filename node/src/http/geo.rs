@@ -13,7 +13,6 @@ use sync::{Location, Role};
 
 use crate::geo::geocode::{Geocoded, GEOCODE_ADDRESS_CHARS_MAX};
 use crate::geo::RouteAnswer;
-use crate::service::ServiceError;
 
 use super::state::{SharedState, STAFF};
 
@@ -89,7 +88,7 @@ async fn closest_units(
     auth.require(SEES_UNITS)?;
     let point = card_point(&s, &id)?;
     let now = now_ms();
-    let units = s.service.units(now).map_err(ServiceError::from)?;
+    let units = s.service.units(now)?;
     Ok(Json(s.geo.closest(&units, point, now)))
 }
 

@@ -32,6 +32,18 @@ pub trait Repo {
     fn region_of(&self, doc_id: &str) -> Option<String>;
     /// Every document of `region` this store holds.
     fn docs_in_region(&mut self, region: &str) -> Vec<DocSummary>;
+    /// Every document whose id starts with `prefix` (a unit's field documents,
+    /// `AST/field/p01~`). The default scans the region of the prefix; a catalogue with ordered
+    /// ids does better.
+    fn docs_with_prefix(&mut self, prefix: &str) -> Vec<DocSummary> {
+        let Some(region) = region_prefix(prefix) else {
+            return Vec::new();
+        };
+        let region = region.to_string();
+        let mut docs = self.docs_in_region(&region);
+        docs.retain(|d| d.doc_id.starts_with(prefix));
+        docs
+    }
     /// Sorted heads of a document, `None` if absent.
     fn heads(&mut self, doc_id: &str) -> Option<Vec<ChangeHash>>;
     /// Replication priority of a document (active cards first).

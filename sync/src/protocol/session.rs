@@ -16,6 +16,7 @@ use super::wire::{
     DocBatch, DocEntry, Frame, Hello, Message, RejectReason,
 };
 use crate::doc_id::NATIONAL;
+use crate::field::id::{field_doc_prefix, FieldDocId};
 
 /// Bytes of a Docs frame besides its entries: type, sequence, batch number and count varints.
 const DOCS_FRAME_OVERHEAD_BYTES: usize = 32;
@@ -58,6 +59,8 @@ pub struct Session {
     peer: Authority,
     /// The node's region: the only documents this session offers or accepts.
     scope: String,
+    /// On a node ↔ unit connection, the unit: only its field documents travel.
+    unit: Option<String>,
     /// Key of the peer's knowledge in the repo.
     peer_key: String,
     state: State,
@@ -109,18 +112,25 @@ impl Session {
         now_ms: i64,
     ) -> Result<Session, ProtocolError> {
         config.validate().map_err(ProtocolError::InvalidConfig)?;
-        let scope = match (&local, &peer) {
+        let (scope, unit) = match (&local, &peer) {
             (Authority::Central, Authority::Region(r))
-            | (Authority::Region(r), Authority::Central) => r.clone(),
+            | (Authority::Region(r), Authority::Central) => (r.clone(), None),
+            (Authority::Region(r), Authority::Unit { region, unit })
+            | (Authority::Unit { region, unit }, Authority::Region(r))
+                if r == region =>
+            {
+                (r.clone(), Some(unit.clone()))
+            }
             _ => {
                 return Err(ProtocolError::InvalidPairing(format!(
-                    "a connection links a regional node and the central hub, not {local} and {peer}"
+                    "a connection links a regional node with the central hub or with one of its own units, not {local} and {peer}"
                 )))
             }
         };
         let mut s = Session {
             peer_key: peer.to_string(),
             scope,
+            unit,
             peer_frame_bytes_max: config.frame_bytes_max,
             config,
             local,
@@ -226,7 +236,7 @@ impl Session {
             return Ok(());
         }
         self.tick(now_ms);
-        if !self.offers(repo.region_of(doc_id).as_deref()) {
+        if !self.offers_doc(repo, doc_id) {
             return Ok(());
         }
         let priority = repo.priority(doc_id);
@@ -511,7 +521,14 @@ impl Session {
         });
         // Reconnect cost: only documents whose heads differ from what the peer is known to hold
         // are queued; the comparison is local, nothing goes on the wire for the others.
-        let mut docs = repo.docs_in_region(&self.scope.clone());
+        let mut docs = match &self.unit {
+            Some(unit) => repo
+                .docs_with_prefix(&field_doc_prefix(&self.scope, unit))
+                .into_iter()
+                .filter(|d| self.offers_doc(repo, &d.doc_id))
+                .collect(),
+            None => repo.docs_in_region(&self.scope.clone()),
+        };
         if self.offers(Some(NATIONAL)) {
             docs.extend(repo.docs_in_region(NATIONAL));
         }
@@ -549,7 +566,9 @@ impl Session {
             // The awaited push (if it was); whether more is missing is looked at again below.
             self.awaiting.remove(&entry.doc_id);
             let region = repo.region_of(&entry.doc_id);
-            let reject = self.refuses(region.as_deref());
+            let reject = self
+                .refuses(region.as_deref())
+                .or_else(|| self.refuses_unit_doc(&entry.doc_id));
             if let Some(reason) = reject {
                 self.events.push_back(Event::RejectedIncoming {
                     doc_id: entry.doc_id,
@@ -782,6 +801,41 @@ impl Session {
         }
     }
 
+    /// Whether this side offers the document on this connection: [`Session::offers`] by its
+    /// region and, between a node and a unit, only the unit's field documents — from the node
+    /// all of them, the pack included; from the unit all but the pack.
+    fn offers_doc(&self, repo: &impl Repo, doc_id: &str) -> bool {
+        if !self.offers(repo.region_of(doc_id).as_deref()) {
+            return false;
+        }
+        match &self.unit {
+            None => true,
+            Some(unit) => match FieldDocId::parse(doc_id) {
+                Some(f) if f.unit == *unit && f.region == self.scope => {
+                    self.local_is_node() || f.part.written_by_unit()
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// On a node ↔ unit connection: whether this side is the node.
+    fn local_is_node(&self) -> bool {
+        matches!(self.local, Authority::Region(_))
+    }
+
+    /// Why a document from the peer is refused on a node ↔ unit connection: a unit writes only
+    /// its own field documents and never its pack; a terminal takes only its unit's documents.
+    fn refuses_unit_doc(&self, doc_id: &str) -> Option<RejectReason> {
+        let unit = self.unit.as_ref()?;
+        match FieldDocId::parse(doc_id) {
+            Some(f) if f.unit == *unit && f.region == self.scope => (self.local_is_node()
+                && !f.part.written_by_unit())
+            .then_some(RejectReason::NotYourDocument),
+            _ => Some(RejectReason::NotYourDocument),
+        }
+    }
+
     /// Why a document of `region` from the peer is refused, if it is: the hub accepts only the
     /// node's region; a node accepts its region and national documents (from the hub, the only
     /// peer it has).
@@ -803,7 +857,7 @@ impl Session {
         version: u16,
     ) -> Result<Option<DocEntry>, ProtocolError> {
         self.awaiting.remove(doc_id);
-        if self.refused.contains(doc_id) || !self.offers(repo.region_of(doc_id).as_deref()) {
+        if self.refused.contains(doc_id) || !self.offers_doc(repo, doc_id) {
             return Ok(None);
         }
         let Some(heads) = repo.heads(doc_id) else {

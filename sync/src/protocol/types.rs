@@ -28,6 +28,10 @@ pub enum Authority {
     Central,
     /// A regional node: may write only its region's documents.
     Region(String),
+    /// A field unit's terminal (FieldTerminal): may write only its own field documents
+    /// (`REGION/field/<unit>~…`, never the `~pack` its node writes for it), and talks only to its
+    /// region's node.
+    Unit { region: String, unit: String },
 }
 
 impl fmt::Display for Authority {
@@ -35,6 +39,7 @@ impl fmt::Display for Authority {
         match self {
             Authority::Central => write!(f, "central"),
             Authority::Region(r) => write!(f, "region:{r}"),
+            Authority::Unit { region, unit } => write!(f, "unit:{region}:{unit}"),
         }
     }
 }

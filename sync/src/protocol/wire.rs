@@ -15,7 +15,7 @@
 //!   result   := 0 (same heads as sent) | 1 heads (the receiver's heads) | 2 reason:u8 (rejected)
 //! PING  0x04 := (nothing)
 //! CLOSE 0x05 := code:u8 reason:str
-//! authority  := 0 (central) | 1 region:str
+//! authority  := 0 (central) | 1 region:str | 2 region:str unit:str     (a field unit's terminal)
 //! heads      := count:varint [32]*count
 //! str, blob  := len:varint bytes
 //! extensions := count:varint (tag:varint value:blob)*count     unknown tags are skipped
@@ -45,6 +45,8 @@ pub const FRAME_BYTES_HARD_MAX: usize = 64 * 1024 * 1024;
 pub const DOC_ID_BYTES_MAX: usize = 128;
 /// Longest region code, in bytes of UTF-8.
 pub const REGION_BYTES_MAX: usize = 32;
+/// Longest unit id in a unit's Hello, in bytes of UTF-8.
+pub const UNIT_BYTES_MAX: usize = 32;
 /// Most heads one document may advertise (concurrent branches not yet merged).
 pub const HEADS_PER_DOC_MAX: usize = 256;
 /// Most extensions on one Hello or entry.
@@ -153,6 +155,9 @@ pub enum RejectReason {
     UnknownRegion,
     /// The receiver's host refused the content.
     Refused,
+    /// A field unit sent a document that is not its own to write (another unit's, or the
+    /// safety pack the node writes for it).
+    NotYourDocument,
     /// A reason code from a newer peer.
     Other(u8),
 }
@@ -163,6 +168,7 @@ impl RejectReason {
             RejectReason::NotYourRegion => 1,
             RejectReason::UnknownRegion => 2,
             RejectReason::Refused => 3,
+            RejectReason::NotYourDocument => 4,
             RejectReason::Other(c) => c,
         }
     }
@@ -171,6 +177,7 @@ impl RejectReason {
             1 => RejectReason::NotYourRegion,
             2 => RejectReason::UnknownRegion,
             3 => RejectReason::Refused,
+            4 => RejectReason::NotYourDocument,
             c => RejectReason::Other(c),
         }
     }
@@ -208,6 +215,11 @@ impl Writer {
             Authority::Region(r) => {
                 self.u8(1);
                 self.blob(r.as_bytes());
+            }
+            Authority::Unit { region, unit } => {
+                self.u8(2);
+                self.blob(region.as_bytes());
+                self.blob(unit.as_bytes());
             }
         }
     }
@@ -478,6 +490,14 @@ impl<'a> Reader<'a> {
                     return Err(DecodeError::Malformed { what: "region" });
                 }
                 Ok(Authority::Region(r.to_string()))
+            }
+            2 => {
+                let region = self.str("region", REGION_BYTES_MAX)?.to_string();
+                let unit = self.str("unit", UNIT_BYTES_MAX)?.to_string();
+                if region.is_empty() || unit.is_empty() {
+                    return Err(DecodeError::Malformed { what: "unit" });
+                }
+                Ok(Authority::Unit { region, unit })
             }
             _ => Err(DecodeError::Malformed { what: "authority" }),
         }
