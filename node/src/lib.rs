@@ -3,10 +3,12 @@
 
 pub mod appeals;
 pub mod bundle;
+pub mod caller_location;
 pub mod calls;
 pub mod cli;
 pub mod config;
 pub mod field;
+pub mod geo;
 pub mod http;
 pub mod kinds;
 pub mod live;

@@ -1039,6 +1039,7 @@ mod tests {
                 lon: point.map(|p| p.1),
                 accuracy_m: None,
                 address: address.map(str::to_string),
+                source: None,
             }),
             description: None,
             seen: Seen::default(),

@@ -40,6 +40,18 @@ pub fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn St
     Ok(Arc::new(store))
 }
 
+/// The closest-unit ranking reads the units' latest positions from the field service (AVL).
+struct AvlPositions(std::sync::Weak<crate::service::CardService>);
+
+impl crate::geo::UnitPositions for AvlPositions {
+    fn latest(&self) -> Vec<(String, sync::field::UnitPosition)> {
+        self.0
+            .upgrade()
+            .map(|s| s.field().latest_positions().into_iter().collect())
+            .unwrap_or_default()
+    }
+}
+
 /// Opens a node over `data_dir`: store, audit chain, accounts, units, first-start bootstrap.
 pub async fn open_node(
     config: &Config,
@@ -67,6 +79,11 @@ pub async fn open_node(
         matcher.clone(),
         config.duplicates.clone(),
     ));
+    let geo = Arc::new(crate::geo::Geo::open(
+        &config.map,
+        config.caller_location.as_ref(),
+        matcher.clone(),
+    )?);
     let warnings = Arc::new(
         AddressWarnings::open(store.clone(), matcher)
             .context("the address-warnings registry cannot be read")?,
@@ -137,6 +154,14 @@ pub async fn open_node(
     );
     let service = Arc::new(service);
     crate::field::packs::spawn(service.clone(), search.clone(), shutdown_rx.clone());
+    geo.set_unit_positions(Arc::new(AvlPositions(Arc::downgrade(&service))));
+    {
+        // A weak reference: the service holds the hook, and the hook must not keep it alive.
+        let (lookup, weak) = (geo.caller_location.clone(), Arc::downgrade(&service));
+        service.on_card_created(Box::new(move |card| {
+            lookup.after_create(weak.clone(), card)
+        }));
+    }
     let calls = crate::calls::CallService::start(
         config.calls.clone(),
         data_dir,
@@ -163,6 +188,7 @@ pub async fn open_node(
         )),
         secure_cookies: config.node.secure_cookies,
         search,
+        geo,
     });
     Ok(Node {
         state,

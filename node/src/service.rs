@@ -162,7 +162,13 @@ pub struct CardService {
     events: broadcast::Sender<LiveEvent>,
     pub cards_created: AtomicU64,
     pub card_changes: AtomicU64,
+    /// Called with every card this node creates, once it is durable (the R35 caller-location
+    /// lookup starts there); set once at wiring.
+    card_created_hook: std::sync::OnceLock<CardCreatedHook>,
 }
+
+/// See [`CardService::on_card_created`].
+pub type CardCreatedHook = Box<dyn Fn(&Card) + Send + Sync>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -267,6 +273,7 @@ impl CardService {
             events,
             cards_created: AtomicU64::new(0),
             card_changes: AtomicU64::new(0),
+            card_created_hook: std::sync::OnceLock::new(),
         })
     }
 
@@ -560,6 +567,9 @@ impl CardService {
         self.cards_created.fetch_add(1, Ordering::Relaxed);
         if let Some(ev) = live {
             let _ = self.events.send(ev);
+        }
+        if let Some(hook) = self.card_created_hook.get() {
+            hook(&card);
         }
         Ok(card)
     }
@@ -1404,6 +1414,12 @@ impl CardService {
     /// The store's identity (its `store.id`), as the replication protocol's repo id.
     pub fn store_identity(&self) -> [u8; 16] {
         self.store_id
+    }
+
+    /// Sets the function called with every new card once it is durable; it must return at once
+    /// (spawn any I/O). A second call is ignored.
+    pub fn on_card_created(&self, hook: CardCreatedHook) {
+        let _ = self.card_created_hook.set(hook);
     }
 
     pub fn region(&self) -> &str {

@@ -237,6 +237,8 @@ async fn r03_call_rings_with_location_operator_accepts_media_flows_both_ways_car
     assert_eq!(card["channel"], "app102_call");
     assert_eq!(card["caller"]["phone"], "+77015550101");
     assert_eq!(card["location"]["lon"], 71.4304);
+    // R35: the point says it came from the handset (the app's AML), nothing more.
+    assert_eq!(card["location"]["source"], "app");
     assert_eq!(card["status"], "new");
     assert_eq!(v["call"]["card_id"], card["id"]);
     assert_eq!(next(&mut ws, DEADLINE).await.unwrap()["type"], "answered");

@@ -265,6 +265,7 @@ fn make_card(
                 rng.gen_range(1..200),
                 rng.gen_range(1..300)
             )),
+            source: None,
         }),
         description: Some(DESCRIPTIONS[rng.gen_range(0..DESCRIPTIONS.len())].into()),
         seen: Seen {

@@ -43,6 +43,7 @@ fn main() {
             lon: Some(71.4),
             accuracy_m: Some(10.0),
             address: Some("Астана, ул. Кенесары 40".into()),
+            source: None,
         }),
         description: Some("Драка у подъезда, двое мужчин".into()),
         seen: Seen::default(),

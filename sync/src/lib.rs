@@ -17,6 +17,7 @@ pub mod appeal;
 pub mod calendar;
 pub mod caller;
 pub mod card;
+pub mod closest;
 pub mod deadline;
 pub mod doc;
 pub mod doc_id;

@@ -204,6 +204,38 @@ pub struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 500)]
     pub address: Option<String>,
+    /// Where the point came from (R35), so the card never implies more than it knows. Set by
+    /// the node, not taken from a client; absent on cards written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<LocationSource>,
+}
+
+/// Where a card's point came from (R35).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationSource {
+    /// The caller's handset: the app's location or the phone's AML.
+    App,
+    /// Typed or picked on the map by the operator.
+    Operator,
+    /// Found from the typed address in the address register.
+    Geocoded,
+    /// The telephone operator's network location of the phone (cell or better).
+    TelcoNetwork,
+    /// The telephone operator's registered location of the line (a fixed line's address).
+    TelcoRegistered,
+}
+
+impl LocationSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationSource::App => "app",
+            LocationSource::Operator => "operator",
+            LocationSource::Geocoded => "geocoded",
+            LocationSource::TelcoNetwork => "telco_network",
+            LocationSource::TelcoRegistered => "telco_registered",
+        }
+    }
 }
 
 impl Location {

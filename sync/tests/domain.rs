@@ -94,6 +94,7 @@ fn new_card(r: &Reference, channel: Channel) -> CardDoc {
                 lon: Some(71.43),
                 accuracy_m: Some(12.0),
                 address: Some("Астана, Кенесары көшесі, 40".into()),
+                source: None,
             }),
             description: Some("Ер адам көлікті тонап жатыр".into()),
             seen: Seen {
@@ -237,6 +238,7 @@ fn bad_input_is_refused_with_the_field_named() {
                 lon: Some(0.0),
                 accuracy_m: None,
                 address: None,
+                source: None,
             }),
             ..base.clone()
         },
@@ -249,6 +251,7 @@ fn bad_input_is_refused_with_the_field_named() {
                 lon: Some(f64::NAN),
                 accuracy_m: None,
                 address: None,
+                source: None,
             }),
             ..base.clone()
         },
@@ -758,6 +761,7 @@ fn merge_scalar_fields_are_last_writer_wins_with_the_writer_recorded() {
                 lon: Some(71.40),
                 accuracy_m: None,
                 address: None,
+                source: None,
             }),
             ..Default::default()
         }),
@@ -772,6 +776,7 @@ fn merge_scalar_fields_are_last_writer_wins_with_the_writer_recorded() {
                 lon: Some(71.45),
                 accuracy_m: None,
                 address: None,
+                source: None,
             }),
             ..Default::default()
         }),

@@ -56,6 +56,7 @@ fn new_card(doc_id: &str, region: &str, n: usize, actor: u8) -> AutoCommit {
                 lon: Some(71.4),
                 accuracy_m: Some(10.0),
                 address: Some("Астана, ул. Кенесары 40".into()),
+                source: None,
             }),
             description: Some("Драка у подъезда, двое мужчин".into()),
             seen: Seen::default(),

@@ -89,6 +89,7 @@ impl TestCard {
                 lon: Some(71.43),
                 accuracy_m: None,
                 address: Some("ул. Кенесары 40".into()),
+                source: None,
             }),
             description: Some("Драка во дворе".into()),
             seen: Default::default(),

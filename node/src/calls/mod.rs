@@ -595,6 +595,7 @@ impl CallService {
                 lon: Some(l.lon),
                 accuracy_m: l.accuracy_m,
                 address: None,
+                source: Some(sync::LocationSource::App),
             }),
             description: None,
             seen: Default::default(),

@@ -98,6 +98,7 @@ async fn open_card_from_appeal(
         lon: Some(p.lon),
         accuracy_m: None,
         address: None,
+        source: Some(sync::LocationSource::App),
     });
     let send = input.category.is_some() && location.is_some();
     let create = CardCreate {

@@ -35,8 +35,10 @@ async fn create_card(
     auth: Auth,
     Query(q): Query<CreateQuery>,
     headers: HeaderMap,
-    ApiJson(input): ApiJson<CardCreate>,
+    ApiJson(mut input): ApiJson<CardCreate>,
 ) -> ApiResult<(StatusCode, Json<Card>)> {
+    // The node says where the point came from, and an address-only card gets the register's.
+    input.location = s.geo.settle_location(None, input.location.take());
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => Some(v.to_str().map_err(|_| {
@@ -138,6 +140,10 @@ pub struct CardWithWarnings {
     warnings: Option<Vec<FoundWarning>>,
     /// The cards linked to this one as its duplicates (their `duplicate_of` is this card).
     linked_duplicates: Vec<crate::search::LinkedDuplicate>,
+    /// The telephone operator's caller-location lookup for this card (R35): `not_configured`
+    /// when none is connected to the node; absent when nothing is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caller_location_lookup: Option<crate::caller_location::LookupState>,
 }
 
 fn sees_warnings(user: &User) -> bool {
@@ -186,10 +192,12 @@ async fn get_card(
         .search
         .linked_duplicates(&card.number, &card.id)
         .map_err(ServiceError::from)?;
+    let caller_location_lookup = s.geo.caller_location.state(&card.id);
     Ok(Json(CardWithWarnings {
         card,
         warnings,
         linked_duplicates,
+        caller_location_lookup,
     }))
 }
 
@@ -198,9 +206,15 @@ async fn edit_card(
     State(s): State<SharedState>,
     auth: Auth,
     Path(id): Path<String>,
-    ApiJson(edit): ApiJson<CardEdit>,
+    ApiJson(mut edit): ApiJson<CardEdit>,
 ) -> ApiResult<Json<Card>> {
     auth.require(&[Role::CallTaker, Role::Dispatcher])?;
+    if edit.location.is_some() {
+        let previous = s.service.get_card(&id)?.location;
+        edit.location = s
+            .geo
+            .settle_location(previous.as_ref(), edit.location.take());
+    }
     Ok(Json(
         s.service
             .apply(&auth.user.login, &id, CardCommand::Edit(edit), now_ms())

@@ -23,6 +23,7 @@ mod citizen;
 mod citizen_appeals;
 mod events;
 mod field;
+mod geo;
 mod recordings;
 mod reference;
 mod search;
@@ -49,6 +50,7 @@ use cards::*;
 use citizen_appeals::*;
 use events::*;
 use field::*;
+use geo::*;
 use recordings::*;
 use reference::*;
 use search::*;
@@ -183,7 +185,10 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         map_posts,
         unit_track,
         unit_photo,
-        incident_reference
+        incident_reference,
+        geocode,
+        closest_units,
+        card_route
     )
 )]
 pub struct ApiDoc;
@@ -216,6 +221,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(field::routes())
         .merge(supervision::routes())
         .merge(events::routes())
+        .merge(geo::routes())
         .route("/openapi.json", get(openapi))
         .merge(calls::routes())
         .merge(recordings::routes())

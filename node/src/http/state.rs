@@ -27,6 +27,8 @@ pub struct AppState {
     pub reads: Arc<crate::privacy::ReadAudit>,
     /// Card search, premise history and duplicate suggestions.
     pub search: Arc<crate::search::CardSearch>,
+    /// The map: closest units, routes, geocoding, the caller-location lookup (R20, R35).
+    pub geo: Arc<crate::geo::Geo>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (see [`ClientIp`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The session cookie is `Secure` (served over HTTPS).

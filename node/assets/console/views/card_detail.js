@@ -99,6 +99,13 @@ export function CardDetail(opts) {
     if (value == null || value === '') return null;
     return h('div', { class: 'kv' }, [h('span', { class: 'k', i18n: key }), h('span', { class: 'v', tid: tid }, typeof value === 'object' ? value : String(value))]);
   }
+  /* Where the point came from (R35), and what the operator's lookup says; never more. */
+  function locationSource(loc, lookup) {
+    var parts = [];
+    if (loc.lat != null && loc.source) parts.push(t('loc.source.' + loc.source));
+    if (lookup && lookup !== 'found' && (lookup === 'not_configured' || loc.lat == null)) parts.push(t('loc.lookup.' + lookup));
+    return parts.length ? parts.join(' · ') : null;
+  }
   function render() {
     var kept = keepInputs();
     var c = self.card;
@@ -147,6 +154,7 @@ export function CardDetail(opts) {
       h('div', { class: 'box' }, [
         field('card.address', loc.address, 'card-address'),
         field('card.location', coords),
+        field('card.location_source', locationSource(loc, c.caller_location_lookup), 'card-location-source'),
         field('card.seen.persons', seen.persons),
         field('card.seen.vehicles', seen.vehicles),
         field('card.seen.buildings', seen.buildings),

@@ -133,10 +133,68 @@ export function Roster() {
   return { el: el, load: load, fillUnits: fillUnits };
 }
 
+/* ------------------------------------------------------------------ closest units (R20) */
+
+/* The available units for the shown card, as the node ranks them (advisory: the dispatcher
+   decides). A row's button puts the unit into the card's dispatch select. */
+export function ClosestUnits(detailEl) {
+  var body = h('div', { tid: 'closest-units' });
+  var el = h('div', { class: 'box closest' }, [h('div', { class: 'section-title', i18n: 'closest.title' }), body]);
+  var shown = null, seq = 0;
+  function km(m) { return (m / 1000).toFixed(1) + ' ' + t('u.km'); }
+  function minutes(s) { return s < 60 ? '< 1 ' + t('u.min') : Math.round(s / 60) + ' ' + t('u.min'); }
+  function choose(u) {
+    var sel = detailEl.querySelector('[data-testid=dispatch-unit]');
+    if (!sel) return;
+    sel.value = u.unit_id;
+    sel.dispatchEvent(new Event('change', { bubbles: true }));
+    sel.focus();
+  }
+  function render(r) {
+    var units = (r && r.units) || [];
+    var tb = h('tbody');
+    units.forEach(function (u, i) {
+      var placed = u.distance_m != null;
+      var pick = h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'closest-unit-pick', i18n: 'closest.pick' });
+      pick.addEventListener('click', function () { choose(u); });
+      tb.appendChild(h('tr', { tid: 'closest-unit-row', 'data-unit-id': u.unit_id, 'data-rank': i + 1, 'data-stale': u.stale ? '1' : '0' }, [
+        h('td', { class: 'mono b', translate: 'no', text: u.call_sign }),
+        h('td', { class: 'mono', tid: 'closest-unit-distance' }, placed ? km(u.distance_m) : tx('closest.no_position')),
+        h('td', { class: 'mono', tid: 'closest-unit-eta' }, placed ? minutes(u.eta_s) : ''),
+        h('td', { class: 'small muted' }, u.method ? tx('closest.method.' + u.method) : ''),
+        h('td', null, u.stale ? h('span', { class: 'badge reason', tid: 'closest-unit-stale', tip: 'closest.stale.tip', i18n: 'closest.stale' }) : ''),
+        h('td', { class: 'acts' }, pick)
+      ]));
+    });
+    if (!units.length) tb.appendChild(h('tr', { class: 'empty-row' }, h('td', { colspan: 6, i18n: 'closest.none' })));
+    clear(body).appendChild(h('table', { class: 'grid', 'data-method': r ? r.method : '' }, [
+      h('thead', null, h('tr', null, [h('th', { i18n: 'unit.call_sign' }), h('th', { i18n: 'closest.distance' }),
+        h('th', { i18n: 'closest.eta' }), h('th', { i18n: 'closest.method' }), h('th'), h('th')])),
+      tb
+    ]));
+  }
+  return {
+    el: el,
+    load: function (card) {
+      var my = ++seq;
+      shown = card;
+      el.style.display = card && !isTerminal(card.status) ? '' : 'none';
+      if (!card || isTerminal(card.status)) return;
+      clear(body).appendChild(h('div', { class: 'muted small', i18n: 'loading' }));
+      api('GET', '/cards/' + encodeURIComponent(card.id) + '/closest-units').then(function (r) {
+        if (my === seq && shown === card) render(r);
+      }, function (e) {
+        if (my === seq) clear(body).appendChild(h('div', { class: 'muted small', tid: 'closest-error', text: errText(e) }));
+      });
+    }
+  };
+}
+
 /* ------------------------------------------------------------------ ГУСС dispatcher */
 
 export function DispatcherView(panel) {
   var detail = CardDetail();
+  var closest = ClosestUnits(detail.el);
   var board = UnitBoard();
   var roster = Roster();
   var queueBox = h('div');
@@ -151,11 +209,14 @@ export function DispatcherView(panel) {
       h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.inwork' }), wCount]),
       inworkBox
     ]),
-    h('div', { class: 'col col-detail' }, [detail.el]),
+    h('div', { class: 'col col-detail' }, [detail.el, closest.el]),
     h('div', { class: 'col col-units' }, [h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.units' })]), board.el, roster.el])
   ]));
-  function pick(c) { detail.show(c.id); render(); }
-  board.onOpenCard = function (id) { detail.show(id); render(); };
+  // The closest units follow the card shown (its point may change while it is open).
+  function showCard(id) { detail.show(id).then(function () { closest.load(detail.card); }); }
+  function pick(c) { showCard(c.id); render(); }
+  board.onOpenCard = function (id) { showCard(id); render(); };
+  closest.load(null);
   // Keyboard: Alt+Q to the queue (arrows and Enter there), Alt+D dispatch, Alt+R/M/F the first
   // unit's en route / on scene / cleared; the buttons show their keys.
   function focusQueue() {
@@ -186,8 +247,8 @@ export function DispatcherView(panel) {
     render: render,
     focus: focusQueue,
     onCard: detail.onCard,
-    onUnit: function () { if (detail.card && !detail.busy) detail.refreshSelects(); },
-    onReload: function () { if (detail.id) detail.reload(); roster.fillUnits(); roster.load(); }
+    onUnit: function () { if (detail.card && !detail.busy) { detail.refreshSelects(); closest.load(detail.card); } },
+    onReload: function () { if (detail.id) detail.reload().then(function () { closest.load(detail.card); }); roster.fillUnits(); roster.load(); }
   };
 }
 
