@@ -46,6 +46,8 @@ pub async fn open_node(
     data_dir: &Path,
     admin_password: Option<String>,
 ) -> anyhow::Result<Node> {
+    // A corrupt tile file stops the start before the database is opened, naming the file.
+    let tiles = http::open_tiles(config)?;
     let store = open_store(data_dir, config)?;
     let gc = Arc::new(GroupCommit::with_window(
         store.clone(),
@@ -158,6 +160,7 @@ pub async fn open_node(
         )),
         secure_cookies: config.node.secure_cookies,
         search,
+        tiles,
     });
     Ok(Node {
         state,

@@ -90,10 +90,16 @@ pub async fn leaflet_asset(Path(path): Path<String>) -> Response {
             .into_response();
     }
     if path == "LICENSE" {
-        let text = LEAFLET_TEXT.iter().find(|(n, _)| *n == "LICENSE").map(|(_, t)| *t);
+        let text = LEAFLET_TEXT
+            .iter()
+            .find(|(n, _)| *n == "LICENSE")
+            .map(|(_, t)| *t);
         return (
             [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8".to_string(),
+                ),
                 (header::CACHE_CONTROL, cache),
             ],
             text.unwrap_or_default(),
@@ -173,8 +179,16 @@ mod tests {
     fn every_kit_file_is_embedded_and_nothing_else() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/kit");
         let mut all: Vec<(String, &str)> = KIT.iter().map(|(n, t)| (n.to_string(), *t)).collect();
-        all.extend(LEAFLET_TEXT.iter().map(|(n, t)| (format!("leaflet/{n}"), *t)));
-        all.extend(LEAFLET_IMAGES.iter().map(|(n, _)| (format!("leaflet/{n}"), "")));
+        all.extend(
+            LEAFLET_TEXT
+                .iter()
+                .map(|(n, t)| (format!("leaflet/{n}"), *t)),
+        );
+        all.extend(
+            LEAFLET_IMAGES
+                .iter()
+                .map(|(n, _)| (format!("leaflet/{n}"), "")),
+        );
         let table: Vec<(&str, &str)> = all.iter().map(|(n, t)| (n.as_str(), *t)).collect();
         assert_eq!(unlisted(&dir, &table), Vec::<String>::new());
     }
@@ -199,7 +213,13 @@ mod tests {
         }
         let png = LEAFLET_IMAGES[0].1;
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-        for bad in ["nope.js", "../assets.rs", "images/../leaflet.css", "images", ""] {
+        for bad in [
+            "nope.js",
+            "../assets.rs",
+            "images/../leaflet.css",
+            "images",
+            "",
+        ] {
             let r = leaflet_asset(Path(bad.to_string())).await;
             assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
         }

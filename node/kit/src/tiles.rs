@@ -520,7 +520,9 @@ fn parse_directory(b: &[u8]) -> Result<Vec<Entry>, String> {
 /// The entry that holds `id`: the last one starting at or before it, if its run covers `id`
 /// (a leaf pointer covers everything up to the next entry).
 fn find(entries: &[Entry], id: u64) -> Option<Entry> {
-    let i = entries.partition_point(|e| e.tile_id <= id).checked_sub(1)?;
+    let i = entries
+        .partition_point(|e| e.tile_id <= id)
+        .checked_sub(1)?;
     let e = entries[i];
     (e.run_length == 0 || id < e.tile_id + u64::from(e.run_length)).then_some(e)
 }
@@ -747,6 +749,136 @@ fn gzip(b: &[u8]) -> std::io::Result<Vec<u8>> {
     enc.finish()
 }
 
+// ------------------------------------------------------------------------------ HTTP
+
+/// How long a browser keeps a tile before asking again: the file changes only when the
+/// installer replaces it and the server restarts, seconds.
+pub const TILE_MAX_AGE_S: u32 = 86_400;
+
+/// The URL template of the tiles both servers serve (Leaflet's `{z}/{x}/{y}`).
+pub const TILE_URL: &str = "/tiles/{z}/{x}/{y}";
+
+/// `GET /api/v1/map/config`: whether the server has a tile layer and where it lies. Without
+/// one (or with vector tiles, which the kit cannot draw) the map shows the district outlines.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MapConfig {
+    /// A raster tile layer is served at `tile_url`.
+    pub tiles: bool,
+    pub tile_url: &'static str,
+    pub min_zoom: u8,
+    pub max_zoom: u8,
+    /// `[west, south, east, north]` of the tiles, degrees; `null` without tiles.
+    pub bounds: Option<[f64; 4]>,
+    /// `[lat, lon, zoom]` to open the map at; `null` without tiles (fit the outlines).
+    pub center: Option<[f64; 3]>,
+}
+
+/// Zoom levels the outline-only map allows.
+pub const OUTLINE_ZOOM_MIN: u8 = 4;
+pub const OUTLINE_ZOOM_MAX: u8 = 18;
+
+impl MapConfig {
+    pub fn of(set: Option<&TileSet>) -> MapConfig {
+        match set.map(TileSet::header).filter(|h| h.tile_type.is_raster()) {
+            Some(h) => MapConfig {
+                tiles: true,
+                tile_url: TILE_URL,
+                min_zoom: h.min_zoom,
+                max_zoom: h.max_zoom,
+                bounds: Some(h.bounds),
+                center: Some(h.center),
+            },
+            None => MapConfig {
+                tiles: false,
+                tile_url: TILE_URL,
+                min_zoom: OUTLINE_ZOOM_MIN,
+                max_zoom: OUTLINE_ZOOM_MAX,
+                bounds: None,
+                center: None,
+            },
+        }
+    }
+}
+
+/// `GET /tiles/{z}/{x}/{y}` for either server: the tile's bytes with the file's content type
+/// (and `Content-Encoding` when the file stores tiles compressed), 400 for coordinates outside
+/// the tile grid, 404 for a tile the file lacks or when there is no tile file.
+pub async fn tile_response(
+    set: Option<Arc<TileSet>>,
+    z: &str,
+    x: &str,
+    y: &str,
+) -> axum::response::Response {
+    use crate::web::ApiError;
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let (Ok(zn), Ok(xn), Ok(yn)) = (z.parse::<u8>(), x.parse::<u32>(), y.parse::<u32>()) else {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_tile",
+            "z, x and y must be whole numbers",
+        )
+        .into_response();
+    };
+    if !in_grid(zn, xn, yn) {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_tile",
+            format!("{zn}/{xn}/{yn} is outside the tile grid (zoom at most {ZOOM_MAX}, x and y below 2^zoom)"),
+        )
+        .into_response();
+    }
+    let Some(set) = set else {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_tiles",
+            "this server has no tile file",
+        )
+        .into_response();
+    };
+    let h = set.header().clone();
+    let read = tokio::task::spawn_blocking(move || set.tile(zn, xn, yn)).await;
+    match read {
+        Ok(Ok(Some(bytes))) => {
+            let mut headers = vec![
+                (header::CONTENT_TYPE, h.tile_type.content_type().to_string()),
+                (
+                    header::CACHE_CONTROL,
+                    format!("public, max-age={TILE_MAX_AGE_S}"),
+                ),
+            ];
+            if let Some(enc) = h.tile_compression.content_encoding() {
+                headers.push((header::CONTENT_ENCODING, enc.to_string()));
+            }
+            let mut resp = bytes.into_response();
+            for (k, v) in headers {
+                if let Ok(v) = header::HeaderValue::from_str(&v) {
+                    resp.headers_mut().insert(k, v);
+                }
+            }
+            resp
+        }
+        Ok(Ok(None)) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no tile there").into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "a tile cannot be read");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "tiles_unreadable",
+                "the tile file cannot be read",
+            )
+            .into_response()
+        }
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tiles_unreadable",
+            "the tile read failed",
+        )
+        .into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -827,7 +959,11 @@ mod tests {
             assert_eq!(h.tile_compression, Compression::None);
             assert_eq!((h.min_zoom, h.max_zoom), (10, 11));
             let [w, s, e, n] = h.bounds;
-            assert!(w < 71.40 && 71.40 < e && s < 51.17 && 51.17 < n, "{:?}", h.bounds);
+            assert!(
+                w < 71.40 && 71.40 < e && s < 51.17 && 51.17 < n,
+                "{:?}",
+                h.bounds
+            );
             assert_eq!(h.center[2], 11.0);
             for (z, x, y, bytes) in &tiles {
                 assert_eq!(set.tile(*z, *x, *y).expect("read").as_ref(), Some(bytes));
@@ -921,7 +1057,52 @@ mod tests {
         let dir = tmp();
         let path = dir.path().join("nowhere.pmtiles");
         let err = TileSet::open(&path).expect_err("missing").to_string();
-        assert!(err.contains("nowhere.pmtiles") && err.contains("cannot read"), "{err}");
+        assert!(
+            err.contains("nowhere.pmtiles") && err.contains("cannot read"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_tile_route_answers_bytes_types_and_errors() {
+        use axum::http::{header, StatusCode};
+        let dir = tmp();
+        let path = dir.path().join("t.pmtiles");
+        let tiles = sample();
+        write_pmtiles(&path, &tiles, TileType::Png).expect("write");
+        let set = Some(Arc::new(TileSet::open(&path).expect("open")));
+        let (z, x, y, bytes) = &tiles[0];
+        let ok = tile_response(set.clone(), &z.to_string(), &x.to_string(), &y.to_string()).await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_eq!(ok.headers()[header::CONTENT_TYPE], "image/png");
+        assert_eq!(ok.headers()[header::CACHE_CONTROL], "public, max-age=86400");
+        assert!(ok.headers().get(header::CONTENT_ENCODING).is_none());
+        let body = axum::body::to_bytes(ok.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        assert_eq!(&body[..], &bytes[..]);
+        for (z, x, y, status) in [
+            ("10", "0", "0", StatusCode::NOT_FOUND),
+            ("31", "0", "0", StatusCode::BAD_REQUEST),
+            ("3", "8", "0", StatusCode::BAD_REQUEST),
+            ("3", "0", "-1", StatusCode::BAD_REQUEST),
+            ("a", "0", "0", StatusCode::BAD_REQUEST),
+        ] {
+            assert_eq!(
+                tile_response(set.clone(), z, x, y).await.status(),
+                status,
+                "{z}/{x}/{y}"
+            );
+        }
+        assert_eq!(
+            tile_response(None, "10", "0", "0").await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let c = MapConfig::of(set.as_deref());
+        assert!(c.tiles);
+        assert_eq!((c.min_zoom, c.max_zoom), (10, 11));
+        let none = MapConfig::of(None);
+        assert!(!none.tiles && none.bounds.is_none() && none.center.is_none());
     }
 
     #[test]

@@ -89,6 +89,10 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/", get(console_index))
         .route("/assets/{*path}", get(console_asset))
         .route("/kit/{name}", get(server_kit::assets::kit_asset))
+        .route(
+            "/kit/leaflet/{*path}",
+            get(server_kit::assets::leaflet_asset),
+        )
         .route("/favicon.ico", get(server_kit::assets::favicon))
         .route("/citizen", get(citizen_page))
         .route("/citizen/appeal", get(citizen_appeal_page))

@@ -27,6 +27,7 @@ mod reference;
 mod search;
 mod state;
 mod supervision;
+mod tiles;
 mod units;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -51,10 +52,12 @@ use recordings::*;
 use reference::*;
 use search::*;
 use supervision::*;
+use tiles::*;
 use units::*;
 
 pub use assets::CONSOLE_ASSETS;
 pub use state::{AppState, SharedState};
+pub use tiles::open_tiles;
 
 /// Wall clock, read only in the shell (the one reading is `server_kit::clock`); re-exported for
 /// the integration tests and the simulations.
@@ -176,7 +179,9 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         open_appeal_from_card,
         citizen_submit_appeal,
         citizen_appeal_status,
-        citizen_answer_docx
+        citizen_answer_docx,
+        tile,
+        map_config
     )
 )]
 pub struct ApiDoc;
@@ -208,6 +213,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(units::routes())
         .merge(supervision::routes())
         .merge(events::routes())
+        .merge(tiles::api_routes())
         .route("/openapi.json", get(openapi))
         .merge(calls::routes())
         .merge(recordings::routes())
@@ -215,6 +221,7 @@ pub fn app(state: SharedState) -> Router {
         .fallback(not_found);
     Router::new()
         .merge(assets::routes())
+        .merge(tiles::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(citizen::routes())
