@@ -161,3 +161,46 @@ async fn a_corrupt_tile_file_stops_the_start_naming_the_file() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn open_incidents_with_a_point_are_on_the_map_without_caller_data() {
+    let t = common::api_node::start().await;
+    let op = t.user("op1", &["call_taker"], None).await;
+    let gus = t.user("gus1", &["dispatcher"], None).await;
+    let body = |lat: Option<f64>| {
+        let mut b = serde_json::json!({
+            "channel": "app102_call",
+            "caller": {"name": "Айгерим Серікқызы", "phone": "+77011234567"},
+            "location": {"address": "г. Астана, ул. Кенесары, д. 40"},
+            "description": "Драка у подъезда",
+            "category": "assault"
+        });
+        if let Some(lat) = lat {
+            b["location"]["lat"] = serde_json::json!(lat);
+            b["location"]["lon"] = serde_json::json!(71.42);
+        }
+        b
+    };
+    let (s, with_point) = t
+        .call("POST", "/api/v1/cards", &op, Some(body(Some(51.128))))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{with_point}");
+    let (s, _) = t.call("POST", "/api/v1/cards", &op, Some(body(None))).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, list) = t.call("GET", "/api/v1/map/incidents", &gus, None).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["card_id"], with_point["id"]);
+    assert_eq!(
+        (list[0]["lat"].as_f64(), list[0]["lon"].as_f64()),
+        (Some(51.128), Some(71.42))
+    );
+    let text = serde_json::to_string(&list).unwrap();
+    assert!(
+        !text.contains("+7701") && !text.contains("Айгерим"),
+        "{text}"
+    );
+    let (s, _) = t.call("GET", "/api/v1/map/incidents", "", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}

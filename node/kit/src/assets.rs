@@ -32,6 +32,8 @@ pub const KIT: &[(&str, &str)] = embed_files!(
         "i18n.js",
         "kit.css",
         "live.js",
+        "map.css",
+        "map.js",
         "session.js",
         "storage.js",
         "texts.js",

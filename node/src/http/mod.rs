@@ -181,7 +181,8 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         citizen_appeal_status,
         citizen_answer_docx,
         tile,
-        map_config
+        map_config,
+        map_incidents
     )
 )]
 pub struct ApiDoc;

@@ -154,8 +154,9 @@ export function DispatcherView(panel) {
     h('div', { class: 'col col-detail' }, [detail.el]),
     h('div', { class: 'col col-units' }, [h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.units' })]), board.el, roster.el])
   ]));
-  function pick(c) { detail.show(c.id); render(); }
-  board.onOpenCard = function (id) { detail.show(id); render(); };
+  // The map tab shows the card picked here (its caller's point and route).
+  function pick(c) { S.selectedCard = c.id; detail.show(c.id); render(); }
+  board.onOpenCard = function (id) { S.selectedCard = id; detail.show(id); render(); };
   // Keyboard: Alt+Q to the queue (arrows and Enter there), Alt+D dispatch, Alt+R/M/F the first
   // unit's en route / on scene / cleared; the buttons show their keys.
   function focusQueue() {
