@@ -50,7 +50,7 @@ fn main() -> std::process::ExitCode {
 
 /// One tile's picture, RGB.
 fn tile_png(z: u8, x: u32, y: u32) -> Vec<u8> {
-    let land = if (x + y) % 2 == 0 {
+    let land = if (x + y).is_multiple_of(2) {
         [236, 232, 222]
     } else {
         [230, 236, 224]
