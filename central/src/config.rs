@@ -19,7 +19,22 @@ pub struct Config {
     /// HTTPS for HQ's dashboard and API; plain HTTP is served only on a loopback address.
     #[serde(default)]
     pub https: Option<server_kit::https::HttpsSection>,
+    /// HQ's map: a national PMTiles file; absent, the dashboard's map shows outlines only.
+    #[serde(default)]
+    pub map: MapSection,
 }
+
+/// `[map]`: the tile file HQ's dashboard draws the national map from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapSection {
+    /// A PMTiles file (relative to the config file that names it), validated at start.
+    #[serde(default)]
+    pub tiles: Option<PathBuf>,
+}
+
+/// Config keys (dotted) that name files, relative to the file that sets them.
+pub const CENTRAL_PATH_KEYS: [&str; 3] = ["https.cert", "https.key", "map.tiles"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,11 +79,8 @@ pub struct TlsSection {
 impl Config {
     /// The embedded default overlaid by each file in turn. Errors name the file.
     pub fn load_layers(files: &[&Path]) -> anyhow::Result<Config> {
-        let (value, name) = server_kit::config::layered(
-            &[DEFAULT_CONFIG_TOML],
-            files,
-            &server_kit::https::HTTPS_PATH_KEYS,
-        )?;
+        let (value, name) =
+            server_kit::config::layered(&[DEFAULT_CONFIG_TOML], files, &CENTRAL_PATH_KEYS)?;
         let config: Config = value
             .try_into()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;

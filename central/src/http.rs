@@ -419,6 +419,7 @@ pub const DASHBOARD_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "data.js",
         "detail.js",
         "i18n.js",
+        "map.js",
         "overview.js",
         "state.js",
     ]
@@ -452,6 +453,44 @@ async fn kit(name: Path<String>) -> Response {
     responses((status = 200, description = "The icon (SVG) the dashboard and the node's console share", content_type = "image/svg+xml")))]
 async fn favicon() -> Response {
     server_kit::assets::favicon().await
+}
+
+#[utoipa::path(get, path = "/kit/leaflet/{name}", tag = "dashboard",
+    params(("name" = String, Path, description = "A file of the vendored Leaflet map library: leaflet-src.esm.js, leaflet.css or LICENSE")),
+    responses(
+        (status = 200, description = "A Leaflet file with its content type"),
+        (status = 404, description = "No such file (`not_found`)", body = ApiErrorBody)))]
+async fn leaflet(name: Path<String>) -> Response {
+    server_kit::assets::leaflet_asset(name).await
+}
+
+#[utoipa::path(get, path = "/kit/leaflet/images/{name}", tag = "dashboard",
+    params(("name" = String, Path, description = "An image Leaflet's CSS names, such as marker-icon.png")),
+    responses(
+        (status = 200, description = "A PNG image", content_type = "image/png"),
+        (status = 404, description = "No such file (`not_found`)", body = ApiErrorBody)))]
+async fn leaflet_image(Path(name): Path<String>) -> Response {
+    server_kit::assets::leaflet_asset(Path(format!("images/{name}"))).await
+}
+
+#[utoipa::path(get, path = "/tiles/{z}/{x}/{y}", tag = "dashboard",
+    params(("z" = u8, Path), ("x" = u32, Path), ("y" = u32, Path)),
+    responses(
+        (status = 200, description = "A map tile with the tile file's content type (image/png, image/jpeg, image/webp)"),
+        (status = 400, description = "Outside the tile grid (`invalid_tile`)", body = ApiErrorBody),
+        (status = 404, description = "No such tile, or no tile file (`no_tiles`)", body = ApiErrorBody)))]
+async fn tile(
+    State(s): State<Shared>,
+    Path((z, x, y)): Path<(String, String, String)>,
+) -> Response {
+    server_kit::tiles::tile_response(s.tiles.clone(), &z, &x, &y).await
+}
+
+#[utoipa::path(get, path = "/api/v1/map/config", tag = "national",
+    responses((status = 200, body = server_kit::tiles::MapConfig)),
+    security(("bearer" = [])))]
+async fn map_config(State(s): State<Shared>, _user: HqUser) -> Json<server_kit::tiles::MapConfig> {
+    Json(server_kit::tiles::MapConfig::of(s.tiles.as_deref()))
 }
 
 async fn not_found() -> ApiError {
@@ -491,6 +530,10 @@ impl utoipa::Modify for BearerAuth {
         index,
         asset,
         kit,
+        leaflet,
+        leaflet_image,
+        tile,
+        map_config,
         favicon,
         healthz,
         metrics,
@@ -573,6 +616,10 @@ fn routes() -> Vec<Route> {
         route(Get, "/", index),
         route(Get, "/assets/{name}", asset),
         route(Get, "/kit/{name}", kit),
+        route(Get, "/kit/leaflet/{name}", leaflet),
+        route(Get, "/kit/leaflet/images/{name}", leaflet_image),
+        route(Get, "/tiles/{z}/{x}/{y}", tile),
+        route(Get, "/api/v1/map/config", map_config),
         route(Get, "/favicon.ico", favicon),
         route(Get, "/healthz", healthz),
         route(Get, "/metrics", metrics),

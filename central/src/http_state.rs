@@ -40,6 +40,8 @@ pub struct CentralState {
     pub secure_cookies: bool,
     /// HQ's reads of appeals, audited.
     pub appeal_reads: crate::appeal_reads::ReadAudit,
+    /// The national map's tiles (`[map] tiles`), validated at start.
+    pub tiles: Option<Arc<server_kit::tiles::TileSet>>,
 }
 
 pub type Shared = Arc<CentralState>;

@@ -41,6 +41,11 @@ pub async fn open_central(
     data_dir: &Path,
     admin_password: Option<String>,
 ) -> anyhow::Result<Central> {
+    // A corrupt tile file stops the start before the database is opened, naming the file.
+    let tiles = match &config.map.tiles {
+        Some(path) => Some(Arc::new(server_kit::tiles::TileSet::open(path)?)),
+        None => None,
+    };
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store: Arc<dyn Store> =
@@ -125,6 +130,7 @@ pub async fn open_central(
             })
             .collect::<anyhow::Result<Vec<_>>>()?,
         secure_cookies: config.central.secure_cookies,
+        tiles,
     });
     Ok(Central {
         state,

@@ -58,6 +58,8 @@ pub async fn open_node(
     data_dir: &Path,
     admin_password: Option<String>,
 ) -> anyhow::Result<Node> {
+    // A corrupt tile file stops the start before the database is opened, naming the file.
+    let tiles = http::open_tiles(config)?;
     let store = open_store(data_dir, config)?;
     let gc = Arc::new(GroupCommit::with_window(
         store.clone(),
@@ -189,6 +191,7 @@ pub async fn open_node(
         secure_cookies: config.node.secure_cookies,
         search,
         geo,
+        tiles,
     });
     Ok(Node {
         state,

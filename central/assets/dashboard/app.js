@@ -11,6 +11,7 @@ import { loadAppeals, renderAppealsPage } from './appeals.js';
 import { renderPerDay, renderPerHour } from './charts.js';
 import { connectEvents, live, loadAll } from './data.js';
 import { closeDetail } from './detail.js';
+import { renderMapPage, showMap } from './map.js';
 import { renderAll, renderCharts, renderQueueList } from './overview.js';
 import { HQ_ROLES, LS_LANG, LS_MODE, OPEN, REFRESH_MS, S, SS_TOKEN, SS_USER, hasHqRole, tick } from './state.js';
 import { auth } from '../kit/api.js';
@@ -67,20 +68,21 @@ function startSession() {
   renderShell();
   loadAll();
   connectEvents();
-  S.pollTimer = setInterval(function () { loadAll(); if (tab === 'appeals') loadAppeals(); }, REFRESH_MS);
+  S.pollTimer = setInterval(function () { loadAll(); if (tab === 'appeals') loadAppeals(); if (tab === 'map') showMap(); }, REFRESH_MS);
 }
 
 /* The two pages: the operational picture of 102 cards and citizens' appeals. */
 var tab = 'picture';
 function setTab(name) {
   tab = name;
-  var pages = { picture: qs('#picture-page'), appeals: qs('#appeals-page') };
+  var pages = { picture: qs('#picture-page'), appeals: qs('#appeals-page'), map: qs('#map-page') };
   Object.keys(pages).forEach(function (k) {
     if (pages[k]) pages[k].hidden = k !== name;
     var b = qs('[data-testid="tab-' + k + '"]');
     if (b) { b.classList.toggle('active', k === name); b.setAttribute('aria-selected', k === name ? 'true' : 'false'); }
   });
   if (name === 'appeals') loadAppeals();
+  if (name === 'map') showMap();
 }
 
 /* ------------------------------------------------------------------ shell */
@@ -119,8 +121,10 @@ function renderShell() {
 
   var tabs = h('nav', { class: 'tabs seg', tid: 'tabs', role: 'tablist' }, [
     h('button', { type: 'button', class: 'btn btn-sm active', role: 'tab', tid: 'tab-picture', i18n: 'tab.picture', onclick: function () { setTab('picture'); } }),
-    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-appeals', i18n: 'tab.appeals', onclick: function () { setTab('appeals'); } })
+    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-appeals', i18n: 'tab.appeals', onclick: function () { setTab('appeals'); } }),
+    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-map', i18n: 'tab.map', onclick: function () { setTab('map'); } })
   ]);
+  var mapPage = h('main', { class: 'main', id: 'map-page', tid: 'map-page', hidden: true });
   var appealsPage = h('main', { class: 'main', id: 'appeals-page', tid: 'appeals-page', hidden: true });
   var main = h('main', { class: 'main', id: 'picture-page', tid: 'picture-page' }, [
     h('div', { class: 'error', id: 'load-error', tid: 'load-error', style: 'display:none', role: 'alert' }),
@@ -149,6 +153,8 @@ function renderShell() {
   root.appendChild(main);
   root.appendChild(appealsPage);
   renderAppealsPage(appealsPage);
+  root.appendChild(mapPage);
+  renderMapPage(mapPage);
   root.appendChild(h('div', { id: 'drawer-back', class: 'drawer-back', hidden: true, onclick: closeDetail }));
   root.appendChild(h('aside', { id: 'drawer', class: 'drawer', tid: 'card-detail', hidden: true, role: 'dialog' }));
   root.appendChild(h('div', { id: 'toast', class: 'toast', tid: 'toast', role: 'status' }));

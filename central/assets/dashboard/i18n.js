@@ -126,6 +126,11 @@ export default {
     // Citizens' appeals (R16, R33)
     'tab.picture': 'Оперативная обстановка',
     'tab.appeals': 'Обращения',
+    'tab.map': 'Карта',
+    'map.national': 'Карта: открытые карточки по районам',
+    'map.open_cards': 'открытых карточек: {n}',
+    'map.tiles': 'Карта центра',
+    'map.outlines_only': 'Подложки нет: границы районов',
     'ap.regions.title': 'Обращения граждан по регионам',
     'ap.regions.none': 'Обращения ещё не поступали.',
     'ap.received': 'Поступило',
@@ -335,6 +340,11 @@ export default {
     // Citizens' appeals (R16, R33)
     'tab.picture': 'Жедел жағдай',
     'tab.appeals': 'Өтініштер',
+    'tab.map': 'Карта',
+    'map.national': 'Карта: аудандар бойынша ашық карточкалар',
+    'map.open_cards': 'ашық карточкалар: {n}',
+    'map.tiles': 'Орталық картасы',
+    'map.outlines_only': 'Төсеме жоқ: аудандар шекаралары',
     'ap.regions.title': 'Өңірлер бойынша азаматтардың өтініштері',
     'ap.regions.none': 'Өтініштер әлі түскен жоқ.',
     'ap.received': 'Түсті',

@@ -19,6 +19,7 @@ import { AdminView } from './views/admin.js';
 import { SupervisorView } from './views/supervisor.js';
 import { alertsHeader, alertsOff } from './alerts.js';
 import { SearchView } from './views/search.js';
+import { MapView } from './views/map_panel.js';
 import { RegistrarAppealsView } from './views/appeals_registrar.js';
 import { ManagerAppealsView } from './views/appeals_manager.js';
 import { OfficerAppealsView } from './views/appeals_officer.js';
@@ -90,6 +91,7 @@ function renderShell() {
   if (hasRole('duty_officer') || hasRole('supervisor')) tabs.push({ key: 'duty', title: 'tab.duty', make: DutyView });
   if (hasRole('supervisor')) tabs.push({ key: 'supervisor', title: 'tab.supervisor', make: SupervisorView });
   if (['call_taker', 'dispatcher', 'duty_officer', 'supervisor'].some(hasRole)) tabs.push({ key: 'search', title: 'tab.search', make: SearchView });
+  if (hasRole('dispatcher') || hasRole('supervisor')) tabs.push({ key: 'map', title: 'tab.map', make: MapView });
   // Citizens' appeals (issue 12): registrar, manager (and head), officer.
   if (hasRole('registrar')) tabs.push({ key: 'appeals_registrar', title: 'tab.appeals_registrar', make: RegistrarAppealsView });
   if (hasRole('appeal_manager') || hasRole('head')) tabs.push({ key: 'appeals_manager', title: 'tab.appeals_manager', make: ManagerAppealsView });

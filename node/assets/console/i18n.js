@@ -262,6 +262,14 @@ export default {
 
     /* ---- search, premise history, duplicate suggestions ---- */
     'tab.search': 'Поиск',
+    'tab.map': 'Карта',
+    'mapv.units': 'Наряды',
+    'mapv.incidents': 'Происшествия',
+    'mapv.posts': 'Посты и маршруты',
+    'mapv.fit': 'Показать всё',
+    'mapv.tiles': 'Карта узла',
+    'mapv.outlines_only': 'Подложки нет: границы районов',
+    'mapv.caller_shown': 'Точка заявителя на карте',
     'search.title': 'Поиск карточек',
     'search.number': 'Номер карточки',
     'search.number.ph': 'например 2026-000123 или 123',
@@ -1074,6 +1082,14 @@ export default {
 
     /* ---- search, premise history, duplicate suggestions ---- */
     'tab.search': 'Іздеу',
+    'tab.map': 'Карта',
+    'mapv.units': 'Жасақтар',
+    'mapv.incidents': 'Оқиғалар',
+    'mapv.posts': 'Бекеттер мен бағыттар',
+    'mapv.fit': 'Барлығын көрсету',
+    'mapv.tiles': 'Түйін картасы',
+    'mapv.outlines_only': 'Төсеме жоқ: аудандар шекаралары',
+    'mapv.caller_shown': 'Өтініш берушінің нүктесі картада',
     'search.title': 'Карточкаларды іздеу',
     'search.number': 'Карточка нөмірі',
     'search.number.ph': 'мысалы 2026-000123 немесе 123',

@@ -32,12 +32,90 @@ pub const KIT: &[(&str, &str)] = embed_files!(
         "i18n.js",
         "kit.css",
         "live.js",
+        "map.css",
+        "map.js",
         "session.js",
         "storage.js",
         "texts.js",
         "timeline.js"
     ]
 );
+
+/// Leaflet 1.9.4, vendored unchanged from its npm tarball (`npm pack leaflet@1.9.4`, integrity
+/// sha512-nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA==)
+/// into `assets/kit/leaflet/`, served under `/kit/leaflet/{path}`: the ES module build, its CSS
+/// and licence ([`LEAFLET_TEXT`]) and the images the CSS names ([`LEAFLET_IMAGES`]).
+pub const LEAFLET_TEXT: &[(&str, &str)] = embed_files!(
+    "../assets/kit/leaflet",
+    ["leaflet-src.esm.js", "leaflet.css", "LICENSE"]
+);
+
+/// Leaflet's PNG images (marker, shadow, layer switcher), by path under `assets/kit/leaflet/`.
+pub const LEAFLET_IMAGES: &[(&str, &[u8])] = &[
+    (
+        "images/layers.png",
+        include_bytes!("../assets/kit/leaflet/images/layers.png"),
+    ),
+    (
+        "images/layers-2x.png",
+        include_bytes!("../assets/kit/leaflet/images/layers-2x.png"),
+    ),
+    (
+        "images/marker-icon.png",
+        include_bytes!("../assets/kit/leaflet/images/marker-icon.png"),
+    ),
+    (
+        "images/marker-icon-2x.png",
+        include_bytes!("../assets/kit/leaflet/images/marker-icon-2x.png"),
+    ),
+    (
+        "images/marker-shadow.png",
+        include_bytes!("../assets/kit/leaflet/images/marker-shadow.png"),
+    ),
+];
+
+/// How long a browser may keep a Leaflet file without asking again: the files change only with a
+/// new binary, and a day bounds a stale copy after an upgrade, seconds.
+pub const LEAFLET_MAX_AGE_S: u32 = 86_400;
+
+/// `GET /kit/leaflet/{path}`: a vendored Leaflet file with its content type, or the JSON 404.
+pub async fn leaflet_asset(Path(path): Path<String>) -> Response {
+    let cache = format!("public, max-age={LEAFLET_MAX_AGE_S}");
+    if let Some((_, png)) = LEAFLET_IMAGES.iter().find(|(n, _)| *n == path) {
+        return (
+            [
+                (header::CONTENT_TYPE, "image/png".to_string()),
+                (header::CACHE_CONTROL, cache),
+            ],
+            *png,
+        )
+            .into_response();
+    }
+    if path == "LICENSE" {
+        let text = LEAFLET_TEXT
+            .iter()
+            .find(|(n, _)| *n == "LICENSE")
+            .map(|(_, t)| *t);
+        return (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/plain; charset=utf-8".to_string(),
+                ),
+                (header::CACHE_CONTROL, cache),
+            ],
+            text.unwrap_or_default(),
+        )
+            .into_response();
+    }
+    let mut resp = embedded_asset(LEAFLET_TEXT, &path);
+    if resp.status().is_success() {
+        if let Ok(v) = header::HeaderValue::from_str(&cache) {
+            resp.headers_mut().insert(header::CACHE_CONTROL, v);
+        }
+    }
+    resp
+}
 
 /// The files under `dir` (paths relative to it, `/`-separated) that `table` does not list, and
 /// the table's paths that are not files there: what a test of an embedding table expects empty.
@@ -102,7 +180,51 @@ mod tests {
     #[test]
     fn every_kit_file_is_embedded_and_nothing_else() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/kit");
-        assert_eq!(unlisted(&dir, KIT), Vec::<String>::new());
+        let mut all: Vec<(String, &str)> = KIT.iter().map(|(n, t)| (n.to_string(), *t)).collect();
+        all.extend(
+            LEAFLET_TEXT
+                .iter()
+                .map(|(n, t)| (format!("leaflet/{n}"), *t)),
+        );
+        all.extend(
+            LEAFLET_IMAGES
+                .iter()
+                .map(|(n, _)| (format!("leaflet/{n}"), "")),
+        );
+        let table: Vec<(&str, &str)> = all.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        assert_eq!(unlisted(&dir, &table), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn leaflet_files_have_their_content_types_and_unknown_paths_a_json_404() {
+        for (path, ctype) in [
+            ("leaflet-src.esm.js", "text/javascript; charset=utf-8"),
+            ("leaflet.css", "text/css; charset=utf-8"),
+            ("images/marker-icon.png", "image/png"),
+            ("images/layers-2x.png", "image/png"),
+            ("LICENSE", "text/plain; charset=utf-8"),
+        ] {
+            let r = leaflet_asset(Path(path.to_string())).await;
+            assert_eq!(r.status(), StatusCode::OK, "{path}");
+            assert_eq!(r.headers()[header::CONTENT_TYPE], ctype, "{path}");
+            assert_eq!(
+                r.headers()[header::CACHE_CONTROL],
+                format!("public, max-age={LEAFLET_MAX_AGE_S}").as_str(),
+                "{path}"
+            );
+        }
+        let png = LEAFLET_IMAGES[0].1;
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        for bad in [
+            "nope.js",
+            "../assets.rs",
+            "images/../leaflet.css",
+            "images",
+            "",
+        ] {
+            let r = leaflet_asset(Path(bad.to_string())).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+        }
     }
 
     #[tokio::test]

@@ -21,4 +21,5 @@ pub mod process;
 pub mod replication;
 pub mod shutdown;
 pub mod store;
+pub mod tiles;
 pub mod web;

@@ -37,6 +37,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/cards.js",
         "views/dispatch.js",
         "views/map.js",
+        "views/map_panel.js",
         "views/premise.js",
         "views/search.js",
         "views/shift_summary.js",
@@ -89,6 +90,10 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/", get(console_index))
         .route("/assets/{*path}", get(console_asset))
         .route("/kit/{name}", get(server_kit::assets::kit_asset))
+        .route(
+            "/kit/leaflet/{*path}",
+            get(server_kit::assets::leaflet_asset),
+        )
         .route("/favicon.ico", get(server_kit::assets::favicon))
         .route("/citizen", get(citizen_page))
         .route("/citizen/appeal", get(citizen_appeal_page))

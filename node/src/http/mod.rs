@@ -29,6 +29,7 @@ mod reference;
 mod search;
 mod state;
 mod supervision;
+mod tiles;
 mod units;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -55,10 +56,12 @@ use recordings::*;
 use reference::*;
 use search::*;
 use supervision::*;
+use tiles::*;
 use units::*;
 
 pub use assets::CONSOLE_ASSETS;
 pub use state::{AppState, SharedState};
+pub use tiles::open_tiles;
 
 /// Wall clock, read only in the shell (the one reading is `server_kit::clock`); re-exported for
 /// the integration tests and the simulations.
@@ -188,7 +191,10 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         incident_reference,
         geocode,
         closest_units,
-        card_route
+        card_route,
+        tile,
+        map_config,
+        map_incidents
     )
 )]
 pub struct ApiDoc;
@@ -222,6 +228,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(supervision::routes())
         .merge(events::routes())
         .merge(geo::routes())
+        .merge(tiles::api_routes())
         .route("/openapi.json", get(openapi))
         .merge(calls::routes())
         .merge(recordings::routes())
@@ -229,6 +236,7 @@ pub fn app(state: SharedState) -> Router {
         .fallback(not_found);
     Router::new()
         .merge(assets::routes())
+        .merge(tiles::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(citizen::routes())

@@ -212,8 +212,9 @@ export function DispatcherView(panel) {
     h('div', { class: 'col col-detail' }, [detail.el, closest.el]),
     h('div', { class: 'col col-units' }, [h('div', { class: 'col-head' }, [h('span', { i18n: 'disp.units' })]), board.el, roster.el])
   ]));
-  // The closest units follow the card shown (its point may change while it is open).
-  function showCard(id) { detail.show(id).then(function () { closest.load(detail.card); }); }
+  // The closest units follow the card shown (its point may change while it is open); the map
+  // tab shows the card picked here (its caller's point and route).
+  function showCard(id) { S.selectedCard = id; detail.show(id).then(function () { closest.load(detail.card); }); }
   function pick(c) { showCard(c.id); render(); }
   board.onOpenCard = function (id) { showCard(id); render(); };
   closest.load(null);

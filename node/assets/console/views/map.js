@@ -1,8 +1,11 @@
-/* Schematic map (offline): district polygons from the reference ([lat, lon] corners) and the
-   caller's point with its accuracy. */
+/* The console's maps over the kit map (Leaflet, kit/map.js): the small map of a card or a call
+   (the caller's point with its accuracy, R35, over the node's tiles or the district outlines)
+   and the district lookup the card form uses. The big map tab is map_panel.js. */
 import { S } from '../state.js';
 import { h, svg } from '../../kit/dom.js';
+import { api } from '../../kit/api.js';
 import { lang } from '../../kit/i18n.js';
+import { createMap } from '../../kit/map.js';
 
 export function mapDistricts() {
   return ((S.ref && S.ref.districts) || []).filter(function (d) { return d && Array.isArray(d.polygon) && d.polygon.length > 2; });
@@ -20,7 +23,7 @@ export function districtAt(lat, lon) {
   for (var i = 0; i < ds.length; i++) if (pointInPolygon(lat, lon, ds[i].polygon)) return ds[i].code;
   return null;
 }
-/* A district name on the map: one word per line, centred on the label's point. */
+/* A district name drawn in SVG, one word per line (kept for any [data-map-kk] label). */
 export function wrapLabel(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   var words = (el.getAttribute('data-map-' + lang()) || '').split(/\s+/).filter(Boolean);
@@ -30,55 +33,56 @@ export function wrapLabel(el) {
     el.appendChild(ts);
   });
 }
-/* Returns {el, set(lat, lon, accuracy_m, district)}. */
+
+/* GET /map/config once per session: whether the node has tiles (null when it cannot say). */
+var configPromise = null;
+export function mapConfig() {
+  if (!configPromise) {
+    configPromise = api('GET', '/map/config').catch(function () { configPromise = null; return null; });
+  }
+  return configPromise;
+}
+
+/* The outlines with `selected` marking one district. */
+export function outlines(selected) {
+  return mapDistricts().map(function (d) { return Object.assign({}, d, { selected: d.code === selected }); });
+}
+
+/* Returns {el, set(lat, lon, accuracy_m, district)}: the caller's point on a small map. */
 export function MiniMap(tid, height) {
-  var box = h('div', { class: 'map', tid: tid, style: 'height:' + (height || 160) + 'px' });
-  var ds = mapDistricts();
-  var self = { el: box };
-  if (!ds.length) { self.set = function () {}; return self; }
-  var minLat = 90, maxLat = -90, minLon = 180, maxLon = -180;
-  ds.forEach(function (d) {
-    d.polygon.forEach(function (pt) {
-      minLat = Math.min(minLat, pt[0]); maxLat = Math.max(maxLat, pt[0]);
-      minLon = Math.min(minLon, pt[1]); maxLon = Math.max(maxLon, pt[1]);
-    });
-  });
-  var k = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180);
-  var U = 1000;
-  function X(lon) { return (lon - minLon) * k * U; }
-  function Y(lat) { return (maxLat - lat) * U; }
-  var W = X(maxLon), H = Y(minLat), pad = Math.max(W, H) * 0.03;
-  var root = svg('svg', { viewBox: (-pad) + ' ' + (-pad) + ' ' + (W + 2 * pad) + ' ' + (H + 2 * pad), preserveAspectRatio: 'xMidYMid meet', width: '100%', height: '100%' });
-  var polys = {};
-  var fs = Math.min(W, H) / 13;
-  ds.forEach(function (d) {
-    var pts = d.polygon.map(function (pt) { return X(pt[1]).toFixed(1) + ',' + Y(pt[0]).toFixed(1); }).join(' ');
-    var poly = svg('polygon', { points: pts, class: 'map-d', 'data-code': d.code });
-    polys[d.code] = poly;
-    root.appendChild(poly);
-    var cx = 0, cy = 0;
-    d.polygon.forEach(function (pt) { cx += X(pt[1]); cy += Y(pt[0]); });
-    var label = svg('text', { x: (cx / d.polygon.length).toFixed(1), y: (cy / d.polygon.length).toFixed(1), class: 'map-l', 'font-size': fs.toFixed(1), 'text-anchor': 'middle',
-      'data-map-kk': d.name_kk || d.code, 'data-map-ru': d.name_ru || d.code });
-    wrapLabel(label);
-    root.appendChild(label);
-  });
-  var acc = svg('circle', { class: 'map-acc', r: 0, cx: -1000, cy: -1000 });
-  var dot = svg('circle', { class: 'map-pt', r: (fs / 2.5).toFixed(1), cx: -1000, cy: -1000 });
-  root.appendChild(acc);
-  root.appendChild(dot);
-  box.appendChild(root);
+  var box = h('div', { class: 'map', tid: tid, style: 'height:' + (height || 160) + 'px', 'data-has-point': '0' });
+  var canvas = h('div', { class: 'map-canvas' });
   var none = h('div', { class: 'map-none small muted', i18n: 'map.none' });
+  box.appendChild(canvas);
   box.appendChild(none);
-  self.set = function (lat, lon, accuracy, district) {
-    Object.keys(polys).forEach(function (c) { polys[c].setAttribute('class', 'map-d' + (c === district ? ' sel' : '')); });
-    var ok = typeof lat === 'number' && typeof lon === 'number' && isFinite(lat) && isFinite(lon);
+  var self = { el: box };
+  var want = null;
+  var m = null;
+  function apply() {
+    if (!m || !want) return;
+    var ok = typeof want.lat === 'number' && typeof want.lon === 'number' && isFinite(want.lat) && isFinite(want.lon);
     none.style.display = ok ? 'none' : '';
     box.setAttribute('data-has-point', ok ? '1' : '0');
-    if (!ok) { dot.setAttribute('cx', -1000); acc.setAttribute('cx', -1000); return; }
-    dot.setAttribute('cx', X(lon).toFixed(1)); dot.setAttribute('cy', Y(lat).toFixed(1));
-    acc.setAttribute('cx', X(lon).toFixed(1)); acc.setAttribute('cy', Y(lat).toFixed(1));
-    acc.setAttribute('r', accuracy ? Math.max(accuracy / 111320 * U, fs / 2).toFixed(1) : 0);
+    m.setOutlines(outlines(want.district));
+    m.setCaller(ok ? { lat: want.lat, lon: want.lon, accuracy_m: want.accuracy } : null);
+    box.setAttribute('data-has-point', ok ? '1' : '0');
+    if (ok) {
+      var d = (want.accuracy || 0) / 111320;
+      m.fitTo([[want.lat - d, want.lon - d], [want.lat + d, want.lon + d]]);
+    } else {
+      m.fitTo('outlines');
+    }
+  }
+  mapConfig().then(function (config) {
+    m = createMap(canvas, { config: config, outlines: outlines(null), zoomControl: false });
+    apply();
+  });
+  self.set = function (lat, lon, accuracy, district) {
+    var ok = typeof lat === 'number' && typeof lon === 'number' && isFinite(lat) && isFinite(lon);
+    want = { lat: lat, lon: lon, accuracy: accuracy, district: district };
+    none.style.display = ok ? 'none' : '';
+    box.setAttribute('data-has-point', ok ? '1' : '0');
+    apply();
   };
   return self;
 }
