@@ -78,6 +78,11 @@ export function entryText(e, ref) {
       return '';
     case 'warning_issued':
       return warningIssuedText(text);
+    case 'unit_status_late': {
+      // "call sign status": a step a terminal recorded that the card already had.
+      const i = text.lastIndexOf(' ');
+      return i < 0 ? dataText(text) : [dataText(text.slice(0, i)), ' — ', keyText('fstatus', text.slice(i + 1))];
+    }
     default:
       // Call signs, КУИ numbers, card numbers and what people typed: data, shown as is.
       return text ? dataText(text) : '';
