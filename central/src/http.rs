@@ -493,6 +493,28 @@ async fn map_config(State(s): State<Shared>, _user: HqUser) -> Json<server_kit::
     Json(server_kit::tiles::MapConfig::of(s.tiles.as_deref()))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MapUnitsQuery {
+    /// One region code (default: every region).
+    region: Option<String>,
+}
+
+/// Every region's field units at their newest position (AVL from their terminals, R20).
+#[utoipa::path(get, path = "/api/v1/map/units", tag = "national", params(MapUnitsQuery),
+    responses((status = 200, body = [crate::field_positions::NationalUnit])),
+    security(("bearer" = [])))]
+async fn map_units(
+    State(s): State<Shared>,
+    _user: HqUser,
+    ApiQuery(q): ApiQuery<MapUnitsQuery>,
+) -> ApiResult<Json<Vec<crate::field_positions::NationalUnit>>> {
+    Ok(Json(
+        crate::field_positions::all(&*s.store, q.region.as_deref()).map_err(storage)?,
+    ))
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
@@ -534,6 +556,7 @@ impl utoipa::Modify for BearerAuth {
         leaflet_image,
         tile,
         map_config,
+        map_units,
         favicon,
         healthz,
         metrics,
@@ -620,6 +643,7 @@ fn routes() -> Vec<Route> {
         route(Get, "/kit/leaflet/images/{name}", leaflet_image),
         route(Get, "/tiles/{z}/{x}/{y}", tile),
         route(Get, "/api/v1/map/config", map_config),
+        route(Get, "/api/v1/map/units", map_units),
         route(Get, "/favicon.ico", favicon),
         route(Get, "/healthz", healthz),
         route(Get, "/metrics", metrics),

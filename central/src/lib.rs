@@ -15,6 +15,7 @@ pub mod appeal_reads;
 pub mod appeals;
 pub mod appeals_http;
 pub mod config;
+pub mod field_positions;
 pub mod http;
 pub mod http_state;
 pub mod hub;

@@ -281,6 +281,18 @@ impl CentralRepo {
                             }
                         }
                     }
+                    // A unit's newest position for HQ's map (tracks sort by day: the last wins).
+                    DocKind::Field if entry.id.id().contains("~pos~") => {
+                        if let Ok(Some(doc)) = self.load_doc(&entry.id) {
+                            crate::field_positions::stage(
+                                &*self.store,
+                                &mut batch,
+                                &entry.id.to_string(),
+                                &doc,
+                            )
+                            .map_err(storage)?;
+                        }
+                    }
                     _ => {}
                 }
                 if in_batch >= REINDEX_BATCH_CARDS {
@@ -392,6 +404,10 @@ impl CentralRepo {
                 national::stage_card(&*self.store, &mut batch, &mut counts, region, &card)
                     .map_err(storage)?,
             );
+        }
+        if doc_id.kind() == DocKind::Field {
+            crate::field_positions::stage(&*self.store, &mut batch, &doc_id.to_string(), doc)
+                .map_err(storage)?;
         }
         match existing_chunks {
             // A new document was loaded from exactly these bytes: store them as its snapshot

@@ -58,6 +58,14 @@ function draw() {
   var el = document.querySelector('[data-testid="hq-map"]');
   if (el) { el.setAttribute('data-badges', String(b.length)); el.setAttribute('data-districts', String(outlines.length)); }
   if (!fitted && outlines.length) { fitted = true; m.fitTo('outlines'); }
+  // Every region's field units at their newest position (AVL from their terminals).
+  api('GET', '/map/units').then(function (rows) {
+    var units = (rows || []).map(function (u) {
+      return { unit_id: u.region + '-' + u.unit_id, call_sign: u.region + ' ' + u.unit_id, status: 'unknown', position: u.position };
+    });
+    m.setUnits(units);
+    if (el) el.setAttribute('data-units', String(units.length));
+  }, function () { /* the units layer stays as it was */ });
 }
 
 /* The page: the map fills it. */
