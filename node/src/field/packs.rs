@@ -18,16 +18,22 @@ pub fn spawn(service: Arc<CardService>, search: Arc<CardSearch>, shutdown: watch
     let Some(entries) = service.take_field_entries() else {
         return;
     };
-    tokio::spawn(run(service, search, entries, shutdown));
+    let events = service.subscribe();
+    start(&service, &search);
+    // The worker holds the service and the search only while it works on something: a node that
+    // is dropped (closed, or reopened by a test) releases its store at once.
+    tokio::spawn(run(
+        Arc::downgrade(&service),
+        Arc::downgrade(&search),
+        entries,
+        events,
+        shutdown,
+    ));
 }
 
-async fn run(
-    service: Arc<CardService>,
-    search: Arc<CardSearch>,
-    mut entries: tokio::sync::mpsc::UnboundedReceiver<(String, sync::field::FieldEntry)>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut events = service.subscribe();
+/// What the worker does once at start: queue the last days' log entries (a crash may have left
+/// some unapplied), write every unit's pack, prune field documents past their retention.
+fn start(service: &CardService, search: &CardSearch) {
     let now = server_kit::clock::now_ms();
     match service.requeue_field_entries(now) {
         Ok(n) if n > 0 => tracing::info!(
@@ -45,9 +51,19 @@ async fn run(
     if let Err(e) = service.field().prune(now) {
         tracing::error!(error = %e, "old field documents cannot be pruned");
     }
+}
+
+async fn run(
+    service: std::sync::Weak<CardService>,
+    search: std::sync::Weak<CardSearch>,
+    mut entries: tokio::sync::mpsc::UnboundedReceiver<(String, sync::field::FieldEntry)>,
+    mut events: broadcast::Receiver<LiveEvent>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             Some((unit, entry)) = entries.recv() => {
+                let Some(service) = service.upgrade() else { return };
                 let now = server_kit::clock::now_ms();
                 match service.apply_field_entry(&unit, &entry, now).await {
                     Ok(sync::card::FieldApplied::RecordedOnly(why)) => tracing::info!(
@@ -57,7 +73,9 @@ async fn run(
                     Err(e) => tracing::warn!(unit, entry = entry.id, error = %e, "a field log entry cannot be applied to its card"),
                 }
             }
-            ev = events.recv() => match ev {
+            ev = events.recv() => {
+                let (Some(service), Some(search)) = (service.upgrade(), search.upgrade()) else { return };
+                match ev {
                 Ok(LiveEvent::Unit(u)) => refresh_pack(&service, &search, &u.id),
                 Ok(LiveEvent::Card(c)) if !c.units.is_empty() => {
                     // Units are named by call sign in a summary: refresh those working it.
@@ -76,7 +94,8 @@ async fn run(
                     }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
-            },
+                }
+            }
             r = shutdown.changed() => {
                 if r.is_err() || *shutdown.borrow() {
                     return;

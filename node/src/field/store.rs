@@ -130,7 +130,7 @@ impl FieldService {
     ) -> Result<FieldImport, sync::protocol::RepoError> {
         use sync::protocol::RepoError;
         let storage = |e: String| RepoError::Storage(e);
-        let rules = FieldRules::for_id(id).map_err(RepoError::Refused)?;
+        let rules = FieldRules::for_id(id, now_ms).map_err(RepoError::Refused)?;
         let _g = lock(&self.write);
         let (mut doc, mut stored, before) =
             match self.load(id).map_err(|e| storage(e.to_string()))? {
@@ -365,7 +365,7 @@ impl FieldService {
         }
         let mut batch = WriteBatch::new();
         let mut doc = FieldDoc::wrap(std::mem::take(pack.automerge()));
-        let rules = FieldRules::for_id(&id).map_err(ServiceError::NotFound)?;
+        let rules = FieldRules::for_id(&id, now_ms).map_err(ServiceError::NotFound)?;
         kinds::stage_write(
             &rules,
             &mut batch,

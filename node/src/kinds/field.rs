@@ -56,15 +56,18 @@ fn doc_unit(doc: &AutoCommit) -> Option<String> {
 pub struct FieldRules {
     pub part: FieldPart,
     pub unit: String,
+    /// The receiver's clock: entries and positions dated ahead of it are refused.
+    pub now_ms: i64,
 }
 
 impl FieldRules {
-    pub fn for_id(id: &DocId) -> Result<FieldRules, String> {
+    pub fn for_id(id: &DocId, now_ms: i64) -> Result<FieldRules, String> {
         let f = FieldDocId::parse(&id.to_string())
             .ok_or_else(|| format!("{id} is not a field document id"))?;
         Ok(FieldRules {
             part: f.part,
             unit: f.unit,
+            now_ms,
         })
     }
 }
@@ -91,9 +94,26 @@ impl KindRules for FieldRules {
         Ok((unit, view))
     }
 
-    /// A field document must be its unit's (the `unit` it names is the id's), and a photo must
-    /// be the photo its id names.
+    /// A field document must be its unit's (the `unit` it names is the id's), every entry and
+    /// position in it valid (in range, not dated ahead of this node's clock, reports in the
+    /// standard format and within their limits), and a photo the photo its id names. A
+    /// document that is not is refused whole: nothing of it is stored.
     fn check(&self, id: &DocId, (unit, view): &Self::View) -> Result<(), String> {
+        match view {
+            FieldView::Log(entries) => {
+                for e in entries {
+                    e.validate(self.now_ms)
+                        .map_err(|err| format!("{id}: entry {}: {err}", e.id))?;
+                }
+            }
+            FieldView::Track(points) => {
+                for p in points {
+                    p.validate(self.now_ms)
+                        .map_err(|err| format!("{id}: position at {}: {err}", p.at_ms))?;
+                }
+            }
+            _ => {}
+        }
         if unit.as_deref() != Some(self.unit.as_str()) {
             return Err(format!(
                 "{id} names unit {:?} inside; the id says {}",
