@@ -45,7 +45,7 @@ fn start(service: &CardService, search: &CardSearch) {
     }
     if let Ok(units) = service.units(now) {
         for u in units {
-            refresh_pack(&service, &search, &u.id);
+            refresh_pack(service, search, &u.id);
         }
     }
     if let Err(e) = service.field().prune(now) {
