@@ -544,15 +544,9 @@ impl Repo for CentralRepo {
 
     fn export(&mut self, doc_id: &str, since: &[ChangeHash]) -> Result<Vec<u8>, RepoError> {
         let id = parse_id(doc_id)?;
-        let (mut doc, _) = docs::load(&*self.store, &id)
+        docs::replica_export(&*self.store, &id, since)
             .map_err(doc_error)?
-            .ok_or_else(|| RepoError::Refused(format!("{doc_id} is not held here")))?;
-        Ok(if since.is_empty() {
-            // Uncompressed, as the protocol's `MemRepo::export` explains.
-            doc.save_nocompress()
-        } else {
-            doc.save_after(since)
-        })
+            .ok_or_else(|| RepoError::Refused(format!("{doc_id} is not held here")))
     }
 
     fn import(
@@ -562,21 +556,13 @@ impl Repo for CentralRepo {
         _priority: Option<Priority>,
     ) -> Result<Vec<ChangeHash>, RepoError> {
         let id = parse_id(doc_id)?;
-        let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
-        let (mut doc, chunks) = match docs::load(&*self.store, &id).map_err(doc_error)? {
-            Some((doc, n)) => (doc, Some(n)),
-            None => (AutoCommit::new(), None),
-        };
-        // Try on a fork first: corrupt bytes leave the stored document untouched. A new
-        // document needs no trial: loading into an empty one replaces it only on success.
-        if chunks.is_some() {
-            doc.fork().load_incremental(bytes).map_err(corrupt)?;
+        let received = docs::replica_receive(&*self.store, &id, bytes)?;
+        if !received.changed {
+            return Ok(normalize_heads(received.heads_before));
         }
-        let before = doc.get_heads();
-        doc.load_incremental(bytes).map_err(corrupt)?;
-        if doc.get_heads() == before && chunks.is_some() {
-            return Ok(normalize_heads(before));
-        }
+        let docs::Received {
+            mut doc, chunks, ..
+        } = received;
         self.store_doc(&id, &mut doc, chunks, bytes)
     }
 

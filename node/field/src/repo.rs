@@ -169,14 +169,9 @@ impl Repo for TerminalRepo {
 
     fn export(&mut self, doc_id: &str, since: &[ChangeHash]) -> Result<Vec<u8>, RepoError> {
         let id = self.own(doc_id)?;
-        let (mut doc, _) = docs::load(&*self.store, &id)
+        docs::replica_export(&*self.store, &id, since)
             .map_err(doc_error)?
-            .ok_or_else(|| RepoError::Refused(format!("{doc_id} is not held here")))?;
-        Ok(if since.is_empty() {
-            doc.save_nocompress()
-        } else {
-            doc.save_after(since)
-        })
+            .ok_or_else(|| RepoError::Refused(format!("{doc_id} is not held here")))
     }
 
     fn import(
@@ -186,19 +181,13 @@ impl Repo for TerminalRepo {
         priority: Option<Priority>,
     ) -> Result<Vec<ChangeHash>, RepoError> {
         let id = self.own(doc_id)?;
-        let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
-        let (mut doc, chunks) = match docs::load(&*self.store, &id).map_err(doc_error)? {
-            Some((doc, n)) => (doc, Some(n)),
-            None => (AutoCommit::new(), None),
-        };
-        if chunks.is_some() {
-            doc.fork().load_incremental(bytes).map_err(corrupt)?;
+        let received = docs::replica_receive(&*self.store, &id, bytes)?;
+        if !received.changed {
+            return Ok(normalize_heads(received.heads_before));
         }
-        let before = doc.get_heads();
-        doc.load_incremental(bytes).map_err(corrupt)?;
-        if doc.get_heads() == before && chunks.is_some() {
-            return Ok(normalize_heads(before));
-        }
+        let docs::Received {
+            mut doc, chunks, ..
+        } = received;
         let priority = priority.unwrap_or(self.priority(doc_id));
         let mut batch = WriteBatch::new();
         let heads = stage_doc(&mut batch, &id, &mut doc, chunks, bytes.to_vec(), priority);

@@ -139,6 +139,62 @@ pub fn stage_change(
     stage_heads(batch, id, priority, heads);
 }
 
+/// A stored document with a peer's bytes applied, for a replication import.
+pub struct Received {
+    pub doc: AutoCommit,
+    /// Chunks stored before (`None`: the document is new to this store).
+    pub chunks: Option<usize>,
+    /// Heads before the bytes were applied.
+    pub heads_before: Vec<ChangeHash>,
+    /// The bytes brought something this store lacked (a new document always does).
+    pub changed: bool,
+}
+
+/// A stored document's bytes for a peer, as the protocol's `Repo::export` gives them: the whole
+/// document (uncompressed: deflate costs several times the save, and the batch is deflated as a
+/// whole) when `since` is empty, else the changes after `since`. `None`: not stored.
+pub fn replica_export(
+    store: &dyn Store,
+    id: &DocId,
+    since: &[ChangeHash],
+) -> Result<Option<Vec<u8>>, DocError> {
+    Ok(load(store, id)?.map(|(mut doc, _)| {
+        if since.is_empty() {
+            doc.save_nocompress()
+        } else {
+            doc.save_after(since)
+        }
+    }))
+}
+
+/// Loads a stored document (or starts an empty one) and applies a peer's bytes to it. The bytes
+/// are tried on a fork of a stored document first, so corrupt bytes leave nothing half-applied;
+/// a new document needs no trial (loading into an empty one replaces it only on success).
+pub fn replica_receive(
+    store: &dyn Store,
+    id: &DocId,
+    bytes: &[u8],
+) -> Result<Received, sync::protocol::RepoError> {
+    use sync::protocol::RepoError;
+    let corrupt = |e: automerge::AutomergeError| RepoError::Corrupt(e.to_string());
+    let (mut doc, chunks) = match load(store, id).map_err(|e| RepoError::Storage(e.to_string()))? {
+        Some((doc, n)) => (doc, Some(n)),
+        None => (AutoCommit::new(), None),
+    };
+    if chunks.is_some() {
+        doc.fork().load_incremental(bytes).map_err(corrupt)?;
+    }
+    let heads_before = doc.get_heads();
+    doc.load_incremental(bytes).map_err(corrupt)?;
+    let changed = chunks.is_none() || doc.get_heads() != heads_before;
+    Ok(Received {
+        doc,
+        chunks,
+        heads_before,
+        changed,
+    })
+}
+
 /// Stages the removal of a stored document: its snapshot, every chunk and its catalogue entry
 /// (a retention period ran out). Peers that hold it keep their copies.
 pub fn stage_delete(

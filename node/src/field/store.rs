@@ -20,6 +20,8 @@ use crate::store::{GroupCommit, Store, WriteBatch};
 
 /// Most days of track one replay request may span, days.
 pub const TRACK_QUERY_DAYS_MAX: i64 = 31;
+/// Latest time a track is asked about (2100-01-01 UTC), ms.
+pub const TRACK_TIME_MAX_MS: i64 = 4_102_444_800_000;
 /// Days of logs looked at for entries not yet applied when the node starts, days.
 pub const REAPPLY_DAYS: i64 = 2;
 const DAY_MS: i64 = 86_400_000;
@@ -251,11 +253,16 @@ impl FieldService {
 
     /// A unit's positions between two times, oldest first (replay on the map).
     pub fn track(&self, unit: &str, from_ms: i64, to_ms: i64) -> ServiceResult<Vec<UnitPosition>> {
-        if to_ms < from_ms || to_ms - from_ms > TRACK_QUERY_DAYS_MAX * DAY_MS {
+        if !(0..=TRACK_TIME_MAX_MS).contains(&from_ms)
+            || !(from_ms..=TRACK_TIME_MAX_MS).contains(&to_ms)
+            || to_ms - from_ms > TRACK_QUERY_DAYS_MAX * DAY_MS
+        {
             return Err(ServiceError::Domain(sync::DomainError::rule_field(
                 "track_range_invalid",
                 "to_ms",
-                format!("a track is asked for 0 to {TRACK_QUERY_DAYS_MAX} days at a time"),
+                format!(
+                    "a track is asked for 0 to {TRACK_QUERY_DAYS_MAX} days at a time, between 1970 and 2100"
+                ),
             )));
         }
         let mut out = Vec::new();

@@ -86,12 +86,37 @@ async fn map_units(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<V
     ))
 }
 
+/// A post or route of the roster with its geometry (the reference's `PatrolPost`) and the units
+/// holding it in the current shift.
 #[derive(Serialize, ToSchema)]
 pub struct MapPost {
-    #[serde(flatten)]
-    pub post: PatrolPost,
+    pub code: String,
+    pub name_kk: String,
+    pub name_ru: String,
+    /// `[lat, lon]` of a fixed post.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point: Option<[f64; 2]>,
+    /// The route's polyline, `[lat, lon]` each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<[f64; 2]>,
+    /// A unit farther than this is off post, metres.
+    pub radius_m: f64,
     /// Units holding it in the current shift.
     pub units: Vec<String>,
+}
+
+impl MapPost {
+    fn of(p: &PatrolPost, units: Vec<String>) -> MapPost {
+        MapPost {
+            code: p.code.clone(),
+            name_kk: p.name_kk.clone(),
+            name_ru: p.name_ru.clone(),
+            point: p.point,
+            route: p.route.clone(),
+            radius_m: p.radius_m,
+            units,
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/map/posts", tag = "field",
@@ -105,13 +130,13 @@ async fn map_posts(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<V
         reference
             .posts
             .iter()
-            .map(|p| MapPost {
-                post: p.clone(),
-                units: roster
+            .map(|p| {
+                let units = roster
                     .iter()
                     .filter(|e| e.shift == shift && p.is_named(&e.post))
                     .map(|e| e.unit_id.clone())
-                    .collect(),
+                    .collect();
+                MapPost::of(p, units)
             })
             .collect(),
     ))

@@ -45,7 +45,10 @@ pub fn open_tiles(config: &crate::config::Config) -> anyhow::Result<Option<Arc<T
 
 #[utoipa::path(get, path = "/tiles/{z}/{x}/{y}",
     params(("z" = u8, Path), ("x" = u32, Path), ("y" = u32, Path)),
-    responses((status = 200, description = "The tile, with the tile file's content type (image/png, image/jpeg, image/webp)")))]
+    responses(
+        (status = 200, description = "The tile, with the tile file's content type (image/png, image/jpeg, image/webp)"),
+        (status = 400, description = "Outside the tile grid (`invalid_tile`)", body = server_kit::web::ApiErrorBody),
+        (status = 404, description = "No such tile, or no tile file (`no_tiles`)", body = server_kit::web::ApiErrorBody)))]
 async fn tile(
     State(s): State<SharedState>,
     Path((z, x, y)): Path<(String, String, String)>,
