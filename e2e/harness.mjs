@@ -133,12 +133,29 @@ export async function staff(srv, users) {
   return tokens;
 }
 
-/** Headless Chromium with fake media devices and sound allowed without a gesture. */
-export function launchChromium(extraArgs = []) {
+/**
+ * A $HOME whose NSS database trusts the CA certificates `cas` (PEM files): Chromium on Linux
+ * reads it, so a test's own CA is trusted the way a workstation trusts it (never
+ * --ignore-certificate-errors). Pass it as `launchChromium([], { HOME })`.
+ */
+export function trustingHome(home, cas) {
+  const db = path.join(home, '.pki', 'nssdb');
+  mkdirSync(db, { recursive: true });
+  execFileSync('certutil', ['-N', '-d', `sql:${db}`, '--empty-password'], { stdio: 'pipe' });
+  cas.forEach((ca, i) => execFileSync('certutil', ['-A', '-d', `sql:${db}`, '-t', 'C,,', '-n', `ca-${i}`, '-i', ca], { stdio: 'pipe' }));
+  return home;
+}
+
+/**
+ * Headless Chromium with fake media devices and sound allowed without a gesture; `env` is added
+ * to the browser's environment (a HOME from trustingHome).
+ */
+export function launchChromium(extraArgs = [], env = null) {
   mkdirSync(SHOTS, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
+    env: env ? { ...process.env, ...env } : undefined,
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection',

@@ -230,6 +230,10 @@ pub fn app(terminal: Arc<Terminal>) -> Router {
         .route("/", get(index))
         .route("/assets/{*name}", get(asset))
         .route("/kit/{name}", get(server_kit::assets::kit_asset))
+        .route(
+            "/kit/leaflet/{*path}",
+            get(server_kit::assets::leaflet_asset),
+        )
         .route("/favicon.ico", get(server_kit::assets::favicon))
         .merge(api)
         .merge(photos)

@@ -42,6 +42,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/premise.js",
         "views/search.js",
         "views/shift_summary.js",
+        "views/incident_reference.js",
         "views/supervisor.js",
     ]
 );

@@ -6,6 +6,7 @@ import { timelineTable } from './cards.js';
 import { patrolReportsBox } from './patrol_reports.js';
 import { linkedDuplicatesBox, premiseHistoryBox } from './premise.js';
 import { MiniMap, mapDistricts } from './map.js';
+import { openIncidentReference, patrolReportsBox } from './incident_reference.js';
 import { api, showError } from '../../kit/api.js';
 import { clear, dataText, h, qs, qsa, tx } from '../../kit/dom.js';
 import { applyLang, t } from '../../kit/i18n.js';
@@ -121,7 +122,8 @@ export function CardDetail(opts) {
       statusBadge(c.status, 'card-status'),
       c.category ? label('categories', c.category, 'detail-cat') : null,
       h('span', { class: 'spacer' }),
-      h('span', { class: 'muted small' }, [tx('card.created'), ' ', fmtDateTime(c.created_at)])
+      h('span', { class: 'muted small' }, [tx('card.created'), ' ', fmtDateTime(c.created_at)]),
+      disp || duty || hasRole('supervisor') ? h('button', { type: 'button', class: 'btn btn-xs btn-ghost', tid: 'card-reference', i18n: 'ir.open', onclick: function () { openIncidentReference(c.id); } }) : null
     ]));
     // Timers: since the call was taken, and in the current status (a note does not restart it).
     if (open) {
@@ -173,6 +175,8 @@ export function CardDetail(opts) {
       field('card.duplicate_of', c.duplicate_of ? ((S.cards[c.duplicate_of] && S.cards[c.duplicate_of].number) || c.duplicate_of) : null)
     ].filter(Boolean);
     if (facts.length) el.appendChild(h('div', { class: 'box facts' }, facts));
+    var reports = patrolReportsBox(c);
+    if (reports) el.appendChild(reports);
 
     var x = { c: c, el: el, open: open, disp: disp, patrol: patrol, duty: duty, ct: ct, run: run, post: post, self: self };
     kuiBox(x);

@@ -4,6 +4,7 @@
    first and answered from there; the banner shows when it reached the node. */
 import { h, qs, clear, fmtDateTime, toast } from '../../kit/dom.js';
 import { applyLang } from '../../kit/i18n.js';
+import { createMap } from '../../kit/map.js';
 import { fapi } from '../fapi.js';
 import { renderReport } from './report.js';
 
@@ -20,15 +21,30 @@ function addressOf(a) {
   return l.address || '';
 }
 
+/* The map of the assignment (kit/map.js, offline: no tiles on the terminal, a plain background):
+   the card's point with its accuracy, the unit's post and patrol route. One map lives at a time;
+   a new pack replaces it. */
+let liveMap = null;
 function mapBox(a, post) {
   const l = a.location || {};
-  /* The kit's map module replaces this box when it is available; until then the point and post
-     are shown as text. */
-  return h('div', { class: 'map-box', tid: 'assignment-map', 'data-lat': l.lat, 'data-lon': l.lon }, [
+  const hasPoint = l.lat != null && l.lon != null;
+  const canvas = h('div', { class: 'asg-map', tid: 'assignment-map-canvas' });
+  const box = h('div', { class: 'map-box', tid: 'assignment-map', 'data-lat': l.lat, 'data-lon': l.lon }, [
     h('div', { class: 'k', i18n: 'asg.map' }),
-    l.lat != null ? row('asg.point', l.lat.toFixed(5) + ', ' + l.lon.toFixed(5), 'asg-point') : null,
-    post ? h('div', { class: 'kv' }, [h('span', { class: 'k', i18n: 'asg.post' }), h('span', { class: 'v', names: { kk: post.name_kk, ru: post.name_ru } })]) : null
+    hasPoint ? row('asg.point', l.lat.toFixed(5) + ', ' + l.lon.toFixed(5), 'asg-point') : null,
+    post ? h('div', { class: 'kv' }, [h('span', { class: 'k', i18n: 'asg.post' }), h('span', { class: 'v', names: { kk: post.name_kk, ru: post.name_ru } })]) : null,
+    hasPoint || post ? canvas : null
   ]);
+  if (hasPoint || post) {
+    if (liveMap) liveMap.destroy();
+    const m = createMap(canvas, { config: null });
+    liveMap = m;
+    if (post) m.setPosts([post]);
+    if (hasPoint) m.setCaller({ lat: l.lat, lon: l.lon, accuracy_m: l.accuracy_m });
+    m.fitTo('all');
+    canvas.setAttribute('data-ready', '1');
+  }
+  return box;
 }
 
 function warnings(a) {
