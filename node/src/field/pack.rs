@@ -5,7 +5,7 @@
 use sync::field::{
     Assignment, EarlierCard, PackWarning, PACK_EARLIER_CARDS_MAX, PACK_WARNINGS_MAX,
 };
-use sync::Card;
+use sync::{Card, Reference};
 
 use crate::search::CardHit;
 
@@ -13,6 +13,7 @@ use crate::warnings::{FoundWarning, MatchKind};
 
 /// The assignment of `unit_id` on `card`, if the unit is still active on it.
 pub fn assignment(
+    reference: &Reference,
     card: &Card,
     unit_id: &str,
     warnings: &[FoundWarning],
@@ -26,10 +27,21 @@ pub fn assignment(
     } else {
         "assigned"
     };
+    let names = |code: Option<&str>| {
+        reference
+            .categories
+            .iter()
+            .find(|c| Some(c.code.as_str()) == code)
+            .map(|c| (c.name_kk.clone(), c.name_ru.clone()))
+            .unzip()
+    };
+    let (category_kk, category_ru) = names(card.category.as_deref());
     Some(Assignment {
         card_id: card.id.clone(),
         number: card.number.clone(),
         category: card.category.clone().unwrap_or_default(),
+        category_kk,
+        category_ru,
         priority: card.priority,
         description: card.description.clone().unwrap_or_default(),
         location: card.location.clone(),
@@ -62,11 +74,16 @@ pub fn assignment(
             .iter()
             .filter(|c| c.id != card.id)
             .take(PACK_EARLIER_CARDS_MAX)
-            .map(|c| EarlierCard {
-                card_id: c.id.clone(),
-                number: c.number.clone(),
-                created_at_ms: c.created_at,
-                category: c.category.clone().unwrap_or_default(),
+            .map(|c| {
+                let (category_kk, category_ru) = names(c.category.as_deref());
+                EarlierCard {
+                    card_id: c.id.clone(),
+                    number: c.number.clone(),
+                    created_at_ms: c.created_at,
+                    category: c.category.clone().unwrap_or_default(),
+                    category_kk,
+                    category_ru,
+                }
             })
             .collect(),
         status: status.into(),

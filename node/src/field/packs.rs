@@ -165,7 +165,7 @@ fn write_pack(
             Some(e) => search.related(&e)?,
             None => Vec::new(),
         };
-        assignments.extend(assignment(&card, unit_id, &warnings, &earlier));
+        assignments.extend(assignment(reference, &card, unit_id, &warnings, &earlier));
     }
     let meta = PackMeta {
         unit_id: unit.id.clone(),

@@ -46,6 +46,11 @@ pub struct EarlierCard {
     pub number: String,
     pub created_at_ms: i64,
     pub category: String,
+    /// The category's names, so the terminal shows them in the officer's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_kk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_ru: Option<String>,
 }
 
 /// A card the unit is dispatched to.
@@ -53,7 +58,12 @@ pub struct EarlierCard {
 pub struct Assignment {
     pub card_id: String,
     pub number: String,
+    /// The call category's code, and its names for the officer's language.
     pub category: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_kk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_ru: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u8>,
     pub description: String,

@@ -249,6 +249,8 @@ fn the_pack_writes_nothing_when_nothing_changed() {
         card_id: "c1".into(),
         number: "AST-2026-000001".into(),
         category: "fight".into(),
+        category_kk: None,
+        category_ru: None,
         priority: Some(1),
         description: "Драка".into(),
         location: None,

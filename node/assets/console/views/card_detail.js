@@ -3,7 +3,6 @@ import { summaryOf, upsertCard } from '../data.js';
 import { S, cardPriority, fmtDateTime, hasRole, isTerminal, label, priBadge, statusBadge, timer, toast } from '../state.js';
 import { actionsBox, kuiBox, unitsBox, warningsBox } from './card_actions.js';
 import { timelineTable } from './cards.js';
-import { patrolReportsBox } from './patrol_reports.js';
 import { linkedDuplicatesBox, premiseHistoryBox } from './premise.js';
 import { MiniMap, mapDistricts } from './map.js';
 import { openIncidentReference, patrolReportsBox } from './incident_reference.js';
@@ -181,7 +180,7 @@ export function CardDetail(opts) {
     var x = { c: c, el: el, open: open, disp: disp, patrol: patrol, duty: duty, ct: ct, run: run, post: post, self: self };
     kuiBox(x);
     warningsBox(x);
-    [patrolReportsBox(c), linkedDuplicatesBox(c, self.show), premiseHistoryBox(c, self.show)].forEach(function (b) { if (b) el.appendChild(b); });
+    [linkedDuplicatesBox(c, self.show), premiseHistoryBox(c, self.show)].forEach(function (b) { if (b) el.appendChild(b); });
     unitsBox(x);
     var groups = actionsBox(x);
     el.appendChild(h('div', { class: 'error', tid: 'action-error', style: 'display:none', role: 'alert' }));

@@ -16,6 +16,12 @@ function row(key, value, tid) {
   return h('div', { class: 'kv' }, [h('span', { class: 'k', i18n: key }), h('span', { class: 'v', data: value, tid: tid })]);
 }
 
+/* A call category by its names in the officer's language (the code only when the pack has none). */
+function categoryOf(x, tid) {
+  if (!x.category_kk && !x.category_ru) return h('span', { data: x.category || '', tid: tid });
+  return h('span', { tid: tid, 'data-code': x.category, names: { kk: x.category_kk || x.category_ru, ru: x.category_ru || x.category_kk } });
+}
+
 function addressOf(a) {
   const l = a.location || {};
   return l.address || '';
@@ -70,7 +76,7 @@ function earlier(a) {
   return h('section', { class: 'earlier', tid: 'asg-earlier' }, [
     h('h3', { i18n: 'asg.earlier' }),
     list.length ? h('ul', {}, list.map(function (c) {
-      return h('li', {}, [h('span', { data: '№ ' + c.number }), ' · ', h('span', { data: fmtDateTime(c.created_at_ms) }), ' · ', h('span', { data: c.category })]);
+      return h('li', {}, [h('span', { data: '№ ' + c.number }), ' · ', h('span', { data: fmtDateTime(c.created_at_ms) }), ' · ', categoryOf(c)]);
     })) : h('p', { class: 'muted', i18n: 'asg.no_earlier' })
   ]);
 }
@@ -92,7 +98,7 @@ function statusButtons() {
 function assignmentView(a, post) {
   return h('section', { class: 'assignment', tid: 'assignment', 'data-card': a.card_id }, [
     h('h2', {}, [h('span', { i18n: 'asg.number' }), ' ', h('span', { data: a.number, tid: 'asg-number' })]),
-    row('asg.category', a.category, 'asg-category'),
+    a.category ? h('div', { class: 'kv' }, [h('span', { class: 'k', i18n: 'asg.category' }), h('span', { class: 'v' }, categoryOf(a, 'asg-category'))]) : null,
     a.priority != null ? row('asg.priority', String(a.priority)) : null,
     row('asg.address', addressOf(a), 'asg-address'),
     row('asg.caller', a.caller_name, 'asg-caller'),
