@@ -292,6 +292,15 @@ pub async fn serve(
                 endpoint.local_addr()?,
                 if crl.is_some() { ", revocation list checked" } else { ", NO revocation list" }
             );
+            if let Some(path) = crl.clone() {
+                tokio::spawn(crate::field::listener::watch_crl(
+                    endpoint.clone(),
+                    provisioning::load_identity(bundle)?,
+                    path,
+                    std::time::Duration::from_secs(crate::field::listener::CRL_RECHECK_S),
+                    node.shutdown.subscribe(),
+                ));
+            }
             tokio::spawn(crate::field::listener::serve(
                 endpoint,
                 node.state.service.clone(),

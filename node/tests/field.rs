@@ -337,3 +337,105 @@ async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_origina
         .keys()
         .all(|k| k.starts_with("AST/field/p01~")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r20_a_stolen_terminal_is_refused_once_hq_revokes_it_without_restarting_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let ca = common::test_ca(root);
+    let now = OffsetDateTime::now_utc();
+    let region = root.join("ast");
+    provisioning::add_region(
+        &ca,
+        &region,
+        &common::ast_region_settings(),
+        now,
+        &mut OsRng,
+        &mut Silent,
+    )
+    .unwrap();
+    let unit_bundle = root.join("p01");
+    provisioning::add_unit(
+        &ca,
+        &unit_bundle,
+        &UnitSettings::new(
+            RegionId::parse("AST").unwrap(),
+            UnitId::parse("p01").unwrap(),
+            NodeAddress::parse("127.0.0.1:7103").unwrap(),
+            ValidDays::for_unit(30).unwrap(),
+        ),
+        now,
+        &mut OsRng,
+        &mut Silent,
+    )
+    .unwrap();
+    let crl = region.join("crl.pem");
+    let identity = provisioning::load_identity(&region).unwrap();
+    let endpoint =
+        node::field::listener::bind("127.0.0.1:0".parse().unwrap(), &identity, Some(&crl)).unwrap();
+    let addr = endpoint.local_addr().unwrap();
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(node::field::listener::watch_crl(
+        endpoint.clone(),
+        provisioning::load_identity(&region).unwrap(),
+        crl.clone(),
+        Duration::from_millis(50),
+        stop_rx,
+    ));
+    // The node side only accepts (the handshake is what is checked here).
+    tokio::spawn(async move {
+        while let Some(incoming) = endpoint.accept().await {
+            tokio::spawn(async move {
+                if let Ok(conn) = incoming.await {
+                    conn.closed().await;
+                }
+            });
+        }
+    });
+    let unit = provisioning::load_unit_identity(&unit_bundle).unwrap();
+    let mut client = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    client.set_default_client_config(
+        provisioning::tls::quinn_field_client_config(&unit.identity).unwrap(),
+    );
+    let dial = |client: quinn::Endpoint| async move {
+        match client.connect(addr, "ast.region.mvd102").unwrap().await {
+            Err(e) => Err(e),
+            Ok(conn) => {
+                // TLS 1.3: the node's verdict on the client certificate may come after.
+                match tokio::time::timeout(Duration::from_millis(500), conn.closed()).await {
+                    Ok(e) => Err(e),
+                    Err(_) => Ok(()),
+                }
+            }
+        }
+    };
+    assert!(
+        dial(client.clone()).await.is_ok(),
+        "the unit connects before it is revoked"
+    );
+
+    // HQ revokes the stolen terminal's certificate; the installer copies the new CRL over the
+    // node's. The next handshake is refused, and the terminal can tell why (it wipes itself).
+    provisioning::revoke(
+        &ca,
+        &provisioning::RevokeTarget::Unit {
+            region: RegionId::parse("AST").unwrap(),
+            unit: UnitId::parse("p01").unwrap(),
+        },
+        Some("terminal stolen"),
+        OffsetDateTime::now_utc(),
+        &mut Silent,
+    )
+    .unwrap();
+    std::fs::copy(ca.join(provisioning::ca_files::CRL), &crl).unwrap();
+    let err = tokio::time::timeout(DEADLINE, async {
+        loop {
+            if let Err(e) = dial(client.clone()).await {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("the revoked unit is refused before the deadline");
+    assert!(provisioning::tls::is_certificate_revoked(&err), "{err:?}");
+}

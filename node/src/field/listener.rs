@@ -23,12 +23,15 @@ use crate::store::GroupCommit;
 /// Most terminals connected at once; more are refused at the QUIC level until one leaves.
 pub const FIELD_CONNECTIONS_MAX: usize = 2_000;
 
-/// Binds the field listener; the returned address is where terminals dial.
-pub fn bind(
-    listen: SocketAddr,
+/// How often the node looks whether the revocation list file was replaced, seconds: a terminal
+/// revoked at HQ is refused at its next handshake without restarting the node.
+pub const CRL_RECHECK_S: u64 = 30;
+
+/// The listener's TLS config with the revocation list read from `crl_path` now.
+fn server_config(
     identity: &provisioning::Identity,
     crl_path: Option<&Path>,
-) -> anyhow::Result<quinn::Endpoint> {
+) -> anyhow::Result<quinn::ServerConfig> {
     let crl = match crl_path {
         Some(p) => Some(
             provisioning::tls::read_crl(p)
@@ -36,10 +39,58 @@ pub fn bind(
         ),
         None => None,
     };
-    let config = provisioning::tls::quinn_field_server_config(identity, crl.as_ref())
-        .context("the field listener's TLS config")?;
-    quinn::Endpoint::server(config, listen)
+    provisioning::tls::quinn_field_server_config(identity, crl.as_ref())
+        .context("the field listener's TLS config")
+}
+
+/// Binds the field listener; the returned address is where terminals dial.
+pub fn bind(
+    listen: SocketAddr,
+    identity: &provisioning::Identity,
+    crl_path: Option<&Path>,
+) -> anyhow::Result<quinn::Endpoint> {
+    quinn::Endpoint::server(server_config(identity, crl_path)?, listen)
         .with_context(|| format!("field.listen: cannot listen on {listen} (UDP)"))
+}
+
+/// Applies a replaced revocation list to new handshakes: every `recheck` (the node uses
+/// [`CRL_RECHECK_S`]) the file's
+/// modification time is compared, and a changed file that reads and verifies becomes the
+/// listener's config (a bad one is logged and the old list stays). Ends with `shutdown`.
+pub async fn watch_crl(
+    endpoint: quinn::Endpoint,
+    identity: provisioning::Identity,
+    crl_path: std::path::PathBuf,
+    recheck: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let mut seen = modified(&crl_path);
+    let mut tick = tokio::time::interval(recheck);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            r = shutdown.changed() => {
+                if r.is_err() || *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+        let now = modified(&crl_path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match server_config(&identity, Some(&crl_path)) {
+            Ok(config) => {
+                endpoint.set_server_config(Some(config));
+                tracing::info!(crl = %crl_path.display(), "field terminals: the new revocation list applies");
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "field terminals: the replaced revocation list is not used")
+            }
+        }
+    }
 }
 
 /// Accepts terminals until `shutdown`.
