@@ -7,12 +7,14 @@ mod bench_central_query;
 mod bench_media_calls;
 mod bench_node_commit;
 mod bench_sync;
+mod chaos_field;
 mod chaos_flap;
 mod chaos_lossy_link;
 mod chaos_node_crash;
 mod chaos_partition;
 mod client;
 mod cluster;
+mod field_setup;
 mod node_proc;
 mod process;
 mod proxy;
@@ -180,6 +182,12 @@ enum Chaos {
         #[command(flatten)]
         cluster: cluster::ClusterArgs,
     },
+    /// A node (replicating to the real central) and a fleet of field terminals as processes,
+    /// each through its own lossy, slow proxy (5 %, 500 ms RTT) that goes dark at random while
+    /// dispatches, statuses and reports flow: every status and report a terminal acknowledged
+    /// must be on its card at the node and at the central, once, at its original time; and the
+    /// resync time after an hour offline.
+    Field(chaos_field::FieldArgs),
     /// Real central + one node over a lossy, slow link: every card and note must converge.
     LossyLink {
         #[command(flatten)]
@@ -361,6 +369,11 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             let seed = report::choose_seed(chaos_flap::NAME, cluster.seed);
             let config = chaos_flap::FlapConfig::new(&cluster, seed)?;
             chaos_flap::run(config).await
+        }
+        Command::Chaos(Chaos::Field(args)) => {
+            let seed = report::choose_seed(chaos_field::NAME, args.cluster.seed);
+            let config = chaos_field::FieldConfig::new(&args, seed)?;
+            chaos_field::run(config).await
         }
         Command::Chaos(Chaos::LossyLink {
             cluster,
