@@ -3,6 +3,7 @@
 
 mod appeal_gen;
 mod bench_appeals;
+mod bench_avl;
 mod bench_central_query;
 mod bench_media_calls;
 mod bench_node_commit;
@@ -80,6 +81,9 @@ enum Bench {
         #[arg(long)]
         baseline_only: bool,
     },
+    /// Units reporting positions every 15 s into one node over the field QUIC link for a
+    /// simulated shift: ingest latency, storage per unit-shift, the map query of all units.
+    Avl(bench_avl::AvlArgs),
     /// Cold replication of N cards: our batched protocol vs. per-document automerge sync, over
     /// QUIC with mutual TLS in one process.
     SyncCold {
@@ -369,6 +373,11 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             let seed = report::choose_seed(chaos_flap::NAME, cluster.seed);
             let config = chaos_flap::FlapConfig::new(&cluster, seed)?;
             chaos_flap::run(config).await
+        }
+        Command::Bench(Bench::Avl(args)) => {
+            let seed = report::choose_seed(bench_avl::NAME, args.cluster.seed);
+            let config = bench_avl::AvlConfig::new(&args, seed)?;
+            bench_avl::run(config).await
         }
         Command::Chaos(Chaos::Field(args)) => {
             let seed = report::choose_seed(chaos_field::NAME, args.cluster.seed);

@@ -75,7 +75,9 @@ pub fn seen_on(card: &Value, e: &Acked) -> Seen {
             .as_array()
             .map(|list| {
                 list.iter()
-                    .filter(|r| r["entry_id"] == e.id.as_str() && r["at_ms"].as_i64() == Some(e.at_ms))
+                    .filter(|r| {
+                        r["entry_id"] == e.id.as_str() && r["at_ms"].as_i64() == Some(e.at_ms)
+                    })
                     .count() as u32
             })
             .unwrap_or(0)
@@ -177,7 +179,8 @@ mod tests {
         let entry = json!({"id": "u1", "at_ms": 5, "by": "o", "card_id": "c1",
             "body": {"type": "status", "status": "on_scene"}});
         assert_eq!(Acked::from_entry(&entry).unwrap().kind, "on_scene");
-        let note = json!({"id": "u2", "at_ms": 5, "by": "o", "body": {"type": "note", "text": "x"}});
+        let note =
+            json!({"id": "u2", "at_ms": 5, "by": "o", "body": {"type": "note", "text": "x"}});
         assert!(Acked::from_entry(&note).is_none());
     }
 
@@ -201,16 +204,23 @@ mod tests {
     #[test]
     fn a_report_needs_its_entry_in_patrol_reports_and_twice_is_a_duplicate() {
         let e = acked("report", 40);
-        let event = json!({"at": 40, "by": "patrol_t001", "kind": "patrol_report", "text": "Беркут-1001"});
+        let event =
+            json!({"at": 40, "by": "patrol_t001", "kind": "patrol_report", "text": "Беркут-1001"});
         let report = json!({"entry_id": "e-report", "at_ms": 40});
         let only_event = card(json!([event.clone()]), json!([]));
         assert!(!seen_on(&only_event, &e).present(&e));
-        let twice = card(json!([event.clone(), event]), json!([report.clone(), report]));
+        let twice = card(
+            json!([event.clone(), event]),
+            json!([report.clone(), report]),
+        );
         let seen = seen_on(&twice, &e);
         assert!(seen.present(&e));
         assert_eq!(seen.duplicates(), 2);
         let mut tally = Tally::default();
         tally.add(&e, Some(&twice), None);
-        assert_eq!((tally.lost, tally.missing_at_central, tally.duplicated), (1, 1, 2));
+        assert_eq!(
+            (tally.lost, tally.missing_at_central, tally.duplicated),
+            (1, 1, 2)
+        );
     }
 }

@@ -434,7 +434,8 @@ async fn phases(
             }
         }
     }
-    for (_, proxy) in fleet {
+    // Every link of the fleet lit (the resync unit's link is its own task's).
+    for (_, proxy) in &fleet[..fleet_len] {
         proxy.set_blackhole(false);
     }
     let resync = resync_task.await.context("the resync task panicked")??;
@@ -461,7 +462,10 @@ async fn phases(
     let acked = journal(&shared).acked.clone();
     let mut by_card: BTreeMap<String, Vec<Acked>> = BTreeMap::new();
     for e in &acked {
-        by_card.entry(e.card_id.clone()).or_default().push(e.clone());
+        by_card
+            .entry(e.card_id.clone())
+            .or_default()
+            .push(e.clone());
     }
     let deadline = quiet_started + Duration::from_millis(config.quiet_deadline_ms);
     let mut pending: Vec<String> = by_card.keys().cloned().collect();
@@ -542,7 +546,9 @@ async fn copies(
 
 /// An HTTPS client trusting the run's CA (photos are not JSON, so not through `client::Api`).
 fn cluster_https(cluster: &Cluster) -> anyhow::Result<reqwest::Client> {
-    let ca = PathBuf::from(cluster.scratch_path()).join("ca").join("ca.crt");
+    let ca = PathBuf::from(cluster.scratch_path())
+        .join("ca")
+        .join("ca.crt");
     client::http_client_trusting(Some(&ca))
 }
 

@@ -74,7 +74,9 @@ impl Terminal {
         })
         .await?;
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_millis(TERMINAL_REQUEST_TIMEOUT_MS))
+            .timeout(std::time::Duration::from_millis(
+                TERMINAL_REQUEST_TIMEOUT_MS,
+            ))
             .build()
             .context("cannot build the terminal client")?;
         Ok(Terminal {
@@ -103,7 +105,6 @@ impl Terminal {
 }
 
 impl Client {
-
     async fn call(
         &self,
         method: reqwest::Method,
@@ -140,9 +141,7 @@ impl Client {
     }
 
     async fn record(&self, path: &str, body: Value) -> anyhow::Result<Written> {
-        let (status, answer) = self
-            .call(reqwest::Method::POST, path, Some(&body))
-            .await?;
+        let (status, answer) = self.call(reqwest::Method::POST, path, Some(&body)).await?;
         Ok(if status == StatusCode::CREATED {
             Written::Entry(answer)
         } else {
@@ -202,7 +201,10 @@ impl Client {
 
     /// Whether the unit's pack on the terminal holds the assignment to `card_id`.
     pub async fn has_assignment(&self, card_id: &str) -> bool {
-        match self.call(reqwest::Method::GET, "/field/v1/pack", None).await {
+        match self
+            .call(reqwest::Method::GET, "/field/v1/pack", None)
+            .await
+        {
             Ok((StatusCode::OK, pack)) => pack["assignments"]
                 .as_array()
                 .is_some_and(|list| list.iter().any(|a| a["card_id"] == card_id)),
@@ -245,7 +247,9 @@ pub fn patrol_report(seq: u64, photos: &[String]) -> Value {
 /// A JPEG-looking photo of `bytes` bytes (SOI and JFIF marker, then noise, then EOI): noise so
 /// that it does not compress on the way.
 pub fn photo_bytes(rng: &mut impl rand::Rng, bytes: usize) -> Vec<u8> {
-    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
+    let mut jpeg = vec![
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+    ];
     let body = bytes.saturating_sub(jpeg.len() + 2);
     jpeg.extend((0..body).map(|_| rng.gen::<u8>()));
     jpeg.extend([0xFF, 0xD9]);
