@@ -3,16 +3,19 @@
 
 mod appeal_gen;
 mod bench_appeals;
+mod bench_avl;
 mod bench_central_query;
 mod bench_media_calls;
 mod bench_node_commit;
 mod bench_sync;
+mod chaos_field;
 mod chaos_flap;
 mod chaos_lossy_link;
 mod chaos_node_crash;
 mod chaos_partition;
 mod client;
 mod cluster;
+mod field_setup;
 mod node_proc;
 mod process;
 mod proxy;
@@ -78,6 +81,9 @@ enum Bench {
         #[arg(long)]
         baseline_only: bool,
     },
+    /// Units reporting positions every 15 s into one node over the field QUIC link for a
+    /// simulated shift: ingest latency, storage per unit-shift, the map query of all units.
+    Avl(bench_avl::AvlArgs),
     /// Cold replication of N cards: our batched protocol vs. per-document automerge sync, over
     /// QUIC with mutual TLS in one process.
     SyncCold {
@@ -180,6 +186,12 @@ enum Chaos {
         #[command(flatten)]
         cluster: cluster::ClusterArgs,
     },
+    /// A node (replicating to the real central) and a fleet of field terminals as processes,
+    /// each through its own lossy, slow proxy (5 %, 500 ms RTT) that goes dark at random while
+    /// dispatches, statuses and reports flow: every status and report a terminal acknowledged
+    /// must be on its card at the node and at the central, once, at its original time; and the
+    /// resync time after an hour offline.
+    Field(chaos_field::FieldArgs),
     /// Real central + one node over a lossy, slow link: every card and note must converge.
     LossyLink {
         #[command(flatten)]
@@ -361,6 +373,16 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             let seed = report::choose_seed(chaos_flap::NAME, cluster.seed);
             let config = chaos_flap::FlapConfig::new(&cluster, seed)?;
             chaos_flap::run(config).await
+        }
+        Command::Bench(Bench::Avl(args)) => {
+            let seed = report::choose_seed(bench_avl::NAME, args.cluster.seed);
+            let config = bench_avl::AvlConfig::new(&args, seed)?;
+            bench_avl::run(config).await
+        }
+        Command::Chaos(Chaos::Field(args)) => {
+            let seed = report::choose_seed(chaos_field::NAME, args.cluster.seed);
+            let config = chaos_field::FieldConfig::new(&args, seed)?;
+            chaos_field::run(config).await
         }
         Command::Chaos(Chaos::LossyLink {
             cluster,

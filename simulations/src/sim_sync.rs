@@ -1,7 +1,8 @@
 //! `sim sync`: the deterministic simulation of the replication protocol (`sync::protocol::sim`)
 //! over many seeds — N nodes and the hub with loss, duplication, reordering, partitions,
 //! crash-restart and clock drift, and blips (a live connection's frames held, then delivered,
-//! while both sides write on the same documents), then a fault-free phase that must converge. Any failing seed is
+//! while both sides write on the same documents), a field unit's terminal on its node (forging
+//! documents now and then), then a fault-free phase that must converge. Any failing seed is
 //! printed so it replays (`--seed S --seeds 1`).
 
 use std::time::Instant;
@@ -35,6 +36,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut blips, mut blip_writes, mut stalls) = (0u64, 0u64, 0u64);
     let (mut national, mut national_cut_off) = (0u64, 0u64);
+    let (mut unit_writes, mut unit_forged, mut unit_rejected) = (0u64, 0u64, 0u64);
     for seed in (0..config.seeds).map(|i| config.first_seed.wrapping_add(i)) {
         match run_seed(seed, &sim) {
             Ok(r) => {
@@ -50,6 +52,9 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
                 stalls += r.stalls_reported;
                 national += r.national_writes;
                 national_cut_off += r.national_writes_while_cut_off;
+                unit_writes += r.unit_writes;
+                unit_forged += r.unit_forged_writes;
+                unit_rejected += r.rejected_from_units;
             }
             Err(e) => {
                 bar.suspend(|| println!("FAILED {e}"));
@@ -61,7 +66,7 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     println!(
-        "{} seeds in {:.1} s: {writes} writes, {frames} frames delivered ({bytes} bytes), {dropped} dropped, {crashes} crash-restarts, {partitions} partitions, {blips} blips on live connections ({blip_writes} writes by both sides during them), {stalls} stalls reported on silent links (none left: a stall on a heard link fails the seed), {rejected} other-region or national documents from a node refused at central, {national} national documents written at central ({national_cut_off} while a node was cut off)",
+        "{} seeds in {:.1} s: {writes} writes, {frames} frames delivered ({bytes} bytes), {dropped} dropped, {crashes} crash-restarts, {partitions} partitions, {blips} blips on live connections ({blip_writes} writes by both sides during them), {stalls} stalls reported on silent links (none left: a stall on a heard link fails the seed), {rejected} other-region or national documents from a node refused at central, {national} national documents written at central ({national_cut_off} while a node was cut off), {unit_writes} writes of units' terminals over their own links ({unit_forged} forged, {unit_rejected} refused by the nodes)",
         config.seeds,
         elapsed.as_secs_f64()
     );
@@ -79,6 +84,9 @@ pub fn run(config: SimSyncConfig) -> anyhow::Result<bool> {
     report.kv("rejected_other_region", rejected);
     report.kv("national_writes", national);
     report.kv("national_writes_while_cut_off", national_cut_off);
+    report.kv("unit_writes", unit_writes);
+    report.kv("unit_forged_writes", unit_forged);
+    report.kv("rejected_from_units", unit_rejected);
     report.kv_f("seconds", elapsed.as_secs_f64(), 1);
     report.detail("failing", serde_json::json!(failures));
     report.finish()?;

@@ -144,3 +144,26 @@ fn sim_is_deterministic() {
         assert_eq!(run_seed(seed, &cfg), run_seed(seed, &cfg), "seed {seed}");
     }
 }
+
+/// A unit's terminal linked to its node under the same faults: it ends with exactly its unit's
+/// documents, the node and the hub with everything it wrote, and the documents it forged
+/// (another unit's log, a card) are refused by the node and land nowhere (the run checks each
+/// and fails the seed otherwise); here, that all of it was exercised.
+#[test]
+fn field_units_sync_their_own_documents_and_forged_ones_never_land() {
+    let cfg = SimConfig::default();
+    let (mut writes, mut forged, mut rejected, mut connections) = (0, 0, 0, 0);
+    for seed in seeds().into_iter().take(60) {
+        let r = run_seed(seed, &cfg).unwrap_or_else(|e| panic!("{e}"));
+        writes += r.unit_writes;
+        forged += r.unit_forged_writes;
+        rejected += r.rejected_from_units;
+        connections += r.unit_connections;
+    }
+    assert!(writes > 0 && forged > 0, "the terminals wrote");
+    assert!(rejected > 0, "the nodes refused the forged documents");
+    assert!(
+        connections > 60,
+        "the terminals' links broke and reconnected: {connections}"
+    );
+}

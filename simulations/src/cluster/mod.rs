@@ -26,7 +26,7 @@ use anyhow::{bail, Context};
 use serde_json::Value;
 
 pub(crate) use convergence::{convergence_json, print_problems, Convergence, Expected, Verdict};
-pub(crate) use sides::{CentralSide, NodeSide};
+pub(crate) use sides::{CentralSide, NodeSide, Operators};
 
 use crate::process::Processes;
 use crate::proxy::{Impairment, ProxyHandle};

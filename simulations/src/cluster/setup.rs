@@ -25,9 +25,29 @@ impl Cluster {
         run: &Run,
         regions: &[RegionPlan],
     ) -> anyhow::Result<Cluster> {
+        Self::start_with(prefix, run, regions, None).await
+    }
+
+    /// [`Cluster::start`] with `node_overlay`, when given, laid over every node's bundle config
+    /// (`--config`): a scenario's own settings, such as the field listener and its units.
+    pub(crate) async fn start_with(
+        prefix: &str,
+        run: &Run,
+        regions: &[RegionPlan],
+        node_overlay: Option<&str>,
+    ) -> anyhow::Result<Cluster> {
         let scratch = report::scratch_dir(prefix)?;
         let mut children = Processes::default();
-        match start_in(scratch.path(), &mut children, &run.bins, run.seed, regions).await {
+        let started = start_in(
+            scratch.path(),
+            &mut children,
+            &run.bins,
+            run.seed,
+            regions,
+            node_overlay,
+        )
+        .await;
+        match started {
             Ok((proxies, nodes, central)) => Ok(Cluster {
                 children,
                 proxies,
@@ -57,8 +77,13 @@ async fn start_in(
     bins: &Binaries,
     seed: u64,
     regions: &[RegionPlan],
+    node_overlay: Option<&str>,
 ) -> anyhow::Result<Started> {
     let path = |name: &str| dir.join(name).display().to_string();
+    if let Some(text) = node_overlay {
+        std::fs::write(dir.join("node-overlay.toml"), text)
+            .context("cannot write the nodes' config overlay")?;
+    }
     let quic: SocketAddr = format!("127.0.0.1:{}", process::free_udp_port()?).parse()?;
     let mut proxies = BTreeMap::new();
     for (i, region) in regions.iter().enumerate() {
@@ -152,6 +177,9 @@ async fn start_in(
             .args(["--data", &path(&format!("{lower}-data"))])
             .args(["--listen", &listen])
             .env("NODE_ADMIN_PASSWORD", node_proc::ADMIN_PASSWORD);
+        if node_overlay.is_some() {
+            command.args(["--config", &path("node-overlay.toml")]);
+        }
         let node = children
             .start(Spec {
                 name: super::node_name(region.id),

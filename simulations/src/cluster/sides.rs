@@ -145,8 +145,18 @@ impl NodeSide {
         Ok(())
     }
 
-    pub(super) async fn card(&self, id: &str) -> Result<Option<Value>, CallError> {
+    pub(crate) async fn card(&self, id: &str) -> Result<Option<Value>, CallError> {
         self.api.get_opt(&node_card(id), &self.call_taker).await
+    }
+
+    /// The node's operators as a handle tasks can own (scenarios with their own calls).
+    pub(crate) fn operators(&self) -> Operators {
+        Operators {
+            api: self.api.clone(),
+            call_taker: self.call_taker.clone(),
+            dispatcher: self.dispatcher.clone(),
+            categories: self.categories.clone(),
+        }
     }
 
     /// Whether the card `id` shows a timeline event with `text` (false when unreadable).
@@ -168,6 +178,56 @@ impl NodeSide {
     }
 }
 
+/// A node's call-taker and dispatcher sessions, owned (cloned into a scenario's tasks).
+#[derive(Clone)]
+pub(crate) struct Operators {
+    pub(crate) api: Api,
+    pub(crate) call_taker: String,
+    pub(crate) dispatcher: String,
+    categories: Vec<String>,
+}
+
+impl Operators {
+    /// Creates a card and sends it for processing; returns its id.
+    pub(crate) async fn create_sent(&self, rng: &mut StdRng, seq: u64) -> anyhow::Result<String> {
+        let body = client::card_body(rng, &self.categories, seq);
+        let card = self
+            .api
+            .post("/api/v1/cards", &self.call_taker, &body, &[201])
+            .await
+            .context("cannot create a card")?;
+        let id = card["id"]
+            .as_str()
+            .with_context(|| format!("201 without an id: {card}"))?
+            .to_string();
+        command(
+            &self.api,
+            &self.call_taker,
+            &node_card(&id),
+            "send-for-processing",
+            json!({}),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Dispatches `unit` to the card; `Ok(false)` when the node refuses because the unit is busy
+    /// (409).
+    pub(crate) async fn dispatch(&self, id: &str, unit: &str) -> anyhow::Result<bool> {
+        let path = format!("{}/dispatch", node_card(id));
+        let body = json!({ "unit_id": unit });
+        match self.api.post(&path, &self.dispatcher, &body, &[200]).await {
+            Ok(_) => Ok(true),
+            Err(CallError::Status { status: 409, .. }) => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("POST {path}")),
+        }
+    }
+
+    pub(crate) async fn card(&self, id: &str) -> Result<Option<Value>, CallError> {
+        self.api.get_opt(&node_card(id), &self.call_taker).await
+    }
+}
+
 /// The central as the harness drives it.
 pub(crate) struct CentralSide {
     pub(super) api: Api,
@@ -175,7 +235,7 @@ pub(crate) struct CentralSide {
 }
 
 impl CentralSide {
-    pub(super) async fn card(&self, region: &str, id: &str) -> Result<Option<Value>, CallError> {
+    pub(crate) async fn card(&self, region: &str, id: &str) -> Result<Option<Value>, CallError> {
         self.api
             .get_opt(&format!("/api/v1/cards/{region}/{id}"), &self.token)
             .await

@@ -18,7 +18,13 @@
 //!   node on an older version is never offered one;
 //! - no stall: no session ever leaves a link for a stall (changes pending, the peer's frames
 //!   arriving, and no documents or acknowledgements moving): every fault here either breaks the
-//!   connection or only delays it.
+//!   connection or only delays it;
+//! - field units: a unit's terminal (FieldTerminal) linked to its region's node under the same
+//!   faults (and partitions of its own) writes its field documents (status log, track, photos)
+//!   and a few forged ones (another unit's log, a card); the node writes the unit's pack and
+//!   another unit's. At the end the terminal holds exactly its unit's documents, the same as the
+//!   node; the node and the hub hold everything the terminal wrote; nothing of another unit
+//!   reaches the terminal, and no forged document lands on the node or the hub.
 //!
 //! The network models a QUIC connection per node: frames of one connection are meant to arrive
 //! in order, so any loss, duplicate or reordering the simulation injects breaks the connection
@@ -39,7 +45,12 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 use crate::card::{CardCommand, CardDoc};
 use crate::doc::{Ctx, Document};
 use crate::doc_id::NATIONAL;
+use crate::field::{
+    field_day, field_doc_prefix, FieldDocId, FieldEntry, FieldEntryBody, FieldLogDoc, FieldPart,
+    FieldPhotoDoc, FieldStatus, PackMeta, TrackDoc, UnitPackDoc, UnitPosition,
+};
 use crate::model::{Caller, CardCreate, CardEdit, Channel, Seen};
+use crate::protocol::wire::{Frame, Message};
 use crate::protocol::{
     region_prefix, Authority, Config, Event, MemRepo, Priority, Repo, Session,
     VERSION_NATIONAL_DOCS,
@@ -121,6 +132,17 @@ pub struct SimConfig {
     /// One node (not the old-version one) is partitioned for `partition_ms_max` in the middle of
     /// the fault phase while the hub writes this many more national changes.
     pub national_writes_while_cut_off: usize,
+    /// Field units' terminals, each linked to the node of the first region that is neither the
+    /// old-version nor the compromised one (0: none).
+    pub unit_terminals: usize,
+    /// Writes of each terminal on its unit's documents in the fault phase.
+    pub unit_writes: usize,
+    /// Forged writes of each terminal (another unit's log, a card): the node must refuse them.
+    pub unit_forged_writes: usize,
+    /// Partitions of each terminal's link during the fault phase.
+    pub unit_partitions: usize,
+    /// Pack writes of the node for each terminal's unit (and once for another unit).
+    pub unit_pack_writes: usize,
     pub session: Config,
 }
 
@@ -152,6 +174,11 @@ impl Default for SimConfig {
             old_version_node: true,
             national_writes: 8,
             national_writes_while_cut_off: 3,
+            unit_terminals: 1,
+            unit_writes: 12,
+            unit_forged_writes: 2,
+            unit_partitions: 1,
+            unit_pack_writes: 3,
             session: Config {
                 batch_bytes_max: 4 * 1024,
                 messages_in_flight_max: 2,
@@ -193,6 +220,13 @@ pub struct SimReport {
     pub national_writes_while_cut_off: u64,
     /// Stalls sessions reported (silent links during partitions; never a teardown).
     pub stalls_reported: u64,
+    /// Writes of units' terminals on their documents, and forged ones.
+    pub unit_writes: u64,
+    pub unit_forged_writes: u64,
+    /// Documents the nodes refused from units' terminals.
+    pub rejected_from_units: u64,
+    /// Connections of units' terminals to their nodes.
+    pub unit_connections: u64,
     pub end_ms: i64,
 }
 
@@ -244,6 +278,34 @@ enum Ev {
         until_ms: i64,
     },
     FaultPhaseEnd,
+    UnitDeliver {
+        term: usize,
+        conn: u64,
+        to_node: bool,
+        bytes: Vec<u8>,
+    },
+    UnitTimer {
+        term: usize,
+        conn: u64,
+        node_side: bool,
+    },
+    UnitConnect {
+        term: usize,
+    },
+    UnitWrite {
+        term: usize,
+        forged: bool,
+    },
+    UnitPartition {
+        term: usize,
+        until_ms: i64,
+    },
+    UnitHeal {
+        term: usize,
+    },
+    PackWrite {
+        term: usize,
+    },
 }
 
 struct Peer {
@@ -294,6 +356,40 @@ struct Link {
     connect_scheduled: bool,
 }
 
+/// A unit's terminal and its link to its region's node. It has its own RNGs, so the nodes' and
+/// the hub's draws (and so the seeds' other faults) are as without it.
+struct Terminal {
+    region: String,
+    unit: String,
+    /// The node's peer index.
+    node: usize,
+    repo: MemRepo,
+    rng: Rng,
+    net: Rng,
+    conn: u64,
+    node_session: Option<Session>,
+    session: Option<Session>,
+    partitioned_until_ms: Option<i64>,
+    last_delivery_ms: [i64; 2],
+    connect_scheduled: bool,
+    /// Its writes on its unit's documents: `(doc id, heads)`.
+    writes: Vec<(String, Vec<ChangeHash>)>,
+    /// Documents it forged (not its unit's, or not its to write).
+    forged: Vec<String>,
+    /// Forged documents waiting to be slipped into its next batch to the node: an honest
+    /// session never offers them, so the compromised terminal adds them on the wire.
+    forge_queue: Vec<String>,
+    /// Forged entries on the wire: `(connection, batch, index, doc id)`; the node's answer to
+    /// each is taken out of its acknowledgement before the terminal's session reads it.
+    injected: Vec<(u64, u64, usize, String)>,
+    /// Forged entries the node answered.
+    forged_answered: u64,
+    steps: u64,
+}
+
+/// Field documents are dated: the terminal's writes happen at this time plus the virtual time.
+const FIELD_EPOCH_MS: i64 = 1_796_000_000_000;
+
 struct WriteRecord {
     peer: usize,
     doc_id: String,
@@ -317,6 +413,7 @@ struct World {
     writes: Vec<WriteRecord>,
     violations: Vec<String>,
     report: SimReport,
+    terminals: Vec<Terminal>,
 }
 
 const CENTRAL: usize = 0;
@@ -411,7 +508,40 @@ impl World {
             })
             .collect();
         let net_rng = root.fork(1_000_003);
+        let unit_node = (1..=n)
+            .find(|&i| !(cfg.old_version_node && i == 1) && !(cfg.rogue_node && n >= 2 && i == n));
+        let mut terminals = Vec::new();
+        if let Some(node) = unit_node {
+            for u in 0..cfg.unit_terminals {
+                let mut rng = root.fork(2_000_003 + u as u64);
+                let net = rng.fork(3);
+                let mut repo_id = [0u8; 16];
+                repo_id[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+                repo_id[8] = 0xF1;
+                terminals.push(Terminal {
+                    region: cfg.regions[node - 1].clone(),
+                    unit: format!("p{:02}", u + 1),
+                    node,
+                    repo: MemRepo::new(repo_id),
+                    rng,
+                    net,
+                    conn: 0,
+                    node_session: None,
+                    session: None,
+                    partitioned_until_ms: None,
+                    last_delivery_ms: [0, 0],
+                    connect_scheduled: false,
+                    writes: Vec::new(),
+                    forged: Vec::new(),
+                    forge_queue: Vec::new(),
+                    injected: Vec::new(),
+                    forged_answered: 0,
+                    steps: 0,
+                });
+            }
+        }
         World {
+            terminals,
             reference: reference("ANY"),
             report: SimReport {
                 seed,
@@ -513,6 +643,34 @@ impl World {
                 );
             }
         }
+        for term in 0..self.terminals.len() {
+            let mut plan = self.terminals[term].net.fork(11);
+            self.terminals[term].connect_scheduled = true;
+            self.schedule(plan.range(0, 500), Ev::UnitConnect { term });
+            for _ in 0..self.cfg.unit_writes {
+                let at = plan.range(0, fault_end - 1);
+                self.schedule(
+                    at,
+                    Ev::UnitWrite {
+                        term,
+                        forged: false,
+                    },
+                );
+            }
+            for _ in 0..self.cfg.unit_forged_writes {
+                let at = plan.range(0, fault_end - 1);
+                self.schedule(at, Ev::UnitWrite { term, forged: true });
+            }
+            for _ in 0..self.cfg.unit_partitions {
+                let at = plan.range(0, fault_end - 1);
+                let until_ms = at + plan.range(500, self.cfg.partition_ms_max.max(500));
+                self.schedule(at, Ev::UnitPartition { term, until_ms });
+            }
+            for _ in 0..self.cfg.unit_pack_writes {
+                let at = plan.range(0, fault_end - 1);
+                self.schedule(at, Ev::PackWrite { term });
+            }
+        }
         self.schedule(fault_end, Ev::FaultPhaseEnd);
 
         while let Some((&(at, seq), _)) = self.queue.first_key_value() {
@@ -591,11 +749,51 @@ impl World {
                     self.blip_write(link)?;
                 }
             }
+            Ev::UnitDeliver {
+                term,
+                conn,
+                to_node,
+                bytes,
+            } => {
+                let t = &self.terminals[term];
+                if t.conn != conn || !self.peers[t.node].up || t.partitioned_until_ms.is_some() {
+                    self.report.frames_dropped += 1;
+                    return Ok(());
+                }
+                self.unit_with_session(term, to_node, |s, repo, now| {
+                    s.handle_frame(repo, &bytes, now)
+                });
+            }
+            Ev::UnitTimer {
+                term,
+                conn,
+                node_side,
+            } => {
+                if self.terminals[term].conn == conn {
+                    self.unit_with_session(term, node_side, |s, _, now| s.handle_timeout(now));
+                }
+            }
+            Ev::UnitConnect { term } => self.unit_connect(term),
+            Ev::UnitWrite { term, forged } => self.unit_write(term, forged)?,
+            Ev::UnitPartition { term, until_ms } => {
+                self.terminals[term].partitioned_until_ms = Some(until_ms);
+                self.schedule(until_ms, Ev::UnitHeal { term });
+            }
+            Ev::UnitHeal { term } => {
+                let t = &mut self.terminals[term];
+                if t.partitioned_until_ms.is_some_and(|u| u <= self.now_ms) {
+                    t.partitioned_until_ms = None;
+                }
+            }
+            Ev::PackWrite { term } => self.pack_write(term)?,
             Ev::FaultPhaseEnd => {
                 self.faults = false;
                 self.first_clean_conn = self.next_conn;
                 for l in &mut self.links {
                     l.partitioned_until_ms = None;
+                }
+                for t in &mut self.terminals {
+                    t.partitioned_until_ms = None;
                 }
                 for peer in 0..self.peers.len() {
                     if !self.peers[peer].up {
@@ -887,7 +1085,10 @@ impl World {
             let (head, tail) = self.peers.split_at_mut(node);
             let (central, node_peer) = (&mut head[CENTRAL], &mut tail[0]);
             for (id, d) in node_peer.repo.docs.iter_mut() {
-                if region_prefix(id) != Some(region.as_str()) || d.doc.get_heads().is_empty() {
+                if region_prefix(id) != Some(region.as_str())
+                    || is_field_doc(id)
+                    || d.doc.get_heads().is_empty()
+                {
                     continue;
                 }
                 if central
@@ -915,8 +1116,564 @@ impl World {
         Ok(())
     }
 
+    fn unit_schedule_connect(&mut self, term: usize) {
+        let t = &mut self.terminals[term];
+        if t.connect_scheduled {
+            return;
+        }
+        t.connect_scheduled = true;
+        let backoff = t.net.range(200, 1_500);
+        self.schedule(self.now_ms + backoff, Ev::UnitConnect { term });
+    }
+
+    fn unit_teardown(&mut self, term: usize) {
+        let t = &mut self.terminals[term];
+        // Forged entries whose answer never came go again on the next connection.
+        for (_, _, _, id) in std::mem::take(&mut t.injected) {
+            t.forge_queue.push(id);
+        }
+        t.conn = 0;
+        t.node_session = None;
+        t.session = None;
+        self.unit_schedule_connect(term);
+    }
+
+    /// The terminal dials its node: the node's session with `Authority::Unit` beside its link
+    /// to the hub, over the same repository.
+    fn unit_connect(&mut self, term: usize) {
+        self.terminals[term].connect_scheduled = false;
+        let node = self.terminals[term].node;
+        if self.terminals[term].conn != 0 || !self.peers[node].up {
+            return; // a restart schedules the next attempt
+        }
+        if self.terminals[term].partitioned_until_ms.is_some() {
+            self.unit_schedule_connect(term);
+            return;
+        }
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        self.report.unit_connections += 1;
+        let t_now = FIELD_EPOCH_MS + self.now_ms;
+        let n_now = self.peers[node].local_ms(self.now_ms);
+        let t = &mut self.terminals[term];
+        let unit = Authority::Unit {
+            region: t.region.clone(),
+            unit: t.unit.clone(),
+        };
+        let region = Authority::Region(t.region.clone());
+        let p = &mut self.peers[node];
+        let node_session = Session::new(
+            p.config.clone(),
+            region.clone(),
+            unit.clone(),
+            &mut p.repo,
+            n_now,
+        );
+        let session = Session::new(self.cfg.session.clone(), unit, region, &mut t.repo, t_now);
+        match (node_session, session) {
+            (Ok(ns), Ok(ts)) => {
+                t.conn = conn;
+                t.node_session = Some(ns);
+                t.session = Some(ts);
+                t.last_delivery_ms = [self.now_ms, self.now_ms];
+                self.unit_drain(term, true);
+                self.unit_drain(term, false);
+            }
+            (n, s) => self.violations.push(format!(
+                "a unit session could not start: node {:?}, terminal {:?}",
+                n.err(),
+                s.err()
+            )),
+        }
+    }
+
+    /// Runs `f` on one side of a terminal's link, then drains it; an error tears the link down.
+    fn unit_with_session(
+        &mut self,
+        term: usize,
+        node_side: bool,
+        f: impl FnOnce(&mut Session, &mut MemRepo, i64) -> Result<(), crate::protocol::ProtocolError>,
+    ) {
+        let node = self.terminals[term].node;
+        let now = if node_side {
+            self.peers[node].local_ms(self.now_ms)
+        } else {
+            FIELD_EPOCH_MS + self.now_ms
+        };
+        let t = &mut self.terminals[term];
+        let (session, repo) = if node_side {
+            (t.node_session.as_mut(), &mut self.peers[node].repo)
+        } else {
+            (t.session.as_mut(), &mut t.repo)
+        };
+        let Some(session) = session else {
+            return;
+        };
+        let result = f(session, repo, now);
+        self.unit_drain(term, node_side);
+        if let Err(e) = result {
+            *self
+                .report
+                .connection_errors
+                .entry(e.close_code())
+                .or_default() += 1;
+            if matches!(e, crate::protocol::ProtocolError::Stalled { .. }) {
+                self.violations.push(format!(
+                    "the link of unit {} left a stalled link at {} ms: {e}",
+                    self.terminals[term].unit, self.now_ms
+                ));
+            }
+            if self.terminals[term].conn >= self.first_clean_conn {
+                self.violations.push(format!(
+                    "connection error in the fault-free phase at {} ms on unit {}'s link: {e}",
+                    self.now_ms, self.terminals[term].unit
+                ));
+            }
+            self.unit_teardown(term);
+        }
+    }
+
+    fn unit_drain(&mut self, term: usize, node_side: bool) {
+        let (mut frames, mut events, deadline);
+        {
+            let t = &mut self.terminals[term];
+            let s = if node_side {
+                t.node_session.as_mut()
+            } else {
+                t.session.as_mut()
+            };
+            let Some(s) = s else { return };
+            frames = Vec::new();
+            events = Vec::new();
+            while let Some(f) = s.poll_transmit() {
+                frames.push(f);
+            }
+            while let Some(e) = s.poll_event() {
+                events.push(e);
+            }
+            deadline = s.poll_timeout();
+        }
+        let conn = self.terminals[term].conn;
+        for bytes in frames {
+            self.unit_send(term, conn, !node_side, bytes);
+        }
+        for e in events {
+            self.unit_on_event(term, node_side, e);
+        }
+        if let Some(local_deadline) = deadline {
+            let wait = if node_side {
+                let peer = &self.peers[self.terminals[term].node];
+                let wait_local = (local_deadline - peer.local_ms(self.now_ms)).max(0);
+                wait_local * 1_000_000 / (1_000_000 + peer.clock_skew_ppm) + 1
+            } else {
+                (local_deadline - FIELD_EPOCH_MS - self.now_ms).max(0) + 1
+            };
+            self.schedule(
+                self.now_ms + wait,
+                Ev::UnitTimer {
+                    term,
+                    conn,
+                    node_side,
+                },
+            );
+        }
+    }
+
+    /// The terminal's link: the same latency and faults as the hub links, its own RNG.
+    fn unit_send(&mut self, term: usize, conn: u64, to_node: bool, bytes: Vec<u8>) {
+        let bytes = if to_node {
+            self.forge(term, conn, bytes)
+        } else {
+            self.strip_forged_acks(term, conn, bytes)
+        };
+        let dir = usize::from(to_node);
+        let (lo, hi) = (self.cfg.latency_ms_min, self.cfg.latency_ms_max);
+        let (loss, dup, reorder) = (
+            self.cfg.loss_per_mille,
+            self.cfg.duplicate_per_mille,
+            self.cfg.reorder_per_mille,
+        );
+        let faults = self.faults;
+        let now = self.now_ms;
+        let t = &mut self.terminals[term];
+        let mut at = now + t.net.range(lo, hi);
+        let mut copies = 1;
+        if faults {
+            if t.net.chance_per_mille(loss) {
+                self.report.frames_dropped += 1;
+                return;
+            }
+            if t.net.chance_per_mille(dup) {
+                copies = 2;
+            }
+            if !t.net.chance_per_mille(reorder) {
+                at = at.max(t.last_delivery_ms[dir]);
+            }
+        } else {
+            at = at.max(t.last_delivery_ms[dir]);
+        }
+        t.last_delivery_ms[dir] = t.last_delivery_ms[dir].max(at);
+        for _ in 0..copies {
+            self.schedule(
+                at,
+                Ev::UnitDeliver {
+                    term,
+                    conn,
+                    to_node,
+                    bytes: bytes.clone(),
+                },
+            );
+        }
+    }
+
+    /// The compromised terminal adds its queued forged documents to a batch going to the node.
+    fn forge(&mut self, term: usize, conn: u64, bytes: Vec<u8>) -> Vec<u8> {
+        use crate::protocol::wire::{decode_frame, encode_docs_deflated, encode_frame, DocEntry};
+        let t = &mut self.terminals[term];
+        if t.forge_queue.is_empty() {
+            return bytes;
+        }
+        let Ok(Frame {
+            seq,
+            message: Message::Docs(mut batch),
+        }) = decode_frame(&bytes)
+        else {
+            return bytes;
+        };
+        let deflated = encode_frame(&Frame {
+            seq,
+            message: Message::Docs(batch.clone()),
+        }) != bytes;
+        for id in std::mem::take(&mut t.forge_queue) {
+            let Some(md) = t.repo.docs.get_mut(&id) else {
+                continue;
+            };
+            t.injected
+                .push((conn, batch.batch, batch.entries.len(), id.clone()));
+            batch.entries.push(DocEntry {
+                doc_id: id,
+                heads: crate::protocol::normalize_heads(md.doc.get_heads()),
+                bytes: md.doc.save(),
+                priority: Some(Priority::Active),
+            });
+        }
+        if deflated {
+            encode_docs_deflated(seq, &batch)
+        } else {
+            encode_frame(&Frame {
+                seq,
+                message: Message::Docs(batch),
+            })
+        }
+    }
+
+    /// Takes the node's answers to forged entries out of its acknowledgement, so the terminal's
+    /// own session sees only what it sent.
+    fn strip_forged_acks(&mut self, term: usize, conn: u64, bytes: Vec<u8>) -> Vec<u8> {
+        use crate::protocol::wire::{decode_frame, encode_frame};
+        let t = &mut self.terminals[term];
+        if t.injected.is_empty() {
+            return bytes;
+        }
+        let Ok(Frame {
+            seq,
+            message: Message::Ack(mut ack),
+        }) = decode_frame(&bytes)
+        else {
+            return bytes;
+        };
+        let mut mine: Vec<usize> = t
+            .injected
+            .iter()
+            .filter(|(c, b, _, _)| *c == conn && *b == ack.batch)
+            .map(|(_, _, i, _)| *i)
+            .collect();
+        if mine.is_empty() {
+            return bytes;
+        }
+        t.injected
+            .retain(|(c, b, _, _)| !(*c == conn && *b == ack.batch));
+        t.forged_answered += mine.len() as u64;
+        mine.sort_unstable();
+        for i in mine.into_iter().rev() {
+            if i < ack.results.len() {
+                ack.results.remove(i);
+            }
+        }
+        encode_frame(&Frame {
+            seq,
+            message: Message::Ack(ack),
+        })
+    }
+
+    fn unit_on_event(&mut self, term: usize, node_side: bool, e: Event) {
+        let t = &self.terminals[term];
+        let prefix = field_doc_prefix(&t.region, &t.unit);
+        let (unit, node) = (t.unit.clone(), t.node);
+        match e {
+            Event::DocChanged { doc_id, .. } if !doc_id.starts_with(&prefix) => {
+                self.violations.push(format!(
+                    "the {} accepted {doc_id} over unit {unit}'s link",
+                    if node_side { "node" } else { "terminal" }
+                ));
+            }
+            // What the terminal wrote goes on from the node to the hub.
+            Event::DocChanged { doc_id, .. } if node_side => {
+                self.with_session(node - 1, false, |s, repo, now| {
+                    s.handle_local_change(repo, &doc_id, now)
+                });
+            }
+            Event::RejectedIncoming { .. } if node_side => self.report.rejected_from_units += 1,
+            Event::Stalled { .. } => self.report.stalls_reported += 1,
+            _ => {}
+        }
+    }
+
+    /// The terminal writes: a status in the day's log, a point in the day's track or a report
+    /// photo; or, forged, another unit's log or a card.
+    fn unit_write(&mut self, term: usize, forged: bool) -> Result<(), String> {
+        let now = FIELD_EPOCH_MS + self.now_ms;
+        let t = &mut self.terminals[term];
+        t.steps += 1;
+        let step = t.steps;
+        let actor = ActorId::from(vec![0xF0, (term % 256) as u8, 1, 2, 3, 4, 5, 6]);
+        let date = field_day(now);
+        let field_id = |unit: &str, part: FieldPart| {
+            FieldDocId::new(&t.region, unit, part)
+                .map(|f| f.to_string())
+                .ok_or_else(|| format!("unit {unit} has no field documents"))
+        };
+        let err = |e: crate::error::DomainError| format!("unit write failed: {e}");
+        if forged {
+            let id = if t.rng.below(2) == 0 {
+                let other = format!("{}x", t.unit);
+                let id = field_id(&other, FieldPart::Log { date: date.clone() })?;
+                let mut log = FieldLogDoc::create(actor, &other, &date).map_err(err)?;
+                log.append(&status_entry(step, now, FieldStatus::Cleared), now)
+                    .map_err(err)?;
+                t.repo
+                    .put(&id, std::mem::take(log.automerge()), Priority::Active);
+                id
+            } else {
+                let id = format!("{}/card/forged-{}-{step}", t.region, t.unit);
+                let mut doc = AutoCommit::new().with_actor(actor);
+                use automerge::transaction::Transactable;
+                doc.put(automerge::ROOT, "status", "closed")
+                    .map_err(|e| format!("forged card: {e}"))?;
+                t.repo.put(&id, doc, Priority::Active);
+                id
+            };
+            t.forged.push(id.clone());
+            t.forge_queue.push(id);
+            self.report.unit_forged_writes += 1;
+            return Ok(());
+        }
+        let (id, priority) = match t.rng.below(3) {
+            0 => {
+                let id = field_id(&t.unit, FieldPart::Log { date: date.clone() })?;
+                let status = [
+                    FieldStatus::EnRoute,
+                    FieldStatus::OnScene,
+                    FieldStatus::Cleared,
+                ][t.rng.below(3) as usize];
+                let entry = status_entry(step, now, status);
+                let mut log = match t.repo.doc_mut(&id) {
+                    Some(md) => FieldLogDoc::wrap(std::mem::take(&mut md.doc)),
+                    None => FieldLogDoc::create(actor.clone(), &t.unit, &date).map_err(err)?,
+                };
+                log.automerge().set_actor(actor);
+                let appended = log.append(&entry, now).map_err(err);
+                t.repo
+                    .put(&id, std::mem::take(log.automerge()), Priority::Active);
+                appended?;
+                (id, Priority::Active)
+            }
+            1 => {
+                let id = field_id(&t.unit, FieldPart::Track { date: date.clone() })?;
+                let point = UnitPosition {
+                    at_ms: now,
+                    lat: 51.1 + step as f64 * 0.0003,
+                    lon: 71.4,
+                    accuracy_m: Some(5.0),
+                    speed_kmh: None,
+                    heading_deg: None,
+                };
+                let mut track = match t.repo.doc_mut(&id) {
+                    Some(md) => TrackDoc::wrap(std::mem::take(&mut md.doc)),
+                    None => TrackDoc::create(actor.clone(), &t.unit, &date).map_err(err)?,
+                };
+                track.automerge().set_actor(actor);
+                let appended = track.append(&[point], now).map_err(err);
+                t.repo
+                    .put(&id, std::mem::take(track.automerge()), Priority::Normal);
+                appended?;
+                (id, Priority::Normal)
+            }
+            _ => {
+                let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+                jpeg.extend((0..64).map(|_| t.rng.below(256) as u8));
+                let (mut photo, sha) = FieldPhotoDoc::create(actor, &t.unit, &jpeg).map_err(err)?;
+                let id = field_id(
+                    &t.unit,
+                    FieldPart::Photo {
+                        sha: crate::field::photo_id(&sha).to_string(),
+                    },
+                )?;
+                t.repo
+                    .put(&id, std::mem::take(photo.automerge()), Priority::Archived);
+                (id, Priority::Archived)
+            }
+        };
+        let _ = priority;
+        let heads = t.repo.heads(&id).unwrap_or_default();
+        t.writes.push((id.clone(), heads));
+        self.report.unit_writes += 1;
+        self.unit_with_session(term, false, |s, repo, now| {
+            s.handle_local_change(repo, &id, now)
+        });
+        Ok(())
+    }
+
+    /// The node writes the unit's pack (its shift end moves) and once another unit's: both go
+    /// to the hub, only the first to the terminal.
+    fn pack_write(&mut self, term: usize) -> Result<(), String> {
+        let node = self.terminals[term].node;
+        if !self.peers[node].up {
+            return Ok(());
+        }
+        let (region, unit) = (
+            self.terminals[term].region.clone(),
+            self.terminals[term].unit.clone(),
+        );
+        let other = format!("{unit}y");
+        let now = FIELD_EPOCH_MS + self.now_ms;
+        let actor = self.peers[node].actor(node);
+        let mut ids = vec![unit.clone()];
+        let other_id = FieldDocId::new(&region, &other, FieldPart::Pack)
+            .map(|f| f.to_string())
+            .ok_or("no pack id")?;
+        if !self.peers[node].repo.docs.contains_key(&other_id) {
+            ids.push(other);
+        }
+        for u in ids {
+            let id = FieldDocId::new(&region, &u, FieldPart::Pack)
+                .map(|f| f.to_string())
+                .ok_or("no pack id")?;
+            let p = &mut self.peers[node];
+            let mut pack = match p.repo.doc_mut(&id) {
+                Some(md) => UnitPackDoc::wrap(std::mem::take(&mut md.doc)),
+                None => UnitPackDoc::create(actor.clone(), &u)
+                    .map_err(|e| format!("pack create failed: {e}"))?,
+            };
+            pack.automerge().set_actor(actor.clone());
+            let changed = pack.set_meta(&PackMeta {
+                unit_id: u.clone(),
+                call_sign: "Беркут-11".into(),
+                region: region.clone(),
+                expires_at_ms: now + 12 * 3_600_000,
+                revoked: false,
+                post: None,
+            });
+            p.repo
+                .put(&id, std::mem::take(pack.automerge()), Priority::Active);
+            changed.map_err(|e| format!("pack write failed: {e}"))?;
+            self.record_write(node, id.clone(), false);
+            if u == unit {
+                self.unit_with_session(term, true, |s, repo, now| {
+                    s.handle_local_change(repo, &id, now)
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The field units' invariants (see the module's documentation).
+    fn check_units(&mut self) -> Result<(), String> {
+        for term in 0..self.terminals.len() {
+            let (node, prefix, unit) = {
+                let t = &self.terminals[term];
+                (t.node, field_doc_prefix(&t.region, &t.unit), t.unit.clone())
+            };
+            for (side, s) in [
+                ("node", &self.terminals[term].node_session),
+                ("terminal", &self.terminals[term].session),
+            ] {
+                if s.as_ref().is_some_and(|s| s.is_open() && !s.is_idle()) {
+                    return Err(format!(
+                        "the {side} session of unit {unit}'s link still busy at the end"
+                    ));
+                }
+            }
+            let t = &mut self.terminals[term];
+            let forged = t.forged.clone();
+            let mut at_terminal = BTreeMap::new();
+            for (id, d) in t.repo.docs.iter_mut() {
+                if forged.contains(id) {
+                    continue;
+                }
+                if !id.starts_with(&prefix) {
+                    return Err(format!("unit {unit}'s terminal holds {id}"));
+                }
+                at_terminal.insert(
+                    id.clone(),
+                    crate::protocol::normalize_heads(d.doc.get_heads()),
+                );
+            }
+            let mut at_node = BTreeMap::new();
+            for (id, d) in self.peers[node].repo.docs.iter_mut() {
+                if id.starts_with(&prefix) {
+                    at_node.insert(
+                        id.clone(),
+                        crate::protocol::normalize_heads(d.doc.get_heads()),
+                    );
+                }
+            }
+            if at_terminal != at_node {
+                return Err(format!(
+                    "unit {unit}'s documents differ: terminal {:?}, node {:?}",
+                    at_terminal.keys().collect::<Vec<_>>(),
+                    at_node.keys().collect::<Vec<_>>()
+                ));
+            }
+            let t = &self.terminals[term];
+            for (id, heads) in &t.writes {
+                for holder in [node, CENTRAL] {
+                    if heads.is_empty() || !self.peers[holder].repo.has_changes(id, heads) {
+                        return Err(format!(
+                            "unit {unit}'s write to {id} lost at {}",
+                            self.peers[holder].authority
+                        ));
+                    }
+                }
+            }
+            for id in &t.forged {
+                for holder in [node, CENTRAL] {
+                    if self.peers[holder].repo.docs.contains_key(id) {
+                        return Err(format!(
+                            "{id}, forged by unit {unit}'s terminal, landed at {}",
+                            self.peers[holder].authority
+                        ));
+                    }
+                }
+            }
+            if t.forged_answered > 0 && self.report.rejected_from_units == 0 {
+                return Err(format!(
+                    "unit {unit}'s forged documents were never offered to its node"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn crash(&mut self, peer: usize) {
         self.peers[peer].up = false;
+        for t in &mut self.terminals {
+            if t.node == peer {
+                t.conn = 0;
+                t.node_session = None;
+                t.session = None;
+            }
+        }
         for link in 0..self.links.len() {
             if peer == CENTRAL || link + 1 == peer {
                 let l = &mut self.links[link];
@@ -946,6 +1703,11 @@ impl World {
                 self.schedule_connect(link);
             }
         }
+        for term in 0..self.terminals.len() {
+            if self.terminals[term].node == peer {
+                self.unit_schedule_connect(term);
+            }
+        }
     }
 
     fn write(&mut self, peer: usize) -> Result<(), String> {
@@ -961,6 +1723,7 @@ impl World {
             .repo
             .docs
             .keys()
+            .filter(|id| !is_field_doc(id))
             .filter(|id| {
                 if peer == CENTRAL {
                     region_prefix(id) != Some(NATIONAL)
@@ -1297,7 +2060,25 @@ impl World {
         {
             return Err("the compromised node's cards were never offered to central".into());
         }
+        self.check_units()?;
         self.report.docs_at_central = self.peers[CENTRAL].repo.docs.len() as u64;
         Ok(())
+    }
+}
+
+/// A field document (a unit's log, track, photo or pack): the nodes' and the hub's card edits
+/// leave them alone.
+fn is_field_doc(id: &str) -> bool {
+    id.contains("/field/")
+}
+
+/// A status of the unit's log at `at_ms`.
+fn status_entry(step: u64, at_ms: i64, status: FieldStatus) -> FieldEntry {
+    FieldEntry {
+        id: format!("e-{step}-{at_ms}"),
+        at_ms,
+        by: "officer".into(),
+        card_id: Some("c1".into()),
+        body: FieldEntryBody::Status { status },
     }
 }
