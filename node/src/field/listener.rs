@@ -101,7 +101,6 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let region = service.region().to_string();
-    let repo = Arc::new(Mutex::new(NodeRepo::new(service.clone(), gc)));
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     loop {
         let incoming = tokio::select! {
@@ -112,9 +111,11 @@ pub async fn serve(
             incoming.refuse();
             continue;
         }
-        let (service, repo, shutdown, region, active) = (
+        // A repo per connection (it holds no state of its own): a shared one would serialise
+        // every terminal's imports, each waiting for its flush under the lock.
+        let repo = Arc::new(Mutex::new(NodeRepo::new(service.clone(), gc.clone())));
+        let (service, shutdown, region, active) = (
             service.clone(),
-            repo.clone(),
             shutdown.clone(),
             region.clone(),
             active.clone(),

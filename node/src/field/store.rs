@@ -133,7 +133,7 @@ impl FieldService {
         use sync::protocol::RepoError;
         let storage = |e: String| RepoError::Storage(e);
         let rules = FieldRules::for_id(id, now_ms).map_err(RepoError::Refused)?;
-        let _g = lock(&self.write);
+        let guard = lock(&self.write);
         let (mut doc, mut stored, before) =
             match self.load(id).map_err(|e| storage(e.to_string()))? {
                 Some((mut d, s)) => {
@@ -170,6 +170,12 @@ impl FieldService {
             ..FieldImport::default()
         };
         if !changed {
+            // What it already holds may be another import's, applied and not yet flushed.
+            drop(guard);
+            let written = self.gc.written();
+            self.gc
+                .wait_durable(written)
+                .map_err(|e| storage(e.to_string()))?;
             return Ok(out);
         }
         let after = kinds::KindRules::view(&rules, &mut doc, now_ms)
@@ -208,6 +214,9 @@ impl FieldService {
                 )
                 .map_err(|e| storage(e.to_string()))?,
         };
+        // Applied: the next import reads it. The flush is waited for without the lock, so that
+        // concurrent imports (many terminals) share one group commit instead of queueing.
+        drop(guard);
         self.gc
             .wait_durable(ticket)
             .map_err(|e| storage(e.to_string()))?;
