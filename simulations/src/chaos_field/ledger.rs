@@ -3,6 +3,9 @@
 //! step or a timeline event at the officer's original time, a report in `patrol_reports` under
 //! its entry id with its original time. Pure: the harness fetches the cards, this counts.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use serde_json::Value;
 
 /// One entry a terminal acknowledged.
@@ -153,6 +156,32 @@ impl Tally {
         }
         self.duplicated += on_node.duplicates().max(at_central.duplicates());
     }
+}
+
+/// The fleet's shared record of what happened.
+#[derive(Default)]
+pub(super) struct Journal {
+    pub(super) acked: Vec<Acked>,
+    /// Actions the terminal did not answer 201 (with why).
+    pub(super) refused: Vec<String>,
+    pub(super) dispatches: u64,
+    /// Dispatch (node's 200) → the assignment shown on the terminal.
+    pub(super) pack_latency: Vec<Duration>,
+    pub(super) dark_periods: u64,
+    pub(super) dark_ms_total: u64,
+    pub(super) dark_ms_longest: u64,
+}
+
+pub(super) const POLL_MS: u64 = 250;
+
+pub(super) type Shared = Arc<Mutex<Journal>>;
+
+pub(super) fn journal(j: &Shared) -> std::sync::MutexGuard<'_, Journal> {
+    j.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(super) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use crate::process;
 use crate::proxy::{Impairment, Proxy, ProxyConfig, ProxyControl, ProxyHandle};
 use crate::report::{Latency, Report};
 
-use ledger::{Acked, Tally};
+use ledger::{journal, now_ms, Acked, Journal, Shared, Tally, POLL_MS};
 use terminal::{Terminal, Written};
 
 pub const NAME: &str = "field";
@@ -45,7 +45,6 @@ pub const TERMINALS_QUICK: usize = 12;
 const LOSS_PCT: f64 = 5.0;
 const ONE_WAY_DELAY_MS: u64 = 250;
 /// Pause between two polls of a condition.
-const POLL_MS: u64 = 250;
 /// From the terminals' start until every one has synced once over its impaired link.
 const FIRST_SYNC_DEADLINE_MS: u64 = 90_000;
 /// Photo size range of a field report, bytes (a phone JPEG sent at reduced size).
@@ -136,26 +135,6 @@ impl FieldConfig {
             resync: resync::ResyncPlan::default(),
         })
     }
-}
-
-/// The fleet's shared record of what happened.
-#[derive(Default)]
-struct Journal {
-    acked: Vec<Acked>,
-    /// Actions the terminal did not answer 201 (with why).
-    refused: Vec<String>,
-    dispatches: u64,
-    /// Dispatch (node's 200) → the assignment shown on the terminal.
-    pack_latency: Vec<Duration>,
-    dark_periods: u64,
-    dark_ms_total: u64,
-    dark_ms_longest: u64,
-}
-
-type Shared = Arc<Mutex<Journal>>;
-
-fn journal(j: &Shared) -> std::sync::MutexGuard<'_, Journal> {
-    j.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Runs `chaos field`; `Ok(false)` means an invariant was violated (the report is written).
@@ -598,10 +577,6 @@ async fn pace(
     t.position(terminal::fix(now_ms(), (51.10, 71.40), *step))
         .await?;
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// Records what the terminal answered.

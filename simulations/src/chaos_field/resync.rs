@@ -13,9 +13,8 @@ use anyhow::{bail, Context};
 use rand::rngs::StdRng;
 use serde_json::{json, Value};
 
-use super::ledger::{seen_on, Acked};
+use super::ledger::{journal, now_ms, seen_on, Acked, Shared};
 use super::terminal::{self, Client, Written};
-use super::{journal, now_ms, Shared};
 use crate::cluster::Operators;
 use crate::proxy::ProxyControl;
 
@@ -128,7 +127,7 @@ pub async fn measure(
         if Instant::now() >= deadline {
             bail!("the resync unit's assignment did not reach its terminal");
         }
-        tokio::time::sleep(Duration::from_millis(super::POLL_MS)).await;
+        tokio::time::sleep(Duration::from_millis(super::ledger::POLL_MS)).await;
     }
 
     // Offline: an hour of the unit's work.
