@@ -509,7 +509,7 @@ impl World {
             .collect();
         let net_rng = root.fork(1_000_003);
         let unit_node = (1..=n)
-            .find(|&i| !(cfg.old_version_node && i == 1) && !(cfg.rogue_node && n >= 2 && i == n));
+            .find(|&i| !((cfg.old_version_node && i == 1) || (cfg.rogue_node && n >= 2 && i == n)));
         let mut terminals = Vec::new();
         if let Some(node) = unit_node {
             for u in 0..cfg.unit_terminals {
