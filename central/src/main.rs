@@ -78,5 +78,5 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    server_kit::process::main("info,sled=warn", run(cli))
+    server_kit::process::main("info,sled=warn,automerge=warn", run(cli))
 }

@@ -41,9 +41,13 @@ const GOAL_INGEST_P99_MS: f64 = 100.0;
 const GOAL_MAP_P99_MS: f64 = 50.0;
 /// A unit reports every this often while driving (the terminal's default).
 const REPORT_INTERVAL_MS: i64 = 15_000;
-/// A shift, hours.
-const SHIFT_HOURS_FULL: u64 = 12;
-const SHIFT_HOURS_QUICK: u64 = 1;
+/// A shift, minutes (the quick run plays its first 20 minutes).
+const SHIFT_MINUTES_FULL: u64 = 12 * 60;
+const SHIFT_MINUTES_QUICK: u64 = 20;
+/// Points offered per second at most by default: three times the real load of 500 units
+/// reporting every 15 s (33 a second), so a shift plays faster than real time without measuring
+/// only the node's queue.
+const RATE_DEFAULT: u64 = 100;
 const UNITS_FULL: usize = 500;
 const UNITS_QUICK: usize = 100;
 /// The dispatcher's console polls the map this often.
@@ -64,9 +68,12 @@ pub struct AvlArgs {
     /// Units (default 500; 100 with --quick).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_500))]
     pub units: Option<u64>,
-    /// Shift length in hours (default 12; 1 with --quick).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=24))]
-    pub shift_hours: Option<u64>,
+    /// Shift length in minutes (default 720; 20 with --quick).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_440))]
+    pub shift_minutes: Option<u64>,
+    /// Points offered per second at most (the pace of the simulated shift).
+    #[arg(long, default_value_t = RATE_DEFAULT, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub rate: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -86,17 +93,16 @@ impl AvlConfig {
             args.units
                 .map(|u| u as usize)
                 .unwrap_or(if quick { UNITS_QUICK } else { UNITS_FULL });
-        let hours = args.shift_hours.unwrap_or(if quick {
-            SHIFT_HOURS_QUICK
+        let minutes = args.shift_minutes.unwrap_or(if quick {
+            SHIFT_MINUTES_QUICK
         } else {
-            SHIFT_HOURS_FULL
+            SHIFT_MINUTES_FULL
         });
         Ok(Self {
             run,
             units,
-            rounds: hours * 3_600_000 / REPORT_INTERVAL_MS as u64,
-            // 2,000 points a second offered at most: 60 times the real load of 500 units.
-            round_ms_min: (units as u64).div_ceil(2),
+            rounds: minutes * 60_000 / REPORT_INTERVAL_MS as u64,
+            round_ms_min: (units as u64 * 1_000).div_ceil(args.rate),
         })
     }
 }
@@ -142,17 +148,31 @@ struct Outcome {
     store_bytes_delta: u64,
     track_doc_bytes: u64,
     map_units_with_position: usize,
+    units: usize,
 }
 
+/// Points a unit reports in a 12-hour shift.
+const POINTS_PER_SHIFT: u64 = 12 * 3_600_000 / REPORT_INTERVAL_MS as u64;
+
 impl Outcome {
+    /// `bytes` measured over the run for `units` units, per unit and per 12-hour shift (a
+    /// shorter run's figure is scaled by the points each unit reported).
+    fn per_unit_shift(&self, bytes: u64, units: usize) -> u64 {
+        let points_per_unit = (self.points / self.units.max(1) as u64).max(1);
+        bytes * POINTS_PER_SHIFT / points_per_unit / units.max(1) as u64
+    }
+
     fn report(&self, config: &AvlConfig, report: &mut Report) -> bool {
-        let per_unit = self.store_bytes_delta / config.units.max(1) as u64;
+        let per_unit = self.per_unit_shift(self.store_bytes_delta, config.units);
         report.kv_f("ingest_p99_ms", self.ingest.p99_ms, 2);
         report.kv("bytes_per_unit_shift", per_unit);
         report.kv_f("map_p99_ms", self.map.p99_ms, 2);
         report.kv("units", config.units as u64);
         report.kv("points", self.points);
-        report.kv("track_doc_bytes_per_unit_shift", self.track_doc_bytes);
+        report.kv(
+            "track_doc_bytes_per_unit_shift",
+            self.per_unit_shift(self.track_doc_bytes, 1),
+        );
         report.kv("ingest_goal_met", self.ingest.p99_ms <= GOAL_INGEST_P99_MS);
         report.kv("map_goal_met", self.map.p99_ms <= GOAL_MAP_P99_MS);
         report.detail("seed", config.run.seed.to_string());
@@ -165,6 +185,7 @@ impl Outcome {
             (config.rounds * REPORT_INTERVAL_MS as u64) as f64 / self.shift_ms.max(1) as f64,
         );
         report.detail("store_bytes_delta", self.store_bytes_delta);
+        report.detail("track_doc_bytes_one_unit", self.track_doc_bytes);
         report.detail("map_units_with_position", self.map_units_with_position);
         true
     }
@@ -312,6 +333,7 @@ async fn shift(
         store_bytes_delta: store_after.saturating_sub(store_before),
         track_doc_bytes,
         map_units_with_position,
+        units: config.units,
     };
     println!(
         "shift of {} points from {} units played in {:.1} s ({:.0}× real time)",
@@ -326,10 +348,11 @@ async fn shift(
         goal_word(out.ingest.p99_ms <= GOAL_INGEST_P99_MS)
     );
     println!(
-        "storage: node's data grew {} KiB over the shift = {} bytes per unit-shift; one unit's track documents saved: {} bytes",
+        "storage: node's data grew {} KiB over the run = {} bytes per unit-shift of 12 h; one unit's track documents saved: {} bytes = {} bytes per unit-shift",
         out.store_bytes_delta / 1024,
-        out.store_bytes_delta / config.units.max(1) as u64,
-        out.track_doc_bytes
+        out.per_unit_shift(out.store_bytes_delta, config.units),
+        out.track_doc_bytes,
+        out.per_unit_shift(out.track_doc_bytes, 1)
     );
     println!(
         "map query of all units ({} with a position): {} — p99 goal ≤ {GOAL_MAP_P99_MS} ms {}",

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 
-const LOG_FILTER_DEFAULT: &str = "info,sled=warn";
+const LOG_FILTER_DEFAULT: &str = "info,sled=warn,automerge=warn";
 
 fn main() -> std::process::ExitCode {
     let cli = field_terminal::server::Cli::parse();

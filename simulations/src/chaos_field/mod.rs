@@ -218,8 +218,9 @@ async fn start_fleet(
         |i| format!("127.0.0.1:{}", proxies[i].local_addr().port()),
         Some(&web),
     )?;
-    // Officers' accounts: created by the admin, each logged in once on the node to set its own
-    // password (an administrator's password is temporary).
+    // Officers' accounts: created by the admin, each logged in once on the node with its
+    // temporary password to set its own (`Api::login` tries the own one first, and a fleet's
+    // worth of such misses from one address gets the address throttled).
     let admin = ops.api.login("admin", node_proc::ADMIN_PASSWORD).await?;
     let mut tasks = Vec::new();
     for u in units {
@@ -227,7 +228,7 @@ async fn start_fleet(
         tasks.push(tokio::spawn(async move {
             api.create_account(&admin, &login, "Патрульный", OPERATOR_PASSWORD, &["patrol"])
                 .await?;
-            api.login(&login, OPERATOR_PASSWORD).await.map(|_| ())
+            first_login(&api, &login).await
         }));
     }
     for t in tasks {
@@ -277,6 +278,34 @@ async fn start_fleet(
         config.impairment,
         started.elapsed().as_millis()
     );
+    Ok(())
+}
+
+/// The officer's first login on the node: the temporary password, then their own.
+async fn first_login(api: &client::Api, login: &str) -> anyhow::Result<()> {
+    let body = serde_json::json!({ "login": login, "password": OPERATOR_PASSWORD });
+    let answer = api
+        .request(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(&body),
+            &[200],
+        )
+        .await
+        .with_context(|| format!("first login of {login}"))?;
+    let token = answer["token"]
+        .as_str()
+        .with_context(|| format!("login answer without a token: {answer}"))?;
+    if answer["user"]["must_change_password"] == true {
+        let body = serde_json::json!({
+            "current_password": OPERATOR_PASSWORD,
+            "new_password": client::own_password(OPERATOR_PASSWORD),
+        });
+        api.post("/api/v1/auth/password", token, &body, &[200])
+            .await
+            .with_context(|| format!("setting the password of {login}"))?;
+    }
     Ok(())
 }
 

@@ -61,7 +61,7 @@ impl Terminal {
             .args(["--listen", &listen])
             .arg("--config")
             .arg(&config)
-            .env("RUST_LOG", "info,sled=warn")
+            .env_remove("RUST_LOG")
             .env_remove("FIELD_BUNDLE")
             .env_remove("FIELD_DATA")
             .env_remove("FIELD_LISTEN")
