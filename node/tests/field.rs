@@ -65,10 +65,8 @@ fn entry(id: &str, at_ms: i64, card_id: &str, body: FieldEntryBody) -> FieldEntr
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_original_times() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
+/// A CA in `root`, region AST's bundle and unit p01's bundle from it.
+fn bundles(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     let ca = common::test_ca(root);
     let now = OffsetDateTime::now_utc();
     let region = root.join("ast");
@@ -96,6 +94,14 @@ async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_origina
         &mut Silent,
     )
     .unwrap();
+    (ca, region, unit_bundle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_original_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (_ca, region, unit_bundle) = bundles(root);
 
     let overlay = node::bundle::check_region_bundle(&region).unwrap();
     let mut config = Config::load_layers(&[overlay.as_path()]).unwrap();
@@ -342,33 +348,7 @@ async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_origina
 async fn r20_a_stolen_terminal_is_refused_once_hq_revokes_it_without_restarting_the_node() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let ca = common::test_ca(root);
-    let now = OffsetDateTime::now_utc();
-    let region = root.join("ast");
-    provisioning::add_region(
-        &ca,
-        &region,
-        &common::ast_region_settings(),
-        now,
-        &mut OsRng,
-        &mut Silent,
-    )
-    .unwrap();
-    let unit_bundle = root.join("p01");
-    provisioning::add_unit(
-        &ca,
-        &unit_bundle,
-        &UnitSettings::new(
-            RegionId::parse("AST").unwrap(),
-            UnitId::parse("p01").unwrap(),
-            NodeAddress::parse("127.0.0.1:7103").unwrap(),
-            ValidDays::for_unit(30).unwrap(),
-        ),
-        now,
-        &mut OsRng,
-        &mut Silent,
-    )
-    .unwrap();
+    let (ca, region, unit_bundle) = bundles(root);
     let crl = region.join("crl.pem");
     let identity = provisioning::load_identity(&region).unwrap();
     let endpoint =
