@@ -5,6 +5,7 @@ pub mod appeals;
 pub mod bundle;
 pub mod caller_location;
 pub mod calls;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod field;
