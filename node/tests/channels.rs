@@ -402,3 +402,223 @@ async fn r01_a_flood_from_one_chat_is_refused_and_the_others_go_on() {
     let detail = w.conversation(spam["id"].as_str().unwrap()).await;
     assert_eq!(detail["messages"].as_array().unwrap().len(), burst);
 }
+
+#[tokio::test]
+async fn r05_an_urgent_message_opens_a_card_and_the_citizen_is_told_when_it_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path()).await;
+    let sender = RecordingSender::new(Channel::Telegram);
+    w.node.state.inbox.outbox().register(sender.clone());
+    let disp = w.t.user("disp1", &["dispatcher"], None).await;
+    let mut m = message(
+        Channel::Telegram,
+        "777",
+        "u-1",
+        "Подъезде біреу пышақпен жүр, адамдарға шабуыл жасап жатыр",
+    );
+    m.phone = Some("+77015550011".into());
+    m.location = Some(SharedLocation {
+        lat: 51.1283,
+        lon: 71.4305,
+    });
+    let (id, _) = w.receive(m).await;
+    // Opened by the node itself, with the message carried into it, and sent to processing.
+    let c = w.conversation(&id).await;
+    assert_eq!(c["urgent"], true, "{c}");
+    assert_eq!(c["language"], "kk");
+    let link = &c["links"][0];
+    assert_eq!(
+        (link["kind"].as_str(), link["automatic"].as_bool()),
+        (Some("card"), Some(true)),
+        "{c}"
+    );
+    let card_id = link["id"].as_str().unwrap().to_string();
+    let card =
+        w.t.ok("GET", &format!("/api/v1/cards/{card_id}"), &w.ct, None)
+            .await;
+    assert_eq!(card["channel"], "telegram", "{card}");
+    assert_eq!(card["caller"]["phone"], "+77015550011");
+    assert_eq!(card["caller"]["name"], "Айгерим");
+    assert_eq!(card["caller"]["language"], "kk");
+    assert_eq!(card["category"], "assault");
+    assert_eq!(card["location"]["lat"], 51.1283);
+    assert!(card["description"].as_str().unwrap().contains("пышақпен"));
+    assert_eq!(card["status"], "sent_for_processing", "{card}");
+    let list = w.inbox("unassigned", &w.ct).await;
+    assert_eq!(list[0]["urgent"], true);
+    // The operator sees why.
+    assert!(c["messages"][0]["classification"]["matched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k.as_str().unwrap().starts_with("пышақ")));
+    // The patrol goes and reports; the card closes; the citizen is told, in Kazakh.
+    w.t.ok(
+        "POST",
+        &format!("/api/v1/cards/{card_id}/dispatch"),
+        &disp,
+        Some(json!({"unit_id": "p01"})),
+    )
+    .await;
+    let closed =
+        w.t.ok(
+            "POST",
+            &format!("/api/v1/cards/{card_id}/close"),
+            &disp,
+            Some(json!({"report": "задержан, нож изъят"})),
+        )
+        .await;
+    assert_eq!(closed["status"], "closed");
+    until(DEADLINE, "the citizen is told", || async {
+        !sender.sent().is_empty()
+    })
+    .await;
+    let told = &sender.sent()[0];
+    assert_eq!(
+        (told.address.as_str(), told.conversation_id.as_str()),
+        ("777", id.as_str())
+    );
+    assert!(
+        told.text.contains(card["number"].as_str().unwrap()),
+        "{}",
+        told.text
+    );
+    assert!(told.text.contains("жабылды"), "{}", told.text);
+    let c = w.conversation(&id).await;
+    let last = c["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["direction"].as_str(), last["automatic"].as_bool()),
+        (Some("out"), Some(true))
+    );
+    assert_eq!(c["told_cards"], json!([card_id]));
+}
+
+#[tokio::test]
+async fn r05_a_non_urgent_message_becomes_an_appeal_and_a_card_opens_by_one_click() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path()).await;
+    let mut m = message(
+        Channel::Email,
+        "citizen@example.kz",
+        "<m1@example.kz>",
+        "Жалоба на соседей\n\nСоседи каждую ночь шумят, прошу принять меры.",
+    );
+    m.email = Some("citizen@example.kz".into());
+    let (id, mid) = w.receive(m).await;
+    let c = w.conversation(&id).await;
+    assert_eq!(c["urgent"], false);
+    assert!(c["links"].as_array().unwrap().is_empty(), "{c}");
+    w.t.ok("POST", &format!("/api/v1/inbox/{id}/take"), &w.ct, None)
+        .await;
+    let (s, appeal) =
+        w.t.call(
+            "POST",
+            &format!("/api/v1/inbox/{id}/appeal"),
+            &w.ct,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{appeal}");
+    assert_eq!(appeal["channel"], "email");
+    assert!(appeal["text"].as_str().unwrap().contains("шумят"));
+    let (s, again) =
+        w.t.call(
+            "POST",
+            &format!("/api/v1/inbox/{id}/appeal"),
+            &w.ct,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (s, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("appeal_already_linked"))
+    );
+    let registrar = w.t.user("reg", &["registrar"], None).await;
+    let a =
+        w.t.ok(
+            "GET",
+            &format!("/api/v1/appeals/{}", appeal["id"].as_str().unwrap()),
+            &registrar,
+            None,
+        )
+        .await;
+    assert_eq!(a["status"], "received");
+    // One click: a card from the message, linked, not sent (no place known).
+    let (s, card) =
+        w.t.call(
+            "POST",
+            &format!("/api/v1/inbox/{id}/card"),
+            &w.ct,
+            Some(json!({"message_id": mid})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{card}");
+    assert_eq!(card["channel"], "email");
+    assert_eq!(card["category"], "noise");
+    let c = w.conversation(&id).await;
+    let kinds: Vec<_> = c["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].clone())
+        .collect();
+    assert_eq!(kinds, vec![json!("appeal"), json!("card")]);
+}
+
+#[tokio::test]
+async fn r01_a_conversation_and_its_queued_answer_survive_a_restart_and_the_answer_leaves_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, answer) = {
+        let w = world(dir.path()).await;
+        // The link is down: the answer stays queued.
+        let sender = RecordingSender::new(Channel::Vkontakte);
+        *sender.failing.lock().unwrap() = true;
+        w.node.state.inbox.outbox().register(sender.clone());
+        let (id, _) = w
+            .receive(message(
+                Channel::Vkontakte,
+                "2000000005",
+                "ev-1",
+                "Где моё обращение?",
+            ))
+            .await;
+        w.t.ok("POST", &format!("/api/v1/inbox/{id}/take"), &w.ct, None)
+            .await;
+        let v =
+            w.t.ok(
+                "POST",
+                &format!("/api/v1/inbox/{id}/reply"),
+                &w.ct,
+                Some(json!({"text": "Ваше обращение зарегистрировано."})),
+            )
+            .await;
+        let answer = v["message_id"].as_str().unwrap().to_string();
+        let outbox = w.node.state.inbox.outbox().clone();
+        until(DEADLINE, "a try failed", || async {
+            outbox.entries().unwrap().iter().any(|e| e.attempts > 0)
+        })
+        .await;
+        assert!(sender.sent().is_empty());
+        let _ = w.node.shutdown.send(true);
+        (id, answer)
+    };
+    // Reopened on the same data: the conversation, the queued answer; the link is back.
+    let (node, t) = open(dir.path(), false).await;
+    let ct = t.login("ct1", common::api_node::OWN_PASSWORD).await;
+    let w = World { node, t, ct };
+    let c = w.conversation(&id).await;
+    assert_eq!(c["messages"].as_array().unwrap().len(), 2, "{c}");
+    assert_eq!(w.delivery(&id, &answer).await, "queued");
+    let sender = RecordingSender::new(Channel::Vkontakte);
+    w.node.state.inbox.outbox().register(sender.clone());
+    until(DEADLINE, "the queued answer leaves", || {
+        let (w, id, answer) = (&w, id.clone(), answer.clone());
+        async move { w.delivery(&id, &answer).await == "sent" }
+    })
+    .await;
+    let sent = sender.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].outbox_id, answer);
+    assert_eq!(sent[0].address, "2000000005");
+    assert!(w.node.state.inbox.outbox().entries().unwrap().is_empty());
+}
