@@ -135,12 +135,17 @@ struct Sink {
 }
 
 impl Sink {
-    async fn start() -> Sink {
+    /// `starttls`: the certificate and key files the sink offers STARTTLS with (and requires).
+    async fn start(starttls: Option<(&Path, &Path)>) -> Sink {
         let maildir = tempfile::tempdir().unwrap();
         let port = common::free_port();
-        let child = tokio::process::Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
+        let mut cmd = tokio::process::Command::new(python());
+        cmd.args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"));
+        if let Some((cert, key)) = starttls {
+            cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+        }
+        let child = cmd
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir.path().join("maildir"))
             .kill_on_drop(true)
@@ -223,7 +228,7 @@ async fn r01_email_from_smtplib_reaches_the_inbox_and_the_answer_reaches_a_real_
     assert_eq!(inbox.stored().len(), 1);
 
     // The operator's answer leaves through the relay: a real SMTP server receives it.
-    let sink = Sink::start().await;
+    let sink = Sink::start(None).await;
     let relay = RelaySection {
         host: "127.0.0.1".into(),
         port: Some(sink.port),
@@ -454,4 +459,59 @@ async fn r01_email_starttls_with_the_node_certificate() {
     assert_eq!(v["ok"], true, "{v}");
     assert!(v["tls"].as_str().unwrap_or("").starts_with("TLS"), "{v}");
     assert_eq!(inbox.stored()[0].text, "сообщение");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r01_email_answer_through_a_starttls_relay_checked_against_its_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let (cert, key) = (dir.path().join("relay.crt"), dir.path().join("relay.key"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let sink = Sink::start(Some((&cert, &key))).await;
+    let relay = |ca_file: Option<PathBuf>| RelaySection {
+        host: "127.0.0.1".into(),
+        port: Some(sink.port),
+        tls: RelayTls::Starttls,
+        ca_file,
+        username: None,
+        password_file: None,
+    };
+    let answer = OutgoingMessage {
+        outbox_id: "AST/out/tls".into(),
+        channel: Channel::Email,
+        address: "citizen@example.kz".into(),
+        conversation_id: "AST/conv/2".into(),
+        text: "Жауап".into(),
+        in_reply_to: None,
+        subject: None,
+    };
+    // A relay whose certificate no trusted CA signed: not delivered, and worth retrying (the
+    // outbox keeps the answer) rather than sent in clear.
+    let untrusted = EmailSender::from_config(&section(Some(relay(None)), false))
+        .unwrap()
+        .unwrap();
+    let refused = untrusted.send(&answer).await.unwrap_err();
+    assert!(
+        matches!(refused, node::channels::SendError::Transient { .. }),
+        "{refused:?}"
+    );
+    assert!(sink.messages().is_empty());
+
+    let trusted = EmailSender::from_config(&section(Some(relay(Some(cert.clone()))), false))
+        .unwrap()
+        .unwrap();
+    trusted
+        .send(&answer)
+        .await
+        .expect("delivered over STARTTLS");
+    common::until(DEADLINE, "the answer is in the maildir", || {
+        let n = sink.messages().len();
+        async move { n == 1 }
+    })
+    .await;
+    let raw = sink.messages().remove(0);
+    let got = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(got.subject(), Some("Re: 102"));
+    assert_eq!(got.body_text(0).unwrap().trim(), "Жауап");
 }

@@ -144,3 +144,42 @@ pub fn is_region_mailbox(mailboxes: &[String], address: &str) -> bool {
     let address = address.trim().trim_start_matches('<').trim_end_matches('>');
     mailboxes.iter().any(|m| m.eq_ignore_ascii_case(address))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(toml_text: &str) -> Result<EmailSection, String> {
+        let s: EmailSection = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        s.validate().map(|()| s)
+    }
+
+    #[test]
+    fn a_config_names_what_to_fix() {
+        let s = section(
+            "listen = \"127.0.0.1:2525\"\nmailboxes = [\"102@Almaty.police.kz\"]\n\
+             [relay]\nhost = \"smtp.almaty.police.kz\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.domain(), "Almaty.police.kz");
+        assert_eq!(s.relay.as_ref().unwrap().tls, RelayTls::Starttls);
+        assert!(is_region_mailbox(&s.mailboxes, "<102@almaty.POLICE.kz>"));
+        assert!(!is_region_mailbox(&s.mailboxes, "103@almaty.police.kz"));
+        let e = section("listen = \"127.0.0.1:2525\"\nmailboxes = []\n").unwrap_err();
+        assert!(e.contains("email.mailboxes"), "{e}");
+        let e =
+            section("listen = \"127.0.0.1:2525\"\nmailboxes = [\"not-an-address\"]\n").unwrap_err();
+        assert!(e.contains("not-an-address"), "{e}");
+        let e = section(
+            "listen = \"127.0.0.1:2525\"\nmailboxes = [\"a@b.kz\"]\n\
+             [relay]\nhost = \"h\"\nusername = \"u\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("password_file"), "{e}");
+        let e = section(
+            "listen = \"127.0.0.1:2525\"\nmailboxes = [\"a@b.kz\"]\n[relay]\nhost = \"h\"\ntls = \"ssl\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("ssl"), "{e}");
+    }
+}
