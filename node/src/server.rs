@@ -175,6 +175,14 @@ pub async fn open_node(
     .await
     .context("calls cannot start")?;
     let inbox = Arc::new(crate::channels::inbox::InboxService::new(service.clone()));
+    if let Some(email) = &config.email {
+        // Without a relay the answers stay queued in the outbox (and say so in the console).
+        if let Some(sender) = crate::channels::email::sender::EmailSender::from_config(email)
+            .context("the [email] relay cannot be used")?
+        {
+            inbox.outbox().register(Arc::new(sender));
+        }
+    }
     inbox.start(shutdown_rx.clone());
     let state = Arc::new(AppState {
         inbox,
@@ -315,6 +323,26 @@ pub async fn serve(
             "field.listen is set, but the node has no --bundle: terminals need the node's TLS identity"
         ),
         _ => {}
+    }
+    if let Some(email) = &config.email {
+        let tls = match &web {
+            crate::https::WebMode::Tls(tls) => Some(tls.server.clone()),
+            crate::https::WebMode::Plain => None,
+        };
+        let intake: Arc<dyn crate::channels::Intake> = node.state.inbox.clone();
+        let listener =
+            crate::channels::email::smtp::start(email, intake, tls, node.shutdown.subscribe())
+                .await
+                .context("the [email] SMTP listener cannot start")?;
+        println!(
+            "e-mail:  SMTP on {} for {}{}",
+            listener.local_addr,
+            email.mailboxes.join(", "),
+            match &email.relay {
+                Some(relay) => format!(", answers through {}", relay.host),
+                None => ", NO relay: answers stay queued".to_string(),
+            }
+        );
     }
     match (&node.generated_admin_password, &settings.admin_password) {
         (Some(p), _) => println!(
