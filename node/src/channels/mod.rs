@@ -12,6 +12,10 @@
 //!   the answer's own idempotency key ([`OutgoingMessage::outbox_id`]), and retries with back-off
 //!   on [`SendError::Transient`].
 
+pub mod messengers;
+pub mod telegram;
+pub mod vk;
+
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sync::Channel;
