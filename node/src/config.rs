@@ -470,7 +470,10 @@ impl TelegramSection {
         check_api_url("telegram.api_url", &self.api_url)?;
         if let Some(w) = &self.webhook_url {
             if !w.starts_with("https://") {
-                return Err("telegram.webhook_url must be an https:// URL (Telegram posts only over HTTPS)".into());
+                return Err(
+                    "telegram.webhook_url must be an https:// URL (Telegram posts only over HTTPS)"
+                        .into(),
+                );
             }
         }
         if !(1..=TELEGRAM_POLL_TIMEOUT_S_MAX).contains(&self.poll_timeout_s) {

@@ -67,7 +67,10 @@ pub fn api_client(key: &str, api_url: &str, ca_file: &Path) -> anyhow::Result<re
         .redirect(reqwest::redirect::Policy::none());
     if api_url.starts_with("https://") {
         let pem = std::fs::read(ca_file).with_context(|| {
-            format!("{key}.ca_file: cannot read the CA bundle {}", ca_file.display())
+            format!(
+                "{key}.ca_file: cannot read the CA bundle {}",
+                ca_file.display()
+            )
         })?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| anyhow::anyhow!("{key}.ca_file {}: {e}", ca_file.display()))?;

@@ -30,7 +30,7 @@ use subtle::ConstantTimeEq;
 use sync::Channel;
 
 use super::messengers::{api_client, download, read_secret, DownloadError, Secret};
-use super::messengers::{API_CALL_TIMEOUT_MS, API_ANSWER_BYTES_MAX};
+use super::messengers::{API_ANSWER_BYTES_MAX, API_CALL_TIMEOUT_MS};
 use super::{
     Accepted, ChannelSender, Delivered, IncomingAttachment, Intake, IntakeError, OutgoingMessage,
     SendError, ATTACHMENT_BYTES_MAX,
@@ -144,13 +144,19 @@ impl TelegramConnector {
     ) -> Result<(Vec<IncomingAttachment>, Vec<String>), String> {
         let (mut got, mut refused) = (Vec::new(), Vec::new());
         for f in files.iter().take(super::ATTACHMENTS_PER_MESSAGE_MAX) {
-            if f.size_bytes.is_some_and(|n| n > ATTACHMENT_BYTES_MAX as u64) {
+            if f.size_bytes
+                .is_some_and(|n| n > ATTACHMENT_BYTES_MAX as u64)
+            {
                 refused.push(f.file_name.clone());
                 continue;
             }
             let timeout = Duration::from_millis(API_CALL_TIMEOUT_MS);
             let info: wire::File = match self
-                .call("getFile", &serde_json::json!({ "file_id": f.file_id }), timeout)
+                .call(
+                    "getFile",
+                    &serde_json::json!({ "file_id": f.file_id }),
+                    timeout,
+                )
                 .await
             {
                 Ok(info) => info,
@@ -224,7 +230,11 @@ impl TelegramConnector {
         }
     }
 
-    async fn set_webhook(self: Arc<Self>, url: String, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    async fn set_webhook(
+        self: Arc<Self>,
+        url: String,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         let body = serde_json::json!({
             "url": url,
             "secret_token": self.secret.expose(),
@@ -253,7 +263,11 @@ impl TelegramConnector {
     /// `getUpdates` from the stored offset; the offset moves past an update only once the inbox
     /// has it (or it was refused for good), and is stored durably before the next poll
     /// confirms the updates to Telegram.
-    async fn poll(self: Arc<Self>, gc: Arc<GroupCommit>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    async fn poll(
+        self: Arc<Self>,
+        gc: Arc<GroupCommit>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
         let mut offset: Option<i64> = match gc.store().get(POLL_OFFSET_KEY) {
             Ok(v) => v.and_then(|b| String::from_utf8(b).ok()?.parse().ok()),
             Err(e) => {
@@ -304,7 +318,9 @@ impl TelegramConnector {
                                     "telegram: an update the node cannot read is skipped: {e}"
                                 ),
                                 Ok(u) => {
-                                    if let Err(e) = self.handle(u, server_kit::clock::now_ms()).await {
+                                    if let Err(e) =
+                                        self.handle(u, server_kit::clock::now_ms()).await
+                                    {
                                         failed = Some(format!("update {id}: {e}"));
                                         break;
                                     }
@@ -403,7 +419,11 @@ async fn webhook(
         Ok(_) => StatusCode::OK.into_response(),
         Err(e) => {
             tracing::warn!("telegram: an update is not stored now (Telegram will retry): {e}");
-            (StatusCode::SERVICE_UNAVAILABLE, "the inbox cannot store messages now").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the inbox cannot store messages now",
+            )
+                .into_response()
         }
     }
 }

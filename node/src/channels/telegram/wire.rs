@@ -317,7 +317,10 @@ struct ResponseParameters {
 /// HTTP status into the result or a [`SendError`]: 429 and 5xx are worth retrying (after
 /// `retry_after` when Telegram says), any other refusal is permanent (403: the citizen blocked
 /// the bot; 400: no such chat).
-pub fn read_answer<T: serde::de::DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, SendError> {
+pub fn read_answer<T: serde::de::DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+) -> Result<T, SendError> {
     let answer: ApiAnswer<T> = match serde_json::from_slice(body) {
         Ok(a) => a,
         Err(e) if status >= 500 || status == 429 => {

@@ -222,7 +222,10 @@ async fn callback(State(c): State<Arc<VkConnector>>, body: Bytes) -> Response {
     if event.kind == "message_new" {
         if let Err(e) = c.message_new(&event, server_kit::clock::now_ms()).await {
             tracing::warn!("vk: an event is not stored now (VK will retry): {e}");
-            return (StatusCode::SERVICE_UNAVAILABLE, "the inbox cannot store messages now")
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the inbox cannot store messages now",
+            )
                 .into_response();
         }
     }

@@ -272,7 +272,10 @@ pub fn read_send_answer(status: u16, body: &[u8]) -> Result<Option<String>, Send
         Some(other) => Ok(other
             .as_array()
             .and_then(|a| a.first())
-            .and_then(|m| m.get("message_id").or_else(|| m.get("conversation_message_id")))
+            .and_then(|m| {
+                m.get("message_id")
+                    .or_else(|| m.get("conversation_message_id"))
+            })
             .map(|v| v.to_string())),
         None if status >= 500 => Err(SendError::Transient {
             reason: format!("HTTP {status}"),
@@ -347,7 +350,10 @@ mod tests {
             Some("123".into())
         );
         assert!(matches!(
-            read_send_answer(200, br#"{"error":{"error_code":9,"error_msg":"Flood control"}}"#),
+            read_send_answer(
+                200,
+                br#"{"error":{"error_code":9,"error_msg":"Flood control"}}"#
+            ),
             Err(SendError::Transient { .. })
         ));
         assert!(matches!(
