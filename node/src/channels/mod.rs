@@ -14,6 +14,7 @@
 
 pub mod messengers;
 pub mod telegram;
+pub mod vendor_api;
 pub mod vk;
 
 use futures::future::BoxFuture;

@@ -29,8 +29,8 @@ use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 use sync::Channel;
 
-use super::messengers::{api_client, download, read_secret, DownloadError, Secret};
-use super::messengers::{API_ANSWER_BYTES_MAX, API_CALL_TIMEOUT_MS};
+use super::vendor_api::{api_client, download, read_secret, DownloadError, Secret};
+use super::vendor_api::{API_ANSWER_BYTES_MAX, API_CALL_TIMEOUT_MS};
 use super::{
     Accepted, ChannelSender, Delivered, IncomingAttachment, Intake, IntakeError, OutgoingMessage,
     SendError, ATTACHMENT_BYTES_MAX,

@@ -27,8 +27,8 @@ use futures::future::BoxFuture;
 use subtle::ConstantTimeEq;
 use sync::Channel;
 
-use super::messengers::{api_client, download, read_secret, DownloadError, Secret};
-use super::messengers::{API_ANSWER_BYTES_MAX, API_CALL_TIMEOUT_MS};
+use super::vendor_api::{api_client, download, read_secret, DownloadError, Secret};
+use super::vendor_api::{API_ANSWER_BYTES_MAX, API_CALL_TIMEOUT_MS};
 use super::{
     ChannelSender, Delivered, Intake, IntakeError, OutgoingMessage, SendError,
     ATTACHMENTS_PER_MESSAGE_MAX, ATTACHMENT_BYTES_MAX,
