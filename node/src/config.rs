@@ -580,4 +580,37 @@ mod tests {
         std::fs::write(&f, "[node]\nlisen = \"x\"\n").unwrap();
         assert!(Config::load(Some(&f)).is_err(), "unknown keys are refused");
     }
+
+    #[test]
+    fn r01_telegram_and_vk_sections_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("node.toml");
+        std::fs::write(
+            &f,
+            "[telegram]\ntoken_file = \"tg.token\"\n[vk]\ngroup_id = 5\nconfirmation = \"abc\"\nsecret_env = \"VK_SECRET\"\ntoken_file = \"vk.token\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        let t = c.telegram.unwrap();
+        assert_eq!(
+            t.token_file,
+            Some(dir.path().join("tg.token")),
+            "relative to the file"
+        );
+        assert_eq!(t.api_url, "https://api.telegram.org");
+        assert_eq!(t.webhook_url, None);
+        let v = c.vk.unwrap();
+        assert_eq!((v.group_id, v.api_version.as_str()), (5, "5.199"));
+        for (bad, says) in [
+            ("[telegram]\n", "token_file or token_env"),
+            ("[telegram]\ntoken_env = \"T\"\nwebhook_url = \"http://x\"\n", "https://"),
+            ("[telegram]\ntoken_env = \"T\"\napi_url = \"https://x/\"\n", "trailing slash"),
+            ("[vk]\ngroup_id = 5\nconfirmation = \"a\"\nsecret_env = \"S\"\ntoken_env = \"T\"\napi_version = \"5.92\"\n", "5.103"),
+            ("[vk]\ngroup_id = 5\nconfirmation = \"a\"\ntoken_env = \"T\"\n", "secret_file or secret_env"),
+        ] {
+            std::fs::write(&f, bad).unwrap();
+            let err = Config::load(Some(&f)).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
 }

@@ -45,6 +45,8 @@ struct Inbox {
     messages: Mutex<Vec<IncomingMessage>>,
     seen: Mutex<HashSet<(String, String)>>,
     unavailable: AtomicBool,
+    /// Refuses every message as a flood from one chat (`RateLimited`).
+    flooded: AtomicBool,
 }
 
 impl Intake for Inbox {
@@ -52,6 +54,9 @@ impl Intake for Inbox {
         Box::pin(async move {
             if self.unavailable.load(Ordering::SeqCst) {
                 return Err(IntakeError::Unavailable("storage is failing".into()));
+            }
+            if self.flooded.load(Ordering::SeqCst) {
+                return Err(IntakeError::RateLimited { retry_after_s: 60 });
             }
             let key = (format!("{:?}", m.channel), m.external_id.clone());
             let conversation_id = format!("AST/conv/{}", m.address);
@@ -556,6 +561,17 @@ async fn r01_telegram_is_answered_200_only_after_the_inbox_stored() {
     // Telegram sends it again once the node can store: now it is taken.
     r.inbox.unavailable.store(false, Ordering::SeqCst);
     assert_eq!(r.telegram(Some(&secret), body).await.0, 200);
+    assert_eq!(r.inbox.all().len(), 1);
+    // A flood refused by the inbox is acknowledged (Telegram must not send it again), not stored.
+    r.inbox.flooded.store(true, Ordering::SeqCst);
+    let spam = json!({"update_id": 20000, "message": {"message_id": 1, "date": 1,
+        "chat": {"id": 1111111, "type": "private"}, "text": "spam"}});
+    assert_eq!(
+        r.telegram(Some(&secret), serde_json::to_vec(&spam).unwrap())
+            .await
+            .0,
+        200
+    );
     assert_eq!(r.inbox.all().len(), 1);
 }
 
