@@ -48,6 +48,9 @@ pub struct Config {
     /// The region's VKontakte community (Callback API); absent: none is connected.
     #[serde(default)]
     pub vk: Option<VkSection>,
+    /// The region's mailbox: the SMTP listener and the relay answers leave through (R01).
+    #[serde(default)]
+    pub email: Option<crate::channels::email::EmailSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,7 +130,7 @@ pub struct UnitConfig {
 
 /// Config keys (dotted) that name files: in a config file they are relative to that file's
 /// directory (a bundle's `node.toml` names its own `web.crt`), resolved before layers merge.
-pub const NODE_PATH_KEYS: [&str; 12] = [
+pub const NODE_PATH_KEYS: [&str; 14] = [
     "https.cert",
     "https.key",
     "calls.turn.secret_file",
@@ -140,6 +143,8 @@ pub const NODE_PATH_KEYS: [&str; 12] = [
     "vk.token_file",
     "vk.secret_file",
     "vk.ca_file",
+    "email.relay.ca_file",
+    "email.relay.password_file",
 ];
 
 impl Config {
@@ -188,6 +193,10 @@ impl Config {
             .map
             .validate()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        if let Some(e) = &config.email {
+            e.validate()
+                .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        }
         if let Some(c) = &config.caller_location {
             c.validate()
                 .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;

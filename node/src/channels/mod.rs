@@ -12,6 +12,7 @@
 //!   the answer's own idempotency key ([`OutgoingMessage::outbox_id`]), and retries with back-off
 //!   on [`SendError::Transient`].
 
+pub mod email;
 pub mod messengers;
 pub mod telegram;
 pub mod vendor_api;
