@@ -13,7 +13,9 @@
 //!   on [`SendError::Transient`].
 
 pub mod email;
+pub mod inbox;
 pub mod messengers;
+pub mod outbox;
 pub mod telegram;
 pub mod vendor_api;
 pub mod vk;
