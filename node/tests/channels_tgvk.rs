@@ -825,3 +825,166 @@ async fn r01_vk_answer_leaves_through_messages_send_with_a_stable_random_id() {
         Err(SendError::Permanent(_))
     ));
 }
+
+/// The whole node: its HTTP app on a loopback socket with `[telegram]` (webhook) and `[vk]`
+/// pointed at the stand-in.
+async fn real_node() -> (
+    node::server::Node,
+    common::api_node::TestNode,
+    SocketAddr,
+    Arc<StandIn>,
+    SocketAddr,
+    String,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, api) = start_stand_in().await;
+    let mut c = config(dir.path(), api, true);
+    c.accounts.argon2_memory_kib = 1024;
+    let data = dir.path().join("node");
+    let node = node::server::open_node(
+        &c,
+        &data,
+        Some(common::api_node::ADMIN_PASSWORD.to_string()),
+    )
+    .await
+    .unwrap();
+    let addr = serve(node::http::app(node.state.clone())).await;
+    let t = common::api_node::TestNode {
+        app: node::http::app(node.state.clone()),
+        _dir: dir,
+        data,
+        admin: String::new(),
+    };
+    let admin = t.activate("admin", common::api_node::ADMIN_PASSWORD).await;
+    let t = common::api_node::TestNode { admin, ..t };
+    let ct = t.user("ct1", &["call_taker"], None).await;
+    (node, t, addr, stand_in, api, ct)
+}
+
+async fn conversation_of(t: &common::api_node::TestNode, ct: &str, channel: &str) -> Value {
+    let list = t
+        .ok("GET", "/api/v1/inbox?state=unassigned", ct, None)
+        .await;
+    list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["channel"] == channel)
+        .unwrap_or_else(|| panic!("no {channel} conversation in {list}"))
+        .clone()
+}
+
+#[tokio::test]
+async fn r01_telegram_and_vk_through_the_node_inbox_and_answers_back_through_the_same_channel() {
+    let (_node, t, addr, stand_in, api, ct) = real_node().await;
+    let http = reqwest::Client::new();
+
+    // Telegram: the node set its webhook; the official example arrives there.
+    let s = stand_in.clone();
+    common::until(WITHIN, "setWebhook", || {
+        let s = s.clone();
+        async move { !s.recorded("/setWebhook").is_empty() }
+    })
+    .await;
+    let secret = stand_in.recorded("/setWebhook")[0].body["secret_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post_tg = |secret: Option<String>| {
+        let mut req = http
+            .post(format!("http://{addr}/channels/telegram/webhook"))
+            .header("content-type", "application/json")
+            .body(fixture("telegram/message_text.json"));
+        if let Some(s) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        req.send()
+    };
+    assert_eq!(post_tg(Some("forged".into())).await.unwrap().status(), 401);
+    let list = t
+        .ok("GET", "/api/v1/inbox?state=unassigned", &ct, None)
+        .await;
+    assert_eq!(
+        list["conversations"],
+        json!([]),
+        "a forged update stores nothing"
+    );
+    // The webhook's own body limit holds inside the node's app (not the API's larger one).
+    let huge = http
+        .post(format!("http://{addr}/channels/telegram/webhook"))
+        .header("X-Telegram-Bot-Api-Secret-Token", secret.clone())
+        .body(vec![b' '; node::channels::telegram::UPDATE_BYTES_MAX + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(post_tg(Some(secret.clone())).await.unwrap().status(), 200);
+    assert_eq!(post_tg(Some(secret)).await.unwrap().status(), 200);
+    let tg = conversation_of(&t, &ct, "telegram").await;
+    assert_eq!(tg["last_message"]["text"], "/start");
+    let id = tg["id"].as_str().unwrap().to_string();
+    let detail = t.ok("GET", &format!("/api/v1/inbox/{id}"), &ct, None).await;
+    assert_eq!(
+        detail["messages"].as_array().unwrap().len(),
+        1,
+        "the replayed update_id is stored once: {detail}"
+    );
+
+    // VK: the official confirmation, then a message.
+    let post_vk = |body: Vec<u8>| {
+        http.post(format!("http://{addr}/channels/vk/callback"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let confirm = post_vk(fixture("vk/confirmation.json")).await.unwrap();
+    assert_eq!(confirm.text().await.unwrap(), VK_CONFIRMATION);
+    let body = vk_event("message_new.json", Some(VK_SECRET), &api.to_string());
+    assert_eq!(post_vk(body).await.unwrap().text().await.unwrap(), "ok");
+    let vk = conversation_of(&t, &ct, "vkontakte").await;
+    assert_eq!(vk["last_message"]["text"], "Ок");
+    let vk_id = vk["id"].as_str().unwrap().to_string();
+
+    // The operator takes each and answers; the answers leave through the same channel.
+    for (cid, text) in [
+        (&id, "Сәлеметсіз бе! Чем помочь?"),
+        (&vk_id, "Ваше сообщение получено"),
+    ] {
+        t.ok("POST", &format!("/api/v1/inbox/{cid}/take"), &ct, None)
+            .await;
+        let (status, v) = t
+            .call(
+                "POST",
+                &format!("/api/v1/inbox/{cid}/reply"),
+                &ct,
+                Some(json!({ "text": text })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+    }
+    let s = stand_in.clone();
+    common::until(WITHIN, "both answers at the stand-in", || {
+        let s = s.clone();
+        async move {
+            !s.recorded("/sendMessage").is_empty()
+                && !s.recorded("/method/messages.send").is_empty()
+        }
+    })
+    .await;
+    let tg_sent = &stand_in.recorded("/sendMessage")[0].body;
+    assert_eq!(
+        tg_sent,
+        &json!({"chat_id": 1111111, "text": "Сәлеметсіз бе! Чем помочь?"})
+    );
+    let vk_sent = &stand_in.recorded("/method/messages.send")[0].body;
+    assert_eq!(vk_sent["peer_id"], "2000000066");
+    assert_eq!(vk_sent["message"], "Ваше сообщение получено");
+    assert!(
+        vk_sent["random_id"]
+            .as_str()
+            .unwrap()
+            .parse::<i32>()
+            .unwrap()
+            > 0
+    );
+}
