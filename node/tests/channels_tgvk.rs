@@ -918,6 +918,16 @@ async fn r01_telegram_and_vk_through_the_node_inbox_and_answers_back_through_the
         .await
         .unwrap();
     assert_eq!(huge.status(), 413);
+    // Larger than the API's limit (`limits.http_body_bytes_max`, 64 KiB) but within the
+    // webhook's: read (and refused as not an update), not cut off.
+    let big = http
+        .post(format!("http://{addr}/channels/telegram/webhook"))
+        .header("X-Telegram-Bot-Api-Secret-Token", secret.clone())
+        .body(vec![b' '; 100 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 400);
     assert_eq!(post_tg(Some(secret.clone())).await.unwrap().status(), 200);
     assert_eq!(post_tg(Some(secret)).await.unwrap().status(), 200);
     let tg = conversation_of(&t, &ct, "telegram").await;
