@@ -129,6 +129,7 @@ async fn start_stand_in() -> (Arc<StandIn>, SocketAddr) {
         .route("/{bot}/{method}", post(telegram_method))
         .route("/file/{bot}/{dir}/{name}", get(telegram_file))
         .route("/method/messages.send", post(vk_send))
+        .route("/method/users.get", post(vk_users_get))
         .route("/{photo}", get(photo))
         .with_state(s.clone());
     (s.clone(), serve(app).await)
@@ -219,6 +220,25 @@ async fn vk_send(State(s): State<Arc<StandIn>>, body: Bytes) -> Response {
     }
     let id = s.next_message_id.fetch_add(1, Ordering::SeqCst) + 1;
     axum::Json(json!({ "response": id })).into_response()
+}
+
+async fn vk_users_get(State(s): State<Arc<StandIn>>, body: Bytes) -> Response {
+    let form: Vec<(String, String)> = url_pairs(&body);
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    record(
+        &s,
+        "/method/users.get".into(),
+        json!({"user_ids": get("user_ids"), "access_token": get("access_token")}),
+    );
+    if get("access_token").as_deref() != Some(VK_TOKEN) {
+        return axum::Json(json!({"error": {"error_code": 5, "error_msg": "User authorization failed: invalid access_token (4)."}})).into_response();
+    }
+    let id: i64 = get("user_ids").unwrap().parse().unwrap();
+    axum::Json(
+        json!({"response": [{"id": id, "first_name": "Айгерим", "last_name": "Серікова",
+        "can_access_closed": true, "is_closed": false}]}),
+    )
+    .into_response()
 }
 
 /// `application/x-www-form-urlencoded` pairs, decoded.
@@ -718,6 +738,12 @@ async fn r01_vk_callback_confirms_checks_the_secret_and_stores_once() {
         "da1b15e9f6d0c3c8a0c937e048cdd3e2b43794d0"
     );
     assert_eq!(all[0].text, "Ок");
+    // The writer's name as VK shows it (`users.get`), asked once per writer.
+    assert_eq!(all[0].sender_name.as_deref(), Some("Айгерим Серікова"));
+    assert_eq!(
+        r.stand_in.recorded("/method/users.get")[0].body["user_ids"],
+        "612444319"
+    );
 
     // Not a message: acknowledged, not stored.
     assert_eq!(
@@ -744,6 +770,12 @@ async fn r01_vk_callback_confirms_checks_the_secret_and_stores_once() {
     let m = &r.inbox.all()[1];
     assert_eq!(m.attachments.len(), 1);
     assert_eq!(m.attachments[0].content_type, "image/jpeg");
+    assert_eq!(m.sender_name.as_deref(), Some("Айгерим Серікова"));
+    assert_eq!(
+        r.stand_in.recorded("/method/users.get").len(),
+        1,
+        "remembered"
+    );
     assert_eq!(
         m.location.map(|l| (l.lat, l.lon)),
         Some((51.128207, 71.430411))
@@ -932,6 +964,10 @@ async fn r01_telegram_and_vk_through_the_node_inbox_and_answers_back_through_the
     assert_eq!(post_tg(Some(secret)).await.unwrap().status(), 200);
     let tg = conversation_of(&t, &ct, "telegram").await;
     assert_eq!(tg["last_message"]["text"], "/start");
+    assert_eq!(
+        tg["citizen"]["name"], "Test Firstname Test Lastname",
+        "{tg}"
+    );
     let id = tg["id"].as_str().unwrap().to_string();
     let detail = t.ok("GET", &format!("/api/v1/inbox/{id}"), &ct, None).await;
     assert_eq!(
@@ -953,6 +989,7 @@ async fn r01_telegram_and_vk_through_the_node_inbox_and_answers_back_through_the
     assert_eq!(post_vk(body).await.unwrap().text().await.unwrap(), "ok");
     let vk = conversation_of(&t, &ct, "vkontakte").await;
     assert_eq!(vk["last_message"]["text"], "Ок");
+    assert_eq!(vk["citizen"]["name"], "Айгерим Серікова", "{vk}");
     let vk_id = vk["id"].as_str().unwrap().to_string();
 
     // The operator takes each and answers; the answers leave through the same channel.

@@ -43,6 +43,11 @@ pub const EVENT_BYTES_MAX: usize = 256 * 1024;
 /// several messages.
 pub const SEND_TEXT_CHARS_MAX: usize = 4_096;
 
+/// Longest wait for `users.get` (the writer's name): without it the message goes on unnamed, ms.
+pub const USERS_GET_TIMEOUT_MS: u64 = 3_000;
+/// Writers whose names are remembered (one `users.get` per writer, not per message).
+pub const USER_NAMES_REMEMBERED_MAX: usize = 10_000;
+
 /// The region's community: Callback API handler and the outbox's sender for VKontakte.
 pub struct VkConnector {
     http: reqwest::Client,
@@ -53,6 +58,7 @@ pub struct VkConnector {
     secret: Secret,
     token: Secret,
     intake: Arc<dyn Intake>,
+    names: std::sync::Mutex<lru::LruCache<i64, String>>,
 }
 
 impl VkConnector {
@@ -74,7 +80,51 @@ impl VkConnector {
                 section.token_env.as_deref(),
             )?,
             intake,
+            names: std::sync::Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(USER_NAMES_REMEMBERED_MAX)
+                    .unwrap_or(std::num::NonZeroUsize::MIN),
+            )),
         })
+    }
+
+    /// The writer's name as VK shows it (`users.get`, remembered); `None` for a community or
+    /// when VK does not answer in time: the message is not held up for a name.
+    async fn user_name(&self, user_id: i64) -> Option<String> {
+        if user_id <= 0 {
+            return None;
+        }
+        if let Some(n) = self
+            .names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&user_id)
+        {
+            return Some(n.clone());
+        }
+        let resp = self
+            .http
+            .post(format!("{}/method/users.get", self.api_url))
+            .form(&wire::users_get_form(
+                user_id,
+                &self.api_version,
+                self.token.expose(),
+            ))
+            .timeout(Duration::from_millis(USERS_GET_TIMEOUT_MS))
+            .send()
+            .await;
+        let body = match resp {
+            Ok(r) => r.bytes().await.ok()?,
+            Err(e) => {
+                tracing::debug!("vk: users.get: {}", e.without_url());
+                return None;
+            }
+        };
+        let name = wire::read_user_name(&body)?;
+        self.names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(user_id, name.clone());
+        Some(name)
     }
 
     /// Takes one authenticated `message_new` into the inbox. `Err`: not stored now (VK must
@@ -112,9 +162,10 @@ impl VkConnector {
             }
         }
         let external_id = d.external_id.clone();
+        let name = self.user_name(d.from_id).await;
         match self
             .intake
-            .receive(wire::incoming(d, got, refused, now_ms))
+            .receive(wire::incoming(d, name, got, refused, now_ms))
             .await
         {
             Ok(_) => Ok(()),

@@ -112,6 +112,8 @@ pub struct WantedPhoto {
 pub struct Draft {
     pub external_id: String,
     pub peer_id: i64,
+    /// The writer (a user: positive), whose name `users.get` gives.
+    pub from_id: i64,
     pub text: String,
     pub location: Option<SharedLocation>,
     pub photos: Vec<WantedPhoto>,
@@ -158,6 +160,7 @@ pub fn draft(event_id: Option<&str>, m: &MessageNew) -> Option<Draft> {
     Some(Draft {
         external_id,
         peer_id: msg.peer_id,
+        from_id: msg.from_id,
         text: msg.text.clone(),
         location,
         photos,
@@ -168,6 +171,7 @@ pub fn draft(event_id: Option<&str>, m: &MessageNew) -> Option<Draft> {
 /// The message for the inbox, with the photos fetched and a kk/ru line per photo left behind.
 pub fn incoming(
     d: Draft,
+    sender_name: Option<String>,
     attachments: Vec<IncomingAttachment>,
     refused: usize,
     received_at_ms: i64,
@@ -186,7 +190,7 @@ pub fn incoming(
         address: d.peer_id.to_string(),
         external_id: d.external_id,
         in_reply_to: Vec::new(),
-        sender_name: None,
+        sender_name,
         phone: None,
         email: None,
         text,
@@ -223,6 +227,29 @@ pub fn send_form(
         ("v", api_version.to_string()),
         ("access_token", token.to_string()),
     ]
+}
+
+/// The form of `users.get` for the sender's name as VK shows it.
+pub fn users_get_form(user_id: i64, api_version: &str, token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("user_ids", user_id.to_string()),
+        ("v", api_version.to_string()),
+        ("access_token", token.to_string()),
+    ]
+}
+
+/// The name in `users.get`'s answer (`{"response":[{"first_name":…,"last_name":…}]}`), if any.
+pub fn read_user_name(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let u = v.get("response")?.as_array()?.first()?;
+    let first = u.get("first_name")?.as_str()?.trim();
+    let last = u
+        .get("last_name")
+        .and_then(|l| l.as_str())
+        .unwrap_or("")
+        .trim();
+    let name = format!("{first} {last}").trim().to_string();
+    (!name.is_empty()).then_some(name)
 }
 
 #[derive(Debug, Deserialize)]
@@ -333,6 +360,19 @@ mod tests {
         for body in [&b""[..], b"{}", b"[1]", b"{\"type\":5}", b"\xff"] {
             assert!(parse_event(body).is_err(), "{body:?}");
         }
+    }
+
+    #[test]
+    fn user_names_are_read_from_users_get() {
+        let body = br#"{"response":[{"id":612444319,"first_name":"Aigerim","last_name":"Serikova","can_access_closed":true,"is_closed":false}]}"#;
+        assert_eq!(read_user_name(body).as_deref(), Some("Aigerim Serikova"));
+        assert_eq!(read_user_name(br#"{"response":[]}"#), None);
+        assert_eq!(
+            read_user_name(
+                br#"{"error":{"error_code":5,"error_msg":"User authorization failed"}}"#
+            ),
+            None
+        );
     }
 
     #[test]
