@@ -183,9 +183,22 @@ pub async fn open_node(
             inbox.outbox().register(Arc::new(sender));
         }
     }
+    // Telegram and VK: their webhook routes go into the HTTP app, their senders into the outbox
+    // (registered before the outbox worker starts, so queued answers find them).
+    let messengers = crate::channels::messengers::Messengers::start(
+        config,
+        inbox.clone(),
+        gc.clone(),
+        shutdown_rx.clone(),
+    )
+    .context("the messenger connectors ([telegram], [vk]) cannot start")?;
+    for sender in messengers.senders() {
+        inbox.outbox().register(sender);
+    }
     inbox.start(shutdown_rx.clone());
     let state = Arc::new(AppState {
         inbox,
+        messengers,
         calls,
         service,
         accounts,
@@ -342,6 +355,22 @@ pub async fn serve(
                 Some(relay) => format!(", answers through {}", relay.host),
                 None => ", NO relay: answers stay queued".to_string(),
             }
+        );
+    }
+    if let Some(t) = &config.telegram {
+        match &t.webhook_url {
+            Some(url) => println!(
+                "telegram: webhook {url} (served at {http}://{addr}{})",
+                crate::channels::telegram::WEBHOOK_PATH
+            ),
+            None => println!("telegram: long polling {} (no webhook_url)", t.api_url),
+        }
+    }
+    if let Some(v) = &config.vk {
+        println!(
+            "vk:      community {}, Callback API at {http}://{addr}{}",
+            v.group_id,
+            crate::channels::vk::CALLBACK_PATH
         );
     }
     match (&node.generated_admin_password, &settings.admin_password) {

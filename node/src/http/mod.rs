@@ -252,6 +252,7 @@ pub fn app(state: SharedState) -> Router {
         .route("/metrics", get(metrics))
         .merge(citizen::routes())
         .merge(citizen_appeals::routes())
+        .merge(state.messengers.routes())
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))
