@@ -278,7 +278,6 @@ export default {
     'field.new_password': 'Новый пароль',
     'field.year': 'Год',
     'field.to': 'Кому',
-    'err.generic': 'Ошибка'
     // The web widget (node/src/channels/widget): what a citizen's page is told.
     'err.widget_bad_frame': 'Страница чата отправила непонятное сообщение; обновите страницу',
     'err.widget_hello_expected': 'Страница чата не представилась; обновите страницу',
@@ -296,6 +295,7 @@ export default {
     'err.widget_unavailable': 'Сообщение не удалось сохранить; оно будет отправлено снова',
     'err.widget_busy': 'Чат сейчас перегружен; повторите позже',
     'err.widget_too_many_sockets': 'Слишком много открытых окон чата; закройте лишние',
+    'err.generic': 'Ошибка'
   },
   kk: {
     'map.zoom_in': 'Жақындату',
@@ -573,7 +573,6 @@ export default {
     'field.new_password': 'Жаңа құпиясөз',
     'field.year': 'Жыл',
     'field.to': 'Кімге',
-    'err.generic': 'Қате'
     // The web widget (node/src/channels/widget): what a citizen's page is told.
     'err.widget_bad_frame': 'Чат беті түсініксіз хабар жіберді; бетті жаңартыңыз',
     'err.widget_hello_expected': 'Чат беті өзін таныстырмады; бетті жаңартыңыз',
@@ -591,5 +590,6 @@ export default {
     'err.widget_unavailable': 'Хабарды сақтау мүмкін болмады; ол қайта жіберіледі',
     'err.widget_busy': 'Чат қазір шамадан тыс жүктелген; кейінірек қайталаңыз',
     'err.widget_too_many_sockets': 'Чаттың ашық терезелері тым көп; артығын жабыңыз',
+    'err.generic': 'Қате'
   }
 };
