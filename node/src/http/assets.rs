@@ -23,6 +23,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "app.js",
         "data.js",
         "i18n.js",
+        "inbox_data.js",
         "keys.js",
         "state.js",
         "views/admin.js",
@@ -43,6 +44,8 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/search.js",
         "views/shift_summary.js",
         "views/incident_reference.js",
+        "views/inbox.js",
+        "views/inbox_detail.js",
         "views/supervisor.js",
     ]
 );
