@@ -142,7 +142,7 @@ describe('inbox: the web widget and the operators\' text inbox', { timeout: 300_
       return { ok: st === 'delivered' || st === 'sent', st };
     });
     await ct.locator(tid('inbox-filter-waiting')).click();
-    await row('Соседи шумят').waitFor();
+    await row('Айгерим').waitFor();
     await shot(ct, 'inbox-console-answered');
   });
 

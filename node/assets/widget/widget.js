@@ -89,6 +89,7 @@
     session: load(LS_SESSION),
     log: [],          // {id, dir: 'in'|'out', text, at, state, loc, photos, code}
     pending: [],      // frames not yet acknowledged, in order
+    inFlight: {},     // id -> true: sent on this connection, the answer awaited
     ws: null,
     ready: false,
     retryMs: RETRY_MS_MIN,
@@ -291,12 +292,13 @@
   function flush() {
     if (!W.ready || !W.ws || Date.now() < W.holdUntil) return;
     W.pending.forEach(function (f) {
-      if (f.sent) return;
-      f.sent = true;
+      if (W.inFlight[f.id]) return;
+      W.inFlight[f.id] = true;
       W.ws.send(JSON.stringify(f));
     });
   }
   function settle(id, state, code) {
+    delete W.inFlight[id];
     W.pending = W.pending.filter(function (f) { return f.id !== id; });
     var m = find(id);
     if (m) { m.state = state; m.code = code || null; saveLog(); render(); }
@@ -321,7 +323,7 @@
       if (W.ws !== ws) return;
       W.ws = null;
       W.ready = false;
-      W.pending.forEach(function (f) { f.sent = false; });
+      W.inFlight = {};
       setState('offline');
       retry();
     };
@@ -344,7 +346,7 @@
     } else if (f.type === 'refused') {
       if (f.retry_after_s && (f.code === 'widget_rate_limited' || f.code === 'widget_unavailable')) {
         // Kept: sent again when the node said it may be.
-        W.pending.forEach(function (p) { if (p.id === f.id) p.sent = false; });
+        delete W.inFlight[f.id];
         W.holdUntil = Date.now() + f.retry_after_s * 1000;
         note(t('err.' + f.code));
         setTimeout(flush, f.retry_after_s * 1000 + 50);
