@@ -49,6 +49,8 @@ export function InboxView(panel) {
 
   function row(c) {
     var who = c.citizen && (c.citizen.name || c.citizen.phone || c.citizen.email);
+    // A widget's address is its session's secret id: not a thing to show.
+    var shown = who || (c.channel === 'web_widget' ? null : c.address_display);
     var last = c.last_message || {};
     var text = (last.text || '').slice(0, PREVIEW_CHARS_MAX);
     var li = h('li', { class: 'inbox-row' + (c.urgent ? ' urgent' : '') + (c.id === selected ? ' sel' : ''), tid: 'conv-row',
@@ -58,7 +60,7 @@ export function InboxView(panel) {
       h('div', { class: 'inbox-row-head' }, [
         c.urgent ? h('span', { class: 'badge badge-sos', tid: 'conv-urgent', i18n: 'inbox.urgent' }) : null,
         label('channels', c.channel, 'inbox-channel'),
-        dataText(who || c.address_display || '', 'inbox-who'),
+        shown ? dataText(shown, 'inbox-who') : h('span', { class: 'inbox-who muted', i18n: 'inbox.citizen.anonymous' }),
         h('span', { class: 'spacer' }),
         c.unread ? h('span', { class: 'badge inbox-unread', tid: 'conv-unread', data: String(c.unread) }) : null,
         dataText(fmtTime(c.updated_at_ms), 'muted small')

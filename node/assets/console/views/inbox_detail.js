@@ -17,6 +17,8 @@ import DICTS from '../i18n.js';
 
 /** Answer templates, each `inbox.tpl.<code>` in the dictionaries, put in the conversation's language. */
 var TEMPLATES = ['greeting', 'address', 'details', 'patrol', 'call102', 'appeal', 'closing'];
+/** The circle drawn around a shared location that came without its accuracy, metres. */
+var SHARED_LOCATION_ACCURACY_M = 50;
 /** Knowledge-base articles offered at most. */
 var KB_SUGGESTIONS_MAX = 3;
 /** The text of the citizen's last message the knowledge base is asked with, characters. */
@@ -97,6 +99,7 @@ export function ConversationDetail(opts) {
         who.name ? h('div', null, [h('span', { class: 'muted', i18n: 'inbox.citizen.name' }), ' ', dataText(who.name)]) : null,
         who.phone ? h('div', null, [h('span', { class: 'muted', i18n: 'inbox.citizen.phone' }), ' ', dataText(who.phone, 'mono')]) : null,
         who.email ? h('div', null, [h('span', { class: 'muted', i18n: 'inbox.citizen.email' }), ' ', dataText(who.email, 'mono')]) : null,
+        c.channel !== 'web_widget' && c.address_display ? h('div', null, [h('span', { class: 'muted', i18n: 'inbox.citizen.address' }), ' ', dataText(c.address_display, 'mono')]) : null,
         !who.name && !who.phone && !who.email ? h('div', { class: 'muted', i18n: 'inbox.citizen.anonymous' }) : null
       ])
     ]);
@@ -115,7 +118,7 @@ export function ConversationDetail(opts) {
         function () { toast('inbox.appeal_made', 'ok'); }));
       out.push(button('conv-close', 'inbox.close', 'btn-ghost', function () { return api('POST', convPath(c.id, '/close')); }));
     }
-    return h('div', { class: 'row actions', tid: 'conv-actions' }, out);
+    return h('div', { class: 'inbox-actions', tid: 'conv-actions' }, out);
   }
 
   function links(c) {
@@ -249,7 +252,7 @@ export function ConversationDetail(opts) {
     var mapBox = where ? map.el : null;
     clear(el);
     [header(c), actions(c), links(c), msgs, mapBox, reply(c), kbBox(c), earlier(c)].forEach(function (x) { if (x) el.appendChild(x); });
-    if (where) map.set(Number(where.lat), Number(where.lon), where.accuracy_m || 0, null);
+    if (where) map.set(Number(where.lat), Number(where.lon), where.accuracy_m || SHARED_LOCATION_ACCURACY_M, null);
     el.setAttribute('data-id', c.id);
     applyLang(el);
     msgs.scrollTop = msgs.scrollHeight;
