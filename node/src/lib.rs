@@ -8,6 +8,7 @@ pub mod calls;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod conversations;
 pub mod field;
 pub mod geo;
 pub mod http;

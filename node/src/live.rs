@@ -26,4 +26,7 @@ pub enum LiveEvent {
         unit_id: String,
         position: Option<sync::field::UnitPosition>,
     },
+    /// A citizen's text conversation changed (a message arrived, an operator took or answered
+    /// it, an answer's delivery state moved).
+    Conversation(sync::conversation::ConversationSummary),
 }

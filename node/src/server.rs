@@ -174,7 +174,10 @@ pub async fn open_node(
     )
     .await
     .context("calls cannot start")?;
+    let inbox = Arc::new(crate::channels::inbox::InboxService::new(service.clone()));
+    inbox.start(shutdown_rx.clone());
     let state = Arc::new(AppState {
+        inbox,
         calls,
         service,
         accounts,

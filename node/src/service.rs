@@ -151,6 +151,8 @@ pub struct CardService {
     work_calendar: Mutex<Option<Arc<WorkCalendar>>>,
     /// Citizens' appeals.
     appeals: AppealService,
+    /// Citizens' text conversations (the inbox's documents).
+    conversations: Arc<crate::conversations::ConversationDocs>,
     /// Field units' documents, positions and packs.
     field: FieldService,
     /// Field log entries that arrived and await applying to their cards (by
@@ -237,6 +239,15 @@ impl CardService {
             limits.doc_chunks_max,
             events.clone(),
         );
+        let conversations = Arc::new(crate::conversations::ConversationDocs::new(
+            store.clone(),
+            gc.clone(),
+            audit.clone(),
+            region.clone(),
+            actor.clone(),
+            limits.doc_chunks_max,
+            events.clone(),
+        ));
         let field = FieldService::new(
             store.clone(),
             gc.clone(),
@@ -251,6 +262,7 @@ impl CardService {
             seq: NumberSequence::new(crate::kinds::card::NUMBER_PREFIX, &region),
             work_calendar: Mutex::new(None),
             appeals,
+            conversations,
             field,
             field_entries_tx,
             field_entries_rx: Mutex::new(Some(field_entries_rx)),
@@ -396,6 +408,11 @@ impl CardService {
 
     pub fn appeals(&self) -> &AppealService {
         &self.appeals
+    }
+
+    /// Citizens' text conversations of this region.
+    pub fn conversations(&self) -> &Arc<crate::conversations::ConversationDocs> {
+        &self.conversations
     }
     /// Sends an event to every live stream (calls use the cards' stream).
     pub fn publish(&self, ev: LiveEvent) {
@@ -1226,6 +1243,7 @@ impl CardService {
                 .ok_or_else(|| ServiceError::NotFound(format!("{doc_id} does not exist"))),
             DocKind::Appeal => self.appeals.with_doc(doc_id, f),
             DocKind::Field => self.field.with_doc(doc_id, f),
+            DocKind::Conversation => self.conversations.with_doc(doc_id, f),
         }
     }
 
@@ -1361,6 +1379,9 @@ impl CardService {
             },
             // Appeals are locked, loaded, staged and audited by their own service.
             DocKind::Appeal => return self.appeals.replica_import(doc_id, bytes, by, now_ms),
+            DocKind::Conversation => {
+                return self.conversations.replica_import(doc_id, bytes, by, now_ms)
+            }
             DocKind::Field => {
                 let imported = self.field.replica_import(doc_id, bytes, by, now_ms)?;
                 for e in &imported.new_entries {

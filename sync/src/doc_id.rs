@@ -48,11 +48,14 @@ pub enum DocKind {
     /// A field unit's own documents (status log, track, photos) and the pack its node writes
     /// for it: `AST/field/p01~…` ([`crate::field::FieldDocId`]).
     Field,
+    /// A citizen's text conversation (Telegram, VKontakte, the web widget, e-mail) with the
+    /// operators' answers, written by its region's node: `AST/conv/…`.
+    Conversation,
 }
 
 impl DocKind {
     /// Every kind, in the order they were introduced.
-    pub const ALL: [DocKind; 7] = [
+    pub const ALL: [DocKind; 8] = [
         DocKind::Card,
         DocKind::Unit,
         DocKind::Roster,
@@ -60,6 +63,7 @@ impl DocKind {
         DocKind::Calendar,
         DocKind::Appeal,
         DocKind::Field,
+        DocKind::Conversation,
     ];
 
     /// The name used on the wire and in storage keys.
@@ -72,6 +76,7 @@ impl DocKind {
             DocKind::Calendar => "calendar",
             DocKind::Appeal => "appeal",
             DocKind::Field => "field",
+            DocKind::Conversation => "conv",
         }
     }
 
@@ -83,7 +88,8 @@ impl DocKind {
             | DocKind::Roster
             | DocKind::Reference
             | DocKind::Appeal
-            | DocKind::Field => Authorship::Regional,
+            | DocKind::Field
+            | DocKind::Conversation => Authorship::Regional,
             DocKind::Calendar => Authorship::National,
         }
     }

@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod caller;
 pub mod card;
 pub mod closest;
+pub mod conversation;
 pub mod deadline;
 pub mod doc;
 pub mod doc_id;

@@ -12,6 +12,9 @@
 //!   the answer's own idempotency key ([`OutgoingMessage::outbox_id`]), and retries with back-off
 //!   on [`SendError::Transient`].
 
+pub mod inbox;
+pub mod outbox;
+
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sync::Channel;

@@ -71,6 +71,13 @@ async fn events(
                         .json_data(serde_json::json!({"unit_id": unit_id, "position": p}))
                         .ok()?,
                     Ok(LiveEvent::Field { .. }) => continue,
+                    // The text inbox is the call takers' like calls are.
+                    Ok(LiveEvent::Conversation(c)) => {
+                        if !sees_calls {
+                            continue;
+                        }
+                        Event::default().event("conversation").json_data(c).ok()?
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         Event::default().event("resync").data(n.to_string())
                     }

@@ -24,6 +24,7 @@ mod citizen_appeals;
 mod events;
 mod field;
 mod geo;
+mod inbox;
 mod recordings;
 mod reference;
 mod search;
@@ -52,6 +53,7 @@ use citizen_appeals::*;
 use events::*;
 use field::*;
 use geo::*;
+use inbox::*;
 use recordings::*;
 use reference::*;
 use search::*;
@@ -194,7 +196,15 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         card_route,
         tile,
         map_config,
-        map_incidents
+        map_incidents,
+        inbox_list,
+        inbox_get,
+        inbox_file,
+        inbox_take,
+        inbox_reply,
+        inbox_close,
+        inbox_card,
+        inbox_appeal
     )
 )]
 pub struct ApiDoc;
@@ -232,6 +242,7 @@ pub fn app(state: SharedState) -> Router {
         .route("/openapi.json", get(openapi))
         .merge(calls::routes())
         .merge(recordings::routes())
+        .merge(inbox::routes())
         .merge(accounts::routes(&state))
         .fallback(not_found);
     Router::new()

@@ -21,6 +21,9 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// State of the connection to the central hub.
     pub replication: Arc<std::sync::Mutex<crate::replication::ReplicationStatus>>,
+    /// The text inbox: connectors hand it messages ([`crate::channels::Intake`]) and register
+    /// their senders with its outbox.
+    pub inbox: Arc<crate::channels::inbox::InboxService>,
     /// Citizen calls, media and recordings.
     pub calls: Arc<crate::calls::CallService>,
     /// Audited reads of personal data.

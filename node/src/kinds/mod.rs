@@ -11,6 +11,7 @@
 pub mod appeal;
 pub mod card;
 pub mod card_search;
+pub mod conversation;
 pub mod field;
 pub mod numbers;
 pub mod published;

@@ -1,0 +1,362 @@
+//! The durable outbox: every answer to a citizen is stored here (`q/outbox/{outbox_id}`) in the
+//! same batch as the conversation's outgoing message, before the operator gets `201`. A worker
+//! delivers each through the [`ChannelSender`] registered for its channel, retries with
+//! exponential back-off and jitter ([`backoff_ms`]: time and randomness come in), and records
+//! the result in the conversation (`sent`, or `failed` with the reason) in the same batch that
+//! removes the entry. An entry survives restarts; a crash between a send and its record sends
+//! it once more (the `outbox_id` is the channel's idempotency key where it has one).
+//!
+//! Answers of one conversation leave in the order they were written: a pass sends at most the
+//! oldest waiting answer of each conversation.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sync::conversation::{ConversationCommand, Delivery};
+use sync::{Channel, DomainError};
+use tokio::sync::{watch, Notify};
+
+use super::{ChannelSender, OutgoingMessage, SendError};
+use crate::conversations::{AuditNote, ConversationDocs};
+use crate::service_error::{ServiceError, ServiceResult};
+use crate::store::WriteBatch;
+
+/// Key prefix of the outbox entries.
+pub const OUTBOX_PREFIX: &str = "q/outbox/";
+/// The first retry's delay, in ms; each next one doubles it.
+pub const BACKOFF_FIRST_MS: u64 = 1_000;
+/// The longest delay between two tries, in ms.
+pub const BACKOFF_MAX_MS: u64 = 5 * 60_000;
+/// How long an answer is tried before it is marked failed, in ms (a node cut off from the
+/// internet for a long weekend still delivers).
+pub const DELIVERY_GIVE_UP_AFTER_MS: i64 = 4 * 24 * 3_600_000;
+/// How often the worker looks for answers due a retry, in ms (a new answer wakes it at once).
+pub const WORKER_TICK_MS: u64 = 500;
+/// Most answers being sent at the same time.
+pub const SENDS_IN_FLIGHT_MAX: usize = 32;
+/// Most entries one pass reads.
+pub const PASS_ENTRIES_MAX: usize = 10_000;
+/// Longest delay a channel may ask for (`retry_after`), in ms.
+pub const RETRY_AFTER_MAX_MS: u64 = 3_600_000;
+
+/// One answer waiting to leave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub message: OutgoingMessage,
+    /// The conversation's message id of the answer.
+    pub message_id: String,
+    /// Tries so far.
+    pub attempts: u32,
+    /// Not tried before this time, ms.
+    pub next_at_ms: i64,
+    pub queued_at_ms: i64,
+}
+
+pub fn outbox_key(outbox_id: &str) -> String {
+    format!("{OUTBOX_PREFIX}{outbox_id}")
+}
+
+/// The delay before try number `attempts + 1` after `attempts` failed tries: exponential from
+/// [`BACKOFF_FIRST_MS`] up to [`BACKOFF_MAX_MS`], "full jitter" by `jitter` in `[0, 1)` (half
+/// the delay fixed, half random, so a fleet of answers that failed together spreads out), or
+/// what the channel asked for when it said (capped at [`RETRY_AFTER_MAX_MS`]).
+pub fn backoff_ms(attempts: u32, jitter: f64, retry_after_ms: Option<u64>) -> u64 {
+    if let Some(r) = retry_after_ms {
+        return r.min(RETRY_AFTER_MAX_MS);
+    }
+    let exp = BACKOFF_FIRST_MS.saturating_mul(1u64 << attempts.saturating_sub(1).min(30));
+    let cap = exp.min(BACKOFF_MAX_MS);
+    let jitter = jitter.clamp(0.0, 1.0);
+    cap / 2 + ((cap / 2) as f64 * jitter) as u64
+}
+
+/// The senders the connectors registered, by channel.
+#[derive(Default)]
+pub struct Senders(RwLock<HashMap<Channel, Arc<dyn ChannelSender>>>);
+
+impl Senders {
+    pub fn register(&self, sender: Arc<dyn ChannelSender>) {
+        let channel = sender.channel();
+        self.0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(channel, sender);
+    }
+
+    pub fn get(&self, channel: Channel) -> Option<Arc<dyn ChannelSender>> {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&channel)
+            .cloned()
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    /// Entries still waiting (not due, or behind an earlier answer of their conversation).
+    pub waiting: usize,
+}
+
+pub struct Outbox {
+    docs: Arc<ConversationDocs>,
+    senders: Senders,
+    wake: Arc<Notify>,
+}
+
+enum Outcome {
+    Sent(Option<String>),
+    Retry(String, Option<u64>),
+    Failed(String),
+}
+
+impl Outbox {
+    pub fn new(docs: Arc<ConversationDocs>) -> Self {
+        Outbox {
+            docs,
+            senders: Senders::default(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Registers the sender of a channel (a connector at server setup); a second one for the
+    /// same channel replaces the first.
+    pub fn register(&self, sender: Arc<dyn ChannelSender>) {
+        self.senders.register(sender);
+        self.wake.notify_one();
+    }
+
+    /// Stages an answer into the batch that writes its outgoing message.
+    pub fn stage(batch: &mut WriteBatch, entry: &OutboxEntry) -> ServiceResult<()> {
+        batch.put_json(outbox_key(&entry.message.outbox_id), entry)?;
+        Ok(())
+    }
+
+    /// Tells the worker a new answer is waiting.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Every waiting entry, oldest first.
+    pub fn entries(&self) -> ServiceResult<Vec<OutboxEntry>> {
+        let mut out = Vec::new();
+        for key in self
+            .docs
+            .store()
+            .scan_keys(OUTBOX_PREFIX.as_bytes(), PASS_ENTRIES_MAX)?
+        {
+            let Some(v) = self.docs.store().get(&key)? else {
+                continue;
+            };
+            match serde_json::from_slice::<OutboxEntry>(&v) {
+                Ok(e) => out.push(e),
+                Err(e) => {
+                    tracing::error!(key = %String::from_utf8_lossy(&key), error = %e, "an outbox entry is unreadable")
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.queued_at_ms, &a.message.outbox_id).cmp(&(b.queued_at_ms, &b.message.outbox_id))
+        });
+        Ok(out)
+    }
+
+    /// One pass: sends every due answer (the oldest of each conversation) and records what
+    /// happened. `jitter` gives a number in `[0, 1)` per retry.
+    pub async fn pass(
+        &self,
+        now_ms: i64,
+        mut jitter: impl FnMut() -> f64,
+    ) -> ServiceResult<PassReport> {
+        let mut report = PassReport::default();
+        let mut seen = HashSet::new();
+        let mut due = Vec::new();
+        for e in self.entries()? {
+            if !seen.insert(e.message.conversation_id.clone()) || e.next_at_ms > now_ms {
+                report.waiting += 1;
+                continue;
+            }
+            due.push(e);
+        }
+        let results: Vec<(OutboxEntry, Outcome)> = futures::stream::iter(due)
+            .map(|e| async move {
+                let outcome = match self.senders.get(e.message.channel) {
+                    None => Outcome::Retry(
+                        format!(
+                            "no connector is set up for channel {}",
+                            e.message.channel.as_str()
+                        ),
+                        None,
+                    ),
+                    Some(s) => match s.send(&e.message).await {
+                        Ok(d) => Outcome::Sent(d.external_id),
+                        Err(SendError::Transient {
+                            reason,
+                            retry_after_ms,
+                        }) => Outcome::Retry(reason, retry_after_ms),
+                        Err(SendError::Permanent(reason)) => Outcome::Failed(reason),
+                    },
+                };
+                (e, outcome)
+            })
+            .buffer_unordered(SENDS_IN_FLIGHT_MAX)
+            .collect()
+            .await;
+        for (mut e, outcome) in results {
+            let outcome = match outcome {
+                Outcome::Retry(reason, _)
+                    if now_ms - e.queued_at_ms > DELIVERY_GIVE_UP_AFTER_MS =>
+                {
+                    Outcome::Failed(format!(
+                        "not delivered in {} hours: {reason}",
+                        DELIVERY_GIVE_UP_AFTER_MS / 3_600_000
+                    ))
+                }
+                o => o,
+            };
+            let key = outbox_key(&e.message.outbox_id);
+            match outcome {
+                Outcome::Sent(external_id) => {
+                    self.record(&e, Delivery::Sent, None, external_id, now_ms)
+                        .await?;
+                    report.sent += 1;
+                }
+                Outcome::Failed(reason) => {
+                    self.record(&e, Delivery::Failed, Some(reason), None, now_ms)
+                        .await?;
+                    report.failed += 1;
+                }
+                Outcome::Retry(reason, retry_after) => {
+                    e.attempts += 1;
+                    e.next_at_ms = now_ms + backoff_ms(e.attempts, jitter(), retry_after) as i64;
+                    tracing::debug!(
+                        outbox_id = e.message.outbox_id,
+                        attempts = e.attempts,
+                        reason,
+                        "an answer is to be retried"
+                    );
+                    let mut batch = WriteBatch::new();
+                    batch.put_json(key, &e)?;
+                    self.docs.gc().apply(batch)?;
+                    report.retried += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Records a delivery's result in the conversation and removes the entry, in one batch.
+    async fn record(
+        &self,
+        e: &OutboxEntry,
+        state: Delivery,
+        reason: Option<String>,
+        external_id: Option<String>,
+        now_ms: i64,
+    ) -> ServiceResult<()> {
+        let key = outbox_key(&e.message.outbox_id);
+        let reason = reason.map(|r| {
+            r.chars()
+                .take(sync::conversation::limits::REASON_CHARS_MAX)
+                .collect()
+        });
+        let stepped = self
+            .docs
+            .step(
+                &e.message.conversation_id,
+                crate::conversations::SYSTEM_LOGIN,
+                &[ConversationCommand::Delivery {
+                    message_id: e.message_id.clone(),
+                    state,
+                    reason,
+                    external_id,
+                }],
+                AuditNote {
+                    action: match state {
+                        Delivery::Failed => "conversation.answer_failed",
+                        _ => "conversation.answer_sent",
+                    },
+                    details: serde_json::json!({"outbox_id": e.message.outbox_id, "attempts": e.attempts + 1}),
+                },
+                now_ms,
+                |batch, _| {
+                    batch.delete(key.clone());
+                    Ok(())
+                },
+            )
+            .await;
+        match stepped {
+            Ok(_) => Ok(()),
+            // Recorded already (a crash after the record and before the removal), or the
+            // conversation is gone: the entry goes.
+            Err(ServiceError::Domain(DomainError::Rule { .. } | DomainError::NotFound { .. }))
+            | Err(ServiceError::NotFound(_)) => {
+                let mut batch = WriteBatch::new();
+                batch.delete(key);
+                self.docs.gc().commit_async(batch).await?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Runs the outbox until `shutdown`: a pass when an answer is queued and every
+/// [`WORKER_TICK_MS`]. Holds the outbox only while it works, so a dropped node releases its
+/// store.
+pub fn spawn(outbox: &Arc<Outbox>, mut shutdown: watch::Receiver<bool>) {
+    let weak: Weak<Outbox> = Arc::downgrade(outbox);
+    let wake = outbox.wake.clone();
+    tokio::spawn(async move {
+        loop {
+            {
+                let Some(outbox) = weak.upgrade() else { return };
+                loop {
+                    match outbox
+                        .pass(server_kit::clock::now_ms(), rand::random::<f64>)
+                        .await
+                    {
+                        // Something left: an answer behind it in its conversation may be due.
+                        Ok(r) if r.sent + r.failed > 0 && r.waiting > 0 => continue,
+                        Ok(_) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the outbox pass failed; retried on the next tick");
+                            break;
+                        }
+                    }
+                }
+                drop(outbox);
+                let notified = wake.notified();
+                tokio::select! {
+                    () = notified => {}
+                    () = tokio::time::sleep(Duration::from_millis(WORKER_TICK_MS)) => {}
+                    _ = shutdown.wait_for(|s| *s) => return,
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_back_off_doubles_with_jitter_up_to_its_cap() {
+        assert_eq!(backoff_ms(1, 0.0, None), BACKOFF_FIRST_MS / 2);
+        assert_eq!(backoff_ms(1, 1.0, None), BACKOFF_FIRST_MS);
+        assert_eq!(backoff_ms(2, 1.0, None), 2 * BACKOFF_FIRST_MS);
+        assert_eq!(backoff_ms(4, 0.5, None), 6_000);
+        assert_eq!(backoff_ms(60, 1.0, None), BACKOFF_MAX_MS);
+        assert!(backoff_ms(60, 0.0, None) >= BACKOFF_MAX_MS / 2);
+        assert_eq!(backoff_ms(3, 0.3, Some(7_000)), 7_000);
+        assert_eq!(backoff_ms(3, 0.3, Some(u64::MAX)), RETRY_AFTER_MAX_MS);
+    }
+}
