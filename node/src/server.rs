@@ -176,8 +176,21 @@ pub async fn open_node(
     .context("calls cannot start")?;
     let inbox = Arc::new(crate::channels::inbox::InboxService::new(service.clone()));
     inbox.start(shutdown_rx.clone());
+    // The site's chat widget: its socket hands messages to the inbox, its sender pushes answers.
+    let widget = crate::channels::widget::WidgetChannel::new(
+        inbox.clone(),
+        Some(Arc::new(crate::channels::widget::InboxHistory(
+            inbox.clone(),
+        ))),
+        crate::channels::widget::WidgetSettings {
+            trusted_proxies: config.node.trusted_proxy_networks()?,
+            ..Default::default()
+        },
+    );
+    inbox.outbox().register(widget.clone());
     let state = Arc::new(AppState {
         inbox,
+        widget,
         calls,
         service,
         accounts,

@@ -20,6 +20,7 @@
 //! and per network source (token buckets, [`protocol::RateLimiter`]); the frame size
 //! ([`protocol::FRAME_BYTES_MAX`]); the time to say `hello`.
 
+mod history;
 pub mod protocol;
 
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ use crate::calls::admission::source_key;
 use crate::channels::{
     Accepted, ChannelSender, Delivered, Intake, IntakeError, OutgoingMessage, SendError,
 };
+pub use history::InboxHistory;
 pub use protocol::{FromWidget, HistoryLine, RateLimiter, ToWidget, WidgetProblem};
 
 /// The widget's WebSocket path.
