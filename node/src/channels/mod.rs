@@ -12,6 +12,7 @@
 //!   the answer's own idempotency key ([`OutgoingMessage::outbox_id`]), and retries with back-off
 //!   on [`SendError::Transient`].
 
+pub mod email;
 pub mod inbox;
 pub mod outbox;
 

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use sync::conversation::Direction;
 use sync::Channel;
 
-use super::{HistoryLine, WidgetHistory};
+use super::protocol::{HistoryLine, WidgetHistory};
 use crate::channels::inbox::InboxService;
 use crate::kinds::conversation::open_key;
 

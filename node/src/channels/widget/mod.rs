@@ -47,7 +47,7 @@ use crate::channels::{
     Accepted, ChannelSender, Delivered, Intake, IntakeError, OutgoingMessage, SendError,
 };
 pub use history::InboxHistory;
-pub use protocol::{FromWidget, HistoryLine, RateLimiter, ToWidget, WidgetProblem};
+pub use protocol::{FromWidget, HistoryLine, RateLimiter, ToWidget, WidgetHistory, WidgetProblem};
 
 /// The widget's WebSocket path.
 pub const WIDGET_WS_PATH: &str = "/channels/widget/ws";
@@ -108,14 +108,6 @@ impl Default for WidgetSettings {
             trusted_proxies: Vec::new(),
         }
     }
-}
-
-/// The conversation of a widget session as the page shows it after a reconnect: what the
-/// citizen sent (under the client's message ids) and the operators' answers (under their
-/// outbox ids), oldest first. The inbox implements it; an error shows an empty history (the
-/// page keeps its own copy) rather than refusing the citizen.
-pub trait WidgetHistory: Send + Sync {
-    fn history<'a>(&'a self, session: &'a str) -> BoxFuture<'a, Result<Vec<HistoryLine>, String>>;
 }
 
 /// An answer on its way to one socket.

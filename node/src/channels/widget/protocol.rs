@@ -1,6 +1,7 @@
 //! The web widget's wire protocol and its rate limits, with no socket and no clock (sans-IO):
 //! frames are parsed and checked here, turned into an [`IncomingMessage`] for the inbox, and the
-//! per-session and per-network limits decide with the time passed in.
+//! per-session and per-network limits decide with the time passed in. [`WidgetHistory`] is the
+//! contract the inbox meets to give a reconnecting page its conversation.
 //!
 //! Frames are JSON text objects with a `type`:
 //! - from the widget: `hello` (first, within the hello timeout: the session id and the page's
@@ -83,6 +84,17 @@ pub struct HistoryLine {
     pub direction: &'static str,
     pub text: String,
     pub at_ms: i64,
+}
+
+/// The conversation of a widget session as the page shows it after a reconnect: what the
+/// citizen sent (under the client's message ids) and the operators' answers (under their
+/// outbox ids), oldest first. The inbox implements it; an error shows an empty history (the
+/// page keeps its own copy) rather than refusing the citizen.
+pub trait WidgetHistory: Send + Sync {
+    fn history<'a>(
+        &'a self,
+        session: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<HistoryLine>, String>>;
 }
 
 /// What the node sends to a widget.
