@@ -196,9 +196,22 @@ pub async fn open_node(
         inbox.outbox().register(sender);
     }
     inbox.start(shutdown_rx.clone());
+    // The site's chat widget: its socket hands messages to the inbox, its sender pushes answers.
+    let widget = crate::channels::widget::WidgetChannel::new(
+        inbox.clone(),
+        Some(Arc::new(crate::channels::widget::InboxHistory(
+            inbox.clone(),
+        ))),
+        crate::channels::widget::WidgetSettings {
+            trusted_proxies: config.node.trusted_proxy_networks()?,
+            ..Default::default()
+        },
+    );
+    inbox.outbox().register(widget.clone());
     let state = Arc::new(AppState {
         inbox,
         messengers,
+        widget,
         calls,
         service,
         accounts,

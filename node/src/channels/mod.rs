@@ -160,3 +160,5 @@ pub trait ChannelSender: Send + Sync {
         message: &'a OutgoingMessage,
     ) -> BoxFuture<'a, Result<Delivered, SendError>>;
 }
+
+pub mod widget;

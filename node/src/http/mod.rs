@@ -251,6 +251,7 @@ pub fn app(state: SharedState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(citizen::routes())
+        .merge(state.widget.routes())
         .merge(citizen_appeals::routes())
         .merge(state.messengers.routes())
         .nest("/api/v1", api)

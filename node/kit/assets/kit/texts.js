@@ -300,6 +300,23 @@ export default {
     'field.new_password': 'Новый пароль',
     'field.year': 'Год',
     'field.to': 'Кому',
+    // The web widget (node/src/channels/widget): what a citizen's page is told.
+    'err.widget_bad_frame': 'Страница чата отправила непонятное сообщение; обновите страницу',
+    'err.widget_hello_expected': 'Страница чата не представилась; обновите страницу',
+    'err.widget_hello_timeout': 'Страница чата не представилась вовремя; соединение будет восстановлено',
+    'err.widget_bad_session': 'Неверный идентификатор сеанса чата; обновите страницу',
+    'err.widget_bad_message_id': 'Неверный номер сообщения чата; обновите страницу',
+    'err.widget_message_empty': 'Напишите текст, отправьте фото или место',
+    'err.widget_text_too_long': 'Сообщение слишком длинное; разделите его на части',
+    'err.widget_name_too_long': 'Имя слишком длинное',
+    'err.widget_too_many_photos': 'Слишком много фото в одном сообщении',
+    'err.widget_photo_too_large': 'Фото слишком большое',
+    'err.widget_not_a_photo': 'Можно отправить только фото (JPEG, PNG, WebP)',
+    'err.widget_bad_location': 'Место указано неверно',
+    'err.widget_rate_limited': 'Слишком много сообщений подряд; подождите немного',
+    'err.widget_unavailable': 'Сообщение не удалось сохранить; оно будет отправлено снова',
+    'err.widget_busy': 'Чат сейчас перегружен; повторите позже',
+    'err.widget_too_many_sockets': 'Слишком много открытых окон чата; закройте лишние',
     'err.generic': 'Ошибка'
   },
   kk: {
@@ -600,6 +617,23 @@ export default {
     'field.new_password': 'Жаңа құпиясөз',
     'field.year': 'Жыл',
     'field.to': 'Кімге',
+    // The web widget (node/src/channels/widget): what a citizen's page is told.
+    'err.widget_bad_frame': 'Чат беті түсініксіз хабар жіберді; бетті жаңартыңыз',
+    'err.widget_hello_expected': 'Чат беті өзін таныстырмады; бетті жаңартыңыз',
+    'err.widget_hello_timeout': 'Чат беті уақытында таныстырылмады; байланыс қалпына келтіріледі',
+    'err.widget_bad_session': 'Чат сеансының идентификаторы қате; бетті жаңартыңыз',
+    'err.widget_bad_message_id': 'Чат хабарының нөмірі қате; бетті жаңартыңыз',
+    'err.widget_message_empty': 'Мәтін жазыңыз, фото немесе орынды жіберіңіз',
+    'err.widget_text_too_long': 'Хабар тым ұзын; оны бөліктерге бөліңіз',
+    'err.widget_name_too_long': 'Аты тым ұзын',
+    'err.widget_too_many_photos': 'Бір хабарда фото тым көп',
+    'err.widget_photo_too_large': 'Фото тым үлкен',
+    'err.widget_not_a_photo': 'Тек фото жіберуге болады (JPEG, PNG, WebP)',
+    'err.widget_bad_location': 'Орын қате көрсетілген',
+    'err.widget_rate_limited': 'Қатарынан хабар тым көп; біраз күтіңіз',
+    'err.widget_unavailable': 'Хабарды сақтау мүмкін болмады; ол қайта жіберіледі',
+    'err.widget_busy': 'Чат қазір шамадан тыс жүктелген; кейінірек қайталаңыз',
+    'err.widget_too_many_sockets': 'Чаттың ашық терезелері тым көп; артығын жабыңыз',
     'err.generic': 'Қате'
   }
 };
