@@ -11,6 +11,7 @@ pub mod config;
 pub mod field;
 pub mod geo;
 pub mod http;
+pub mod kb;
 pub mod kinds;
 pub mod live;
 pub mod metrics;

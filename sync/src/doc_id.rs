@@ -48,11 +48,14 @@ pub enum DocKind {
     /// A field unit's own documents (status log, track, photos) and the pack its node writes
     /// for it: `AST/field/p01~…` ([`crate::field::FieldDocId`]).
     Field,
+    /// A knowledge-base article (R19), written at the hub by the central unit of its
+    /// competence: `KZ/article/<id>` ([`crate::article::ArticleDoc`]).
+    Article,
 }
 
 impl DocKind {
     /// Every kind, in the order they were introduced.
-    pub const ALL: [DocKind; 7] = [
+    pub const ALL: [DocKind; 8] = [
         DocKind::Card,
         DocKind::Unit,
         DocKind::Roster,
@@ -60,6 +63,7 @@ impl DocKind {
         DocKind::Calendar,
         DocKind::Appeal,
         DocKind::Field,
+        DocKind::Article,
     ];
 
     /// The name used on the wire and in storage keys.
@@ -72,6 +76,7 @@ impl DocKind {
             DocKind::Calendar => "calendar",
             DocKind::Appeal => "appeal",
             DocKind::Field => "field",
+            DocKind::Article => "article",
         }
     }
 
@@ -84,7 +89,7 @@ impl DocKind {
             | DocKind::Reference
             | DocKind::Appeal
             | DocKind::Field => Authorship::Regional,
-            DocKind::Calendar => Authorship::National,
+            DocKind::Calendar | DocKind::Article => Authorship::National,
         }
     }
 
