@@ -24,6 +24,7 @@ mod citizen_appeals;
 mod events;
 mod field;
 mod geo;
+mod kb;
 mod recordings;
 mod reference;
 mod search;
@@ -52,6 +53,7 @@ use citizen_appeals::*;
 use events::*;
 use field::*;
 use geo::*;
+use kb::*;
 use recordings::*;
 use reference::*;
 use search::*;
@@ -194,7 +196,8 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         card_route,
         tile,
         map_config,
-        map_incidents
+        map_incidents,
+        kb_search
     )
 )]
 pub struct ApiDoc;
@@ -220,6 +223,7 @@ pub fn app(state: SharedState) -> Router {
     let api = Router::new()
         .merge(reference::routes())
         .merge(search::routes())
+        .merge(kb::routes())
         .merge(cards::routes())
         .merge(appeals::routes())
         .merge(appeal_cards::routes())
