@@ -42,6 +42,9 @@ pub struct Config {
     /// The telephone operator's caller-location lookup (R35); absent: none is connected.
     #[serde(default)]
     pub caller_location: Option<CallerLocationSection>,
+    /// The region's mailbox: the SMTP listener and the relay answers leave through (R01).
+    #[serde(default)]
+    pub email: Option<crate::channels::email::EmailSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,7 +124,7 @@ pub struct UnitConfig {
 
 /// Config keys (dotted) that name files: in a config file they are relative to that file's
 /// directory (a bundle's `node.toml` names its own `web.crt`), resolved before layers merge.
-pub const NODE_PATH_KEYS: [&str; 7] = [
+pub const NODE_PATH_KEYS: [&str; 9] = [
     "https.cert",
     "https.key",
     "calls.turn.secret_file",
@@ -129,6 +132,8 @@ pub const NODE_PATH_KEYS: [&str; 7] = [
     "map.tiles",
     "map.roads",
     "map.addresses",
+    "email.relay.ca_file",
+    "email.relay.password_file",
 ];
 
 impl Config {
@@ -177,6 +182,10 @@ impl Config {
             .map
             .validate()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        if let Some(e) = &config.email {
+            e.validate()
+                .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        }
         if let Some(c) = &config.caller_location {
             c.validate()
                 .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;

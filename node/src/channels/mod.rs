@@ -12,6 +12,8 @@
 //!   the answer's own idempotency key ([`OutgoingMessage::outbox_id`]), and retries with back-off
 //!   on [`SendError::Transient`].
 
+pub mod email;
+
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sync::Channel;
