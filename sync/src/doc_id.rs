@@ -238,9 +238,15 @@ mod tests {
             Err(DocIdError::Authorship { .. })
         ));
         assert!(matches!(
-            DocId::parse("AST/article/x"),
+            DocId::parse("AST/meeting/x"),
             Err(DocIdError::Kind(_))
         ));
+        // Articles are national: written at the hub only.
+        assert!(matches!(
+            DocId::parse("AST/article/x"),
+            Err(DocIdError::Authorship { .. })
+        ));
+        assert!(DocId::parse("KZ/article/lost-id-card").is_ok_and(|d| d.is_national()));
         assert!(matches!(DocId::parse("AST/card/"), Err(DocIdError::Id(_))));
         assert!(matches!(
             DocId::parse("AST/card/a/b"),
