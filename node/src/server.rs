@@ -185,9 +185,10 @@ pub async fn open_node(
     }
     // Telegram and VK: their webhook routes go into the HTTP app, their senders into the outbox
     // (registered before the outbox worker starts, so queued answers find them).
+    // The outbox holds their senders, so they hold the inbox weakly.
     let messengers = crate::channels::messengers::Messengers::start(
         config,
-        inbox.clone(),
+        Arc::new(crate::channels::WeakIntake(Arc::downgrade(&inbox))),
         gc.clone(),
         shutdown_rx.clone(),
     )
@@ -197,10 +198,11 @@ pub async fn open_node(
     }
     inbox.start(shutdown_rx.clone());
     // The site's chat widget: its socket hands messages to the inbox, its sender pushes answers.
+    // The outbox holds the widget (its sender), so the widget holds the inbox weakly.
     let widget = crate::channels::widget::WidgetChannel::new(
-        inbox.clone(),
+        Arc::new(crate::channels::WeakIntake(Arc::downgrade(&inbox))),
         Some(Arc::new(crate::channels::widget::InboxHistory(
-            inbox.clone(),
+            Arc::downgrade(&inbox),
         ))),
         crate::channels::widget::WidgetSettings {
             trusted_proxies: config.node.trusted_proxy_networks()?,

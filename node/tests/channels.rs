@@ -622,3 +622,113 @@ async fn r01_a_conversation_and_its_queued_answer_survive_a_restart_and_the_answ
     assert_eq!(sent[0].address, "2000000005");
     assert!(w.node.state.inbox.outbox().entries().unwrap().is_empty());
 }
+
+/// The hub's published demo articles (its first start), replicated into this node.
+fn import_demo_articles(w: &World) {
+    use sync::article::{demo::demo_articles, ArticleCommand, ArticleDoc};
+    use sync::Document;
+    let now = node::http::now_ms();
+    let ctx = sync::Ctx::new("editor", "central", now - 60_000);
+    for a in demo_articles().unwrap() {
+        let mut doc = ArticleDoc::create(
+            automerge::ActorId::from(vec![7u8; 16]),
+            &a.id,
+            &a.competence,
+            a.content,
+            &ctx,
+        )
+        .unwrap();
+        doc.apply(&ArticleCommand::Publish, &ctx).unwrap();
+        let doc_id = sync::DocId::parse(&format!("KZ/article/{}", a.id)).unwrap();
+        w.node
+            .state
+            .service
+            .replica_import(&doc_id, &doc.save(), "central", now)
+            .unwrap();
+    }
+}
+
+fn automatic_answers(w: &World, conversation: &str) -> Vec<String> {
+    w.node
+        .state
+        .inbox
+        .get(conversation)
+        .unwrap()
+        .messages
+        .iter()
+        .filter(|m| m.automatic && m.direction == sync::conversation::Direction::Out)
+        .map(|m| m.text.clone())
+        .collect()
+}
+
+/// R19: on a chat-bot channel the bot answers a consultation from the knowledge base by itself
+/// when it is confident, through the same channel, says how to reach an operator, and leaves the
+/// conversation in the operators' inbox; it does not repeat an article, does not answer what it
+/// is not sure of, and does not answer e-mail (people do).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r19_the_bot_answers_a_consultation_from_the_knowledge_base_and_leaves_the_rest_to_operators(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path()).await;
+    let tg = RecordingSender::new(Channel::Telegram);
+    let email = RecordingSender::new(Channel::Email);
+    w.node.state.inbox.outbox().register(tg.clone());
+    w.node.state.inbox.outbox().register(email.clone());
+    import_demo_articles(&w);
+
+    let question =
+        "Здравствуйте, я утеряла удостоверение личности, нужно ли писать заявление в полицию?";
+    let (conv, _) = w
+        .receive(message(Channel::Telegram, "5001", "tg-u-1", question))
+        .await;
+    let answers = automatic_answers(&w, &conv);
+    assert_eq!(answers.len(), 1, "the bot answered at once: {answers:?}");
+    assert!(
+        answers[0].starts_with("Утеряно удостоверение личности"),
+        "{}",
+        answers[0]
+    );
+    assert!(answers[0].contains("ЦОН"), "the article's body");
+    assert!(
+        answers[0].contains("вам ответит оператор"),
+        "the way to an operator"
+    );
+    until(DEADLINE, "the bot's answer leaves through Telegram", || {
+        let n = tg.sent().len();
+        async move { n == 1 }
+    })
+    .await;
+    assert_eq!(tg.sent()[0].address, "5001");
+    // Still the operators' to take.
+    let unassigned = w.inbox("unassigned", &w.ct).await;
+    assert!(
+        unassigned.iter().any(|c| c["id"] == conv.as_str()),
+        "{unassigned:?}"
+    );
+
+    // The same question again: the article is not sent twice.
+    w.receive(message(Channel::Telegram, "5001", "tg-u-2", question))
+        .await;
+    assert_eq!(automatic_answers(&w, &conv).len(), 1);
+    // Something the knowledge base does not answer with confidence: left to an operator.
+    let (other, _) = w
+        .receive(message(
+            Channel::Telegram,
+            "5002",
+            "tg-u-3",
+            "добрый вечер подскажите пожалуйста",
+        ))
+        .await;
+    assert!(automatic_answers(&w, &other).is_empty());
+    // E-mail is answered by people, not by the bot.
+    let (mail, _) = w
+        .receive(message(
+            Channel::Email,
+            "a@example.kz",
+            "m-1@example.kz",
+            question,
+        ))
+        .await;
+    assert!(automatic_answers(&w, &mail).is_empty());
+    assert!(email.sent().is_empty());
+}

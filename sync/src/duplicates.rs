@@ -36,8 +36,8 @@ use crate::caller::normalize_phone;
 use crate::model::Language;
 
 pub use text::{
-    kazakh_stem, token_hash, Cue, KK_STEM_CHARS_MAX, KK_STEM_CHARS_MIN, KK_SUFFIX_ROUNDS_MAX,
-    SMALL_NUMBER_MAX, TEXT_CHARS_MAX, TOKENS_MAX, WORD_CHARS_MIN,
+    kazakh_stem, kazakh_suffixes, token_hash, Cue, KK_STEM_CHARS_MAX, KK_STEM_CHARS_MIN,
+    KK_SUFFIX_ROUNDS_MAX, SMALL_NUMBER_MAX, TEXT_CHARS_MAX, TOKENS_MAX, WORD_CHARS_MIN,
 };
 
 /// Word shingles hashed into the MinHash: single stemmed words (and number, date and concept

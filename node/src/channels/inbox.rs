@@ -47,6 +47,24 @@ pub const RATE_TRACKED_ADDRESSES_MAX: usize = 100_000;
 const ADDRESS_STRIPES: usize = 64;
 /// Most earlier conversations of the same person a conversation shows.
 pub const EARLIER_MAX: usize = 20;
+/// The channels whose chat-bot answers a consultation from the knowledge base by itself (R01:
+/// "text consultation via chat-bots in Telegram, VKontakte and the widget"; R19). E-mail and
+/// the apps' appeals are answered by people.
+pub const BOT_CHANNELS: [Channel; 3] = [Channel::Telegram, Channel::Vkontakte, Channel::WebWidget];
+
+/// The bot's answer from a knowledge-base article: the article in the conversation's language
+/// and, always, the way to an operator (R19).
+pub fn bot_answer_text(language: Language, title: &str, body: &str) -> String {
+    match language {
+        Language::Kk => format!(
+            "{title}\n\n{body}\n\nБұл — анықтамалық базадан автоматты жауап. Оператормен сөйлесу керек болса, осы чатқа жазыңыз: сізге оператор жауап береді."
+        ),
+        Language::Ru => format!(
+            "{title}\n\n{body}\n\nЭто автоматический ответ из базы знаний. Если нужен оператор, напишите в этот чат: вам ответит оператор."
+        ),
+    }
+}
+
 /// Characters of the first message an e-mail answer's subject carries.
 pub const SUBJECT_CHARS_MAX: usize = 100;
 
@@ -312,6 +330,7 @@ impl InboxService {
             blobs_to_stage.push((sha, a.bytes));
         }
         let message_id = uuid::Uuid::new_v4().to_string();
+        let question = m.text.clone();
         let input = IncomingInput {
             message_id: message_id.clone(),
             external_id: m.external_id.clone(),
@@ -392,11 +411,49 @@ impl InboxService {
             {
                 tracing::error!(conversation = conversation.id, error = %e, "an urgent message could not open its card: the operator opens it");
             }
+        } else if !urgent {
+            self.bot_answer(&conversation, &question, m.received_at_ms)
+                .await;
         }
         Ok(Accepted::Stored {
             conversation_id: conversation.id,
             message_id,
         })
+    }
+
+    /// The chat-bot's consultation (R19): on a bot channel, while no operator has taken the
+    /// conversation, a question the knowledge base answers with confidence
+    /// ([`crate::kb::BOT_AUTO_ANSWER_SCORE_MIN`]) gets the article at once, through the
+    /// outbox like any answer; the conversation stays in the operators' inbox, and the answer
+    /// says how to reach an operator. The same article is not sent twice in one conversation.
+    async fn bot_answer(&self, c: &Conversation, question: &str, now_ms: i64) {
+        if !BOT_CHANNELS.contains(&c.channel)
+            || c.state != ConversationState::Unassigned
+            || question.trim().is_empty()
+        {
+            return;
+        }
+        let hit = match self.service.kb().auto_answer(question, c.language, now_ms) {
+            Ok(Some(hit)) => hit,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(conversation = c.id, error = %e, "the knowledge base could not be searched: an operator answers");
+                return;
+            }
+        };
+        let text = bot_answer_text(c.language, &hit.title, &hit.body);
+        let already = c.messages.iter().any(|m| {
+            m.automatic && m.direction == sync::conversation::Direction::Out && m.text == text
+        });
+        if already {
+            return;
+        }
+        if let Err(e) = self
+            .answer(&c.id, SYSTEM_LOGIN, &text, true, None, now_ms)
+            .await
+        {
+            tracing::warn!(conversation = c.id, article = hit.article_id, error = %e, "the bot's answer could not be queued: an operator answers");
+        }
     }
 
     /// An inbox list for `login`.
@@ -574,10 +631,10 @@ impl InboxService {
                     about_card: about_card.clone(),
                 }],
                 AuditNote {
-                    action: if automatic {
-                        "conversation.citizen_told"
-                    } else {
-                        "conversation.reply"
+                    action: match (automatic, &about_card) {
+                        (true, Some(_)) => "conversation.citizen_told",
+                        (true, None) => "conversation.bot_answer",
+                        (false, _) => "conversation.reply",
                     },
                     details: serde_json::json!({"message_id": message_id, "card": about_card}),
                 },

@@ -162,3 +162,22 @@ pub trait ChannelSender: Send + Sync {
 }
 
 pub mod widget;
+
+/// An [`Intake`] held weakly, for a connector whose sender the outbox also holds (the widget):
+/// without it the inbox → outbox → sender → inbox loop would keep the node's store open after
+/// the node is dropped. Once the inbox is gone it answers [`IntakeError::Unavailable`].
+pub struct WeakIntake<T: Intake + 'static>(pub std::sync::Weak<T>);
+
+impl<T: Intake + 'static> Intake for WeakIntake<T> {
+    fn receive(&self, message: IncomingMessage) -> BoxFuture<'_, Result<Accepted, IntakeError>> {
+        let inbox = self.0.upgrade();
+        Box::pin(async move {
+            match inbox {
+                Some(inbox) => inbox.receive(message).await,
+                None => Err(IntakeError::Unavailable(
+                    "the node is shutting down".to_string(),
+                )),
+            }
+        })
+    }
+}

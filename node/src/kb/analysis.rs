@@ -200,6 +200,42 @@ fn words(text: &str) -> Vec<(usize, usize, String)> {
     out
 }
 
+/// The duplicate check's Kazakh suffixes (`sync::duplicates::kazakh_suffixes`) folded like
+/// the words, longest first, so that a word typed without Kazakh letters ("куалигим") loses
+/// the same suffix as the written one ("куәлігім").
+fn folded_kazakh_suffixes() -> &'static [Vec<char>] {
+    static LIST: std::sync::OnceLock<Vec<Vec<char>>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut v: Vec<Vec<char>> = sync::duplicates::kazakh_suffixes()
+            .iter()
+            .map(|s| s.chars().map(fold_char).collect())
+            .collect();
+        v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        v.dedup();
+        v
+    })
+}
+
+/// `sync::duplicates::kazakh_stem` over a folded word with the folded suffixes: suffixes cut
+/// while at least `KK_STEM_CHARS_MIN` characters stay, then the stem cut to
+/// `KK_STEM_CHARS_MAX`.
+fn kazakh_stem_folded(folded_word: &str) -> String {
+    use sync::duplicates::{KK_STEM_CHARS_MAX, KK_STEM_CHARS_MIN, KK_SUFFIX_ROUNDS_MAX};
+    let mut w: Vec<char> = folded_word.chars().collect();
+    for _ in 0..KK_SUFFIX_ROUNDS_MAX {
+        let cut = folded_kazakh_suffixes().iter().find_map(|suf| {
+            let n = suf.len();
+            (w.len() >= n + KK_STEM_CHARS_MIN && w[w.len() - n..] == suf[..]).then_some(n)
+        });
+        match cut {
+            Some(n) => w.truncate(w.len() - n),
+            None => break,
+        }
+    }
+    w.truncate(KK_STEM_CHARS_MAX);
+    w.into_iter().collect()
+}
+
 fn folded(word: &str) -> String {
     word.chars().map(fold_char).collect()
 }
@@ -263,10 +299,7 @@ impl Tokenizer for KbTokenizer {
             };
             match self.mode {
                 Mode::Russian => push(f),
-                Mode::Kazakh(KazakhAnalysis::SuffixStem) => {
-                    // Suffixes are listed with the Kazakh letters: strip before folding.
-                    push(folded(&sync::duplicates::kazakh_stem(&word)))
-                }
+                Mode::Kazakh(KazakhAnalysis::SuffixStem) => push(kazakh_stem_folded(&f)),
                 Mode::Kazakh(KazakhAnalysis::Ngrams) => {
                     let chars: Vec<char> = f.chars().collect();
                     if chars.len() <= KK_NGRAM_CHARS {
@@ -329,7 +362,11 @@ mod tests {
         let mut ru = russian();
         assert_eq!(
             terms(&mut ru, "Потерял удостоверение!!"),
-            vec!["потерял", "удостоверен"]
+            vec!["потеря", "удостоверен"]
+        );
+        assert_eq!(
+            terms(&mut ru, "потеряла удостоверения"),
+            terms(&mut ru, "Потерял удостоверение")
         );
         assert_eq!(terms(&mut ru, "ёлка"), terms(&mut ru, "елка"));
         let mut ng = kazakh(KazakhAnalysis::Ngrams);

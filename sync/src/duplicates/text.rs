@@ -400,7 +400,7 @@ fn russian_stemmer() -> &'static Stemmer {
 }
 
 /// Kazakh suffixes (plural, possessive, case, common verb endings), longest first.
-fn kazakh_suffixes() -> &'static [&'static str] {
+pub fn kazakh_suffixes() -> &'static [&'static str] {
     static LIST: OnceLock<Vec<&'static str>> = OnceLock::new();
     LIST.get_or_init(|| {
         let mut v: Vec<&'static str> = "ларыңыз леріңіз дарыңыз деріңіз тарыңыз теріңіз ымыз іміз ыңыз іңіз лары лері дары дері тары тері лар лер дар дер тар тер ның нің дың дің тың тің ндағы ндегі дағы дегі тағы тегі нда нде дан ден тан тен нан нен мен бен пен ған ген қан кен ймын ймін мын мін йды йді ады еді уды уді уын уін ды ді ты ті ны ні да де та те ға ге қа ке на не ым ім ың ің сы сі ып іп мыз міз ңыз ңіз гі кі ғы қы у й ы і а е м ң н п"

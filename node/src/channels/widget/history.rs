@@ -1,8 +1,6 @@
 //! The widget's history from the inbox: the open conversation of a widget session, as the page
 //! shows it after a reconnect (what the operators answered while it was closed).
 
-use std::sync::Arc;
-
 use futures::future::BoxFuture;
 use sync::conversation::Direction;
 use sync::Channel;
@@ -12,12 +10,17 @@ use crate::channels::inbox::InboxService;
 use crate::kinds::conversation::open_key;
 
 /// [`WidgetHistory`] over the node's inbox.
-pub struct InboxHistory(pub Arc<InboxService>);
+/// Holds the inbox weakly: the outbox holds the widget, and the widget this.
+pub struct InboxHistory(pub std::sync::Weak<InboxService>);
 
 impl WidgetHistory for InboxHistory {
     fn history<'a>(&'a self, session: &'a str) -> BoxFuture<'a, Result<Vec<HistoryLine>, String>> {
         Box::pin(async move {
-            let docs = self.0.conversations();
+            let inbox = self
+                .0
+                .upgrade()
+                .ok_or_else(|| "the node is shutting down".to_string())?;
+            let docs = inbox.conversations();
             let key = open_key(Channel::WebWidget, session);
             let Some(id) = docs.id_at(&key).map_err(|e| e.to_string())? else {
                 return Ok(Vec::new());
