@@ -732,3 +732,68 @@ async fn r19_the_bot_answers_a_consultation_from_the_knowledge_base_and_leaves_t
     assert!(automatic_answers(&w, &mail).is_empty());
     assert!(email.sent().is_empty());
 }
+
+/// R05: an urgent message always gets its card. A node that stopped after storing the message
+/// and before opening its card opens it at the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r05_an_urgent_message_whose_card_a_crash_kept_from_opening_gets_it_at_the_next_start() {
+    use sync::conversation::{classify, Citizen, ConversationCommand, IncomingInput};
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let w = world(dir.path()).await;
+        let text = "Помогите, сосед угрожает ножом, ул. Кенесары 10";
+        let classification = classify(
+            text,
+            w.node
+                .state
+                .service
+                .reference()
+                .categories
+                .iter()
+                .map(|c| c.code.as_str()),
+        );
+        assert!(classification.urgent);
+        // What `Intake::receive` writes before it opens the card, and nothing after: the crash.
+        let docs = w.node.state.service.conversations();
+        let staged = docs
+            .stage(
+                "crash-1",
+                Some((Channel::Telegram, "7007")),
+                "system",
+                &[ConversationCommand::Receive(IncomingInput {
+                    message_id: "m-crash-1".into(),
+                    external_id: "tg-crash-1".into(),
+                    text: text.into(),
+                    attachments: Vec::new(),
+                    location: None,
+                    sent_at_ms: None,
+                    citizen: Citizen::default(),
+                    classification,
+                })],
+                node::conversations::AuditNote {
+                    action: "conversation.message_received",
+                    details: json!({}),
+                },
+                node::http::now_ms(),
+                |_, _| Ok(()),
+            )
+            .unwrap();
+        let c = docs.done(staged).await.unwrap();
+        assert!(c.urgent && c.card_links().next().is_none());
+        let _ = w.node.shutdown.send(true);
+        c.id
+    };
+    let (node, t) = open(dir.path(), false).await;
+    let ct = t.login("ct1", common::api_node::OWN_PASSWORD).await;
+    let w = World { node, t, ct };
+    until(DEADLINE, "the card is opened at start", || async {
+        w.node
+            .state
+            .inbox
+            .get(&id)
+            .is_ok_and(|c| c.card_links().next().is_some())
+    })
+    .await;
+    let c = w.conversation(&id).await;
+    assert!(c.to_string().contains("ножом"), "{c}");
+}

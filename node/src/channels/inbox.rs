@@ -204,8 +204,12 @@ impl InboxService {
         let mut events = self.service.subscribe();
         let mut shutdown = shutdown;
         tokio::spawn(async move {
-            // Cards closed while the node was down, or while the watch lagged.
+            // Urgent messages whose card a crash kept from opening, and cards closed while the
+            // node was down, or while the watch lagged.
             if let Some(inbox) = weak.upgrade() {
+                inbox
+                    .open_missing_urgent_cards(server_kit::clock::now_ms())
+                    .await;
                 inbox.tell_all_closed().await;
             }
             loop {
@@ -900,6 +904,37 @@ impl InboxService {
     }
 
     /// Tells the citizens of every closed linked card not yet told (at start, after a lag).
+    /// Opens the card of every open urgent conversation that has none: the message was stored
+    /// and the node stopped before its automatic card was (R05: an urgent text always gets a
+    /// card). Urgent conversations come first in each list.
+    async fn open_missing_urgent_cards(&self, now_ms: i64) {
+        for state in [
+            ConversationState::Unassigned,
+            ConversationState::Assigned,
+            ConversationState::WaitingCitizen,
+        ] {
+            let list = match self.docs.list_state(state) {
+                Ok(list) => list,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the urgent conversations cannot be listed");
+                    return;
+                }
+            };
+            for summary in list.iter().take_while(|s| s.urgent) {
+                let Ok(c) = self.docs.get(&summary.id) else {
+                    continue;
+                };
+                if c.card_links().next().is_some() {
+                    continue;
+                }
+                match self.open_card(&c.id, SYSTEM_LOGIN, None, true, now_ms).await {
+                    Ok(card) => tracing::warn!(conversation = c.id, card = card.number, "an urgent message's card was missing (the node stopped before opening it): opened now"),
+                    Err(e) => tracing::error!(conversation = c.id, error = %e, "an urgent message has no card and it cannot be opened: the operator opens it"),
+                }
+            }
+        }
+    }
+
     async fn tell_all_closed(&self) {
         let keys = match self.docs.store().scan_prefix(idx::card_key("").as_bytes()) {
             Ok(k) => k,
