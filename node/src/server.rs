@@ -210,6 +210,15 @@ pub async fn open_node(
         },
     );
     inbox.outbox().register(widget.clone());
+    {
+        // A page that connects gets its queued answers now (they also show in its history).
+        let outbox = Arc::downgrade(inbox.outbox());
+        widget.on_connect(Box::new(move |session| {
+            if let Some(outbox) = outbox.upgrade() {
+                outbox.retry_now(sync::Channel::WebWidget, Some(session));
+            }
+        }));
+    }
     let state = Arc::new(AppState {
         inbox,
         messengers,

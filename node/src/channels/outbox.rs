@@ -109,6 +109,10 @@ pub struct Outbox {
     docs: Arc<ConversationDocs>,
     senders: Senders,
     wake: Arc<Notify>,
+    /// Answers to try at the next pass whatever their back-off says: the channel is back (an
+    /// answer on it just went) or the citizen's widget page just connected. `None`: every
+    /// address of the channel.
+    hurry: std::sync::Mutex<Vec<(Channel, Option<String>)>>,
 }
 
 enum Outcome {
@@ -123,6 +127,7 @@ impl Outbox {
             docs,
             senders: Senders::default(),
             wake: Arc::new(Notify::new()),
+            hurry: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -141,6 +146,18 @@ impl Outbox {
 
     /// Tells the worker a new answer is waiting.
     pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Tries the answers waiting for `address` on `channel` (every address: `None`) now, not at
+    /// the end of their back-off: the way to the citizen is open again (their widget page
+    /// connected). The answers of a channel are also tried at once after one of them went, so
+    /// the queue of a cut-off drains when the link returns, not over the back-off's minutes.
+    pub fn retry_now(&self, channel: Channel, address: Option<&str>) {
+        self.hurry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((channel, address.map(str::to_string)));
         self.wake.notify_one();
     }
 
@@ -178,8 +195,17 @@ impl Outbox {
         let mut report = PassReport::default();
         let mut seen = HashSet::new();
         let mut due = Vec::new();
+        let hurry = std::mem::take(&mut *self.hurry.lock().unwrap_or_else(|p| p.into_inner()));
+        let hurried = |e: &OutboxEntry| {
+            hurry.iter().any(|(channel, address)| {
+                *channel == e.message.channel
+                    && address.as_deref().is_none_or(|a| a == e.message.address)
+            })
+        };
         for e in self.entries()? {
-            if !seen.insert(e.message.conversation_id.clone()) || e.next_at_ms > now_ms {
+            if !seen.insert(e.message.conversation_id.clone())
+                || (e.next_at_ms > now_ms && !hurried(&e))
+            {
                 report.waiting += 1;
                 continue;
             }
@@ -224,6 +250,14 @@ impl Outbox {
             let key = outbox_key(&e.message.outbox_id);
             match outcome {
                 Outcome::Sent(external_id) => {
+                    if e.attempts > 0 {
+                        // It had failed before: the channel is back for the others too.
+                        self.hurry
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((e.message.channel, None));
+                        self.wake.notify_one();
+                    }
                     self.record(&e, Delivery::Sent, None, external_id, now_ms)
                         .await?;
                     report.sent += 1;

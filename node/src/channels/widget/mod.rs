@@ -141,7 +141,13 @@ pub struct WidgetChannel {
     shared: Mutex<Shared>,
     session_rate: Mutex<RateLimiter<String>>,
     source_rate: Mutex<RateLimiter<IpAddr>>,
+    /// Told the session id when a page has its history (`ready`): the outbox tries that
+    /// session's queued answers now instead of at the end of their back-off.
+    on_connect: std::sync::OnceLock<ConnectHook>,
 }
+
+/// What [`WidgetChannel::on_connect`] runs.
+pub type ConnectHook = Box<dyn Fn(&str) + Send + Sync>;
 
 impl WidgetChannel {
     pub fn new(
@@ -162,7 +168,13 @@ impl WidgetChannel {
             )),
             settings,
             shared: Mutex::new(Shared::default()),
+            on_connect: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets what runs when a page of a session connects (once; a second call is ignored).
+    pub fn on_connect(&self, hook: ConnectHook) {
+        let _ = self.on_connect.set(hook);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -415,6 +427,9 @@ async fn run(mut ws: WebSocket, widget: Arc<WidgetChannel>, mut slot: SocketSlot
     };
     if ws.send(frame(&ready)).await.is_err() {
         return;
+    }
+    if let Some(hook) = widget.on_connect.get() {
+        hook(&session);
     }
     loop {
         tokio::select! {
