@@ -316,6 +316,32 @@ pub async fn serve(
         ),
         _ => {}
     }
+    if let Some(section) = &config.email {
+        // The region's mailbox: answers leave through the relay, mail comes in on the listener.
+        if let Some(sender) = crate::channels::email::sender::EmailSender::from_config(section)? {
+            node.state.inbox.outbox().register(Arc::new(sender));
+        }
+        let tls = match &web {
+            crate::https::WebMode::Tls(tls) => Some(tls.server.clone()),
+            _ => None,
+        };
+        let listener = crate::channels::email::smtp::start(
+            section,
+            node.state.inbox.clone(),
+            tls,
+            node.shutdown.subscribe(),
+        )
+        .await?;
+        println!(
+            "e-mail:  SMTP on {} for {}; answers {}",
+            listener.local_addr,
+            section.mailboxes.join(", "),
+            match &section.relay {
+                Some(r) => format!("through the relay {}", r.host),
+                None => "stay queued (no [email.relay])".into(),
+            }
+        );
+    }
     match (&node.generated_admin_password, &settings.admin_password) {
         (Some(p), _) => println!(
             "first start: administrator login 'admin', one-time password '{p}' (shown only now; change it in the console)"
