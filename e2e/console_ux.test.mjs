@@ -271,7 +271,7 @@ describe('console_ux: the call taker and the dispatcher at work', { timeout: 300
           .map((el) => el.getAttribute('data-testid') || el.className);
         return { cut, tabs: bar.querySelectorAll('.tab').length, wide: bar.scrollWidth > bar.clientWidth + 1 };
       });
-      assert.equal(out.tabs, 6, 'the operator, ГУСС, duty, supervisor, search and map tabs');
+      assert.equal(out.tabs, 7, 'the operator, ГУСС, duty, supervisor, search, map and inbox tabs');
       assert.deepEqual(out.cut, [], `top bar items past the screen's edge (${lang})`);
       assert.equal(out.wide, false, `the top bar overflows (${lang})`);
       await shot(page, `ux-topbar-all-tabs-${lang}`);

@@ -575,12 +575,19 @@ impl utoipa::Modify for BearerAuth {
         crate::appeals_http::appeals_list,
         crate::appeals_http::appeals_crime_signs,
         crate::appeals_http::appeal,
-        crate::appeals_http::appeal_note
+        crate::appeals_http::appeal_note,
+        crate::kb_http::list,
+        crate::kb_http::get,
+        crate::kb_http::create,
+        crate::kb_http::edit,
+        crate::kb_http::publish,
+        crate::kb_http::withdraw
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "national", description = "The national picture (HQ accounts: hq_duty reads and writes notes, hq_analyst reads)"),
         (name = "appeals", description = "Citizens' appeals of every region (R16, R33): hq_duty and hq_analyst read, hq_duty writes control notes"),
+        (name = "kb", description = "The knowledge base (R19): HQ reads the articles; kb_editor accounts write and publish those of their account's service, which replicate to every region"),
         (name = "accounts", description = "HQ accounts and sessions (admin: accounts; everyone: their own password)"),
         (name = "operations", description = "Health, metrics and this document"),
         (name = "dashboard", description = "The HQ dashboard's files")
@@ -674,6 +681,20 @@ fn routes() -> Vec<Route> {
             Post,
             "/api/v1/appeals/{region}/{id}/notes",
             appeals_http::appeal_note,
+        ),
+        route(Get, "/api/v1/kb/articles", crate::kb_http::list),
+        route(Post, "/api/v1/kb/articles", crate::kb_http::create),
+        route(Get, "/api/v1/kb/articles/{id}", crate::kb_http::get),
+        route(Put, "/api/v1/kb/articles/{id}", crate::kb_http::edit),
+        route(
+            Post,
+            "/api/v1/kb/articles/{id}/publish",
+            crate::kb_http::publish,
+        ),
+        route(
+            Post,
+            "/api/v1/kb/articles/{id}/withdraw",
+            crate::kb_http::withdraw,
         ),
     ]
 }

@@ -24,6 +24,8 @@ pub struct CentralState {
     pub hub: Arc<Hub>,
     /// HQ's reads and writes of cards.
     pub hq: Arc<HqService>,
+    /// The knowledge base's articles (R19).
+    pub kb: Arc<crate::kb::KbService>,
     /// The national picture's queries.
     pub picture: NationalPicture,
     pub accounts: Arc<Accounts>,

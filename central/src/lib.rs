@@ -19,6 +19,8 @@ pub mod field_positions;
 pub mod http;
 pub mod http_state;
 pub mod hub;
+pub mod kb;
+pub mod kb_http;
 pub mod metrics;
 pub mod national;
 pub mod picture;

@@ -88,8 +88,18 @@ pub async fn open_central(
         hub.clone(),
         store.clone(),
         references.clone(),
-        actor,
+        actor.clone(),
     ));
+    let kb = Arc::new(crate::kb::KbService::new(hub.clone(), store.clone(), actor));
+    let demo =
+        tokio::task::block_in_place(|| kb.publish_demo_articles(server_kit::clock::now_ms()))
+            .map_err(|e| anyhow::anyhow!("the demo knowledge base cannot be published: {e}"))?;
+    if demo > 0 {
+        tracing::info!(
+            articles = demo,
+            "DEMO knowledge-base articles published (replace them with your units' own)"
+        );
+    }
     let seeded =
         tokio::task::block_in_place(|| hq.publish_embedded_calendars(server_kit::clock::now_ms()))
             .map_err(|e| anyhow::anyhow!("the national calendar cannot be published: {e}"))?;
@@ -109,6 +119,7 @@ pub async fn open_central(
         picture,
         hub,
         hq,
+        kb,
         accounts,
         store: store.clone(),
         gc: gc.clone(),

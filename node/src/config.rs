@@ -42,6 +42,12 @@ pub struct Config {
     /// The telephone operator's caller-location lookup (R35); absent: none is connected.
     #[serde(default)]
     pub caller_location: Option<CallerLocationSection>,
+    /// The region's Telegram bot; absent: none is connected.
+    #[serde(default)]
+    pub telegram: Option<TelegramSection>,
+    /// The region's VKontakte community (Callback API); absent: none is connected.
+    #[serde(default)]
+    pub vk: Option<VkSection>,
     /// The region's mailbox: the SMTP listener and the relay answers leave through (R01).
     #[serde(default)]
     pub email: Option<crate::channels::email::EmailSection>,
@@ -124,7 +130,7 @@ pub struct UnitConfig {
 
 /// Config keys (dotted) that name files: in a config file they are relative to that file's
 /// directory (a bundle's `node.toml` names its own `web.crt`), resolved before layers merge.
-pub const NODE_PATH_KEYS: [&str; 9] = [
+pub const NODE_PATH_KEYS: [&str; 14] = [
     "https.cert",
     "https.key",
     "calls.turn.secret_file",
@@ -132,6 +138,11 @@ pub const NODE_PATH_KEYS: [&str; 9] = [
     "map.tiles",
     "map.roads",
     "map.addresses",
+    "telegram.token_file",
+    "telegram.ca_file",
+    "vk.token_file",
+    "vk.secret_file",
+    "vk.ca_file",
     "email.relay.ca_file",
     "email.relay.password_file",
 ];
@@ -188,6 +199,14 @@ impl Config {
         }
         if let Some(c) = &config.caller_location {
             c.validate()
+                .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        }
+        if let Some(t) = &config.telegram {
+            t.validate()
+                .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        }
+        if let Some(v) = &config.vk {
+            v.validate()
                 .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
         }
         let mut ids = std::collections::BTreeSet::new();
@@ -363,6 +382,147 @@ impl CallerLocationSection {
     }
 }
 
+/// `[telegram]`: the region's Telegram bot (README, "Connecting a Telegram bot").
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSection {
+    /// The bot's token (from @BotFather) is in this file...
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// ...or in this environment variable.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// The Bot API's base URL.
+    #[serde(default = "telegram_api_url")]
+    pub api_url: String,
+    /// The public HTTPS address Telegram posts updates to (this node's
+    /// `/channels/telegram/webhook`, as the region's reverse proxy publishes it); set with
+    /// `setWebhook` at start. Absent: the node fetches updates by long polling (`getUpdates`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// How long one long poll waits for updates, s.
+    #[serde(default = "telegram_poll_timeout_s")]
+    pub poll_timeout_s: u64,
+    /// The CA certificates trusted for an HTTPS `api_url` (PEM bundle).
+    #[serde(default = "system_ca_file")]
+    pub ca_file: PathBuf,
+}
+
+/// `[vk]`: the region's VKontakte community, its Callback API server (README, "Connecting a VK
+/// community").
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VkSection {
+    /// The community's id: events for another community are refused.
+    pub group_id: i64,
+    /// The string the Callback API's `confirmation` request must be answered with.
+    pub confirmation: String,
+    /// The Callback API's secret key is in this file...
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// ...or in this environment variable.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// The community's access token (messages) is in this file...
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// ...or in this environment variable.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// The API's base URL (methods are under `/method/`).
+    #[serde(default = "vk_api_url")]
+    pub api_url: String,
+    /// The API version `messages.send` is called with (5.103 or later: the Callback API's
+    /// `message_new` shape this node reads).
+    #[serde(default = "vk_api_version")]
+    pub api_version: String,
+    /// The CA certificates trusted for an HTTPS `api_url` (PEM bundle).
+    #[serde(default = "system_ca_file")]
+    pub ca_file: PathBuf,
+}
+
+fn telegram_api_url() -> String {
+    "https://api.telegram.org".into()
+}
+fn telegram_poll_timeout_s() -> u64 {
+    25
+}
+fn vk_api_url() -> String {
+    "https://api.vk.com".into()
+}
+fn vk_api_version() -> String {
+    "5.199".into()
+}
+fn system_ca_file() -> PathBuf {
+    PathBuf::from("/etc/ssl/certs/ca-certificates.crt")
+}
+
+/// Longest accepted `telegram.poll_timeout_s` (Telegram's proxies cut longer polls), s.
+pub const TELEGRAM_POLL_TIMEOUT_S_MAX: u64 = 50;
+/// The oldest VK API version whose `message_new` this node reads (`object.message`).
+pub const VK_API_VERSION_MIN: (u32, u32) = (5, 103);
+
+fn check_api_url(key: &str, url: &str) -> Result<(), String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/') {
+        return Err(format!(
+            "{key} must be an http:// or https:// URL without a trailing slash"
+        ));
+    }
+    Ok(())
+}
+
+impl TelegramSection {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.token_file.is_some() == self.token_env.is_some() {
+            return Err("telegram: give token_file or token_env (one of them)".into());
+        }
+        check_api_url("telegram.api_url", &self.api_url)?;
+        if let Some(w) = &self.webhook_url {
+            if !w.starts_with("https://") {
+                return Err(
+                    "telegram.webhook_url must be an https:// URL (Telegram posts only over HTTPS)"
+                        .into(),
+                );
+            }
+        }
+        if !(1..=TELEGRAM_POLL_TIMEOUT_S_MAX).contains(&self.poll_timeout_s) {
+            return Err(format!(
+                "telegram.poll_timeout_s must be 1 to {TELEGRAM_POLL_TIMEOUT_S_MAX} s"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl VkSection {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.group_id <= 0 {
+            return Err("vk.group_id must be the community's positive id".into());
+        }
+        if self.confirmation.trim().is_empty() {
+            return Err("vk.confirmation must be the string the Callback API asks for".into());
+        }
+        if self.secret_file.is_some() == self.secret_env.is_some() {
+            return Err("vk: give secret_file or secret_env (one of them)".into());
+        }
+        if self.token_file.is_some() == self.token_env.is_some() {
+            return Err("vk: give token_file or token_env (one of them)".into());
+        }
+        check_api_url("vk.api_url", &self.api_url)?;
+        let version = self
+            .api_version
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)));
+        match version {
+            Some(v) if v >= VK_API_VERSION_MIN => Ok(()),
+            _ => Err(format!(
+                "vk.api_version must be {}.{} or later, such as 5.199",
+                VK_API_VERSION_MIN.0, VK_API_VERSION_MIN.1
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,5 +588,38 @@ mod tests {
         assert!(err.contains("node.toml"), "{err}");
         std::fs::write(&f, "[node]\nlisen = \"x\"\n").unwrap();
         assert!(Config::load(Some(&f)).is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn r01_telegram_and_vk_sections_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("node.toml");
+        std::fs::write(
+            &f,
+            "[telegram]\ntoken_file = \"tg.token\"\n[vk]\ngroup_id = 5\nconfirmation = \"abc\"\nsecret_env = \"VK_SECRET\"\ntoken_file = \"vk.token\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        let t = c.telegram.unwrap();
+        assert_eq!(
+            t.token_file,
+            Some(dir.path().join("tg.token")),
+            "relative to the file"
+        );
+        assert_eq!(t.api_url, "https://api.telegram.org");
+        assert_eq!(t.webhook_url, None);
+        let v = c.vk.unwrap();
+        assert_eq!((v.group_id, v.api_version.as_str()), (5, "5.199"));
+        for (bad, says) in [
+            ("[telegram]\n", "token_file or token_env"),
+            ("[telegram]\ntoken_env = \"T\"\nwebhook_url = \"http://x\"\n", "https://"),
+            ("[telegram]\ntoken_env = \"T\"\napi_url = \"https://x/\"\n", "trailing slash"),
+            ("[vk]\ngroup_id = 5\nconfirmation = \"a\"\nsecret_env = \"S\"\ntoken_env = \"T\"\napi_version = \"5.92\"\n", "5.103"),
+            ("[vk]\ngroup_id = 5\nconfirmation = \"a\"\ntoken_env = \"T\"\n", "secret_file or secret_env"),
+        ] {
+            std::fs::write(&f, bad).unwrap();
+            let err = Config::load(Some(&f)).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod field;
 pub mod geo;
 pub mod http;
+pub mod kb;
 pub mod kinds;
 pub mod live;
 pub mod metrics;

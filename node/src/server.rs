@@ -175,9 +175,43 @@ pub async fn open_node(
     .await
     .context("calls cannot start")?;
     let inbox = Arc::new(crate::channels::inbox::InboxService::new(service.clone()));
+    if let Some(email) = &config.email {
+        // Without a relay the answers stay queued in the outbox (and say so in the console).
+        if let Some(sender) = crate::channels::email::sender::EmailSender::from_config(email)
+            .context("the [email] relay cannot be used")?
+        {
+            inbox.outbox().register(Arc::new(sender));
+        }
+    }
+    // Telegram and VK: their webhook routes go into the HTTP app, their senders into the outbox
+    // (registered before the outbox worker starts, so queued answers find them).
+    let messengers = crate::channels::messengers::Messengers::start(
+        config,
+        inbox.clone(),
+        gc.clone(),
+        shutdown_rx.clone(),
+    )
+    .context("the messenger connectors ([telegram], [vk]) cannot start")?;
+    for sender in messengers.senders() {
+        inbox.outbox().register(sender);
+    }
     inbox.start(shutdown_rx.clone());
+    // The site's chat widget: its socket hands messages to the inbox, its sender pushes answers.
+    let widget = crate::channels::widget::WidgetChannel::new(
+        inbox.clone(),
+        Some(Arc::new(crate::channels::widget::InboxHistory(
+            inbox.clone(),
+        ))),
+        crate::channels::widget::WidgetSettings {
+            trusted_proxies: config.node.trusted_proxy_networks()?,
+            ..Default::default()
+        },
+    );
+    inbox.outbox().register(widget.clone());
     let state = Arc::new(AppState {
         inbox,
+        messengers,
+        widget,
         calls,
         service,
         accounts,
@@ -316,30 +350,40 @@ pub async fn serve(
         ),
         _ => {}
     }
-    if let Some(section) = &config.email {
-        // The region's mailbox: answers leave through the relay, mail comes in on the listener.
-        if let Some(sender) = crate::channels::email::sender::EmailSender::from_config(section)? {
-            node.state.inbox.outbox().register(Arc::new(sender));
-        }
+    if let Some(email) = &config.email {
         let tls = match &web {
             crate::https::WebMode::Tls(tls) => Some(tls.server.clone()),
-            _ => None,
+            crate::https::WebMode::Plain => None,
         };
-        let listener = crate::channels::email::smtp::start(
-            section,
-            node.state.inbox.clone(),
-            tls,
-            node.shutdown.subscribe(),
-        )
-        .await?;
+        let intake: Arc<dyn crate::channels::Intake> = node.state.inbox.clone();
+        let listener =
+            crate::channels::email::smtp::start(email, intake, tls, node.shutdown.subscribe())
+                .await
+                .context("the [email] SMTP listener cannot start")?;
         println!(
-            "e-mail:  SMTP on {} for {}; answers {}",
+            "e-mail:  SMTP on {} for {}{}",
             listener.local_addr,
-            section.mailboxes.join(", "),
-            match &section.relay {
-                Some(r) => format!("through the relay {}", r.host),
-                None => "stay queued (no [email.relay])".into(),
+            email.mailboxes.join(", "),
+            match &email.relay {
+                Some(relay) => format!(", answers through {}", relay.host),
+                None => ", NO relay: answers stay queued".to_string(),
             }
+        );
+    }
+    if let Some(t) = &config.telegram {
+        match &t.webhook_url {
+            Some(url) => println!(
+                "telegram: webhook {url} (served at {http}://{addr}{})",
+                crate::channels::telegram::WEBHOOK_PATH
+            ),
+            None => println!("telegram: long polling {} (no webhook_url)", t.api_url),
+        }
+    }
+    if let Some(v) = &config.vk {
+        println!(
+            "vk:      community {}, Callback API at {http}://{addr}{}",
+            v.group_id,
+            crate::channels::vk::CALLBACK_PATH
         );
     }
     match (&node.generated_admin_password, &settings.admin_password) {

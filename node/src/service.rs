@@ -153,6 +153,8 @@ pub struct CardService {
     appeals: AppealService,
     /// Citizens' text conversations (the inbox's documents).
     conversations: Arc<crate::conversations::ConversationDocs>,
+    /// The knowledge base (R19): articles from the hub and their search index.
+    kb: Arc<crate::kb::KnowledgeBase>,
     /// Field units' documents, positions and packs.
     field: FieldService,
     /// Field log entries that arrived and await applying to their cards (by
@@ -257,12 +259,21 @@ impl CardService {
             limits.doc_chunks_max,
         );
         field.load_latest(server_kit::clock::now_ms())?;
+        let kb = crate::kb::KnowledgeBase::open(
+            store.clone(),
+            gc.clone(),
+            audit.clone(),
+            actor.clone(),
+            limits.doc_chunks_max,
+        )
+        .map_err(|e| crate::store::StoreError::Io(e.to_string()))?;
         let (field_entries_tx, field_entries_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Self {
             seq: NumberSequence::new(crate::kinds::card::NUMBER_PREFIX, &region),
             work_calendar: Mutex::new(None),
             appeals,
             conversations,
+            kb: Arc::new(kb),
             field,
             field_entries_tx,
             field_entries_rx: Mutex::new(Some(field_entries_rx)),
@@ -291,6 +302,11 @@ impl CardService {
 
     pub fn reference(&self) -> &Reference {
         &self.reference
+    }
+
+    /// The knowledge base (R19).
+    pub fn kb(&self) -> &Arc<crate::kb::KnowledgeBase> {
+        &self.kb
     }
 
     /// The unit kind's rules on this node.
@@ -1244,6 +1260,11 @@ impl CardService {
             DocKind::Appeal => self.appeals.with_doc(doc_id, f),
             DocKind::Field => self.field.with_doc(doc_id, f),
             DocKind::Conversation => self.conversations.with_doc(doc_id, f),
+            DocKind::Article => self
+                .kb
+                .with_doc(doc_id, f)
+                .map_err(|e| ServiceError::Store(crate::store::StoreError::Io(e.to_string())))?
+                .ok_or_else(|| ServiceError::NotFound(format!("{doc_id} does not exist"))),
         }
     }
 
@@ -1382,6 +1403,8 @@ impl CardService {
             DocKind::Conversation => {
                 return self.conversations.replica_import(doc_id, bytes, by, now_ms)
             }
+            // Articles are stored and then indexed for search by the knowledge base.
+            DocKind::Article => return self.kb.replica_import(doc_id, bytes, by, now_ms),
             DocKind::Field => {
                 let imported = self.field.replica_import(doc_id, bytes, by, now_ms)?;
                 for e in &imported.new_entries {

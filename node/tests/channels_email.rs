@@ -515,3 +515,119 @@ async fn r01_email_answer_through_a_starttls_relay_checked_against_its_ca() {
     assert_eq!(got.subject(), Some("Re: 102"));
     assert_eq!(got.body_text(0).unwrap().trim(), "Жауап");
 }
+
+/// The whole way through the node (R01): `smtplib` → the node's SMTP listener → the real inbox
+/// (`/api/v1/inbox`) → an operator takes it and answers → the durable outbox → `lettre` → a real
+/// SMTP server, threaded to the citizen's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r01_email_through_the_node_inbox_and_the_operators_answer_back_to_a_real_smtp_server() {
+    use common::api_node::{test_config, TestNode, ADMIN_PASSWORD};
+    let sink = Sink::start(None).await;
+    let mut config = test_config();
+    config.email = Some(section(
+        Some(RelaySection {
+            host: "127.0.0.1".into(),
+            port: Some(sink.port),
+            tls: RelayTls::None,
+            ca_file: None,
+            username: None,
+            password_file: None,
+        }),
+        false,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let node = node::server::open_node(&config, &data, Some(ADMIN_PASSWORD.into()))
+        .await
+        .unwrap();
+    let intake: Arc<dyn Intake> = node.state.inbox.clone();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = smtp::start(config.email.as_ref().unwrap(), intake, None, stopped)
+        .await
+        .unwrap();
+    let t = TestNode {
+        app: node::http::app(node.state.clone()),
+        _dir: tempfile::tempdir().unwrap(),
+        data,
+        admin: String::new(),
+    };
+    let admin = t.activate("admin", ADMIN_PASSWORD).await;
+    let t = TestNode { admin, ..t };
+    let ct = t.user("ct1", &["call_taker"], None).await;
+
+    let raw = crlf(
+        "From: Ерлан Абенов <erlan@example.kz>\n\
+         To: 102@ast.police.kz\n\
+         Subject: =?UTF-8?B?0KjRg9C8INC90L7Rh9GM0Y4=?=\n\
+         Message-ID: <noise-7@example.kz>\n\
+         Date: Tue, 1 Jul 2025 23:40:00 +0500\n\
+         MIME-Version: 1.0\n\
+         Content-Type: text/plain; charset=utf-8\n\
+         Content-Transfer-Encoding: 8bit\n\
+         \n\
+         Соседи сверху каждую ночь шумят после 23:00, ул. Сыганак 5, кв. 41.\n",
+    );
+    let verdict = smtplib_send(listener.local_addr, MAILBOX, &raw, None).await;
+    assert_eq!(verdict["ok"], true, "{verdict}");
+
+    // Durable before the 250: the conversation is in the inbox at once, channel recorded.
+    let list = t
+        .ok("GET", "/api/v1/inbox?state=unassigned", &ct, None)
+        .await;
+    let convs = list["conversations"].as_array().unwrap();
+    assert_eq!(convs.len(), 1, "{list}");
+    assert_eq!(convs[0]["channel"], "email");
+    assert_eq!(convs[0]["citizen"]["email"], "erlan@example.kz");
+    let id = convs[0]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/inbox/{}", id.replace('/', "%2F"));
+    let conv = t.ok("GET", &path, &ct, None).await;
+    let text = conv.to_string();
+    assert!(text.contains("Соседи сверху"), "{conv}");
+
+    t.ok(
+        "POST",
+        &format!("{path}/take"),
+        &ct,
+        Some(serde_json::json!({})),
+    )
+    .await;
+    let answer = "Здравствуйте! Участковый инспектор проверит сообщение сегодня вечером.";
+    t.ok(
+        "POST",
+        &format!("{path}/reply"),
+        &ct,
+        Some(serde_json::json!({ "text": answer })),
+    )
+    .await;
+    common::until(DEADLINE, "the answer reaches the SMTP server", || {
+        let n = sink.messages().len();
+        async move { n == 1 }
+    })
+    .await;
+    let raw = sink.messages().remove(0);
+    let got = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(got.in_reply_to().as_text(), Some("noise-7@example.kz"));
+    assert_eq!(got.body_text(0).unwrap().trim(), answer);
+    assert!(
+        String::from_utf8_lossy(&raw).contains("X-RcptTo: erlan@example.kz"),
+        "to the citizen's address"
+    );
+    let subject = got.subject().unwrap_or_default();
+    assert!(
+        subject.starts_with("Re: ") && !subject.starts_with("Re: Re:"),
+        "{subject}"
+    );
+    // The outbox recorded the delivery on the conversation.
+    common::until(DEADLINE, "the answer is recorded as sent", || {
+        let (t, ct, path) = (&t, &ct, &path);
+        async move {
+            let conv = t.ok("GET", path, ct, None).await;
+            conv["messages"].as_array().is_some_and(|ms| {
+                ms.iter()
+                    .any(|m| m["direction"] == "out" && m["delivery"] == "sent")
+            })
+        }
+    })
+    .await;
+    let _ = stop.send(true);
+}

@@ -51,11 +51,14 @@ pub enum DocKind {
     /// A citizen's text conversation (Telegram, VKontakte, the web widget, e-mail) with the
     /// operators' answers, written by its region's node: `AST/conv/…`.
     Conversation,
+    /// A knowledge-base article (R19), written at the hub by the central unit of its
+    /// competence: `KZ/article/<id>` ([`crate::article::ArticleDoc`]).
+    Article,
 }
 
 impl DocKind {
     /// Every kind, in the order they were introduced.
-    pub const ALL: [DocKind; 8] = [
+    pub const ALL: [DocKind; 9] = [
         DocKind::Card,
         DocKind::Unit,
         DocKind::Roster,
@@ -64,6 +67,7 @@ impl DocKind {
         DocKind::Appeal,
         DocKind::Field,
         DocKind::Conversation,
+        DocKind::Article,
     ];
 
     /// The name used on the wire and in storage keys.
@@ -77,6 +81,7 @@ impl DocKind {
             DocKind::Appeal => "appeal",
             DocKind::Field => "field",
             DocKind::Conversation => "conv",
+            DocKind::Article => "article",
         }
     }
 
@@ -90,7 +95,7 @@ impl DocKind {
             | DocKind::Appeal
             | DocKind::Field
             | DocKind::Conversation => Authorship::Regional,
-            DocKind::Calendar => Authorship::National,
+            DocKind::Calendar | DocKind::Article => Authorship::National,
         }
     }
 
@@ -239,9 +244,15 @@ mod tests {
             Err(DocIdError::Authorship { .. })
         ));
         assert!(matches!(
-            DocId::parse("AST/article/x"),
+            DocId::parse("AST/meeting/x"),
             Err(DocIdError::Kind(_))
         ));
+        // Articles are national: written at the hub only.
+        assert!(matches!(
+            DocId::parse("AST/article/x"),
+            Err(DocIdError::Authorship { .. })
+        ));
+        assert!(DocId::parse("KZ/article/lost-id-card").is_ok_and(|d| d.is_national()));
         assert!(matches!(DocId::parse("AST/card/"), Err(DocIdError::Id(_))));
         assert!(matches!(
             DocId::parse("AST/card/a/b"),

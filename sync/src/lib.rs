@@ -14,6 +14,7 @@
 
 pub mod address;
 pub mod appeal;
+pub mod article;
 pub mod calendar;
 pub mod caller;
 pub mod card;

@@ -41,10 +41,13 @@ pub enum Role {
     AppealManager,
     /// Responsible officer of a service: examines an appeal and drafts the answer (R11, R12).
     AppealOfficer,
+    /// Knowledge-base editor of a central unit (hub): writes and publishes the articles of
+    /// their account's service (R19).
+    KbEditor,
 }
 
 impl Role {
-    pub const ALL: [Role; 12] = [
+    pub const ALL: [Role; 13] = [
         Role::CallTaker,
         Role::Dispatcher,
         Role::DutyOfficer,
@@ -57,6 +60,7 @@ impl Role {
         Role::Head,
         Role::AppealManager,
         Role::AppealOfficer,
+        Role::KbEditor,
     ];
     /// Roles of a regional node's staff.
     pub const NODE: [Role; 10] = [
@@ -72,7 +76,7 @@ impl Role {
         Role::AppealOfficer,
     ];
     /// Roles of the МВД HQ hub's staff.
-    pub const HQ: [Role; 3] = [Role::HqDuty, Role::HqAnalyst, Role::Admin];
+    pub const HQ: [Role; 4] = [Role::HqDuty, Role::HqAnalyst, Role::Admin, Role::KbEditor];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,6 +92,7 @@ impl Role {
             Role::Head => "head",
             Role::AppealManager => "appeal_manager",
             Role::AppealOfficer => "appeal_officer",
+            Role::KbEditor => "kb_editor",
         }
     }
 

@@ -4,7 +4,10 @@
    not); for a dispatcher, a card arriving in the ГУСС queue (not those already there at load);
    for a dispatcher or supervisor, a unit overdue (dispatched and not on scene within the
    reference's unit_overdue_after_s), once per unit and dispatch. data.js calls these as the
-   data changes; clicking a notification focuses the tab and opens the call or card. */
+   data changes; clicking a notification focuses the tab and opens the call or card. The text
+   inbox (inbox_data.js): a citizen's new message in a conversation nobody took, or in one the
+   operator took, chimes and notifies; an urgent conversation nobody took rings like a call until
+   someone takes it (R05: emergencies first). */
 import { S, refItem, fmtDur } from './state.js';
 import { session, hasRole } from '../kit/session.js';
 import { t, lang } from '../kit/i18n.js';
@@ -19,7 +22,9 @@ const W = {
   ringing: {},    // call id -> what was told while it rings for this operator
   queue: {},      // card id -> true while it is in the ГУСС queue
   loaded: false,  // the first full load is done: later arrivals are news
-  overdue: {}     // unit id -> the dispatch (episode) already alerted
+  overdue: {},    // unit id -> the dispatch (episode) already alerted
+  callRing: false, // a call rings for this operator (and they are not talking)
+  urgent: {}      // conversation id -> true while it is urgent and nobody took it
 };
 
 function me() { return session.user ? session.user.login : ''; }
@@ -49,6 +54,8 @@ export function alertsHeader() {
   W.ringing = {};
   W.queue = {};
   W.loaded = false;
+  W.urgent = {};
+  W.callRing = false;
   try { W.overdue = JSON.parse(ssGet(overdueKey()) || '{}') || {}; } catch (e) { W.overdue = {}; }
   setupAlerts(me());
   return alertToggles({
@@ -61,6 +68,8 @@ export function alertsOff() {
   W.ringing = {};
   W.queue = {};
   W.loaded = false;
+  W.urgent = {};
+  W.callRing = false;
   teardownAlerts();
 }
 
@@ -90,7 +99,32 @@ export function alertCalls() {
       open('call_taker', '[data-testid="call-row"][data-call="' + c.id + '"]'));
   });
   loop(SOUND.sos, ringing.some(function (c) { return c.channel === SOS_CHANNEL; }));
-  loop(SOUND.ring, !talking && ringing.some(function (c) { return c.channel !== SOS_CHANNEL; }));
+  W.callRing = !talking && ringing.some(function (c) { return c.channel !== SOS_CHANNEL; });
+  syncRing();
+}
+/* The ring loop: a call ringing, or an urgent text nobody took. */
+function syncRing() {
+  loop(SOUND.ring, W.callRing || Object.keys(W.urgent).length > 0);
+}
+
+/** A conversation's summary changed (`old`: the one known before; `news`: after the first load). */
+export function alertInbox(c, old, news) {
+  if (!hasRole('call_taker') || !c || !c.id) return;
+  const free = c.state === 'unassigned';
+  const urgentNow = !!c.urgent && free;
+  if (urgentNow !== !!W.urgent[c.id]) {
+    if (urgentNow) W.urgent[c.id] = true; else delete W.urgent[c.id];
+    syncRing();
+  }
+  if (!free && c.assignee !== me()) { unnotify('conv-' + c.id); return; }
+  const last = c.last_message;
+  const fresh = last && last.direction === 'in' && (!old || !old.last_message || old.last_message.at_ms < last.at_ms);
+  if (!news || !fresh) return;
+  if (!urgentNow) chime(SOUND.queue);
+  const who = c.citizen && (c.citizen.name || c.citizen.phone || c.citizen.email);
+  notify('conv-' + c.id, t(c.urgent ? 'alert.inbox.urgent.title' : 'alert.inbox.title'),
+    join([refText('channels', c.channel, 'channel'), who || c.address_display, (last.text || '').slice(0, 120)]),
+    open('inbox', '[data-testid="conv-row"][data-id="' + c.id + '"]'));
 }
 
 /** A card changed: a new one in the ГУСС queue chimes for a dispatcher. */

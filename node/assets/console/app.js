@@ -23,6 +23,8 @@ import { MapView } from './views/map_panel.js';
 import { RegistrarAppealsView } from './views/appeals_registrar.js';
 import { ManagerAppealsView } from './views/appeals_manager.js';
 import { OfficerAppealsView } from './views/appeals_officer.js';
+import { InboxView } from './views/inbox.js';
+import { resetInbox } from './inbox_data.js';
 
 setupI18n(DICTS, LS_LANG);
 onLangApplied(function (root) {
@@ -39,6 +41,7 @@ function teardown() {
   S.views = [];
   S.cards = {};
   S.units = {};
+  resetInbox();
 }
 setupSession({ tokenKey: SS_TOKEN, titleKey: 'app.title', start: startSession, teardown: teardown });
 
@@ -92,6 +95,8 @@ function renderShell() {
   if (hasRole('supervisor')) tabs.push({ key: 'supervisor', title: 'tab.supervisor', make: SupervisorView });
   if (['call_taker', 'dispatcher', 'duty_officer', 'supervisor'].some(hasRole)) tabs.push({ key: 'search', title: 'tab.search', make: SearchView });
   if (hasRole('dispatcher') || hasRole('supervisor')) tabs.push({ key: 'map', title: 'tab.map', make: MapView });
+  // Citizens' text channels (issue 14): Telegram, VK, the site's widget, e-mail.
+  if (hasRole('call_taker') || hasRole('supervisor')) tabs.push({ key: 'inbox', title: 'tab.inbox', make: InboxView });
   // Citizens' appeals (issue 12): registrar, manager (and head), officer.
   if (hasRole('registrar')) tabs.push({ key: 'appeals_registrar', title: 'tab.appeals_registrar', make: RegistrarAppealsView });
   if (hasRole('appeal_manager') || hasRole('head')) tabs.push({ key: 'appeals_manager', title: 'tab.appeals_manager', make: ManagerAppealsView });

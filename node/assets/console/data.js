@@ -7,6 +7,7 @@ import { session, hasRole } from '../kit/session.js';
 import { Live, showLiveState } from '../kit/live.js';
 import { S, isTerminal, isStaff, cardAddress, fmtDur, fmtLeft, toastText } from './state.js';
 import { alertCalls, alertCard, alertsLoaded, alertUnits } from './alerts.js';
+import { upsertConversation, loadInbox } from './inbox_data.js';
 
 export function tick() {
   const now = Date.now();
@@ -110,6 +111,7 @@ export function loadAll() {
     S.units = units;
     S.views.forEach(function (v) { if (v.onReload) v.onReload(); });
     scheduleRender();
+    loadInbox().catch(function () { /* the Inbox tab shows its own error */ });
     return loadCalls();
   }).catch(function (e) {
     if (e.status !== 401) toastText(errText(e));
@@ -152,11 +154,11 @@ export function stopProbe() {
   document.body.classList.remove('no-connection');
 }
 
-const UPSERT = { card: upsertCard, unit: upsertUnit, call: upsertCall };
+const UPSERT = { card: upsertCard, unit: upsertUnit, call: upsertCall, conversation: upsertConversation };
 /* The browser's EventSource with the session cookie. A stream closed for good (for example a 401
    or a server restart) reconnects once GET /me says the session still lives. */
 export const live = Live({
-  events: ['card', 'unit', 'call'],
+  events: ['card', 'unit', 'call', 'conversation'],
   onEvent: function (type, text) {
     try { UPSERT[type](JSON.parse(text)); } catch (e) { /* malformed event */ }
   },

@@ -14,7 +14,11 @@
 
 pub mod email;
 pub mod inbox;
+pub mod messengers;
 pub mod outbox;
+pub mod telegram;
+pub mod vendor_api;
+pub mod vk;
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -156,3 +160,5 @@ pub trait ChannelSender: Send + Sync {
         message: &'a OutgoingMessage,
     ) -> BoxFuture<'a, Result<Delivered, SendError>>;
 }
+
+pub mod widget;

@@ -1,4 +1,5 @@
-//! Static files compiled into the binary: the operators' console and the citizen's test page.
+//! Static files compiled into the binary: the operators' console, the citizen's test page and
+//! the web widget with its test page.
 
 use axum::extract::Path;
 use axum::response::{Html, Response};
@@ -22,6 +23,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "app.js",
         "data.js",
         "i18n.js",
+        "inbox_data.js",
         "keys.js",
         "state.js",
         "views/admin.js",
@@ -42,6 +44,8 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/search.js",
         "views/shift_summary.js",
         "views/incident_reference.js",
+        "views/inbox.js",
+        "views/inbox_detail.js",
         "views/supervisor.js",
     ]
 );
@@ -81,6 +85,25 @@ async fn citizen_asset(Path(name): Path<String>) -> Response {
     )
 }
 
+const WIDGET_DEMO_HTML: &str = include_str!("../../assets/widget/demo.html");
+/// The web widget (`channels::widget`): the script a web site embeds, its style sheet (loaded
+/// into the widget's shadow root) and the test page's own style.
+const WIDGET_ASSETS: &[(&str, &str)] = &[
+    ("widget.js", include_str!("../../assets/widget/widget.js")),
+    ("widget.css", include_str!("../../assets/widget/widget.css")),
+    ("demo.css", include_str!("../../assets/widget/demo.css")),
+];
+
+/// A page that stands in for the police web site with the chat widget on it (for tests and
+/// demonstrations).
+async fn widget_demo() -> Html<&'static str> {
+    Html(WIDGET_DEMO_HTML)
+}
+
+async fn widget_asset(Path(name): Path<String>) -> Response {
+    embedded_asset(WIDGET_ASSETS, &name)
+}
+
 async fn console_asset(Path(path): Path<String>) -> Response {
     embedded_asset(CONSOLE_ASSETS, &path)
 }
@@ -99,4 +122,6 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/citizen", get(citizen_page))
         .route("/citizen/appeal", get(citizen_appeal_page))
         .route("/citizen/{name}", get(citizen_asset))
+        .route("/widget/demo", get(widget_demo))
+        .route("/widget/{name}", get(widget_asset))
 }

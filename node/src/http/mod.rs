@@ -25,6 +25,7 @@ mod events;
 mod field;
 mod geo;
 mod inbox;
+mod kb;
 mod recordings;
 mod reference;
 mod search;
@@ -54,6 +55,7 @@ use events::*;
 use field::*;
 use geo::*;
 use inbox::*;
+use kb::*;
 use recordings::*;
 use reference::*;
 use search::*;
@@ -204,7 +206,8 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         inbox_reply,
         inbox_close,
         inbox_card,
-        inbox_appeal
+        inbox_appeal,
+        kb_search
     )
 )]
 pub struct ApiDoc;
@@ -230,6 +233,7 @@ pub fn app(state: SharedState) -> Router {
     let api = Router::new()
         .merge(reference::routes())
         .merge(search::routes())
+        .merge(kb::routes())
         .merge(cards::routes())
         .merge(appeals::routes())
         .merge(appeal_cards::routes())
@@ -251,7 +255,9 @@ pub fn app(state: SharedState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(citizen::routes())
+        .merge(state.widget.routes())
         .merge(citizen_appeals::routes())
+        .merge(state.messengers.routes())
         .nest("/api/v1", api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.http_body_bytes_max))

@@ -24,6 +24,10 @@ pub struct AppState {
     /// The text inbox: connectors hand it messages ([`crate::channels::Intake`]) and register
     /// their senders with its outbox.
     pub inbox: Arc<crate::channels::inbox::InboxService>,
+    /// Telegram and VK connectors: their webhook routes are part of [`super::app`].
+    pub messengers: crate::channels::messengers::Messengers,
+    /// The site's chat widget (`GET /channels/widget/ws`).
+    pub widget: Arc<crate::channels::widget::WidgetChannel>,
     /// Citizen calls, media and recordings.
     pub calls: Arc<crate::calls::CallService>,
     /// Audited reads of personal data.

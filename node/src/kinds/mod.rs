@@ -9,6 +9,7 @@
 //! the service's; this module knows the store layout only through `server_kit::docs`.
 
 pub mod appeal;
+pub mod article;
 pub mod card;
 pub mod card_search;
 pub mod conversation;
