@@ -449,30 +449,29 @@ pub async fn queue_answers(
     concurrency: usize,
 ) -> anyhow::Result<Vec<Answer>> {
     use futures::StreamExt;
-    let results: Vec<anyhow::Result<Vec<Answer>>> = futures::stream::iter(
-        conversations.iter().cloned(),
-    )
-    .map(|(id, email)| async move {
-        rig.take(&id).await.with_context(|| format!("take {id}"))?;
-        let mut out = Vec::new();
-        for k in 0..per_conversation {
-            let text = format!(
+    let results: Vec<anyhow::Result<Vec<Answer>>> =
+        futures::stream::iter(conversations.iter().cloned())
+            .map(|(id, email)| async move {
+                rig.take(&id).await.with_context(|| format!("take {id}"))?;
+                let mut out = Vec::new();
+                for k in 0..per_conversation {
+                    let text = format!(
                 "Жауап {k} / Ответ {k}: участковый инспектор принимает по вторникам с 18:00."
             );
-            let outbox_id = rig
-                .reply(&id, &text)
-                .await
-                .with_context(|| format!("reply in {id}"))?;
-            out.push(Answer {
-                outbox_id,
-                to: email.clone(),
-            });
-        }
-        anyhow::Ok(out)
-    })
-    .buffer_unordered(concurrency.max(1))
-    .collect()
-    .await;
+                    let outbox_id = rig
+                        .reply(&id, &text)
+                        .await
+                        .with_context(|| format!("reply in {id}"))?;
+                    out.push(Answer {
+                        outbox_id,
+                        to: email.clone(),
+                    });
+                }
+                anyhow::Ok(out)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
     let mut answers = Vec::new();
     for r in results {
         answers.extend(r?);
