@@ -5,9 +5,12 @@ mod appeal_gen;
 mod bench_appeals;
 mod bench_avl;
 mod bench_central_query;
+mod bench_channels;
 mod bench_media_calls;
 mod bench_node_commit;
 mod bench_sync;
+mod channels_rig;
+mod chaos_channels;
 mod chaos_field;
 mod chaos_flap;
 mod chaos_lossy_link;
@@ -19,6 +22,7 @@ mod field_setup;
 mod node_proc;
 mod process;
 mod proxy;
+mod relay_sink;
 mod report;
 mod sim_sync;
 mod turn_proc;
@@ -144,6 +148,13 @@ enum Bench {
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
         registrars: u64,
     },
+    /// Citizens' text messages into one node at a target rate (e-mail over SMTP until the
+    /// messengers' connectors land): the channel's answer and the inbox latency, the knowledge
+    /// base search, the outbox drain after a cut-off with lost and duplicated answers.
+    Channels {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 /// Options of the replication benchmarks.
@@ -162,6 +173,13 @@ struct SyncArgs {
 
 #[derive(Subcommand)]
 enum Chaos {
+    /// A node cut off from its outgoing channel (the mail relay down): citizens' messages still
+    /// stored, answers queued, the link restored, the node SIGKILLed once while they drain;
+    /// every answer must arrive, none beyond one repeat per crash.
+    Channels {
+        #[command(flatten)]
+        common: Common,
+    },
     /// SIGKILL the node under write load and check that every acknowledged card survived.
     NodeCrash {
         #[command(flatten)]
@@ -347,6 +365,26 @@ async fn run(command: Command) -> anyhow::Result<bool> {
                 registrars as usize,
             );
             bench_appeals::run(config).await
+        }
+        Command::Bench(Bench::Channels { common }) => {
+            let seed = report::choose_seed(bench_channels::NAME, common.seed);
+            let node_bin = common.node_bin.unwrap_or_else(node_proc::default_node_bin);
+            bench_channels::run(bench_channels::ChannelsBenchConfig::new(
+                common.quick,
+                seed,
+                node_bin,
+            ))
+            .await
+        }
+        Command::Chaos(Chaos::Channels { common }) => {
+            let seed = report::choose_seed(chaos_channels::NAME, common.seed);
+            let node_bin = common.node_bin.unwrap_or_else(node_proc::default_node_bin);
+            chaos_channels::run(chaos_channels::ChannelsChaosConfig::new(
+                common.quick,
+                seed,
+                node_bin,
+            ))
+            .await
         }
         Command::Chaos(Chaos::NodeCrash {
             common,
