@@ -121,6 +121,13 @@ enum Outcome {
     Failed(String),
 }
 
+/// An answer after its send: recorded, or to be retried.
+enum Done {
+    Sent,
+    Failed,
+    Retry(Box<OutboxEntry>, String, Option<u64>),
+}
+
 impl Outbox {
     pub fn new(docs: Arc<ConversationDocs>) -> Self {
         Outbox {
@@ -211,7 +218,9 @@ impl Outbox {
             }
             due.push(e);
         }
-        let results: Vec<(OutboxEntry, Outcome)> = futures::stream::iter(due)
+        // Each answer's result is recorded as soon as its send returns (the records of one pass
+        // share the group commit's flushes), so a crash repeats at most the sends in flight.
+        let results: Vec<ServiceResult<Done>> = futures::stream::iter(due)
             .map(|e| async move {
                 let outcome = match self.senders.get(e.message.channel) {
                     None => Outcome::Retry(
@@ -230,58 +239,68 @@ impl Outbox {
                         Err(SendError::Permanent(reason)) => Outcome::Failed(reason),
                     },
                 };
-                (e, outcome)
+                let outcome = match outcome {
+                    Outcome::Retry(reason, _)
+                        if now_ms - e.queued_at_ms > DELIVERY_GIVE_UP_AFTER_MS =>
+                    {
+                        Outcome::Failed(format!(
+                            "not delivered in {} hours: {reason}",
+                            DELIVERY_GIVE_UP_AFTER_MS / 3_600_000
+                        ))
+                    }
+                    o => o,
+                };
+                match outcome {
+                    Outcome::Sent(external_id) => {
+                        if e.attempts > 0 {
+                            // It had failed before: the channel is back for the others too.
+                            self.hurry
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push((e.message.channel, None));
+                            self.wake.notify_one();
+                        }
+                        self.record(&e, Delivery::Sent, None, external_id, now_ms)
+                            .await?;
+                        Ok(Done::Sent)
+                    }
+                    Outcome::Failed(reason) => {
+                        self.record(&e, Delivery::Failed, Some(reason), None, now_ms)
+                            .await?;
+                        Ok(Done::Failed)
+                    }
+                    Outcome::Retry(reason, retry_after) => {
+                        Ok(Done::Retry(Box::new(e), reason, retry_after))
+                    }
+                }
             })
             .buffer_unordered(SENDS_IN_FLIGHT_MAX)
             .collect()
             .await;
-        for (mut e, outcome) in results {
-            let outcome = match outcome {
-                Outcome::Retry(reason, _)
-                    if now_ms - e.queued_at_ms > DELIVERY_GIVE_UP_AFTER_MS =>
-                {
-                    Outcome::Failed(format!(
-                        "not delivered in {} hours: {reason}",
-                        DELIVERY_GIVE_UP_AFTER_MS / 3_600_000
-                    ))
-                }
-                o => o,
-            };
-            let key = outbox_key(&e.message.outbox_id);
-            match outcome {
-                Outcome::Sent(external_id) => {
-                    if e.attempts > 0 {
-                        // It had failed before: the channel is back for the others too.
-                        self.hurry
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push((e.message.channel, None));
-                        self.wake.notify_one();
-                    }
-                    self.record(&e, Delivery::Sent, None, external_id, now_ms)
-                        .await?;
+        for result in results {
+            let (mut e, reason, retry_after) = match result? {
+                Done::Sent => {
                     report.sent += 1;
+                    continue;
                 }
-                Outcome::Failed(reason) => {
-                    self.record(&e, Delivery::Failed, Some(reason), None, now_ms)
-                        .await?;
+                Done::Failed => {
                     report.failed += 1;
+                    continue;
                 }
-                Outcome::Retry(reason, retry_after) => {
-                    e.attempts += 1;
-                    e.next_at_ms = now_ms + backoff_ms(e.attempts, jitter(), retry_after) as i64;
-                    tracing::debug!(
-                        outbox_id = e.message.outbox_id,
-                        attempts = e.attempts,
-                        reason,
-                        "an answer is to be retried"
-                    );
-                    let mut batch = WriteBatch::new();
-                    batch.put_json(key, &e)?;
-                    self.docs.gc().apply(batch)?;
-                    report.retried += 1;
-                }
-            }
+                Done::Retry(e, reason, retry_after) => (*e, reason, retry_after),
+            };
+            e.attempts += 1;
+            e.next_at_ms = now_ms + backoff_ms(e.attempts, jitter(), retry_after) as i64;
+            tracing::debug!(
+                outbox_id = e.message.outbox_id,
+                attempts = e.attempts,
+                reason,
+                "an answer is to be retried"
+            );
+            let mut batch = WriteBatch::new();
+            batch.put_json(outbox_key(&e.message.outbox_id), &e)?;
+            self.docs.gc().apply(batch)?;
+            report.retried += 1;
         }
         Ok(report)
     }
