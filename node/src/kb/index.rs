@@ -201,8 +201,10 @@ impl KbIndex {
             );
         }
         writer.commit()?;
-        drop(entries);
+        // The searcher sees the commit before `len` counts the new entries: whoever waits for
+        // an article to be counted then finds it.
         self.reader.reload()?;
+        drop(entries);
         Ok(())
     }
 
