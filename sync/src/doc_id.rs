@@ -54,11 +54,14 @@ pub enum DocKind {
     /// A knowledge-base article (R19), written at the hub by the central unit of its
     /// competence: `KZ/article/<id>` ([`crate::article::ArticleDoc`]).
     Article,
+    /// A region's personal-reception schedule (`AST/reception/schedule`) and reception records
+    /// with their ЛП-1 cards (`AST/reception/<id>`) ([`crate::reception::ReceptionDoc`]).
+    Reception,
 }
 
 impl DocKind {
     /// Every kind, in the order they were introduced.
-    pub const ALL: [DocKind; 9] = [
+    pub const ALL: [DocKind; 10] = [
         DocKind::Card,
         DocKind::Unit,
         DocKind::Roster,
@@ -68,6 +71,7 @@ impl DocKind {
         DocKind::Field,
         DocKind::Conversation,
         DocKind::Article,
+        DocKind::Reception,
     ];
 
     /// The name used on the wire and in storage keys.
@@ -82,6 +86,7 @@ impl DocKind {
             DocKind::Field => "field",
             DocKind::Conversation => "conv",
             DocKind::Article => "article",
+            DocKind::Reception => "reception",
         }
     }
 
@@ -94,7 +99,8 @@ impl DocKind {
             | DocKind::Reference
             | DocKind::Appeal
             | DocKind::Field
-            | DocKind::Conversation => Authorship::Regional,
+            | DocKind::Conversation
+            | DocKind::Reception => Authorship::Regional,
             DocKind::Calendar | DocKind::Article => Authorship::National,
         }
     }

@@ -30,6 +30,7 @@ pub mod geo;
 pub mod model;
 pub mod protocol;
 pub mod published;
+pub mod reception;
 pub mod reference;
 pub mod role;
 pub mod roster;
