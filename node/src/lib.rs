@@ -18,6 +18,7 @@ pub mod live;
 pub mod metrics;
 pub mod privacy;
 pub mod published;
+pub mod reception;
 pub mod replication;
 pub mod search;
 pub mod server;

@@ -132,6 +132,14 @@ pub async fn open_node(
     if indexed > 0 {
         tracing::info!(cards = indexed, "the stored cards were indexed for search");
     }
+    if fresh {
+        // Sample data, marked so in the schedule: the official sets the region's own.
+        service
+            .reception()
+            .ensure_demo_schedule(now)
+            .await
+            .context("writing the demo reception schedule")?;
+    }
     // The region's reference data replicates to the hub, which reads this region's cards with it.
     service
         .publish_reference(now)

@@ -153,6 +153,8 @@ pub struct CardService {
     appeals: AppealService,
     /// Citizens' text conversations (the inbox's documents).
     conversations: Arc<crate::conversations::ConversationDocs>,
+    /// Personal reception: the schedule and the reception records (R31).
+    reception: Arc<crate::reception::ReceptionService>,
     /// The knowledge base (R19): articles from the hub and their search index.
     kb: Arc<crate::kb::KnowledgeBase>,
     /// Field units' documents, positions and packs.
@@ -250,6 +252,16 @@ impl CardService {
             limits.doc_chunks_max,
             events.clone(),
         ));
+        let reception = Arc::new(crate::reception::ReceptionService::new(
+            store.clone(),
+            gc.clone(),
+            audit.clone(),
+            region.clone(),
+            reference.region.name_ru.clone(),
+            actor.clone(),
+            limits.doc_chunks_max,
+            Arc::new(sync::reception::ReceptionReference::demo()),
+        ));
         let field = FieldService::new(
             store.clone(),
             gc.clone(),
@@ -273,6 +285,7 @@ impl CardService {
             work_calendar: Mutex::new(None),
             appeals,
             conversations,
+            reception,
             kb: Arc::new(kb),
             field,
             field_entries_tx,
@@ -424,6 +437,11 @@ impl CardService {
 
     pub fn appeals(&self) -> &AppealService {
         &self.appeals
+    }
+
+    /// Personal reception of this region (R31).
+    pub fn reception(&self) -> &Arc<crate::reception::ReceptionService> {
+        &self.reception
     }
 
     /// Citizens' text conversations of this region.
@@ -1260,6 +1278,7 @@ impl CardService {
             DocKind::Appeal => self.appeals.with_doc(doc_id, f),
             DocKind::Field => self.field.with_doc(doc_id, f),
             DocKind::Conversation => self.conversations.with_doc(doc_id, f),
+            DocKind::Reception => self.reception.with_doc(doc_id, f),
             DocKind::Article => self
                 .kb
                 .with_doc(doc_id, f)
@@ -1402,6 +1421,13 @@ impl CardService {
             DocKind::Appeal => return self.appeals.replica_import(doc_id, bytes, by, now_ms),
             DocKind::Conversation => {
                 return self.conversations.replica_import(doc_id, bytes, by, now_ms)
+            }
+            // Requests from the hub are settled against this node's slots before they are stored.
+            DocKind::Reception => {
+                let calendar = self.work_calendar().map_err(storage)?;
+                return self
+                    .reception
+                    .replica_import(doc_id, bytes, by, now_ms, &calendar);
             }
             // Articles are stored and then indexed for search by the knowledge base.
             DocKind::Article => return self.kb.replica_import(doc_id, bytes, by, now_ms),

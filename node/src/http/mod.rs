@@ -26,6 +26,7 @@ mod field;
 mod geo;
 mod inbox;
 mod kb;
+mod reception;
 mod recordings;
 mod reference;
 mod search;
@@ -56,6 +57,7 @@ use field::*;
 use geo::*;
 use inbox::*;
 use kb::*;
+use reception::*;
 use recordings::*;
 use reference::*;
 use search::*;
@@ -207,7 +209,16 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         inbox_close,
         inbox_card,
         inbox_appeal,
-        kb_search
+        kb_search,
+        reception_schedule,
+        reception_set_schedule,
+        reception_form,
+        reception_queue,
+        reception_book,
+        reception_booking,
+        reception_lp1,
+        reception_held,
+        reception_not_held
     )
 )]
 pub struct ApiDoc;
@@ -234,6 +245,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(reference::routes())
         .merge(search::routes())
         .merge(kb::routes())
+        .merge(reception::routes())
         .merge(cards::routes())
         .merge(appeals::routes())
         .merge(appeal_cards::routes())

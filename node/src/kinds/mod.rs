@@ -16,6 +16,7 @@ pub mod conversation;
 pub mod field;
 pub mod numbers;
 pub mod published;
+pub mod reception;
 pub mod roster;
 pub mod unit;
 

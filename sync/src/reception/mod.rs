@@ -49,7 +49,9 @@ pub const SCHEDULE_DOC_ID: &str = "schedule";
 pub const LP1_TEXT_CHARS_MAX: usize = 1_000;
 /// Fields a booking may give (the applicant, fields 7–23 but 17, computed from 16; the two
 /// comments).
-pub const BOOKING_FIELDS: [u8; 18] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 30, 35];
+pub const BOOKING_FIELDS: [u8; 18] = [
+    7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 23, 30, 35,
+];
 /// Fields the record of a held reception may give.
 pub const RECORD_FIELDS: [u8; 7] = [25, 30, 31, 32, 33, 34, 35];
 /// Fields the record of a reception not held may give (36 is the reason).
@@ -176,10 +178,7 @@ pub struct Booking {
 /// A schedule or a reception record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum ReceptionView {
-    Schedule {
-        region: String,
-        schedule: Schedule,
-    },
+    Schedule { region: String, schedule: Schedule },
     Booking(Box<Booking>),
 }
 
@@ -191,7 +190,9 @@ pub enum ReceptionCommand {
     Confirm,
     /// A request or booking goes to another slot.
     Move(Slot),
-    Refuse { reason: String },
+    Refuse {
+        reason: String,
+    },
     /// The reception took place: fields 25, 30–35.
     RecordHeld(BTreeMap<u8, String>),
     /// It did not: field 36 and any of 30–35.
@@ -252,7 +253,10 @@ impl ReceptionDoc {
         ctx: &Ctx,
     ) -> Result<ReceptionDoc, DomainError> {
         if id == SCHEDULE_DOC_ID {
-            return Err(DomainError::field("id", "a reception record cannot be named 'schedule'"));
+            return Err(DomainError::field(
+                "id",
+                "a reception record cannot be named 'schedule'",
+            ));
         }
         let status = match record.via {
             Via::Node => BookingStatus::Booked,
@@ -290,30 +294,38 @@ impl ReceptionDoc {
     /// The document as readers see it.
     pub fn view(&self) -> Result<ReceptionView, DomainError> {
         let d = &self.doc;
-        let corrupt = |what: &str| DomainError::CorruptDocument(format!("reception {what} is missing"));
+        let corrupt =
+            |what: &str| DomainError::CorruptDocument(format!("reception {what} is missing"));
         let region = get_str(d, &ROOT, "region").ok_or_else(|| corrupt("region"))?;
         match get_str(d, &ROOT, "t").as_deref() {
             Some("schedule") => Ok(ReceptionView::Schedule {
                 region,
-                schedule: parse_json(&get_str(d, &ROOT, "schedule").ok_or_else(|| corrupt("schedule"))?)?,
+                schedule: parse_json(
+                    &get_str(d, &ROOT, "schedule").ok_or_else(|| corrupt("schedule"))?,
+                )?,
             }),
             Some("booking") => {
                 let enum_of = |key: &str| -> Result<serde_json::Value, DomainError> {
-                    Ok(serde_json::Value::String(get_str(d, &ROOT, key).ok_or_else(|| corrupt(key))?))
+                    Ok(serde_json::Value::String(
+                        get_str(d, &ROOT, key).ok_or_else(|| corrupt(key))?,
+                    ))
                 };
                 let f = get_obj(d, &ROOT, "f")?;
                 let mut fields = BTreeMap::new();
                 for item in d.map_range(&f, ..) {
                     if let (Ok(n), Some(v)) = (
                         item.key.parse::<u8>(),
-                        automerge::Value::from(item.value).as_str().map(str::to_string),
+                        automerge::Value::from(item.value)
+                            .as_str()
+                            .map(str::to_string),
                     ) {
                         fields.insert(n, v);
                     }
                 }
                 let log_obj = get_obj(d, &ROOT, "log")?;
                 let log: Vec<LogEntry> = read_json_list(d, &log_obj)?;
-                let created_at_ms = get_i64(d, &ROOT, "created_at").ok_or_else(|| corrupt("created_at"))?;
+                let created_at_ms =
+                    get_i64(d, &ROOT, "created_at").ok_or_else(|| corrupt("created_at"))?;
                 Ok(ReceptionView::Booking(Box::new(Booking {
                     id: get_str(d, &ROOT, "id").ok_or_else(|| corrupt("id"))?,
                     region,
@@ -323,7 +335,9 @@ impl ReceptionDoc {
                         .and_then(|s| BookingStatus::parse(&s))
                         .ok_or_else(|| corrupt("status"))?,
                     slot: parse_json(&get_str(d, &ROOT, "slot").ok_or_else(|| corrupt("slot"))?)?,
-                    moved_from: get_str(d, &ROOT, "moved_from").map(|s| parse_json(&s)).transpose()?,
+                    moved_from: get_str(d, &ROOT, "moved_from")
+                        .map(|s| parse_json(&s))
+                        .transpose()?,
                     refusal: get_str(d, &ROOT, "refusal"),
                     fields,
                     created_at_ms,
@@ -331,16 +345,18 @@ impl ReceptionDoc {
                     log,
                 })))
             }
-            _ => Err(DomainError::CorruptDocument("not a reception document".into())),
+            _ => Err(DomainError::CorruptDocument(
+                "not a reception document".into(),
+            )),
         }
     }
 
     fn booking(&self) -> Result<Booking, DomainError> {
         match self.view()? {
             ReceptionView::Booking(b) => Ok(*b),
-            ReceptionView::Schedule { .. } => {
-                Err(DomainError::transition("this is the schedule, not a reception record"))
-            }
+            ReceptionView::Schedule { .. } => Err(DomainError::transition(
+                "this is the schedule, not a reception record",
+            )),
         }
     }
 
@@ -392,7 +408,8 @@ impl ReceptionDoc {
                 if b.status != BookingStatus::Requested {
                     return refuse("confirmed");
                 }
-                self.doc.put(ROOT, "status", BookingStatus::Booked.as_str())?;
+                self.doc
+                    .put(ROOT, "status", BookingStatus::Booked.as_str())?;
                 self.log("confirmed", None, ctx)
             }
             ReceptionCommand::Move(slot) => {
@@ -401,7 +418,8 @@ impl ReceptionDoc {
                 }
                 self.doc.put(ROOT, "moved_from", json(&b.slot)?)?;
                 self.doc.put(ROOT, "slot", json(slot)?)?;
-                self.doc.put(ROOT, "status", BookingStatus::Booked.as_str())?;
+                self.doc
+                    .put(ROOT, "status", BookingStatus::Booked.as_str())?;
                 self.log("moved", Some(format!("{} {}", slot.date, slot.time)), ctx)
             }
             ReceptionCommand::Refuse { reason } => {
@@ -409,7 +427,8 @@ impl ReceptionDoc {
                     return refuse("refused");
                 }
                 self.doc.put(ROOT, "refusal", reason.as_str())?;
-                self.doc.put(ROOT, "status", BookingStatus::Refused.as_str())?;
+                self.doc
+                    .put(ROOT, "status", BookingStatus::Refused.as_str())?;
                 self.log("refused", Some(reason.clone()), ctx)
             }
             ReceptionCommand::RecordHeld(fields) | ReceptionCommand::RecordNotHeld(fields) => {
@@ -446,7 +465,10 @@ impl Booking {
             // Received by the presiding official unless the record names another.
             v.insert(31, s.official.clone());
         }
-        if let (Some(birth), Ok(on)) = (v.get(&16).and_then(|b| Day::parse(b).ok()), Day::parse(&s.date)) {
+        if let (Some(birth), Ok(on)) = (
+            v.get(&16).and_then(|b| Day::parse(b).ok()),
+            Day::parse(&s.date),
+        ) {
             if let Some(age) = full_years(birth, on) {
                 v.insert(17, age.to_string());
             }
@@ -477,7 +499,13 @@ impl Booking {
                 .and_then(|s| s.official(id).map(|o| o.name.clone()))
                 .or_else(|| (id == slot.official).then(|| slot.official_name.clone()))
         };
-        lp1::card(&self.id, &self.lp1_values(), self.missing(), reference, &names)
+        lp1::card(
+            &self.id,
+            &self.lp1_values(),
+            self.missing(),
+            reference,
+            &names,
+        )
     }
 }
 
@@ -502,13 +530,15 @@ pub fn check_fields(
     use lp1::Lp1Value;
     for (n, value) in fields {
         let name = format!("lp1_{n}");
-        let def = lp1::field(*n).filter(|_| allowed.contains(n)).ok_or_else(|| {
-            DomainError::rule_field(
-                "lp1_field_not_editable",
-                &name,
-                format!("ЛП-1 field {n} cannot be given here"),
-            )
-        })?;
+        let def = lp1::field(*n)
+            .filter(|_| allowed.contains(n))
+            .ok_or_else(|| {
+                DomainError::rule_field(
+                    "lp1_field_not_editable",
+                    &name,
+                    format!("ЛП-1 field {n} cannot be given here"),
+                )
+            })?;
         let bad = |why: String| {
             DomainError::rule_field(
                 "lp1_field_invalid",
@@ -517,13 +547,17 @@ pub fn check_fields(
             )
         };
         if value.trim().is_empty() || value.chars().count() > LP1_TEXT_CHARS_MAX {
-            return Err(bad(format!("empty or longer than {LP1_TEXT_CHARS_MAX} characters")));
+            return Err(bad(format!(
+                "empty or longer than {LP1_TEXT_CHARS_MAX} characters"
+            )));
         }
         match def.value {
             Lp1Value::Options if !(1..=def.options.len()).any(|i| i.to_string() == *value) => {
                 return Err(bad(format!("the option is 1 to {}", def.options.len())));
             }
-            Lp1Value::Reference(RefList::Kato) if reference.lookup(RefList::Kato, value).is_none() => {
+            Lp1Value::Reference(RefList::Kato)
+                if reference.lookup(RefList::Kato, value).is_none() =>
+            {
                 return Err(DomainError::rule_field(
                     "kato_unknown",
                     &name,
@@ -616,14 +650,30 @@ pub fn prepare_booking(
     today: Day,
     queue_out_of_schedule: u32,
 ) -> Result<BookingRecord, DomainError> {
-    check_fields(&input.fields, &BOOKING_FIELDS, region.reference, region.schedule)?;
+    check_fields(
+        &input.fields,
+        &BOOKING_FIELDS,
+        region.reference,
+        region.schedule,
+    )?;
     let (session, official, place, mode, queue) = match (&input.session, &input.out_of_schedule) {
         (Some(session), None) => {
-            let s = region
-                .schedule
-                .check_slot(region.calendar, &input.date, session, &input.time)?;
-            let queue = Schedule::slot_times(s).iter().position(|t| *t == input.time).unwrap_or(0) as u32 + 1;
-            (Some(session.clone()), s.official.clone(), s.place.clone(), s.mode, queue)
+            let s =
+                region
+                    .schedule
+                    .check_slot(region.calendar, &input.date, session, &input.time)?;
+            let queue = Schedule::slot_times(s)
+                .iter()
+                .position(|t| *t == input.time)
+                .unwrap_or(0) as u32
+                + 1;
+            (
+                Some(session.clone()),
+                s.official.clone(),
+                s.place.clone(),
+                s.mode,
+                queue,
+            )
         }
         (None, Some(o)) => {
             let day = Day::parse(&input.date).map_err(|_| {
@@ -631,9 +681,19 @@ pub fn prepare_booking(
             })?;
             schedule::check_working_day(region.calendar, day)?;
             if schedule::parse_time(&input.time).is_none() {
-                return Err(DomainError::rule_field("reception_slot_unknown", "time", "the time is HH:MM"));
+                return Err(DomainError::rule_field(
+                    "reception_slot_unknown",
+                    "time",
+                    "the time is HH:MM",
+                ));
             }
-            (None, o.official.clone(), o.place.clone(), o.mode, queue_out_of_schedule)
+            (
+                None,
+                o.official.clone(),
+                o.place.clone(),
+                o.mode,
+                queue_out_of_schedule,
+            )
         }
         _ => {
             return Err(DomainError::rule_field(
@@ -644,13 +704,25 @@ pub fn prepare_booking(
         }
     };
     let o = region.schedule.official(&official).ok_or_else(|| {
-        DomainError::rule_field("reception_slot_unknown", "official", format!("no official {official:?} in the schedule"))
+        DomainError::rule_field(
+            "reception_slot_unknown",
+            "official",
+            format!("no official {official:?} in the schedule"),
+        )
     })?;
     let p = region.schedule.place(&place).ok_or_else(|| {
-        DomainError::rule_field("reception_slot_unknown", "place", format!("no place {place:?} in the schedule"))
+        DomainError::rule_field(
+            "reception_slot_unknown",
+            "place",
+            format!("no place {place:?} in the schedule"),
+        )
     })?;
     if region.reference.lookup(RefList::Kato, &p.kato).is_none() {
-        return Err(DomainError::rule_field("kato_unknown", "kato", format!("КАТО code {:?} is not in the КАТО list", p.kato)));
+        return Err(DomainError::rule_field(
+            "kato_unknown",
+            "kato",
+            format!("КАТО code {:?} is not in the КАТО list", p.kato),
+        ));
     }
     let slot = Slot {
         date: input.date.clone(),
@@ -713,18 +785,29 @@ pub fn settle(
             _ => Settlement::Refuse(format!("{} is not a working day", s.date)),
         };
     };
-    let valid = schedule.check_slot(calendar, &s.date, &session, &s.time).is_ok();
+    let valid = schedule
+        .check_slot(calendar, &s.date, &session, &s.time)
+        .is_ok();
     if valid && !taken(&s.date, &session, &s.time) {
         return Settlement::Confirm;
     }
     let from_time = if valid { s.time.as_str() } else { "00:00" };
-    let free = schedule.first_free_slot(calendar, &session, &s.date, from_time, &|d, t| taken(d, &session, t));
+    let free = schedule.first_free_slot(calendar, &session, &s.date, from_time, &|d, t| {
+        taken(d, &session, t)
+    });
     match (free, schedule.session(&session)) {
         (Some((date, time)), Some(sess)) => {
-            let (Some(o), Some(p)) = (schedule.official(&sess.official), schedule.place(&sess.place)) else {
+            let (Some(o), Some(p)) = (
+                schedule.official(&sess.official),
+                schedule.place(&sess.place),
+            ) else {
                 return Settlement::Refuse("the session's official or place is gone".into());
             };
-            let queue = Schedule::slot_times(sess).iter().position(|x| *x == time).unwrap_or(0) as u32 + 1;
+            let queue = Schedule::slot_times(sess)
+                .iter()
+                .position(|x| *x == time)
+                .unwrap_or(0) as u32
+                + 1;
             Settlement::Move(Slot {
                 date,
                 time,
@@ -756,7 +839,8 @@ pub fn check_record_held(
     check_fields(fields, &RECORD_FIELDS, reference, schedule)?;
     let mut all = booking.lp1_values();
     all.extend(fields.clone());
-    all.entry(31).or_insert_with(|| booking.slot.official.clone());
+    all.entry(31)
+        .or_insert_with(|| booking.slot.official.clone());
     require_fields(&all, &lp1::MANDATORY_WHEN_HELD)
 }
 

@@ -86,6 +86,9 @@ pub struct Session {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
+    /// Demo data (the embedded demo schedule), not a region's own.
+    #[serde(default)]
+    pub sample: bool,
     pub officials: Vec<Official>,
     pub places: Vec<Place>,
     pub sessions: Vec<Session>,
@@ -120,28 +123,41 @@ impl Schedule {
                 "a schedule holds at most {SCHEDULE_ENTRIES_MAX} officials, places and sessions each"
             )));
         }
-        let text_ok = |s: &str| !s.trim().is_empty() && s.chars().count() <= SCHEDULE_TEXT_CHARS_MAX;
+        let text_ok =
+            |s: &str| !s.trim().is_empty() && s.chars().count() <= SCHEDULE_TEXT_CHARS_MAX;
         let mut ids = std::collections::BTreeSet::new();
         for o in &self.officials {
             if !text_ok(&o.id) || !text_ok(&o.name) || !ids.insert(("o", o.id.as_str())) {
-                return Err(invalid(format!("official {:?}: empty, too long or given twice", o.id)));
+                return Err(invalid(format!(
+                    "official {:?}: empty, too long or given twice",
+                    o.id
+                )));
             }
         }
         for p in &self.places {
             if !text_ok(&p.id) || !text_ok(&p.addressee) || !ids.insert(("p", p.id.as_str())) {
-                return Err(invalid(format!("place {:?}: empty, too long or given twice", p.id)));
+                return Err(invalid(format!(
+                    "place {:?}: empty, too long or given twice",
+                    p.id
+                )));
             }
             if reference.lookup(RefList::Kato, &p.kato).is_none() {
                 return Err(DomainError::rule_field(
                     "kato_unknown",
                     "kato",
-                    format!("place {:?}: КАТО code {:?} is not in the КАТО list", p.id, p.kato),
+                    format!(
+                        "place {:?}: КАТО code {:?} is not in the КАТО list",
+                        p.id, p.kato
+                    ),
                 ));
             }
         }
         for s in &self.sessions {
             if !text_ok(&s.id) || !ids.insert(("s", s.id.as_str())) {
-                return Err(invalid(format!("session {:?}: empty, too long or given twice", s.id)));
+                return Err(invalid(format!(
+                    "session {:?}: empty, too long or given twice",
+                    s.id
+                )));
             }
             if self.official(&s.official).is_none() || self.place(&s.place).is_none() {
                 return Err(invalid(format!(
@@ -149,8 +165,12 @@ impl Schedule {
                     s.id
                 )));
             }
-            let start = parse_time(&s.start)
-                .ok_or_else(|| invalid(format!("session {:?}: start {:?} is not HH:MM", s.id, s.start)))?;
+            let start = parse_time(&s.start).ok_or_else(|| {
+                invalid(format!(
+                    "session {:?}: start {:?} is not HH:MM",
+                    s.id, s.start
+                ))
+            })?;
             if !(1..=7).contains(&s.weekday)
                 || !(1..=SESSION_SLOTS_MAX).contains(&s.slots)
                 || !(1..=SLOT_MINUTES_MAX).contains(&s.slot_minutes)
@@ -194,17 +214,28 @@ impl Schedule {
         time: &str,
     ) -> Result<&Session, DomainError> {
         let day = Day::parse(date).map_err(|_| {
-            DomainError::rule_field("reception_slot_unknown", "date", format!("{date:?} is not a date YYYY-MM-DD"))
+            DomainError::rule_field(
+                "reception_slot_unknown",
+                "date",
+                format!("{date:?} is not a date YYYY-MM-DD"),
+            )
         })?;
         check_working_day(calendar, day)?;
         let s = self.session(session).ok_or_else(|| {
-            DomainError::rule_field("reception_slot_unknown", "session", format!("the schedule has no session {session:?}"))
+            DomainError::rule_field(
+                "reception_slot_unknown",
+                "session",
+                format!("the schedule has no session {session:?}"),
+            )
         })?;
         if day.weekday() as u8 + 1 != s.weekday {
             return Err(DomainError::rule_field(
                 "reception_slot_unknown",
                 "date",
-                format!("session {session:?} is held on weekday {}, not on {date}", s.weekday),
+                format!(
+                    "session {session:?} is held on weekday {}, not on {date}",
+                    s.weekday
+                ),
             ));
         }
         if !Schedule::slot_times(s).iter().any(|t| t == time) {

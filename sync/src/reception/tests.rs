@@ -21,11 +21,24 @@ fn calendar() -> WorkCalendar {
 
 fn schedule() -> Schedule {
     Schedule {
+        sample: false,
         officials: vec![
-            Official { id: "head".into(), name: "Head A.".into(), rank: OfficialRank::Head },
-            Official { id: "dep".into(), name: "Deputy B.".into(), rank: OfficialRank::Deputy },
+            Official {
+                id: "head".into(),
+                name: "Head A.".into(),
+                rank: OfficialRank::Head,
+            },
+            Official {
+                id: "dep".into(),
+                name: "Deputy B.".into(),
+                rank: OfficialRank::Deputy,
+            },
         ],
-        places: vec![Place { id: "hq".into(), kato: "710000000".into(), addressee: "HQ room 1".into() }],
+        places: vec![Place {
+            id: "hq".into(),
+            kato: "710000000".into(),
+            addressee: "HQ room 1".into(),
+        }],
         sessions: vec![Session {
             id: "mon".into(),
             official: "head".into(),
@@ -71,7 +84,11 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        Fixture { schedule: schedule(), reference: ReceptionReference::demo(), calendar: calendar() }
+        Fixture {
+            schedule: schedule(),
+            reference: ReceptionReference::demo(),
+            calendar: calendar(),
+        }
     }
     fn region(&self) -> Region<'_> {
         Region {
@@ -83,7 +100,14 @@ impl Fixture {
         }
     }
     fn prepare(&self, input: &BookingInput, via: Via) -> Result<BookingRecord, DomainError> {
-        prepare_booking(input, via, &self.region(), "r1", Day::parse("2026-03-02").unwrap(), 1)
+        prepare_booking(
+            input,
+            via,
+            &self.region(),
+            "r1",
+            Day::parse("2026-03-02").unwrap(),
+            1,
+        )
     }
 }
 
@@ -92,7 +116,14 @@ fn ctx(replica: &str, at: i64) -> Ctx {
 }
 
 fn booking_doc(record: &BookingRecord, replica: &str, actor: u8) -> ReceptionDoc {
-    ReceptionDoc::create_booking(ActorId::from(vec![actor; 16]), "r1", "AST", record, &ctx(replica, 1_000)).unwrap()
+    ReceptionDoc::create_booking(
+        ActorId::from(vec![actor; 16]),
+        "r1",
+        "AST",
+        record,
+        &ctx(replica, 1_000),
+    )
+    .unwrap()
 }
 
 fn booking_of(doc: &ReceptionDoc) -> Booking {
@@ -106,11 +137,18 @@ fn booking_of(doc: &ReceptionDoc) -> Booking {
 fn r31_lp1_has_the_seeds_36_fields_with_its_mandatory_ones() {
     let numbers: Vec<u8> = LP1.iter().map(|f| f.number).collect();
     assert_eq!(numbers, (1..=36).collect::<Vec<u8>>());
-    let mandatory: Vec<u8> = LP1.iter().filter(|f| f.mandatory).map(|f| f.number).collect();
+    let mandatory: Vec<u8> = LP1
+        .iter()
+        .filter(|f| f.mandatory)
+        .map(|f| f.number)
+        .collect();
     assert_eq!(mandatory, lp1::MANDATORY_WHEN_HELD.to_vec());
     assert_eq!(mandatory, vec![10, 11, 12, 18, 26, 27, 28, 29, 31, 32, 33]);
     assert_eq!(LP1[9].ru, "Индивидуальный идентификационный номер");
-    assert_eq!(LP1[35].ru, "Прием не проведен (комментарий причина не проведения приема)");
+    assert_eq!(
+        LP1[35].ru,
+        "Прием не проведен (комментарий причина не проведения приема)"
+    );
     assert_eq!(LP1[27].ru, "Место приема/город");
     assert!(LP1.iter().all(|f| !f.kk.is_empty()));
 }
@@ -119,12 +157,25 @@ fn r31_lp1_has_the_seeds_36_fields_with_its_mandatory_ones() {
 fn r31_demo_reference_is_sample_data_and_a_bad_file_is_refused_with_the_reason() {
     let r = ReceptionReference::demo();
     assert!(r.sample);
-    assert_eq!(r.lookup(RefList::Kato, "710000000").map(|x| x.1), Some("город Астана"));
-    assert_eq!(r.decision_column("explained"), Some(DecisionColumn::Explained));
+    assert_eq!(
+        r.lookup(RefList::Kato, "710000000").map(|x| x.1),
+        Some("город Астана")
+    );
+    assert_eq!(
+        r.decision_column("explained"),
+        Some(DecisionColumn::Explained)
+    );
     let twice = DEMO_TWICE.replace("CODE2", "a");
-    assert!(ReceptionReference::from_toml(&twice).unwrap_err().contains("given twice"));
-    let empty = DEMO_TWICE.replace("[[kato]]\ncode = \"CODE2\"\nkk = \"b\"\nru = \"b\"\n", "").replace("[[kato]]\ncode = \"a\"\nkk = \"a\"\nru = \"a\"\n", "").replace("source = \"test\"\n", "source = \"test\"\nkato = []\n");
-    assert!(ReceptionReference::from_toml(&empty).unwrap_err().contains("kato has no entries"));
+    assert!(ReceptionReference::from_toml(&twice)
+        .unwrap_err()
+        .contains("given twice"));
+    let empty = DEMO_TWICE
+        .replace("[[kato]]\ncode = \"CODE2\"\nkk = \"b\"\nru = \"b\"\n", "")
+        .replace("[[kato]]\ncode = \"a\"\nkk = \"a\"\nru = \"a\"\n", "")
+        .replace("source = \"test\"\n", "source = \"test\"\nkato = []\n");
+    assert!(ReceptionReference::from_toml(&empty)
+        .unwrap_err()
+        .contains("kato has no entries"));
     assert!(ReceptionReference::from_toml("sample = true\nsource = \"x\"\nextra = 1").is_err());
 }
 
@@ -182,7 +233,10 @@ fn r31_a_booking_fills_the_automatic_fields_from_the_region_and_the_schedule() {
     assert_eq!(v[&17], "65", "full years on the reception day");
     assert_eq!(v[&24], "head");
     assert_eq!((v[&26].as_str(), v[&27].as_str()), (MONDAY, "10:20"));
-    assert_eq!((v[&28].as_str(), v[&29].as_str()), ("710000000", "HQ room 1"));
+    assert_eq!(
+        (v[&28].as_str(), v[&29].as_str()),
+        ("710000000", "HQ room 1")
+    );
     assert!(b.missing().is_empty());
     let card = b.lp1(&fx.reference, Some(&fx.schedule));
     assert_eq!(card.fields.len(), 36);
@@ -218,16 +272,28 @@ fn r31_bad_bookings_are_refused_with_the_field_that_is_wrong() {
     let mut i = input(MONDAY, "10:00");
     i.fields.insert(28, "710000000".into());
     assert_eq!(code(&i), ("lp1_field_not_editable", Some("lp1_28".into())));
-    assert_eq!(code(&input(MONDAY, "10:10")), ("reception_slot_unknown", Some("time".into())));
-    assert_eq!(code(&input("2026-03-17", "10:00")), ("reception_slot_unknown", Some("date".into())));
-    assert_eq!(code(&input(MONDAY_OFF, "10:00")), ("reception_non_working_day", Some("date".into())));
+    assert_eq!(
+        code(&input(MONDAY, "10:10")),
+        ("reception_slot_unknown", Some("time".into()))
+    );
+    assert_eq!(
+        code(&input("2026-03-17", "10:00")),
+        ("reception_slot_unknown", Some("date".into()))
+    );
+    assert_eq!(
+        code(&input(MONDAY_OFF, "10:00")),
+        ("reception_non_working_day", Some("date".into()))
+    );
     let mut i = input(MONDAY, "10:00");
     i.session = Some("friday".into());
     assert_eq!(code(&i), ("reception_slot_unknown", Some("session".into())));
     // A schedule whose place has a КАТО code the list lacks is refused.
     let mut s = schedule();
     s.places[0].kato = "999999999".into();
-    assert_eq!(s.validate(&fx.reference).unwrap_err().code(), "kato_unknown");
+    assert_eq!(
+        s.validate(&fx.reference).unwrap_err().code(),
+        "kato_unknown"
+    );
     assert!(schedule().validate(&fx.reference).is_ok());
 }
 
@@ -237,21 +303,40 @@ fn r31_a_held_reception_needs_the_official_secretary_and_attendees() {
     let record = fx.prepare(&input(MONDAY, "10:00"), Via::Node).unwrap();
     let mut doc = booking_doc(&record, "AST", 1);
     let b = booking_of(&doc);
-    let partial = BTreeMap::from([(25, "explained".to_string()), (32, "Секретарь С.".to_string())]);
+    let partial = BTreeMap::from([
+        (25, "explained".to_string()),
+        (32, "Секретарь С.".to_string()),
+    ]);
     let e = check_record_held(&b, &partial, &fx.reference, &fx.schedule).unwrap_err();
-    assert_eq!((e.code(), e.field_name()), ("lp1_field_missing", Some("lp1_33")));
+    assert_eq!(
+        (e.code(), e.field_name()),
+        ("lp1_field_missing", Some("lp1_33"))
+    );
     let mut full = partial.clone();
     full.insert(33, "Ахметова А., представитель".into());
     full.insert(34, "kk".into());
     check_record_held(&b, &full, &fx.reference, &fx.schedule).unwrap();
-    doc.apply(&ReceptionCommand::RecordHeld(full), &ctx("AST", 2_000)).unwrap();
+    doc.apply(&ReceptionCommand::RecordHeld(full), &ctx("AST", 2_000))
+        .unwrap();
     let b = booking_of(&doc);
     assert_eq!(b.status, BookingStatus::Held);
-    assert_eq!(b.lp1_values()[&31], "head", "received by the presiding head");
+    assert_eq!(
+        b.lp1_values()[&31],
+        "head",
+        "received by the presiding head"
+    );
     assert!(b.missing().is_empty());
-    assert_eq!(b.log.iter().map(|l| l.action.as_str()).collect::<Vec<_>>(), ["booked", "held"]);
+    assert_eq!(
+        b.log.iter().map(|l| l.action.as_str()).collect::<Vec<_>>(),
+        ["booked", "held"]
+    );
     // A recorded reception is not recorded again.
-    assert!(doc.apply(&ReceptionCommand::RecordNotHeld(BTreeMap::new()), &ctx("AST", 3_000)).is_err());
+    assert!(doc
+        .apply(
+            &ReceptionCommand::RecordNotHeld(BTreeMap::new()),
+            &ctx("AST", 3_000)
+        )
+        .is_err());
 }
 
 #[test]
@@ -264,11 +349,15 @@ fn r31_a_reception_not_held_is_recorded_with_its_reason_in_field_36() {
     assert_eq!(e.field_name(), Some("lp1_36"));
     let reason = BTreeMap::from([(36, "Заявитель не явился".to_string())]);
     check_record_not_held(&b, &reason, &fx.reference, &fx.schedule).unwrap();
-    doc.apply(&ReceptionCommand::RecordNotHeld(reason), &ctx("AST", 2_000)).unwrap();
+    doc.apply(&ReceptionCommand::RecordNotHeld(reason), &ctx("AST", 2_000))
+        .unwrap();
     let b = booking_of(&doc);
     assert_eq!(b.status, BookingStatus::NotHeld);
     let card = b.lp1(&fx.reference, Some(&fx.schedule));
-    assert_eq!(card.fields[35].value.as_deref(), Some("Заявитель не явился"));
+    assert_eq!(
+        card.fields[35].value.as_deref(),
+        Some("Заявитель не явился")
+    );
     assert!(card.missing.is_empty());
     // Loaded back from bytes, the record reads the same.
     let mut doc2 = ReceptionDoc::load([doc.save().as_slice()]).unwrap();
@@ -277,9 +366,14 @@ fn r31_a_reception_not_held_is_recorded_with_its_reason_in_field_36() {
 }
 
 /// Settles a request against the records `held` (date, session, time) the region has.
-fn settle_against(fx: &Fixture, request: &Booking, held: &[(String, String, String)]) -> Settlement {
+fn settle_against(
+    fx: &Fixture,
+    request: &Booking,
+    held: &[(String, String, String)],
+) -> Settlement {
     settle(request, &fx.schedule, &fx.calendar, &|d, s, t| {
-        held.iter().any(|(hd, hs, ht)| hd == d && hs == s && ht == t)
+        held.iter()
+            .any(|(hd, hs, ht)| hd == d && hs == s && ht == t)
     })
 }
 
@@ -296,9 +390,16 @@ fn r31_request_through_the_hub_after_the_desk_booked_its_slot_is_moved() {
     let mut region = ReceptionDoc::load([hub.save().as_slice()]).unwrap();
     region.set_actor(ActorId::from(vec![1u8; 16]));
     let s = settle_against(&fx, &booking_of(&region), &held);
-    let Settlement::Move(slot) = s.clone() else { panic!("{s:?}") };
-    assert_eq!((slot.date.as_str(), slot.time.as_str(), slot.queue), (MONDAY, "10:20", 2));
-    region.apply(&ReceptionCommand::Move(slot), &ctx("AST", 5_000)).unwrap();
+    let Settlement::Move(slot) = s.clone() else {
+        panic!("{s:?}")
+    };
+    assert_eq!(
+        (slot.date.as_str(), slot.time.as_str(), slot.queue),
+        (MONDAY, "10:20", 2)
+    );
+    region
+        .apply(&ReceptionCommand::Move(slot), &ctx("AST", 5_000))
+        .unwrap();
     // The hub's copy and the region's converge in both merge orders.
     let mut a = hub.fork(ActorId::from(vec![2u8; 16]));
     a.merge(&mut region).unwrap();
@@ -308,7 +409,10 @@ fn r31_request_through_the_hub_after_the_desk_booked_its_slot_is_moved() {
     assert_eq!(va, vb);
     assert_eq!(va.status, BookingStatus::Booked);
     assert_eq!(va.slot.time, "10:20");
-    assert_eq!(va.moved_from.as_ref().map(|s| s.time.as_str()), Some("10:00"));
+    assert_eq!(
+        va.moved_from.as_ref().map(|s| s.time.as_str()),
+        Some("10:00")
+    );
 }
 
 #[test]
@@ -317,13 +421,22 @@ fn r31_request_through_the_hub_that_arrives_first_holds_its_slot() {
     let request = fx.prepare(&input(MONDAY, "10:00"), Via::Hub).unwrap();
     let hub = booking_doc(&request, "central", 9);
     let mut region = ReceptionDoc::load([hub.clone_bytes().as_slice()]).unwrap();
-    assert_eq!(settle_against(&fx, &booking_of(&region), &[]), Settlement::Confirm);
-    region.apply(&ReceptionCommand::Confirm, &ctx("AST", 5_000)).unwrap();
+    assert_eq!(
+        settle_against(&fx, &booking_of(&region), &[]),
+        Settlement::Confirm
+    );
+    region
+        .apply(&ReceptionCommand::Confirm, &ctx("AST", 5_000))
+        .unwrap();
     assert_eq!(booking_of(&region).status, BookingStatus::Booked);
     // A desk booking of that slot afterwards finds it taken (the node checks its slot index
     // the same way `settle` does): the request keeps it.
     let held = vec![(MONDAY.to_string(), "mon".to_string(), "10:00".to_string())];
-    let later = booking_of(&booking_doc(&fx.prepare(&input(MONDAY, "10:00"), Via::Hub).unwrap(), "central", 8));
+    let later = booking_of(&booking_doc(
+        &fx.prepare(&input(MONDAY, "10:00"), Via::Hub).unwrap(),
+        "central",
+        8,
+    ));
     assert!(matches!(settle_against(&fx, &later, &held), Settlement::Move(s) if s.time == "10:20"));
 }
 
@@ -336,13 +449,25 @@ fn r31_a_request_with_no_free_slot_skips_days_off_or_is_refused() {
         .iter()
         .map(|t| (MONDAY.to_string(), "mon".to_string(), t.to_string()))
         .collect();
-    let request = booking_of(&booking_doc(&fx.prepare(&input(MONDAY, "10:40"), Via::Hub).unwrap(), "central", 9));
-    let Settlement::Move(slot) = settle_against(&fx, &request, &held) else { panic!() };
-    assert_eq!((slot.date.as_str(), slot.time.as_str()), ("2026-03-30", "10:00"));
+    let request = booking_of(&booking_doc(
+        &fx.prepare(&input(MONDAY, "10:40"), Via::Hub).unwrap(),
+        "central",
+        9,
+    ));
+    let Settlement::Move(slot) = settle_against(&fx, &request, &held) else {
+        panic!()
+    };
+    assert_eq!(
+        (slot.date.as_str(), slot.time.as_str()),
+        ("2026-03-30", "10:00")
+    );
     // Nothing free within the horizon: refused with the reason.
     let all = fx.schedule.clone();
     let r = settle(&request, &all, &fx.calendar, &|_, _, _| true);
-    assert!(matches!(r, Settlement::Refuse(ref why) if why.contains("no free slot")), "{r:?}");
+    assert!(
+        matches!(r, Settlement::Refuse(ref why) if why.contains("no free slot")),
+        "{r:?}"
+    );
 }
 
 impl ReceptionDoc {
