@@ -24,6 +24,7 @@
 
 pub mod lp1;
 pub mod reference;
+pub mod report;
 pub mod schedule;
 #[cfg(test)]
 mod tests;

@@ -475,3 +475,41 @@ impl ReceptionDoc {
         self.doc.clone().save()
     }
 }
+
+#[test]
+fn r31_a_held_record_gives_the_report_its_facts() {
+    let fx = Fixture::new();
+    let record = fx.prepare(&input(MONDAY, "10:00"), Via::Node).unwrap();
+    let mut doc = booking_doc(&record, "AST", 1);
+    let at = |d: &str| Day::parse(d).unwrap().start_ms(300) + 3_600_000;
+    let mut c = ctx("AST", at(MONDAY));
+    let facts = |doc: &ReceptionDoc| {
+        report::facts(&booking_of(doc), Some(&fx.schedule), &fx.reference, 300).unwrap()
+    };
+    let booked = facts(&doc);
+    assert_eq!(booked.requested_on, Day::parse("2026-03-02").unwrap());
+    assert_eq!(booked.outcome, None);
+    let fields = BTreeMap::from([
+        (25, "satisfied".to_string()),
+        (31, "dep".to_string()),
+        (32, "С.".to_string()),
+        (33, "А.".to_string()),
+    ]);
+    c.now_ms = at(MONDAY);
+    doc.apply(&ReceptionCommand::RecordHeld(fields), &c)
+        .unwrap();
+    let held = facts(&doc);
+    assert!(held.revision > booked.revision);
+    assert_eq!(
+        held.outcome,
+        Some(report::FactOutcome::Held {
+            on: Day::parse(MONDAY).unwrap(),
+            by: report::ReceiverRank::Deputy,
+            decision: Some(DecisionColumn::Satisfied),
+        })
+    );
+    assert_eq!(
+        (held.region.as_str(), held.record_id.as_str()),
+        ("AST", "r1")
+    );
+}
