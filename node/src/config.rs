@@ -51,6 +51,19 @@ pub struct Config {
     /// The region's mailbox: the SMTP listener and the relay answers leave through (R01).
     #[serde(default)]
     pub email: Option<crate::channels::email::EmailSection>,
+    /// Personal reception (R31): the ЛП-1 reference lists.
+    #[serde(default)]
+    pub reception: ReceptionSection,
+}
+
+/// `[reception]`: where the ЛП-1 reference lists come from.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceptionSection {
+    /// The reference lists (КАТО, social status, nature of the question, decision, nationality,
+    /// citizenship, language) in the format of `sync::reception::reference`; `None`: the
+    /// embedded demo lists, marked sample data.
+    pub reference_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,7 +143,7 @@ pub struct UnitConfig {
 
 /// Config keys (dotted) that name files: in a config file they are relative to that file's
 /// directory (a bundle's `node.toml` names its own `web.crt`), resolved before layers merge.
-pub const NODE_PATH_KEYS: [&str; 14] = [
+pub const NODE_PATH_KEYS: [&str; 15] = [
     "https.cert",
     "https.key",
     "calls.turn.secret_file",
@@ -145,6 +158,7 @@ pub const NODE_PATH_KEYS: [&str; 14] = [
     "vk.ca_file",
     "email.relay.ca_file",
     "email.relay.password_file",
+    "reception.reference_file",
 ];
 
 impl Config {

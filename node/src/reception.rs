@@ -42,7 +42,7 @@ pub struct ReceptionService {
     body: String,
     actor: ActorId,
     chunks_max: usize,
-    reference: Arc<ReceptionReference>,
+    reference: std::sync::RwLock<Arc<ReceptionReference>>,
     /// Held from a write's checks until its batch is applied: slots are checked and taken
     /// atomically.
     write: Mutex<()>,
@@ -68,13 +68,25 @@ impl ReceptionService {
             body,
             actor,
             chunks_max,
-            reference,
+            reference: std::sync::RwLock::new(reference),
             write: Mutex::new(()),
         }
     }
 
-    pub fn reference(&self) -> &ReceptionReference {
-        &self.reference
+    /// The ЛП-1 reference lists.
+    pub fn reference(&self) -> Arc<ReceptionReference> {
+        self.reference
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the reference lists (the node's `[reception] reference_file`, read at start).
+    pub fn set_reference(&self, reference: ReceptionReference) {
+        *self
+            .reference
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(reference);
     }
 
     fn doc_id(&self, id: &str) -> ServiceResult<DocId> {
@@ -129,7 +141,7 @@ impl ReceptionService {
     pub fn lp1(&self, id: &str) -> ServiceResult<Lp1Card> {
         let b = self.get(id)?;
         let schedule = self.schedule()?;
-        Ok(b.lp1(&self.reference, schedule.as_ref()))
+        Ok(b.lp1(&self.reference(), schedule.as_ref()))
     }
 
     /// A day's records, by session and slot time.
@@ -203,7 +215,7 @@ impl ReceptionService {
         by: &str,
         now_ms: i64,
     ) -> ServiceResult<Schedule> {
-        schedule.validate(&self.reference)?;
+        schedule.validate(&self.reference())?;
         let ctx = Ctx::new(by, self.region.as_str(), now_ms);
         let ticket = {
             let _g = lock(&self.write);
@@ -236,9 +248,10 @@ impl ReceptionService {
         Ok(schedule)
     }
 
-    /// On a fresh node: the demo schedule (sample data), unless one is set.
+    /// On a fresh node with the demo reference lists: the demo schedule (sample data), unless
+    /// one is set. A node given its own lists starts with no schedule: the official sets it.
     pub async fn ensure_demo_schedule(&self, now_ms: i64) -> ServiceResult<()> {
-        if self.schedule()?.is_some() {
+        if !self.reference().sample || self.schedule()?.is_some() {
             return Ok(());
         }
         let schedule: Schedule = serde_json::from_str(DEMO_SCHEDULE_JSON)
@@ -274,11 +287,12 @@ impl ReceptionService {
                 .count() as u32;
             let queue =
                 schedule.sessions.iter().map(|s| s.slots).max().unwrap_or(0) + out_of_schedule + 1;
+            let reference = self.reference();
             let region = Region {
                 code: &self.region,
                 body: &self.body,
                 schedule: &schedule,
-                reference: &self.reference,
+                reference: &reference,
                 calendar,
             };
             let today = Day::from_ms(now_ms, utc_offset_min);
@@ -335,10 +349,10 @@ impl ReceptionService {
             let booking = self.get(id)?;
             let schedule = self.schedule()?.unwrap_or_default();
             let cmd = if held {
-                check_record_held(&booking, &fields, &self.reference, &schedule)?;
+                check_record_held(&booking, &fields, &self.reference(), &schedule)?;
                 ReceptionCommand::RecordHeld(fields)
             } else {
-                check_record_not_held(&booking, &fields, &self.reference, &schedule)?;
+                check_record_not_held(&booking, &fields, &self.reference(), &schedule)?;
                 ReceptionCommand::RecordNotHeld(fields)
             };
             let Some((mut doc, stored)) = self.load(id)? else {

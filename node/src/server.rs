@@ -115,6 +115,14 @@ pub async fn open_node(
         limits,
     )
     .context("the card service cannot start")?;
+    if let Some(path) = &config.reception.reference_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the reception reference lists {}", path.display()))?;
+        let reference = sync::reception::ReceptionReference::from_toml(&text).map_err(|e| {
+            anyhow::anyhow!("the reception reference lists {}: {e}", path.display())
+        })?;
+        service.reception().set_reference(reference);
+    }
     let now = server_kit::clock::now_ms();
     let units: Vec<_> = config
         .units

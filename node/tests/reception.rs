@@ -437,3 +437,51 @@ fn hub_request_unchecked(id: &str, date: &str, time: &str) -> Vec<u8> {
     .unwrap()
     .save()
 }
+
+#[tokio::test]
+async fn r31_reference_lists_come_from_the_configured_file_and_a_bad_one_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reception-reference.toml");
+    let official = sync::reception::reference::DEMO_RECEPTION_REFERENCE_TOML
+        .replace("sample = true", "sample = false")
+        .replace("code = \"710000000\"", "code = \"710000001\"");
+    std::fs::write(&file, &official).unwrap();
+    let mut config = test_config();
+    config.reception.reference_file = Some(file.clone());
+    let node = open_node(
+        &config,
+        &dir.path().join("a"),
+        Some(ADMIN_PASSWORD.to_string()),
+    )
+    .await
+    .unwrap();
+    let reference = node.state.service.reception().reference();
+    assert!(!reference.sample);
+    assert!(reference
+        .lookup(sync::reception::RefList::Kato, "710000001")
+        .is_some());
+    assert!(reference
+        .lookup(sync::reception::RefList::Kato, "710000000")
+        .is_none());
+    // With its own lists the node starts with no schedule (the demo one is sample data).
+    assert_eq!(node.state.service.reception().schedule().unwrap(), None);
+    drop(node);
+    std::fs::write(
+        &file,
+        official.replace("[[language]]", "[[language]]\nextra = 1"),
+    )
+    .unwrap();
+    let Err(e) = open_node(
+        &config,
+        &dir.path().join("b"),
+        Some(ADMIN_PASSWORD.to_string()),
+    )
+    .await
+    else {
+        panic!("a bad reference file must stop the start");
+    };
+    assert!(
+        format!("{e:#}").contains("reception-reference.toml"),
+        "{e:#}"
+    );
+}

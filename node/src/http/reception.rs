@@ -76,7 +76,7 @@ async fn reception_form(
     auth.require(RECEPTION_STAFF)?;
     Ok(Json(ReceptionForm {
         lp1: &LP1,
-        reference: s.service.reception().reference().clone(),
+        reference: (*s.service.reception().reference()).clone(),
     }))
 }
 
