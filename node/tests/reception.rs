@@ -88,7 +88,7 @@ impl World {
     }
 }
 
-fn field<'a>(card: &'a Value, n: usize) -> &'a Value {
+fn field(card: &Value, n: usize) -> &Value {
     let f = &card["fields"][n - 1];
     assert_eq!(f["number"], n);
     &f["value"]

@@ -80,6 +80,9 @@ pub struct ReceptionReference {
     pub language: Vec<RefEntry>,
 }
 
+/// An entry's code, kk and ru names.
+type Names<'a> = (&'a str, &'a str, &'a str);
+
 /// Which list a field's value is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -107,8 +110,8 @@ impl ReceptionReference {
             .expect("the embedded demo reception reference is valid")
     }
 
-    fn lists(&self) -> Vec<(&'static str, Vec<(&str, &str, &str)>)> {
-        fn m(v: &[RefEntry]) -> Vec<(&str, &str, &str)> {
+    fn lists(&self) -> Vec<(&'static str, Vec<Names<'_>>)> {
+        fn m(v: &[RefEntry]) -> Vec<Names<'_>> {
             v.iter()
                 .map(|x| (x.code.as_str(), x.kk.as_str(), x.ru.as_str()))
                 .collect()
