@@ -259,6 +259,14 @@ mod tests {
             Err(DocIdError::Authorship { .. })
         ));
         assert!(DocId::parse("KZ/article/lost-id-card").is_ok_and(|d| d.is_national()));
+        // Reception documents are a region's own.
+        assert!(
+            DocId::parse("AST/reception/schedule").is_ok_and(|d| d.kind() == DocKind::Reception)
+        );
+        assert!(matches!(
+            DocId::parse("KZ/reception/schedule"),
+            Err(DocIdError::Authorship { .. })
+        ));
         assert!(matches!(DocId::parse("AST/card/"), Err(DocIdError::Id(_))));
         assert!(matches!(
             DocId::parse("AST/card/a/b"),

@@ -513,3 +513,34 @@ fn r31_a_held_record_gives_the_report_its_facts() {
         ("AST", "r1")
     );
 }
+
+#[test]
+fn r31_a_reception_out_of_schedule_is_marked_in_field_5_and_still_needs_a_working_day() {
+    let fx = Fixture::new();
+    let mut i = input(MONDAY, "16:05");
+    i.session = None;
+    i.out_of_schedule = Some(OutOfSchedule {
+        official: "dep".into(),
+        place: "hq".into(),
+        mode: Mode::Online,
+    });
+    let record = fx.prepare(&i, Via::Node).unwrap();
+    let b = booking_of(&booking_doc(&record, "AST", 1));
+    let v = b.lp1_values();
+    assert_eq!(
+        (v[&5].as_str(), v[&6].as_str(), v[&24].as_str()),
+        ("1", "1", "dep")
+    );
+    assert_eq!(v[&3], "1");
+    i.date = MONDAY_OFF.into();
+    assert_eq!(
+        fx.prepare(&i, Via::Node).unwrap_err().code(),
+        "reception_non_working_day"
+    );
+    i.date = MONDAY.into();
+    i.out_of_schedule.as_mut().unwrap().official = "nobody".into();
+    assert_eq!(
+        fx.prepare(&i, Via::Node).unwrap_err().code(),
+        "reception_slot_unknown"
+    );
+}
