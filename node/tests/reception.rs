@@ -104,6 +104,9 @@ async fn r31_booking_reception_and_lp1_card_over_the_api() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(form["lp1"].as_array().unwrap().len(), 36);
     assert_eq!(form["reference"]["sample"], true);
+    let (_, api) = w.t.call("GET", "/api/v1/openapi.json", "", None).await;
+    assert!(api["paths"]["/api/v1/reception/bookings/{id}/lp1"].is_object());
+    assert!(api["components"]["schemas"]["Lp1Card"].is_object());
 
     let (s, b) = w
         .call(
@@ -484,4 +487,36 @@ async fn r31_reference_lists_come_from_the_configured_file_and_a_bad_one_stops_t
         format!("{e:#}").contains("reception-reference.toml"),
         "{e:#}"
     );
+}
+
+#[tokio::test]
+async fn r31_an_acknowledged_booking_survives_a_restart_with_its_slot_taken() {
+    let w = world().await;
+    let (s, b) = w
+        .call(
+            "POST",
+            "/api/v1/reception/bookings",
+            Some(booking(MONDAY, "10:00")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = b["id"].as_str().unwrap().to_string();
+    let World { node, t, .. } = w;
+    // Everything holding the store goes: the app and the node (the directory stays).
+    let (app, dir, data) = (t.app, t._dir, t.data);
+    drop(app);
+    let _ = node.shutdown.send(true);
+    drop(node);
+    let node = open_node(&test_config(), &data, None).await.unwrap();
+    let reception = node.state.service.reception();
+    assert_eq!(reception.get(&id).unwrap().slot.time, "10:00");
+    assert_eq!(reception.day(MONDAY).unwrap().len(), 1);
+    let calendar = node.state.service.work_calendar().unwrap();
+    let input: BookingInput = serde_json::from_value(booking(MONDAY, "10:00")).unwrap();
+    let e = reception
+        .book(&input, &calendar, 300, "desk", node::http::now_ms())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("already booked"), "{e}");
+    drop(dir);
 }
