@@ -24,8 +24,7 @@ use crate::kinds::{self, Imported};
 use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::{GroupCommit, Store, WriteBatch};
 
-/// The demo schedule (sample data, `"sample": true`), written on a fresh node's first start.
-pub const DEMO_SCHEDULE_JSON: &str = include_str!("../../sync/src/reception/demo_schedule.json");
+pub use sync::reception::schedule::DEMO_SCHEDULE_JSON;
 /// Most records one day's queue lists.
 pub const DAY_QUEUE_MAX: usize = 1_000;
 

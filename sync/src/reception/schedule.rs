@@ -9,6 +9,9 @@ use super::reference::{ReceptionReference, RefList};
 use crate::calendar::{Day, WorkCalendar};
 use crate::error::DomainError;
 
+/// The demo schedule (sample data, `"sample": true`), written on a fresh node's first start
+/// when it runs on the demo reference lists.
+pub const DEMO_SCHEDULE_JSON: &str = include_str!("demo_schedule.json");
 /// Most officials, places or sessions one schedule holds.
 pub const SCHEDULE_ENTRIES_MAX: usize = 500;
 /// Most slots one session is cut into.

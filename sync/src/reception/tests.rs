@@ -544,3 +544,10 @@ fn r31_a_reception_out_of_schedule_is_marked_in_field_5_and_still_needs_a_workin
         "reception_slot_unknown"
     );
 }
+
+#[test]
+fn r31_the_demo_schedule_is_sample_data_valid_against_the_demo_lists() {
+    let s: Schedule = serde_json::from_str(schedule::DEMO_SCHEDULE_JSON).unwrap();
+    assert!(s.sample);
+    s.validate(&ReceptionReference::demo()).unwrap();
+}
