@@ -12,7 +12,7 @@ pub struct Text {
 /// A number column of section 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column {
-    /// The key the API and [`super::CellChange`] use.
+    /// The key the API and `CellChange` use.
     pub key: &'static str,
     /// The group heading above it («из них:», «Решение по личному приему»), if any.
     pub group: Option<Text>,
@@ -60,7 +60,7 @@ const DECISION: Text = Text {
     ru: "Решение по личному приему",
 };
 
-/// The number columns, in the seed's order (the order of [`super::Cells::values`]).
+/// The number columns, in the seed's order (the order of `Cells::values`).
 pub const COLUMNS: [Column; super::section5::CELL_COLUMNS] = [
     Column {
         key: "pending_at_year_start",

@@ -14,10 +14,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::error::ReportError;
+use super::form::Report1Ol;
 use super::headings::COLUMNS;
 use super::period::Period;
 use super::section5::{Cells, ReceptionEntry, Section5};
-use super::{Report1Ol, ReportError};
 use crate::calendar::Day;
 
 /// What [`Contributions::apply`] did with an entry.
@@ -88,7 +89,7 @@ impl Contributions {
 pub struct CellChange {
     /// The body's id, or `None` for the total row.
     pub body: Option<String>,
-    /// The column's key ([`super::headings::Column::key`]).
+    /// The column's key (`headings::Column::key`).
     pub column: String,
     pub before: u64,
     pub after: u64,
@@ -158,13 +159,15 @@ pub fn issue(
     for (i, v) in versions.iter().enumerate() {
         if v.report.period != period {
             return Err(ReportError::BadVersions {
-                period,
+                year: period.year(),
+                month: period.month(),
                 message: format!("version {} is of {}", v.version, v.report.period),
             });
         }
         if usize::try_from(v.version).ok() != Some(i + 1) {
             return Err(ReportError::BadVersions {
-                period,
+                year: period.year(),
+                month: period.month(),
                 message: format!("version {} stored at place {}", v.version, i + 1),
             });
         }

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ReportError;
+use super::error::ReportError;
 use crate::calendar::{Day, WorkCalendar};
 
 /// The day of the next month a report is due on (before the working-day shift).
@@ -131,13 +131,15 @@ impl Period {
     pub fn check_closed(self, today: Day) -> Result<(), ReportError> {
         if self.month_start() > today {
             return Err(ReportError::Future {
-                period: self,
+                year: self.year,
+                month: self.month,
                 today,
             });
         }
         if self.last_day() >= today {
             return Err(ReportError::NotClosed {
-                period: self,
+                year: self.year,
+                month: self.month,
                 last_day: self.last_day(),
             });
         }

@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::error::ReportError;
 use super::period::Period;
-use super::ReportError;
 use crate::calendar::Day;
 
 /// The minimal facts of one ЛП-1 record that section 5 counts. The reception part converts its
@@ -156,7 +156,7 @@ pub struct Cells {
 pub const CELL_COLUMNS: usize = 10;
 
 impl Cells {
-    /// The numbers in the seed's column order (the order of [`super::headings::COLUMNS`]).
+    /// The numbers in the seed's column order (the order of `headings::COLUMNS`).
     pub fn values(&self) -> [u64; CELL_COLUMNS] {
         [
             self.pending_at_year_start,
@@ -250,7 +250,7 @@ pub struct Section5 {
 /// Section 5 for `period`, cumulative from 1 January, from every reception entry known. Rows
 /// follow `bodies`; a region that has entries but is not among them gets a row after them,
 /// named by its id. Entries are counted as given: callers deduplicate them
-/// ([`super::Contributions`]).
+/// (`Contributions`).
 pub fn section5<'a>(
     entries: impl IntoIterator<Item = &'a ReceptionEntry>,
     bodies: &[Body],
