@@ -1,7 +1,7 @@
 //! The report as a whole: its sections (only section 5 is in the seeds) and the function that
 //! forms it for a closed period.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ReportError;
@@ -49,9 +49,11 @@ pub const SECTIONS: [SectionSource; 5] = [
 
 /// A report 1-ОЛ for one period and one set of bodies (a region's node: its own; central: every
 /// region), as the API returns it and the exports write it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Report1Ol {
-    pub format: &'static str,
+    /// [`REPORT_FORMAT`]: a stored report of another format is refused when read.
+    #[serde(deserialize_with = "known_format")]
+    pub format: String,
     #[schema(value_type = period::PeriodWire)]
     pub period: Period,
     /// 1 January of the period's year: the report is cumulative from it.
@@ -60,7 +62,8 @@ pub struct Report1Ol {
     pub to: Day,
     /// The day the report is due (the 10th of the next month, or the next working day).
     pub due_on: Day,
-    /// Each section and where its layout comes from.
+    /// Each section and where its layout comes from (this code's knowledge, not stored).
+    #[serde(skip_deserializing, default = "sections")]
     pub sections: Vec<SectionSource>,
     /// True while any section's layout is not in the seeds: the UI and the exports say so.
     pub incomplete: bool,
@@ -80,13 +83,29 @@ pub fn report<'a>(
     period.check_closed(today)?;
     let due_on = due_day(period, calendar)?;
     Ok(Report1Ol {
-        format: REPORT_FORMAT,
+        format: REPORT_FORMAT.to_string(),
         period,
         from: period.year_start(),
         to: period.last_day(),
         due_on,
-        sections: SECTIONS.to_vec(),
+        sections: sections(),
         incomplete: SECTIONS.iter().any(|s| s.source == NOT_IN_THE_SEEDS),
         section5: section5(entries, bodies, period),
     })
+}
+
+fn sections() -> Vec<SectionSource> {
+    SECTIONS.to_vec()
+}
+
+/// Reads the format name, accepting only [`REPORT_FORMAT`].
+fn known_format<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let name = String::deserialize(d)?;
+    if name == REPORT_FORMAT {
+        Ok(name)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "report format {name:?} is not {REPORT_FORMAT:?}"
+        )))
+    }
 }

@@ -126,8 +126,9 @@ pub fn diff(before: &Section5, after: &Section5) -> Vec<CellChange> {
     changes
 }
 
-/// One issued version of a period's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// One issued version of a period's report, as central stores it (JSON; the report says its
+/// format).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IssuedReport {
     /// 1 for the first issue, then 2, 3, ...
     pub version: u32,

@@ -234,14 +234,14 @@ pub struct Body {
 }
 
 /// One row of section 5.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Section5Row {
     pub body: Body,
     pub cells: Cells,
 }
 
 /// Section 5 for one period: one row per body, and their total.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Section5 {
     pub rows: Vec<Section5Row>,
     pub total: Cells,
