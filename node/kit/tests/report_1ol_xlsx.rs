@@ -197,7 +197,7 @@ fn r32_report_xlsx_opens_with_the_seeds_headings_in_kk_and_ru() {
         .unwrap();
     let late_day = day("2026-03-16");
     let second = report(national.entries(), &bodies, period, late_day, &cal).unwrap();
-    let Issue::New(v2) = issue(&[v1], second, late_day).unwrap() else {
+    let Issue::New(v2) = issue(&[*v1], second, late_day).unwrap() else {
         panic!("version 2")
     };
     let sheets = read_back(&issued_report_xlsx(&v2).unwrap());

@@ -144,7 +144,7 @@ pub enum Issue {
     /// The latest version already has these numbers: nothing to issue.
     Unchanged { version: u32 },
     /// A version to store: the first, or one with the difference from the previous.
-    New(IssuedReport),
+    New(Box<IssuedReport>),
 }
 
 /// Issues `computed` (a report for a closed period) after the period's earlier `versions`
@@ -174,12 +174,12 @@ pub fn issue(
         }
     }
     let Some(latest) = versions.last() else {
-        return Ok(Issue::New(IssuedReport {
+        return Ok(Issue::New(Box::new(IssuedReport {
             version: 1,
             issued_on: today,
             report: computed,
             changes: Vec::new(),
-        }));
+        })));
     };
     let changes = diff(&latest.report.section5, &computed.section5);
     if changes.is_empty() {
@@ -187,10 +187,10 @@ pub fn issue(
             version: latest.version,
         });
     }
-    Ok(Issue::New(IssuedReport {
+    Ok(Issue::New(Box::new(IssuedReport {
         version: latest.version + 1,
         issued_on: today,
         report: computed,
         changes,
-    }))
+    })))
 }

@@ -446,7 +446,7 @@ fn r32_late_arrival_after_the_10th_is_a_new_version_with_the_difference() {
     };
     assert_eq!((v1.version, v1.changes.len()), (1, 0));
     assert_eq!(v1.report.section5.total.received, 14);
-    let mut versions = vec![v1.clone()];
+    let mut versions = vec![(*v1).clone()];
 
     // Replication replays what central had, then the late records, twice.
     for e in on_time.iter().chain(&late).chain(&late) {
@@ -509,8 +509,8 @@ fn r32_late_arrival_after_the_10th_is_a_new_version_with_the_difference() {
             (None, 14, 20)
         ]
     );
-    versions.push(v2);
-    assert_eq!(versions[0], v1, "version 1 is never changed");
+    versions.push(*v2);
+    assert_eq!(versions[0], *v1, "version 1 is never changed");
 
     // Nothing new: no third version.
     let again = report(central.entries(), &bodies, period, day("2026-05-21"), &cal).unwrap();
@@ -554,7 +554,7 @@ fn r32_an_issued_version_is_stored_and_read_back_with_its_format() {
     };
     let stored = serde_json::to_string(&v1).unwrap();
     let read: IssuedReport = serde_json::from_str(&stored).unwrap();
-    assert_eq!(read, v1);
+    assert_eq!(read, *v1);
     let other = stored.replace(REPORT_FORMAT, "mvd102-report-1ol/0");
     let err = serde_json::from_str::<IssuedReport>(&other).unwrap_err();
     assert!(err.to_string().contains("mvd102-report-1ol/0"), "{err}");
@@ -676,7 +676,7 @@ fn simulate_year(seed: u64) -> usize {
             arrivals.push((at.plus_days(rng.below(60) as i64), rng.next(), e.clone()));
         }
     }
-    arrivals.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    arrivals.sort_by_key(|a| (a.0, a.1));
 
     let end = arrivals
         .last()
@@ -708,7 +708,7 @@ fn simulate_year(seed: u64) -> usize {
                 let r = report(central.entries(), &bodies, p, today, &cal).unwrap();
                 if let Issue::New(v) = issue(issued, r, today).unwrap() {
                     assert!(v.version == 1 || today > due, "seed {seed}: {p}");
-                    issued.push(v);
+                    issued.push(*v);
                 }
             }
         }
