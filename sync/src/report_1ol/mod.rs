@@ -11,6 +11,8 @@
 //!   record id), so a replayed or duplicated replication never counts twice — and the versions
 //!   of an issued report: a closed period re-issued after late data is a new version carrying
 //!   its difference from the previous one, never a silent change;
+//! - [`sim`]: a seeded year at central with regions cut off across the 10th, checking that
+//!   every period's latest version equals the report from scratch;
 //! - [`headings`]: the seed's row and column headings in Russian (as the seed writes them) and
 //!   Kazakh, for the exports.
 //!
@@ -23,6 +25,7 @@ pub mod headings;
 pub mod national;
 pub mod period;
 pub mod section5;
+pub mod sim;
 
 #[cfg(test)]
 mod tests;
