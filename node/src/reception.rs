@@ -381,6 +381,29 @@ impl ReceptionService {
         booking_of(view)
     }
 
+    /// Every record of this region as report 1-ОЛ section 5 counts it (the region's own
+    /// report; the hub reads the same records replicated).
+    pub fn report_entries(
+        &self,
+        utc_offset_min: i32,
+    ) -> ServiceResult<Vec<sync::report_1ol::ReceptionEntry>> {
+        let schedule = self.schedule()?;
+        let reference = self.reference();
+        let mut out = Vec::new();
+        for e in docs::catalogue(&*self.store, &self.region, Some(DocKind::Reception))? {
+            if e.id.id() == SCHEDULE_DOC_ID {
+                continue;
+            }
+            let b = self.get(e.id.id())?;
+            match sync::reception::report::entry(&b, schedule.as_ref(), &reference, utc_offset_min)
+            {
+                Some(entry) => out.push(entry),
+                None => tracing::warn!(id = %e.id, "a reception record has no readable dates"),
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs `f` on the automerge core of a stored document (replication export).
     pub fn with_doc<T>(
         &self,

@@ -172,6 +172,24 @@ async fn r31_booking_reception_and_lp1_card_over_the_api() {
     assert_eq!(card["fields"][30]["value_ru"], "Deputy B.");
     assert_eq!(card["fields"][24]["value_ru"], "Разъяснено");
     assert_eq!(card["missing"], json!([]));
+    // Report 1-ОЛ section 5 counts it: held by a deputy, explained.
+    let entries = w
+        .node
+        .state
+        .service
+        .reception()
+        .report_entries(300)
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].record_id, id);
+    assert!(matches!(
+        entries[0].outcome,
+        Some(sync::report_1ol::ReceptionOutcome::Held {
+            by: sync::report_1ol::Receiver::Deputy,
+            decision: Some(sync::report_1ol::ReceptionDecision::Explained),
+            ..
+        })
+    ));
     // Recorded once: a second record is refused.
     let (s, _) = w.call("POST", &path, Some(full)).await;
     assert_eq!(s, StatusCode::CONFLICT);

@@ -477,35 +477,47 @@ impl ReceptionDoc {
 }
 
 #[test]
-fn r31_a_held_record_gives_the_report_its_facts() {
+fn r31_a_held_record_gives_report_1ol_its_entry() {
+    use crate::report_1ol::{Receiver, ReceptionDecision, ReceptionOutcome};
     let fx = Fixture::new();
-    let record = fx.prepare(&input(MONDAY, "10:00"), Via::Node).unwrap();
-    let mut doc = booking_doc(&record, "AST", 1);
     let at = |d: &str| Day::parse(d).unwrap().start_ms(300) + 3_600_000;
-    let mut c = ctx("AST", at(MONDAY));
-    let facts = |doc: &ReceptionDoc| {
-        report::facts(&booking_of(doc), Some(&fx.schedule), &fx.reference, 300).unwrap()
+    let record = fx.prepare(&input(MONDAY, "10:00"), Via::Node).unwrap();
+    let mut doc = ReceptionDoc::create_booking(
+        ActorId::from(vec![1u8; 16]),
+        "r1",
+        "AST",
+        &record,
+        &ctx("AST", at("2026-03-02")),
+    )
+    .unwrap();
+    let entry = |doc: &ReceptionDoc| {
+        report::entry(&booking_of(doc), Some(&fx.schedule), &fx.reference, 300).unwrap()
     };
-    let booked = facts(&doc);
+    let booked = entry(&doc);
     assert_eq!(booked.requested_on, Day::parse("2026-03-02").unwrap());
+    assert_eq!(booked.booked_on, Some(Day::parse("2026-03-02").unwrap()));
     assert_eq!(booked.outcome, None);
+    booked.validate().unwrap();
     let fields = BTreeMap::from([
         (25, "satisfied".to_string()),
         (31, "dep".to_string()),
         (32, "С.".to_string()),
         (33, "А.".to_string()),
     ]);
-    c.now_ms = at(MONDAY);
-    doc.apply(&ReceptionCommand::RecordHeld(fields), &c)
-        .unwrap();
-    let held = facts(&doc);
+    doc.apply(
+        &ReceptionCommand::RecordHeld(fields),
+        &ctx("AST", at(MONDAY)),
+    )
+    .unwrap();
+    let held = entry(&doc);
+    held.validate().unwrap();
     assert!(held.revision > booked.revision);
     assert_eq!(
         held.outcome,
-        Some(report::FactOutcome::Held {
+        Some(ReceptionOutcome::Held {
             on: Day::parse(MONDAY).unwrap(),
-            by: report::ReceiverRank::Deputy,
-            decision: Some(DecisionColumn::Satisfied),
+            by: Receiver::Deputy,
+            decision: Some(ReceptionDecision::Satisfied),
         })
     );
     assert_eq!(
