@@ -247,6 +247,73 @@ impl ReceptionService {
         Ok(schedule)
     }
 
+    /// Settles the requests from the hub that arrived while no schedule was set (they wait,
+    /// listed as requested): each confirmed, moved or refused as on arrival. Returns how many.
+    pub async fn settle_waiting(
+        &self,
+        calendar: &WorkCalendar,
+        now_ms: i64,
+    ) -> ServiceResult<usize> {
+        let ctx = Ctx::new(
+            crate::conversations::SYSTEM_LOGIN,
+            self.region.as_str(),
+            now_ms,
+        );
+        let (settled, last) = {
+            let _g = lock(&self.write);
+            let Some(schedule) = self.schedule()? else {
+                return Ok(0);
+            };
+            let mut settled = 0;
+            let mut last = None;
+            for e in docs::catalogue(&*self.store, &self.region, Some(DocKind::Reception))? {
+                let id = e.id.id();
+                if id == SCHEDULE_DOC_ID {
+                    continue;
+                }
+                let Some((mut doc, stored)) = self.load(id)? else {
+                    continue;
+                };
+                let before = doc.view()?;
+                let ReceptionView::Booking(b) = &before else {
+                    continue;
+                };
+                if b.status != sync::reception::BookingStatus::Requested {
+                    continue;
+                }
+                let failed = std::cell::RefCell::new(None);
+                let taken = |d: &str, s: &str, t: &str| {
+                    idx::slot_taken(&*self.store, id, d, s, t).unwrap_or_else(|e| {
+                        failed.borrow_mut().get_or_insert(e);
+                        true
+                    })
+                };
+                let settlement = sync::reception::settle(b, &schedule, calendar, &taken);
+                if let Some(e) = failed.into_inner() {
+                    return Err(e.into());
+                }
+                doc.apply(&settlement.command(), &ctx)?;
+                let (_, ticket) = self.commit(
+                    id,
+                    &mut doc,
+                    stored,
+                    Some(&before),
+                    crate::conversations::SYSTEM_LOGIN,
+                    "reception.settle",
+                    serde_json::json!({}),
+                    now_ms,
+                )?;
+                settled += 1;
+                last = Some(ticket);
+            }
+            (settled, last)
+        };
+        if let Some(ticket) = last {
+            self.gc.wait_async(ticket).await?;
+        }
+        Ok(settled)
+    }
+
     /// On a fresh node with the demo reference lists: the demo schedule (sample data), unless
     /// one is set. A node given its own lists starts with no schedule: the official sets it.
     pub async fn ensure_demo_schedule(&self, now_ms: i64) -> ServiceResult<()> {

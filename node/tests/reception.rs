@@ -538,3 +538,57 @@ async fn r31_an_acknowledged_booking_survives_a_restart_with_its_slot_taken() {
     assert!(e.to_string().contains("already booked"), "{e}");
     drop(dir);
 }
+
+#[tokio::test]
+async fn r31_a_hub_request_that_arrived_before_any_schedule_waits_and_is_settled_when_one_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reception-reference.toml");
+    let own = sync::reception::reference::DEMO_RECEPTION_REFERENCE_TOML
+        .replace("sample = true", "sample = false");
+    std::fs::write(&file, &own).unwrap();
+    let mut config = test_config();
+    config.reception.reference_file = Some(file);
+    let data = dir.path().join("node");
+    let node = open_node(&config, &data, Some(ADMIN_PASSWORD.to_string()))
+        .await
+        .unwrap();
+    let mut t = TestNode {
+        app: node::http::app(node.state.clone()),
+        _dir: dir,
+        data,
+        admin: String::new(),
+    };
+    t.admin = t.activate("admin", ADMIN_PASSWORD).await;
+    let desk = t.user("desk", &["registrar"], None).await;
+    let w = World { node, t, desk };
+    let (_, v) = w.call("GET", "/api/v1/reception/schedule", None).await;
+    assert!(v["schedule"].is_null(), "{v}");
+    import(&w, "hub-4", &hub_request("hub-4", MONDAY, "10:20"));
+    let (_, b) = w
+        .call("GET", "/api/v1/reception/bookings/hub-4", None)
+        .await;
+    assert_eq!(b["status"], "requested", "{b}");
+    let (s, v) = w
+        .call("PUT", "/api/v1/reception/schedule", Some(schedule()))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, b) = w
+        .call("GET", "/api/v1/reception/bookings/hub-4", None)
+        .await;
+    assert_eq!(b["status"], "booked", "{b}");
+    assert_eq!(b["slot"]["time"], "10:20");
+    let (s, e) = w
+        .call(
+            "POST",
+            "/api/v1/reception/bookings",
+            Some(booking(MONDAY, "10:20")),
+        )
+        .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("reception_slot_taken")
+        )
+    );
+}

@@ -55,6 +55,12 @@ async fn reception_set_schedule(
         .reception()
         .set_schedule(schedule, &auth.user.login, now_ms())
         .await?;
+    // Requests from the hub that waited for a schedule are settled now.
+    let calendar = s.service.work_calendar()?;
+    s.service
+        .reception()
+        .settle_waiting(&calendar, now_ms())
+        .await?;
     Ok(Json(saved))
 }
 

@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use sync::calendar::WorkCalendar;
 use sync::protocol::Priority;
 use sync::reception::{
-    settle, Booking, BookingStatus, Origin, ReceptionCommand, ReceptionDoc, ReceptionView,
-    Schedule, Settlement, Slot, Via,
+    settle, Booking, BookingStatus, Origin, ReceptionDoc, ReceptionView, Schedule, Slot, Via,
 };
 use sync::{Ctx, DocId, DomainError};
 use utoipa::ToSchema;
@@ -143,12 +142,10 @@ impl KindRules for ReceptionRules<'_> {
                 "the slots could not be read: {e}"
             )));
         }
-        let cmd = match settlement {
-            Settlement::Confirm => ReceptionCommand::Confirm,
-            Settlement::Move(slot) => ReceptionCommand::Move(slot),
-            Settlement::Refuse(reason) => ReceptionCommand::Refuse { reason },
-        };
-        doc.apply(&cmd, &Ctx::new("system", self.region, now_ms))
+        doc.apply(
+            &settlement.command(),
+            &Ctx::new("system", self.region, now_ms),
+        )
     }
 
     fn priority(&self, view: &ReceptionView) -> Priority {

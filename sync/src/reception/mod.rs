@@ -20,7 +20,9 @@
 //! the link was down) or not a slot → moved to the first free slot of the same session (within
 //! [`schedule::MOVE_HORIZON_DAYS`]); none → refused with the reason. Both orders end in one
 //! booking per slot: a request that arrives first holds the slot and a later desk booking of
-//! it is refused as taken; a desk booking that came first keeps it and the request moves.
+//! it is refused as taken; a desk booking that came first keeps it and the request moves. A
+//! request that arrives while the region has no schedule waits, listed as requested, and is
+//! settled when the schedule is set.
 
 pub mod lp1;
 pub mod reference;
@@ -769,6 +771,17 @@ pub enum Settlement {
     Confirm,
     Move(Slot),
     Refuse(String),
+}
+
+impl Settlement {
+    /// The command that writes the settlement on the request.
+    pub fn command(self) -> ReceptionCommand {
+        match self {
+            Settlement::Confirm => ReceptionCommand::Confirm,
+            Settlement::Move(slot) => ReceptionCommand::Move(slot),
+            Settlement::Refuse(reason) => ReceptionCommand::Refuse { reason },
+        }
+    }
 }
 
 /// Settles a request ([`BookingStatus::Requested`]): `taken(date, session, time)` says whether
