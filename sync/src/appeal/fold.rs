@@ -89,6 +89,11 @@ pub enum Event {
     LateDuplicate {
         candidates: Vec<LateDuplicate>,
     },
+    /// ОЛ-1 field 8 edited with a tag (004 p.4); last writer wins, the tag joins the tags.
+    KindCorrected {
+        kind: AppealKind,
+        tag: String,
+    },
 }
 
 impl Event {
@@ -113,6 +118,7 @@ impl Event {
             Event::Attached { .. } => "appeal.attached",
             Event::CardLinked { .. } => "appeal.card_linked",
             Event::LateDuplicate { .. } => "appeal.late_duplicate",
+            Event::KindCorrected { .. } => "appeal.kind_corrected",
         }
     }
 
@@ -148,6 +154,7 @@ impl Event {
             Event::DraftReturned { seq, reason } => json!({"seq": seq, "reason": reason}),
             Event::Approved { seq, sha256, .. } => json!({"seq": seq, "sha256": sha256}),
             Event::Note { text } => json!({"text": text}),
+            Event::KindCorrected { kind, tag } => json!({"kind": kind, "tag": tag}),
             Event::Attached { attachment } => {
                 json!({"file_name": attachment.file_name, "sha256": attachment.sha256})
             }
@@ -372,6 +379,12 @@ pub(super) fn fold(
                 }
             }
             Event::Note { .. } => {}
+            Event::KindCorrected { kind, tag } => {
+                a.kind = Some(kind);
+                if !a.tags.contains(&tag) {
+                    a.tags.push(tag);
+                }
+            }
             Event::CardLinked {
                 card_id,
                 card_number,

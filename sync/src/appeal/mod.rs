@@ -174,6 +174,12 @@ pub enum AppealCommand {
     LateDuplicate {
         candidates: Vec<LateDuplicate>,
     },
+    /// ОЛ-1 field 8 («Вид документа») does not match the content: the registrar edits it and
+    /// enters a tag (004 p.4); field 9 follows (forms, R31).
+    CorrectKind {
+        kind: AppealKind,
+        tag: String,
+    },
 }
 
 fn calendar_error(e: CalendarError) -> DomainError {
@@ -859,6 +865,28 @@ fn decide(
                 seq: a.drafts.len() as u32,
                 sha256: sha256.clone(),
                 size: *size,
+            })
+        }
+        AppealCommand::CorrectKind { kind, tag } => {
+            check_text("tag", tag, limits::TAG_CHARS_MAX, true)?;
+            if a.number.is_none() {
+                return Err(out_of_order(a, "a correction of the document kind"));
+            }
+            if a.kind == Some(*kind) {
+                return Err(refuse(
+                    "kind_unchanged",
+                    "the document kind is already this one",
+                ));
+            }
+            if !a.tags.iter().any(|t| t == tag.trim()) && a.tags.len() >= limits::TAGS_MAX {
+                return Err(DomainError::field(
+                    "tag",
+                    format!("at most {} tags", limits::TAGS_MAX),
+                ));
+            }
+            Ok(Event::KindCorrected {
+                kind: *kind,
+                tag: tag.trim().to_string(),
             })
         }
         AppealCommand::Note { text } => {
