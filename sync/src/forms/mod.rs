@@ -235,7 +235,7 @@ fn local_time(ms: i64, utc_offset_min: i32) -> String {
 
 impl AppealForms {
     /// Derives the cards from the appeal's view. `registers`: the register's answer for each
-    /// applicant, in the appeal's order (missing entries: not asked).
+    /// of [`AppealForms::z1_applicants`], in order (missing entries: `not_configured`).
     pub fn derive(a: &Appeal, reference: &Reference, registers: &[RegisterState]) -> AppealForms {
         let offset = reference.shifts.utc_offset_min;
         let mut forms = AppealForms {
@@ -283,12 +283,7 @@ impl AppealForms {
                     .push(entry(FormKind::Ol1, 1, layout::ol1_fields_of(h)));
             }
         }
-        let named: Vec<&Applicant> = a
-            .applicants
-            .iter()
-            .filter(|p| !a.anonymous && !p.is_unnamed())
-            .collect();
-        for (i, p) in named.into_iter().enumerate() {
+        for (i, p) in Self::z1_applicants(a).into_iter().enumerate() {
             let state = registers
                 .get(i)
                 .cloned()
@@ -299,6 +294,15 @@ impl AppealForms {
         }
         forms.ol1 = Some(ol1.finish());
         forms
+    }
+
+    /// The applicants who get a З-1, in order (`registers` of [`AppealForms::derive`] follows
+    /// it): the named applicants of an appeal that is not anonymous.
+    pub fn z1_applicants(a: &Appeal) -> Vec<&Applicant> {
+        a.applicants
+            .iter()
+            .filter(|p| !a.anonymous && !p.is_unnamed())
+            .collect()
     }
 
     /// Every card, in the order the exports write them.
