@@ -1,8 +1,8 @@
 //! The fields of ОЛ-1, ОЛ-2 and З-1 as seed 004 p.4 and p.23 give them, and the facts of the
 //! appeal each one holds.
 
+use super::model::{local_time, FieldValue, Form, FormField, FormKind};
 use super::register::{self, RegisterState};
-use super::{answer_decision, local_time, FieldValue, Form, FormField, FormKind};
 use crate::appeal::{Appeal, AppealKind, Applicant, Decision, HistoryEntry};
 use crate::reference::Reference;
 
@@ -399,4 +399,18 @@ pub(super) fn z1(seq: u32, ol1_head: &[FormField], p: &Applicant, state: &Regist
         f.checks = register::address_mismatches(answer, p.address.as_deref());
     }
     f
+}
+
+/// The decision an answer carries, as ОЛ-2 field 4 words it.
+fn answer_decision(d: Decision) -> FieldValue {
+    // Satisfied / refused / explained: the wording of the seed's 1-ОЛ section 5 («удовлетворено /
+    // отказано / разъяснено»); the other two: R13/R15 as order 120 words them.
+    let (kk, ru) = match d {
+        Decision::Satisfied => ("қанағаттандырылды", "удовлетворено"),
+        Decision::Refused => ("бас тартылды", "отказано"),
+        Decision::Explained => ("түсіндірілді", "разъяснено"),
+        Decision::Redirected => ("құзыреті бойынша жіберілді", "направлено по компетенции"),
+        Decision::OutsideCompetence => ("құзыретке жатпайды", "не относится к компетенции"),
+    };
+    FieldValue::coded(d.as_str(), kk, ru)
 }

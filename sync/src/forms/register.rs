@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::FieldCheck;
+use super::model::FieldCheck;
 
 /// The highest field number of З-1 p.23 mentions.
 pub const Z1_FIELDS_MAX: u32 = 26;
