@@ -78,7 +78,7 @@ impl World {
     }
 }
 
-fn field<'a>(form: &'a Value, n: u64) -> &'a Value {
+fn field(form: &Value, n: u64) -> &Value {
     form["fields"]
         .as_array()
         .unwrap()

@@ -149,8 +149,7 @@ pub fn xlsx(forms: &AppealForms) -> Result<Vec<u8>, XlsxError> {
                 },
             )?;
         }
-        let mut r = 6 + f.fields.len() as u32;
-        for c in &f.checks {
+        for (r, c) in (6 + f.fields.len() as u32..).zip(&f.checks) {
             sheet.write_string_with_format(
                 r,
                 0,
@@ -161,7 +160,6 @@ pub fn xlsx(forms: &AppealForms) -> Result<Vec<u8>, XlsxError> {
                 ),
                 &warn,
             )?;
-            r += 1;
         }
         sheet.set_column_width(1, 30)?;
         sheet.set_column_width(2, 40)?;
