@@ -76,9 +76,15 @@ export function formsBox(a, ctx) {
   var box = h('div', { class: 'box fm-box', tid: 'ap-forms' });
   var show = h('button', { type: 'button', class: 'btn btn-sm no-print', tid: 'ap-forms-show', i18n: 'forms.show' });
   var print = h('button', { type: 'button', class: 'btn btn-sm no-print', tid: 'ap-forms-print', i18n: 'forms.print' });
+  /* The cards alone on paper: the other print areas (the талон) step aside until the print ends. */
   print.addEventListener('click', function () {
+    var others = Array.prototype.slice.call(document.querySelectorAll('.print-area')).filter(function (x) { return x !== box; });
+    others.forEach(function (x) { x.classList.remove('print-area'); });
     box.classList.add('print-area');
-    window.addEventListener('afterprint', function () { box.classList.remove('print-area'); }, { once: true });
+    window.addEventListener('afterprint', function () {
+      box.classList.remove('print-area');
+      others.forEach(function (x) { x.classList.add('print-area'); });
+    }, { once: true });
     window.print();
   });
   show.addEventListener('click', function () {
@@ -94,7 +100,7 @@ export function formsBox(a, ctx) {
     }, function (e) { clear(body); showError(body.appendChild(h('div', { class: 'error' })), e); });
   });
   var stem = fileStem(a);
-  box.appendChild(h('div', { class: 'row no-print' }, [h('span', { class: 'section-title', i18n: 'forms.title' }), show,
+  box.appendChild(h('div', { class: 'row no-print', style: 'flex-wrap:wrap' }, [h('span', { class: 'section-title', i18n: 'forms.title' }), show,
     fileButton({ path: apPath(a.id, '/forms.csv'), name: 'forms-' + stem + '.csv', tid: 'ap-forms-csv', i18n: 'forms.csv' }),
     fileButton({ path: apPath(a.id, '/forms.xlsx'), name: 'forms-' + stem + '.xlsx', tid: 'ap-forms-xlsx', i18n: 'forms.xlsx' }),
     print]));
