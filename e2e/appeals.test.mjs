@@ -443,7 +443,15 @@ describe('appeals_console: citizen page → registrar → manager → officer �
     assert.equal(await reg.locator(tid('fm-register')).getAttribute('data-state'), 'not_configured', 'no register: shown');
     await reg.locator(tid('fm-z1-1')).waitFor();
     assert.ok(await reg.locator(`${tid('fm-z1-1-f3')}.fm-missing`).count(), 'З-1 field 3 is missing without the register');
-    assert.equal(await reg.locator(`${tid('fm-entries')} tbody tr`).count(), 2, 'an entry per step (R39)');
+    // З-1 typed by hand (no register connected).
+    await reg.locator(tid('fm-z1-1-in3')).fill('Инженер');
+    await reg.locator(tid('fm-z1-1-save')).click();
+    await reg.locator(`${tid('ap-history')} [data-i18n="ap.hist.appeal.z1_filled"]`).waitFor();
+    await reg.locator(tid('ap-forms-show')).click();
+    await reg.locator(tid('fm-z1-1-f3')).waitFor();
+    assert.equal(await reg.locator(`${tid('fm-z1-1-f3')}.fm-missing`).count(), 0, 'field 3 is filled');
+    assert.match(await reg.locator(tid('fm-z1-1-f3')).textContent(), /Инженер.*manual/);
+    assert.equal(await reg.locator(`${tid('fm-entries')} tbody tr`).count(), 3, 'an entry per step (R39)');
     await view(reg, 'registrar-forms', lang);
     const xlsx = await download(reg, reg.locator(tid('ap-forms-xlsx')));
     assert.equal(xlsx.bytes.subarray(0, 2).toString(), 'PK');

@@ -167,6 +167,35 @@ async fn r31_r39_the_forms_of_an_appeal_as_json_csv_and_xlsx() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // З-1 typed by hand where no register is connected; a field that is not typed is refused.
+    let (s, v) =
+        w.t.call(
+            "POST",
+            &format!("/api/v1/appeals/{id}/z1"),
+            &w.registrar,
+            Some(json!({"applicant": 0, "fields": {"4": "x"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let mut typed = serde_json::Map::new();
+    for n in sync::forms::register::Z1_REGISTER_FIELDS {
+        typed.insert(n.to_string(), json!(format!("m{n}")));
+    }
+    typed.insert("12".into(), json!("Астана"));
+    w.t.ok(
+        "POST",
+        &format!("/api/v1/appeals/{id}/z1"),
+        &w.registrar,
+        Some(json!({"applicant": 0, "fields": typed})),
+    )
+    .await;
+    let z1 = w.forms(&id).await["z1"][0].clone();
+    assert_eq!(z1["missing"], json!([]));
+    assert_eq!(field(&z1, 12)["source"], "manual");
+    assert_eq!(
+        z1["checks"][0]["field"], 13,
+        "«m13» is not in the postal address"
+    );
     // A decision: the head extends the term (ОЛ-2 №1).
     let due =
         sync::calendar::Day::parse(field(ol1, 13)["value"]["text"].as_str().unwrap()).unwrap();

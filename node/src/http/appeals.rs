@@ -267,6 +267,15 @@ pub struct KuiInput {
     number: String,
 }
 
+/// Form З-1 filled by hand (004 p.23): the applicant's index in the appeal and values by field
+/// number (`{"13": "ул. Кенесары"}`); an empty value clears the field.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Z1Input {
+    applicant: usize,
+    fields: std::collections::BTreeMap<u32, String>,
+}
+
 /// ОЛ-1 field 8 edited with a tag (004 p.4).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -372,6 +381,16 @@ step!(
     |i| AppealCommand::CorrectKind {
         kind: i.kind,
         tag: i.tag
+    }
+);
+step!(
+    fill_z1,
+    "/api/v1/appeals/{id}/z1",
+    REGISTRARS,
+    Z1Input,
+    |i| AppealCommand::FillZ1 {
+        applicant: i.applicant,
+        fields: i.fields
     }
 );
 step!(kui, "/api/v1/appeals/{id}/kui", ROUTERS, KuiInput, |i| {
@@ -704,6 +723,7 @@ pub fn routes() -> Router<SharedState> {
         .route("/appeals/{id}/crime-signs", post(crime_signs))
         .route("/appeals/{id}/kui", post(kui))
         .route("/appeals/{id}/kind", post(correct_kind))
+        .route("/appeals/{id}/z1", post(fill_z1))
         .route("/appeals/{id}/extend", post(extend))
         .route("/appeals/{id}/extension-notice", post(extension_notice))
         .route("/appeals/{id}/draft", post(submit_draft))

@@ -25,10 +25,13 @@ async fn forms_of(s: &SharedState, auth: &Auth, id: &str) -> ApiResult<AppealFor
     let a = load(s, auth, id)?;
     let now = now_ms();
     let applicants = AppealForms::z1_applicants(&a);
-    let asks = applicants.iter().take(FORMS_REGISTER_LOOKUPS_MAX).map(|p| {
-        s.state_register
-            .lookup(p.iin.as_deref().or(p.bin.as_deref()), now)
-    });
+    let asks = applicants
+        .iter()
+        .take(FORMS_REGISTER_LOOKUPS_MAX)
+        .map(|(_, p)| {
+            s.state_register
+                .lookup(p.iin.as_deref().or(p.bin.as_deref()), now)
+        });
     let mut registers = futures::future::join_all(asks).await;
     registers.resize(
         applicants.len(),

@@ -176,6 +176,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         crime_signs,
         kui,
         correct_kind,
+        fill_z1,
         appeal_forms,
         appeal_forms_csv,
         appeal_forms_xlsx,

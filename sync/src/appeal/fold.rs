@@ -94,6 +94,12 @@ pub enum Event {
         kind: AppealKind,
         tag: String,
     },
+    /// З-1 values typed by hand (the forms read them from the history: `sync::forms`). Keys are
+    /// field numbers as text: an internally tagged enum cannot read integer map keys back.
+    Z1Filled {
+        applicant: usize,
+        fields: std::collections::BTreeMap<String, String>,
+    },
 }
 
 impl Event {
@@ -119,6 +125,7 @@ impl Event {
             Event::CardLinked { .. } => "appeal.card_linked",
             Event::LateDuplicate { .. } => "appeal.late_duplicate",
             Event::KindCorrected { .. } => "appeal.kind_corrected",
+            Event::Z1Filled { .. } => "appeal.z1_filled",
         }
     }
 
@@ -155,6 +162,9 @@ impl Event {
             Event::Approved { seq, sha256, .. } => json!({"seq": seq, "sha256": sha256}),
             Event::Note { text } => json!({"text": text}),
             Event::KindCorrected { kind, tag } => json!({"kind": kind, "tag": tag}),
+            Event::Z1Filled { applicant, fields } => {
+                json!({"applicant": applicant, "fields": fields})
+            }
             Event::Attached { attachment } => {
                 json!({"file_name": attachment.file_name, "sha256": attachment.sha256})
             }
@@ -378,7 +388,7 @@ pub(super) fn fold(
                     }
                 }
             }
-            Event::Note { .. } => {}
+            Event::Note { .. } | Event::Z1Filled { .. } => {}
             Event::KindCorrected { kind, tag } => {
                 a.kind = Some(kind);
                 if !a.tags.contains(&tag) {

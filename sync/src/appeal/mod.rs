@@ -180,6 +180,13 @@ pub enum AppealCommand {
         kind: AppealKind,
         tag: String,
     },
+    /// Form З-1 filled by hand (004 p.23: where no register interface exists, or to bring
+    /// fields 12–18 in line with the postal address): the applicant's index in the appeal and
+    /// values by field number; an empty value clears the field.
+    FillZ1 {
+        applicant: usize,
+        fields: std::collections::BTreeMap<u32, String>,
+    },
 }
 
 fn calendar_error(e: CalendarError) -> DomainError {
@@ -887,6 +894,35 @@ fn decide(
             Ok(Event::KindCorrected {
                 kind: *kind,
                 tag: tag.trim().to_string(),
+            })
+        }
+        AppealCommand::FillZ1 { applicant, fields } => {
+            use crate::forms::register::{REGISTER_VALUE_CHARS_MAX, Z1_FIELDS_MAX};
+            if a.number.is_none() {
+                return Err(out_of_order(a, "form З-1"));
+            }
+            if *applicant >= a.applicants.len() {
+                return Err(DomainError::field("applicant", "no such applicant"));
+            }
+            if fields.is_empty() {
+                return Err(DomainError::field("fields", "no field to fill"));
+            }
+            for (n, v) in fields {
+                // 1–2 come from ОЛ-1 and 4 is the applicant's ИИН/БИН as the appeal gives it.
+                if !(3..=Z1_FIELDS_MAX).contains(n) || *n == 4 {
+                    return Err(DomainError::field(
+                        "fields",
+                        format!("З-1 field {n} is not filled by hand (3, 5–{Z1_FIELDS_MAX})"),
+                    ));
+                }
+                check_text("fields", v, REGISTER_VALUE_CHARS_MAX, false)?;
+            }
+            Ok(Event::Z1Filled {
+                applicant: *applicant,
+                fields: fields
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+                    .collect(),
             })
         }
         AppealCommand::Note { text } => {

@@ -2,7 +2,9 @@
 //! appeal each one holds.
 
 use super::model::{local_time, FieldValue, Form, FormField, FormKind};
-use super::register::{self, RegisterState};
+use std::collections::BTreeMap;
+
+use super::register::{self, RegisterAnswer, RegisterState};
 use crate::appeal::{Appeal, AppealKind, Applicant, Decision, HistoryEntry};
 use crate::reference::Reference;
 
@@ -60,6 +62,7 @@ fn form(kind: FormKind, seq: u32, fields: Vec<FormField>) -> Form {
         kind,
         code: kind.code().to_string(),
         seq,
+        applicant: None,
         // Kazakh: our translation of «форма ОЛ-1».
         title_kk: format!("{} нысаны", kind.code()),
         title_ru: format!("Форма {}", kind.code()),
@@ -191,6 +194,23 @@ pub(super) fn ol1(a: &Appeal, reference: &Reference, offset: i32) -> Form {
         ),
     );
     form(FormKind::Ol1, 1, fields)
+}
+
+/// The history action of З-1 filled by hand.
+pub const Z1_FILLED_ACTION: &str = "appeal.z1_filled";
+
+/// A step that filled З-1 by hand: the applicant's index and the values (empty: cleared).
+pub(super) fn z1_filled(h: &HistoryEntry) -> Option<(usize, BTreeMap<u32, String>)> {
+    if h.action != Z1_FILLED_ACTION {
+        return None;
+    }
+    let idx = usize::try_from(h.params["applicant"].as_u64()?).ok()?;
+    let fields = h.params["fields"]
+        .as_object()?
+        .iter()
+        .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_str()?.to_string())))
+        .collect();
+    Some((idx, fields))
 }
 
 /// The ОЛ-1 fields a history step fills or changes (R39).
@@ -328,8 +348,16 @@ pub(super) fn ol2(
     form(FormKind::Ol2, seq, fields)
 }
 
-/// One З-1 (an applicant): 1–2 from ОЛ-1, 4 the ИИН/БИН, the rest from the state register.
-pub(super) fn z1(seq: u32, ol1_head: &[FormField], p: &Applicant, state: &RegisterState) -> Form {
+/// One З-1 (an applicant): 1–2 from ОЛ-1, 4 the ИИН/БИН, the rest from the state register or
+/// typed by hand (`manual`, which wins: it is how a field is brought in line).
+pub(super) fn z1(
+    seq: u32,
+    index: usize,
+    ol1_head: &[FormField],
+    p: &Applicant,
+    state: &RegisterState,
+    manual: &BTreeMap<u32, String>,
+) -> Form {
     let mut fields = Vec::new();
     for f in ol1_head.iter().filter(|f| f.number <= 2) {
         fields.push(
@@ -349,7 +377,24 @@ pub(super) fn z1(seq: u32, ol1_head: &[FormField], p: &Applicant, state: &Regist
         _ => None,
     };
     let source = state.source();
+    // What the card holds: the register's values, then the ones typed by hand over them.
+    let mut held = RegisterAnswer {
+        fields: answer.map(|a| a.fields.clone()).unwrap_or_default(),
+    };
+    held.fields
+        .extend(manual.iter().map(|(n, v)| (*n, v.clone())));
+    let source_of = |n: u32| {
+        if manual.contains_key(&n) {
+            "manual".to_string()
+        } else {
+            source.clone()
+        }
+    };
     for number in 3..=register::Z1_FIELDS_MAX {
+        let value = held
+            .fields
+            .get(&number)
+            .map(|v| FieldValue::text(v.clone()));
         let field = if number == 4 {
             Def {
                 number,
@@ -375,13 +420,7 @@ pub(super) fn z1(seq: u32, ol1_head: &[FormField], p: &Applicant, state: &Regist
                 auto: true,
                 required: true,
             }
-            .field(
-                answer
-                    .and_then(|a| a.fields.get(&number))
-                    .map(|v| FieldValue::text(v.clone())),
-                source.clone(),
-                None,
-            )
+            .field(value, source_of(number), None)
         } else {
             Def {
                 number,
@@ -390,14 +429,13 @@ pub(super) fn z1(seq: u32, ol1_head: &[FormField], p: &Applicant, state: &Regist
                 auto: false,
                 required: false,
             }
-            .field(None, "manual", None)
+            .field(value, "manual", None)
         };
         fields.push(field);
     }
     let mut f = form(FormKind::Z1, seq, fields);
-    if let Some(answer) = answer {
-        f.checks = register::address_mismatches(answer, p.address.as_deref());
-    }
+    f.applicant = Some(index);
+    f.checks = register::address_mismatches(&held, p.address.as_deref());
     f
 }
 

@@ -28,6 +28,8 @@ pub mod register;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -100,6 +102,12 @@ impl AppealForms {
             .iter()
             .filter_map(|n| ol1.field(*n).cloned())
             .collect();
+        // З-1 per named applicant, keyed by the applicant's index in the appeal.
+        let z1_seq: BTreeMap<usize, u32> = Self::z1_applicants(a)
+            .iter()
+            .enumerate()
+            .map(|(i, (idx, _))| (*idx, i as u32 + 1))
+            .collect();
         let mut seq = 0;
         for (step, h) in a.history.iter().enumerate() {
             let entry = |form, form_seq, fields: Vec<u32>| FormEntry {
@@ -117,31 +125,50 @@ impl AppealForms {
                     .ol2
                     .push(layout::ol2(seq, &head, decision, h, offset).finish());
                 forms.entries.push(entry(FormKind::Ol2, seq, vec![4]));
+            } else if let Some((idx, fields)) = layout::z1_filled(h) {
+                let form_seq = z1_seq.get(&idx).copied().unwrap_or(0);
+                let numbers = fields.keys().copied().collect();
+                forms.entries.push(entry(FormKind::Z1, form_seq, numbers));
             } else {
                 forms
                     .entries
                     .push(entry(FormKind::Ol1, 1, layout::ol1_fields_of(h)));
             }
         }
-        for (i, p) in Self::z1_applicants(a).into_iter().enumerate() {
+        for (i, (idx, p)) in Self::z1_applicants(a).into_iter().enumerate() {
             let state = registers
                 .get(i)
                 .cloned()
                 .unwrap_or(RegisterState::NotConfigured);
+            // Values typed by hand, last writer wins per field in log order; empty clears.
+            let mut manual = BTreeMap::new();
+            for (at, fields) in a.history.iter().filter_map(layout::z1_filled) {
+                if at == idx {
+                    for (n, v) in fields {
+                        if v.is_empty() {
+                            manual.remove(&n);
+                        } else {
+                            manual.insert(n, v);
+                        }
+                    }
+                }
+            }
             forms
                 .z1
-                .push(layout::z1(i as u32 + 1, &head, p, &state).finish());
+                .push(layout::z1(i as u32 + 1, idx, &head, p, &state, &manual).finish());
         }
         forms.ol1 = Some(ol1.finish());
         forms
     }
 
     /// The applicants who get a З-1, in order (`registers` of [`AppealForms::derive`] follows
-    /// it): the named applicants of an appeal that is not anonymous.
-    pub fn z1_applicants(a: &Appeal) -> Vec<&Applicant> {
+    /// it), with their index in the appeal: the named applicants of an appeal that is not
+    /// anonymous.
+    pub fn z1_applicants(a: &Appeal) -> Vec<(usize, &Applicant)> {
         a.applicants
             .iter()
-            .filter(|p| !a.anonymous && !p.is_unnamed())
+            .enumerate()
+            .filter(|(_, p)| !a.anonymous && !p.is_unnamed())
             .collect()
     }
 

@@ -111,6 +111,9 @@ pub struct Form {
     /// 1-based number among the appeal's cards of this kind (ОЛ-2: per decision; З-1: per
     /// applicant).
     pub seq: u32,
+    /// З-1: the applicant's index in the appeal (what `POST …/z1` names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<usize>,
     pub title_kk: String,
     pub title_ru: String,
     /// False: the seeds do not give this form in full (all three, today).

@@ -407,3 +407,78 @@ fn r31_exports_write_every_field_and_mark_the_layout() {
     let xlsx = export::xlsx(&forms).unwrap();
     assert!(xlsx.starts_with(b"PK"));
 }
+
+#[test]
+fn r31_z1_is_filled_by_hand_and_brought_in_line_with_the_postal_address() {
+    let mut w = World::new();
+    let t = at("2026-04-01", 11);
+    let fill = |applicant, fields: &[(u32, &str)]| AppealCommand::FillZ1 {
+        applicant,
+        fields: fields.iter().map(|(n, v)| (*n, v.to_string())).collect(),
+    };
+    assert!(
+        w.step("reg", t, fill(0, &[(3, "x")])).is_err(),
+        "not before registration"
+    );
+    w.register();
+    for (cmd, expect) in [
+        (fill(0, &[(4, "x")]), "not filled by hand"),
+        (fill(0, &[(1, "x")]), "not filled by hand"),
+        (fill(0, &[(27, "x")]), "not filled by hand"),
+        (fill(1, &[(3, "x")]), "no such applicant"),
+        (fill(0, &[]), "no field"),
+        (fill(0, &[(3, &"я".repeat(501))]), "500"),
+    ] {
+        let e = w.step("reg", t, cmd).unwrap_err().to_string();
+        assert!(e.contains(expect), "{e}");
+    }
+    // No register: every automatic field typed by hand passes the check.
+    let mut all: Vec<(u32, String)> = super::register::Z1_REGISTER_FIELDS
+        .iter()
+        .map(|n| (*n, format!("m{n}")))
+        .collect();
+    all.retain(|(n, _)| *n != 12);
+    all.push((12, "Астана".into()));
+    let refs: Vec<(u32, &str)> = all.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    w.step("reg", t, fill(0, &refs)).unwrap();
+    let forms = w.forms(&[]);
+    let z1 = &forms.z1[0];
+    assert_eq!(z1.check(), Ok(()));
+    assert_eq!(z1.field(12).unwrap().source, "manual");
+    let flagged: Vec<u32> = z1.checks.iter().map(|c| c.field).collect();
+    assert_eq!(
+        flagged,
+        [13, 14, 15, 16, 17, 18],
+        "«m13»… are not the postal address"
+    );
+    let last = forms.entries.last().unwrap();
+    assert_eq!(
+        (last.form, last.form_seq, last.fields.len()),
+        (FormKind::Z1, 1, 22)
+    );
+
+    // The register disagrees with the postal address on 13; typed by hand it is brought in line,
+    // and cleared it is the register's again.
+    let mut w = World::new();
+    w.register();
+    let found = RegisterState::Found {
+        answer: answer(r#"{"fields": {"12": "Астана", "13": "ул. Абая", "3": "r3"}}"#),
+        fetched_at: t,
+        cached: false,
+    };
+    let flagged = |w: &World| -> Vec<u32> {
+        w.forms(std::slice::from_ref(&found)).z1[0]
+            .checks
+            .iter()
+            .map(|c| c.field)
+            .collect()
+    };
+    assert_eq!(flagged(&w), [13]);
+    w.step("reg", t, fill(0, &[(13, "ул. Кенесары")])).unwrap();
+    assert_eq!(flagged(&w), Vec::<u32>::new());
+    let z1 = w.forms(std::slice::from_ref(&found)).z1[0].clone();
+    assert_eq!(z1.field(13).unwrap().source, "manual");
+    assert_eq!(z1.field(3).unwrap().source, "register");
+    w.step("reg", t, fill(0, &[(13, "")])).unwrap();
+    assert_eq!(flagged(&w), [13]);
+}

@@ -3,7 +3,8 @@
    value, whether it is filled automatically and where it came from; the forms' missing fields
    and address checks; the state register's state (its absence is shown); the form entry of every
    step. The seeds do not give these forms in full: each card says so. Downloads as CSV and XLSX,
-   printing, and the registrar's edit of ОЛ-1 field 8 with a tag (POST /appeals/{id}/kind). */
+   printing, the registrar's edit of ОЛ-1 field 8 with a tag (POST /appeals/{id}/kind) and З-1
+   typed by hand where no register answers or an address must be brought in line (POST …/z1). */
 import { hasRole, fmtDateTime } from '../state.js';
 import { api, showError } from '../../kit/api.js';
 import { applyLang } from '../../kit/i18n.js';
@@ -16,13 +17,22 @@ function valueOf(v) {
   return dataText(v.text);
 }
 
-function fieldRow(form, f) {
+/* З-1 fields the registrar types by hand (004 p.23): all but 1–2 (from ОЛ-1) and 4 (the ИИН/БИН). */
+function typedByHand(form, f) { return form.kind === 'z1' && f.number > 2 && f.number !== 4; }
+
+function fieldRow(form, f, inputs) {
   var missing = form.missing.indexOf(f.number) >= 0;
   var check = form.checks.filter(function (c) { return c.field === f.number; })[0];
+  var input = null;
+  if (inputs && typedByHand(form, f)) {
+    input = h('input', { type: 'text', class: 'no-print', tid: 'fm-z1-' + form.seq + '-in' + f.number, value: f.value ? f.value.text : '' });
+    input.dataset.before = input.value;
+    inputs[f.number] = input;
+  }
   return h('tr', { class: missing ? 'fm-missing' : '', tid: 'fm-' + form.kind + '-' + form.seq + '-f' + f.number }, [
     h('td', { class: 'mono' }, dataText(f.number)),
     h('td', null, f.name_ru ? h('span', { names: { kk: f.name_kk, ru: f.name_ru } }) : tx('forms.name_not_in_seeds', 'muted small')),
-    h('td', null, [valueOf(f.value),
+    h('td', null, [valueOf(f.value), input,
       f.tag ? h('span', null, [' ', tx('forms.tag', 'muted small'), ' ', dataText(f.tag, 'mono')]) : null,
       missing ? h('div', { class: 'error small', i18n: 'forms.missing' }) : null,
       check ? h('div', { class: 'error small' }, [tx('forms.address_mismatch'), ' ', dataText(check.params.postal, 'muted')]) : null]),
@@ -31,14 +41,28 @@ function fieldRow(form, f) {
   ]);
 }
 
-function formTable(form) {
+/* The registrar's save of the З-1 fields typed by hand: only the changed ones are sent. */
+function z1Save(form, inputs, ctx) {
+  var btn = h('button', { type: 'button', class: 'btn btn-sm no-print', tid: 'fm-z1-' + form.seq + '-save', i18n: 'forms.z1.save' });
+  btn.addEventListener('click', function () {
+    var fields = {};
+    Object.keys(inputs).forEach(function (n) { if (inputs[n].value.trim() !== inputs[n].dataset.before) fields[n] = inputs[n].value.trim(); });
+    if (!Object.keys(fields).length) return;
+    ctx.run(btn, ctx.post('/z1', { applicant: form.applicant, fields: fields }), 'ap.saved');
+  });
+  return btn;
+}
+
+function formTable(form, ctx) {
+  var inputs = ctx && ctx.edit && form.kind === 'z1' ? {} : null;
   return h('div', { class: 'fm-form', tid: 'fm-' + form.kind + '-' + form.seq }, [
     h('div', { class: 'section-title' }, [dataText(form.code), form.seq > 1 || form.kind !== 'ol1' ? dataText(' №' + form.seq) : null]),
     form.layout_complete ? null : h('div', { class: 'warn small', tid: 'fm-incomplete', i18n: 'forms.layout_incomplete' }),
     h('table', { class: 'tbl compact' }, [
       h('thead', null, h('tr', null, ['forms.number', 'forms.name', 'forms.value', 'forms.filled', 'forms.source'].map(function (k) { return h('th', { i18n: k }); }))),
-      h('tbody', null, form.fields.map(function (f) { return fieldRow(form, f); }))
-    ])
+      h('tbody', null, form.fields.map(function (f) { return fieldRow(form, f, inputs); }))
+    ]),
+    inputs ? z1Save(form, inputs, ctx) : null
   ]);
 }
 
@@ -93,7 +117,8 @@ export function formsBox(a, ctx) {
       clear(body);
       if (!forms.ol1) { body.appendChild(tx('forms.not_registered', 'muted')); applyLang(body); return; }
       body.appendChild(registerLine(forms.register));
-      [forms.ol1].concat(forms.z1, forms.ol2).forEach(function (f) { body.appendChild(formTable(f)); });
+      var edit = { edit: hasRole('registrar'), run: ctx.run, post: ctx.post };
+      [forms.ol1].concat(forms.z1, forms.ol2).forEach(function (f) { body.appendChild(formTable(f, edit)); });
       body.appendChild(h('div', { class: 'section-title', i18n: 'forms.entries' }));
       body.appendChild(entriesTable(forms));
       applyLang(body);
