@@ -450,7 +450,7 @@ describe('appeals_console: citizen page → registrar → manager → officer �
     await reg.locator(tid('ap-forms-show')).click();
     await reg.locator(tid('fm-z1-1-f3')).waitFor();
     assert.equal(await reg.locator(`${tid('fm-z1-1-f3')}.fm-missing`).count(), 0, 'field 3 is filled');
-    assert.match(await reg.locator(tid('fm-z1-1-f3')).textContent(), /Инженер.*manual/);
+    assert.match(await reg.locator(tid('fm-z1-1-f3')).textContent(), /Инженер.*вручную/);
     assert.equal(await reg.locator(`${tid('fm-entries')} tbody tr`).count(), 3, 'an entry per step (R39)');
     await view(reg, 'registrar-forms', lang);
     const xlsx = await download(reg, reg.locator(tid('ap-forms-xlsx')));

@@ -282,13 +282,19 @@ print(json.dumps({ws.title: [[c for c in row] for row in ws.iter_rows(values_onl
     }
     let sheet = book["ОЛ-1 (1)"].as_array().unwrap();
     assert_eq!(sheet[0][0], "ОЛ-1 нысаны / Форма ОЛ-1");
-    assert!(sheet[2][0].as_str().unwrap().contains("not in the seeds"));
+    assert!(sheet[2][0]
+        .as_str()
+        .unwrap()
+        .contains("отсутствует в источниках"));
     assert_eq!(sheet[4][0], "№");
     assert_eq!(sheet[4][2], "Мәні / Значение");
     let row8 = sheet.iter().find(|r| r[0] == 8).unwrap();
     assert_eq!(row8[1], "Құжат түрі / Вид документа");
     assert_eq!(row8[2], "ұсыныс / предложение");
     assert_eq!(row8[7], "благоустройство");
+    assert_eq!(row8[8], "Ереженің 4-т. / п. 4 Правил");
+    let row1 = sheet.iter().find(|r| r[0] == 1).unwrap();
+    assert_eq!(row1[6], "өтініштен / из обращения");
 
     let (s, _) =
         w.t.call("GET", "/api/v1/appeals/nope/forms", &w.registrar, None)

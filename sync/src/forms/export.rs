@@ -4,10 +4,11 @@
 
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
+use super::model::source_words;
 use super::{AppealForms, Form};
 
 /// The CSV's columns, in order.
-pub const CSV_COLUMNS: [&str; 19] = [
+pub const CSV_COLUMNS: [&str; 20] = [
     "format",
     "region",
     "appeal_id",
@@ -24,12 +25,13 @@ pub const CSV_COLUMNS: [&str; 19] = [
     "required",
     "missing",
     "source",
+    "source_kind",
     "value",
     "value_code",
     "tag",
 ];
 
-fn cells(forms: &AppealForms, f: &Form) -> Vec<[String; 19]> {
+fn cells(forms: &AppealForms, f: &Form) -> Vec<[String; 20]> {
     f.fields
         .iter()
         .map(|x| {
@@ -51,6 +53,7 @@ fn cells(forms: &AppealForms, f: &Form) -> Vec<[String; 19]> {
                 x.required.to_string(),
                 f.missing.contains(&x.number).to_string(),
                 x.source.clone(),
+                x.source_kind.clone(),
                 v.map(|v| v.text.clone()).unwrap_or_default(),
                 v.and_then(|v| v.code.clone()).unwrap_or_default(),
                 x.tag.clone().unwrap_or_default(),
@@ -99,10 +102,11 @@ pub fn xlsx(forms: &AppealForms) -> Result<Vec<u8>, XlsxError> {
             sheet.write_string_with_format(
                 2,
                 0,
-                "Нысан толық емес: ресми нысан дереккөздерде жоқ / Форма неполная: официальный макет отсутствует в источниках (not in the seeds)",
+                "Нысан толық емес: ресми нысан дереккөздерде жоқ / Форма неполная: официальный макет отсутствует в источниках",
                 &warn,
             )?;
         }
+        // Kazakh: our translation.
         let header = [
             "№",
             "Атауы / Наименование",
@@ -112,7 +116,7 @@ pub fn xlsx(forms: &AppealForms) -> Result<Vec<u8>, XlsxError> {
             "Толтырылмаған / Не заполнено",
             "Дереккөз / Источник",
             "Тег",
-            "Ескерту / Примечание",
+            "Негіз / Основание",
         ];
         for (c, h) in header.iter().enumerate() {
             sheet.write_string_with_format(4, c as u16, *h, &bold)?;
@@ -122,8 +126,16 @@ pub fn xlsx(forms: &AppealForms) -> Result<Vec<u8>, XlsxError> {
             let r = 5 + i as u32;
             let name = match (&x.name_kk, &x.name_ru) {
                 (Some(kk), Some(ru)) => format!("{kk} / {ru}"),
-                _ => format!("({})", x.name_source),
+                _ => "(атауы дереккөздерде жоқ / наименование не приведено в источниках)".into(),
             };
+            let (src_kk, src_ru) = source_words(&x.source_kind);
+            // The rule the field rests on: «004 p.23» is p.23 of the Rules as order 170 words it.
+            let basis = x
+                .seed
+                .strip_prefix("004 p.")
+                .and_then(|r| r.split(':').next())
+                .map(|p| format!("Ереженің {p}-т. / п. {p} Правил"))
+                .unwrap_or_default();
             let value = x
                 .value
                 .as_ref()
@@ -138,16 +150,9 @@ pub fn xlsx(forms: &AppealForms) -> Result<Vec<u8>, XlsxError> {
             sheet.write_string(r, 3, yes_no(x.auto))?;
             sheet.write_string(r, 4, yes_no(x.required))?;
             sheet.write_string(r, 5, yes_no(f.missing.contains(&x.number)))?;
-            sheet.write_string(r, 6, &x.source)?;
+            sheet.write_string(r, 6, format!("{src_kk} / {src_ru}"))?;
             sheet.write_string(r, 7, x.tag.clone().unwrap_or_default())?;
-            sheet.write_string(
-                r,
-                8,
-                match &x.note {
-                    Some(n) => format!("{}; {n}", x.seed),
-                    None => x.seed.clone(),
-                },
-            )?;
+            sheet.write_string(r, 8, basis)?;
         }
         for (r, c) in (6 + f.fields.len() as u32..).zip(&f.checks) {
             sheet.write_string_with_format(

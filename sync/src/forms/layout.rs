@@ -1,7 +1,7 @@
 //! The fields of ОЛ-1, ОЛ-2 and З-1 as seed 004 p.4 and p.23 give them, and the facts of the
 //! appeal each one holds.
 
-use super::model::{local_time, FieldValue, Form, FormField, FormKind};
+use super::model::{local_time, source_kind, FieldValue, Form, FormField, FormKind};
 use std::collections::BTreeMap;
 
 use super::register::{self, RegisterAnswer, RegisterState};
@@ -35,7 +35,9 @@ impl Def {
         source: impl Into<String>,
         note: Option<&str>,
     ) -> FormField {
+        let source = source.into();
         FormField {
+            source_kind: source_kind(&source).to_string(),
             number: self.number,
             name_ru: self.name.map(|n| n.0.to_string()),
             // Kazakh: our translation of the seed's Russian name.
@@ -48,7 +50,7 @@ impl Def {
             seed: self.seed.to_string(),
             auto: self.auto,
             required: self.required,
-            source: source.into(),
+            source,
             note: note.map(str::to_string),
             value,
             tag: None,

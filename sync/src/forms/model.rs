@@ -83,6 +83,9 @@ pub struct FormField {
     /// Where the value came from: `appeal.number`, `ОЛ-1 field 1`, `register`,
     /// `register (cache)`, `manual`.
     pub source: String,
+    /// `source` as a code the console and the XLSX word in kk and ru: `appeal`, `ol1`,
+    /// `register`, `register_cache`, `manual`, `reference`, `history`.
+    pub source_kind: String,
     /// Where this system chose which fact a numbered field holds (the seed names no content).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -167,4 +170,35 @@ pub(crate) fn local_time(ms: i64, utc_offset_min: i32) -> String {
     let day = Day::from_ms(ms, utc_offset_min);
     let minute_of_day = (ms - day.start_ms(utc_offset_min)).div_euclid(60_000);
     format!("{day} {:02}:{:02}", minute_of_day / 60, minute_of_day % 60)
+}
+
+/// The code of a field's `source` (see [`FormField::source_kind`]).
+pub(crate) fn source_kind(source: &str) -> &'static str {
+    match source {
+        "register" => "register",
+        "register (offline cache)" => "register_cache",
+        s if s.starts_with("appeal.") => "appeal",
+        s if s.starts_with("ОЛ-1 field") => "ol1",
+        s if s.starts_with("manual") => "manual",
+        s if s.starts_with("reference.") => "reference",
+        s if s.starts_with("history:") => "history",
+        _ => "other",
+    }
+}
+
+/// A source code in Kazakh and Russian (Kazakh: our translation).
+pub(crate) fn source_words(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "register" => ("мемлекеттік дерекқор", "государственная база данных"),
+        "register_cache" => (
+            "мемлекеттік дерекқор (сақталған көшірме)",
+            "государственная база данных (сохранённая копия)",
+        ),
+        "appeal" => ("өтініштен", "из обращения"),
+        "ol1" => ("ОЛ-1 нысанынан", "из формы ОЛ-1"),
+        "manual" => ("қолмен", "вручную"),
+        "reference" => ("анықтамалықтан", "из справочника"),
+        "history" => ("әрекеттер журналынан", "из журнала действий"),
+        _ => ("—", "—"),
+    }
 }

@@ -37,7 +37,7 @@ function fieldRow(form, f, inputs) {
       missing ? h('div', { class: 'error small', i18n: 'forms.missing' }) : null,
       check ? h('div', { class: 'error small' }, [tx('forms.address_mismatch'), ' ', dataText(check.params.postal, 'muted')]) : null]),
     h('td', { i18n: f.auto ? 'forms.auto' : 'forms.manual' }),
-    h('td', { class: 'muted small' }, dataText(f.source))
+    h('td', { class: 'muted small', i18n: 'forms.src.' + f.source_kind })
   ]);
 }
 
