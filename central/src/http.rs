@@ -419,6 +419,7 @@ pub const DASHBOARD_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "data.js",
         "detail.js",
         "i18n.js",
+        "kb.js",
         "map.js",
         "overview.js",
         "state.js",

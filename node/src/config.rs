@@ -55,6 +55,9 @@ pub struct Config {
     /// The region's mailbox: the SMTP listener and the relay answers leave through (R01).
     #[serde(default)]
     pub email: Option<crate::channels::email::EmailSection>,
+    /// `[widget]`: the sites that may embed the chat widget.
+    #[serde(default)]
+    pub widget: crate::channels::widget::WidgetSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +199,10 @@ impl Config {
         config
             .map
             .validate()
+            .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        config
+            .widget
+            .origins()
             .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
         if let Some(e) = &config.email {
             e.validate()

@@ -206,6 +206,7 @@ pub async fn open_node(
         ))),
         crate::channels::widget::WidgetSettings {
             trusted_proxies: config.node.trusted_proxy_networks()?,
+            allowed_origins: config.widget.origins().map_err(|e| anyhow::anyhow!(e))?,
             ..Default::default()
         },
     );

@@ -354,3 +354,46 @@ async fn r01_widget_answer_reaches_every_open_page_and_is_delivered_when_one_con
     );
     assert_eq!(rig.widget.channel(), Channel::WebWidget);
 }
+
+#[tokio::test]
+async fn r01_widget_opens_only_from_the_sites_the_region_lists() {
+    let section = node::channels::widget::WidgetSection {
+        allowed_origins: vec!["https://Police.gov.kz/".into()],
+    };
+    let rig = rig(WidgetSettings {
+        allowed_origins: section.origins().unwrap(),
+        ..WidgetSettings::default()
+    })
+    .await;
+    let open = |origin: Option<&'static str>| {
+        let url = rig.url.clone();
+        async move {
+            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+            let mut req = url.as_str().into_client_request().unwrap();
+            if let Some(o) = origin {
+                req.headers_mut().insert("origin", o.parse().unwrap());
+            }
+            tokio_tungstenite::connect_async(req).await
+        }
+    };
+    // The region's own site (the browser sends its origin in lower case, no slash).
+    let (mut ws, _) = open(Some("https://police.gov.kz")).await.unwrap();
+    send(&mut ws, json!({"type": "hello", "session": session(9)})).await;
+    assert_eq!(next(&mut ws).await["type"], "ready");
+    // Another site, and a client that names none, are refused before the upgrade, with a code.
+    for origin in [Some("https://police.gov.kz.evil.example"), None] {
+        let refused = open(origin).await.unwrap_err();
+        let tokio_tungstenite::tungstenite::Error::Http(resp) = refused else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(resp.status(), 403, "{origin:?}");
+        let body = String::from_utf8(resp.body().clone().unwrap_or_default()).unwrap();
+        assert!(body.contains("widget_origin_refused"), "{body}");
+    }
+    assert!(rig.intake.got.lock().unwrap().is_empty());
+    // A configured entry that is not an origin is named at start.
+    let bad = node::channels::widget::WidgetSection {
+        allowed_origins: vec!["police.gov.kz/chat".into()],
+    };
+    assert!(bad.origins().unwrap_err().contains("police.gov.kz/chat"));
+}

@@ -1,11 +1,13 @@
 //! What `chaos channels` and `bench channels` share: a real node process (release binary) with
-//! its e-mail channel on (its SMTP listener, its answers through the in-process
-//! [`RelaySink`]), citizens mailing it over real SMTP (`lettre`'s client connection, one
-//! message after another on a kept connection), the operator's inbox API (take, reply), the
-//! console's event stream (`conversation` events), and the check of the answers against what
-//! the relay took.
-//!
-//! Telegram, VK and the widget join the mix once their connectors are on main.
+//! its four text channels on — e-mail (its SMTP listener, its answers through the in-process
+//! [`RelaySink`]), Telegram and VK (their webhook routes, answers through the
+//! [`MessengerStandIn`] for the vendors' APIs) and the web widget (its WebSocket, the node told
+//! that loopback is the region's reverse proxy so that each simulated page has its own
+//! `X-Forwarded-For` source) — citizens writing through each as their clients do (`lettre`'s SMTP
+//! client on a kept connection; the vendors' webhook posts in their documented JSON; a page's
+//! `hello`/`message`/`received` frames), the operator's inbox API (take, reply), the console's
+//! event stream (`conversation` events), and the check of the answers against what each
+//! channel's far end took.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,6 +24,7 @@ use lettre::Message;
 use serde_json::{json, Value};
 
 use crate::client::{self, Api, CallError};
+use crate::messenger_standin::{self as standin, MessengerStandIn, Vendor};
 use crate::node_proc::{self, NodeConfig};
 use crate::process::{self, Process};
 use crate::relay_sink::RelaySink;
@@ -71,6 +74,9 @@ pub struct Rig {
     pub node_config: NodeConfig,
     pub smtp_addr: SocketAddr,
     pub relay: Arc<RelaySink>,
+    pub messengers: Arc<MessengerStandIn>,
+    /// The `secret_token` the node set with `setWebhook`: Telegram sends it with each update.
+    pub telegram_secret: String,
     pub api: Api,
     pub token: String,
 }
@@ -80,14 +86,29 @@ impl Rig {
     pub async fn start(node_bin: &Path, scratch: &Path) -> anyhow::Result<Rig> {
         node_proc::check_node_bin(node_bin)?;
         let relay = RelaySink::start().await?;
+        let messengers = MessengerStandIn::start().await?;
         let smtp_addr: SocketAddr = format!("127.0.0.1:{}", process::free_tcp_port()?).parse()?;
         let config_path = scratch.join("node.toml");
+        let secret_file = |name: &str, value: &str| -> anyhow::Result<String> {
+            let path = scratch.join(name);
+            std::fs::write(&path, value)?;
+            Ok(path.display().to_string())
+        };
         std::fs::write(
             &config_path,
             format!(
-                "[email]\nlisten = \"{smtp_addr}\"\nmailboxes = [\"{MAILBOX}\"]\ndomain = \"{MAIL_DOMAIN}\"\n\n\
-                 [email.relay]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n",
-                relay.addr.port()
+                "[node]\ntrusted_proxies = [\"127.0.0.0/8\"]\n\n\
+                 [email]\nlisten = \"{smtp_addr}\"\nmailboxes = [\"{MAILBOX}\"]\ndomain = \"{MAIL_DOMAIN}\"\n\n\
+                 [email.relay]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\n\
+                 [telegram]\ntoken_file = {:?}\napi_url = \"{api}\"\nwebhook_url = \"https://102.sim.police.kz/channels/telegram/webhook\"\n\n\
+                 [vk]\ngroup_id = {}\nconfirmation = \"{}\"\nsecret_file = {:?}\ntoken_file = {:?}\napi_url = \"{api}\"\n",
+                relay.addr.port(),
+                secret_file("telegram.token", standin::TELEGRAM_TOKEN)?,
+                standin::VK_GROUP_ID,
+                standin::VK_CONFIRMATION,
+                secret_file("vk.secret", standin::VK_SECRET)?,
+                secret_file("vk.token", standin::VK_TOKEN)?,
+                api = messengers.base_url(),
             ),
         )?;
         let node_config = NodeConfig {
@@ -111,10 +132,13 @@ impl Rig {
             node_config,
             smtp_addr,
             relay,
+            messengers,
+            telegram_secret: String::new(),
             api,
             token,
         };
         rig.wait_smtp().await?;
+        rig.telegram_secret = rig.wait_webhook_secret().await?;
         Ok(rig)
     }
 
@@ -130,6 +154,20 @@ impl Rig {
             .await?;
         self.wait_smtp().await?;
         Ok(started.elapsed())
+    }
+
+    /// The secret the node gave `setWebhook` at its start.
+    async fn wait_webhook_secret(&self) -> anyhow::Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(SMTP_TIMEOUT_S);
+        loop {
+            if let Some(secret) = self.messengers.webhook_secret() {
+                return Ok(secret);
+            }
+            if Instant::now() > deadline {
+                bail!("the node did not call setWebhook within {SMTP_TIMEOUT_S} s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn wait_smtp(&mut self) -> anyhow::Result<()> {
@@ -181,20 +219,22 @@ impl Rig {
             })
     }
 
-    /// Conversation ids by the citizen's e-mail, from `GET /api/v1/inbox?state=…`.
-    pub async fn conversations(&self, state: &str) -> anyhow::Result<HashMap<String, String>> {
+    /// Every conversation id listed in `GET /api/v1/inbox?state=…`.
+    pub async fn conversation_ids(
+        &self,
+        state: &str,
+    ) -> anyhow::Result<std::collections::HashSet<String>> {
         let list = self
             .api
             .get(&format!("/api/v1/inbox?state={state}"), &self.token)
             .await
             .context("GET /api/v1/inbox")?;
-        let mut by_email = HashMap::new();
-        for c in list["conversations"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(email)) = (c["id"].as_str(), c["citizen"]["email"].as_str()) {
-                by_email.insert(email.to_string(), id.to_string());
-            }
-        }
-        Ok(by_email)
+        Ok(list["conversations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["id"].as_str().map(str::to_string))
+            .collect())
     }
 }
 
@@ -259,6 +299,8 @@ impl CitizenMail {
 pub struct Feed {
     pub seen: HashMap<u64, Instant>,
     pub conversation_of: HashMap<String, String>,
+    /// The conversation each citizen message (by sequence number) landed in.
+    pub conversation_of_seq: HashMap<u64, String>,
     pub resyncs: u64,
 }
 
@@ -294,6 +336,11 @@ pub async fn follow(mut resp: reqwest::Response, feed: Arc<Mutex<Feed>>) {
             if v["last_message"]["direction"] == "in" {
                 if let Some(seq) = v["last_message"]["text"].as_str().and_then(seq_of) {
                     f.seen.entry(seq).or_insert(now);
+                    if let Some(id) = v["id"].as_str() {
+                        f.conversation_of_seq
+                            .entry(seq)
+                            .or_insert_with(|| id.to_string());
+                    }
                 }
             }
         }
@@ -317,11 +364,14 @@ pub fn feed_lock(feed: &Mutex<Feed>) -> std::sync::MutexGuard<'_, Feed> {
     lock(feed)
 }
 
-/// One queued answer: its outbox id and where it must arrive.
+/// One queued answer: its outbox id, the channel and address it must arrive at, and the mark
+/// in its text (`№n`) by which the messengers' far end tells the answers apart.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub outbox_id: String,
+    pub channel: Ch,
     pub to: String,
+    pub mark: u64,
 }
 
 /// How the answers arrived at the relay.
@@ -348,7 +398,7 @@ pub fn delivery(relay: &RelaySink, answers: &[Answer]) -> Delivery {
     relay.with(|ledger| {
         let mut d = Delivery::default();
         let mut expected = std::collections::HashSet::new();
-        for a in answers {
+        for a in answers.iter().filter(|a| a.channel == Ch::Email) {
             let id = node::channels::email::sender::message_id(&a.outbox_id, MAIL_DOMAIN);
             match ledger.by_message_id.get(&id) {
                 None => d.lost += 1,
@@ -383,49 +433,58 @@ pub fn delivery(relay: &RelaySink, answers: &[Answer]) -> Delivery {
     })
 }
 
-/// Waits until every answer reached the relay or `deadline` passed; the time it took.
-pub async fn wait_delivered(
-    relay: &RelaySink,
-    answers: &[Answer],
-    deadline: Instant,
-) -> (Duration, Delivery) {
-    let started = Instant::now();
-    loop {
-        let d = delivery(relay, answers);
-        if d.lost == 0 || Instant::now() >= deadline {
-            return (started.elapsed(), d);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Sends `count` citizens' messages, one per citizen address from `first_citizen`, over
-/// `connections` kept SMTP connections: the sequence numbers sent.
-pub async fn mail_citizens(
-    rig: &Rig,
-    first_citizen: usize,
-    count: usize,
+/// Sends one message from each citizen `(channel, k)` of `citizens` (message `seq_base + i`
+/// from the i-th) — e-mail over kept SMTP connections, Telegram and VK as their webhook posts —
+/// `connections` at a time: the sequence numbers taken, with the citizen of each.
+pub async fn write_citizens(
+    rig: &Arc<Rig>,
+    citizens: &[(Ch, usize)],
     connections: usize,
     seq_base: u64,
-) -> anyhow::Result<Vec<u64>> {
+) -> anyhow::Result<Vec<(u64, Ch, usize)>> {
     let mut tasks = Vec::new();
-    for c in 0..connections.max(1) {
-        let addr = rig.smtp_addr;
+    let connections = connections.max(1);
+    for c in 0..connections {
+        let rig = rig.clone();
+        let mine: Vec<(usize, Ch, usize)> = citizens
+            .iter()
+            .enumerate()
+            .skip(c)
+            .step_by(connections)
+            .map(|(i, (ch, k))| (i, *ch, *k))
+            .collect();
         tasks.push(tokio::spawn(async move {
-            let mut mail = CitizenMail::connect(addr).await?;
+            let http = client::http_client()?;
+            let mut mail: Option<CitizenMail> = None;
             let mut sent = Vec::new();
-            for i in (c..count).step_by(connections.max(1)) {
+            for (i, ch, k) in mine {
                 let seq = seq_base + i as u64;
-                let from = citizen_address(first_citizen + i);
                 let (subject, body) = citizen_text(seq, i % 2 == 0);
-                let id = format!("<m{seq}@mail.sim.invalid>");
-                if mail.is_broken() {
-                    mail = CitizenMail::connect(addr).await?;
+                match ch {
+                    Ch::Email => {
+                        let m = match mail.take() {
+                            Some(m) if !m.is_broken() => m,
+                            _ => CitizenMail::connect(rig.smtp_addr).await?,
+                        };
+                        let m = mail.insert(m);
+                        let from = citizen_address(k);
+                        m.send(
+                            &from,
+                            &format!("<m{seq}@mail.sim.invalid>"),
+                            &subject,
+                            &body,
+                        )
+                        .await
+                        .with_context(|| format!("message {seq} from {from}"))?;
+                    }
+                    Ch::Telegram | Ch::Vk => {
+                        messenger_post(&http, &rig, ch, k, seq, &format!("{subject}. {body}"))
+                            .await
+                            .with_context(|| format!("message {seq}"))?;
+                    }
+                    Ch::Widget => bail!("a widget citizen writes from a page (WidgetPage)"),
                 }
-                mail.send(&from, &id, &subject, &body)
-                    .await
-                    .with_context(|| format!("message {seq} from {from}"))?;
-                sent.push(seq);
+                sent.push((seq, ch, k));
             }
             anyhow::Ok(sent)
         }));
@@ -434,37 +493,53 @@ pub async fn mail_citizens(
     for t in tasks {
         sent.extend(t.await??);
     }
-    if sent.len() != count {
-        bail!("only {} of {count} messages were taken", sent.len());
+    if sent.len() != citizens.len() {
+        bail!(
+            "only {} of {} messages were taken",
+            sent.len(),
+            citizens.len()
+        );
     }
     Ok(sent)
 }
 
-/// Takes each conversation (`(id, citizen e-mail)`) and queues `per_conversation` answers in
-/// it, `concurrency` operators at a time: the answers, in no particular order.
-pub async fn queue_answers(
+/// A conversation an operator answers, and where its answers must arrive.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub conversation: String,
+    pub channel: Ch,
+    pub address: String,
+}
+
+/// Takes each conversation and queues `per_conversation` answers in it, `concurrency`
+/// operators at a time: the answers, in no particular order.
+pub async fn queue_answers_to(
     rig: &Rig,
-    conversations: &[(String, String)],
+    targets: &[Target],
     per_conversation: usize,
     concurrency: usize,
 ) -> anyhow::Result<Vec<Answer>> {
     use futures::StreamExt;
     let results: Vec<anyhow::Result<Vec<Answer>>> =
-        futures::stream::iter(conversations.iter().cloned())
-            .map(|(id, email)| async move {
-                rig.take(&id).await.with_context(|| format!("take {id}"))?;
+        futures::stream::iter(targets.iter().cloned().enumerate())
+            .map(|(n, t)| async move {
+                let id = &t.conversation;
+                rig.take(id).await.with_context(|| format!("take {id}"))?;
                 let mut out = Vec::new();
                 for k in 0..per_conversation {
+                    let mark = (n * per_conversation + k) as u64;
                     let text = format!(
-                "Жауап {k} / Ответ {k}: участковый инспектор принимает по вторникам с 18:00."
-            );
+                        "Жауап №{mark} / Ответ №{mark}: участковый инспектор принимает по вторникам с 18:00."
+                    );
                     let outbox_id = rig
-                        .reply(&id, &text)
+                        .reply(id, &text)
                         .await
                         .with_context(|| format!("reply in {id}"))?;
                     out.push(Answer {
                         outbox_id,
-                        to: email.clone(),
+                        channel: t.channel,
+                        to: t.address.clone(),
+                        mark,
                     });
                 }
                 anyhow::Ok(out)
@@ -477,4 +552,310 @@ pub async fn queue_answers(
         answers.extend(r?);
     }
     Ok(answers)
+}
+
+/// The four channels a citizen writes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ch {
+    Email,
+    Telegram,
+    Vk,
+    Widget,
+}
+
+/// Telegram chat ids of the simulated citizens start here.
+const TELEGRAM_CHAT_BASE: i64 = 500_000_000;
+/// VK user ids of the simulated citizens start here.
+const VK_USER_BASE: i64 = 600_000_000;
+/// The simulated pages' sources: `10.x.y.z` behind the region's proxy.
+fn widget_source(k: usize) -> std::net::Ipv4Addr {
+    let k = k as u32;
+    std::net::Ipv4Addr::new(10, (k >> 16) as u8, (k >> 8) as u8, k as u8)
+}
+
+impl Ch {
+    pub const ALL: [Ch; 4] = [Ch::Email, Ch::Telegram, Ch::Vk, Ch::Widget];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Ch::Email => "email",
+            Ch::Telegram => "telegram",
+            Ch::Vk => "vk",
+            Ch::Widget => "web_widget",
+        }
+    }
+
+    /// Where the node answers citizen `k` of this channel (the conversation's address).
+    pub fn address(self, k: usize) -> String {
+        match self {
+            Ch::Email => citizen_address(k),
+            Ch::Telegram => (TELEGRAM_CHAT_BASE + k as i64).to_string(),
+            Ch::Vk => (VK_USER_BASE + k as i64).to_string(),
+            Ch::Widget => format!("simwidget-{k:016}"),
+        }
+    }
+}
+
+/// A messenger's webhook post, as the vendor sends it: a Telegram update (with the webhook's
+/// secret header) or a VK Callback API `message_new` event (with the community's secret).
+/// `Ok` when the node answered `200` (stored).
+pub async fn messenger_post(
+    http: &reqwest::Client,
+    rig: &Rig,
+    channel: Ch,
+    k: usize,
+    seq: u64,
+    text: &str,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let (path, body, secret) = match channel {
+        Ch::Telegram => {
+            let chat = TELEGRAM_CHAT_BASE + k as i64;
+            (
+                "/channels/telegram/webhook",
+                json!({
+                    "update_id": seq + 1,
+                    "message": {
+                        "message_id": seq + 1,
+                        "from": {"id": chat, "is_bot": false, "first_name": "Азамат", "language_code": "ru"},
+                        "chat": {"id": chat, "first_name": "Азамат", "type": "private"},
+                        "date": now,
+                        "text": text
+                    }
+                }),
+                Some(rig.telegram_secret.as_str()),
+            )
+        }
+        Ch::Vk => {
+            let user = VK_USER_BASE + k as i64;
+            (
+                "/channels/vk/callback",
+                json!({
+                    "group_id": standin::VK_GROUP_ID,
+                    "type": "message_new",
+                    "event_id": format!("{:040x}", seq + 1),
+                    "v": "5.199",
+                    "object": {
+                        "message": {
+                            "date": now, "from_id": user, "id": seq + 1, "out": 0,
+                            "attachments": [], "conversation_message_id": seq + 1,
+                            "fwd_messages": [], "important": false, "is_hidden": false,
+                            "peer_id": user, "random_id": 0, "text": text
+                        },
+                        "client_info": {"button_actions": ["text"], "keyboard": true,
+                            "inline_keyboard": true, "carousel": true, "lang_id": 0}
+                    },
+                    "secret": standin::VK_SECRET
+                }),
+                None,
+            )
+        }
+        _ => bail!("{} is not a messenger", channel.name()),
+    };
+    let mut req = http
+        .post(format!("{}{path}", rig.node.base_url))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(secret) = secret {
+        req = req.header("X-Telegram-Bot-Api-Secret-Token", secret);
+    }
+    let resp = req
+        .timeout(Duration::from_secs(SMTP_TIMEOUT_S))
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", channel.name()))?;
+    let status = resp.status().as_u16();
+    let answer = resp.text().await.unwrap_or_default();
+    if status != 200 || (channel == Ch::Vk && answer != "ok") {
+        bail!("{} webhook answered {status}: {answer}", channel.name());
+    }
+    Ok(())
+}
+
+type WidgetSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A citizen's page with the widget open: one WebSocket in session `Ch::Widget.address(k)`,
+/// from its own network source behind the region's proxy.
+pub struct WidgetPage {
+    ws: WidgetSocket,
+    /// Answer frames by outbox id (how many times each came), and the answers the page's
+    /// history (`ready`) showed.
+    pub answer_frames: HashMap<String, usize>,
+    pub history_answers: std::collections::HashSet<String>,
+}
+
+impl WidgetPage {
+    /// Connects, says `hello` and waits for `ready`.
+    pub async fn open(rig: &Rig, k: usize) -> anyhow::Result<WidgetPage> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!(
+            "{}{}",
+            rig.node.base_url.replacen("http", "ws", 1),
+            node::channels::widget::WIDGET_WS_PATH
+        );
+        let mut request = url.as_str().into_client_request()?;
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", widget_source(k).to_string().parse()?);
+        let (ws, _) = tokio::time::timeout(
+            Duration::from_secs(SMTP_TIMEOUT_S),
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("widget: connecting timed out"))?
+        .context("widget: the node refused the WebSocket")?;
+        let mut page = WidgetPage {
+            ws,
+            answer_frames: HashMap::new(),
+            history_answers: Default::default(),
+        };
+        page.send(json!({"type": "hello", "session": Ch::Widget.address(k), "lang": "ru"}))
+            .await?;
+        page.until(|f| f["type"] == "ready").await?;
+        Ok(page)
+    }
+
+    async fn send(&mut self, frame: Value) -> anyhow::Result<()> {
+        use futures::SinkExt;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                frame.to_string().into(),
+            ))
+            .await
+            .context("widget: the socket closed")
+    }
+
+    /// Reads frames (noting answers, and saying `received` for each) until `done` holds for
+    /// one; an `error` frame, a refusal or a closed socket is an error.
+    async fn until(&mut self, mut done: impl FnMut(&Value) -> bool) -> anyhow::Result<Value> {
+        use futures::StreamExt;
+        let deadline = Instant::now() + Duration::from_secs(SMTP_TIMEOUT_S);
+        loop {
+            let next = tokio::time::timeout_at(deadline.into(), self.ws.next())
+                .await
+                .map_err(|_| anyhow::anyhow!("widget: no frame within {SMTP_TIMEOUT_S} s"))?;
+            let frame = match next {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                    serde_json::from_str::<Value>(&t).context("widget: a frame is not JSON")?
+                }
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(c))) => {
+                    bail!("widget: the node closed the socket: {c:?}")
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => bail!("widget: {e}"),
+                None => bail!("widget: the node closed the socket"),
+            };
+            match frame["type"].as_str() {
+                Some("ready") => {
+                    for line in frame["history"].as_array().into_iter().flatten() {
+                        if line["direction"] == "out" {
+                            if let Some(id) = line["id"].as_str() {
+                                self.history_answers.insert(id.to_string());
+                            }
+                        }
+                    }
+                }
+                Some("answer") => {
+                    if let Some(id) = frame["id"].as_str() {
+                        *self.answer_frames.entry(id.to_string()).or_default() += 1;
+                        let id = id.to_string();
+                        self.send(json!({"type": "received", "id": id})).await?;
+                    }
+                }
+                Some("refused") | Some("error") => bail!("widget: {frame}"),
+                _ => {}
+            }
+            if done(&frame) {
+                return Ok(frame);
+            }
+        }
+    }
+
+    /// Sends one message and waits for its `ack` (stored).
+    pub async fn message(&mut self, id: &str, text: &str) -> anyhow::Result<()> {
+        self.send(json!({"type": "message", "id": id, "text": text}))
+            .await?;
+        let id = id.to_string();
+        self.until(|f| f["type"] == "ack" && f["id"] == id.as_str())
+            .await
+            .map(|_| ())
+    }
+
+    /// Waits until every one of `ids` came as an answer frame (each acknowledged), or
+    /// `deadline`.
+    pub async fn answers(&mut self, ids: &[String], deadline: Instant) {
+        while ids.iter().any(|i| !self.answer_frames.contains_key(i)) && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let got = tokio::time::timeout(left, self.until(|f| f["type"] == "answer")).await;
+            if !matches!(got, Ok(Ok(_))) {
+                break;
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// What the widget pages saw of the answers, by outbox id: answer frames (raw count) and
+/// answers shown in a reconnecting page's history.
+#[derive(Debug, Default)]
+pub struct WidgetLedger {
+    pub frames: HashMap<String, usize>,
+    pub history: std::collections::HashSet<String>,
+}
+
+/// How every channel's answers arrived: e-mail at the relay (by `Message-ID`), Telegram and VK
+/// at the stand-in (by the `№` mark in their text, and the chat/peer they went to), the widget
+/// at its pages (by outbox id).
+pub fn delivery_all(rig: &Rig, widget: &WidgetLedger, answers: &[Answer]) -> Delivery {
+    let mut d = delivery(&rig.relay, answers);
+    rig.messengers.with_sent(|sent| {
+        for (vendor, ch) in [(Vendor::Telegram, Ch::Telegram), (Vendor::Vk, Ch::Vk)] {
+            let mut by_mark: HashMap<u64, Vec<&str>> = HashMap::new();
+            for s in sent.get(&vendor).into_iter().flatten() {
+                match mark_of(&s.text) {
+                    Some(m) => by_mark.entry(m).or_default().push(&s.to),
+                    None => d.unexpected += 1,
+                }
+            }
+            let mut expected = std::collections::HashSet::new();
+            for a in answers.iter().filter(|a| a.channel == ch) {
+                expected.insert(a.mark);
+                match by_mark.get(&a.mark) {
+                    None => d.lost += 1,
+                    Some(copies) => {
+                        d.delivered += 1;
+                        d.repeats += copies.len() - 1;
+                        d.copies_max = d.copies_max.max(copies.len());
+                        if copies.iter().any(|to| *to != a.to) {
+                            d.misrouted += 1;
+                        }
+                    }
+                }
+            }
+            d.unexpected += by_mark.keys().filter(|m| !expected.contains(m)).count();
+        }
+    });
+    for a in answers.iter().filter(|a| a.channel == Ch::Widget) {
+        match widget.frames.get(&a.outbox_id) {
+            Some(&n) => {
+                d.delivered += 1;
+                d.repeats += n - 1;
+                d.copies_max = d.copies_max.max(n);
+            }
+            None if widget.history.contains(&a.outbox_id) => d.delivered += 1,
+            None => d.lost += 1,
+        }
+    }
+    d
+}
+
+/// The `№n` mark in an answer's text.
+fn mark_of(text: &str) -> Option<u64> {
+    let rest = &text[text.find('№')? + '№'.len_utf8()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }

@@ -1,16 +1,20 @@
-//! `chaos channels`: a node cut off from its outgoing channel. A real node process (release
-//! binary) whose mail relay ([`crate::relay_sink::RelaySink`]) is down (its port closed):
-//! citizens' e-mails keep coming in over SMTP and are stored (`250` only once durable) and
-//! shown in the inbox, the operator answers them (`POST /api/v1/inbox/{id}/reply`, queued in
-//! the durable outbox), the link comes back, and while the answers drain the node is SIGKILLed
-//! once and restarted. Then every answer must have reached the relay, addressed to its
-//! citizen, and the node must record it as sent.
+//! `chaos channels`: a node cut off from its outgoing channels. A real node process (release
+//! binary) whose mail relay ([`crate::relay_sink::RelaySink`]) is down (its port closed) and
+//! whose messengers' API ([`crate::messenger_standin::MessengerStandIn`], the test stand-in for
+//! Telegram's and VK's) answers every send with a gateway error: citizens keep writing by
+//! e-mail over SMTP (`250` only once durable) and by Telegram and VK (their webhook posts,
+//! `200` only once durable), everything is shown in the inbox, the operator answers
+//! (`POST /api/v1/inbox/{id}/reply`, queued in the durable outbox), the link comes back, and
+//! while the answers drain the node is SIGKILLed once and restarted. Then every answer must have
+//! reached its channel's far end, addressed to its citizen, and the node must record it as sent.
 //!
-//! The rule on repeats: e-mail has an idempotency key (the `Message-ID` carries the outbox id),
-//! so a deduplicating relay delivers each answer exactly once; the raw copies the relay took are
-//! counted, and no answer may arrive more than once per crash plus once (a crash between the
-//! send and its record repeats it at most once). Any lost answer, misrouted answer, answer the
-//! node did not record as sent, or copy beyond the rule fails the run.
+//! The rule on repeats: e-mail has an idempotency key (the `Message-ID` carries the outbox id)
+//! and so has VK (`random_id` from the outbox id), so the far end delivers each answer once;
+//! Telegram has none. The raw copies are counted, and no answer may arrive more than once per
+//! crash plus once (a crash between the send and its record repeats it at most once). Any lost
+//! answer, misrouted answer, answer the node did not record as sent, or copy beyond the rule
+//! fails the run. The widget is not in this run: its answers wait for the citizen's page (see
+//! `bench channels`, which opens the pages again after the cut).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -20,15 +24,20 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::channels_rig::{self, feed_lock, Answer, Rig};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::channels_rig::{self, feed_lock, Answer, Ch, Rig, Target, WidgetLedger};
 use crate::report::{self, Report};
 
 pub const NAME: &str = "channels-chaos";
 
 /// Concurrent operators queueing answers.
 const OPERATORS: usize = 16;
-/// Kept SMTP connections the citizens' mail comes over.
+/// Kept connections the citizens' messages come over.
 const MAIL_CONNECTIONS: usize = 8;
+/// The channels citizens write through here, in turn.
+const CHAOS_CHANNELS: [Ch; 3] = [Ch::Email, Ch::Telegram, Ch::Vk];
 /// How long messages may take to show in the inbox after their `250`, ms.
 const INBOX_DEADLINE_MS: u64 = 15_000;
 
@@ -64,61 +73,74 @@ impl ChannelsChaosConfig {
 pub async fn run(config: ChannelsChaosConfig) -> anyhow::Result<bool> {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let scratch = report::scratch_dir("channels-chaos-")?;
-    let mut rig = Rig::start(&config.node_bin, scratch.path()).await?;
+    let rig = Rig::start(&config.node_bin, scratch.path()).await?;
     println!(
-        "node {} (SMTP {}), relay {}; {} citizens × {} answers; data {}",
+        "node {} (SMTP {}), relay {}, messenger API stand-in {}; {} citizens (e-mail, Telegram, VK in turn) × {} answers; data {}",
         rig.node.base_url,
         rig.smtp_addr,
         rig.relay.addr,
+        rig.messengers.addr,
         config.citizens,
         config.answers_per_conversation,
         scratch.path().display()
     );
     let (feed, feed_task) = channels_rig::open_feed(&rig).await?;
 
-    // The cut: the relay's port closes.
+    // The cut: the relay's port closes, the vendors' API fails.
     rig.relay.set_online(false).await?;
+    rig.messengers.set_online(false);
     let cut_at = Instant::now();
-    let sent = channels_rig::mail_citizens(&rig, 0, config.citizens, MAIL_CONNECTIONS, 0).await?;
+    let citizens: Vec<(Ch, usize)> = (0..config.citizens)
+        .map(|k| (CHAOS_CHANNELS[k % CHAOS_CHANNELS.len()], k))
+        .collect();
+    let rig = Arc::new(rig);
+    let sent = channels_rig::write_citizens(&rig, &citizens, MAIL_CONNECTIONS, 0).await?;
+    let Ok(mut rig) = Arc::try_unwrap(rig) else {
+        anyhow::bail!("the rig is still shared after the intake");
+    };
     println!(
-        "cut off: {} e-mails taken (250) in {:.1} s",
+        "cut off: {} messages taken (SMTP 250, webhook 200) in {:.1} s",
         sent.len(),
         cut_at.elapsed().as_secs_f64()
     );
     // Every one is in the inbox, one conversation per citizen.
     let deadline = Instant::now() + Duration::from_millis(INBOX_DEADLINE_MS);
-    let in_inbox = loop {
-        let listed = rig.conversations("unassigned").await?;
-        if listed.len() >= config.citizens || Instant::now() > deadline {
-            break listed;
+    let (listed, of_seq) = loop {
+        let listed = rig.conversation_ids("unassigned").await?;
+        let of_seq = feed_lock(&feed).conversation_of_seq.clone();
+        if (listed.len() >= config.citizens && of_seq.len() >= sent.len())
+            || Instant::now() > deadline
+        {
+            break (listed, of_seq);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let seen_live = feed_lock(&feed).seen.len();
-    let mut conversations: Vec<(String, String)> = (0..config.citizens)
-        .filter_map(|k| {
-            let email = channels_rig::citizen_address(k);
-            in_inbox.get(&email).map(|id| (id.clone(), email))
+    let mut targets: Vec<Target> = sent
+        .iter()
+        .filter_map(|(seq, ch, k)| {
+            let id = of_seq.get(seq).filter(|id| listed.contains(*id))?;
+            Some(Target {
+                conversation: id.clone(),
+                channel: *ch,
+                address: ch.address(*k),
+            })
         })
         .collect();
-    let missing_in_inbox = config.citizens - conversations.len();
+    let missing_in_inbox = config.citizens - targets.len();
     println!(
-        "inbox: {} of {} conversations listed, {seen_live} messages seen on the event stream",
-        conversations.len(),
+        "inbox: {} of {} conversations listed and seen live, {seen_live} messages seen on the event stream",
+        targets.len(),
         config.citizens
     );
     // Answer in a seeded order.
-    for i in (1..conversations.len()).rev() {
-        conversations.swap(i, rng.gen_range(0..=i));
+    for i in (1..targets.len()).rev() {
+        targets.swap(i, rng.gen_range(0..=i));
     }
     let queue_started = Instant::now();
-    let answers = channels_rig::queue_answers(
-        &rig,
-        &conversations,
-        config.answers_per_conversation,
-        OPERATORS,
-    )
-    .await?;
+    let answers =
+        channels_rig::queue_answers_to(&rig, &targets, config.answers_per_conversation, OPERATORS)
+            .await?;
     println!(
         "queued {} answers (201) in {:.1} s; the link stays cut {} s more",
         answers.len(),
@@ -126,18 +148,20 @@ pub async fn run(config: ChannelsChaosConfig) -> anyhow::Result<bool> {
         config.hold_cut.as_secs()
     );
     tokio::time::sleep(config.hold_cut).await;
-    let during_cut = rig.relay.received_total();
+    let during_cut = rig.relay.received_total() + rig.messengers.sent_total() as u64;
     let cut_s = cut_at.elapsed().as_secs_f64();
 
     // The link comes back; the node is killed once while the answers drain.
     let kill_fraction = rng.gen_range(0.2..0.6);
     rig.relay.set_online(true).await?;
+    rig.messengers.set_online(true);
+    let no_pages = WidgetLedger::default();
     let restored = Instant::now();
     let deadline = restored + config.drain_deadline;
     let kill_at = ((answers.len() as f64) * kill_fraction) as usize;
     let mut delivered_at_kill = 0;
     while Instant::now() < deadline {
-        delivered_at_kill = channels_rig::delivery(&rig.relay, &answers).delivered;
+        delivered_at_kill = channels_rig::delivery_all(&rig, &no_pages, &answers).delivered;
         if delivered_at_kill >= kill_at {
             break;
         }
@@ -147,13 +171,20 @@ pub async fn run(config: ChannelsChaosConfig) -> anyhow::Result<bool> {
     let restart = rig.crash_and_restart().await?;
     let crashes = 1usize;
     println!(
-        "link restored; SIGKILL after {delivered_at_kill} of {} answers reached the relay ({:.1} s), restarted in {} ms",
+        "link restored; SIGKILL after {delivered_at_kill} of {} answers reached their channel ({:.1} s), restarted in {} ms",
         answers.len(),
         restored.elapsed().as_secs_f64(),
         restart.as_millis()
     );
-    let (_, d) = channels_rig::wait_delivered(&rig.relay, &answers, deadline).await;
+    let d = loop {
+        let d = channels_rig::delivery_all(&rig, &no_pages, &answers);
+        if d.lost == 0 || Instant::now() >= deadline {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let drain_s = restored.elapsed().as_secs_f64();
+    let conversations: Vec<String> = targets.iter().map(|t| t.conversation.clone()).collect();
     let not_recorded = not_recorded_sent(&rig, &conversations, &answers, deadline).await?;
     rig.node.stop().await.ok();
 
@@ -166,7 +197,7 @@ pub async fn run(config: ChannelsChaosConfig) -> anyhow::Result<bool> {
         && missing_in_inbox == 0
         && not_recorded == 0;
     println!(
-        "drain: {} of {} answers reached the relay in {drain_s:.1} s; lost {}, raw repeats {} (most copies of one: {}, allowed {copies_allowed}), misrouted {}, unexpected {}, not recorded as sent {not_recorded}",
+        "drain: {} of {} answers reached their channel in {drain_s:.1} s; lost {}, raw repeats {} (most copies of one: {}, allowed {copies_allowed}), misrouted {}, unexpected {}, not recorded as sent {not_recorded}",
         d.delivered,
         answers.len(),
         d.lost,
@@ -175,14 +206,19 @@ pub async fn run(config: ChannelsChaosConfig) -> anyhow::Result<bool> {
         d.misrouted,
         d.unexpected
     );
+    let by_channel: HashMap<&str, usize> = CHAOS_CHANNELS
+        .iter()
+        .map(|c| (c.name(), answers.iter().filter(|a| a.channel == *c).count()))
+        .collect();
+    println!("answers by channel: {by_channel:?}");
     println!(
-        "e-mail has an idempotency key (Message-ID from the outbox id): delivered exactly once after the relay's dedupe: {}",
-        if d.lost == 0 && d.delivered == answers.len() { "yes" } else { "NO" }
+        "e-mail (Message-ID) and VK (random_id) carry the outbox id as an idempotency key: delivered once after the far end's dedupe; Telegram has none: copies within the rule: {}",
+        if d.lost == 0 && d.delivered == answers.len() && d.copies_max <= copies_allowed { "yes" } else { "NO" }
     );
     let mut report = Report::new(NAME);
     report.kv("seed", config.seed);
     report.kv("quick", config.quick);
-    report.kv("channels", "email");
+    report.kv("channels", "email,telegram,vk");
     report.kv("messages", sent.len());
     report.kv("answers", answers.len());
     report.kv("crashes", crashes);
@@ -192,15 +228,16 @@ pub async fn run(config: ChannelsChaosConfig) -> anyhow::Result<bool> {
     report.kv_f("drain_s", drain_s, 2);
     report.kv("ok", ok);
     report.detail(
-        "email",
+        "channels",
         json!({
-            "idempotency_key": "Message-ID <outbox_id@domain>",
+            "idempotency_keys": {"email": "Message-ID <outbox_id@domain>", "vk": "random_id from the outbox id", "telegram": "none (at most one repeat per crash)"},
+            "answers_by_channel": by_channel,
             "messages_taken_while_cut": sent.len(),
             "conversations_missing_in_inbox": missing_in_inbox,
             "messages_seen_on_event_stream": seen_live,
             "answers": answers.len(),
             "cut_s": report::round(cut_s, 2),
-            "relay_took_while_cut": during_cut,
+            "far_ends_took_while_cut": during_cut,
             "delivered": d.delivered,
             "lost": d.lost,
             "raw_repeats": d.repeats,
@@ -218,9 +255,7 @@ pub async fn run(config: ChannelsChaosConfig) -> anyhow::Result<bool> {
     report.detail(
         "not_measured",
         json!([
-            "telegram",
-            "vk",
-            "web_widget: their connectors are not on main yet"
+            "web_widget: its answers wait for the citizen's page; bench channels measures them"
         ]),
     );
     if ok {
@@ -236,7 +271,7 @@ pub async fn run(config: ChannelsChaosConfig) -> anyhow::Result<bool> {
 /// until `deadline` (the record follows the relay's `250`).
 async fn not_recorded_sent(
     rig: &Rig,
-    conversations: &[(String, String)],
+    conversations: &[String],
     answers: &[Answer],
     deadline: Instant,
 ) -> anyhow::Result<usize> {
@@ -244,7 +279,7 @@ async fn not_recorded_sent(
         answers.iter().map(|a| a.outbox_id.as_str()).collect();
     loop {
         let mut recorded = 0usize;
-        for (id, _) in conversations {
+        for id in conversations {
             let detail = rig
                 .api
                 .get(&format!("/api/v1/inbox/{id}"), &rig.token)

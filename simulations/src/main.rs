@@ -19,6 +19,7 @@ mod chaos_partition;
 mod client;
 mod cluster;
 mod field_setup;
+mod messenger_standin;
 mod node_proc;
 mod process;
 mod proxy;

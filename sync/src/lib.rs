@@ -32,6 +32,7 @@ pub mod model;
 pub mod protocol;
 pub mod published;
 pub mod reference;
+pub mod report_1ol;
 pub mod role;
 pub mod roster;
 pub mod unit;

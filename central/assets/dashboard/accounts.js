@@ -28,7 +28,8 @@ export function renderAccountsPage() {
   var f = {
     login: h('input', { type: 'text', tid: 'acc-login', id: 'acc-login', autocomplete: 'off' }),
     name: h('input', { type: 'text', tid: 'acc-fullname', id: 'acc-fullname', autocomplete: 'off' }),
-    password: h('input', { type: 'password', tid: 'acc-password', id: 'acc-password', autocomplete: 'new-password' })
+    password: h('input', { type: 'password', tid: 'acc-password', id: 'acc-password', autocomplete: 'new-password' }),
+    service: h('input', { type: 'text', tid: 'acc-service', id: 'acc-service', autocomplete: 'off', ph: 'adm.service_hint' })
   };
   var roleBoxes = {};
   var roles = h('div', { class: 'roles' }, ACCOUNT_ROLES.map(function (r) {
@@ -41,7 +42,9 @@ export function renderAccountsPage() {
     h('label', { for: 'acc-login', i18n: 'adm.login' }), f.login,
     h('label', { for: 'acc-fullname', i18n: 'adm.full_name' }), f.name,
     h('label', { for: 'acc-password', i18n: 'adm.temp_password' }), f.password,
-    roles, formErr, create
+    roles,
+    h('label', { for: 'acc-service', i18n: 'adm.service' }), f.service,
+    formErr, create
   ]);
   var table = h('div', { tid: 'acc-table-box' });
   root.appendChild(accountsHeader(null));
@@ -61,12 +64,14 @@ export function renderAccountsPage() {
     ev.preventDefault();
     showError(formErr, null);
     create.disabled = true;
-    api('POST', '/accounts', {
+    var body = {
       login: f.login.value.trim(), full_name: f.name.value.trim(), password: f.password.value,
       roles: ACCOUNT_ROLES.filter(function (r) { return roleBoxes[r].checked; })
-    }).then(function () {
+    };
+    if (f.service.value.trim()) body.service = f.service.value.trim();
+    api('POST', '/accounts', body).then(function () {
       create.disabled = false;
-      f.login.value = ''; f.name.value = ''; f.password.value = '';
+      f.login.value = ''; f.name.value = ''; f.password.value = ''; f.service.value = '';
       ACCOUNT_ROLES.forEach(function (r) { roleBoxes[r].checked = false; });
       toast(t('adm.created'), 'ok');
       load();
@@ -98,7 +103,7 @@ export function renderAccountsPage() {
       });
       var self = session.user && session.user.login === u.login;
       body.appendChild(h('tr', { tid: 'acc-row-' + u.login, 'data-login': u.login }, [
-        h('td', { class: 'mono b', data: u.login }),
+        h('td', { class: 'mono b' }, [h('span', { data: u.login }), u.service ? h('div', { class: 'muted', tid: 'acc-row-service', data: u.service }) : null]),
         h('td', { data: u.full_name || '' }),
         h('td', null, rcell),
         h('td', null, [h('span', { class: 'badge', tid: 'acc-state', 'data-disabled': u.disabled ? '1' : '0', i18n: u.disabled ? 'adm.disabled' : 'adm.active' }),

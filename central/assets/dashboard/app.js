@@ -11,6 +11,7 @@ import { loadAppeals, renderAppealsPage } from './appeals.js';
 import { renderPerDay, renderPerHour } from './charts.js';
 import { connectEvents, live, loadAll } from './data.js';
 import { closeDetail } from './detail.js';
+import { renderKbPage } from './kb.js';
 import { renderMapPage, showMap } from './map.js';
 import { renderAll, renderCharts, renderQueueList } from './overview.js';
 import { HQ_ROLES, LS_LANG, LS_MODE, OPEN, REFRESH_MS, S, SS_TOKEN, SS_USER, hasHqRole, tick } from './state.js';
@@ -30,7 +31,7 @@ onLangToggled(function () {
 setInterval(tick, 1000);
 
 function hasRoleOf(u, r) { return !!(u && u.roles && u.roles.indexOf(r) >= 0); }
-function mayUse(u) { return hasHqRole(u) || hasRoleOf(u, 'admin'); }
+function mayUse(u) { return hasHqRole(u) || hasRoleOf(u, 'admin') || hasRoleOf(u, 'kb_editor'); }
 
 /* Stops the live picture (events, polling) without logging out. */
 function teardownLive() {
@@ -64,7 +65,10 @@ session.user = readUser();
 
 function startSession() {
   if (session.user && session.user.must_change_password) { renderPasswordChange(null); return; }
-  if (!hasHqRole(session.user)) { renderAccountsPage(); return; }
+  if (!hasHqRole(session.user)) {
+    if (hasRoleOf(session.user, 'kb_editor')) renderKbPage(); else renderAccountsPage();
+    return;
+  }
   renderShell();
   loadAll();
   connectEvents();
@@ -108,6 +112,7 @@ function renderShell() {
     h('div', { class: 'who' }, [h('span', { class: 'who-name', tid: 'user-name', data: u.full_name || u.login || '' }), h('span', { class: 'who-roles' }, roleChips)]),
     langButton(),
     hasRole('admin') ? h('button', { type: 'button', class: 'btn btn-ghost', tid: 'open-accounts', i18n: 'adm.title', onclick: function () { teardownLive(); renderAccountsPage(); } }) : null,
+    hasRole('kb_editor') ? h('button', { type: 'button', class: 'btn btn-ghost', tid: 'open-kb', i18n: 'kb.title', onclick: function () { teardownLive(); renderKbPage(); } }) : null,
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'change-password', i18n: 'pw.title', onclick: function () { renderPasswordChange(null); } }),
     h('button', { type: 'button', class: 'btn btn-ghost', tid: 'logout', i18n: 'logout', onclick: logout })
   ]);

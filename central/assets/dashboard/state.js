@@ -17,7 +17,7 @@ export const OPEN = ['new', 'sent_for_processing', 'dispatched', 'on_scene', 're
 export const TERMINAL = ['closed', 'cancelled', 'linked_duplicate'];
 // Who reads the national picture; the account administrator manages HQ accounts only.
 export const HQ_ROLES = ['hq_duty', 'hq_analyst'];
-export const ACCOUNT_ROLES = ['hq_duty', 'hq_analyst', 'admin'];
+export const ACCOUNT_ROLES = ['hq_duty', 'hq_analyst', 'kb_editor', 'admin'];
 export const CHANNELS = ['app102_call', 'app102_text', 'zakon_poryadok_call', 'zakon_poryadok_text', 'sos_video',
   'telegram', 'vkontakte', 'web_widget', 'email'];
 export const STATUS_COLOR = {

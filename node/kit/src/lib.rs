@@ -19,6 +19,7 @@ pub mod https;
 pub mod metrics;
 pub mod process;
 pub mod replication;
+pub mod report_xlsx;
 pub mod shutdown;
 pub mod store;
 pub mod tiles;

@@ -91,6 +91,9 @@ pub struct WidgetSettings {
     pub answer_ack_timeout_ms: u64,
     /// Reverse proxies whose `X-Forwarded-For` names the citizen's address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The sites whose pages may open the widget (`Origin`, as `https://host[:port]`); empty:
+    /// any page may.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for WidgetSettings {
@@ -106,8 +109,51 @@ impl Default for WidgetSettings {
             hello_timeout_ms: WIDGET_HELLO_TIMEOUT_MS,
             answer_ack_timeout_ms: WIDGET_ANSWER_ACK_TIMEOUT_MS,
             trusted_proxies: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
+}
+
+/// `[widget]`: where the chat widget may be embedded (README, "The web widget").
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidgetSection {
+    /// The sites whose pages may open the widget's socket, as browsers send them in `Origin`
+    /// (`https://police.gov.kz`, with the port when it is not the default). Empty: any site —
+    /// a demo node; a region lists its own sites so that no other page carries its chat.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl WidgetSection {
+    /// The origins, normalised (lower case, no trailing slash); an entry that is not
+    /// `http(s)://host[:port]` is named.
+    pub fn origins(&self) -> Result<Vec<String>, String> {
+        self.allowed_origins
+            .iter()
+            .map(|o| {
+                let norm = o.trim().trim_end_matches('/').to_ascii_lowercase();
+                let host = norm
+                    .strip_prefix("https://")
+                    .or_else(|| norm.strip_prefix("http://"));
+                match host {
+                    Some(h) if !h.is_empty() && !h.contains(['/', '?', '#', ' ', '@']) => Ok(norm),
+                    _ => Err(format!(
+                        "widget.allowed_origins: {o:?} is not an origin such as https://police.gov.kz"
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether a page from `origin` (the request's `Origin` header) may open the widget.
+pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
+    allowed.is_empty()
+        || origin.is_some_and(|o| {
+            let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
+            allowed.contains(&o)
+        })
 }
 
 /// An answer on its way to one socket.
@@ -354,6 +400,21 @@ async fn widget_ws(
     parts: Parts,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let origin = parts
+        .headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    if !origin_allowed(&widget.settings.allowed_origins, origin) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "widget_origin_refused",
+            format!(
+                "the chat is not offered on this site ({})",
+                origin.unwrap_or("no Origin")
+            ),
+        )
+        .into_response();
+    }
     let source = source_key(client_ip(&parts, &widget.settings.trusted_proxies));
     let slot = match widget.admit(source) {
         Ok(s) => s,
