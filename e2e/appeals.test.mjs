@@ -414,6 +414,64 @@ describe('appeals_console: citizen page → registrar → manager → officer �
     await head.context().close();
   });
 
+  it('r31_r39_the_accounting_cards_of_a_registered_appeal_with_field_8_edited_downloaded_and_printed', async () => {
+    const lang = 'ru';
+    const r = await fetch(node.base + '/citizen/v1/appeals', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({
+      channel: 'app102_text', language: lang, text: 'Во дворе не работает освещение, прошу принять меры.',
+      applicant: { kind: 'person', iin: validIin(4), surname: 'Ахметов', name: 'Серік', address: 'г. Астана, ул. Кенесары, 40' },
+    }) });
+    assert.equal(r.status, 201);
+    const { appeal_id: id } = await r.json();
+    const reg = await consolePage('reg_ap', lang);
+    await openAppeal(reg, 'appeals_registrar', 'ap-reg-list', id);
+    assert.equal(await reg.locator(tid('ap-forms')).count(), 0, 'no cards before registration');
+    await reg.locator(tid('ap-reg-service')).selectOption(service);
+    await reg.locator(tid('ap-register')).click();
+    await reg.locator(tid('ap-talon')).waitFor();
+    const number = (await reg.locator(tid('ap-talon-number')).textContent()).trim();
+    // ОЛ-1 field 8 does not match the content: edited with a tag (004 p.4).
+    await reg.locator(tid('fm-kind')).selectOption('proposal');
+    await reg.locator(tid('fm-kind-tag')).fill('благоустройство');
+    await reg.locator(tid('fm-kind-save')).click();
+    await reg.locator(`${tid('ap-history')} [data-i18n="ap.hist.appeal.kind_corrected"]`).waitFor();
+    await reg.locator(tid('ap-forms-show')).click();
+    await reg.locator(tid('fm-ol1-1')).waitFor();
+    assert.match(await reg.locator(tid('fm-ol1-1-f1')).textContent(), new RegExp(number));
+    assert.match(await reg.locator(tid('fm-ol1-1-f8')).textContent(), /предложение.*благоустройство/);
+    assert.match(await reg.locator(tid('fm-ol1-1-f9')).textContent(), /предложение/);
+    assert.equal(await reg.locator(`${tid('fm-ol1-1')} ${tid('fm-incomplete')}`).count(), 1, 'the layout is not in the seeds: said');
+    assert.equal(await reg.locator(tid('fm-register')).getAttribute('data-state'), 'not_configured', 'no register: shown');
+    await reg.locator(tid('fm-z1-1')).waitFor();
+    assert.ok(await reg.locator(`${tid('fm-z1-1-f3')}.fm-missing`).count(), 'З-1 field 3 is missing without the register');
+    // З-1 typed by hand (no register connected).
+    await reg.locator(tid('fm-z1-1-in3')).fill('Инженер');
+    await reg.locator(tid('fm-z1-1-save')).click();
+    await reg.locator(`${tid('ap-history')} [data-i18n="ap.hist.appeal.z1_filled"]`).waitFor();
+    await reg.locator(tid('ap-forms-show')).click();
+    await reg.locator(tid('fm-z1-1-f3')).waitFor();
+    assert.equal(await reg.locator(`${tid('fm-z1-1-f3')}.fm-missing`).count(), 0, 'field 3 is filled');
+    assert.match(await reg.locator(tid('fm-z1-1-f3')).textContent(), /Инженер.*вручную/);
+    assert.equal(await reg.locator(`${tid('fm-entries')} tbody tr`).count(), 3, 'an entry per step (R39)');
+    await view(reg, 'registrar-forms', lang);
+    const xlsx = await download(reg, reg.locator(tid('ap-forms-xlsx')));
+    assert.equal(xlsx.bytes.subarray(0, 2).toString(), 'PK');
+    const csv = await download(reg, reg.locator(tid('ap-forms-csv')));
+    assert.ok(csv.bytes.toString('utf8').startsWith('format,region,appeal_id'), 'the CSV with its header');
+    // Printing: the cards alone.
+    await reg.evaluate(() => { window.__printed = 0; window.print = () => { window.__printed++; }; });
+    await reg.locator(tid('ap-forms-print')).click();
+    assert.equal(await reg.evaluate(() => window.__printed), 1);
+    await reg.emulateMedia({ media: 'print' });
+    const printed = await reg.evaluate(() => {
+      const shown = (el) => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+      return { forms: shown(document.querySelector('[data-testid="fm-ol1-1"]')), history: shown(document.querySelector('[data-testid="ap-history"]')),
+        button: shown(document.querySelector('[data-testid="ap-forms-print"]')) };
+    });
+    assert.deepEqual(printed, { forms: true, history: false, button: false }, 'the printout is the cards alone');
+    await reg.emulateMedia({ media: 'screen' });
+    await reg.context().close();
+  });
+
   it('no page error', () => {
     assert.deepEqual(errors, []);
   });

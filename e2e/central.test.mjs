@@ -19,11 +19,11 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
-import dgram from 'node:dgram';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
+import { freeUdpPort } from './harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const bin = (env, def) => (process.env[env] ? path.resolve(process.cwd(), process.env[env]) : path.resolve(HERE, def));
@@ -65,18 +65,6 @@ function freeTcpPort() {
     srv.listen(0, '127.0.0.1', () => {
       const { port } = srv.address();
       srv.close(() => resolve(port));
-    });
-  });
-}
-
-function freeUdpPort() {
-  return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket('udp4');
-    sock.unref();
-    sock.on('error', reject);
-    sock.bind(0, '127.0.0.1', () => {
-      const { port } = sock.address();
-      sock.close(() => resolve(port));
     });
   });
 }

@@ -14,24 +14,10 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import dgram from 'node:dgram';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
-  ADMIN_PASSWORD, ADMIN_TEMP_PASSWORD, STAFF_PASSWORD, NODE_BIN, launchChromium, openPage, shot, staff, startProcess, stopProcess, tid,
+  ADMIN_PASSWORD, STAFF_PASSWORD, englishIn, launchChromium, openPage, shot, staff, startHubAndRegion, textIn, tid,
 } from './harness.mjs';
-import { freePort, tail } from './lib.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const bin = (env, def) => (process.env[env] ? path.resolve(process.cwd(), process.env[env]) : path.resolve(HERE, def));
-const CENTRAL_BIN = bin('CENTRAL_BIN', '../target/debug/central');
-const PROVISIONING_BIN = bin('PROVISIONING_BIN', '../target/debug/provisioning');
-// Replication crosses a QUIC connection (reconnect backoff).
-const REPLICATION_DEADLINE_MS = 90_000;
 const EDITOR = { login: 'kb.local.police', full_name: 'Жумабекова Асель (редактор, местная полиция)', service: 'local-police' };
 const EDITOR_TEMP_PASSWORD = 'e2e-Editor-Temp0rary-2026';
 const OPERATOR = { login: 'op102_kb_e2e', full_name: 'Ахметова Айгерим (оператор 102)', roles: ['call_taker'] };
@@ -45,7 +31,7 @@ const ARTICLE = {
 };
 const QUESTION = 'у меня украли велосипед возле подъезда, что делать';
 
-let root;
+let hub; // { central, node, until, stop }
 let central;
 let node;
 let browser;
@@ -53,80 +39,17 @@ let page;
 const errors = [];
 const state = {};
 
-function freeUdpPort() {
-  return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket('udp4');
-    sock.unref();
-    sock.on('error', reject);
-    sock.bind(0, '127.0.0.1', () => {
-      const { port } = sock.address();
-      sock.close(() => resolve(port));
-    });
-  });
-}
-function provision(args) {
-  try {
-    return execFileSync(PROVISIONING_BIN, args, { cwd: root, stdio: 'pipe', timeout: 60_000 }).toString();
-  } catch (e) {
-    throw new Error(`provisioning ${args.join(' ')} failed: ${e.stderr || e.message}`);
-  }
-}
-function logs() {
-  return `\n--- central ---\n${tail(central ? central.logs : '')}\n--- node ---\n${tail(node ? node.logs : '')}`;
-}
-/* Polls `fn` until it returns something truthy. */
-async function until(what, fn, ms = REPLICATION_DEADLINE_MS) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const got = await fn();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${logs()}`);
-    await delay(250); // poll interval
-  }
-}
-async function textOf(selector) {
-  return (await page.locator(selector).first().textContent()).trim();
-}
-/* Words of the interface (outside data values marked translate="no") written in Latin letters. */
-async function englishIn(selector) {
-  return page.evaluate((sel) => {
-    const out = [];
-    const walk = document.createTreeWalker(document.querySelector(sel), NodeFilter.SHOW_TEXT);
-    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-      if (n.parentElement.closest('[translate="no"]') || n.parentElement.closest('[hidden]')) continue;
-      const m = n.textContent.match(/[A-Za-z]{3,}/g);
-      if (m) out.push(...m);
-    }
-    return out;
-  }, selector);
-}
 /* The region operator's knowledge-base search: the article ids found for the question. */
 async function regionFinds() {
   const found = await node.api('GET', `/kb/search?lang=ru&q=${encodeURIComponent(QUESTION)}`, undefined, state.node[OPERATOR.login]);
   return found.articles.map((a) => a.article_id);
 }
 
+
 describe('r19_kb_editor_page_in_headless_chromium: an editor publishes an article and the region answers with it', { timeout: 420_000 }, () => {
   before(async () => {
-    root = mkdtempSync(path.join(tmpdir(), 'central-kb-e2e-'));
-    const httpPort = await freePort();
-    const quicPort = await freeUdpPort();
-    const nodePort = await freePort();
-    provision(['init-ca', '--dir', 'ca']);
-    provision(['add-central', '--ca', 'ca', '--name', 'central', '--dns', 'localhost', '--out', 'central-bundle']);
-    provision(['add-region', '--ca', 'ca', '--id', 'AST', '--name-kk', 'Астана қаласы ПД', '--name-ru', 'ДП города Астаны',
-      '--central', `localhost:${quicPort}`, '--out', 'ast-bundle']);
-    // Plain HTTP on loopback for this test of content (HTTPS is proved in netns/https_turn).
-    const plain = path.join(root, 'plain-http.toml');
-    writeFileSync(plain, '[https]\nenabled = false\n');
-    central = await startProcess('central', CENTRAL_BIN, [
-      'serve', '--bundle', path.join(root, 'central-bundle'), '--config', plain, '--data', path.join(root, 'central-data'),
-      '--listen', `127.0.0.1:${httpPort}`, '--quic-listen', `127.0.0.1:${quicPort}`,
-    ], { CENTRAL_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${httpPort}`, { cwd: root });
-    node = await startProcess('node', NODE_BIN, [
-      'serve', '--bundle', path.join(root, 'ast-bundle'), '--config', plain, '--data', path.join(root, 'node-data'),
-      '--listen', `127.0.0.1:${nodePort}`,
-    ], { NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${nodePort}`, { cwd: root });
+    hub = await startHubAndRegion('central-kb-e2e');
+    ({ central, node } = hub);
     state.hub = await staff(central, []);
     state.node = await staff(node, [OPERATOR]);
     browser = await launchChromium(['--disable-quic']);
@@ -135,10 +58,7 @@ describe('r19_kb_editor_page_in_headless_chromium: an editor publishes an articl
 
   after(async () => {
     if (browser) await browser.close().catch(() => {});
-    if (process.env.E2E_SHOW_LOGS) console.log(logs());
-    await stopProcess(node).catch(() => {});
-    await stopProcess(central).catch(() => {});
-    if (root) rmSync(root, { recursive: true, force: true });
+    if (hub) await hub.stop();
   });
 
   it('the administrator creates a knowledge-base editor with their service in the accounts page', async () => {
@@ -155,8 +75,8 @@ describe('r19_kb_editor_page_in_headless_chromium: an editor publishes an articl
     await page.locator(tid('acc-create')).click();
     const row = tid(`acc-row-${EDITOR.login}`);
     await page.locator(`${row} ${tid('acc-row-service')}`).waitFor();
-    assert.equal(await textOf(`${row} ${tid('acc-row-service')}`), EDITOR.service);
-    assert.deepEqual(await englishIn('#app'), [], 'no English word on the accounts page');
+    assert.equal(await textIn(page, `${row} ${tid('acc-row-service')}`), EDITOR.service);
+    assert.deepEqual(await englishIn(page, '#app'), [], 'no English word on the accounts page');
     await page.locator(tid('logout')).click();
     await page.locator(tid('login-submit')).waitFor();
     // The editor's first login sets their own password (the kit's forced change, proved elsewhere).
@@ -169,17 +89,17 @@ describe('r19_kb_editor_page_in_headless_chromium: an editor publishes an articl
     await page.locator(tid('login-password')).fill(STAFF_PASSWORD);
     await page.locator(tid('login-submit')).click();
     await page.locator(tid('kb-page')).waitFor();
-    assert.equal(await textOf(tid('kb-service')), EDITOR.service);
+    assert.equal(await textIn(page, tid('kb-service')), EDITOR.service);
     // The hub's demo articles of the local police, published.
     await page.locator(`${tid('kb-row')}[data-state="published"]`).first().waitFor();
     const mine = await page.locator(tid('kb-row')).count();
     assert.ok(mine >= 1, 'the demo articles of the service are listed');
-    assert.deepEqual(await englishIn('#app'), [], 'no English word on the knowledge-base page');
+    assert.deepEqual(await englishIn(page, '#app'), [], 'no English word on the knowledge-base page');
     await shot(page, 'central-kb-01-list-ru');
 
     // Another service's article: shown, not editable.
     await page.locator(tid('kb-mine-only')).uncheck();
-    await until('other services listed', async () => (await page.locator(tid('kb-row')).count()) > mine, 10_000);
+    await hub.until('other services listed', async () => (await page.locator(tid('kb-row')).count()) > mine, 10_000);
     const all = await page.locator(tid('kb-row')).evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
     const articles = await central.api('GET', '/kb/articles', undefined,
       (await central.api('POST', '/auth/login', { login: EDITOR.login, password: STAFF_PASSWORD })).token);
@@ -200,29 +120,29 @@ describe('r19_kb_editor_page_in_headless_chromium: an editor publishes an articl
     await page.locator(tid('kb-tags')).fill(ARTICLE.tags);
     await page.locator(tid('kb-save')).click();
     await page.locator(`${tid('kb-error')}[data-err]`).waitFor();
-    const refusal = await textOf(tid('kb-error'));
+    const refusal = await textIn(page, tid('kb-error'));
     assert.match(refusal, /Заголовок на казахском/, refusal);
-    assert.deepEqual(await englishIn(tid('kb-editor')), [], 'the refusal is in Russian');
+    assert.deepEqual(await englishIn(page, tid('kb-editor')), [], 'the refusal is in Russian');
     assert.equal(await page.locator(`${tid('kb-row')}[data-id="${ARTICLE.id}"]`).count(), 0, 'nothing stored');
 
     await page.locator(tid('kb-title-kk')).fill(ARTICLE.title_kk);
     await page.locator(tid('kb-save')).click();
     const row = `${tid('kb-row')}[data-id="${ARTICLE.id}"]`;
     await page.locator(`${row}[data-state="draft"]`).waitFor();
-    assert.equal(await textOf(`${row} ${tid('kb-title')}`), ARTICLE.title_ru);
-    assert.equal(await textOf(tid('kb-editor-title')), 'Статья');
+    assert.equal(await textIn(page, `${row} ${tid('kb-title')}`), ARTICLE.title_ru);
+    assert.equal(await textIn(page, tid('kb-editor-title')), 'Статья');
     // A draft is not answered with anywhere.
     assert.ok(!(await regionFinds()).includes(ARTICLE.id));
 
     await page.locator(tid('kb-publish')).click();
     await page.locator(`${row}[data-state="published"]`).waitFor();
-    assert.equal(await textOf(`${row} ${tid('kb-version')}`), '1');
+    assert.equal(await textIn(page, `${row} ${tid('kb-version')}`), '1');
     await page.locator(`${tid('kb-versions')} ${tid('kb-version-row')}[data-version="1"]`).waitFor();
     await shot(page, 'central-kb-02-published-ru');
   });
 
   it('r19: the published article reaches the region, whose operators and bots find it; withdrawn, it is no longer found', async () => {
-    const found = await until('the article in the region\'s search', async () => {
+    const found = await hub.until('the article in the region\'s search', async () => {
       const ids = await regionFinds();
       return ids.includes(ARTICLE.id) ? ids : null;
     });
@@ -230,20 +150,20 @@ describe('r19_kb_editor_page_in_headless_chromium: an editor publishes an articl
 
     const row = `${tid('kb-row')}[data-id="${ARTICLE.id}"]`;
     await page.locator(tid('kb-withdraw')).click(); // arms
-    assert.equal(await textOf(tid('kb-withdraw')), 'Точно снять?');
+    assert.equal(await textIn(page, tid('kb-withdraw')), 'Точно снять?');
     await page.locator(tid('kb-withdraw')).click();
     await page.locator(`${row}[data-state="withdrawn"]`).waitFor();
-    await until('the region stops finding it', async () => !(await regionFinds()).includes(ARTICLE.id));
+    await hub.until('the region stops finding it', async () => !(await regionFinds()).includes(ARTICLE.id));
   });
 
   it('the page in Kazakh: every word of the interface in Kazakh, the article\'s title in Kazakh', async () => {
     await page.locator(tid('lang-toggle')).click();
     await page.locator('html[lang="kk"]').waitFor();
-    assert.match(await textOf('h2'), /^Білім базасы/);
+    assert.match(await textIn(page, 'h2'), /^Білім базасы/);
     const row = `${tid('kb-row')}[data-id="${ARTICLE.id}"]`;
-    assert.equal(await textOf(`${row} ${tid('kb-title')}`), ARTICLE.title_kk);
-    assert.equal(await textOf(`${row} ${tid('kb-state')}`), 'Алынып тасталған');
-    assert.deepEqual(await englishIn('#app'), [], 'no English word in Kazakh');
+    assert.equal(await textIn(page, `${row} ${tid('kb-title')}`), ARTICLE.title_kk);
+    assert.equal(await textIn(page, `${row} ${tid('kb-state')}`), 'Алынып тасталған');
+    assert.deepEqual(await englishIn(page, '#app'), [], 'no English word in Kazakh');
     await shot(page, 'central-kb-03-kk');
     assert.deepEqual(errors, [], 'no page errors');
   });

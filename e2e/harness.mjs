@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import dgram from 'node:dgram';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -27,6 +28,9 @@ export const STAFF_PASSWORD = 'e2e-Staff-Passw0rd-2026';
 const STARTUP_DEADLINE_MS = 60_000;
 /** Every wait of a browser step, ms. */
 export const STEP_TIMEOUT_MS = 20_000;
+/** How long a change may take to cross the QUIC link between a region and the hub (reconnect
+ * back-off included), ms. */
+export const REPLICATION_DEADLINE_MS = 90_000;
 
 export const tid = (id) => `[data-testid="${id}"]`;
 
@@ -202,4 +206,97 @@ export async function waitFor(what, fn, deadlineMs = STEP_TIMEOUT_MS) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${deadlineMs} ms (last: ${JSON.stringify(last)})`);
     await delay(100); // poll interval
   }
+}
+
+/** A free UDP port on loopback (the hub's QUIC listener). */
+export function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket('udp4');
+    sock.unref();
+    sock.on('error', reject);
+    sock.bind(0, '127.0.0.1', () => {
+      const { port } = sock.address();
+      sock.close(() => resolve(port));
+    });
+  });
+}
+
+const CENTRAL_BIN = process.env.CENTRAL_BIN
+  ? path.resolve(process.cwd(), process.env.CENTRAL_BIN)
+  : path.resolve(HERE, '../target/debug/central');
+const PROVISIONING_BIN = process.env.PROVISIONING_BIN
+  ? path.resolve(process.cwd(), process.env.PROVISIONING_BIN)
+  : path.resolve(HERE, '../target/debug/provisioning');
+
+/**
+ * The central hub and region AST's node, provisioned by a fresh CA in a temp dir named after
+ * `name` and started on free loopback ports, plain HTTP (a test of content; HTTPS is proved in
+ * netns/https_turn). Returns { root, central, node, logs(), until(what, fn, ms), stop() }:
+ * `until` polls `fn` until it returns something truthy and throws with both logs after `ms`.
+ */
+export async function startHubAndRegion(name) {
+  const root = mkdtempSync(path.join(tmpdir(), `${name}-`));
+  const provision = (args) => {
+    try {
+      return execFileSync(PROVISIONING_BIN, args, { cwd: root, stdio: 'pipe', timeout: 60_000 }).toString();
+    } catch (e) {
+      throw new Error(`provisioning ${args.join(' ')} failed: ${e.stderr || e.message}`);
+    }
+  };
+  const httpPort = await freePort();
+  const quicPort = await freeUdpPort();
+  const nodePort = await freePort();
+  provision(['init-ca', '--dir', 'ca']);
+  provision(['add-central', '--ca', 'ca', '--name', 'central', '--dns', 'localhost', '--out', 'central-bundle']);
+  provision(['add-region', '--ca', 'ca', '--id', 'AST', '--name-kk', 'Астана қаласы ПД', '--name-ru', 'ДП города Астаны',
+    '--central', `localhost:${quicPort}`, '--out', 'ast-bundle']);
+  const plain = path.join(root, 'plain-http.toml');
+  writeFileSync(plain, '[https]\nenabled = false\n');
+  const central = await startProcess('central', CENTRAL_BIN, [
+    'serve', '--bundle', path.join(root, 'central-bundle'), '--config', plain, '--data', path.join(root, 'central-data'),
+    '--listen', `127.0.0.1:${httpPort}`, '--quic-listen', `127.0.0.1:${quicPort}`,
+  ], { CENTRAL_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${httpPort}`, { cwd: root });
+  const node = await startProcess('node', NODE_BIN, [
+    'serve', '--bundle', path.join(root, 'ast-bundle'), '--config', plain, '--data', path.join(root, 'node-data'),
+    '--listen', `127.0.0.1:${nodePort}`,
+  ], { NODE_ADMIN_PASSWORD: ADMIN_TEMP_PASSWORD }, `http://127.0.0.1:${nodePort}`, { cwd: root });
+  const logs = () => `\n--- central ---\n${tail(central.logs)}\n--- node ---\n${tail(node.logs)}`;
+  return {
+    root, central, node, logs,
+    async until(what, fn, ms = REPLICATION_DEADLINE_MS) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const got = await fn();
+        if (got) return got;
+        if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms${logs()}`);
+        await delay(250); // poll interval
+      }
+    },
+    async stop() {
+      if (process.env.E2E_SHOW_LOGS) console.log(logs());
+      await stopProcess(node).catch(() => {});
+      await stopProcess(central).catch(() => {});
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The trimmed text of the first element `selector` finds. */
+export async function textIn(page, selector) {
+  return (await page.locator(selector).first().textContent()).trim();
+}
+
+/** Words of the interface under `selector` (outside data values marked translate="no" and
+ * hidden parts) written in Latin letters: none may reach a user. */
+export async function englishIn(page, selector) {
+  return page.evaluate((sel) => {
+    const out = [];
+    const walk = document.createTreeWalker(document.querySelector(sel), NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (n.parentElement.closest('[translate="no"]') || n.parentElement.closest('[hidden]')) continue;
+      const m = n.textContent.match(/[A-Za-z]{3,}/g);
+      if (m) out.push(...m);
+    }
+    return out;
+  }, selector);
 }

@@ -42,6 +42,10 @@ pub struct Config {
     /// The telephone operator's caller-location lookup (R35); absent: none is connected.
     #[serde(default)]
     pub caller_location: Option<CallerLocationSection>,
+    /// The state database of persons and legal entities for form З-1 (R31); absent: none is
+    /// connected and З-1 is filled by hand.
+    #[serde(default)]
+    pub state_register: Option<crate::state_register::StateRegisterSection>,
     /// The region's Telegram bot; absent: none is connected.
     #[serde(default)]
     pub telegram: Option<TelegramSection>,
@@ -219,6 +223,10 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
         }
         if let Some(c) = &config.caller_location {
+            c.validate()
+                .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
+        }
+        if let Some(c) = &config.state_register {
             c.validate()
                 .map_err(|e| anyhow::anyhow!("config {name}: {e}"))?;
         }

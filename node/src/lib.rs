@@ -24,6 +24,7 @@ pub mod search;
 pub mod server;
 pub mod service;
 pub mod service_error;
+pub mod state_register;
 pub mod supervision;
 pub mod warnings;
 

@@ -256,6 +256,10 @@ pub async fn open_node(
         secure_cookies: config.node.secure_cookies,
         search,
         geo,
+        state_register: Arc::new(crate::state_register::StateRegister::new(
+            config.state_register.as_ref(),
+            store.clone(),
+        )?),
         tiles,
     });
     Ok(Node {

@@ -32,6 +32,8 @@ struct RecordingSender {
     channel: Channel,
     sent: Mutex<Vec<OutgoingMessage>>,
     failing: Mutex<bool>,
+    /// What a failing send says about when to try again (`None`: the outbox's own back-off).
+    retry_hint_ms: Mutex<Option<u64>>,
 }
 
 impl RecordingSender {
@@ -40,6 +42,7 @@ impl RecordingSender {
             channel,
             sent: Mutex::new(Vec::new()),
             failing: Mutex::new(false),
+            retry_hint_ms: Mutex::new(Some(50)),
         })
     }
     fn sent(&self) -> Vec<OutgoingMessage> {
@@ -59,7 +62,7 @@ impl ChannelSender for RecordingSender {
             if *self.failing.lock().unwrap() {
                 return Err(SendError::Transient {
                     reason: "no link".into(),
-                    retry_after_ms: Some(50),
+                    retry_after_ms: *self.retry_hint_ms.lock().unwrap(),
                 });
             }
             self.sent.lock().unwrap().push(message.clone());
@@ -796,4 +799,69 @@ async fn r05_an_urgent_message_whose_card_a_crash_kept_from_opening_gets_it_at_t
     .await;
     let c = w.conversation(&id).await;
     assert!(c.to_string().contains("ножом"), "{c}");
+}
+
+#[tokio::test]
+async fn r01_a_channels_queued_answers_leave_at_once_when_the_way_opens_not_at_the_end_of_their_back_off(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let w = world(dir.path()).await;
+    // The link is down and the vendor gives no hint: the outbox's own back-off (1 s, doubling).
+    let sender = RecordingSender::new(Channel::Vkontakte);
+    *sender.failing.lock().unwrap() = true;
+    *sender.retry_hint_ms.lock().unwrap() = None;
+    w.node.state.inbox.outbox().register(sender.clone());
+    let mut answers = Vec::new();
+    for k in 0..3 {
+        let (id, _) = w
+            .receive(message(
+                Channel::Vkontakte,
+                &format!("20000007{k}"),
+                &format!("ev-hurry-{k}"),
+                "Когда принимает участковый?",
+            ))
+            .await;
+        w.t.ok("POST", &format!("/api/v1/inbox/{id}/take"), &w.ct, None)
+            .await;
+        let v =
+            w.t.ok(
+                "POST",
+                &format!("/api/v1/inbox/{id}/reply"),
+                &w.ct,
+                Some(json!({"text": "По вторникам с 18:00."})),
+            )
+            .await;
+        answers.push(v["message_id"].as_str().unwrap().to_string());
+    }
+    let outbox = w.node.state.inbox.outbox().clone();
+    until(DEADLINE, "each answer failed three times", || async {
+        let e = outbox.entries().unwrap();
+        e.len() == 3 && e.iter().all(|e| e.attempts >= 3)
+    })
+    .await;
+    // Their next tries are seconds away.
+    let earliest_retry = outbox
+        .entries()
+        .unwrap()
+        .iter()
+        .map(|e| e.next_at_ms)
+        .min()
+        .unwrap();
+    assert!(sender.sent().is_empty());
+    // The way opens (a widget page connects, or a send of the channel went through again).
+    *sender.failing.lock().unwrap() = false;
+    outbox.retry_now(Channel::Vkontakte, None);
+    until(DEADLINE, "every queued answer leaves", || async {
+        sender.sent().len() == 3
+    })
+    .await;
+    let left_at = node::http::now_ms();
+    assert!(
+        left_at < earliest_retry,
+        "left at {left_at}; the back-off alone would have waited until {earliest_retry}"
+    );
+    let mut sent: Vec<String> = sender.sent().into_iter().map(|m| m.outbox_id).collect();
+    sent.sort();
+    answers.sort();
+    assert_eq!(sent, answers, "each answer once");
 }

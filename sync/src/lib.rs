@@ -26,6 +26,7 @@ pub mod doc_id;
 pub mod duplicates;
 pub mod error;
 pub mod field;
+pub mod forms;
 pub mod geo;
 pub mod model;
 pub mod protocol;

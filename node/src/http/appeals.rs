@@ -71,7 +71,7 @@ fn full_name(s: &SharedState, login: &str) -> String {
         .unwrap_or_else(|_| login.to_string())
 }
 
-fn load(s: &SharedState, auth: &Auth, id: &str) -> ApiResult<Appeal> {
+pub(super) fn load(s: &SharedState, auth: &Auth, id: &str) -> ApiResult<Appeal> {
     let cal = s.service.work_calendar()?;
     let a = s.service.appeals().get(id, &cal, now_ms())?;
     may_read(auth, &a)?;
@@ -267,6 +267,23 @@ pub struct KuiInput {
     number: String,
 }
 
+/// Form З-1 filled by hand (004 p.23): the applicant's index in the appeal and values by field
+/// number (`{"13": "ул. Кенесары"}`); an empty value clears the field.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Z1Input {
+    applicant: usize,
+    fields: std::collections::BTreeMap<u32, String>,
+}
+
+/// ОЛ-1 field 8 edited with a tag (004 p.4).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KindInput {
+    kind: sync::appeal::AppealKind,
+    tag: String,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtendInput {
@@ -354,6 +371,26 @@ step!(
     |i| AppealCommand::CrimeSigns {
         flag: i.flag,
         reason: i.reason
+    }
+);
+step!(
+    correct_kind,
+    "/api/v1/appeals/{id}/kind",
+    REGISTRARS,
+    KindInput,
+    |i| AppealCommand::CorrectKind {
+        kind: i.kind,
+        tag: i.tag
+    }
+);
+step!(
+    fill_z1,
+    "/api/v1/appeals/{id}/z1",
+    REGISTRARS,
+    Z1Input,
+    |i| AppealCommand::FillZ1 {
+        applicant: i.applicant,
+        fields: i.fields
     }
 );
 step!(kui, "/api/v1/appeals/{id}/kui", ROUTERS, KuiInput, |i| {
@@ -685,6 +722,8 @@ pub fn routes() -> Router<SharedState> {
         .route("/appeals/{id}/split", post(split))
         .route("/appeals/{id}/crime-signs", post(crime_signs))
         .route("/appeals/{id}/kui", post(kui))
+        .route("/appeals/{id}/kind", post(correct_kind))
+        .route("/appeals/{id}/z1", post(fill_z1))
         .route("/appeals/{id}/extend", post(extend))
         .route("/appeals/{id}/extension-notice", post(extension_notice))
         .route("/appeals/{id}/draft", post(submit_draft))

@@ -28,6 +28,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "state.js",
         "views/admin.js",
         "views/appeal_detail.js",
+        "views/appeal_forms.js",
         "views/appeals_manager.js",
         "views/appeals_officer.js",
         "views/appeals_registrar.js",

@@ -23,6 +23,7 @@ mod citizen;
 mod citizen_appeals;
 mod events;
 mod field;
+mod forms;
 mod geo;
 mod inbox;
 mod kb;
@@ -54,6 +55,7 @@ use cards::*;
 use citizen_appeals::*;
 use events::*;
 use field::*;
+use forms::*;
 use geo::*;
 use inbox::*;
 use kb::*;
@@ -175,6 +177,11 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         split,
         crime_signs,
         kui,
+        correct_kind,
+        fill_z1,
+        appeal_forms,
+        appeal_forms_csv,
+        appeal_forms_xlsx,
         extend,
         extension_notice,
         submit_draft,
@@ -249,6 +256,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(cards::routes())
         .merge(appeals::routes())
         .merge(appeal_cards::routes())
+        .merge(forms::routes())
         .merge(units::routes())
         .merge(field::routes())
         .merge(supervision::routes())

@@ -36,6 +36,8 @@ pub struct AppState {
     pub search: Arc<crate::search::CardSearch>,
     /// The map: closest units, routes, geocoding, the caller-location lookup (R20, R35).
     pub geo: Arc<crate::geo::Geo>,
+    /// The state register for form З-1, with its offline cache (R31).
+    pub state_register: Arc<crate::state_register::StateRegister>,
     /// Reverse proxies whose `X-Forwarded-For` is believed (see [`ClientIp`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The session cookie is `Secure` (served over HTTPS).

@@ -34,8 +34,13 @@ pub async fn start() -> TestNode {
 
 /// A node on `dir` (a test may reopen the store it leaves).
 pub async fn start_at(dir: tempfile::TempDir) -> TestNode {
+    start_with(dir, test_config()).await
+}
+
+/// A node on `dir` with its own configuration.
+pub async fn start_with(dir: tempfile::TempDir, config: Config) -> TestNode {
     let data = dir.path().join("node");
-    let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.into()))
+    let node = open_node(&config, &data, Some(ADMIN_PASSWORD.into()))
         .await
         .unwrap();
     let app = node::http::app(node.state.clone());

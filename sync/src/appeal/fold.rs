@@ -89,6 +89,17 @@ pub enum Event {
     LateDuplicate {
         candidates: Vec<LateDuplicate>,
     },
+    /// ОЛ-1 field 8 edited with a tag (004 p.4); last writer wins, the tag joins the tags.
+    KindCorrected {
+        kind: AppealKind,
+        tag: String,
+    },
+    /// З-1 values typed by hand (the forms read them from the history: `sync::forms`). Keys are
+    /// field numbers as text: an internally tagged enum cannot read integer map keys back.
+    Z1Filled {
+        applicant: usize,
+        fields: std::collections::BTreeMap<String, String>,
+    },
 }
 
 impl Event {
@@ -113,6 +124,8 @@ impl Event {
             Event::Attached { .. } => "appeal.attached",
             Event::CardLinked { .. } => "appeal.card_linked",
             Event::LateDuplicate { .. } => "appeal.late_duplicate",
+            Event::KindCorrected { .. } => "appeal.kind_corrected",
+            Event::Z1Filled { .. } => "appeal.z1_filled",
         }
     }
 
@@ -148,6 +161,10 @@ impl Event {
             Event::DraftReturned { seq, reason } => json!({"seq": seq, "reason": reason}),
             Event::Approved { seq, sha256, .. } => json!({"seq": seq, "sha256": sha256}),
             Event::Note { text } => json!({"text": text}),
+            Event::KindCorrected { kind, tag } => json!({"kind": kind, "tag": tag}),
+            Event::Z1Filled { applicant, fields } => {
+                json!({"applicant": applicant, "fields": fields})
+            }
             Event::Attached { attachment } => {
                 json!({"file_name": attachment.file_name, "sha256": attachment.sha256})
             }
@@ -371,7 +388,13 @@ pub(super) fn fold(
                     }
                 }
             }
-            Event::Note { .. } => {}
+            Event::Note { .. } | Event::Z1Filled { .. } => {}
+            Event::KindCorrected { kind, tag } => {
+                a.kind = Some(kind);
+                if !a.tags.contains(&tag) {
+                    a.tags.push(tag);
+                }
+            }
             Event::CardLinked {
                 card_id,
                 card_number,

@@ -174,6 +174,19 @@ pub enum AppealCommand {
     LateDuplicate {
         candidates: Vec<LateDuplicate>,
     },
+    /// ОЛ-1 field 8 («Вид документа») does not match the content: the registrar edits it and
+    /// enters a tag (004 p.4); field 9 follows (forms, R31).
+    CorrectKind {
+        kind: AppealKind,
+        tag: String,
+    },
+    /// Form З-1 filled by hand (004 p.23: where no register interface exists, or to bring
+    /// fields 12–18 in line with the postal address): the applicant's index in the appeal and
+    /// values by field number; an empty value clears the field.
+    FillZ1 {
+        applicant: usize,
+        fields: std::collections::BTreeMap<u32, String>,
+    },
 }
 
 fn calendar_error(e: CalendarError) -> DomainError {
@@ -859,6 +872,57 @@ fn decide(
                 seq: a.drafts.len() as u32,
                 sha256: sha256.clone(),
                 size: *size,
+            })
+        }
+        AppealCommand::CorrectKind { kind, tag } => {
+            check_text("tag", tag, limits::TAG_CHARS_MAX, true)?;
+            if a.number.is_none() {
+                return Err(out_of_order(a, "a correction of the document kind"));
+            }
+            if a.kind == Some(*kind) {
+                return Err(refuse(
+                    "kind_unchanged",
+                    "the document kind is already this one",
+                ));
+            }
+            if !a.tags.iter().any(|t| t == tag.trim()) && a.tags.len() >= limits::TAGS_MAX {
+                return Err(DomainError::field(
+                    "tag",
+                    format!("at most {} tags", limits::TAGS_MAX),
+                ));
+            }
+            Ok(Event::KindCorrected {
+                kind: *kind,
+                tag: tag.trim().to_string(),
+            })
+        }
+        AppealCommand::FillZ1 { applicant, fields } => {
+            use crate::forms::register::{REGISTER_VALUE_CHARS_MAX, Z1_FIELDS_MAX};
+            if a.number.is_none() {
+                return Err(out_of_order(a, "form З-1"));
+            }
+            if *applicant >= a.applicants.len() {
+                return Err(DomainError::field("applicant", "no such applicant"));
+            }
+            if fields.is_empty() {
+                return Err(DomainError::field("fields", "no field to fill"));
+            }
+            for (n, v) in fields {
+                // 1–2 come from ОЛ-1 and 4 is the applicant's ИИН/БИН as the appeal gives it.
+                if !(3..=Z1_FIELDS_MAX).contains(n) || *n == 4 {
+                    return Err(DomainError::field(
+                        "fields",
+                        format!("З-1 field {n} is not filled by hand (3, 5–{Z1_FIELDS_MAX})"),
+                    ));
+                }
+                check_text("fields", v, REGISTER_VALUE_CHARS_MAX, false)?;
+            }
+            Ok(Event::Z1Filled {
+                applicant: *applicant,
+                fields: fields
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+                    .collect(),
             })
         }
         AppealCommand::Note { text } => {

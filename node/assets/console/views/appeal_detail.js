@@ -13,6 +13,7 @@ import { S, fmtDateTime, pad, refItem, toast, toastText } from '../state.js';
 import { api, auth, errText, showError } from '../../kit/api.js';
 import { clear, dataText, h, tx } from '../../kit/dom.js';
 import { applyLang, known } from '../../kit/i18n.js';
+import { formsBox } from './appeal_forms.js';
 
 export var AP_STATUSES = ['received', 'registered', 'routed', 'in_work', 'on_approval', 'answered', 'transferred', 'not_considered', 'sent_out'];
 export var AP_KINDS = ['appeal', 'report', 'request', 'response', 'proposal'];
@@ -437,6 +438,7 @@ export function AppealDetail(opts) {
     el.appendChild(errBox);
     if (acts.length) el.appendChild(h('div', { class: 'actions ap-actions', tid: 'ap-actions' }, acts));
     el.appendChild(noteBox(a));
+    if (a.number) el.appendChild(formsBox(a, { run: run, post: post }));
     el.appendChild(h('div', { class: 'section-title ap-hist-title', i18n: 'ap.history' }));
     el.appendChild(historyTable(a.history));
     applyLang(el);
