@@ -53,7 +53,8 @@ async fn appeal_forms(
     Ok(Json(forms_of(&s, &auth, &id).await?))
 }
 
-fn file(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
+/// A file to download (`Content-Disposition: attachment`).
+pub(super) fn file(bytes: Vec<u8>, content_type: &str, name: &str) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, content_type)
         .header(

@@ -30,6 +30,7 @@ mod kb;
 mod reception;
 mod recordings;
 mod reference;
+mod reports;
 mod search;
 mod state;
 mod supervision;
@@ -62,6 +63,7 @@ use kb::*;
 use reception::*;
 use recordings::*;
 use reference::*;
+use reports::*;
 use search::*;
 use supervision::*;
 use tiles::*;
@@ -182,6 +184,8 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         appeal_forms,
         appeal_forms_csv,
         appeal_forms_xlsx,
+        report_1ol,
+        report_1ol_xlsx,
         extend,
         extension_notice,
         submit_draft,
@@ -257,6 +261,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(appeals::routes())
         .merge(appeal_cards::routes())
         .merge(forms::routes())
+        .merge(reports::routes())
         .merge(units::routes())
         .merge(field::routes())
         .merge(supervision::routes())
