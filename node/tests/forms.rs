@@ -254,27 +254,7 @@ async fn r31_r39_the_forms_of_an_appeal_as_json_csv_and_xlsx() {
         w.t.bytes(&format!("/api/v1/appeals/{id}/forms.xlsx"), &w.registrar)
             .await;
     assert_eq!(s, StatusCode::OK);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("forms.xlsx");
-    std::fs::write(&path, &xlsx).unwrap();
-    let out = std::process::Command::new("/usr/bin/python3")
-        .arg("-c")
-        .arg(
-            r#"
-import json, sys, openpyxl
-wb = openpyxl.load_workbook(sys.argv[1])
-print(json.dumps({ws.title: [[c for c in row] for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets}, ensure_ascii=False, default=str))
-"#,
-        )
-        .arg(&path)
-        .output()
-        .expect("python3 with openpyxl (Debian python3-openpyxl)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let book: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let book = common::read_xlsx(&xlsx);
     let names: Vec<&String> = book.as_object().unwrap().keys().collect();
     assert_eq!(names.len(), 3, "{names:?}");
     for name in ["ОЛ-1 (1)", "З-1 (1)", "ОЛ-2 (1)"] {

@@ -7,7 +7,6 @@
 mod common;
 
 use axum::http::StatusCode;
-use serde_json::Value;
 use sync::calendar::{Day, KZ_UTC_OFFSET_MIN};
 use sync::report_1ol::Period;
 
@@ -85,27 +84,7 @@ async fn r32_the_regions_report_1ol_for_a_month_with_its_due_day_and_refusals() 
         .bytes("/api/v1/reports/1-ol.xlsx?year=2026&month=11", &head)
         .await;
     assert_eq!(s, StatusCode::OK);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("1-ol.xlsx");
-    std::fs::write(&path, &xlsx).unwrap();
-    let out = std::process::Command::new("/usr/bin/python3")
-        .arg("-c")
-        .arg(
-            r#"
-import json, sys, openpyxl
-wb = openpyxl.load_workbook(sys.argv[1])
-print(json.dumps({ws.title: [[c for c in row] for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets}, ensure_ascii=False, default=str))
-"#,
-        )
-        .arg(&path)
-        .output()
-        .expect("python3 with openpyxl (Debian python3-openpyxl)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let book: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let book = common::read_xlsx(&xlsx);
     let sheets = book.as_object().unwrap();
     assert_eq!(sheets.len(), 2, "{:?}", sheets.keys().collect::<Vec<_>>());
     let text = book.to_string();

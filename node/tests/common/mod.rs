@@ -108,3 +108,29 @@ pub fn ast_region_settings() -> provisioning::settings::RegionSettings {
         valid_days: ValidDays::for_peer(730).unwrap(),
     }
 }
+
+/// A workbook the node wrote, read back with Python's openpyxl (Debian `python3-openpyxl`, what
+/// `.ci/run` installs): `{sheet name: [[cell values]]}`.
+pub fn read_xlsx(bytes: &[u8]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("book.xlsx");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(
+            r#"
+import json, sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+print(json.dumps({ws.title: [[c for c in row] for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets}, ensure_ascii=False, default=str))
+"#,
+        )
+        .arg(&path)
+        .output()
+        .expect("python3 with openpyxl (Debian python3-openpyxl)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
