@@ -280,45 +280,30 @@ impl ConversationDocs {
         use sync::protocol::RepoError;
         let storage = |e: String| RepoError::Storage(e);
         let id = doc_id.id();
-        let mut batch = WriteBatch::new();
         let (ticket, heads, live) = {
             let _g = lock(&self.stripes[stripe_of(id)]);
             let exists = docs::exists(&*self.store, doc_id).map_err(|e| storage(e.to_string()))?;
-            let (doc, stored) = if exists {
-                self.load(id).map_err(|e| storage(e.to_string()))?
+            let stored = if exists {
+                Some(self.load(id).map_err(|e| storage(e.to_string()))?)
             } else {
-                (
-                    ConversationDoc::load([bytes])
-                        .map_err(|e| RepoError::Refused(e.to_string()))?,
-                    Stored::New,
-                )
+                None
             };
-            let mut stored = stored;
-            let mut doc = kinds::receiving(doc, stored, bytes, &self.actor)?;
-            let Imported { heads, live } = kinds::import(
+            let (ticket, Imported { heads, live }, _) = kinds::import_replica(
                 &self.rules(),
-                &mut batch,
+                stored,
                 doc_id,
-                &mut doc,
-                &mut stored,
                 bytes,
+                &self.actor,
                 self.chunks_max,
                 now_ms,
+                kinds::ReplicaAudit {
+                    audit: &self.audit,
+                    gc: &self.gc,
+                    by,
+                    target: format!("conv/{id}"),
+                },
+                |_| Default::default(),
             )?;
-            let ticket = self
-                .audit
-                .record(
-                    &self.gc,
-                    batch,
-                    AuditInput::new(
-                        by,
-                        "replication.import",
-                        format!("conv/{id}"),
-                        serde_json::json!({"bytes": bytes.len()}),
-                    ),
-                    now_ms,
-                )
-                .map_err(|e| storage(e.to_string()))?;
             (ticket, heads, live)
         };
         self.gc

@@ -499,14 +499,7 @@ impl ReceptionService {
         let ticket_heads = {
             let _g = lock(&self.write);
             let schedule = self.schedule().map_err(|e| storage(e.to_string()))?;
-            let (doc, mut stored) = match self.load(id).map_err(|e| storage(e.to_string()))? {
-                Some(x) => x,
-                None => (
-                    ReceptionDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?,
-                    Stored::New,
-                ),
-            };
-            let mut doc = kinds::receiving(doc, stored, bytes, &self.actor)?;
+            let stored = self.load(id).map_err(|e| storage(e.to_string()))?;
             let rules = ReceptionRules {
                 region: &self.region,
                 settler: Some(Settler {
@@ -515,31 +508,22 @@ impl ReceptionService {
                     calendar,
                 }),
             };
-            let mut batch = WriteBatch::new();
-            let Imported { heads, .. } = kinds::import(
+            let (ticket, Imported { heads, .. }, _) = kinds::import_replica(
                 &rules,
-                &mut batch,
+                stored,
                 doc_id,
-                &mut doc,
-                &mut stored,
                 bytes,
+                &self.actor,
                 self.chunks_max,
                 now_ms,
+                kinds::ReplicaAudit {
+                    audit: &self.audit,
+                    gc: &self.gc,
+                    by,
+                    target: format!("reception/{id}"),
+                },
+                |_| Default::default(),
             )?;
-            let ticket = self
-                .audit
-                .record(
-                    &self.gc,
-                    batch,
-                    AuditInput::new(
-                        by,
-                        "replication.import",
-                        format!("reception/{id}"),
-                        serde_json::json!({"bytes": bytes.len()}),
-                    ),
-                    now_ms,
-                )
-                .map_err(|e| storage(e.to_string()))?;
             (ticket, heads)
         };
         self.gc

@@ -564,49 +564,37 @@ impl AppealService {
         use sync::protocol::RepoError;
         let storage = |e: String| RepoError::Storage(e);
         let id = doc_id.id();
-        let mut batch = WriteBatch::new();
         let (ticket, heads, live) = {
             let _g = lock(self.stripe(id));
             let exists = docs::exists(&*self.store, doc_id).map_err(|e| storage(e.to_string()))?;
-            let (mut doc, mut stored) = if exists {
-                self.load(id).map_err(|e| storage(e.to_string()))?
+            let stored = if exists {
+                Some(self.load(id).map_err(|e| storage(e.to_string()))?)
             } else {
-                let mut d =
-                    AppealDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
-                d.set_actor(self.actor.clone());
-                (d, Stored::New)
+                None
             };
-            let Imported { heads, live } = kinds::import(
+            let (ticket, Imported { heads, live }, _) = kinds::import_replica(
                 &AppealRules {
                     region: &self.region,
                 },
-                &mut batch,
+                stored,
                 doc_id,
-                &mut doc,
-                &mut stored,
                 bytes,
+                &self.actor,
                 self.chunks_max,
                 now_ms,
+                kinds::ReplicaAudit {
+                    audit: &self.audit,
+                    gc: &self.gc,
+                    by,
+                    target: format!("appeal/{id}"),
+                },
+                |_| Default::default(),
             )?;
             if let Some(LiveEvent::Appeal(s)) = &live {
                 if let Some(n) = &s.number {
                     self.seq.used(n);
                 }
             }
-            let ticket = self
-                .audit
-                .record(
-                    &self.gc,
-                    batch,
-                    AuditInput::new(
-                        by,
-                        "replication.import",
-                        format!("appeal/{id}"),
-                        serde_json::json!({"bytes": bytes.len()}),
-                    ),
-                    now_ms,
-                )
-                .map_err(|e| storage(e.to_string()))?;
             (ticket, heads, live)
         };
         self.gc

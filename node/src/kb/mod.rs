@@ -20,9 +20,9 @@ use sync::protocol::RepoError;
 use sync::{DocId, DocKind, Document, Language, NATIONAL};
 use thiserror::Error;
 
-use crate::audit::{AuditInput, AuditLog};
+use crate::audit::AuditLog;
 use crate::kinds::{self, article::ArticleRules};
-use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+use crate::store::{GroupCommit, Store, StoreError};
 pub use index::{Hit, IndexError, KbIndex};
 
 /// The bot answers a question with the best article by itself only when its score is at least
@@ -152,42 +152,37 @@ impl KnowledgeBase {
         now_ms: i64,
     ) -> Result<Vec<ChangeHash>, RepoError> {
         let storage = |e: String| RepoError::Storage(e);
-        let mut batch = WriteBatch::new();
         let (ticket, heads, article) = {
             let _g = self.guard();
-            let (doc, mut stored) = match self.load(doc_id).map_err(|e| storage(e.to_string()))? {
-                Some(loaded) => loaded,
-                None => (
-                    ArticleDoc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?,
-                    Stored::New,
-                ),
-            };
-            let mut doc = kinds::receiving(doc, stored, bytes, &self.actor)?;
-            let imported = kinds::import(
+            let stored = self.load(doc_id).map_err(|e| storage(e.to_string()))?;
+            let mut article = None;
+            let (ticket, imported, _) = kinds::import_replica(
                 &ArticleRules,
-                &mut batch,
+                stored,
                 doc_id,
-                &mut doc,
-                &mut stored,
                 bytes,
+                &self.actor,
                 self.chunks_max,
                 now_ms,
+                kinds::ReplicaAudit {
+                    audit: &self.audit,
+                    gc: &self.gc,
+                    by,
+                    target: format!("article/{}", doc_id.id()),
+                },
+                |doc| {
+                    let mut facts = serde_json::Map::new();
+                    if let Ok(a) = doc.view() {
+                        facts.insert("state".into(), a.state.as_str().into());
+                        facts.insert("versions".into(), a.versions.len().into());
+                        article = Some(a);
+                    }
+                    facts
+                },
             )?;
-            let article = doc.view().map_err(|e| RepoError::Refused(e.to_string()))?;
-            let ticket = self
-                .audit
-                .record(
-                    &self.gc,
-                    batch,
-                    AuditInput::new(
-                        by,
-                        "replication.import",
-                        format!("article/{}", doc_id.id()),
-                        serde_json::json!({"bytes": bytes.len(), "state": article.state.as_str(), "versions": article.versions.len()}),
-                    ),
-                    now_ms,
-                )
-                .map_err(|e| storage(e.to_string()))?;
+            let article = article.ok_or_else(|| {
+                RepoError::Refused(format!("{doc_id} does not read as an article"))
+            })?;
             (ticket, imported.heads, article)
         };
         self.gc

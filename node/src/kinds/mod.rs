@@ -120,6 +120,72 @@ pub fn receiving<D: Document>(
     }
 }
 
+/// Where a replicated change is recorded: the audit log and the group commit it writes
+/// through, who brought it (the peer's name) and what it is (`appeal/<id>`, `conv/<id>`, ...).
+pub struct ReplicaAudit<'a> {
+    pub audit: &'a crate::audit::AuditLog,
+    pub gc: &'a crate::store::GroupCommit,
+    pub by: &'a str,
+    pub target: String,
+}
+
+/// What every kind's `replica_import` does under its own lock: applies a peer's `bytes` to
+/// `stored` (the stored document and its chunks; `None` when the document is new here, then it
+/// is the one the bytes hold, with this node's `actor`), stages it with its indexes
+/// ([`import`]) and records `replication.import` in the audit log in the same group-committed
+/// write, with `{"bytes": n}` and the kind's own `details` of the document. Returns the write's
+/// ticket (wait for it to be durable before answering), what the import did, and the document.
+#[allow(clippy::too_many_arguments)]
+pub fn import_replica<K: KindRules>(
+    rules: &K,
+    stored: Option<(K::Doc, Stored)>,
+    doc_id: &DocId,
+    bytes: &[u8],
+    actor: &automerge::ActorId,
+    chunks_max: usize,
+    now_ms: i64,
+    audit: ReplicaAudit<'_>,
+    details: impl FnOnce(&mut K::Doc) -> serde_json::Map<String, serde_json::Value>,
+) -> Result<(u64, Imported, K::Doc), RepoError> {
+    let (mut doc, mut stored) = match stored {
+        Some(loaded) => loaded,
+        None => {
+            let mut doc = K::Doc::load([bytes]).map_err(|e| RepoError::Refused(e.to_string()))?;
+            doc.set_actor(actor.clone());
+            (doc, Stored::New)
+        }
+    };
+    let mut batch = WriteBatch::new();
+    let imported = import(
+        rules,
+        &mut batch,
+        doc_id,
+        &mut doc,
+        &mut stored,
+        bytes,
+        chunks_max,
+        now_ms,
+    )?;
+    let mut facts = serde_json::Map::new();
+    facts.insert("bytes".into(), bytes.len().into());
+    facts.extend(details(&mut doc));
+    let ticket = audit
+        .audit
+        .record(
+            audit.gc,
+            batch,
+            crate::audit::AuditInput::new(
+                audit.by,
+                "replication.import",
+                audit.target,
+                serde_json::Value::Object(facts),
+            ),
+            now_ms,
+        )
+        .map_err(|e| RepoError::Storage(e.to_string()))?;
+    Ok((ticket, imported, doc))
+}
+
 /// What a replicated change did: the document's new heads and the event consoles get.
 pub struct Imported {
     pub heads: Vec<ChangeHash>,
