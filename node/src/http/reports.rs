@@ -32,12 +32,10 @@ pub struct ReportParams {
     month: u32,
 }
 
+/// Every refusal is about the month asked for (a month the calendar does not cover included):
+/// `422` with the report's code.
 fn refused(e: ReportError) -> ApiError {
-    let status = match e {
-        ReportError::Calendar(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    ApiError::new(status, e.code(), e.to_string())
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
 }
 
 fn report_of(s: &SharedState, auth: &Auth, p: &ReportParams) -> ApiResult<Report1Ol> {
@@ -58,8 +56,7 @@ fn report_of(s: &SharedState, auth: &Auth, p: &ReportParams) -> ApiResult<Report
 
 #[utoipa::path(get, path = "/api/v1/reports/1-ol", params(ReportParams),
     responses((status = 200, body = Report1Ol, description = "The region's report 1-ОЛ for the month, cumulative from 1 January (format mvd102-report-1ol/1)"),
-        (status = 422, description = "Not a month (`report_bad_period`), a month not begun (`report_period_future`) or not over (`report_period_not_closed`)", body = ApiErrorBody),
-        (status = 503, description = "The national calendar lacks the due day's year (`no_calendar_for_year`)", body = ApiErrorBody)))]
+        (status = 422, description = "Not a month (`report_bad_period`), a month not begun (`report_period_future`) or not over (`report_period_not_closed`), a year the national calendar does not cover (`no_calendar_for_year`)", body = ApiErrorBody)))]
 async fn report_1ol(
     State(s): State<SharedState>,
     auth: Auth,
@@ -69,7 +66,8 @@ async fn report_1ol(
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/1-ol.xlsx", params(ReportParams),
-    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", description = "The same report, a sheet in Russian and one in Kazakh with the seed's headings")))]
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", description = "The same report, a sheet in Russian and one in Kazakh with the seed's headings"),
+        (status = 422, description = "As for the JSON report", body = ApiErrorBody)))]
 async fn report_1ol_xlsx(
     State(s): State<SharedState>,
     auth: Auth,
