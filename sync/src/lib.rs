@@ -27,6 +27,7 @@ pub mod duplicates;
 pub mod error;
 pub mod field;
 pub mod forms;
+pub mod meetings;
 pub mod geo;
 pub mod model;
 pub mod protocol;

@@ -1,0 +1,13 @@
+//! District inspectors' quarterly report meetings with the population (seed 003, chapter 3,
+//! p.25–34; R22–R26, R37).
+//!
+//! - [`dates`]: quarters in Kazakhstan time, the 10-calendar-day notice, the same-day protocol,
+//!   the one-year retention, and a beat's quarter coverage that drives the plan and its warning.
+
+pub mod dates;
+
+pub use dates::{
+    check_notice, coverage, materials_expired, notice_deadline, protocol_on_time, retention_ends,
+    Coverage, MeetingFact, MeetingStage, Quarter, NOTICE_CALENDAR_DAYS, PLAN_WARNING_LEAD_DAYS,
+    RETENTION_MONTHS,
+};
