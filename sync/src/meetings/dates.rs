@@ -218,7 +218,10 @@ pub enum Coverage {
     /// `notice_by`).
     Planned { on: Day, notice_by: Day },
     /// No meeting yet and there is time; the warning starts on `warn_from`.
-    Open { last_notice_day: Day, warn_from: Day },
+    Open {
+        last_notice_day: Day,
+        warn_from: Day,
+    },
     /// No meeting planned in time and fewer than [`PLAN_WARNING_LEAD_DAYS`] days are left before
     /// `last_notice_day`, the last day a notice can go out for a meeting in the quarter: the
     /// inspector and the beat office's head are warned.
@@ -308,20 +311,35 @@ mod tests {
         assert_eq!(q(2026, 4).next().previous(), q(2026, 4));
         assert_eq!(q(2028, 1).last_day(), d("2028-03-31"));
         assert_eq!(q(2026, 3).to_string(), "2026-Q3");
-        assert_eq!(Quarter::new(2026, 0).unwrap_err().code(), "meeting_bad_quarter");
-        assert_eq!(Quarter::new(2026, 5).unwrap_err().code(), "meeting_bad_quarter");
-        assert_eq!(Quarter::new(99_999, 1).unwrap_err().code(), "meeting_bad_quarter");
+        assert_eq!(
+            Quarter::new(2026, 0).unwrap_err().code(),
+            "meeting_bad_quarter"
+        );
+        assert_eq!(
+            Quarter::new(2026, 5).unwrap_err().code(),
+            "meeting_bad_quarter"
+        );
+        assert_eq!(
+            Quarter::new(99_999, 1).unwrap_err().code(),
+            "meeting_bad_quarter"
+        );
     }
 
     #[test]
     fn r22_the_quarter_of_an_instant_is_counted_in_kazakhstan_time() {
         // 31 March 2026 20:30 UTC is 1 April 01:30 in Kazakhstan (UTC+5): the second quarter.
         let ms = d("2026-03-31").start_ms(0) + (20 * 60 + 30) * 60_000;
-        assert_eq!(Quarter::of_ms(ms, crate::calendar::KZ_UTC_OFFSET_MIN), q(2026, 2));
+        assert_eq!(
+            Quarter::of_ms(ms, crate::calendar::KZ_UTC_OFFSET_MIN),
+            q(2026, 2)
+        );
         assert_eq!(Quarter::of_ms(ms, 0), q(2026, 1));
         // 31 December 2026 19:00 UTC is already 2027 in Kazakhstan.
         let ms = d("2026-12-31").start_ms(0) + 19 * 3_600_000;
-        assert_eq!(Quarter::of_ms(ms, crate::calendar::KZ_UTC_OFFSET_MIN), q(2027, 1));
+        assert_eq!(
+            Quarter::of_ms(ms, crate::calendar::KZ_UTC_OFFSET_MIN),
+            q(2027, 1)
+        );
     }
 
     #[test]
@@ -416,7 +434,9 @@ mod tests {
         let noticed = [m("2026-12-18", MeetingStage::Noticed)];
         assert_eq!(
             coverage(q4, &noticed, d("2026-12-19")),
-            Coverage::Noticed { on: d("2026-12-18") }
+            Coverage::Noticed {
+                on: d("2026-12-18")
+            }
         );
         let held = [
             m("2026-11-20", MeetingStage::Held),
@@ -424,7 +444,9 @@ mod tests {
         ];
         assert_eq!(
             coverage(q4, &held, d("2026-12-30")),
-            Coverage::Held { on: d("2026-11-20") }
+            Coverage::Held {
+                on: d("2026-11-20")
+            }
         );
         // A meeting of the next quarter, or a cancelled one, covers nothing here.
         let other = [
@@ -434,7 +456,9 @@ mod tests {
         assert_eq!(coverage(q4, &other, d("2026-12-22")), Coverage::Missed);
         assert_eq!(
             coverage(q4.next(), &other, d("2026-12-22")),
-            Coverage::Noticed { on: d("2027-01-15") }
+            Coverage::Noticed {
+                on: d("2027-01-15")
+            }
         );
     }
 }

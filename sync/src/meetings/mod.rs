@@ -2,12 +2,16 @@
 //! p.25–34; R22–R26, R37).
 //!
 //! - [`dates`]: quarters in Kazakhstan time, the 10-calendar-day notice, the same-day protocol,
-//!   the one-year retention, and a beat's quarter coverage that drives the plan and its warning.
+//!   the one-year retention, and a beat's quarter coverage that drives the plan and its warning;
+//! - [`reference`]: the region's beat offices, beats and invitation list (a documented TOML file;
+//!   the demo file is sample data).
 
 pub mod dates;
+pub mod reference;
 
 pub use dates::{
     check_notice, coverage, materials_expired, notice_deadline, protocol_on_time, retention_ends,
     Coverage, MeetingFact, MeetingStage, Quarter, NOTICE_CALENDAR_DAYS, PLAN_WARNING_LEAD_DAYS,
     RETENTION_MONTHS,
 };
+pub use reference::{Beat, BeatsReference, Invitee, InviteeKind, Office, DEMO_BEATS_TOML};
