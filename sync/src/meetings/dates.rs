@@ -185,7 +185,7 @@ pub fn materials_expired(held_on: Day, today: Day, hold: bool) -> bool {
 }
 
 /// Where a meeting stands, as the quarter coverage counts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingStage {
     /// Time and place proposed, the notice not yet published.
