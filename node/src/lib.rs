@@ -15,6 +15,7 @@ pub mod http;
 pub mod kb;
 pub mod kinds;
 pub mod live;
+pub mod meetings;
 pub mod metrics;
 pub mod privacy;
 pub mod published;

@@ -155,6 +155,8 @@ pub struct CardService {
     conversations: Arc<crate::conversations::ConversationDocs>,
     /// Personal reception: the schedule and the reception records (R31).
     reception: Arc<crate::reception::ReceptionService>,
+    /// District inspectors' report meetings (R22–R26).
+    meetings: Arc<crate::meetings::MeetingService>,
     /// The knowledge base (R19): articles from the hub and their search index.
     kb: Arc<crate::kb::KnowledgeBase>,
     /// Field units' documents, positions and packs.
@@ -262,6 +264,15 @@ impl CardService {
             limits.doc_chunks_max,
             Arc::new(sync::reception::ReceptionReference::demo()),
         ));
+        let meetings = Arc::new(crate::meetings::MeetingService::new(
+            store.clone(),
+            gc.clone(),
+            audit.clone(),
+            region.clone(),
+            actor.clone(),
+            limits.doc_chunks_max,
+            Arc::new(sync::meetings::BeatsReference::demo()),
+        ));
         let field = FieldService::new(
             store.clone(),
             gc.clone(),
@@ -286,6 +297,7 @@ impl CardService {
             appeals,
             conversations,
             reception,
+            meetings,
             kb: Arc::new(kb),
             field,
             field_entries_tx,
@@ -442,6 +454,11 @@ impl CardService {
     /// Personal reception of this region (R31).
     pub fn reception(&self) -> &Arc<crate::reception::ReceptionService> {
         &self.reception
+    }
+
+    /// District inspectors' report meetings of this region (R22–R26).
+    pub fn meetings(&self) -> &Arc<crate::meetings::MeetingService> {
+        &self.meetings
     }
 
     /// Citizens' text conversations of this region.
@@ -1279,6 +1296,7 @@ impl CardService {
             DocKind::Field => self.field.with_doc(doc_id, f),
             DocKind::Conversation => self.conversations.with_doc(doc_id, f),
             DocKind::Reception => self.reception.with_doc(doc_id, f),
+            DocKind::Meeting => self.meetings.with_doc(doc_id, f),
             DocKind::Article => self
                 .kb
                 .with_doc(doc_id, f)
@@ -1429,6 +1447,7 @@ impl CardService {
                     .reception
                     .replica_import(doc_id, bytes, by, now_ms, &calendar);
             }
+            DocKind::Meeting => return self.meetings.replica_import(doc_id, bytes, by, now_ms),
             // Articles are stored and then indexed for search by the knowledge base.
             DocKind::Article => return self.kb.replica_import(doc_id, bytes, by, now_ms),
             DocKind::Field => {

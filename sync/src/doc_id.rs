@@ -57,11 +57,14 @@ pub enum DocKind {
     /// A region's personal-reception schedule (`AST/reception/schedule`) and reception records
     /// with their ЛП-1 cards (`AST/reception/<id>`) ([`crate::reception::ReceptionDoc`]).
     Reception,
+    /// A district inspector's report meeting (R22–R26): plan, notice, participants, protocol
+    /// and follow-up (`AST/meeting/<id>`) ([`crate::meetings::MeetingDoc`]).
+    Meeting,
 }
 
 impl DocKind {
     /// Every kind, in the order they were introduced.
-    pub const ALL: [DocKind; 10] = [
+    pub const ALL: [DocKind; 11] = [
         DocKind::Card,
         DocKind::Unit,
         DocKind::Roster,
@@ -72,6 +75,7 @@ impl DocKind {
         DocKind::Conversation,
         DocKind::Article,
         DocKind::Reception,
+        DocKind::Meeting,
     ];
 
     /// The name used on the wire and in storage keys.
@@ -87,6 +91,7 @@ impl DocKind {
             DocKind::Conversation => "conv",
             DocKind::Article => "article",
             DocKind::Reception => "reception",
+            DocKind::Meeting => "meeting",
         }
     }
 
@@ -100,7 +105,8 @@ impl DocKind {
             | DocKind::Appeal
             | DocKind::Field
             | DocKind::Conversation
-            | DocKind::Reception => Authorship::Regional,
+            | DocKind::Reception
+            | DocKind::Meeting => Authorship::Regional,
             DocKind::Calendar | DocKind::Article => Authorship::National,
         }
     }
@@ -250,7 +256,7 @@ mod tests {
             Err(DocIdError::Authorship { .. })
         ));
         assert!(matches!(
-            DocId::parse("AST/meeting/x"),
+            DocId::parse("AST/nosuchkind/x"),
             Err(DocIdError::Kind(_))
         ));
         // Articles are national: written at the hub only.
@@ -265,6 +271,12 @@ mod tests {
         );
         assert!(matches!(
             DocId::parse("KZ/reception/schedule"),
+            Err(DocIdError::Authorship { .. })
+        ));
+        // Report meetings are a region's own.
+        assert!(DocId::parse("AST/meeting/m-1").is_ok_and(|d| d.kind() == DocKind::Meeting));
+        assert!(matches!(
+            DocId::parse("KZ/meeting/m-1"),
             Err(DocIdError::Authorship { .. })
         ));
         assert!(matches!(DocId::parse("AST/card/"), Err(DocIdError::Id(_))));

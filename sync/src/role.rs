@@ -44,10 +44,14 @@ pub enum Role {
     /// Knowledge-base editor of a central unit (hub): writes and publishes the articles of
     /// their account's service (R19).
     KbEditor,
+    /// District inspector (участковый инспектор полиции), their helpers and the beat offices'
+    /// heads: report meetings with the population (R22–R26). Which beats a person sees comes
+    /// from the region's beats reference.
+    DistrictInspector,
 }
 
 impl Role {
-    pub const ALL: [Role; 13] = [
+    pub const ALL: [Role; 14] = [
         Role::CallTaker,
         Role::Dispatcher,
         Role::DutyOfficer,
@@ -61,9 +65,10 @@ impl Role {
         Role::AppealManager,
         Role::AppealOfficer,
         Role::KbEditor,
+        Role::DistrictInspector,
     ];
     /// Roles of a regional node's staff.
-    pub const NODE: [Role; 10] = [
+    pub const NODE: [Role; 11] = [
         Role::CallTaker,
         Role::Dispatcher,
         Role::DutyOfficer,
@@ -74,6 +79,7 @@ impl Role {
         Role::Head,
         Role::AppealManager,
         Role::AppealOfficer,
+        Role::DistrictInspector,
     ];
     /// Roles of the МВД HQ hub's staff.
     pub const HQ: [Role; 4] = [Role::HqDuty, Role::HqAnalyst, Role::Admin, Role::KbEditor];
@@ -93,6 +99,7 @@ impl Role {
             Role::AppealManager => "appeal_manager",
             Role::AppealOfficer => "appeal_officer",
             Role::KbEditor => "kb_editor",
+            Role::DistrictInspector => "district_inspector",
         }
     }
 

@@ -14,6 +14,7 @@ pub mod card;
 pub mod card_search;
 pub mod conversation;
 pub mod field;
+pub mod meeting;
 pub mod numbers;
 pub mod published;
 pub mod reception;

@@ -1,0 +1,447 @@
+//! District inspectors' report meetings (R22–R26, R37) as stored documents: the node's shell
+//! around [`sync::meetings`]. It keeps the region's beats reference (the node's
+//! `[meetings] beats_file`, else the embedded demo file, sample data), plans meetings (checked
+//! against the reference), applies every [`MeetingCommand`] as one group-committed batch with
+//! the document's indexes ([`crate::kinds::meeting`]) and an audit entry (a refused input
+//! writes nothing), and computes each beat's quarter coverage and its R22 warning.
+//!
+//! Who may do what (the HTTP layer asks [`MeetingService::access`]): the inspector and the
+//! helpers of a beat work its meetings; the head of the beat's office controls them (p.33); the
+//! region's head sees every beat. Only the inspector signs the protocol (p.32).
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use automerge::ActorId;
+use serde::Serialize;
+use server_kit::docs::{self, Stored};
+use sync::calendar::Day;
+use sync::meetings::{
+    coverage, doc::check_plan, BeatsReference, Coverage, Meeting, MeetingCommand, MeetingDoc,
+    MeetingFact, MeetingPlan, Quarter,
+};
+use sync::{Ctx, DocId, DocKind, Document, DomainError};
+use utoipa::ToSchema;
+
+use crate::audit::{AuditInput, AuditLog};
+use crate::kinds::meeting::{self as idx, MeetingRules, MeetingSummary, OpenItem};
+use crate::kinds::{self, Imported};
+use crate::service_error::{ServiceError, ServiceResult};
+use crate::store::{GroupCommit, Store, WriteBatch};
+
+/// Most meetings one beat's list returns (a beat has a few a year).
+pub const BEAT_MEETINGS_MAX: usize = 1_000;
+/// Most entries a head's list (overdue protocols, open items) returns.
+pub const HEAD_LIST_MAX: usize = 2_000;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the caller is to a meeting or a beat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// The district inspector of the beat.
+    Inspector,
+    /// One of the inspector's helpers.
+    Helper,
+    /// The head of the beat's office (p.33).
+    OfficeHead,
+    /// The region's head (the `head` role): every beat.
+    RegionHead,
+}
+
+/// One beat's quarter as its inspector and its office's head see it (R22).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BeatCoverage {
+    pub beat: String,
+    pub name_kk: String,
+    pub name_ru: String,
+    pub office: String,
+    pub inspector: String,
+    /// The closest relation the caller has to the beat.
+    pub relation: Relation,
+    /// `state`: held, noticed, planned, open, at_risk or missed, with its days.
+    #[schema(value_type = Object)]
+    pub coverage: Coverage,
+    /// R22: no meeting in time and the quarter's last notice day is near or past: the inspector
+    /// and the office's head are warned.
+    pub warning: bool,
+    pub meetings: Vec<MeetingSummary>,
+}
+
+pub struct MeetingService {
+    store: Arc<dyn Store>,
+    gc: Arc<GroupCommit>,
+    audit: Arc<AuditLog>,
+    region: String,
+    actor: ActorId,
+    chunks_max: usize,
+    reference: RwLock<Arc<BeatsReference>>,
+    /// Held from a write's load until its batch is staged: one command at a time per node
+    /// (meetings are few and rarely written).
+    write: Mutex<()>,
+}
+
+impl MeetingService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        audit: Arc<AuditLog>,
+        region: String,
+        actor: ActorId,
+        chunks_max: usize,
+        reference: Arc<BeatsReference>,
+    ) -> Self {
+        MeetingService {
+            store,
+            gc,
+            audit,
+            region,
+            actor,
+            chunks_max,
+            reference: RwLock::new(reference),
+            write: Mutex::new(()),
+        }
+    }
+
+    /// The beats reference.
+    pub fn reference(&self) -> Arc<BeatsReference> {
+        self.reference
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the beats reference (the node's `[meetings] beats_file`, read at start).
+    pub fn set_reference(&self, reference: BeatsReference) {
+        *self.reference.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(reference);
+    }
+
+    /// The closest relation `login` (a region head when `region_head`) has to `beat`.
+    pub fn relation(&self, login: &str, region_head: bool, beat: &str) -> Option<Relation> {
+        let r = self.reference();
+        let b = r.beat(beat)?;
+        if b.inspector == login {
+            Some(Relation::Inspector)
+        } else if b.helpers.iter().any(|h| h == login) {
+            Some(Relation::Helper)
+        } else if r.office(&b.office).is_some_and(|o| o.head == login) {
+            Some(Relation::OfficeHead)
+        } else if region_head {
+            Some(Relation::RegionHead)
+        } else {
+            None
+        }
+    }
+
+    /// The beats the caller sees: theirs as inspector or helper, those of the offices they
+    /// head, every beat for the region's head.
+    pub fn visible_beats(&self, login: &str, region_head: bool) -> Vec<(String, Relation)> {
+        let r = self.reference();
+        r.beats
+            .iter()
+            .filter_map(|b| {
+                self.relation(login, region_head, &b.code)
+                    .map(|rel| (b.code.clone(), rel))
+            })
+            .collect()
+    }
+
+    fn doc_id(&self, id: &str) -> ServiceResult<DocId> {
+        Ok(DocId::new(&self.region, DocKind::Meeting, id)?)
+    }
+
+    fn load(&self, id: &str) -> ServiceResult<Option<(MeetingDoc, Stored)>> {
+        let doc_id = self.doc_id(id)?;
+        let Some(bytes) = docs::load_bytes(&*self.store, &doc_id)? else {
+            return Ok(None);
+        };
+        let mut doc = MeetingDoc::load(bytes.iter().map(|b| b.as_slice()))?;
+        doc.set_actor(self.actor.clone());
+        Ok(Some((doc, Stored::Chunks(bytes.len() - 1))))
+    }
+
+    fn rules(&self) -> MeetingRules<'_> {
+        MeetingRules {
+            region: &self.region,
+        }
+    }
+
+    /// A meeting.
+    pub fn get(&self, id: &str) -> ServiceResult<Meeting> {
+        let (doc, _) = self
+            .load(id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("meeting {id} does not exist")))?;
+        Ok(doc.view()?)
+    }
+
+    /// A beat's meetings by date, those of `quarter` only when given.
+    pub fn beat_meetings(
+        &self,
+        beat: &str,
+        quarter: Option<Quarter>,
+    ) -> ServiceResult<Vec<MeetingSummary>> {
+        let all: Vec<MeetingSummary> =
+            idx::scan(&*self.store, &idx::beat_prefix(beat), BEAT_MEETINGS_MAX)?;
+        Ok(all
+            .into_iter()
+            .filter(|m| quarter.is_none_or(|q| q.contains(m.date)))
+            .collect())
+    }
+
+    /// R22: the quarter of each of `beats` on `today`, with its warning.
+    pub fn coverage(
+        &self,
+        quarter: Quarter,
+        beats: &[(String, Relation)],
+        today: Day,
+    ) -> ServiceResult<Vec<BeatCoverage>> {
+        let r = self.reference();
+        let mut out = Vec::with_capacity(beats.len());
+        for (code, relation) in beats {
+            let Some(beat) = r.beat(code) else { continue };
+            let meetings = self.beat_meetings(code, Some(quarter))?;
+            let facts: Vec<MeetingFact> = meetings
+                .iter()
+                .map(|m| MeetingFact {
+                    on: m.date,
+                    stage: m.stage,
+                })
+                .collect();
+            let c = coverage(quarter, &facts, today);
+            out.push(BeatCoverage {
+                beat: code.clone(),
+                name_kk: beat.name_kk.clone(),
+                name_ru: beat.name_ru.clone(),
+                office: beat.office.clone(),
+                inspector: beat.inspector.clone(),
+                relation: *relation,
+                coverage: c,
+                warning: c.warns(),
+                meetings,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Held meetings of `beats` whose protocol is unsigned and whose day is before `today`
+    /// (R24: drawn up the same day; p.33: the office's head controls it).
+    pub fn overdue_protocols(
+        &self,
+        beats: &[String],
+        today: Day,
+    ) -> ServiceResult<Vec<MeetingSummary>> {
+        let all: Vec<MeetingSummary> = idx::scan(&*self.store, idx::UNSIGNED_PREFIX, HEAD_LIST_MAX)?;
+        Ok(all
+            .into_iter()
+            .take_while(|m| m.date < today)
+            .filter(|m| m.beats.iter().any(|b| beats.contains(b)))
+            .collect())
+    }
+
+    /// Complaints, proposals and remarks of `beats`' meetings still followed up (R25).
+    pub fn open_items(&self, beats: &[String]) -> ServiceResult<Vec<OpenItem>> {
+        let all: Vec<OpenItem> = idx::scan(&*self.store, idx::OPEN_PREFIX, HEAD_LIST_MAX)?;
+        Ok(all
+            .into_iter()
+            .filter(|i| i.beats.iter().any(|b| beats.contains(b)))
+            .collect())
+    }
+
+    /// Stages `doc` with its indexes and an audit entry (the write lock held by the caller),
+    /// and returns the view and the ticket to wait for.
+    #[allow(clippy::too_many_arguments)]
+    fn commit(
+        &self,
+        id: &str,
+        doc: &mut MeetingDoc,
+        mut stored: Stored,
+        before: Option<&Meeting>,
+        by: &str,
+        action: &str,
+        details: serde_json::Value,
+        now_ms: i64,
+    ) -> ServiceResult<(Meeting, u64)> {
+        let doc_id = self.doc_id(id)?;
+        let mut batch = WriteBatch::new();
+        let (view, _) = kinds::stage_write(
+            &self.rules(),
+            &mut batch,
+            &doc_id,
+            doc,
+            &mut stored,
+            before,
+            self.chunks_max,
+            now_ms,
+        )?;
+        let ticket = self.audit.record(
+            &self.gc,
+            batch,
+            AuditInput::new(by, action, format!("meeting/{id}"), details),
+            now_ms,
+        )?;
+        Ok((view, ticket))
+    }
+
+    fn check_plan(&self, plan: &MeetingPlan, today: Day) -> Result<(), DomainError> {
+        let r = self.reference();
+        check_plan(plan, today, &|b| r.beat(b).is_some())
+    }
+
+    /// Plans a meeting (checked against the beats reference); returns it once durable.
+    pub async fn create(
+        &self,
+        plan: &MeetingPlan,
+        today: Day,
+        by: &str,
+        now_ms: i64,
+    ) -> ServiceResult<Meeting> {
+        self.check_plan(plan, today)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let ctx = Ctx::new(by, self.region.as_str(), now_ms);
+        let (view, ticket) = {
+            let _g = lock(&self.write);
+            let mut doc = MeetingDoc::create(self.actor.clone(), &id, &self.region, plan, &ctx)?;
+            let details = serde_json::json!({"beats": plan.beats, "date": plan.date, "time": plan.time});
+            self.commit(
+                &id,
+                &mut doc,
+                Stored::New,
+                None,
+                by,
+                "meeting.plan",
+                details,
+                now_ms,
+            )?
+        };
+        self.gc.wait_async(ticket).await?;
+        Ok(view)
+    }
+
+    /// Applies a command on `today` (the region's local date); returns the meeting once
+    /// durable. A refused command writes nothing.
+    pub async fn command(
+        &self,
+        id: &str,
+        cmd: &MeetingCommand,
+        today: Day,
+        by: &str,
+        now_ms: i64,
+    ) -> ServiceResult<Meeting> {
+        if let MeetingCommand::Reschedule(plan) = cmd {
+            self.check_plan(plan, today)?;
+        }
+        let ctx = Ctx::new(by, self.region.as_str(), now_ms);
+        let (view, ticket) = {
+            let _g = lock(&self.write);
+            let (mut doc, stored) = self
+                .load(id)?
+                .ok_or_else(|| ServiceError::NotFound(format!("meeting {id} does not exist")))?;
+            let before = doc.view()?;
+            doc.apply(cmd, today, &ctx)?;
+            let (action, details) = audit_of(cmd);
+            self.commit(
+                id,
+                &mut doc,
+                stored,
+                Some(&before),
+                by,
+                action,
+                details,
+                now_ms,
+            )?
+        };
+        self.gc.wait_async(ticket).await?;
+        Ok(view)
+    }
+
+    /// Runs `f` on the automerge core of a stored document (replication export).
+    pub fn with_doc<T>(
+        &self,
+        doc_id: &DocId,
+        f: impl FnOnce(&mut automerge::AutoCommit) -> T,
+    ) -> ServiceResult<T> {
+        let (mut doc, _) = self
+            .load(doc_id.id())?
+            .ok_or_else(|| ServiceError::NotFound(format!("{doc_id} does not exist")))?;
+        Ok(f(doc.automerge()))
+    }
+
+    /// Applies a peer's bytes with the indexes and an audit entry, and returns once durable.
+    pub fn replica_import(
+        &self,
+        doc_id: &DocId,
+        bytes: &[u8],
+        by: &str,
+        now_ms: i64,
+    ) -> Result<Vec<automerge::ChangeHash>, sync::protocol::RepoError> {
+        use sync::protocol::RepoError;
+        let storage = |e: String| RepoError::Storage(e);
+        let id = doc_id.id();
+        let (ticket, heads) = {
+            let _g = lock(&self.write);
+            let stored = self.load(id).map_err(|e| storage(e.to_string()))?;
+            let (ticket, Imported { heads, .. }, _) = kinds::import_replica(
+                &self.rules(),
+                stored,
+                doc_id,
+                bytes,
+                &self.actor,
+                self.chunks_max,
+                now_ms,
+                kinds::ReplicaAudit {
+                    audit: &self.audit,
+                    gc: &self.gc,
+                    by,
+                    target: format!("meeting/{id}"),
+                },
+                |_| Default::default(),
+            )?;
+            (ticket, heads)
+        };
+        self.gc
+            .wait_durable(ticket)
+            .map_err(|e| storage(e.to_string()))?;
+        Ok(heads)
+    }
+}
+
+/// The audit action and facts of a command (no personal data: participants by id only).
+fn audit_of(cmd: &MeetingCommand) -> (&'static str, serde_json::Value) {
+    use serde_json::json;
+    match cmd {
+        MeetingCommand::Reschedule(p) => (
+            "meeting.reschedule",
+            json!({"beats": p.beats, "date": p.date, "time": p.time}),
+        ),
+        MeetingCommand::PublishNotice(ch) => ("meeting.notice", json!({"channels": ch})),
+        MeetingCommand::Invitation { invitee, state } => (
+            "meeting.invitation",
+            json!({"invitee": invitee, "state": state}),
+        ),
+        MeetingCommand::Register { id, .. } => ("meeting.register", json!({"participant": id})),
+        MeetingCommand::MarkHeld => ("meeting.held", json!({})),
+        MeetingCommand::EditProtocol(f) => (
+            "meeting.protocol",
+            json!({"fields": f.keys().collect::<Vec<_>>()}),
+        ),
+        MeetingCommand::AddItem { id, item } => (
+            "meeting.item",
+            json!({"item": id, "kind": item.kind, "answered_fully": item.answered_fully}),
+        ),
+        MeetingCommand::Sign => ("meeting.sign", json!({})),
+        MeetingCommand::StartCorrection { .. } => ("meeting.correction", json!({})),
+        MeetingCommand::FollowUp { item, step } => (
+            "meeting.follow_up",
+            json!({"item": item, "step": match step {
+                sync::meetings::doc::FollowUpStep::Checking { .. } => "checking",
+                sync::meetings::doc::FollowUpStep::Forwarded { .. } => "forwarded",
+                sync::meetings::doc::FollowUpStep::Closed { .. } => "closed",
+            }}),
+        ),
+        MeetingCommand::AddRecording(r) => ("meeting.recording", json!({"recording": r.id})),
+        MeetingCommand::SetHold(h) => ("meeting.hold", json!({"hold": h})),
+        MeetingCommand::Cancel { .. } => ("meeting.cancel", json!({})),
+    }
+}
