@@ -61,6 +61,20 @@ pub struct Config {
     /// Personal reception (R31): the ЛП-1 reference lists.
     #[serde(default)]
     pub reception: ReceptionSection,
+    /// District inspectors' report meetings (R22–R26): the beats reference.
+    #[serde(default)]
+    pub meetings: MeetingsSection,
+}
+
+/// `[meetings]`: where the region's beats reference comes from.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeetingsSection {
+    /// The beat offices (with their heads), the administrative beats (territory, inspector,
+    /// helpers) and the invitation list of p.26–28, in the TOML format of
+    /// `sync::meetings::reference` (checked against the region's districts at start); `None`:
+    /// the embedded demo beats, marked sample data.
+    pub beats_file: Option<PathBuf>,
 }
 
 /// `[reception]`: where the ЛП-1 reference lists come from.
@@ -150,7 +164,7 @@ pub struct UnitConfig {
 
 /// Config keys (dotted) that name files: in a config file they are relative to that file's
 /// directory (a bundle's `node.toml` names its own `web.crt`), resolved before layers merge.
-pub const NODE_PATH_KEYS: [&str; 15] = [
+pub const NODE_PATH_KEYS: [&str; 16] = [
     "https.cert",
     "https.key",
     "calls.turn.secret_file",
@@ -166,6 +180,7 @@ pub const NODE_PATH_KEYS: [&str; 15] = [
     "email.relay.ca_file",
     "email.relay.password_file",
     "reception.reference_file",
+    "meetings.beats_file",
 ];
 
 impl Config {

@@ -123,6 +123,19 @@ pub async fn open_node(
         })?;
         service.reception().set_reference(reference);
     }
+    if let Some(path) = &config.meetings.beats_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the beats reference {}", path.display()))?;
+        let districts: Vec<&str> = config
+            .reference
+            .districts
+            .iter()
+            .map(|d| d.code.as_str())
+            .collect();
+        let beats = sync::meetings::BeatsReference::from_toml(&text, &districts)
+            .map_err(|e| anyhow::anyhow!("the beats reference {}: {e}", path.display()))?;
+        service.meetings().set_reference(beats);
+    }
     let now = server_kit::clock::now_ms();
     let units: Vec<_> = config
         .units

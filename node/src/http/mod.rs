@@ -27,6 +27,7 @@ mod forms;
 mod geo;
 mod inbox;
 mod kb;
+mod meetings;
 mod reception;
 mod recordings;
 mod reference;
@@ -60,6 +61,7 @@ use forms::*;
 use geo::*;
 use inbox::*;
 use kb::*;
+use meetings::*;
 use reception::*;
 use recordings::*;
 use reference::*;
@@ -229,7 +231,24 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         reception_booking,
         reception_lp1,
         reception_held,
-        reception_not_held
+        reception_not_held,
+        meetings_beats,
+        meetings_coverage,
+        meetings_of_beat,
+        meetings_create,
+        meetings_get,
+        meetings_reschedule,
+        meetings_notice,
+        meetings_invitation,
+        meetings_register,
+        meetings_held,
+        meetings_protocol,
+        meetings_items,
+        meetings_sign,
+        meetings_correction,
+        meetings_follow_up,
+        meetings_hold,
+        meetings_cancel
     )
 )]
 pub struct ApiDoc;
@@ -257,6 +276,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(search::routes())
         .merge(kb::routes())
         .merge(reception::routes())
+        .merge(meetings::routes())
         .merge(cards::routes())
         .merge(appeals::routes())
         .merge(appeal_cards::routes())

@@ -1,0 +1,563 @@
+//! District inspectors' report meetings (R22–R26, [`crate::meetings`]): the caller's beats, the
+//! quarter coverage with its R22 warnings and the head's control lists, a beat's meetings, the
+//! plan, and one POST per step of a meeting.
+//!
+//! Who: the `district_inspector` role (inspectors, their helpers and the beat offices' heads;
+//! which beats each sees comes from the beats reference) and the region's `head` (every beat).
+//! The notice step records the notice and its channels (R23); posting it to Telegram, VK and
+//! e-mail is not done here yet.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use server_kit::clock::now_ms;
+use server_kit::web::{ApiError, ApiErrorBody, ApiJson, ApiResult, Auth};
+use sync::calendar::Day;
+use sync::meetings::doc::{
+    FollowUpStep, InvitationState, ItemInput, NoticeChannel, ParticipantInput,
+};
+use sync::meetings::{Beat, Invitee, Meeting, MeetingCommand, MeetingPlan, Office, Quarter};
+use sync::Role;
+use utoipa::ToSchema;
+
+use super::state::SharedState;
+use crate::kinds::meeting::{MeetingSummary, OpenItem};
+use crate::meetings::{BeatCoverage, Relation};
+
+/// Who works report meetings.
+const MEETING_STAFF: &[Role] = &[Role::DistrictInspector, Role::Head];
+
+fn today(s: &SharedState) -> Day {
+    Day::from_ms(now_ms(), s.service.reference().shifts.utc_offset_min)
+}
+
+fn region_head(auth: &Auth) -> bool {
+    auth.user.has_role(Role::Head)
+}
+
+fn forbidden(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, code, message)
+}
+
+/// The closest relation the caller has to any beat of `beats`.
+fn relation_to(s: &SharedState, auth: &Auth, beats: &[String]) -> Option<Relation> {
+    let m = s.service.meetings();
+    beats
+        .iter()
+        .filter_map(|b| m.relation(&auth.user.login, region_head(auth), b))
+        .min()
+}
+
+/// The caller works the meeting: a relation to one of its beats, else 403.
+fn require_meeting(s: &SharedState, auth: &Auth, meeting: &Meeting) -> ApiResult<Relation> {
+    relation_to(s, auth, &meeting.plan.beats).ok_or_else(|| {
+        forbidden(
+            "meeting_not_your_beat",
+            "this meeting is not of a beat you serve or control",
+        )
+    })
+}
+
+/// A plan's every known beat is the caller's as inspector or helper (or the caller is the
+/// region's head); unknown beats are left to the plan's check (`meeting_beat_unknown`).
+fn require_plan(s: &SharedState, auth: &Auth, plan: &MeetingPlan) -> ApiResult<()> {
+    let m = s.service.meetings();
+    let reference = m.reference();
+    for b in &plan.beats {
+        if reference.beat(b).is_none() {
+            continue;
+        }
+        match m.relation(&auth.user.login, region_head(auth), b) {
+            Some(Relation::Inspector | Relation::Helper | Relation::RegionHead) => {}
+            _ => {
+                return Err(forbidden(
+                    "meeting_not_your_beat",
+                    format!("beat {b} is not one you serve as its inspector or helper"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A beat as the caller sees it.
+#[derive(Serialize, ToSchema)]
+pub struct VisibleBeat {
+    #[serde(flatten)]
+    pub beat: Beat,
+    pub relation: Relation,
+}
+
+/// The caller's beats and the reference they come from.
+#[derive(Serialize, ToSchema)]
+pub struct BeatsAnswer {
+    /// The beats reference is the embedded demo file (`[meetings] beats_file` unset).
+    pub sample: bool,
+    pub source: String,
+    /// The beats the caller serves (inspector, helper), those of the offices they head, and
+    /// for the region's head every beat.
+    pub beats: Vec<VisibleBeat>,
+    /// The offices of those beats.
+    pub offices: Vec<Office>,
+    /// The region's invitation list (p.26–28).
+    pub invitees: Vec<Invitee>,
+}
+
+#[utoipa::path(get, path = "/api/v1/meetings/beats",
+    responses((status = 200, description = "The caller's beats (`sample`: the demo beats reference)", body = BeatsAnswer)))]
+async fn meetings_beats(
+    State(s): State<SharedState>,
+    auth: Auth,
+) -> ApiResult<Json<BeatsAnswer>> {
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    let reference = m.reference();
+    let visible = m.visible_beats(&auth.user.login, region_head(&auth));
+    let beats: Vec<VisibleBeat> = visible
+        .iter()
+        .filter_map(|(code, relation)| {
+            reference.beat(code).map(|b| VisibleBeat {
+                beat: b.clone(),
+                relation: *relation,
+            })
+        })
+        .collect();
+    let offices = reference
+        .offices
+        .iter()
+        .filter(|o| beats.iter().any(|b| b.beat.office == o.code))
+        .cloned()
+        .collect();
+    Ok(Json(BeatsAnswer {
+        sample: reference.sample,
+        source: reference.source.clone(),
+        beats,
+        offices,
+        invitees: reference.invitees.clone(),
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QuarterQuery {
+    /// `YYYY-QN` (e.g. `2026-Q4`); the current quarter (the region's local date) when absent.
+    quarter: Option<String>,
+}
+
+fn quarter_of(s: &SharedState, q: Option<&str>) -> ApiResult<Quarter> {
+    let bad = || {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "meeting_bad_quarter",
+            "the quarter is YYYY-QN, N from 1 to 4",
+        )
+        .with_field(Some("quarter".into()))
+    };
+    match q {
+        None | Some("") => Ok(Quarter::of(today(s))),
+        Some(text) => {
+            let (y, n) = text.split_once("-Q").ok_or_else(bad)?;
+            let year: i32 = y.parse().map_err(|_| bad())?;
+            let number: u8 = n.parse().map_err(|_| bad())?;
+            Ok(Quarter::new(year, number)?)
+        }
+    }
+}
+
+/// R22 for the caller's beats.
+#[derive(Serialize, ToSchema)]
+pub struct CoverageAnswer {
+    /// `YYYY-QN`.
+    pub quarter: String,
+    pub today: Day,
+    pub beats: Vec<BeatCoverage>,
+    /// The beats whose quarter warns (R22): no meeting noticed in time and the quarter's last
+    /// notice day near or past. The console raises them for the inspector and the office's head.
+    pub warnings: Vec<String>,
+    /// Held meetings of these beats dated before today with the protocol unsigned (R24; p.33).
+    pub overdue_protocols: Vec<MeetingSummary>,
+    /// Complaints, proposals and remarks of these beats still followed up (R25).
+    pub open_items: Vec<OpenItem>,
+}
+
+#[utoipa::path(get, path = "/api/v1/meetings/coverage", params(QuarterQuery),
+    responses((status = 200, description = "The quarter of each of the caller's beats, its warnings, overdue protocols and open items", body = CoverageAnswer),
+        (status = 422, description = "Not a quarter (`meeting_bad_quarter`)", body = ApiErrorBody)))]
+async fn meetings_coverage(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Query(q): Query<QuarterQuery>,
+) -> ApiResult<Json<CoverageAnswer>> {
+    auth.require(MEETING_STAFF)?;
+    let quarter = quarter_of(&s, q.quarter.as_deref())?;
+    let today = today(&s);
+    let m = s.service.meetings();
+    let visible = m.visible_beats(&auth.user.login, region_head(&auth));
+    let codes: Vec<String> = visible.iter().map(|(c, _)| c.clone()).collect();
+    let beats = m.coverage(quarter, &visible, today)?;
+    let warnings = beats
+        .iter()
+        .filter(|b| b.warning)
+        .map(|b| b.beat.clone())
+        .collect();
+    Ok(Json(CoverageAnswer {
+        quarter: quarter.to_string(),
+        today,
+        beats,
+        warnings,
+        overdue_protocols: m.overdue_protocols(&codes, today)?,
+        open_items: m.open_items(&codes)?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/meetings/beats/{beat}/meetings", params(QuarterQuery),
+    responses((status = 200, description = "The beat's meetings of the quarter, by date", body = [MeetingSummary]),
+        (status = 403, description = "Not a beat the caller serves or controls (`meeting_not_your_beat`)", body = ApiErrorBody),
+        (status = 422, description = "Not a quarter (`meeting_bad_quarter`)", body = ApiErrorBody)))]
+async fn meetings_of_beat(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(beat): Path<String>,
+    Query(q): Query<QuarterQuery>,
+) -> ApiResult<Json<Vec<MeetingSummary>>> {
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    if m.reference().beat(&beat).is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("beat {beat} is not in the region's beats"),
+        ));
+    }
+    if m
+        .relation(&auth.user.login, region_head(&auth), &beat)
+        .is_none()
+    {
+        return Err(forbidden(
+            "meeting_not_your_beat",
+            format!("beat {beat} is not one you serve or control"),
+        ));
+    }
+    let quarter = quarter_of(&s, q.quarter.as_deref())?;
+    Ok(Json(m.beat_meetings(&beat, Some(quarter))?))
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings", request_body = MeetingPlan,
+    responses((status = 201, description = "Planned; durable", body = Meeting),
+        (status = 403, description = "A beat the caller is not the inspector or a helper of (`meeting_not_your_beat`)", body = ApiErrorBody),
+        (status = 422, description = "No or too many beats (`meeting_beats`), an unknown beat (`meeting_beat_unknown`), a past date (`meeting_date_past`), a bad time (`meeting_time`), an online meeting without its https link (`meeting_link_required`, `meeting_link_invalid`), a language other than kk/ru (`meeting_language`); nothing stored", body = ApiErrorBody)))]
+async fn meetings_create(
+    State(s): State<SharedState>,
+    auth: Auth,
+    ApiJson(plan): ApiJson<MeetingPlan>,
+) -> ApiResult<(StatusCode, Json<Meeting>)> {
+    auth.require(MEETING_STAFF)?;
+    require_plan(&s, &auth, &plan)?;
+    let m = s
+        .service
+        .meetings()
+        .create(&plan, today(&s), &auth.user.login, now_ms())
+        .await?;
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+#[utoipa::path(get, path = "/api/v1/meetings/{id}",
+    responses((status = 200, body = Meeting),
+        (status = 403, description = "`meeting_not_your_beat`", body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody)))]
+async fn meetings_get(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Meeting>> {
+    auth.require(MEETING_STAFF)?;
+    let meeting = s.service.meetings().get(&id)?;
+    require_meeting(&s, &auth, &meeting)?;
+    Ok(Json(meeting))
+}
+
+/// Runs `cmd` on meeting `id` for a caller allowed by `allowed` (given their relation).
+async fn run(
+    s: &SharedState,
+    auth: &Auth,
+    id: &str,
+    cmd: MeetingCommand,
+) -> ApiResult<Json<Meeting>> {
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    let meeting = m.get(id)?;
+    let relation = require_meeting(s, auth, &meeting)?;
+    match &cmd {
+        // p.32: the protocol is signed by the district inspector.
+        MeetingCommand::Sign if relation != Relation::Inspector => {
+            return Err(forbidden(
+                "meeting_inspector_signs",
+                "the protocol is signed by the district inspector of the meeting's beat",
+            ));
+        }
+        // R26: keeping materials beyond the year is the office's head's or the region's.
+        MeetingCommand::SetHold(_)
+            if !matches!(relation, Relation::OfficeHead | Relation::RegionHead) =>
+        {
+            return Err(forbidden(
+                "meeting_hold_by_head",
+                "a hold is set by the beat office's head or the region's head",
+            ));
+        }
+        MeetingCommand::Reschedule(plan) => require_plan(s, auth, plan)?,
+        MeetingCommand::Invitation { invitee, .. }
+            if !m.reference().invitees.iter().any(|i| &i.code == invitee) =>
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "meeting_invitee_unknown",
+                format!("{invitee} is not on the region's invitation list"),
+            )
+            .with_field(Some("invitee".into())));
+        }
+        _ => {}
+    }
+    let meeting = m
+        .command(id, &cmd, today(s), &auth.user.login, now_ms())
+        .await?;
+    Ok(Json(meeting))
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/reschedule", request_body = MeetingPlan,
+    responses((status = 200, description = "A new date or time needs a new notice", body = Meeting),
+        (status = 409, description = "Held or cancelled (`meeting_held`, `meeting_cancelled`)", body = ApiErrorBody),
+        (status = 422, description = "As the plan", body = ApiErrorBody)))]
+async fn meetings_reschedule(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(plan): ApiJson<MeetingPlan>,
+) -> ApiResult<Json<Meeting>> {
+    run(&s, &auth, &id, MeetingCommand::Reschedule(plan)).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeInput {
+    pub channels: Vec<NoticeChannel>,
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/notice", request_body = NoticeInput,
+    responses((status = 200, description = "The notice is recorded with its channels (R23). Posting it to the page, Telegram, VK and e-mail and printing it are not done by this node yet: the record says which channels it is meant for", body = Meeting),
+        (status = 409, description = "Not planned (`meeting_not_planned`) or cancelled", body = ApiErrorBody),
+        (status = 422, description = "Later than 10 calendar days before the meeting (`meeting_notice_too_late`), no channel (`meeting_notice_channels`); nothing stored", body = ApiErrorBody)))]
+async fn meetings_notice(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<NoticeInput>,
+) -> ApiResult<Json<Meeting>> {
+    run(&s, &auth, &id, MeetingCommand::PublishNotice(input.channels)).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationInput {
+    /// An invitee's code from the beats reference.
+    pub invitee: String,
+    pub state: InvitationState,
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/invitation", request_body = InvitationInput,
+    responses((status = 200, body = Meeting),
+        (status = 422, description = "Not on the invitation list (`meeting_invitee_unknown`)", body = ApiErrorBody)))]
+async fn meetings_invitation(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<InvitationInput>,
+) -> ApiResult<Json<Meeting>> {
+    let cmd = MeetingCommand::Invitation {
+        invitee: input.invitee,
+        state: input.state,
+    };
+    run(&s, &auth, &id, cmd).await
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/participants", request_body = ParticipantInput,
+    responses((status = 200, description = "Registered (the participant's id is new in `participants`)", body = Meeting),
+        (status = 409, description = "Not noticed, or the protocol signed (`meeting_registration_closed`); not the meeting's day (`meeting_not_today`)", body = ApiErrorBody),
+        (status = 422, description = "Without consent (`meeting_consent_required`), a name, address or contact missing or too long", body = ApiErrorBody)))]
+async fn meetings_register(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(participant): ApiJson<ParticipantInput>,
+) -> ApiResult<Json<Meeting>> {
+    let cmd = MeetingCommand::Register {
+        id: uuid::Uuid::new_v4().to_string(),
+        participant,
+    };
+    run(&s, &auth, &id, cmd).await
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/held",
+    responses((status = 200, body = Meeting),
+        (status = 409, description = "Not noticed (`meeting_not_noticed`) or before its day (`meeting_not_today`)", body = ApiErrorBody)))]
+async fn meetings_held(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Meeting>> {
+    run(&s, &auth, &id, MeetingCommand::MarkHeld).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolInput {
+    /// `report`, `decisions`, `remarks`.
+    pub fields: BTreeMap<String, String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/protocol", request_body = ProtocolInput,
+    responses((status = 200, body = Meeting),
+        (status = 409, description = "Not held (`meeting_not_held`); signed (`meeting_protocol_signed`: start a correction)", body = ApiErrorBody),
+        (status = 422, description = "Not a protocol field or too long (`invalid_field`)", body = ApiErrorBody)))]
+async fn meetings_protocol(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ProtocolInput>,
+) -> ApiResult<Json<Meeting>> {
+    run(&s, &auth, &id, MeetingCommand::EditProtocol(input.fields)).await
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/items", request_body = ItemInput,
+    responses((status = 200, description = "Recorded (the item's id is new in `items`)", body = Meeting),
+        (status = 409, description = "Not held (`meeting_not_held`); signed (`meeting_protocol_signed`)", body = ApiErrorBody),
+        (status = 422, description = "No text, an unregistered author (`meeting_participant_unknown`)", body = ApiErrorBody)))]
+async fn meetings_items(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(item): ApiJson<ItemInput>,
+) -> ApiResult<Json<Meeting>> {
+    let cmd = MeetingCommand::AddItem {
+        id: uuid::Uuid::new_v4().to_string(),
+        item,
+    };
+    run(&s, &auth, &id, cmd).await
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/sign",
+    responses((status = 200, description = "The draft is signed as the next version: its content and SHA-256 are kept; `on_time` says whether it was the meeting's day (R24)", body = Meeting),
+        (status = 403, description = "Not the beat's inspector (`meeting_inspector_signs`)", body = ApiErrorBody),
+        (status = 409, description = "Not held; already signed (`meeting_protocol_signed`)", body = ApiErrorBody),
+        (status = 422, description = "No decisions (`meeting_protocol_incomplete`)", body = ApiErrorBody)))]
+async fn meetings_sign(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Meeting>> {
+    run(&s, &auth, &id, MeetingCommand::Sign).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonInput {
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/correction", request_body = ReasonInput,
+    responses((status = 200, description = "The draft is open again; the next signature is a new, linked version", body = Meeting),
+        (status = 409, description = "Not signed, or a correction is open (`meeting_protocol_not_signed`)", body = ApiErrorBody)))]
+async fn meetings_correction(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ReasonInput>,
+) -> ApiResult<Json<Meeting>> {
+    let cmd = MeetingCommand::StartCorrection {
+        reason: input.reason,
+    };
+    run(&s, &auth, &id, cmd).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpInput {
+    pub item: String,
+    /// `{"step": "checking", "note"}`, `{"step": "forwarded", "body", "appeal", "author_notified"}`
+    /// or `{"step": "closed", "result"}`.
+    pub step: FollowUpStep,
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/follow-up", request_body = FollowUpInput,
+    responses((status = 200, body = Meeting),
+        (status = 404, description = "No such item", body = ApiErrorBody),
+        (status = 409, description = "The protocol not signed (`meeting_protocol_not_signed`); the item closed (`meeting_item_closed`)", body = ApiErrorBody)))]
+async fn meetings_follow_up(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<FollowUpInput>,
+) -> ApiResult<Json<Meeting>> {
+    let cmd = MeetingCommand::FollowUp {
+        item: input.item,
+        step: input.step,
+    };
+    run(&s, &auth, &id, cmd).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldInput {
+    pub hold: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/hold", request_body = HoldInput,
+    responses((status = 200, description = "R26: while held, the materials are kept beyond the year", body = Meeting),
+        (status = 403, description = "Not the office's or the region's head (`meeting_hold_by_head`)", body = ApiErrorBody)))]
+async fn meetings_hold(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<HoldInput>,
+) -> ApiResult<Json<Meeting>> {
+    run(&s, &auth, &id, MeetingCommand::SetHold(input.hold)).await
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/cancel", request_body = ReasonInput,
+    responses((status = 200, body = Meeting),
+        (status = 409, description = "Held (`meeting_held`) or cancelled (`meeting_cancelled`)", body = ApiErrorBody)))]
+async fn meetings_cancel(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ReasonInput>,
+) -> ApiResult<Json<Meeting>> {
+    let cmd = MeetingCommand::Cancel {
+        reason: input.reason,
+    };
+    run(&s, &auth, &id, cmd).await
+}
+
+pub(super) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/meetings", post(meetings_create))
+        .route("/meetings/beats", get(meetings_beats))
+        .route("/meetings/coverage", get(meetings_coverage))
+        .route("/meetings/beats/{beat}/meetings", get(meetings_of_beat))
+        .route("/meetings/{id}", get(meetings_get))
+        .route("/meetings/{id}/reschedule", post(meetings_reschedule))
+        .route("/meetings/{id}/notice", post(meetings_notice))
+        .route("/meetings/{id}/invitation", post(meetings_invitation))
+        .route("/meetings/{id}/participants", post(meetings_register))
+        .route("/meetings/{id}/held", post(meetings_held))
+        .route("/meetings/{id}/protocol", post(meetings_protocol))
+        .route("/meetings/{id}/items", post(meetings_items))
+        .route("/meetings/{id}/sign", post(meetings_sign))
+        .route("/meetings/{id}/correction", post(meetings_correction))
+        .route("/meetings/{id}/follow-up", post(meetings_follow_up))
+        .route("/meetings/{id}/hold", post(meetings_hold))
+        .route("/meetings/{id}/cancel", post(meetings_cancel))
+}
