@@ -1,0 +1,752 @@
+//! R22–R26, R37: district inspectors' report meetings through the node's API, on the demo beats
+//! reference (sample data: Astana's beats `saryarka-01` with inspector `uip.saryarka01` and helper
+//! `uip.saryarka01.helper`, `saryarka-02`, both of office `upp-saryarka-1` headed by
+//! `upp.saryarka1.head`, and `esil-01` of inspector `uip.esil01`).
+//!
+//! The node's clock is real and a notice must go out 10 calendar days before the meeting, so a
+//! meeting held *today* had its notice published ten days ago. That part of its history is
+//! written the way it would be on another device of the region (the inspector's terminal): the
+//! pure core takes the day as an argument, the document is created and noticed there with the
+//! day ten days back, and arrives at the node by replication. Every step on the meeting's day
+//! (registration, held, protocol, sign, correction, follow-up, hold) then goes through HTTP
+//! with the node's own clock; nothing in the product is bent for the test.
+
+mod common;
+
+use axum::http::StatusCode;
+use node::server::open_node;
+use serde_json::{json, Value};
+use sync::calendar::Day;
+use sync::meetings::doc::NoticeChannel;
+use sync::meetings::{MeetingCommand, MeetingDoc, MeetingPlan, Quarter};
+use sync::{Ctx, DocId, Document};
+
+use common::api_node::{test_config, TestNode, ADMIN_PASSWORD};
+
+const DAY_MS: i64 = 86_400_000;
+
+struct World {
+    node: node::server::Node,
+    t: TestNode,
+    inspector: String,
+    helper: String,
+    office_head: String,
+    other_inspector: String,
+    region_head: String,
+    today: Day,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.to_string()))
+        .await
+        .unwrap();
+    let mut t = TestNode {
+        app: node::http::app(node.state.clone()),
+        _dir: dir,
+        data,
+        admin: String::new(),
+    };
+    t.admin = t.activate("admin", ADMIN_PASSWORD).await;
+    let inspector = t
+        .user("uip.saryarka01", &["district_inspector"], None)
+        .await;
+    let helper = t
+        .user("uip.saryarka01.helper", &["district_inspector"], None)
+        .await;
+    let office_head = t
+        .user("upp.saryarka1.head", &["district_inspector"], None)
+        .await;
+    let other_inspector = t.user("uip.esil01", &["district_inspector"], None).await;
+    let region_head = t.user("chief", &["head"], None).await;
+    let offset = node.state.service.reference().shifts.utc_offset_min;
+    let today = Day::from_ms(node::http::now_ms(), offset);
+    World {
+        node,
+        t,
+        inspector,
+        helper,
+        office_head,
+        other_inspector,
+        region_head,
+        today,
+    }
+}
+
+fn plan(beats: &[&str], date: Day) -> Value {
+    json!({"beats": beats, "format": "gathering", "date": date.to_string(), "time": "18:00",
+        "place_kk": "№ 12 мектеп, акт залы", "place_ru": "Школа № 12, актовый зал",
+        "language": "ru"})
+}
+
+impl World {
+    async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.t.call(method, path, token, body).await
+    }
+
+    async fn ok(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.t.ok(method, path, token, body).await
+    }
+
+    async fn coverage(&self, token: &str, quarter: Quarter) -> Value {
+        self.ok(
+            token,
+            "GET",
+            &format!("/api/v1/meetings/coverage?quarter={quarter}"),
+            None,
+        )
+        .await
+    }
+
+    /// A meeting of `beat` on `date` whose notice went out ten days before it, written on the
+    /// inspector's terminal and replicated to the node (see the module doc).
+    fn noticed_elsewhere(&self, id: &str, beat: &str, date: Day) {
+        let plan: MeetingPlan = serde_json::from_value(plan(&[beat], date)).unwrap();
+        let notice_day = date.plus_days(-10);
+        let then_ms =
+            node::http::now_ms() - i64::from(self.today.days() - notice_day.days()) * DAY_MS;
+        let ctx = Ctx::new("uip.saryarka01", "AST", then_ms);
+        let mut doc = MeetingDoc::create(
+            automerge::ActorId::from(vec![7u8; 16]),
+            id,
+            "AST",
+            &plan,
+            &ctx,
+        )
+        .unwrap();
+        doc.apply(
+            &MeetingCommand::PublishNotice(vec![NoticeChannel::Page, NoticeChannel::Print]),
+            notice_day,
+            &ctx,
+        )
+        .unwrap();
+        let doc_id = DocId::parse(&format!("AST/meeting/{id}")).unwrap();
+        self.node
+            .state
+            .service
+            .replica_import(&doc_id, &doc.save(), "terminal", node::http::now_ms())
+            .unwrap();
+    }
+}
+
+fn beats_of(coverage: &Value) -> Vec<String> {
+    coverage["beats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["beat"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn warnings_of(coverage: &Value) -> Vec<&str> {
+    coverage["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect()
+}
+
+fn beat<'a>(coverage: &'a Value, code: &str) -> &'a Value {
+    coverage["beats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["beat"] == code)
+        .unwrap_or_else(|| panic!("{code} not in {coverage}"))
+}
+
+#[tokio::test]
+async fn r22_a_quarter_without_a_meeting_warns_the_inspector_and_the_office_head_and_a_planned_one_does_not(
+) {
+    let w = world().await;
+    // Each sees their own beats: the inspector and helper theirs, the office's head the
+    // office's, the region's head all; the demo reference is marked sample.
+    let v = w.ok(&w.inspector, "GET", "/api/v1/meetings/beats", None).await;
+    assert_eq!(v["sample"], true);
+    assert_eq!(v["beats"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["beats"][0]["code"], "saryarka-01");
+    assert_eq!(v["beats"][0]["relation"], "inspector");
+    let v = w.ok(&w.helper, "GET", "/api/v1/meetings/beats", None).await;
+    assert_eq!(v["beats"][0]["relation"], "helper");
+    let v = w.ok(&w.office_head, "GET", "/api/v1/meetings/beats", None).await;
+    assert_eq!(v["beats"].as_array().unwrap().len(), 2, "{v}");
+    let v = w.ok(&w.region_head, "GET", "/api/v1/meetings/beats", None).await;
+    assert_eq!(v["beats"].as_array().unwrap().len(), 3, "{v}");
+    // Other roles have no access.
+    let desk = w.t.user("desk", &["registrar"], None).await;
+    let (s, v) = w.call(&desk, "GET", "/api/v1/meetings/beats", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+
+    // The last quarter passed without a meeting: missed, and it warns the beat's inspector and
+    // the office's head (both beats), not the inspector of another office's beat.
+    let past = Quarter::of(w.today).previous();
+    let v = w.coverage(&w.inspector, past).await;
+    assert_eq!(beats_of(&v), ["saryarka-01"]);
+    assert_eq!(beat(&v, "saryarka-01")["coverage"]["state"], "missed");
+    assert_eq!(warnings_of(&v), ["saryarka-01"]);
+    let v = w.coverage(&w.office_head, past).await;
+    assert_eq!(warnings_of(&v), ["saryarka-01", "saryarka-02"]);
+    assert_eq!(beat(&v, "saryarka-01")["relation"], "office_head");
+    let v = w.coverage(&w.other_inspector, past).await;
+    assert_eq!(warnings_of(&v), ["esil-01"]);
+
+    // Next quarter: a meeting planned in time covers the beat (planned, then noticed) and
+    // nothing warns while there is time; the other beat is open with its warning day.
+    let next = Quarter::of(w.today).next();
+    let date = std::cmp::max(next.first_day(), w.today.plus_days(11));
+    let (s, m) = w
+        .call(
+            &w.inspector,
+            "POST",
+            "/api/v1/meetings",
+            Some(plan(&["saryarka-01"], date)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    assert_eq!(m["stage"], "planned");
+    let id = m["id"].as_str().unwrap().to_string();
+    let v = w.coverage(&w.office_head, next).await;
+    assert_eq!(beat(&v, "saryarka-01")["coverage"]["state"], "planned");
+    assert_eq!(
+        beat(&v, "saryarka-01")["coverage"]["on"],
+        date.to_string().as_str()
+    );
+    assert_eq!(beat(&v, "saryarka-02")["coverage"]["state"], "open");
+    assert!(warnings_of(&v).is_empty(), "{v}");
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            &format!("/api/v1/meetings/{id}/notice"),
+            Some(json!({"channels": ["page", "telegram", "vk", "email", "print"]})),
+        )
+        .await;
+    assert_eq!(m["stage"], "noticed");
+    let v = w.coverage(&w.inspector, next).await;
+    assert_eq!(beat(&v, "saryarka-01")["coverage"]["state"], "noticed");
+    // The beat's list reads it from the index.
+    let list = w
+        .ok(
+            &w.office_head,
+            "GET",
+            &format!("/api/v1/meetings/beats/saryarka-01/meetings?quarter={next}"),
+            None,
+        )
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], id.as_str());
+
+    // An inspector of another beat neither plans for this beat nor reads its meetings.
+    let (s, v) = w
+        .call(
+            &w.other_inspector,
+            "POST",
+            "/api/v1/meetings",
+            Some(plan(&["saryarka-01"], date)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["code"], "meeting_not_your_beat");
+    let (s, _) = w
+        .call(
+            &w.other_inspector,
+            "GET",
+            &format!("/api/v1/meetings/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "GET",
+            "/api/v1/meetings/coverage?quarter=2026-Q5",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "meeting_bad_quarter");
+    // A plan the reference does not know is refused with its field.
+    let (s, v) = w
+        .call(
+            &w.region_head,
+            "POST",
+            "/api/v1/meetings",
+            Some(plan(&["nowhere-9"], date)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "meeting_beat_unknown");
+    assert_eq!(v["field"], "beats");
+}
+
+#[tokio::test]
+async fn r23_a_notice_later_than_10_calendar_days_before_the_meeting_is_refused_and_nothing_is_stored(
+) {
+    let w = world().await;
+    let soon = w.today.plus_days(9);
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            "/api/v1/meetings",
+            Some(plan(&["saryarka-01"], soon)),
+        )
+        .await;
+    let id = m["id"].as_str().unwrap().to_string();
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            &format!("/api/v1/meetings/{id}/notice"),
+            Some(json!({"channels": ["page"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "meeting_notice_too_late");
+    assert_eq!(v["field"], "date");
+    let after = w
+        .ok(&w.inspector, "GET", &format!("/api/v1/meetings/{id}"), None)
+        .await;
+    assert_eq!(after, m, "a refused notice wrote nothing");
+
+    // Moved to exactly 10 days ahead, the notice goes out today.
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            &format!("/api/v1/meetings/{id}/reschedule"),
+            Some(plan(&["saryarka-01"], w.today.plus_days(10))),
+        )
+        .await;
+    assert_eq!(m["stage"], "planned");
+    let m = w
+        .ok(
+            &w.helper,
+            "POST",
+            &format!("/api/v1/meetings/{id}/notice"),
+            Some(json!({"channels": ["telegram", "page"]})),
+        )
+        .await;
+    assert_eq!(m["stage"], "noticed");
+    assert_eq!(m["notice"]["channels"], json!(["page", "telegram"]));
+    assert_eq!(
+        m["notice"]["published_on"],
+        w.today.to_string().as_str()
+    );
+}
+
+#[tokio::test]
+async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed_locks_and_a_correction_is_version_2(
+) {
+    let w = world().await;
+    w.noticed_elsewhere("m-today", "saryarka-01", w.today);
+    let base = "/api/v1/meetings/m-today";
+    let m = w.ok(&w.inspector, "GET", base, None).await;
+    assert_eq!(m["stage"], "noticed", "{m}");
+
+    // Registration: consent is required; refused input writes nothing.
+    let person = json!({"name": "Ахметов Ерлан", "address": "ул. Кенесары, 40",
+        "contact": "+77011234567", "consent": false});
+    let (s, v) = w
+        .call(
+            &w.helper,
+            "POST",
+            &format!("{base}/participants"),
+            Some(person.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "meeting_consent_required");
+    let mut person = person;
+    person["consent"] = json!(true);
+    let m = w
+        .ok(&w.helper, "POST", &format!("{base}/participants"), Some(person))
+        .await;
+    assert_eq!(m["participants"].as_array().unwrap().len(), 1);
+    let author = m["participants"][0]["id"].as_str().unwrap().to_string();
+
+    // Protocol before the meeting is held: refused.
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            &format!("{base}/protocol"),
+            Some(json!({"fields": {"report": "x"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "meeting_not_held");
+
+    let m = w.ok(&w.inspector, "POST", &format!("{base}/held"), None).await;
+    assert_eq!(m["stage"], "held");
+    assert_eq!(m["held_on"], w.today.to_string().as_str());
+    // Held today and unsigned, it is not overdue yet.
+    let v = w.coverage(&w.office_head, Quarter::of(w.today)).await;
+    assert_eq!(beat(&v, "saryarka-01")["coverage"]["state"], "held");
+    assert!(v["overdue_protocols"].as_array().unwrap().is_empty(), "{v}");
+
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/protocol"),
+        Some(json!({"fields": {"report": "Отчет за квартал", "decisions": "Усилить патрулирование"}})),
+    )
+    .await;
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            &format!("{base}/items"),
+            Some(json!({"kind": "complaint", "text": "Не работает освещение во дворе",
+                "author": author, "answered_fully": false})),
+        )
+        .await;
+    assert_eq!(m["items"][0]["state"], "open");
+
+    // Only the inspector signs (p.32).
+    let (s, v) = w
+        .call(&w.helper, "POST", &format!("{base}/sign"), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["code"], "meeting_inspector_signs");
+    let m = w.ok(&w.inspector, "POST", &format!("{base}/sign"), None).await;
+    let sig = &m["signatures"][0];
+    assert_eq!(sig["version"], 1);
+    assert_eq!(sig["on_time"], true, "signed on the meeting's day");
+    assert_eq!(sig["by"], "uip.saryarka01@AST");
+    assert_eq!(sig["content"]["participants"], 1);
+    assert_eq!(sig["content"]["items"].as_array().unwrap().len(), 1);
+    assert_eq!(sig["sha256"].as_str().unwrap().len(), 64);
+
+    // Signed: the protocol is locked, and so is registration.
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            &format!("{base}/protocol"),
+            Some(json!({"fields": {"decisions": "другое"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "meeting_protocol_signed");
+    let (s, v) = w
+        .call(
+            &w.helper,
+            "POST",
+            &format!("{base}/participants"),
+            Some(json!({"name": "Поздний Участник", "address": "ул. Абая, 1",
+                "contact": "+77010000000", "consent": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "meeting_registration_closed");
+
+    // A correction makes version 2, linked by its reason; version 1 stays as signed.
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/correction"),
+        Some(json!({"reason": "Уточнено решение"})),
+    )
+    .await;
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/protocol"),
+        Some(json!({"fields": {"decisions": "Усилить патрулирование и установить освещение"}})),
+    )
+    .await;
+    let m = w.ok(&w.inspector, "POST", &format!("{base}/sign"), None).await;
+    let sigs = m["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 2);
+    assert_eq!(sigs[1]["version"], 2);
+    assert_eq!(sigs[1]["correction_reason"], "Уточнено решение");
+    assert_eq!(
+        sigs[0]["content"]["fields"]["decisions"],
+        "Усилить патрулирование"
+    );
+    assert_eq!(
+        sigs[1]["content"]["fields"]["decisions"],
+        "Усилить патрулирование и установить освещение"
+    );
+    assert_eq!(m["unsigned_changes"], false);
+
+    // Every step is in the audit log.
+    let supervisor = w.t.user("sup", &["supervisor"], None).await;
+    let audit = w
+        .ok(&supervisor, "GET", "/api/v1/audit?action=meeting.&limit=200", None)
+        .await;
+    let text = audit.to_string();
+    for action in [
+        "meeting.register",
+        "meeting.held",
+        "meeting.protocol",
+        "meeting.item",
+        "meeting.sign",
+        "meeting.correction",
+    ] {
+        assert!(text.contains(action), "{action} not audited");
+    }
+}
+
+#[tokio::test]
+async fn r24_a_meeting_held_yesterday_with_no_signed_protocol_is_overdue_for_the_office_head() {
+    let w = world().await;
+    let yesterday = w.today.plus_days(-1);
+    w.noticed_elsewhere("m-late", "saryarka-02", yesterday);
+    // Marked held a day late; the protocol is still unsigned.
+    w.ok(
+        &w.office_head,
+        "POST",
+        "/api/v1/meetings/m-late/held",
+        None,
+    )
+    .await;
+    let v = w.coverage(&w.office_head, Quarter::of(yesterday)).await;
+    let overdue = v["overdue_protocols"].as_array().unwrap();
+    assert_eq!(overdue.len(), 1, "{v}");
+    assert_eq!(overdue[0]["id"], "m-late");
+    // The region's head sees it too; the inspector of another office does not.
+    let v = w.coverage(&w.region_head, Quarter::of(yesterday)).await;
+    assert_eq!(v["overdue_protocols"].as_array().unwrap().len(), 1);
+    let v = w.coverage(&w.other_inspector, Quarter::of(yesterday)).await;
+    assert!(v["overdue_protocols"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn r25_a_complaint_not_answered_in_full_is_followed_up_to_closure_under_the_office_heads_control(
+) {
+    let w = world().await;
+    w.noticed_elsewhere("m-fu", "saryarka-01", w.today);
+    let base = "/api/v1/meetings/m-fu";
+    w.ok(&w.inspector, "POST", &format!("{base}/held"), None)
+        .await;
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/protocol"),
+        Some(json!({"fields": {"decisions": "Принять к сведению"}})),
+    )
+    .await;
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            &format!("{base}/items"),
+            Some(json!({"kind": "complaint", "text": "Шум по ночам из кафе", "answered_fully": false})),
+        )
+        .await;
+    let item = m["items"][0]["id"].as_str().unwrap().to_string();
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/items"),
+        Some(json!({"kind": "proposal", "text": "Поставить камеру", "answered_fully": true})),
+    )
+    .await;
+    // Before the protocol is signed nothing is followed up.
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            &format!("{base}/follow-up"),
+            Some(json!({"item": item, "step": {"step": "checking", "note": "Проверка"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "meeting_protocol_not_signed");
+    w.ok(&w.inspector, "POST", &format!("{base}/sign"), None)
+        .await;
+
+    // The open complaint is on the office head's list; the answered proposal is not.
+    let q = Quarter::of(w.today);
+    let v = w.coverage(&w.office_head, q).await;
+    let open = v["open_items"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{v}");
+    assert_eq!(open[0]["item"], item.as_str());
+    assert_eq!(open[0]["state"], "open");
+
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            &format!("{base}/follow-up"),
+            Some(json!({"item": item, "step": {"step": "checking", "note": "Проверка участковым"}})),
+        )
+        .await;
+    let it = m["items"].as_array().unwrap().iter().find(|i| i["id"] == item.as_str()).unwrap();
+    assert_eq!(it["state"], "checking");
+    let v = w.coverage(&w.office_head, q).await;
+    assert_eq!(v["open_items"][0]["state"], "checking");
+
+    let m = w
+        .ok(
+            &w.office_head,
+            "POST",
+            &format!("{base}/follow-up"),
+            Some(json!({"item": item, "step": {"step": "closed", "result": "Владелец кафе предупрежден, нарушений нет"}})),
+        )
+        .await;
+    let it = m["items"].as_array().unwrap().iter().find(|i| i["id"] == item.as_str()).unwrap();
+    assert_eq!(it["state"], "closed");
+    assert_eq!(it["follow_up"].as_array().unwrap().len(), 2);
+    let v = w.coverage(&w.office_head, q).await;
+    assert!(v["open_items"].as_array().unwrap().is_empty(), "{v}");
+    // Closed stays closed.
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            &format!("{base}/follow-up"),
+            Some(json!({"item": item, "step": {"step": "checking", "note": "ещё"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "meeting_item_closed");
+}
+
+#[tokio::test]
+async fn r26_only_the_office_head_or_the_region_head_holds_a_meetings_materials() {
+    let w = world().await;
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            "/api/v1/meetings",
+            Some(plan(&["saryarka-01"], w.today.plus_days(20))),
+        )
+        .await;
+    let id = m["id"].as_str().unwrap().to_string();
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            &format!("/api/v1/meetings/{id}/hold"),
+            Some(json!({"hold": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["code"], "meeting_hold_by_head");
+    let m = w
+        .ok(
+            &w.office_head,
+            "POST",
+            &format!("/api/v1/meetings/{id}/hold"),
+            Some(json!({"hold": true})),
+        )
+        .await;
+    assert_eq!(m["hold"], true);
+    let m = w
+        .ok(
+            &w.region_head,
+            "POST",
+            &format!("/api/v1/meetings/{id}/hold"),
+            Some(json!({"hold": false})),
+        )
+        .await;
+    assert_eq!(m["hold"], false);
+    let log: Vec<&str> = m["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert!(log.contains(&"hold_set") && log.contains(&"hold_released"), "{log:?}");
+}
+
+#[tokio::test]
+async fn r37_invitations_come_from_the_regions_invitation_list() {
+    let w = world().await;
+    let beats = w.ok(&w.inspector, "GET", "/api/v1/meetings/beats", None).await;
+    let invitee = beats["invitees"][0]["code"].as_str().unwrap().to_string();
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            "/api/v1/meetings",
+            Some(plan(&["saryarka-01"], w.today.plus_days(15))),
+        )
+        .await;
+    let id = m["id"].as_str().unwrap().to_string();
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            &format!("/api/v1/meetings/{id}/invitation"),
+            Some(json!({"invitee": invitee, "state": "sent"})),
+        )
+        .await;
+    assert_eq!(m["invitations"][invitee.as_str()]["state"], "sent");
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            &format!("/api/v1/meetings/{id}/invitation"),
+            Some(json!({"invitee": "nobody", "state": "sent"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "meeting_invitee_unknown");
+    // Documented in the node's OpenAPI.
+    let (_, api) = w.t.call("GET", "/api/v1/openapi.json", "", None).await;
+    for path in [
+        "/api/v1/meetings",
+        "/api/v1/meetings/coverage",
+        "/api/v1/meetings/{id}/sign",
+        "/api/v1/meetings/{id}/follow-up",
+    ] {
+        assert!(api["paths"][path].is_object(), "{path} not documented");
+    }
+}
+
+#[tokio::test]
+async fn r24_a_meeting_survives_a_restart_with_its_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let id;
+    let today;
+    {
+        let node = open_node(&test_config(), &data, Some(ADMIN_PASSWORD.to_string()))
+            .await
+            .unwrap();
+        let mut t = TestNode {
+            app: node::http::app(node.state.clone()),
+            _dir: tempfile::tempdir().unwrap(),
+            data: data.clone(),
+            admin: String::new(),
+        };
+        t.admin = t.activate("admin", ADMIN_PASSWORD).await;
+        let inspector = t.user("uip.esil01", &["district_inspector"], None).await;
+        let offset = node.state.service.reference().shifts.utc_offset_min;
+        today = Day::from_ms(node::http::now_ms(), offset);
+        let m = t
+            .ok(
+                "POST",
+                "/api/v1/meetings",
+                &inspector,
+                Some(plan(&["esil-01"], today.plus_days(12))),
+            )
+            .await;
+        id = m["id"].as_str().unwrap().to_string();
+        drop(node);
+    }
+    let node = open_node(&test_config(), &data, None).await.unwrap();
+    let list = node
+        .state
+        .service
+        .meetings()
+        .beat_meetings("esil-01", None)
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, id);
+    assert_eq!(list[0].date, today.plus_days(12));
+}
