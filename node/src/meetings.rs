@@ -115,7 +115,10 @@ impl MeetingService {
 
     /// Replaces the beats reference (the node's `[meetings] beats_file`, read at start).
     pub fn set_reference(&self, reference: BeatsReference) {
-        *self.reference.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(reference);
+        *self
+            .reference
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(reference);
     }
 
     /// The closest relation `login` (a region head when `region_head`) has to `beat`.
@@ -232,7 +235,8 @@ impl MeetingService {
         beats: &[String],
         today: Day,
     ) -> ServiceResult<Vec<MeetingSummary>> {
-        let all: Vec<MeetingSummary> = idx::scan(&*self.store, idx::UNSIGNED_PREFIX, HEAD_LIST_MAX)?;
+        let all: Vec<MeetingSummary> =
+            idx::scan(&*self.store, idx::UNSIGNED_PREFIX, HEAD_LIST_MAX)?;
         Ok(all
             .into_iter()
             .take_while(|m| m.date < today)
@@ -303,7 +307,8 @@ impl MeetingService {
         let (view, ticket) = {
             let _g = lock(&self.write);
             let mut doc = MeetingDoc::create(self.actor.clone(), &id, &self.region, plan, &ctx)?;
-            let details = serde_json::json!({"beats": plan.beats, "date": plan.date, "time": plan.time});
+            let details =
+                serde_json::json!({"beats": plan.beats, "date": plan.date, "time": plan.time});
             self.commit(
                 &id,
                 &mut doc,

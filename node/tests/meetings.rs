@@ -169,16 +169,22 @@ async fn r22_a_quarter_without_a_meeting_warns_the_inspector_and_the_office_head
     let w = world().await;
     // Each sees their own beats: the inspector and helper theirs, the office's head the
     // office's, the region's head all; the demo reference is marked sample.
-    let v = w.ok(&w.inspector, "GET", "/api/v1/meetings/beats", None).await;
+    let v = w
+        .ok(&w.inspector, "GET", "/api/v1/meetings/beats", None)
+        .await;
     assert_eq!(v["sample"], true);
     assert_eq!(v["beats"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["beats"][0]["code"], "saryarka-01");
     assert_eq!(v["beats"][0]["relation"], "inspector");
     let v = w.ok(&w.helper, "GET", "/api/v1/meetings/beats", None).await;
     assert_eq!(v["beats"][0]["relation"], "helper");
-    let v = w.ok(&w.office_head, "GET", "/api/v1/meetings/beats", None).await;
+    let v = w
+        .ok(&w.office_head, "GET", "/api/v1/meetings/beats", None)
+        .await;
     assert_eq!(v["beats"].as_array().unwrap().len(), 2, "{v}");
-    let v = w.ok(&w.region_head, "GET", "/api/v1/meetings/beats", None).await;
+    let v = w
+        .ok(&w.region_head, "GET", "/api/v1/meetings/beats", None)
+        .await;
     assert_eq!(v["beats"].as_array().unwrap().len(), 3, "{v}");
     // Other roles have no access.
     let desk = w.t.user("desk", &["registrar"], None).await;
@@ -338,10 +344,7 @@ async fn r23_a_notice_later_than_10_calendar_days_before_the_meeting_is_refused_
         .await;
     assert_eq!(m["stage"], "noticed");
     assert_eq!(m["notice"]["channels"], json!(["page", "telegram"]));
-    assert_eq!(
-        m["notice"]["published_on"],
-        w.today.to_string().as_str()
-    );
+    assert_eq!(m["notice"]["published_on"], w.today.to_string().as_str());
 }
 
 #[tokio::test]
@@ -369,7 +372,12 @@ async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed
     let mut person = person;
     person["consent"] = json!(true);
     let m = w
-        .ok(&w.helper, "POST", &format!("{base}/participants"), Some(person))
+        .ok(
+            &w.helper,
+            "POST",
+            &format!("{base}/participants"),
+            Some(person),
+        )
         .await;
     assert_eq!(m["participants"].as_array().unwrap().len(), 1);
     let author = m["participants"][0]["id"].as_str().unwrap().to_string();
@@ -386,7 +394,9 @@ async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["code"], "meeting_not_held");
 
-    let m = w.ok(&w.inspector, "POST", &format!("{base}/held"), None).await;
+    let m = w
+        .ok(&w.inspector, "POST", &format!("{base}/held"), None)
+        .await;
     assert_eq!(m["stage"], "held");
     assert_eq!(m["held_on"], w.today.to_string().as_str());
     // Held today and unsigned, it is not overdue yet.
@@ -406,8 +416,10 @@ async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed
             &w.inspector,
             "POST",
             &format!("{base}/items"),
-            Some(json!({"kind": "complaint", "text": "Не работает освещение во дворе",
-                "author": author, "answered_fully": false})),
+            Some(
+                json!({"kind": "complaint", "text": "Не работает освещение во дворе",
+                "author": author, "answered_fully": false}),
+            ),
         )
         .await;
     assert_eq!(m["items"][0]["state"], "open");
@@ -418,7 +430,9 @@ async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert_eq!(v["code"], "meeting_inspector_signs");
-    let m = w.ok(&w.inspector, "POST", &format!("{base}/sign"), None).await;
+    let m = w
+        .ok(&w.inspector, "POST", &format!("{base}/sign"), None)
+        .await;
     let sig = &m["signatures"][0];
     assert_eq!(sig["version"], 1);
     assert_eq!(sig["on_time"], true, "signed on the meeting's day");
@@ -465,7 +479,9 @@ async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed
         Some(json!({"fields": {"decisions": "Усилить патрулирование и установить освещение"}})),
     )
     .await;
-    let m = w.ok(&w.inspector, "POST", &format!("{base}/sign"), None).await;
+    let m = w
+        .ok(&w.inspector, "POST", &format!("{base}/sign"), None)
+        .await;
     let sigs = m["signatures"].as_array().unwrap();
     assert_eq!(sigs.len(), 2);
     assert_eq!(sigs[1]["version"], 2);
@@ -483,7 +499,12 @@ async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed
     // Every step is in the audit log.
     let supervisor = w.t.user("sup", &["supervisor"], None).await;
     let audit = w
-        .ok(&supervisor, "GET", "/api/v1/audit?action=meeting.&limit=200", None)
+        .ok(
+            &supervisor,
+            "GET",
+            "/api/v1/audit?action=meeting.&limit=200",
+            None,
+        )
         .await;
     let text = audit.to_string();
     for action in [
@@ -504,13 +525,8 @@ async fn r24_a_meeting_held_yesterday_with_no_signed_protocol_is_overdue_for_the
     let yesterday = w.today.plus_days(-1);
     w.noticed_elsewhere("m-late", "saryarka-02", yesterday);
     // Marked held a day late; the protocol is still unsigned.
-    w.ok(
-        &w.office_head,
-        "POST",
-        "/api/v1/meetings/m-late/held",
-        None,
-    )
-    .await;
+    w.ok(&w.office_head, "POST", "/api/v1/meetings/m-late/held", None)
+        .await;
     let v = w.coverage(&w.office_head, Quarter::of(yesterday)).await;
     let overdue = v["overdue_protocols"].as_array().unwrap();
     assert_eq!(overdue.len(), 1, "{v}");
@@ -580,10 +596,17 @@ async fn r25_a_complaint_not_answered_in_full_is_followed_up_to_closure_under_th
             &w.inspector,
             "POST",
             &format!("{base}/follow-up"),
-            Some(json!({"item": item, "step": {"step": "checking", "note": "Проверка участковым"}})),
+            Some(
+                json!({"item": item, "step": {"step": "checking", "note": "Проверка участковым"}}),
+            ),
         )
         .await;
-    let it = m["items"].as_array().unwrap().iter().find(|i| i["id"] == item.as_str()).unwrap();
+    let it = m["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == item.as_str())
+        .unwrap();
     assert_eq!(it["state"], "checking");
     let v = w.coverage(&w.office_head, q).await;
     assert_eq!(v["open_items"][0]["state"], "checking");
@@ -596,7 +619,12 @@ async fn r25_a_complaint_not_answered_in_full_is_followed_up_to_closure_under_th
             Some(json!({"item": item, "step": {"step": "closed", "result": "Владелец кафе предупрежден, нарушений нет"}})),
         )
         .await;
-    let it = m["items"].as_array().unwrap().iter().find(|i| i["id"] == item.as_str()).unwrap();
+    let it = m["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == item.as_str())
+        .unwrap();
     assert_eq!(it["state"], "closed");
     assert_eq!(it["follow_up"].as_array().unwrap().len(), 2);
     let v = w.coverage(&w.office_head, q).await;
@@ -660,13 +688,18 @@ async fn r26_only_the_office_head_or_the_region_head_holds_a_meetings_materials(
         .iter()
         .map(|l| l["action"].as_str().unwrap())
         .collect();
-    assert!(log.contains(&"hold_set") && log.contains(&"hold_released"), "{log:?}");
+    assert!(
+        log.contains(&"hold_set") && log.contains(&"hold_released"),
+        "{log:?}"
+    );
 }
 
 #[tokio::test]
 async fn r37_invitations_come_from_the_regions_invitation_list() {
     let w = world().await;
-    let beats = w.ok(&w.inspector, "GET", "/api/v1/meetings/beats", None).await;
+    let beats = w
+        .ok(&w.inspector, "GET", "/api/v1/meetings/beats", None)
+        .await;
     let invitee = beats["invitees"][0]["code"].as_str().unwrap().to_string();
     let m = w
         .ok(

@@ -109,10 +109,7 @@ pub struct BeatsAnswer {
 
 #[utoipa::path(get, path = "/api/v1/meetings/beats",
     responses((status = 200, description = "The caller's beats (`sample`: the demo beats reference)", body = BeatsAnswer)))]
-async fn meetings_beats(
-    State(s): State<SharedState>,
-    auth: Auth,
-) -> ApiResult<Json<BeatsAnswer>> {
+async fn meetings_beats(State(s): State<SharedState>, auth: Auth) -> ApiResult<Json<BeatsAnswer>> {
     auth.require(MEETING_STAFF)?;
     let m = s.service.meetings();
     let reference = m.reference();
@@ -233,8 +230,7 @@ async fn meetings_of_beat(
             format!("beat {beat} is not in the region's beats"),
         ));
     }
-    if m
-        .relation(&auth.user.login, region_head(&auth), &beat)
+    if m.relation(&auth.user.login, region_head(&auth), &beat)
         .is_none()
     {
         return Err(forbidden(
@@ -356,7 +352,13 @@ async fn meetings_notice(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<NoticeInput>,
 ) -> ApiResult<Json<Meeting>> {
-    run(&s, &auth, &id, MeetingCommand::PublishNotice(input.channels)).await
+    run(
+        &s,
+        &auth,
+        &id,
+        MeetingCommand::PublishNotice(input.channels),
+    )
+    .await
 }
 
 #[derive(Deserialize, ToSchema)]

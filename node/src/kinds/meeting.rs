@@ -119,7 +119,9 @@ pub fn scan<T: serde::de::DeserializeOwned>(
         }
         match serde_json::from_slice::<T>(&v) {
             Ok(x) => out.push(x),
-            Err(e) => tracing::warn!(key = %String::from_utf8_lossy(&k), error = %e, "a meeting index entry is unreadable"),
+            Err(e) => {
+                tracing::warn!(key = %String::from_utf8_lossy(&k), error = %e, "a meeting index entry is unreadable")
+            }
         }
     }
     Ok(out)
