@@ -175,6 +175,11 @@ impl ReportLedger {
         *write(&self.reception_reference) = Arc::new(reference);
     }
 
+    /// The ЛП-1 reference lists records are read with.
+    pub fn reception_reference(&self) -> Arc<ReceptionReference> {
+        read(&self.reception_reference).clone()
+    }
+
     /// Resolves when reception data changed since the last call (the shell's issuing loop).
     pub async fn changed(&self) {
         self.changed.notified().await
