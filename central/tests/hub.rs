@@ -635,13 +635,13 @@ async fn r31_a_booking_through_the_hub_is_settled_by_the_region_in_both_orders_o
     // returns the node moves the request to the next free slot.
     stop.send(true).unwrap();
     until("the region's session ended", || {
-        !state
+        state
             .hub
             .sessions
             .lock()
             .unwrap()
             .get("AST")
-            .is_some_and(|tx| !tx.is_closed())
+            .is_none_or(|tx| tx.is_closed())
     })
     .await;
     let at_desk = reception
