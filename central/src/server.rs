@@ -66,8 +66,21 @@ pub async fn open_central(
     let generated_admin_password = accounts
         .bootstrap_admin(admin_password, server_kit::clock::now_ms())
         .await?;
+    let reception_reference = match &config.reception.reference_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("reading the reception reference lists {}", path.display())
+            })?;
+            Some(
+                sync::reception::ReceptionReference::from_toml(&text).map_err(|e| {
+                    anyhow::anyhow!("the reception reference lists {}: {e}", path.display())
+                })?,
+            )
+        }
+        None => None,
+    };
     let repo = tokio::task::block_in_place(|| {
-        CentralRepo::open(store.clone(), gc.clone())
+        CentralRepo::open_with_reception_reference(store.clone(), gc.clone(), reception_reference)
             .map(|r| r.with_chunks_max(config.central.doc_chunks_max))
     })
     .map_err(|e| anyhow::anyhow!("the national index cannot be built: {e}"))?;

@@ -446,6 +446,34 @@ fn r32_a_region_cut_off_across_the_10th_is_reissued_with_exactly_its_difference(
 }
 
 #[test]
+fn r32_decisions_are_counted_with_the_reception_reference_lists_central_is_given() {
+    let calendar = calendar();
+    let (today, march) = (day("2026-04-20"), Period::new(2026, 3).unwrap());
+    // The region's own lists name the decision «Удовлетворено» with another code.
+    let toml = sync::reception::reference::DEMO_RECEPTION_REFERENCE_TOML
+        .replace("code = \"satisfied\"", "code = \"01\"");
+    let own = ReceptionReference::from_toml(&toml).unwrap();
+    let mut rec = Record::book("AST", "r1", "2026-03-02", "2026-03-16", "mon", "10:00");
+    rec.held("2026-03-16", "head", "01");
+    let counted = |reference: Option<ReceptionReference>| {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 16 << 20).unwrap());
+        let gc = Arc::new(GroupCommit::new(store.clone()));
+        let mut repo = CentralRepo::open_with_reception_reference(store, gc, reference).unwrap();
+        regions_doc(&mut repo, "AST");
+        import(&mut repo, &rec.doc_id(), rec.last());
+        let r = repo.report_1ol().national(march, today, &calendar).unwrap();
+        (
+            cell(&r, Some("AST"), "received_by_head"),
+            cell(&r, Some("AST"), "decision_satisfied"),
+        )
+    };
+    assert_eq!(counted(Some(own)), (1, 1));
+    // With the demo lists the code means nothing: held, no decision counted.
+    assert_eq!(counted(None), (1, 0));
+}
+
+#[test]
 fn r32_the_ledger_refuses_a_month_not_over_and_a_year_the_calendar_lacks() {
     let calendar = calendar();
     let h = open_hub();
