@@ -393,6 +393,8 @@ export default {
     'err.report_calendar_invalid': 'Производственный календарь неверен: отчет не сформировать',
     'err.report_bad_entry': 'Сведения о личном приеме противоречивы (даты раньше постановки в очередь)',
     'err.report_bad_versions': 'Сохраненные версии отчета повреждены',
+    'err.report_version_unknown': 'Такой версии отчета за этот месяц нет',
+    'err.region_unknown': 'Такого региона нет в сведениях центра (нет справочников или графика приема)',
     'err.no_calendar_for_year': 'Нет производственного календаря на нужный год: срок не вычислить',
     'err.generic': 'Ошибка',
     // District inspectors' report meetings (R22–R26, R37)
@@ -835,6 +837,8 @@ export default {
     'err.report_calendar_invalid': 'Өндірістік күнтізбе қате: есепті жасау мүмкін емес',
     'err.report_bad_entry': 'Жеке қабылдау туралы мәліметтер қайшы (күндер кезекке қойылғаннан ерте)',
     'err.report_bad_versions': 'Есептің сақталған нұсқалары бүлінген',
+    'err.report_version_unknown': 'Осы айдағы есептің мұндай нұсқасы жоқ',
+    'err.region_unknown': 'Орталықтың мәліметтерінде мұндай өңір жоқ (анықтамалықтары немесе қабылдау кестесі жоқ)',
     'err.no_calendar_for_year': 'Қажетті жылға өндірістік күнтізбе жоқ: мерзімді есептеу мүмкін емес',
     'err.generic': 'Қате',
     // District inspectors' report meetings (R22–R26, R37); kk: our translation
