@@ -783,3 +783,81 @@ async fn r24_a_meeting_survives_a_restart_with_its_indexes() {
     assert_eq!(list[0].id, id);
     assert_eq!(list[0].date, today.plus_days(12));
 }
+
+#[tokio::test]
+async fn r22_the_beats_reference_comes_from_the_configured_file_and_a_bad_one_stops_the_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("beats.toml");
+    let own = sync::meetings::DEMO_BEATS_TOML
+        .replace("sample = true", "sample = false")
+        .replace("uip.esil01", "uip.esil01.new");
+    std::fs::write(&file, &own).unwrap();
+    let mut config = test_config();
+    config.meetings.beats_file = Some(file.clone());
+    let node = open_node(
+        &config,
+        &dir.path().join("a"),
+        Some(ADMIN_PASSWORD.to_string()),
+    )
+    .await
+    .unwrap();
+    let reference = node.state.service.meetings().reference();
+    assert!(!reference.sample);
+    assert_eq!(reference.beats_of("uip.esil01.new").len(), 1);
+    assert!(reference.beats_of("uip.esil01").is_empty());
+    drop(node);
+    // An office in a district the region does not have: the node does not start, and says why.
+    std::fs::write(
+        &file,
+        own.replace("district = \"esil\"", "district = \"nowhere\""),
+    )
+    .unwrap();
+    let Err(e) = open_node(
+        &config,
+        &dir.path().join("b"),
+        Some(ADMIN_PASSWORD.to_string()),
+    )
+    .await
+    else {
+        panic!("a beats file with an unknown district was accepted");
+    };
+    let e = format!("{e:#}");
+    assert!(
+        e.contains("beats reference") && e.contains("nowhere"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn r24_a_meeting_document_that_is_not_what_its_id_says_is_refused_on_arrival() {
+    let w = world().await;
+    let plan: MeetingPlan = serde_json::from_value(plan(&["saryarka-01"], w.today)).unwrap();
+    let ctx = Ctx::new("uip.saryarka01", "KRG", node::http::now_ms());
+    let mut doc = MeetingDoc::create(
+        automerge::ActorId::from(vec![8u8; 16]),
+        "m-other",
+        "KRG",
+        &plan,
+        &ctx,
+    )
+    .unwrap();
+    let doc_id = DocId::parse("AST/meeting/m-other").unwrap();
+    let refused =
+        w.node
+            .state
+            .service
+            .replica_import(&doc_id, &doc.save(), "terminal", node::http::now_ms());
+    assert!(refused.is_err(), "a meeting of another region was stored");
+    let (s, _) = w
+        .call(&w.region_head, "GET", "/api/v1/meetings/m-other", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(w
+        .node
+        .state
+        .service
+        .meetings()
+        .beat_meetings("saryarka-01", None)
+        .unwrap()
+        .is_empty());
+}
