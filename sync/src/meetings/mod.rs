@@ -8,11 +8,13 @@
 //!   its merge rules;
 //! - [`reference`]: the region's beat offices, beats and invitation list (a documented TOML file;
 //!   the demo file is sample data);
+//! - [`documents`]: the draft report and the protocol as inputs of the Word document generator;
 //! - [`report`]: the data of the inspector's draft report (p.29–30) from the beat's cards,
 //!   appeals and the follow-up of previous meetings.
 
 pub mod dates;
 pub mod doc;
+pub mod documents;
 pub mod reference;
 pub mod report;
 #[cfg(test)]

@@ -107,10 +107,7 @@ impl CardFact {
         CardFact {
             id: card.id.clone(),
             created_at_ms: card.created_at,
-            point: card
-                .location
-                .as_ref()
-                .and_then(|l| Some([l.lat?, l.lon?])),
+            point: card.location.as_ref().and_then(|l| Some([l.lat?, l.lon?])),
             category: card.category.clone(),
         }
     }
@@ -334,7 +331,10 @@ pub fn beat_report(
     period: Period,
 ) -> Result<BeatReport, DomainError> {
     if input.beats.is_empty() {
-        return Err(DomainError::field("beats", "a report needs at least one beat"));
+        return Err(DomainError::field(
+            "beats",
+            "a report needs at least one beat",
+        ));
     }
     for b in &input.beats {
         if reference.beat(b).is_none() {
@@ -352,7 +352,11 @@ pub fn beat_report(
 
     let mut by_category: BTreeMap<Option<String>, u32> = BTreeMap::new();
     let mut cards_without_place = 0usize;
-    for c in input.cards.iter().filter(|c| period.contains_ms(c.created_at_ms)) {
+    for c in input
+        .cards
+        .iter()
+        .filter(|c| period.contains_ms(c.created_at_ms))
+    {
         match c.point {
             None => cards_without_place += 1,
             Some(p) if in_beats(p) => *by_category.entry(c.category.clone()).or_default() += 1,
@@ -365,11 +369,16 @@ pub fn beat_report(
         .map(|(category, count)| CategoryCount { category, count })
         .collect();
     cards_by_category.sort_by(|a, b| {
-        (a.category.is_none(), std::cmp::Reverse(a.count), &a.category).cmp(&(
-            b.category.is_none(),
-            std::cmp::Reverse(b.count),
-            &b.category,
-        ))
+        (
+            a.category.is_none(),
+            std::cmp::Reverse(a.count),
+            &a.category,
+        )
+            .cmp(&(
+                b.category.is_none(),
+                std::cmp::Reverse(b.count),
+                &b.category,
+            ))
     });
 
     let mut by_outcome: BTreeMap<AppealOutcome, u32> = BTreeMap::new();
@@ -389,10 +398,9 @@ pub fn beat_report(
     let appeals_by_outcome = AppealOutcome::ALL
         .iter()
         .filter_map(|o| {
-            by_outcome.get(o).map(|&count| OutcomeCount {
-                outcome: *o,
-                count,
-            })
+            by_outcome
+                .get(o)
+                .map(|&count| OutcomeCount { outcome: *o, count })
         })
         .collect();
 
@@ -516,19 +524,54 @@ mod tests {
                 card("c9", at("2026-11-14", 9, 0), Some(IN_ESIL), Some("noise")),
             ],
             appeals: vec![
-                appeal("a1", at("2026-10-05", 10, 0), Some(IN_01), AppealOutcome::InReview),
-                appeal("a2", at("2026-10-06", 10, 0), Some(IN_01), AppealOutcome::Explained),
-                appeal("a3", at("2026-10-07", 10, 0), Some(IN_01), AppealOutcome::Explained),
+                appeal(
+                    "a1",
+                    at("2026-10-05", 10, 0),
+                    Some(IN_01),
+                    AppealOutcome::InReview,
+                ),
+                appeal(
+                    "a2",
+                    at("2026-10-06", 10, 0),
+                    Some(IN_01),
+                    AppealOutcome::Explained,
+                ),
+                appeal(
+                    "a3",
+                    at("2026-10-07", 10, 0),
+                    Some(IN_01),
+                    AppealOutcome::Explained,
+                ),
                 appeal(
                     "a4",
                     at("2026-10-08", 10, 0),
                     Some(IN_01),
                     AppealOutcome::OutsideCompetence,
                 ),
-                appeal("a5", at("2026-10-09", 10, 0), None, AppealOutcome::Satisfied),
-                appeal("a6", at("2026-10-10", 10, 0), Some(IN_ESIL), AppealOutcome::Refused),
-                appeal("a7", at("2026-10-11", 10, 0), Some(IN_02), AppealOutcome::Refused),
-                appeal("a8", at("2027-01-02", 10, 0), Some(IN_01), AppealOutcome::Refused),
+                appeal(
+                    "a5",
+                    at("2026-10-09", 10, 0),
+                    None,
+                    AppealOutcome::Satisfied,
+                ),
+                appeal(
+                    "a6",
+                    at("2026-10-10", 10, 0),
+                    Some(IN_ESIL),
+                    AppealOutcome::Refused,
+                ),
+                appeal(
+                    "a7",
+                    at("2026-10-11", 10, 0),
+                    Some(IN_02),
+                    AppealOutcome::Refused,
+                ),
+                appeal(
+                    "a8",
+                    at("2027-01-02", 10, 0),
+                    Some(IN_01),
+                    AppealOutcome::Refused,
+                ),
             ],
             previous: vec![
                 PreviousMeeting {
@@ -685,7 +728,10 @@ mod tests {
             ]
         );
         assert_eq!(r.follow_up_open, 2);
-        assert_eq!(r.follow_up[0].forwarded_to.as_deref(), Some("akimat-saryarka"));
+        assert_eq!(
+            r.follow_up[0].forwarded_to.as_deref(),
+            Some("akimat-saryarka")
+        );
         assert_eq!(r.follow_up[0].meeting_date, d("2026-06-15"));
         assert_eq!(
             r.follow_up[2].result.as_deref(),
@@ -698,7 +744,10 @@ mod tests {
     fn r25_appeal_outcome_follows_status_and_decision() {
         use AppealStatus as S;
         assert_eq!(AppealOutcome::of(S::InWork, None), AppealOutcome::InReview);
-        assert_eq!(AppealOutcome::of(S::Received, None), AppealOutcome::InReview);
+        assert_eq!(
+            AppealOutcome::of(S::Received, None),
+            AppealOutcome::InReview
+        );
         assert_eq!(
             AppealOutcome::of(S::Answered, Some(Decision::OutsideCompetence)),
             AppealOutcome::OutsideCompetence
