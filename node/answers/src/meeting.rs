@@ -433,6 +433,22 @@ fn too_many(field: &str, len: usize, max: usize) -> Result<(), AnswerError> {
     Ok(())
 }
 
+/// A one-line field from the meeting document, which allows tabs and line breaks in any text:
+/// they become spaces, then the field is checked like the answer's.
+fn mline(field: &str, value: &str, max: usize) -> Result<String, AnswerError> {
+    line(field, &value.replace(['\t', '\n', '\r'], " "), max)
+}
+
+/// A free text from the meeting document: a tab becomes a space (the answer's texts allow none),
+/// a one-line one has its line breaks as spaces too.
+fn mtext(field: &str, value: &str, max: usize, multiline: bool) -> Result<String, AnswerError> {
+    if multiline {
+        text(field, &value.replace('\t', " "), max, true)
+    } else {
+        mline(field, value, max)
+    }
+}
+
 /// The beats as one line, each checked.
 fn beats_line(beats: &[String]) -> Result<String, AnswerError> {
     if beats.is_empty() {
@@ -444,7 +460,7 @@ fn beats_line(beats: &[String]) -> Result<String, AnswerError> {
     let names = beats
         .iter()
         .enumerate()
-        .map(|(i, b)| line(&format!("beats[{i}]"), b, FIELD_CHARS_MAX))
+        .map(|(i, b)| mline(&format!("beats[{i}]"), b, FIELD_CHARS_MAX))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(names.join("; "))
 }
@@ -454,7 +470,7 @@ fn paragraphs(field: &str, value: &str) -> Result<Vec<String>, AnswerError> {
     if value.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let v = text(field, value, MEETING_TEXT_CHARS_MAX, true)?;
+    let v = mtext(field, value, MEETING_TEXT_CHARS_MAX, true)?;
     Ok(v.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -469,9 +485,9 @@ fn table<'a>(header: Vec<String>, rows: Vec<Vec<String>>) -> Block<'a> {
 /// Validates the draft report's input and lays it out.
 pub fn report_letter(input: &MeetingReportInput) -> Result<Letter<'static>, AnswerError> {
     let t = texts(input.language);
-    let authority = line("authority", &input.authority, FIELD_CHARS_MAX)?;
+    let authority = mline("authority", &input.authority, FIELD_CHARS_MAX)?;
     let beats = beats_line(&input.beats)?;
-    let inspector = line("inspector", &input.inspector, FIELD_CHARS_MAX)?;
+    let inspector = mline("inspector", &input.inspector, FIELD_CHARS_MAX)?;
     let from = date("period_from", &input.period_from)?;
     let to = date("period_to", &input.period_to)?;
     let day = date("date", &input.date)?;
@@ -498,7 +514,7 @@ pub fn report_letter(input: &MeetingReportInput) -> Result<Letter<'static>, Answ
     let mut rows = Vec::with_capacity(input.cards.len() + 1);
     for (i, c) in input.cards.iter().enumerate() {
         let name = match &c.category {
-            Some(n) => line(&format!("cards[{i}].category"), n, FIELD_CHARS_MAX)?,
+            Some(n) => mline(&format!("cards[{i}].category"), n, FIELD_CHARS_MAX)?,
             None => t.no_category.into(),
         };
         rows.push(vec![name, c.count.to_string()]);
@@ -547,7 +563,7 @@ pub fn report_letter(input: &MeetingReportInput) -> Result<Letter<'static>, Answ
         let mut rows = Vec::with_capacity(input.follow_up.len());
         for (i, f) in input.follow_up.iter().enumerate() {
             let d = date(&format!("follow_up[{i}].meeting_date"), &f.meeting_date)?;
-            let content = text(
+            let content = mtext(
                 &format!("follow_up[{i}].text"),
                 &f.text,
                 MEETING_TEXT_CHARS_MAX,
@@ -555,7 +571,7 @@ pub fn report_letter(input: &MeetingReportInput) -> Result<Letter<'static>, Answ
             )?;
             let mut state = String::from(t.states[state_index(f.state)]);
             if let Some(body) = f.forwarded_to.as_deref().filter(|b| !b.trim().is_empty()) {
-                let body = line(
+                let body = mline(
                     &format!("follow_up[{i}].forwarded_to"),
                     body,
                     FIELD_CHARS_MAX,
@@ -564,7 +580,7 @@ pub fn report_letter(input: &MeetingReportInput) -> Result<Letter<'static>, Answ
                 state.push_str(&fill(t.forwarded_to, &[("body", &body)]));
             }
             if let Some(result) = f.result.as_deref().filter(|r| !r.trim().is_empty()) {
-                let result = text(
+                let result = mtext(
                     &format!("follow_up[{i}].result"),
                     result,
                     MEETING_TEXT_CHARS_MAX,
@@ -607,12 +623,12 @@ pub fn report_letter(input: &MeetingReportInput) -> Result<Letter<'static>, Answ
 /// Validates the protocol's input and lays it out.
 pub fn protocol_letter(input: &ProtocolInput) -> Result<Letter<'static>, AnswerError> {
     let t = texts(input.language);
-    let authority = line("authority", &input.authority, FIELD_CHARS_MAX)?;
+    let authority = mline("authority", &input.authority, FIELD_CHARS_MAX)?;
     let beats = beats_line(&input.beats)?;
-    let inspector = line("inspector", &input.inspector, FIELD_CHARS_MAX)?;
+    let inspector = mline("inspector", &input.inspector, FIELD_CHARS_MAX)?;
     let day = date("date", &input.date)?;
-    let time = line("time", &input.time, FIELD_CHARS_MAX)?;
-    let place = line("place", &input.place, FIELD_CHARS_MAX)?;
+    let time = mline("time", &input.time, FIELD_CHARS_MAX)?;
+    let place = mline("place", &input.place, FIELD_CHARS_MAX)?;
     too_many("items", input.items.len(), MEETING_ITEMS_MAX)?;
     let signature = match &input.signature {
         None => None,
@@ -623,14 +639,14 @@ pub fn protocol_letter(input: &ProtocolInput) -> Result<Letter<'static>, AnswerE
                 });
             }
             let signed_on = date("signature.signed_on", &s.signed_on)?;
-            let sha = line("signature.sha256", &s.sha256, SHA256_HEX_CHARS)?;
+            let sha = mline("signature.sha256", &s.sha256, SHA256_HEX_CHARS)?;
             if sha.len() != SHA256_HEX_CHARS || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(AnswerError::InvalidCharacters {
                     field: "signature.sha256".into(),
                 });
             }
             let reason = if s.version > 1 {
-                Some(text(
+                Some(mtext(
                     "signature.correction_reason",
                     s.correction_reason.as_deref().unwrap_or(""),
                     MEETING_TEXT_CHARS_MAX,

@@ -473,3 +473,21 @@ fn r24_libreoffice_opens_the_protocol_and_the_draft_report() {
         assert!(text.contains(INSPECTOR), "{text}");
     }
 }
+
+/// The meeting document accepts tabs and line breaks in its texts (the protocol's place, an
+/// item): they render as spaces and paragraphs, not as an error.
+#[test]
+fn r24_tabs_and_line_breaks_the_meeting_accepts_render() {
+    let mut p = protocol(Lang::Ru);
+    p.place = "школа № 12,\nактовый\tзал".into();
+    p.items[0].text = "Во дворе\tдома 4\nне горит фонарь".into();
+    let text = document_text(&render_protocol(&p).unwrap());
+    assert!(
+        text.contains("Место проведения: школа № 12, актовый зал"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1. Жалоба: Во дворе дома 4\nне горит фонарь"),
+        "{text}"
+    );
+}
