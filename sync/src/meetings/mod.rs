@@ -7,11 +7,16 @@
 //!   protocol with its signed versions, complaints and their follow-up, recordings, hold), with
 //!   its merge rules;
 //! - [`reference`]: the region's beat offices, beats and invitation list (a documented TOML file;
-//!   the demo file is sample data).
+//!   the demo file is sample data);
+//! - [`documents`]: the draft report and the protocol as inputs of the Word document generator;
+//! - [`report`]: the data of the inspector's draft report (p.29–30) from the beat's cards,
+//!   appeals and the follow-up of previous meetings.
 
 pub mod dates;
 pub mod doc;
+pub mod documents;
 pub mod reference;
+pub mod report;
 #[cfg(test)]
 mod tests;
 
@@ -22,3 +27,4 @@ pub use dates::{
 };
 pub use doc::{Meeting, MeetingCommand, MeetingDoc, MeetingPlan, MEETING_SCHEMA_VERSION};
 pub use reference::{Beat, BeatsReference, Invitee, InviteeKind, Office, DEMO_BEATS_TOML};
+pub use report::{beat_report, AppealOutcome, BeatReport, BeatReportInput, Period, ReportSection};

@@ -562,3 +562,70 @@ fn r22_a_cancelled_meeting_takes_no_more_steps_and_a_held_one_cannot_be_cancelle
     let loaded = MeetingDoc::load([bytes.as_slice()]).unwrap();
     assert_eq!(loaded.view().unwrap(), h.view().unwrap());
 }
+
+#[test]
+fn r24_the_protocol_document_holds_the_signed_content_and_the_signature_line() {
+    use super::documents::protocol_document;
+    use super::reference::BeatsReference;
+
+    let mut m = held();
+    let day = d("2026-12-20");
+    for (id, kind, text, answered) in [
+        (
+            "i1",
+            ItemKind::Complaint,
+            "Во дворе дома 4 не горит фонарь",
+            false,
+        ),
+        ("i2", ItemKind::Proposal, "Провести рейд по парковкам", true),
+    ] {
+        m.apply(
+            &MeetingCommand::AddItem {
+                id: id.into(),
+                item: ItemInput {
+                    kind,
+                    text: text.into(),
+                    author: Some("p1".into()),
+                    answered_fully: answered,
+                    outside_competence: None,
+                },
+            },
+            day,
+            &ctx("uip", 13),
+        )
+        .unwrap();
+    }
+    let beats = BeatsReference::demo();
+    // The unsigned draft says so.
+    let draft = protocol_document(&m.view().unwrap(), None, &beats, "Касымов Арман");
+    let text = answers::meeting::protocol_letter(&draft)
+        .unwrap()
+        .plain_text();
+    assert!(text.contains("Проект протокола, не подписан"), "{text}");
+
+    m.apply(&MeetingCommand::Sign, day, &ctx("uip", 20))
+        .unwrap();
+    // An edit after the signature (a concurrent device) never enters the signed document.
+    let v = m.view().unwrap();
+    let s = v.protocol().unwrap();
+    let input = protocol_document(&v, Some(s), &beats, "Касымов Арман");
+    let text = answers::meeting::protocol_letter(&input)
+        .unwrap()
+        .plain_text();
+    for want in [
+        "Дата: 20.12.2026",
+        "Время: 18:30",
+        "Место проведения: школа № 12, актовый зал",
+        "Количество участников: 2",
+        "Усилить патрулирование двора",
+        "1. Жалоба: Во дворе дома 4 не горит фонарь",
+        "2. Предложение: Провести рейд по парковкам",
+        "Версия 1, подписана 20.12.2026 участковым инспектором полиции Касымов Арман.",
+        &s.sha256,
+    ] {
+        assert!(text.contains(want), "{want} not in\n{text}");
+    }
+    assert!(!text.contains("не подписан"), "{text}");
+    let docx = answers::render_protocol(&input).unwrap();
+    assert_eq!(docx, answers::render_protocol(&input).unwrap());
+}
