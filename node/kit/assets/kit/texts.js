@@ -445,6 +445,7 @@ export default {
     'field.appeal': 'Обращение',
     'field.quarter': 'Квартал',
     'field.invitee': 'Приглашаемый',
+    'field.from': 'Начало отчетного периода',
   },
   kk: {
     'map.zoom_in': 'Жақындату',
@@ -889,5 +890,6 @@ export default {
     'field.appeal': 'Өтініш',
     'field.quarter': 'Тоқсан',
     'field.invitee': 'Шақырылушы',
+    'field.from': 'Есептік кезеңнің басы',
   }
 };
