@@ -235,22 +235,40 @@ impl MeetingService {
         beats: &[String],
         today: Day,
     ) -> ServiceResult<Vec<MeetingSummary>> {
-        let all: Vec<MeetingSummary> =
-            idx::scan(&*self.store, idx::UNSIGNED_PREFIX, HEAD_LIST_MAX)?;
-        Ok(all
-            .into_iter()
-            .take_while(|m| m.date < today)
-            .filter(|m| m.beats.iter().any(|b| beats.contains(b)))
-            .collect())
+        let mut out: Vec<MeetingSummary> = Vec::new();
+        for beat in beats {
+            let unsigned: Vec<MeetingSummary> =
+                idx::scan(&*self.store, &idx::unsigned_prefix(beat), HEAD_LIST_MAX)?;
+            for m in unsigned.into_iter().take_while(|m| m.date < today) {
+                // A joint meeting is listed under each of its beats: once here.
+                if out.len() < HEAD_LIST_MAX && !out.iter().any(|o| o.id == m.id) {
+                    out.push(m);
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+        Ok(out)
     }
 
     /// Complaints, proposals and remarks of `beats`' meetings still followed up (R25).
     pub fn open_items(&self, beats: &[String]) -> ServiceResult<Vec<OpenItem>> {
-        let all: Vec<OpenItem> = idx::scan(&*self.store, idx::OPEN_PREFIX, HEAD_LIST_MAX)?;
-        Ok(all
-            .into_iter()
-            .filter(|i| i.beats.iter().any(|b| beats.contains(b)))
-            .collect())
+        let mut out: Vec<OpenItem> = Vec::new();
+        for beat in beats {
+            let open: Vec<OpenItem> =
+                idx::scan(&*self.store, &idx::open_prefix(beat), HEAD_LIST_MAX)?;
+            for i in open {
+                // A joint meeting's items are listed under each of its beats: once here.
+                if out.len() < HEAD_LIST_MAX
+                    && !out
+                        .iter()
+                        .any(|o| o.meeting == i.meeting && o.item == i.item)
+                {
+                    out.push(i);
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.date, &a.meeting, &a.item).cmp(&(b.date, &b.meeting, &b.item)));
+        Ok(out)
     }
 
     /// Stages `doc` with its indexes and an audit entry (the write lock held by the caller),

@@ -107,8 +107,8 @@ impl World {
 
     /// A meeting of `beat` on `date` whose notice went out ten days before it, written on the
     /// inspector's terminal and replicated to the node (see the module doc).
-    fn noticed_elsewhere(&self, id: &str, beat: &str, date: Day) {
-        let plan: MeetingPlan = serde_json::from_value(plan(&[beat], date)).unwrap();
+    fn noticed_elsewhere(&self, id: &str, beats: &[&str], date: Day) {
+        let plan: MeetingPlan = serde_json::from_value(plan(beats, date)).unwrap();
         let notice_day = date.plus_days(-10);
         let then_ms =
             node::http::now_ms() - i64::from(self.today.days() - notice_day.days()) * DAY_MS;
@@ -351,7 +351,7 @@ async fn r23_a_notice_later_than_10_calendar_days_before_the_meeting_is_refused_
 async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed_locks_and_a_correction_is_version_2(
 ) {
     let w = world().await;
-    w.noticed_elsewhere("m-today", "saryarka-01", w.today);
+    w.noticed_elsewhere("m-today", &["saryarka-01"], w.today);
     let base = "/api/v1/meetings/m-today";
     let m = w.ok(&w.inspector, "GET", base, None).await;
     assert_eq!(m["stage"], "noticed", "{m}");
@@ -523,7 +523,7 @@ async fn r24_participants_registered_with_consent_on_the_day_the_protocol_signed
 async fn r24_a_meeting_held_yesterday_with_no_signed_protocol_is_overdue_for_the_office_head() {
     let w = world().await;
     let yesterday = w.today.plus_days(-1);
-    w.noticed_elsewhere("m-late", "saryarka-02", yesterday);
+    w.noticed_elsewhere("m-late", &["saryarka-02"], yesterday);
     // Marked held a day late; the protocol is still unsigned.
     w.ok(&w.office_head, "POST", "/api/v1/meetings/m-late/held", None)
         .await;
@@ -542,7 +542,7 @@ async fn r24_a_meeting_held_yesterday_with_no_signed_protocol_is_overdue_for_the
 async fn r25_a_complaint_not_answered_in_full_is_followed_up_to_closure_under_the_office_heads_control(
 ) {
     let w = world().await;
-    w.noticed_elsewhere("m-fu", "saryarka-01", w.today);
+    w.noticed_elsewhere("m-fu", &["saryarka-01"], w.today);
     let base = "/api/v1/meetings/m-fu";
     w.ok(&w.inspector, "POST", &format!("{base}/held"), None)
         .await;
@@ -860,4 +860,45 @@ async fn r24_a_meeting_document_that_is_not_what_its_id_says_is_refused_on_arriv
         .beat_meetings("saryarka-01", None)
         .unwrap()
         .is_empty());
+}
+
+#[tokio::test]
+async fn r25_a_joint_meetings_open_item_is_listed_once_for_the_head_of_both_beats() {
+    let w = world().await;
+    w.noticed_elsewhere("m-joint", &["saryarka-01", "saryarka-02"], w.today);
+    let base = "/api/v1/meetings/m-joint";
+    w.ok(&w.inspector, "POST", &format!("{base}/held"), None)
+        .await;
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/protocol"),
+        Some(json!({"fields": {"decisions": "Совместный отчет принят"}})),
+    )
+    .await;
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/items"),
+        Some(
+            json!({"kind": "remark", "text": "Нет пешеходного перехода у школы",
+            "answered_fully": false, "outside_competence": "akimat-saryarka"}),
+        ),
+    )
+    .await;
+    w.ok(&w.inspector, "POST", &format!("{base}/sign"), None)
+        .await;
+    let q = Quarter::of(w.today);
+    // Both beats' quarters are covered by the one meeting.
+    let v = w.coverage(&w.office_head, q).await;
+    assert_eq!(beat(&v, "saryarka-01")["coverage"]["state"], "held");
+    assert_eq!(beat(&v, "saryarka-02")["coverage"]["state"], "held");
+    let open = v["open_items"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{v}");
+    assert_eq!(open[0]["outside_competence"], "akimat-saryarka");
+    // The inspector of one of the beats sees it too; another office's inspector does not.
+    let v = w.coverage(&w.inspector, q).await;
+    assert_eq!(v["open_items"].as_array().unwrap().len(), 1);
+    let v = w.coverage(&w.other_inspector, q).await;
+    assert!(v["open_items"].as_array().unwrap().is_empty());
 }

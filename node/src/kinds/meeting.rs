@@ -3,11 +3,11 @@
 //! Indexes of a meeting, all from its one view:
 //! - `idx/mtg/beat/{beat}/{date}/{id}` → [`MeetingSummary`], for every beat of the plan: a
 //!   beat's meetings by date (a quarter is a range of it; the R22 coverage reads it);
-//! - `idx/mtg/unsigned/{date}/{id}` → [`MeetingSummary`]: meetings held whose protocol is not
-//!   signed (or is being corrected), by the meeting's date: the head's overdue protocols are
-//!   those dated before today (R24, R26 p.33);
-//! - `idx/mtg/open/{id}/{item}` → [`OpenItem`]: complaints, proposals and remarks not answered
-//!   in full and not yet closed (R25).
+//! - `idx/mtg/unsigned/{beat}/{date}/{id}` → [`MeetingSummary`], for every beat of the plan:
+//!   meetings held whose protocol is not signed (or is being corrected), by the meeting's date:
+//!   the head's overdue protocols are those dated before today (R24, R26 p.33);
+//! - `idx/mtg/open/{beat}/{id}/{item}` → [`OpenItem`], for every beat of the plan: complaints,
+//!   proposals and remarks not answered in full and not yet closed (R25).
 
 use crate::store::{Store, StoreError, WriteBatch};
 use serde::{Deserialize, Serialize};
@@ -89,16 +89,20 @@ fn beat_key(beat: &str, date: Day, id: &str) -> String {
     format!("{}{date}/{id}", beat_prefix(beat))
 }
 
-pub const UNSIGNED_PREFIX: &str = "idx/mtg/unsigned/";
-
-fn unsigned_key(date: Day, id: &str) -> String {
-    format!("{UNSIGNED_PREFIX}{date}/{id}")
+pub fn unsigned_prefix(beat: &str) -> String {
+    format!("idx/mtg/unsigned/{beat}/")
 }
 
-pub const OPEN_PREFIX: &str = "idx/mtg/open/";
+fn unsigned_key(beat: &str, date: Day, id: &str) -> String {
+    format!("{}{date}/{id}", unsigned_prefix(beat))
+}
 
-fn open_key(meeting: &str, item: &str) -> String {
-    format!("{OPEN_PREFIX}{meeting}/{item}")
+pub fn open_prefix(beat: &str) -> String {
+    format!("idx/mtg/open/{beat}/")
+}
+
+fn open_key(beat: &str, meeting: &str, item: &str) -> String {
+    format!("{}{meeting}/{item}", open_prefix(beat))
 }
 
 /// Held and the protocol not (or no longer) signed.
@@ -173,33 +177,33 @@ impl KindRules for MeetingRules<'_> {
         if let Some(b) = before {
             for beat in &b.plan.beats {
                 batch.delete(beat_key(beat, b.plan.date, &b.id));
-            }
-            batch.delete(unsigned_key(b.plan.date, &b.id));
-            for i in &b.items {
-                batch.delete(open_key(&b.id, &i.id));
+                batch.delete(unsigned_key(beat, b.plan.date, &b.id));
+                for i in &b.items {
+                    batch.delete(open_key(beat, &b.id, &i.id));
+                }
             }
         }
         let summary = MeetingSummary::of(after);
         for beat in &after.plan.beats {
             batch.put_json(beat_key(beat, after.plan.date, &after.id), &summary)?;
-        }
-        if unsigned(after) {
-            batch.put_json(unsigned_key(after.plan.date, &after.id), &summary)?;
-        }
-        for i in open_items(after) {
-            batch.put_json(
-                open_key(&after.id, &i.id),
-                &OpenItem {
-                    meeting: after.id.clone(),
-                    beats: after.plan.beats.clone(),
-                    date: after.plan.date,
-                    item: i.id.clone(),
-                    kind: i.kind,
-                    text: i.text.clone(),
-                    state: i.state,
-                    outside_competence: i.outside_competence.clone(),
-                },
-            )?;
+            if unsigned(after) {
+                batch.put_json(unsigned_key(beat, after.plan.date, &after.id), &summary)?;
+            }
+            for i in open_items(after) {
+                batch.put_json(
+                    open_key(beat, &after.id, &i.id),
+                    &OpenItem {
+                        meeting: after.id.clone(),
+                        beats: after.plan.beats.clone(),
+                        date: after.plan.date,
+                        item: i.id.clone(),
+                        kind: i.kind,
+                        text: i.text.clone(),
+                        state: i.state,
+                        outside_competence: i.outside_competence.clone(),
+                    },
+                )?;
+            }
         }
         Ok(None)
     }
