@@ -379,6 +379,52 @@ impl MeetingService {
         Ok(view)
     }
 
+    /// The protocol of meeting `id` as a Word document (R24, p.32): signed version `version`,
+    /// else the latest signed one, else the unsigned draft as it stands (marked so in the
+    /// document). `full_name` gives a login's name as it is signed.
+    pub fn protocol_docx(
+        &self,
+        meeting: &Meeting,
+        version: Option<u32>,
+        full_name: impl Fn(&str) -> String,
+    ) -> ServiceResult<Vec<u8>> {
+        let signature = match version {
+            Some(v) => Some(
+                meeting
+                    .signatures
+                    .iter()
+                    .find(|s| s.version == v)
+                    .ok_or_else(|| {
+                        ServiceError::NotFound(format!(
+                            "meeting {} has no signed protocol version {v}",
+                            meeting.id
+                        ))
+                    })?,
+            ),
+            None => meeting.protocol(),
+        };
+        let reference = self.reference();
+        // The signer's login as the document records it (`login@REGION`); the draft names the
+        // inspector of the meeting's first beat.
+        let login = match signature {
+            Some(s) => s.by.split('@').next().unwrap_or(&s.by).to_string(),
+            None => meeting
+                .plan
+                .beats
+                .first()
+                .and_then(|b| reference.beat(b))
+                .map(|b| b.inspector.clone())
+                .unwrap_or_default(),
+        };
+        let input = sync::meetings::documents::protocol_document(
+            meeting,
+            signature,
+            &reference,
+            &full_name(&login),
+        );
+        answers::render_protocol(&input).map_err(answer_error)
+    }
+
     /// Runs `f` on the automerge core of a stored document (replication export).
     pub fn with_doc<T>(
         &self,
@@ -428,6 +474,15 @@ impl MeetingService {
             .map_err(|e| storage(e.to_string()))?;
         Ok(heads)
     }
+}
+
+/// A document the generator refuses (a text too long for it, say) as the rule it breaks.
+fn answer_error(e: answers::AnswerError) -> ServiceError {
+    ServiceError::Domain(DomainError::Rule {
+        code: e.code(),
+        field: e.field().map(str::to_string),
+        message: e.to_string(),
+    })
 }
 
 /// The audit action and facts of a command (no personal data: participants by id only).

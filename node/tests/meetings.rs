@@ -902,3 +902,103 @@ async fn r25_a_joint_meetings_open_item_is_listed_once_for_the_head_of_both_beat
     let v = w.coverage(&w.other_inspector, q).await;
     assert!(v["open_items"].as_array().unwrap().is_empty());
 }
+
+/// `word/document.xml` of a DOCX.
+fn document_xml(docx: &[u8]) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(docx)).expect("a DOCX is a zip");
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .expect("word/document.xml in the package")
+        .read_to_string(&mut xml)
+        .unwrap();
+    xml
+}
+
+#[tokio::test]
+async fn r24_the_protocol_downloads_as_a_word_document_the_draft_marked_unsigned_the_signed_one_with_its_decisions(
+) {
+    let w = world().await;
+    w.noticed_elsewhere("m-docx", &["saryarka-01"], w.today);
+    let base = "/api/v1/meetings/m-docx";
+    for name in ["Ахметов Ерлан", "Садыкова Айгуль"] {
+        w.ok(
+            &w.helper,
+            "POST",
+            &format!("{base}/participants"),
+            Some(json!({"name": name, "address": "ул. Кенесары, 40",
+                "contact": "+77011234567", "consent": true})),
+        )
+        .await;
+    }
+    w.ok(&w.inspector, "POST", &format!("{base}/held"), None)
+        .await;
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/protocol"),
+        Some(json!({"fields": {"report": "Отчет за квартал", "decisions": "Усилить патрулирование у школы"}})),
+    )
+    .await;
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/items"),
+        Some(
+            json!({"kind": "proposal", "text": "Установить камеру у остановки",
+            "answered_fully": true}),
+        ),
+    )
+    .await;
+
+    // Nothing signed: the draft as it stands, marked unsigned.
+    let (s, docx) = w.t.bytes(&format!("{base}/protocol.docx"), &w.helper).await;
+    assert_eq!(s, StatusCode::OK);
+    let xml = document_xml(&docx);
+    for want in [
+        "Проект протокола, не подписан",
+        "Количество участников: 2",
+        "Усилить патрулирование у школы",
+    ] {
+        assert!(xml.contains(want), "{want} not in the draft");
+    }
+
+    w.ok(&w.inspector, "POST", &format!("{base}/sign"), None)
+        .await;
+    let (s, docx) =
+        w.t.bytes(&format!("{base}/protocol.docx"), &w.office_head)
+            .await;
+    assert_eq!(s, StatusCode::OK);
+    let xml = document_xml(&docx);
+    for want in [
+        "Количество участников: 2",
+        "Усилить патрулирование у школы",
+        "Установить камеру у остановки",
+    ] {
+        assert!(xml.contains(want), "{want} not in the signed protocol");
+    }
+    assert!(
+        !xml.contains("не подписан"),
+        "the signed protocol is not a draft"
+    );
+    let m = w.ok(&w.inspector, "GET", base, None).await;
+    let sha = m["signatures"][0]["sha256"].as_str().unwrap();
+    assert!(
+        xml.contains(sha),
+        "the signature's SHA-256 is on the protocol"
+    );
+    // Version 1 asked by number: the same document; a version never signed: 404.
+    let (s, again) =
+        w.t.bytes(&format!("{base}/protocol.docx?version=1"), &w.inspector)
+            .await;
+    assert_eq!((s, again), (StatusCode::OK, docx));
+    let (s, _) =
+        w.t.bytes(&format!("{base}/protocol.docx?version=2"), &w.inspector)
+            .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Same access as reading the meeting: another beat's inspector does not get it.
+    let (s, _) =
+        w.t.bytes(&format!("{base}/protocol.docx"), &w.other_inspector)
+            .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

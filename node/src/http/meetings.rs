@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -274,6 +275,58 @@ async fn meetings_get(
     let meeting = s.service.meetings().get(&id)?;
     require_meeting(&s, &auth, &meeting)?;
     Ok(Json(meeting))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolQuery {
+    /// A signed version (1 the protocol, 2… its corrections); the latest signed one when absent.
+    version: Option<u32>,
+}
+
+/// A login's name as it is signed (the login itself when the account is gone).
+fn full_name(s: &SharedState, login: &str) -> String {
+    s.accounts
+        .get(login)
+        .map(|u| u.full_name)
+        .unwrap_or_else(|_| login.to_string())
+}
+
+/// The meeting's id as a file name (the characters a file name may hold).
+fn file_name(id: &str, what: &str) -> String {
+    let id: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{what}-{id}")
+}
+
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/protocol.docx", params(ProtocolQuery),
+    responses((status = 200, description = "The protocol as a Word document (R24, p.32): the signed version asked for, else the latest signed one with its version, date and SHA-256; with nothing signed, the draft as it stands, marked unsigned"),
+        (status = 403, description = "`meeting_not_your_beat`", body = ApiErrorBody),
+        (status = 404, description = "No such meeting or signed version", body = ApiErrorBody),
+        (status = 422, description = "A text the document cannot hold (`too_long`, `invalid_characters` …)", body = ApiErrorBody)))]
+async fn meetings_protocol_docx(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<ProtocolQuery>,
+) -> ApiResult<Response> {
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    let meeting = m.get(&id)?;
+    require_meeting(&s, &auth, &meeting)?;
+    let bytes = m.protocol_docx(&meeting, q.version, |login| full_name(&s, login))?;
+    Ok(super::appeals::docx_response(
+        bytes,
+        &file_name(&meeting.id, "protocol"),
+    ))
 }
 
 /// Runs `cmd` on meeting `id` for a caller allowed by `allowed` (given their relation).
@@ -550,6 +603,7 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/meetings/coverage", get(meetings_coverage))
         .route("/meetings/beats/{beat}/meetings", get(meetings_of_beat))
         .route("/meetings/{id}", get(meetings_get))
+        .route("/meetings/{id}/protocol.docx", get(meetings_protocol_docx))
         .route("/meetings/{id}/reschedule", post(meetings_reschedule))
         .route("/meetings/{id}/notice", post(meetings_notice))
         .route("/meetings/{id}/invitation", post(meetings_invitation))

@@ -238,6 +238,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         meetings_of_beat,
         meetings_create,
         meetings_get,
+        meetings_protocol_docx,
         meetings_reschedule,
         meetings_notice,
         meetings_invitation,
