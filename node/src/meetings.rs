@@ -15,9 +15,10 @@ use automerge::ActorId;
 use serde::Serialize;
 use server_kit::docs::{self, Stored};
 use sync::calendar::Day;
+use sync::meetings::report::{AppealFact, CardFact, PreviousMeeting, REPORT_PERIOD_DAYS_MAX};
 use sync::meetings::{
-    coverage, doc::check_plan, BeatsReference, Coverage, Meeting, MeetingCommand, MeetingDoc,
-    MeetingFact, MeetingPlan, Quarter,
+    beat_report, coverage, doc::check_plan, BeatReportInput, BeatsReference, Coverage, Meeting,
+    MeetingCommand, MeetingDoc, MeetingFact, MeetingPlan, MeetingStage, Period, Quarter,
 };
 use sync::{Ctx, DocId, DocKind, Document, DomainError};
 use utoipa::ToSchema;
@@ -32,6 +33,9 @@ use crate::store::{GroupCommit, Store, WriteBatch};
 pub const BEAT_MEETINGS_MAX: usize = 1_000;
 /// Most entries a head's list (overdue protocols, open items) returns.
 pub const HEAD_LIST_MAX: usize = 2_000;
+/// Most "102" cards, and most appeals, of the region one draft report reads for its period; a
+/// period with more is refused (`too_many_records`) rather than miscounted.
+pub const REPORT_FACTS_MAX: usize = 200_000;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -423,6 +427,73 @@ impl MeetingService {
             &full_name(&login),
         );
         answers::render_protocol(&input).map_err(answer_error)
+    }
+
+    /// The previous meetings of `meeting`'s beats (held before its day, at most a report
+    /// period back) with their items, for the draft report's follow-up (p.30).
+    fn previous_meetings(&self, meeting: &Meeting) -> ServiceResult<Vec<PreviousMeeting>> {
+        let since = meeting.plan.date.plus_days(-REPORT_PERIOD_DAYS_MAX);
+        let mut out: Vec<PreviousMeeting> = Vec::new();
+        for beat in &meeting.plan.beats {
+            for m in self.beat_meetings(beat, None)? {
+                if m.stage != MeetingStage::Held
+                    || m.date >= meeting.plan.date
+                    || m.date < since
+                    || out.iter().any(|p| p.id == m.id)
+                {
+                    continue;
+                }
+                let view = self.get(&m.id)?;
+                out.push(PreviousMeeting {
+                    id: view.id,
+                    date: m.date,
+                    items: view.items,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The inspector's draft report for the quarter of `meeting` as a Word document (p.29–30):
+    /// `cards` and `appeals` of the region (any period around it: counted only in the quarter
+    /// and the meeting's beats), the previous meetings' items, on `today`. `full_name` gives a
+    /// login's name.
+    pub fn report_docx(
+        &self,
+        meeting: &Meeting,
+        cards: Vec<CardFact>,
+        appeals: Vec<AppealFact>,
+        calls: &sync::reference::Reference,
+        today: Day,
+        full_name: impl Fn(&str) -> String,
+    ) -> ServiceResult<Vec<u8>> {
+        let reference = self.reference();
+        let input = BeatReportInput {
+            beats: meeting.plan.beats.clone(),
+            cards,
+            appeals,
+            previous: self.previous_meetings(meeting)?,
+        };
+        let period = Period::quarter(Quarter::of(meeting.plan.date));
+        let report = beat_report(&input, &reference, period)?;
+        let mut inspectors: Vec<String> = Vec::new();
+        for b in &meeting.plan.beats {
+            if let Some(beat) = reference.beat(b) {
+                let name = full_name(&beat.inspector);
+                if !inspectors.contains(&name) {
+                    inspectors.push(name);
+                }
+            }
+        }
+        let doc = sync::meetings::documents::report_document(
+            &report,
+            &reference,
+            calls,
+            sync::meetings::documents::meeting_lang(&meeting.plan.language),
+            &inspectors.join(", "),
+            today,
+        );
+        answers::render_meeting_report(&doc).map_err(answer_error)
     }
 
     /// Runs `f` on the automerge core of a stored document (replication export).

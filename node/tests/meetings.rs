@@ -1002,3 +1002,123 @@ async fn r24_the_protocol_downloads_as_a_word_document_the_draft_marked_unsigned
             .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// The texts (`<w:t>`) of a document's XML, in order.
+fn runs(xml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find("<w:t") {
+        rest = &rest[i + 4..];
+        // `<w:t>` or `<w:t xml:space="preserve">`, not `<w:tbl>` and the like.
+        if !(rest.starts_with('>') || rest.starts_with(' ')) {
+            continue;
+        }
+        let start = rest.find('>').unwrap() + 1;
+        let end = rest.find("</w:t>").unwrap();
+        out.push(rest[start..end].to_string());
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[tokio::test]
+async fn r24_the_draft_report_counts_the_beats_cards_of_the_quarter_and_the_previous_meetings_open_items(
+) {
+    let w = world().await;
+    // A meeting held 40 days ago with a complaint not answered in full (the terminal's part,
+    // as `noticed_elsewhere`).
+    let before = w.today.plus_days(-40);
+    let plan_before: MeetingPlan = serde_json::from_value(plan(&["saryarka-01"], before)).unwrap();
+    let then_ms = |day: Day| node::http::now_ms() - i64::from(w.today.days() - day.days()) * DAY_MS;
+    let ctx = Ctx::new("uip.saryarka01", "AST", then_ms(before.plus_days(-10)));
+    let mut doc = MeetingDoc::create(
+        automerge::ActorId::from(vec![7u8; 16]),
+        "m-before",
+        "AST",
+        &plan_before,
+        &ctx,
+    )
+    .unwrap();
+    doc.apply(
+        &MeetingCommand::PublishNotice(vec![NoticeChannel::Page]),
+        before.plus_days(-10),
+        &ctx,
+    )
+    .unwrap();
+    let ctx = Ctx::new("uip.saryarka01", "AST", then_ms(before));
+    doc.apply(&MeetingCommand::MarkHeld, before, &ctx).unwrap();
+    let item: sync::meetings::doc::ItemInput = serde_json::from_value(json!({
+        "kind": "complaint", "text": "Не горит фонарь у дома 4", "answered_fully": false}))
+    .unwrap();
+    doc.apply(
+        &MeetingCommand::AddItem {
+            id: "i1".into(),
+            item,
+        },
+        before,
+        &ctx,
+    )
+    .unwrap();
+    w.node
+        .state
+        .service
+        .replica_import(
+            &DocId::parse("AST/meeting/m-before").unwrap(),
+            &doc.save(),
+            "terminal",
+            node::http::now_ms(),
+        )
+        .unwrap();
+
+    // Today's meeting; two assault cards on the beat, a theft elsewhere in the city.
+    w.noticed_elsewhere("m-now", &["saryarka-01"], w.today);
+    let op = w.t.user("op1", &["call_taker"], None).await;
+    for (lat, lon, category) in [
+        (51.20, 71.30, "assault"),
+        (51.25, 71.28, "assault"),
+        (51.00, 71.00, "theft"),
+    ] {
+        let (s, v) = w
+            .call(
+                &op,
+                "POST",
+                "/api/v1/cards",
+                Some(json!({
+                    "channel": "app102_call",
+                    "caller": {"name": "Айгерим Серікқызы", "phone": "+77011234567", "language": "kk"},
+                    "location": {"lat": lat, "lon": lon, "accuracy_m": 15.0, "address": "г. Астана"},
+                    "description": "Драка у подъезда",
+                    "category": category
+                })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+
+    let (s, docx) =
+        w.t.bytes("/api/v1/meetings/m-now/report.docx", &w.inspector)
+            .await;
+    assert_eq!(s, StatusCode::OK);
+    let text = runs(&document_xml(&docx));
+    let after = |label: &str| {
+        let i = text
+            .iter()
+            .position(|t| t == label)
+            .unwrap_or_else(|| panic!("{label} not in {text:?}"));
+        text[i + 1].clone()
+    };
+    assert_eq!(after("Нападение, телесные повреждения"), "2");
+    assert_eq!(after("Всего"), "2", "the theft elsewhere is not the beat's");
+    assert!(!text.iter().any(|t| t == "Кража"), "{text:?}");
+    assert!(
+        text.iter().any(|t| t == "Не горит фонарь у дома 4"),
+        "the previous meeting's open complaint is followed up: {text:?}"
+    );
+    assert!(text.iter().any(|t| t.starts_with("Проект")), "{text:?}");
+
+    // Same access as reading the meeting.
+    let (s, _) =
+        w.t.bytes("/api/v1/meetings/m-now/report.docx", &w.other_inspector)
+            .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

@@ -766,6 +766,42 @@ impl AppealService {
         Ok(out)
     }
 
+    /// What a report meeting's draft report needs of the appeals received from `from` to `to`
+    /// (UTC days of the day index, both included; the caller filters its own local period), at
+    /// most `limit` of them, then `too_many_records` (a partial count would misreport).
+    pub fn report_facts(
+        &self,
+        from: Day,
+        to: Day,
+        limit: usize,
+    ) -> ServiceResult<Vec<sync::meetings::report::AppealFact>> {
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let (y, m, d) = day.ymd();
+            let prefix = format!("idx/ap/day/{y:04}{m:02}{d:02}/");
+            for key in self.store.scan_keys(prefix.as_bytes(), limit + 1)? {
+                let Some(id) = std::str::from_utf8(&key)
+                    .ok()
+                    .and_then(|k| k.rsplit('/').next())
+                else {
+                    continue;
+                };
+                let (doc, _) = self.load(id)?;
+                out.push(sync::meetings::report::AppealFact::of(&doc.view(None)?));
+                if out.len() > limit {
+                    return Err(DomainError::rule(
+                        "too_many_records",
+                        format!("more than {limit} appeals in the period"),
+                    )
+                    .into());
+                }
+            }
+            day = day.plus_days(1);
+        }
+        Ok(out)
+    }
+
     /// Appeals marked for a national re-check, oldest id first, at most `limit`.
     pub fn marked_for_recheck(&self, limit: usize) -> ServiceResult<Vec<String>> {
         Ok(self

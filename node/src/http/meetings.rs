@@ -329,6 +329,60 @@ async fn meetings_protocol_docx(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/report.docx",
+    responses((status = 200, description = "The inspector's draft report for the quarter of the meeting as a Word document (p.29–30): the \"102\" cards and the appeals of the meeting's beats in the quarter (by category, by outcome; those without a place counted apart), the previous meetings' items still followed up, and the sections only the inspector can write, left empty for them"),
+        (status = 403, description = "`meeting_not_your_beat`", body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody),
+        (status = 422, description = "More cards or appeals in the quarter than one report reads (`too_many_records`), or a text the document cannot hold (`too_long` …)", body = ApiErrorBody)))]
+async fn meetings_report_docx(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    use crate::meetings::REPORT_FACTS_MAX;
+    use sync::calendar::KZ_UTC_OFFSET_MIN;
+    use sync::meetings::report::CardFact;
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    let meeting = m.get(&id)?;
+    require_meeting(&s, &auth, &meeting)?;
+    let quarter = Quarter::of(meeting.plan.date);
+    let (from, to) = (quarter.first_day(), quarter.last_day());
+    let too_many = |what: &str| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_records",
+            format!("more than {REPORT_FACTS_MAX} {what} in the quarter"),
+        )
+    };
+    let cards = s.service.cards_created_between(
+        from.start_ms(KZ_UTC_OFFSET_MIN),
+        to.end_ms(KZ_UTC_OFFSET_MIN) + 1,
+        REPORT_FACTS_MAX + 1,
+    )?;
+    if cards.len() > REPORT_FACTS_MAX {
+        return Err(too_many("cards"));
+    }
+    let cards: Vec<CardFact> = cards.iter().map(CardFact::of).collect();
+    // The appeals' day index is by UTC day: the quarter's local days begin the UTC day before.
+    let appeals = s
+        .service
+        .appeals()
+        .report_facts(from.plus_days(-1), to, REPORT_FACTS_MAX)?;
+    let bytes = m.report_docx(
+        &meeting,
+        cards,
+        appeals,
+        s.service.reference(),
+        today(&s),
+        |login| full_name(&s, login),
+    )?;
+    Ok(super::appeals::docx_response(
+        bytes,
+        &file_name(&meeting.id, "report"),
+    ))
+}
+
 /// Runs `cmd` on meeting `id` for a caller allowed by `allowed` (given their relation).
 async fn run(
     s: &SharedState,
@@ -604,6 +658,7 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/meetings/beats/{beat}/meetings", get(meetings_of_beat))
         .route("/meetings/{id}", get(meetings_get))
         .route("/meetings/{id}/protocol.docx", get(meetings_protocol_docx))
+        .route("/meetings/{id}/report.docx", get(meetings_report_docx))
         .route("/meetings/{id}/reschedule", post(meetings_reschedule))
         .route("/meetings/{id}/notice", post(meetings_notice))
         .route("/meetings/{id}/invitation", post(meetings_invitation))

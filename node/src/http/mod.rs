@@ -239,6 +239,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         meetings_create,
         meetings_get,
         meetings_protocol_docx,
+        meetings_report_docx,
         meetings_reschedule,
         meetings_notice,
         meetings_invitation,
