@@ -9,12 +9,14 @@
 //! helpers of a beat work its meetings; the head of the beat's office controls them (p.33); the
 //! region's head sees every beat. Only the inspector signs the protocol (p.32).
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use automerge::ActorId;
 use serde::Serialize;
 use server_kit::docs::{self, Stored};
 use sync::calendar::Day;
+use sync::meetings::doc::Recording;
 use sync::meetings::report::{AppealFact, CardFact, PreviousMeeting, REPORT_PERIOD_DAYS_MAX};
 use sync::meetings::{
     beat_report, coverage, doc::check_plan, BeatReportInput, BeatsReference, Coverage, Meeting,
@@ -27,12 +29,17 @@ use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::meeting::{self as idx, MeetingRules, MeetingSummary, OpenItem};
 use crate::kinds::{self, Imported};
 use crate::service_error::{ServiceError, ServiceResult};
-use crate::store::{GroupCommit, Store, WriteBatch};
+use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 
 /// Most meetings one beat's list returns (a beat has a few a year).
 pub const BEAT_MEETINGS_MAX: usize = 1_000;
 /// Most entries a head's list (overdue protocols, open items) returns.
 pub const HEAD_LIST_MAX: usize = 2_000;
+/// Largest video recording of a meeting, in bytes (a two-hour meeting as a browser records it
+/// is about 1 GiB).
+pub const MEETING_RECORDING_BYTES_MAX: u64 = 4 * 1024 * 1024 * 1024;
+/// The content types of a meeting's video recording: what a browser's recorder produces.
+pub const MEETING_RECORDING_TYPES: &[&str] = &["video/webm", "video/mp4"];
 /// Most "102" cards, and most appeals, of the region one draft report reads for its period; a
 /// period with more is refused (`too_many_records`) rather than miscounted.
 pub const REPORT_FACTS_MAX: usize = 200_000;
@@ -494,6 +501,157 @@ impl MeetingService {
             today,
         );
         answers::render_meeting_report(&doc).map_err(answer_error)
+    }
+
+    /// Where meeting `id`'s video recordings live: beside the call recordings, under
+    /// `meetings/<id>/` of `recordings_dir` (ids are checked doc ids: no path separators).
+    pub fn recordings_dir(recordings_dir: &Path, id: &str) -> PathBuf {
+        recordings_dir.join("meetings").join(id)
+    }
+
+    /// Stores a video recording of held meeting `meeting` streamed from `body` (R24): written
+    /// to a temporary file, hashed, fsynced and renamed, then recorded on the meeting with
+    /// [`MeetingCommand::AddRecording`]; a refused upload or command leaves no file.
+    pub async fn add_recording<S, E>(
+        &self,
+        recordings_dir: &Path,
+        meeting: &Meeting,
+        content_type: &str,
+        mut body: S,
+        today: Day,
+        by: &str,
+        now_ms: i64,
+    ) -> ServiceResult<Meeting>
+    where
+        S: futures::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        use futures::StreamExt;
+        use sha2::Digest;
+        use tokio::io::AsyncWriteExt;
+        if !MEETING_RECORDING_TYPES.contains(&content_type) {
+            return Err(DomainError::rule_field(
+                "meeting_recording_type",
+                "content_type",
+                format!("a recording is one of {MEETING_RECORDING_TYPES:?}, not {content_type}"),
+            )
+            .into());
+        }
+        if meeting.stage != MeetingStage::Held {
+            return Err(DomainError::rule(
+                "meeting_not_held",
+                "a recording is added to a held meeting",
+            )
+            .into());
+        }
+        let io = |e: std::io::Error| ServiceError::from(StoreError::Io(e.to_string()));
+        let dir = Self::recordings_dir(recordings_dir, &meeting.id);
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        let rid = uuid::Uuid::new_v4().to_string();
+        let part = dir.join(format!(".{rid}.part"));
+        let path = dir.join(&rid);
+        let written: ServiceResult<(String, u64)> = async {
+            let mut file = tokio::fs::File::create(&part).await.map_err(io)?;
+            let mut sha = sha2::Sha256::new();
+            let mut bytes = 0u64;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| {
+                    DomainError::rule_field(
+                        "meeting_recording_interrupted",
+                        "recording",
+                        format!("the upload broke off: {e}"),
+                    )
+                })?;
+                bytes += chunk.len() as u64;
+                if bytes > MEETING_RECORDING_BYTES_MAX {
+                    return Err(DomainError::rule_field(
+                        "meeting_recording_too_large",
+                        "recording",
+                        format!("a recording is at most {MEETING_RECORDING_BYTES_MAX} bytes"),
+                    )
+                    .into());
+                }
+                sha.update(&chunk);
+                file.write_all(&chunk).await.map_err(io)?;
+            }
+            if bytes == 0 {
+                return Err(DomainError::rule_field(
+                    "meeting_recording_empty",
+                    "recording",
+                    "the recording is empty",
+                )
+                .into());
+            }
+            file.sync_all().await.map_err(io)?;
+            tokio::fs::rename(&part, &path).await.map_err(io)?;
+            tokio::fs::File::open(&dir)
+                .await
+                .map_err(io)?
+                .sync_all()
+                .await
+                .map_err(io)?;
+            Ok((hex::encode(sha.finalize()), bytes))
+        }
+        .await;
+        let (sha256, bytes) = match written {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                return Err(e);
+            }
+        };
+        let cmd = MeetingCommand::AddRecording(Recording {
+            id: rid,
+            sha256,
+            bytes,
+            content_type: content_type.to_string(),
+            at_ms: now_ms,
+            by: by.to_string(),
+        });
+        match self.command(&meeting.id, &cmd, today, by, now_ms).await {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&path).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens recording `rid` of `meeting` for `by` to watch, audited as call recordings'
+    /// playback is; only a recording the meeting lists (no path comes from the request).
+    pub async fn open_recording(
+        &self,
+        recordings_dir: &Path,
+        meeting: &Meeting,
+        rid: &str,
+        by: &str,
+        now_ms: i64,
+    ) -> ServiceResult<(Recording, tokio::fs::File)> {
+        let rec = meeting
+            .recordings
+            .iter()
+            .find(|r| r.id == rid)
+            .cloned()
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("meeting {} has no recording {rid}", meeting.id))
+            })?;
+        let path = Self::recordings_dir(recordings_dir, &meeting.id).join(&rec.id);
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|_| ServiceError::NotFound(format!("recording {rid} is not on this node")))?;
+        let ticket = self.audit.record(
+            &self.gc,
+            WriteBatch::new(),
+            AuditInput::new(
+                by,
+                "meeting.recording.play",
+                format!("meeting/{}", meeting.id),
+                serde_json::json!({"recording": rec.id}),
+            ),
+            now_ms,
+        )?;
+        self.gc.wait_async(ticket).await?;
+        Ok((rec, file))
     }
 
     /// Runs `f` on the automerge core of a stored document (replication export).

@@ -1122,3 +1122,104 @@ async fn r24_the_draft_report_counts_the_beats_cards_of_the_quarter_and_the_prev
             .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+impl World {
+    /// Uploads `bytes` as `content_type` to meeting `id`'s recordings.
+    async fn upload(
+        &self,
+        token: &str,
+        id: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> (StatusCode, Value) {
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri(format!("/api/v1/meetings/{id}/recordings"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(bytes.to_vec()))
+            .unwrap();
+        self.t.raw(req).await
+    }
+}
+
+/// The files under the node's meeting recordings.
+fn recording_files(w: &World) -> Vec<std::path::PathBuf> {
+    let dir = w.node.state.calls.recordings_dir().join("meetings");
+    let mut out = Vec::new();
+    for meeting in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(meeting.path()).unwrap().flatten() {
+            out.push(f.path());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn r24_the_inspector_stores_the_held_meetings_video_hashed_and_its_viewing_is_audited() {
+    let w = world().await;
+    w.noticed_elsewhere("m-video", &["saryarka-01"], w.today);
+    let video: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+
+    // Not held yet: refused, nothing kept.
+    let (s, v) = w
+        .upload(&w.inspector, "m-video", "video/webm", &video)
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "meeting_not_held");
+    w.ok(&w.inspector, "POST", "/api/v1/meetings/m-video/held", None)
+        .await;
+    // Only the inspector adds it; only a video a browser records; never empty.
+    let (s, v) = w.upload(&w.helper, "m-video", "video/webm", &video).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["code"], "meeting_inspector_records");
+    let (s, v) = w
+        .upload(&w.inspector, "m-video", "application/zip", &video)
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "meeting_recording_type");
+    let (s, v) = w.upload(&w.inspector, "m-video", "video/mp4", &[]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["code"], "meeting_recording_empty");
+    assert!(recording_files(&w).is_empty(), "{:?}", recording_files(&w));
+
+    let (s, m) = w
+        .upload(&w.inspector, "m-video", "video/webm", &video)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    let rec = &m["recordings"][0];
+    use sha2::Digest;
+    assert_eq!(rec["sha256"], hex::encode(sha2::Sha256::digest(&video)));
+    assert_eq!(rec["bytes"], video.len());
+    assert_eq!(rec["content_type"], "video/webm");
+    let files = recording_files(&w);
+    assert_eq!(files.len(), 1, "one file, no temporary left: {files:?}");
+    assert_eq!(std::fs::read(&files[0]).unwrap(), video);
+
+    // The office's head watches it; another beat's inspector does not.
+    let path = format!(
+        "/api/v1/meetings/m-video/recordings/{}",
+        rec["id"].as_str().unwrap()
+    );
+    let (s, got) = w.t.bytes(&path, &w.office_head).await;
+    assert_eq!((s, got == video), (StatusCode::OK, true));
+    let (s, _) = w.t.bytes(&path, &w.other_inspector).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) =
+        w.t.bytes(
+            "/api/v1/meetings/m-video/recordings/not-there",
+            &w.office_head,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let sup = w.t.user("sup1", &["supervisor"], None).await;
+    let log = w.ok(&sup, "GET", "/api/v1/audit?limit=50", None).await;
+    let played: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "meeting.recording.play")
+        .collect();
+    assert_eq!(played.len(), 1, "{log}");
+    assert_eq!(played[0]["actor"], "upp.saryarka1.head");
+}

@@ -383,6 +383,84 @@ async fn meetings_report_docx(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/recordings",
+    request_body(content = Vec<u8>, content_type = "video/webm", description = "The video (`video/webm` or `video/mp4`), streamed"),
+    responses((status = 200, description = "Stored (hashed, on disk) and listed on the meeting; durable", body = Meeting),
+        (status = 403, description = "Not the meeting's inspector (`meeting_inspector_records`) or not a beat of the caller (`meeting_not_your_beat`)", body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody),
+        (status = 409, description = "The meeting is not held (`meeting_not_held`)", body = ApiErrorBody),
+        (status = 422, description = "Not a video a browser records (`meeting_recording_type`), empty (`meeting_recording_empty`), larger than the limit (`meeting_recording_too_large`), broken off (`meeting_recording_interrupted`); nothing stored", body = ApiErrorBody)))]
+async fn meetings_add_recording(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<Json<Meeting>> {
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    let meeting = m.get(&id)?;
+    if require_meeting(&s, &auth, &meeting)? != Relation::Inspector {
+        return Err(forbidden(
+            "meeting_inspector_records",
+            "the meeting's video is added by the district inspector of its beat",
+        ));
+    }
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let meeting = m
+        .add_recording(
+            s.calls.recordings_dir(),
+            &meeting,
+            content_type,
+            body.into_data_stream(),
+            today(&s),
+            &auth.user.login,
+            now_ms(),
+        )
+        .await?;
+    Ok(Json(meeting))
+}
+
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/recordings/{rid}",
+    responses((status = 200, description = "The video as stored (its content type); every viewing is audited"),
+        (status = 403, description = "`meeting_not_your_beat`", body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody)))]
+async fn meetings_recording(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path((id, rid)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    let meeting = m.get(&id)?;
+    require_meeting(&s, &auth, &meeting)?;
+    let (rec, file) = m
+        .open_recording(
+            s.calls.recordings_dir(),
+            &meeting,
+            &rid,
+            &auth.user.login,
+            now_ms(),
+        )
+        .await?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, rec.content_type.clone()),
+            (header::CONTENT_LENGTH, rec.bytes.to_string()),
+            (header::CONTENT_DISPOSITION, "inline".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// Runs `cmd` on meeting `id` for a caller allowed by `allowed` (given their relation).
 async fn run(
     s: &SharedState,
@@ -659,6 +737,11 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/meetings/{id}", get(meetings_get))
         .route("/meetings/{id}/protocol.docx", get(meetings_protocol_docx))
         .route("/meetings/{id}/report.docx", get(meetings_report_docx))
+        .route(
+            "/meetings/{id}/recordings",
+            post(meetings_add_recording).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/meetings/{id}/recordings/{rid}", get(meetings_recording))
         .route("/meetings/{id}/reschedule", post(meetings_reschedule))
         .route("/meetings/{id}/notice", post(meetings_notice))
         .route("/meetings/{id}/invitation", post(meetings_invitation))

@@ -240,6 +240,8 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         meetings_get,
         meetings_protocol_docx,
         meetings_report_docx,
+        meetings_add_recording,
+        meetings_recording,
         meetings_reschedule,
         meetings_notice,
         meetings_invitation,
