@@ -512,6 +512,7 @@ impl MeetingService {
     /// Stores a video recording of held meeting `meeting` streamed from `body` (R24): written
     /// to a temporary file, hashed, fsynced and renamed, then recorded on the meeting with
     /// [`MeetingCommand::AddRecording`]; a refused upload or command leaves no file.
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_recording<S, E>(
         &self,
         recordings_dir: &Path,
