@@ -26,5 +26,6 @@ pub mod national;
 pub mod picture;
 pub mod references;
 pub mod repo;
+pub mod report_1ol;
 pub mod server;
 pub mod service;

@@ -38,9 +38,10 @@ use sync::{Card, CardStatus, CardSummary, Channel};
 use utoipa::ToSchema;
 
 /// Version of the key layout above (3: with the appeals index, [`crate::appeals`]; 4: with the
-/// appeals' national duplicate index, `nat/apd/`, [`crate::appeal_dups`]); a store marked with
-/// another version is reindexed.
-pub const NATIONAL_INDEX_VERSION: u32 = 4;
+/// appeals' national duplicate index, `nat/apd/`, [`crate::appeal_dups`]; 5: with the report
+/// 1-ОЛ reception ledger, `rpt/entry/`, [`crate::report_1ol`]); a store marked with another
+/// version is reindexed.
+pub const NATIONAL_INDEX_VERSION: u32 = 5;
 /// Where the version of the national index is kept (outside `nat/`, which a reindex clears).
 pub const VERSION_KEY: &[u8] = b"meta/national_index_version";
 pub const HOUR_MS: i64 = 3_600_000;

@@ -100,6 +100,16 @@ impl RegionReferences {
             .cloned()
     }
 
+    /// The regions whose reference data has arrived, in order.
+    pub fn regions(&self) -> Vec<String> {
+        self.received
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     pub fn set(&self, region: &str, received: ReceivedReference) {
         self.received
             .write()

@@ -31,6 +31,7 @@ use crate::appeals;
 pub use crate::national::NationalCard;
 use crate::national::{self, Counts, DispatchedIndex, NATIONAL_INDEX_VERSION, VERSION_KEY};
 use crate::references::{check_reference, RegionReferences};
+use crate::report_1ol::ReportLedger;
 
 /// Cards indexed per write batch while reindexing a store.
 pub const REINDEX_BATCH_CARDS: usize = 1_000;
@@ -61,6 +62,8 @@ pub struct ReindexReport {
     pub appeals: u64,
     /// Stored appeals that could not be read; absent from the appeals index.
     pub unreadable_appeals: u64,
+    /// Reception documents (schedules and records) read into the report 1-ОЛ ledger.
+    pub receptions: u64,
 }
 
 /// The hub's [`Repo`] over its store.
@@ -79,6 +82,8 @@ pub struct CentralRepo {
     /// Serialises the read-modify-write of national counters every region shares with the
     /// store's apply of the batch holding them (in memory; never across a flush).
     counters: Arc<Mutex<()>>,
+    /// The national report 1-ОЛ's reception ledger and issued versions (shared by the handles).
+    report_1ol: Arc<ReportLedger>,
 }
 
 impl CentralRepo {
@@ -146,7 +151,10 @@ impl CentralRepo {
         let repo_id = server_kit::store::store_identity(&*store)?;
         let regions = regions_under(&*store, HEADS_PREFIX)?;
         let references = RegionReferences::load(&*store, &regions);
+        let report_1ol = ReportLedger::load(store.clone(), gc.clone(), references.clone())
+            .map_err(|e| StoreError::Flush(format!("the report 1-ОЛ ledger: {e}")))?;
         Ok(CentralRepo {
+            report_1ol: Arc::new(report_1ol),
             store,
             gc,
             references,
@@ -170,7 +178,13 @@ impl CentralRepo {
             changed_cards: self.changed_cards.clone(),
             dispatched: self.dispatched.clone(),
             counters: self.counters.clone(),
+            report_1ol: self.report_1ol.clone(),
         }
+    }
+
+    /// The national report 1-ОЛ: the reception ledger and the issued versions.
+    pub fn report_1ol(&self) -> &Arc<ReportLedger> {
+        &self.report_1ol
     }
 
     /// Compacts stored documents after `chunks_max` incremental chunks (at least 1).
@@ -235,6 +249,9 @@ impl CentralRepo {
             }
             self.gc.apply(b).map_err(storage)?;
         }
+        self.report_1ol
+            .clear_entries()
+            .map_err(|e| RepoError::Storage(e.to_string()))?;
         let mut report = ReindexReport::default();
         let mut last_ticket = None;
         for region in regions_under(&*self.store, HEADS_PREFIX).map_err(storage)? {
@@ -293,6 +310,23 @@ impl CentralRepo {
                             .map_err(storage)?;
                         }
                     }
+                    // The ledger reads the region's schedule from the store when it needs it,
+                    // so records and the schedule may come in any order.
+                    DocKind::Reception => match self.load_doc(&entry.id) {
+                        Ok(Some(mut doc)) => {
+                            if let Err(e) =
+                                self.report_1ol.reindex_doc(&entry.id, &mut doc, &mut batch)
+                            {
+                                tracing::warn!(doc = %entry.id, error = %e, "a stored reception document cannot be read: left out of report 1-ОЛ");
+                            } else {
+                                report.receptions += 1;
+                                in_batch += 1;
+                            }
+                        }
+                        _ => {
+                            tracing::warn!(doc = %entry.id, "a stored reception document cannot be loaded: left out of report 1-ОЛ");
+                        }
+                    },
                     _ => {}
                 }
                 if in_batch >= REINDEX_BATCH_CARDS {
@@ -405,6 +439,13 @@ impl CentralRepo {
                     .map_err(storage)?,
             );
         }
+        let mut reception = None;
+        if doc_id.kind() == DocKind::Reception {
+            reception = self
+                .report_1ol
+                .stage(doc_id, doc, &mut batch)
+                .map_err(RepoError::Refused)?;
+        }
         if doc_id.kind() == DocKind::Field {
             crate::field_positions::stage(&*self.store, &mut batch, &doc_id.to_string(), doc)
                 .map_err(storage)?;
@@ -438,6 +479,9 @@ impl CentralRepo {
         }
         if let Some(received) = received_reference {
             self.references.set(region, received);
+        }
+        if let Some(staged) = reception {
+            self.report_1ol.applied(staged);
         }
         if let Some(staged) = staged {
             self.dispatched.update(region, &staged);
