@@ -22,6 +22,20 @@ pub struct Config {
     /// HQ's map: a national PMTiles file; absent, the dashboard's map shows outlines only.
     #[serde(default)]
     pub map: MapSection,
+    /// Personal reception (R31): the ЛП-1 reference lists reception records are read with.
+    #[serde(default)]
+    pub reception: ReceptionSection,
+}
+
+/// `[reception]`: the ЛП-1 reference lists (as the regions' nodes have them; report 1-ОЛ maps
+/// field 25's decisions to section 5's columns with them).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceptionSection {
+    /// In the format of `sync::reception::reference` (relative to the config file that names
+    /// it); `None`: the embedded demo lists, marked sample data. Records already in the report
+    /// ledger keep what they were read with until the store is reindexed.
+    pub reference_file: Option<PathBuf>,
 }
 
 /// `[map]`: the tile file HQ's dashboard draws the national map from.
@@ -34,7 +48,12 @@ pub struct MapSection {
 }
 
 /// Config keys (dotted) that name files, relative to the file that sets them.
-pub const CENTRAL_PATH_KEYS: [&str; 3] = ["https.cert", "https.key", "map.tiles"];
+pub const CENTRAL_PATH_KEYS: [&str; 4] = [
+    "https.cert",
+    "https.key",
+    "map.tiles",
+    "reception.reference_file",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

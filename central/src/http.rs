@@ -583,13 +583,19 @@ impl utoipa::Modify for BearerAuth {
         crate::kb_http::create,
         crate::kb_http::edit,
         crate::kb_http::publish,
-        crate::kb_http::withdraw
+        crate::kb_http::withdraw,
+        crate::report_1ol_http::report,
+        crate::report_1ol_http::version,
+        crate::report_1ol_http::xlsx,
+        crate::report_1ol_http::region,
+        crate::report_1ol_http::book
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "national", description = "The national picture (HQ accounts: hq_duty reads and writes notes, hq_analyst reads)"),
         (name = "appeals", description = "Citizens' appeals of every region (R16, R33): hq_duty and hq_analyst read, hq_duty writes control notes"),
         (name = "kb", description = "The knowledge base (R19): HQ reads the articles; kb_editor accounts write and publish those of their account's service, which replicate to every region"),
+        (name = "reports", description = "The national report 1-ОЛ (R32): hq_duty and hq_analyst read it, its issued versions and each region's records; hq_duty takes citizens' reception bookings through the hub for a region that may be cut off (R31)"),
         (name = "accounts", description = "HQ accounts and sessions (admin: accounts; everyone: their own password)"),
         (name = "operations", description = "Health, metrics and this document"),
         (name = "dashboard", description = "The HQ dashboard's files")
@@ -697,6 +703,27 @@ fn routes() -> Vec<Route> {
             Post,
             "/api/v1/kb/articles/{id}/withdraw",
             crate::kb_http::withdraw,
+        ),
+        route(Get, "/api/v1/reports/1-ol", crate::report_1ol_http::report),
+        route(
+            Get,
+            "/api/v1/reports/1-ol/versions/{version}",
+            crate::report_1ol_http::version,
+        ),
+        route(
+            Get,
+            "/api/v1/reports/1-ol.xlsx",
+            crate::report_1ol_http::xlsx,
+        ),
+        route(
+            Get,
+            "/api/v1/reports/1-ol/regions/{region}",
+            crate::report_1ol_http::region,
+        ),
+        route(
+            Post,
+            "/api/v1/reception/{region}/bookings",
+            crate::report_1ol_http::book,
         ),
     ]
 }

@@ -188,6 +188,11 @@ impl Hub {
         })
     }
 
+    /// The national report 1-ОЛ's ledger (shared by every region's handle).
+    pub fn report_1ol(&self) -> Arc<crate::report_1ol::ReportLedger> {
+        self.base.report_1ol().clone()
+    }
+
     /// Changes a region's link, tells the dashboards, and stores it when `store_now` or when it
     /// was last stored more than [`LINK_STORE_INTERVAL_MS`] ago.
     fn update_link(&self, region: &str, store_now: bool, f: impl FnOnce(&mut RegionLink)) {

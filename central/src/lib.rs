@@ -27,5 +27,6 @@ pub mod picture;
 pub mod references;
 pub mod repo;
 pub mod report_1ol;
+pub mod report_1ol_http;
 pub mod server;
 pub mod service;

@@ -91,7 +91,20 @@ impl CentralRepo {
     /// it is missing or of another version (a store written by an older hub). Errors are
     /// storage failures; an unreadable card is logged and left out of the index.
     pub fn open(store: Arc<dyn Store>, gc: Arc<GroupCommit>) -> Result<Self, RepoError> {
+        Self::open_with_reception_reference(store, gc, None)
+    }
+
+    /// [`CentralRepo::open`] with the ЛП-1 reference lists reception records are read with
+    /// (`None`: the embedded demo lists, sample data), set before any reindex reads them.
+    pub fn open_with_reception_reference(
+        store: Arc<dyn Store>,
+        gc: Arc<GroupCommit>,
+        reception_reference: Option<sync::reception::ReceptionReference>,
+    ) -> Result<Self, RepoError> {
         let repo = Self::unchecked(store, gc).map_err(storage)?;
+        if let Some(r) = reception_reference {
+            repo.report_1ol.set_reception_reference(r);
+        }
         // The hub's store always had region-qualified keys; this only records the layout.
         docs::upgrade_layout(&*repo.store, &repo.gc, None).map_err(doc_error)?;
         if national::stored_version(&*repo.store).map_err(storage)? != Some(NATIONAL_INDEX_VERSION)

@@ -66,8 +66,21 @@ pub async fn open_central(
     let generated_admin_password = accounts
         .bootstrap_admin(admin_password, server_kit::clock::now_ms())
         .await?;
+    let reception_reference = match &config.reception.reference_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("reading the reception reference lists {}", path.display())
+            })?;
+            Some(
+                sync::reception::ReceptionReference::from_toml(&text).map_err(|e| {
+                    anyhow::anyhow!("the reception reference lists {}: {e}", path.display())
+                })?,
+            )
+        }
+        None => None,
+    };
     let repo = tokio::task::block_in_place(|| {
-        CentralRepo::open(store.clone(), gc.clone())
+        CentralRepo::open_with_reception_reference(store.clone(), gc.clone(), reception_reference)
             .map(|r| r.with_chunks_max(config.central.doc_chunks_max))
     })
     .map_err(|e| anyhow::anyhow!("the national index cannot be built: {e}"))?;
@@ -115,6 +128,11 @@ pub async fn open_central(
         references: references.clone(),
         disconnect_alert_after_ms,
     };
+    tokio::spawn(issue_reports(
+        hub.report_1ol(),
+        hq.clone(),
+        shutdown_rx.clone(),
+    ));
     let state = Arc::new(CentralState {
         picture,
         hub,
@@ -150,6 +168,42 @@ pub async fn open_central(
         generated_admin_password,
         shutdown,
     })
+}
+
+/// Issues the national report 1-ОЛ (R32): at start, every
+/// [`crate::report_1ol::ISSUE_INTERVAL_S`], and [`crate::report_1ol::ISSUE_AFTER_CHANGE_S`]
+/// after reception data changed (a region that was cut off across the 10th caught up), so a
+/// period is issued on its due day and re-issued with its difference, never silently changed.
+async fn issue_reports(
+    ledger: Arc<crate::report_1ol::ReportLedger>,
+    hq: Arc<HqService>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    use crate::report_1ol::{ISSUE_AFTER_CHANGE_S, ISSUE_INTERVAL_S};
+    loop {
+        let (l, h) = (ledger.clone(), hq.clone());
+        let run = tokio::task::spawn_blocking(move || {
+            let calendar = h.work_calendar().map_err(|e| e.to_string())?;
+            let today = HqService::today(server_kit::clock::now_ms());
+            l.issue_due(today, &calendar).map_err(|e| e.to_string())
+        })
+        .await;
+        match run {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "report 1-ОЛ could not be issued"),
+            Err(e) => tracing::error!(error = %e, "report 1-ОЛ issuing stopped"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(ISSUE_INTERVAL_S)) => {}
+            _ = ledger.changed() => {
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(ISSUE_AFTER_CHANGE_S)) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// Runs the hub until `shutdown` resolves.

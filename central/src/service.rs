@@ -235,6 +235,74 @@ impl HqService {
         Ok(appeal)
     }
 
+    /// A citizen's reception booking made through the hub for `region` (R31), which may be cut
+    /// off: checked against the region's replicated schedule, the national calendar and the
+    /// reception reference lists (`sync::reception::prepare_booking` with `Via::Hub`), stored
+    /// as a `requested` record in the region's namespace (`{region}/reception/{id}`), durable
+    /// when this returns, then offered to the region, whose node confirms, moves or refuses it
+    /// (`settle`). A booking out of schedule is the desk's decision, never the hub's. Blocking.
+    pub fn book_reception(
+        &self,
+        region: &str,
+        input: &sync::reception::BookingInput,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<sync::reception::Booking, HqError> {
+        use sync::reception::{ReceptionDoc, ReceptionView, Via, SCHEDULE_DOC_ID};
+        let schedule_id =
+            DocId::new(region, DocKind::Reception, SCHEDULE_DOC_ID).map_err(|_| HqError::BadId)?;
+        let schedule = match docs::load(&*self.store, &schedule_id)? {
+            Some((doc, _)) => match ReceptionDoc::wrap(doc).view() {
+                Ok(ReceptionView::Schedule { schedule, .. }) => schedule,
+                _ => return Err(HqError::NotFound(schedule_id.to_string())),
+            },
+            None => return Err(HqError::NotFound(schedule_id.to_string())),
+        };
+        if input.out_of_schedule.is_some() {
+            return Err(DomainError::rule_field(
+                "reception_slot_unknown",
+                "session",
+                "a booking through the hub names a session of the schedule: a reception out of schedule is the region's desk's decision",
+            )
+            .into());
+        }
+        let calendar = self.work_calendar()?;
+        let reception_reference = self.hub.report_1ol().reception_reference();
+        let body = self.references.get(region).region.name_ru.clone();
+        let id = uuid::Uuid::new_v4().to_string();
+        let record = sync::reception::prepare_booking(
+            input,
+            Via::Hub,
+            &sync::reception::Region {
+                code: region,
+                body: &body,
+                schedule: &schedule,
+                reference: &reception_reference,
+                calendar: &calendar,
+            },
+            &id,
+            Self::today(now_ms),
+            0,
+        )?;
+        let doc_id = DocId::new(region, DocKind::Reception, &id).map_err(|_| HqError::BadId)?;
+        let ctx = Ctx::new(by, "central", now_ms);
+        let mut doc = ReceptionDoc::create_booking(self.actor.clone(), &id, region, &record, &ctx)?;
+        let gc = {
+            let repo = self.hub.repo(region);
+            let mut repo = repo.lock().unwrap_or_else(|p| p.into_inner());
+            repo.store_doc(&doc_id, doc.automerge(), None, &[])?;
+            repo.group_commit().clone()
+        };
+        gc.wait_written()?;
+        self.hub.notify_region(region, &doc_id.to_string());
+        match doc.view()? {
+            ReceptionView::Booking(b) => Ok(*b),
+            ReceptionView::Schedule { .. } => Err(HqError::Storage(
+                "a new reception record reads as a schedule".into(),
+            )),
+        }
+    }
+
     /// The national working-day calendar years the hub publishes, by year.
     pub fn calendar_years(&self) -> Result<Vec<PublishedCalendarYear>, HqError> {
         let mut years = Vec::new();

@@ -529,3 +529,156 @@ async fn hq_shows_a_region_stalled_within_10_s_when_its_link_stops_moving() {
     drop(session);
     conn.close(0u32.into(), b"done");
 }
+
+/// R31 bookings through the hub, end to end over QUIC: a request the hub takes while the
+/// region is connected is confirmed by the region's node and then holds its slot against the
+/// desk; a request the hub takes while the region is cut off, for a slot the desk booked
+/// meanwhile, is moved by the node to the first free slot when the link returns. Each
+/// settlement flows back to the hub, whose report 1-ОЛ ledger then counts the record booked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r31_a_booking_through_the_hub_is_settled_by_the_region_in_both_orders_of_arrival() {
+    use sync::reception::{BookingInput, BookingStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_hub(dir.path()).await;
+    let region_bundle = running.add_ast_region(dir.path());
+    let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
+    let mut node_config = node::config::Config::load_layers(&[overlay.as_path()]).unwrap();
+    node_config.accounts.argon2_memory_kib = 1024;
+    let node = node::server::open_node(
+        &node_config,
+        &dir.path().join("node-data"),
+        Some("admin-password-1".into()),
+    )
+    .await
+    .unwrap();
+    let service = node.state.service.clone();
+    let replicate = || {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(node::replication::run_client(
+            service.clone(),
+            node.gc.clone(),
+            provisioning::load_identity(&region_bundle).unwrap(),
+            node::replication::ClientSettings {
+                central_address: node_config.central.as_ref().unwrap().address.clone(),
+                protocol: sync::protocol::Config::default(),
+            },
+            Arc::new(Mutex::new(node::replication::ReplicationStatus::default())),
+            stop_rx,
+        ));
+        stop_tx
+    };
+    let stop = replicate();
+    let state = running.hub.state.clone();
+    let schedule_id = sync::DocId::parse("AST/reception/schedule").unwrap();
+    until("the region's schedule reached the hub", || {
+        server_kit::docs::exists(&*state.store, &schedule_id).unwrap_or(false)
+    })
+    .await;
+
+    let calendar = state.hq.work_calendar().unwrap();
+    let today = central::service::HqService::today(server_kit::clock::now_ms());
+    let monday = (1..60)
+        .map(|n| today.plus_days(n))
+        .find(|d| {
+            d.weekday() == sync::calendar::Weekday::Monday
+                && calendar.is_working_day(*d).unwrap_or(false)
+        })
+        .unwrap()
+        .to_string();
+    let booking = |origin: &str, time: &str| {
+        json!({"origin": origin, "date": monday, "time": time, "session": "mon-head",
+            "fields": {"7": "1", "9": "2", "10": "600705451316", "11": "Ахметова",
+            "12": "Айгуль", "16": "1960-07-05", "18": "pensioner", "23": "documents"}})
+    };
+    let desk =
+        |time: &str| -> BookingInput { serde_json::from_value(booking("desk", time)).unwrap() };
+    let offset = service.reference().shifts.utc_offset_min;
+    let reception = service.reception();
+    let status_at_node = |id: &str| reception.get(id).ok().map(|b| (b.status, b.slot.time));
+    let ledger = state.hub.report_1ol();
+    let booked_at_hub = |id: &str| {
+        ledger
+            .records("AST")
+            .iter()
+            .any(|(e, _)| e.record_id == id && e.booked_on.is_some())
+    };
+
+    // 1. The request arrives first: the node confirms it, and the desk cannot take its slot.
+    let (s, b) = call(
+        &running.app,
+        "POST",
+        "/api/v1/reception/AST/bookings",
+        &running.hq,
+        Some(booking("app", "10:00")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let first = b["id"].as_str().unwrap().to_string();
+    until("the node confirmed the request", || {
+        status_at_node(&first) == Some((BookingStatus::Booked, "10:00".into()))
+    })
+    .await;
+    let err = reception
+        .book(
+            &desk("10:00"),
+            &calendar,
+            offset,
+            "desk",
+            server_kit::clock::now_ms(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("already booked"), "{err}");
+    until("the confirmation reached the hub", || booked_at_hub(&first)).await;
+
+    // 2. Cut off: the desk books 10:20, the hub takes a request for 10:20; when the link
+    // returns the node moves the request to the next free slot.
+    stop.send(true).unwrap();
+    until("the region's session ended", || {
+        state
+            .hub
+            .sessions
+            .lock()
+            .unwrap()
+            .get("AST")
+            .is_none_or(|tx| tx.is_closed())
+    })
+    .await;
+    let at_desk = reception
+        .book(
+            &desk("10:20"),
+            &calendar,
+            offset,
+            "desk",
+            server_kit::clock::now_ms(),
+        )
+        .await
+        .unwrap();
+    let (s, b) = call(
+        &running.app,
+        "POST",
+        "/api/v1/reception/AST/bookings",
+        &running.hq,
+        Some(booking("bot", "10:20")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["status"], "requested");
+    let second = b["id"].as_str().unwrap().to_string();
+    assert!(status_at_node(&second).is_none());
+    let _stop = replicate();
+    until("the node moved the request to the next free slot", || {
+        status_at_node(&second) == Some((BookingStatus::Booked, "10:40".into()))
+    })
+    .await;
+    assert_eq!(
+        status_at_node(&at_desk.id),
+        Some((BookingStatus::Booked, "10:20".into()))
+    );
+    until("the move and the desk booking reached the hub", || {
+        booked_at_hub(&second) && booked_at_hub(&at_desk.id)
+    })
+    .await;
+    let moved = reception.get(&second).unwrap();
+    assert_eq!(moved.moved_from.unwrap().time, "10:20");
+}

@@ -446,6 +446,34 @@ fn r32_a_region_cut_off_across_the_10th_is_reissued_with_exactly_its_difference(
 }
 
 #[test]
+fn r32_decisions_are_counted_with_the_reception_reference_lists_central_is_given() {
+    let calendar = calendar();
+    let (today, march) = (day("2026-04-20"), Period::new(2026, 3).unwrap());
+    // The region's own lists name the decision «Удовлетворено» with another code.
+    let toml = sync::reception::reference::DEMO_RECEPTION_REFERENCE_TOML
+        .replace("code = \"satisfied\"", "code = \"01\"");
+    let own = ReceptionReference::from_toml(&toml).unwrap();
+    let mut rec = Record::book("AST", "r1", "2026-03-02", "2026-03-16", "mon", "10:00");
+    rec.held("2026-03-16", "head", "01");
+    let counted = |reference: Option<ReceptionReference>| {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), 16 << 20).unwrap());
+        let gc = Arc::new(GroupCommit::new(store.clone()));
+        let mut repo = CentralRepo::open_with_reception_reference(store, gc, reference).unwrap();
+        regions_doc(&mut repo, "AST");
+        import(&mut repo, &rec.doc_id(), rec.last());
+        let r = repo.report_1ol().national(march, today, &calendar).unwrap();
+        (
+            cell(&r, Some("AST"), "received_by_head"),
+            cell(&r, Some("AST"), "decision_satisfied"),
+        )
+    };
+    assert_eq!(counted(Some(own)), (1, 1));
+    // With the demo lists the code means nothing: held, no decision counted.
+    assert_eq!(counted(None), (1, 0));
+}
+
+#[test]
 fn r32_the_ledger_refuses_a_month_not_over_and_a_year_the_calendar_lacks() {
     let calendar = calendar();
     let h = open_hub();
@@ -466,4 +494,377 @@ fn r32_the_ledger_refuses_a_month_not_over_and_a_year_the_calendar_lacks() {
             .code(),
         "no_calendar_for_year"
     );
+}
+
+// ------------------------------------------------------------------------------ HTTP
+
+#[path = "common/mod.rs"]
+mod common;
+
+use axum::http::StatusCode;
+use central::server::{open_central, Central};
+use serde_json::Value;
+
+const ADMIN_PASSWORD: &str = "Admin-Bootstrap-Pass-2026";
+
+struct TestHub {
+    _dir: tempfile::TempDir,
+    central: Central,
+    app: axum::Router,
+    admin: String,
+    duty: String,
+    analyst: String,
+}
+
+impl TestHub {
+    async fn start() -> TestHub {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = central::config::Config::load_layers(&[]).unwrap();
+        config.accounts.argon2_memory_kib = 1024;
+        let central = open_central(&config, dir.path(), Some(ADMIN_PASSWORD.into()))
+            .await
+            .unwrap();
+        let app = central::http::app(central.state.clone());
+        let (admin, duty) = common::hq_duty_session(&app, ADMIN_PASSWORD).await;
+        let (s, body) = common::call(
+            &app,
+            "POST",
+            "/api/v1/accounts",
+            &admin,
+            Some(json!({"login": "hq.analyst", "full_name": "Аналитик Айжан",
+                "password": "Temporary-HQ-Pass-42", "roles": ["hq_analyst"]})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        let analyst = common::activate(&app, "hq.analyst", "Temporary-HQ-Pass-42").await;
+        TestHub {
+            _dir: dir,
+            central,
+            app,
+            admin,
+            duty,
+            analyst,
+        }
+    }
+
+    async fn call_as(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (s, body) = common::call(&self.app, method, path, token, body).await;
+        (
+            s,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call_as(&self.analyst, "GET", path, None).await
+    }
+
+    fn import(&self, region: &str, doc_id: &str, bytes: &[u8]) {
+        let repo = self.central.state.hub.repo(region);
+        let mut repo = repo.lock().unwrap();
+        import(&mut repo, doc_id, bytes);
+        repo.group_commit().wait_written().unwrap();
+    }
+
+    fn reception_docs(&self, region: &str) -> usize {
+        self.central
+            .state
+            .store
+            .scan_keys(format!("doc/{region}/reception/").as_bytes(), 10_000)
+            .unwrap()
+            .len()
+    }
+}
+
+/// Polls `f` until it holds, for at most 30 s.
+async fn until<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r32_hq_reads_the_national_report_its_versions_and_a_regions_records() {
+    let hub = TestHub::start().await;
+    for region in ["AST", "KAR"] {
+        hub.import(
+            region,
+            &format!("{region}/reception/schedule"),
+            &schedule_doc(region),
+        );
+    }
+    let mut a = Record::book("AST", "a1", "2026-03-02", "2026-03-16", "mon", "10:00");
+    a.held("2026-03-16", "head", "satisfied");
+    hub.import("AST", &a.doc_id(), a.last());
+    let mut k = Record::book("KAR", "k1", "2026-03-02", "2026-03-18", "wed", "10:00");
+    k.held("2026-03-18", "dep", "explained");
+    let mut k2 = Record::book("KAR", "k2", "2026-03-03", "2026-03-30", "mon", "10:20");
+    k2.not_held("2026-03-30");
+    for r in [&k, &k2] {
+        hub.import("KAR", &r.doc_id(), r.last());
+        hub.import("KAR", &r.doc_id(), &r.states[0]);
+    }
+    let url = "/api/v1/reports/1-ol?year=2026&month=3";
+    // The hub issues the month (its due day has passed) and re-issues it after the records
+    // arrived: no data stays pending.
+    let body = until("the month issued with every record", async || {
+        let (s, b) = hub.get(url).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        (b["issued"] == true
+            && b["pending_changes"] == json!([])
+            && b["current"]["section5"]["total"]["received"] == 3)
+            .then_some(b)
+    })
+    .await;
+    assert_eq!(body["period"], json!({"year": 2026, "month": 3}));
+    assert_eq!(body["due_on"], "2026-04-10");
+    assert_eq!(body["current"]["incomplete"], true);
+    let latest = &body["latest"];
+    assert_eq!(latest["report"]["section5"], body["current"]["section5"]);
+    let versions = body["versions"].as_array().unwrap();
+    assert_eq!(latest["version"], versions.len());
+    let total = &body["current"]["section5"]["total"];
+    assert_eq!(total["received_by_head"], 1);
+    assert_eq!(total["received_by_deputy"], 1);
+    assert_eq!(total["decision_explained"], 1);
+    let rows: Vec<&str> = body["current"]["section5"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["body"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows, ["AST", "KAR"]);
+
+    let (s, v1) = hub
+        .get("/api/v1/reports/1-ol/versions/1?year=2026&month=3")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v1}");
+    assert_eq!(v1["version"], 1);
+    for bad in ["99", "0", "x"] {
+        let (s, e) = hub
+            .get(&format!(
+                "/api/v1/reports/1-ol/versions/{bad}?year=2026&month=3"
+            ))
+            .await;
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("report_version_unknown"))
+        );
+    }
+
+    let (s, xlsx) = common::call(
+        &hub.app,
+        "GET",
+        "/api/v1/reports/1-ol.xlsx?year=2026&month=3&version=1",
+        &hub.duty,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(xlsx.starts_with("PK"), "not a workbook");
+    let (s, _) = hub
+        .get("/api/v1/reports/1-ol.xlsx?year=2026&month=3&version=7")
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The drill-down: KAR's report and the records it counts.
+    let (s, kar) = hub
+        .get("/api/v1/reports/1-ol/regions/KAR?year=2026&month=3")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{kar}");
+    assert_eq!(
+        kar["report"]["section5"]["rows"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(kar["report"]["section5"]["total"]["received"], 2);
+    assert_eq!(
+        kar["records"],
+        json!([
+            {"record_id": "k1", "registration_number": "KAR-ЖҚ-k1", "requested_on": "2026-03-02",
+             "booked_on": "2026-03-02", "reception_on": "2026-03-18", "outcome": "held",
+             "outcome_on": "2026-03-18", "receiver": "deputy", "decision": "explained",
+             "revision": 2},
+            {"record_id": "k2", "registration_number": "KAR-ЖҚ-k2", "requested_on": "2026-03-03",
+             "booked_on": "2026-03-03", "reception_on": "2026-03-30", "outcome": "not_held",
+             "outcome_on": "2026-03-30", "receiver": null, "decision": null, "revision": 2}
+        ])
+    );
+    // February counts none of them.
+    let (_, feb) = hub
+        .get("/api/v1/reports/1-ol/regions/KAR?year=2026&month=2")
+        .await;
+    assert_eq!(feb["records"], json!([]));
+    for bad in ["ZZZ", "kar", "K-1"] {
+        let (s, e) = hub
+            .get(&format!(
+                "/api/v1/reports/1-ol/regions/{bad}?year=2026&month=3"
+            ))
+            .await;
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("region_unknown")),
+            "{bad}"
+        );
+    }
+
+    // Refusals: 4xx with a code, never a 5xx.
+    let today = central::service::HqService::today(server_kit::clock::now_ms());
+    let this_month = format!("year={}&month={}", today.year(), today.month());
+    let next_year = format!("year={}&month=1", today.year() + 1);
+    for (query, status, code) in [
+        ("year=2026&month=13", 422, "report_bad_period"),
+        ("year=2026&month=0", 422, "report_bad_period"),
+        (this_month.as_str(), 422, "report_period_not_closed"),
+        (next_year.as_str(), 422, "report_period_future"),
+        ("year=1990&month=1", 422, "no_calendar_for_year"),
+        ("year=2026", 400, "invalid_query"),
+        ("year=2026&month=3&extra=1", 400, "invalid_query"),
+    ] {
+        for path in [
+            "/api/v1/reports/1-ol",
+            "/api/v1/reports/1-ol.xlsx",
+            "/api/v1/reports/1-ol/regions/KAR",
+        ] {
+            let (s, e) = hub.get(&format!("{path}?{query}")).await;
+            assert_eq!(
+                (s.as_u16(), e["code"].as_str()),
+                (status, Some(code)),
+                "{path}?{query}: {e}"
+            );
+        }
+    }
+    // Only HQ readers.
+    let (s, _) = hub.call_as(&hub.admin, "GET", url, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = hub.call_as("", "GET", url, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// The first working Monday after `today` (the test schedule's `mon` session).
+fn next_monday(today: Day, calendar: &WorkCalendar) -> Day {
+    (1..60)
+        .map(|n| today.plus_days(n))
+        .find(|d| {
+            d.weekday() == sync::calendar::Weekday::Monday
+                && calendar.is_working_day(*d).unwrap_or(false)
+        })
+        .expect("a working Monday within 60 days")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r31_a_booking_through_the_hub_is_checked_stored_durably_and_counted_as_requested() {
+    let hub = TestHub::start().await;
+    hub.import("AST", "AST/reception/schedule", &schedule_doc("AST"));
+    let calendar = hub.central.state.hq.work_calendar().unwrap();
+    let today = central::service::HqService::today(server_kit::clock::now_ms());
+    let monday = next_monday(today, &calendar).to_string();
+    let sunday = day(&monday).plus_days(-1).to_string();
+    let booking = |date: &str, iin: &str| {
+        json!({"origin": "app", "date": date, "time": "10:20", "session": "mon",
+            "fields": {"7": "1", "9": "2", "10": iin, "11": "Ахметова", "12": "Айгуль",
+            "16": "1960-07-05", "18": "pensioner", "23": "documents"}})
+    };
+    let url = "/api/v1/reception/AST/bookings";
+    let before = hub.reception_docs("AST");
+
+    // Refused: nothing stored.
+    let mut out_of_schedule = booking(&monday, IIN);
+    out_of_schedule["session"] = Value::Null;
+    out_of_schedule["out_of_schedule"] =
+        json!({"official": "head", "place": "hq", "mode": "offline"});
+    for (token, path, body, status, code) in [
+        (
+            &hub.duty,
+            url,
+            booking(&sunday, IIN),
+            422,
+            "reception_non_working_day",
+        ),
+        (
+            &hub.duty,
+            url,
+            booking(&monday, "600705451317"),
+            422,
+            "iin_invalid",
+        ),
+        (
+            &hub.duty,
+            url,
+            out_of_schedule,
+            422,
+            "reception_slot_unknown",
+        ),
+        (
+            &hub.duty,
+            "/api/v1/reception/ZZZ/bookings",
+            booking(&monday, IIN),
+            404,
+            "region_unknown",
+        ),
+        (
+            &hub.duty,
+            "/api/v1/reception/z-1/bookings",
+            booking(&monday, IIN),
+            404,
+            "region_unknown",
+        ),
+        (&hub.analyst, url, booking(&monday, IIN), 403, "forbidden"),
+    ] {
+        let (s, e) = hub.call_as(token, "POST", path, Some(body)).await;
+        assert_eq!(
+            (s.as_u16(), e["code"].as_str()),
+            (status, Some(code)),
+            "{e}"
+        );
+    }
+    assert_eq!(hub.reception_docs("AST"), before);
+
+    let (s, b) = hub
+        .call_as(&hub.duty, "POST", url, Some(booking(&monday, IIN)))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["status"], "requested");
+    assert_eq!(b["via"], "hub");
+    assert_eq!(b["region"], "AST");
+    assert_eq!(b["slot"]["date"], monday);
+    assert_eq!(b["fields"]["4"], today.to_string());
+    let id = b["id"].as_str().unwrap().to_string();
+    assert_eq!(hub.reception_docs("AST"), before + 1);
+
+    // Stored in the region's namespace as the region's node reads it, and in the ledger as a
+    // request put in the queue today, not booked yet.
+    let doc_id = sync::DocId::parse(&format!("AST/reception/{id}")).unwrap();
+    let repo = hub.central.state.hub.repo("AST");
+    let bytes = repo
+        .lock()
+        .unwrap()
+        .export(&doc_id.to_string(), &[])
+        .unwrap();
+    let doc = ReceptionDoc::load([bytes.as_slice()]).unwrap();
+    match doc.view().unwrap() {
+        sync::reception::ReceptionView::Booking(r) => {
+            assert_eq!(r.status, sync::reception::BookingStatus::Requested);
+            assert_eq!(r.via, Via::Hub);
+        }
+        other => panic!("{other:?}"),
+    }
+    let records = hub.central.state.hub.report_1ol().records("AST");
+    let (entry, reception_on) = records
+        .iter()
+        .find(|(e, _)| e.record_id == id)
+        .expect("the request is in the ledger");
+    assert_eq!(entry.requested_on, today);
+    assert_eq!(entry.booked_on, None);
+    assert_eq!(*reception_on, Some(day(&monday)));
 }

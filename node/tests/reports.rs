@@ -95,3 +95,34 @@ async fn r32_the_regions_report_1ol_for_a_month_with_its_due_day_and_refusals() 
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn r32_the_section5_headings_for_the_console_are_the_seeds_in_ru_and_kk() {
+    let t = start().await;
+    let reg = t.user("reg1", &["registrar"], None).await;
+    let ct = t.user("ct1", &["call_taker"], None).await;
+    let h = t
+        .ok("GET", "/api/v1/reports/1-ol/headings", &reg, None)
+        .await;
+    assert_eq!(h["section5"]["ru"], "Раздел 5. Личный прием");
+    assert_eq!(h["row_names"]["ru"], "Наименование показателей");
+    let cols = h["columns"].as_array().unwrap();
+    let keys: Vec<&str> = cols.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        sync::report_1ol::headings::COLUMNS
+            .iter()
+            .map(|c| c.key)
+            .collect::<Vec<_>>(),
+        "the columns in the order of the report's cells"
+    );
+    assert_eq!(cols[9]["title"]["ru"], "разъяснено");
+    assert_eq!(cols[9]["group"]["ru"], "Решение по личному приему");
+    assert!(cols
+        .iter()
+        .all(|c| !c["title"]["kk"].as_str().unwrap().is_empty()));
+    let (s, _) = t
+        .call("GET", "/api/v1/reports/1-ol/headings", &ct, None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

@@ -24,6 +24,8 @@ import { RegistrarAppealsView } from './views/appeals_registrar.js';
 import { ManagerAppealsView } from './views/appeals_manager.js';
 import { OfficerAppealsView } from './views/appeals_officer.js';
 import { InboxView } from './views/inbox.js';
+import { ReceptionDeskView } from './views/reception.js';
+import { ReportsView } from './views/reports.js';
 import { resetInbox } from './inbox_data.js';
 
 setupI18n(DICTS, LS_LANG);
@@ -101,6 +103,11 @@ function renderShell() {
   if (hasRole('registrar')) tabs.push({ key: 'appeals_registrar', title: 'tab.appeals_registrar', make: RegistrarAppealsView });
   if (hasRole('appeal_manager') || hasRole('head')) tabs.push({ key: 'appeals_manager', title: 'tab.appeals_manager', make: ManagerAppealsView });
   if (hasRole('appeal_officer')) tabs.push({ key: 'appeals_officer', title: 'tab.appeals_officer', make: OfficerAppealsView });
+  // Personal reception and the region's report 1-ОЛ (issue 15): the roles the reception API allows.
+  if (['registrar', 'head', 'appeal_manager'].some(hasRole)) {
+    tabs.push({ key: 'reception', title: 'tab.reception', make: ReceptionDeskView });
+    tabs.push({ key: 'reports', title: 'tab.reports', make: ReportsView });
+  }
   if (hasRole('admin')) tabs.push({ key: 'admin', title: 'tab.admin', make: AdminView });
 
   var nav = qs('#tabs', header);

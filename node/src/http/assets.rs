@@ -48,6 +48,8 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/inbox.js",
         "views/inbox_detail.js",
         "views/supervisor.js",
+        "views/reception.js",
+        "views/reports.js",
     ]
 );
 

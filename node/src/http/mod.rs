@@ -186,6 +186,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         appeal_forms_xlsx,
         report_1ol,
         report_1ol_xlsx,
+        report_1ol_headings,
         extend,
         extension_notice,
         submit_draft,

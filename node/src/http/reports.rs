@@ -14,7 +14,7 @@ use serde::Deserialize;
 use server_kit::clock::now_ms;
 use server_kit::web::{ApiError, ApiErrorBody, ApiResult, Auth};
 use sync::calendar::{Day, KZ_UTC_OFFSET_MIN};
-use sync::report_1ol::{Body, Period, Report1Ol, ReportError};
+use sync::report_1ol::{headings, Body, Period, Report1Ol, ReportError};
 use sync::Role;
 
 use super::forms::file;
@@ -95,8 +95,44 @@ async fn report_1ol_xlsx(
     ))
 }
 
+/// The seed's headings of section 5 in kk and ru, for the console to draw the table with.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ReportHeadings {
+    #[schema(value_type = Object)]
+    pub title: headings::Text,
+    #[schema(value_type = Object)]
+    pub section5: headings::Text,
+    /// The first column's heading (the rows' names).
+    #[schema(value_type = Object)]
+    pub row_names: headings::Text,
+    /// The heading of the rows (the bodies the section lists).
+    #[schema(value_type = Object)]
+    pub rows: headings::Text,
+    /// The number columns in the order of the report's cells, each with its key, its group
+    /// heading (or null) and its title.
+    #[schema(value_type = Vec<Object>)]
+    pub columns: &'static [headings::Column],
+    #[schema(value_type = Object)]
+    pub total_row: headings::Text,
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/1-ol/headings",
+    responses((status = 200, body = ReportHeadings, description = "The row and column headings of section 5 as seed 004 writes them (ru), and in kk (our translation)")))]
+async fn report_1ol_headings(auth: Auth) -> ApiResult<Json<ReportHeadings>> {
+    auth.require(REPORT_READERS)?;
+    Ok(Json(ReportHeadings {
+        title: headings::REPORT_TITLE,
+        section5: headings::SECTION5_TITLE,
+        row_names: headings::ROW_NAMES,
+        rows: headings::ROWS_HEADING,
+        columns: &headings::COLUMNS,
+        total_row: headings::TOTAL_ROW,
+    }))
+}
+
 pub fn routes() -> Router<SharedState> {
     Router::new()
         .route("/reports/1-ol", get(report_1ol))
+        .route("/reports/1-ol/headings", get(report_1ol_headings))
         .route("/reports/1-ol.xlsx", get(report_1ol_xlsx))
 }

@@ -2,15 +2,17 @@
 //! in Russian, and in Kazakh. The Kazakh texts are our translation of the Russian (the seed has
 //! no Kazakh form): replace them with the official Kazakh form when it is loaded.
 
+use serde::Serialize;
+
 /// One heading in both languages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Text {
     pub kk: &'static str,
     pub ru: &'static str,
 }
 
 /// A number column of section 5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Column {
     /// The key the API and `CellChange` use.
     pub key: &'static str,

@@ -23,6 +23,10 @@
 //! region cut off across the 10th catches up — never silently changed. Issued versions are
 //! history: a reindex keeps them. Central's shell runs it every [`ISSUE_INTERVAL_S`] and soon
 //! after reception data changed ([`ReportLedger::changed`]).
+//!
+//! Known limit: a record held by an official other than the slot's is counted as the head's or a
+//! deputy's from the region's schedule as central holds it when the record arrives; a schedule
+//! arriving later does not re-read records already kept (a reindex does).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -175,6 +179,11 @@ impl ReportLedger {
         *write(&self.reception_reference) = Arc::new(reference);
     }
 
+    /// The ЛП-1 reference lists records are read with.
+    pub fn reception_reference(&self) -> Arc<ReceptionReference> {
+        read(&self.reception_reference).clone()
+    }
+
     /// Resolves when reception data changed since the last call (the shell's issuing loop).
     pub async fn changed(&self) {
         self.changed.notified().await
@@ -318,8 +327,8 @@ impl ReportLedger {
         Ok(())
     }
 
-    /// Stages a stored reception document during a reindex (schedules first: see
-    /// [`crate::repo::CentralRepo::reindex`]).
+    /// Stages a stored reception document during a reindex, in any order: a record's region
+    /// schedule is read from the store when it is not known yet.
     pub(crate) fn reindex_doc(
         &self,
         doc_id: &DocId,
