@@ -28,6 +28,7 @@ pub mod error;
 pub mod field;
 pub mod forms;
 pub mod geo;
+pub mod meetings;
 pub mod model;
 pub mod protocol;
 pub mod published;

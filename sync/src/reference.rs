@@ -434,7 +434,7 @@ impl Reference {
 }
 
 /// Ray casting; vertices are `[lat, lon]`.
-fn point_in_polygon(lat: f64, lon: f64, polygon: &[[f64; 2]]) -> bool {
+pub(crate) fn point_in_polygon(lat: f64, lon: f64, polygon: &[[f64; 2]]) -> bool {
     if polygon.len() < 3 {
         return false;
     }

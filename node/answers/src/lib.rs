@@ -1,4 +1,5 @@
-//! The answer to a citizen's appeal as a Word document (R12, seed 001 p.21–22).
+//! The answer to a citizen's appeal as a Word document (R12, seed 001 p.21–22), and through the
+//! same writer the district inspector's draft report and meeting protocol ([`meeting`], R24).
 //!
 //! The seed asks for text and tables "in the *.doc format, size 14, Times New Roman", images as
 //! JPEG, in the language of the appeal, in the first person, in the official business style, from
@@ -20,11 +21,13 @@
 //! hashes and stores them.
 
 pub mod jpeg;
+pub mod meeting;
 mod model;
 pub mod templates;
 
 pub mod package;
 
+pub use meeting::{render_meeting_report, render_protocol};
 pub use model::*;
 
 /// The answer as DOCX bytes: validated, laid out from the template of its language and decision.

@@ -1,4 +1,4 @@
-//! The letter as a DOCX package (WordprocessingML, ECMA-376 transitional), written directly.
+//! A letter or a meeting document as a DOCX package (WordprocessingML, ECMA-376 transitional), written directly.
 //!
 //! Why not docx-rs: its output (0.4.22) puts the children of `w:pPr`, `w:rPr`, styles and
 //! settings out of the schema's sequence (Word then reports unreadable content or drops the
@@ -49,6 +49,8 @@ const LINE_SINGLE: u32 = 240;
 const DEFAULT_TAB_TWIPS: u32 = 709;
 /// Space above a picture: 6 pt.
 const IMAGE_SPACE_BEFORE_TWIPS: u32 = 120;
+/// Space above a section heading: 12 pt.
+const HEADING_SPACE_BEFORE_TWIPS: u32 = 240;
 /// Table borders: single, ½ pt (in eighths of a point).
 const TABLE_BORDER_EIGHTHS: u32 = 4;
 /// EMU per twip (914 400 EMU per inch, 1 440 twips per inch).
@@ -312,6 +314,15 @@ fn document_xml<'a>(letter: &Letter<'a>, lang: Lang) -> (String, Vec<&'a [u8]>) 
             Block::Authority(s) => w.paragraph(
                 Para {
                     align: Align::Center,
+                    ..Para::PLAIN
+                },
+                s,
+                true,
+            ),
+            Block::Heading(s) => w.paragraph(
+                Para {
+                    space_before: HEADING_SPACE_BEFORE_TWIPS,
+                    keep_next: true,
                     ..Para::PLAIN
                 },
                 s,

@@ -12,6 +12,8 @@
 //! that the officer typed is never read as a slot; every slot a template names must be given
 //! (the tests render every language × decision and look for leftovers).
 
+use std::borrow::Cow;
+
 use crate::jpeg::{self, JpegError, JpegInfo};
 use crate::model::{
     AnswerError, AnswerInput, AnswerTable, Decision, Lang, FIELD_CHARS_MAX, IMAGES_MAX,
@@ -40,8 +42,10 @@ pub enum Block<'a> {
     Body(String),
     /// An empty line.
     Blank,
-    /// The table.
-    Table(&'a AnswerTable),
+    /// A section heading: flush left, bold, kept with what follows.
+    Heading(String),
+    /// A table (the answer's own, borrowed; a meeting document's, built from its data).
+    Table(Cow<'a, AnswerTable>),
     /// A JPEG image and its caption.
     Image {
         bytes: &'a [u8],
@@ -60,7 +64,11 @@ impl Letter<'_> {
         let mut out = String::new();
         for block in &self.blocks {
             match block {
-                Block::Authority(s) | Block::Line(s) | Block::Body(s) | Block::Executor(s) => {
+                Block::Authority(s)
+                | Block::Heading(s)
+                | Block::Line(s)
+                | Block::Body(s)
+                | Block::Executor(s) => {
                     out.push_str(s);
                     out.push('\n');
                 }
@@ -331,7 +339,7 @@ impl Date {
         format!("{:02}.{:02}.{}", self.day, self.month, self.year)
     }
 
-    fn long(self, template: &str, months: &[&str; 12]) -> String {
+    pub(crate) fn long(self, template: &str, months: &[&str; 12]) -> String {
         fill(
             template,
             &[
@@ -343,7 +351,7 @@ impl Date {
     }
 }
 
-fn date(field: &str, value: &str) -> Result<Date, AnswerError> {
+pub(crate) fn date(field: &str, value: &str) -> Result<Date, AnswerError> {
     Date::parse(value).ok_or_else(|| AnswerError::DateInvalid {
         field: field.to_string(),
     })
@@ -355,11 +363,16 @@ fn forbidden(c: char) -> bool {
 }
 
 /// A one-line field: trimmed, required, at most `max` characters, no control characters.
-fn line(field: &str, value: &str, max: usize) -> Result<String, AnswerError> {
+pub(crate) fn line(field: &str, value: &str, max: usize) -> Result<String, AnswerError> {
     text(field, value, max, false)
 }
 
-fn text(field: &str, value: &str, max: usize, multiline: bool) -> Result<String, AnswerError> {
+pub(crate) fn text(
+    field: &str,
+    value: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, AnswerError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(AnswerError::Required {
@@ -570,7 +583,7 @@ pub fn letter(input: &AnswerInput) -> Result<Letter<'_>, AnswerError> {
         blocks.push(Block::Blank);
     }
     if let Some(table) = &input.table {
-        blocks.push(Block::Table(table));
+        blocks.push(Block::Table(Cow::Borrowed(table)));
     }
     blocks.extend(images);
     if figures {
