@@ -422,6 +422,7 @@ pub const DASHBOARD_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "kb.js",
         "map.js",
         "overview.js",
+        "report_1ol.js",
         "state.js",
     ]
 );

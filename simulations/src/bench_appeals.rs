@@ -404,16 +404,16 @@ async fn measure_registration(
     ))
 }
 
-struct HubFill {
-    stored: usize,
-    took: Duration,
+pub struct HubFill {
+    pub stored: usize,
+    pub took: Duration,
     /// Stored appeals to check nationally: the document and its fingerprint, repeats first.
     sample: Vec<(DocId, Fingerprint, bool)>,
 }
 
 /// The hub's store filled with `per_region` appeals of every region through the import of
 /// replicated documents.
-async fn fill_hub(
+pub async fn fill_hub(
     central: &central::server::Central,
     cal: &WorkCalendar,
     config: &AppealsConfig,

@@ -8,6 +8,7 @@ mod bench_central_query;
 mod bench_channels;
 mod bench_media_calls;
 mod bench_node_commit;
+mod bench_report_1ol;
 mod bench_sync;
 mod channels_rig;
 mod chaos_channels;
@@ -128,6 +129,20 @@ enum Bench {
         /// Open cards among them (default 5 %).
         #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
         open: Option<u64>,
+    },
+    /// National report 1-ОЛ at central over a store of national size (appeals and reception
+    /// records of 20 regions): the national and one region's report timed, RSS, and three
+    /// regions cut off across the due day catching up (re-issued, exactly once).
+    #[command(name = "report-1ol")]
+    Report1ol {
+        #[command(flatten)]
+        common: Common,
+        /// Appeals stored at central (default 1,000,000; 20,000 with --quick).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+        appeals: Option<u64>,
+        /// Reception records stored at central (default 100,000; 5,000 with --quick).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(20..=10_000_000))]
+        records: Option<u64>,
     },
     /// Citizens' appeals: a region's node and the hub filled through the real intake,
     /// registration and import; registration, the manager's board, the duplicate check,
@@ -349,6 +364,20 @@ async fn run(command: Command) -> anyhow::Result<bool> {
                 open.map(|o| o as usize),
             );
             bench_central_query::run(config).await
+        }
+        Command::Bench(Bench::Report1ol {
+            common,
+            appeals,
+            records,
+        }) => {
+            let seed = report::choose_seed(bench_report_1ol::NAME, common.seed);
+            let config = bench_report_1ol::Report1OlConfig::new(
+                common.quick,
+                seed,
+                appeals.map(|n| n as usize),
+                records.map(|n| n as usize),
+            );
+            bench_report_1ol::run(config).await
         }
         Command::Bench(Bench::Appeals {
             quick,

@@ -13,6 +13,7 @@ import { connectEvents, live, loadAll } from './data.js';
 import { closeDetail } from './detail.js';
 import { renderKbPage } from './kb.js';
 import { renderMapPage, showMap } from './map.js';
+import { loadReport, renderReportPage } from './report_1ol.js';
 import { renderAll, renderCharts, renderQueueList } from './overview.js';
 import { HQ_ROLES, LS_LANG, LS_MODE, OPEN, REFRESH_MS, S, SS_TOKEN, SS_USER, hasHqRole, tick } from './state.js';
 import { auth } from '../kit/api.js';
@@ -79,7 +80,7 @@ function startSession() {
 var tab = 'picture';
 function setTab(name) {
   tab = name;
-  var pages = { picture: qs('#picture-page'), appeals: qs('#appeals-page'), map: qs('#map-page') };
+  var pages = { picture: qs('#picture-page'), appeals: qs('#appeals-page'), map: qs('#map-page'), report: qs('#report-page') };
   Object.keys(pages).forEach(function (k) {
     if (pages[k]) pages[k].hidden = k !== name;
     var b = qs('[data-testid="tab-' + k + '"]');
@@ -87,6 +88,7 @@ function setTab(name) {
   });
   if (name === 'appeals') loadAppeals();
   if (name === 'map') showMap();
+  if (name === 'report') loadReport();
 }
 
 /* ------------------------------------------------------------------ shell */
@@ -127,9 +129,11 @@ function renderShell() {
   var tabs = h('nav', { class: 'tabs seg', tid: 'tabs', role: 'tablist' }, [
     h('button', { type: 'button', class: 'btn btn-sm active', role: 'tab', tid: 'tab-picture', i18n: 'tab.picture', onclick: function () { setTab('picture'); } }),
     h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-appeals', i18n: 'tab.appeals', onclick: function () { setTab('appeals'); } }),
-    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-map', i18n: 'tab.map', onclick: function () { setTab('map'); } })
+    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-map', i18n: 'tab.map', onclick: function () { setTab('map'); } }),
+    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-report', i18n: 'tab.report', onclick: function () { setTab('report'); } })
   ]);
   var mapPage = h('main', { class: 'main', id: 'map-page', tid: 'map-page', hidden: true });
+  var reportPage = h('main', { class: 'main', id: 'report-page', tid: 'report-page', hidden: true });
   var appealsPage = h('main', { class: 'main', id: 'appeals-page', tid: 'appeals-page', hidden: true });
   var main = h('main', { class: 'main', id: 'picture-page', tid: 'picture-page' }, [
     h('div', { class: 'error', id: 'load-error', tid: 'load-error', style: 'display:none', role: 'alert' }),
@@ -160,6 +164,8 @@ function renderShell() {
   renderAppealsPage(appealsPage);
   root.appendChild(mapPage);
   renderMapPage(mapPage);
+  root.appendChild(reportPage);
+  renderReportPage(reportPage);
   root.appendChild(h('div', { id: 'drawer-back', class: 'drawer-back', hidden: true, onclick: closeDetail }));
   root.appendChild(h('aside', { id: 'drawer', class: 'drawer', tid: 'card-detail', hidden: true, role: 'dialog' }));
   root.appendChild(h('div', { id: 'toast', class: 'toast', tid: 'toast', role: 'status' }));
