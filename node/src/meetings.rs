@@ -35,6 +35,8 @@ use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 pub const BEAT_MEETINGS_MAX: usize = 1_000;
 /// Most entries a head's list (overdue protocols, open items) returns.
 pub const HEAD_LIST_MAX: usize = 2_000;
+/// Who the audit log and the meeting's log name for the retention sweep (R26).
+pub const RETENTION_ACTOR: &str = "system.retention";
 /// Largest video recording of a meeting, in bytes (a two-hour meeting as a browser records it
 /// is about 1 GiB).
 pub const MEETING_RECORDING_BYTES_MAX: u64 = 4 * 1024 * 1024 * 1024;
@@ -655,6 +657,55 @@ impl MeetingService {
         Ok((rec, file))
     }
 
+    /// R26: erases the materials of every held meeting of the region's beats whose year has
+    /// passed on `today` and that has no hold: its recordings' files first, then (a replicated
+    /// [`MeetingCommand::EraseMaterials`]) the participants' personal data and the recordings'
+    /// entries; a failure leaves the meeting for the next sweep. Returns how many were erased.
+    pub async fn sweep_retention(
+        &self,
+        recordings_dir: &Path,
+        today: Day,
+        now_ms: i64,
+    ) -> ServiceResult<usize> {
+        let reference = self.reference();
+        let mut seen: Vec<String> = Vec::new();
+        let mut erased = 0;
+        for beat in &reference.beats {
+            for summary in self.beat_meetings(&beat.code, None)? {
+                if summary.stage != MeetingStage::Held || seen.contains(&summary.id) {
+                    continue;
+                }
+                seen.push(summary.id.clone());
+                let m = self.get(&summary.id)?;
+                let due = m
+                    .held_on
+                    .is_some_and(|held| sync::meetings::materials_expired(held, today, m.hold));
+                if !due || (m.participants.is_empty() && m.recordings.is_empty()) {
+                    continue;
+                }
+                let dir = Self::recordings_dir(recordings_dir, &m.id);
+                match tokio::fs::remove_dir_all(&dir).await {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        tracing::warn!("meeting {}: recordings not deleted: {e}", m.id);
+                        continue;
+                    }
+                }
+                self.command(
+                    &m.id,
+                    &MeetingCommand::EraseMaterials,
+                    today,
+                    RETENTION_ACTOR,
+                    now_ms,
+                )
+                .await?;
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+
     /// Runs `f` on the automerge core of a stored document (replication export).
     pub fn with_doc<T>(
         &self,
@@ -751,5 +802,6 @@ fn audit_of(cmd: &MeetingCommand) -> (&'static str, serde_json::Value) {
         MeetingCommand::AddRecording(r) => ("meeting.recording", json!({"recording": r.id})),
         MeetingCommand::SetHold(h) => ("meeting.hold", json!({"hold": h})),
         MeetingCommand::Cancel { .. } => ("meeting.cancel", json!({})),
+        MeetingCommand::EraseMaterials => ("meeting.materials_erased", json!({})),
     }
 }

@@ -1223,3 +1223,131 @@ async fn r24_the_inspector_stores_the_held_meetings_video_hashed_and_its_viewing
     assert_eq!(played.len(), 1, "{log}");
     assert_eq!(played[0]["actor"], "upp.saryarka1.head");
 }
+
+impl World {
+    /// A meeting of saryarka-01 held `days_ago` with one registered participant and one
+    /// recording (its file on disk), a hold on it when `hold`: the terminal's history,
+    /// replicated to the node (see the module doc).
+    fn held_long_ago(&self, id: &str, days_ago: i64, hold: bool) -> std::path::PathBuf {
+        let date = self.today.plus_days(-days_ago);
+        let plan: MeetingPlan = serde_json::from_value(plan(&["saryarka-01"], date)).unwrap();
+        let at = |day: Day| {
+            let ms = node::http::now_ms() - i64::from(self.today.days() - day.days()) * DAY_MS;
+            Ctx::new("uip.saryarka01", "AST", ms)
+        };
+        let notice = date.plus_days(-10);
+        let mut doc = MeetingDoc::create(
+            automerge::ActorId::from(vec![7u8; 16]),
+            id,
+            "AST",
+            &plan,
+            &at(notice),
+        )
+        .unwrap();
+        doc.apply(
+            &MeetingCommand::PublishNotice(vec![NoticeChannel::Page]),
+            notice,
+            &at(notice),
+        )
+        .unwrap();
+        let person = serde_json::from_value(json!({"name": "Ахметов Ерлан",
+            "address": "ул. Кенесары, 40", "contact": "+77011234567", "consent": true}))
+        .unwrap();
+        doc.apply(
+            &MeetingCommand::Register {
+                id: "p1".into(),
+                participant: person,
+            },
+            date,
+            &at(date),
+        )
+        .unwrap();
+        doc.apply(&MeetingCommand::MarkHeld, date, &at(date))
+            .unwrap();
+        let dir = w_recordings(self).join("meetings").join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("r1"), b"webm").unwrap();
+        let rec = serde_json::from_value(json!({"id": "r1", "sha256": "00", "bytes": 4,
+            "content_type": "video/webm", "at_ms": 0, "by": "uip.saryarka01@AST"}))
+        .unwrap();
+        doc.apply(&MeetingCommand::AddRecording(rec), date, &at(date))
+            .unwrap();
+        if hold {
+            doc.apply(&MeetingCommand::SetHold(true), date, &at(date))
+                .unwrap();
+        }
+        self.node
+            .state
+            .service
+            .replica_import(
+                &DocId::parse(&format!("AST/meeting/{id}")).unwrap(),
+                &doc.save(),
+                "terminal",
+                node::http::now_ms(),
+            )
+            .unwrap();
+        dir
+    }
+}
+
+fn w_recordings(w: &World) -> std::path::PathBuf {
+    w.node.state.calls.recordings_dir().to_path_buf()
+}
+
+#[tokio::test]
+async fn r26_a_year_after_the_meeting_its_recordings_and_participants_data_go_unless_held_and_the_coverage_facts_stay(
+) {
+    let w = world().await;
+    let old = w.held_long_ago("m-old", 400, false);
+    let kept = w.held_long_ago("m-kept", 400, true);
+    let recent = w.held_long_ago("m-recent", 300, false);
+    let meetings = w.node.state.service.meetings().clone();
+    let dir = w_recordings(&w);
+
+    // Swept as of a day before m-old's year is out: nothing goes.
+    let held_on = w.today.plus_days(-400);
+    let year_out = sync::meetings::retention_ends(held_on);
+    let n = meetings
+        .sweep_retention(&dir, year_out.plus_days(-1), node::http::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert!(old.join("r1").exists());
+
+    // On the day the year is out: m-old's materials go; the held one and the recent one stay.
+    let n = meetings
+        .sweep_retention(&dir, year_out, node::http::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(!old.exists(), "the recordings' files are deleted");
+    assert!(kept.join("r1").exists() && recent.join("r1").exists());
+    let m = w
+        .ok(&w.office_head, "GET", "/api/v1/meetings/m-old", None)
+        .await;
+    assert_eq!(m["participants"], json!([]), "{m}");
+    assert_eq!(m["recordings"], json!([]), "{m}");
+    assert_eq!(m["stage"], "held");
+    assert_eq!(m["held_on"], held_on.to_string().as_str());
+    assert!(!m.to_string().contains("Ахметов"), "{m}");
+    let m = w
+        .ok(&w.office_head, "GET", "/api/v1/meetings/m-kept", None)
+        .await;
+    assert_eq!(m["participants"].as_array().unwrap().len(), 1);
+    assert_eq!(m["recordings"].as_array().unwrap().len(), 1);
+    // The erasure is a replicated change: a copy exported from the node has no participant.
+    let export = meetings
+        .with_doc(&DocId::parse("AST/meeting/m-old").unwrap(), |d| d.save())
+        .unwrap();
+    let copy = MeetingDoc::load([export.as_slice()])
+        .unwrap()
+        .view()
+        .unwrap();
+    assert!(copy.participants.is_empty() && copy.recordings.is_empty());
+    // A second sweep finds nothing more to do.
+    let n = meetings
+        .sweep_retention(&dir, year_out, node::http::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}

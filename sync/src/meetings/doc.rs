@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::dates::{check_notice, protocol_on_time, MeetingStage};
+use super::dates::{check_notice, materials_expired, protocol_on_time, MeetingStage};
 use crate::calendar::Day;
 use crate::doc::{
     append_json, check_text, get_i64, get_obj, get_scalar, get_str, read_json_list, Ctx, Document,
@@ -363,6 +363,11 @@ pub enum MeetingCommand {
     Cancel {
         reason: String,
     },
+    /// R26: a year after the meeting was held and with no hold on it, its materials go: the
+    /// participants' personal data and the recordings' entries (the node deletes their files).
+    /// The facts the quarter coverage counts (date, stage, held day), the items and the signed
+    /// protocols stay. Replicated like any command, so every copy (central's too) loses them.
+    EraseMaterials,
 }
 
 /// A meeting document.
@@ -1006,6 +1011,27 @@ impl MeetingDoc {
                 let rec = get_obj(&self.doc, &ROOT, "rec")?;
                 append_json(&mut self.doc, &rec, r)?;
                 self.log("recording_added", Some(r.id.clone()), ctx)
+            }
+            MeetingCommand::EraseMaterials => {
+                let due = m
+                    .held_on
+                    .is_some_and(|held| materials_expired(held, today, m.hold));
+                if !due {
+                    return Err(DomainError::rule(
+                        "meeting_materials_kept",
+                        "a meeting's materials are kept a year after it was held, and while a hold is on them",
+                    ));
+                }
+                let ppl = get_obj(&self.doc, &ROOT, "ppl")?;
+                let keys: Vec<String> = self.doc.keys(&ppl).collect();
+                for k in keys {
+                    self.doc.delete(&ppl, k.as_str())?;
+                }
+                let rec = get_obj(&self.doc, &ROOT, "rec")?;
+                for i in (0..self.doc.length(&rec)).rev() {
+                    self.doc.delete(&rec, i)?;
+                }
+                self.log("materials_erased", None, ctx)
             }
             MeetingCommand::SetHold(hold) => {
                 self.doc.put(ROOT, "hold", *hold)?;

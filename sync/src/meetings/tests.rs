@@ -533,6 +533,65 @@ fn r26_materials_of_a_held_meeting_are_kept_a_year_unless_held() {
 }
 
 #[test]
+fn r26_erasing_a_meetings_materials_is_refused_before_the_year_and_under_a_hold_and_keeps_its_facts(
+) {
+    let mut m = held();
+    let sign = m.apply(&MeetingCommand::Sign, d("2026-12-20"), &ctx("uip", 13));
+    sign.unwrap();
+    // Before the year is out: refused, nothing changed.
+    let before = m.view().unwrap();
+    let e = m
+        .apply(
+            &MeetingCommand::EraseMaterials,
+            d("2027-12-19"),
+            &ctx("sweep", 20),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "meeting_materials_kept");
+    assert_eq!(m.view().unwrap(), before);
+    // Under a hold: refused; the hold released, erased.
+    m.apply(
+        &MeetingCommand::SetHold(true),
+        d("2027-06-01"),
+        &ctx("head", 21),
+    )
+    .unwrap();
+    let e = m
+        .apply(
+            &MeetingCommand::EraseMaterials,
+            d("2027-12-20"),
+            &ctx("sweep", 22),
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "meeting_materials_kept");
+    m.apply(
+        &MeetingCommand::SetHold(false),
+        d("2027-12-20"),
+        &ctx("head", 23),
+    )
+    .unwrap();
+    // Another replica's copy, as it stood before the erasure.
+    let saved = m.save();
+    let mut other = MeetingDoc::load([saved.as_slice()]).unwrap();
+    m.apply(
+        &MeetingCommand::EraseMaterials,
+        d("2027-12-20"),
+        &ctx("sweep", 24),
+    )
+    .unwrap();
+    let v = m.view().unwrap();
+    assert!(v.participants.is_empty());
+    assert_eq!(v.stage, MeetingStage::Held);
+    assert_eq!(v.held_on, Some(d("2026-12-20")));
+    // The signed protocol keeps the count, not the people.
+    assert_eq!(v.signatures[0].content.participants, 2);
+    // A copy merged from the erased document loses them too.
+    assert_eq!(other.view().unwrap().participants.len(), 2);
+    other.merge(&mut m).unwrap();
+    assert!(other.view().unwrap().participants.is_empty());
+}
+
+#[test]
 fn r22_a_cancelled_meeting_takes_no_more_steps_and_a_held_one_cannot_be_cancelled() {
     let mut m = noticed();
     m.apply(
