@@ -757,6 +757,32 @@ impl MeetingService {
     }
 }
 
+/// Runs [`MeetingService::sweep_retention`] every `interval` (the call recordings' sweep
+/// interval, `[calls] retention_sweep_interval_s`) with today in the region's local time,
+/// until the service is gone.
+pub async fn retention_loop(
+    svc: std::sync::Weak<MeetingService>,
+    recordings_dir: PathBuf,
+    interval: std::time::Duration,
+    utc_offset_min: i32,
+) {
+    loop {
+        {
+            let Some(s) = svc.upgrade() else { return };
+            let now = server_kit::clock::now_ms();
+            match s
+                .sweep_retention(&recordings_dir, Day::from_ms(now, utc_offset_min), now)
+                .await
+            {
+                Ok(0) => {}
+                Ok(erased) => tracing::info!(erased, "meeting materials retention sweep"),
+                Err(e) => tracing::error!(error = %e, "meeting materials retention sweep failed"),
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
 /// A document the generator refuses (a text too long for it, say) as the rule it breaks.
 fn answer_error(e: answers::AnswerError) -> ServiceError {
     ServiceError::Domain(DomainError::Rule {

@@ -203,6 +203,13 @@ pub async fn open_node(
     )
     .await
     .context("calls cannot start")?;
+    // R26: a meeting's materials go a year after it was held (its recordings beside the calls').
+    tokio::spawn(crate::meetings::retention_loop(
+        Arc::downgrade(service.meetings()),
+        calls.recordings_dir().to_path_buf(),
+        std::time::Duration::from_secs(config.calls.retention_sweep_interval_s),
+        service.reference().shifts.utc_offset_min,
+    ));
     let inbox = Arc::new(crate::channels::inbox::InboxService::new(service.clone()));
     if let Some(email) = &config.email {
         // Without a relay the answers stay queued in the outbox (and say so in the console).
