@@ -4,8 +4,8 @@
 // Report 1-ОЛ is only for a closed month, and a reception record counts in the month of its ЛП-1
 // field 4 (the day the node put the request in the queue: always the node's today). So the
 // region's node runs "in the past": its wall clock (and the provisioning run that issues the
-// certificates, so that both sides accept them) is shifted back into the previous month by a
-// test-only LD_PRELOAD library (clock_shift/clock_shift.c, built here with cc) — the node wrote
+// certificates, so that both sides accept them) is shifted back into the previous month under
+// libfaketime (harness.mjs `fakeClockEnv`, Debian's `faketime` package) — the node wrote
 // its records on those days, as a node that was cut off would deliver them. The hub runs on the
 // real clock, for which that month is closed. Nothing in the product is switched.
 //
@@ -14,7 +14,7 @@
 // that month, sees the region's row count them, drills down to the region's report and records,
 // goes back; Russian, then Kazakh, with no English word outside data values; the XLSX answers.
 //
-// Builds nothing but the shim. Run: cd e2e && node --test central_report.test.mjs
+// Builds nothing. Run: cd e2e && node --test central_report.test.mjs
 // Env: CENTRAL_BIN (default ../target/debug/central), NODE_BIN (../target/debug/node),
 // PROVISIONING_BIN (../target/debug/provisioning), CHROMIUM; E2E_SHOW_LOGS=1 prints the logs.
 
@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   ADMIN_TEMP_PASSWORD, NODE_BIN, REPLICATION_DEADLINE_MS, STAFF_PASSWORD, englishIn, freeUdpPort, launchChromium,
-  openPage, shot, staff, startProcess, stopProcess, textIn, tid,
+  openPage, shot, staff, startProcess, stopProcess, textIn, tid, fakeClockEnv,
 } from './harness.mjs';
 import { freePort, tail } from './lib.mjs';
 
@@ -60,12 +60,10 @@ function kzDay(ms) {
 }
 function iso(ms) { return new Date(ms).toISOString().slice(0, 10); }
 
-/* The hub on the real clock; the region's node and the certificates `shiftS` seconds back. */
+/* The hub on the real clock; the region's node and the certificates `shiftS` (negative) seconds away. */
 async function startShiftedRegion(shiftS) {
   const root = mkdtempSync(path.join(tmpdir(), 'central-report-e2e-'));
-  const shim = path.join(root, 'clock_shift.so');
-  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', shim, path.join(HERE, 'clock_shift', 'clock_shift.c'), '-ldl'], { stdio: 'pipe' });
-  const shifted = { LD_PRELOAD: shim, E2E_CLOCK_SHIFT_S: String(shiftS) };
+  const shifted = fakeClockEnv(String(shiftS));
   const provision = (args) => execFileSync(PROVISIONING_BIN, args, { cwd: root, stdio: 'pipe', timeout: 60_000, env: { ...process.env, ...shifted } });
   const httpPort = await freePort();
   const quicPort = await freeUdpPort();

@@ -32,6 +32,26 @@ export const STEP_TIMEOUT_MS = 20_000;
  * back-off included), ms. */
 export const REPLICATION_DEADLINE_MS = 90_000;
 
+/* Where Debian (and others) put libfaketime (the `faketime` package; `.ci/run` installs it). Tests
+   that need a region's node to have written its records on past days (report 1-ОЛ counts a
+   record in the month the node queued it) run that node under it: the wall clock only, monotonic
+   timers untouched. Nothing in the product is switched. `FAKETIME_LIB` overrides the location. */
+const FAKETIME_LIBS = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/faketime/libfaketime.so.1',
+  '/usr/local/lib/faketime/libfaketime.so.1',
+];
+export const FAKETIME_LIB = process.env.FAKETIME_LIB || FAKETIME_LIBS.find((p) => existsSync(p));
+
+/* The environment that runs a process under libfaketime: `faketime` is libfaketime's FAKETIME
+   (`@2026-11-02 04:00:00` for a clock that starts there, `-86400` for one running a day behind).
+   Fails with how to install it when the library is missing. */
+export function fakeClockEnv(faketime) {
+  assert.ok(FAKETIME_LIB, `libfaketime not found (${FAKETIME_LIBS.join(', ')}): apt-get install faketime, or set FAKETIME_LIB`);
+  return { LD_PRELOAD: FAKETIME_LIB, FAKETIME: faketime, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
+
 export const tid = (id) => `[data-testid="${id}"]`;
 
 /**

@@ -24,17 +24,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   NODE_BIN, ADMIN_TEMP_PASSWORD, SHOTS, startProcess, stopProcess, staff, launchChromium, openPage, login, tid, waitFor,
+  fakeClockEnv,
 } from './harness.mjs';
 import { freePort } from './lib.mjs';
 
-/* Where Debian (and others) put libfaketime. */
-const FAKETIME_LIBS = [
-  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
-  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
-  '/usr/lib/faketime/libfaketime.so.1',
-  '/usr/local/lib/faketime/libfaketime.so.1',
-];
-const FAKETIME_LIB = process.env.FAKETIME_LIB || FAKETIME_LIBS.find((p) => existsSync(p));
 /* The node's clock while the receptions are booked: Monday 2 November 2026, 09:00 in Astana (UTC+5). */
 const BOOKED_AT_UTC = '2026-11-02 04:00:00';
 const MONDAY = '2026-11-02';
@@ -129,14 +122,13 @@ async function book(page, { session, date, time, fields, selects }) {
 
 describe('reception desk and the region\'s report 1-ОЛ', { timeout: 240_000 }, () => {
   before(async () => {
-    assert.ok(FAKETIME_LIB, `libfaketime not found (${FAKETIME_LIBS.join(', ')}): apt-get install faketime, or set FAKETIME_LIB`);
     root = mkdtempSync(path.join(tmpdir(), 'node-reception-'));
     dataDir = path.join(root, 'data');
     port = await freePort();
     const udpMin = 30000 + (port % 40) * 250;
     configFile = path.join(root, 'node.toml');
     writeFileSync(configFile, `[calls]\nudp_port_min = ${udpMin}\nudp_port_max = ${udpMin + 199}\n`);
-    node = await serve({ LD_PRELOAD: FAKETIME_LIB, FAKETIME: '@' + BOOKED_AT_UTC, FAKETIME_DONT_FAKE_MONOTONIC: '1', TZ: 'UTC' });
+    node = await serve({ ...fakeClockEnv('@' + BOOKED_AT_UTC), TZ: 'UTC' });
     await staff(node, [{ login: 'reg_rc', full_name: 'Қасымова Айжан', roles: ['registrar'] }]);
     browser = await launchChromium();
   });

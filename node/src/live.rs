@@ -29,4 +29,10 @@ pub enum LiveEvent {
     /// A citizen's text conversation changed (a message arrived, an operator took or answered
     /// it, an answer's delivery state moved).
     Conversation(sync::conversation::ConversationSummary),
+    /// A document consoles do not follow live (a reception record or schedule, a meeting) was
+    /// written on this node and is durable: the replication sends it to the hub now, not only on
+    /// the next connection. `doc_id` is `AST/reception/…`.
+    Replicated {
+        doc_id: String,
+    },
 }

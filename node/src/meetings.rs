@@ -23,11 +23,13 @@ use sync::meetings::{
     MeetingCommand, MeetingDoc, MeetingFact, MeetingPlan, MeetingStage, Period, Quarter,
 };
 use sync::{Ctx, DocId, DocKind, Document, DomainError};
+use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
 use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::meeting::{self as idx, MeetingRules, MeetingSummary, OpenItem};
 use crate::kinds::{self, Imported};
+use crate::live::LiveEvent;
 use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 
@@ -94,9 +96,12 @@ pub struct MeetingService {
     /// Held from a write's load until its batch is staged: one command at a time per node
     /// (meetings are few and rarely written).
     write: Mutex<()>,
+    /// Where durable local writes are announced to the replication.
+    events: broadcast::Sender<LiveEvent>,
 }
 
 impl MeetingService {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
         gc: Arc<GroupCommit>,
@@ -105,6 +110,7 @@ impl MeetingService {
         actor: ActorId,
         chunks_max: usize,
         reference: Arc<BeatsReference>,
+        events: broadcast::Sender<LiveEvent>,
     ) -> Self {
         MeetingService {
             store,
@@ -115,7 +121,20 @@ impl MeetingService {
             chunks_max,
             reference: RwLock::new(reference),
             write: Mutex::new(()),
+            events,
         }
+    }
+
+    /// Waits until a write is durable, then tells the replication which of this service's
+    /// documents it changed (they reach the hub at once, not on the next connection).
+    async fn durable(&self, ticket: u64, ids: &[&str]) -> ServiceResult<()> {
+        self.gc.wait_async(ticket).await?;
+        for id in ids {
+            let _ = self.events.send(LiveEvent::Replicated {
+                doc_id: self.doc_id(id)?.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// The beats reference.
@@ -351,7 +370,7 @@ impl MeetingService {
                 now_ms,
             )?
         };
-        self.gc.wait_async(ticket).await?;
+        self.durable(ticket, &[&id]).await?;
         Ok(view)
     }
 
@@ -388,7 +407,7 @@ impl MeetingService {
                 now_ms,
             )?
         };
-        self.gc.wait_async(ticket).await?;
+        self.durable(ticket, &[id]).await?;
         Ok(view)
     }
 

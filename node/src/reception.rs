@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tokio::sync::broadcast;
+
 use automerge::ActorId;
 use server_kit::docs::{self, Stored};
 use sync::calendar::{Day, WorkCalendar};
@@ -21,6 +23,7 @@ use sync::{Ctx, DocId, DocKind, Document, DomainError};
 use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::reception::{self as idx, BookingSummary, ReceptionRules, Settler};
 use crate::kinds::{self, Imported};
+use crate::live::LiveEvent;
 use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::{GroupCommit, Store, WriteBatch};
 
@@ -45,6 +48,8 @@ pub struct ReceptionService {
     /// Held from a write's checks until its batch is applied: slots are checked and taken
     /// atomically.
     write: Mutex<()>,
+    /// Where durable local writes are announced to the replication.
+    events: broadcast::Sender<LiveEvent>,
 }
 
 impl ReceptionService {
@@ -58,6 +63,7 @@ impl ReceptionService {
         actor: ActorId,
         chunks_max: usize,
         reference: Arc<ReceptionReference>,
+        events: broadcast::Sender<LiveEvent>,
     ) -> Self {
         ReceptionService {
             store,
@@ -69,7 +75,20 @@ impl ReceptionService {
             chunks_max,
             reference: std::sync::RwLock::new(reference),
             write: Mutex::new(()),
+            events,
         }
+    }
+
+    /// Waits until a write is durable, then tells the replication which of this service's
+    /// documents it changed (they reach the hub at once, not on the next connection).
+    async fn durable(&self, ticket: u64, ids: &[&str]) -> ServiceResult<()> {
+        self.gc.wait_async(ticket).await?;
+        for id in ids {
+            let _ = self.events.send(LiveEvent::Replicated {
+                doc_id: self.doc_id(id)?.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// The ЛП-1 reference lists.
@@ -243,7 +262,7 @@ impl ReceptionService {
             )?
             .1
         };
-        self.gc.wait_async(ticket).await?;
+        self.durable(ticket, &[SCHEDULE_DOC_ID]).await?;
         Ok(schedule)
     }
 
@@ -264,7 +283,7 @@ impl ReceptionService {
             let Some(schedule) = self.schedule()? else {
                 return Ok(0);
             };
-            let mut settled = 0;
+            let mut settled = Vec::new();
             let mut last = None;
             for e in docs::catalogue(&*self.store, &self.region, Some(DocKind::Reception))? {
                 let id = e.id.id();
@@ -303,15 +322,16 @@ impl ReceptionService {
                     serde_json::json!({}),
                     now_ms,
                 )?;
-                settled += 1;
+                settled.push(id.to_string());
                 last = Some(ticket);
             }
             (settled, last)
         };
         if let Some(ticket) = last {
-            self.gc.wait_async(ticket).await?;
+            let ids: Vec<&str> = settled.iter().map(String::as_str).collect();
+            self.durable(ticket, &ids).await?;
         }
-        Ok(settled)
+        Ok(settled.len())
     }
 
     /// On a fresh node with the demo reference lists: the demo schedule (sample data), unless
@@ -396,7 +416,7 @@ impl ReceptionService {
                 now_ms,
             )?
         };
-        self.gc.wait_async(ticket).await?;
+        self.durable(ticket, &[&id]).await?;
         booking_of(view)
     }
 
@@ -444,7 +464,7 @@ impl ReceptionService {
                 now_ms,
             )?
         };
-        self.gc.wait_async(ticket).await?;
+        self.durable(ticket, &[id]).await?;
         booking_of(view)
     }
 

@@ -312,6 +312,7 @@ async fn connect_once(
                 Ok(LiveEvent::Appeal(a)) => format!("{region_owned}/appeal/{}", a.id),
                 Ok(LiveEvent::Field { doc_id, .. }) => doc_id,
                 Ok(LiveEvent::Conversation(c)) => format!("{region_owned}/conv/{}", c.id),
+                Ok(LiveEvent::Replicated { doc_id }) => doc_id,
                 // Calls are local to the node; their cards replicate.
                 Ok(LiveEvent::Call(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,

@@ -263,6 +263,7 @@ impl CardService {
             actor.clone(),
             limits.doc_chunks_max,
             Arc::new(sync::reception::ReceptionReference::demo()),
+            events.clone(),
         ));
         let meetings = Arc::new(crate::meetings::MeetingService::new(
             store.clone(),
@@ -272,6 +273,7 @@ impl CardService {
             actor.clone(),
             limits.doc_chunks_max,
             Arc::new(sync::meetings::BeatsReference::demo()),
+            events.clone(),
         ));
         let field = FieldService::new(
             store.clone(),

@@ -78,6 +78,8 @@ async fn events(
                         }
                         Event::default().event("conversation").json_data(c).ok()?
                     }
+                    // For the replication only.
+                    Ok(LiveEvent::Replicated { .. }) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         Event::default().event("resync").data(n.to_string())
                     }
