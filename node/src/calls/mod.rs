@@ -868,14 +868,24 @@ impl CallService {
                             .await?;
                     }
                     _ => {
-                        self.cards
-                            .apply(
-                                SYSTEM_ACTOR,
-                                card_id,
-                                sync::CardCommand::CallbackDue,
-                                now_ms,
-                            )
-                            .await?;
+                        // Idempotent across a stop: the card may already wait for its callback
+                        // when the node stopped after marking it and before the call's record
+                        // was written (the restart then closes the call again).
+                        let already_due = self.cards.get_card(card_id).is_ok_and(|c| {
+                            c.callback
+                                .as_ref()
+                                .is_some_and(sync::model::Callback::is_due)
+                        });
+                        if !already_due {
+                            self.cards
+                                .apply(
+                                    SYSTEM_ACTOR,
+                                    card_id,
+                                    sync::CardCommand::CallbackDue,
+                                    now_ms,
+                                )
+                                .await?;
+                        }
                         entry.card_id = Some(card_id.clone());
                         entry.card_number = Some(number.clone());
                     }
