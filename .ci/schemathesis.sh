@@ -53,7 +53,9 @@ PY
 )
 
 # Operations left out: the event stream never ends; logout, deleting or disabling accounts and
-# changing the password would end the fuzzing session itself.
+# changing the password would end the fuzzing session itself; a meeting's video upload takes
+# video/webm or video/mp4 bodies, which schemathesis cannot generate (node/tests/meetings.rs
+# tests it).
 status=0
 st run "$base/api/v1/openapi.json" \
   -H "Authorization: Bearer $token" \
@@ -64,6 +66,7 @@ st run "$base/api/v1/openapi.json" \
   --exclude-path /api/v1/auth/logout \
   --exclude-path /api/v1/auth/password \
   --exclude-path-regex '^/api/v1/accounts/\{login\}$' \
+  --exclude-path '/api/v1/meetings/{id}/recordings' \
   --warnings off \
   --seed 102 || status=$?
 if [ "$status" -ne 0 ]; then

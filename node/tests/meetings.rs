@@ -174,7 +174,7 @@ async fn r22_a_quarter_without_a_meeting_warns_the_inspector_and_the_office_head
         .await;
     assert_eq!(v["sample"], true);
     assert_eq!(v["beats"].as_array().unwrap().len(), 1, "{v}");
-    assert_eq!(v["beats"][0]["code"], "saryarka-01");
+    assert_eq!(v["beats"][0]["beat"]["code"], "saryarka-01");
     assert_eq!(v["beats"][0]["relation"], "inspector");
     let v = w.ok(&w.helper, "GET", "/api/v1/meetings/beats", None).await;
     assert_eq!(v["beats"][0]["relation"], "helper");

@@ -85,10 +85,10 @@ fn require_plan(s: &SharedState, auth: &Auth, plan: &MeetingPlan) -> ApiResult<(
     Ok(())
 }
 
-/// A beat as the caller sees it.
+/// A beat as the caller sees it (the beat as the reference gives it, and the caller's relation
+/// to it).
 #[derive(Serialize, ToSchema)]
 pub struct VisibleBeat {
-    #[serde(flatten)]
     pub beat: Beat,
     pub relation: Relation,
 }
