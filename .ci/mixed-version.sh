@@ -20,9 +20,8 @@
 #
 # Usage (from the repository root; `target/release/simulations` must be built):
 #   .ci/mixed-version.sh          build, then run
-#   .ci/mixed-version.sh build    only build (.ci/run does this in the background while the
-#                                 browser tests run: they use copies of the binaries, since this
-#                                 replaces target/debug/{node,central,provisioning} for a while)
+#   .ci/mixed-version.sh build    only build (it replaces target/debug/{node,central,provisioning}
+#                                 for a while, then puts the current ones back)
 #   .ci/mixed-version.sh run      only run, on what `build` left in target/mixed
 set -euo pipefail
 base=${MIXED_VERSION_BASE:-f3c8f7d}
