@@ -175,3 +175,46 @@ export function alertUnits(now) {
   });
   if (changed) ssSet(overdueKey(), JSON.stringify(W.overdue));
 }
+
+/* R22: a beat whose quarter warns (at risk: the last day to notice a meeting is near and none is
+   noticed; missed) is told to its inspector and the office's head: a beep and a notification
+   once per beat, quarter and state in this browser session, and a mark on the meetings tabs
+   while any beat warns. `cov` is GET /meetings/coverage. */
+const SS_MEETINGS = 'node_console_alerted_meetings';
+export function alertMeetings(cov) {
+  if (!cov || !Array.isArray(cov.beats)) return;
+  const k = SS_MEETINGS + ':' + me();
+  let told = {};
+  try { told = JSON.parse(ssGet(k) || '{}') || {}; } catch (e) { told = {}; }
+  const warning = cov.beats.filter(function (b) { return b.warning; });
+  let changed = false;
+  warning.forEach(function (b) {
+    const state = b.coverage && b.coverage.state;
+    const key = cov.quarter + '/' + b.beat;
+    if (told[key] === state) return;
+    told[key] = state;
+    changed = true;
+    chime(SOUND.overdue);
+    const name = lang() === 'kk' ? b.name_kk || b.name_ru : b.name_ru || b.name_kk;
+    const tab = qs('[data-testid="tab-meetings"]') ? 'meetings' : 'meetings_control';
+    notify('beat-' + b.beat, t('alert.meeting.title'), join([name, t('mt.warning.' + state)]), open(tab, null));
+  });
+  if (changed) ssSet(k, JSON.stringify(told));
+  ['meetings', 'meetings_control'].forEach(function (tab) {
+    const btn = qs('[data-testid="tab-' + tab + '"]');
+    if (!btn) return;
+    let mark = btn.querySelector('.tab-warn');
+    if (warning.length && !mark) {
+      mark = document.createElement('span');
+      mark.className = 'tab-warn';
+      mark.setAttribute('data-testid', 'tab-' + tab + '-warn');
+      btn.insertBefore(mark, btn.firstChild);
+    }
+    if (mark) {
+      mark.textContent = warning.length ? '! ' + warning.length : '';
+      mark.setAttribute('data-i18n-title', 'alert.meeting.title');
+      mark.setAttribute('title', t('alert.meeting.title'));
+      if (!warning.length) mark.remove();
+    }
+  });
+}

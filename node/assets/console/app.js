@@ -26,6 +26,7 @@ import { OfficerAppealsView } from './views/appeals_officer.js';
 import { InboxView } from './views/inbox.js';
 import { ReceptionDeskView } from './views/reception.js';
 import { ReportsView } from './views/reports.js';
+import { MeetingsView, MeetingsControlView, meetingBeats, knownBeats, inspects, controls, watchCoverage, unwatchCoverage } from './views/meetings.js';
 import { resetInbox } from './inbox_data.js';
 
 setupI18n(DICTS, LS_LANG);
@@ -37,6 +38,7 @@ setInterval(tick, 1000);
 
 function teardown() {
   alertsOff();
+  unwatchCoverage();
   live.stop();
   stopProbe();
   clearKeys();
@@ -54,8 +56,14 @@ function startSession() {
     if (u.must_change_password) { renderPasswordChange(null); return null; }
     return api('GET', '/reference');
   }).then(function (ref) {
-    if (!session.user || session.user.must_change_password) return;
+    if (!session.user || session.user.must_change_password) return null;
     S.ref = ref || {};
+    // Report meetings (issue 16): which of the two views the caller gets depends on what they
+    // are to the beats (inspector or helper; the office's or the region's head).
+    if (!hasRole('district_inspector') && !hasRole('head')) return true;
+    return meetingBeats().then(function () { return true; }, function () { return true; });
+  }).then(function (go) {
+    if (!go || !session.user || session.user.must_change_password) return;
     renderShell();
   });
 }
@@ -108,6 +116,10 @@ function renderShell() {
     tabs.push({ key: 'reception', title: 'tab.reception', make: ReceptionDeskView });
     tabs.push({ key: 'reports', title: 'tab.reports', make: ReportsView });
   }
+  // District inspectors' report meetings (issue 16): "my beat" and the control of the beats.
+  var beats = knownBeats();
+  if (inspects(beats)) tabs.push({ key: 'meetings', title: 'tab.meetings', make: MeetingsView });
+  if (controls(beats)) tabs.push({ key: 'meetings_control', title: 'tab.meetings_control', make: MeetingsControlView });
   if (hasRole('admin')) tabs.push({ key: 'admin', title: 'tab.admin', make: AdminView });
 
   var nav = qs('#tabs', header);
@@ -145,6 +157,7 @@ function renderShell() {
   // The first field of the shown view takes the keyboard at once.
   var shown = tabs.filter(function (x) { return x.key === want; })[0];
   if (shown && shown.view.focus) shown.view.focus();
+  if (inspects(beats) || controls(beats)) watchCoverage();
   if (isStaff()) {
     loadAll();
     connectEvents();

@@ -41,6 +41,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/dispatch.js",
         "views/map.js",
         "views/map_panel.js",
+        "views/meetings.js",
         "views/premise.js",
         "views/search.js",
         "views/shift_summary.js",
