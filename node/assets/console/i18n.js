@@ -1068,7 +1068,7 @@ export default {
     'rp.month.12': 'декабрь',
     // District inspectors' report meetings (issue 16, R22–R26)
     'tab.meetings': 'Мой участок',
-    'tab.meetings_control': 'Отчетные встречи участков',
+    'tab.meetings_control': 'Встречи участков',
     'alert.meeting.title': 'Отчетная встреча участкового под угрозой срыва',
     'mt.sample': 'Справочник участков — демонстрационные данные, а не административные участки города',
     'mt.no_beats': 'За вами не закреплен ни один административный участок',
@@ -1151,6 +1151,7 @@ export default {
     'mt.recordings': 'Видеозапись встречи',
     'mt.recording.play': 'Смотреть',
     'mt.recording.upload': 'Загрузить видеозапись',
+    'mt.recording.pick': 'Выбрать файл',
     'mt.recording.choose': 'Выберите файл видеозаписи',
     'mt.kib': 'КиБ',
     'mt.protocol': 'Протокол встречи',
@@ -2272,7 +2273,7 @@ export default {
     'rp.month.12': 'желтоқсан',
     // District inspectors' report meetings (issue 16, R22–R26); kk: our translation
     'tab.meetings': 'Менің учаскем',
-    'tab.meetings_control': 'Учаскелердің есептік кездесулері',
+    'tab.meetings_control': 'Учаске кездесулері',
     'alert.meeting.title': 'Учаскелік инспектордың есептік кездесуі өтпей қалу қаупінде',
     'mt.sample': 'Учаскелер анықтамалығы — демонстрациялық деректер, қаланың әкімшілік учаскелері емес',
     'mt.no_beats': 'Сізге бірде-бір әкімшілік учаске бекітілмеген',
@@ -2355,6 +2356,7 @@ export default {
     'mt.recordings': 'Кездесудің бейнежазбасы',
     'mt.recording.play': 'Көру',
     'mt.recording.upload': 'Бейнежазбаны жүктеу',
+    'mt.recording.pick': 'Файлды таңдау',
     'mt.recording.choose': 'Бейнежазба файлын таңдаңыз',
     'mt.kib': 'КиБ',
     'mt.protocol': 'Кездесу хаттамасы',

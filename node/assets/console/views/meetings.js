@@ -288,7 +288,11 @@ function recordingsBox(m, rel, reload) {
   });
   box.appendChild(video);
   if (m.stage !== 'held' || rel !== 'inspector') return box;
-  var file = h('input', { type: 'file', accept: 'video/webm,video/mp4', tid: 'mt-recording-file' });
+  // The browser's own file button speaks the browser's language: a button of ours stands in.
+  var file = h('input', { type: 'file', accept: 'video/webm,video/mp4', tid: 'mt-recording-file', style: 'display:none' });
+  var chosen = dataText('', 'muted small');
+  var pick = h('button', { type: 'button', class: 'btn', tid: 'mt-recording-pick', i18n: 'mt.recording.pick', onclick: function () { file.click(); } });
+  file.addEventListener('change', function () { chosen.textContent = file.files && file.files[0] ? file.files[0].name : ''; });
   var err = errBox('mt-recording-error');
   var btn = h('button', { type: 'button', class: 'btn', tid: 'mt-recording-upload', i18n: 'mt.recording.upload' });
   act(btn, err, function () {
@@ -305,7 +309,7 @@ function recordingsBox(m, rel, reload) {
       });
     }, function () { var e = new Error('network'); e.status = 0; e.code = 'network'; throw e; });
   }, reload);
-  box.appendChild(h('div', { class: 'row' }, [file, btn]));
+  box.appendChild(h('div', { class: 'row' }, [file, pick, chosen, btn]));
   box.appendChild(err);
   return box;
 }
