@@ -6,7 +6,7 @@
 // participants (refused without their consent), marks the meeting held, uploads its video,
 // writes the protocol (decisions, a complaint to check, a proposal answered in full, a remark
 // outside the police's competence), signs it (the protocol is then shown locked) and follows the
-// complaint up to closed with its result. Late in the quarter the beat office's head sees the
+// complaint up to closed with its result, then corrects the protocol (a new signed version). Late in the quarter the beat office's head sees the
 // beat without a meeting at risk (R22: the alert's mark on the tab, the warning in the list) and
 // the remark still followed up. No Latin-script word on screen in either language.
 //
@@ -251,6 +251,19 @@ describe('district inspectors\' report meetings', { timeout: 300_000 }, () => {
     assert.match(await closed.textContent(), /вынесены предупреждения/);
     await noLatin(page, 'signed', 'kk');
     await noLatin(page, 'signed', 'ru');
+
+    // R24: a correction opens the draft again and is signed as version 2, linked with its reason.
+    await page.locator(tid('mt-correction-reason')).fill('Уточнено время патрулирования');
+    await page.locator(tid('mt-correction')).click();
+    await page.locator(`${tid('mt-protocol')}[data-locked="false"]`).waitFor();
+    await page.locator(tid('mt-field-decisions')).fill('Усилить патрулирование двора по ул. Кенесары 40 с 19:00 до 23:00.');
+    await page.locator(tid('mt-sign')).click();
+    await page.locator(`${tid('mt-protocol')}[data-locked="true"]`).waitFor();
+    const v2 = page.locator(`${tid('mt-signature')}[data-version="2"]`);
+    await v2.waitFor();
+    assert.match(await v2.textContent(), /Уточнено время патрулирования/);
+    assert.match(await page.locator(tid('mt-signed-decisions')).textContent(), /с 19:00 до 23:00/);
+    assert.match(await page.locator(tid('mt-protocol-locked')).textContent(), /№2/);
     await page.locator(`${tid('mt-coverage')}[data-state="held"]`).waitFor();
     await page.context().close();
 
