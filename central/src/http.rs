@@ -421,6 +421,7 @@ pub const DASHBOARD_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "i18n.js",
         "kb.js",
         "map.js",
+        "meetings.js",
         "overview.js",
         "report_1ol.js",
         "state.js",
@@ -588,7 +589,9 @@ impl utoipa::Modify for BearerAuth {
         crate::report_1ol_http::version,
         crate::report_1ol_http::xlsx,
         crate::report_1ol_http::region,
-        crate::report_1ol_http::book
+        crate::report_1ol_http::book,
+        crate::meetings_http::national,
+        crate::meetings_http::region
     ),
     modifiers(&BearerAuth),
     tags(
@@ -596,6 +599,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "appeals", description = "Citizens' appeals of every region (R16, R33): hq_duty and hq_analyst read, hq_duty writes control notes"),
         (name = "kb", description = "The knowledge base (R19): HQ reads the articles; kb_editor accounts write and publish those of their account's service, which replicate to every region"),
         (name = "reports", description = "The national report 1-ОЛ (R32): hq_duty and hq_analyst read it, its issued versions and each region's records; hq_duty takes citizens' reception bookings through the hub for a region that may be cut off (R31)"),
+        (name = "meetings", description = "District inspectors' report meetings (R22): hq_duty and hq_analyst read the national table of beats covered this quarter and each region's beats"),
         (name = "accounts", description = "HQ accounts and sessions (admin: accounts; everyone: their own password)"),
         (name = "operations", description = "Health, metrics and this document"),
         (name = "dashboard", description = "The HQ dashboard's files")
@@ -724,6 +728,16 @@ fn routes() -> Vec<Route> {
             Post,
             "/api/v1/reception/{region}/bookings",
             crate::report_1ol_http::book,
+        ),
+        route(
+            Get,
+            "/api/v1/meetings/coverage",
+            crate::meetings_http::national,
+        ),
+        route(
+            Get,
+            "/api/v1/meetings/coverage/{region}",
+            crate::meetings_http::region,
         ),
     ]
 }

@@ -410,9 +410,9 @@ impl Hub {
             });
             match ev {
                 Event::DocChanged { doc_id, .. } => {
-                    if sync::DocId::parse(doc_id)
-                        .is_ok_and(|id| id.kind() == sync::DocKind::Reference)
-                    {
+                    if sync::DocId::parse(doc_id).is_ok_and(|id| {
+                        id.kind() == sync::DocKind::Reference && !crate::meetings::is_register(&id)
+                    }) {
                         tracing::info!(region = %r, "the region's reference data arrived");
                         let _ = hub.events.send(HubEvent::Reference { region: r.clone() });
                     }

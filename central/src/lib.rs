@@ -21,6 +21,8 @@ pub mod http_state;
 pub mod hub;
 pub mod kb;
 pub mod kb_http;
+pub mod meetings;
+pub mod meetings_http;
 pub mod metrics;
 pub mod national;
 pub mod picture;

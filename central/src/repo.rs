@@ -340,6 +340,22 @@ impl CentralRepo {
                             tracing::warn!(doc = %entry.id, "a stored reception document cannot be loaded: left out of report 1-ОЛ");
                         }
                     },
+                    DocKind::Meeting => match self.load_doc(&entry.id) {
+                        Ok(Some(doc)) => {
+                            // Entries of one batch are not in the store yet: a meeting
+                            // is reindexed once, so no earlier entry needs to go.
+                            if let Err(e) =
+                                crate::meetings::stage(&*self.store, &mut batch, &entry.id, &doc)
+                            {
+                                tracing::warn!(doc = %entry.id, error = %e, "a stored meeting cannot be read: left out of the national table of meetings");
+                            } else {
+                                in_batch += 1;
+                            }
+                        }
+                        _ => {
+                            tracing::warn!(doc = %entry.id, "a stored meeting cannot be loaded: left out of the national table of meetings");
+                        }
+                    },
                     _ => {}
                 }
                 if in_batch >= REINDEX_BATCH_CARDS {
@@ -419,7 +435,10 @@ impl CentralRepo {
         let mut priority = Priority::Normal;
         let mut staged = None;
         let mut received_reference = None;
-        if doc_id.kind() == DocKind::Reference {
+        if crate::meetings::is_register(doc_id) {
+            crate::meetings::check_register(doc_id, doc).map_err(RepoError::Refused)?;
+            priority = Priority::Active;
+        } else if doc_id.kind() == DocKind::Reference {
             // Checked before it is stored: a region's cards are read with it.
             received_reference = check_reference(doc_id, &PublishedDoc::wrap(doc.fork()))
                 .map_err(RepoError::Refused)?;
@@ -457,6 +476,10 @@ impl CentralRepo {
             reception = self
                 .report_1ol
                 .stage(doc_id, doc, &mut batch)
+                .map_err(RepoError::Refused)?;
+        }
+        if doc_id.kind() == DocKind::Meeting {
+            crate::meetings::stage(&*self.store, &mut batch, doc_id, doc)
                 .map_err(RepoError::Refused)?;
         }
         if doc_id.kind() == DocKind::Field {

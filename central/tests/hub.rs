@@ -682,3 +682,127 @@ async fn r31_a_booking_through_the_hub_is_settled_by_the_region_in_both_orders_o
     let moved = reception.get(&second).unwrap();
     assert_eq!(moved.moved_from.unwrap().time, "10:20");
 }
+
+/// R22 at HQ: the region's node publishes its beats register and replicates its meetings; the
+/// hub's national table counts each region's beats by the same quarter coverage the inspector
+/// sees, and a region's drill-down lists each beat with its meetings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r22_hq_counts_each_regions_beats_covered_this_quarter_from_what_its_node_replicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_hub(dir.path()).await;
+    let (node, _stop) = start_ast_node(&running, dir.path()).await;
+    let (app, hq) = (&running.app, &running.hq);
+    let beats = sync::meetings::BeatsReference::demo().beats.len() as u64;
+
+    // An inspector of the demo region plans a meeting and publishes its notice on the node.
+    let node_app = node::http::app(node.state.clone());
+    let node_admin = common::activate(&node_app, "admin", "admin-password-1").await;
+    let (s, body) = call(
+        &node_app,
+        "POST",
+        "/api/v1/accounts",
+        &node_admin,
+        Some(
+            json!({"login": "uip.saryarka01", "full_name": "Касымов Арман",
+            "password": "long-password-1", "roles": ["district_inspector"]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let inspector = common::activate(&node_app, "uip.saryarka01", "long-password-1").await;
+    let offset = node.state.service.reference().shifts.utc_offset_min;
+    let date = sync::calendar::Day::from_ms(server_kit::clock::now_ms(), offset).plus_days(12);
+    let quarter = sync::meetings::Quarter::of(date).to_string();
+    let (s, created) = call(
+        &node_app,
+        "POST",
+        "/api/v1/meetings",
+        &inspector,
+        Some(
+            json!({"beats": ["saryarka-01"], "format": "gathering", "date": date.to_string(),
+            "time": "18:00", "place_kk": "№ 12 мектеп, акт залы",
+            "place_ru": "Школа № 12, актовый зал", "language": "ru"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let (s, body) = call(
+        &node_app,
+        "POST",
+        &format!("/api/v1/meetings/{id}/notice"),
+        &inspector,
+        Some(json!({"channels": ["page", "print"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+
+    // The hub's table: AST with every beat of its register, one of them noticed.
+    let path = format!("/api/v1/meetings/coverage?quarter={quarter}");
+    let table = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let (s, table) = call(app, "GET", &path, hq, None).await;
+            assert_eq!(s, StatusCode::OK, "{table}");
+            let ast = table["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["region"] == "AST")
+                .cloned();
+            if ast
+                .as_ref()
+                .is_some_and(|r| r["registered"] == true && r["counts"]["noticed"] == 1)
+            {
+                return table;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the beats register and the meeting reached HQ");
+    assert_eq!(table["quarter"], quarter.as_str());
+    let ast = &table["regions"][0];
+    assert_eq!(ast["region"], "AST");
+    assert_eq!(ast["sample"], true, "the demo beats are sample data");
+    assert_eq!(ast["counts"]["beats"], beats);
+    assert_eq!(table["total"]["beats"], beats);
+    assert_eq!(table["total"]["noticed"], 1);
+    assert_eq!(table["total"]["held"], 0);
+
+    let (s, region) = call(
+        app,
+        "GET",
+        &format!("/api/v1/meetings/coverage/AST?quarter={quarter}"),
+        hq,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{region}");
+    assert_eq!(region["beats"].as_array().unwrap().len() as u64, beats);
+    let b = region["beats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["code"] == "saryarka-01")
+        .unwrap();
+    assert_eq!(b["coverage"]["state"], "noticed", "{b}");
+    assert_eq!(b["meetings"][0]["id"], id.as_str());
+    assert_eq!(b["meetings"][0]["stage"], "noticed");
+
+    // Bad input gets a code a person can act on.
+    let (s, body) = call(
+        app,
+        "GET",
+        "/api/v1/meetings/coverage?quarter=2026-Q5",
+        hq,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "meeting_bad_quarter");
+    let (s, body) = call(app, "GET", "/api/v1/meetings/coverage/ZZZ", hq, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["code"], "region_unknown");
+    let (s, _) = call(app, "GET", "/api/v1/meetings/coverage", "", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}

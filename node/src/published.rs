@@ -2,7 +2,7 @@
 //! configuration on every start (so a changed configuration replicates to the hub), and the
 //! national working-day calendar years, which only the hub writes and the node receives.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use automerge::{ActorId, ChangeHash};
 use serde::Serialize;
@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::{
     self,
-    published::{CalendarRules, ReferenceRules},
+    published::{CalendarRules, OwnRules},
     KindRules,
 };
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
@@ -54,6 +54,8 @@ pub struct PublishedDocs {
     reference: Arc<Reference>,
     actor: ActorId,
     chunks_max: usize,
+    /// The beats register this start published ([`Self::publish_beats`]).
+    beats: RwLock<Option<Arc<sync::meetings::BeatsRegister>>>,
     /// Serialises changes (rare: a start, a replicated change).
     lock: Mutex<()>,
 }
@@ -74,6 +76,7 @@ impl PublishedDocs {
             reference,
             actor,
             chunks_max,
+            beats: RwLock::new(None),
             lock: Mutex::new(()),
         }
     }
@@ -119,22 +122,72 @@ impl PublishedDocs {
     /// holds something else (first start, a changed configuration), once durable.
     /// `Ok(false)`: unchanged.
     pub async fn publish_reference(&self, now_ms: i64) -> Result<bool, PublishedError> {
+        let details = serde_json::json!({
+            "districts": self.reference.districts.len(),
+            "categories": self.reference.categories.len(),
+            "duty_units": self.reference.duty_units.len(),
+        });
+        self.publish_own(
+            &self.reference_id()?,
+            &*self.reference,
+            "reference.publish",
+            details,
+            now_ms,
+        )
+        .await
+    }
+
+    /// Publishes the region's beats register (what HQ's national table of report meetings
+    /// counts, R22) from the beats reference when it changed, once durable; it is kept for
+    /// the copies that come back from the hub. `Ok(false)`: unchanged.
+    pub async fn publish_beats(
+        &self,
+        beats: &sync::meetings::BeatsReference,
+        now_ms: i64,
+    ) -> Result<bool, PublishedError> {
+        let register = Arc::new(beats.register(&self.reference.region.code));
+        *self.beats.write().unwrap_or_else(PoisonError::into_inner) = Some(register.clone());
+        let id = DocId::new(
+            &self.reference.region.code,
+            DocKind::Reference,
+            sync::meetings::BEATS_DOC_ID,
+        )?;
+        let details =
+            serde_json::json!({ "beats": register.beats.len(), "sample": register.sample });
+        self.publish_own(&id, &*register, "meetings.beats_publish", details, now_ms)
+            .await
+    }
+
+    /// Publishes `value` under `id` (a document of this region's own) when the stored one holds
+    /// something else, with an audit entry, once durable. `Ok(false)`: unchanged.
+    async fn publish_own<T>(
+        &self,
+        id: &DocId,
+        value: &T,
+        action: &'static str,
+        details: serde_json::Value,
+        now_ms: i64,
+    ) -> Result<bool, PublishedError>
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq,
+    {
         let ticket = {
             let _g = self.guard();
-            let id = self.reference_id()?;
-            let (mut doc, stored) = self.load(&id)?;
-            let ctx = Ctx::new("system", self.reference.region.code.as_str(), now_ms);
-            if !doc.publish(&*self.reference, &ctx)? {
+            let (mut doc, stored) = self.load(id)?;
+            let region = self.reference.region.code.as_str();
+            let ctx = Ctx::new("system", region, now_ms);
+            if !doc.publish(value, &ctx)? {
                 return Ok(false);
             }
             let mut batch = WriteBatch::new();
             let mut stored = stored;
             kinds::stage_write(
-                &ReferenceRules {
-                    reference: &self.reference,
+                &OwnRules {
+                    region,
+                    value: Some(value),
                 },
                 &mut batch,
-                &id,
+                id,
                 &mut doc,
                 &mut stored,
                 None,
@@ -151,16 +204,7 @@ impl PublishedDocs {
             self.audit.record(
                 &self.gc,
                 batch,
-                AuditInput::new(
-                    "system",
-                    "reference.publish",
-                    id.to_string(),
-                    serde_json::json!({
-                        "districts": self.reference.districts.len(),
-                        "categories": self.reference.categories.len(),
-                        "duty_units": self.reference.duty_units.len(),
-                    }),
-                ),
+                AuditInput::new("system", action, id.to_string(), details),
                 now_ms,
             )?
         };
@@ -224,9 +268,25 @@ impl PublishedDocs {
     ) -> Result<Vec<ChangeHash>, RepoError> {
         let imported = match id.kind() {
             DocKind::Calendar => self.apply(&CalendarRules, batch, id, bytes, now_ms)?,
+            DocKind::Reference
+                if id.region() == self.reference.region.code
+                    && id.id() == sync::meetings::BEATS_DOC_ID =>
+            {
+                let beats = self
+                    .beats
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let rules = OwnRules {
+                    region: &self.reference.region.code,
+                    value: beats.as_deref(),
+                };
+                self.apply(&rules, batch, id, bytes, now_ms)?
+            }
             DocKind::Reference if id.region() == self.reference.region.code => {
-                let rules = ReferenceRules {
-                    reference: &self.reference,
+                let rules = OwnRules {
+                    region: &self.reference.region.code,
+                    value: Some(&*self.reference),
                 };
                 self.apply(&rules, batch, id, bytes, now_ms)?
             }

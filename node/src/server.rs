@@ -166,6 +166,10 @@ pub async fn open_node(
         .publish_reference(now)
         .await
         .context("publishing the region's reference data")?;
+    service
+        .publish_beats(now)
+        .await
+        .context("publishing the region's beats register")?;
     let generated_admin_password = accounts
         .bootstrap_admin(admin_password, now)
         .await

@@ -357,6 +357,13 @@ impl CardService {
         Ok(self.published.publish_reference(now_ms).await?)
     }
 
+    /// Publishes the region's beats register (from the meetings' beats reference) when it
+    /// changed (every start), for HQ's national table of report meetings (R22).
+    pub async fn publish_beats(&self, now_ms: i64) -> ServiceResult<bool> {
+        let beats = self.meetings().reference();
+        Ok(self.published.publish_beats(&beats, now_ms).await?)
+    }
+
     /// The national working-day calendar years received from the hub, by year.
     pub fn calendar_years(&self) -> ServiceResult<Vec<HeldCalendarYear>> {
         Ok(self.published.calendar_years()?)

@@ -13,6 +13,7 @@ import { connectEvents, live, loadAll } from './data.js';
 import { closeDetail } from './detail.js';
 import { renderKbPage } from './kb.js';
 import { renderMapPage, showMap } from './map.js';
+import { loadMeetings, renderMeetingsPage } from './meetings.js';
 import { loadReport, renderReportPage } from './report_1ol.js';
 import { renderAll, renderCharts, renderQueueList } from './overview.js';
 import { HQ_ROLES, LS_LANG, LS_MODE, OPEN, REFRESH_MS, S, SS_TOKEN, SS_USER, hasHqRole, tick } from './state.js';
@@ -73,14 +74,14 @@ function startSession() {
   renderShell();
   loadAll();
   connectEvents();
-  S.pollTimer = setInterval(function () { loadAll(); if (tab === 'appeals') loadAppeals(); if (tab === 'map') showMap(); }, REFRESH_MS);
+  S.pollTimer = setInterval(function () { loadAll(); if (tab === 'appeals') loadAppeals(); if (tab === 'map') showMap(); if (tab === 'meetings') loadMeetings(); }, REFRESH_MS);
 }
 
 /* The two pages: the operational picture of 102 cards and citizens' appeals. */
 var tab = 'picture';
 function setTab(name) {
   tab = name;
-  var pages = { picture: qs('#picture-page'), appeals: qs('#appeals-page'), map: qs('#map-page'), report: qs('#report-page') };
+  var pages = { picture: qs('#picture-page'), appeals: qs('#appeals-page'), map: qs('#map-page'), report: qs('#report-page'), meetings: qs('#meetings-page') };
   Object.keys(pages).forEach(function (k) {
     if (pages[k]) pages[k].hidden = k !== name;
     var b = qs('[data-testid="tab-' + k + '"]');
@@ -89,6 +90,7 @@ function setTab(name) {
   if (name === 'appeals') loadAppeals();
   if (name === 'map') showMap();
   if (name === 'report') loadReport();
+  if (name === 'meetings') loadMeetings();
 }
 
 /* ------------------------------------------------------------------ shell */
@@ -130,10 +132,12 @@ function renderShell() {
     h('button', { type: 'button', class: 'btn btn-sm active', role: 'tab', tid: 'tab-picture', i18n: 'tab.picture', onclick: function () { setTab('picture'); } }),
     h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-appeals', i18n: 'tab.appeals', onclick: function () { setTab('appeals'); } }),
     h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-map', i18n: 'tab.map', onclick: function () { setTab('map'); } }),
-    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-report', i18n: 'tab.report', onclick: function () { setTab('report'); } })
+    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-report', i18n: 'tab.report', onclick: function () { setTab('report'); } }),
+    h('button', { type: 'button', class: 'btn btn-sm', role: 'tab', tid: 'tab-meetings', i18n: 'tab.meetings', onclick: function () { setTab('meetings'); } })
   ]);
   var mapPage = h('main', { class: 'main', id: 'map-page', tid: 'map-page', hidden: true });
   var reportPage = h('main', { class: 'main', id: 'report-page', tid: 'report-page', hidden: true });
+  var meetingsPage = h('main', { class: 'main', id: 'meetings-page', tid: 'meetings-page', hidden: true });
   var appealsPage = h('main', { class: 'main', id: 'appeals-page', tid: 'appeals-page', hidden: true });
   var main = h('main', { class: 'main', id: 'picture-page', tid: 'picture-page' }, [
     h('div', { class: 'error', id: 'load-error', tid: 'load-error', style: 'display:none', role: 'alert' }),
@@ -166,6 +170,8 @@ function renderShell() {
   renderMapPage(mapPage);
   root.appendChild(reportPage);
   renderReportPage(reportPage);
+  root.appendChild(meetingsPage);
+  renderMeetingsPage(meetingsPage);
   root.appendChild(h('div', { id: 'drawer-back', class: 'drawer-back', hidden: true, onclick: closeDetail }));
   root.appendChild(h('aside', { id: 'drawer', class: 'drawer', tid: 'card-detail', hidden: true, role: 'dialog' }));
   root.appendChild(h('div', { id: 'toast', class: 'toast', tid: 'toast', role: 'status' }));

@@ -157,12 +157,7 @@ fn quarter_of(s: &SharedState, q: Option<&str>) -> ApiResult<Quarter> {
     };
     match q {
         None | Some("") => Ok(Quarter::of(today(s))),
-        Some(text) => {
-            let (y, n) = text.split_once("-Q").ok_or_else(bad)?;
-            let year: i32 = y.parse().map_err(|_| bad())?;
-            let number: u8 = n.parse().map_err(|_| bad())?;
-            Ok(Quarter::new(year, number)?)
-        }
+        Some(text) => Quarter::parse(text).map_err(|_| bad()),
     }
 }
 

@@ -51,7 +51,7 @@ impl MeetingSummary {
             place_kk: m.plan.place_kk.clone(),
             place_ru: m.plan.place_ru.clone(),
             stage: m.stage,
-            signed: !m.signatures.is_empty() && !m.correcting,
+            signed: m.signed(),
             participants: m.participants.len() as u32,
             open_items: open_items(m).count() as u32,
             hold: m.hold,
@@ -73,12 +73,7 @@ pub struct OpenItem {
 }
 
 fn open_items(m: &Meeting) -> impl Iterator<Item = &sync::meetings::doc::Item> {
-    m.items.iter().filter(|i| {
-        matches!(
-            i.state,
-            ItemState::Open | ItemState::Checking | ItemState::Forwarded
-        )
-    })
+    m.open_items()
 }
 
 pub fn beat_prefix(beat: &str) -> String {

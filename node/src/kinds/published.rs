@@ -1,34 +1,42 @@
-//! Published documents: this region's reference data (written by this node from its
-//! configuration) and the national working-day calendar years (written at the hub). No index;
+//! Published documents: this region's reference data and beats register (written by this node
+//! from its configuration) and the national working-day calendar years (written at the hub). No index;
 //! consoles read them when asked.
 
+use serde::{de::DeserializeOwned, Serialize};
 use sync::calendar::CalendarYear;
 use sync::protocol::Priority;
-use sync::{Ctx, DocId, DomainError, PublishedDoc, Reference};
+use sync::{Ctx, DocId, DomainError, PublishedDoc};
 
 use super::KindRules;
 
-/// This region's reference data: the configuration is what this node publishes, also over an
-/// older copy that comes back from the hub (after a restore).
-pub struct ReferenceRules<'a> {
-    pub reference: &'a Reference,
+/// A value this node publishes from its configuration (the region's reference data, its beats
+/// register): the configuration is what is published, also over an older copy that comes back
+/// from the hub (after a restore). Without a value (not published yet on this start) the copy
+/// is taken as it is.
+pub struct OwnRules<'a, T> {
+    pub region: &'a str,
+    pub value: Option<&'a T>,
 }
 
-impl KindRules for ReferenceRules<'_> {
+impl<T> KindRules for OwnRules<'_, T>
+where
+    T: Serialize + DeserializeOwned + PartialEq,
+{
     type Doc = PublishedDoc;
-    type View = Option<Reference>;
+    type View = Option<T>;
 
-    fn view(&self, doc: &mut PublishedDoc, _now_ms: i64) -> Result<Option<Reference>, DomainError> {
+    fn view(&self, doc: &mut PublishedDoc, _now_ms: i64) -> Result<Option<T>, DomainError> {
         doc.value()
     }
 
     fn after_import(&self, doc: &mut PublishedDoc, now_ms: i64) -> Result<(), DomainError> {
-        let region = self.reference.region.code.as_str();
-        doc.publish(self.reference, &Ctx::new("system", region, now_ms))?;
+        if let Some(value) = self.value {
+            doc.publish(value, &Ctx::new("system", self.region, now_ms))?;
+        }
         Ok(())
     }
 
-    fn priority(&self, _view: &Option<Reference>) -> Priority {
+    fn priority(&self, _view: &Option<T>) -> Priority {
         Priority::Active
     }
 }

@@ -51,6 +51,21 @@ impl Quarter {
         Ok(Quarter { year, number })
     }
 
+    /// Reads `YYYY-QN` (e.g. `2026-Q4`), as [`Quarter`] writes itself.
+    pub fn parse(text: &str) -> Result<Quarter, DomainError> {
+        let bad = || {
+            DomainError::rule_field(
+                "meeting_bad_quarter",
+                "quarter",
+                format!("the quarter is YYYY-QN, N from 1 to 4, not {text:?}"),
+            )
+        };
+        let (y, n) = text.split_once("-Q").ok_or_else(bad)?;
+        let year: i32 = y.parse().map_err(|_| bad())?;
+        let number: u8 = n.parse().map_err(|_| bad())?;
+        Quarter::new(year, number)
+    }
+
     /// The quarter `day` falls in.
     pub fn of(day: Day) -> Quarter {
         Quarter {

@@ -329,6 +329,21 @@ impl Meeting {
     pub fn protocol(&self) -> Option<&Signature> {
         self.signatures.last()
     }
+
+    /// The protocol has a signed version and no correction is open (R24).
+    pub fn signed(&self) -> bool {
+        !self.signatures.is_empty() && !self.correcting
+    }
+
+    /// Complaints, proposals and remarks not answered in full and not yet closed (R25).
+    pub fn open_items(&self) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(|i| {
+            matches!(
+                i.state,
+                ItemState::Open | ItemState::Checking | ItemState::Forwarded
+            )
+        })
+    }
 }
 
 /// A change to a meeting.

@@ -15,6 +15,7 @@
 pub mod dates;
 pub mod doc;
 pub mod documents;
+pub mod national;
 pub mod reference;
 pub mod report;
 #[cfg(test)]
@@ -26,5 +27,8 @@ pub use dates::{
     RETENTION_MONTHS,
 };
 pub use doc::{Meeting, MeetingCommand, MeetingDoc, MeetingPlan, MEETING_SCHEMA_VERSION};
-pub use reference::{Beat, BeatsReference, Invitee, InviteeKind, Office, DEMO_BEATS_TOML};
+pub use reference::{
+    Beat, BeatsReference, BeatsRegister, Invitee, InviteeKind, Office, RegisteredBeat,
+    BEATS_DOC_ID, DEMO_BEATS_TOML,
+};
 pub use report::{beat_report, AppealOutcome, BeatReport, BeatReportInput, Period, ReportSection};

@@ -142,6 +142,68 @@ pub struct BeatsReference {
     pub invitees: Vec<Invitee>,
 }
 
+/// The id of a region's beats register (`{REGION}/reference/beats`): what its node publishes of
+/// its beats reference for HQ's national table of beats covered (R22).
+pub const BEATS_DOC_ID: &str = "beats";
+
+/// One beat as HQ sees it: no territory, no logins, no invitees' addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredBeat {
+    pub code: String,
+    pub name_kk: String,
+    pub name_ru: String,
+    /// The beat office's code and names.
+    pub office: String,
+    pub office_name_kk: String,
+    pub office_name_ru: String,
+    /// The district code (the region's reference).
+    pub district: String,
+}
+
+/// A region's beats as its node publishes them to the hub (from the beats reference, every
+/// start, when they changed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BeatsRegister {
+    pub region: String,
+    /// The beats reference is demo data ([`BeatsReference::sample`]).
+    pub sample: bool,
+    pub beats: Vec<RegisteredBeat>,
+}
+
+impl BeatsRegister {
+    /// Checks what arrived at the hub: the region the id says, codes unique, names and the
+    /// count within their limits.
+    pub fn validate(&self, region: &str) -> Result<(), String> {
+        if self.region != region {
+            return Err(format!(
+                "holds the beats of region {:?}, not {region:?}",
+                self.region
+            ));
+        }
+        if self.beats.len() > BEAT_ENTRIES_MAX {
+            return Err(format!(
+                "beats: {} entries, more than {BEAT_ENTRIES_MAX}",
+                self.beats.len()
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for b in &self.beats {
+            check_code("beats", &b.code, &mut seen)?;
+            for (what, name) in [
+                ("name_kk", &b.name_kk),
+                ("name_ru", &b.name_ru),
+                ("office_name_kk", &b.office_name_kk),
+                ("office_name_ru", &b.office_name_ru),
+            ] {
+                check_name("beats", &b.code, what, name)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn check_code(list: &str, code: &str, seen: &mut BTreeSet<String>) -> Result<(), String> {
     let n = code.chars().count();
     if n == 0 || n > BEAT_CODE_CHARS_MAX || code.trim() != code {
@@ -290,6 +352,32 @@ impl BeatsReference {
             }
         }
         Ok(())
+    }
+
+    /// What the node publishes of its beats for `region` (see [`BeatsRegister`]).
+    pub fn register(&self, region: &str) -> BeatsRegister {
+        BeatsRegister {
+            region: region.to_string(),
+            sample: self.sample,
+            beats: self
+                .beats
+                .iter()
+                .map(|b| {
+                    let office = self.office(&b.office);
+                    RegisteredBeat {
+                        code: b.code.clone(),
+                        name_kk: b.name_kk.clone(),
+                        name_ru: b.name_ru.clone(),
+                        office: b.office.clone(),
+                        office_name_kk: office
+                            .map_or_else(|| b.office.clone(), |o| o.name_kk.clone()),
+                        office_name_ru: office
+                            .map_or_else(|| b.office.clone(), |o| o.name_ru.clone()),
+                        district: office.map(|o| o.district.clone()).unwrap_or_default(),
+                    }
+                })
+                .collect(),
+        }
     }
 
     pub fn office(&self, code: &str) -> Option<&Office> {
