@@ -387,7 +387,9 @@ describe('r17_ui_in_kazakh_and_russian_only: no Latin-script word outside data i
     await waitFor('the cards and the reference reach the hub', async () => {
       const c = await central.api('GET', `/cards/AST/${encodeURIComponent(warned.id)}`, undefined, hqToken).catch(() => null);
       const r = await central.api('GET', '/regions/AST/reference', undefined, hqToken).catch(() => null);
-      return { ok: !!(c && (c.timeline || []).some((e) => e.kind === 'warning_issued') && r && r.received) };
+      const m = await central.api('GET', '/meetings/coverage', undefined, hqToken).catch(() => null);
+      const beats = m && (m.regions || []).some((x) => x.region === 'AST' && x.registered && x.counts.beats > 0);
+      return { ok: !!(c && (c.timeline || []).some((e) => e.kind === 'warning_issued') && r && r.received && beats) };
     }, REPLICATION_DEADLINE_MS);
 
     const page = await openPage(browser, 'hq', errors);
@@ -411,6 +413,14 @@ describe('r17_ui_in_kazakh_and_russian_only: no Latin-script word outside data i
       await page.locator('#drawer').waitFor({ state: 'hidden' });
     }
     assert.ok(opened >= 1, 'opened cards on HQ\'s queue');
+    // R22: the national table of report meetings, and the region's beats.
+    await page.locator(tid('tab-meetings')).click();
+    await page.locator(`${tid('mtg-row')}[data-region="AST"] td[data-col="beats"]`).waitFor();
+    await scanBoth(page, 'hq-meetings', findings);
+    await page.locator(tid('mtg-region-AST')).click();
+    await page.locator(tid('mtg-beat')).first().waitFor();
+    assert.ok((await page.locator(tid('mtg-beat')).count()) >= 2, 'the region\'s beats are listed');
+    await scanBoth(page, 'hq-meetings-region', findings);
     await page.context().close();
 
     const acc = await openPage(browser, 'hq-admin', errors);
