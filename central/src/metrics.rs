@@ -38,6 +38,8 @@ pub struct Scrape<'a> {
 
 pub struct CentralMetrics {
     registry: Registry,
+    /// The data directory's disk space (absent in tests that keep no directory).
+    disk: Option<server_kit::metrics::DiskMetrics>,
     region_connected: Family<RegionLabels, Gauge>,
     region_last_contact_ms: Family<RegionLabels, Gauge>,
     region_connections: Family<RegionLabels, Counter>,
@@ -76,6 +78,7 @@ impl CentralMetrics {
             store_bytes: Gauge::default(),
             store_flushes: Counter::default(),
             registry,
+            disk: None,
         };
         let registry = &mut m.registry;
         registry.register(
@@ -137,6 +140,15 @@ impl CentralMetrics {
     }
 
     /// The HTTP request metrics, for [`server_kit::metrics::track`].
+    /// Also reports the space left on the filesystem of `data_dir` (the disk-filling alert).
+    pub fn with_data_dir(mut self, data_dir: std::path::PathBuf) -> Self {
+        self.disk = Some(server_kit::metrics::DiskMetrics::register(
+            &mut self.registry,
+            data_dir,
+        ));
+        self
+    }
+
     pub fn http(&self) -> &HttpMetrics {
         &self.http
     }
@@ -150,6 +162,9 @@ impl CentralMetrics {
                 c.inc_by(v - cur);
             }
         };
+        if let Some(d) = &self.disk {
+            d.refresh();
+        }
         let region = |r: &str| RegionLabels {
             region: r.to_string(),
         };

@@ -142,7 +142,7 @@ pub async fn open_central(
         store: store.clone(),
         gc: gc.clone(),
         references,
-        metrics: Arc::new(CentralMetrics::new()),
+        metrics: Arc::new(CentralMetrics::new().with_data_dir(data_dir.to_path_buf())),
         http_body_bytes_max: config.central.http_body_bytes_max,
         shutdown: shutdown_rx,
         appeal_reads,

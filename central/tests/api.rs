@@ -683,3 +683,42 @@ async fn the_dashboard_modules_and_the_shared_kit_are_served_and_nothing_else() 
         assert!(body.contains("\"not_found\""), "{path}: {body}");
     }
 }
+
+/// The metric names the shipped alert expressions use (words starting with `prefix`).
+fn alert_metrics(prefix: &str) -> Vec<String> {
+    let rules = include_str!("../../provisioning/ops/prometheus/alerts.yml");
+    let mut names: Vec<String> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("expr:"))
+        .flat_map(|e| {
+            e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with(prefix))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The shipped alert rules (provisioning/ops/prometheus/alerts.yml) watch metrics the hub
+/// really exposes: a renamed metric would silence an alert without anyone noticing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_alert_rules_name_only_metrics_the_hub_exposes() {
+    let hub = TestHub::start().await;
+    let text = hub.metrics().await;
+    let names = alert_metrics("central_");
+    assert!(names.len() >= 4, "{names:?}");
+    for name in names {
+        let series = name.strip_suffix("_total").unwrap_or(&name);
+        assert!(
+            text.contains(&format!("# TYPE {series} ")),
+            "alerts.yml uses {name}, which /metrics does not expose: {text}"
+        );
+    }
+    assert!(
+        sample(&text, "central_data_disk_size_bytes").is_some_and(|v| v > 0.0),
+        "{text}"
+    );
+}

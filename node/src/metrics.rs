@@ -45,6 +45,7 @@ pub struct Metrics {
     cached_cards: Gauge,
     open_cards: Family<StatusLabels, Gauge>,
     store_bytes: Gauge,
+    appeals_overdue: Gauge,
     replication_connected: Gauge,
     replication_last_contact: Gauge,
     replication_connections: Gauge,
@@ -72,6 +73,8 @@ pub struct Metrics {
     turn_credentials_issued: Counter,
     turn_credentials_withheld: Counter,
     gc: Arc<GroupCommit>,
+    /// The data directory's disk space (absent in tests that keep no directory).
+    disk: Option<server_kit::metrics::DiskMetrics>,
 }
 
 impl Metrics {
@@ -83,6 +86,7 @@ impl Metrics {
         let cached_cards = Gauge::default();
         let open_cards = Family::<StatusLabels, Gauge>::default();
         let store_bytes = Gauge::default();
+        let appeals_overdue = Gauge::default();
         let replication_connected = Gauge::default();
         let replication_last_contact = Gauge::default();
         let replication_connections = Gauge::default();
@@ -254,6 +258,11 @@ impl Metrics {
             "Database size on disk",
             store_bytes.clone(),
         );
+        registry.register(
+            "appeals_overdue",
+            "Open appeals past their deadline (R11, R16), counted at each scrape",
+            appeals_overdue.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             http,
@@ -290,7 +299,19 @@ impl Metrics {
             turn_credentials_issued,
             turn_credentials_withheld,
             gc,
+            appeals_overdue,
+            disk: None,
         }
+    }
+
+    /// Also reports the space left on the filesystem of `data_dir` (the disk-filling alert).
+    pub fn with_data_dir(mut self, data_dir: std::path::PathBuf) -> Self {
+        let disk = server_kit::metrics::DiskMetrics::register(
+            &mut self.registry.lock().unwrap_or_else(|p| p.into_inner()),
+            data_dir,
+        );
+        self.disk = Some(disk);
+        self
     }
 
     /// The HTTP request metrics, for [`server_kit::metrics::track`].
@@ -305,6 +326,9 @@ impl Metrics {
         replication: &crate::replication::ReplicationStatus,
         calls: &crate::calls::CallService,
     ) -> String {
+        if let Some(d) = &self.disk {
+            d.refresh();
+        }
         self.replication_connected.set(replication.connected as i64);
         self.replication_last_contact
             .set(replication.last_contact_ms.unwrap_or(0));
@@ -395,6 +419,17 @@ impl Metrics {
                     })
                     .set(n as i64);
             }
+        }
+        let calendar = service.work_calendar();
+        match calendar.and_then(|c| {
+            service
+                .appeals()
+                .overdue_count(&c, server_kit::clock::now_ms())
+        }) {
+            Ok(n) => {
+                self.appeals_overdue.set(n as i64);
+            }
+            Err(e) => tracing::warn!(error = %e, "the overdue appeals cannot be counted"),
         }
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());

@@ -181,7 +181,7 @@ pub async fn open_node(
             .import(&gc, &audit, "system", parsed.good, now)
             .await?;
     }
-    let metrics = Arc::new(Metrics::new(gc.clone()));
+    let metrics = Arc::new(Metrics::new(gc.clone()).with_data_dir(data_dir.to_path_buf()));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     service.field().configure(
         config.field.position_retention_days,

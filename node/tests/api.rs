@@ -805,10 +805,36 @@ async fn openapi_health_and_metrics_are_served() {
     assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (s, v) = t.call("GET", "/metrics", "", None).await;
     assert_eq!(s, StatusCode::OK);
+    let text = v.as_str().unwrap();
+    assert!(text.contains("node_store_flushes_total"), "{v}");
+    // The shipped alert rules watch metrics the node really exposes: a renamed metric would
+    // silence an alert without anyone noticing.
+    let rules = include_str!("../../provisioning/ops/prometheus/alerts.yml");
+    let mut watched: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("expr:"))
+        .flat_map(|e| e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')))
+        .filter(|w| w.starts_with("node_"))
+        .collect();
+    watched.sort_unstable();
+    watched.dedup();
+    assert!(watched.len() >= 6, "{watched:?}");
+    for name in watched {
+        let series = name.strip_suffix("_total").unwrap_or(name);
+        assert!(
+            text.contains(&format!("# TYPE {series} ")),
+            "alerts.yml uses {name}, which /metrics does not expose"
+        );
+    }
+    let size = text
+        .lines()
+        .find_map(|l| l.strip_prefix("node_data_disk_size_bytes "))
+        .and_then(|v| v.parse::<f64>().ok());
     assert!(
-        v.as_str().unwrap().contains("node_store_flushes_total"),
-        "{v}"
+        size.is_some_and(|b| b > 0.0),
+        "the data disk's size: {text}"
     );
+    assert!(text.contains("node_appeals_overdue 0"), "{text}");
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Metrics the node and the hub register the same way (Prometheus, `prometheus-client`).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -9,6 +10,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -66,4 +68,49 @@ pub async fn track(State(m): State<HttpMetrics>, req: Request, next: Next) -> Re
     let resp = next.run(req).await;
     m.observe(method.as_str(), resp.status().as_u16(), started.elapsed());
     resp
+}
+
+/// The space of the filesystem that holds the data directory (database, recordings), for the
+/// "disk filling" alert: registered the same way by the node and the hub as
+/// `data_disk_available_bytes` and `data_disk_size_bytes`, read at each scrape.
+#[derive(Clone, Debug)]
+pub struct DiskMetrics {
+    dir: PathBuf,
+    available: Gauge,
+    size: Gauge,
+}
+
+impl DiskMetrics {
+    pub fn register(registry: &mut Registry, dir: PathBuf) -> Self {
+        let m = DiskMetrics {
+            dir,
+            available: Gauge::default(),
+            size: Gauge::default(),
+        };
+        registry.register(
+            "data_disk_available_bytes",
+            "Space left to this service on the filesystem of its data directory, in bytes",
+            m.available.clone(),
+        );
+        registry.register(
+            "data_disk_size_bytes",
+            "Size of the filesystem of the data directory, in bytes",
+            m.size.clone(),
+        );
+        m
+    }
+
+    /// Reads the filesystem's space now; a failed read leaves the last values and is logged.
+    pub fn refresh(&self) {
+        match (fs2::available_space(&self.dir), fs2::total_space(&self.dir)) {
+            (Ok(available), Ok(size)) => {
+                self.available
+                    .set(i64::try_from(available).unwrap_or(i64::MAX));
+                self.size.set(i64::try_from(size).unwrap_or(i64::MAX));
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "the data directory's disk space cannot be read")
+            }
+        }
+    }
 }

@@ -515,6 +515,16 @@ impl AppealService {
         Ok(out)
     }
 
+    /// How many open appeals are past their deadline on `now_ms` (the "overdue deadlines piling
+    /// up" alert; R11, R16).
+    pub fn overdue_count(&self, calendar: &WorkCalendar, now_ms: i64) -> ServiceResult<usize> {
+        Ok(self
+            .matching(&ListFilter::default(), calendar, now_ms)?
+            .iter()
+            .filter(|a| a.deadline_state == Some(sync::appeal::DeadlineState::Overdue))
+            .count())
+    }
+
     /// The manager's control board (R16): open appeals of a service (or all), overdue first,
     /// then near the deadline, then by deadline.
     pub fn board(
