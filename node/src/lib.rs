@@ -11,6 +11,7 @@ pub mod config;
 pub mod conversations;
 pub mod field;
 pub mod geo;
+pub mod health;
 pub mod http;
 pub mod kb;
 pub mod kinds;

@@ -314,6 +314,11 @@ impl Metrics {
         self
     }
 
+    /// The data directory's filesystem, `(available, size)` in bytes, when known.
+    pub fn disk_space(&self) -> Option<(u64, u64)> {
+        self.disk.as_ref().and_then(|d| d.read())
+    }
+
     /// The HTTP request metrics, for [`server_kit::metrics::track`].
     pub fn http(&self) -> &HttpMetrics {
         &self.http

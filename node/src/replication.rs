@@ -158,6 +158,8 @@ pub struct ClientSettings {
 /// Live state of the connector, for /metrics and the console.
 #[derive(Debug, Default, Clone)]
 pub struct ReplicationStatus {
+    /// Where the node replicates to; `None`: it works stand-alone (no central or no bundle).
+    pub central_address: Option<String>,
     pub connected: bool,
     pub last_contact_ms: Option<i64>,
     pub last_error: Option<String>,
@@ -203,6 +205,7 @@ pub async fn run_client(
     let set_status = |f: &dyn Fn(&mut ReplicationStatus)| {
         f(&mut status.lock().unwrap_or_else(|p| p.into_inner()))
     };
+    set_status(&|s| s.central_address = Some(settings.central_address.clone()));
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
     let mut failures = 0u32;
     loop {

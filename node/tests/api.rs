@@ -1219,3 +1219,41 @@ async fn reads_of_personal_data_are_audited_and_a_supervisor_finds_who_read_them
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The administrators' health page: every condition the shipped alerts watch, judged from what
+/// the node knows, with its figures; only administrators see it.
+#[tokio::test]
+async fn the_node_health_shows_replication_disk_calls_and_appeals_to_administrators_only() {
+    let t = start().await;
+    let (s, v) = t.call("GET", "/api/v1/admin/health", &t.admin, None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let codes: Vec<&str> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "standalone",
+        "disk_space",
+        "sos_callbacks",
+        "recordings",
+        "appeals_overdue",
+    ] {
+        assert!(codes.contains(&code), "{code} in {codes:?}");
+    }
+    let disk = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "disk_space")
+        .unwrap();
+    assert!(disk["params"]["size_bytes"].as_u64().unwrap() > 0, "{disk}");
+    assert_eq!(v["inputs"]["appeals_overdue"], 0);
+    let op = t.user("op.health", &["call_taker"], None).await;
+    let (s, _) = t.call("GET", "/api/v1/admin/health", &op, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t.call("GET", "/api/v1/admin/health", "", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}

@@ -16,6 +16,7 @@ import { wrapLabel } from './views/map.js';
 import { CallTakerView } from './views/call_taker.js';
 import { DispatcherView, DutyView } from './views/dispatch.js';
 import { AdminView } from './views/admin.js';
+import { HealthView } from './views/health.js';
 import { SupervisorView } from './views/supervisor.js';
 import { alertsHeader, alertsOff } from './alerts.js';
 import { SearchView } from './views/search.js';
@@ -121,6 +122,7 @@ function renderShell() {
   if (inspects(beats)) tabs.push({ key: 'meetings', title: 'tab.meetings', make: MeetingsView });
   if (controls(beats)) tabs.push({ key: 'meetings_control', title: 'tab.meetings_control', make: MeetingsControlView });
   if (hasRole('admin')) tabs.push({ key: 'admin', title: 'tab.admin', make: AdminView });
+  if (hasRole('admin')) tabs.push({ key: 'health', title: 'tab.health', make: HealthView });
 
   var nav = qs('#tabs', header);
   if (!tabs.length) main.appendChild(h('div', { class: 'empty-state', i18n: 'tab.none' }));

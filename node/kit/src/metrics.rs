@@ -100,17 +100,24 @@ impl DiskMetrics {
         m
     }
 
-    /// Reads the filesystem's space now; a failed read leaves the last values and is logged.
-    pub fn refresh(&self) {
+    /// The filesystem's space now, `(available, size)` in bytes; `None` (logged) when it
+    /// cannot be read.
+    pub fn read(&self) -> Option<(u64, u64)> {
         match (fs2::available_space(&self.dir), fs2::total_space(&self.dir)) {
-            (Ok(available), Ok(size)) => {
-                self.available
-                    .set(i64::try_from(available).unwrap_or(i64::MAX));
-                self.size.set(i64::try_from(size).unwrap_or(i64::MAX));
-            }
+            (Ok(available), Ok(size)) => Some((available, size)),
             (Err(e), _) | (_, Err(e)) => {
-                tracing::warn!(dir = %self.dir.display(), error = %e, "the data directory's disk space cannot be read")
+                tracing::warn!(dir = %self.dir.display(), error = %e, "the data directory's disk space cannot be read");
+                None
             }
+        }
+    }
+
+    /// Reads the filesystem's space into the gauges; a failed read leaves the last values.
+    pub fn refresh(&self) {
+        if let Some((available, size)) = self.read() {
+            self.available
+                .set(i64::try_from(available).unwrap_or(i64::MAX));
+            self.size.set(i64::try_from(size).unwrap_or(i64::MAX));
         }
     }
 }

@@ -39,6 +39,7 @@ pub const CONSOLE_ASSETS: &[(&str, &str)] = server_kit::embed_files!(
         "views/card_detail.js",
         "views/cards.js",
         "views/dispatch.js",
+        "views/health.js",
         "views/map.js",
         "views/map_panel.js",
         "views/meetings.js",

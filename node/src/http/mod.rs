@@ -25,6 +25,7 @@ mod events;
 mod field;
 mod forms;
 mod geo;
+mod health;
 mod inbox;
 mod kb;
 mod meetings;
@@ -59,6 +60,7 @@ use events::*;
 use field::*;
 use forms::*;
 use geo::*;
+use health::*;
 use inbox::*;
 use kb::*;
 use meetings::*;
@@ -189,6 +191,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         report_1ol,
         report_1ol_xlsx,
         report_1ol_headings,
+        admin_health,
         extend,
         extension_notice,
         submit_draft,
@@ -287,6 +290,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(appeal_cards::routes())
         .merge(forms::routes())
         .merge(reports::routes())
+        .merge(health::routes())
         .merge(units::routes())
         .merge(field::routes())
         .merge(supervision::routes())
