@@ -522,6 +522,18 @@ impl MeetingService {
                 })
                 .await?;
         }
+        if !a.parts.iter().any(|p| p.body == plan.body) {
+            // Someone took the appeal another way (transferred it, say) before it was sent.
+            return Err(DomainError::rule(
+                "meeting_forward_stopped",
+                format!(
+                    "appeal {appeal_id} is {} and was not sent to {}: see the appeal",
+                    a.status.as_str(),
+                    plan.body
+                ),
+            )
+            .into());
+        }
         // The author's letter is the appeal's approved answer, stored with its step.
         let author_notified = a.answer.is_some();
         let step = sync::meetings::doc::FollowUpStep::Forwarded {
