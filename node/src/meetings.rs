@@ -26,6 +26,13 @@ use sync::{Ctx, DocId, DocKind, Document, DomainError};
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
+use sync::appeal::{
+    AnswerDraft, AppealChannel, AppealKind, Applicant, ApplicantKind, Decision, Registration,
+};
+use sync::calendar::WorkCalendar;
+use sync::{Language, Reference};
+
+use crate::appeals::{AppealInput, AppealService, Staff};
 use crate::audit::{AuditInput, AuditLog};
 use crate::kinds::meeting::{self as idx, MeetingRules, MeetingSummary, OpenItem};
 use crate::kinds::{self, Imported};
@@ -98,6 +105,9 @@ pub struct MeetingService {
     write: Mutex<()>,
     /// Where durable local writes are announced to the replication.
     events: broadcast::Sender<LiveEvent>,
+    /// Held through a whole forwarding of an item (R25): its steps in the appeals workflow and
+    /// the meeting's record are taken one forwarding at a time (they are rare).
+    forwarding: tokio::sync::Mutex<()>,
 }
 
 impl MeetingService {
@@ -122,6 +132,7 @@ impl MeetingService {
             reference: RwLock::new(reference),
             write: Mutex::new(()),
             events,
+            forwarding: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -409,6 +420,132 @@ impl MeetingService {
         };
         self.durable(ticket, &[id]).await?;
         Ok(view)
+    }
+
+    /// R25: sends item `item` of meeting `id` — a complaint, proposal or remark not answered in
+    /// full at the meeting and outside the police's competence — to the competent external
+    /// body through the appeals workflow, the way a registrar does, and records it on the item.
+    ///
+    /// The appeal (channel `report_meeting`) is made from the item: its text, its author the
+    /// registered participant (name, address, contact, given with their consent). Then, each
+    /// step of the workflow with its own checks, terms and audit: registered with the region's
+    /// number for the district inspectors' service ([`MEETING_APPEAL_SERVICE`]); the complaint
+    /// sent to the body as part `…/1` (R29, due in 3 working days, R11); assigned to `staff`,
+    /// who answers the author that it is outside the police's competence, naming the body
+    /// (R15); the answer approved and stored as the letter to the author. The item then records
+    /// `forwarded` with the appeal's id and whether the author's letter was stored.
+    ///
+    /// Idempotent and resumable: the appeal's id is derived from the meeting and the item
+    /// ([`forward_appeal_id`]), each step is taken only where the appeal has not taken it yet,
+    /// so a retry after a failure anywhere (the appeal stored, the meeting not) completes the
+    /// same appeal; an item forwarded already is returned as it is. `full_name` gives a login's
+    /// name for the letter.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn forward_item(
+        &self,
+        appeals: &AppealService,
+        id: &str,
+        item: &str,
+        staff: &Staff,
+        calendar: &WorkCalendar,
+        today: Day,
+        now_ms: i64,
+        full_name: impl Fn(&str) -> String,
+    ) -> ServiceResult<Meeting> {
+        use sync::appeal::{AppealCommand, AppealStatus as S};
+        let _one = self.forwarding.lock().await;
+        let meeting = self.get(id)?;
+        let plan = forward_plan(&meeting, item, appeals.reference())?;
+        let Some(plan) = plan else {
+            // Forwarded already: nothing more to do.
+            return Ok(meeting);
+        };
+        let appeal_id = forward_appeal_id(id, item);
+        let (mut a, _) = appeals
+            .intake_once(&staff.login, &appeal_id, plan.input.clone(), now_ms)
+            .await?;
+        if a.status == S::Received {
+            a = appeals
+                .register(&appeal_id, staff, plan.registration(), calendar, now_ms)
+                .await?;
+        }
+        if a.status.is_open() && !a.parts.iter().any(|p| p.body == plan.body) {
+            let cmd = AppealCommand::Split {
+                parts: vec![sync::appeal::PartInput {
+                    question: plan
+                        .input
+                        .text
+                        .chars()
+                        .take(sync::appeal::limits::QUESTION_CHARS_MAX)
+                        .collect(),
+                    body: plan.body.clone(),
+                }],
+            };
+            a = appeals
+                .command(&appeal_id, staff, cmd, calendar, now_ms)
+                .await?;
+        }
+        if matches!(a.status, S::Registered | S::Routed)
+            || (a.status == S::InWork && a.officer.as_deref() != Some(staff.login.as_str()))
+        {
+            let cmd = AppealCommand::Assign {
+                officer: staff.login.clone(),
+            };
+            a = appeals
+                .command(&appeal_id, staff, cmd, calendar, now_ms)
+                .await?;
+        }
+        if a.status == S::InWork {
+            let part = a
+                .parts
+                .iter()
+                .find(|p| p.body == plan.body)
+                .map(|p| p.number.clone())
+                .unwrap_or_default();
+            let cmd = AppealCommand::SubmitDraft {
+                draft: plan.answer(&meeting, &part, appeals.reference()),
+            };
+            a = appeals
+                .command(&appeal_id, staff, cmd, calendar, now_ms)
+                .await?;
+        }
+        if a.status == S::OnApproval {
+            a = appeals
+                .approve(&appeal_id, staff, calendar, now_ms, |a| {
+                    crate::appeals::answer::render_submitted(
+                        appeals,
+                        a,
+                        &staff.name,
+                        &full_name,
+                        now_ms,
+                    )
+                })
+                .await?;
+        }
+        if !a.parts.iter().any(|p| p.body == plan.body) {
+            // Someone took the appeal another way (transferred it, say) before it was sent.
+            return Err(DomainError::rule(
+                "meeting_forward_stopped",
+                format!(
+                    "appeal {appeal_id} is {} and was not sent to {}: see the appeal",
+                    a.status.as_str(),
+                    plan.body
+                ),
+            )
+            .into());
+        }
+        // The author's letter is the appeal's approved answer, stored with its step.
+        let author_notified = a.answer.is_some();
+        let step = sync::meetings::doc::FollowUpStep::Forwarded {
+            body: plan.body,
+            appeal: appeal_id,
+            author_notified,
+        };
+        let cmd = MeetingCommand::FollowUp {
+            item: item.to_string(),
+            step,
+        };
+        self.command(id, &cmd, today, &staff.login, now_ms).await
     }
 
     /// The protocol of meeting `id` as a Word document (R24, p.32): signed version `version`,
@@ -800,6 +937,184 @@ pub async fn retention_loop(
         }
         tokio::time::sleep(interval).await;
     }
+}
+
+/// The service of the district inspectors (местная полицейская служба) that registers the
+/// appeals made of report meetings' complaints (R25): a code of the region's reference.
+pub const MEETING_APPEAL_SERVICE: &str = "local-police";
+
+/// The id of the appeal made of item `item` of meeting `meeting` (R25): derived from both, so
+/// that a retry of the forwarding finds the appeal an earlier try stored.
+pub fn forward_appeal_id(meeting: &str, item: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{meeting}\n{item}").as_bytes());
+    format!("meeting-{}", &hex::encode(digest)[..32])
+}
+
+/// What forwarding an item makes: the appeal's intake and the body.
+struct ForwardPlan {
+    input: AppealInput,
+    kind: AppealKind,
+    body: String,
+}
+
+impl ForwardPlan {
+    fn registration(&self) -> Registration {
+        Registration {
+            kind: self.kind,
+            tags: Vec::new(),
+            collective: false,
+            personal_reception: false,
+            anonymous: false,
+            crime_signs: false,
+            service: MEETING_APPEAL_SERVICE.to_string(),
+            duplicate_of: Vec::new(),
+        }
+    }
+
+    /// The answer to the author (R15): outside the police's competence, sent to the body.
+    fn answer(&self, meeting: &Meeting, part: &str, r: &Reference) -> AnswerDraft {
+        let lang = self.input.language;
+        let body = r.external_body(&self.body);
+        let (name_kk, name_ru) = body
+            .map(|b| (b.name_kk.as_str(), b.name_ru.as_str()))
+            .unwrap_or((self.body.as_str(), self.body.as_str()));
+        let date = meeting.plan.date.to_string();
+        let text = match lang {
+            Language::Kk => format!(
+                "{date} учаскелік полиция инспекторының есепті кездесуінде айтылған өтінішіңіз полицияның құзыретіне жатпайды. Ол құзыреті бойынша {name_kk} жіберілді (№ {part})."
+            ),
+            Language::Ru => format!(
+                "Ваше обращение, высказанное на отчетной встрече участкового инспектора полиции {date}, не относится к компетенции полиции. Оно направлено по компетенции: {name_ru} (№ {part})."
+            ),
+        };
+        AnswerDraft {
+            decision: Decision::OutsideCompetence,
+            language: lang,
+            paragraphs: vec![text],
+            table: None,
+            images: Vec::new(),
+            competent_body: Some(self.body.clone()),
+        }
+    }
+}
+
+/// Checks that item `item` of `meeting` is to be forwarded (R25) and makes its appeal; `None`
+/// where it is forwarded already. Refused: no such item; the protocol not signed; the item
+/// closed, answered in full at the meeting, or within the police's competence; a body the
+/// region's reference does not know; no registered author (the appeals workflow does not
+/// consider an anonymous appeal, R11).
+fn forward_plan(
+    meeting: &Meeting,
+    item: &str,
+    r: &Reference,
+) -> ServiceResult<Option<ForwardPlan>> {
+    use sync::meetings::doc::{FollowUpStep, ItemKind, ItemState};
+    let Some(it) = meeting.items.iter().find(|i| i.id == item) else {
+        return Err(ServiceError::NotFound(format!(
+            "item {item} is not in meeting {}",
+            meeting.id
+        )));
+    };
+    if it
+        .follow_up
+        .iter()
+        .any(|f| matches!(f.step, FollowUpStep::Forwarded { .. }))
+    {
+        return Ok(None);
+    }
+    if meeting.signatures.is_empty() {
+        return Err(DomainError::rule(
+            "meeting_protocol_not_signed",
+            "items are followed up once the protocol is signed",
+        )
+        .into());
+    }
+    if it.state == ItemState::Closed {
+        return Err(
+            DomainError::rule("meeting_item_closed", format!("item {item} is closed")).into(),
+        );
+    }
+    if it.answered_fully {
+        return Err(DomainError::rule(
+            "meeting_item_answered",
+            "the item was answered in full at the meeting: nothing to forward",
+        )
+        .into());
+    }
+    let Some(body) = it.outside_competence.clone() else {
+        return Err(DomainError::rule(
+            "meeting_item_within_competence",
+            "the item is within the police's competence: it is checked, not forwarded",
+        )
+        .into());
+    };
+    if r.external_body(&body).is_none() {
+        return Err(DomainError::rule_field(
+            "meeting_body_unknown",
+            "outside_competence",
+            format!("{body:?} is not a competent body of the region's reference"),
+        )
+        .into());
+    }
+    if r.service(MEETING_APPEAL_SERVICE).is_none() {
+        return Err(DomainError::rule(
+            "meeting_appeal_service_missing",
+            format!("the region's reference has no service {MEETING_APPEAL_SERVICE:?} to register the appeal with"),
+        )
+        .into());
+    }
+    let Some(author) = it.author.as_deref() else {
+        return Err(DomainError::rule(
+            "meeting_item_no_author",
+            "the item has no registered author: the appeals workflow does not consider an anonymous appeal (R11)",
+        )
+        .into());
+    };
+    let Some(p) = meeting.participants.iter().find(|p| p.id == author) else {
+        return Err(DomainError::rule(
+            "meeting_participant_unknown",
+            format!("participant {author} is not registered (or their data was erased, R26)"),
+        )
+        .into());
+    };
+    let contact = p.contact.trim();
+    let email = contact.contains('@').then(|| contact.to_string());
+    let phone = (!contact.is_empty() && email.is_none()).then(|| contact.to_string());
+    let applicant = Applicant {
+        kind: Some(ApplicantKind::Person),
+        name: Some(p.name.trim().to_string()),
+        address: Some(p.address.trim().to_string()).filter(|a| !a.is_empty()),
+        phone,
+        email,
+        ..Applicant::default()
+    };
+    let kind = match it.kind {
+        ItemKind::Proposal => AppealKind::Proposal,
+        ItemKind::Complaint | ItemKind::Remark => AppealKind::Appeal,
+    };
+    let language = if meeting.plan.language == "kk" {
+        Language::Kk
+    } else {
+        Language::Ru
+    };
+    Ok(Some(ForwardPlan {
+        input: AppealInput {
+            channel: AppealChannel::ReportMeeting,
+            kind: Some(kind),
+            language,
+            text: it.text.clone(),
+            applicant: Some(applicant),
+            co_applicants: Vec::new(),
+            location: None,
+            attachments: Vec::new(),
+            anonymous: false,
+            card_id: None,
+            card_number: None,
+        },
+        kind,
+        body,
+    }))
 }
 
 /// A document the generator refuses (a text too long for it, say) as the rule it breaks.

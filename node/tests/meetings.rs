@@ -1351,3 +1351,334 @@ async fn r26_a_year_after_the_meeting_its_recordings_and_participants_data_go_un
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// A held, signed meeting of `saryarka-01` today with one registered participant (their id)
+/// and items `items` (`kind`, `text`, `author`, `answered_fully`, `outside_competence`; an
+/// `author` of `"P"` is the participant); returns the participant's id and the items' ids.
+async fn signed_meeting_with_items(w: &World, id: &str, items: &[Value]) -> (String, Vec<String>) {
+    w.noticed_elsewhere(id, &["saryarka-01"], w.today);
+    let base = format!("/api/v1/meetings/{id}");
+    let m = w
+        .ok(
+            &w.helper,
+            "POST",
+            &format!("{base}/participants"),
+            Some(
+                json!({"name": "Ахметов Ерлан Серикович", "address": "ул. Кенесары, 40, кв. 5",
+                "contact": "erlan@example.kz", "consent": true}),
+            ),
+        )
+        .await;
+    let author = m["participants"][0]["id"].as_str().unwrap().to_string();
+    w.ok(&w.inspector, "POST", &format!("{base}/held"), None)
+        .await;
+    w.ok(
+        &w.inspector,
+        "POST",
+        &format!("{base}/protocol"),
+        Some(json!({"fields": {"decisions": "Принять к сведению"}})),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for it in items {
+        let mut it = it.clone();
+        if it["author"] == "P" {
+            it["author"] = json!(author);
+        }
+        let m = w
+            .ok(&w.inspector, "POST", &format!("{base}/items"), Some(it))
+            .await;
+        let new = m["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .find(|i| !ids.contains(i))
+            .unwrap();
+        ids.push(new);
+    }
+    w.ok(&w.inspector, "POST", &format!("{base}/sign"), None)
+        .await;
+    (author, ids)
+}
+
+/// Every appeal of the node, whatever its status (the list shows one status at a time, the
+/// open ones by default).
+async fn all_appeals(w: &World, token: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for st in sync::appeal::AppealStatus::ALL {
+        let v = w
+            .ok(
+                token,
+                "GET",
+                &format!("/api/v1/appeals?status={}", st.as_str()),
+                None,
+            )
+            .await;
+        out.extend(v.as_array().unwrap().iter().cloned());
+    }
+    out
+}
+
+fn item_of<'a>(m: &'a Value, item: &str) -> &'a Value {
+    m["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == item)
+        .unwrap_or_else(|| panic!("{item} not in {m}"))
+}
+
+#[tokio::test]
+async fn r25_a_complaint_outside_police_competence_is_forwarded_through_the_appeals_workflow_with_the_author_notified_once(
+) {
+    let w = world().await;
+    let registrar = w.t.user("reg.fwd", &["registrar"], None).await;
+    let text = "Во дворе дома по ул. Кенесары, 40 третий месяц не работает уличное освещение";
+    let (_, ids) = signed_meeting_with_items(
+        &w,
+        "m-fwd",
+        &[json!({"kind": "complaint", "text": text, "author": "P",
+            "answered_fully": false, "outside_competence": "akimat"})],
+    )
+    .await;
+    let item = &ids[0];
+    let before = all_appeals(&w, &registrar).await;
+
+    let path = format!("/api/v1/meetings/m-fwd/items/{item}/forward");
+    let m = w.ok(&w.inspector, "POST", &path, None).await;
+    let it = item_of(&m, item);
+    assert_eq!(it["state"], "forwarded", "{it}");
+    let fu = it["follow_up"].as_array().unwrap();
+    assert_eq!(fu.len(), 1, "{it}");
+    assert_eq!(fu[0]["step"], "forwarded");
+    assert_eq!(fu[0]["body"], "akimat");
+    assert_eq!(fu[0]["author_notified"], true, "{it}");
+    let appeal_id = fu[0]["appeal"].as_str().unwrap().to_string();
+    assert_eq!(appeal_id, node::meetings::forward_appeal_id("m-fwd", item));
+
+    // The appeal is in the appeals list, made of the complaint and its registered author.
+    let after = all_appeals(&w, &registrar).await;
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert!(
+        after.iter().any(|a| a["id"] == appeal_id.as_str()),
+        "{after:?}"
+    );
+    let a = w
+        .ok(
+            &registrar,
+            "GET",
+            &format!("/api/v1/appeals/{appeal_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(a["channel"], "report_meeting", "{a}");
+    assert_eq!(a["text"], text);
+    assert_eq!(a["applicants"][0]["name"], "Ахметов Ерлан Серикович");
+    assert_eq!(a["applicants"][0]["address"], "ул. Кенесары, 40, кв. 5");
+    assert_eq!(a["applicants"][0]["email"], "erlan@example.kz");
+    assert_eq!(a["service"], "local-police");
+    let number = a["number"].as_str().expect("registered with a number");
+    // Sent to the competent body under the main number and a slash (R29), within 3 working
+    // days (R11).
+    let parts = a["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 1, "{a}");
+    assert_eq!(parts[0]["body"], "akimat");
+    assert_eq!(parts[0]["number"], format!("{number}/1").as_str());
+    assert!(parts[0]["due"].as_str().unwrap() >= w.today.to_string().as_str());
+    // The history shows each step; the author is answered that it is outside the police's
+    // competence, naming the body (R15).
+    let actions: Vec<&str> = a["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    for step in [
+        "appeal.registered",
+        "appeal.split",
+        "appeal.draft_submitted",
+        "appeal.approved",
+    ] {
+        assert!(actions.contains(&step), "{step} not in {actions:?}");
+    }
+    assert_eq!(a["status"], "answered", "{a}");
+    assert_eq!(a["answer"]["decision"], "outside_competence", "{a}");
+    // The author's letter is stored and names the body.
+    let (s, docx) =
+        w.t.bytes(
+            &format!("/api/v1/appeals/{appeal_id}/answer.docx"),
+            &registrar,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let xml = document_xml(&docx);
+    assert!(xml.contains("Акимат города Астаны"), "{xml}");
+
+    // A second call makes no second appeal and changes nothing.
+    let again = w.ok(&w.inspector, "POST", &path, None).await;
+    assert_eq!(item_of(&again, item), it);
+    assert_eq!(all_appeals(&w, &registrar).await.len(), after.len());
+    let a2 = w
+        .ok(
+            &registrar,
+            "GET",
+            &format!("/api/v1/appeals/{appeal_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(a2["history"], a["history"]);
+
+    // The follow-up endpoint no longer takes a `forwarded` step from the client.
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            "/api/v1/meetings/m-fwd/follow-up",
+            Some(
+                json!({"item": item, "step": {"step": "forwarded", "body": "akimat",
+                "appeal": "x", "author_notified": true}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "meeting_forward_through_appeals");
+}
+
+#[tokio::test]
+async fn r25_a_forwarding_stopped_after_the_appeal_was_stored_completes_the_same_appeal_on_retry() {
+    let w = world().await;
+    let registrar = w.t.user("reg.fwd2", &["registrar"], None).await;
+    let text = "Нет пандуса у поликлиники";
+    let (_, ids) = signed_meeting_with_items(
+        &w,
+        "m-fwd2",
+        &[json!({"kind": "remark", "text": text, "author": "P",
+            "answered_fully": false, "outside_competence": "health"})],
+    )
+    .await;
+    let item = &ids[0];
+    // A first try stored the appeal (received, not yet registered) and stopped: the meeting
+    // has no record of it.
+    let appeal_id = node::meetings::forward_appeal_id("m-fwd2", item);
+    let input: node::appeals::AppealInput = serde_json::from_value(json!({
+        "channel": "report_meeting", "language": "ru", "text": text,
+        "applicant": {"name": "Ахметов Ерлан Серикович"}}))
+    .unwrap();
+    let (_, created) = w
+        .node
+        .state
+        .service
+        .appeals()
+        .intake_once("uip.saryarka01", &appeal_id, input, node::http::now_ms())
+        .await
+        .unwrap();
+    assert!(created);
+    let m = w
+        .ok(&w.inspector, "GET", "/api/v1/meetings/m-fwd2", None)
+        .await;
+    assert_eq!(item_of(&m, item)["state"], "open");
+    let count = all_appeals(&w, &registrar).await.len();
+
+    let m = w
+        .ok(
+            &w.inspector,
+            "POST",
+            &format!("/api/v1/meetings/m-fwd2/items/{item}/forward"),
+            None,
+        )
+        .await;
+    let it = item_of(&m, item);
+    assert_eq!(it["state"], "forwarded");
+    assert_eq!(it["follow_up"][0]["appeal"], appeal_id.as_str());
+    assert_eq!(it["follow_up"][0]["author_notified"], true);
+    assert_eq!(
+        all_appeals(&w, &registrar).await.len(),
+        count,
+        "no second appeal"
+    );
+    let a = w
+        .ok(
+            &registrar,
+            "GET",
+            &format!("/api/v1/appeals/{appeal_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(a["status"], "answered", "{a}");
+    assert_eq!(a["parts"][0]["body"], "health");
+}
+
+#[tokio::test]
+async fn r25_forwarding_is_refused_for_items_within_competence_answered_in_full_of_an_unknown_body_or_without_an_author(
+) {
+    let w = world().await;
+    let registrar = w.t.user("reg.fwd3", &["registrar"], None).await;
+    let (_, ids) = signed_meeting_with_items(
+        &w,
+        "m-fwd3",
+        &[
+            json!({"kind": "complaint", "text": "Шум из кафе", "author": "P",
+                "answered_fully": false}),
+            json!({"kind": "complaint", "text": "Яма на дороге", "author": "P",
+                "answered_fully": true, "outside_competence": "akimat"}),
+            json!({"kind": "complaint", "text": "Нет воды", "author": "P",
+                "answered_fully": false, "outside_competence": "vodokanal"}),
+            json!({"kind": "complaint", "text": "Нет света", "answered_fully": false,
+                "outside_competence": "akimat"}),
+        ],
+    )
+    .await;
+    let count = all_appeals(&w, &registrar).await.len();
+    for (item, status, code) in [
+        (
+            &ids[0],
+            StatusCode::CONFLICT,
+            "meeting_item_within_competence",
+        ),
+        (&ids[1], StatusCode::CONFLICT, "meeting_item_answered"),
+        (
+            &ids[2],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "meeting_body_unknown",
+        ),
+        (&ids[3], StatusCode::CONFLICT, "meeting_item_no_author"),
+    ] {
+        let (s, v) = w
+            .call(
+                &w.inspector,
+                "POST",
+                &format!("/api/v1/meetings/m-fwd3/items/{item}/forward"),
+                None,
+            )
+            .await;
+        assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{v}");
+    }
+    let (s, v) = w
+        .call(
+            &w.inspector,
+            "POST",
+            "/api/v1/meetings/m-fwd3/items/nope/forward",
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    // Another beat's inspector may not.
+    let (s, v) = w
+        .call(
+            &w.other_inspector,
+            "POST",
+            &format!("/api/v1/meetings/m-fwd3/items/{}/forward", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // Nothing was written: no appeal, every item still open.
+    assert_eq!(all_appeals(&w, &registrar).await.len(), count);
+    let m = w
+        .ok(&w.inspector, "GET", "/api/v1/meetings/m-fwd3", None)
+        .await;
+    for item in [&ids[0], &ids[2], &ids[3]] {
+        assert_eq!(item_of(&m, item)["state"], "open");
+    }
+}

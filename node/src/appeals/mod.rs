@@ -193,6 +193,36 @@ impl AppealService {
         input: AppealInput,
         now_ms: i64,
     ) -> ServiceResult<(Appeal, String)> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let token = hex::encode(rand::random::<[u8; ACCESS_TOKEN_BYTES]>());
+        let (view, _) = self.intake_as(by, &id, input, Some(&token), now_ms).await?;
+        Ok((view, token))
+    }
+
+    /// Takes in appeal `id` made by another workflow of the node (a report meeting's complaint,
+    /// R25) unless it is stored already: its id is derived from its source, so a retry finds
+    /// the appeal an earlier try stored instead of making a second one. Returns the appeal and
+    /// whether this call created it.
+    pub async fn intake_once(
+        &self,
+        by: &str,
+        id: &str,
+        input: AppealInput,
+        now_ms: i64,
+    ) -> ServiceResult<(Appeal, bool)> {
+        self.intake_as(by, id, input, None, now_ms).await
+    }
+
+    /// The intake under id `id` (none written where it exists), with the hash of the citizen's
+    /// `token` where one is given.
+    async fn intake_as(
+        &self,
+        by: &str,
+        id: &str,
+        input: AppealInput,
+        token: Option<&str>,
+        now_ms: i64,
+    ) -> ServiceResult<(Appeal, bool)> {
         let mut batch = WriteBatch::new();
         let mut attachments = Vec::with_capacity(input.attachments.len());
         if input.attachments.len() > sync::appeal::limits::ATTACHMENTS_MAX {
@@ -224,17 +254,21 @@ impl AppealService {
             card_id: input.card_id,
             card_number: input.card_number,
         };
-        let id = uuid::Uuid::new_v4().to_string();
         let ctx = Ctx::new(by, self.region.as_str(), now_ms);
-        let mut doc = AppealDoc::create(self.actor.clone(), &id, &intake, &ctx)?;
-        let token = hex::encode(rand::random::<[u8; ACCESS_TOKEN_BYTES]>());
-        batch.put(
-            token_key(&id),
-            blobs::sha256_hex(token.as_bytes()).into_bytes(),
-        );
-        let doc_id = self.doc_id(&id)?;
+        let mut doc = AppealDoc::create(self.actor.clone(), id, &intake, &ctx)?;
+        if let Some(token) = token {
+            batch.put(
+                token_key(id),
+                blobs::sha256_hex(token.as_bytes()).into_bytes(),
+            );
+        }
+        let doc_id = self.doc_id(id)?;
         let (view, live, ticket) = {
-            let _g = lock(self.stripe(&id));
+            let _g = lock(self.stripe(id));
+            if docs::load_bytes(&*self.store, &doc_id)?.is_some() {
+                let (existing, _) = self.load(id)?;
+                return Ok((existing.view(None)?, false));
+            }
             let mut stored = Stored::New;
             let (view, live) = kinds::stage_write(
                 &AppealRules {
@@ -254,7 +288,7 @@ impl AppealService {
                 AuditInput::new(
                     by,
                     "appeal.received",
-                    id.as_str(),
+                    id,
                     serde_json::json!({"channel": intake.channel, "attachments": intake.attachments.len()}),
                 ),
                 now_ms,
@@ -265,7 +299,7 @@ impl AppealService {
         if let Some(ev) = live {
             let _ = self.events.send(ev);
         }
-        Ok((view, token))
+        Ok((view, true))
     }
 
     /// Whether `token` is the one the citizen got for appeal `id`.

@@ -17,7 +17,8 @@ use crate::appeals::{AppealInput, Staff};
 
 use super::state::{SharedState, STAFF};
 
-/// The card channel of an appeal's channel; letters by post or at the desk have none (R01).
+/// The card channel of an appeal's channel; letters by post or at the desk and complaints of a
+/// report meeting have none (R01).
 fn card_channel(c: AppealChannel) -> Option<Channel> {
     Some(match c {
         AppealChannel::App102Text => Channel::App102Text,
@@ -27,7 +28,7 @@ fn card_channel(c: AppealChannel) -> Option<Channel> {
         AppealChannel::WebWidget => Channel::WebWidget,
         AppealChannel::Email => Channel::Email,
         AppealChannel::Call102 => Channel::App102Call,
-        AppealChannel::Post | AppealChannel::Desk => return None,
+        AppealChannel::Post | AppealChannel::Desk | AppealChannel::ReportMeeting => return None,
     })
 }
 

@@ -64,7 +64,7 @@ fn may_read(auth: &Auth, a: &Appeal) -> ApiResult<()> {
 }
 
 /// A staff member's full name by login (the login itself for an account since removed).
-fn full_name(s: &SharedState, login: &str) -> String {
+pub(super) fn full_name(s: &SharedState, login: &str) -> String {
     s.accounts
         .get(login)
         .map(|u| u.full_name)

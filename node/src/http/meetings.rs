@@ -26,8 +26,9 @@ use sync::Role;
 use utoipa::ToSchema;
 
 use super::state::SharedState;
+use crate::appeals::Staff;
 use crate::kinds::meeting::{MeetingSummary, OpenItem};
-use crate::meetings::{BeatCoverage, Relation};
+use crate::meetings::{BeatCoverage, Relation, MEETING_APPEAL_SERVICE};
 
 /// Who works report meetings.
 const MEETING_STAFF: &[Role] = &[Role::DistrictInspector, Role::Head];
@@ -668,26 +669,74 @@ async fn meetings_correction(
 #[serde(deny_unknown_fields)]
 pub struct FollowUpInput {
     pub item: String,
-    /// `{"step": "checking", "note"}`, `{"step": "forwarded", "body", "appeal", "author_notified"}`
-    /// or `{"step": "closed", "result"}`.
+    /// `{"step": "checking", "note"}` or `{"step": "closed", "result"}`; `forwarded` is refused
+    /// here (`meeting_forward_through_appeals`): it is the forward action's.
     pub step: FollowUpStep,
 }
 
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/follow-up", request_body = FollowUpInput,
     responses((status = 200, body = Meeting),
         (status = 404, description = "No such item", body = ApiErrorBody),
-        (status = 409, description = "The protocol not signed (`meeting_protocol_not_signed`); the item closed (`meeting_item_closed`)", body = ApiErrorBody)))]
+        (status = 409, description = "The protocol not signed (`meeting_protocol_not_signed`); the item closed (`meeting_item_closed`); a `forwarded` step (`meeting_forward_through_appeals`)", body = ApiErrorBody)))]
 async fn meetings_follow_up(
     State(s): State<SharedState>,
     auth: Auth,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<FollowUpInput>,
 ) -> ApiResult<Json<Meeting>> {
+    // R25: what `forwarded` records (the appeal, the author's notice) comes from the appeals
+    // workflow, never from the client.
+    if matches!(input.step, FollowUpStep::Forwarded { .. }) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "meeting_forward_through_appeals",
+            "an item is forwarded with POST /api/v1/meetings/{id}/items/{item}/forward, which sends it through the appeals workflow",
+        ));
+    }
     let cmd = MeetingCommand::FollowUp {
         item: input.item,
         step: input.step,
     };
     run(&s, &auth, &id, cmd).await
+}
+
+#[utoipa::path(post, path = "/api/v1/meetings/{id}/items/{item}/forward",
+    params(("id" = String, Path), ("item" = String, Path)),
+    responses((status = 200, description = "R25: the item, outside the police's competence, is sent to the competent body through the appeals workflow — an appeal of channel `report_meeting` made of it (its author the registered participant), registered, sent to the body as part `…/1` (R29, due in 3 working days), and answered to the author as outside the police's competence naming the body (R15, the letter stored with the appeal) — and the item shows `forwarded` with the appeal's id and `author_notified`. A retry, or a second call, makes no second appeal: it completes the first or returns the item as it is", body = Meeting),
+        (status = 403, description = "Not a meeting of a beat the caller serves or controls (`meeting_not_your_beat`)", body = ApiErrorBody),
+        (status = 404, description = "No such meeting or item", body = ApiErrorBody),
+        (status = 409, description = "The protocol not signed (`meeting_protocol_not_signed`); the item closed (`meeting_item_closed`), answered in full at the meeting (`meeting_item_answered`), within the police's competence (`meeting_item_within_competence`) or without a registered author (`meeting_item_no_author`, `meeting_participant_unknown`); a step of the appeals workflow refused (its code)", body = ApiErrorBody),
+        (status = 422, description = "The item's body is not in the region's reference (`meeting_body_unknown`)", body = ApiErrorBody)))]
+async fn meetings_forward_item(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path((id, item)): Path<(String, String)>,
+) -> ApiResult<Json<Meeting>> {
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    let meeting = m.get(&id)?;
+    require_meeting(&s, &auth, &meeting)?;
+    let cal = s.service.work_calendar()?;
+    // The inspector (or the office's head) acts in the appeals workflow for the district
+    // inspectors' service the appeal is registered with.
+    let staff = Staff {
+        login: auth.user.login.clone(),
+        name: auth.user.full_name.clone(),
+        service: Some(MEETING_APPEAL_SERVICE.to_string()),
+    };
+    let meeting = m
+        .forward_item(
+            s.service.appeals(),
+            &id,
+            &item,
+            &staff,
+            &cal,
+            today(&s),
+            now_ms(),
+            |login| super::appeals::full_name(&s, login),
+        )
+        .await?;
+    Ok(Json(meeting))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -747,6 +796,10 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/meetings/{id}/sign", post(meetings_sign))
         .route("/meetings/{id}/correction", post(meetings_correction))
         .route("/meetings/{id}/follow-up", post(meetings_follow_up))
+        .route(
+            "/meetings/{id}/items/{item}/forward",
+            post(meetings_forward_item),
+        )
         .route("/meetings/{id}/hold", post(meetings_hold))
         .route("/meetings/{id}/cancel", post(meetings_cancel))
 }

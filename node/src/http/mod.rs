@@ -255,6 +255,7 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         meetings_sign,
         meetings_correction,
         meetings_follow_up,
+        meetings_forward_item,
         meetings_hold,
         meetings_cancel
     )

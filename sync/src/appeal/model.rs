@@ -101,6 +101,10 @@ code_enum!(
         /// content becomes an appeal.
         #[serde(rename = "call_102")]
         Call102 = "call_102",
+        /// A complaint, proposal or remark raised at a district inspector's report meeting and
+        /// not answered there, outside the police's competence (R25): the inspector enters it
+        /// from the meeting's protocol, its author the registered participant.
+        ReportMeeting = "report_meeting",
     }
 );
 
