@@ -125,7 +125,7 @@ async function item(page, { kind, text, author, answered, outside }) {
   if (author) await page.locator(tid('mt-item-author')).selectOption({ label: author });
   await page.locator(tid('mt-item-text')).fill(text);
   await page.locator(tid('mt-item-answered')).setChecked(!!answered);
-  await page.locator(tid('mt-item-outside')).fill(outside || '');
+  await page.locator(tid('mt-item-outside')).selectOption(outside || '');
   const before = await page.locator(tid('mt-item')).count();
   await page.locator(tid('mt-item-add')).click();
   await page.locator(tid('mt-item')).nth(before).waitFor();
@@ -220,7 +220,7 @@ describe('district inspectors\' report meetings', { timeout: 300_000 }, () => {
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid="mt-detail"]').getAttribute('data-log')) > n, logged);
     await item(page, { kind: 'complaint', text: 'Во дворе по вечерам собирается шумная компания', author: 'Ахметов Болат' });
     await item(page, { kind: 'proposal', text: 'Провести беседу в школе о безопасности', answered: true });
-    await item(page, { kind: 'remark', text: 'Не горит уличное освещение на ул. Кенесары', outside: 'Акимат района Сарыарка' });
+    await item(page, { kind: 'remark', text: 'Не горит уличное освещение на ул. Кенесары', author: 'Иванова Ольга', outside: 'akimat' });
     await noLatin(page, 'protocol', 'kk');
     await noLatin(page, 'protocol', 'ru');
     await page.locator(tid('mt-sign')).click();
@@ -249,6 +249,15 @@ describe('district inspectors\' report meetings', { timeout: 300_000 }, () => {
     assert.match(await closed.textContent(), /шумная компания/);
     assert.match(await closed.textContent(), /Закрыто/);
     assert.match(await closed.textContent(), /вынесены предупреждения/);
+    // R25: the remark outside the police's competence goes to the akimat as a real appeal, its
+    // author told by the appeal's answer.
+    const remark = page.locator(`${tid('mt-follow-item')}:has-text("уличное освещение")`);
+    await remark.locator(tid('mt-follow-forward')).click();
+    const forwarded = page.locator(`${tid('mt-follow-item')}[data-state="forwarded"]:has-text("уличное освещение")`);
+    await forwarded.waitFor();
+    const sent = forwarded.locator(tid('mt-forwarded'));
+    assert.match(await sent.textContent(), /Акимат города Астаны · обращение .+ · автор уведомлен ответом/);
+    assert.ok(await sent.getAttribute('data-appeal'), 'the forwarded appeal is named');
     await noLatin(page, 'signed', 'kk');
     await noLatin(page, 'signed', 'ru');
 
@@ -281,7 +290,7 @@ describe('district inspectors\' report meetings', { timeout: 300_000 }, () => {
     assert.equal(await page.locator(`${tid('mc-beat')}[data-beat="saryarka-01"]`).count(), 0, 'saryarka-01 held its meeting');
     const open = page.locator(`${tid('mc-item')}[data-meeting="${id}"]`);
     assert.equal(await open.count(), 1, 'the remark outside competence is still followed up');
-    assert.match(await open.textContent(), /уличное освещение.*Акимат района Сарыарка/);
+    assert.match(await open.textContent(), /уличное освещение.*Акимат города Астаны/);
     await page.locator(tid('mc-overdue-none')).waitFor();
     await noLatin(page, 'control', 'kk');
     await noLatin(page, 'control', 'ru');

@@ -16,7 +16,7 @@
 import { api, auth, showError } from '../../kit/api.js';
 import { applyLang } from '../../kit/i18n.js';
 import { clear, dataText, h, tx, fmtDateTime } from '../../kit/dom.js';
-import { fileButton, fmtDay, fetchFile, API_BASE } from './appeal_detail.js';
+import { fileButton, fmtDay, fetchFile, refName, refSelect, API_BASE } from './appeal_detail.js';
 import { alertMeetings } from '../alerts.js';
 
 /** R23: the notice goes out at least this many calendar days before the meeting. */
@@ -319,7 +319,7 @@ function itemLine(it, participants) {
   return [h('b', { i18n: 'mt.item.' + it.kind }), ': ', dataText(it.text),
     author ? h('span', { class: 'muted' }, [' — ', dataText(author.name)]) : null,
     it.answered_fully ? h('span', { class: 'chip ok small' }, tx('mt.item.answered_fully')) : null,
-    it.outside_competence ? h('span', { class: 'chip small' }, [tx('mt.item.outside'), ': ', dataText(it.outside_competence)]) : null];
+    it.outside_competence ? h('span', { class: 'chip small' }, [tx('mt.item.outside'), ': ', refName('external_bodies', it.outside_competence)]) : null];
 }
 
 function protocolBox(m, rel, reload) {
@@ -377,12 +377,13 @@ function protocolBox(m, rel, reload) {
   var author = h('select', { tid: 'mt-item-author' }, [h('option', { value: '', i18n: 'mt.item.no_author' })].concat(m.participants.map(function (p) { return h('option', { value: p.id, data: p.name }); })));
   var text = h('textarea', { tid: 'mt-item-text', rows: '2' });
   var answered = h('input', { type: 'checkbox', tid: 'mt-item-answered' });
-  var outside = h('input', { type: 'text', tid: 'mt-item-outside', maxlength: '300', ph: 'mt.item.outside.ph' });
+  // The competent bodies of the region's reference (R25: the complaint is forwarded there).
+  var outside = refSelect('external_bodies', 'mt-item-outside', '', 'mt.item.within');
   var ierr = errBox('mt-item-error');
   var add = act(h('button', { type: 'button', class: 'btn', tid: 'mt-item-add', i18n: 'mt.item.add' }), ierr, function () {
     var body = { kind: kind.value, text: text.value.trim(), answered_fully: answered.checked };
     if (author.value) body.author = author.value;
-    if (outside.value.trim()) body.outside_competence = outside.value.trim();
+    if (outside.value) body.outside_competence = outside.value;
     return api('POST', mPath(m.id, '/items'), body);
   }, reload);
   box.appendChild(h('div', { class: 'form-grid' }, [fld('mt.item.kind', kind), fld('mt.item.author', author), fld('mt.item.text', text, 'w2'),
@@ -417,8 +418,10 @@ function followUpBox(m, reload) {
       h('div', null, itemLine(it, m.participants)),
       h('div', null, [tx('mt.item.state'), ': ', h('span', { class: 'chip', tid: 'mt-item-state', i18n: 'mt.item.state.' + it.state })])]);
     it.follow_up.forEach(function (f) {
-      var what = f.step === 'checking' ? f.note : f.step === 'closed' ? f.result : f.body;
-      row.appendChild(h('div', { class: 'small muted' }, [dataText(fmtDateTime(f.at_ms) + ' '), tx('mt.item.state.' + f.step), ': ', dataText(what || '')]));
+      var what = f.step === 'checking' ? dataText(f.note || '') : f.step === 'closed' ? dataText(f.result || '')
+        : h('span', { tid: 'mt-forwarded', 'data-appeal': f.appeal }, [refName('external_bodies', f.body), ' · ', tx('mt.forward.appeal'), ' ',
+          dataText(f.appeal, 'mono'), ' · ', tx(f.author_notified ? 'mt.forward.notified' : 'mt.forward.not_notified')]);
+      row.appendChild(h('div', { class: 'small muted' }, [dataText(fmtDateTime(f.at_ms) + ' '), tx('mt.item.state.' + f.step), ': ', what]));
     });
     if (signed && it.state !== 'closed') {
       var note = h('input', { type: 'text', tid: 'mt-follow-text', ph: 'mt.follow.text' });
@@ -429,8 +432,16 @@ function followUpBox(m, reload) {
           return api('POST', mPath(m.id, '/follow-up'), { item: it.id, step: s });
         };
       };
+      // Outside the police's competence (R25): a real appeal forwarded through the appeals
+      // workflow, its author told by its answer.
+      var forward = it.outside_competence && it.state !== 'forwarded'
+        ? act(h('button', { type: 'button', class: 'btn btn-sm', tid: 'mt-follow-forward', i18n: 'mt.follow.forward' }), err, function () {
+          return api('POST', mPath(m.id, '/items/' + encodeURIComponent(it.id) + '/forward'));
+        }, reload)
+        : null;
       row.appendChild(h('div', { class: 'row' }, [note,
         it.state === 'open' ? act(h('button', { type: 'button', class: 'btn btn-sm', tid: 'mt-follow-checking', i18n: 'mt.follow.checking' }), err, step('checking'), reload) : null,
+        forward,
         act(h('button', { type: 'button', class: 'btn btn-sm btn-primary', tid: 'mt-follow-close', i18n: 'mt.follow.close' }), err, step('closed'), reload)]));
       row.appendChild(err);
     }
@@ -575,7 +586,7 @@ export function MeetingsControlView(panel) {
         h('tbody', null, c.open_items.map(function (it) {
           return h('tr', { class: 'clickable', tid: 'mc-item', 'data-meeting': it.meeting, 'data-state': it.state, onclick: function () { open(it.meeting); } }, [
             h('td', null, day(it.date)), h('td', null, dataText(it.beats.join(', '), 'mono')), h('td', { i18n: 'mt.item.' + it.kind }),
-            h('td', null, [dataText(it.text), it.outside_competence ? h('div', { class: 'muted small' }, [tx('mt.item.outside'), ': ', dataText(it.outside_competence)]) : null]),
+            h('td', null, [dataText(it.text), it.outside_competence ? h('div', { class: 'muted small' }, [tx('mt.item.outside'), ': ', refName('external_bodies', it.outside_competence)]) : null]),
             h('td', { i18n: 'mt.item.state.' + it.state })]);
         }))]) : h('div', { class: 'muted small', tid: 'mc-open-items-none', i18n: 'mc.open_items.none' })]));
     applyLang(body);
