@@ -242,6 +242,7 @@ async fn r01_email_from_smtplib_reaches_the_inbox_and_the_answer_reaches_a_real_
         .expect("a relay is configured");
     assert_eq!(sender.channel(), Channel::Email);
     let answer = OutgoingMessage {
+        kind: Default::default(),
         outbox_id: "AST/out/42".into(),
         channel: Channel::Email,
         address: m.address.clone(),
@@ -478,6 +479,7 @@ async fn r01_email_answer_through_a_starttls_relay_checked_against_its_ca() {
         password_file: None,
     };
     let answer = OutgoingMessage {
+        kind: Default::default(),
         outbox_id: "AST/out/tls".into(),
         channel: Channel::Email,
         address: "citizen@example.kz".into(),

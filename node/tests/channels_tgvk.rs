@@ -293,6 +293,7 @@ fn config(dir: &std::path::Path, api: SocketAddr, webhook: bool) -> Config {
         api_url: format!("http://{api}"),
         webhook_url: webhook.then(|| "https://102.example.kz/channels/telegram/webhook".into()),
         poll_timeout_s: 2,
+        channel_chat_id: Some("@police102_ast".into()),
         ca_file: "/nonexistent".into(),
     });
     c.vk = Some(VkSection {
@@ -424,6 +425,7 @@ fn vk_event(name: &str, secret: Option<&str>, api: &str) -> Vec<u8> {
 
 fn answer(channel: Channel, address: &str, outbox_id: &str, text: &str) -> OutgoingMessage {
     OutgoingMessage {
+        kind: Default::default(),
         outbox_id: outbox_id.into(),
         channel,
         address: address.into(),
