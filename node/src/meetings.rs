@@ -29,13 +29,13 @@ use utoipa::ToSchema;
 use crate::audit::{AuditInput, AuditLog};
 use crate::channels::outbox::{DeliveryOf, Outbox, OutboxEntry};
 use crate::channels::{OutgoingKind, OutgoingMessage};
-use sync::meetings::doc::{DeliveryState, NoticeChannel, NoticeDelivery};
-use sync::Channel;
 use crate::kinds::meeting::{self as idx, MeetingRules, MeetingSummary, OpenItem};
 use crate::kinds::{self, Imported};
 use crate::live::LiveEvent;
 use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+use sync::meetings::doc::{DeliveryState, NoticeChannel, NoticeDelivery};
+use sync::Channel;
 
 /// Most meetings one beat's list returns (a beat has a few a year).
 pub const BEAT_MEETINGS_MAX: usize = 1_000;
@@ -504,13 +504,9 @@ impl MeetingService {
             .and_then(|b| reference.beat(b))
             .map(|b| full_name(&b.inspector))
             .unwrap_or_default();
-        let (subject, text) = sync::meetings::documents::notice_post(
-            &m,
-            &reference,
-            &inspector,
-            notice.published_on,
-        )
-        .map_err(answer_error)?;
+        let (subject, text) =
+            sync::meetings::documents::notice_post(&m, &reference, &inspector, notice.published_on)
+                .map_err(answer_error)?;
         // (target, channel, kind, address)
         let mut targets: Vec<(String, Channel, OutgoingKind, String)> = Vec::new();
         let mut failed: Vec<(String, String)> = Vec::new();

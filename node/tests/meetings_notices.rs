@@ -144,7 +144,12 @@ impl World {
 
     async fn meeting(&self, id: &str) -> Value {
         self.t
-            .ok("GET", &format!("/api/v1/meetings/{id}"), &self.inspector, None)
+            .ok(
+                "GET",
+                &format!("/api/v1/meetings/{id}"),
+                &self.inspector,
+                None,
+            )
             .await
     }
 
@@ -152,7 +157,10 @@ impl World {
     async fn all_sent(&self, id: &str, targets: usize) -> Value {
         common::until(WITHIN, "every delivery of the notice is sent", || async {
             let m = self.meeting(id).await;
-            let d = m["notice"]["deliveries"].as_array().cloned().unwrap_or_default();
+            let d = m["notice"]["deliveries"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             d.len() == targets && d.iter().all(|d| d["state"] == "sent")
         })
         .await;
@@ -178,14 +186,13 @@ fn document_xml(docx: &[u8]) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r37_a_published_notice_reaches_the_telegram_channel_the_vk_wall_the_invitees_and_the_page(
-) {
+async fn r37_a_published_notice_reaches_the_telegram_channel_the_vk_wall_the_invitees_and_the_page()
+{
     let w = world().await;
     let id = w.plan(12).await;
     let date = w.today.plus_days(12);
-    let m = w
-        .t
-        .ok(
+    let m =
+        w.t.ok(
             "POST",
             &format!("/api/v1/meetings/{id}/notice"),
             &w.inspector,
@@ -195,7 +202,9 @@ async fn r37_a_published_notice_reaches_the_telegram_channel_the_vk_wall_the_inv
     // Queued with the notice, in the same write: one per target.
     let queued = m["notice"]["deliveries"].as_array().unwrap();
     assert_eq!(queued.len(), 2 + INVITEE_ADDRESSES.len(), "{m}");
-    assert!(queued.iter().any(|d| d["target"] == "email:akimat-saryarka"));
+    assert!(queued
+        .iter()
+        .any(|d| d["target"] == "email:akimat-saryarka"));
 
     let m = w.all_sent(&id, 2 + INVITEE_ADDRESSES.len()).await;
     let deliveries = m["notice"]["deliveries"].as_array().unwrap();
@@ -211,7 +220,10 @@ async fn r37_a_published_notice_reaches_the_telegram_channel_the_vk_wall_the_inv
     assert_eq!(posts[0].body["chat_id"], CHANNEL);
     let text = posts[0].body["text"].as_str().unwrap();
     for want in [day.as_str(), time, PLACE_RU, PLACE_KK] {
-        assert!(text.contains(want), "{want} not in the Telegram post: {text}");
+        assert!(
+            text.contains(want),
+            "{want} not in the Telegram post: {text}"
+        );
     }
     // VK: one post on the community's own wall, its guid the delivery's idempotency key.
     let walls = w.stand_in.recorded("/wall.post");
@@ -264,10 +276,9 @@ async fn r37_a_published_notice_reaches_the_telegram_channel_the_vk_wall_the_inv
     }
 
     // The printable notice opens as a Word document with the place.
-    let (s, docx) = w
-        .t
-        .bytes(&format!("/api/v1/meetings/{id}/notice.docx"), &w.inspector)
-        .await;
+    let (s, docx) =
+        w.t.bytes(&format!("/api/v1/meetings/{id}/notice.docx"), &w.inspector)
+            .await;
     assert_eq!(s, StatusCode::OK);
     let xml = document_xml(&docx);
     for want in [day.as_str(), PLACE_RU] {
@@ -279,9 +290,8 @@ async fn r37_a_published_notice_reaches_the_telegram_channel_the_vk_wall_the_inv
 async fn r23_a_notice_too_late_is_refused_and_nothing_is_queued_or_sent() {
     let w = world().await;
     let id = w.plan(5).await;
-    let (s, v) = w
-        .t
-        .call(
+    let (s, v) =
+        w.t.call(
             "POST",
             &format!("/api/v1/meetings/{id}/notice"),
             &w.inspector,
@@ -298,15 +308,11 @@ async fn r23_a_notice_too_late_is_refused_and_nothing_is_queued_or_sent() {
     assert!(w.stand_in.recorded("/sendMessage").is_empty());
     assert!(w.stand_in.recorded("/wall.post").is_empty());
     assert!(w.sink.messages().is_empty());
-    let v = w
-        .t
-        .ok("GET", "/api/v1/public/meetings", "", None)
-        .await;
+    let v = w.t.ok("GET", "/api/v1/public/meetings", "", None).await;
     assert!(v["meetings"].as_array().unwrap().is_empty(), "{v}");
-    let (s, _) = w
-        .t
-        .bytes(&format!("/api/v1/meetings/{id}/notice.docx"), &w.inspector)
-        .await;
+    let (s, _) =
+        w.t.bytes(&format!("/api/v1/meetings/{id}/notice.docx"), &w.inspector)
+            .await;
     assert_eq!(s, StatusCode::CONFLICT);
 }
 
@@ -328,7 +334,11 @@ async fn r37_a_post_the_channel_fails_for_a_while_is_retried_and_recorded_sent()
     .await;
     let m = w.all_sent(&id, 1).await;
     let tries = w.stand_in.recorded("/sendMessage");
-    assert_eq!(tries.len(), 2, "one failed try and one that went: {tries:?}");
+    assert_eq!(
+        tries.len(),
+        2,
+        "one failed try and one that went: {tries:?}"
+    );
     let d = &m["notice"]["deliveries"][0];
     assert_eq!(d["target"], "telegram");
     assert!(d["external_id"].is_string(), "{d}");

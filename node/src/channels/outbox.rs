@@ -25,9 +25,9 @@ use tokio::sync::{watch, Notify};
 use super::{ChannelSender, OutgoingMessage, SendError};
 use crate::conversations::{AuditNote, ConversationDocs};
 use crate::meetings::MeetingService;
-use sync::meetings::doc::{DeliveryState, NoticeDelivery};
 use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::WriteBatch;
+use sync::meetings::doc::{DeliveryState, NoticeDelivery};
 
 /// Key prefix of the outbox entries.
 pub const OUTBOX_PREFIX: &str = "q/outbox/";
@@ -252,9 +252,7 @@ impl Outbox {
             })
         };
         for e in self.entries()? {
-            if !seen.insert(e.lane())
-                || (e.next_at_ms > now_ms && !hurried(&e))
-            {
+            if !seen.insert(e.lane()) || (e.next_at_ms > now_ms && !hurried(&e)) {
                 report.waiting += 1;
                 continue;
             }

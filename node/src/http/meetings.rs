@@ -634,8 +634,10 @@ pub fn public_page(meetings: &[PublicNotice]) -> String {
         ));
     }
     if meetings.is_empty() {
-        rows.push_str("<p lang=\"kk\">Жақын арада жоспарланған есептер жоқ.</p>\
-            <p lang=\"ru\">Ближайших отчетов не запланировано.</p>");
+        rows.push_str(
+            "<p lang=\"kk\">Жақын арада жоспарланған есептер жоқ.</p>\
+            <p lang=\"ru\">Ближайших отчетов не запланировано.</p>",
+        );
     }
     format!(
         "<!doctype html><html lang=\"kk\"><head><meta charset=\"utf-8\">\

@@ -61,4 +61,3 @@ impl Sink {
         files.iter().filter_map(|p| std::fs::read(p).ok()).collect()
     }
 }
-

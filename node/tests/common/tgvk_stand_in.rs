@@ -240,4 +240,3 @@ pub fn url_pairs(body: &[u8]) -> Vec<(String, String)> {
         })
         .collect()
 }
-

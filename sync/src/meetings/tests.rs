@@ -711,17 +711,32 @@ fn r37_notice_deliveries_fold_per_target_and_a_sent_post_survives_a_concurrent_f
     let v = m.view().unwrap();
     let n = v.notice.as_ref().unwrap();
     assert_eq!(n.deliveries.len(), 3);
-    assert!(n.deliveries.iter().all(|d| d.state == DeliveryState::Queued));
+    assert!(n
+        .deliveries
+        .iter()
+        .all(|d| d.state == DeliveryState::Queued));
 
     // Two copies record different results for telegram at once; the sent one wins both ways.
     let mut other = m.fork(actor(2));
-    m.apply(&delivery("telegram", DeliveryState::Sent, 5), day, &ctx("node", 5))
+    m.apply(
+        &delivery("telegram", DeliveryState::Sent, 5),
+        day,
+        &ctx("node", 5),
+    )
+    .unwrap();
+    other
+        .apply(
+            &delivery("telegram", DeliveryState::Failed, 9),
+            day,
+            &ctx("node", 9),
+        )
         .unwrap();
     other
-        .apply(&delivery("telegram", DeliveryState::Failed, 9), day, &ctx("node", 9))
-        .unwrap();
-    other
-        .apply(&delivery("vk", DeliveryState::Failed, 9), day, &ctx("node", 9))
+        .apply(
+            &delivery("vk", DeliveryState::Failed, 9),
+            day,
+            &ctx("node", 9),
+        )
         .unwrap();
     m.merge(&mut other).unwrap();
     other.merge(&mut m).unwrap();
@@ -755,7 +770,11 @@ fn r37_a_delivery_of_an_unknown_notice_is_refused_and_writes_nothing() {
     let e = m.apply(&cmd, d("2026-12-01"), &ctx("node", 5)).unwrap_err();
     assert_eq!(e.code(), "meeting_notice_unknown");
     let e = m
-        .apply(&delivery("", DeliveryState::Sent, 5), d("2026-12-01"), &ctx("node", 5))
+        .apply(
+            &delivery("", DeliveryState::Sent, 5),
+            d("2026-12-01"),
+            &ctx("node", 5),
+        )
         .unwrap_err();
     assert_eq!(e.field_name(), Some("target"));
     assert_eq!(m.save(), before);
@@ -768,6 +787,10 @@ fn r37_a_delivery_of_an_unknown_notice_is_refused_and_writes_nothing() {
         &ctx("uip", 6),
     )
     .unwrap();
-    m.apply(&delivery("vk", DeliveryState::Sent, 7), d("2026-12-02"), &ctx("node", 7))
-        .unwrap();
+    m.apply(
+        &delivery("vk", DeliveryState::Sent, 7),
+        d("2026-12-02"),
+        &ctx("node", 7),
+    )
+    .unwrap();
 }
