@@ -475,6 +475,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn r37_an_entry_says_what_it_delivers_and_one_written_before_notices_is_an_answer() {
+        // As an answer's entry was stored before entries could be notices.
+        let old = serde_json::json!({
+            "message": {"outbox_id": "o1", "channel": "telegram", "address": "7",
+                "conversation_id": "AST/conv/1", "text": "hi", "in_reply_to": null,
+                "subject": null},
+            "message_id": "m1", "attempts": 2, "next_at_ms": 5, "queued_at_ms": 1});
+        let e: OutboxEntry = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            e.of,
+            DeliveryOf::Answer {
+                message_id: "m1".into()
+            }
+        );
+        assert_eq!(e.message.kind, crate::channels::OutgoingKind::Answer);
+        assert_eq!(e.lane(), "conversation/AST/conv/1");
+        let mut notice = e.clone();
+        notice.of = DeliveryOf::MeetingNotice {
+            meeting_id: "m9".into(),
+            notice_at_ms: 3,
+            target: "vk".into(),
+        };
+        let back: OutboxEntry =
+            serde_json::from_slice(&serde_json::to_vec(&notice).unwrap()).unwrap();
+        assert_eq!(back, notice);
+        assert_eq!(back.lane(), "meeting/m9/vk");
+    }
+
+    #[test]
     fn the_back_off_doubles_with_jitter_up_to_its_cap() {
         assert_eq!(backoff_ms(1, 0.0, None), BACKOFF_FIRST_MS / 2);
         assert_eq!(backoff_ms(1, 1.0, None), BACKOFF_FIRST_MS);

@@ -267,6 +267,24 @@ mod tests {
     }
 
     #[test]
+    fn r37_a_post_is_a_letter_of_its_own_with_its_subject() {
+        let from: Mailbox = "102@almaty.police.kz".parse().unwrap();
+        let mut post = outgoing();
+        post.kind = OutgoingKind::Post;
+        post.in_reply_to = None;
+        post.subject = Some("Отчет участкового инспектора полиции".into());
+        let raw = String::from_utf8(reply_message(&post, &from, "d").unwrap().formatted()).unwrap();
+        let parsed = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("Отчет участкового инспектора полиции")
+        );
+        assert!(!raw.contains("In-Reply-To"), "{raw}");
+    }
+
+    #[test]
     fn a_bad_address_is_permanent() {
         let from: Mailbox = "102@almaty.police.kz".parse().unwrap();
         let mut m = outgoing();
