@@ -275,6 +275,48 @@ async fn r37_a_published_notice_reaches_the_telegram_channel_the_vk_wall_the_inv
         assert!(page.contains(want), "{want} not on the page");
     }
 
+    // Documented in the node's OpenAPI.
+    let (_, api) = w.t.call("GET", "/api/v1/openapi.json", "", None).await;
+    for path in [
+        "/api/v1/public/meetings",
+        "/api/v1/meetings/{id}/notice.docx",
+    ] {
+        assert!(api["paths"][path].is_object(), "{path} not documented");
+    }
+    // Every schema of the notices that the document refers to is in it.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref") {
+                    out.push(r.clone());
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&api, &mut all);
+    for r in all {
+        let name = r.trim_start_matches("#/components/schemas/");
+        if ![
+            "Notice",
+            "NoticeDelivery",
+            "DeliveryState",
+            "PublicNotice",
+            "PublicMeetings",
+        ]
+        .contains(&name)
+        {
+            continue;
+        }
+        assert!(
+            api["components"]["schemas"][name].is_object(),
+            "{r} is not in the document"
+        );
+    }
+
     // The printable notice opens as a Word document with the place.
     let (s, docx) =
         w.t.bytes(&format!("/api/v1/meetings/{id}/notice.docx"), &w.inspector)
