@@ -603,14 +603,15 @@ impl MeetingService {
     }
 
     /// Records where a notice's delivery stands (the outbox, after a send) and removes its
-    /// outbox entry `outbox_key`, in one batch; a meeting gone, or a record it refuses, only
-    /// removes the entry.
+    /// outbox entry `outbox_key` (when given: a result; `None`: a delivery still queued, with why
+    /// it is retried), in one batch; a meeting gone, or a record it refuses, only removes the
+    /// entry.
     pub async fn record_notice_delivery(
         &self,
         id: &str,
         delivery: &NoticeDelivery,
         attempts: u32,
-        outbox_key: &str,
+        outbox_key: Option<&str>,
         now_ms: i64,
     ) -> ServiceResult<()> {
         let cmd = MeetingCommand::NoticeDelivery(delivery.clone());
@@ -626,7 +627,8 @@ impl MeetingService {
             doc.apply(&cmd, today, &ctx)?;
             let action = match delivery.state {
                 DeliveryState::Failed => "meeting.notice_failed",
-                _ => "meeting.notice_sent",
+                DeliveryState::Queued => "meeting.notice_retried",
+                DeliveryState::Sent => "meeting.notice_sent",
             };
             let details = serde_json::json!({"target": delivery.target, "attempts": attempts});
             let (_, ticket) = self.commit(
@@ -639,7 +641,9 @@ impl MeetingService {
                 details,
                 now_ms,
                 |batch| {
-                    batch.delete(outbox_key.to_string());
+                    if let Some(key) = outbox_key {
+                        batch.delete(key.to_string());
+                    }
                     Ok(())
                 },
             )?;
@@ -649,9 +653,11 @@ impl MeetingService {
             Ok(ticket) => self.durable(ticket, &[id]).await,
             Err(ServiceError::Domain(DomainError::Rule { .. } | DomainError::NotFound { .. }))
             | Err(ServiceError::NotFound(_)) => {
-                let mut batch = WriteBatch::new();
-                batch.delete(outbox_key.to_string());
-                self.gc.commit_async(batch).await?;
+                if let Some(key) = outbox_key {
+                    let mut batch = WriteBatch::new();
+                    batch.delete(key.to_string());
+                    self.gc.commit_async(batch).await?;
+                }
                 Ok(())
             }
             Err(e) => Err(e),

@@ -362,10 +362,11 @@ async fn r23_a_notice_too_late_is_refused_and_nothing_is_queued_or_sent() {
 async fn r37_a_post_the_channel_fails_for_a_while_is_retried_and_recorded_sent() {
     let w = world().await;
     let id = w.plan(14).await;
-    // Telegram answers the first try with a server error.
+    // Telegram answers the first try: too many requests, try again in 2 s.
     *w.stand_in.fail_next_send.lock().unwrap() = Some((
-        502,
-        json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
+        429,
+        json!({"ok": false, "error_code": 429,
+            "description": "Too Many Requests: retry after 2", "parameters": {"retry_after": 2}}),
     ));
     w.t.ok(
         "POST",
@@ -373,6 +374,16 @@ async fn r37_a_post_the_channel_fails_for_a_while_is_retried_and_recorded_sent()
         &w.inspector,
         Some(json!({"channels": ["telegram"]})),
     )
+    .await;
+    // Meanwhile the meeting shows it queued, and why.
+    common::until(WITHIN, "the notice shows why it is retried", || async {
+        let m = w.meeting(&id).await;
+        let d = &m["notice"]["deliveries"][0];
+        d["state"] == "queued"
+            && d["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("Too Many Requests"))
+    })
     .await;
     let m = w.all_sent(&id, 1).await;
     let tries = w.stand_in.recorded("/sendMessage");

@@ -341,8 +341,47 @@ impl Outbox {
             batch.put_json(outbox_key(&e.message.outbox_id), &e)?;
             self.docs.gc().apply(batch)?;
             report.retried += 1;
+            if e.attempts == 1 {
+                // A notice's first failed try: the meeting shows why it is still queued.
+                self.note_retry(&e, &reason, now_ms).await;
+            }
         }
         Ok(report)
+    }
+
+    /// Records on the meeting why a notice's delivery is being retried (answers show their
+    /// attempts in the console from the entry itself). A failure to record is only logged.
+    async fn note_retry(&self, e: &OutboxEntry, reason: &str, now_ms: i64) {
+        let DeliveryOf::MeetingNotice {
+            meeting_id,
+            notice_at_ms,
+            target,
+        } = &e.of
+        else {
+            return;
+        };
+        let Some(meetings) = self.meetings.upgrade() else {
+            return;
+        };
+        let delivery = NoticeDelivery {
+            notice_at_ms: *notice_at_ms,
+            target: target.clone(),
+            state: DeliveryState::Queued,
+            reason: Some(
+                reason
+                    .chars()
+                    .take(sync::meetings::doc::NOTICE_DELIVERY_TEXT_CHARS_MAX)
+                    .collect(),
+            ),
+            external_id: None,
+            at_ms: now_ms,
+        };
+        if let Err(err) = meetings
+            .record_notice_delivery(meeting_id, &delivery, e.attempts, None, now_ms)
+            .await
+        {
+            tracing::warn!(meeting_id, target, error = %err, "a notice's retry is not recorded");
+        }
     }
 
     /// Records a delivery's result where the entry says and removes the entry, in one batch.
@@ -384,7 +423,13 @@ impl Outbox {
                     at_ms: now_ms,
                 };
                 return meetings
-                    .record_notice_delivery(meeting_id, &delivery, e.attempts + 1, &key, now_ms)
+                    .record_notice_delivery(
+                        meeting_id,
+                        &delivery,
+                        e.attempts + 1,
+                        Some(&key),
+                        now_ms,
+                    )
                     .await;
             }
         };
