@@ -447,6 +447,11 @@ pub struct TelegramSection {
     /// How long one long poll waits for updates, s.
     #[serde(default = "telegram_poll_timeout_s")]
     pub poll_timeout_s: u64,
+    /// The region's public Telegram channel a meeting's notice is posted to (R37): its
+    /// `@username` or numeric chat id (`-100…`); the bot must be one of its administrators.
+    /// Absent: a notice's Telegram post fails with a reason the inspector sees.
+    #[serde(default)]
+    pub channel_chat_id: Option<String>,
     /// The CA certificates trusted for an HTTPS `api_url` (PEM bundle).
     #[serde(default = "system_ca_file")]
     pub ca_file: PathBuf,
@@ -525,6 +530,17 @@ impl TelegramSection {
             if !w.starts_with("https://") {
                 return Err(
                     "telegram.webhook_url must be an https:// URL (Telegram posts only over HTTPS)"
+                        .into(),
+                );
+            }
+        }
+        if let Some(c) = &self.channel_chat_id {
+            let username = c.strip_prefix('@').is_some_and(|u| {
+                !u.is_empty() && u.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+            if !username && c.parse::<i64>().is_err() {
+                return Err(
+                    "telegram.channel_chat_id must be the channel's @username or numeric chat id"
                         .into(),
                 );
             }
@@ -658,6 +674,7 @@ mod tests {
             ("[telegram]\n", "token_file or token_env"),
             ("[telegram]\ntoken_env = \"T\"\nwebhook_url = \"http://x\"\n", "https://"),
             ("[telegram]\ntoken_env = \"T\"\napi_url = \"https://x/\"\n", "trailing slash"),
+            ("[telegram]\ntoken_env = \"T\"\nchannel_chat_id = \"my channel\"\n", "channel_chat_id"),
             ("[vk]\ngroup_id = 5\nconfirmation = \"a\"\nsecret_env = \"S\"\ntoken_env = \"T\"\napi_version = \"5.92\"\n", "5.103"),
             ("[vk]\ngroup_id = 5\nconfirmation = \"a\"\ntoken_env = \"T\"\n", "secret_file or secret_env"),
         ] {

@@ -10,7 +10,7 @@
 //! region's head sees every beat. Only the inspector signs the protocol (p.32).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use automerge::ActorId;
 use serde::Serialize;
@@ -23,7 +23,7 @@ use sync::meetings::{
     MeetingCommand, MeetingDoc, MeetingFact, MeetingPlan, MeetingStage, Period, Quarter,
 };
 use sync::{Ctx, DocId, DocKind, Document, DomainError};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 use utoipa::ToSchema;
 
 use sync::appeal::{
@@ -34,16 +34,22 @@ use sync::{Language, Reference};
 
 use crate::appeals::{AppealInput, AppealService, Staff};
 use crate::audit::{AuditInput, AuditLog};
+use crate::channels::outbox::{DeliveryOf, Outbox, OutboxEntry};
+use crate::channels::{OutgoingKind, OutgoingMessage};
 use crate::kinds::meeting::{self as idx, MeetingRules, MeetingSummary, OpenItem};
 use crate::kinds::{self, Imported};
 use crate::live::LiveEvent;
 use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+use sync::meetings::doc::{DeliveryState, NoticeChannel, NoticeDelivery};
+use sync::Channel;
 
 /// Most meetings one beat's list returns (a beat has a few a year).
 pub const BEAT_MEETINGS_MAX: usize = 1_000;
 /// Most entries a head's list (overdue protocols, open items) returns.
 pub const HEAD_LIST_MAX: usize = 2_000;
+/// Who the audit log and the meeting's log name for a notice's delivery results (R37).
+pub const NOTICE_ACTOR: &str = "system.outbox";
 /// Who the audit log and the meeting's log name for the retention sweep (R26).
 pub const RETENTION_ACTOR: &str = "system.retention";
 /// Largest video recording of a meeting, in bytes (a two-hour meeting as a browser records it
@@ -108,7 +114,28 @@ pub struct MeetingService {
     /// Held through a whole forwarding of an item (R25): its steps in the appeals workflow and
     /// the meeting's record are taken one forwarding at a time (they are rare).
     forwarding: tokio::sync::Mutex<()>,
+    /// Wakes the outbox's worker when a notice's deliveries are queued (set at server setup).
+    outbox_wake: OnceLock<Arc<Notify>>,
 }
+
+/// One published upcoming meeting as the public page lists it (R37): no personal data.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicNotice {
+    pub id: String,
+    pub date: Day,
+    pub time: String,
+    pub format: sync::meetings::doc::MeetingFormat,
+    pub place_kk: String,
+    pub place_ru: String,
+    pub link: Option<String>,
+    /// The beats' names, `kk` and `ru`.
+    pub beats_kk: Vec<String>,
+    pub beats_ru: Vec<String>,
+    pub published_on: Day,
+}
+
+/// Most upcoming meetings the public page lists.
+pub const PUBLIC_NOTICES_MAX: usize = 500;
 
 impl MeetingService {
     #[allow(clippy::too_many_arguments)]
@@ -133,7 +160,13 @@ impl MeetingService {
             write: Mutex::new(()),
             events,
             forwarding: tokio::sync::Mutex::new(()),
+            outbox_wake: OnceLock::new(),
         }
+    }
+
+    /// Tells the service how to wake the outbox's worker (server setup).
+    pub fn set_outbox_wake(&self, wake: Arc<Notify>) {
+        let _ = self.outbox_wake.set(wake);
     }
 
     /// Waits until a write is durable, then tells the replication which of this service's
@@ -327,9 +360,11 @@ impl MeetingService {
         action: &str,
         details: serde_json::Value,
         now_ms: i64,
+        extra: impl FnOnce(&mut WriteBatch) -> ServiceResult<()>,
     ) -> ServiceResult<(Meeting, u64)> {
         let doc_id = self.doc_id(id)?;
         let mut batch = WriteBatch::new();
+        extra(&mut batch)?;
         let (view, _) = kinds::stage_write(
             &self.rules(),
             &mut batch,
@@ -379,6 +414,7 @@ impl MeetingService {
                 "meeting.plan",
                 details,
                 now_ms,
+                |_| Ok(()),
             )?
         };
         self.durable(ticket, &[&id]).await?;
@@ -386,7 +422,8 @@ impl MeetingService {
     }
 
     /// Applies a command on `today` (the region's local date); returns the meeting once
-    /// durable. A refused command writes nothing.
+    /// durable. A refused command writes nothing. A notice's posts and e-mails name the
+    /// inspector by login; [`MeetingService::command_named`] gives their names.
     pub async fn command(
         &self,
         id: &str,
@@ -395,10 +432,29 @@ impl MeetingService {
         by: &str,
         now_ms: i64,
     ) -> ServiceResult<Meeting> {
+        self.command_named(id, cmd, today, by, now_ms, &|login: &str| login.to_string())
+            .await
+    }
+
+    /// [`MeetingService::command`], with `full_name` giving a login's name. Publishing a notice
+    /// (R37) also queues its deliveries, in the same batch as the notice: a post to the
+    /// region's Telegram channel and VK wall and an e-mail to each invitee of the meeting's beats
+    /// with an address, as the notice's channels ask, each recorded `queued` on the notice and
+    /// staged in the outbox, which records `sent` or `failed` later.
+    pub async fn command_named(
+        &self,
+        id: &str,
+        cmd: &MeetingCommand,
+        today: Day,
+        by: &str,
+        now_ms: i64,
+        full_name: &(dyn Fn(&str) -> String + Sync),
+    ) -> ServiceResult<Meeting> {
         if let MeetingCommand::Reschedule(plan) = cmd {
             self.check_plan(plan, today)?;
         }
         let ctx = Ctx::new(by, self.region.as_str(), now_ms);
+        let mut queued = false;
         let (view, ticket) = {
             let _g = lock(&self.write);
             let (mut doc, stored) = self
@@ -406,6 +462,11 @@ impl MeetingService {
                 .ok_or_else(|| ServiceError::NotFound(format!("meeting {id} does not exist")))?;
             let before = doc.view()?;
             doc.apply(cmd, today, &ctx)?;
+            let mut entries = Vec::new();
+            if let MeetingCommand::PublishNotice(_) = cmd {
+                entries = self.queue_notice(&mut doc, today, &ctx, full_name)?;
+                queued = !entries.is_empty();
+            }
             let (action, details) = audit_of(cmd);
             self.commit(
                 id,
@@ -416,9 +477,20 @@ impl MeetingService {
                 action,
                 details,
                 now_ms,
+                |batch| {
+                    for e in &entries {
+                        Outbox::stage(batch, e)?;
+                    }
+                    Ok(())
+                },
             )?
         };
         self.durable(ticket, &[id]).await?;
+        if queued {
+            if let Some(wake) = self.outbox_wake.get() {
+                wake.notify_one();
+            }
+        }
         Ok(view)
     }
 
@@ -546,6 +618,268 @@ impl MeetingService {
             step,
         };
         self.command(id, &cmd, today, &staff.login, now_ms).await
+    }
+
+    /// The deliveries of the notice just published on `doc` (R37): each recorded `queued` on
+    /// the notice (or `failed` when it has nowhere to go), and the outbox entries to stage.
+    fn queue_notice(
+        &self,
+        doc: &mut MeetingDoc,
+        today: Day,
+        ctx: &Ctx,
+        full_name: &(dyn Fn(&str) -> String + Sync),
+    ) -> ServiceResult<Vec<OutboxEntry>> {
+        let m = doc.view()?;
+        let Some(notice) = m.notice.clone() else {
+            return Ok(Vec::new());
+        };
+        let reference = self.reference();
+        let inspector = m
+            .plan
+            .beats
+            .first()
+            .and_then(|b| reference.beat(b))
+            .map(|b| full_name(&b.inspector))
+            .unwrap_or_default();
+        let (subject, text) =
+            sync::meetings::documents::notice_post(&m, &reference, &inspector, notice.published_on)
+                .map_err(answer_error)?;
+        // (target, channel, kind, address)
+        let mut targets: Vec<(String, Channel, OutgoingKind, String)> = Vec::new();
+        let mut failed: Vec<(String, String)> = Vec::new();
+        for channel in &notice.channels {
+            match channel {
+                NoticeChannel::Telegram => targets.push((
+                    "telegram".into(),
+                    Channel::Telegram,
+                    OutgoingKind::Post,
+                    String::new(),
+                )),
+                NoticeChannel::Vk => targets.push((
+                    "vk".into(),
+                    Channel::Vkontakte,
+                    OutgoingKind::Post,
+                    String::new(),
+                )),
+                NoticeChannel::Email => {
+                    let beats: Vec<&str> = m.plan.beats.iter().map(String::as_str).collect();
+                    let with_address: Vec<_> = reference
+                        .invitees_for(&beats)
+                        .into_iter()
+                        .filter_map(|i| i.email.as_ref().map(|e| (i.code.clone(), e.clone())))
+                        .collect();
+                    if with_address.is_empty() {
+                        failed.push((
+                            "email".into(),
+                            "no invitee of the meeting's beats has an e-mail address".into(),
+                        ));
+                    }
+                    for (code, email) in with_address {
+                        targets.push((
+                            format!("email:{code}"),
+                            Channel::Email,
+                            OutgoingKind::Post,
+                            email,
+                        ));
+                    }
+                }
+                // The public page reads the notice itself; the printable one is made on demand.
+                NoticeChannel::Page | NoticeChannel::Print => {}
+            }
+        }
+        let mut entries = Vec::with_capacity(targets.len());
+        for (target, channel, kind, address) in targets {
+            doc.apply(
+                &MeetingCommand::NoticeDelivery(NoticeDelivery {
+                    notice_at_ms: notice.at_ms,
+                    target: target.clone(),
+                    state: DeliveryState::Queued,
+                    reason: None,
+                    external_id: None,
+                    at_ms: ctx.now_ms,
+                }),
+                today,
+                ctx,
+            )?;
+            entries.push(OutboxEntry {
+                message: OutgoingMessage {
+                    outbox_id: format!("{}.notice.{}.{target}", m.id, notice.at_ms),
+                    channel,
+                    kind,
+                    address,
+                    conversation_id: String::new(),
+                    text: text.clone(),
+                    in_reply_to: None,
+                    subject: Some(subject.clone()),
+                },
+                of: DeliveryOf::MeetingNotice {
+                    meeting_id: m.id.clone(),
+                    notice_at_ms: notice.at_ms,
+                    target,
+                },
+                attempts: 0,
+                next_at_ms: ctx.now_ms,
+                queued_at_ms: ctx.now_ms,
+            });
+        }
+        for (target, reason) in failed {
+            doc.apply(
+                &MeetingCommand::NoticeDelivery(NoticeDelivery {
+                    notice_at_ms: notice.at_ms,
+                    target,
+                    state: DeliveryState::Failed,
+                    reason: Some(reason),
+                    external_id: None,
+                    at_ms: ctx.now_ms,
+                }),
+                today,
+                ctx,
+            )?;
+        }
+        Ok(entries)
+    }
+
+    /// Records where a notice's delivery stands (the outbox, after a send) and removes its
+    /// outbox entry `outbox_key` (when given: a result; `None`: a delivery still queued, with why
+    /// it is retried), in one batch; a meeting gone, or a record it refuses, only removes the
+    /// entry.
+    pub async fn record_notice_delivery(
+        &self,
+        id: &str,
+        delivery: &NoticeDelivery,
+        attempts: u32,
+        outbox_key: Option<&str>,
+        now_ms: i64,
+    ) -> ServiceResult<()> {
+        let cmd = MeetingCommand::NoticeDelivery(delivery.clone());
+        let ctx = Ctx::new(NOTICE_ACTOR, self.region.as_str(), now_ms);
+        // The command does not read the day.
+        let today = Day::from_ms(now_ms, 0);
+        let recorded: ServiceResult<u64> = (|| {
+            let _g = lock(&self.write);
+            let (mut doc, stored) = self
+                .load(id)?
+                .ok_or_else(|| ServiceError::NotFound(format!("meeting {id} does not exist")))?;
+            let before = doc.view()?;
+            doc.apply(&cmd, today, &ctx)?;
+            let action = match delivery.state {
+                DeliveryState::Failed => "meeting.notice_failed",
+                DeliveryState::Queued => "meeting.notice_retried",
+                DeliveryState::Sent => "meeting.notice_sent",
+            };
+            let details = serde_json::json!({"target": delivery.target, "attempts": attempts});
+            let (_, ticket) = self.commit(
+                id,
+                &mut doc,
+                stored,
+                Some(&before),
+                NOTICE_ACTOR,
+                action,
+                details,
+                now_ms,
+                |batch| {
+                    if let Some(key) = outbox_key {
+                        batch.delete(key.to_string());
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok(ticket)
+        })();
+        match recorded {
+            Ok(ticket) => self.durable(ticket, &[id]).await,
+            Err(ServiceError::Domain(DomainError::Rule { .. } | DomainError::NotFound { .. }))
+            | Err(ServiceError::NotFound(_)) => {
+                if let Some(key) = outbox_key {
+                    let mut batch = WriteBatch::new();
+                    batch.delete(key.to_string());
+                    self.gc.commit_async(batch).await?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The region's published upcoming meetings on `today` (the region's local date) whose
+    /// notice goes to the public page (R37), by date and time.
+    pub fn public_notices(&self, today: Day) -> ServiceResult<Vec<PublicNotice>> {
+        let reference = self.reference();
+        let mut out: Vec<PublicNotice> = Vec::new();
+        for beat in &reference.beats {
+            for summary in self.beat_meetings(&beat.code, None)? {
+                if summary.stage != MeetingStage::Noticed
+                    || summary.date < today
+                    || out.iter().any(|p| p.id == summary.id)
+                    || out.len() >= PUBLIC_NOTICES_MAX
+                {
+                    continue;
+                }
+                let m = self.get(&summary.id)?;
+                let Some(notice) = m.notice.as_ref() else {
+                    continue;
+                };
+                if !notice.channels.contains(&NoticeChannel::Page) {
+                    continue;
+                }
+                let names = |kk: bool| {
+                    m.plan
+                        .beats
+                        .iter()
+                        .map(|c| match reference.beat(c) {
+                            Some(b) if kk => b.name_kk.clone(),
+                            Some(b) => b.name_ru.clone(),
+                            None => c.clone(),
+                        })
+                        .collect()
+                };
+                out.push(PublicNotice {
+                    id: m.id.clone(),
+                    date: m.plan.date,
+                    time: m.plan.time.clone(),
+                    format: m.plan.format,
+                    place_kk: m.plan.place_kk.clone(),
+                    place_ru: m.plan.place_ru.clone(),
+                    link: m.plan.link.clone(),
+                    beats_kk: names(true),
+                    beats_ru: names(false),
+                    published_on: notice.published_on,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.date, &a.time, &a.id).cmp(&(b.date, &b.time, &b.id)));
+        Ok(out)
+    }
+
+    /// The printable notice of `meeting` (R37, p.26) as a Word document in its language: the
+    /// notice covering its plan; `full_name` gives the inspector's name.
+    pub fn notice_docx(
+        &self,
+        meeting: &Meeting,
+        full_name: impl Fn(&str) -> String,
+    ) -> ServiceResult<Vec<u8>> {
+        let notice = meeting.notice.as_ref().ok_or_else(|| {
+            ServiceError::Domain(DomainError::rule(
+                "meeting_not_noticed",
+                "the meeting has no notice for its date and time",
+            ))
+        })?;
+        let reference = self.reference();
+        let inspector = meeting
+            .plan
+            .beats
+            .first()
+            .and_then(|b| reference.beat(b))
+            .map(|b| full_name(&b.inspector))
+            .unwrap_or_default();
+        let input = sync::meetings::documents::notice_document(
+            meeting,
+            &reference,
+            sync::meetings::documents::meeting_lang(&meeting.plan.language),
+            &inspector,
+            notice.published_on,
+        );
+        answers::meeting::render_notice(&input).map_err(answer_error)
     }
 
     /// The protocol of meeting `id` as a Word document (R24, p.32): signed version `version`,
@@ -1163,5 +1497,9 @@ fn audit_of(cmd: &MeetingCommand) -> (&'static str, serde_json::Value) {
         MeetingCommand::SetHold(h) => ("meeting.hold", json!({"hold": h})),
         MeetingCommand::Cancel { .. } => ("meeting.cancel", json!({})),
         MeetingCommand::EraseMaterials => ("meeting.materials_erased", json!({})),
+        MeetingCommand::NoticeDelivery(d) => (
+            "meeting.notice_delivery",
+            json!({"target": d.target, "state": d.state}),
+        ),
     }
 }

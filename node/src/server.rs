@@ -236,6 +236,8 @@ pub async fn open_node(
     for sender in messengers.senders() {
         inbox.outbox().register(sender);
     }
+    // A meeting's notice queues its posts and e-mails in the same outbox (R37).
+    service.meetings().set_outbox_wake(inbox.outbox().waker());
     inbox.start(shutdown_rx.clone());
     // The site's chat widget: its socket hands messages to the inbox, its sender pushes answers.
     // The outbox holds the widget (its sender), so the widget holds the inbox weakly.

@@ -24,6 +24,8 @@ use sync::Channel;
 const MAILBOX: &str = "102@ast.police.kz";
 const DEADLINE: Duration = Duration::from_secs(30);
 
+use common::smtp_sink::{python, Sink};
+
 /// An inbox that records each message it stores (once per `external_id`, as the real one
 /// dedupes) and answers `refuse` instead while it is set.
 #[derive(Default)]
@@ -55,15 +57,6 @@ impl Intake for Recorder {
                 message_id: format!("m{}", stored.len()),
             })
         })
-    }
-}
-
-/// Debian's Python (where `python3-aiosmtpd` is installed), else the first `python3`.
-fn python() -> &'static str {
-    if Path::new("/usr/bin/python3").exists() {
-        "/usr/bin/python3"
-    } else {
-        "python3"
     }
 }
 
@@ -124,55 +117,6 @@ async fn smtplib_send(
 
 fn crlf(s: &str) -> Vec<u8> {
     s.replace('\n', "\r\n").into_bytes()
-}
-
-/// A real SMTP server (`python3 -m aiosmtpd` with its Maildir handler) on a free loopback port;
-/// killed when dropped.
-struct Sink {
-    port: u16,
-    maildir: tempfile::TempDir,
-    _child: tokio::process::Child,
-}
-
-impl Sink {
-    /// `starttls`: the certificate and key files the sink offers STARTTLS with (and requires).
-    async fn start(starttls: Option<(&Path, &Path)>) -> Sink {
-        let maildir = tempfile::tempdir().unwrap();
-        let port = common::free_port();
-        let mut cmd = tokio::process::Command::new(python());
-        cmd.args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"));
-        if let Some((cert, key)) = starttls {
-            cmd.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
-        }
-        let child = cmd
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path().join("maildir"))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("python3 -m aiosmtpd (Debian package python3-aiosmtpd)");
-        common::until(DEADLINE, "aiosmtpd listens", || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        })
-        .await;
-        Sink {
-            port,
-            maildir,
-            _child: child,
-        }
-    }
-
-    /// The messages delivered so far (raw), oldest first.
-    fn messages(&self) -> Vec<Vec<u8>> {
-        let new = self.maildir.path().join("maildir/new");
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-        files.iter().filter_map(|p| std::fs::read(p).ok()).collect()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,6 +186,7 @@ async fn r01_email_from_smtplib_reaches_the_inbox_and_the_answer_reaches_a_real_
         .expect("a relay is configured");
     assert_eq!(sender.channel(), Channel::Email);
     let answer = OutgoingMessage {
+        kind: Default::default(),
         outbox_id: "AST/out/42".into(),
         channel: Channel::Email,
         address: m.address.clone(),
@@ -478,6 +423,7 @@ async fn r01_email_answer_through_a_starttls_relay_checked_against_its_ca() {
         password_file: None,
     };
     let answer = OutgoingMessage {
+        kind: Default::default(),
         outbox_id: "AST/out/tls".into(),
         channel: Channel::Email,
         address: "citizen@example.kz".into(),

@@ -119,6 +119,7 @@ fn session(n: u8) -> String {
 
 fn answer(to: &str, id: &str) -> OutgoingMessage {
     OutgoingMessage {
+        kind: Default::default(),
         outbox_id: id.into(),
         channel: Channel::WebWidget,
         address: to.into(),

@@ -25,6 +25,8 @@ pub const MEETING_BEATS_MAX: usize = 20;
 pub const MEETING_TEXT_CHARS_MAX: usize = 20_000;
 /// Most complaints, proposals and remarks in a protocol (as `sync::meetings::doc::MEETING_ITEMS_MAX`).
 pub const MEETING_ITEMS_MAX: usize = 2_000;
+/// Longest online-meeting link, in characters (as `sync::meetings::doc::MEETING_LINK_CHARS_MAX`).
+pub const MEETING_LINK_CHARS_MAX: usize = 2_000;
 /// Most rows of one table of the draft report (categories, outcomes, follow-up items).
 pub const MEETING_ROWS_MAX: usize = 2_000;
 /// Hex digits of a SHA-256.
@@ -172,6 +174,27 @@ pub struct ProtocolInput {
     pub signature: Option<ProtocolSignature>,
 }
 
+/// The notice of a meeting (p.26–27, R37): what the page, the posts, the e-mails and the
+/// printable sheet announce. Names and the place are in the notice's language.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeInput {
+    pub language: Lang,
+    pub authority: String,
+    pub beats: Vec<String>,
+    /// The inspector who reports.
+    pub inspector: String,
+    pub date: String,
+    /// `HH:MM`.
+    pub time: String,
+    pub place: String,
+    /// The online meeting's link.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// The day the notice was published.
+    pub published_on: String,
+}
+
 /// The fixed texts of one language.
 struct MeetingTexts {
     report_title: &'static str,
@@ -232,6 +255,12 @@ struct MeetingTexts {
     /// `{sha}`.
     sha: &'static str,
     late: &'static str,
+    notice_title: &'static str,
+    /// `{beats}`, `{name}`.
+    notice_intro: &'static str,
+    /// `{value}`.
+    notice_link: &'static str,
+    notice_welcome: &'static str,
 }
 
 const RU: MeetingTexts = MeetingTexts {
@@ -307,6 +336,12 @@ const RU: MeetingTexts = MeetingTexts {
     signed: "Версия {version}, подписана {date} участковым инспектором полиции {name}.",
     sha: "SHA-256 подписанного содержания: {sha}",
     late: "Протокол оформлен не в день проведения отчета.",
+    notice_title: "ОБЪЯВЛЕНИЕ об отчете участкового инспектора полиции перед населением",
+    notice_intro: "Участковый инспектор полиции {name} отчитывается перед населением \
+        административного участка: {beats}.",
+    notice_link: "Ссылка для участия онлайн: {value}",
+    notice_welcome: "Приглашаются жители участка, представители местных исполнительных \
+        органов, организаций и средств массовой информации.",
 };
 
 /// Kazakh: our translation of the Russian texts above (the seed is in Russian).
@@ -383,6 +418,12 @@ const KK: MeetingTexts = MeetingTexts {
     signed: "{version} нұсқа, {date} учаскелік полиция инспекторы {name} қол қойды.",
     sha: "Қол қойылған мазмұнның SHA-256: {sha}",
     late: "Хаттама есеп өткізілген күні ресімделмеген.",
+    notice_title: "Учаскелік полиция инспекторының халық алдындағы есебі туралы ХАБАРЛАНДЫРУ",
+    notice_intro: "Учаскелік полиция инспекторы {name} әкімшілік учаске тұрғындары алдында \
+        есеп береді: {beats}.",
+    notice_link: "Онлайн қатысуға арналған сілтеме: {value}",
+    notice_welcome: "Учаске тұрғындары, жергілікті атқарушы органдардың, ұйымдардың және \
+        бұқаралық ақпарат құралдарының өкілдері шақырылады.",
 };
 
 fn texts(lang: Lang) -> &'static MeetingTexts {
@@ -746,6 +787,51 @@ pub fn protocol_letter(input: &ProtocolInput) -> Result<Letter<'static>, AnswerE
         date: doc_date,
         blocks,
     })
+}
+
+/// Validates the notice's input and lays it out.
+pub fn notice_letter(input: &NoticeInput) -> Result<Letter<'static>, AnswerError> {
+    let t = texts(input.language);
+    let authority = mline("authority", &input.authority, FIELD_CHARS_MAX)?;
+    let beats = beats_line(&input.beats)?;
+    let inspector = mline("inspector", &input.inspector, FIELD_CHARS_MAX)?;
+    let day = date("date", &input.date)?;
+    let published = date("published_on", &input.published_on)?;
+    let time = mline("time", &input.time, FIELD_CHARS_MAX)?;
+    let place = mline("place", &input.place, FIELD_CHARS_MAX)?;
+    let value = |template: &str, v: &str| Block::Line(fill(template, &[("value", v)]));
+    let mut blocks = vec![
+        Block::Authority(authority),
+        Block::Blank,
+        Block::Authority(t.notice_title.into()),
+        Block::Blank,
+        Block::Body(fill(
+            t.notice_intro,
+            &[("name", &inspector), ("beats", &beats)],
+        )),
+        value(t.date, &day.short()),
+        value(t.time, &time),
+        value(t.place, &place),
+    ];
+    if let Some(link) = &input.link {
+        let link = mline("link", link, MEETING_LINK_CHARS_MAX)?;
+        blocks.push(value(t.notice_link, &link));
+    }
+    blocks.push(Block::Body(t.notice_welcome.into()));
+    Ok(Letter {
+        date: published,
+        blocks,
+    })
+}
+
+/// The printable notice as DOCX bytes.
+pub fn render_notice(input: &NoticeInput) -> Result<Vec<u8>, AnswerError> {
+    package::render(&notice_letter(input)?, input.language)
+}
+
+/// The notice as plain text (the posts and the e-mails), one block a line.
+pub fn notice_text(input: &NoticeInput) -> Result<String, AnswerError> {
+    Ok(notice_letter(input)?.plain_text().trim().to_string())
 }
 
 /// The draft report as DOCX bytes.

@@ -24,7 +24,7 @@ use sync::conversation::{
 use sync::{CardCreate, CardStatus, CardSummary, Channel, DomainError, Language};
 use tokio::sync::watch;
 
-use super::outbox::{Outbox, OutboxEntry};
+use super::outbox::{DeliveryOf, Outbox, OutboxEntry};
 use super::{
     Accepted, IncomingMessage, Intake, IntakeError, OutgoingMessage, ATTACHMENTS_PER_MESSAGE_MAX,
     ATTACHMENT_BYTES_MAX, MESSAGE_TEXT_CHARS_MAX,
@@ -188,7 +188,10 @@ impl InboxService {
     pub fn new(service: Arc<CardService>) -> Self {
         let docs = service.conversations().clone();
         InboxService {
-            outbox: Arc::new(Outbox::new(docs.clone())),
+            outbox: Arc::new(Outbox::new(
+                docs.clone(),
+                Arc::downgrade(service.meetings()),
+            )),
             service,
             docs,
             limiter: Mutex::new(RateLimiter::default()),
@@ -646,7 +649,9 @@ impl InboxService {
                 move |batch, c| {
                     let entry = OutboxEntry {
                         message: outgoing(c, &mid, text),
-                        message_id: mid.clone(),
+                        of: DeliveryOf::Answer {
+                            message_id: mid.clone(),
+                        },
                         attempts: 0,
                         next_at_ms: now_ms,
                         queued_at_ms: now_ms,
@@ -979,6 +984,7 @@ fn outgoing(c: &Conversation, message_id: &str, text: &str) -> OutgoingMessage {
         }
     });
     OutgoingMessage {
+        kind: Default::default(),
         outbox_id: message_id.to_string(),
         channel: c.channel,
         address: c.address.clone(),

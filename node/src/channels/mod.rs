@@ -111,9 +111,26 @@ pub trait Intake: Send + Sync {
     fn receive(&self, message: IncomingMessage) -> BoxFuture<'_, Result<Accepted, IntakeError>>;
 }
 
-/// One answer to deliver, as the outbox hands it to a connector.
+/// What an outgoing message is to its channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutgoingKind {
+    /// An answer in a conversation, to [`OutgoingMessage::address`].
+    #[default]
+    Answer,
+    /// A public post of the region (a meeting's notice, R37): on the connector's own channel
+    /// (the Telegram channel of `[telegram] channel_chat_id`, the VK community's wall;
+    /// `address` is empty), or for e-mail a letter of its own to `address` with
+    /// [`OutgoingMessage::subject`] as its subject, in no thread.
+    Post,
+}
+
+/// One message to deliver, as the outbox hands it to a connector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutgoingMessage {
+    /// An answer (absent in entries written before posts existed) or a post.
+    #[serde(default)]
+    pub kind: OutgoingKind,
     /// Unique per answer, stable across retries and restarts: the idempotency key where the
     /// API has one (VK `random_id` is derived from it, the e-mail `Message-ID` carries it).
     pub outbox_id: String,

@@ -1,13 +1,16 @@
-//! The durable outbox: every answer to a citizen is stored here (`q/outbox/{outbox_id}`) in the
-//! same batch as the conversation's outgoing message, before the operator gets `201`. A worker
-//! delivers each through the [`ChannelSender`] registered for its channel, retries with
-//! exponential back-off and jitter ([`backoff_ms`]: time and randomness come in), and records
-//! the result in the conversation (`sent`, or `failed` with the reason) in the same batch that
-//! removes the entry. An entry survives restarts; a crash between a send and its record sends
-//! it once more (the `outbox_id` is the channel's idempotency key where it has one).
+//! The durable outbox: every message the node sends out through a channel is stored here
+//! (`q/outbox/{outbox_id}`) in the same batch as the document that asks for it, before the
+//! caller gets its success: an answer to a citizen with the conversation's outgoing message,
+//! a meeting's notice posts and e-mails (R37) with the meeting's notice. A worker delivers each
+//! through the [`ChannelSender`] registered for its channel, retries with exponential back-off
+//! and jitter ([`backoff_ms`]: time and randomness come in), and records the result where the
+//! entry says ([`DeliveryOf`]: the conversation's message, or the meeting's notice target;
+//! `sent`, or `failed` with the reason) in the same batch that removes the entry. An entry
+//! survives restarts; a crash between a send and its record sends it once more (the
+//! `outbox_id` is the channel's idempotency key where it has one).
 //!
-//! Answers of one conversation leave in the order they were written: a pass sends at most the
-//! oldest waiting answer of each conversation.
+//! Messages of one lane leave in the order they were written: a pass sends at most the oldest
+//! waiting message of each lane (a conversation; a meeting notice's target).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, Weak};
@@ -21,8 +24,10 @@ use tokio::sync::{watch, Notify};
 
 use super::{ChannelSender, OutgoingMessage, SendError};
 use crate::conversations::{AuditNote, ConversationDocs};
+use crate::meetings::MeetingService;
 use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::WriteBatch;
+use sync::meetings::doc::{DeliveryState, NoticeDelivery};
 
 /// Key prefix of the outbox entries.
 pub const OUTBOX_PREFIX: &str = "q/outbox/";
@@ -42,17 +47,46 @@ pub const PASS_ENTRIES_MAX: usize = 10_000;
 /// Longest delay a channel may ask for (`retry_after`), in ms.
 pub const RETRY_AFTER_MAX_MS: u64 = 3_600_000;
 
-/// One answer waiting to leave.
+/// What a delivery is, and so where its result is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DeliveryOf {
+    /// A meeting's notice to one target (R37): recorded in the meeting document as the target's
+    /// [`sync::meetings::doc::NoticeDelivery`].
+    MeetingNotice {
+        meeting_id: String,
+        /// The notice's `at_ms`.
+        notice_at_ms: i64,
+        /// `telegram`, `vk`, `email:<invitee code>`.
+        target: String,
+    },
+    /// An answer in a conversation: the conversation's message id of the answer.
+    Answer { message_id: String },
+}
+
+/// One message waiting to leave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     pub message: OutgoingMessage,
-    /// The conversation's message id of the answer.
-    pub message_id: String,
+    #[serde(flatten)]
+    pub of: DeliveryOf,
     /// Tries so far.
     pub attempts: u32,
     /// Not tried before this time, ms.
     pub next_at_ms: i64,
     pub queued_at_ms: i64,
+}
+
+impl OutboxEntry {
+    /// The lane the entry waits in: its messages leave one at a time, in order.
+    pub fn lane(&self) -> String {
+        match &self.of {
+            DeliveryOf::Answer { .. } => format!("conversation/{}", self.message.conversation_id),
+            DeliveryOf::MeetingNotice {
+                meeting_id, target, ..
+            } => format!("meeting/{meeting_id}/{target}"),
+        }
+    }
 }
 
 pub fn outbox_key(outbox_id: &str) -> String {
@@ -107,6 +141,8 @@ pub struct PassReport {
 
 pub struct Outbox {
     docs: Arc<ConversationDocs>,
+    /// Where notice deliveries are recorded (held weakly: the service outlives no node).
+    meetings: Weak<MeetingService>,
     senders: Senders,
     wake: Arc<Notify>,
     /// Answers to try at the next pass whatever their back-off says: the channel is back (an
@@ -129,9 +165,10 @@ enum Done {
 }
 
 impl Outbox {
-    pub fn new(docs: Arc<ConversationDocs>) -> Self {
+    pub fn new(docs: Arc<ConversationDocs>, meetings: Weak<MeetingService>) -> Self {
         Outbox {
             docs,
+            meetings,
             senders: Senders::default(),
             wake: Arc::new(Notify::new()),
             hurry: std::sync::Mutex::new(Vec::new()),
@@ -154,6 +191,11 @@ impl Outbox {
     /// Tells the worker a new answer is waiting.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// What wakes the worker, for a service that stages entries of its own (the meetings').
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
     }
 
     /// Tries the answers waiting for `address` on `channel` (every address: `None`) now, not at
@@ -210,9 +252,7 @@ impl Outbox {
             })
         };
         for e in self.entries()? {
-            if !seen.insert(e.message.conversation_id.clone())
-                || (e.next_at_ms > now_ms && !hurried(&e))
-            {
+            if !seen.insert(e.lane()) || (e.next_at_ms > now_ms && !hurried(&e)) {
                 report.waiting += 1;
                 continue;
             }
@@ -301,11 +341,50 @@ impl Outbox {
             batch.put_json(outbox_key(&e.message.outbox_id), &e)?;
             self.docs.gc().apply(batch)?;
             report.retried += 1;
+            if e.attempts == 1 {
+                // A notice's first failed try: the meeting shows why it is still queued.
+                self.note_retry(&e, &reason, now_ms).await;
+            }
         }
         Ok(report)
     }
 
-    /// Records a delivery's result in the conversation and removes the entry, in one batch.
+    /// Records on the meeting why a notice's delivery is being retried (answers show their
+    /// attempts in the console from the entry itself). A failure to record is only logged.
+    async fn note_retry(&self, e: &OutboxEntry, reason: &str, now_ms: i64) {
+        let DeliveryOf::MeetingNotice {
+            meeting_id,
+            notice_at_ms,
+            target,
+        } = &e.of
+        else {
+            return;
+        };
+        let Some(meetings) = self.meetings.upgrade() else {
+            return;
+        };
+        let delivery = NoticeDelivery {
+            notice_at_ms: *notice_at_ms,
+            target: target.clone(),
+            state: DeliveryState::Queued,
+            reason: Some(
+                reason
+                    .chars()
+                    .take(sync::meetings::doc::NOTICE_DELIVERY_TEXT_CHARS_MAX)
+                    .collect(),
+            ),
+            external_id: None,
+            at_ms: now_ms,
+        };
+        if let Err(err) = meetings
+            .record_notice_delivery(meeting_id, &delivery, e.attempts, None, now_ms)
+            .await
+        {
+            tracing::warn!(meeting_id, target, error = %err, "a notice's retry is not recorded");
+        }
+    }
+
+    /// Records a delivery's result where the entry says and removes the entry, in one batch.
     async fn record(
         &self,
         e: &OutboxEntry,
@@ -315,6 +394,45 @@ impl Outbox {
         now_ms: i64,
     ) -> ServiceResult<()> {
         let key = outbox_key(&e.message.outbox_id);
+        let message_id = match &e.of {
+            DeliveryOf::Answer { message_id } => message_id,
+            DeliveryOf::MeetingNotice {
+                meeting_id,
+                notice_at_ms,
+                target,
+            } => {
+                let Some(meetings) = self.meetings.upgrade() else {
+                    return Err(ServiceError::Store(crate::store::StoreError::Io(
+                        "the meetings service is gone (the node is stopping)".into(),
+                    )));
+                };
+                let cut = |s: String| {
+                    s.chars()
+                        .take(sync::meetings::doc::NOTICE_DELIVERY_TEXT_CHARS_MAX)
+                        .collect::<String>()
+                };
+                let delivery = NoticeDelivery {
+                    notice_at_ms: *notice_at_ms,
+                    target: target.clone(),
+                    state: match state {
+                        Delivery::Failed => DeliveryState::Failed,
+                        _ => DeliveryState::Sent,
+                    },
+                    reason: reason.map(cut),
+                    external_id: external_id.map(cut),
+                    at_ms: now_ms,
+                };
+                return meetings
+                    .record_notice_delivery(
+                        meeting_id,
+                        &delivery,
+                        e.attempts + 1,
+                        Some(&key),
+                        now_ms,
+                    )
+                    .await;
+            }
+        };
         let reason = reason.map(|r| {
             r.chars()
                 .take(sync::conversation::limits::REASON_CHARS_MAX)
@@ -326,7 +444,7 @@ impl Outbox {
                 &e.message.conversation_id,
                 crate::conversations::SYSTEM_LOGIN,
                 &[ConversationCommand::Delivery {
-                    message_id: e.message_id.clone(),
+                    message_id: message_id.clone(),
                     state,
                     reason,
                     external_id,
@@ -400,6 +518,35 @@ pub fn spawn(outbox: &Arc<Outbox>, mut shutdown: watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r37_an_entry_says_what_it_delivers_and_one_written_before_notices_is_an_answer() {
+        // As an answer's entry was stored before entries could be notices.
+        let old = serde_json::json!({
+            "message": {"outbox_id": "o1", "channel": "telegram", "address": "7",
+                "conversation_id": "AST/conv/1", "text": "hi", "in_reply_to": null,
+                "subject": null},
+            "message_id": "m1", "attempts": 2, "next_at_ms": 5, "queued_at_ms": 1});
+        let e: OutboxEntry = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            e.of,
+            DeliveryOf::Answer {
+                message_id: "m1".into()
+            }
+        );
+        assert_eq!(e.message.kind, crate::channels::OutgoingKind::Answer);
+        assert_eq!(e.lane(), "conversation/AST/conv/1");
+        let mut notice = e.clone();
+        notice.of = DeliveryOf::MeetingNotice {
+            meeting_id: "m9".into(),
+            notice_at_ms: 3,
+            target: "vk".into(),
+        };
+        let back: OutboxEntry =
+            serde_json::from_slice(&serde_json::to_vec(&notice).unwrap()).unwrap();
+        assert_eq!(back, notice);
+        assert_eq!(back.lane(), "meeting/m9/vk");
+    }
 
     #[test]
     fn the_back_off_doubles_with_jitter_up_to_its_cap() {

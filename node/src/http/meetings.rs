@@ -4,14 +4,16 @@
 //!
 //! Who: the `district_inspector` role (inspectors, their helpers and the beat offices' heads;
 //! which beats each sees comes from the beats reference) and the region's `head` (every beat).
-//! The notice step records the notice and its channels (R23); posting it to Telegram, VK and
-//! e-mail is not done here yet.
+//! The notice step records the notice and its channels (R23) and queues its deliveries (R37):
+//! the posts to the region's Telegram channel and VK wall and the e-mails to the invitees, whose
+//! states show on the meeting; `notice.docx` prints it. The region's upcoming notices are public:
+//! `GET /api/v1/public/meetings` and the page `GET /citizen/meetings` (no login).
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{Html, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -28,7 +30,7 @@ use utoipa::ToSchema;
 use super::state::SharedState;
 use crate::appeals::Staff;
 use crate::kinds::meeting::{MeetingSummary, OpenItem};
-use crate::meetings::{BeatCoverage, Relation, MEETING_APPEAL_SERVICE};
+use crate::meetings::{BeatCoverage, PublicNotice, Relation, MEETING_APPEAL_SERVICE};
 
 /// Who works report meetings.
 const MEETING_STAFF: &[Role] = &[Role::DistrictInspector, Role::Head];
@@ -499,7 +501,9 @@ async fn run(
         _ => {}
     }
     let meeting = m
-        .command(id, &cmd, today(s), &auth.user.login, now_ms())
+        .command_named(id, &cmd, today(s), &auth.user.login, now_ms(), &|login| {
+            full_name(s, login)
+        })
         .await?;
     Ok(Json(meeting))
 }
@@ -524,7 +528,7 @@ pub struct NoticeInput {
 }
 
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/notice", request_body = NoticeInput,
-    responses((status = 200, description = "The notice is recorded with its channels (R23). Posting it to the page, Telegram, VK and e-mail and printing it are not done by this node yet: the record says which channels it is meant for", body = Meeting),
+    responses((status = 200, description = "The notice is recorded with its channels (R23), and its deliveries are queued in the same write (R37): a post to the region's Telegram channel (`telegram`) and VK wall (`vk`), an e-mail to each invitee of the meeting's beats with an address (`email:<invitee>`); `notice.deliveries` says where each stands (queued, sent, failed with the reason). The page lists it at once; `notice.docx` prints it", body = Meeting),
         (status = 409, description = "Not planned (`meeting_not_planned`) or cancelled", body = ApiErrorBody),
         (status = 422, description = "Later than 10 calendar days before the meeting (`meeting_notice_too_late`), no channel (`meeting_notice_channels`); nothing stored", body = ApiErrorBody)))]
 async fn meetings_notice(
@@ -540,6 +544,118 @@ async fn meetings_notice(
         MeetingCommand::PublishNotice(input.channels),
     )
     .await
+}
+
+#[utoipa::path(get, path = "/api/v1/meetings/{id}/notice.docx",
+    responses((status = 200, description = "The printable notice as a Word document in the meeting's language (R37, p.26): the beats, the inspector, the date, time and place, the online link"),
+        (status = 403, description = "`meeting_not_your_beat`", body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody),
+        (status = 409, description = "No notice covers the meeting's date and time (`meeting_not_noticed`)", body = ApiErrorBody),
+        (status = 422, description = "A text the document cannot hold (`too_long` …)", body = ApiErrorBody)))]
+async fn meetings_notice_docx(
+    State(s): State<SharedState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    auth.require(MEETING_STAFF)?;
+    let m = s.service.meetings();
+    let meeting = m.get(&id)?;
+    require_meeting(&s, &auth, &meeting)?;
+    let bytes = m.notice_docx(&meeting, |login| full_name(&s, login))?;
+    Ok(super::appeals::docx_response(
+        bytes,
+        &file_name(&meeting.id, "notice"),
+    ))
+}
+
+/// The region's published upcoming meetings (R37).
+#[derive(Serialize, ToSchema)]
+pub struct PublicMeetings {
+    pub meetings: Vec<PublicNotice>,
+}
+
+#[utoipa::path(get, path = "/api/v1/public/meetings",
+    responses((status = 200, description = "The region's upcoming report meetings whose notice is published to the public page (R37), by date; no login, no personal data", body = PublicMeetings)))]
+async fn public_meetings(State(s): State<SharedState>) -> ApiResult<Json<PublicMeetings>> {
+    Ok(Json(PublicMeetings {
+        meetings: s.service.meetings().public_notices(today(&s))?,
+    }))
+}
+
+/// Text for HTML: `&`, `<`, `>`, `"` and `'` escaped.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The public page's list, both languages side by side (the region's residents read either).
+pub fn public_page(meetings: &[PublicNotice]) -> String {
+    let mut rows = String::new();
+    for m in meetings {
+        let date = {
+            let d = m.date.to_string();
+            // `YYYY-MM-DD` as `DD.MM.YYYY`.
+            match (d.get(0..4), d.get(5..7), d.get(8..10)) {
+                (Some(y), Some(mo), Some(da)) => format!("{da}.{mo}.{y}"),
+                _ => d,
+            }
+        };
+        let link = m
+            .link
+            .as_deref()
+            .map(|l| {
+                let l = html_escape(l);
+                format!("<p><a href=\"{l}\" rel=\"noopener\">{l}</a></p>")
+            })
+            .unwrap_or_default();
+        rows.push_str(&format!(
+            "<article><h2>{date} {time}</h2>\
+             <div lang=\"kk\"><p>{beats_kk}</p><p>Өтетін орны: {place_kk}</p></div>\
+             <div lang=\"ru\"><p>{beats_ru}</p><p>Место проведения: {place_ru}</p></div>{link}</article>",
+            time = html_escape(&m.time),
+            beats_kk = html_escape(&m.beats_kk.join("; ")),
+            place_kk = html_escape(&m.place_kk),
+            beats_ru = html_escape(&m.beats_ru.join("; ")),
+            place_ru = html_escape(&m.place_ru),
+        ));
+    }
+    if meetings.is_empty() {
+        rows.push_str(
+            "<p lang=\"kk\">Жақын арада жоспарланған есептер жоқ.</p>\
+            <p lang=\"ru\">Ближайших отчетов не запланировано.</p>",
+        );
+    }
+    format!(
+        "<!doctype html><html lang=\"kk\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Учаскелік полиция инспекторларының есептері / Отчеты участковых инспекторов</title>\
+         <style>body{{font-family:sans-serif;max-width:48rem;margin:1rem auto;padding:0 1rem}}\
+         article{{border-top:1px solid #ccc;padding:.5rem 0}}h2{{font-size:1.2rem}}</style></head><body>\
+         <h1><span lang=\"kk\">Учаскелік полиция инспекторларының халық алдындағы есептері</span> / \
+         <span lang=\"ru\">Отчеты участковых инспекторов полиции перед населением</span></h1>{rows}\
+         <p><a href=\"/widget/demo\">102</a></p></body></html>"
+    )
+}
+
+/// `GET /citizen/meetings`: the public page, beside the web widget's (no login).
+async fn citizen_meetings(State(s): State<SharedState>) -> ApiResult<Html<String>> {
+    let meetings = s.service.meetings().public_notices(today(&s))?;
+    Ok(Html(public_page(&meetings)))
+}
+
+/// The public page's route, at the top level beside the citizen's pages.
+pub(super) fn page_routes() -> Router<SharedState> {
+    Router::new().route("/citizen/meetings", get(citizen_meetings))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -788,6 +904,8 @@ pub(super) fn routes() -> Router<SharedState> {
         .route("/meetings/{id}/recordings/{rid}", get(meetings_recording))
         .route("/meetings/{id}/reschedule", post(meetings_reschedule))
         .route("/meetings/{id}/notice", post(meetings_notice))
+        .route("/meetings/{id}/notice.docx", get(meetings_notice_docx))
+        .route("/public/meetings", get(public_meetings))
         .route("/meetings/{id}/invitation", post(meetings_invitation))
         .route("/meetings/{id}/participants", post(meetings_register))
         .route("/meetings/{id}/held", post(meetings_held))

@@ -247,6 +247,8 @@ async fn metrics(State(s): State<SharedState>) -> Response {
         meetings_recording,
         meetings_reschedule,
         meetings_notice,
+        meetings_notice_docx,
+        public_meetings,
         meetings_invitation,
         meetings_register,
         meetings_held,
@@ -312,6 +314,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(citizen::routes())
         .merge(state.widget.routes())
         .merge(citizen_appeals::routes())
+        .merge(meetings::page_routes())
         .merge(state.messengers.routes())
         .nest("/api/v1", api)
         .fallback(not_found)

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod api_node;
+pub mod smtp_sink;
+pub mod tgvk_stand_in;
 
 use std::time::{Duration, Instant};
 

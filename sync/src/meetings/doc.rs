@@ -16,6 +16,12 @@
 //!   signed protocol is read from it, never from the draft: an edit made on another device
 //!   concurrently with the signature cannot slip into the signed text. It shows as an unsigned
 //!   change, and a correction makes a new, linked version with its own signature.
+//! - Notice deliveries (R37: the posts to the Telegram channel and the VK wall, the e-mails to
+//!   the invitees) are an append-only list of state changes, one entry per change, each naming
+//!   its notice (by the notice's `at_ms`) and its target (`telegram`, `vk`, `email:<invitee>`).
+//!   A target's state is folded from its entries: a `sent` entry wins over every other (a post
+//!   that went out stays out, whatever device wrote later), otherwise the entry with the latest
+//!   `at_ms` (on a tie `failed` over `queued`). Concurrent appends all survive.
 //! - Follow-up of an item (R25) is an append-only list per item; its state is its last entry's.
 //! - The stage is computed from the log, not stored: cancelled when cancelled, held when marked
 //!   held, noticed when a notice covers the current plan's date and time, planned otherwise.
@@ -110,6 +116,66 @@ pub struct Notice {
     pub date: Day,
     pub time: String,
     pub channels: Vec<NoticeChannel>,
+    /// Where each delivery of the notice stands (R37), one per target, folded from the
+    /// document's delivery entries (never stored with the notice itself).
+    #[serde(default, skip_deserializing)]
+    pub deliveries: Vec<NoticeDelivery>,
+}
+
+/// Longest delivery target name (`email:<invitee code>`), in characters.
+pub const NOTICE_TARGET_CHARS_MAX: usize = 120;
+/// Longest reason or external id a delivery records, in characters.
+pub const NOTICE_DELIVERY_TEXT_CHARS_MAX: usize = 1_000;
+/// Most delivery entries one meeting records (a notice has a few targets, each a few changes).
+pub const NOTICE_DELIVERY_ENTRIES_MAX: usize = 10_000;
+
+/// Where one delivery of a notice stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// In the node's outbox, not delivered yet (being retried when `reason` says why).
+    Queued,
+    Sent,
+    /// Will not go: `reason` says why.
+    Failed,
+}
+
+/// One delivery of a notice to one target (R37): the Telegram channel (`telegram`), the VK wall
+/// (`vk`), an invitee's e-mail (`email:<invitee code>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeDelivery {
+    /// The notice it delivers: its `at_ms`.
+    pub notice_at_ms: i64,
+    pub target: String,
+    pub state: DeliveryState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The channel's id of the post (Telegram `message_id`, VK `post_id`, the e-mail's
+    /// `Message-ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub at_ms: i64,
+}
+
+/// The state of each (notice, target) from the delivery entries (see the merge rules): `sent`
+/// wins, else the latest entry (`failed` over `queued` on a tie). Sorted by notice and target.
+pub fn fold_deliveries(entries: &[NoticeDelivery]) -> Vec<NoticeDelivery> {
+    let mut out: BTreeMap<(i64, String), NoticeDelivery> = BTreeMap::new();
+    for e in entries {
+        let key = (e.notice_at_ms, e.target.clone());
+        let replace = match out.get(&key) {
+            None => true,
+            Some(cur) => {
+                let rank = |d: &NoticeDelivery| (d.state == DeliveryState::Sent, d.at_ms, d.state);
+                rank(e) > rank(cur)
+            }
+        };
+        if replace {
+            out.insert(key, e.clone());
+        }
+    }
+    out.into_values().collect()
 }
 
 /// Where an invitation stands.
@@ -378,6 +444,9 @@ pub enum MeetingCommand {
     Cancel {
         reason: String,
     },
+    /// R37: where the delivery of a notice to one target stands (the node's outbox writes
+    /// `queued` with the notice and `sent` or `failed` once it knows).
+    NoticeDelivery(NoticeDelivery),
     /// R26: a year after the meeting was held and with no hold on it, its materials go: the
     /// participants' personal data and the recordings' entries (the node deletes their files).
     /// The facts the quarter coverage counts (date, stage, held day), the items and the signed
@@ -511,7 +580,7 @@ impl MeetingDoc {
         doc.put(ROOT, "updated_at", ctx.now_ms)?;
         doc.put(ROOT, "plan", json(plan)?)?;
         doc.put(ROOT, "hold", false)?;
-        for list in ["notices", "sig", "rec", "log"] {
+        for list in ["notices", "nd", "sig", "rec", "log"] {
             doc.put_object(ROOT, list, ObjType::List)?;
         }
         for map in ["inv", "ppl", "items", "fu", "draft"] {
@@ -561,7 +630,20 @@ impl MeetingDoc {
             |what: &str| DomainError::CorruptDocument(format!("meeting {what} is missing"));
         let plan: MeetingPlan =
             parse_json(&get_str(d, &ROOT, "plan").ok_or_else(|| corrupt("plan"))?)?;
-        let notices: Vec<Notice> = read_json_list(d, &get_obj(d, &ROOT, "notices")?)?;
+        let mut notices: Vec<Notice> = read_json_list(d, &get_obj(d, &ROOT, "notices")?)?;
+        // Documents written before notice deliveries were recorded have no list: none yet.
+        let deliveries: Vec<NoticeDelivery> = match d.get(ROOT, "nd")? {
+            Some((automerge::Value::Object(_), list)) => read_json_list(d, &list)?,
+            _ => Vec::new(),
+        };
+        for delivery in fold_deliveries(&deliveries) {
+            if let Some(n) = notices
+                .iter_mut()
+                .find(|n| n.at_ms == delivery.notice_at_ms)
+            {
+                n.deliveries.push(delivery);
+            }
+        }
         let signatures: Vec<Signature> = read_json_list(d, &get_obj(d, &ROOT, "sig")?)?;
         let recordings: Vec<Recording> = read_json_list(d, &get_obj(d, &ROOT, "rec")?)?;
         let log: Vec<MeetingLogEntry> = read_json_list(d, &get_obj(d, &ROOT, "log")?)?;
@@ -679,7 +761,14 @@ impl MeetingDoc {
                 format!("a meeting that is {:?} cannot {what}", m.stage).to_lowercase(),
             ))
         };
-        if m.stage == MeetingStage::Cancelled && !matches!(cmd, MeetingCommand::SetHold(_)) {
+        // A hold, and the result of a notice's delivery that was under way, still go on a
+        // cancelled meeting.
+        if m.stage == MeetingStage::Cancelled
+            && !matches!(
+                cmd,
+                MeetingCommand::SetHold(_) | MeetingCommand::NoticeDelivery(_)
+            )
+        {
             return stage_refused("meeting_cancelled", "change");
         }
         let signed = !m.signatures.is_empty();
@@ -731,9 +820,62 @@ impl MeetingDoc {
                         date: m.plan.date,
                         time: m.plan.time.clone(),
                         channels,
+                        deliveries: Vec::new(),
                     },
                 )?;
                 self.log("noticed", Some(format!("{}", m.plan.date)), ctx)
+            }
+            MeetingCommand::NoticeDelivery(delivery) => {
+                if !m.notices.iter().any(|n| n.at_ms == delivery.notice_at_ms) {
+                    return Err(DomainError::rule_field(
+                        "meeting_notice_unknown",
+                        "notice_at_ms",
+                        "the delivery names a notice this meeting does not have",
+                    ));
+                }
+                check_text("target", &delivery.target, NOTICE_TARGET_CHARS_MAX, true)?;
+                for (field, v) in [
+                    ("reason", &delivery.reason),
+                    ("external_id", &delivery.external_id),
+                ] {
+                    if let Some(v) = v {
+                        check_text(field, v, NOTICE_DELIVERY_TEXT_CHARS_MAX, false)?;
+                    }
+                }
+                let list = match self.doc.get(ROOT, "nd")? {
+                    Some((automerge::Value::Object(ObjType::List), list)) => list,
+                    // An older document: its list is made by the first delivery (only the
+                    // region's node writes deliveries, one at a time).
+                    _ => self.doc.put_object(ROOT, "nd", ObjType::List)?,
+                };
+                if self.doc.length(&list) >= NOTICE_DELIVERY_ENTRIES_MAX {
+                    return Err(DomainError::rule(
+                        "meeting_notice_deliveries_limit",
+                        format!(
+                            "a meeting records at most {NOTICE_DELIVERY_ENTRIES_MAX} notice deliveries"
+                        ),
+                    ));
+                }
+                append_json(&mut self.doc, &list, delivery)?;
+                match delivery.state {
+                    // Queued with the notice: its own log entry says enough.
+                    DeliveryState::Queued => {
+                        self.doc.put(ROOT, "updated_at", ctx.now_ms)?;
+                        Ok(())
+                    }
+                    DeliveryState::Sent => {
+                        self.log("notice_sent", Some(delivery.target.clone()), ctx)
+                    }
+                    DeliveryState::Failed => self.log(
+                        "notice_failed",
+                        Some(format!(
+                            "{}: {}",
+                            delivery.target,
+                            delivery.reason.as_deref().unwrap_or("")
+                        )),
+                        ctx,
+                    ),
+                }
             }
             MeetingCommand::Invitation { invitee, state } => {
                 let inv = get_obj(&self.doc, &ROOT, "inv")?;

@@ -7,8 +7,8 @@
 //! know (a category or a body removed since) are written as their codes.
 
 use answers::meeting::{
-    self as m, CategoryRow, FollowUpRow, MeetingReportInput, OutcomeRow, ProtocolInput,
-    ProtocolItemInput, ProtocolSignature,
+    self as m, CategoryRow, FollowUpRow, MeetingReportInput, NoticeInput, OutcomeRow,
+    ProtocolInput, ProtocolItemInput, ProtocolSignature,
 };
 use answers::Lang;
 
@@ -225,6 +225,55 @@ pub fn protocol_document(
             signature: None,
         },
     }
+}
+
+/// The notice of `meeting` (its current plan) in `lang`, published on `published_on`;
+/// `inspector` is the reporting inspector's name (R37: the page, the posts, the e-mails and the
+/// printable sheet all say this).
+pub fn notice_document(
+    meeting: &Meeting,
+    beats: &BeatsReference,
+    lang: Lang,
+    inspector: &str,
+    published_on: Day,
+) -> NoticeInput {
+    let (names, office) = beats_and_office(&meeting.plan.beats, beats, lang);
+    NoticeInput {
+        language: lang,
+        authority: office,
+        beats: names,
+        inspector: inspector.to_string(),
+        date: meeting.plan.date.to_string(),
+        time: meeting.plan.time.clone(),
+        place: pick(lang, &meeting.plan.place_kk, &meeting.plan.place_ru).to_string(),
+        link: meeting.plan.link.clone(),
+        published_on: published_on.to_string(),
+    }
+}
+
+/// The notice as the posts and the e-mails carry it: its subject and its text, in Kazakh, then
+/// in Russian (a post reaches every resident, whatever the meeting's language).
+pub fn notice_post(
+    meeting: &Meeting,
+    beats: &BeatsReference,
+    inspector: &str,
+    published_on: Day,
+) -> Result<(String, String), answers::AnswerError> {
+    let mut parts = Vec::with_capacity(2);
+    for lang in [Lang::Kk, Lang::Ru] {
+        parts.push(m::notice_text(&notice_document(
+            meeting,
+            beats,
+            lang,
+            inspector,
+            published_on,
+        ))?);
+    }
+    let subject = format!(
+        "Учаскелік полиция инспекторының есебі / Отчет участкового инспектора полиции: {} {}",
+        meeting.plan.date, meeting.plan.time
+    );
+    Ok((subject, parts.join("\n\n")))
 }
 
 #[cfg(test)]

@@ -688,3 +688,109 @@ fn r24_the_protocol_document_holds_the_signed_content_and_the_signature_line() {
     let docx = answers::render_protocol(&input).unwrap();
     assert_eq!(docx, answers::render_protocol(&input).unwrap());
 }
+
+fn delivery(target: &str, state: DeliveryState, at_ms: i64) -> MeetingCommand {
+    MeetingCommand::NoticeDelivery(NoticeDelivery {
+        notice_at_ms: 2,
+        target: target.into(),
+        state,
+        reason: (state != DeliveryState::Sent).then(|| "HTTP 502".to_string()),
+        external_id: (state == DeliveryState::Sent).then(|| format!("{target}-{at_ms}")),
+        at_ms,
+    })
+}
+
+#[test]
+fn r37_notice_deliveries_fold_per_target_and_a_sent_post_survives_a_concurrent_failure() {
+    let mut m = noticed();
+    let day = d("2026-12-01");
+    for t in ["telegram", "vk", "email:akimat"] {
+        m.apply(&delivery(t, DeliveryState::Queued, 2), day, &ctx("node", 2))
+            .unwrap();
+    }
+    let v = m.view().unwrap();
+    let n = v.notice.as_ref().unwrap();
+    assert_eq!(n.deliveries.len(), 3);
+    assert!(n
+        .deliveries
+        .iter()
+        .all(|d| d.state == DeliveryState::Queued));
+
+    // Two copies record different results for telegram at once; the sent one wins both ways.
+    let mut other = m.fork(actor(2));
+    m.apply(
+        &delivery("telegram", DeliveryState::Sent, 5),
+        day,
+        &ctx("node", 5),
+    )
+    .unwrap();
+    other
+        .apply(
+            &delivery("telegram", DeliveryState::Failed, 9),
+            day,
+            &ctx("node", 9),
+        )
+        .unwrap();
+    other
+        .apply(
+            &delivery("vk", DeliveryState::Failed, 9),
+            day,
+            &ctx("node", 9),
+        )
+        .unwrap();
+    m.merge(&mut other).unwrap();
+    other.merge(&mut m).unwrap();
+    for copy in [&m, &other] {
+        let v = copy.view().unwrap();
+        let n = v.notice.unwrap();
+        let of = |t: &str| n.deliveries.iter().find(|d| d.target == t).unwrap().clone();
+        assert_eq!(of("telegram").state, DeliveryState::Sent);
+        assert_eq!(of("telegram").external_id.as_deref(), Some("telegram-5"));
+        // Later than queued: failed, with its reason.
+        assert_eq!(of("vk").state, DeliveryState::Failed);
+        assert_eq!(of("vk").reason.as_deref(), Some("HTTP 502"));
+        assert_eq!(of("email:akimat").state, DeliveryState::Queued);
+    }
+    assert!(m
+        .view()
+        .unwrap()
+        .log
+        .iter()
+        .any(|l| l.action == "notice_sent" && l.detail.as_deref() == Some("telegram")));
+}
+
+#[test]
+fn r37_a_delivery_of_an_unknown_notice_is_refused_and_writes_nothing() {
+    let mut m = noticed();
+    let before = m.save();
+    let mut cmd = delivery("telegram", DeliveryState::Sent, 5);
+    if let MeetingCommand::NoticeDelivery(d) = &mut cmd {
+        d.notice_at_ms = 999;
+    }
+    let e = m.apply(&cmd, d("2026-12-01"), &ctx("node", 5)).unwrap_err();
+    assert_eq!(e.code(), "meeting_notice_unknown");
+    let e = m
+        .apply(
+            &delivery("", DeliveryState::Sent, 5),
+            d("2026-12-01"),
+            &ctx("node", 5),
+        )
+        .unwrap_err();
+    assert_eq!(e.field_name(), Some("target"));
+    assert_eq!(m.save(), before);
+    // A result still lands on a meeting cancelled meanwhile.
+    m.apply(
+        &MeetingCommand::Cancel {
+            reason: "перенос".into(),
+        },
+        d("2026-12-02"),
+        &ctx("uip", 6),
+    )
+    .unwrap();
+    m.apply(
+        &delivery("vk", DeliveryState::Sent, 7),
+        d("2026-12-02"),
+        &ctx("node", 7),
+    )
+    .unwrap();
+}

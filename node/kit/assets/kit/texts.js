@@ -400,6 +400,10 @@ export default {
     // District inspectors' report meetings (R22–R26, R37)
     'err.meeting_bad_quarter': 'Квартал указывается как ГГГГ-QN, N от 1 до 4',
     'err.meeting_notice_too_late': 'Извещение о встрече публикуется не позднее чем за 10 календарных дней до нее: перенесите встречу',
+    'err.meeting_notice_unknown': 'Отправка относится к извещению, которого у встречи нет',
+    'err.meeting_notice_deliveries_limit': 'У встречи записано предельное число отправок извещения',
+    'field.notice_at_ms': 'Извещение',
+    'field.target': 'Адресат отправки',
     'err.meeting_beats': 'Встреча проводится по одному или нескольким смежным административным участкам, каждый указывается один раз',
     'err.meeting_beat_unknown': 'Такого административного участка нет в справочнике',
     'err.meeting_date_past': 'Дата встречи уже прошла',
@@ -860,6 +864,10 @@ export default {
     // District inspectors' report meetings (R22–R26, R37); kk: our translation
     'err.meeting_bad_quarter': 'Тоқсан ЖЖЖЖ-QN түрінде көрсетіледі, N 1-ден 4-ке дейін',
     'err.meeting_notice_too_late': 'Кездесу туралы хабарландыру кездесуге дейін кемінде 10 күнтізбелік күн бұрын жариялануы тиіс: кездесуді ауыстырыңыз',
+    'err.meeting_notice_unknown': 'Жіберу кездесуде жоқ хабарландыруға қатысты',
+    'err.meeting_notice_deliveries_limit': 'Кездесуде хабарландыруды жіберудің шекті саны жазылған',
+    'field.notice_at_ms': 'Хабарландыру',
+    'field.target': 'Жіберу алушысы',
     'err.meeting_beats': 'Кездесу бір немесе бірнеше шектес әкімшілік учаске бойынша өткізіледі, әрқайсысы бір рет көрсетіледі',
     'err.meeting_beat_unknown': 'Мұндай әкімшілік учаске анықтамалықта жоқ',
     'err.meeting_date_past': 'Кездесу күні өтіп кетті',

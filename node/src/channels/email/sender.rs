@@ -5,7 +5,8 @@
 //! answer carries the same id and a deduplicating relay delivers it once; `In-Reply-To` and
 //! `References` name the citizen's message, and the subject is `Re: <their subject>`, so the
 //! citizen's mail program shows the answer in the same thread. The body is the operator's text
-//! as written (UTF-8, in the conversation's language).
+//! as written (UTF-8, in the conversation's language). A post (a meeting's notice to an
+//! invitee, R37) is a letter of its own: its subject as given, no threading headers.
 
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sync::Channel;
 
 use super::{EmailSection, RelaySection, RelayTls, RELAY_TIMEOUT_S};
-use crate::channels::{ChannelSender, Delivered, OutgoingMessage, SendError};
+use crate::channels::{ChannelSender, Delivered, OutgoingKind, OutgoingMessage, SendError};
 
 /// Subject of an answer when the conversation has none (language-neutral: the line's number).
 pub const DEFAULT_SUBJECT: &str = "102";
@@ -141,10 +142,25 @@ pub fn reply_message(
             message.address
         ))
     })?;
+    let subject = match message.kind {
+        OutgoingKind::Answer => reply_subject(message.subject.as_deref()),
+        // A letter of its own (a meeting's notice, R37): its subject as given, in no thread.
+        OutgoingKind::Post => {
+            let s: String = message
+                .subject
+                .as_deref()
+                .unwrap_or(DEFAULT_SUBJECT)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(SUBJECT_CHARS_MAX)
+                .collect();
+            s
+        }
+    };
     let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(reply_subject(message.subject.as_deref()))
+        .subject(subject)
         .message_id(Some(message_id(&message.outbox_id, domain)));
     if let Some(id) = message
         .in_reply_to
@@ -199,6 +215,7 @@ mod tests {
 
     fn outgoing() -> OutgoingMessage {
         OutgoingMessage {
+            kind: Default::default(),
             outbox_id: "AST/out/7f3a".into(),
             channel: Channel::Email,
             address: "aigerim@example.kz".into(),
@@ -247,6 +264,24 @@ mod tests {
             parsed.body_text(0).unwrap().trim(),
             "Сәлеметсіз бе! Наряд выехал."
         );
+    }
+
+    #[test]
+    fn r37_a_post_is_a_letter_of_its_own_with_its_subject() {
+        let from: Mailbox = "102@almaty.police.kz".parse().unwrap();
+        let mut post = outgoing();
+        post.kind = OutgoingKind::Post;
+        post.in_reply_to = None;
+        post.subject = Some("Отчет участкового инспектора полиции".into());
+        let raw = String::from_utf8(reply_message(&post, &from, "d").unwrap().formatted()).unwrap();
+        let parsed = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("Отчет участкового инспектора полиции")
+        );
+        assert!(!raw.contains("In-Reply-To"), "{raw}");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! and files fetched with `getFile`, size-limited), the inbox stores it, and only then does
 //! Telegram get its `200` (or the next poll confirms it). The inbox stores a repeated
 //! `update_id` once. Outbound, [`TelegramConnector`] is the outbox's `ChannelSender`
-//! (`sendMessage`). Telegram has no idempotency key: a crash between sending and recording
+//! (`sendMessage`: an answer to the citizen's chat, a post such as a meeting's notice to the
+//! region's channel, `[telegram] channel_chat_id`). Telegram has no idempotency key: a crash between sending and recording
 //! repeats an answer at most once.
 //!
 //! The wire format is in [`wire`] (sans-IO); this module is the shell.
@@ -32,8 +33,8 @@ use sync::Channel;
 use super::vendor_api::{api_client, download, read_secret, DownloadError, Secret};
 use super::vendor_api::{API_ANSWER_BYTES_MAX, API_CALL_TIMEOUT_MS};
 use super::{
-    Accepted, ChannelSender, Delivered, IncomingAttachment, Intake, IntakeError, OutgoingMessage,
-    SendError, ATTACHMENT_BYTES_MAX,
+    Accepted, ChannelSender, Delivered, IncomingAttachment, Intake, IntakeError, OutgoingKind,
+    OutgoingMessage, SendError, ATTACHMENT_BYTES_MAX,
 };
 use crate::config::TelegramSection;
 use crate::store::{GroupCommit, WriteBatch};
@@ -59,6 +60,8 @@ pub struct TelegramConnector {
     secret: Secret,
     webhook_url: Option<String>,
     poll_timeout_s: u64,
+    /// Where public posts (meeting notices) go: `[telegram] channel_chat_id`.
+    channel_chat_id: Option<String>,
     intake: Arc<dyn Intake>,
 }
 
@@ -95,6 +98,7 @@ impl TelegramConnector {
             token,
             webhook_url: section.webhook_url.clone(),
             poll_timeout_s: section.poll_timeout_s,
+            channel_chat_id: section.channel_chat_id.clone(),
             intake,
         })
     }
@@ -373,9 +377,18 @@ impl ChannelSender for TelegramConnector {
     ) -> BoxFuture<'a, Result<Delivered, SendError>> {
         Box::pin(async move {
             let timeout = Duration::from_millis(API_CALL_TIMEOUT_MS);
+            let chat = match message.kind {
+                OutgoingKind::Answer => message.address.as_str(),
+                // A public post goes to the region's channel.
+                OutgoingKind::Post => self.channel_chat_id.as_deref().ok_or_else(|| {
+                    SendError::Permanent(
+                        "no channel is configured for posts ([telegram] channel_chat_id)".into(),
+                    )
+                })?,
+            };
             let mut last = None;
             for part in wire::split_text(&message.text) {
-                let body = wire::send_message_body(&message.address, &part);
+                let body = wire::send_message_body(chat, &part);
                 let sent: wire::SentMessage = self.call("sendMessage", &body, timeout).await?;
                 last = Some(sent.message_id.to_string());
             }

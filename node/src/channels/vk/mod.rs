@@ -8,7 +8,8 @@
 //! inbox stored it, and the inbox stores a repeated `event_id` once. Other events are answered
 //! `ok` and not stored. Outbound, [`VkConnector`] is the outbox's `ChannelSender`:
 //! `messages.send` with a `random_id` derived from the answer's outbox id, so an answer sent
-//! again after a crash is delivered once by VK.
+//! again after a crash is delivered once by VK; a public post (a meeting's notice, R37) is
+//! `wall.post` on the community's wall with its outbox id as `guid`, published once likewise.
 //!
 //! The wire format is in [`wire`] (sans-IO); this module is the shell.
 
@@ -30,7 +31,7 @@ use sync::Channel;
 use super::vendor_api::{api_client, download, read_secret, DownloadError, Secret};
 use super::vendor_api::{API_ANSWER_BYTES_MAX, API_CALL_TIMEOUT_MS};
 use super::{
-    ChannelSender, Delivered, Intake, IntakeError, OutgoingMessage, SendError,
+    ChannelSender, Delivered, Intake, IntakeError, OutgoingKind, OutgoingMessage, SendError,
     ATTACHMENTS_PER_MESSAGE_MAX, ATTACHMENT_BYTES_MAX,
 };
 use crate::config::VkSection;
@@ -178,6 +179,42 @@ impl VkConnector {
     }
 }
 
+impl VkConnector {
+    /// Calls an API method with a form (the token in the body, never in the URL) and reads its
+    /// answer as `messages.send`'s or `wall.post`'s.
+    async fn call(
+        &self,
+        method: &str,
+        form: &[(&'static str, String)],
+    ) -> Result<Option<String>, SendError> {
+        let transient = |reason: String| SendError::Transient {
+            reason,
+            retry_after_ms: None,
+        };
+        let mut resp = self
+            .http
+            .post(format!("{}/method/{method}", self.api_url))
+            .form(form)
+            .timeout(Duration::from_millis(API_CALL_TIMEOUT_MS))
+            .send()
+            .await
+            .map_err(|e| transient(format!("{method}: {}", e.without_url())))?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| transient(format!("{method}: {}", e.without_url())))?
+        {
+            if body.len() + chunk.len() > API_ANSWER_BYTES_MAX {
+                return Err(transient(format!("{method}: the answer is too large")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        wire::read_send_answer(status, &body)
+    }
+}
+
 impl ChannelSender for VkConnector {
     fn channel(&self) -> Channel {
         Channel::Vkontakte
@@ -188,10 +225,19 @@ impl ChannelSender for VkConnector {
         message: &'a OutgoingMessage,
     ) -> BoxFuture<'a, Result<Delivered, SendError>> {
         Box::pin(async move {
-            let transient = |reason: String| SendError::Transient {
-                reason,
-                retry_after_ms: None,
-            };
+            if message.kind == OutgoingKind::Post {
+                // A public post on the community's wall, in one piece (a wall post's text is
+                // far longer than a message's), its `guid` the idempotency key.
+                let form = wire::wall_post_form(
+                    self.group_id,
+                    &message.text,
+                    &message.outbox_id,
+                    &self.api_version,
+                    self.token.expose(),
+                );
+                let id = self.call("wall.post", &form).await?;
+                return Ok(Delivered { external_id: id });
+            }
             let chars: Vec<char> = message.text.chars().collect();
             let parts: Vec<String> = if chars.is_empty() {
                 vec![String::new()]
@@ -216,27 +262,7 @@ impl ChannelSender for VkConnector {
                     &self.api_version,
                     self.token.expose(),
                 );
-                let mut resp = self
-                    .http
-                    .post(format!("{}/method/messages.send", self.api_url))
-                    .form(&form)
-                    .timeout(Duration::from_millis(API_CALL_TIMEOUT_MS))
-                    .send()
-                    .await
-                    .map_err(|e| transient(format!("messages.send: {}", e.without_url())))?;
-                let status = resp.status().as_u16();
-                let mut body = Vec::new();
-                while let Some(chunk) = resp
-                    .chunk()
-                    .await
-                    .map_err(|e| transient(format!("messages.send: {}", e.without_url())))?
-                {
-                    if body.len() + chunk.len() > API_ANSWER_BYTES_MAX {
-                        return Err(transient("messages.send: the answer is too large".into()));
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                last = wire::read_send_answer(status, &body)?;
+                last = self.call("messages.send", &form).await?;
             }
             Ok(Delivered { external_id: last })
         })

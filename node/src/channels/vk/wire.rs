@@ -229,6 +229,26 @@ pub fn send_form(
     ]
 }
 
+/// The form of `wall.post` (a public post on the community's wall: a meeting's notice, R37):
+/// `owner_id` is minus the community's id, `from_group=1` posts as the community, and `guid`
+/// (the post's outbox id) makes VK publish a post sent again once.
+pub fn wall_post_form(
+    group_id: i64,
+    text: &str,
+    outbox_id: &str,
+    api_version: &str,
+    token: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("owner_id", format!("-{group_id}")),
+        ("from_group", "1".to_string()),
+        ("message", text.to_string()),
+        ("guid", outbox_id.to_string()),
+        ("v", api_version.to_string()),
+        ("access_token", token.to_string()),
+    ]
+}
+
 /// The form of `users.get` for the sender's name as VK shows it.
 pub fn users_get_form(user_id: i64, api_version: &str, token: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -271,8 +291,9 @@ struct ApiError {
 /// control, internal server error, rate limit reached.
 pub const TRANSIENT_ERROR_CODES: [i64; 5] = [1, 6, 9, 10, 29];
 
-/// Reads `messages.send`'s answer: `{"response": <message id>}`, or `{"error": {...}}` (VK
-/// answers its errors with HTTP 200). The message id is returned as text.
+/// Reads `messages.send`'s answer: `{"response": <message id>}`, `wall.post`'s
+/// `{"response": {"post_id": <id>}}`, or `{"error": {...}}` (VK answers its errors with HTTP
+/// 200). The message's or post's id is returned as text.
 pub fn read_send_answer(status: u16, body: &[u8]) -> Result<Option<String>, SendError> {
     let answer: Answer = match serde_json::from_slice(body) {
         Ok(a) => a,
@@ -296,6 +317,7 @@ pub fn read_send_answer(status: u16, body: &[u8]) -> Result<Option<String>, Send
     }
     match answer.response {
         Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(serde_json::Value::Object(o)) => Ok(o.get("post_id").map(|v| v.to_string())),
         Some(other) => Ok(other
             .as_array()
             .and_then(|a| a.first())
@@ -372,6 +394,19 @@ mod tests {
                 br#"{"error":{"error_code":5,"error_msg":"User authorization failed"}}"#
             ),
             None
+        );
+    }
+
+    #[test]
+    fn r37_wall_post_is_the_communitys_own_with_its_guid_and_its_answer_is_read() {
+        let form = wall_post_form(42, "Хабарландыру", "m1.notice.5.vk", "5.199", "t");
+        let get = |k: &str| form.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+        assert_eq!(get("owner_id"), "-42");
+        assert_eq!(get("from_group"), "1");
+        assert_eq!(get("guid"), "m1.notice.5.vk");
+        assert_eq!(
+            read_send_answer(200, br#"{"response":{"post_id":77}}"#).unwrap(),
+            Some("77".into())
         );
     }
 
