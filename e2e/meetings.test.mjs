@@ -184,6 +184,10 @@ describe('district inspectors\' report meetings', { timeout: 300_000 }, () => {
     await page.locator(tid('mt-notice-submit')).click();
     await stageIs(page, 'noticed');
     assert.match(await page.locator(tid('mt-notice-published')).textContent(), /05\.10\.2026.*Telegram/);
+    // R37: this node has no Telegram channel configured: the post waits in the outbox, said so.
+    await page.locator(`${tid('mt-delivery')}[data-target="telegram"][data-state="queued"]`).waitFor();
+    assert.match(await page.locator(`${tid('mt-delivery')}[data-target="telegram"]`).textContent(), /в очереди на отправку/);
+    await page.locator(tid('mt-notice-docx')).waitFor();
     await page.locator(tid('mt-invitation-akimat-saryarka')).selectOption('sent');
     await page.locator(`${tid('mt-invitation-row')}[data-invitee="akimat-saryarka"][data-state="sent"]`).waitFor();
     await page.locator(`${tid('mt-meetings')} ${tid('mt-row')}[data-id="${id}"][data-stage="noticed"]`).waitFor();

@@ -186,6 +186,20 @@ function noticeBox(m, ctx, reload) {
     box.appendChild(kv('mt.notice.published', [day(m.notice.published_on), ' — ', h('span', null, m.notice.channels.map(function (c, i) {
       return h('span', null, [i ? ', ' : '', tx('mt.channel.' + c)]);
     }))], 'mt-notice-published'));
+    // R37: where each delivery stands (the Telegram channel, the VK wall, each invitee's e-mail).
+    var deliveries = m.notice.deliveries || [];
+    if (deliveries.length) {
+      box.appendChild(h('ul', { class: 'mt-deliveries', tid: 'mt-deliveries' }, deliveries.map(function (d) {
+        var email = d.target.indexOf('email:') === 0;
+        var target = email ? [tx('mt.delivery.email'), ' ', dataText(d.target.slice('email:'.length), 'mono')] : tx('mt.channel.' + d.target);
+        return h('li', { tid: 'mt-delivery', 'data-target': d.target, 'data-state': d.state }, [
+          target, ' — ', h('span', { class: 'chip small mt-delivery-' + d.state, i18n: 'mt.delivery.' + d.state }),
+          d.state === 'sent' ? [' ', dataText(fmtDateTime(d.at_ms), 'muted small')] : null
+        ]);
+      })));
+    }
+    box.appendChild(h('div', { class: 'form-actions' }, [
+      fileButton({ path: mPath(m.id, '/notice.docx'), name: 'notice-' + m.id + '.docx', tid: 'mt-notice-docx', i18n: 'mt.notice.docx' })]));
     return box;
   }
   if (m.stage !== 'planned') return box;
