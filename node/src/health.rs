@@ -154,7 +154,7 @@ pub fn assess(i: &HealthInputs, now_ms: i64) -> Vec<Check> {
         ),
         None => check("appeals_unknown", Level::Warning, serde_json::json!({})),
     });
-    out.sort_by(|a, b| b.level.cmp(&a.level));
+    out.sort_by_key(|c| std::cmp::Reverse(c.level));
     out
 }
 

@@ -34,7 +34,7 @@ use sync::{Language, Reference};
 
 use crate::appeals::{AppealInput, AppealService, Staff};
 use crate::audit::{AuditInput, AuditLog};
-use crate::channels::outbox::{DeliveryOf, Outbox, OutboxEntry};
+use crate::channels::outbox::{DeliveryOf, NoticeRecorder, Outbox, OutboxEntry};
 use crate::channels::{OutgoingKind, OutgoingMessage};
 use crate::kinds::meeting::{self as idx, MeetingRules, MeetingSummary, OpenItem};
 use crate::kinds::{self, Imported};
@@ -1501,5 +1501,20 @@ fn audit_of(cmd: &MeetingCommand) -> (&'static str, serde_json::Value) {
             "meeting.notice_delivery",
             json!({"target": d.target, "state": d.state}),
         ),
+    }
+}
+
+impl NoticeRecorder for MeetingService {
+    fn record_notice_delivery<'a>(
+        &'a self,
+        id: &'a str,
+        delivery: &'a NoticeDelivery,
+        attempts: u32,
+        outbox_key: Option<&'a str>,
+        now_ms: i64,
+    ) -> futures::future::BoxFuture<'a, ServiceResult<()>> {
+        Box::pin(MeetingService::record_notice_delivery(
+            self, id, delivery, attempts, outbox_key, now_ms,
+        ))
     }
 }

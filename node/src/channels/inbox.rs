@@ -188,10 +188,11 @@ impl InboxService {
     pub fn new(service: Arc<CardService>) -> Self {
         let docs = service.conversations().clone();
         InboxService {
-            outbox: Arc::new(Outbox::new(
-                docs.clone(),
-                Arc::downgrade(service.meetings()),
-            )),
+            outbox: Arc::new(Outbox::new(docs.clone(), {
+                let meetings: std::sync::Weak<crate::meetings::MeetingService> =
+                    Arc::downgrade(service.meetings());
+                meetings as std::sync::Weak<dyn super::outbox::NoticeRecorder>
+            })),
             service,
             docs,
             limiter: Mutex::new(RateLimiter::default()),

@@ -24,7 +24,6 @@ use tokio::sync::{watch, Notify};
 
 use super::{ChannelSender, OutgoingMessage, SendError};
 use crate::conversations::{AuditNote, ConversationDocs};
-use crate::meetings::MeetingService;
 use crate::service_error::{ServiceError, ServiceResult};
 use crate::store::WriteBatch;
 use sync::meetings::doc::{DeliveryState, NoticeDelivery};
@@ -139,10 +138,26 @@ pub struct PassReport {
     pub waiting: usize,
 }
 
+/// Where the outbox records a meeting notice's delivery: the meetings service, which stages
+/// the entries. Behind this trait the outbox does not depend on the meetings module (it uses
+/// the outbox, not the other way round).
+pub trait NoticeRecorder: Send + Sync {
+    /// Records `delivery` on meeting `id` and removes the entry `outbox_key` (when given: a
+    /// result; `None`: a delivery still queued, with why it is retried), in one batch.
+    fn record_notice_delivery<'a>(
+        &'a self,
+        id: &'a str,
+        delivery: &'a NoticeDelivery,
+        attempts: u32,
+        outbox_key: Option<&'a str>,
+        now_ms: i64,
+    ) -> futures::future::BoxFuture<'a, ServiceResult<()>>;
+}
+
 pub struct Outbox {
     docs: Arc<ConversationDocs>,
     /// Where notice deliveries are recorded (held weakly: the service outlives no node).
-    meetings: Weak<MeetingService>,
+    meetings: Weak<dyn NoticeRecorder>,
     senders: Senders,
     wake: Arc<Notify>,
     /// Answers to try at the next pass whatever their back-off says: the channel is back (an
@@ -165,7 +180,7 @@ enum Done {
 }
 
 impl Outbox {
-    pub fn new(docs: Arc<ConversationDocs>, meetings: Weak<MeetingService>) -> Self {
+    pub fn new(docs: Arc<ConversationDocs>, meetings: Weak<dyn NoticeRecorder>) -> Self {
         Outbox {
             docs,
             meetings,
