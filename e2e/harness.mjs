@@ -320,3 +320,37 @@ export async function englishIn(page, selector) {
     return out;
   }, selector);
 }
+
+export async function setLang(page, lang) {
+  const now = await page.evaluate(() => document.documentElement.getAttribute('lang'));
+  if (now !== lang) await page.locator(tid('lang-toggle')).first().click();
+  await page.waitForFunction((l) => document.documentElement.getAttribute('lang') === l, lang);
+}
+// As the language scan (language.test.mjs): proper names written in Latin in both languages.
+const ALLOWED = ['Telegram', 'SOS'];
+
+/** Latin-script words a user sees outside translate="no" (the language scan's rule). */
+export async function latinWords(page) {
+  return page.evaluate((allowed) => {
+    const WORD = /[A-Za-z0-9_.-]*[A-Za-z]{2,}[A-Za-z0-9_.-]*/g;
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || el.closest('[translate="no"], script, style, datalist') || !el.getClientRects().length) continue;
+      for (const w of n.nodeValue.match(WORD) || []) if (!allowed.includes(w)) out.push(`${w}: "${n.nodeValue.trim().slice(0, 80)}"`);
+    }
+    for (const el of document.querySelectorAll('[placeholder], [title]')) {
+      if (el.closest('[translate="no"]') || !el.getClientRects().length) continue;
+      for (const a of ['placeholder', 'title']) for (const w of (el.getAttribute(a) || '').match(WORD) || []) if (!allowed.includes(w)) out.push(`${w} (${a})`);
+    }
+    if (/[A-Za-z]{2,}/.test(document.title)) out.push(`title: ${document.title}`);
+    return out;
+  }, ALLOWED);
+}
+/** Switches `page` to `lang`, keeps its screenshot as SHOTS/`name`-`lang`.png and fails on any Latin-script word. */
+export async function noLatinOn(page, name, lang) {
+  await setLang(page, lang);
+  await page.screenshot({ path: path.join(SHOTS, `${name}-${lang}.png`), fullPage: true });
+  assert.deepEqual(await latinWords(page), [], `Latin-script words on ${name} (${lang})`);
+}

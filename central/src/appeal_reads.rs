@@ -4,19 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::http::StatusCode;
 use server_kit::audit::{AuditInput, AuditLog};
 use server_kit::store::{GroupCommit, WriteBatch};
 use server_kit::web::ApiError;
 
-fn storage(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "storage failure");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "storage_error",
-        "the national store cannot be read right now",
-    )
-}
+use crate::http_state::storage;
 
 /// The same person opening the same appeal again within this window is one audit entry (a
 /// dashboard re-reading an open drawer does not flood the log), ms.

@@ -16,19 +16,11 @@ use crate::appeals::{
     self, AppealFilter, AppealsSummary, KuiFilter, NationalAppeal, Today, APPEALS_LIST_DEFAULT,
     APPEALS_LIST_MAX,
 };
+use crate::http_state::storage;
 use crate::http_state::{ApiQuery, HqUser, NoteRequest, Shared, HQ_WRITERS, NOTE_CHARS_MAX};
 use crate::service::HqService;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn storage(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "storage failure");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "storage_error",
-        "the national store cannot be read right now",
-    )
-}
 
 fn invalid(field: &str, message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message).with_field(Some(field.into()))

@@ -25,6 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::appeals_http;
+use crate::http_state::storage;
 pub use crate::http_state::{
     ApiQuery, CentralState, HqUser, NoteRequest, Shared, HQ_READERS, HQ_WRITERS, NOTE_CHARS_MAX,
     SESSION_COOKIE,
@@ -36,15 +37,6 @@ use crate::picture::{CallRow, PictureError, RegionRow, Summary};
 use crate::service::{HqError, PublishedCalendarYear};
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn storage(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "storage failure");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "storage_error",
-        "the national store cannot be read right now",
-    )
-}
 
 // ------------------------------------------------------------------------------ handlers
 

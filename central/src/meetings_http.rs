@@ -13,19 +13,11 @@ use sync::meetings::national::{CoverageCounts, RegionQuarter};
 use sync::meetings::Quarter;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::http_state::storage;
 use crate::http_state::{ApiQuery, HqUser, Shared};
 use crate::service::HqService;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn storage(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "storage failure");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "storage_error",
-        "the national store cannot be read right now",
-    )
-}
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -20,6 +20,7 @@ use sync::report_1ol::{
 };
 use utoipa::{IntoParams, ToSchema};
 
+use crate::http_state::storage;
 use crate::http_state::{ApiQuery, HqUser, Shared, HQ_WRITERS};
 use crate::report_1ol::{LedgerError, ReportLedger};
 use crate::service::{HqError, HqService};
@@ -27,15 +28,6 @@ use crate::service::{HqError, HqService};
 type ApiResult<T> = Result<T, ApiError>;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-fn storage(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "storage failure");
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "storage_error",
-        "the national store cannot be read right now",
-    )
-}
 
 /// Every refusal of a report is about the month asked for: `422` with the report's code.
 fn refused(e: ReportError) -> ApiError {
