@@ -8,7 +8,7 @@ use server_kit::audit::{AuditInput, AuditLog};
 use server_kit::store::{GroupCommit, WriteBatch};
 use server_kit::web::ApiError;
 
-use crate::http_state::storage;
+use crate::http_errors::storage;
 
 /// The same person opening the same appeal again within this window is one audit entry (a
 /// dashboard re-reading an open drawer does not flood the log), ms.

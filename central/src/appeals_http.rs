@@ -16,7 +16,7 @@ use crate::appeals::{
     self, AppealFilter, AppealsSummary, KuiFilter, NationalAppeal, Today, APPEALS_LIST_DEFAULT,
     APPEALS_LIST_MAX,
 };
-use crate::http_state::storage;
+use crate::http_errors::storage;
 use crate::http_state::{ApiQuery, HqUser, NoteRequest, Shared, HQ_WRITERS, NOTE_CHARS_MAX};
 use crate::service::HqService;
 

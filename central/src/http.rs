@@ -25,7 +25,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::appeals_http;
-use crate::http_state::storage;
+use crate::http_errors::storage;
 pub use crate::http_state::{
     ApiQuery, CentralState, HqUser, NoteRequest, Shared, HQ_READERS, HQ_WRITERS, NOTE_CHARS_MAX,
     SESSION_COOKIE,

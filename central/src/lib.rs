@@ -17,6 +17,7 @@ pub mod appeals_http;
 pub mod config;
 pub mod field_positions;
 pub mod http;
+pub mod http_errors;
 pub mod http_state;
 pub mod hub;
 pub mod kb;

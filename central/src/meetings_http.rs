@@ -13,7 +13,7 @@ use sync::meetings::national::{CoverageCounts, RegionQuarter};
 use sync::meetings::Quarter;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http_state::storage;
+use crate::http_errors::storage;
 use crate::http_state::{ApiQuery, HqUser, Shared};
 use crate::service::HqService;
 

@@ -20,7 +20,7 @@ use sync::report_1ol::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use crate::http_state::storage;
+use crate::http_errors::storage;
 use crate::http_state::{ApiQuery, HqUser, Shared, HQ_WRITERS};
 use crate::report_1ol::{LedgerError, ReportLedger};
 use crate::service::{HqError, HqService};
