@@ -23,10 +23,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   startNode, stopNode, staff, launchChromium, openPage, login, tid, waitFor, SHOTS, STAFF_PASSWORD, STAFF_TEMP_PASSWORD,
+  latinWords, setLang,
 } from './harness.mjs';
 
-// As the language scan (language.test.mjs): proper names written in Latin in both languages.
-const ALLOWED = ['Telegram', 'SOS'];
 const TEXT = {
   kk: 'Сәлеметсіз бе! Біздің аулада түнде көліктер жоғары дауыспен музыка қояды, тыныштық бұзылады. Шара қолдануыңызды сұраймын.',
   ru: 'Здравствуйте! Во дворе дома по ночам из машин громко играет музыка, нарушается тишина. Прошу принять меры.',
@@ -59,29 +58,6 @@ const USERS = [];
 
 /* ------------------------------------------------------------------ helpers */
 
-async function setLang(page, lang, button = 'lang-toggle') {
-  const now = await page.evaluate(() => document.documentElement.getAttribute('lang'));
-  if (now !== lang) await page.locator(tid(button)).first().click();
-  await page.waitForFunction((l) => document.documentElement.getAttribute('lang') === l, lang);
-}
-/** Latin-script words a user sees outside translate="no" (the language scan's rule). */
-async function latinWords(page) {
-  return page.evaluate((allowed) => {
-    const WORD = /[A-Za-z0-9_.-]*[A-Za-z]{2,}[A-Za-z0-9_.-]*/g;
-    const out = [];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      const el = n.parentElement;
-      if (!el || el.closest('[translate="no"], script, style, datalist') || !el.getClientRects().length) continue;
-      for (const w of n.nodeValue.match(WORD) || []) if (!allowed.includes(w)) out.push(`${w}: "${n.nodeValue.trim().slice(0, 80)}"`);
-    }
-    for (const el of document.querySelectorAll('[placeholder], [title]')) {
-      if (el.closest('[translate="no"]') || !el.getClientRects().length) continue;
-      for (const a of ['placeholder', 'title']) for (const w of (el.getAttribute(a) || '').match(WORD) || []) if (!allowed.includes(w)) out.push(`${w} (${a})`);
-    }
-    return out;
-  }, ALLOWED);
-}
 /** Screenshots in both languages (the walk's language first, then back to it), no Latin word on either. */
 async function view(page, name, lang, button = 'lang-toggle') {
   for (const l of [lang, lang === 'kk' ? 'ru' : 'kk', lang]) {

@@ -321,9 +321,9 @@ export async function englishIn(page, selector) {
   }, selector);
 }
 
-export async function setLang(page, lang) {
+export async function setLang(page, lang, button = 'lang-toggle') {
   const now = await page.evaluate(() => document.documentElement.getAttribute('lang'));
-  if (now !== lang) await page.locator(tid('lang-toggle')).first().click();
+  if (now !== lang) await page.locator(tid(button)).first().click();
   await page.waitForFunction((l) => document.documentElement.getAttribute('lang') === l, lang);
 }
 // As the language scan (language.test.mjs): proper names written in Latin in both languages.
