@@ -33,7 +33,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ADMIN_TEMP_PASSWORD, ADMIN_PASSWORD, STAFF_TEMP_PASSWORD, STAFF_PASSWORD, SHOTS, NODE_BIN, launchChromium,
-  openPage, tid, waitFor, trustingHome,
+  openPage, tid, waitFor, trustingHome, setLang,
 } from './harness.mjs';
 import { freePort, tail } from './lib.mjs';
 
@@ -379,6 +379,8 @@ describe('field terminal: offline taps and report reach the console with their o
     await T.locator(`${tid('assignment-map-canvas')}[data-ready="1"] ${tid('map-caller')}`).waitFor();
     await T.locator(tid('assignment-map')).scrollIntoViewIfNeeded();
     await shotTo(T, 'map-terminal');
+    // The user manual's screenshots of the terminal (e2e/manual), Kazakh then back to Russian.
+    for (const lang of ['kk', 'ru']) { await setLang(T, lang); await T.screenshot({ path: path.join(SHOTS, `field-terminal-${lang}.png`) }); }
     await until('the terminal synced', async () => ({ ok: (await T.locator(tid('link-banner')).getAttribute('data-state')) === 'synced' }), 30_000);
 
     // The link is cut.

@@ -25,6 +25,9 @@ pub struct Config {
     /// Personal reception (R31): the ЛП-1 reference lists reception records are read with.
     #[serde(default)]
     pub reception: ReceptionSection,
+    /// `[backup]`: where `central backup` writes, with which key, and how long backups are kept.
+    #[serde(default)]
+    pub backup: server_kit::backup::BackupSection,
 }
 
 /// `[reception]`: the ЛП-1 reference lists (as the regions' nodes have them; report 1-ОЛ maps

@@ -22,18 +22,24 @@ struct Cli {
     command: Option<Command>,
 }
 
+#[derive(clap::Args, Clone, Default)]
+struct Common {
+    /// Config file (TOML); keys it omits keep the embedded defaults.
+    #[arg(long, env = "CENTRAL_CONFIG")]
+    config: Option<PathBuf>,
+    /// The central's bundle from `provisioning add-central` (TLS identity, CRL).
+    #[arg(long, env = "CENTRAL_BUNDLE")]
+    bundle: Option<PathBuf>,
+    #[arg(long, env = "CENTRAL_DATA")]
+    data: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the hub: QUIC for regions, HTTP for the HQ dashboard.
     Serve {
-        /// Config file (TOML); keys it omits keep the embedded defaults.
-        #[arg(long, env = "CENTRAL_CONFIG")]
-        config: Option<PathBuf>,
-        /// The central's bundle from `provisioning add-central` (TLS identity, CRL).
-        #[arg(long, env = "CENTRAL_BUNDLE")]
-        bundle: Option<PathBuf>,
-        #[arg(long, env = "CENTRAL_DATA")]
-        data: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
         /// HTTP listen address (dashboard, API).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
@@ -41,39 +47,181 @@ enum Command {
         #[arg(long)]
         quic_listen: Option<std::net::SocketAddr>,
     },
+    /// Back up the hub's database: online through the running hub's control socket, else
+    /// directly; encrypted, verified by a restore into a scratch directory, then pruned by
+    /// `[backup] retention`.
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        /// Directory for the backup (overrides [backup] dir); not on the data disk.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// The backup key (overrides [backup] key_file).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Create a new backup key file (never overwrites one); keep a copy off this machine.
+    BackupKey {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a backup: restore it into a scratch directory, verify the audit chain and every
+    /// document, remove the scratch copy.
+    VerifyBackup {
+        #[command(flatten)]
+        common: Common,
+        file: PathBuf,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Restore a backup into the (empty) data directory as a new replica; the regions' nodes
+    /// send it what they hold that the backup lacks.
+    Restore {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Check the audit log's hash chain (the hub must not be running on the same data).
+    AuditVerify {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn load(common: &Common) -> anyhow::Result<(Config, PathBuf)> {
+    let mut layers: Vec<PathBuf> = Vec::new();
+    if let Some(b) = &common.bundle {
+        layers.push(b.join(provisioning::bundle_files::CENTRAL_CONFIG));
+    }
+    layers.extend(common.config.clone());
+    let refs: Vec<&std::path::Path> = layers.iter().map(PathBuf::as_path).collect();
+    let config = Config::load_layers(&refs)?;
+    let data = common
+        .data
+        .clone()
+        .unwrap_or_else(|| config.central.data_dir.clone());
+    Ok((config, data))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let Command::Serve {
-        config,
-        bundle,
-        data,
-        listen,
-        quic_listen,
-    } = cli.command.unwrap_or(Command::Serve {
-        config: None,
-        bundle: None,
-        data: None,
+    let command = cli.command.unwrap_or(Command::Serve {
+        common: Common::default(),
         listen: None,
         quic_listen: None,
     });
-    let mut layers: Vec<PathBuf> = Vec::new();
-    if let Some(b) = &bundle {
-        layers.push(b.join(provisioning::bundle_files::CENTRAL_CONFIG));
+    match command {
+        Command::Serve {
+            common,
+            listen,
+            quic_listen,
+        } => {
+            let (config, data_dir) = load(&common)?;
+            let settings = ServeSettings {
+                data_dir,
+                listen: listen.unwrap_or(config.central.listen),
+                quic_listen: quic_listen.unwrap_or(config.central.quic_listen),
+                bundle: common.bundle,
+                admin_password: std::env::var("CENTRAL_ADMIN_PASSWORD")
+                    .ok()
+                    .filter(|p| !p.is_empty()),
+            };
+            serve(config, settings, server_kit::shutdown::shutdown_signal()).await
+        }
+        Command::Backup {
+            common,
+            to,
+            key_file,
+        } => {
+            let (config, data_dir) = load(&common)?;
+            let cache = config.central.sled_cache_bytes;
+            let offline = || {
+                let store = open_store(&data_dir, cache).map_err(|e| {
+                    format!("the hub is not running (no control socket) and its database cannot be opened: {e:#}")
+                })?;
+                let hello = central::server::export_hello(&*store);
+                Ok((store, hello))
+            };
+            server_kit::backup::cli::backup(
+                "central",
+                &data_dir,
+                to.as_deref(),
+                key_file.as_deref(),
+                &config.backup,
+                cache,
+                &offline,
+            )
+        }
+        Command::BackupKey { out } => server_kit::backup::cli::new_key(&out),
+        Command::VerifyBackup {
+            common,
+            file,
+            key_file,
+        } => {
+            let (config, _) = load(&common)?;
+            server_kit::backup::cli::verify(
+                "central",
+                &file,
+                key_file.as_deref(),
+                &config.backup,
+                config.central.sled_cache_bytes,
+            )
+        }
+        Command::Restore {
+            common,
+            from,
+            key_file,
+        } => {
+            let (config, data_dir) = load(&common)?;
+            server_kit::backup::cli::restore(
+                "central",
+                "central",
+                &from,
+                key_file.as_deref(),
+                &config.backup,
+                &data_dir,
+                config.central.sled_cache_bytes,
+            )?;
+            println!("next: start the hub; each region's node sends it what the backup lacks when it reconnects");
+            Ok(())
+        }
+        Command::AuditVerify { common } => {
+            let (config, data_dir) = load(&common)?;
+            if !data_dir.exists() {
+                anyhow::bail!("no hub database at {}", data_dir.display());
+            }
+            let store = open_store(&data_dir, config.central.sled_cache_bytes)?;
+            let report = server_kit::audit::verify(&*store)?;
+            if report.is_ok() {
+                println!(
+                    "audit log OK: {} entries, hash chain intact",
+                    report.entries
+                );
+                Ok(())
+            } else {
+                for p in &report.problems {
+                    println!("PROBLEM: {p}");
+                }
+                anyhow::bail!(
+                    "audit log verification FAILED: {} problem(s) in {} entries",
+                    report.problems.len(),
+                    report.entries
+                )
+            }
+        }
     }
-    layers.extend(config);
-    let refs: Vec<&std::path::Path> = layers.iter().map(PathBuf::as_path).collect();
-    let config = Config::load_layers(&refs)?;
-    let settings = ServeSettings {
-        data_dir: data.unwrap_or_else(|| config.central.data_dir.clone()),
-        listen: listen.unwrap_or(config.central.listen),
-        quic_listen: quic_listen.unwrap_or(config.central.quic_listen),
-        bundle,
-        admin_password: std::env::var("CENTRAL_ADMIN_PASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty()),
-    };
-    serve(config, settings, server_kit::shutdown::shutdown_signal()).await
+}
+
+fn open_store(
+    data_dir: &std::path::Path,
+    cache_bytes: u64,
+) -> anyhow::Result<std::sync::Arc<dyn server_kit::store::Store>> {
+    Ok(std::sync::Arc::new(server_kit::store::SledStore::open(
+        data_dir,
+        cache_bytes,
+    )?))
 }
 
 fn main() -> std::process::ExitCode {

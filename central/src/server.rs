@@ -35,6 +35,19 @@ pub struct Central {
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
+/// What the hub's export says about itself: its software, store identity and clock.
+pub fn export_hello(store: &dyn Store) -> server_kit::backup::ExportHello {
+    server_kit::backup::ExportHello {
+        what: "central".into(),
+        name: "central".into(),
+        software: env!("CARGO_PKG_VERSION").into(),
+        store_id: server_kit::store::store_identity(store)
+            .map(|id| uuid::Uuid::from_bytes(id).to_string())
+            .unwrap_or_default(),
+        taken_at_ms: server_kit::clock::now_ms(),
+    }
+}
+
 /// Opens the central's store and components.
 pub async fn open_central(
     config: &Config,
@@ -221,6 +234,17 @@ pub async fn serve(
     config.central.secure_cookies |= web.is_tls();
     let central =
         open_central(&config, &settings.data_dir, settings.admin_password.clone()).await?;
+    // `central backup` reads a consistent export of the running hub's store through this socket.
+    #[cfg(unix)]
+    {
+        let store = central.store.clone();
+        server_kit::backup::serve_control_socket(
+            &settings.data_dir,
+            central.store.clone(),
+            move || export_hello(&*store),
+        )
+        .context("the backup control socket")?;
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

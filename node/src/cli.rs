@@ -60,6 +60,44 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Back up the node's database: online through the running node's control socket (the
+    /// node goes on serving), else directly; encrypted, verified by a restore into a scratch
+    /// directory (audit chain, documents), then older backups pruned by `[backup] retention`.
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        /// Directory for the backup (overrides [backup] dir); not on the data disk.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// The backup key (overrides [backup] key_file).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Create a new backup key file (never overwrites one); keep a copy off this machine.
+    BackupKey {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a backup: restore it into a scratch directory, verify the audit chain and every
+    /// document, remove the scratch copy.
+    VerifyBackup {
+        #[command(flatten)]
+        common: Common,
+        file: PathBuf,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Restore a backup into the (empty) data directory as a new replica. Start the node with
+    /// its bundle afterwards: central sends back what it holds that the backup lacks.
+    Restore {
+        #[command(flatten)]
+        common: Common,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
     /// Import the address-warnings registry (R08) from a .csv or .json file.
     ImportWarnings {
         #[command(flatten)]
@@ -187,6 +225,22 @@ async fn open_existing_or_new(
     Ok(node)
 }
 
+/// What a node's export says about itself: region, software, store identity and the node's clock.
+pub fn export_hello(
+    store: &dyn server_kit::store::Store,
+    region: &str,
+) -> server_kit::backup::ExportHello {
+    server_kit::backup::ExportHello {
+        what: "node".into(),
+        name: region.to_string(),
+        software: env!("CARGO_PKG_VERSION").into(),
+        store_id: server_kit::store::store_identity(store)
+            .map(|id| uuid::Uuid::from_bytes(id).to_string())
+            .unwrap_or_default(),
+        taken_at_ms: server_kit::clock::now_ms(),
+    }
+}
+
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve {
@@ -299,6 +353,67 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             node.store.flush()?;
+            Ok(())
+        }
+        Command::Backup {
+            common,
+            to,
+            key_file,
+        } => {
+            let (config, data_dir) = load(&common)?;
+            let region = config.reference.region.code.clone();
+            let cache = config.limits.sled_cache_bytes;
+            let offline = || {
+                let store = open_store(&data_dir, &config).map_err(|e| {
+                    format!("the node is not running (no control socket) and its database cannot be opened: {e:#}")
+                })?;
+                let hello = export_hello(&*store, &region);
+                Ok((store, hello))
+            };
+            server_kit::backup::cli::backup(
+                "node",
+                &data_dir,
+                to.as_deref(),
+                key_file.as_deref(),
+                &config.backup,
+                cache,
+                &offline,
+            )
+        }
+        Command::BackupKey { out } => server_kit::backup::cli::new_key(&out),
+        Command::VerifyBackup {
+            common,
+            file,
+            key_file,
+        } => {
+            let (config, _) = load(&common)?;
+            server_kit::backup::cli::verify(
+                "node",
+                &file,
+                key_file.as_deref(),
+                &config.backup,
+                config.limits.sled_cache_bytes,
+            )
+        }
+        Command::Restore {
+            common,
+            from,
+            key_file,
+        } => {
+            let (config, data_dir) = load(&common)?;
+            server_kit::backup::cli::restore(
+                "node",
+                "node",
+                &from,
+                key_file.as_deref(),
+                &config.backup,
+                &data_dir,
+                config.limits.sled_cache_bytes,
+            )?;
+            println!(
+                "next: start the node with its bundle (`node serve --bundle ...`); it replicates with central and pulls every document of region {} that central holds",
+                config.reference.region.code
+            );
             Ok(())
         }
         Command::Audit {

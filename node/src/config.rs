@@ -64,6 +64,9 @@ pub struct Config {
     /// District inspectors' report meetings (R22–R26): the beats reference.
     #[serde(default)]
     pub meetings: MeetingsSection,
+    /// `[backup]`: where `node backup` writes, with which key, and how long backups are kept.
+    #[serde(default)]
+    pub backup: server_kit::backup::BackupSection,
 }
 
 /// `[meetings]`: where the region's beats reference comes from.

@@ -325,6 +325,18 @@ pub async fn serve(
     let mut config = config;
     config.node.secure_cookies |= web.is_tls();
     let node = open_node(&config, &settings.data_dir, settings.admin_password.clone()).await?;
+    // `node backup` reads a consistent export of the running node's store through this socket.
+    #[cfg(unix)]
+    {
+        let store = node.store.clone();
+        let region = config.reference.region.code.clone();
+        server_kit::backup::serve_control_socket(
+            &settings.data_dir,
+            node.store.clone(),
+            move || crate::cli::export_hello(&*store, &region),
+        )
+        .context("the backup control socket")?;
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -16,6 +16,7 @@ mod chaos_field;
 mod chaos_flap;
 mod chaos_lossy_link;
 mod chaos_node_crash;
+mod chaos_node_rebuild;
 mod chaos_partition;
 mod client;
 mod cluster;
@@ -206,6 +207,13 @@ enum Chaos {
         /// Concurrent HTTP clients creating cards.
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
         clients: u64,
+    },
+    /// A region's server dies with its disk under load: the node and the hub are backed up
+    /// online, the node SIGKILLed and its data deleted, then rebuilt from its latest backup and
+    /// central; prints how many acknowledged cards were lost and the loss bound it promised.
+    NodeRebuild {
+        #[command(flatten)]
+        cluster: cluster::ClusterArgs,
     },
     /// Real central + two nodes over QUIC: black-hole one region's link while both sides write,
     /// heal, and check that every card converged with nothing lost or duplicated.
@@ -436,6 +444,11 @@ async fn run(command: Command) -> anyhow::Result<bool> {
             let seed = report::choose_seed(chaos_partition::NAME, cluster.seed);
             let config = chaos_partition::PartitionConfig::new(&cluster, seed)?;
             chaos_partition::run(config).await
+        }
+        Command::Chaos(Chaos::NodeRebuild { cluster }) => {
+            let seed = report::choose_seed(chaos_node_rebuild::NAME, cluster.seed);
+            let config = chaos_node_rebuild::RebuildConfig::new(&cluster, seed)?;
+            chaos_node_rebuild::run(config).await
         }
         Command::Chaos(Chaos::Flap { cluster }) => {
             let seed = report::choose_seed(chaos_flap::NAME, cluster.seed);

@@ -279,6 +279,16 @@ impl Processes {
         self.list.iter().find(|p| p.name == name)
     }
 
+    /// SIGKILLs (a crash) and forgets the child called `name`; whether there was one.
+    pub async fn kill_and_remove(&mut self, name: &str) -> anyhow::Result<bool> {
+        let Some(at) = self.list.iter().position(|p| p.name == name) else {
+            return Ok(false);
+        };
+        let mut process = self.list.remove(at);
+        process.kill().await?;
+        Ok(true)
+    }
+
     /// A harness failure when a child died on its own.
     pub fn check_running(&self) -> anyhow::Result<()> {
         match self.list.iter().find(|p| !p.is_running()) {

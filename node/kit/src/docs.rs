@@ -92,6 +92,50 @@ pub fn load(store: &dyn Store, id: &DocId) -> Result<Option<(AutoCommit, usize)>
     Ok(Some((doc, bytes.len() - 1)))
 }
 
+/// What [`check_all`] found: documents read, and each one that does not match its catalogue.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DocCheck {
+    pub documents: u64,
+    pub problems: Vec<String>,
+}
+
+/// Loads every catalogued document and compares the hashes of its heads (automerge heads are
+/// hashes of the change graph) with the catalogue's: a restored backup must hold each document
+/// whole, exactly as catalogued.
+pub fn check_all(store: &dyn Store) -> Result<DocCheck, StoreError> {
+    let mut check = DocCheck::default();
+    for (key, value) in store.scan_prefix(HEADS_PREFIX.as_bytes())? {
+        let name = String::from_utf8_lossy(&key[HEADS_PREFIX.len()..]).to_string();
+        check.documents += 1;
+        let Ok(id) = DocId::parse(&name) else {
+            check
+                .problems
+                .push(format!("catalogue entry {name} is not a document id"));
+            continue;
+        };
+        let Some((_, catalogued)) = decode_heads(&value) else {
+            check
+                .problems
+                .push(format!("catalogue entry of {name} cannot be decoded"));
+            continue;
+        };
+        match load(store, &id) {
+            Ok(Some((mut doc, _))) => {
+                if normalize_heads(doc.get_heads()) != normalize_heads(catalogued) {
+                    check.problems.push(format!(
+                        "document {name} does not have the heads its catalogue entry names"
+                    ));
+                }
+            }
+            Ok(None) => check
+                .problems
+                .push(format!("document {name} is catalogued but not stored")),
+            Err(e) => check.problems.push(e.to_string()),
+        }
+    }
+    Ok(check)
+}
+
 /// Incremental chunks stored after the document's snapshot.
 pub fn chunk_count(store: &dyn Store, id: &DocId) -> Result<usize, StoreError> {
     Ok(store

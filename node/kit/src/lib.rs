@@ -11,6 +11,7 @@ pub mod account_api;
 pub mod accounts;
 pub mod assets;
 pub mod audit;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod docs;

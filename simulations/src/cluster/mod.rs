@@ -28,6 +28,7 @@ use serde_json::Value;
 pub(crate) use convergence::{convergence_json, print_problems, Convergence, Expected, Verdict};
 pub(crate) use sides::{CentralSide, NodeSide, Operators};
 
+use crate::client;
 use crate::process::Processes;
 use crate::proxy::{Impairment, ProxyHandle};
 use crate::report::{self, Report};
@@ -143,6 +144,10 @@ pub(crate) struct Cluster {
     pub(crate) nodes: BTreeMap<String, NodeSide>,
     pub(crate) central: CentralSide,
     pub(crate) scratch: Option<tempfile::TempDir>,
+    bins: Binaries,
+    /// Each node's listen address, kept when it is started again.
+    node_listen: BTreeMap<String, String>,
+    node_overlay: bool,
 }
 
 /// The supervisor's name of a region's node process.
@@ -158,6 +163,45 @@ impl Cluster {
     /// When the node process of `region` was spawned.
     pub(crate) fn node_spawned(&self, region: &str) -> Option<Instant> {
         self.children.get(&node_name(region)).map(|p| p.spawned())
+    }
+
+    /// The pid of the node process of `region`.
+    pub(crate) fn node_pid(&self, region: &str) -> Option<u32> {
+        self.children.get(&node_name(region)).map(|p| p.pid())
+    }
+
+    /// The scratch directory every file of the run lives in.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.scratch
+            .as_ref()
+            .map(|s| s.path())
+            .unwrap_or(std::path::Path::new("."))
+    }
+
+    /// Forgets the node process of `region` after it was killed (reaping it).
+    pub(crate) async fn forget_node(&mut self, region: &str) -> anyhow::Result<()> {
+        self.children.kill_and_remove(&node_name(region)).await?;
+        Ok(())
+    }
+
+    /// Starts the node of `region` again on its bundle, data directory and address, and logs its
+    /// operators in again (their accounts are in the database it starts on).
+    pub(crate) async fn restart_node(&mut self, region: &str) -> anyhow::Result<u64> {
+        let started = Instant::now();
+        let http = client::http_client_trusting(Some(&self.dir().join("ca").join("ca.crt")))?;
+        let spec = setup::node_spec(
+            self.dir(),
+            &self.bins,
+            region,
+            &self.node_listen[region],
+            self.node_overlay,
+            http.clone(),
+        );
+        let base_url = self.children.start(spec).await?.base_url.clone();
+        let api = client::Api::new(http, &base_url);
+        let side = NodeSide::reopen(region, api).await?;
+        self.nodes.insert(region.to_string(), side);
+        Ok(started.elapsed().as_millis() as u64)
     }
 
     /// A harness failure when a child died on its own.
@@ -244,6 +288,26 @@ impl Cluster {
                 let listed: BTreeSet<&String> = listed.iter().collect();
                 ids.iter().all(|id| listed.contains(id))
             })
+        })
+        .await
+    }
+
+    /// Polls until the node of `region` holds every card of `ids`; the elapsed ms, or `None`
+    /// at the deadline.
+    pub(crate) async fn await_on_node(
+        &self,
+        region: &str,
+        ids: &[String],
+        deadline_ms: u64,
+    ) -> anyhow::Result<Option<u64>> {
+        let node = self.node(region);
+        self.poll_until(deadline_ms, || async move {
+            for id in ids {
+                if !matches!(node.card(id).await, Ok(Some(_))) {
+                    return false;
+                }
+            }
+            true
         })
         .await
     }

@@ -48,12 +48,15 @@ impl Cluster {
         )
         .await;
         match started {
-            Ok((proxies, nodes, central)) => Ok(Cluster {
+            Ok((proxies, nodes, central, node_listen)) => Ok(Cluster {
                 children,
                 proxies,
                 nodes,
                 central,
                 scratch: Some(scratch),
+                bins: run.bins.clone(),
+                node_listen,
+                node_overlay: node_overlay.is_some(),
             }),
             Err(e) => {
                 children.print_log_tails();
@@ -69,6 +72,7 @@ type Started = (
     BTreeMap<String, ProxyHandle>,
     BTreeMap<String, NodeSide>,
     CentralSide,
+    BTreeMap<String, String>,
 );
 
 async fn start_in(
@@ -167,28 +171,21 @@ async fn start_in(
     let central_api = Api::new(http.clone(), &central.base_url);
 
     let mut node_apis = Vec::new();
+    let mut node_listen = BTreeMap::new();
     for region in regions {
-        let lower = region.id.to_lowercase();
         let listen = format!("127.0.0.1:{}", process::free_tcp_port()?);
-        let mut command = Command::new(&bins.node);
-        command
-            .arg("serve")
-            .args(["--bundle", &path(&lower)])
-            .args(["--data", &path(&format!("{lower}-data"))])
-            .args(["--listen", &listen])
-            .env("NODE_ADMIN_PASSWORD", node_proc::ADMIN_PASSWORD);
-        if node_overlay.is_some() {
-            command.args(["--config", &path("node-overlay.toml")]);
-        }
         let node = children
-            .start(Spec {
-                name: super::node_name(region.id),
-                command,
-                log_path: dir.join(format!("node-{lower}.log")),
-                ready: https(&listen),
-            })
+            .start(node_spec(
+                dir,
+                bins,
+                region.id,
+                &listen,
+                node_overlay.is_some(),
+                http.clone(),
+            ))
             .await?;
         node_apis.push((region.id, Api::new(http.clone(), &node.base_url)));
+        node_listen.insert(region.id.to_string(), listen);
     }
 
     // Logins hash passwords (argon2): do every process's at once.
@@ -211,7 +208,40 @@ async fn start_in(
         api: central_api,
         token: central_token?,
     };
-    Ok((proxies, nodes?, central))
+    Ok((proxies, nodes?, central, node_listen))
+}
+
+/// How the node of `region` is started (and started again after a crash): its bundle, its data
+/// directory, its listen address, the scenario's overlay when there is one.
+pub(super) fn node_spec(
+    dir: &Path,
+    bins: &Binaries,
+    region: &str,
+    listen: &str,
+    overlay: bool,
+    http: reqwest::Client,
+) -> Spec {
+    let path = |name: &str| dir.join(name).display().to_string();
+    let lower = region.to_lowercase();
+    let mut command = Command::new(&bins.node);
+    command
+        .arg("serve")
+        .args(["--bundle", &path(&lower)])
+        .args(["--data", &path(&format!("{lower}-data"))])
+        .args(["--listen", listen])
+        .env("NODE_ADMIN_PASSWORD", node_proc::ADMIN_PASSWORD);
+    if overlay {
+        command.args(["--config", &path("node-overlay.toml")]);
+    }
+    Spec {
+        name: super::node_name(region),
+        command,
+        log_path: dir.join(format!("node-{lower}.log")),
+        ready: Readiness::Healthz {
+            client: http,
+            base_url: format!("https://{listen}"),
+        },
+    }
 }
 
 async fn provision(bins: &Binaries, args: &[&str]) -> anyhow::Result<()> {

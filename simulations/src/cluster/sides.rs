@@ -41,6 +41,11 @@ impl NodeSide {
             .await
             .with_context(|| format!("on {region}"))?;
         }
+        Self::reopen(region, api).await
+    }
+
+    /// The operators of a node whose accounts exist (a node started again on its database).
+    pub(super) async fn reopen(region: &str, api: Api) -> anyhow::Result<Self> {
         let call_taker = api
             .login(CALL_TAKER_LOGIN, client::OPERATOR_PASSWORD)
             .await?;
