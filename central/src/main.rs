@@ -218,7 +218,7 @@ fn open_store(
     data_dir: &std::path::Path,
     cache_bytes: u64,
 ) -> anyhow::Result<std::sync::Arc<dyn server_kit::store::Store>> {
-    Ok(std::sync::Arc::new(server_kit::store::SledStore::open(
+    Ok(std::sync::Arc::new(central::server::open_store(
         data_dir,
         cache_bytes,
     )?))

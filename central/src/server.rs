@@ -35,6 +35,18 @@ pub struct Central {
     pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
+/// Opens the hub's database, migrating one an older version wrote on a copy first (see
+/// `server_kit::migrate`).
+pub fn open_store(data_dir: &Path, cache_bytes: u64) -> anyhow::Result<SledStore> {
+    let (store, _) = server_kit::migrate::open_migrated(
+        data_dir,
+        cache_bytes,
+        None,
+        server_kit::clock::now_ms(),
+    )?;
+    Ok(store)
+}
+
 /// What the hub's export says about itself: its software, store identity and clock.
 pub fn export_hello(store: &dyn Store) -> server_kit::backup::ExportHello {
     server_kit::backup::ExportHello {
@@ -61,8 +73,7 @@ pub async fn open_central(
     };
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let store: Arc<dyn Store> =
-        Arc::new(SledStore::open(data_dir, config.central.sled_cache_bytes)?);
+    let store: Arc<dyn Store> = Arc::new(open_store(data_dir, config.central.sled_cache_bytes)?);
     let gc = Arc::new(GroupCommit::with_window(
         store.clone(),
         std::time::Duration::from_micros(1000),

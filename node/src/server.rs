@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::http::{self, AppState, SharedState};
 use crate::metrics::Metrics;
 use crate::service::{CardService, ServiceLimits};
-use crate::store::{GroupCommit, SledStore, Store};
+use crate::store::{GroupCommit, Store};
 use crate::warnings::{parse_import, AddressWarnings, ImportFormat, SAMPLE_WARNINGS_CSV};
 
 /// Everything a running node holds.
@@ -36,7 +36,13 @@ pub struct Node {
 pub fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    let store = SledStore::open(data_dir, config.limits.sled_cache_bytes)?;
+    // A database an older version wrote is migrated on a copy first (see server_kit::migrate).
+    let (store, _) = server_kit::migrate::open_migrated(
+        data_dir,
+        config.limits.sled_cache_bytes,
+        Some(&config.reference.region.code),
+        server_kit::clock::now_ms(),
+    )?;
     Ok(Arc::new(store))
 }
 

@@ -499,6 +499,33 @@ pub struct LayoutUpgrade {
     pub keys_moved: u64,
 }
 
+/// Whether [`upgrade_layout`] would move keys: the store is of an older layout and holds
+/// documents under it (a new or current store only needs its layout recorded).
+pub fn needs_layout_upgrade(store: &dyn Store) -> Result<bool, StoreError> {
+    if store.get(LAYOUT_KEY)?.as_deref() == Some(DOC_LAYOUT_VERSION.to_string().as_bytes()) {
+        return Ok(false);
+    }
+    for kind in DocKind::ALL {
+        for family in ["doc/", HEADS_PREFIX] {
+            if !store
+                .scan_keys(format!("{family}{kind}/").as_bytes(), 1)?
+                .is_empty()
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The layout a store records (1 when it records none).
+pub fn stored_layout(store: &dyn Store) -> Result<String, StoreError> {
+    Ok(store
+        .get(LAYOUT_KEY)?
+        .map(|v| String::from_utf8_lossy(&v).to_string())
+        .unwrap_or_else(|| "1".into()))
+}
+
 /// Brings a store to [`DOC_LAYOUT_VERSION`] before anything reads it. Layout 1 (nodes before
 /// 2026-12) stored a region's own documents without the region: `doc/{kind}/{id}/…` and
 /// `idx/heads/{kind}/{id}`; they move under `region`. Each batch moves keys atomically (new key

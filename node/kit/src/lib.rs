@@ -18,6 +18,7 @@ pub mod docs;
 pub mod heads;
 pub mod https;
 pub mod metrics;
+pub mod migrate;
 pub mod process;
 pub mod replication;
 pub mod report_xlsx;
