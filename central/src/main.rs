@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use central::config::Config;
 use central::server::{serve, ServeSettings};
 use clap::{Parser, Subcommand};
+use server_kit::backup::cli as backup_cli;
 
 /// mimalloc instead of glibc malloc: under load glibc's arena locks and consolidation were about a
 /// fifth of the process's CPU (measured with `perf` on `bench node-commit`).
@@ -53,36 +54,26 @@ enum Command {
     Backup {
         #[command(flatten)]
         common: Common,
-        /// Directory for the backup (overrides [backup] dir); not on the data disk.
-        #[arg(long)]
-        to: Option<PathBuf>,
-        /// The backup key (overrides [backup] key_file).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        #[command(flatten)]
+        args: backup_cli::BackupArgs,
     },
     /// Create a new backup key file (never overwrites one); keep a copy off this machine.
-    BackupKey {
-        #[arg(long)]
-        out: PathBuf,
-    },
+    BackupKey(backup_cli::KeyArgs),
     /// Check a backup: restore it into a scratch directory, verify the audit chain and every
     /// document, remove the scratch copy.
     VerifyBackup {
         #[command(flatten)]
         common: Common,
-        file: PathBuf,
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        #[command(flatten)]
+        args: backup_cli::VerifyArgs,
     },
     /// Restore a backup into the (empty) data directory as a new replica; the regions' nodes
     /// send it what they hold that the backup lacks.
     Restore {
         #[command(flatten)]
         common: Common,
-        #[arg(long)]
-        from: PathBuf,
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        #[command(flatten)]
+        args: backup_cli::RestoreArgs,
     },
     /// Check the audit log's hash chain (the hub must not be running on the same data).
     AuditVerify {
@@ -130,11 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             serve(config, settings, server_kit::shutdown::shutdown_signal()).await
         }
-        Command::Backup {
-            common,
-            to,
-            key_file,
-        } => {
+        Command::Backup { common, args } => {
             let (config, data_dir) = load(&common)?;
             let cache = config.central.sled_cache_bytes;
             let offline = || {
@@ -144,42 +131,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let hello = central::server::export_hello(&*store);
                 Ok((store, hello))
             };
-            server_kit::backup::cli::backup(
-                "central",
-                &data_dir,
-                to.as_deref(),
-                key_file.as_deref(),
-                &config.backup,
-                cache,
-                &offline,
-            )
+            backup_cli::backup("central", &data_dir, &args, &config.backup, cache, &offline)
         }
-        Command::BackupKey { out } => server_kit::backup::cli::new_key(&out),
-        Command::VerifyBackup {
-            common,
-            file,
-            key_file,
-        } => {
+        Command::BackupKey(args) => backup_cli::new_key(&args.out),
+        Command::VerifyBackup { common, args } => {
             let (config, _) = load(&common)?;
-            server_kit::backup::cli::verify(
+            backup_cli::verify(
                 "central",
-                &file,
-                key_file.as_deref(),
+                &args,
                 &config.backup,
                 config.central.sled_cache_bytes,
             )
         }
-        Command::Restore {
-            common,
-            from,
-            key_file,
-        } => {
+        Command::Restore { common, args } => {
             let (config, data_dir) = load(&common)?;
-            server_kit::backup::cli::restore(
+            backup_cli::restore(
                 "central",
-                "central",
-                &from,
-                key_file.as_deref(),
+                &args,
                 &config.backup,
                 &data_dir,
                 config.central.sled_cache_bytes,
@@ -193,23 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("no hub database at {}", data_dir.display());
             }
             let store = open_store(&data_dir, config.central.sled_cache_bytes)?;
-            let report = server_kit::audit::verify(&*store)?;
-            if report.is_ok() {
-                println!(
-                    "audit log OK: {} entries, hash chain intact",
-                    report.entries
-                );
-                Ok(())
-            } else {
-                for p in &report.problems {
-                    println!("PROBLEM: {p}");
-                }
-                anyhow::bail!(
-                    "audit log verification FAILED: {} problem(s) in {} entries",
-                    report.problems.len(),
-                    report.entries
-                )
-            }
+            backup_cli::audit_verify(&*store)
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::server::{open_node, open_store, serve, ServeSettings};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use server_kit::backup::cli as backup_cli;
 use sync::Role;
 
 #[derive(Parser)]
@@ -66,37 +67,26 @@ enum Command {
     Backup {
         #[command(flatten)]
         common: Common,
-        /// Directory for the backup (overrides [backup] dir); not on the data disk.
-        #[arg(long)]
-        to: Option<PathBuf>,
-        /// The backup key (overrides [backup] key_file).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        #[command(flatten)]
+        args: backup_cli::BackupArgs,
     },
     /// Create a new backup key file (never overwrites one); keep a copy off this machine.
-    BackupKey {
-        #[arg(long)]
-        out: PathBuf,
-    },
+    BackupKey(backup_cli::KeyArgs),
     /// Check a backup: restore it into a scratch directory, verify the audit chain and every
     /// document, remove the scratch copy.
     VerifyBackup {
         #[command(flatten)]
         common: Common,
-        file: PathBuf,
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        #[command(flatten)]
+        args: backup_cli::VerifyArgs,
     },
     /// Restore a backup into the (empty) data directory as a new replica. Start the node with
     /// its bundle afterwards: central sends back what it holds that the backup lacks.
     Restore {
         #[command(flatten)]
         common: Common,
-        /// The backup file.
-        #[arg(long)]
-        from: PathBuf,
-        #[arg(long)]
-        key_file: Option<PathBuf>,
+        #[command(flatten)]
+        args: backup_cli::RestoreArgs,
     },
     /// Import the address-warnings registry (R08) from a .csv or .json file.
     ImportWarnings {
@@ -355,11 +345,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             node.store.flush()?;
             Ok(())
         }
-        Command::Backup {
-            common,
-            to,
-            key_file,
-        } => {
+        Command::Backup { common, args } => {
             let (config, data_dir) = load(&common)?;
             let region = config.reference.region.code.clone();
             let cache = config.limits.sled_cache_bytes;
@@ -370,42 +356,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let hello = export_hello(&*store, &region);
                 Ok((store, hello))
             };
-            server_kit::backup::cli::backup(
-                "node",
-                &data_dir,
-                to.as_deref(),
-                key_file.as_deref(),
-                &config.backup,
-                cache,
-                &offline,
-            )
+            backup_cli::backup("node", &data_dir, &args, &config.backup, cache, &offline)
         }
-        Command::BackupKey { out } => server_kit::backup::cli::new_key(&out),
-        Command::VerifyBackup {
-            common,
-            file,
-            key_file,
-        } => {
+        Command::BackupKey(args) => backup_cli::new_key(&args.out),
+        Command::VerifyBackup { common, args } => {
             let (config, _) = load(&common)?;
-            server_kit::backup::cli::verify(
+            backup_cli::verify(
                 "node",
-                &file,
-                key_file.as_deref(),
+                &args,
                 &config.backup,
                 config.limits.sled_cache_bytes,
             )
         }
-        Command::Restore {
-            common,
-            from,
-            key_file,
-        } => {
+        Command::Restore { common, args } => {
             let (config, data_dir) = load(&common)?;
-            server_kit::backup::cli::restore(
+            backup_cli::restore(
                 "node",
-                "node",
-                &from,
-                key_file.as_deref(),
+                &args,
                 &config.backup,
                 &data_dir,
                 config.limits.sled_cache_bytes,
@@ -425,23 +392,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("no node database at {}", data_dir.display());
             }
             let store = open_store(&data_dir, &config)?;
-            let report = crate::audit::verify(&*store)?;
-            if report.is_ok() {
-                println!(
-                    "audit log OK: {} entries, hash chain intact",
-                    report.entries
-                );
-                Ok(())
-            } else {
-                for p in &report.problems {
-                    println!("PROBLEM: {p}");
-                }
-                anyhow::bail!(
-                    "audit log verification FAILED: {} problem(s) in {} entries",
-                    report.problems.len(),
-                    report.entries
-                )
-            }
+            backup_cli::audit_verify(&*store)
         }
         Command::ImportWarnings { common, file } => {
             let (config, data_dir) = load(&common)?;

@@ -94,3 +94,84 @@ async fn cards_restored_by_replication_are_found_by_number_and_unit_and_their_nu
     );
     assert_eq!(next.number, second.number.replace("000002", "000003"));
 }
+
+/// A node's backup restores into a node that reads every card, keeps its audit chain intact and
+/// hands out the next card number after the restored ones; the restored store is a new replica
+/// (its own identity) and a second restore into the same directory is refused.
+#[tokio::test]
+async fn a_backup_of_a_node_restores_with_its_cards_numbers_and_audit_chain() {
+    use server_kit::backup::{
+        restore_into, verify_store, write_backup, BackupError, BackupKey, BackupSource,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let now = node::http::now_ms();
+    let original = open_node(&config(), &dir.path().join("original"), None)
+        .await
+        .unwrap();
+    let a = original.state.service.clone();
+    let category = a.reference().categories[0].code.clone();
+    let mut cards = Vec::new();
+    for digit in 1..=3 {
+        cards.push(
+            a.create_card("op1", &card_input(digit, &category), now)
+                .await
+                .unwrap(),
+        );
+    }
+    a.apply(
+        "disp1",
+        &cards[1].id,
+        sync::CardCommand::SendForProcessing,
+        now,
+    )
+    .await
+    .unwrap();
+    let key = BackupKey::generate();
+    let written = write_backup(
+        &BackupSource::Store {
+            store: &*original.store,
+            what: "node",
+            name: "AST",
+            software: "test",
+            now_ms: now,
+        },
+        &dir.path().join("backups"),
+        &key,
+    )
+    .unwrap();
+    let original_id = server_kit::store::store_identity(&*original.store).unwrap();
+    drop(a);
+    drop(original);
+
+    let target = dir.path().join("restored");
+    let restored = restore_into(&written.path, &key, &target, 8 << 20).unwrap();
+    assert_eq!(restored.header.name, "AST");
+    {
+        let store = server_kit::store::SledStore::open(&target, 8 << 20).unwrap();
+        let report = verify_store(&store).unwrap();
+        assert!(report.is_ok(), "{:?}", report.problems);
+        assert!(report.audit_entries > 0 && report.documents >= 3);
+        assert_ne!(
+            server_kit::store::store_identity(&store).unwrap(),
+            original_id,
+            "a restored store is a new replica"
+        );
+    }
+    let err = restore_into(&written.path, &key, &target, 8 << 20)
+        .err()
+        .unwrap();
+    assert!(matches!(err, BackupError::Target { .. }), "{err}");
+
+    let node = open_node(&config(), &target, None).await.unwrap();
+    let b = node.state.service.clone();
+    for card in &cards {
+        assert_eq!(b.get_card(&card.number).unwrap().id, card.id);
+    }
+    let next = b
+        .create_card("op2", &card_input(4, &category), now)
+        .await
+        .unwrap();
+    assert_eq!(next.number, cards[2].number.replace("000003", "000004"));
+    let audit = server_kit::audit::verify(&*node.store).unwrap();
+    assert!(audit.is_ok(), "{:?}", audit.problems);
+}

@@ -1191,6 +1191,64 @@ pub mod cli {
     use super::*;
     use anyhow::{bail, Context};
 
+    /// `backup`'s own arguments.
+    #[derive(clap::Args, Debug, Clone)]
+    pub struct BackupArgs {
+        /// Directory for the backup (overrides [backup] dir); not on the data disk.
+        #[arg(long)]
+        pub to: Option<PathBuf>,
+        /// The backup key (overrides [backup] key_file).
+        #[arg(long)]
+        pub key_file: Option<PathBuf>,
+    }
+
+    /// `backup-key`'s arguments.
+    #[derive(clap::Args, Debug, Clone)]
+    pub struct KeyArgs {
+        /// Where to write the new key (never over an existing file).
+        #[arg(long)]
+        pub out: PathBuf,
+    }
+
+    /// `verify-backup`'s own arguments.
+    #[derive(clap::Args, Debug, Clone)]
+    pub struct VerifyArgs {
+        /// The backup file.
+        pub file: PathBuf,
+        #[arg(long)]
+        pub key_file: Option<PathBuf>,
+    }
+
+    /// `restore`'s own arguments.
+    #[derive(clap::Args, Debug, Clone)]
+    pub struct RestoreArgs {
+        /// The backup file.
+        #[arg(long)]
+        pub from: PathBuf,
+        #[arg(long)]
+        pub key_file: Option<PathBuf>,
+    }
+
+    /// `audit verify` for a store: prints the result, an error when the chain is broken.
+    pub fn audit_verify(store: &dyn Store) -> anyhow::Result<()> {
+        let report = crate::audit::verify(store)?;
+        if report.is_ok() {
+            println!(
+                "audit log OK: {} entries, hash chain intact",
+                report.entries
+            );
+            return Ok(());
+        }
+        for p in &report.problems {
+            println!("PROBLEM: {p}");
+        }
+        bail!(
+            "audit log verification FAILED: {} problem(s) in {} entries",
+            report.problems.len(),
+            report.entries
+        )
+    }
+
     fn key_path(
         program: &str,
         flag: Option<&Path>,
@@ -1218,17 +1276,16 @@ pub mod cli {
     pub fn backup(
         program: &str,
         data_dir: &Path,
-        to: Option<&Path>,
-        key_file: Option<&Path>,
+        args: &BackupArgs,
         section: &BackupSection,
         cache_bytes: u64,
         open_offline: &dyn Fn() -> anyhow_like::Result<(std::sync::Arc<dyn Store>, ExportHello)>,
     ) -> anyhow::Result<()> {
-        let dir = match to.map(Path::to_path_buf).or_else(|| section.dir.clone()) {
+        let dir = match args.to.clone().or_else(|| section.dir.clone()) {
             Some(d) => d,
             None => bail!("no backup directory: pass --to DIR or set [backup] dir (another disk or the backup host, never the data disk)"),
         };
-        let key = BackupKey::load(&key_path(program, key_file, section)?)?;
+        let key = BackupKey::load(&key_path(program, args.key_file.as_deref(), section)?)?;
         let report = take_backup(
             data_dir,
             &dir,
@@ -1261,12 +1318,12 @@ pub mod cli {
     /// `verify-backup FILE --key-file F`.
     pub fn verify(
         program: &str,
-        file: &Path,
-        key_file: Option<&Path>,
+        args: &VerifyArgs,
         section: &BackupSection,
         cache_bytes: u64,
     ) -> anyhow::Result<()> {
-        let key = BackupKey::load(&key_path(program, key_file, section)?)?;
+        let file = args.file.as_path();
+        let key = BackupKey::load(&key_path(program, args.key_file.as_deref(), section)?)?;
         let scratch = file
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -1294,14 +1351,14 @@ pub mod cli {
     /// point in time restored and what may be lost after it.
     pub fn restore(
         program: &str,
-        what: &str,
-        from: &Path,
-        key_file: Option<&Path>,
+        args: &RestoreArgs,
         section: &BackupSection,
         data_dir: &Path,
         cache_bytes: u64,
     ) -> anyhow::Result<Restored> {
-        let key = BackupKey::load(&key_path(program, key_file, section)?)?;
+        let from = args.from.as_path();
+        let what = program;
+        let key = BackupKey::load(&key_path(program, args.key_file.as_deref(), section)?)?;
         let header = read_header(from)?;
         if header.what != what {
             bail!(
