@@ -296,6 +296,9 @@ describe('r21_national_picture_in_headless_chromium: HQ dashboard of the central
     await page.locator(`${row}[data-connected="1"]`).waitFor({ timeout: REPLICATION_DEADLINE_MS })
       .catch((e) => { throw new Error(`${e.message}${logsOnFailure()}`); });
     assert.equal(await page.locator(`${row} ${tid('region-state')}`).getAttribute('data-state'), 'connected');
+    // Rolling upgrades: the table shows the version the region's node runs, as `node --version` says.
+    const nodeVersion = execFileSync(NODE_BIN, ['--version'], { encoding: 'utf8' }).trim().split(/\s+/).pop();
+    assert.equal(await page.locator(`${row} ${tid('region-version')}`).getAttribute('data-version'), nodeVersion);
     await page.locator(`${tid('waiting-list')} ${tid('waiting-row')}[data-number="${state.number}"]`)
       .waitFor({ timeout: REPLICATION_DEADLINE_MS })
       .catch((e) => { throw new Error(`${e.message}${logsOnFailure()}`); });

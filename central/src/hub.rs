@@ -71,6 +71,13 @@ pub struct RegionLink {
     pub last_error: Option<String>,
     /// Frames received since the hub started.
     pub frames_in: u64,
+    /// The software version the region's node named in its last Hello (`0.1.0`); absent
+    /// before its first connection and for builds that do not name one. Kept across hub
+    /// restarts and while disconnected: during a rolling upgrade HQ sees which regions run
+    /// which release.
+    pub software_version: Option<String>,
+    /// The protocol version of the region's last connection.
+    pub protocol_version: Option<u16>,
 }
 
 /// A region's link as stored under `link/{region}` (JSON).
@@ -83,6 +90,11 @@ pub struct StoredLink {
     /// Absent in links stored before stall detection.
     #[serde(default)]
     pub stalls: u64,
+    /// Absent in links stored before the hub recorded versions.
+    #[serde(default)]
+    pub software_version: Option<String>,
+    #[serde(default)]
+    pub protocol_version: Option<u16>,
 }
 
 impl StoredLink {
@@ -93,6 +105,8 @@ impl StoredLink {
             connections: l.connections,
             last_error: l.last_error.clone(),
             stalls: l.stalls,
+            software_version: l.software_version.clone(),
+            protocol_version: l.protocol_version,
         }
     }
 
@@ -109,6 +123,8 @@ impl StoredLink {
             last_error: self.last_error,
             frames_in: 0,
             stalls: self.stalls,
+            software_version: self.software_version,
+            protocol_version: self.protocol_version,
             ..RegionLink::default()
         }
     }
@@ -390,11 +406,19 @@ impl Hub {
                     l.frames_in += 1;
                 }
                 match ev {
-                    Event::Opened { .. } => {
+                    Event::Opened {
+                        version,
+                        peer_software_version,
+                        ..
+                    } => {
                         l.connected = true;
                         l.connected_since_ms = Some(now);
                         l.disconnected_since_ms = None;
                         l.last_error = None;
+                        // A build that names no version is older than the extension: what
+                        // an earlier connection said is no longer true.
+                        l.software_version = peer_software_version.clone();
+                        l.protocol_version = Some(*version);
                     }
                     Event::Stalled { stalled_ms } => {
                         l.stalled = true;
@@ -409,6 +433,16 @@ impl Hub {
                 }
             });
             match ev {
+                Event::Opened {
+                    version,
+                    peer_software_version,
+                    ..
+                } => tracing::info!(
+                    region = %r,
+                    protocol_version = version,
+                    software_version = peer_software_version.as_deref().unwrap_or("unknown"),
+                    "replicating with the region"
+                ),
                 Event::DocChanged { doc_id, .. } => {
                     if sync::DocId::parse(doc_id).is_ok_and(|id| {
                         id.kind() == sync::DocKind::Reference && !crate::meetings::is_register(&id)

@@ -28,6 +28,12 @@ struct RegionStatusLabels {
     status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegionVersionLabels {
+    region: String,
+    version: String,
+}
+
 /// What the hub's components know at scrape time.
 pub struct Scrape<'a> {
     pub links: &'a [RegionLink],
@@ -49,6 +55,7 @@ pub struct CentralMetrics {
     region_documents: Family<RegionLabels, Gauge>,
     region_cards: Family<RegionLabels, Gauge>,
     region_open_cards: Family<RegionStatusLabels, Gauge>,
+    region_software: Family<RegionVersionLabels, Gauge>,
     http: HttpMetrics,
     store_bytes: Gauge,
     store_flushes: Counter,
@@ -74,6 +81,7 @@ impl CentralMetrics {
             region_documents: Family::default(),
             region_cards: Family::default(),
             region_open_cards: Family::default(),
+            region_software: Family::default(),
             http,
             store_bytes: Gauge::default(),
             store_flushes: Counter::default(),
@@ -127,6 +135,11 @@ impl CentralMetrics {
             m.region_open_cards.clone(),
         );
         registry.register(
+            "region_software_info",
+            "1 for the software version the region's node named when it last connected (rolling upgrades)",
+            m.region_software.clone(),
+        );
+        registry.register(
             "store_size_bytes",
             "Database size on disk",
             m.store_bytes.clone(),
@@ -168,7 +181,17 @@ impl CentralMetrics {
         let region = |r: &str| RegionLabels {
             region: r.to_string(),
         };
+        // One series per region, its current version: an upgraded region's old one goes.
+        self.region_software.clear();
         for l in scrape.links {
+            if let Some(version) = &l.software_version {
+                self.region_software
+                    .get_or_create(&RegionVersionLabels {
+                        region: l.region.clone(),
+                        version: version.clone(),
+                    })
+                    .set(1);
+            }
             let labels = region(&l.region);
             self.region_connected
                 .get_or_create(&labels)

@@ -518,6 +518,8 @@ async fn region_links_survive_a_hub_restart() {
         connections: 7,
         last_error: None,
         stalls: 2,
+        software_version: Some("0.1.0".into()),
+        protocol_version: Some(3),
     };
     let mut b = server_kit::store::WriteBatch::new();
     b.put("link/SKO", serde_json::to_vec(&stored).unwrap());
@@ -539,6 +541,15 @@ async fn region_links_survive_a_hub_restart() {
     assert_eq!(
         (alm.region.as_str(), alm.connections, alm.stalls),
         ("ALM", 1, 0)
+    );
+    // A link stored before versions were recorded has none; a stored one is still shown.
+    assert_eq!(
+        (alm.software_version.as_deref(), alm.protocol_version),
+        (None, None)
+    );
+    assert_eq!(
+        (sko.software_version.as_deref(), sko.protocol_version),
+        (Some("0.1.0"), Some(3))
     );
     assert_eq!(
         (

@@ -96,6 +96,15 @@ async fn start_ast_node(
     running: &RunningHub,
     root: &std::path::Path,
 ) -> (node::server::Node, tokio::sync::watch::Sender<bool>) {
+    start_ast_node_with(running, root, sync::protocol::Config::default()).await
+}
+
+/// [`start_ast_node`] with the node's protocol settings.
+async fn start_ast_node_with(
+    running: &RunningHub,
+    root: &std::path::Path,
+    protocol: sync::protocol::Config,
+) -> (node::server::Node, tokio::sync::watch::Sender<bool>) {
     let region_bundle = running.add_ast_region(root);
     let overlay = node::bundle::check_region_bundle(&region_bundle).unwrap();
     let mut node_config = node::config::Config::load_layers(&[overlay.as_path()]).unwrap();
@@ -114,12 +123,89 @@ async fn start_ast_node(
         provisioning::load_identity(&region_bundle).unwrap(),
         node::replication::ClientSettings {
             central_address: node_config.central.as_ref().unwrap().address.clone(),
-            protocol: sync::protocol::Config::default(),
+            protocol,
         },
         Arc::new(Mutex::new(node::replication::ReplicationStatus::default())),
         stop_rx,
     ));
     (node, stop_tx)
+}
+
+/// Rolling upgrades: the hub's regions table shows the software version each region's node
+/// named when it connected (what `node --version` prints) and the protocol version they agreed,
+/// and keeps showing it after the node disconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_regions_table_shows_the_software_version_each_node_connected_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start_hub(dir.path()).await;
+    let (app, hq) = (&running.app, &running.hq);
+    let ast = || async {
+        let (s, regions) = call(app, "GET", "/api/v1/regions", hq, None).await;
+        assert_eq!(s, StatusCode::OK, "{regions}");
+        regions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["region"] == "AST")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    // The settings the node runs with (`node serve` replicates with them).
+    let (_node, stop) = start_ast_node_with(
+        &running,
+        dir.path(),
+        node::replication::network_protocol_config(),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let row = loop {
+        let row = ast().await;
+        if row["connected"] == true {
+            break row;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "AST connected within {DEADLINE:?}: {row}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(row["software_version"], env!("CARGO_PKG_VERSION"), "{row}");
+    assert_eq!(
+        row["software_version"],
+        server_kit::replication::SOFTWARE_VERSION,
+        "{row}"
+    );
+    assert_eq!(
+        row["protocol_version"],
+        sync::protocol::VERSION_MAX,
+        "{row}"
+    );
+    let (s, metrics) = common::call(app, "GET", "/metrics", "", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let series = format!(
+        "central_region_software_info{{region=\"AST\",version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(
+        metrics.lines().any(|l| l == series),
+        "{series} in\n{metrics}"
+    );
+
+    // Disconnected, the region still shows the version it last ran.
+    stop.send(true).unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let row = loop {
+        let row = ast().await;
+        if row["connected"] == false {
+            break row;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "AST disconnected within {DEADLINE:?}: {row}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(row["software_version"], env!("CARGO_PKG_VERSION"), "{row}");
 }
 
 /// Reference data replicates both ways: the region's own (districts, categories, timing rules)

@@ -365,10 +365,18 @@ async fn connect_once(
             }
             s.on_stall_event(ev, now);
             match ev {
-                Event::Opened { version, .. } => {
+                Event::Opened {
+                    version,
+                    peer_software_version,
+                    ..
+                } => {
                     s.connected = true;
                     s.last_error = None;
-                    tracing::info!(version, "replicating with the central hub");
+                    tracing::info!(
+                        version,
+                        central_software = peer_software_version.as_deref().unwrap_or("unknown"),
+                        "replicating with the central hub"
+                    );
                     // R38: the hub answers duplicate queries on this connection; appeals checked
                     // while it was down are checked again now.
                     if *version >= sync::protocol::VERSION_DUPLICATE_QUERY {

@@ -341,6 +341,63 @@ fn v2_peer_and_v3_peer_interoperate_and_only_v3_deflates() {
     );
 }
 
+/// Each side learns the software version the other names in its Hello; a peer that names none
+/// (a build before the extension) opens the session all the same.
+#[test]
+fn each_side_learns_the_peers_software_version() {
+    let named = |v: &str| Config {
+        software_version: Some(v.into()),
+        ..Config::default()
+    };
+    let peer_versions = |events: &[Event]| -> Vec<Option<String>> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Opened {
+                    peer_software_version,
+                    ..
+                } => Some(peer_software_version.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    for (node_cfg, central_cfg) in [
+        (named("0.2.0"), named("0.1.0+abc")),
+        (named("0.2.0"), Config::default()),
+        (Config::default(), named("0.1.0+abc")),
+    ] {
+        let (node_says, central_says) = (
+            node_cfg.software_version.clone(),
+            central_cfg.software_version.clone(),
+        );
+        let mut p = Pair::new(
+            node_with_cards(2),
+            MemRepo::new([2; 16]),
+            node_cfg,
+            central_cfg,
+        );
+        p.run().expect("sync");
+        p.assert_converged();
+        assert_eq!(peer_versions(&p.central_events), vec![node_says]);
+        assert_eq!(peer_versions(&p.node_events), vec![central_says]);
+    }
+}
+
+#[test]
+fn a_software_version_that_cannot_go_on_the_wire_is_a_config_error() {
+    for bad in [
+        "",
+        "0.1.0\n",
+        &"9".repeat(sync::protocol::wire::SOFTWARE_VERSION_BYTES_MAX + 1),
+    ] {
+        let cfg = Config {
+            software_version: Some(bad.into()),
+            ..Config::default()
+        };
+        assert!(cfg.validate().is_err(), "{bad:?}");
+    }
+}
+
 #[test]
 fn incompatible_versions_are_refused_on_both_sides() {
     let future = Config {

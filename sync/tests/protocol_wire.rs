@@ -22,6 +22,7 @@ fn samples() -> Vec<Frame> {
                 authority: Authority::Region("AST".into()),
                 frame_bytes_max: 1 << 20,
                 repo_id: [5; 16],
+                software_version: Some("0.1.0".into()),
             }),
         },
         Frame {

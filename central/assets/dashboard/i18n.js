@@ -39,6 +39,9 @@ export default {
     'regions.connections': 'подключений',
     'regions.docs': 'документов',
     'regions.frames': 'кадров',
+    'regions.version': 'Версия',
+    'regions.version_unknown': 'неизвестна',
+    'regions.protocol': 'протокол',
     'regions.open_cards': 'Открытые карточки',
     'regions.none': 'Ни один регион ещё не зарегистрирован.',
 
@@ -393,6 +396,9 @@ export default {
     'regions.connections': 'қосылым',
     'regions.docs': 'құжат',
     'regions.frames': 'кадр',
+    'regions.version': 'Нұсқа',
+    'regions.version_unknown': 'белгісіз',
+    'regions.protocol': 'хаттама',
     'regions.open_cards': 'Ашық карточкалар',
     'regions.none': 'Әзірге бірде-бір өңір тіркелмеген.',
 

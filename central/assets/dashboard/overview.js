@@ -4,7 +4,7 @@ import { renderDelays, renderOpenChart, renderPerDay, renderPerHour } from './ch
 import { linkState } from './data.js';
 import { openCard } from './detail.js';
 import { OPEN, S, isOpen, refLabel, local, num, priBadge, regionInfo, regionLabel, statusBadge, timer, waitingSince } from './state.js';
-import { clear, fmtTime, h, qs, qsa, tx } from '../kit/dom.js';
+import { clear, dataText, fmtTime, h, qs, qsa, tx } from '../kit/dom.js';
 import { fmtDateTime } from './state.js';
 import { tick } from './state.js';
 
@@ -130,20 +130,37 @@ export function renderRegions() {
         num(r.stalls) > 0 ? [' · ', h('span', { class: 'mono', tid: 'region-stalls', text: String(num(r.stalls)) }), ' ', tx('regions.stalls', 'muted')] : null,
         r.last_error && !r.connected ? h('div', { class: 'small muted ellipsis last-error', i18n: 'regions.last_error', 'data-detail': r.last_error }) : null
       ]),
+      versionCell(r),
       h('td', { class: 'num b', tid: 'region-open-cards', text: String(open) })
     ]));
   });
-  if (!codes.length) body.appendChild(emptyRow(5, 'regions.none'));
+  if (!codes.length) body.appendChild(emptyRow(6, 'regions.none'));
   var table = h('table', { class: 'grid regions', tid: 'regions-table' }, [
     h('thead', null, h('tr', null, [
       h('th', { i18n: 'regions.region' }), h('th', { i18n: 'regions.state' }), h('th', { i18n: 'regions.last_contact' }),
-      h('th', { i18n: 'regions.replication' }), h('th', { class: 'num', i18n: 'regions.open_cards' })
+      h('th', { i18n: 'regions.replication' }), h('th', { i18n: 'regions.version' }),
+      h('th', { class: 'num', i18n: 'regions.open_cards' })
     ])),
     body
   ]);
   clear(el).appendChild(table);
   updateRegionFilter();
   tick();
+}
+
+/* The software version the region's node named when it last connected (rolling upgrades), with
+   the protocol version they agreed; a node older than the version report names none. */
+function versionCell(r) {
+  if (!r.software_version) {
+    return h('td', { class: 'nowrap small', tid: 'region-version', 'data-version': '' },
+      tx(r.protocol_version ? 'regions.version_unknown' : 'none', 'muted'));
+  }
+  return h('td', { class: 'nowrap small', tid: 'region-version', 'data-version': r.software_version }, [
+    dataText(r.software_version, 'mono'),
+    typeof r.protocol_version === 'number'
+      ? h('div', { class: 'muted' }, [tx('regions.protocol'), ' ', h('span', { class: 'mono', tid: 'region-protocol', text: String(r.protocol_version) })])
+      : null
+  ]);
 }
 
 export function renderAlerts() {

@@ -59,6 +59,12 @@ pub fn reconnect_delay_ms(failures: u32, rng: &mut impl rand::Rng) -> u64 {
     base - rng.gen_range(0..=base / 2)
 }
 
+/// The software version every replication peer names in its Hello: the workspace's release
+/// version, which every crate shares (`version.workspace = true`), so it is what `node
+/// --version` and `central --version` print. The hub shows each region's during a rolling
+/// upgrade.
+pub const SOFTWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Protocol settings for real networks (regional links can be slow and lossy). Frames of one
 /// connection share one QUIC stream, so a keep-alive waits behind the data already in flight:
 /// the window (batches × batch bytes, before deflate) must stay small enough for that wait to
@@ -75,6 +81,7 @@ pub fn network_protocol_config() -> ProtocolConfig {
         keepalive_interval_ms: 5_000,
         probe_interval_ms: PROBE_INTERVAL_MS,
         stall_detect_ms: STALL_DETECT_MS,
+        software_version: Some(SOFTWARE_VERSION.to_string()),
         ..ProtocolConfig::default()
     }
 }

@@ -36,6 +36,10 @@ pub struct Config {
     /// A silent link is left to the idle timeouts: a fresh handshake could not get through
     /// sooner, and once frames arrive again the clock starts over.
     pub stall_detect_ms: i64,
+    /// The software version this side names in its Hello (the hub shows each region's), at
+    /// most [`wire::SOFTWARE_VERSION_BYTES_MAX`] bytes of printable text; `None` sends none.
+    /// The protocol itself never looks at it: versions are negotiated from the version range.
+    pub software_version: Option<String>,
 }
 
 impl Default for Config {
@@ -52,6 +56,7 @@ impl Default for Config {
             idle_timeout_ms: 20_000,
             probe_interval_ms: 1_000,
             stall_detect_ms: 8_000,
+            software_version: None,
         }
     }
 }
@@ -107,6 +112,17 @@ impl Config {
                 "stall_detect_ms must be above keepalive_interval_ms + probe_interval_ms ({} ms): a link must be heard within it",
                 self.silent_after_ms()
             ));
+        }
+        if let Some(v) = &self.software_version {
+            if v.is_empty()
+                || v.len() > wire::SOFTWARE_VERSION_BYTES_MAX
+                || v.chars().any(char::is_control)
+            {
+                return Err(format!(
+                    "software_version must be 1..={} bytes of printable text",
+                    wire::SOFTWARE_VERSION_BYTES_MAX
+                ));
+            }
         }
         Ok(())
     }

@@ -9,7 +9,12 @@ use super::wire::RejectReason;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// Hellos exchanged; documents flow.
-    Opened { version: u16, peer: Authority },
+    Opened {
+        version: u16,
+        peer: Authority,
+        /// The software version the peer's Hello named (absent from builds before it).
+        peer_software_version: Option<String>,
+    },
     /// The peer's changes were imported; the host updates its indexes and consoles.
     DocChanged {
         doc_id: String,

@@ -166,6 +166,7 @@ impl Session {
             authority: s.local.clone(),
             frame_bytes_max: s.config.frame_bytes_max as u64,
             repo_id: repo.repo_id(),
+            software_version: s.config.software_version.clone(),
         };
         s.send(Message::Hello(hello));
         Ok(s)
@@ -518,6 +519,7 @@ impl Session {
         self.events.push_back(Event::Opened {
             version,
             peer: self.peer.clone(),
+            peer_software_version: h.software_version,
         });
         // Reconnect cost: only documents whose heads differ from what the peer is known to hold
         // are queued; the comparison is local, nothing goes on the wire for the others.

@@ -8,6 +8,7 @@
 //! frame      := type:u8 seq:varint body            (the shell adds the length prefix on the stream)
 //! HELLO 0x01 := magic:"K102" version_min:u16le version_max:u16le authority
 //!               frame_bytes_max:varint repo_id:[16] extensions
+//!   (Hello extension 1 = the sender's software version, UTF-8 text)
 //! DOCS  0x02 := batch:varint count:varint entry*count
 //!   entry    := doc_id:str heads bytes:blob extensions        (extension 1 = priority, v2)
 //! DOCZ  0x06 := batch:varint raw_bytes:varint deflate(count:varint entry*count)          (v3)
@@ -53,6 +54,9 @@ pub const HEADS_PER_DOC_MAX: usize = 256;
 pub const EXTENSIONS_MAX: usize = 16;
 /// Longest Close reason, in bytes of UTF-8.
 pub const CLOSE_REASON_BYTES_MAX: usize = 512;
+/// Longest software version in a Hello, in bytes of UTF-8 (`0.1.0`, perhaps with a build's
+/// commit: `0.1.0+3115871`).
+pub const SOFTWARE_VERSION_BYTES_MAX: usize = 64;
 
 const TYPE_HELLO: u8 = 0x01;
 const TYPE_DOCS: u8 = 0x02;
@@ -67,6 +71,10 @@ pub const DOCS_DEFLATE_LEVEL: u32 = 1;
 
 /// Extension tag on a document entry: the sender's priority for the document (protocol v2).
 const EXT_ENTRY_PRIORITY: u64 = 1;
+/// Extension tag on a Hello: the sender's software version, so that the hub shows which
+/// release each region runs during a rolling upgrade. Not tied to a protocol version: every
+/// build that knows the tag sends it, and older builds skip it as an unknown tag.
+const EXT_HELLO_SOFTWARE_VERSION: u64 = 1;
 
 /// One decoded frame: its position on the connection and its message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +116,9 @@ pub struct Hello {
     /// Identity of the sender's store. Knowledge about a peer is dropped when it changes
     /// (the peer's store was replaced or restored and may have lost changes).
     pub repo_id: [u8; 16],
+    /// The sender's software version (an extension; absent from builds before it). Printable
+    /// text of at most [`SOFTWARE_VERSION_BYTES_MAX`] bytes; a longer one is cut on encoding.
+    pub software_version: Option<String>,
 }
 
 /// Documents pushed by the sender; the receiver answers with one [`Ack`] per batch, in order.
@@ -238,7 +249,14 @@ pub fn encode_frame(frame: &Frame) -> Vec<u8> {
             w.authority(&h.authority);
             w.varint(h.frame_bytes_max);
             w.0.extend_from_slice(&h.repo_id);
-            w.varint(0); // no extensions yet
+            match &h.software_version {
+                Some(v) => {
+                    w.varint(1);
+                    w.varint(EXT_HELLO_SOFTWARE_VERSION);
+                    w.blob(truncate_utf8(v, SOFTWARE_VERSION_BYTES_MAX).as_bytes());
+                }
+                None => w.varint(0),
+            }
         }
         Message::Docs(b) => {
             w.u8(TYPE_DOCS);
@@ -569,6 +587,24 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The Hello's software version extension: printable UTF-8 within its limit. It is shown on
+/// the hub's dashboard and written to logs, so control characters are refused.
+fn decode_software_version(value: &[u8]) -> Result<String, DecodeError> {
+    const WHAT: &str = "software version";
+    if value.len() > SOFTWARE_VERSION_BYTES_MAX {
+        return Err(DecodeError::OverLimit {
+            what: WHAT,
+            value: value.len() as u64,
+            max: SOFTWARE_VERSION_BYTES_MAX as u64,
+        });
+    }
+    let text = std::str::from_utf8(value).map_err(|_| DecodeError::Malformed { what: WHAT })?;
+    if text.is_empty() || text.chars().any(char::is_control) {
+        return Err(DecodeError::Malformed { what: WHAT });
+    }
+    Ok(text.to_string())
+}
+
 /// Decodes one frame. Total: garbage, truncated, oversized or otherwise malformed input gives
 /// an error and never a panic. Sequence numbers and message order are checked by the session.
 pub fn decode_frame(bytes: &[u8]) -> Result<Frame, DecodeError> {
@@ -610,13 +646,20 @@ pub fn decode_frame_limited(bytes: &[u8], frame_bytes_max: usize) -> Result<Fram
             let id = r.take(16, "repo id")?;
             let mut repo_id = [0u8; 16];
             repo_id.copy_from_slice(id);
-            r.extensions(|_, _| Ok(()))?;
+            let mut software_version = None;
+            r.extensions(|tag, value| {
+                if tag == EXT_HELLO_SOFTWARE_VERSION {
+                    software_version = Some(decode_software_version(value)?);
+                }
+                Ok(())
+            })?;
             Message::Hello(Hello {
                 version_min,
                 version_max,
                 authority,
                 frame_bytes_max,
                 repo_id,
+                software_version,
             })
         }
         TYPE_DOCS => {
@@ -690,6 +733,18 @@ mod tests {
                 authority: Authority::Region("AST".into()),
                 frame_bytes_max: 1 << 20,
                 repo_id: [7; 16],
+                software_version: None,
+            }),
+        });
+        check_roundtrip(Frame {
+            seq: 0,
+            message: Message::Hello(Hello {
+                version_min: 1,
+                version_max: 3,
+                authority: Authority::Central,
+                frame_bytes_max: 4 << 20,
+                repo_id: [8; 16],
+                software_version: Some("0.1.0+3115871".into()),
             }),
         });
         check_roundtrip(Frame {
@@ -761,6 +816,140 @@ mod tests {
             panic!("not docs")
         };
         assert_eq!(b.entries[0].priority, None);
+    }
+
+    /// A Hello up to its extensions (the frozen layout), followed by `extensions`.
+    fn hello_bytes(extensions: &[(u64, &[u8])]) -> Vec<u8> {
+        let mut w = Writer(Vec::new());
+        w.u8(TYPE_HELLO);
+        w.varint(0);
+        w.0.extend_from_slice(&MAGIC);
+        w.0.extend_from_slice(&1u16.to_le_bytes());
+        w.0.extend_from_slice(&3u16.to_le_bytes());
+        w.authority(&Authority::Region("AST".into()));
+        w.varint(1 << 20);
+        w.0.extend_from_slice(&[7; 16]);
+        w.varint(extensions.len() as u64);
+        for (tag, value) in extensions {
+            w.varint(*tag);
+            w.blob(value);
+        }
+        w.0
+    }
+
+    /// Decodes a Hello carrying one software version extension: `Ok(version)` or the error.
+    fn check_software_version(value: &[u8], expect: Result<&str, DecodeError>) {
+        let got =
+            decode_frame(&hello_bytes(&[(EXT_HELLO_SOFTWARE_VERSION, value)])).map(|f| {
+                match f.message {
+                    Message::Hello(h) => h.software_version.expect("a software version"),
+                    other => panic!("not a hello: {other:?}"),
+                }
+            });
+        assert_eq!(got, expect.map(str::to_string), "value {value:02x?}");
+    }
+
+    #[test]
+    fn hello_software_version_is_checked() {
+        let what = "software version";
+        check_software_version(b"0.1.0", Ok("0.1.0"));
+        check_software_version("0.2.0-қаз".as_bytes(), Ok("0.2.0-қаз"));
+        let longest = "9".repeat(SOFTWARE_VERSION_BYTES_MAX);
+        check_software_version(longest.as_bytes(), Ok(&longest));
+        check_software_version(
+            "9".repeat(SOFTWARE_VERSION_BYTES_MAX + 1).as_bytes(),
+            Err(DecodeError::OverLimit {
+                what,
+                value: SOFTWARE_VERSION_BYTES_MAX as u64 + 1,
+                max: SOFTWARE_VERSION_BYTES_MAX as u64,
+            }),
+        );
+        check_software_version(&[0x30, 0xff, 0xfe], Err(DecodeError::Malformed { what }));
+        check_software_version(b"", Err(DecodeError::Malformed { what }));
+        check_software_version(b"0.1\n0", Err(DecodeError::Malformed { what }));
+        check_software_version(b"0.1\x1b[31m", Err(DecodeError::Malformed { what }));
+    }
+
+    #[test]
+    fn hello_software_version_is_cut_to_its_limit_on_encoding() {
+        let hello = |v: &str| Frame {
+            seq: 0,
+            message: Message::Hello(Hello {
+                version_min: 1,
+                version_max: 3,
+                authority: Authority::Central,
+                frame_bytes_max: 1 << 20,
+                repo_id: [1; 16],
+                software_version: Some(v.into()),
+            }),
+        };
+        // 'қ' is two bytes: the cut falls inside the last one and goes back to its start.
+        let long = format!("{}қ", "1".repeat(SOFTWARE_VERSION_BYTES_MAX - 1));
+        let decoded = decode_frame(&encode_frame(&hello(&long))).expect("decodes");
+        assert_eq!(decoded, hello(&"1".repeat(SOFTWARE_VERSION_BYTES_MAX - 1)));
+    }
+
+    /// The decoder of every build before the software version extension: the frozen layout,
+    /// then extensions with every tag unknown. It must read a current Hello to its end.
+    fn decode_hello_skipping_extensions(
+        bytes: &[u8],
+    ) -> Result<(u16, u16, Authority), DecodeError> {
+        let mut r = Reader { buf: bytes, pos: 0 };
+        assert_eq!(r.u8("frame type")?, TYPE_HELLO);
+        r.varint("sequence number")?;
+        if r.take(4, "magic")? != MAGIC {
+            return Err(DecodeError::BadMagic);
+        }
+        let (min, max) = (r.u16le("version")?, r.u16le("version")?);
+        let authority = r.authority()?;
+        r.varint("frame_bytes_max")?;
+        r.take(16, "repo id")?;
+        r.extensions(|_, _| Ok(()))?;
+        if r.remaining() != 0 {
+            return Err(DecodeError::TrailingBytes(r.remaining()));
+        }
+        Ok((min, max, authority))
+    }
+
+    #[test]
+    fn a_decoder_without_the_software_version_skips_it() {
+        let bytes = encode_frame(&Frame {
+            seq: 0,
+            message: Message::Hello(Hello {
+                version_min: 1,
+                version_max: 3,
+                authority: Authority::Region("AST".into()),
+                frame_bytes_max: 1 << 20,
+                repo_id: [7; 16],
+                software_version: Some("0.1.0".into()),
+            }),
+        });
+        assert_eq!(
+            decode_hello_skipping_extensions(&bytes),
+            Ok((1, 3, Authority::Region("AST".into())))
+        );
+        // The same bytes as the earlier encoder's up to the extension count.
+        let before = hello_bytes(&[]);
+        assert_eq!(bytes[..before.len() - 1], before[..before.len() - 1]);
+    }
+
+    #[test]
+    fn unknown_hello_extension_is_skipped() {
+        // The software version next to a tag a newer peer might add.
+        let f = decode_frame(&hello_bytes(&[
+            (EXT_HELLO_SOFTWARE_VERSION, b"0.3.0"),
+            (9, b"future"),
+        ]))
+        .expect("decodes");
+        let Message::Hello(h) = f.message else {
+            panic!("not a hello")
+        };
+        assert_eq!(h.software_version.as_deref(), Some("0.3.0"));
+        let f = decode_frame(&hello_bytes(&[(9, b"future")])).expect("decodes");
+        let Message::Hello(h) = f.message else {
+            panic!("not a hello")
+        };
+        assert_eq!(h.software_version, None);
     }
 
     #[test]
