@@ -35,6 +35,11 @@ struct Common {
     /// (under --config) and its bootstrap.secret is the first administrator's password.
     #[arg(long, env = "NODE_BUNDLE")]
     bundle: Option<PathBuf>,
+    /// Training mode (as `node.training = true`): the training data directory beside the
+    /// live one (its name with "-training"), demo data, no replication, no real channels,
+    /// every page marked. With `admin` and the other commands: act on the training data.
+    #[arg(long)]
+    training: bool,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +171,13 @@ fn load(common: &Common) -> anyhow::Result<(Config, PathBuf)> {
         .data
         .clone()
         .unwrap_or_else(|| config.node.data_dir.clone());
+    if common.training || config.node.training {
+        // Never the live directory, whichever of the two was given.
+        return Ok((
+            config.for_training(),
+            crate::training::training_data_dir(&data),
+        ));
+    }
     Ok((config, data))
 }
 

@@ -124,6 +124,12 @@ pub struct NodeSection {
     /// TLS-terminating proxy).
     #[serde(default)]
     pub secure_cookies: bool,
+    /// Training mode (staff training, seed 001 p.28.4): the node runs on its own data
+    /// directory (`crate::training::training_data_dir`) seeded with the embedded demo data,
+    /// never replicates, never connects a real channel or outside system, and marks every page
+    /// it serves. See [`Config::for_training`]. `node --training` sets it too.
+    #[serde(default)]
+    pub training: bool,
 }
 
 impl NodeSection {
@@ -187,6 +193,26 @@ pub const NODE_PATH_KEYS: [&str; 16] = [
 ];
 
 impl Config {
+    /// This configuration as a training node runs it: `node.training` set, and every link to
+    /// the outside world removed, whatever the files said — the central hub (no replication),
+    /// field terminals (real patrol cars), Telegram, VK and e-mail (real citizens' messages in
+    /// and answers out), the caller-location lookup and the state register (real personal
+    /// data). The demo address warnings are loaded on its first start instead of the real
+    /// registry. The region's reference data, units and limits stay, so staff train on their
+    /// own region. Idempotent.
+    pub fn for_training(mut self) -> Config {
+        self.node.training = true;
+        self.node.sample_warnings = true;
+        self.central = None;
+        self.field.listen = None;
+        self.telegram = None;
+        self.vk = None;
+        self.email = None;
+        self.caller_location = None;
+        self.state_register = None;
+        self
+    }
+
     /// The embedded default, optionally overlaid by `file`. Errors name the file and the problem.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         Self::load_layers(&file.into_iter().collect::<Vec<_>>())

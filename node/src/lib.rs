@@ -28,6 +28,7 @@ pub mod service;
 pub mod service_error;
 pub mod state_register;
 pub mod supervision;
+pub mod training;
 pub mod warnings;
 
 // Shared with the central hub (the `server-kit` crate); re-exported so paths stay `node::store`.

@@ -314,6 +314,22 @@ impl Metrics {
         self
     }
 
+    /// Reports `node_training_mode` (1 on a training node, 0 on a live one), so that alert
+    /// rules leave a training node out (it never replicates, by design).
+    pub fn with_training(self, training: bool) -> Self {
+        let gauge: Gauge = Gauge::default();
+        gauge.set(i64::from(training));
+        self.registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .register(
+                "training_mode",
+                "1 on a training node (demo data, never replicates), 0 on a live node",
+                gauge,
+            );
+        self
+    }
+
     /// The data directory's filesystem, `(available, size)` in bytes, when known.
     pub fn disk_space(&self) -> Option<(u64, u64)> {
         self.disk.as_ref().and_then(|d| d.read())

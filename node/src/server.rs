@@ -33,7 +33,10 @@ pub struct Node {
 }
 
 /// Opens the database in `data_dir`, refusing a damaged one.
+/// A training node (`node.training`) opens only a training directory and a live node only a
+/// live one ([`crate::training::check_data_dir`]).
 pub fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    crate::training::check_data_dir(data_dir, config.node.training)?;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     // A database an older version wrote is migrated on a copy first (see server_kit::migrate).
@@ -43,6 +46,9 @@ pub fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn St
         Some(&config.reference.region.code),
         server_kit::clock::now_ms(),
     )?;
+    if config.node.training {
+        crate::training::mark(data_dir)?;
+    }
     Ok(Arc::new(store))
 }
 
@@ -64,6 +70,14 @@ pub async fn open_node(
     data_dir: &Path,
     admin_password: Option<String>,
 ) -> anyhow::Result<Node> {
+    // A training node never links to the outside world, however it was configured.
+    let training_config;
+    let config = if config.node.training {
+        training_config = config.clone().for_training();
+        &training_config
+    } else {
+        config
+    };
     // A corrupt tile file stops the start before the database is opened, naming the file.
     let tiles = http::open_tiles(config)?;
     let store = open_store(data_dir, config)?;
@@ -187,7 +201,11 @@ pub async fn open_node(
             .import(&gc, &audit, "system", parsed.good, now)
             .await?;
     }
-    let metrics = Arc::new(Metrics::new(gc.clone()).with_data_dir(data_dir.to_path_buf()));
+    let metrics = Arc::new(
+        Metrics::new(gc.clone())
+            .with_data_dir(data_dir.to_path_buf())
+            .with_training(config.node.training),
+    );
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     service.field().configure(
         config.field.position_retention_days,
@@ -221,6 +239,9 @@ pub async fn open_node(
         service.reference().shifts.utc_offset_min,
     ));
     let inbox = Arc::new(crate::channels::inbox::InboxService::new(service.clone()));
+    if config.node.training {
+        inbox.outbox().hold_outside_channels();
+    }
     if let Some(email) = &config.email {
         // Without a relay the answers stay queued in the outbox (and say so in the console).
         if let Some(sender) = crate::channels::email::sender::EmailSender::from_config(email)
@@ -286,6 +307,7 @@ pub async fn open_node(
             audit.clone(),
         )),
         secure_cookies: config.node.secure_cookies,
+        training: config.node.training,
         search,
         geo,
         state_register: Arc::new(crate::state_register::StateRegister::new(
@@ -328,7 +350,11 @@ pub async fn serve(
     // database is opened, and never falls back to plain HTTP off loopback.
     let web =
         crate::https::WebMode::from_config(config.https.as_ref(), settings.listen, "node.listen")?;
-    let mut config = config;
+    let mut config = if config.node.training {
+        config.for_training()
+    } else {
+        config
+    };
     config.node.secure_cookies |= web.is_tls();
     let node = open_node(&config, &settings.data_dir, settings.admin_password.clone()).await?;
     // `node backup` reads a consistent export of the running node's store through this socket.
@@ -353,6 +379,11 @@ pub async fn serve(
         config.reference.region.code, config.reference.region.name_ru
     );
     println!("data:    {}", settings.data_dir.display());
+    if config.node.training {
+        println!(
+            "TRAINING MODE: demo data, every page marked; no replication, no field terminals, no messengers, e-mail or outside systems"
+        );
+    }
     println!("console: {http}://{addr}/");
     println!("API:     {http}://{addr}/api/v1/openapi.json");
     if let crate::https::WebMode::Tls(tls) = &web {
@@ -372,6 +403,8 @@ pub async fn serve(
         node.state.calls.recordings_dir().display()
     );
     match (&config.central, &settings.bundle) {
+        // Never replicates, whatever `[central]` and the bundle say.
+        _ if config.node.training => println!("central: none (training mode never replicates)"),
         (Some(c), Some(bundle)) => {
             let identity = provisioning::load_identity(bundle)
                 .with_context(|| format!("the bundle {} cannot be used", bundle.display()))?;
@@ -395,6 +428,7 @@ pub async fn serve(
         _ => println!("central: none configured; the node works stand-alone"),
     }
     match (config.field.listen, &settings.bundle) {
+        _ if config.node.training => {}
         (Some(listen), Some(bundle)) => {
             let identity = provisioning::load_identity(bundle)
                 .with_context(|| format!("the bundle {} cannot be used", bundle.display()))?;

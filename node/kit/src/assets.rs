@@ -37,7 +37,9 @@ pub const KIT: &[(&str, &str)] = embed_files!(
         "session.js",
         "storage.js",
         "texts.js",
-        "timeline.js"
+        "timeline.js",
+        "training.css",
+        "training.js"
     ]
 );
 

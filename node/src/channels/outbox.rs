@@ -45,6 +45,8 @@ pub const SENDS_IN_FLIGHT_MAX: usize = 32;
 pub const PASS_ENTRIES_MAX: usize = 10_000;
 /// Longest delay a channel may ask for (`retry_after`), in ms.
 pub const RETRY_AFTER_MAX_MS: u64 = 3_600_000;
+/// Why a training node's outbox keeps a message (see [`Outbox::hold_outside_channels`]).
+pub const TRAINING_HOLD_REASON: &str = "training mode: nothing is sent to real channels";
 
 /// What a delivery is, and so where its result is recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +166,8 @@ pub struct Outbox {
     /// answer on it just went) or the citizen's widget page just connected. `None`: every
     /// address of the channel.
     hurry: std::sync::Mutex<Vec<(Channel, Option<String>)>>,
+    /// A training node: messages for channels outside the node stay queued.
+    hold_outside: std::sync::atomic::AtomicBool,
 }
 
 enum Outcome {
@@ -187,7 +191,22 @@ impl Outbox {
             senders: Senders::default(),
             wake: Arc::new(Notify::new()),
             hurry: std::sync::Mutex::new(Vec::new()),
+            hold_outside: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Training mode: from now on no message for a channel outside the node (Telegram, VK,
+    /// e-mail) is handed to its sender, even if one is registered; each stays queued with
+    /// [`TRAINING_HOLD_REASON`] (and fails as undelivered after [`DELIVERY_GIVE_UP_AFTER_MS`]).
+    /// The chat widget's answers still go: they reach only pages connected to this node.
+    pub fn hold_outside_channels(&self) {
+        self.hold_outside
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn holds(&self, channel: Channel) -> bool {
+        channel != Channel::WebWidget
+            && self.hold_outside.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Registers the sender of a channel (a connector at server setup); a second one for the
@@ -277,15 +296,19 @@ impl Outbox {
         // share the group commit's flushes), so a crash repeats at most the sends in flight.
         let results: Vec<ServiceResult<Done>> = futures::stream::iter(due)
             .map(|e| async move {
-                let outcome = match self.senders.get(e.message.channel) {
-                    None => Outcome::Retry(
+                let sender = if self.holds(e.message.channel) {
+                    Err(TRAINING_HOLD_REASON.to_string())
+                } else {
+                    self.senders.get(e.message.channel).ok_or_else(|| {
                         format!(
                             "no connector is set up for channel {}",
                             e.message.channel.as_str()
-                        ),
-                        None,
-                    ),
-                    Some(s) => match s.send(&e.message).await {
+                        )
+                    })
+                };
+                let outcome = match sender {
+                    Err(reason) => Outcome::Retry(reason, None),
+                    Ok(s) => match s.send(&e.message).await {
                         Ok(d) => Outcome::Sent(d.external_id),
                         Err(SendError::Transient {
                             reason,

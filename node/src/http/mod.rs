@@ -84,11 +84,49 @@ pub use server_kit::clock::now_ms;
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     status: &'static str,
+    /// A training node (demo data, never replicates): monitoring treats it as such, and the
+    /// pages it serves show a banner.
+    training: bool,
 }
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
-async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+async fn healthz(State(s): State<SharedState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        training: s.training,
+    })
+}
+
+/// On a training node: the [`crate::training::HEADER`] on every answer, and the kit's banner
+/// on every HTML page (console, citizen pages, widget and meeting pages alike).
+async fn training_marks(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let (mut parts, body) = resp.into_parts();
+    parts.headers.insert(
+        crate::training::HEADER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    let html = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !html {
+        return Response::from_parts(parts, body);
+    }
+    let page = match axum::body::to_bytes(body, crate::training::PAGE_BYTES_MAX).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::error!(error = %e, "a page could not be marked as training");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let marked = match std::str::from_utf8(&page) {
+        Ok(text) => crate::training::mark_page(text).into_bytes(),
+        Err(_) => page.to_vec(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(marked))
 }
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
@@ -306,7 +344,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(inbox::routes())
         .merge(accounts::routes(&state))
         .fallback(not_found);
-    Router::new()
+    let app = Router::new()
         .merge(assets::routes())
         .merge(tiles::routes())
         .route("/healthz", get(healthz))
@@ -324,6 +362,11 @@ pub fn app(state: SharedState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.metrics.http().clone(),
             server_kit::metrics::track,
-        ))
-        .with_state(state)
+        ));
+    let app = if state.training {
+        app.layer(middleware::from_fn(training_marks))
+    } else {
+        app
+    };
+    app.with_state(state)
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The session cookie is `Secure` (served over HTTPS).
     pub secure_cookies: bool,
+    /// A training node (`crate::training`): every answer and page is marked.
+    pub training: bool,
     /// The region's map tiles (`[map] tiles`), validated at start; `None`: outlines only.
     pub tiles: Option<Arc<server_kit::tiles::TileSet>>,
 }
