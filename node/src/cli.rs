@@ -227,22 +227,6 @@ async fn open_existing_or_new(
     Ok(node)
 }
 
-/// What a node's export says about itself: region, software, store identity and the node's clock.
-pub fn export_hello(
-    store: &dyn server_kit::store::Store,
-    region: &str,
-) -> server_kit::backup::ExportHello {
-    server_kit::backup::ExportHello {
-        what: "node".into(),
-        name: region.to_string(),
-        software: env!("CARGO_PKG_VERSION").into(),
-        store_id: server_kit::store::store_identity(store)
-            .map(|id| uuid::Uuid::from_bytes(id).to_string())
-            .unwrap_or_default(),
-        taken_at_ms: server_kit::clock::now_ms(),
-    }
-}
-
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve {
@@ -365,7 +349,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let store = open_store(&data_dir, &config).map_err(|e| {
                     format!("the node is not running (no control socket) and its database cannot be opened: {e:#}")
                 })?;
-                let hello = export_hello(&*store, &region);
+                let hello = crate::server::export_hello(&*store, &region);
                 Ok((store, hello))
             };
             backup_cli::backup("node", &data_dir, &args, &config.backup, cache, &offline)

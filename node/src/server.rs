@@ -52,6 +52,22 @@ pub fn open_store(data_dir: &Path, config: &Config) -> anyhow::Result<Arc<dyn St
     Ok(Arc::new(store))
 }
 
+/// What a node's export says about itself: region, software, store identity and the node's clock.
+pub fn export_hello(
+    store: &dyn server_kit::store::Store,
+    region: &str,
+) -> server_kit::backup::ExportHello {
+    server_kit::backup::ExportHello {
+        what: "node".into(),
+        name: region.to_string(),
+        software: env!("CARGO_PKG_VERSION").into(),
+        store_id: server_kit::store::store_identity(store)
+            .map(|id| uuid::Uuid::from_bytes(id).to_string())
+            .unwrap_or_default(),
+        taken_at_ms: server_kit::clock::now_ms(),
+    }
+}
+
 /// The closest-unit ranking reads the units' latest positions from the field service (AVL).
 struct AvlPositions(std::sync::Weak<crate::service::CardService>);
 
@@ -365,7 +381,7 @@ pub async fn serve(
         server_kit::backup::serve_control_socket(
             &settings.data_dir,
             node.store.clone(),
-            move || crate::cli::export_hello(&*store, &region),
+            move || export_hello(&*store, &region),
         )
         .context("the backup control socket")?;
     }

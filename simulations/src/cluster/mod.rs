@@ -28,7 +28,6 @@ use serde_json::Value;
 pub(crate) use convergence::{convergence_json, print_problems, Convergence, Expected, Verdict};
 pub(crate) use sides::{CentralSide, NodeSide, Operators};
 
-use crate::client;
 use crate::process::Processes;
 use crate::proxy::{Impairment, ProxyHandle};
 use crate::report::{self, Report};
@@ -139,15 +138,15 @@ pub(crate) const ALM: RegionPlan = RegionPlan {
 /// A provisioned, running central with its nodes, each behind its own proxy.
 pub(crate) struct Cluster {
     // Dropped first: the children die before the proxies and the scratch dir go away.
-    children: Processes,
+    pub(super) children: Processes,
     pub(crate) proxies: BTreeMap<String, ProxyHandle>,
     pub(crate) nodes: BTreeMap<String, NodeSide>,
     pub(crate) central: CentralSide,
     pub(crate) scratch: Option<tempfile::TempDir>,
-    bins: Binaries,
+    pub(super) bins: Binaries,
     /// Each node's listen address, kept when it is started again.
-    node_listen: BTreeMap<String, String>,
-    node_overlay: bool,
+    pub(super) node_listen: BTreeMap<String, String>,
+    pub(super) node_overlay: bool,
 }
 
 /// The supervisor's name of a region's node process.
@@ -182,26 +181,6 @@ impl Cluster {
     pub(crate) async fn forget_node(&mut self, region: &str) -> anyhow::Result<()> {
         self.children.kill_and_remove(&node_name(region)).await?;
         Ok(())
-    }
-
-    /// Starts the node of `region` again on its bundle, data directory and address, and logs its
-    /// operators in again (their accounts are in the database it starts on).
-    pub(crate) async fn restart_node(&mut self, region: &str) -> anyhow::Result<u64> {
-        let started = Instant::now();
-        let http = client::http_client_trusting(Some(&self.dir().join("ca").join("ca.crt")))?;
-        let spec = setup::node_spec(
-            self.dir(),
-            &self.bins,
-            region,
-            &self.node_listen[region],
-            self.node_overlay,
-            http.clone(),
-        );
-        let base_url = self.children.start(spec).await?.base_url.clone();
-        let api = client::Api::new(http, &base_url);
-        let side = NodeSide::reopen(region, api).await?;
-        self.nodes.insert(region.to_string(), side);
-        Ok(started.elapsed().as_millis() as u64)
     }
 
     /// A harness failure when a child died on its own.

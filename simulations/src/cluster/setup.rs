@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Instant;
 
 use anyhow::Context;
 use tokio::process::Command;
@@ -65,6 +66,26 @@ impl Cluster {
                 Err(e)
             }
         }
+    }
+
+    /// Starts the node of `region` again on its bundle, data directory and address, and logs its
+    /// operators in again (their accounts are in the database it starts on).
+    pub(crate) async fn restart_node(&mut self, region: &str) -> anyhow::Result<u64> {
+        let started = Instant::now();
+        let http = client::http_client_trusting(Some(&self.dir().join("ca").join("ca.crt")))?;
+        let spec = node_spec(
+            self.dir(),
+            &self.bins,
+            region,
+            &self.node_listen[region],
+            self.node_overlay,
+            http.clone(),
+        );
+        let base_url = self.children.start(spec).await?.base_url.clone();
+        let api = Api::new(http, &base_url);
+        let side = NodeSide::reopen(region, api).await?;
+        self.nodes.insert(region.to_string(), side);
+        Ok(started.elapsed().as_millis() as u64)
     }
 }
 
