@@ -65,6 +65,10 @@ pub struct CentralSection {
     pub listen: SocketAddr,
     pub quic_listen: SocketAddr,
     pub disconnect_alert_after_s: u64,
+    /// How often the hub looks whether its bundle's crl.pem was replaced, seconds: a region
+    /// revoked at HQ is refused at its next handshake without restarting the hub.
+    #[serde(default = "crl_recheck_s_default")]
+    pub crl_recheck_s: u64,
     pub sled_cache_bytes: u64,
     pub http_body_bytes_max: usize,
     /// Incremental chunks per stored document before it is compacted into one snapshot.
@@ -79,6 +83,10 @@ pub struct CentralSection {
     /// Mark the session cookie Secure (the dashboard is served over HTTPS).
     #[serde(default)]
     pub secure_cookies: bool,
+}
+
+fn crl_recheck_s_default() -> u64 {
+    30
 }
 
 fn doc_chunks_max_default() -> usize {

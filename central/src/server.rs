@@ -47,6 +47,22 @@ pub fn open_store(data_dir: &Path, cache_bytes: u64) -> anyhow::Result<SledStore
     Ok(store)
 }
 
+/// The QUIC listener's TLS config for the regions' nodes, with the revocation list read from
+/// `crl_path` now (none when `None`).
+pub fn regions_tls_config(
+    identity: &provisioning::Identity,
+    crl_path: Option<&Path>,
+) -> anyhow::Result<quinn::ServerConfig> {
+    let crl = match crl_path {
+        Some(path) => {
+            Some(provisioning::tls::read_crl(path).with_context(|| format!("{}", path.display()))?)
+        }
+        None => None,
+    };
+    provisioning::tls::quinn_server_config(identity, crl.as_ref())
+        .context("TLS configuration of the hub")
+}
+
 /// What the hub's export says about itself: its software, store identity and clock.
 pub fn export_hello(store: &dyn Store) -> server_kit::backup::ExportHello {
     server_kit::backup::ExportHello {
@@ -276,20 +292,26 @@ pub async fn serve(
                 anyhow::bail!("{} is a region's bundle; the central needs its own (provisioning add-central)", bundle.display());
             }
             let crl_path = bundle.join(provisioning::bundle_files::CRL);
-            let crl = if crl_path.exists() {
-                Some(provisioning::tls::read_crl(&crl_path).with_context(|| format!("{}", crl_path.display()))?)
-            } else {
-                None
-            };
-            let server_config = provisioning::tls::quinn_server_config(&identity, crl.as_ref())
-                .context("TLS configuration of the hub")?;
+            let crl_loaded = crl_path.exists();
+            let server_config =
+                regions_tls_config(&identity, crl_loaded.then_some(crl_path.as_path()))?;
             let endpoint = quinn::Endpoint::server(server_config, settings.quic_listen)
                 .with_context(|| format!("cannot listen for regions on {}", settings.quic_listen))?;
             println!(
                 "regions:   QUIC on {} (mutual TLS, revocation list {})",
                 endpoint.local_addr()?,
-                if crl.is_some() { "loaded" } else { "absent" }
+                if crl_loaded { "loaded" } else { "absent" }
             );
+            // A replaced crl.pem (a region revoked at HQ) applies without restarting the hub.
+            let reload_identity = provisioning::load_identity(bundle)?;
+            tokio::spawn(server_kit::replication::watch_crl(
+                endpoint.clone(),
+                crl_path,
+                std::time::Duration::from_secs(config.central.crl_recheck_s.max(1)),
+                central.shutdown.subscribe(),
+                "regions",
+                move |path| regions_tls_config(&reload_identity, Some(path)),
+            ));
             tokio::spawn(central.state.hub.clone().serve(endpoint, central.shutdown.subscribe()));
         }
         None => println!("regions:   not accepted: start with --bundle DIR (provisioning add-central) for a TLS identity"),

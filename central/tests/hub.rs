@@ -41,7 +41,9 @@ struct RunningHub {
 }
 
 async fn start_hub(root: &std::path::Path) -> RunningHub {
-    let common::ServingHub { hub, port, ca, now } = common::start_hub(root).await;
+    let common::ServingHub {
+        hub, port, ca, now, ..
+    } = common::start_hub(root).await;
     let app = central::http::app(hub.state.clone());
     let (admin, hq) = common::hq_duty_session(&app, "hq-admin-password").await;
     RunningHub {
@@ -891,4 +893,90 @@ async fn r22_hq_counts_each_regions_beats_covered_this_quarter_from_what_its_nod
     assert_eq!(body["code"], "region_unknown");
     let (s, _) = call(app, "GET", "/api/v1/meetings/coverage", "", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// A region whose server was stolen or died is revoked at HQ: once the hub's bundle holds the
+/// new revocation list, the region's old certificate is refused at its next handshake, without
+/// restarting the hub, while the region's re-issued certificate is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_revoked_at_hq_is_refused_without_restarting_the_hub_and_its_new_bundle_is_accepted(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let serving = common::start_hub(root).await;
+    let crl_path = serving.bundle.join(provisioning::bundle_files::CRL);
+    let identity = provisioning::load_identity(&serving.bundle).unwrap();
+    let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(server_kit::replication::watch_crl(
+        serving.endpoint.clone(),
+        crl_path.clone(),
+        Duration::from_millis(20),
+        stop_rx,
+        "regions",
+        move |path| central::server::regions_tls_config(&identity, Some(path)),
+    ));
+    let region_settings = |port: u16| RegionSettings {
+        id: RegionId::parse("AST").unwrap(),
+        name_kk: RegionName::parse("name-kk", "Астана қаласы ПД").unwrap(),
+        name_ru: RegionName::parse("name-ru", "ДП города Астаны").unwrap(),
+        central: CentralAddress::parse(&format!("localhost:{port}")).unwrap(),
+        valid_days: ValidDays::for_peer(730).unwrap(),
+    };
+    let old = root.join("ast-old");
+    provisioning::add_region(
+        &serving.ca,
+        &old,
+        &region_settings(serving.port),
+        serving.now,
+        &mut OsRng,
+        &mut Silent,
+    )
+    .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", serving.port).parse().unwrap();
+    // Refused: the handshake fails, or the hub's TLS alert closes the connection right after
+    // the client's side of it completed. An accepted connection stays open, waiting for a Hello.
+    let refused = |bundle: std::path::PathBuf| async move {
+        let identity = provisioning::load_identity(&bundle).unwrap();
+        let mut client = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+        client
+            .set_default_client_config(provisioning::tls::quinn_client_config(&identity).unwrap());
+        match client.connect(addr, "localhost").unwrap().await {
+            Err(_) => true,
+            Ok(conn) => tokio::time::timeout(Duration::from_secs(1), conn.closed())
+                .await
+                .is_ok(),
+        }
+    };
+    assert!(
+        !refused(old.clone()).await,
+        "the region's certificate is accepted before it is revoked"
+    );
+
+    provisioning::revoke(
+        &serving.ca,
+        &provisioning::RevokeTarget::Region(RegionId::parse("AST").unwrap()),
+        Some("the region's server was stolen"),
+        time::OffsetDateTime::now_utc(),
+        &mut Silent,
+    )
+    .unwrap();
+    std::fs::copy(serving.ca.join("crl.pem"), &crl_path).unwrap();
+    let new = root.join("ast-new");
+    provisioning::add_region(
+        &serving.ca,
+        &new,
+        &region_settings(serving.port),
+        time::OffsetDateTime::now_utc(),
+        &mut OsRng,
+        &mut Silent,
+    )
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !refused(old.clone()).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the revoked certificate is still accepted after {DEADLINE:?}"
+        );
+    }
+    assert!(!refused(new).await, "the region's new bundle is accepted");
 }

@@ -1,6 +1,7 @@
 //! A field unit's terminal (FieldTerminal) and its region's node over real QUIC with mutual TLS:
 //! what the officer tapped and wrote while cut off reaches the card with its original times,
-//! the unit's offline safety pack reaches the terminal, and positions reach the map.
+//! the unit's offline safety pack reaches the terminal, positions reach the map, and a terminal
+//! that died with its store is rebuilt from the node.
 
 mod common;
 
@@ -342,6 +343,71 @@ async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_origina
         .docs
         .keys()
         .all(|k| k.starts_with("AST/field/p01~")));
+
+    // The terminal dies with its store (a broken MDT replaced by a new one with the unit's
+    // bundle): the new terminal, a fresh store of its own, is rebuilt from the node: the pack
+    // and everything the old one wrote and the node acknowledged (its log, its track).
+    conn.close(0u32.into(), b"terminal replaced");
+    let rebuilt = Arc::new(Mutex::new(MemRepo::new([8; 16])));
+    let conn = client
+        .connect(addr, "ast.region.mvd102")
+        .unwrap()
+        .await
+        .unwrap();
+    let (send, recv) = conn.open_bi().await.unwrap();
+    let session = Session::new(
+        ProtocolConfig::default(),
+        Authority::Unit {
+            region: "AST".into(),
+            unit: "p01".into(),
+        },
+        Authority::Region("AST".into()),
+        &mut *rebuilt.lock().unwrap(),
+        node::http::now_ms(),
+    )
+    .unwrap();
+    {
+        let rebuilt = rebuilt.clone();
+        tokio::spawn(async move {
+            let (_tx, mut changes) = mpsc::channel::<String>(4);
+            let (_stop, mut stop) = watch::channel(false);
+            drive(
+                (send, recv),
+                session,
+                &*rebuilt,
+                DriveInputs {
+                    local_changes: &mut changes,
+                    shutdown: &mut stop,
+                    frame_bytes_max: 4 << 20,
+                },
+                |_| {},
+            )
+            .await
+        });
+    }
+    let entries = until("the rebuilt terminal's log from the node", || {
+        let mut t = rebuilt.lock().unwrap();
+        let bytes = t.export(&log_id, &[]).ok()?;
+        let entries = FieldLogDoc::load([bytes.as_slice()]).ok()?.entries().ok()?;
+        (entries.len() == 4).then_some(entries)
+    })
+    .await;
+    assert_eq!(
+        entries.iter().map(|e| e.at_ms).collect::<Vec<_>>(),
+        vec![t0, t0 + 60_000, t0 + 300_000, t0 + 500_000],
+        "every entry the old terminal wrote, at its original time"
+    );
+    until("the rebuilt terminal's pack and track", || {
+        let mut t = rebuilt.lock().unwrap();
+        let pack = t.export(&pack_id, &[]).ok()?;
+        let pack = UnitPackDoc::load([pack.as_slice()]).ok()?.view().ok()?;
+        t.export(&track_id, &[]).ok()?;
+        pack.assignments
+            .first()
+            .filter(|a| a.card_id == card.id)
+            .map(|_| ())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,9 +2,10 @@
 //! replicate while operators create cards; under that load the node and the hub are backed up
 //! with `node backup` / `central backup` (online, through their control sockets); more cards
 //! follow; then the node is SIGKILLed with a request in flight and its data directory deleted.
-//! The region is rebuilt the way its installers would: `node restore` of the latest backup into
-//! a new data directory (which prints the loss bound: the backup's point in time), then the node
-//! started on its bundle, which pulls from central every document central holds.
+//! The region is rebuilt the way its installers would: the old certificates revoked and a new
+//! bundle issued, `node restore` of the latest backup into a new data directory (which prints
+//! the loss bound: the backup's point in time), then the node started on its new bundle, which
+//! pulls from central every document central holds.
 //!
 //! Checked: every card central held when the node died is back on the node; every acknowledged
 //! card is back unless it was acknowledged after the printed bound (only those may be lost, and
@@ -312,6 +313,54 @@ async fn phases(
         .collect();
     cluster.forget_node("AST").await?;
     std::fs::remove_dir_all(dir.join("ast-data")).context("deleting the node's data")?;
+
+    // The installers re-provision the region, as for a server that may have been stolen: the old
+    // certificates revoked, a new bundle for the new machine, the new revocation list given to
+    // the hub (which applies it without a restart).
+    let proxy_port = cluster.proxies["AST"].local_addr().port();
+    run_cli(
+        "provisioning revoke",
+        &bins.provisioning,
+        &[
+            "revoke",
+            "--ca",
+            &p("ca"),
+            "--region",
+            "AST",
+            "--reason",
+            "the region's server died",
+        ],
+    )
+    .await?;
+    std::fs::rename(dir.join("ast"), dir.join("ast-revoked"))
+        .context("setting the old bundle aside")?;
+    run_cli(
+        "provisioning add-region",
+        &bins.provisioning,
+        &[
+            "add-region",
+            "--ca",
+            &p("ca"),
+            "--id",
+            AST.id,
+            "--name-kk",
+            AST.name_kk,
+            "--name-ru",
+            AST.name_ru,
+            "--central",
+            &format!("localhost:{proxy_port}"),
+            "--web-ip",
+            "127.0.0.1",
+            "--out",
+            &p("ast"),
+        ],
+    )
+    .await?;
+    std::fs::copy(
+        dir.join("ca").join("crl.pem"),
+        dir.join("central-bundle").join("crl.pem"),
+    )
+    .context("giving the hub the new revocation list")?;
 
     // Phase 3: rebuild from the latest backup and central.
     let started = Instant::now();

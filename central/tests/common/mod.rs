@@ -272,6 +272,10 @@ pub fn reference_doc(reference: &Reference, at: i64) -> Vec<u8> {
 /// A hub serving QUIC on a free port: a CA, the central's bundle and store under `root`.
 pub struct ServingHub {
     pub hub: central::server::Central,
+    /// The regions' QUIC listener (a test replaces its revocation list).
+    pub endpoint: quinn::Endpoint,
+    /// The hub's bundle.
+    pub bundle: std::path::PathBuf,
     pub port: u16,
     pub ca: std::path::PathBuf,
     pub now: time::OffsetDateTime,
@@ -329,7 +333,14 @@ pub async fn start_hub(root: &std::path::Path) -> ServingHub {
         hub.state
             .hub
             .clone()
-            .serve(endpoint, hub.shutdown.subscribe()),
+            .serve(endpoint.clone(), hub.shutdown.subscribe()),
     );
-    ServingHub { hub, port, ca, now }
+    ServingHub {
+        hub,
+        endpoint,
+        bundle: central_bundle,
+        port,
+        ca,
+        now,
+    }
 }

@@ -319,6 +319,48 @@ pub async fn drive<R: DurableRepo + Send>(
     }
 }
 
+/// Applies a replaced revocation list to a QUIC listener's new handshakes: every `recheck` the
+/// file's modification time is compared, and a changed file for which `make` builds a config
+/// becomes the listener's config (a bad one is logged and the old list stays). `what` names the
+/// listener in the log. Ends with `shutdown`. A certificate revoked at HQ is then refused at its
+/// next handshake without restarting the service.
+pub async fn watch_crl(
+    endpoint: quinn::Endpoint,
+    crl_path: std::path::PathBuf,
+    recheck: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    what: &'static str,
+    make: impl Fn(&std::path::Path) -> anyhow::Result<quinn::ServerConfig> + Send + 'static,
+) {
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let mut seen = modified(&crl_path);
+    let mut tick = tokio::time::interval(recheck);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            r = shutdown.changed() => {
+                if r.is_err() || *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+        let now = modified(&crl_path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match make(&crl_path) {
+            Ok(config) => {
+                endpoint.set_server_config(Some(config));
+                tracing::info!(crl = %crl_path.display(), "{what}: the new revocation list applies");
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "{what}: the replaced revocation list is not used")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

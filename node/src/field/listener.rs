@@ -53,44 +53,24 @@ pub fn bind(
         .with_context(|| format!("field.listen: cannot listen on {listen} (UDP)"))
 }
 
-/// Applies a replaced revocation list to new handshakes: every `recheck` (the node uses
-/// [`CRL_RECHECK_S`]) the file's
-/// modification time is compared, and a changed file that reads and verifies becomes the
-/// listener's config (a bad one is logged and the old list stays). Ends with `shutdown`.
+/// Applies a replaced revocation list to new handshakes (see
+/// [`server_kit::replication::watch_crl`]); the node rechecks every [`CRL_RECHECK_S`].
 pub async fn watch_crl(
     endpoint: quinn::Endpoint,
     identity: provisioning::Identity,
     crl_path: std::path::PathBuf,
     recheck: std::time::Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let mut seen = modified(&crl_path);
-    let mut tick = tokio::time::interval(recheck);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            r = shutdown.changed() => {
-                if r.is_err() || *shutdown.borrow() {
-                    return;
-                }
-            }
-        }
-        let now = modified(&crl_path);
-        if now == seen {
-            continue;
-        }
-        seen = now;
-        match server_config(&identity, Some(&crl_path)) {
-            Ok(config) => {
-                endpoint.set_server_config(Some(config));
-                tracing::info!(crl = %crl_path.display(), "field terminals: the new revocation list applies");
-            }
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "field terminals: the replaced revocation list is not used")
-            }
-        }
-    }
+    server_kit::replication::watch_crl(
+        endpoint,
+        crl_path,
+        recheck,
+        shutdown,
+        "field terminals",
+        move |path| server_config(&identity, Some(path)),
+    )
+    .await
 }
 
 /// Accepts terminals until `shutdown`.
