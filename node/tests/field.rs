@@ -98,6 +98,50 @@ fn bundles(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, s
     (ca, region, unit_bundle)
 }
 
+/// Unit p01's terminal, holding `repo`, dials the node at `addr` and replicates in the
+/// background; the connection.
+async fn dial_terminal(
+    client: &quinn::Endpoint,
+    addr: std::net::SocketAddr,
+    repo: &Arc<Mutex<MemRepo>>,
+) -> quinn::Connection {
+    let conn = client
+        .connect(addr, "ast.region.mvd102")
+        .unwrap()
+        .await
+        .unwrap();
+    let (send, recv) = conn.open_bi().await.unwrap();
+    let session = Session::new(
+        ProtocolConfig::default(),
+        Authority::Unit {
+            region: "AST".into(),
+            unit: "p01".into(),
+        },
+        Authority::Region("AST".into()),
+        &mut *repo.lock().unwrap(),
+        node::http::now_ms(),
+    )
+    .unwrap();
+    let repo = repo.clone();
+    tokio::spawn(async move {
+        let (_tx, mut changes) = mpsc::channel::<String>(4);
+        let (_stop, mut stop) = watch::channel(false);
+        drive(
+            (send, recv),
+            session,
+            &*repo,
+            DriveInputs {
+                local_changes: &mut changes,
+                shutdown: &mut stop,
+                frame_bytes_max: 4 << 20,
+            },
+            |_| {},
+        )
+        .await
+    });
+    conn
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_original_times() {
     let dir = tempfile::tempdir().unwrap();
@@ -224,43 +268,8 @@ async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_origina
     client.set_default_client_config(
         provisioning::tls::quinn_field_client_config(&unit.identity).unwrap(),
     );
-    let conn = client
-        .connect(addr, "ast.region.mvd102")
-        .unwrap()
-        .await
-        .unwrap();
-    let (send, recv) = conn.open_bi().await.unwrap();
     let terminal = Arc::new(Mutex::new(terminal));
-    let session = Session::new(
-        ProtocolConfig::default(),
-        Authority::Unit {
-            region: "AST".into(),
-            unit: "p01".into(),
-        },
-        Authority::Region("AST".into()),
-        &mut *terminal.lock().unwrap(),
-        node::http::now_ms(),
-    )
-    .unwrap();
-    {
-        let terminal = terminal.clone();
-        tokio::spawn(async move {
-            let (_tx, mut changes) = mpsc::channel::<String>(4);
-            let (_stop, mut stop) = watch::channel(false);
-            drive(
-                (send, recv),
-                session,
-                &*terminal,
-                DriveInputs {
-                    local_changes: &mut changes,
-                    shutdown: &mut stop,
-                    frame_bytes_max: 4 << 20,
-                },
-                |_| {},
-            )
-            .await
-        });
-    }
+    let conn = dial_terminal(&client, addr, &terminal).await;
 
     // The card says what the officer did, when the officer did it.
     let card = until("the entries applied to the card", || {
@@ -349,42 +358,7 @@ async fn r20_r34_what_a_terminal_wrote_offline_reaches_the_card_with_its_origina
     // and everything the old one wrote and the node acknowledged (its log, its track).
     conn.close(0u32.into(), b"terminal replaced");
     let rebuilt = Arc::new(Mutex::new(MemRepo::new([8; 16])));
-    let conn = client
-        .connect(addr, "ast.region.mvd102")
-        .unwrap()
-        .await
-        .unwrap();
-    let (send, recv) = conn.open_bi().await.unwrap();
-    let session = Session::new(
-        ProtocolConfig::default(),
-        Authority::Unit {
-            region: "AST".into(),
-            unit: "p01".into(),
-        },
-        Authority::Region("AST".into()),
-        &mut *rebuilt.lock().unwrap(),
-        node::http::now_ms(),
-    )
-    .unwrap();
-    {
-        let rebuilt = rebuilt.clone();
-        tokio::spawn(async move {
-            let (_tx, mut changes) = mpsc::channel::<String>(4);
-            let (_stop, mut stop) = watch::channel(false);
-            drive(
-                (send, recv),
-                session,
-                &*rebuilt,
-                DriveInputs {
-                    local_changes: &mut changes,
-                    shutdown: &mut stop,
-                    frame_bytes_max: 4 << 20,
-                },
-                |_| {},
-            )
-            .await
-        });
-    }
+    let _conn = dial_terminal(&client, addr, &rebuilt).await;
     let entries = until("the rebuilt terminal's log from the node", || {
         let mut t = rebuilt.lock().unwrap();
         let bytes = t.export(&log_id, &[]).ok()?;

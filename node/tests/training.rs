@@ -139,20 +139,7 @@ async fn a_training_node_never_dials_its_configured_central_and_keeps_its_own_da
     // A training node refuses the live directory...
     let hub = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let training_config = config(&bundle, hub.local_addr().unwrap(), true);
-    let err = serve(
-        training_config.clone(),
-        ServeSettings {
-            data_dir: live_dir.clone(),
-            listen: format!("127.0.0.1:{}", common::free_port())
-                .parse()
-                .unwrap(),
-            admin_password: None,
-            bundle: Some(bundle.clone()),
-        },
-        async {},
-    )
-    .await
-    .unwrap_err();
+    let err = refused_start(training_config.clone(), live_dir.clone(), &bundle).await;
     assert!(format!("{err:#}").contains("live node's data"), "{err:#}");
     assert!(!live_dir.join(MARKER_FILE).exists());
 
@@ -212,20 +199,12 @@ async fn a_training_node_never_dials_its_configured_central_and_keeps_its_own_da
     );
     training.stop().await;
 
-    let err = serve(
+    let err = refused_start(
         config(&bundle, hub.local_addr().unwrap(), false),
-        ServeSettings {
-            data_dir: training_dir,
-            listen: format!("127.0.0.1:{}", common::free_port())
-                .parse()
-                .unwrap(),
-            admin_password: None,
-            bundle: Some(bundle.clone()),
-        },
-        async {},
+        training_dir,
+        &bundle,
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(format!("{err:#}").contains("--training"), "{err:#}");
 }
 
@@ -337,4 +316,22 @@ async fn a_training_node_has_demo_data_and_its_outbox_holds_answers_for_outside_
         "a live node sends"
     );
     assert_eq!(telegram_sends_after_an_answer(true).await, 0);
+}
+
+/// Starts `serve` on `data_dir`, which must refuse it before serving; its error.
+async fn refused_start(config: Config, data_dir: PathBuf, bundle: &Path) -> anyhow::Error {
+    serve(
+        config,
+        ServeSettings {
+            data_dir,
+            listen: format!("127.0.0.1:{}", common::free_port())
+                .parse()
+                .unwrap(),
+            admin_password: None,
+            bundle: Some(bundle.to_path_buf()),
+        },
+        async {},
+    )
+    .await
+    .unwrap_err()
 }
